@@ -1,0 +1,493 @@
+//! Configuration: `latchkey.toml` (or the file named by `--config` / `LATCHKEY_CONFIG`),
+//! overridden by `LATCHKEY_*` environment variables. Every value is checked at start-up and a
+//! bad one stops it with a message naming the setting.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Settings as written in the file or the environment, before they are checked.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// Directory for the embedded SQLite database, the development master key and mailboxes.
+    pub data_dir: PathBuf,
+    /// `postgres://…` (production) or `sqlite://…`; unset = SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    /// URL with the rights to change the schema, for `latchkey migrate`; unset = `database_url`.
+    pub migration_database_url: Option<String>,
+    /// `redis://…`; unset = the in-process ephemeral store.
+    pub redis_url: Option<String>,
+    /// 32 bytes, base64 or hex, that encrypt secrets at rest.
+    pub master_key: Option<String>,
+    /// A file holding the master key (instead of `master_key`).
+    pub master_key_file: Option<PathBuf>,
+    /// Sets the platform token instead of generating one (for automation).
+    pub platform_token: Option<String>,
+    /// The URL users reach this server at; unset = `http://localhost:<port>`.
+    pub public_url: Option<String>,
+    /// Tenants also answer on `{slug}.{base_domain}` when set.
+    pub base_domain: Option<String>,
+    /// GraphQL introspection and field suggestions; unset = on in the embedded mode only.
+    pub graphql_introspection: Option<bool>,
+    /// Apply migrations at start-up; unset = yes on SQLite, no on PostgreSQL.
+    pub auto_migrate: Option<bool>,
+    /// Create the `demo` tenant on first start; unset = yes in the embedded mode only.
+    pub demo_tenant: Option<bool>,
+    pub database_max_connections: u32,
+    pub graphql_max_depth: usize,
+    pub graphql_max_complexity: usize,
+    pub graphql_max_aliases: usize,
+    pub graphql_max_directives: usize,
+    pub graphql_max_batch: usize,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: "./latchkey-data".into(),
+            database_url: None,
+            migration_database_url: None,
+            redis_url: None,
+            master_key: None,
+            master_key_file: None,
+            platform_token: None,
+            public_url: None,
+            base_domain: None,
+            graphql_introspection: None,
+            auto_migrate: None,
+            demo_tenant: None,
+            database_max_connections: 16,
+            graphql_max_depth: 12,
+            graphql_max_complexity: 1000,
+            graphql_max_aliases: 30,
+            graphql_max_directives: 10,
+            graphql_max_batch: 10,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// A setting that failed its check.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {setting}: {reason}")]
+pub struct ConfigError {
+    pub setting: String,
+    pub reason: String,
+}
+
+fn bad(setting: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        setting: setting.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Limits applied to every GraphQL request.
+#[derive(Clone, Debug)]
+pub struct GraphqlLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_directives: usize,
+    pub max_batch: usize,
+    pub max_body_bytes: usize,
+    pub introspection: bool,
+}
+
+/// The 32-byte key that encrypts secrets at rest.
+#[derive(Clone)]
+pub struct MasterKey(pub [u8; 32]);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(…)")
+    }
+}
+
+/// Where the master key comes from.
+#[derive(Clone, Debug)]
+pub enum MasterKeySource {
+    Value(MasterKey),
+    File(PathBuf),
+    /// The embedded default: `data_dir/master.key`, generated on first start.
+    Development(PathBuf),
+}
+
+/// Checked configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub migration_database_url: String,
+    /// SQLite in the data directory with nothing configured: the development mode.
+    pub embedded: bool,
+    pub redis_url: Option<String>,
+    pub master_key: MasterKeySource,
+    pub platform_token: Option<String>,
+    /// Without a trailing slash. `None` = derived from the bound port at start-up.
+    pub public_url: Option<String>,
+    pub base_domain: Option<String>,
+    pub auto_migrate: bool,
+    pub demo_tenant: bool,
+    pub database_max_connections: u32,
+    pub limits: GraphqlLimits,
+}
+
+impl Config {
+    /// Reads `file` (if it exists) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let path = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("latchkey.toml"));
+        if file.is_some() && !path.exists() {
+            return Err(bad(
+                "config",
+                format!("file {} does not exist", path.display()),
+            ));
+        }
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(&path))
+            .merge(Env::prefixed("LATCHKEY_").filter(|key| {
+                // Read elsewhere: the config file's path, the log format, and test settings.
+                let key = key.as_str().to_ascii_lowercase();
+                key != "config" && key != "log_format" && !key.starts_with("test_")
+            }))
+            .extract()
+            .map_err(|e| {
+                let setting = e
+                    .path
+                    .first()
+                    .map(|key| format!("LATCHKEY_{}", key.to_uppercase()))
+                    .unwrap_or_else(|| path.display().to_string());
+                bad(&setting, e.kind.to_string())
+            })?;
+        Self::check(settings)
+    }
+
+    /// Checks settings and fills in the defaults that depend on other settings.
+    pub fn check(settings: Settings) -> Result<Self, ConfigError> {
+        let bind: SocketAddr = settings.bind.parse().map_err(|_| {
+            bad(
+                "LATCHKEY_BIND",
+                format!(
+                    "{:?} is not an address such as 127.0.0.1:8080",
+                    settings.bind
+                ),
+            )
+        })?;
+        let embedded = settings.database_url.is_none();
+        let database_url = match settings.database_url {
+            Some(url) => {
+                check_url(
+                    "LATCHKEY_DATABASE_URL",
+                    &url,
+                    &["postgres", "postgresql", "sqlite"],
+                )?;
+                url
+            }
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                settings.data_dir.join("latchkey.db").display()
+            ),
+        };
+        let migration_database_url = match settings.migration_database_url {
+            Some(url) => {
+                check_url(
+                    "LATCHKEY_MIGRATION_DATABASE_URL",
+                    &url,
+                    &["postgres", "postgresql", "sqlite"],
+                )?;
+                url
+            }
+            None => database_url.clone(),
+        };
+        if let Some(url) = &settings.redis_url {
+            check_url("LATCHKEY_REDIS_URL", url, &["redis", "rediss"])?;
+        }
+        let master_key = match (settings.master_key, settings.master_key_file) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "LATCHKEY_MASTER_KEY",
+                    "set either LATCHKEY_MASTER_KEY or LATCHKEY_MASTER_KEY_FILE, not both",
+                ));
+            }
+            (Some(value), None) => {
+                MasterKeySource::Value(parse_master_key("LATCHKEY_MASTER_KEY", &value)?)
+            }
+            (None, Some(file)) => MasterKeySource::File(file),
+            (None, None) if embedded => {
+                MasterKeySource::Development(settings.data_dir.join("master.key"))
+            }
+            (None, None) => {
+                return Err(bad(
+                    "LATCHKEY_MASTER_KEY",
+                    "required outside the embedded mode (32 random bytes, base64 or hex; \
+                     generate one with `openssl rand -base64 32`), or LATCHKEY_MASTER_KEY_FILE",
+                ));
+            }
+        };
+        if let Some(token) = &settings.platform_token {
+            if token.len() < 32 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(bad(
+                    "LATCHKEY_PLATFORM_TOKEN",
+                    "must be at least 32 characters with no spaces",
+                ));
+            }
+        }
+        let public_url = match settings.public_url {
+            Some(url) => {
+                check_url("LATCHKEY_PUBLIC_URL", &url, &["http", "https"])?;
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            None => None,
+        };
+        if let Some(domain) = &settings.base_domain {
+            latchkey_core::validate::Domain::parse("LATCHKEY_BASE_DOMAIN", domain)
+                .map_err(|e| bad("LATCHKEY_BASE_DOMAIN", e.to_string()))?;
+        }
+        for (name, value) in [
+            ("LATCHKEY_GRAPHQL_MAX_DEPTH", settings.graphql_max_depth),
+            (
+                "LATCHKEY_GRAPHQL_MAX_COMPLEXITY",
+                settings.graphql_max_complexity,
+            ),
+            ("LATCHKEY_GRAPHQL_MAX_ALIASES", settings.graphql_max_aliases),
+            (
+                "LATCHKEY_GRAPHQL_MAX_DIRECTIVES",
+                settings.graphql_max_directives,
+            ),
+            ("LATCHKEY_GRAPHQL_MAX_BATCH", settings.graphql_max_batch),
+            ("LATCHKEY_MAX_BODY_BYTES", settings.max_body_bytes),
+            (
+                "LATCHKEY_DATABASE_MAX_CONNECTIONS",
+                settings.database_max_connections as usize,
+            ),
+        ] {
+            if value == 0 {
+                return Err(bad(name, "must be greater than 0"));
+            }
+        }
+        Ok(Self {
+            bind,
+            data_dir: settings.data_dir,
+            auto_migrate: settings
+                .auto_migrate
+                .unwrap_or(!database_url.starts_with("postgres")),
+            database_url,
+            migration_database_url,
+            embedded,
+            redis_url: settings.redis_url,
+            master_key,
+            platform_token: settings.platform_token,
+            public_url,
+            base_domain: settings.base_domain,
+            demo_tenant: settings.demo_tenant.unwrap_or(embedded),
+            database_max_connections: settings.database_max_connections,
+            limits: GraphqlLimits {
+                max_depth: settings.graphql_max_depth,
+                max_complexity: settings.graphql_max_complexity,
+                max_aliases: settings.graphql_max_aliases,
+                max_directives: settings.graphql_max_directives,
+                max_batch: settings.graphql_max_batch,
+                max_body_bytes: settings.max_body_bytes,
+                introspection: settings.graphql_introspection.unwrap_or(embedded),
+            },
+        })
+    }
+
+    /// Reads, or in the development mode creates, the master key.
+    pub fn load_master_key(&self) -> Result<MasterKey, ConfigError> {
+        match &self.master_key {
+            MasterKeySource::Value(key) => Ok(key.clone()),
+            MasterKeySource::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    bad(
+                        "LATCHKEY_MASTER_KEY_FILE",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                parse_master_key("LATCHKEY_MASTER_KEY_FILE", text.trim())
+            }
+            MasterKeySource::Development(path) => {
+                if path.exists() {
+                    let text = std::fs::read_to_string(path).map_err(|e| {
+                        bad(
+                            "LATCHKEY_DATA_DIR",
+                            format!("cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                    return parse_master_key("LATCHKEY_DATA_DIR", text.trim());
+                }
+                let mut key = [0u8; 32];
+                rand::rng().fill_bytes(&mut key);
+                write_private(path, &STANDARD.encode(key)).map_err(|e| {
+                    bad(
+                        "LATCHKEY_DATA_DIR",
+                        format!("cannot write {}: {e}", path.display()),
+                    )
+                })?;
+                tracing::warn!(
+                    path = %path.display(),
+                    "generated a development master key; set LATCHKEY_MASTER_KEY in production"
+                );
+                Ok(MasterKey(key))
+            }
+        }
+    }
+
+    /// The public URL, given the address the server actually bound.
+    pub fn public_url_for(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{}", bound.port()))
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+fn check_url(setting: &str, url: &str, schemes: &[&str]) -> Result<(), ConfigError> {
+    let scheme = url.split(':').next().unwrap_or("");
+    let rest = &url[scheme.len()..];
+    if !schemes.contains(&scheme) || !rest.starts_with(':') || rest.len() < 2 {
+        return Err(bad(
+            setting,
+            format!(
+                "{:?} is not a URL with scheme {}",
+                redact(url),
+                schemes.join(" or ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A URL without its password, for error messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(start), Some(at)) if at > start => {
+            format!("{}://…@{}", &url[..start], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn parse_master_key(setting: &str, value: &str) -> Result<MasterKey, ConfigError> {
+    let bytes = if value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()) {
+        hex::decode(value).ok()
+    } else {
+        STANDARD.decode(value).ok()
+    };
+    match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+        Some(key) => Ok(MasterKey(key)),
+        None => Err(bad(
+            setting,
+            "must be exactly 32 bytes, written as base64 (44 characters) or hex (64 characters)",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::default()
+    }
+
+    #[test]
+    fn embedded_defaults() {
+        let config = Config::check(settings()).unwrap();
+        assert!(config.embedded);
+        assert!(config.auto_migrate);
+        assert!(config.demo_tenant);
+        assert!(config.limits.introspection);
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert!(config.database_url.starts_with("sqlite://"));
+        assert!(matches!(config.master_key, MasterKeySource::Development(_)));
+    }
+
+    #[test]
+    fn production_needs_a_master_key_and_turns_introspection_off() {
+        let mut s = settings();
+        s.database_url = Some("postgres://app@db/latchkey".into());
+        let error = Config::check(s.clone()).unwrap_err();
+        assert_eq!(error.setting, "LATCHKEY_MASTER_KEY");
+        s.master_key = Some(STANDARD.encode([7u8; 32]));
+        let config = Config::check(s).unwrap();
+        assert!(!config.auto_migrate);
+        assert!(!config.demo_tenant);
+        assert!(!config.limits.introspection);
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let cases: Vec<(&str, Box<dyn Fn(&mut Settings)>)> = vec![
+            ("LATCHKEY_BIND", Box::new(|s| s.bind = "nowhere".into())),
+            (
+                "LATCHKEY_DATABASE_URL",
+                Box::new(|s| s.database_url = Some("mysql://x".into())),
+            ),
+            (
+                "LATCHKEY_REDIS_URL",
+                Box::new(|s| s.redis_url = Some("localhost:6379".into())),
+            ),
+            (
+                "LATCHKEY_MASTER_KEY",
+                Box::new(|s| s.master_key = Some("short".into())),
+            ),
+            (
+                "LATCHKEY_PLATFORM_TOKEN",
+                Box::new(|s| s.platform_token = Some("abc".into())),
+            ),
+            (
+                "LATCHKEY_PUBLIC_URL",
+                Box::new(|s| s.public_url = Some("localhost:8080".into())),
+            ),
+            (
+                "LATCHKEY_GRAPHQL_MAX_DEPTH",
+                Box::new(|s| s.graphql_max_depth = 0),
+            ),
+        ];
+        for (setting, change) in cases {
+            let mut s = settings();
+            change(&mut s);
+            let error = Config::check(s).unwrap_err();
+            assert_eq!(error.setting, setting, "{error}");
+        }
+    }
+
+    #[test]
+    fn master_key_accepts_base64_and_hex() {
+        assert!(parse_master_key("k", &STANDARD.encode([1u8; 32])).is_ok());
+        assert!(parse_master_key("k", &hex::encode([1u8; 32])).is_ok());
+        assert!(parse_master_key("k", &STANDARD.encode([1u8; 31])).is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact("postgres://u:secret@db/x"), "postgres://…@db/x");
+    }
+}

@@ -1,0 +1,58 @@
+//! The GraphQL APIs: the tenant API (`/t/{slug}/graphql`) and the platform API
+//! (`/platform/graphql`), with their shared types, error mapping and request limits.
+
+pub mod limits;
+pub mod platform;
+pub mod tenant;
+pub mod types;
+
+use crate::config::GraphqlLimits;
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+fn apply_limits<Q, M>(
+    builder: SchemaBuilder<Q, M, EmptySubscription>,
+    limits: &GraphqlLimits,
+) -> Schema<Q, M, EmptySubscription>
+where
+    Q: async_graphql::ObjectType + 'static,
+    M: async_graphql::ObjectType + 'static,
+{
+    let builder = builder
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(32)
+        .limit_directives(limits.max_directives);
+    if limits.introspection {
+        builder.finish()
+    } else {
+        builder
+            .disable_introspection()
+            .disable_suggestions()
+            .finish()
+    }
+}
+
+/// The tenant API schema with the deployment's limits. Services and the caller are attached
+/// to each request, not to the schema, so nothing is shared between callers.
+pub fn tenant_schema(limits: &GraphqlLimits) -> tenant::TenantSchema {
+    apply_limits(
+        Schema::build(
+            tenant::TenantQuery,
+            tenant::TenantMutation,
+            EmptySubscription,
+        ),
+        limits,
+    )
+}
+
+/// The platform API schema with the deployment's limits.
+pub fn platform_schema(limits: &GraphqlLimits) -> platform::PlatformSchema {
+    apply_limits(
+        Schema::build(
+            platform::PlatformQuery,
+            platform::PlatformMutation,
+            EmptySubscription,
+        ),
+        limits,
+    )
+}

@@ -1,0 +1,279 @@
+//! The platform API, `/platform/graphql`: the operators' view of every tenant.
+
+use super::types::{Connection, IntoGraphql, graphql_error, page_request, parse_id};
+use crate::state::Services;
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{
+    Context, EmptySubscription, Enum, ID, InputObject, Object, Schema, SimpleObject,
+};
+use chrono::{DateTime, Utc};
+use latchkey_core::tenancy::{self, TenantStatus as CoreStatus};
+use latchkey_core::{Database, PlatformScope};
+use std::collections::HashMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+pub type PlatformSchema = Schema<PlatformQuery, PlatformMutation, EmptySubscription>;
+
+/// Per-request context of the platform API: the authenticated operator, the request id, and
+/// the request's own DataLoader (never shared between callers).
+pub struct PlatformRequest {
+    pub scope: PlatformScope,
+    pub request_id: Option<String>,
+    pub domains: DataLoader<DomainLoader>,
+}
+
+impl PlatformRequest {
+    pub fn new(db: Database, scope: PlatformScope, request_id: Option<String>) -> Self {
+        Self {
+            domains: DataLoader::new(
+                DomainLoader {
+                    db,
+                    scope: scope.clone(),
+                },
+                tokio::spawn,
+            ),
+            scope,
+            request_id,
+        }
+    }
+}
+
+/// Loads the custom domains of many tenants in one query.
+pub struct DomainLoader {
+    db: Database,
+    scope: PlatformScope,
+}
+
+impl Loader<Uuid> for DomainLoader {
+    type Value = Vec<String>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<String>>, Self::Error> {
+        let rows = tenancy::domains_of(&self.db, &self.scope, keys)
+            .await
+            .map_err(graphql_error)?;
+        let mut map: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for (tenant_id, domain) in rows {
+            map.entry(tenant_id).or_default().push(domain);
+        }
+        Ok(map)
+    }
+}
+
+fn request<'a>(ctx: &'a Context<'_>) -> (&'a Services, &'a PlatformRequest) {
+    (
+        ctx.data_unchecked::<Services>(),
+        ctx.data_unchecked::<Arc<PlatformRequest>>(),
+    )
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+/// A tenant: one customer of this deployment.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Tenant {
+    pub id: ID,
+    pub slug: String,
+    pub name: String,
+    pub status: TenantStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[graphql(skip)]
+    pub uuid: Uuid,
+}
+
+#[async_graphql::ComplexObject]
+impl Tenant {
+    /// Custom domains on which the tenant's endpoints also answer.
+    async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let (_, req) = request(ctx);
+        Ok(req.domains.load_one(self.uuid).await?.unwrap_or_default())
+    }
+}
+
+impl From<tenancy::Tenant> for Tenant {
+    fn from(tenant: tenancy::Tenant) -> Self {
+        Self {
+            id: ID(tenant.id.to_string()),
+            uuid: tenant.id,
+            slug: tenant.slug,
+            name: tenant.name,
+            status: match tenant.status {
+                CoreStatus::Active => TenantStatus::Active,
+                CoreStatus::Suspended => TenantStatus::Suspended,
+            },
+            created_at: tenant.created_at,
+            updated_at: tenant.updated_at,
+        }
+    }
+}
+
+pub struct PlatformQuery;
+
+#[Object]
+impl PlatformQuery {
+    /// Every tenant, oldest first.
+    async fn tenants(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<Tenant>> {
+        let (services, req) = request(ctx);
+        let page = page_request(first, after)?;
+        let result = latchkey_tenants::list_tenants(&services.db, &req.scope, page)
+            .await
+            .gql()?;
+        Ok(Connection::from_page(result, |t| t.id, Tenant::from))
+    }
+
+    /// One tenant by slug.
+    async fn tenant(&self, ctx: &Context<'_>, slug: String) -> async_graphql::Result<Tenant> {
+        let (services, req) = request(ctx);
+        Ok(
+            latchkey_tenants::find_tenant(&services.db, &req.scope, &slug)
+                .await
+                .gql()?
+                .into(),
+        )
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateTenantInput {
+    /// `[a-z0-9-]{3,63}`; the tenant's endpoints live under `/t/{slug}/`.
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateTenantPayload {
+    pub tenant: Tenant,
+    /// The tenant's first owner API key. Shown only here; store it now.
+    pub admin_api_key: String,
+}
+
+#[derive(InputObject)]
+pub struct TenantIdInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct SuspendTenantPayload {
+    pub tenant: Tenant,
+}
+
+#[derive(SimpleObject)]
+pub struct ResumeTenantPayload {
+    pub tenant: Tenant,
+}
+
+#[derive(InputObject)]
+pub struct AddTenantDomainInput {
+    pub tenant_id: ID,
+    /// A host name such as `login.example.com`, pointed at this deployment.
+    pub domain: String,
+}
+
+#[derive(SimpleObject)]
+pub struct AddTenantDomainPayload {
+    pub tenant: Tenant,
+}
+
+pub struct PlatformMutation;
+
+impl PlatformMutation {
+    async fn set_status(
+        ctx: &Context<'_>,
+        id: &ID,
+        status: CoreStatus,
+    ) -> async_graphql::Result<Tenant> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", id)?;
+        Ok(latchkey_tenants::set_status(
+            &services.db,
+            &req.scope,
+            id,
+            status,
+            req.request_id.clone(),
+        )
+        .await
+        .gql()?
+        .into())
+    }
+}
+
+#[Object]
+impl PlatformMutation {
+    /// Creates a tenant with its first owner API key.
+    async fn create_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTenantInput,
+    ) -> async_graphql::Result<CreateTenantPayload> {
+        let (services, req) = request(ctx);
+        let created = latchkey_tenants::create_tenant(
+            &services.db,
+            &req.scope,
+            &input.slug,
+            &input.name,
+            req.request_id.clone(),
+        )
+        .await
+        .gql()?;
+        Ok(CreateTenantPayload {
+            tenant: created.tenant.into(),
+            admin_api_key: created.owner_api_key,
+        })
+    }
+
+    /// Suspends a tenant: every request to its endpoints is refused until it is resumed.
+    async fn suspend_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: TenantIdInput,
+    ) -> async_graphql::Result<SuspendTenantPayload> {
+        Ok(SuspendTenantPayload {
+            tenant: Self::set_status(ctx, &input.id, CoreStatus::Suspended).await?,
+        })
+    }
+
+    /// Resumes a suspended tenant.
+    async fn resume_tenant(
+        &self,
+        ctx: &Context<'_>,
+        input: TenantIdInput,
+    ) -> async_graphql::Result<ResumeTenantPayload> {
+        Ok(ResumeTenantPayload {
+            tenant: Self::set_status(ctx, &input.id, CoreStatus::Active).await?,
+        })
+    }
+
+    /// Adds a custom domain to a tenant.
+    async fn add_tenant_domain(
+        &self,
+        ctx: &Context<'_>,
+        input: AddTenantDomainInput,
+    ) -> async_graphql::Result<AddTenantDomainPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("tenantId", &input.tenant_id)?;
+        let tenant = latchkey_tenants::add_domain(
+            &services.db,
+            &req.scope,
+            id,
+            &input.domain,
+            req.request_id.clone(),
+        )
+        .await
+        .gql()?;
+        Ok(AddTenantDomainPayload {
+            tenant: tenant.into(),
+        })
+    }
+}

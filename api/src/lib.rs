@@ -1,0 +1,12 @@
+//! Latchkey's gateway: configuration, the HTTP server with the GraphQL APIs, and the CLI.
+//! No business rules live here: handlers resolve the tenant, authenticate the caller and call
+//! one core service.
+
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod graphql;
+pub mod http;
+pub mod logging;
+pub mod server;
+pub mod state;

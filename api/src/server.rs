@@ -1,0 +1,170 @@
+//! Start-up: connect, migrate (when allowed), bootstrap, bind, serve.
+
+use crate::bootstrap::{Bootstrap, bootstrap};
+use crate::config::Config;
+use crate::graphql::{platform_schema, tenant_schema};
+use crate::http::{RequestId, routes};
+use crate::state::{AppState, Services};
+use actix_web::dev::{ServerHandle, Service};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::{App, HttpMessage, HttpServer, web};
+use anyhow::{Context, bail};
+use latchkey_core::Database;
+use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Connects to the database the server works with, applying migrations first when the
+/// configuration allows it, and refusing to start on a database that needs them otherwise.
+pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
+    if config.embedded {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "LATCHKEY_DATA_DIR: cannot create {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let db = Database::connect(&config.database_url, config.database_max_connections)
+        .await
+        .context("LATCHKEY_DATABASE_URL: cannot connect to the database")?;
+    if config.auto_migrate {
+        if config.migration_database_url == config.database_url {
+            db.migrate().await.context("applying migrations failed")?;
+        } else {
+            migrate(config).await?;
+        }
+    }
+    let pending = db
+        .pending_migrations()
+        .await
+        .context("cannot read the migration state")?;
+    if pending > 0 {
+        bail!(
+            "the database needs {pending} migration(s): run `latchkey migrate` \
+             (or set LATCHKEY_AUTO_MIGRATE=true)"
+        );
+    }
+    if db.role_bypasses_row_security().await.unwrap_or(false) {
+        tracing::warn!(
+            "the database role is a superuser or has BYPASSRLS, so row-level security does \
+             not apply; connect as a member of the `latchkey_app` role (see docs/architecture.md)"
+        );
+    }
+    Ok(db)
+}
+
+/// Applies pending migrations with the migration URL; returns how many were applied.
+pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
+    let db = Database::connect(&config.migration_database_url, 2)
+        .await
+        .context("cannot connect to the database to migrate it")?;
+    let pending = db.pending_migrations().await.unwrap_or(0);
+    db.migrate().await.context("applying migrations failed")?;
+    Ok(pending)
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn EphemeralStore>> {
+    Ok(match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisStore::connect(url)
+                .await
+                .context("LATCHKEY_REDIS_URL: cannot connect to Redis")?,
+        ),
+        None => Arc::new(InProcessStore::default()),
+    })
+}
+
+/// A server that is accepting requests.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub public_url: String,
+    pub bootstrap: Bootstrap,
+    handle: ServerHandle,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish, and returns when the server is down.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+
+    /// Runs until the server stops (SIGINT/SIGTERM).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// Starts a complete server: the binary's `serve` and the end-to-end tests both use this.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    config.load_master_key()?;
+    let db = open_database(&config).await?;
+    let store = open_store(&config).await?;
+    let bootstrap = bootstrap(&db, &config)
+        .await
+        .context("first-start bootstrap failed")?;
+    let listener = std::net::TcpListener::bind(config.bind)
+        .with_context(|| format!("LATCHKEY_BIND: cannot listen on {}", config.bind))?;
+    let addr = listener.local_addr()?;
+    let public_url = config.public_url_for(addr);
+    let state = web::Data::new(AppState {
+        services: Services { db, store },
+        tenant_schema: tenant_schema(&config.limits),
+        platform_schema: platform_schema(&config.limits),
+        config: Arc::new(config),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .wrap_fn(|request, service| {
+                let id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .filter(|v| !v.is_empty() && v.len() <= 128)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+                request.extensions_mut().insert(RequestId(id.clone()));
+                let method = request.method().clone();
+                let path = request.path().to_owned();
+                let started = Instant::now();
+                let response = service.call(request);
+                async move {
+                    let mut response = response.await?;
+                    if let Ok(value) = HeaderValue::from_str(&id) {
+                        response
+                            .headers_mut()
+                            .insert(HeaderName::from_static(REQUEST_ID), value);
+                    }
+                    tracing::info!(
+                        request.id = %id,
+                        http.method = %method,
+                        http.path = %path,
+                        http.status = response.status().as_u16(),
+                        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                        "request"
+                    );
+                    Ok(response)
+                }
+            })
+            .configure(routes)
+    })
+    .listen(listener)?
+    .shutdown_timeout(30)
+    .run();
+    let handle = server.handle();
+    let task = tokio::spawn(server);
+    Ok(RunningServer {
+        addr,
+        public_url,
+        bootstrap,
+        handle,
+        task,
+    })
+}

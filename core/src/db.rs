@@ -1,0 +1,186 @@
+//! The database handle and the transactions every repository function works in. On
+//! PostgreSQL a tenant transaction sets `latchkey.tenant_id` with `set_config(…, true)` (the
+//! function form of `SET LOCAL`), which row-level security policies compare against.
+
+use crate::error::{Error, Result};
+use crate::scope::{PlatformScope, TenantScope};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
+    TransactionTrait,
+};
+use sea_orm_migration_api::MigratorTrait;
+use std::time::Duration;
+use uuid::Uuid;
+
+// Keep the migrations crate's items under one clear name here.
+use latchkey_migrations as sea_orm_migration_api;
+
+/// Key of the PostgreSQL advisory lock that keeps two migration runs from racing.
+const MIGRATION_LOCK: i64 = 0x6c61_7463_686b_6579; // "latchkey"
+
+/// A pool of connections to SQLite or PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct Database {
+    connection: DatabaseConnection,
+}
+
+impl Database {
+    /// Connects to `url` (`sqlite://…`, `sqlite::memory:` or `postgres://…`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(max_connections)
+            .min_connections(0)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(10))
+            .sqlx_logging(false);
+        let connection = sea_orm::Database::connect(options)
+            .await
+            .map_err(Error::internal)?;
+        Ok(Self { connection })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.connection.get_database_backend()
+    }
+
+    /// Applies every pending migration. On PostgreSQL an advisory lock serialises concurrent
+    /// runs (several replicas, or a Job racing a replica).
+    pub async fn migrate(&self) -> Result<()> {
+        if self.backend() != DbBackend::Postgres {
+            return sea_orm_migration_api::Migrator::up(&self.connection, None)
+                .await
+                .map_err(Error::from);
+        }
+        let lock = self.connection.begin().await?;
+        lock.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [MIGRATION_LOCK.into()],
+        ))
+        .await?;
+        sea_orm_migration_api::Migrator::up(&lock, None).await?;
+        lock.commit().await?;
+        Ok(())
+    }
+
+    /// The number of migrations not applied yet.
+    pub async fn pending_migrations(&self) -> Result<usize> {
+        Ok(
+            sea_orm_migration_api::Migrator::get_pending_migrations(&self.connection)
+                .await?
+                .len(),
+        )
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<()> {
+        self.connection.ping().await.map_err(Error::from)
+    }
+
+    /// On PostgreSQL: whether the connected role skips row-level security (superuser or
+    /// `BYPASSRLS`), which production must not do.
+    pub async fn role_bypasses_row_security(&self) -> Result<bool> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(false);
+        }
+        let row = self
+            .connection
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT (rolsuper OR rolbypassrls) AS bypass FROM pg_roles WHERE rolname = current_user",
+            ))
+            .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<bool>("", "bypass")?,
+            None => false,
+        })
+    }
+
+    /// Opens a transaction in which only `scope`'s rows are visible (PostgreSQL) and which
+    /// every repository function of the core requires.
+    pub async fn begin_tenant(&self, scope: &TenantScope) -> Result<TenantTx> {
+        let transaction = self.connection.begin().await?;
+        set_tenant(&transaction, scope.tenant_id()).await?;
+        Ok(TenantTx {
+            transaction,
+            scope: scope.clone(),
+        })
+    }
+
+    /// Opens a transaction for platform work (the tenant catalogue).
+    pub async fn begin_platform(&self, _scope: &PlatformScope) -> Result<PlatformTx> {
+        Ok(PlatformTx {
+            transaction: self.connection.begin().await?,
+        })
+    }
+
+    /// A transaction for resolving a tenant or a platform credential before anyone is known.
+    pub(crate) async fn begin_resolution(&self) -> Result<PlatformTx> {
+        Ok(PlatformTx {
+            transaction: self.connection.begin().await?,
+        })
+    }
+}
+
+async fn set_tenant(transaction: &DatabaseTransaction, tenant_id: Uuid) -> Result<()> {
+    if transaction.get_database_backend() == DbBackend::Postgres {
+        transaction
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('latchkey.tenant_id', $1, true)",
+                [tenant_id.to_string().into()],
+            ))
+            .await?;
+    }
+    Ok(())
+}
+
+/// A transaction bound to one tenant.
+pub struct TenantTx {
+    transaction: DatabaseTransaction,
+    scope: TenantScope,
+}
+
+impl TenantTx {
+    pub fn scope(&self) -> &TenantScope {
+        &self.scope
+    }
+
+    pub(crate) fn tenant_id(&self) -> Uuid {
+        self.scope.tenant_id()
+    }
+
+    pub(crate) fn connection(&self) -> &DatabaseTransaction {
+        &self.transaction
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.transaction.commit().await.map_err(Error::from)
+    }
+}
+
+/// A transaction over the platform tables (tenants, domains, platform credentials).
+pub struct PlatformTx {
+    transaction: DatabaseTransaction,
+}
+
+impl PlatformTx {
+    pub(crate) fn connection(&self) -> &DatabaseTransaction {
+        &self.transaction
+    }
+
+    /// Turns this transaction into one bound to a tenant created or resolved in it, so that the
+    /// tenant's first rows are written atomically with the tenant itself.
+    pub(crate) async fn into_tenant(self, scope: TenantScope) -> Result<TenantTx> {
+        set_tenant(&self.transaction, scope.tenant_id()).await?;
+        Ok(TenantTx {
+            transaction: self.transaction,
+            scope,
+        })
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.transaction.commit().await.map_err(Error::from)
+    }
+}

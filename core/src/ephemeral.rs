@@ -1,0 +1,252 @@
+//! Short-lived state (API-key lookups, ceremony challenges, rate-limit counters, single-use
+//! tokens) behind one trait, with a Redis implementation for production and an in-process one
+//! for the embedded default and tests.
+//!
+//! Keys are built only by [`StoreKey::tenant`], which takes the scope and hash-tags the tenant
+//! (`{…}`) so all of a tenant's keys land in one Redis Cluster slot.
+
+use crate::error::{Error, Result};
+use crate::scope::TenantScope;
+use async_trait::async_trait;
+use moka::Expiry;
+use moka::future::Cache;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A key in the ephemeral store, always bound to a tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct StoreKey(String);
+
+impl StoreKey {
+    pub fn tenant(scope: &TenantScope, kind: &str, id: &str) -> Self {
+        Self(format!("lk:{{{}}}:{kind}:{id}", scope.tenant_id()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Short-lived key/value state with expiry.
+#[async_trait]
+pub trait EphemeralStore: Send + Sync + 'static {
+    async fn get(&self, key: &StoreKey) -> Result<Option<Vec<u8>>>;
+    async fn set(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> Result<()>;
+    async fn delete(&self, key: &StoreKey) -> Result<()>;
+    /// Reads and removes in one step: at most one caller gets the value (single-use state).
+    async fn take(&self, key: &StoreKey) -> Result<Option<Vec<u8>>>;
+    /// Adds one to a counter that starts at zero and expires `window` after its first increment;
+    /// returns the new count (fixed-window rate limiting).
+    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<u64>;
+    /// Checks that the store answers.
+    async fn ping(&self) -> Result<()>;
+    /// "in-process" or "redis", for logs and `/readyz`.
+    fn kind(&self) -> &'static str;
+}
+
+#[derive(Clone)]
+struct Entry {
+    value: Arc<[u8]>,
+    expires_at: Instant,
+}
+
+struct EntryExpiry;
+
+impl Expiry<String, Entry> for EntryExpiry {
+    fn expire_after_create(&self, _: &String, entry: &Entry, now: Instant) -> Option<Duration> {
+        Some(entry.expires_at.saturating_duration_since(now))
+    }
+
+    fn expire_after_update(
+        &self,
+        _: &String,
+        entry: &Entry,
+        now: Instant,
+        _: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(entry.expires_at.saturating_duration_since(now))
+    }
+}
+
+/// The store inside one process (embedded default, tests). Bounded in size.
+pub struct InProcessStore {
+    cache: Cache<String, Entry>,
+}
+
+impl InProcessStore {
+    pub fn new(max_entries: u64) -> Self {
+        Self {
+            cache: Cache::builder()
+                .max_capacity(max_entries)
+                .expire_after(EntryExpiry)
+                .build(),
+        }
+    }
+}
+
+impl Default for InProcessStore {
+    fn default() -> Self {
+        Self::new(1_000_000)
+    }
+}
+
+fn live(entry: Option<Entry>) -> Option<Vec<u8>> {
+    entry
+        .filter(|e| e.expires_at > Instant::now())
+        .map(|e| e.value.to_vec())
+}
+
+#[async_trait]
+impl EphemeralStore for InProcessStore {
+    async fn get(&self, key: &StoreKey) -> Result<Option<Vec<u8>>> {
+        Ok(live(self.cache.get(key.as_str()).await))
+    }
+
+    async fn set(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> Result<()> {
+        let entry = Entry {
+            value: value.into(),
+            expires_at: Instant::now() + ttl,
+        };
+        self.cache.insert(key.as_str().to_owned(), entry).await;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<()> {
+        self.cache.invalidate(key.as_str()).await;
+        Ok(())
+    }
+
+    async fn take(&self, key: &StoreKey) -> Result<Option<Vec<u8>>> {
+        Ok(live(self.cache.remove(key.as_str()).await))
+    }
+
+    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<u64> {
+        use moka::ops::compute::Op;
+        let result = self
+            .cache
+            .entry(key.as_str().to_owned())
+            .and_compute_with(|current| {
+                let now = Instant::now();
+                let next = match current.map(|e| e.into_value()) {
+                    Some(entry) if entry.expires_at > now => {
+                        let count =
+                            u64::from_le_bytes(entry.value.as_ref().try_into().unwrap_or([0; 8]));
+                        Entry {
+                            value: (count + 1).to_le_bytes().to_vec().into(),
+                            expires_at: entry.expires_at,
+                        }
+                    }
+                    _ => Entry {
+                        value: 1u64.to_le_bytes().to_vec().into(),
+                        expires_at: now + window,
+                    },
+                };
+                std::future::ready(Op::Put(next))
+            })
+            .await;
+        let entry = result
+            .into_entry()
+            .ok_or_else(|| Error::internal("counter vanished"))?;
+        Ok(u64::from_le_bytes(
+            entry.value().value.as_ref().try_into().unwrap_or([0; 8]),
+        ))
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn kind(&self) -> &'static str {
+        "in-process"
+    }
+}
+
+/// The store in Redis (or Redis Cluster, thanks to the hash-tagged keys), shared by replicas.
+pub struct RedisStore {
+    connection: redis::aio::ConnectionManager,
+}
+
+impl RedisStore {
+    pub async fn connect(url: &str) -> Result<Self> {
+        let client = redis::Client::open(url).map_err(Error::internal)?;
+        let connection = redis::aio::ConnectionManager::new(client)
+            .await
+            .map_err(Error::internal)?;
+        Ok(Self { connection })
+    }
+}
+
+fn ttl_millis(ttl: Duration) -> u64 {
+    (ttl.as_millis() as u64).max(1)
+}
+
+#[async_trait]
+impl EphemeralStore for RedisStore {
+    async fn get(&self, key: &StoreKey) -> Result<Option<Vec<u8>>> {
+        let mut connection = self.connection.clone();
+        redis::cmd("GET")
+            .arg(key.as_str())
+            .query_async(&mut connection)
+            .await
+            .map_err(Error::internal)
+    }
+
+    async fn set(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> Result<()> {
+        let mut connection = self.connection.clone();
+        redis::cmd("SET")
+            .arg(key.as_str())
+            .arg(value)
+            .arg("PX")
+            .arg(ttl_millis(ttl))
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(Error::internal)
+    }
+
+    async fn delete(&self, key: &StoreKey) -> Result<()> {
+        let mut connection = self.connection.clone();
+        redis::cmd("DEL")
+            .arg(key.as_str())
+            .query_async::<()>(&mut connection)
+            .await
+            .map_err(Error::internal)
+    }
+
+    async fn take(&self, key: &StoreKey) -> Result<Option<Vec<u8>>> {
+        let mut connection = self.connection.clone();
+        redis::cmd("GETDEL")
+            .arg(key.as_str())
+            .query_async(&mut connection)
+            .await
+            .map_err(Error::internal)
+    }
+
+    async fn increment(&self, key: &StoreKey, window: Duration) -> Result<u64> {
+        let mut connection = self.connection.clone();
+        let (count, _): (u64, i64) = redis::pipe()
+            .atomic()
+            .cmd("INCR")
+            .arg(key.as_str())
+            .cmd("PEXPIRE")
+            .arg(key.as_str())
+            .arg(ttl_millis(window))
+            .arg("NX")
+            .query_async(&mut connection)
+            .await
+            .map_err(Error::internal)?;
+        Ok(count)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        let mut connection = self.connection.clone();
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+            .map(|_| ())
+            .map_err(Error::internal)
+    }
+
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+}

@@ -1,0 +1,480 @@
+//! Identities: the tenant's end users.
+
+use crate::actor::{Actor, Permission};
+use crate::audit::{self, Target};
+use crate::db::{Database, TenantTx};
+use crate::error::{Error, Result, is_unique_violation};
+use crate::page::{Page, PageRequest};
+use crate::scope::TenantScope;
+use crate::validate::{Attributes, Email, ExternalId, Name, Phone};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+mod row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "identities")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub email: String,
+        pub email_normalized: String,
+        pub email_verified: bool,
+        pub phone: Option<String>,
+        pub display_name: Option<String>,
+        pub status: String,
+        pub attributes: Json,
+        pub external_id: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+        pub last_sign_in_at: Option<DateTimeUtc>,
+        pub deleted_at: Option<DateTimeUtc>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+const MAX_DISPLAY_NAME: usize = 200;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentityStatus {
+    Active,
+    Suspended,
+    Deleted,
+}
+
+impl IdentityStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdentityStatus::Active => "active",
+            IdentityStatus::Suspended => "suspended",
+            IdentityStatus::Deleted => "deleted",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self> {
+        match value {
+            "active" => Ok(IdentityStatus::Active),
+            "suspended" => Ok(IdentityStatus::Suspended),
+            "deleted" => Ok(IdentityStatus::Deleted),
+            other => Err(Error::internal(format!(
+                "unknown identity status {other:?}"
+            ))),
+        }
+    }
+}
+
+/// An end user of a tenant.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub id: Uuid,
+    pub email: String,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub display_name: Option<String>,
+    pub status: IdentityStatus,
+    pub attributes: Value,
+    pub external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<row::Model> for Identity {
+    type Error = Error;
+
+    fn try_from(row: row::Model) -> Result<Self> {
+        Ok(Self {
+            id: row.id,
+            status: IdentityStatus::parse(&row.status)?,
+            email: row.email,
+            email_verified: row.email_verified,
+            phone: row.phone,
+            display_name: row.display_name,
+            attributes: row.attributes,
+            external_id: row.external_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            last_sign_in_at: row.last_sign_in_at,
+            deleted_at: row.deleted_at,
+        })
+    }
+}
+
+/// Raw input for [`create_identity`]; parsed into newtypes by the service.
+#[derive(Clone, Debug, Default)]
+pub struct NewIdentity {
+    pub email: String,
+    pub email_verified: bool,
+    pub display_name: Option<String>,
+    pub phone: Option<String>,
+    pub attributes: Option<Value>,
+    pub external_id: Option<String>,
+}
+
+/// A field change: leave as is, clear, or set.
+#[derive(Clone, Debug, Default)]
+pub enum Change<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+/// Raw input for [`update_identity`].
+#[derive(Clone, Debug, Default)]
+pub struct IdentityChanges {
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub display_name: Change<String>,
+    pub phone: Change<String>,
+    pub attributes: Option<Value>,
+    pub external_id: Change<String>,
+}
+
+/// Filters for [`list_identities`]. Deleted identities are listed only when asked for by status.
+#[derive(Clone, Debug, Default)]
+pub struct IdentityFilter {
+    pub email: Option<String>,
+    pub status: Option<IdentityStatus>,
+    pub search: Option<String>,
+}
+
+fn parse_optional<T>(
+    change: Change<String>,
+    parse: impl FnOnce(&str) -> Result<T>,
+) -> Result<Change<T>> {
+    Ok(match change {
+        Change::Keep => Change::Keep,
+        Change::Clear => Change::Clear,
+        Change::Set(value) => Change::Set(parse(&value)?),
+    })
+}
+
+fn map_write_error(error: sea_orm::DbErr) -> Error {
+    if is_unique_violation(&error) {
+        Error::Conflict("an identity with this email or external id exists in this tenant".into())
+    } else {
+        error.into()
+    }
+}
+
+/// Creates an identity. Requires `WriteIdentities`.
+pub async fn create_identity(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    input: NewIdentity,
+) -> Result<Identity> {
+    actor.authorize(Permission::WriteIdentities)?;
+    let email = Email::parse("email", &input.email)?;
+    let display_name = input
+        .display_name
+        .map(|v| Name::parse("displayName", &v, MAX_DISPLAY_NAME))
+        .transpose()?;
+    let phone = input.phone.map(|v| Phone::parse("phone", &v)).transpose()?;
+    let attributes = match input.attributes {
+        Some(value) => Attributes::parse("attributes", value)?,
+        None => Attributes::empty(),
+    };
+    let external_id = input
+        .external_id
+        .map(|v| ExternalId::parse("externalId", &v))
+        .transpose()?;
+
+    let tx = db.begin_tenant(scope).await?;
+    let now = Utc::now();
+    let row = row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        email: Set(email.as_str().to_owned()),
+        email_normalized: Set(email.normalized().to_owned()),
+        email_verified: Set(input.email_verified),
+        phone: Set(phone.map(Phone::into_inner)),
+        display_name: Set(display_name.map(Name::into_inner)),
+        status: Set(IdentityStatus::Active.as_str().to_owned()),
+        attributes: Set(attributes.into_inner()),
+        external_id: Set(external_id.map(ExternalId::into_inner)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_sign_in_at: Set(None),
+        deleted_at: Set(None),
+    }
+    .insert(tx.connection())
+    .await
+    .map_err(map_write_error)?;
+    let identity = Identity::try_from(row)?;
+    let id = identity.id.to_string();
+    audit::record(
+        &tx,
+        actor,
+        "identity.create",
+        Some(Target {
+            kind: "identity",
+            id: &id,
+        }),
+        json!({ "email": identity.email }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(identity)
+}
+
+async fn find_row(tx: &TenantTx, id: Uuid) -> Result<row::Model> {
+    row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::Id.eq(id))
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// One identity (deleted ones included, with status `Deleted`). Requires `ReadIdentities`.
+pub async fn get_identity(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Identity> {
+    actor.authorize(Permission::ReadIdentities)?;
+    let tx = db.begin_tenant(scope).await?;
+    let row = find_row(&tx, id).await?;
+    tx.commit().await?;
+    row.try_into()
+}
+
+/// A page of identities, oldest first, with the total matching `filter`.
+/// Requires `ReadIdentities`.
+pub async fn list_identities(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    filter: IdentityFilter,
+    page: PageRequest,
+) -> Result<Page<Identity>> {
+    actor.authorize(Permission::ReadIdentities)?;
+    let tx = db.begin_tenant(scope).await?;
+    let mut condition = Condition::all().add(row::Column::TenantId.eq(tx.tenant_id()));
+    condition = match filter.status {
+        Some(status) => condition.add(row::Column::Status.eq(status.as_str())),
+        None => condition.add(row::Column::DeletedAt.is_null()),
+    };
+    if let Some(email) = filter.email {
+        condition = condition.add(row::Column::EmailNormalized.eq(email.trim().to_lowercase()));
+    }
+    if let Some(search) = filter.search.filter(|s| !s.trim().is_empty()) {
+        let escaped = search
+            .trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        condition = condition.add(
+            Condition::any()
+                .add(
+                    Expr::col(row::Column::EmailNormalized)
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col(row::Column::DisplayName)))
+                        .like(LikeExpr::new(pattern).escape('\\')),
+                ),
+        );
+    }
+    let total = row::Entity::find()
+        .filter(condition.clone())
+        .count(tx.connection())
+        .await?;
+    if let Some(after) = page.after {
+        condition = condition.add(row::Column::Id.gt(after));
+    }
+    let rows = row::Entity::find()
+        .filter(condition)
+        .order_by_asc(row::Column::Id)
+        .limit(page.first + 1)
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .map(Identity::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, page, total))
+}
+
+/// Changes an identity's profile. Deleted identities cannot be changed (`NotFound`).
+/// Requires `WriteIdentities`.
+pub async fn update_identity(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+    changes: IdentityChanges,
+) -> Result<Identity> {
+    actor.authorize(Permission::WriteIdentities)?;
+    let email = changes
+        .email
+        .map(|v| Email::parse("email", &v))
+        .transpose()?;
+    let display_name = parse_optional(changes.display_name, |v| {
+        Name::parse("displayName", v, MAX_DISPLAY_NAME)
+    })?;
+    let phone = parse_optional(changes.phone, |v| Phone::parse("phone", v))?;
+    let external_id = parse_optional(changes.external_id, |v| ExternalId::parse("externalId", v))?;
+    let attributes = changes
+        .attributes
+        .map(|v| Attributes::parse("attributes", v))
+        .transpose()?;
+
+    let tx = db.begin_tenant(scope).await?;
+    let current = find_row(&tx, id).await?;
+    if current.deleted_at.is_some() {
+        return Err(Error::NotFound);
+    }
+    let mut changed = Vec::new();
+    let mut active: row::ActiveModel = current.into();
+    if let Some(email) = email {
+        active.email = Set(email.as_str().to_owned());
+        active.email_normalized = Set(email.normalized().to_owned());
+        changed.push("email");
+    }
+    if let Some(verified) = changes.email_verified {
+        active.email_verified = Set(verified);
+        changed.push("emailVerified");
+    }
+    match display_name {
+        Change::Keep => {}
+        Change::Clear => active.display_name = Set(None),
+        Change::Set(v) => active.display_name = Set(Some(v.into_inner())),
+    }
+    match phone {
+        Change::Keep => {}
+        Change::Clear => active.phone = Set(None),
+        Change::Set(v) => active.phone = Set(Some(v.into_inner())),
+    }
+    match external_id {
+        Change::Keep => {}
+        Change::Clear => active.external_id = Set(None),
+        Change::Set(v) => active.external_id = Set(Some(v.into_inner())),
+    }
+    if let Some(attributes) = attributes {
+        active.attributes = Set(attributes.into_inner());
+        changed.push("attributes");
+    }
+    for (field, is_set) in [
+        ("displayName", active.display_name.is_set()),
+        ("phone", active.phone.is_set()),
+        ("externalId", active.external_id.is_set()),
+    ] {
+        if is_set {
+            changed.push(field);
+        }
+    }
+    active.updated_at = Set(Utc::now());
+    let identity = Identity::try_from(
+        active
+            .update(tx.connection())
+            .await
+            .map_err(map_write_error)?,
+    )?;
+    let target = id.to_string();
+    audit::record(
+        &tx,
+        actor,
+        "identity.update",
+        Some(Target {
+            kind: "identity",
+            id: &target,
+        }),
+        json!({ "fields": changed }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(identity)
+}
+
+/// Moves an identity to `Active` or `Suspended`. Requires `WriteIdentities`.
+pub async fn set_identity_status(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+    status: IdentityStatus,
+) -> Result<Identity> {
+    actor.authorize(Permission::WriteIdentities)?;
+    let action = match status {
+        IdentityStatus::Active => "identity.resume",
+        IdentityStatus::Suspended => "identity.suspend",
+        IdentityStatus::Deleted => return Err(Error::validation("status", "use deleteIdentity")),
+    };
+    let tx = db.begin_tenant(scope).await?;
+    let current = find_row(&tx, id).await?;
+    if current.deleted_at.is_some() {
+        return Err(Error::NotFound);
+    }
+    let mut active: row::ActiveModel = current.into();
+    active.status = Set(status.as_str().to_owned());
+    active.updated_at = Set(Utc::now());
+    let identity = Identity::try_from(active.update(tx.connection()).await?)?;
+    let target = id.to_string();
+    audit::record(
+        &tx,
+        actor,
+        action,
+        Some(Target {
+            kind: "identity",
+            id: &target,
+        }),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(identity)
+}
+
+/// Soft-deletes an identity: it keeps its row (status `Deleted`) for audit, and its email and
+/// external id become free for a new identity. Requires `WriteIdentities`.
+pub async fn delete_identity(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Identity> {
+    actor.authorize(Permission::WriteIdentities)?;
+    let tx = db.begin_tenant(scope).await?;
+    let current = find_row(&tx, id).await?;
+    if current.deleted_at.is_some() {
+        return Err(Error::NotFound);
+    }
+    let now = Utc::now();
+    let mut active: row::ActiveModel = current.into();
+    active.status = Set(IdentityStatus::Deleted.as_str().to_owned());
+    active.deleted_at = Set(Some(now));
+    active.updated_at = Set(now);
+    let identity = Identity::try_from(active.update(tx.connection()).await?)?;
+    let target = id.to_string();
+    audit::record(
+        &tx,
+        actor,
+        "identity.delete",
+        Some(Target {
+            kind: "identity",
+            id: &target,
+        }),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(identity)
+}

@@ -1,0 +1,24 @@
+//! The tenant-isolated identity core of Latchkey: identities, API keys, audit events, the
+//! tenant scope every repository function takes, and the ephemeral store.
+//!
+//! No HTTP and no GraphQL live here. Services check permissions themselves (deny by default)
+//! and do their work in one transaction opened through a [`TenantScope`].
+
+pub mod actor;
+pub mod api_keys;
+pub mod audit;
+pub mod db;
+pub mod ephemeral;
+pub mod error;
+pub mod identities;
+pub mod page;
+pub mod platform;
+pub mod scope;
+pub mod secrets;
+pub mod tenancy;
+pub mod validate;
+
+pub use actor::{Actor, AdminRole, Permission, Principal};
+pub use db::Database;
+pub use error::{Error, Result};
+pub use scope::{PlatformScope, TenantScope};

@@ -1,0 +1,87 @@
+//! Keyset pagination shared by every list: ids are UUIDv7, so ordering by id is ordering by
+//! creation, and the cursor is the last id seen.
+
+use crate::error::{Error, Result};
+use uuid::Uuid;
+
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+pub const MAX_PAGE_SIZE: u64 = 1000;
+
+/// A validated page request.
+#[derive(Clone, Copy, Debug)]
+pub struct PageRequest {
+    pub first: u64,
+    pub after: Option<Uuid>,
+}
+
+impl PageRequest {
+    pub fn new(first: Option<i64>, after: Option<Uuid>) -> Result<Self> {
+        let first = match first {
+            None => DEFAULT_PAGE_SIZE,
+            Some(n) if n < 0 => return Err(Error::validation("first", "must not be negative")),
+            Some(n) if n as u64 > MAX_PAGE_SIZE => {
+                return Err(Error::validation(
+                    "first",
+                    format!("must be at most {MAX_PAGE_SIZE}"),
+                ));
+            }
+            Some(n) => n as u64,
+        };
+        Ok(Self { first, after })
+    }
+}
+
+/// One page of results and what the client needs to ask for the next one.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next_page: bool,
+    pub total_count: u64,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `first + 1` fetched rows (the extra row tells whether more exist).
+    pub fn from_rows(mut rows: Vec<T>, request: PageRequest, total_count: u64) -> Self {
+        let has_next_page = rows.len() as u64 > request.first;
+        rows.truncate(request.first as usize);
+        Self {
+            items: rows,
+            has_next_page,
+            total_count,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_next_page: self.has_next_page,
+            total_count: self.total_count,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_size_is_bounded() {
+        assert_eq!(
+            PageRequest::new(None, None).unwrap().first,
+            DEFAULT_PAGE_SIZE
+        );
+        assert!(PageRequest::new(Some(1001), None).is_err());
+        assert!(PageRequest::new(Some(-1), None).is_err());
+        assert_eq!(PageRequest::new(Some(0), None).unwrap().first, 0);
+    }
+
+    #[test]
+    fn extra_row_means_next_page() {
+        let request = PageRequest::new(Some(2), None).unwrap();
+        let page = Page::from_rows(vec![1, 2, 3], request, 10);
+        assert_eq!(page.items, vec![1, 2]);
+        assert!(page.has_next_page);
+        let page = Page::from_rows(vec![1, 2], request, 2);
+        assert!(!page.has_next_page);
+    }
+}

@@ -1,0 +1,97 @@
+//! Platform credentials: the bearer tokens of the operators who create and suspend tenants.
+//! Stored as SHA-256 hashes only.
+
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::scope::PlatformScope;
+use crate::secrets;
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+/// Every generated platform token starts with this.
+pub const PLATFORM_TOKEN_PREFIX: &str = "lkp_";
+/// The name of the credential set from configuration (`LATCHKEY_PLATFORM_TOKEN`).
+const CONFIGURED: &str = "configured";
+
+mod row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "platform_credentials")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub token_hash: String,
+        pub created_at: DateTimeUtc,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Turns a bearer token into a platform scope, or `Unauthenticated`.
+pub async fn authenticate(db: &Database, token: &str) -> Result<PlatformScope> {
+    let tx = db.begin_resolution().await?;
+    let row = row::Entity::find()
+        .filter(row::Column::TokenHash.eq(secrets::hash(token)))
+        .filter(row::Column::RevokedAt.is_null())
+        .one(tx.connection())
+        .await?;
+    tx.commit().await?;
+    let row = row.ok_or(Error::Unauthenticated)?;
+    Ok(PlatformScope::new(format!("platform:{}", row.name)))
+}
+
+/// Whether any platform credential exists (false only before the first start).
+pub async fn has_credentials(db: &Database) -> Result<bool> {
+    let tx = db.begin_resolution().await?;
+    let count = row::Entity::find().count(tx.connection()).await?;
+    tx.commit().await?;
+    Ok(count > 0)
+}
+
+async fn insert(db: &Database, name: &str, token: &str) -> Result<()> {
+    let tx = db.begin_resolution().await?;
+    row::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name.to_owned()),
+        token_hash: Set(secrets::hash(token)),
+        created_at: Set(Utc::now()),
+        revoked_at: Set(None),
+    }
+    .insert(tx.connection())
+    .await?;
+    tx.commit().await
+}
+
+/// Generates a platform token, stores its hash and returns it (to be shown once).
+pub async fn generate_token(db: &Database, name: &str) -> Result<String> {
+    let token = secrets::generate(PLATFORM_TOKEN_PREFIX);
+    insert(db, name, &token).await?;
+    Ok(token)
+}
+
+/// Makes `token` (from configuration) a valid platform credential, replacing the one
+/// configured before, so rotating the setting rotates the credential.
+pub async fn ensure_configured_token(db: &Database, token: &str) -> Result<()> {
+    let hash = secrets::hash(token);
+    let tx = db.begin_resolution().await?;
+    let existing = row::Entity::find()
+        .filter(row::Column::Name.eq(CONFIGURED))
+        .filter(row::Column::RevokedAt.is_null())
+        .all(tx.connection())
+        .await?;
+    if existing.iter().any(|row| row.token_hash == hash) {
+        return tx.commit().await;
+    }
+    for old in existing {
+        let mut active: row::ActiveModel = old.into();
+        active.revoked_at = Set(Some(Utc::now()));
+        active.update(tx.connection()).await?;
+    }
+    tx.commit().await?;
+    insert(db, CONFIGURED, token).await
+}

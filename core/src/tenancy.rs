@@ -1,0 +1,317 @@
+//! The tenant catalogue and tenant resolution: the only code that makes a [`TenantScope`].
+
+use crate::db::{Database, PlatformTx, TenantTx};
+use crate::error::{Error, Result, is_unique_violation};
+use crate::page::{Page, PageRequest};
+use crate::scope::{PlatformScope, TenantScope};
+use crate::validate::{Domain, Name, Slug};
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+mod tenant_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tenants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub slug: String,
+        pub name: String,
+        pub status: String,
+        pub settings: Json,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+mod domain_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tenant_domains")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub domain: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantStatus {
+    Active,
+    Suspended,
+}
+
+impl TenantStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Suspended => "suspended",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self> {
+        match value {
+            "active" => Ok(TenantStatus::Active),
+            "suspended" => Ok(TenantStatus::Suspended),
+            other => Err(Error::internal(format!("unknown tenant status {other:?}"))),
+        }
+    }
+}
+
+/// A tenant as the control plane sees it.
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub status: TenantStatus,
+    pub settings: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<tenant_row::Model> for Tenant {
+    type Error = Error;
+
+    fn try_from(row: tenant_row::Model) -> Result<Self> {
+        Ok(Tenant {
+            id: row.id,
+            status: TenantStatus::parse(&row.status)?,
+            slug: row.slug,
+            name: row.name,
+            settings: row.settings,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+fn scope_of(tenant: &Tenant) -> Result<TenantScope> {
+    match tenant.status {
+        TenantStatus::Active => Ok(TenantScope::new(tenant.id, tenant.slug.clone())),
+        TenantStatus::Suspended => Err(Error::TenantSuspended),
+    }
+}
+
+/// Resolves `/t/{slug}/…`: an unknown slug is `NotFound`, a suspended tenant `TenantSuspended`.
+pub async fn resolve_slug(db: &Database, slug: &str) -> Result<(TenantScope, Tenant)> {
+    let tx = db.begin_resolution().await?;
+    let row = tenant_row::Entity::find()
+        .filter(tenant_row::Column::Slug.eq(slug))
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    let tenant = Tenant::try_from(row)?;
+    Ok((scope_of(&tenant)?, tenant))
+}
+
+/// Resolves a request's host: a registered custom domain, or `{slug}.{base_domain}`.
+pub async fn resolve_host(
+    db: &Database,
+    host: &str,
+    base_domain: Option<&str>,
+) -> Result<(TenantScope, Tenant)> {
+    let host = host.split(':').next().unwrap_or("").to_lowercase();
+    let tx = db.begin_resolution().await?;
+    let domain = domain_row::Entity::find()
+        .filter(domain_row::Column::Domain.eq(host.as_str()))
+        .one(tx.connection())
+        .await?;
+    let row = match domain {
+        Some(domain) => {
+            tenant_row::Entity::find_by_id(domain.tenant_id)
+                .one(tx.connection())
+                .await?
+        }
+        None => match base_domain.and_then(|base| host.strip_suffix(&format!(".{base}"))) {
+            Some(slug) if !slug.contains('.') => {
+                tenant_row::Entity::find()
+                    .filter(tenant_row::Column::Slug.eq(slug))
+                    .one(tx.connection())
+                    .await?
+            }
+            _ => None,
+        },
+    };
+    tx.commit().await?;
+    let tenant = Tenant::try_from(row.ok_or(Error::NotFound)?)?;
+    Ok((scope_of(&tenant)?, tenant))
+}
+
+/// The tenant a scope stands for, as stored now.
+pub async fn get_tenant(db: &Database, scope: &TenantScope) -> Result<Tenant> {
+    let tx = db.begin_tenant(scope).await?;
+    let row = tenant_row::Entity::find_by_id(scope.tenant_id())
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    row.try_into()
+}
+
+/// Creates a tenant and returns a transaction bound to it, so the caller writes the tenant's
+/// first rows (owner key, audit event) atomically with it.
+pub async fn create_tenant(
+    tx: PlatformTx,
+    slug: &Slug,
+    name: Name,
+    settings: Value,
+) -> Result<(TenantTx, Tenant)> {
+    let now = Utc::now();
+    let row = tenant_row::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug.as_str().to_owned()),
+        name: Set(name.into_inner()),
+        status: Set(TenantStatus::Active.as_str().to_owned()),
+        settings: Set(settings),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(tx.connection())
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::Conflict(format!("a tenant with slug {:?} exists", slug.as_str()))
+        } else {
+            e.into()
+        }
+    })?;
+    let tenant = Tenant::try_from(row)?;
+    let scope = TenantScope::new(tenant.id, tenant.slug.clone());
+    Ok((tx.into_tenant(scope).await?, tenant))
+}
+
+/// Every tenant, oldest first.
+pub async fn list_tenants(
+    db: &Database,
+    platform: &PlatformScope,
+    page: PageRequest,
+) -> Result<Page<Tenant>> {
+    let tx = db.begin_platform(platform).await?;
+    let total = tenant_row::Entity::find().count(tx.connection()).await?;
+    let mut query = tenant_row::Entity::find().order_by_asc(tenant_row::Column::Id);
+    if let Some(after) = page.after {
+        query = query.filter(tenant_row::Column::Id.gt(after));
+    }
+    let rows = query
+        .limit(page.first + 1)
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .map(Tenant::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, page, total))
+}
+
+/// One tenant by slug, whatever its status.
+pub async fn find_tenant(db: &Database, platform: &PlatformScope, slug: &str) -> Result<Tenant> {
+    let tx = db.begin_platform(platform).await?;
+    let row = tenant_row::Entity::find()
+        .filter(tenant_row::Column::Slug.eq(slug))
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    row.try_into()
+}
+
+/// Sets a tenant's status and returns a transaction bound to it for the audit event.
+pub async fn set_tenant_status(
+    db: &Database,
+    platform: &PlatformScope,
+    tenant_id: Uuid,
+    status: TenantStatus,
+) -> Result<(TenantTx, Tenant)> {
+    let tx = db.begin_platform(platform).await?;
+    let row = tenant_row::Entity::find_by_id(tenant_id)
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)?;
+    let mut active: tenant_row::ActiveModel = row.into();
+    active.status = Set(status.as_str().to_owned());
+    active.updated_at = Set(Utc::now());
+    let tenant = Tenant::try_from(active.update(tx.connection()).await?)?;
+    let scope = TenantScope::new(tenant.id, tenant.slug.clone());
+    Ok((tx.into_tenant(scope).await?, tenant))
+}
+
+/// Replaces a tenant's settings document (validated by the caller).
+pub async fn store_settings(tx: &TenantTx, settings: Value) -> Result<Tenant> {
+    let row = tenant_row::Entity::find_by_id(tx.tenant_id())
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)?;
+    let mut active: tenant_row::ActiveModel = row.into();
+    active.settings = Set(settings);
+    active.updated_at = Set(Utc::now());
+    active.update(tx.connection()).await?.try_into()
+}
+
+/// Adds a custom domain on which the tenant's endpoints answer (one tenant per domain).
+pub async fn add_domain(
+    db: &Database,
+    platform: &PlatformScope,
+    tenant_id: Uuid,
+    domain: &Domain,
+) -> Result<(TenantTx, Tenant)> {
+    let tx = db.begin_platform(platform).await?;
+    let tenant = Tenant::try_from(
+        tenant_row::Entity::find_by_id(tenant_id)
+            .one(tx.connection())
+            .await?
+            .ok_or(Error::NotFound)?,
+    )?;
+    let tx = tx
+        .into_tenant(TenantScope::new(tenant.id, tenant.slug.clone()))
+        .await?;
+    domain_row::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(Uuid::now_v7()),
+        domain: Set(domain.as_str().to_owned()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(tx.connection())
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            Error::Conflict(format!("domain {:?} is already in use", domain.as_str()))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok((tx, tenant))
+}
+
+/// The custom domains of the tenants in `tenant_ids`, in one query (for DataLoaders).
+pub async fn domains_of(
+    db: &Database,
+    platform: &PlatformScope,
+    tenant_ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>> {
+    let tx = db.begin_platform(platform).await?;
+    let rows = domain_row::Entity::find()
+        .filter(domain_row::Column::TenantId.is_in(tenant_ids.iter().copied()))
+        .order_by_asc(domain_row::Column::Domain)
+        .all(tx.connection())
+        .await?;
+    tx.commit().await?;
+    Ok(rows.into_iter().map(|r| (r.tenant_id, r.domain)).collect())
+}

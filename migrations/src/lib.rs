@@ -1,0 +1,20 @@
+//! Forward-only migrations for Latchkey. Every migration runs on SQLite and PostgreSQL; on
+//! PostgreSQL each tenant-owned table also gets row-level security (see `docs/architecture.md`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_foundation;
+mod sql;
+
+/// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
+/// and grant it data access; operators create a login role that is a member of it.
+pub const APP_ROLE: &str = "latchkey_app";
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,142 @@
+//! Latchkey's control plane: tenant lifecycle (create, suspend, resume, custom domains) on
+//! top of the core's tenant catalogue. Every call here is a platform operation and takes a
+//! [`PlatformScope`].
+
+use latchkey_core::audit::{self, Target};
+use latchkey_core::page::{Page, PageRequest};
+use latchkey_core::tenancy::{self, Tenant, TenantStatus};
+use latchkey_core::validate::{Domain, Name, Slug};
+use latchkey_core::{Actor, AdminRole, Database, PlatformScope, Principal, Result, api_keys};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The name of the first API key of every tenant.
+const FIRST_KEY_NAME: &str = "Initial owner key";
+
+fn platform_actor(platform: &PlatformScope, request_id: Option<String>) -> Actor {
+    Actor::new(
+        Principal::Platform {
+            operator: platform.operator().to_owned(),
+        },
+        request_id,
+    )
+}
+
+/// A tenant just created, with its first owner API key (shown once, stored hashed).
+pub struct CreatedTenant {
+    pub tenant: Tenant,
+    pub owner_api_key: String,
+}
+
+/// Creates a tenant and its first owner API key in one transaction.
+pub async fn create_tenant(
+    db: &Database,
+    platform: &PlatformScope,
+    slug: &str,
+    name: &str,
+    request_id: Option<String>,
+) -> Result<CreatedTenant> {
+    let slug = Slug::parse("slug", slug)?;
+    let name = Name::parse("name", name, 200)?;
+    let actor = platform_actor(platform, request_id);
+    let tx = db.begin_platform(platform).await?;
+    let (tx, tenant) = tenancy::create_tenant(tx, &slug, name, json!({})).await?;
+    let tenant_id = tenant.id.to_string();
+    audit::record(
+        &tx,
+        &actor,
+        "tenant.create",
+        Some(Target {
+            kind: "tenant",
+            id: &tenant_id,
+        }),
+        json!({ "slug": tenant.slug, "name": tenant.name }),
+    )
+    .await?;
+    let (_, secret) = api_keys::issue_api_key(
+        &tx,
+        &actor,
+        Name::parse("name", FIRST_KEY_NAME, 100)?,
+        vec![AdminRole::Owner],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant.id = %tenant.id, tenant.slug = %tenant.slug, "tenant created");
+    Ok(CreatedTenant {
+        tenant,
+        owner_api_key: secret,
+    })
+}
+
+/// Suspends (`Suspended`) or resumes (`Active`) a tenant. A suspended tenant's endpoints
+/// refuse every request.
+pub async fn set_status(
+    db: &Database,
+    platform: &PlatformScope,
+    tenant_id: Uuid,
+    status: TenantStatus,
+    request_id: Option<String>,
+) -> Result<Tenant> {
+    let actor = platform_actor(platform, request_id);
+    let (tx, tenant) = tenancy::set_tenant_status(db, platform, tenant_id, status).await?;
+    let action = match status {
+        TenantStatus::Active => "tenant.resume",
+        TenantStatus::Suspended => "tenant.suspend",
+    };
+    let id = tenant.id.to_string();
+    audit::record(
+        &tx,
+        &actor,
+        action,
+        Some(Target {
+            kind: "tenant",
+            id: &id,
+        }),
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant.id = %tenant.id, action, "tenant status changed");
+    Ok(tenant)
+}
+
+/// Adds a custom domain on which the tenant's API and pages answer at `/graphql`, `/…`.
+pub async fn add_domain(
+    db: &Database,
+    platform: &PlatformScope,
+    tenant_id: Uuid,
+    domain: &str,
+    request_id: Option<String>,
+) -> Result<Tenant> {
+    let domain = Domain::parse("domain", domain)?;
+    let actor = platform_actor(platform, request_id);
+    let (tx, tenant) = tenancy::add_domain(db, platform, tenant_id, &domain).await?;
+    let id = tenant_id.to_string();
+    audit::record(
+        &tx,
+        &actor,
+        "tenant.domain.add",
+        Some(Target {
+            kind: "tenant",
+            id: &id,
+        }),
+        json!({ "domain": domain.as_str() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+/// Every tenant, oldest first.
+pub async fn list_tenants(
+    db: &Database,
+    platform: &PlatformScope,
+    page: PageRequest,
+) -> Result<Page<Tenant>> {
+    tenancy::list_tenants(db, platform, page).await
+}
+
+/// One tenant by slug, whatever its status.
+pub async fn find_tenant(db: &Database, platform: &PlatformScope, slug: &str) -> Result<Tenant> {
+    tenancy::find_tenant(db, platform, slug).await
+}
