@@ -67,7 +67,7 @@ impl Database {
     /// The number of migrations not applied yet.
     pub async fn pending_migrations(&self) -> Result<usize> {
         Ok(
-            sea_orm_migration_api::Migrator::get_pending_migrations(&self.connection)
+            sea_orm_migration_api::Migrator::get_pending_migrations_read_only(&self.connection)
                 .await?
                 .len(),
         )

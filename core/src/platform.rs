@@ -2,7 +2,7 @@
 //! Stored as SHA-256 hashes only.
 
 use crate::db::Database;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, is_unique_violation};
 use crate::scope::PlatformScope;
 use crate::secrets;
 use chrono::Utc;
@@ -53,45 +53,68 @@ pub async fn has_credentials(db: &Database) -> Result<bool> {
     Ok(count > 0)
 }
 
-async fn insert(db: &Database, name: &str, token: &str) -> Result<()> {
+/// Generates a platform token, stores its hash and returns it (to be shown once).
+pub async fn generate_token(db: &Database, name: &str) -> Result<String> {
+    let token = secrets::generate(PLATFORM_TOKEN_PREFIX);
     let tx = db.begin_resolution().await?;
     row::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name.to_owned()),
-        token_hash: Set(secrets::hash(token)),
+        token_hash: Set(secrets::hash(&token)),
         created_at: Set(Utc::now()),
         revoked_at: Set(None),
     }
     .insert(tx.connection())
     .await?;
-    tx.commit().await
-}
-
-/// Generates a platform token, stores its hash and returns it (to be shown once).
-pub async fn generate_token(db: &Database, name: &str) -> Result<String> {
-    let token = secrets::generate(PLATFORM_TOKEN_PREFIX);
-    insert(db, name, &token).await?;
+    tx.commit().await?;
     Ok(token)
 }
 
 /// Makes `token` (from configuration) a valid platform credential, replacing the one
-/// configured before, so rotating the setting rotates the credential.
+/// configured before, so rotating the setting rotates the credential. Replicas starting at the
+/// same time with the same token all succeed.
 pub async fn ensure_configured_token(db: &Database, token: &str) -> Result<()> {
     let hash = secrets::hash(token);
     let tx = db.begin_resolution().await?;
-    let existing = row::Entity::find()
+    let configured = row::Entity::find()
         .filter(row::Column::Name.eq(CONFIGURED))
         .filter(row::Column::RevokedAt.is_null())
         .all(tx.connection())
         .await?;
-    if existing.iter().any(|row| row.token_hash == hash) {
+    if configured.iter().any(|row| row.token_hash == hash) {
         return tx.commit().await;
     }
-    for old in existing {
+    for old in configured {
         let mut active: row::ActiveModel = old.into();
         active.revoked_at = Set(Some(Utc::now()));
         active.update(tx.connection()).await?;
     }
-    tx.commit().await?;
-    insert(db, CONFIGURED, token).await
+    let same = row::Entity::find()
+        .filter(row::Column::TokenHash.eq(hash.as_str()))
+        .one(tx.connection())
+        .await?;
+    let written = match same {
+        Some(row) => {
+            let mut active: row::ActiveModel = row.into();
+            active.name = Set(CONFIGURED.to_owned());
+            active.revoked_at = Set(None);
+            active.update(tx.connection()).await.map(|_| ())
+        }
+        None => row::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set(CONFIGURED.to_owned()),
+            token_hash: Set(hash),
+            created_at: Set(Utc::now()),
+            revoked_at: Set(None),
+        }
+        .insert(tx.connection())
+        .await
+        .map(|_| ()),
+    };
+    match written {
+        Ok(()) => tx.commit().await,
+        // Another replica stored the same token a moment ago.
+        Err(error) if is_unique_violation(&error) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
 }

@@ -1,1 +1,240 @@
+//! The end-to-end test harness: starts a real Latchkey server on a free port and speaks HTTP
+//! to it. With `LATCHKEY_TEST_DATABASE_URL` (and optionally `LATCHKEY_TEST_REDIS_URL`) the
+//! server runs on PostgreSQL and Redis; otherwise on in-memory SQLite and the in-process store.
+//! Every test works in tenants of its own, so tests never depend on each other's data.
 
+use latchkey_api::config::{Config, Settings};
+use latchkey_api::server::{RunningServer, start};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// The PostgreSQL URL tests run against (the application role), if any.
+pub fn test_database_url() -> Option<String> {
+    std::env::var("LATCHKEY_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// The URL with the rights to migrate (defaults to [`test_database_url`]).
+pub fn test_migration_database_url() -> Option<String> {
+    std::env::var("LATCHKEY_TEST_MIGRATION_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .or_else(test_database_url)
+}
+
+pub fn test_redis_url() -> Option<String> {
+    std::env::var("LATCHKEY_TEST_REDIS_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// A fixed, valid master key for tests (base64 of 32 bytes).
+pub const TEST_MASTER_KEY: &str = "bGF0Y2hrZXktdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGU=";
+
+/// A random suffix so slugs and emails never collide between tests or runs.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+/// One platform token per test process: servers sharing a database share the configured
+/// platform credential (setting a new one replaces the old, as a rotation would).
+fn process_platform_token() -> &'static str {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| format!("lkp_{}", unique("test-platform-token")))
+}
+
+/// Settings for a test server: a free port, a known platform token, and the database and
+/// store named by the environment.
+pub fn test_settings() -> Settings {
+    Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: std::env::temp_dir().join(unique("latchkey-test")),
+        database_url: Some(test_database_url().unwrap_or_else(|| "sqlite::memory:".into())),
+        migration_database_url: test_migration_database_url(),
+        redis_url: test_redis_url(),
+        master_key: Some(TEST_MASTER_KEY.into()),
+        platform_token: Some(process_platform_token().to_owned()),
+        auto_migrate: Some(true),
+        database_max_connections: 5,
+        ..Settings::default()
+    }
+}
+
+/// A running server and an HTTP client for it.
+pub struct TestApp {
+    pub url: String,
+    pub platform_token: String,
+    pub client: reqwest::Client,
+    server: RunningServer,
+}
+
+/// A tenant created for one test, with its owner API key.
+#[derive(Clone, Debug)]
+pub struct TestTenant {
+    pub id: String,
+    pub slug: String,
+    pub api_key: String,
+}
+
+/// The answer to one GraphQL request.
+#[derive(Debug)]
+pub struct GraphqlResponse {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl GraphqlResponse {
+    /// `data`, after checking that there were no errors.
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors (HTTP {}): {}",
+            self.status,
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// The `extensions.code` of the first error.
+    pub fn error_code(&self) -> &str {
+        self.body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("expected an error, got {}", self.body))
+    }
+
+    pub fn error_message(&self) -> &str {
+        self.body["errors"][0]["message"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(test_settings()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> Self {
+        let platform_token = settings.platform_token.clone().expect("platform token");
+        let config = Config::check(settings).expect("test configuration");
+        let server = start(config).await.expect("server starts");
+        Self {
+            url: format!("http://{}", server.addr),
+            platform_token,
+            client: reqwest::Client::new(),
+            server,
+        }
+    }
+
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+
+    /// POSTs a GraphQL operation to `path` with an optional bearer token.
+    pub async fn graphql(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> GraphqlResponse {
+        let mut request = self
+            .client
+            .post(format!("{}{path}", self.url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request is sent");
+        let status = response.status();
+        let body = response.json().await.expect("JSON response");
+        GraphqlResponse { status, body }
+    }
+
+    pub async fn platform(&self, query: &str, variables: Value) -> GraphqlResponse {
+        self.graphql(
+            "/platform/graphql",
+            Some(&self.platform_token),
+            query,
+            variables,
+        )
+        .await
+    }
+
+    /// Creates a tenant whose slug starts with `prefix`.
+    pub async fn create_tenant(&self, prefix: &str) -> TestTenant {
+        let slug = unique(prefix);
+        let response = self
+            .platform(
+                "mutation($input: CreateTenantInput!) { createTenant(input: $input) { tenant { id slug } adminApiKey } }",
+                json!({ "input": { "slug": slug, "name": format!("Tenant {slug}") } }),
+            )
+            .await;
+        let created = &response.data()["createTenant"];
+        TestTenant {
+            id: created["tenant"]["id"].as_str().unwrap().to_owned(),
+            slug: created["tenant"]["slug"].as_str().unwrap().to_owned(),
+            api_key: created["adminApiKey"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Calls `tenant`'s API with its owner key.
+    pub async fn tenant(
+        &self,
+        tenant: &TestTenant,
+        query: &str,
+        variables: Value,
+    ) -> GraphqlResponse {
+        self.as_key(tenant, &tenant.api_key, query, variables).await
+    }
+
+    /// Calls `tenant`'s API with another bearer token.
+    pub async fn as_key(
+        &self,
+        tenant: &TestTenant,
+        token: &str,
+        query: &str,
+        variables: Value,
+    ) -> GraphqlResponse {
+        self.graphql(
+            &format!("/t/{}/graphql", tenant.slug),
+            Some(token),
+            query,
+            variables,
+        )
+        .await
+    }
+
+    /// Creates an identity in `tenant` and returns its id.
+    pub async fn create_identity(&self, tenant: &TestTenant, email: &str) -> String {
+        let response = self
+            .tenant(
+                tenant,
+                "mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { identity { id } } }",
+                json!({ "input": { "email": email } }),
+            )
+            .await;
+        response.data()["createIdentity"]["identity"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates an API key with `roles` in `tenant` and returns its (id, secret).
+    pub async fn create_api_key(&self, tenant: &TestTenant, roles: &[&str]) -> (String, String) {
+        let response = self
+            .tenant(
+                tenant,
+                "mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { apiKey { id } secret } }",
+                json!({ "input": { "name": "test key", "roles": roles } }),
+            )
+            .await;
+        let payload = &response.data()["createApiKey"];
+        (
+            payload["apiKey"]["id"].as_str().unwrap().to_owned(),
+            payload["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+}
