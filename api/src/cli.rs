@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::server;
 use clap::{Parser, Subcommand};
 use latchkey_core::PlatformScope;
+use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -90,20 +91,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let server = server::start(config).await?;
     let url = &server.public_url;
-    println!();
-    println!("Latchkey is listening on {} ({url})", server.addr);
-    println!("  Platform GraphiQL:     {url}/platform/graphql");
-    println!(
-        "  Demo tenant GraphiQL:  {url}/t/{}/graphql",
+    let mut banner = format!(
+        "\nLatchkey is listening on {} ({url})\n\
+         \x20 Platform GraphiQL:     {url}/platform/graphql\n\
+         \x20 Demo tenant GraphiQL:  {url}/t/{}/graphql\n",
+        server.addr,
         crate::bootstrap::DEMO_TENANT
     );
     if let Some(token) = &server.bootstrap.platform_token {
-        println!("  Platform token (shown once; store it now):        {token}");
+        banner += &format!("  Platform token (shown once; store it now):        {token}\n");
     }
     if let Some(key) = &server.bootstrap.demo_api_key {
-        println!("  Demo tenant owner API key (shown once; store it now): {key}");
+        banner += &format!("  Demo tenant owner API key (shown once; store it now): {key}\n");
     }
-    println!("  Use them as `Authorization: Bearer <secret>`.");
-    println!();
+    banner += "  Use them as `Authorization: Bearer <secret>`.\n";
+    // A closed stdout (a supervisor that stopped reading) must not stop the server.
+    let mut stdout = std::io::stdout();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
     server.wait().await
 }

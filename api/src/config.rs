@@ -237,13 +237,13 @@ impl Config {
                 ));
             }
         };
-        if let Some(token) = &settings.platform_token {
-            if token.len() < 32 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
-                return Err(bad(
-                    "LATCHKEY_PLATFORM_TOKEN",
-                    "must be at least 32 characters with no spaces",
-                ));
-            }
+        if let Some(token) = &settings.platform_token
+            && (token.len() < 32 || token.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(bad(
+                "LATCHKEY_PLATFORM_TOKEN",
+                "must be at least 32 characters with no spaces",
+            ));
         }
         let public_url = match settings.public_url {
             Some(url) => {
@@ -444,7 +444,8 @@ mod tests {
 
     #[test]
     fn bad_values_name_their_setting() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut Settings)>)> = vec![
+        type Change = Box<dyn Fn(&mut Settings)>;
+        let cases: Vec<(&str, Change)> = vec![
             ("LATCHKEY_BIND", Box::new(|s| s.bind = "nowhere".into())),
             (
                 "LATCHKEY_DATABASE_URL",

@@ -16,6 +16,7 @@ use futures::StreamExt;
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
 use latchkey_core::{Actor, Error, Principal, TenantScope, platform, tenancy};
 use serde_json::json;
+use std::sync::Arc;
 
 /// The id of the request being handled (from `X-Request-Id`, or generated).
 #[derive(Clone, Debug)]
@@ -34,13 +35,65 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-/// A GraphQL-shaped error response.
-pub fn error_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    let mut response = HttpResponse::build(status);
-    if status == StatusCode::UNAUTHORIZED {
-        response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+/// A request refused before GraphQL execution, answered in the GraphQL error shape.
+#[derive(Debug)]
+pub struct HttpError {
+    status: StatusCode,
+    code: String,
+    message: String,
+}
+
+impl HttpError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+        }
     }
-    response.json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+
+    fn bad_input(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::new(status, code::BAD_USER_INPUT, message)
+    }
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl actix_web::ResponseError for HttpError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(json!({
+            "errors": [{ "message": self.message, "extensions": { "code": self.code } }]
+        }))
+    }
+}
+
+/// Maps a core error met outside GraphQL execution (resolution, authentication).
+impl From<Error> for HttpError {
+    fn from(error: Error) -> Self {
+        let error = graphql_error(error);
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .and_then(|v| match v {
+                async_graphql::Value::String(s) => Some(s.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| code::INTERNAL.to_owned());
+        Self::new(status_for_code(&code), &code, error.message)
+    }
 }
 
 fn status_for_code(code: &str) -> StatusCode {
@@ -55,27 +108,16 @@ fn status_for_code(code: &str) -> StatusCode {
     }
 }
 
-/// Maps a core error met outside GraphQL execution (resolution, authentication).
-fn core_error_response(error: Error) -> HttpResponse {
-    let error = graphql_error(error);
-    let code = error
-        .extensions
-        .as_ref()
-        .and_then(|e| e.get("code"))
-        .and_then(|v| match v {
-            async_graphql::Value::String(s) => Some(s.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| code::INTERNAL.to_owned());
-    error_response(status_for_code(&code), &code, &error.message)
-}
-
 fn request_id(request: &HttpRequest) -> Option<String> {
     request.extensions().get::<RequestId>().map(|r| r.0.clone())
 }
 
-async fn not_found() -> HttpResponse {
-    error_response(StatusCode::NOT_FOUND, code::NOT_FOUND, "no such endpoint")
+async fn not_found() -> Result<HttpResponse, HttpError> {
+    Err(HttpError::new(
+        StatusCode::NOT_FOUND,
+        code::NOT_FOUND,
+        "no such endpoint",
+    ))
 }
 
 async fn healthz() -> HttpResponse {
@@ -109,12 +151,11 @@ async fn read_body(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<web::Bytes, HttpResponse> {
+) -> Result<web::Bytes, HttpError> {
     let too_large = || {
-        error_response(
+        HttpError::bad_input(
             StatusCode::PAYLOAD_TOO_LARGE,
-            code::BAD_USER_INPUT,
-            &format!("request body is larger than {limit} bytes"),
+            format!("request body is larger than {limit} bytes"),
         )
     };
     let declared = request
@@ -128,10 +169,9 @@ async fn read_body(
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            error_response(
+            HttpError::bad_input(
                 StatusCode::BAD_REQUEST,
-                code::BAD_USER_INPUT,
-                &format!("could not read the request body: {e}"),
+                format!("could not read the request body: {e}"),
             )
         })?;
         if body.len() + chunk.len() > limit {
@@ -143,20 +183,18 @@ async fn read_body(
 }
 
 /// Parses a POST body into one operation or a bounded batch.
-fn parse_body(body: &[u8], limits: &GraphqlLimits) -> Result<BatchRequest, HttpResponse> {
+fn parse_body(body: &[u8], limits: &GraphqlLimits) -> Result<BatchRequest, HttpError> {
     let batch: BatchRequest = serde_json::from_slice(body).map_err(|e| {
-        error_response(
+        HttpError::bad_input(
             StatusCode::BAD_REQUEST,
-            code::BAD_USER_INPUT,
-            &format!("the body must be a GraphQL request as JSON ({{\"query\": …}}): {e}"),
+            format!("the body must be a GraphQL request as JSON ({{\"query\": …}}): {e}"),
         )
     })?;
     if let BatchRequest::Batch(requests) = &batch {
         if requests.len() > limits.max_batch {
-            return Err(error_response(
+            return Err(HttpError::bad_input(
                 StatusCode::BAD_REQUEST,
-                code::BAD_USER_INPUT,
-                &format!(
+                format!(
                     "a batch may hold at most {} operations (got {})",
                     limits.max_batch,
                     requests.len()
@@ -164,9 +202,8 @@ fn parse_body(body: &[u8], limits: &GraphqlLimits) -> Result<BatchRequest, HttpR
             ));
         }
         if requests.is_empty() {
-            return Err(error_response(
+            return Err(HttpError::bad_input(
                 StatusCode::BAD_REQUEST,
-                code::BAD_USER_INPUT,
                 "a batch must hold at least one operation",
             ));
         }
@@ -255,30 +292,19 @@ where
     }
 }
 
-/// GET: GraphiQL without a `query` parameter; otherwise the query, which must not be a
-/// mutation (GET must stay safe).
-fn get_request(request: &HttpRequest, endpoint: &str) -> Result<Request, HttpResponse> {
+/// GET: `None` (serve GraphiQL) without a `query` parameter; otherwise the query, which must
+/// not be a mutation (GET must stay safe).
+fn get_request(request: &HttpRequest) -> Result<Option<Request>, HttpError> {
     let query_string = request.query_string();
     let has_query =
         web::Query::<std::collections::HashMap<String, String>>::from_query(query_string)
             .map(|q| q.contains_key("query"))
             .unwrap_or(false);
     if !has_query {
-        return Err(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(
-                async_graphql::http::GraphiQLSource::build()
-                    .endpoint(endpoint)
-                    .title("Latchkey GraphiQL")
-                    .finish(),
-            ));
+        return Ok(None);
     }
     let parsed = async_graphql::http::parse_query_string(query_string).map_err(|e| {
-        error_response(
-            StatusCode::BAD_REQUEST,
-            code::BAD_USER_INPUT,
-            &format!("bad query string: {e}"),
-        )
+        HttpError::bad_input(StatusCode::BAD_REQUEST, format!("bad query string: {e}"))
     })?;
     if let Ok(document) = async_graphql::parser::parse_query(&parsed.query) {
         let operation_type = match &document.operations {
@@ -289,48 +315,61 @@ fn get_request(request: &HttpRequest, endpoint: &str) -> Result<Request, HttpRes
             },
         };
         if operation_type.is_some_and(|ty| ty != OperationType::Query) {
-            return Err(error_response(
+            return Err(HttpError::bad_input(
                 StatusCode::METHOD_NOT_ALLOWED,
-                code::BAD_USER_INPUT,
                 "mutations must be sent with POST",
             ));
         }
     }
-    Ok(parsed)
+    Ok(Some(parsed))
 }
+
+fn graphiql(endpoint: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            async_graphql::http::GraphiQLSource::build()
+                .endpoint(endpoint)
+                .title("Latchkey GraphiQL")
+                .finish(),
+        )
+}
+
+type Resolved = latchkey_core::Result<(TenantScope, tenancy::Tenant)>;
 
 /// Resolves the tenant and authenticates the caller on it. A credential of another tenant, a
 /// revoked key or a garbage token is `UNAUTHENTICATED`.
 async fn tenant_caller(
     services: &Services,
     request: &HttpRequest,
-    resolved: latchkey_core::Result<(TenantScope, tenancy::Tenant)>,
-) -> Result<TenantRequest, HttpResponse> {
-    let (scope, _) = resolved.map_err(core_error_response)?;
+    resolved: Resolved,
+) -> Result<TenantRequest, HttpError> {
+    let (scope, _) = resolved?;
     let request_id = request_id(request);
     let actor = match bearer(request)? {
         None => Actor::new(Principal::Anonymous, request_id),
-        Some(token) if token.starts_with(API_KEY_PREFIX) => authenticate_api_key(
-            &services.db,
-            services.store.as_ref(),
-            &scope,
-            token,
-            request_id,
-        )
-        .await
-        .map_err(core_error_response)?,
-        Some(_) => return Err(core_error_response(Error::Unauthenticated)),
+        Some(token) if token.starts_with(API_KEY_PREFIX) => {
+            authenticate_api_key(
+                &services.db,
+                services.store.as_ref(),
+                &scope,
+                token,
+                request_id,
+            )
+            .await?
+        }
+        Some(_) => return Err(Error::Unauthenticated.into()),
     };
     Ok(TenantRequest { scope, actor })
 }
 
 /// The bearer token of the `Authorization` header, if there is one.
-fn bearer(request: &HttpRequest) -> Result<Option<&str>, HttpResponse> {
+fn bearer(request: &HttpRequest) -> Result<Option<&str>, HttpError> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let malformed = || {
-        error_response(
+        HttpError::new(
             StatusCode::UNAUTHORIZED,
             code::UNAUTHENTICATED,
             "the Authorization header must be `Bearer <token>`",
@@ -347,10 +386,7 @@ fn bearer(request: &HttpRequest) -> Result<Option<&str>, HttpResponse> {
     }
 }
 
-async fn resolve_by_host(
-    state: &AppState,
-    request: &HttpRequest,
-) -> latchkey_core::Result<(TenantScope, tenancy::Tenant)> {
+async fn resolve_by_host(state: &AppState, request: &HttpRequest) -> Resolved {
     let host = request.connection_info().host().to_owned();
     tenancy::resolve_host(
         &state.services.db,
@@ -364,44 +400,32 @@ async fn tenant_post(
     state: &AppState,
     request: HttpRequest,
     payload: web::Payload,
-    resolved: latchkey_core::Result<(TenantScope, tenancy::Tenant)>,
-) -> HttpResponse {
+    resolved: Resolved,
+) -> Result<HttpResponse, HttpError> {
     let limits = &state.config.limits;
-    let caller = match tenant_caller(&state.services, &request, resolved).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
-    };
-    let batch = match read_body(&request, payload, limits.max_body_bytes)
-        .await
-        .and_then(|body| parse_body(&body, limits))
-    {
-        Ok(batch) => batch,
-        Err(response) => return response,
-    };
-    execute(&state.tenant_schema, batch, limits, |r| {
+    let caller = tenant_caller(&state.services, &request, resolved).await?;
+    let body = read_body(&request, payload, limits.max_body_bytes).await?;
+    let batch = parse_body(&body, limits)?;
+    Ok(execute(&state.tenant_schema, batch, limits, |r| {
         r.data(state.services.clone()).data(TenantRequest {
             scope: caller.scope.clone(),
             actor: caller.actor.clone(),
         })
     })
-    .await
+    .await)
 }
 
 async fn tenant_get(
     state: &AppState,
     request: HttpRequest,
-    resolved: latchkey_core::Result<(TenantScope, tenancy::Tenant)>,
+    resolved: Resolved,
     endpoint: &str,
-) -> HttpResponse {
-    let caller = match tenant_caller(&state.services, &request, resolved).await {
-        Ok(caller) => caller,
-        Err(response) => return response,
+) -> Result<HttpResponse, HttpError> {
+    let caller = tenant_caller(&state.services, &request, resolved).await?;
+    let Some(graphql_request) = get_request(&request)? else {
+        return Ok(graphiql(endpoint));
     };
-    let graphql_request = match get_request(&request, endpoint) {
-        Ok(r) => r,
-        Err(response) => return response,
-    };
-    execute(
+    Ok(execute(
         &state.tenant_schema,
         BatchRequest::Single(graphql_request),
         &state.config.limits,
@@ -412,7 +436,7 @@ async fn tenant_get(
             })
         },
     )
-    .await
+    .await)
 }
 
 async fn tenant_post_by_path(
@@ -420,7 +444,7 @@ async fn tenant_post_by_path(
     request: HttpRequest,
     slug: web::Path<String>,
     payload: web::Payload,
-) -> HttpResponse {
+) -> Result<HttpResponse, HttpError> {
     let resolved = tenancy::resolve_slug(&state.services.db, &slug).await;
     tenant_post(&state, request, payload, resolved).await
 }
@@ -429,7 +453,7 @@ async fn tenant_get_by_path(
     state: web::Data<AppState>,
     request: HttpRequest,
     slug: web::Path<String>,
-) -> HttpResponse {
+) -> Result<HttpResponse, HttpError> {
     let resolved = tenancy::resolve_slug(&state.services.db, &slug).await;
     let endpoint = format!("/t/{slug}/graphql");
     tenant_get(&state, request, resolved, &endpoint).await
@@ -439,12 +463,15 @@ async fn tenant_post_by_host(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
-) -> HttpResponse {
+) -> Result<HttpResponse, HttpError> {
     let resolved = resolve_by_host(&state, &request).await;
     tenant_post(&state, request, payload, resolved).await
 }
 
-async fn tenant_get_by_host(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+async fn tenant_get_by_host(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
     let resolved = resolve_by_host(&state, &request).await;
     tenant_get(&state, request, resolved, "/graphql").await
 }
@@ -452,61 +479,50 @@ async fn tenant_get_by_host(state: web::Data<AppState>, request: HttpRequest) ->
 async fn platform_caller(
     state: &AppState,
     request: &HttpRequest,
-) -> Result<PlatformRequest, HttpResponse> {
+) -> Result<Arc<PlatformRequest>, HttpError> {
     let token = bearer(request)?.ok_or_else(|| {
-        error_response(
+        HttpError::new(
             StatusCode::UNAUTHORIZED,
             code::UNAUTHENTICATED,
             "the platform API needs `Authorization: Bearer <platform token>`",
         )
     })?;
-    let scope = platform::authenticate(&state.services.db, token)
-        .await
-        .map_err(core_error_response)?;
-    Ok(PlatformRequest::new(
+    let scope = platform::authenticate(&state.services.db, token).await?;
+    Ok(Arc::new(PlatformRequest::new(
         state.services.db.clone(),
         scope,
         request_id(request),
-    ))
+    )))
 }
 
 async fn platform_post(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
-) -> HttpResponse {
+) -> Result<HttpResponse, HttpError> {
     let limits = &state.config.limits;
-    let caller = match platform_caller(&state, &request).await {
-        Ok(caller) => std::sync::Arc::new(caller),
-        Err(response) => return response,
-    };
-    let batch = match read_body(&request, payload, limits.max_body_bytes)
-        .await
-        .and_then(|body| parse_body(&body, limits))
-    {
-        Ok(batch) => batch,
-        Err(response) => return response,
-    };
-    execute(&state.platform_schema, batch, limits, |r| {
+    let caller = platform_caller(&state, &request).await?;
+    let body = read_body(&request, payload, limits.max_body_bytes).await?;
+    let batch = parse_body(&body, limits)?;
+    Ok(execute(&state.platform_schema, batch, limits, |r| {
         r.data(state.services.clone()).data(caller.clone())
     })
-    .await
+    .await)
 }
 
-async fn platform_get(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    let graphql_request = match get_request(&request, "/platform/graphql") {
-        Ok(r) => r,
-        Err(response) => return response,
+async fn platform_get(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
+    let Some(graphql_request) = get_request(&request)? else {
+        return Ok(graphiql("/platform/graphql"));
     };
-    let caller = match platform_caller(&state, &request).await {
-        Ok(caller) => std::sync::Arc::new(caller),
-        Err(response) => return response,
-    };
-    execute(
+    let caller = platform_caller(&state, &request).await?;
+    Ok(execute(
         &state.platform_schema,
         BatchRequest::Single(graphql_request),
         &state.config.limits,
         |r| r.data(state.services.clone()).data(caller.clone()),
     )
-    .await
+    .await)
 }

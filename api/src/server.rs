@@ -20,14 +20,7 @@ const REQUEST_ID: &str = "x-request-id";
 /// Connects to the database the server works with, applying migrations first when the
 /// configuration allows it, and refusing to start on a database that needs them otherwise.
 pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
-    if config.embedded {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "LATCHKEY_DATA_DIR: cannot create {}",
-                config.data_dir.display()
-            )
-        })?;
-    }
+    ensure_data_dir(config)?;
     let db = Database::connect(&config.database_url, config.database_max_connections)
         .await
         .context("LATCHKEY_DATABASE_URL: cannot connect to the database")?;
@@ -57,8 +50,22 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     Ok(db)
 }
 
+/// The embedded SQLite database lives in the data directory.
+fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
+    if config.embedded {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "LATCHKEY_DATA_DIR: cannot create {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
 /// Applies pending migrations with the migration URL; returns how many were applied.
 pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
+    ensure_data_dir(config)?;
     let db = Database::connect(&config.migration_database_url, 2)
         .await
         .context("cannot connect to the database to migrate it")?;

@@ -1,1 +1,153 @@
-fn main() {}
+//! Load generator for the tenant API: starts a server, seeds identities in several tenants,
+//! then measures requests/s and p50/p99 latency of `viewer` and of a page of 50 identities.
+//!
+//! `cargo bench -p latchkey-bench` runs on SQLite (a file, as the embedded default does) and
+//! the in-process store; with `LATCHKEY_TEST_DATABASE_URL` / `LATCHKEY_TEST_REDIS_URL` set, on
+//! PostgreSQL and Redis. Knobs: `BENCH_TENANTS` (5), `BENCH_IDENTITIES` per tenant (1000),
+//! `BENCH_CONCURRENCY` (32), `BENCH_SECONDS` per scenario (10). The server and the load share
+//! the machine, so the figures are a floor, not a ceiling.
+
+use latchkey_tests::{TestApp, TestTenant, test_database_url, test_redis_url, test_settings};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Figures {
+    requests: usize,
+    elapsed: Duration,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn measure(
+    app: Arc<TestApp>,
+    tenants: Arc<Vec<TestTenant>>,
+    query: &'static str,
+    concurrency: usize,
+    duration: Duration,
+) -> Figures {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers = (0..concurrency).map(|worker| {
+        let app = app.clone();
+        let tenants = tenants.clone();
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = worker;
+            while Instant::now() < deadline {
+                let tenant = &tenants[i % tenants.len()];
+                i += 1;
+                let sent = Instant::now();
+                let response = app.tenant(tenant, query, json!({})).await;
+                assert!(response.status.is_success(), "{}", response.body);
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        })
+    });
+    let mut latencies = Vec::new();
+    for worker in workers.collect::<Vec<_>>() {
+        latencies.extend(worker.await.expect("worker"));
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Figures {
+        requests: latencies.len(),
+        elapsed,
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let tenants_count = knob("BENCH_TENANTS", 5);
+    let identities = knob("BENCH_IDENTITIES", 1000);
+    let concurrency = knob("BENCH_CONCURRENCY", 32);
+    let seconds = knob("BENCH_SECONDS", 10) as u64;
+
+    let mut settings = test_settings();
+    let backend = if test_database_url().is_some() {
+        "PostgreSQL"
+    } else {
+        let dir = std::env::temp_dir().join(latchkey_tests::unique("latchkey-bench"));
+        std::fs::create_dir_all(&dir).expect("bench directory");
+        settings.database_url = Some(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("bench.db").display()
+        ));
+        "SQLite (file)"
+    };
+    let store = if test_redis_url().is_some() {
+        "Redis"
+    } else {
+        "in-process"
+    };
+    settings.database_max_connections = 16;
+    let app = Arc::new(TestApp::start_with(settings).await);
+
+    let seeding = Instant::now();
+    let mut tenants = Vec::new();
+    for _ in 0..tenants_count {
+        let tenant = app.create_tenant("bench").await;
+        let seeders = (0..8).map(|worker| {
+            let app = app.clone();
+            let tenant = tenant.clone();
+            tokio::spawn(async move {
+                for n in (worker..identities).step_by(8) {
+                    app.create_identity(&tenant, &format!("user{n}@example.com"))
+                        .await;
+                }
+            })
+        });
+        for seeder in seeders.collect::<Vec<_>>() {
+            seeder.await.expect("seeder");
+        }
+        tenants.push(tenant);
+    }
+    eprintln!(
+        "seeded {} identities in {tenants_count} tenants in {:.1?}",
+        tenants_count * identities,
+        seeding.elapsed()
+    );
+
+    let tenants = Arc::new(tenants);
+    println!(
+        "backend: {backend} + {store} store; {tenants_count} tenants x {identities} identities; concurrency {concurrency}; {seconds} s per scenario"
+    );
+    println!("| scenario | requests/s | p50 | p99 |");
+    println!("|---|---|---|---|");
+    for (name, query) in [
+        ("viewer", "{ viewer { kind roles } }"),
+        (
+            "identities(first: 50)",
+            "{ identities(first: 50) { totalCount pageInfo { hasNextPage endCursor } nodes { id email displayName status createdAt } } }",
+        ),
+    ] {
+        let figures = measure(
+            app.clone(),
+            tenants.clone(),
+            query,
+            concurrency,
+            Duration::from_secs(seconds),
+        )
+        .await;
+        println!(
+            "| {name} | {:.0} | {:.2} ms | {:.2} ms |",
+            figures.requests as f64 / figures.elapsed.as_secs_f64(),
+            figures.p50.as_secs_f64() * 1000.0,
+            figures.p99.as_secs_f64() * 1000.0
+        );
+    }
+    if let Ok(app) = Arc::try_unwrap(app) {
+        app.stop().await;
+    }
+}

@@ -257,16 +257,16 @@ pub async fn authenticate_api_key(
 ) -> Result<Actor> {
     let secret_hash = secrets::hash(secret);
     let cache_key = StoreKey::tenant(scope, CACHE_KIND, &secret_hash);
-    if let Some(bytes) = store.get(&cache_key).await? {
-        if let Ok(cached) = serde_json::from_slice::<CachedKey>(&bytes) {
-            return Ok(Actor::new(
-                Principal::ApiKey {
-                    id: cached.id,
-                    roles: cached.roles,
-                },
-                request_id,
-            ));
-        }
+    if let Some(bytes) = store.get(&cache_key).await?
+        && let Ok(cached) = serde_json::from_slice::<CachedKey>(&bytes)
+    {
+        return Ok(Actor::new(
+            Principal::ApiKey {
+                id: cached.id,
+                roles: cached.roles,
+            },
+            request_id,
+        ));
     }
     let tx = db.begin_tenant(scope).await?;
     let row = row::Entity::find()

@@ -250,3 +250,101 @@ impl EphemeralStore for RedisStore {
         "redis"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! One suite, run against the in-process store always and against Redis when
+    //! `LATCHKEY_TEST_REDIS_URL` is set.
+
+    use super::*;
+    use uuid::Uuid;
+
+    fn scope() -> TenantScope {
+        TenantScope::new(Uuid::now_v7(), "store-test".into())
+    }
+
+    async fn suite(store: &dyn EphemeralStore) {
+        let scope = scope();
+        let key = StoreKey::tenant(&scope, "test", "a");
+        assert!(key.as_str().contains(&format!("{{{}}}", scope.tenant_id())));
+        assert_eq!(store.get(&key).await.unwrap(), None);
+
+        store
+            .set(&key, b"one", Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(store.get(&key).await.unwrap().as_deref(), Some(&b"one"[..]));
+        store
+            .set(&key, b"two", Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(store.get(&key).await.unwrap().as_deref(), Some(&b"two"[..]));
+        store.delete(&key).await.unwrap();
+        assert_eq!(store.get(&key).await.unwrap(), None);
+
+        // Entries expire.
+        store
+            .set(&key, b"short", Duration::from_millis(50))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(store.get(&key).await.unwrap(), None);
+
+        // take() hands a value to exactly one of many concurrent callers.
+        let single = StoreKey::tenant(&scope, "test", "single-use");
+        store
+            .set(&single, b"challenge", Duration::from_secs(30))
+            .await
+            .unwrap();
+        let takes = futures::future::join_all((0..8).map(|_| store.take(&single))).await;
+        let takes: Vec<_> = takes.into_iter().map(Result::unwrap).collect();
+        assert_eq!(takes.iter().filter(|t| t.is_some()).count(), 1);
+
+        // Counters count within their window and start over after it.
+        let counter = StoreKey::tenant(&scope, "test", "counter");
+        for expected in 1..=5 {
+            assert_eq!(
+                store
+                    .increment(&counter, Duration::from_millis(300))
+                    .await
+                    .unwrap(),
+                expected
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(
+            store
+                .increment(&counter, Duration::from_millis(300))
+                .await
+                .unwrap(),
+            1
+        );
+
+        // Keys of another tenant are other keys.
+        let other = StoreKey::tenant(
+            &TenantScope::new(Uuid::now_v7(), "other".into()),
+            "test",
+            "a",
+        );
+        store
+            .set(&key, b"mine", Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(store.get(&other).await.unwrap(), None);
+        store.ping().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn in_process_store() {
+        suite(&InProcessStore::default()).await;
+    }
+
+    #[tokio::test]
+    async fn redis_store() {
+        let Ok(url) = std::env::var("LATCHKEY_TEST_REDIS_URL") else {
+            eprintln!("skipped: LATCHKEY_TEST_REDIS_URL is not set");
+            return;
+        };
+        suite(&RedisStore::connect(&url).await.unwrap()).await;
+    }
+}

@@ -195,3 +195,37 @@ async fn a_suspended_tenant_refuses_requests_until_resumed() {
     assert_eq!(served.data()["viewer"]["kind"], "API_KEY");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn revocation_clears_the_cached_key_on_every_replica() {
+    if latchkey_tests::test_database_url().is_none() || latchkey_tests::test_redis_url().is_none() {
+        eprintln!(
+            "skipped: needs LATCHKEY_TEST_DATABASE_URL and LATCHKEY_TEST_REDIS_URL (two replicas share them)"
+        );
+        return;
+    }
+    let one = TestApp::start().await;
+    let two = TestApp::start().await;
+    let tenant = one.create_tenant("replicas").await;
+    let (id, secret) = one.create_api_key(&tenant, &["VIEWER"]).await;
+    // Both replicas have served (and cached) the key.
+    for replica in [&one, &two] {
+        let response = replica
+            .as_key(&tenant, &secret, "{ viewer { kind } }", json!({}))
+            .await;
+        assert_eq!(response.data()["viewer"]["kind"], "API_KEY");
+    }
+    one.tenant(
+        &tenant,
+        "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { id } } }",
+        json!({ "id": id }),
+    )
+    .await
+    .data();
+    let on_two = two
+        .as_key(&tenant, &secret, "{ viewer { kind } }", json!({}))
+        .await;
+    assert_eq!(on_two.status, 401);
+    one.stop().await;
+    two.stop().await;
+}
