@@ -3,6 +3,7 @@
 //! find the credentials and create nothing.
 
 use crate::config::Config;
+use latchkey_core::crypto::MasterKey;
 use latchkey_core::{Database, Error, PlatformScope, platform};
 
 /// The slug of the tenant created on first start in the embedded mode.
@@ -15,7 +16,11 @@ pub struct Bootstrap {
     pub demo_api_key: Option<String>,
 }
 
-pub async fn bootstrap(db: &Database, config: &Config) -> latchkey_core::Result<Bootstrap> {
+pub async fn bootstrap(
+    db: &Database,
+    master_key: &MasterKey,
+    config: &Config,
+) -> latchkey_core::Result<Bootstrap> {
     let first_start = !platform::has_credentials(db).await?;
     if let Some(token) = &config.platform_token {
         platform::ensure_configured_token(db, token).await?;
@@ -30,6 +35,7 @@ pub async fn bootstrap(db: &Database, config: &Config) -> latchkey_core::Result<
     if config.demo_tenant {
         match latchkey_tenants::create_tenant(
             db,
+            master_key,
             &PlatformScope::local_operator(),
             DEMO_TENANT,
             "Demo",

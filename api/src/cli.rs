@@ -65,9 +65,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant {
             command: TenantCommand::Create { slug, name },
         } => {
+            let master_key = config.load_master_key()?;
             let db = server::open_database(&config).await?;
             let created = latchkey_tenants::create_tenant(
                 &db,
+                &master_key,
                 &PlatformScope::local_operator(),
                 &slug,
                 &name,

@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use latchkey_core::crypto::MasterKey;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -104,23 +105,24 @@ pub struct GraphqlLimits {
     pub introspection: bool,
 }
 
-/// The 32-byte key that encrypts secrets at rest.
-#[derive(Clone)]
-pub struct MasterKey(pub [u8; 32]);
-
-impl std::fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MasterKey(…)")
-    }
-}
-
 /// Where the master key comes from.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum MasterKeySource {
-    Value(MasterKey),
+    /// The key itself (32 bytes).
+    Value([u8; 32]),
     File(PathBuf),
     /// The embedded default: `data_dir/master.key`, generated on first start.
     Development(PathBuf),
+}
+
+impl std::fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MasterKeySource::Value(_) => f.write_str("Value(…)"),
+            MasterKeySource::File(path) => write!(f, "File({})", path.display()),
+            MasterKeySource::Development(path) => write!(f, "Development({})", path.display()),
+        }
+    }
 }
 
 /// Checked configuration.
@@ -309,7 +311,7 @@ impl Config {
     /// Reads, or in the development mode creates, the master key.
     pub fn load_master_key(&self) -> Result<MasterKey, ConfigError> {
         match &self.master_key {
-            MasterKeySource::Value(key) => Ok(key.clone()),
+            MasterKeySource::Value(key) => Ok(MasterKey::from_bytes(*key)),
             MasterKeySource::File(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
                     bad(
@@ -317,7 +319,7 @@ impl Config {
                         format!("cannot read {}: {e}", path.display()),
                     )
                 })?;
-                parse_master_key("LATCHKEY_MASTER_KEY_FILE", text.trim())
+                parse_master_key("LATCHKEY_MASTER_KEY_FILE", text.trim()).map(MasterKey::from_bytes)
             }
             MasterKeySource::Development(path) => {
                 if path.exists() {
@@ -327,7 +329,8 @@ impl Config {
                             format!("cannot read {}: {e}", path.display()),
                         )
                     })?;
-                    return parse_master_key("LATCHKEY_DATA_DIR", text.trim());
+                    return parse_master_key("LATCHKEY_DATA_DIR", text.trim())
+                        .map(MasterKey::from_bytes);
                 }
                 let mut key = [0u8; 32];
                 rand::rng().fill_bytes(&mut key);
@@ -341,7 +344,7 @@ impl Config {
                     path = %path.display(),
                     "generated a development master key; set LATCHKEY_MASTER_KEY in production"
                 );
-                Ok(MasterKey(key))
+                Ok(MasterKey::from_bytes(key))
             }
         }
     }
@@ -394,14 +397,14 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn parse_master_key(setting: &str, value: &str) -> Result<MasterKey, ConfigError> {
+fn parse_master_key(setting: &str, value: &str) -> Result<[u8; 32], ConfigError> {
     let bytes = if value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()) {
         hex::decode(value).ok()
     } else {
         STANDARD.decode(value).ok()
     };
     match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-        Some(key) => Ok(MasterKey(key)),
+        Some(key) => Ok(key),
         None => Err(bad(
             setting,
             "must be exactly 32 bytes, written as base64 (44 characters) or hex (64 characters)",

@@ -3,6 +3,7 @@
 //! `{"errors":[{"message", "extensions":{"code"}}]}`.
 
 use crate::config::GraphqlLimits;
+use crate::graphql::account::client_info;
 use crate::graphql::limits::count_aliases;
 use crate::graphql::platform::PlatformRequest;
 use crate::graphql::tenant::TenantRequest;
@@ -14,6 +15,7 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, ObjectType, Request, Response, Schema};
 use futures::StreamExt;
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
+use latchkey_core::sessions::authenticate_access_token;
 use latchkey_core::{Actor, Error, Principal, TenantScope, platform, tenancy};
 use serde_json::json;
 use std::sync::Arc;
@@ -32,6 +34,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/t/{slug}/graphql", web::get().to(tenant_get_by_path))
         .route("/graphql", web::post().to(tenant_post_by_host))
         .route("/graphql", web::get().to(tenant_get_by_host))
+        .configure(crate::pages::routes)
         .default_service(web::to(not_found));
 }
 
@@ -344,7 +347,7 @@ async fn tenant_caller(
     request: &HttpRequest,
     resolved: Resolved,
 ) -> Result<TenantRequest, HttpError> {
-    let (scope, _) = resolved?;
+    let (scope, tenant) = resolved?;
     let request_id = request_id(request);
     let actor = match bearer(request)? {
         None => Actor::new(Principal::Anonymous, request_id),
@@ -358,9 +361,24 @@ async fn tenant_caller(
             )
             .await?
         }
-        Some(_) => return Err(Error::Unauthenticated.into()),
+        Some(token) => {
+            authenticate_access_token(
+                &services.db,
+                &services.token_keys,
+                &scope,
+                &services.issuer(&scope),
+                token,
+                request_id,
+            )
+            .await?
+        }
     };
-    Ok(TenantRequest { scope, actor })
+    Ok(TenantRequest {
+        scope,
+        tenant,
+        actor,
+        client: client_info(request),
+    })
 }
 
 /// The bearer token of the `Authorization` header, if there is one.
@@ -407,10 +425,7 @@ async fn tenant_post(
     let body = read_body(&request, payload, limits.max_body_bytes).await?;
     let batch = parse_body(&body, limits)?;
     Ok(execute(&state.tenant_schema, batch, limits, |r| {
-        r.data(state.services.clone()).data(TenantRequest {
-            scope: caller.scope.clone(),
-            actor: caller.actor.clone(),
-        })
+        r.data(state.services.clone()).data(caller.clone())
     })
     .await)
 }
@@ -429,12 +444,7 @@ async fn tenant_get(
         &state.tenant_schema,
         BatchRequest::Single(graphql_request),
         &state.config.limits,
-        |r| {
-            r.data(state.services.clone()).data(TenantRequest {
-                scope: caller.scope.clone(),
-                actor: caller.actor.clone(),
-            })
-        },
+        |r| r.data(state.services.clone()).data(caller.clone()),
     )
     .await)
 }

@@ -8,5 +8,6 @@ pub mod config;
 pub mod graphql;
 pub mod http;
 pub mod logging;
+pub mod pages;
 pub mod server;
 pub mod state;

@@ -11,6 +11,7 @@ use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::{Context, bail};
 use latchkey_core::Database;
 use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
+use latchkey_core::sessions::KeyCache;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -110,10 +111,10 @@ impl RunningServer {
 
 /// Starts a complete server: the binary's `serve` and the end-to-end tests both use this.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
-    config.load_master_key()?;
+    let master_key = Arc::new(config.load_master_key()?);
     let db = open_database(&config).await?;
     let store = open_store(&config).await?;
-    let bootstrap = bootstrap(&db, &config)
+    let bootstrap = bootstrap(&db, &master_key, &config)
         .await
         .context("first-start bootstrap failed")?;
     let listener = std::net::TcpListener::bind(config.bind)
@@ -121,7 +122,14 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let public_url = config.public_url_for(addr);
     let state = web::Data::new(AppState {
-        services: Services { db, store },
+        services: Services {
+            db,
+            store,
+            decoy_key: master_key.derive("latchkey decoy credential ids"),
+            master_key,
+            token_keys: KeyCache::default(),
+            public_url: public_url.clone(),
+        },
         tenant_schema: tenant_schema(&config.limits),
         platform_schema: platform_schema(&config.limits),
         config: Arc::new(config),

@@ -3,8 +3,10 @@
 use crate::config::Config;
 use crate::graphql::platform::PlatformSchema;
 use crate::graphql::tenant::TenantSchema;
-use latchkey_core::Database;
+use latchkey_core::crypto::MasterKey;
 use latchkey_core::ephemeral::EphemeralStore;
+use latchkey_core::sessions::KeyCache;
+use latchkey_core::{Database, TenantScope};
 use std::sync::Arc;
 
 /// The back ends services work with.
@@ -12,6 +14,20 @@ use std::sync::Arc;
 pub struct Services {
     pub db: Database,
     pub store: Arc<dyn EphemeralStore>,
+    pub master_key: Arc<MasterKey>,
+    /// Decoding keys of access tokens, by tenant and key id.
+    pub token_keys: KeyCache,
+    /// The deployment's public URL, without a trailing slash.
+    pub public_url: String,
+    /// Keys the decoy credential ids for unknown emails at sign-in.
+    pub decoy_key: [u8; 32],
+}
+
+impl Services {
+    /// The issuer (and tenant API audience) of a tenant's tokens.
+    pub fn issuer(&self, scope: &TenantScope) -> String {
+        format!("{}/t/{}", self.public_url, scope.slug())
+    }
 }
 
 /// Shared state of the HTTP server.

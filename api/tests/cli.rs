@@ -72,7 +72,7 @@ fn migrate_then_create_a_tenant() {
     assert!(
         String::from_utf8(output.stdout)
             .unwrap()
-            .contains("migrations applied: 1")
+            .contains("migrations applied: 2")
     );
     let output = latchkey(&data).arg("migrate").output().unwrap();
     assert!(

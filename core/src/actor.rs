@@ -25,6 +25,8 @@ pub enum Permission {
     ReadApiKeys,
     ManageApiKeys,
     ReadAuditEvents,
+    /// Tenant settings and signing keys.
+    ManageTenant,
 }
 
 impl AdminRole {
@@ -57,6 +59,8 @@ pub enum Principal {
     ApiKey { id: Uuid, roles: Vec<AdminRole> },
     /// A platform operator acting on a tenant (tenant creation, suspension).
     Platform { operator: String },
+    /// An end user signed in with an access token of a session.
+    Identity { id: Uuid, session_id: Uuid },
 }
 
 /// The caller of one request: the principal and the request id that ties audit events to logs.
@@ -78,7 +82,7 @@ impl Actor {
         match &self.principal {
             Principal::ApiKey { roles, .. } => roles,
             Principal::Platform { .. } => &[AdminRole::Owner],
-            Principal::Anonymous => &[],
+            Principal::Anonymous | Principal::Identity { .. } => &[],
         }
     }
 
@@ -111,6 +115,7 @@ impl Actor {
             Principal::Anonymous => ("anonymous", None),
             Principal::ApiKey { id, .. } => ("api_key", Some(id.to_string())),
             Principal::Platform { operator } => ("platform", Some(operator.clone())),
+            Principal::Identity { id, .. } => ("identity", Some(id.to_string())),
         }
     }
 }

@@ -20,6 +20,9 @@ pub enum Error {
     Validation { field: String, reason: String },
     #[error("too many requests; retry in {} seconds", retry_after.as_secs().max(1))]
     RateLimited { retry_after: Duration },
+    /// Refused for a reason the caller may know (a sign-in rule, a disabled feature).
+    #[error("{0}")]
+    Refused(String),
     /// The tenant exists but is suspended.
     #[error("tenant is suspended")]
     TenantSuspended,

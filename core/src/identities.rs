@@ -178,6 +178,26 @@ pub async fn create_identity(
     input: NewIdentity,
 ) -> Result<Identity> {
     actor.authorize(Permission::WriteIdentities)?;
+    let tx = db.begin_tenant(scope).await?;
+    let identity = insert_in(&tx, Uuid::now_v7(), input).await?;
+    let id = identity.id.to_string();
+    audit::record(
+        &tx,
+        actor,
+        "identity.create",
+        Some(Target {
+            kind: "identity",
+            id: &id,
+        }),
+        json!({ "email": identity.email }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(identity)
+}
+
+/// Validates and inserts an identity with a chosen id inside `tx` (the caller audits).
+pub(crate) async fn insert_in(tx: &TenantTx, id: Uuid, input: NewIdentity) -> Result<Identity> {
     let email = Email::parse("email", &input.email)?;
     let display_name = input
         .display_name
@@ -192,12 +212,10 @@ pub async fn create_identity(
         .external_id
         .map(|v| ExternalId::parse("externalId", &v))
         .transpose()?;
-
-    let tx = db.begin_tenant(scope).await?;
     let now = Utc::now();
     let row = row::ActiveModel {
         tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         email: Set(email.as_str().to_owned()),
         email_normalized: Set(email.normalized().to_owned()),
         email_verified: Set(input.email_verified),
@@ -214,21 +232,44 @@ pub async fn create_identity(
     .insert(tx.connection())
     .await
     .map_err(map_write_error)?;
-    let identity = Identity::try_from(row)?;
-    let id = identity.id.to_string();
-    audit::record(
-        &tx,
-        actor,
-        "identity.create",
-        Some(Target {
-            kind: "identity",
-            id: &id,
-        }),
-        json!({ "email": identity.email }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(identity)
+    Identity::try_from(row)
+}
+
+/// One identity inside `tx`, `NotFound` if it is not in the tenant.
+pub(crate) async fn find_in(tx: &TenantTx, id: Uuid) -> Result<Identity> {
+    find_row(tx, id).await?.try_into()
+}
+
+/// The status of an identity inside `tx`, `None` if it is not in the tenant.
+pub(crate) async fn status_of(tx: &TenantTx, id: Uuid) -> Result<Option<IdentityStatus>> {
+    match find_row(tx, id).await {
+        Ok(row) => Ok(Some(IdentityStatus::parse(&row.status)?)),
+        Err(Error::NotFound) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// The live (not deleted) identity with this normalised email, if any.
+pub(crate) async fn find_by_email(tx: &TenantTx, normalized: &str) -> Result<Option<Identity>> {
+    row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::EmailNormalized.eq(normalized))
+        .filter(row::Column::DeletedAt.is_null())
+        .one(tx.connection())
+        .await?
+        .map(Identity::try_from)
+        .transpose()
+}
+
+/// Records a successful sign-in.
+pub(crate) async fn touch_sign_in(tx: &TenantTx, id: Uuid) -> Result<()> {
+    row::Entity::update_many()
+        .col_expr(row::Column::LastSignInAt, Expr::value(Utc::now()))
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::Id.eq(id))
+        .exec(tx.connection())
+        .await?;
+    Ok(())
 }
 
 async fn find_row(tx: &TenantTx, id: Uuid) -> Result<row::Model> {
@@ -252,6 +293,17 @@ pub async fn get_identity(
     let row = find_row(&tx, id).await?;
     tx.commit().await?;
     row.try_into()
+}
+
+/// The calling end user's own identity (no role needed).
+pub async fn own_identity(db: &Database, scope: &TenantScope, actor: &Actor) -> Result<Identity> {
+    let crate::actor::Principal::Identity { id, .. } = actor.principal else {
+        return Err(Error::NotFound);
+    };
+    let tx = db.begin_tenant(scope).await?;
+    let identity = find_in(&tx, id).await?;
+    tx.commit().await?;
+    Ok(identity)
 }
 
 /// A page of identities, oldest first, with the total matching `filter`.

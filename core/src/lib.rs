@@ -7,14 +7,19 @@
 pub mod actor;
 pub mod api_keys;
 pub mod audit;
+pub mod crypto;
 pub mod db;
 pub mod ephemeral;
 pub mod error;
 pub mod identities;
 pub mod page;
+pub mod passkeys;
 pub mod platform;
 pub mod scope;
 pub mod secrets;
+pub mod sessions;
+pub mod settings;
+pub mod signing_keys;
 pub mod tenancy;
 pub mod validate;
 

@@ -158,12 +158,18 @@ pub async fn resolve_host(
 /// The tenant a scope stands for, as stored now.
 pub async fn get_tenant(db: &Database, scope: &TenantScope) -> Result<Tenant> {
     let tx = db.begin_tenant(scope).await?;
-    let row = tenant_row::Entity::find_by_id(scope.tenant_id())
+    let tenant = get_tenant_in(&tx).await?;
+    tx.commit().await?;
+    Ok(tenant)
+}
+
+/// The tenant of `tx`, as stored now.
+pub async fn get_tenant_in(tx: &TenantTx) -> Result<Tenant> {
+    tenant_row::Entity::find_by_id(tx.tenant_id())
         .one(tx.connection())
         .await?
-        .ok_or(Error::NotFound)?;
-    tx.commit().await?;
-    row.try_into()
+        .ok_or(Error::NotFound)?
+        .try_into()
 }
 
 /// Creates a tenant and returns a transaction bound to it, so the caller writes the tenant's

@@ -3,10 +3,15 @@
 //! [`PlatformScope`].
 
 use latchkey_core::audit::{self, Target};
+use latchkey_core::crypto::MasterKey;
 use latchkey_core::page::{Page, PageRequest};
+use latchkey_core::settings::TenantSettings;
 use latchkey_core::tenancy::{self, Tenant, TenantStatus};
 use latchkey_core::validate::{Domain, Name, Slug};
-use latchkey_core::{Actor, AdminRole, Database, PlatformScope, Principal, Result, api_keys};
+use latchkey_core::{
+    Actor, AdminRole, Database, Error, Permission, PlatformScope, Principal, Result, TenantScope,
+    api_keys, signing_keys,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -28,9 +33,10 @@ pub struct CreatedTenant {
     pub owner_api_key: String,
 }
 
-/// Creates a tenant and its first owner API key in one transaction.
+/// Creates a tenant with its first owner API key and signing keys, in one transaction.
 pub async fn create_tenant(
     db: &Database,
+    master_key: &MasterKey,
     platform: &PlatformScope,
     slug: &str,
     name: &str,
@@ -40,7 +46,10 @@ pub async fn create_tenant(
     let name = Name::parse("name", name, 200)?;
     let actor = platform_actor(platform, request_id);
     let tx = db.begin_platform(platform).await?;
-    let (tx, tenant) = tenancy::create_tenant(tx, &slug, name, json!({})).await?;
+    let settings = TenantSettings::default();
+    let stored = serde_json::to_value(&settings).map_err(Error::internal)?;
+    let (tx, tenant) = tenancy::create_tenant(tx, &slug, name, stored).await?;
+    signing_keys::create_initial_keys(&tx, master_key, settings.signing_algorithm).await?;
     let tenant_id = tenant.id.to_string();
     audit::record(
         &tx,
@@ -139,4 +148,39 @@ pub async fn list_tenants(
 /// One tenant by slug, whatever its status.
 pub async fn find_tenant(db: &Database, platform: &PlatformScope, slug: &str) -> Result<Tenant> {
     tenancy::find_tenant(db, platform, slug).await
+}
+
+/// `updateTenantSettings`: replaces the tenant's settings with `settings` after validating
+/// them. Changing the signing algorithm rotates to a key of the new algorithm at once.
+/// Requires `ManageTenant`.
+pub async fn update_settings(
+    db: &Database,
+    master_key: &MasterKey,
+    scope: &TenantScope,
+    actor: &Actor,
+    settings: TenantSettings,
+) -> Result<Tenant> {
+    actor.authorize(Permission::ManageTenant)?;
+    settings.validate()?;
+    let tx = db.begin_tenant(scope).await?;
+    let before = TenantSettings::from_json(&tenancy::get_tenant_in(&tx).await?.settings);
+    let stored = serde_json::to_value(&settings).map_err(Error::internal)?;
+    let tenant = tenancy::store_settings(&tx, stored.clone()).await?;
+    if before.signing_algorithm != settings.signing_algorithm {
+        signing_keys::rotate_in(&tx, master_key, settings.signing_algorithm).await?;
+    }
+    let id = tenant.id.to_string();
+    audit::record(
+        &tx,
+        actor,
+        "tenant.settings.update",
+        Some(Target {
+            kind: "tenant",
+            id: &id,
+        }),
+        json!({ "settings": stored }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(tenant)
 }

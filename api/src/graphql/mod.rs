@@ -1,6 +1,7 @@
 //! The GraphQL APIs: the tenant API (`/t/{slug}/graphql`) and the platform API
 //! (`/platform/graphql`), with their shared types, error mapping and request limits.
 
+pub mod account;
 pub mod limits;
 pub mod platform;
 pub mod tenant;
@@ -37,8 +38,8 @@ where
 pub fn tenant_schema(limits: &GraphqlLimits) -> tenant::TenantSchema {
     apply_limits(
         Schema::build(
-            tenant::TenantQuery,
-            tenant::TenantMutation,
+            tenant::TenantQuery::default(),
+            tenant::TenantMutation::default(),
             EmptySubscription,
         ),
         limits,

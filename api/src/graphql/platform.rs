@@ -220,6 +220,7 @@ impl PlatformMutation {
         let (services, req) = request(ctx);
         let created = latchkey_tenants::create_tenant(
             &services.db,
+            &services.master_key,
             &req.scope,
             &input.slug,
             &input.name,

@@ -2,28 +2,45 @@
 //! The tenant comes from the URL or host, never from an argument; resolvers only translate
 //! between GraphQL and one core call each.
 
+use super::account::{
+    AccountMutation, AccountQuery, Passkey, Session, TenantSettingsObject, own_identity,
+    own_passkeys, own_sessions, settings_object, settings_of,
+};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use crate::state::Services;
 use async_graphql::{
-    Context, EmptySubscription, Enum, ID, InputObject, Json, MaybeUndefined, Object, Schema,
-    SimpleObject,
+    Context, EmptySubscription, Enum, ID, InputObject, Json, MaybeUndefined, MergedObject, Object,
+    Schema, SimpleObject,
 };
 use chrono::{DateTime, Utc};
 use latchkey_core::audit::{self as core_audit, AuditFilter};
 use latchkey_core::identities::{self as core_identities, Change, IdentityStatus as CoreStatus};
+use latchkey_core::sessions::ClientInfo;
 use latchkey_core::{Actor, AdminRole as CoreRole, Principal, TenantScope, api_keys, tenancy};
 use serde_json::Value;
 
 pub type TenantSchema = Schema<TenantQuery, TenantMutation, EmptySubscription>;
 
+/// The tenant API's queries: administration and the end user's account.
+#[derive(MergedObject, Default)]
+pub struct TenantQuery(AdminQuery, AccountQuery);
+
+/// The tenant API's mutations: administration and the end user's account.
+#[derive(MergedObject, Default)]
+pub struct TenantMutation(AdminMutation, AccountMutation);
+
 /// Per-request context of the tenant API, built by the HTTP layer after tenant resolution and
 /// authentication.
+#[derive(Clone)]
 pub struct TenantRequest {
     pub scope: TenantScope,
+    /// The tenant as resolved for this request (name, settings).
+    pub tenant: tenancy::Tenant,
     pub actor: Actor,
+    pub client: ClientInfo,
 }
 
-fn request<'a>(ctx: &'a Context<'_>) -> (&'a Services, &'a TenantRequest) {
+pub(super) fn request<'a>(ctx: &'a Context<'_>) -> (&'a Services, &'a TenantRequest) {
     (
         ctx.data_unchecked::<Services>(),
         ctx.data_unchecked::<TenantRequest>(),
@@ -191,12 +208,15 @@ pub struct Tenant {
     pub slug: String,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    pub settings: TenantSettingsObject,
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum ViewerKind {
     Anonymous,
     ApiKey,
+    /// An end user, with an access token.
+    Identity,
 }
 
 /// Who is calling.
@@ -207,8 +227,34 @@ impl Viewer {
     async fn kind(&self, ctx: &Context<'_>) -> ViewerKind {
         match request(ctx).1.actor.principal {
             Principal::ApiKey { .. } => ViewerKind::ApiKey,
+            Principal::Identity { .. } => ViewerKind::Identity,
             Principal::Anonymous | Principal::Platform { .. } => ViewerKind::Anonymous,
         }
+    }
+
+    /// The signed-in end user, if the caller is one.
+    async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
+        own_identity(ctx).await
+    }
+
+    /// The signed-in end user's passkeys.
+    async fn passkeys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Option<Connection<Passkey>>> {
+        own_passkeys(ctx, first, after).await
+    }
+
+    /// The signed-in end user's live sessions.
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Option<Connection<Session>>> {
+        own_sessions(ctx, first, after).await
     }
 
     /// The caller's tenant-level roles.
@@ -254,10 +300,11 @@ pub struct AuditEventFilter {
     pub target_id: Option<String>,
 }
 
-pub struct TenantQuery;
+#[derive(Default)]
+pub struct AdminQuery;
 
 #[Object]
-impl TenantQuery {
+impl AdminQuery {
     /// Who is calling. Open to every caller.
     async fn viewer(&self) -> Viewer {
         Viewer
@@ -272,6 +319,7 @@ impl TenantQuery {
         let tenant = tenancy::get_tenant(&services.db, &req.scope).await.gql()?;
         Ok(Tenant {
             id: ID(tenant.id.to_string()),
+            settings: settings_object(services, req, settings_of(req)),
             slug: tenant.slug,
             name: tenant.name,
             created_at: tenant.created_at,
@@ -447,10 +495,11 @@ fn change<T>(value: MaybeUndefined<T>) -> Change<T> {
     }
 }
 
-pub struct TenantMutation;
+#[derive(Default)]
+pub struct AdminMutation;
 
 #[Object]
-impl TenantMutation {
+impl AdminMutation {
     /// Creates an identity. Requires the admin role.
     async fn create_identity(
         &self,

@@ -31,7 +31,7 @@ pub fn graphql_error(error: Error) -> async_graphql::Error {
         ),
         Error::Validation { .. } => (code::BAD_USER_INPUT, error.to_string()),
         Error::RateLimited { .. } => (code::RATE_LIMITED, error.to_string()),
-        Error::TenantSuspended => (code::FORBIDDEN, error.to_string()),
+        Error::TenantSuspended | Error::Refused(_) => (code::FORBIDDEN, error.to_string()),
         Error::Internal(source) => {
             tracing::error!(error = %source, "internal error");
             (code::INTERNAL, "internal error".to_owned())
@@ -90,6 +90,9 @@ pub struct PageInfo {
 #[graphql(concrete(name = "ApiKeyEdge", params(super::tenant::ApiKey)))]
 #[graphql(concrete(name = "AuditEventEdge", params(super::tenant::AuditEvent)))]
 #[graphql(concrete(name = "TenantEdge", params(super::platform::Tenant)))]
+#[graphql(concrete(name = "SigningKeyEdge", params(super::account::SigningKey)))]
+#[graphql(concrete(name = "SessionEdge", params(super::account::Session)))]
+#[graphql(concrete(name = "PasskeyEdge", params(super::account::Passkey)))]
 pub struct Edge<T: OutputType> {
     pub cursor: String,
     pub node: T,
@@ -102,6 +105,9 @@ pub struct Edge<T: OutputType> {
 #[graphql(concrete(name = "ApiKeyConnection", params(super::tenant::ApiKey)))]
 #[graphql(concrete(name = "AuditEventConnection", params(super::tenant::AuditEvent)))]
 #[graphql(concrete(name = "TenantConnection", params(super::platform::Tenant)))]
+#[graphql(concrete(name = "SigningKeyConnection", params(super::account::SigningKey)))]
+#[graphql(concrete(name = "SessionConnection", params(super::account::Session)))]
+#[graphql(concrete(name = "PasskeyConnection", params(super::account::Passkey)))]
 pub struct Connection<T: OutputType>
 where
     Edge<T>: OutputType,

@@ -1,0 +1,135 @@
+//! The hosted pages of each tenant (sign-in / sign-up, account) and its public documents
+//! (`config.json` for the pages, `jwks.json` for token verifiers). The pages are plain HTML,
+//! CSS and ES modules from `web/tenant/`, embedded in the binary; no third-party origin.
+
+use crate::http::HttpError;
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use latchkey_core::settings::TenantSettings;
+use latchkey_core::{signing_keys, tenancy};
+use serde_json::json;
+
+const INDEX: &str = include_str!("../../web/tenant/index.html");
+const ACCOUNT: &str = include_str!("../../web/tenant/account.html");
+const ASSETS: [(&str, &str, &str); 4] = [
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/tenant/app.js"),
+    ),
+    (
+        "signin.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/tenant/signin.js"),
+    ),
+    (
+        "account.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/tenant/account.js"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../web/tenant/style.css"),
+    ),
+];
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+pub fn routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/t/{slug}", web::get().to(with_slash))
+        .route("/t/{slug}/", web::get().to(sign_in_page))
+        .route("/t/{slug}/account", web::get().to(account_page))
+        .route("/t/{slug}/assets/{name}", web::get().to(asset))
+        .route("/t/{slug}/config.json", web::get().to(page_config))
+        .route("/t/{slug}/jwks.json", web::get().to(jwks));
+}
+
+fn page(body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+async fn resolve(
+    state: &AppState,
+    slug: &str,
+) -> Result<(latchkey_core::TenantScope, tenancy::Tenant), HttpError> {
+    Ok(tenancy::resolve_slug(&state.services.db, slug).await?)
+}
+
+async fn with_slash(slug: web::Path<String>) -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, format!("/t/{slug}/")))
+        .finish()
+}
+
+async fn sign_in_page(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    resolve(&state, &slug).await?;
+    Ok(page(INDEX))
+}
+
+async fn account_page(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    resolve(&state, &slug).await?;
+    Ok(page(ACCOUNT))
+}
+
+async fn asset(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpError> {
+    let (_, name) = path.into_inner();
+    let (_, content_type, body) = ASSETS
+        .iter()
+        .find(|(file, _, _)| *file == name)
+        .ok_or_else(|| {
+            HttpError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "no such asset",
+            )
+        })?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(*body))
+}
+
+/// What the hosted pages need before anyone signs in: the tenant's name and branding.
+async fn page_config(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let (_, tenant) = resolve(&state, &slug).await?;
+    let settings = TenantSettings::from_json(&tenant.settings);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .json(json!({
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "primaryColor": settings.primary_color,
+            "selfSignUp": settings.self_sign_up,
+        })))
+}
+
+/// The tenant's public signing keys: next, current and recently retired.
+async fn jwks(
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let (scope, _) = resolve(&state, &slug).await?;
+    let keys = signing_keys::published_keys(&state.services.db, &scope).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .content_type("application/jwk-set+json")
+        .json(keys))
+}

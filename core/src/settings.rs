@@ -1,0 +1,224 @@
+//! Per-tenant settings, stored as one JSON document on the tenant. Every field has a default,
+//! so a tenant created before a setting existed reads the default.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// How strictly WebAuthn ceremonies demand user verification (PIN, biometrics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UserVerification {
+    #[default]
+    Required,
+    Preferred,
+}
+
+/// The algorithm of the tenant's token signing keys.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigningAlgorithm {
+    #[default]
+    ES256,
+    EdDSA,
+}
+
+/// Sign-in and sign-up attempts allowed per minute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimits {
+    pub sign_in_per_ip: u32,
+    pub sign_in_per_identity: u32,
+    pub sign_up_per_ip: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            sign_in_per_ip: 60,
+            sign_in_per_identity: 10,
+            sign_up_per_ip: 20,
+        }
+    }
+}
+
+/// The settings document. `rp_id`, `rp_name` and `allowed_origins` left empty mean "derive
+/// from the deployment's public URL and the tenant's name".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TenantSettings {
+    pub rp_id: Option<String>,
+    pub rp_name: Option<String>,
+    pub allowed_origins: Vec<String>,
+    pub user_verification: UserVerification,
+    pub self_sign_up: bool,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub signing_algorithm: SigningAlgorithm,
+    pub primary_color: String,
+    pub rate_limits: RateLimits,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            rp_id: None,
+            rp_name: None,
+            allowed_origins: Vec::new(),
+            user_verification: UserVerification::Required,
+            self_sign_up: true,
+            access_token_ttl_seconds: 900,
+            refresh_token_ttl_seconds: 30 * 24 * 3600,
+            signing_algorithm: SigningAlgorithm::ES256,
+            primary_color: "#4f46e5".into(),
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+impl TenantSettings {
+    /// Reads the stored document; unknown or missing fields fall back to defaults.
+    pub fn from_json(value: &serde_json::Value) -> Self {
+        serde_json::from_value(value.clone()).unwrap_or_default()
+    }
+
+    /// Checks every field; errors name the GraphQL input field.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(rp_id) = &self.rp_id {
+            let host_ok = !rp_id.is_empty()
+                && rp_id.len() <= 253
+                && rp_id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+                && !rp_id.starts_with('.')
+                && !rp_id.ends_with('.');
+            if !host_ok {
+                return Err(Error::validation(
+                    "rpId",
+                    "must be a host name such as login.example.com (no scheme, port or path)",
+                ));
+            }
+        }
+        if let Some(name) = &self.rp_name
+            && (name.trim().is_empty() || name.chars().count() > 100)
+        {
+            return Err(Error::validation("rpName", "must be 1 to 100 characters"));
+        }
+        if self.allowed_origins.len() > 20 {
+            return Err(Error::validation("allowedOrigins", "at most 20 origins"));
+        }
+        for origin in &self.allowed_origins {
+            let (scheme, rest) = origin.split_once("://").unwrap_or(("", ""));
+            let ok = matches!(scheme, "https" | "http")
+                && !rest.is_empty()
+                && !rest.contains('/')
+                && !rest.contains('?')
+                && !rest.contains('#');
+            if !ok {
+                return Err(Error::validation(
+                    "allowedOrigins",
+                    format!("{origin:?} is not an origin such as https://login.example.com"),
+                ));
+            }
+        }
+        if !(60..=86_400).contains(&self.access_token_ttl_seconds) {
+            return Err(Error::validation(
+                "accessTokenTtlSeconds",
+                "must be between 60 and 86400",
+            ));
+        }
+        if !(3_600..=31_536_000).contains(&self.refresh_token_ttl_seconds) {
+            return Err(Error::validation(
+                "refreshTokenTtlSeconds",
+                "must be between 3600 and 31536000",
+            ));
+        }
+        let color_ok = self.primary_color.len() == 7
+            && self.primary_color.starts_with('#')
+            && self.primary_color[1..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit());
+        if !color_ok {
+            return Err(Error::validation(
+                "primaryColor",
+                "must be a colour such as #4f46e5",
+            ));
+        }
+        for (field, value) in [
+            ("rateLimits.signInPerIp", self.rate_limits.sign_in_per_ip),
+            (
+                "rateLimits.signInPerIdentity",
+                self.rate_limits.sign_in_per_identity,
+            ),
+            ("rateLimits.signUpPerIp", self.rate_limits.sign_up_per_ip),
+        ] {
+            if !(1..=100_000).contains(&value) {
+                return Err(Error::validation(field, "must be between 1 and 100000"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn missing_fields_take_defaults() {
+        let settings = TenantSettings::from_json(&json!({ "self_sign_up": false }));
+        assert!(!settings.self_sign_up);
+        assert_eq!(settings.access_token_ttl_seconds, 900);
+        assert_eq!(
+            TenantSettings::from_json(&json!({})),
+            TenantSettings::default()
+        );
+        TenantSettings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_their_field() {
+        let cases: Vec<(&str, TenantSettings)> = vec![
+            (
+                "rpId",
+                TenantSettings {
+                    rp_id: Some("https://x.com".into()),
+                    ..Default::default()
+                },
+            ),
+            (
+                "allowedOrigins",
+                TenantSettings {
+                    allowed_origins: vec!["x.com".into()],
+                    ..Default::default()
+                },
+            ),
+            (
+                "allowedOrigins",
+                TenantSettings {
+                    allowed_origins: vec!["https://x.com/path".into()],
+                    ..Default::default()
+                },
+            ),
+            (
+                "accessTokenTtlSeconds",
+                TenantSettings {
+                    access_token_ttl_seconds: 5,
+                    ..Default::default()
+                },
+            ),
+            (
+                "primaryColor",
+                TenantSettings {
+                    primary_color: "blue".into(),
+                    ..Default::default()
+                },
+            ),
+        ];
+        for (field, settings) in cases {
+            match settings.validate() {
+                Err(Error::Validation { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+}

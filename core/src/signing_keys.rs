@@ -1,0 +1,321 @@
+//! Per-tenant token signing keys. Each tenant has one `current` key (signs), one `next` key
+//! (published ahead, so caches know it before it signs) and `retired` keys that stay published
+//! while tokens they signed may still be live. Private keys are sealed under the master key.
+
+use crate::actor::{Actor, Permission};
+use crate::audit::{self, Target};
+use crate::crypto::MasterKey;
+use crate::db::{Database, TenantTx};
+use crate::error::{Error, Result};
+use crate::page::{Page, PageRequest};
+use crate::scope::TenantScope;
+use crate::settings::SigningAlgorithm;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair};
+use chrono::{DateTime, Duration, Utc};
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+/// How long a retired key stays published: longer than any access token lives.
+pub const RETIRED_KEY_PUBLISHED_FOR: Duration = Duration::days(2);
+
+mod row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub algorithm: String,
+        pub status: String,
+        pub public_jwk: Json,
+        pub private_key_sealed: String,
+        pub created_at: DateTimeUtc,
+        pub activated_at: Option<DateTimeUtc>,
+        pub retired_at: Option<DateTimeUtc>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+const NEXT: &str = "next";
+const CURRENT: &str = "current";
+const RETIRED: &str = "retired";
+
+/// A signing key as admins see it (the public part only).
+#[derive(Clone, Debug)]
+pub struct SigningKey {
+    pub id: Uuid,
+    pub algorithm: SigningAlgorithm,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
+fn algorithm_name(algorithm: SigningAlgorithm) -> &'static str {
+    match algorithm {
+        SigningAlgorithm::ES256 => "ES256",
+        SigningAlgorithm::EdDSA => "EdDSA",
+    }
+}
+
+fn parse_algorithm(value: &str) -> Result<SigningAlgorithm> {
+    match value {
+        "ES256" => Ok(SigningAlgorithm::ES256),
+        "EdDSA" => Ok(SigningAlgorithm::EdDSA),
+        other => Err(Error::internal(format!("unknown key algorithm {other:?}"))),
+    }
+}
+
+fn jwt_algorithm(algorithm: SigningAlgorithm) -> Algorithm {
+    match algorithm {
+        SigningAlgorithm::ES256 => Algorithm::ES256,
+        SigningAlgorithm::EdDSA => Algorithm::EdDSA,
+    }
+}
+
+impl TryFrom<row::Model> for SigningKey {
+    type Error = Error;
+
+    fn try_from(row: row::Model) -> Result<Self> {
+        Ok(Self {
+            id: row.id,
+            algorithm: parse_algorithm(&row.algorithm)?,
+            status: row.status,
+            created_at: row.created_at,
+            activated_at: row.activated_at,
+            retired_at: row.retired_at,
+        })
+    }
+}
+
+fn seal_context(tenant_id: Uuid, key_id: Uuid) -> Vec<u8> {
+    format!("signing-key:{tenant_id}:{key_id}").into_bytes()
+}
+
+fn encoding_key(algorithm: SigningAlgorithm, pkcs8: &[u8]) -> EncodingKey {
+    match algorithm {
+        SigningAlgorithm::ES256 => EncodingKey::from_ec_der(pkcs8),
+        SigningAlgorithm::EdDSA => EncodingKey::from_ed_der(pkcs8),
+    }
+}
+
+/// Generates a key pair and stores it with `status`.
+async fn generate(
+    tx: &TenantTx,
+    master_key: &MasterKey,
+    algorithm: SigningAlgorithm,
+    status: &str,
+) -> Result<row::Model> {
+    let rng = SystemRandom::new();
+    let pkcs8 = match algorithm {
+        SigningAlgorithm::ES256 => {
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .map_err(|_| Error::internal("P-256 key generation failed"))?
+        }
+        SigningAlgorithm::EdDSA => Ed25519KeyPair::generate_pkcs8v1(&rng)
+            .map_err(|_| Error::internal("Ed25519 key generation failed"))?,
+    };
+    let id = Uuid::now_v7();
+    let mut jwk = Jwk::from_encoding_key(
+        &encoding_key(algorithm, pkcs8.as_ref()),
+        jwt_algorithm(algorithm),
+    )
+    .map_err(Error::internal)?;
+    jwk.common.key_id = Some(id.to_string());
+    jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+    jwk.common.key_algorithm = Some(match algorithm {
+        SigningAlgorithm::ES256 => KeyAlgorithm::ES256,
+        SigningAlgorithm::EdDSA => KeyAlgorithm::EdDSA,
+    });
+    let now = Utc::now();
+    let model =
+        row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(id),
+            algorithm: Set(algorithm_name(algorithm).to_owned()),
+            status: Set(status.to_owned()),
+            public_jwk: Set(serde_json::to_value(&jwk).map_err(Error::internal)?),
+            private_key_sealed: Set(
+                master_key.seal(&seal_context(tx.tenant_id(), id), pkcs8.as_ref())?
+            ),
+            created_at: Set(now),
+            activated_at: Set((status == CURRENT).then_some(now)),
+            retired_at: Set(None),
+        }
+        .insert(tx.connection())
+        .await?;
+    Ok(model)
+}
+
+/// Creates the first `current` and `next` keys of a new tenant.
+pub async fn create_initial_keys(
+    tx: &TenantTx,
+    master_key: &MasterKey,
+    algorithm: SigningAlgorithm,
+) -> Result<()> {
+    generate(tx, master_key, algorithm, CURRENT).await?;
+    generate(tx, master_key, algorithm, NEXT).await?;
+    Ok(())
+}
+
+async fn keys_with_status(tx: &TenantTx, status: &str) -> Result<Vec<row::Model>> {
+    Ok(row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::Status.eq(status))
+        .order_by_asc(row::Column::Id)
+        .all(tx.connection())
+        .await?)
+}
+
+/// Rotates inside `tx`: the current key retires, the next key (if it has the wanted algorithm)
+/// becomes current, and a fresh next key is made. Tokens signed before stay valid, because
+/// retired keys stay published.
+pub async fn rotate_in(
+    tx: &TenantTx,
+    master_key: &MasterKey,
+    algorithm: SigningAlgorithm,
+) -> Result<()> {
+    let now = Utc::now();
+    for current in keys_with_status(tx, CURRENT).await? {
+        let mut active: row::ActiveModel = current.into();
+        active.status = Set(RETIRED.to_owned());
+        active.retired_at = Set(Some(now));
+        active.update(tx.connection()).await?;
+    }
+    let mut promoted = false;
+    for next in keys_with_status(tx, NEXT).await? {
+        let mut active: row::ActiveModel = next.clone().into();
+        if !promoted && next.algorithm == algorithm_name(algorithm) {
+            active.status = Set(CURRENT.to_owned());
+            active.activated_at = Set(Some(now));
+            promoted = true;
+        } else {
+            // A next key of another algorithm was never used: it retires unused.
+            active.status = Set(RETIRED.to_owned());
+            active.retired_at = Set(Some(now));
+        }
+        active.update(tx.connection()).await?;
+    }
+    if !promoted {
+        generate(tx, master_key, algorithm, CURRENT).await?;
+    }
+    generate(tx, master_key, algorithm, NEXT).await?;
+    Ok(())
+}
+
+/// `rotateSigningKey`: requires `ManageTenant`.
+pub async fn rotate_signing_key(
+    db: &Database,
+    master_key: &MasterKey,
+    scope: &TenantScope,
+    actor: &Actor,
+    algorithm: SigningAlgorithm,
+) -> Result<()> {
+    actor.authorize(Permission::ManageTenant)?;
+    let tx = db.begin_tenant(scope).await?;
+    rotate_in(&tx, master_key, algorithm).await?;
+    let id = tx.tenant_id().to_string();
+    audit::record(
+        &tx,
+        actor,
+        "signing_key.rotate",
+        Some(Target {
+            kind: "tenant",
+            id: &id,
+        }),
+        json!({ "algorithm": algorithm_name(algorithm) }),
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// The keys an admin sees, newest first. Requires `ReadTenant`.
+pub async fn list_signing_keys(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    page: PageRequest,
+) -> Result<Page<SigningKey>> {
+    actor.authorize(Permission::ReadTenant)?;
+    let tx = db.begin_tenant(scope).await?;
+    let base = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
+    let total = base.clone().count(tx.connection()).await?;
+    let mut query = base;
+    if let Some(after) = page.after {
+        query = query.filter(row::Column::Id.gt(after));
+    }
+    let rows = query
+        .order_by_asc(row::Column::Id)
+        .limit(page.first + 1)
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .map(SigningKey::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    tx.commit().await?;
+    Ok(Page::from_rows(rows, page, total))
+}
+
+/// The public keys to publish at `/t/{slug}/jwks.json`: next, current, and retired keys
+/// retired less than [`RETIRED_KEY_PUBLISHED_FOR`] ago. Public; no actor.
+pub async fn published_keys(db: &Database, scope: &TenantScope) -> Result<JwkSet> {
+    let tx = db.begin_tenant(scope).await?;
+    let recent = Utc::now() - RETIRED_KEY_PUBLISHED_FOR;
+    let rows = row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(
+            Condition::any()
+                .add(row::Column::Status.is_in([NEXT, CURRENT]))
+                .add(row::Column::RetiredAt.gt(recent)),
+        )
+        .order_by_desc(row::Column::Id)
+        .all(tx.connection())
+        .await?;
+    tx.commit().await?;
+    let keys = rows
+        .into_iter()
+        .map(|row| serde_json::from_value::<Jwk>(row.public_jwk).map_err(Error::internal))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(JwkSet { keys })
+}
+
+/// Signs `claims` with the tenant's current key, inside `tx`. A tenant that has no key yet
+/// (created before keys existed) gets its first keys here.
+pub async fn sign<T: Serialize>(
+    tx: &TenantTx,
+    master_key: &MasterKey,
+    algorithm: SigningAlgorithm,
+    claims: &T,
+) -> Result<String> {
+    let current = match keys_with_status(tx, CURRENT).await?.pop() {
+        Some(current) => current,
+        None => {
+            create_initial_keys(tx, master_key, algorithm).await?;
+            keys_with_status(tx, CURRENT)
+                .await?
+                .pop()
+                .ok_or_else(|| Error::internal("the tenant has no current signing key"))?
+        }
+    };
+    let algorithm = parse_algorithm(&current.algorithm)?;
+    let pkcs8 = master_key.open(
+        &seal_context(tx.tenant_id(), current.id),
+        &current.private_key_sealed,
+    )?;
+    let mut header = Header::new(jwt_algorithm(algorithm));
+    header.kid = Some(current.id.to_string());
+    jsonwebtoken::encode(&header, claims, &encoding_key(algorithm, &pkcs8)).map_err(Error::internal)
+}

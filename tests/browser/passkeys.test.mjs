@@ -1,0 +1,628 @@
+// End-to-end test of the hosted passkey pages in a real browser: Debian's Chromium driven
+// by playwright-core, with the DevTools Protocol's virtual authenticators standing in for a
+// platform authenticator (and, once, a USB security key), against the real `latchkey`
+// server on a fresh data directory. See README.md beside this file.
+//
+// The steps share one browser and one server and run in order; once a step fails, the
+// later ones are skipped rather than failing for the same reason.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const LATCHKEY_BIN = process.env.LATCHKEY_BIN
+  ? path.resolve(process.env.LATCHKEY_BIN)
+  : path.resolve(here, '../../target/debug/latchkey');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOT = process.env.LATCHKEY_SCREENSHOT ?? '/tmp/latchkey-account.png';
+
+const EMAIL = 'ada@example.com';
+const DISPLAY_NAME = 'Ada Lovelace';
+
+const AUTHENTICATOR = {
+  protocol: 'ctap2',
+  transport: 'internal',
+  hasResidentKey: true,
+  hasUserVerification: true,
+  isUserVerified: true,
+  automaticPresenceSimulation: true,
+};
+
+// ---------------------------------------------------------------------------------------
+// The server
+
+/** Starts `latchkey serve` on a fresh data directory and a free port; resolves once it has printed its banner. */
+async function startServer() {
+  if (!existsSync(LATCHKEY_BIN)) {
+    throw new Error(`no server binary at ${LATCHKEY_BIN}: run \`cargo build\` first or set LATCHKEY_BIN`);
+  }
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'latchkey-browser-'));
+  // The embedded default (SQLite, in-process store, demo tenant): no LATCHKEY_* setting of
+  // the calling shell may point this server elsewhere.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));
+  Object.assign(env, { LATCHKEY_DATA_DIR: dataDir, LATCHKEY_BIND: '127.0.0.1:0', RUST_LOG: 'warn' });
+  const child = spawn(LATCHKEY_BIN, ['serve'], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-20_000);
+  });
+
+  const url = await new Promise((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => fail(new Error('the server printed no banner within 60 s')), 60_000);
+    function fail(error) {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`${error.message}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+    }
+    child.once('error', fail);
+    child.once('exit', (code, signal) => fail(new Error(`the server exited early (${signal ?? code})`)));
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+      if (!stdout.includes('Authorization: Bearer')) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      child.removeAllListeners('error');
+      const match = /Latchkey is listening on \S+:(\d+)/.exec(stdout);
+      if (!match) return fail(new Error('the banner has no "Latchkey is listening on" line'));
+      // WebAuthn accepts http:// only on localhost (a secure context); 127.0.0.1 would not do.
+      resolve(`http://localhost:${match[1]}`);
+    });
+  });
+
+  async function stop() {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(dataDir, { recursive: true, force: true });
+  }
+
+  return { url, stop, stderr: () => stderr };
+}
+
+async function graphql(url, query, variables, accessToken) {
+  const headers = { 'content-type': 'application/json' };
+  if (accessToken) headers.authorization = `Bearer ${accessToken}`;
+  const response = await fetch(`${url}/t/demo/graphql`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  return response.json();
+}
+
+// ---------------------------------------------------------------------------------------
+// The browser
+
+/**
+ * Wraps `navigator.credentials.get/create` in every page of a context so the test can see
+ * which WebAuthn requests ran (mediation, allowCredentials) and how they ended. The records
+ * go to the test process, so they survive the navigations that a sign-in causes.
+ */
+async function recordWebAuthn(context) {
+  const calls = new Map();
+  await context.exposeBinding('__latchkeyRecordWebAuthn', (_source, event) => {
+    calls.set(event.id, { ...calls.get(event.id), ...event });
+  });
+  await context.addInitScript(() => {
+    const container = navigator.credentials;
+    if (!container) return;
+    let sequence = 0;
+    for (const kind of ['get', 'create']) {
+      const original = container[kind].bind(container);
+      container[kind] = function (options) {
+        const id = `${performance.timeOrigin}-${++sequence}`;
+        const record = (state, error) =>
+          window.__latchkeyRecordWebAuthn?.({
+            id,
+            kind,
+            page: location.pathname,
+            mediation: options?.mediation ?? 'optional',
+            allowCredentials: options?.publicKey?.allowCredentials?.length ?? 0,
+            state,
+            error,
+          });
+        record('pending');
+        const promise = original(options);
+        promise.then(
+          () => record('resolved'),
+          (error) => record('rejected', error?.name),
+        );
+        return promise;
+      };
+    }
+  });
+  return {
+    all: () => [...calls.values()],
+    clear: () => calls.clear(),
+  };
+}
+
+/** Records the root field and variables of every GraphQL request a context makes. */
+function recordGraphql(context) {
+  const operations = [];
+  context.on('request', (request) => {
+    if (request.method() !== 'POST' || !request.url().endsWith('/graphql')) return;
+    const body = request.postDataJSON();
+    const field = /\{\s*(\w+)/.exec(body?.query ?? '')?.[1];
+    operations.push({ field, variables: body?.variables ?? {}, authorized: !!request.headers().authorization });
+  });
+  return {
+    all: () => operations,
+    named: (field) => operations.filter((operation) => operation.field === field),
+    clear: () => operations.splice(0),
+  };
+}
+
+async function newDevice(browser) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+  context.setDefaultTimeout(15_000);
+  const webauthn = await recordWebAuthn(context);
+  const operations = recordGraphql(context);
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('WebAuthn.enable');
+  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR });
+  const device = {
+    context,
+    page,
+    cdp,
+    authenticatorId,
+    webauthn,
+    operations,
+    /** A person at the keyboard (presence on) or not (presence off: requests wait). */
+    setPresence: (enabled) =>
+      cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled }),
+    credentials: async (id = authenticatorId) =>
+      (await cdp.send('WebAuthn.getCredentials', { authenticatorId: id })).credentials,
+    tokens: () => page.evaluate(() => JSON.parse(localStorage.getItem('latchkey.demo.tokens') ?? 'null')),
+  };
+  return device;
+}
+
+async function waitForAccount(page, url) {
+  await page.waitForURL(`${url}/t/demo/account`);
+  await page.locator('main[aria-busy="false"]').waitFor();
+  await page.locator('#account-email:not(:empty)').waitFor();
+}
+
+async function accountState(page) {
+  return page.evaluate(() => ({
+    email: document.getElementById('account-email').textContent,
+    displayName: document.getElementById('account-name').textContent,
+    passkeys: [...document.querySelectorAll('#passkey-list [data-passkey-id]')].map((item) => ({
+      id: item.dataset.passkeyId,
+      name: item.querySelector('.passkey-name').textContent,
+    })),
+    sessions: [...document.querySelectorAll('#session-list [data-session-id]')].map((item) => ({
+      id: item.dataset.sessionId,
+      current: item.dataset.current === 'true',
+      device: item.querySelector('.session-device').textContent,
+      badgeShown: !item.querySelector('.session-current').hidden,
+      canRevoke: !!item.querySelector('.session-revoke'),
+    })),
+  }));
+}
+
+/** Replaces the stored access token with one the server refuses (as after a key rotation). */
+function forgeAccessToken(page) {
+  return page.evaluate(() => {
+    const tokens = JSON.parse(localStorage.getItem('latchkey.demo.tokens'));
+    localStorage.setItem('latchkey.demo.tokens', JSON.stringify({ ...tokens, accessToken: 'not-a-token' }));
+  });
+}
+
+const status = (page) => page.locator('#status');
+
+/** Waits until the status region shows `kind` and returns its text. */
+async function statusOf(page, kind, hasText) {
+  // `hasText` waits for this message when an earlier one of the same kind may still show.
+  await page.locator(`#status[data-kind="${kind}"]`, hasText ? { hasText } : undefined).waitFor();
+  return (await status(page).textContent()).trim();
+}
+
+// ---------------------------------------------------------------------------------------
+// The steps
+
+describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
+  let server;
+  let browser;
+  let laptop;
+  let failed = false;
+  // A failed set-up fails the first step (a failing hook would leave the runner counting no test).
+  let setupError = null;
+
+  function step(name, body) {
+    it(name, { timeout: 60_000 }, async (t) => {
+      if (failed) return t.skip('an earlier step failed');
+      try {
+        if (setupError) throw setupError;
+        await body(t);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    });
+  }
+
+  before(async () => {
+    try {
+      await setUp();
+    } catch (error) {
+      setupError = error;
+    }
+  });
+
+  async function setUp() {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    }
+    server = await startServer();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    laptop = await newDevice(browser);
+  }
+
+  after(async () => {
+    await browser?.close();
+    if (server) {
+      if (failed) console.error(`server stderr (last part):\n${server.stderr()}`);
+      await server.stop();
+    }
+  });
+
+  step('the sign-in page shows the tenant and both forms, and starts an autofill request', async () => {
+    const { page, webauthn } = laptop;
+    const config = await (await fetch(`${server.url}/t/demo/config.json`)).json();
+    assert.equal(config.slug, 'demo');
+    assert.equal(config.selfSignUp, true, 'the demo tenant allows self sign-up');
+
+    await page.goto(`${server.url}/t/demo/`);
+    await page.locator('main[aria-busy="false"]').waitFor();
+    assert.equal(await page.locator('h1').textContent(), config.name);
+    assert.equal(await page.title(), `Sign in · ${config.name}`);
+    const brand = await page.evaluate(() =>
+      getComputedStyle(document.documentElement).getPropertyValue('--brand').trim(),
+    );
+    assert.equal(brand.toLowerCase(), config.primaryColor.toLowerCase());
+    assert.ok(await page.locator('#signup-section').isVisible(), 'the sign-up section is shown');
+    assert.ok(await page.locator('#signin-section').isVisible());
+
+    assert.equal(await page.locator('#signin-email').getAttribute('autocomplete'), 'username webauthn');
+    assert.equal(await status(page).getAttribute('aria-live'), 'polite');
+    const unlabelled = await page.evaluate(() =>
+      [...document.querySelectorAll('input')].filter((input) => input.labels.length === 0).map((input) => input.id),
+    );
+    assert.deepEqual(unlabelled, [], 'every input has a label');
+
+    // The autofill request starts on load. With no credential on the virtual authenticator,
+    // Chromium rejects it at once (a real browser would keep it waiting); the page must stay quiet.
+    await waitUntil(() => webauthn.all().some((call) => call.mediation === 'conditional' && call.state === 'rejected'));
+    const conditional = webauthn.all().find((call) => call.mediation === 'conditional');
+    assert.equal(conditional.kind, 'get');
+    assert.equal(conditional.error, 'NotAllowedError');
+    assert.equal((await status(page).textContent()).trim(), '', 'no error is shown for an unused autofill');
+  });
+
+  step('signing up creates the account and its first passkey, and opens the account page', async () => {
+    const { page, operations, webauthn } = laptop;
+    operations.clear();
+    webauthn.clear();
+    await page.fill('#signup-email', EMAIL);
+    await page.fill('#signup-name', DISPLAY_NAME);
+    await page.click('#signup-button');
+    await waitForAccount(page, server.url);
+
+    const begin = operations.named('beginPasskeyRegistration');
+    assert.equal(begin.length, 1);
+    assert.deepEqual(begin[0].variables.input, { email: EMAIL, displayName: DISPLAY_NAME });
+    assert.equal(operations.named('finishPasskeyRegistration').length, 1);
+    assert.deepEqual(
+      webauthn.all().filter((call) => call.kind === 'create').map((call) => call.state),
+      ['resolved'],
+    );
+
+    const account = await accountState(page);
+    assert.equal(account.email, EMAIL);
+    assert.equal(account.displayName, DISPLAY_NAME);
+    assert.equal(account.passkeys.length, 1);
+    assert.equal(account.sessions.length, 1);
+    assert.equal(account.sessions[0].current, true);
+    assert.equal(account.sessions[0].badgeShown, true);
+    assert.equal(account.sessions[0].canRevoke, false, 'this session signs out with the Sign out button');
+    assert.equal(account.sessions[0].device, 'Chrome on Linux', 'the session records the User-Agent');
+    assert.equal(await page.locator('#passkey-count').textContent(), '(1 passkey)');
+
+    const [credential] = await laptop.credentials();
+    assert.equal((await laptop.credentials()).length, 1);
+    assert.equal(credential.rpId, 'localhost');
+    assert.equal(credential.isResidentCredential, true, 'a discoverable credential, for usernameless sign-in');
+    assert.equal(credential.userName, EMAIL, 'the passkey is labelled with the email in the browser');
+
+    const tokens = await laptop.tokens();
+    assert.ok(tokens?.accessToken && tokens?.refreshToken, 'the tokens are stored');
+  });
+
+  step('a passkey can be renamed, and the new name is kept', async () => {
+    const { page } = laptop;
+    const item = page.locator('#passkey-list [data-passkey-id]').first();
+    await item.locator('.passkey-rename').click();
+    assert.equal(await page.evaluate(() => document.activeElement.classList.contains('rename-input')), true);
+    await item.locator('.rename-input').fill('Laptop');
+    await item.locator('.rename-save').click();
+    assert.match(await statusOf(page, 'success'), /renamed to “Laptop”/);
+    await page.reload();
+    await waitForAccount(page, server.url);
+    assert.deepEqual((await accountState(page)).passkeys.map((passkey) => passkey.name), ['Laptop']);
+  });
+
+  step('adding a passkey on a device that already holds one is refused as already registered', async () => {
+    const { page, webauthn } = laptop;
+    webauthn.clear();
+    await page.click('#add-passkey-button');
+    assert.match(await statusOf(page, 'error'), /already holds a passkey/);
+    const creates = webauthn.all().filter((call) => call.kind === 'create');
+    assert.deepEqual(creates.map((call) => call.error), ['InvalidStateError'], 'the server excluded the existing credential');
+    await page.reload();
+    await waitForAccount(page, server.url);
+    assert.equal((await accountState(page)).passkeys.length, 1);
+  });
+
+  step('a security key can be added as a second passkey and removed again', async () => {
+    const { page, cdp } = laptop;
+    const { authenticatorId: securityKey } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: { ...AUTHENTICATOR, transport: 'usb' },
+    });
+    try {
+      await page.fill('#add-passkey-name', 'Security key');
+      await page.click('#add-passkey-button');
+      assert.equal(await statusOf(page, 'success'), 'Passkey added.');
+      let account = await accountState(page);
+      assert.deepEqual(account.passkeys.map((passkey) => passkey.name).sort(), ['Laptop', 'Security key']);
+      assert.equal(await page.locator('#passkey-count').textContent(), '(2 passkeys)');
+      assert.equal((await laptop.credentials(securityKey)).length, 1);
+      assert.equal((await laptop.credentials()).length, 1);
+
+      page.once('dialog', (dialog) => dialog.accept());
+      await page
+        .locator('#passkey-list [data-passkey-id]', { hasText: 'Security key' })
+        .locator('.passkey-revoke')
+        .click();
+      assert.equal(await statusOf(page, 'success', 'removed'), 'Passkey “Security key” removed.');
+      account = await accountState(page);
+      assert.deepEqual(account.passkeys.map((passkey) => passkey.name), ['Laptop']);
+    } finally {
+      await cdp.send('WebAuthn.removeVirtualAuthenticator', { authenticatorId: securityKey });
+    }
+  });
+
+  step('signing out ends the session; "Sign in with a passkey" signs in without an email', async () => {
+    const { page, operations, webauthn } = laptop;
+    const before = await accountState(page);
+    const oldTokens = await laptop.tokens();
+
+    // Nobody at the keyboard: the sign-in page's autofill request waits, as for a person
+    // who has not picked a passkey yet.
+    await laptop.setPresence(false);
+    webauthn.clear();
+    operations.clear();
+    await page.click('#signout-button');
+    await page.waitForURL(`${server.url}/t/demo/`);
+    assert.equal(await statusOf(page, 'info'), 'You have signed out.');
+    assert.equal(await laptop.tokens(), null, 'the tokens are gone');
+    assert.equal(operations.named('signOut').length, 1);
+
+    const refused = await graphql(
+      server.url,
+      'mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { accessToken } }',
+      { input: { refreshToken: oldTokens.refreshToken } },
+    );
+    assert.equal(refused.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', 'the ended session cannot be refreshed');
+
+    await waitUntil(() => webauthn.all().some((call) => call.mediation === 'conditional'));
+    await page.waitForTimeout(500);
+    const waiting = webauthn.all().filter((call) => call.mediation === 'conditional');
+    assert.deepEqual(waiting.map((call) => call.state), ['pending'], 'the autofill request waits for the person');
+
+    await laptop.setPresence(true);
+    operations.clear();
+    await page.click('#signin-passkey-button');
+    await waitForAccount(page, server.url);
+
+    const calls = webauthn.all().filter((call) => call.kind === 'get');
+    assert.deepEqual(
+      calls.map((call) => [call.mediation, call.state, call.error ?? null]),
+      [
+        ['conditional', 'rejected', 'AbortError'],
+        ['optional', 'resolved', null],
+      ],
+      'the autofill request was aborted before the modal request',
+    );
+    assert.equal(calls[1].allowCredentials, 0, 'a discoverable (usernameless) request');
+    const begins = operations.named('beginPasskeySignIn');
+    assert.deepEqual(begins.at(-1).variables.input, {}, 'no email was sent');
+
+    const account = await accountState(page);
+    assert.equal(account.email, EMAIL);
+    assert.equal(account.sessions.length, 1, 'the signed-out session is no longer listed');
+    assert.equal(account.sessions[0].current, true);
+    assert.notEqual(account.sessions[0].id, before.sessions[0].id, 'a new session');
+    assert.deepEqual(account.passkeys.map((passkey) => passkey.name), ['Laptop']);
+  });
+
+  step('signing in through the autofill of the email field (conditional mediation)', async () => {
+    const { page, operations, webauthn } = laptop;
+    const before = await accountState(page);
+    webauthn.clear();
+    operations.clear();
+    // Presence on: Chromium's virtual authenticator answers a conditional request at once,
+    // without the field being focused or a suggestion being picked (see README.md).
+    await Promise.all([
+      page.waitForURL(`${server.url}/t/demo/`, { waitUntil: 'commit' }),
+      page.click('#signout-button'),
+    ]);
+    await waitForAccount(page, server.url);
+
+    const calls = webauthn.all();
+    assert.deepEqual(
+      calls.map((call) => [call.kind, call.page, call.mediation, call.state]),
+      [['get', '/t/demo/', 'conditional', 'resolved']],
+      'one conditional request on the sign-in page signed in; no button was pressed',
+    );
+    assert.deepEqual(
+      operations.all().map((operation) => operation.field),
+      ['signOut', 'beginPasskeySignIn', 'finishPasskeySignIn', 'viewer'],
+    );
+    assert.deepEqual(operations.named('beginPasskeySignIn')[0].variables.input, {});
+
+    const account = await accountState(page);
+    assert.equal(account.email, EMAIL);
+    assert.equal(account.sessions.length, 1);
+    assert.notEqual(account.sessions[0].id, before.sessions[0].id);
+  });
+
+  step('signing in with an email asks only for that account’s passkeys', async () => {
+    const { page, operations, webauthn } = laptop;
+    await laptop.setPresence(false);
+    await page.click('#signout-button');
+    await page.waitForURL(`${server.url}/t/demo/`);
+    await page.locator('main[aria-busy="false"]').waitFor();
+    await page.fill('#signin-email', EMAIL);
+    await laptop.setPresence(true);
+    webauthn.clear();
+    operations.clear();
+    await page.press('#signin-email', 'Enter');
+    await waitForAccount(page, server.url);
+
+    assert.deepEqual(operations.named('beginPasskeySignIn')[0].variables.input, { email: EMAIL });
+    const modal = webauthn.all().filter((call) => call.mediation === 'optional');
+    assert.equal(modal.length, 1);
+    assert.equal(modal[0].state, 'resolved');
+    assert.equal(modal[0].allowCredentials, 1, 'the one remaining passkey (the security key was removed)');
+    assert.equal((await accountState(page)).email, EMAIL);
+  });
+
+  step('an expired or refused access token is refreshed once; a reused refresh token ends the session', async () => {
+    const { page, operations } = laptop;
+    const original = await laptop.tokens();
+
+    // Refused by the server: refresh after UNAUTHENTICATED.
+    await forgeAccessToken(page);
+    operations.clear();
+    await page.reload();
+    await waitForAccount(page, server.url);
+    assert.equal((await accountState(page)).email, EMAIL);
+    assert.deepEqual(operations.all().map((operation) => operation.field), ['viewer', 'refreshSession', 'viewer']);
+    const refreshed = await laptop.tokens();
+    assert.notEqual(refreshed.refreshToken, original.refreshToken, 'refresh tokens rotate');
+    assert.notEqual(refreshed.accessToken, 'not-a-token');
+
+    // Expired on the client's clock: refresh before asking.
+    await page.evaluate(() => {
+      const tokens = JSON.parse(localStorage.getItem('latchkey.demo.tokens'));
+      localStorage.setItem('latchkey.demo.tokens', JSON.stringify({ ...tokens, expiresAt: Date.now() - 1000 }));
+    });
+    operations.clear();
+    await page.reload();
+    await waitForAccount(page, server.url);
+    assert.deepEqual(operations.all().map((operation) => operation.field), ['refreshSession', 'viewer']);
+    assert.notEqual((await laptop.tokens()).refreshToken, refreshed.refreshToken);
+
+    // Presenting a rotated-away refresh token (as a thief would) is refused and ends the
+    // session: the page's next refresh fails too, and it goes back to sign-in.
+    const reused = await graphql(
+      server.url,
+      'mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { accessToken } }',
+      { input: { refreshToken: original.refreshToken } },
+    );
+    assert.equal(reused.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED', 'a rotated refresh token is refused');
+    await laptop.setPresence(false);
+    await forgeAccessToken(page);
+    await page.reload();
+    await page.waitForURL(`${server.url}/t/demo/`);
+    assert.equal(await statusOf(page, 'info'), 'Your session has ended. Please sign in again.');
+    assert.equal(await laptop.tokens(), null);
+
+    await laptop.setPresence(true);
+    await page.click('#signin-passkey-button');
+    await waitForAccount(page, server.url);
+    assert.equal((await accountState(page)).sessions.length, 1);
+  });
+
+  step('a session on another device is listed, can be signed out, and that device is sent to sign in', async () => {
+    // A second browser profile whose platform authenticator holds the same (synced) passkey.
+    const phone = await newDevice(browser);
+    try {
+      const [credential] = await laptop.credentials();
+      await phone.cdp.send('WebAuthn.addCredential', { authenticatorId: phone.authenticatorId, credential });
+      await phone.page.goto(`${server.url}/t/demo/`);
+      await waitForAccount(phone.page, server.url);
+      const phoneAccount = await accountState(phone.page);
+      assert.equal(phoneAccount.email, EMAIL);
+      assert.equal(phoneAccount.sessions.length, 2);
+      const phoneSession = phoneAccount.sessions.find((session) => session.current);
+      assert.ok(phoneSession);
+
+      const { page } = laptop;
+      await page.reload();
+      await waitForAccount(page, server.url);
+      let account = await accountState(page);
+      assert.equal(account.sessions.length, 2);
+      assert.equal(account.sessions.filter((session) => session.current).length, 1);
+      const other = account.sessions.find((session) => !session.current);
+      assert.equal(other.id, phoneSession.id, 'the laptop sees the phone’s session');
+      assert.equal(other.canRevoke, true);
+      assert.equal(await page.locator('#session-count').textContent(), '(2 sessions)');
+
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+      await page.locator(`[data-session-id="${other.id}"] .session-revoke`).click();
+      assert.equal(await statusOf(page, 'success'), 'That session has been signed out.');
+      account = await accountState(page);
+      assert.deepEqual(account.sessions.map((session) => session.current), [true]);
+
+      // The phone's next request fails and its refresh token is refused: back to sign-in,
+      // with nobody at the keyboard so the autofill does not sign it straight back in.
+      await phone.setPresence(false);
+      await forgeAccessToken(phone.page);
+      await phone.page.reload();
+      await phone.page.waitForURL(`${server.url}/t/demo/`);
+      assert.equal(await statusOf(phone.page, 'info'), 'Your session has ended. Please sign in again.');
+      assert.equal(await phone.tokens(), null);
+    } finally {
+      await phone.context.close();
+    }
+  });
+});
+
+async function waitUntil(condition, timeout = 10_000) {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${condition}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
