@@ -43,6 +43,8 @@ pub struct Settings {
     /// Create the `demo` tenant on first start; unset = yes in the embedded mode only.
     pub demo_tenant: Option<bool>,
     pub database_max_connections: u32,
+    /// Seconds a passkey ceremony may take between begin and finish.
+    pub ceremony_ttl_seconds: u64,
     pub graphql_max_depth: usize,
     pub graphql_max_complexity: usize,
     pub graphql_max_aliases: usize,
@@ -68,6 +70,7 @@ impl Default for Settings {
             auto_migrate: None,
             demo_tenant: None,
             database_max_connections: 16,
+            ceremony_ttl_seconds: 300,
             graphql_max_depth: 12,
             graphql_max_complexity: 1000,
             graphql_max_aliases: 30,
@@ -143,6 +146,7 @@ pub struct Config {
     pub auto_migrate: bool,
     pub demo_tenant: bool,
     pub database_max_connections: u32,
+    pub ceremony_ttl: std::time::Duration,
     pub limits: GraphqlLimits,
 }
 
@@ -275,6 +279,10 @@ impl Config {
                 "LATCHKEY_DATABASE_MAX_CONNECTIONS",
                 settings.database_max_connections as usize,
             ),
+            (
+                "LATCHKEY_CEREMONY_TTL_SECONDS",
+                settings.ceremony_ttl_seconds as usize,
+            ),
         ] {
             if value == 0 {
                 return Err(bad(name, "must be greater than 0"));
@@ -296,6 +304,7 @@ impl Config {
             base_domain: settings.base_domain,
             demo_tenant: settings.demo_tenant.unwrap_or(embedded),
             database_max_connections: settings.database_max_connections,
+            ceremony_ttl: std::time::Duration::from_secs(settings.ceremony_ttl_seconds),
             limits: GraphqlLimits {
                 max_depth: settings.graphql_max_depth,
                 max_complexity: settings.graphql_max_complexity,

@@ -129,6 +129,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             master_key,
             token_keys: KeyCache::default(),
             public_url: public_url.clone(),
+            ceremony_ttl: config.ceremony_ttl,
         },
         tenant_schema: tenant_schema(&config.limits),
         platform_schema: platform_schema(&config.limits),

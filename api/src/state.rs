@@ -21,6 +21,8 @@ pub struct Services {
     pub public_url: String,
     /// Keys the decoy credential ids for unknown emails at sign-in.
     pub decoy_key: [u8; 32],
+    /// How long a passkey ceremony may take.
+    pub ceremony_ttl: std::time::Duration,
 }
 
 impl Services {

@@ -1,7 +1,8 @@
 //! Passkeys (WebAuthn) with webauthn-rs: sign-up and adding passkeys (registration), sign-in
 //! with or without an email hint (discoverable credentials), passkey management, and one-time
-//! registration links for recovery. Ceremony state lives in the ephemeral store for five
-//! minutes and is taken (read and deleted) by the finish call, so it serves once.
+//! registration links for recovery. Ceremony state lives in the ephemeral store for a few
+//! minutes (`LATCHKEY_CEREMONY_TTL_SECONDS`) and is taken (read and deleted) by the finish
+//! call, so it serves once.
 
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
@@ -33,8 +34,6 @@ use webauthn_rs::prelude::{
     WebauthnError,
 };
 
-/// How long a ceremony may take between begin and finish.
-pub const CEREMONY_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 /// Every registration-link token starts with this.
 pub const REGISTRATION_TOKEN_PREFIX: &str = "lkreg_";
 const RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
@@ -172,6 +171,8 @@ pub struct Ceremonies<'a> {
     pub client: ClientInfo,
     /// A secret for the decoy credential ids answered for unknown emails.
     pub decoy_key: &'a [u8],
+    /// How long a ceremony may take between begin and finish.
+    pub ceremony_ttl: std::time::Duration,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -436,7 +437,7 @@ impl Ceremonies<'_> {
             .set(
                 &ceremony_key(self.scope, ceremony_id),
                 &serde_json::to_vec(&stored).map_err(Error::internal)?,
-                CEREMONY_TTL,
+                self.ceremony_ttl,
             )
             .await?;
         Ok(BegunCeremony {
@@ -683,7 +684,7 @@ impl Ceremonies<'_> {
             .set(
                 &ceremony_key(self.scope, ceremony_id),
                 &serde_json::to_vec(&stored).map_err(Error::internal)?,
-                CEREMONY_TTL,
+                self.ceremony_ttl,
             )
             .await?;
         Ok(BegunCeremony {

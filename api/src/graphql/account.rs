@@ -69,6 +69,7 @@ async fn with_ceremonies<T>(
         },
         client: req.client.clone(),
         decoy_key: &services.decoy_key,
+        ceremony_ttl: services.ceremony_ttl,
     };
     f(&ceremonies).await.gql()
 }
