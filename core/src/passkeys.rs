@@ -269,7 +269,6 @@ async fn passkeys_of(tx: &TenantTx, identity_id: Uuid) -> Result<Vec<passkey_row
 fn credential_ids(rows: &[passkey_row::Model]) -> Vec<webauthn_rs::prelude::CredentialID> {
     rows.iter()
         .filter_map(|row| URL_SAFE_NO_PAD.decode(&row.credential_id).ok())
-        .map(Into::into)
         .collect()
 }
 

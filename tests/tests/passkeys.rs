@@ -1,8 +1,8 @@
 //! Passkey ceremonies over HTTP with a real software authenticator: sign-up, sign-in with and
 //! without an email, passkey management, recovery links, and every rejection the issue lists.
 
-use latchkey_tests::passkey::{Device, claims, header, tamper};
-use latchkey_tests::{TestApp, test_settings, unique};
+use latchkey_tests::passkey::{claims, header};
+use latchkey_tests::{TestApp, unique};
 use serde_json::json;
 
 const VIEWER: &str = "{ viewer { kind identity { id email displayName } passkeys { totalCount nodes { id name signCount } } sessions { totalCount nodes { id current userAgent } } } }";

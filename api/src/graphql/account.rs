@@ -136,7 +136,11 @@ fn session(session: sessions::Session, req: &TenantRequest) -> Session {
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum SigningAlgorithm {
+    /// ECDSA with P-256 and SHA-256 (the default).
+    #[graphql(name = "ES256")]
     Es256,
+    /// Ed25519.
+    #[graphql(name = "EDDSA")]
     Eddsa,
 }
 
