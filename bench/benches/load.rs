@@ -1,5 +1,8 @@
 //! Load generator for the tenant API: starts a server, seeds identities in several tenants,
-//! then measures requests/s and p50/p99 latency of `viewer` and of a page of 50 identities.
+//! then measures requests/s and p50/p99 latency of `viewer`, of a page of 50 identities, of a
+//! passkey sign-in (begin + finish, with the counter update, session and token issuance), and
+//! of `refreshSession`. The software authenticator's signing happens between the two timed
+//! calls and is reported on its own line, not in the server's figures.
 //!
 //! `cargo bench -p latchkey-bench` runs on SQLite (a file, as the embedded default does) and
 //! the in-process store; with `LATCHKEY_TEST_DATABASE_URL` / `LATCHKEY_TEST_REDIS_URL` set, on
@@ -7,6 +10,7 @@
 //! `BENCH_CONCURRENCY` (32), `BENCH_SECONDS` per scenario (10). The server and the load share
 //! the machine, so the figures are a floor, not a ceiling.
 
+use latchkey_tests::passkey::SignedIn;
 use latchkey_tests::{TestApp, TestTenant, test_database_url, test_redis_url, test_settings};
 use serde_json::json;
 use std::sync::Arc;
@@ -56,7 +60,10 @@ async fn measure(
     for worker in workers.collect::<Vec<_>>() {
         latencies.extend(worker.await.expect("worker"));
     }
-    let elapsed = started.elapsed();
+    figures(latencies, started.elapsed())
+}
+
+fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     Figures {
@@ -65,6 +72,121 @@ async fn measure(
         p50: at(0.50),
         p99: at(0.99),
     }
+}
+
+fn print_row(name: &str, figures: &Figures) {
+    println!(
+        "| {name} | {:.0} | {:.2} ms | {:.2} ms |",
+        figures.requests as f64 / figures.elapsed.as_secs_f64(),
+        figures.p50.as_secs_f64() * 1000.0,
+        figures.p99.as_secs_f64() * 1000.0
+    );
+}
+
+/// Passkey sign-ins: each worker has its own identity and device (a credential's counter must
+/// rise in order). Server time is begin + finish; signing time is collected apart.
+async fn measure_sign_ins(
+    app: Arc<TestApp>,
+    tenant: TestTenant,
+    concurrency: usize,
+    duration: Duration,
+) -> (Figures, Figures) {
+    let mut accounts = Vec::new();
+    for _ in 0..concurrency {
+        let email = format!("{}@example.com", latchkey_tests::unique("bench"));
+        let (device, credential_id, _) = app.sign_up(&tenant, &email).await;
+        accounts.push((device, credential_id, email));
+    }
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers = accounts
+        .into_iter()
+        .map(|(mut device, credential_id, email)| {
+            let app = app.clone();
+            let tenant = tenant.clone();
+            tokio::spawn(async move {
+                let (mut server, mut signing) = (Vec::new(), Vec::new());
+                while Instant::now() < deadline {
+                    let begin = Instant::now();
+                    let begun = app.begin_sign_in(&tenant, Some(&email)).await;
+                    let begin_time = begin.elapsed();
+                    let sign = Instant::now();
+                    let assertion = device.get(&begun.options, Some(&credential_id));
+                    signing.push(sign.elapsed());
+                    let finish = Instant::now();
+                    let response = app
+                        .finish_sign_in(&tenant, &begun.ceremony_id, assertion)
+                        .await;
+                    assert!(response.data()["finishPasskeySignIn"]["accessToken"].is_string());
+                    server.push(begin_time + finish.elapsed());
+                }
+                (server, signing)
+            })
+        });
+    let (mut server, mut signing) = (Vec::new(), Vec::new());
+    for worker in workers.collect::<Vec<_>>() {
+        let (s, g) = worker.await.expect("worker");
+        server.extend(s);
+        signing.extend(g);
+    }
+    let elapsed = started.elapsed();
+    (figures(server, elapsed), figures(signing, elapsed))
+}
+
+/// `refreshSession` chains: each worker rotates its own session's refresh token.
+async fn measure_refreshes(
+    app: Arc<TestApp>,
+    tenant: TestTenant,
+    concurrency: usize,
+    duration: Duration,
+) -> Figures {
+    let mut sessions: Vec<SignedIn> = Vec::new();
+    for _ in 0..concurrency {
+        let email = format!("{}@example.com", latchkey_tests::unique("bench"));
+        sessions.push(app.sign_up(&tenant, &email).await.2);
+    }
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers = sessions.into_iter().map(|session| {
+        let app = app.clone();
+        let tenant = tenant.clone();
+        tokio::spawn(async move {
+            let mut refresh_token = session.refresh_token;
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let response = app
+                    .anonymous(
+                        &tenant,
+                        None,
+                        "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken refreshToken } }",
+                        json!({ "t": refresh_token }),
+                    )
+                    .await;
+                refresh_token = response.data()["refreshSession"]["refreshToken"]
+                    .as_str()
+                    .expect("a new refresh token")
+                    .to_owned();
+                latencies.push(sent.elapsed());
+            }
+            latencies
+        })
+    });
+    let mut latencies = Vec::new();
+    for worker in workers.collect::<Vec<_>>() {
+        latencies.extend(worker.await.expect("worker"));
+    }
+    figures(latencies, started.elapsed())
+}
+
+async fn passkey_tenant_limits(app: &TestApp, tenant: &TestTenant) {
+    app.tenant(
+        tenant,
+        "mutation { updateTenantSettings(input: { rateLimits: { signInPerIp: 100000, signInPerIdentity: 100000, signUpPerIp: 100000 } }) { settings { selfSignUp } } }",
+        json!({}),
+    )
+    .await
+    .data();
 }
 
 #[tokio::main]
@@ -140,13 +262,32 @@ async fn main() {
             Duration::from_secs(seconds),
         )
         .await;
-        println!(
-            "| {name} | {:.0} | {:.2} ms | {:.2} ms |",
-            figures.requests as f64 / figures.elapsed.as_secs_f64(),
-            figures.p50.as_secs_f64() * 1000.0,
-            figures.p99.as_secs_f64() * 1000.0
-        );
+        print_row(name, &figures);
     }
+    let passkey_tenant = app.create_tenant("bench-passkeys").await;
+    // The default per-IP limits would throttle a load generator on one address.
+    passkey_tenant_limits(&app, &passkey_tenant).await;
+    let (server, signing) = measure_sign_ins(
+        app.clone(),
+        passkey_tenant.clone(),
+        concurrency,
+        Duration::from_secs(seconds),
+    )
+    .await;
+    print_row("passkey sign-in (begin + finish, server time)", &server);
+    println!(
+        "| (software authenticator signing, not server time) | | {:.3} ms | {:.3} ms |",
+        signing.p50.as_secs_f64() * 1000.0,
+        signing.p99.as_secs_f64() * 1000.0
+    );
+    let refreshes = measure_refreshes(
+        app.clone(),
+        passkey_tenant,
+        concurrency,
+        Duration::from_secs(seconds),
+    )
+    .await;
+    print_row("refreshSession", &refreshes);
     if let Ok(app) = Arc::try_unwrap(app) {
         app.stop().await;
     }

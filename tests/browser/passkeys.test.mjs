@@ -56,6 +56,7 @@ async function startServer() {
     stderr = (stderr + chunk).slice(-20_000);
   });
 
+  let apiKey = null;
   const url = await new Promise((resolve, reject) => {
     let stdout = '';
     const timer = setTimeout(() => fail(new Error('the server printed no banner within 60 s')), 60_000);
@@ -75,6 +76,9 @@ async function startServer() {
       child.removeAllListeners('error');
       const match = /Latchkey is listening on \S+:(\d+)/.exec(stdout);
       if (!match) return fail(new Error('the banner has no "Latchkey is listening on" line'));
+      const key = /Demo tenant owner API key[^:]*: (lk_\S+)/.exec(stdout);
+      if (!key) return fail(new Error('the banner has no demo tenant API key'));
+      apiKey = key[1];
       // WebAuthn accepts http:// only on localhost (a secure context); 127.0.0.1 would not do.
       resolve(`http://localhost:${match[1]}`);
     });
@@ -91,7 +95,7 @@ async function startServer() {
     await rm(dataDir, { recursive: true, force: true });
   }
 
-  return { url, stop, stderr: () => stderr };
+  return { url, apiKey, stop, stderr: () => stderr };
 }
 
 async function graphql(url, query, variables, accessToken) {
@@ -601,7 +605,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
       await page.locator(`[data-session-id="${other.id}"] .session-revoke`).click();
-      assert.equal(await statusOf(page, 'success'), 'That session has been signed out.');
+      assert.equal(await statusOf(page, 'success', 'signed out'), 'That session has been signed out.');
       account = await accountState(page);
       assert.deepEqual(account.sessions.map((session) => session.current), [true]);
 
@@ -615,6 +619,44 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       assert.equal(await phone.tokens(), null);
     } finally {
       await phone.context.close();
+    }
+  });
+
+  step('a one-time registration link adds a passkey on a new device, and works only once', async () => {
+    const admin = server.apiKey;
+    const found = await graphql(server.url, 'query($email: String) { identities(filter: { email: $email }) { nodes { id } } }', { email: EMAIL }, admin);
+    const identityId = found.data.identities.nodes[0].id;
+    const created = await graphql(
+      server.url,
+      'mutation($id: ID!) { createRegistrationLink(input: { identityId: $id }) { url } }',
+      { id: identityId },
+      admin,
+    );
+    const link = created.data.createRegistrationLink.url;
+    assert.ok(link.startsWith(`${server.url}/t/demo/?registration=`), link);
+
+    const tablet = await newDevice(browser);
+    try {
+      await tablet.page.goto(link);
+      await tablet.page.locator('#recovery-section:not([hidden])').waitFor();
+      await tablet.page.click('#recovery-button');
+      await waitForAccount(tablet.page, server.url);
+      const account = await accountState(tablet.page);
+      assert.equal(account.email, EMAIL);
+      assert.equal(account.passkeys.length, 2, 'the laptop’s passkey and the new one');
+      assert.equal((await tablet.credentials()).length, 1);
+    } finally {
+      await tablet.context.close();
+    }
+
+    const again = await newDevice(browser);
+    try {
+      await again.page.goto(link);
+      await again.page.click('#recovery-button');
+      assert.match(await statusOf(again.page, 'error'), /already used/);
+      assert.equal((await again.credentials()).length, 0, 'no passkey was created');
+    } finally {
+      await again.context.close();
     }
   });
 });

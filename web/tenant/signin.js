@@ -144,6 +144,28 @@ function signUp(email, displayName) {
   }, 'signup');
 }
 
+/** A registration link (`?registration=<token>`): register a new passkey to that account. */
+function recover(registrationToken) {
+  return exclusive(async () => {
+    showStatus('Follow your device’s prompt to create a passkey…');
+    const begin = await anonymous(BEGIN_REGISTRATION, { input: { registrationToken } });
+    const { ceremonyId, options } = begin.beginPasskeyRegistration;
+    const credential = await createCredential(options);
+    showStatus('Saving your new passkey…');
+    const finish = await anonymous(FINISH_REGISTRATION, { input: { ceremonyId, credential } });
+    history.replaceState(null, '', base);
+    await completeSignIn(finish.finishPasskeyRegistration);
+  }, 'signup');
+}
+
+const registrationToken = new URLSearchParams(location.search).get('registration');
+if (registrationToken) {
+  document.getElementById('recovery-section').hidden = false;
+  document
+    .getElementById('recovery-button')
+    .addEventListener('click', () => recover(registrationToken));
+}
+
 signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
   signIn(signInEmail.value.trim());
