@@ -7,15 +7,12 @@ use crate::audit::{self, Target};
 use crate::db::{Database, TenantTx};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
 use crate::validate::Name;
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
@@ -176,22 +173,10 @@ pub async fn list_api_keys(
 ) -> Result<Page<ApiKey>> {
     actor.authorize(Permission::ReadApiKeys)?;
     let tx = db.begin_tenant(scope).await?;
-    let base = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
-    let total = base.clone().count(tx.connection()).await?;
-    let mut query = base;
-    if let Some(after) = page.after {
-        query = query.filter(row::Column::Id.gt(after));
-    }
-    let rows = query
-        .order_by_asc(row::Column::Id)
-        .limit(page.first + 1)
-        .all(tx.connection())
-        .await?
-        .into_iter()
-        .map(ApiKey::try_from)
-        .collect::<Result<Vec<_>>>()?;
+    let query = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
+    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
     tx.commit().await?;
-    Ok(Page::from_rows(rows, page, total))
+    rows.try_map(ApiKey::try_from)
 }
 
 /// Revokes a key; it stops working at once, on every replica. Requires `ManageApiKeys`, and

@@ -3,13 +3,10 @@
 use crate::actor::{Actor, Permission};
 use crate::db::{Database, TenantTx};
 use crate::error::Result;
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -123,15 +120,7 @@ pub async fn list_audit_events(
     if let Some(target_id) = filter.target_id {
         query = query.filter(row::Column::TargetId.eq(target_id));
     }
-    let total = query.clone().count(tx.connection()).await?;
-    if let Some(after) = page.after {
-        query = query.filter(row::Column::Id.gt(after));
-    }
-    let rows = query
-        .order_by_asc(row::Column::Id)
-        .limit(page.first + 1)
-        .all(tx.connection())
-        .await?;
+    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
     tx.commit().await?;
-    Ok(Page::from_rows(rows, page, total).map(AuditEvent::from))
+    Ok(rows.map(AuditEvent::from))
 }

@@ -4,15 +4,12 @@ use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::validate::{Attributes, Email, ExternalId, Name, Phone};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -345,24 +342,10 @@ pub async fn list_identities(
                 ),
         );
     }
-    let total = row::Entity::find()
-        .filter(condition.clone())
-        .count(tx.connection())
-        .await?;
-    if let Some(after) = page.after {
-        condition = condition.add(row::Column::Id.gt(after));
-    }
-    let rows = row::Entity::find()
-        .filter(condition)
-        .order_by_asc(row::Column::Id)
-        .limit(page.first + 1)
-        .all(tx.connection())
-        .await?
-        .into_iter()
-        .map(Identity::try_from)
-        .collect::<Result<Vec<_>>>()?;
+    let query = row::Entity::find().filter(condition);
+    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
     tx.commit().await?;
-    Ok(Page::from_rows(rows, page, total))
+    rows.try_map(Identity::try_from)
 }
 
 /// Changes an identity's profile. Deleted identities cannot be changed (`NotFound`).

@@ -60,6 +60,45 @@ impl<T> Page<T> {
     }
 }
 
+/// Runs `query` as one keyset page ordered by `id` (UUIDv7, so creation order), with the total
+/// of rows matching `query` counted before the cursor applies. Every list of the core pages
+/// through this, so filters always sit inside the SQL, before the limit.
+pub(crate) async fn keyset<E, C>(
+    connection: &C,
+    query: sea_orm::Select<E>,
+    id: E::Column,
+    request: PageRequest,
+) -> Result<Page<E::Model>>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+    let total = query.clone().count(connection).await?;
+    let mut query = query;
+    if let Some(after) = request.after {
+        query = query.filter(id.gt(after));
+    }
+    let rows = query
+        .order_by_asc(id)
+        .limit(request.first + 1)
+        .all(connection)
+        .await?;
+    Ok(Page::from_rows(rows, request, total))
+}
+
+impl<T> Page<T> {
+    /// Converts every item with a fallible conversion.
+    pub fn try_map<U>(self, f: impl FnMut(T) -> Result<U>) -> Result<Page<U>> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_>>()?,
+            has_next_page: self.has_next_page,
+            total_count: self.total_count,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

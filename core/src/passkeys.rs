@@ -10,7 +10,7 @@ use crate::db::{Database, TenantTx};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, IdentityStatus, NewIdentity};
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
 use crate::sessions::{self, ClientInfo, IssuedTokens, TokenIssuer};
@@ -20,10 +20,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -425,17 +422,25 @@ impl Ceremonies<'_> {
             "rs",
             self.relying_party.user_verification,
         );
+        self.store_ceremony(
+            CeremonyState::Registration {
+                state,
+                identity_id,
+                sign_up,
+                registration_token_hash: token_hash,
+            },
+            options,
+        )
+        .await
+    }
+
+    /// Keeps a ceremony's state until its finish call (or until its time runs out).
+    async fn store_ceremony(&self, state: CeremonyState, options: Value) -> Result<BegunCeremony> {
         let ceremony_id = Uuid::now_v7();
-        let stored = CeremonyState::Registration {
-            state,
-            identity_id,
-            sign_up,
-            registration_token_hash: token_hash,
-        };
         self.store
             .set(
                 &ceremony_key(self.scope, ceremony_id),
-                &serde_json::to_vec(&stored).map_err(Error::internal)?,
+                &serde_json::to_vec(&state).map_err(Error::internal)?,
                 self.ceremony_ttl,
             )
             .await?;
@@ -677,19 +682,8 @@ impl Ceremonies<'_> {
                 .collect();
             options.as_object_mut().map(|o| o.remove("mediation"));
         }
-        let ceremony_id = Uuid::now_v7();
-        let stored = CeremonyState::SignIn { state };
-        self.store
-            .set(
-                &ceremony_key(self.scope, ceremony_id),
-                &serde_json::to_vec(&stored).map_err(Error::internal)?,
-                self.ceremony_ttl,
-            )
-            .await?;
-        Ok(BegunCeremony {
-            ceremony_id,
-            options,
-        })
+        self.store_ceremony(CeremonyState::SignIn { state }, options)
+            .await
     }
 
     fn decoy_credential_id(&self, email: &str) -> String {
@@ -851,25 +845,13 @@ pub async fn list_passkeys(
         return Err(Error::NotFound);
     }
     let tx = db.begin_tenant(scope).await?;
-    let base = passkey_row::Entity::find()
+    let query = passkey_row::Entity::find()
         .filter(passkey_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(passkey_row::Column::IdentityId.eq(identity_id))
         .filter(passkey_row::Column::RevokedAt.is_null());
-    let total = base.clone().count(tx.connection()).await?;
-    let mut query = base;
-    if let Some(after) = page.after {
-        query = query.filter(passkey_row::Column::Id.gt(after));
-    }
-    let rows = query
-        .order_by_asc(passkey_row::Column::Id)
-        .limit(page.first + 1)
-        .all(tx.connection())
-        .await?
-        .into_iter()
-        .map(Passkey::from)
-        .collect();
+    let rows = keyset(tx.connection(), query, passkey_row::Column::Id, page).await?;
     tx.commit().await?;
-    Ok(Page::from_rows(rows, page, total))
+    Ok(rows.map(Passkey::from))
 }
 
 async fn change_passkey(

@@ -8,7 +8,7 @@ use crate::crypto::MasterKey;
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
 use crate::identities::{self, IdentityStatus};
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
 use crate::settings::TenantSettings;
@@ -17,10 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{DecodingKey, Validation};
 use moka::future::Cache;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -225,6 +222,19 @@ async fn revoke_in(tx: &TenantTx, session: session_row::Model, reason: &str) -> 
     Ok(())
 }
 
+/// Revokes every live session of an identity inside `tx`; returns how many.
+async fn revoke_all_in(tx: &TenantTx, identity_id: Uuid, reason: &str) -> Result<u64> {
+    Ok(session_row::Entity::update_many()
+        .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(session_row::Column::RevokedReason, Expr::value(reason))
+        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(session_row::Column::IdentityId.eq(identity_id))
+        .filter(session_row::Column::RevokedAt.is_null())
+        .exec(tx.connection())
+        .await?
+        .rows_affected)
+}
+
 /// Exchanges a refresh token for new tokens. The presented token is spent; presenting it again
 /// revokes the session (a stolen token used by two parties). Anonymous: the token is the
 /// credential.
@@ -391,17 +401,7 @@ pub async fn sign_out(
     revoke_session(db, scope, actor, session_id).await?;
     if everywhere {
         let tx = db.begin_tenant(scope).await?;
-        session_row::Entity::update_many()
-            .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
-            .col_expr(
-                session_row::Column::RevokedReason,
-                Expr::value("signed_out"),
-            )
-            .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
-            .filter(session_row::Column::IdentityId.eq(id))
-            .filter(session_row::Column::RevokedAt.is_null())
-            .exec(tx.connection())
-            .await?;
+        revoke_all_in(&tx, id, "signed_out").await?;
         tx.commit().await?;
     }
     Ok(session_id)
@@ -476,18 +476,7 @@ pub async fn revoke_identity_sessions(
     if identities::status_of(&tx, identity_id).await?.is_none() {
         return Err(Error::NotFound);
     }
-    let revoked = session_row::Entity::update_many()
-        .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(
-            session_row::Column::RevokedReason,
-            Expr::value("revoked_by_admin"),
-        )
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
-        .filter(session_row::Column::IdentityId.eq(identity_id))
-        .filter(session_row::Column::RevokedAt.is_null())
-        .exec(tx.connection())
-        .await?
-        .rows_affected;
+    let revoked = revoke_all_in(&tx, identity_id, "revoked_by_admin").await?;
     let target = identity_id.to_string();
     audit::record(
         &tx,
@@ -519,24 +508,12 @@ pub async fn list_sessions(
         _ => actor.authorize(Permission::ReadIdentities)?,
     }
     let tx = db.begin_tenant(scope).await?;
-    let base = session_row::Entity::find()
+    let query = session_row::Entity::find()
         .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(session_row::Column::IdentityId.eq(identity_id))
         .filter(session_row::Column::RevokedAt.is_null())
         .filter(session_row::Column::ExpiresAt.gt(Utc::now()));
-    let total = base.clone().count(tx.connection()).await?;
-    let mut query = base;
-    if let Some(after) = page.after {
-        query = query.filter(session_row::Column::Id.gt(after));
-    }
-    let rows = query
-        .order_by_asc(session_row::Column::Id)
-        .limit(page.first + 1)
-        .all(tx.connection())
-        .await?
-        .into_iter()
-        .map(Session::from)
-        .collect();
+    let rows = keyset(tx.connection(), query, session_row::Column::Id, page).await?;
     tx.commit().await?;
-    Ok(Page::from_rows(rows, page, total))
+    Ok(rows.map(Session::from))
 }

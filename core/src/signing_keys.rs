@@ -7,7 +7,7 @@ use crate::audit::{self, Target};
 use crate::crypto::MasterKey;
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::settings::SigningAlgorithm;
 use aws_lc_rs::rand::SystemRandom;
@@ -16,8 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -251,22 +250,10 @@ pub async fn list_signing_keys(
 ) -> Result<Page<SigningKey>> {
     actor.authorize(Permission::ReadTenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let base = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
-    let total = base.clone().count(tx.connection()).await?;
-    let mut query = base;
-    if let Some(after) = page.after {
-        query = query.filter(row::Column::Id.gt(after));
-    }
-    let rows = query
-        .order_by_asc(row::Column::Id)
-        .limit(page.first + 1)
-        .all(tx.connection())
-        .await?
-        .into_iter()
-        .map(SigningKey::try_from)
-        .collect::<Result<Vec<_>>>()?;
+    let query = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
+    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
     tx.commit().await?;
-    Ok(Page::from_rows(rows, page, total))
+    rows.try_map(SigningKey::try_from)
 }
 
 /// The public keys to publish at `/t/{slug}/jwks.json`: next, current, and retired keys

@@ -2,14 +2,11 @@
 
 use crate::db::{Database, PlatformTx, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
-use crate::page::{Page, PageRequest};
+use crate::page::{Page, PageRequest, keyset};
 use crate::scope::{PlatformScope, TenantScope};
 use crate::validate::{Domain, Name, Slug};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -211,20 +208,15 @@ pub async fn list_tenants(
     page: PageRequest,
 ) -> Result<Page<Tenant>> {
     let tx = db.begin_platform(platform).await?;
-    let total = tenant_row::Entity::find().count(tx.connection()).await?;
-    let mut query = tenant_row::Entity::find().order_by_asc(tenant_row::Column::Id);
-    if let Some(after) = page.after {
-        query = query.filter(tenant_row::Column::Id.gt(after));
-    }
-    let rows = query
-        .limit(page.first + 1)
-        .all(tx.connection())
-        .await?
-        .into_iter()
-        .map(Tenant::try_from)
-        .collect::<Result<Vec<_>>>()?;
+    let rows = keyset(
+        tx.connection(),
+        tenant_row::Entity::find(),
+        tenant_row::Column::Id,
+        page,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Page::from_rows(rows, page, total))
+    rows.try_map(Tenant::try_from)
 }
 
 /// One tenant by slug, whatever its status.

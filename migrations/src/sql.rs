@@ -42,7 +42,8 @@ pub async fn tenant_isolation(manager: &SchemaManager<'_>, table: &str) -> Resul
 }
 
 /// On PostgreSQL: creates the application role if it does not exist yet (roles are shared by
-/// every database of a cluster, so another database may have created it) and grants it data
+/// every database of a cluster, so another database may have created it; a migration role
+/// without CREATEROLE works once an operator has created it) and grants it data
 /// access to every table, including the ones this migration added.
 pub async fn grant_app_role(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let connection = manager.get_connection();
@@ -52,7 +53,9 @@ pub async fn grant_app_role(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
     let role = crate::APP_ROLE;
     connection
         .execute_unprepared(&format!(
-            "DO $$ BEGIN CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS; \
+            "DO $$ BEGIN \
+             IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN \
+             CREATE ROLE {role} NOLOGIN NOSUPERUSER NOBYPASSRLS; END IF; \
              EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         ))
         .await?;
