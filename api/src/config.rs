@@ -9,7 +9,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use latchkey_core::crypto::MasterKey;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// Settings as written in the file or the environment, before they are checked.
@@ -45,6 +45,9 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// Seconds a passkey ceremony may take between begin and finish.
     pub ceremony_ttl_seconds: u64,
+    /// Comma-separated addresses or CIDR ranges of reverse proxies (ingress) whose
+    /// `X-Forwarded-For` is believed; unset = the peer address is the client.
+    pub trusted_proxies: Option<String>,
     pub graphql_max_depth: usize,
     pub graphql_max_complexity: usize,
     pub graphql_max_aliases: usize,
@@ -71,6 +74,7 @@ impl Default for Settings {
             demo_tenant: None,
             database_max_connections: 16,
             ceremony_ttl_seconds: 300,
+            trusted_proxies: None,
             graphql_max_depth: 12,
             graphql_max_complexity: 1000,
             graphql_max_aliases: 30,
@@ -147,6 +151,7 @@ pub struct Config {
     pub demo_tenant: bool,
     pub database_max_connections: u32,
     pub ceremony_ttl: std::time::Duration,
+    pub trusted_proxies: Vec<IpRange>,
     pub limits: GraphqlLimits,
 }
 
@@ -305,6 +310,24 @@ impl Config {
             demo_tenant: settings.demo_tenant.unwrap_or(embedded),
             database_max_connections: settings.database_max_connections,
             ceremony_ttl: std::time::Duration::from_secs(settings.ceremony_ttl_seconds),
+            trusted_proxies: match &settings.trusted_proxies {
+                Some(list) => list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        IpRange::parse(s).ok_or_else(|| {
+                            bad(
+                                "LATCHKEY_TRUSTED_PROXIES",
+                                format!(
+                                    "{s:?} is not an IP address or CIDR range such as 10.0.0.0/8"
+                                ),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                None => Vec::new(),
+            },
             limits: GraphqlLimits {
                 max_depth: settings.graphql_max_depth,
                 max_complexity: settings.graphql_max_complexity,
@@ -363,6 +386,47 @@ impl Config {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://localhost:{}", bound.port()))
+    }
+}
+
+/// An IP address or CIDR range (`10.0.0.0/8`, `fd00::/8`, `192.0.2.7`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix.parse::<u8>().ok()?)),
+            None => (text, None),
+        };
+        let network: IpAddr = address.parse().ok()?;
+        let bits = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(bits);
+        (prefix <= bits).then_some(Self { network, prefix })
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let mask = |bits: u32| -> u128 {
+            if self.prefix == 0 {
+                0
+            } else {
+                u128::MAX << (bits - u32::from(self.prefix))
+            }
+        };
+        match (self.network, address) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let m = mask(32) as u32;
+                u32::from(net) & m == u32::from(ip) & m
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let m = mask(128);
+                u128::from(net) & m == u128::from(ip) & m
+            }
+            _ => false,
+        }
     }
 }
 
@@ -497,6 +561,38 @@ mod tests {
         assert!(parse_master_key("k", &STANDARD.encode([1u8; 32])).is_ok());
         assert!(parse_master_key("k", &hex::encode([1u8; 32])).is_ok());
         assert!(parse_master_key("k", &STANDARD.encode([1u8; 31])).is_err());
+    }
+
+    #[test]
+    fn ip_ranges() {
+        let range = IpRange::parse("10.0.0.0/8").unwrap();
+        assert!(range.contains("10.1.2.3".parse().unwrap()));
+        assert!(!range.contains("11.0.0.1".parse().unwrap()));
+        assert!(!range.contains("::1".parse().unwrap()));
+        assert!(
+            IpRange::parse("192.0.2.7")
+                .unwrap()
+                .contains("192.0.2.7".parse().unwrap())
+        );
+        assert!(
+            IpRange::parse("fd00::/8")
+                .unwrap()
+                .contains("fd12::1".parse().unwrap())
+        );
+        assert!(
+            IpRange::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
+        for bad in ["10.0.0.0/33", "nope", "10.0.0.0/x"] {
+            assert!(IpRange::parse(bad).is_none(), "{bad}");
+        }
+        let mut s = settings();
+        s.trusted_proxies = Some("10.0.0.0/8, bad".into());
+        assert_eq!(
+            Config::check(s).unwrap_err().setting,
+            "LATCHKEY_TRUSTED_PROXIES"
+        );
     }
 
     #[test]

@@ -2,8 +2,7 @@
 //! GraphQL results to status codes. Every error body has the GraphQL shape
 //! `{"errors":[{"message", "extensions":{"code"}}]}`.
 
-use crate::config::GraphqlLimits;
-use crate::graphql::account::client_info;
+use crate::config::{GraphqlLimits, IpRange};
 use crate::graphql::limits::count_aliases;
 use crate::graphql::platform::PlatformRequest;
 use crate::graphql::tenant::TenantRequest;
@@ -15,7 +14,7 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, ObjectType, Request, Response, Schema};
 use futures::StreamExt;
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
-use latchkey_core::sessions::authenticate_access_token;
+use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
 use latchkey_core::{Actor, Error, Principal, TenantScope, platform, tenancy};
 use serde_json::json;
 use std::sync::Arc;
@@ -327,15 +326,24 @@ fn get_request(request: &HttpRequest) -> Result<Option<Request>, HttpError> {
     Ok(Some(parsed))
 }
 
-fn graphiql(endpoint: &str) -> HttpResponse {
-    HttpResponse::Ok()
+/// GraphiQL loads its scripts from a CDN, so it is served only where introspection is on (the
+/// embedded development mode, or when an operator enables it).
+fn graphiql(limits: &GraphqlLimits, endpoint: &str) -> Result<HttpResponse, HttpError> {
+    if !limits.introspection {
+        return Err(HttpError::new(
+            StatusCode::NOT_FOUND,
+            code::NOT_FOUND,
+            "GraphiQL is off on this deployment (LATCHKEY_GRAPHQL_INTROSPECTION)",
+        ));
+    }
+    Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(
             async_graphql::http::GraphiQLSource::build()
                 .endpoint(endpoint)
                 .title("Latchkey GraphiQL")
                 .finish(),
-        )
+        ))
 }
 
 type Resolved = latchkey_core::Result<(TenantScope, tenancy::Tenant)>;
@@ -344,6 +352,7 @@ type Resolved = latchkey_core::Result<(TenantScope, tenancy::Tenant)>;
 /// revoked key or a garbage token is `UNAUTHENTICATED`.
 async fn tenant_caller(
     services: &Services,
+    trusted_proxies: &[IpRange],
     request: &HttpRequest,
     resolved: Resolved,
 ) -> Result<TenantRequest, HttpError> {
@@ -377,8 +386,35 @@ async fn tenant_caller(
         scope,
         tenant,
         actor,
-        client: client_info(request),
+        client: client_info(request, trusted_proxies),
     })
+}
+
+/// The client of a request, for rate limits and session records. Behind trusted proxies the
+/// client is the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+fn client_info(request: &HttpRequest, trusted_proxies: &[IpRange]) -> ClientInfo {
+    let trusted = |ip: std::net::IpAddr| trusted_proxies.iter().any(|r| r.contains(ip));
+    let peer = request.peer_addr().map(|a| a.ip());
+    let client = match peer {
+        Some(peer) if trusted(peer) => request
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|v| v.trim().parse::<std::net::IpAddr>().ok())
+            .rev()
+            .find(|ip| !trusted(*ip))
+            .or(Some(peer)),
+        other => other,
+    };
+    ClientInfo {
+        user_agent: request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        ip_address: client.map(|ip| ip.to_string()),
+    }
 }
 
 /// The bearer token of the `Authorization` header, if there is one.
@@ -405,7 +441,13 @@ fn bearer(request: &HttpRequest) -> Result<Option<&str>, HttpError> {
 }
 
 async fn resolve_by_host(state: &AppState, request: &HttpRequest) -> Resolved {
-    let host = request.connection_info().host().to_owned();
+    // The Host header itself: Forwarded / X-Forwarded-Host come from the client.
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     tenancy::resolve_host(
         &state.services.db,
         &host,
@@ -421,7 +463,13 @@ async fn tenant_post(
     resolved: Resolved,
 ) -> Result<HttpResponse, HttpError> {
     let limits = &state.config.limits;
-    let caller = tenant_caller(&state.services, &request, resolved).await?;
+    let caller = tenant_caller(
+        &state.services,
+        &state.config.trusted_proxies,
+        &request,
+        resolved,
+    )
+    .await?;
     let body = read_body(&request, payload, limits.max_body_bytes).await?;
     let batch = parse_body(&body, limits)?;
     Ok(execute(&state.tenant_schema, batch, limits, |r| {
@@ -436,9 +484,15 @@ async fn tenant_get(
     resolved: Resolved,
     endpoint: &str,
 ) -> Result<HttpResponse, HttpError> {
-    let caller = tenant_caller(&state.services, &request, resolved).await?;
+    let caller = tenant_caller(
+        &state.services,
+        &state.config.trusted_proxies,
+        &request,
+        resolved,
+    )
+    .await?;
     let Some(graphql_request) = get_request(&request)? else {
-        return Ok(graphiql(endpoint));
+        return graphiql(&state.config.limits, endpoint);
     };
     Ok(execute(
         &state.tenant_schema,
@@ -525,7 +579,7 @@ async fn platform_get(
     request: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
     let Some(graphql_request) = get_request(&request)? else {
-        return Ok(graphiql("/platform/graphql"));
+        return graphiql(&state.config.limits, "/platform/graphql");
     };
     let caller = platform_caller(&state, &request).await?;
     Ok(execute(

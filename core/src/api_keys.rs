@@ -272,6 +272,12 @@ pub async fn authenticate_api_key(
     })
     .map_err(Error::internal)?;
     store.set(&cache_key, &cached, CACHE_TTL).await?;
+    // A revocation that committed between the read above and this cache write deleted the
+    // cache entry before it was written: look again, so it cannot come back for a minute.
+    if revoked_since(db, scope, key.id).await? {
+        store.delete(&cache_key).await?;
+        return Err(Error::Unauthenticated);
+    }
     Ok(Actor::new(
         Principal::ApiKey {
             id: key.id,
@@ -279,6 +285,17 @@ pub async fn authenticate_api_key(
         },
         request_id,
     ))
+}
+
+async fn revoked_since(db: &Database, scope: &TenantScope, id: Uuid) -> Result<bool> {
+    let tx = db.begin_tenant(scope).await?;
+    let row = row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::Id.eq(id))
+        .one(tx.connection())
+        .await?;
+    tx.commit().await?;
+    Ok(row.is_none_or(|row| row.revoked_at.is_some()))
 }
 
 /// The key the caller authenticated with (no permission needed: it is their own).

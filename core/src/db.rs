@@ -25,8 +25,16 @@ pub struct Database {
 }
 
 impl Database {
-    /// Connects to `url` (`sqlite://…`, `sqlite::memory:` or `postgres://…`).
+    /// Connects to `url` (`sqlite://…`, `sqlite::memory:` or `postgres://…`). SQLite gets one
+    /// connection: it has one writer anyway, a deferred transaction that starts reading and
+    /// then writes fails with "database is locked" when another connection writes, and every
+    /// connection to `sqlite::memory:` would be a database of its own.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let max_connections = if url.starts_with("sqlite:") {
+            1
+        } else {
+            max_connections
+        };
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(max_connections)

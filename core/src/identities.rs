@@ -462,6 +462,10 @@ pub async fn set_identity_status(
     active.status = Set(status.as_str().to_owned());
     active.updated_at = Set(Utc::now());
     let identity = Identity::try_from(active.update(tx.connection()).await?)?;
+    if status == IdentityStatus::Suspended {
+        // Resuming later must not bring the old sessions back.
+        crate::sessions::revoke_all_in(&tx, id, "identity_suspended").await?;
+    }
     let target = id.to_string();
     audit::record(
         &tx,
@@ -498,6 +502,7 @@ pub async fn delete_identity(
     active.deleted_at = Set(Some(now));
     active.updated_at = Set(now);
     let identity = Identity::try_from(active.update(tx.connection()).await?)?;
+    crate::sessions::revoke_all_in(&tx, id, "identity_deleted").await?;
     let target = id.to_string();
     audit::record(
         &tx,

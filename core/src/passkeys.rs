@@ -179,6 +179,8 @@ enum CeremonyState {
         identity_id: Uuid,
         sign_up: Option<SignUp>,
         registration_token_hash: Option<String>,
+        /// The session that started an "add a passkey" ceremony: only it may finish it.
+        started_by_session: Option<Uuid>,
     },
     SignIn {
         state: Value,
@@ -312,6 +314,9 @@ impl Ceremonies<'_> {
     pub async fn begin_registration(&self, input: BeginRegistration) -> Result<BegunCeremony> {
         let webauthn = self.relying_party.webauthn()?;
         let tx = self.db.begin_tenant(self.scope).await?;
+        let started_by_caller = input.registration_token.is_none()
+            && input.email.is_none()
+            && matches!(self.actor.principal, Principal::Identity { .. });
         let (identity_id, user_name, display_name, sign_up, token_hash, existing) =
             if let Some(token) = &input.registration_token {
                 let link = find_registration_token(&tx, token).await?;
@@ -428,6 +433,10 @@ impl Ceremonies<'_> {
                 identity_id,
                 sign_up,
                 registration_token_hash: token_hash,
+                started_by_session: match self.actor.principal {
+                    Principal::Identity { session_id, .. } if started_by_caller => Some(session_id),
+                    _ => None,
+                },
             },
             options,
         )
@@ -451,6 +460,17 @@ impl Ceremonies<'_> {
     }
 
     async fn take_ceremony(&self, ceremony_id: Uuid) -> Result<CeremonyState> {
+        // Refusals are audited; bound how many rows a caller can make that way.
+        if let Some(ip) = &self.client.ip_address {
+            rate_limit(
+                self.store,
+                self.scope,
+                "finish-ip",
+                ip,
+                self.issuer.settings.rate_limits.sign_in_per_ip,
+            )
+            .await?;
+        }
         let bytes = self
             .store
             .take(&ceremony_key(self.scope, ceremony_id))
@@ -485,6 +505,7 @@ impl Ceremonies<'_> {
             identity_id,
             sign_up,
             registration_token_hash,
+            started_by_session,
         } = self.take_ceremony(ceremony_id).await?
         else {
             return Err(Error::validation(
@@ -492,6 +513,19 @@ impl Ceremonies<'_> {
                 "is not a registration ceremony",
             ));
         };
+        if let Some(session) = started_by_session
+            && !matches!(self.actor.principal, Principal::Identity { session_id, .. } if session_id == session)
+        {
+            self.audit_failure(
+                "passkey.register_rejected",
+                "finished by another caller than the session that started it",
+                Some(identity_id),
+            )
+            .await;
+            return Err(Error::Refused(
+                "finish adding a passkey with the same signed-in session that started it".into(),
+            ));
+        }
         let name = passkey_name
             .map(|n| Name::parse("passkeyName", &n, 100))
             .transpose()?

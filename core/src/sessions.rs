@@ -223,7 +223,7 @@ async fn revoke_in(tx: &TenantTx, session: session_row::Model, reason: &str) -> 
 }
 
 /// Revokes every live session of an identity inside `tx`; returns how many.
-async fn revoke_all_in(tx: &TenantTx, identity_id: Uuid, reason: &str) -> Result<u64> {
+pub(crate) async fn revoke_all_in(tx: &TenantTx, identity_id: Uuid, reason: &str) -> Result<u64> {
     Ok(session_row::Entity::update_many()
         .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(session_row::Column::RevokedReason, Expr::value(reason))

@@ -16,7 +16,8 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -254,6 +255,25 @@ pub async fn list_signing_keys(
     let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
     tx.commit().await?;
     rows.try_map(SigningKey::try_from)
+}
+
+/// The newest `limit` keys, newest first. Requires `ReadTenant`.
+pub async fn newest_signing_keys(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    limit: u64,
+) -> Result<Vec<SigningKey>> {
+    actor.authorize(Permission::ReadTenant)?;
+    let tx = db.begin_tenant(scope).await?;
+    let rows = row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .order_by_desc(row::Column::Id)
+        .limit(limit)
+        .all(tx.connection())
+        .await?;
+    tx.commit().await?;
+    rows.into_iter().map(SigningKey::try_from).collect()
 }
 
 /// The public keys to publish at `/t/{slug}/jwks.json`: next, current, and retired keys

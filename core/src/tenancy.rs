@@ -169,6 +169,18 @@ pub async fn get_tenant_in(tx: &TenantTx) -> Result<Tenant> {
         .try_into()
 }
 
+/// The tenant of `tx`, locked for update until the transaction ends (PostgreSQL; SQLite has
+/// one writer anyway).
+pub async fn lock_tenant_in(tx: &TenantTx) -> Result<Tenant> {
+    use sea_orm::QuerySelect;
+    tenant_row::Entity::find_by_id(tx.tenant_id())
+        .lock_exclusive()
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)?
+        .try_into()
+}
+
 /// Creates a tenant and returns a transaction bound to it, so the caller writes the tenant's
 /// first rows (owner key, audit event) atomically with it.
 pub async fn create_tenant(

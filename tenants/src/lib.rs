@@ -150,20 +150,23 @@ pub async fn find_tenant(db: &Database, platform: &PlatformScope, slug: &str) ->
     tenancy::find_tenant(db, platform, slug).await
 }
 
-/// `updateTenantSettings`: replaces the tenant's settings with `settings` after validating
-/// them. Changing the signing algorithm rotates to a key of the new algorithm at once.
+/// `updateTenantSettings`: applies `change` to the settings as stored now (inside the
+/// transaction, so concurrent updates do not undo each other), validates and stores them.
+/// Changing the signing algorithm rotates to a key of the new algorithm at once.
 /// Requires `ManageTenant`.
 pub async fn update_settings(
     db: &Database,
     master_key: &MasterKey,
     scope: &TenantScope,
     actor: &Actor,
-    settings: TenantSettings,
+    change: impl FnOnce(&mut TenantSettings),
 ) -> Result<Tenant> {
     actor.authorize(Permission::ManageTenant)?;
-    settings.validate()?;
     let tx = db.begin_tenant(scope).await?;
-    let before = TenantSettings::from_json(&tenancy::get_tenant_in(&tx).await?.settings);
+    let before = TenantSettings::from_json(&tenancy::lock_tenant_in(&tx).await?.settings);
+    let mut settings = before.clone();
+    change(&mut settings);
+    settings.validate()?;
     let stored = serde_json::to_value(&settings).map_err(Error::internal)?;
     let tenant = tenancy::store_settings(&tx, stored.clone()).await?;
     if before.signing_algorithm != settings.signing_algorithm {

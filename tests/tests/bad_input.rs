@@ -126,7 +126,9 @@ async fn malformed_oversized_deep_and_batched_requests() {
 
 #[tokio::test]
 async fn unknown_tenants_garbage_tokens_and_get_requests() {
-    let app = TestApp::start().await;
+    let mut settings = test_settings();
+    settings.graphql_introspection = Some(true);
+    let app = TestApp::start_with(settings).await;
     let tenant = app.create_tenant("bad-auth").await;
 
     let unknown = app
@@ -219,6 +221,14 @@ async fn unknown_tenants_garbage_tokens_and_get_requests() {
 #[tokio::test]
 async fn health_and_readiness() {
     let app = TestApp::start().await;
+    // Outside the development mode GraphiQL (which loads scripts from a CDN) is not served.
+    let graphiql = app
+        .client
+        .get(format!("{}/platform/graphql", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(graphiql.status(), 404);
     let health: Value = app
         .client
         .get(format!("{}/healthz", app.url))

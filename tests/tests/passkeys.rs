@@ -252,6 +252,11 @@ async fn sign_out_revocation_and_suspension_stop_tokens_at_once() {
     )
     .await
     .data();
+    assert_eq!(
+        check(third.access_token.clone()).await,
+        401,
+        "resuming does not bring the sessions of before the suspension back"
+    );
     let fourth = app
         .sign_in(&tenant, &mut device, Some(&address), &credential_id)
         .await;
@@ -372,4 +377,99 @@ async fn tokens_and_credentials_do_not_cross_tenants() {
         .await;
     assert_eq!(still.data()["viewer"]["passkeys"]["totalCount"], 1);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn adding_a_passkey_belongs_to_the_session_that_started_it() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("add-pk").await;
+    let (_, _, signed_in) = app.sign_up(&tenant, &email()).await;
+    let begun = app
+        .begin_registration(&tenant, Some(&signed_in.access_token), json!({}))
+        .await;
+    let credential = latchkey_tests::passkey::Device::new(&app).create(&begun.options);
+    // Finishing without that session (a stolen token revoked meanwhile, say) is refused.
+    let anonymous = app
+        .finish_registration(&tenant, None, &begun.ceremony_id, credential)
+        .await;
+    assert_eq!(anonymous.error_code(), "FORBIDDEN");
+
+    let begun = app
+        .begin_registration(&tenant, Some(&signed_in.access_token), json!({}))
+        .await;
+    let credential = latchkey_tests::passkey::Device::new(&app).create(&begun.options);
+    let added = app
+        .finish_registration(
+            &tenant,
+            Some(&signed_in.access_token),
+            &begun.ceremony_id,
+            credential,
+        )
+        .await;
+    let payload = &added.data()["finishPasskeyRegistration"];
+    assert!(payload["passkey"]["id"].is_string());
+    assert_eq!(
+        payload["accessToken"],
+        serde_json::Value::Null,
+        "no new session for an added passkey"
+    );
+    let viewer = app
+        .anonymous(
+            &tenant,
+            Some(&signed_in.access_token),
+            "{ viewer { passkeys { totalCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(viewer.data()["viewer"]["passkeys"]["totalCount"], 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn client_addresses_come_from_trusted_proxies_only() {
+    let mut settings = latchkey_tests::test_settings();
+    settings.trusted_proxies = Some("127.0.0.0/8".into());
+    let behind_proxy = TestApp::start_with(settings).await;
+    let direct = TestApp::start().await;
+    for (app, expected) in [(&behind_proxy, "203.0.113.9"), (&direct, "127.0.0.1")] {
+        let tenant = app.create_tenant("proxy").await;
+        let post = |query: &str, variables: serde_json::Value| {
+            app.client
+                .post(format!("{}/t/{}/graphql", app.url, tenant.slug))
+                .header("x-forwarded-for", "198.51.100.1, 203.0.113.9")
+                .json(&json!({ "query": query, "variables": variables }))
+                .send()
+        };
+        let begun: serde_json::Value = post(
+            latchkey_tests::passkey::BEGIN_REGISTRATION,
+            json!({ "input": { "email": email() } }),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let ceremony = begun["data"]["beginPasskeyRegistration"].clone();
+        let credential = latchkey_tests::passkey::Device::new(app).create(&ceremony["options"]);
+        let finished: serde_json::Value = post(
+            latchkey_tests::passkey::FINISH_REGISTRATION,
+            json!({ "input": { "ceremonyId": ceremony["ceremonyId"], "credential": credential } }),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let identity_id = finished["data"]["finishPasskeyRegistration"]["identity"]["id"].clone();
+        let listed = app
+            .tenant(
+                &tenant,
+                "query($id: ID!) { sessions(identityId: $id) { nodes { ipAddress } } }",
+                json!({ "id": identity_id }),
+            )
+            .await;
+        assert_eq!(listed.data()["sessions"]["nodes"][0]["ipAddress"], expected);
+    }
+    behind_proxy.stop().await;
+    direct.stop().await;
 }

@@ -100,6 +100,17 @@ async fn settings_are_validated_and_applied() {
         json!({ "slug": tenant.slug, "name": format!("Tenant {}", tenant.slug), "primaryColor": "#112233", "selfSignUp": false })
     );
 
+    // Two updates in one request: the second starts from what the first stored.
+    let both = app
+        .tenant(
+            &tenant,
+            "mutation { a: updateTenantSettings(input: { selfSignUp: true }) { settings { selfSignUp } } b: updateTenantSettings(input: { primaryColor: \"#445566\" }) { settings { selfSignUp primaryColor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(both.data()["b"]["settings"]["selfSignUp"], true);
+    assert_eq!(both.data()["b"]["settings"]["primaryColor"], "#445566");
+
     // Back on, tokens follow the new lifetime.
     app.tenant(
         &tenant,

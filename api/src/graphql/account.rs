@@ -7,7 +7,7 @@ use crate::state::Services;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use latchkey_core::passkeys::{self, BeginRegistration, Ceremonies, CeremonyOutcome, RelyingParty};
-use latchkey_core::sessions::{self, ClientInfo, TokenIssuer};
+use latchkey_core::sessions::{self, TokenIssuer};
 use latchkey_core::settings::{self as core_settings, RateLimits, TenantSettings};
 use latchkey_core::signing_keys;
 use latchkey_core::{Principal, identities};
@@ -543,7 +543,7 @@ pub struct RotateSigningKeyInput {
 
 #[derive(SimpleObject)]
 pub struct RotateSigningKeyPayload {
-    /// The tenant's keys after the rotation, newest first.
+    /// The tenant's newest keys after the rotation (at most 10), newest first.
     pub signing_keys: Vec<SigningKey>,
 }
 
@@ -736,7 +736,13 @@ impl AccountMutation {
     ) -> async_graphql::Result<CreateRegistrationLinkPayload> {
         let (services, req) = request(ctx);
         let id = parse_id("identityId", &input.identity_id)?;
-        let valid_for = chrono::Duration::seconds(input.expires_in_seconds.unwrap_or(86_400));
+        let valid_for = chrono::Duration::try_seconds(input.expires_in_seconds.unwrap_or(86_400))
+            .ok_or_else(|| {
+            super::types::graphql_error(latchkey_core::Error::validation(
+                "expiresInSeconds",
+                "must be between 300 and 604800",
+            ))
+        })?;
         let (token, expires_at) =
             passkeys::create_registration_link(&services.db, &req.scope, &req.actor, id, valid_for)
                 .await
@@ -755,50 +761,51 @@ impl AccountMutation {
         input: UpdateTenantSettingsInput,
     ) -> async_graphql::Result<UpdateTenantSettingsPayload> {
         let (services, req) = request(ctx);
-        let mut settings = settings_of(req);
-        if let Some(rp_id) = input.rp_id {
-            settings.rp_id = (!rp_id.is_empty()).then_some(rp_id);
-        }
-        if let Some(rp_name) = input.rp_name {
-            settings.rp_name = (!rp_name.is_empty()).then_some(rp_name);
-        }
-        if let Some(origins) = input.allowed_origins {
-            settings.allowed_origins = origins;
-        }
-        if let Some(uv) = input.user_verification {
-            settings.user_verification = match uv {
-                UserVerification::Required => core_settings::UserVerification::Required,
-                UserVerification::Preferred => core_settings::UserVerification::Preferred,
-            };
-        }
-        if let Some(value) = input.self_sign_up {
-            settings.self_sign_up = value;
-        }
-        if let Some(value) = input.access_token_ttl_seconds {
-            settings.access_token_ttl_seconds = value;
-        }
-        if let Some(value) = input.refresh_token_ttl_seconds {
-            settings.refresh_token_ttl_seconds = value;
-        }
-        if let Some(value) = input.signing_algorithm {
-            settings.signing_algorithm = value.into();
-        }
-        if let Some(value) = input.primary_color {
-            settings.primary_color = value;
-        }
-        if let Some(limits) = input.rate_limits {
-            settings.rate_limits = RateLimits {
-                sign_in_per_ip: limits.sign_in_per_ip,
-                sign_in_per_identity: limits.sign_in_per_identity,
-                sign_up_per_ip: limits.sign_up_per_ip,
-            };
-        }
+        let change = |settings: &mut TenantSettings| {
+            if let Some(rp_id) = input.rp_id {
+                settings.rp_id = (!rp_id.is_empty()).then_some(rp_id);
+            }
+            if let Some(rp_name) = input.rp_name {
+                settings.rp_name = (!rp_name.is_empty()).then_some(rp_name);
+            }
+            if let Some(origins) = input.allowed_origins {
+                settings.allowed_origins = origins;
+            }
+            if let Some(uv) = input.user_verification {
+                settings.user_verification = match uv {
+                    UserVerification::Required => core_settings::UserVerification::Required,
+                    UserVerification::Preferred => core_settings::UserVerification::Preferred,
+                };
+            }
+            if let Some(value) = input.self_sign_up {
+                settings.self_sign_up = value;
+            }
+            if let Some(value) = input.access_token_ttl_seconds {
+                settings.access_token_ttl_seconds = value;
+            }
+            if let Some(value) = input.refresh_token_ttl_seconds {
+                settings.refresh_token_ttl_seconds = value;
+            }
+            if let Some(value) = input.signing_algorithm {
+                settings.signing_algorithm = value.into();
+            }
+            if let Some(value) = input.primary_color {
+                settings.primary_color = value;
+            }
+            if let Some(limits) = input.rate_limits {
+                settings.rate_limits = RateLimits {
+                    sign_in_per_ip: limits.sign_in_per_ip,
+                    sign_in_per_identity: limits.sign_in_per_identity,
+                    sign_up_per_ip: limits.sign_up_per_ip,
+                };
+            }
+        };
         let tenant = latchkey_tenants::update_settings(
             &services.db,
             &services.master_key,
             &req.scope,
             &req.actor,
-            settings,
+            change,
         )
         .await
         .gql()?;
@@ -828,12 +835,9 @@ impl AccountMutation {
         )
         .await
         .gql()?;
-        let page = latchkey_core::page::PageRequest::new(Some(100), None).gql()?;
-        let mut keys = signing_keys::list_signing_keys(&services.db, &req.scope, &req.actor, page)
+        let keys = signing_keys::newest_signing_keys(&services.db, &req.scope, &req.actor, 10)
             .await
-            .gql()?
-            .items;
-        keys.reverse();
+            .gql()?;
         Ok(RotateSigningKeyPayload {
             signing_keys: keys.into_iter().map(Into::into).collect(),
         })
@@ -852,16 +856,4 @@ pub async fn own_identity(ctx: &Context<'_>) -> async_graphql::Result<Option<Ide
             .gql()?
             .into(),
     ))
-}
-
-/// The client of a request, for session records.
-pub fn client_info(request: &actix_web::HttpRequest) -> ClientInfo {
-    ClientInfo {
-        user_agent: request
-            .headers()
-            .get(actix_web::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        ip_address: request.peer_addr().map(|a| a.ip().to_string()),
-    }
 }
