@@ -7,10 +7,13 @@ use crate::graphql::limits::count_aliases;
 use crate::graphql::platform::PlatformRequest;
 use crate::graphql::tenant::TenantRequest;
 use crate::graphql::types::{code, graphql_error};
+use crate::metrics::Metrics;
 use crate::state::{AppState, Services};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection,
+};
 use async_graphql::{BatchRequest, BatchResponse, ObjectType, Request, Response, Schema};
 use futures::StreamExt;
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
@@ -27,6 +30,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics))
         .route("/platform/graphql", web::post().to(platform_post))
         .route("/platform/graphql", web::get().to(platform_get))
         .route("/t/{slug}/graphql", web::post().to(tenant_post_by_path))
@@ -126,6 +130,16 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let metrics = &state.services.metrics;
+    let (open, idle) = state.services.db.pool_usage();
+    metrics.database_connections.set(i64::from(open));
+    metrics.database_idle_connections.set(idle as i64);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(metrics.render())
+}
+
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let services = &state.services;
     let (database, store) = futures::join!(services.db.ping(), services.store.ping());
@@ -213,20 +227,22 @@ fn parse_body(body: &[u8], limits: &GraphqlLimits) -> Result<BatchRequest, HttpE
     Ok(batch)
 }
 
-/// Runs one operation with the alias limit, and gives every error a code.
+/// Runs one operation with the alias limit, gives every error a code, and counts it.
 async fn run_one<Q, M>(
     schema: &Schema<Q, M, async_graphql::EmptySubscription>,
     request: Request,
     limits: &GraphqlLimits,
+    observed: &Observed<'_>,
 ) -> Response
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
 {
-    if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
-        let aliases = count_aliases(&document);
+    let document = async_graphql::parser::parse_query(&request.query).ok();
+    if let Some(document) = &document {
+        let aliases = count_aliases(document);
         if aliases > limits.max_aliases {
-            return with_codes(Response::from_errors(vec![
+            let response = with_codes(Response::from_errors(vec![
                 async_graphql::ServerError::new(
                     format!(
                         "the query uses {aliases} aliases; at most {} are allowed",
@@ -235,9 +251,70 @@ where
                     None,
                 ),
             ]));
+            observed.record(None, &response);
+            return response;
         }
     }
-    with_codes(schema.execute(request).await)
+    let response = with_codes(schema.execute(request).await);
+    observed.record(document.as_ref(), &response);
+    response
+}
+
+/// Where operation metrics go: the registry and which API served the operation.
+struct Observed<'a> {
+    metrics: &'a Metrics,
+    api: &'static str,
+}
+
+impl Observed<'_> {
+    /// Counts one operation by its first root field (a schema name, so bounded; requests that
+    /// failed validation count as "(invalid)") and its outcome.
+    fn record(&self, document: Option<&ExecutableDocument>, response: &Response) {
+        // Parse and validation errors carry no path: the operation never ran.
+        let request_failed = response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty());
+        let field = match document.filter(|_| !request_failed) {
+            Some(document) => document
+                .operations
+                .iter()
+                .next()
+                .and_then(|(_, op)| {
+                    op.node
+                        .selection_set
+                        .node
+                        .items
+                        .iter()
+                        .find_map(|s| match &s.node {
+                            Selection::Field(f) => Some(f.node.name.node.to_string()),
+                            _ => None,
+                        })
+                })
+                .unwrap_or_else(|| "(none)".to_owned()),
+            None => "(invalid)".to_owned(),
+        };
+        let outcome = if response.errors.is_empty() {
+            "ok"
+        } else {
+            "error"
+        };
+        self.metrics
+            .graphql_operations
+            .with_label_values(&[self.api, field.as_str(), outcome])
+            .inc();
+        let rate_limited = response.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| *c == async_graphql::Value::from(code::RATE_LIMITED))
+        });
+        if rate_limited {
+            self.metrics
+                .rate_limited
+                .with_label_values(&[self.api])
+                .inc();
+        }
+    }
 }
 
 /// Errors raised by async-graphql itself (parse, validation, limits) carry no code: they are
@@ -273,6 +350,7 @@ async fn execute<Q, M>(
     schema: &Schema<Q, M, async_graphql::EmptySubscription>,
     batch: BatchRequest,
     limits: &GraphqlLimits,
+    observed: Observed<'_>,
     attach: impl Fn(Request) -> Request,
 ) -> HttpResponse
 where
@@ -281,13 +359,13 @@ where
 {
     match batch {
         BatchRequest::Single(request) => {
-            let response = run_one(schema, attach(request), limits).await;
+            let response = run_one(schema, attach(request), limits, &observed).await;
             HttpResponse::build(status_of(&response)).json(BatchResponse::Single(response))
         }
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(run_one(schema, attach(request), limits).await);
+                responses.push(run_one(schema, attach(request), limits, &observed).await);
             }
             HttpResponse::Ok().json(BatchResponse::Batch(responses))
         }
@@ -344,6 +422,13 @@ fn graphiql(limits: &GraphqlLimits, endpoint: &str) -> Result<HttpResponse, Http
                 .title("Latchkey GraphiQL")
                 .finish(),
         ))
+}
+
+fn observed<'a>(state: &'a AppState, api: &'static str) -> Observed<'a> {
+    Observed {
+        metrics: &state.services.metrics,
+        api,
+    }
 }
 
 type Resolved = latchkey_core::Result<(TenantScope, tenancy::Tenant)>;
@@ -472,9 +557,13 @@ async fn tenant_post(
     .await?;
     let body = read_body(&request, payload, limits.max_body_bytes).await?;
     let batch = parse_body(&body, limits)?;
-    Ok(execute(&state.tenant_schema, batch, limits, |r| {
-        r.data(state.services.clone()).data(caller.clone())
-    })
+    Ok(execute(
+        &state.tenant_schema,
+        batch,
+        limits,
+        observed(state, "tenant"),
+        |r| r.data(state.services.clone()).data(caller.clone()),
+    )
     .await)
 }
 
@@ -498,6 +587,7 @@ async fn tenant_get(
         &state.tenant_schema,
         BatchRequest::Single(graphql_request),
         &state.config.limits,
+        observed(state, "tenant"),
         |r| r.data(state.services.clone()).data(caller.clone()),
     )
     .await)
@@ -568,9 +658,13 @@ async fn platform_post(
     let caller = platform_caller(&state, &request).await?;
     let body = read_body(&request, payload, limits.max_body_bytes).await?;
     let batch = parse_body(&body, limits)?;
-    Ok(execute(&state.platform_schema, batch, limits, |r| {
-        r.data(state.services.clone()).data(caller.clone())
-    })
+    Ok(execute(
+        &state.platform_schema,
+        batch,
+        limits,
+        observed(&state, "platform"),
+        |r| r.data(state.services.clone()).data(caller.clone()),
+    )
     .await)
 }
 
@@ -586,6 +680,7 @@ async fn platform_get(
         &state.platform_schema,
         BatchRequest::Single(graphql_request),
         &state.config.limits,
+        observed(&state, "platform"),
         |r| r.data(state.services.clone()).data(caller.clone()),
     )
     .await)

@@ -8,6 +8,7 @@ pub mod config;
 pub mod graphql;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod pages;
 pub mod server;
 pub mod state;

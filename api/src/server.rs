@@ -4,6 +4,7 @@ use crate::bootstrap::{Bootstrap, bootstrap};
 use crate::config::Config;
 use crate::graphql::{platform_schema, tenant_schema};
 use crate::http::{RequestId, routes};
+use crate::metrics::Metrics;
 use crate::state::{AppState, Services};
 use actix_web::dev::{ServerHandle, Service};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -121,6 +122,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .with_context(|| format!("LATCHKEY_BIND: cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url_for(addr);
+    let metrics = Arc::new(Metrics::new());
     let state = web::Data::new(AppState {
         services: Services {
             db,
@@ -130,15 +132,17 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             token_keys: KeyCache::default(),
             public_url: public_url.clone(),
             ceremony_ttl: config.ceremony_ttl,
+            metrics: metrics.clone(),
         },
         tenant_schema: tenant_schema(&config.limits),
         platform_schema: platform_schema(&config.limits),
         config: Arc::new(config),
     });
     let server = HttpServer::new(move || {
+        let metrics = metrics.clone();
         App::new()
             .app_data(state.clone())
-            .wrap_fn(|request, service| {
+            .wrap_fn(move |request, service| {
                 let id = request
                     .headers()
                     .get(REQUEST_ID)
@@ -149,10 +153,23 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 request.extensions_mut().insert(RequestId(id.clone()));
                 let method = request.method().clone();
                 let path = request.path().to_owned();
+                let route = request
+                    .match_pattern()
+                    .unwrap_or_else(|| "(unmatched)".to_owned());
                 let started = Instant::now();
                 let response = service.call(request);
+                let metrics = metrics.clone();
                 async move {
                     let mut response = response.await?;
+                    let status = response.status().as_u16().to_string();
+                    metrics
+                        .http_requests
+                        .with_label_values(&[route.as_str(), method.as_str(), status.as_str()])
+                        .inc();
+                    metrics
+                        .http_duration
+                        .with_label_values(&[route.as_str()])
+                        .observe(started.elapsed().as_secs_f64());
                     if let Ok(value) = HeaderValue::from_str(&id) {
                         response
                             .headers_mut()

@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::graphql::platform::PlatformSchema;
 use crate::graphql::tenant::TenantSchema;
+use crate::metrics::Metrics;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::ephemeral::EphemeralStore;
 use latchkey_core::sessions::KeyCache;
@@ -23,6 +24,7 @@ pub struct Services {
     pub decoy_key: [u8; 32],
     /// How long a passkey ceremony may take.
     pub ceremony_ttl: std::time::Duration,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Services {

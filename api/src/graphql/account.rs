@@ -74,6 +74,13 @@ async fn with_ceremonies<T>(
     f(&ceremonies).await.gql()
 }
 
+/// Counts one access token and one refresh token issued.
+fn count_tokens(ctx: &Context<'_>) {
+    let metrics = &request(ctx).0.metrics;
+    metrics.tokens_issued.with_label_values(&["access"]).inc();
+    metrics.tokens_issued.with_label_values(&["refresh"]).inc();
+}
+
 /// A passkey registered to an identity.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Passkey {
@@ -586,6 +593,9 @@ impl AccountMutation {
                 .await
         })
         .await?;
+        if outcome.tokens.is_some() {
+            count_tokens(ctx);
+        }
         Ok(outcome.into())
     }
 
@@ -612,7 +622,19 @@ impl AccountMutation {
         let outcome = with_ceremonies(ctx, async |c| {
             c.finish_sign_in(ceremony_id, input.credential.0).await
         })
-        .await?;
+        .await;
+        let metrics = &request(ctx).0.metrics;
+        let label = if outcome.is_ok() {
+            "success"
+        } else {
+            "failure"
+        };
+        metrics
+            .sign_ins
+            .with_label_values(&["passkey", label])
+            .inc();
+        let outcome = outcome?;
+        count_tokens(ctx);
         Ok(outcome.into())
     }
 
@@ -638,6 +660,7 @@ impl AccountMutation {
         )
         .await
         .gql()?;
+        count_tokens(ctx);
         Ok(RefreshSessionPayload {
             session: SessionReference {
                 id: ID(tokens.session_id.to_string()),

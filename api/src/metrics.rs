@@ -1,0 +1,104 @@
+//! Prometheus metrics at `/metrics` (text format). One registry per server, held in the app
+//! state (no global registry), so tests can run several servers in one process. Labels are
+//! bounded: routes are the matched route patterns, GraphQL operations are named by their
+//! root fields (from the schema), outcomes are fixed words.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    pub http_requests: IntCounterVec,
+    pub http_duration: HistogramVec,
+    pub graphql_operations: IntCounterVec,
+    pub sign_ins: IntCounterVec,
+    pub tokens_issued: IntCounterVec,
+    pub rate_limited: IntCounterVec,
+    pub database_connections: IntGauge,
+    pub database_idle_connections: IntGauge,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry =
+            Registry::new_custom(Some("latchkey".into()), None).expect("a valid metrics prefix");
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let counter = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(counter.clone()))
+                .expect("registered once");
+            counter
+        };
+        let gauge = |name: &str, help: &str| {
+            let gauge = IntGauge::new(name, help).expect("valid metric");
+            registry
+                .register(Box::new(gauge.clone()))
+                .expect("registered once");
+            gauge
+        };
+        let http_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["route"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(http_duration.clone()))
+            .expect("registered once");
+        Self {
+            http_requests: counter(
+                "http_requests_total",
+                "HTTP requests by route, method and status",
+                &["route", "method", "status"],
+            ),
+            http_duration,
+            graphql_operations: counter(
+                "graphql_operations_total",
+                "GraphQL operations by API, root field and outcome",
+                &["api", "field", "outcome"],
+            ),
+            sign_ins: counter(
+                "sign_ins_total",
+                "Sign-ins by method and outcome",
+                &["method", "outcome"],
+            ),
+            tokens_issued: counter(
+                "tokens_issued_total",
+                "Access and refresh tokens issued",
+                &["kind"],
+            ),
+            rate_limited: counter(
+                "rate_limited_total",
+                "Requests refused by a rate limit",
+                &["api"],
+            ),
+            database_connections: gauge("database_pool_connections", "Open database connections"),
+            database_idle_connections: gauge(
+                "database_pool_idle_connections",
+                "Idle database connections",
+            ),
+            registry,
+        }
+    }
+
+    /// The registry in Prometheus text format.
+    pub fn render(&self) -> String {
+        let mut buffer = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buffer)
+            .expect("text encoding does not fail");
+        String::from_utf8(buffer).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
