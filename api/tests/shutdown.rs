@@ -1,0 +1,122 @@
+//! SIGTERM during load: every request the server accepted is answered, and the process exits 0
+//! within the grace period. "Accepted" is judged by the server itself: each request carries a
+//! unique `X-Request-Id`, the server logs every request it handled (JSON logs), and each
+//! logged id must have reached its client as a success. Requests the server never took (sent
+//! after it stopped accepting) may fail; they are not in its log.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[tokio::test]
+async fn sigterm_answers_every_accepted_request_and_exits_zero() {
+    let data_dir = std::env::temp_dir().join(format!("latchkey-shutdown-{}", uuid::Uuid::now_v7()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LATCHKEY_DATA_DIR", &data_dir)
+        .env("LATCHKEY_BIND", "127.0.0.1:0")
+        .env("LATCHKEY_LOG_FORMAT", "json")
+        .env("RUST_LOG", "latchkey_api=info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("Authorization: Bearer") {
+        assert!(
+            reader.read_line(&mut banner).unwrap() > 0,
+            "server exited: {banner}"
+        );
+    }
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut text = String::new();
+        stderr.read_to_string(&mut text).unwrap();
+        text
+    });
+    let key = banner
+        .lines()
+        .find(|l| l.contains("Demo tenant owner API key"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_owned();
+    let address = banner
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let url = format!("http://{address}/t/demo/graphql");
+
+    let client = reqwest::Client::new();
+    let stop_at = Instant::now() + Duration::from_millis(1500);
+    let workers: Vec<_> = (0..8)
+        .map(|_| {
+            let (client, url, key) = (client.clone(), url.clone(), key.clone());
+            tokio::spawn(async move {
+                let (mut answered, mut failed) = (HashSet::new(), HashSet::new());
+                while Instant::now() < stop_at {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    let sent = client
+                        .post(&url)
+                        .bearer_auth(&key)
+                        .header("x-request-id", &id)
+                        .json(&serde_json::json!({ "query": "{ identities(first: 20) { totalCount } }" }))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(response) if response.status().is_success() => answered.insert(id),
+                        _ => failed.insert(id),
+                    };
+                }
+                (answered, failed)
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let signalled = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    let took = signalled.elapsed();
+    let (mut answered, mut failed) = (HashSet::new(), HashSet::new());
+    for worker in workers {
+        let (a, f) = worker.await.unwrap();
+        answered.extend(a);
+        failed.extend(f);
+    }
+    let handled: HashSet<String> = log
+        .join()
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|entry| entry["fields"]["message"] == "request")
+        .filter_map(|entry| entry["fields"]["request.id"].as_str().map(str::to_owned))
+        .collect();
+
+    assert!(exit.success(), "exit status {exit:?}");
+    assert!(
+        took < Duration::from_secs(30),
+        "stopped within the grace period: {took:?}"
+    );
+    assert!(!answered.is_empty() && !handled.is_empty());
+    let lost: Vec<_> = handled.iter().filter(|id| failed.contains(*id)).collect();
+    assert!(
+        lost.is_empty(),
+        "requests the server handled but the client never got: {lost:?}"
+    );
+    assert!(
+        answered.iter().all(|id| handled.contains(id)),
+        "every answered request is in the server's log"
+    );
+}
