@@ -442,6 +442,7 @@ async fn tenant_caller(
     resolved: Resolved,
 ) -> Result<TenantRequest, HttpError> {
     let (scope, tenant) = resolved?;
+    tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     let request_id = request_id(request);
     let actor = match bearer(request)? {
         None => Actor::new(Principal::Anonymous, request_id),

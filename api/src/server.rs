@@ -16,6 +16,7 @@ use latchkey_core::sessions::KeyCache;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument;
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -157,8 +158,18 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                     .match_pattern()
                     .unwrap_or_else(|| "(unmatched)".to_owned());
                 let started = Instant::now();
-                let response = service.call(request);
+                // Every log line of the request carries these; `tenant.id` is filled in once
+                // the tenant is resolved.
+                let span = tracing::info_span!(
+                    "http.request",
+                    request.id = %id,
+                    http.method = %method,
+                    http.route = %route,
+                    tenant.id = tracing::field::Empty,
+                );
+                let response = span.in_scope(|| service.call(request));
                 let metrics = metrics.clone();
+                let request_span = span.clone();
                 async move {
                     let mut response = response.await?;
                     let status = response.status().as_u16().to_string();
@@ -185,6 +196,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                     );
                     Ok(response)
                 }
+                .instrument(request_span)
             })
             .configure(routes)
     })

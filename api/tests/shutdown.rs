@@ -95,14 +95,28 @@ async fn sigterm_answers_every_accepted_request_and_exits_zero() {
         answered.extend(a);
         failed.extend(f);
     }
-    let handled: HashSet<String> = log
+    let entries: Vec<serde_json::Value> = log
         .join()
         .unwrap()
         .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|entry| entry["fields"]["message"] == "request")
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .filter(|entry: &serde_json::Value| entry["fields"]["message"] == "request")
+        .collect();
+    let handled: HashSet<String> = entries
+        .iter()
         .filter_map(|entry| entry["fields"]["request.id"].as_str().map(str::to_owned))
         .collect();
+    // Log lines of tenant requests carry the tenant (from the request's span).
+    let tenants: HashSet<&str> = entries
+        .iter()
+        .filter_map(|entry| entry["span"]["tenant.id"].as_str())
+        .collect();
+    assert!(
+        entries
+            .iter()
+            .all(|entry| entry["span"]["tenant.id"].is_string())
+    );
+    assert_eq!(tenants.len(), 1, "one tenant id on every line: {tenants:?}");
 
     assert!(exit.success(), "exit status {exit:?}");
     assert!(
