@@ -21,6 +21,7 @@ use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
 use latchkey_core::{Actor, Error, Principal, TenantScope, platform, tenancy};
 use serde_json::json;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// The id of the request being handled (from `X-Request-Id`, or generated).
 #[derive(Clone, Debug)]
@@ -255,7 +256,8 @@ where
             return response;
         }
     }
-    let response = with_codes(schema.execute(request).await);
+    let span = tracing::info_span!("graphql.operation", graphql.api = observed.api);
+    let response = with_codes(schema.execute(request).instrument(span).await);
     observed.record(document.as_ref(), &response);
     response
 }

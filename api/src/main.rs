@@ -3,8 +3,10 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = latchkey_api::cli::Cli::parse();
-    latchkey_api::logging::init();
-    match latchkey_api::cli::run(cli).await {
+    let telemetry = latchkey_api::logging::init();
+    let outcome = latchkey_api::cli::run(cli).await;
+    telemetry.shutdown().await;
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");

@@ -13,10 +13,26 @@ use anyhow::{Context, bail};
 use latchkey_core::Database;
 use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
 use latchkey_core::sessions::KeyCache;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// Reads W3C trace-context headers from a request.
+struct HeaderExtractor<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -167,6 +183,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                     http.route = %route,
                     tenant.id = tracing::field::Empty,
                 );
+                // W3C trace context from the caller: this request's spans join its trace.
+                let parent =
+                    TraceContextPropagator::new().extract(&HeaderExtractor(request.headers()));
+                let _ = span.set_parent(parent);
                 let response = span.in_scope(|| service.call(request));
                 let metrics = metrics.clone();
                 let request_span = span.clone();

@@ -141,6 +141,7 @@ fn parse_roles(roles: Vec<AdminRole>) -> Result<Vec<AdminRole>> {
 
 /// Creates an API key with `roles`; nobody grants a role above their own.
 /// Requires `ManageApiKeys`.
+#[tracing::instrument(name = "core.create_api_key", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn create_api_key(
     db: &Database,
     scope: &TenantScope,
@@ -165,6 +166,7 @@ pub async fn create_api_key(
 }
 
 /// The tenant's API keys, oldest first (revoked ones included). Requires `ReadApiKeys`.
+#[tracing::instrument(name = "core.list_api_keys", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn list_api_keys(
     db: &Database,
     scope: &TenantScope,
@@ -181,6 +183,7 @@ pub async fn list_api_keys(
 
 /// Revokes a key; it stops working at once, on every replica. Requires `ManageApiKeys`, and
 /// the owner role to revoke an owner key.
+#[tracing::instrument(name = "core.revoke_api_key", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn revoke_api_key(
     db: &Database,
     store: &dyn EphemeralStore,
@@ -233,6 +236,7 @@ pub async fn revoke_api_key(
 
 /// Turns a bearer secret presented on `scope`'s endpoint into an actor; a key of another
 /// tenant, a revoked key or garbage is `Unauthenticated`.
+#[tracing::instrument(name = "core.authenticate_api_key", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn authenticate_api_key(
     db: &Database,
     store: &dyn EphemeralStore,
@@ -299,6 +303,7 @@ async fn revoked_since(db: &Database, scope: &TenantScope, id: Uuid) -> Result<b
 }
 
 /// The key the caller authenticated with (no permission needed: it is their own).
+#[tracing::instrument(name = "core.own_api_key", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn own_api_key(db: &Database, scope: &TenantScope, actor: &Actor) -> Result<ApiKey> {
     let Principal::ApiKey { id, .. } = &actor.principal else {
         return Err(Error::NotFound);

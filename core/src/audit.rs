@@ -104,6 +104,7 @@ pub struct AuditFilter {
 }
 
 /// The tenant's audit log, oldest first. Requires `ReadAuditEvents`.
+#[tracing::instrument(name = "core.list_audit_events", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn list_audit_events(
     db: &Database,
     scope: &TenantScope,

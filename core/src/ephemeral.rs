@@ -182,6 +182,7 @@ fn ttl_millis(ttl: Duration) -> u64 {
 
 #[async_trait]
 impl EphemeralStore for RedisStore {
+    #[tracing::instrument(name = "redis", skip_all, fields(db.operation = "GET"))]
     async fn get(&self, key: &StoreKey) -> Result<Option<Vec<u8>>> {
         let mut connection = self.connection.clone();
         redis::cmd("GET")
@@ -191,6 +192,7 @@ impl EphemeralStore for RedisStore {
             .map_err(Error::internal)
     }
 
+    #[tracing::instrument(name = "redis", skip_all, fields(db.operation = "SET"))]
     async fn set(&self, key: &StoreKey, value: &[u8], ttl: Duration) -> Result<()> {
         let mut connection = self.connection.clone();
         redis::cmd("SET")
@@ -203,6 +205,7 @@ impl EphemeralStore for RedisStore {
             .map_err(Error::internal)
     }
 
+    #[tracing::instrument(name = "redis", skip_all, fields(db.operation = "DEL"))]
     async fn delete(&self, key: &StoreKey) -> Result<()> {
         let mut connection = self.connection.clone();
         redis::cmd("DEL")
@@ -212,6 +215,7 @@ impl EphemeralStore for RedisStore {
             .map_err(Error::internal)
     }
 
+    #[tracing::instrument(name = "redis", skip_all, fields(db.operation = "GETDEL"))]
     async fn take(&self, key: &StoreKey) -> Result<Option<Vec<u8>>> {
         let mut connection = self.connection.clone();
         redis::cmd("GETDEL")
@@ -221,6 +225,7 @@ impl EphemeralStore for RedisStore {
             .map_err(Error::internal)
     }
 
+    #[tracing::instrument(name = "redis", skip_all, fields(db.operation = "INCR"))]
     async fn increment(&self, key: &StoreKey, window: Duration) -> Result<u64> {
         let mut connection = self.connection.clone();
         let (count, _): (u64, i64) = redis::pipe()
@@ -237,6 +242,7 @@ impl EphemeralStore for RedisStore {
         Ok(count)
     }
 
+    #[tracing::instrument(name = "redis", skip_all, fields(db.operation = "PING"))]
     async fn ping(&self) -> Result<()> {
         let mut connection = self.connection.clone();
         redis::cmd("PING")

@@ -168,6 +168,7 @@ fn map_write_error(error: sea_orm::DbErr) -> Error {
 }
 
 /// Creates an identity. Requires `WriteIdentities`.
+#[tracing::instrument(name = "core.create_identity", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn create_identity(
     db: &Database,
     scope: &TenantScope,
@@ -279,6 +280,7 @@ async fn find_row(tx: &TenantTx, id: Uuid) -> Result<row::Model> {
 }
 
 /// One identity (deleted ones included, with status `Deleted`). Requires `ReadIdentities`.
+#[tracing::instrument(name = "core.get_identity", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn get_identity(
     db: &Database,
     scope: &TenantScope,
@@ -293,6 +295,7 @@ pub async fn get_identity(
 }
 
 /// The calling end user's own identity (no role needed).
+#[tracing::instrument(name = "core.own_identity", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn own_identity(db: &Database, scope: &TenantScope, actor: &Actor) -> Result<Identity> {
     let crate::actor::Principal::Identity { id, .. } = actor.principal else {
         return Err(Error::NotFound);
@@ -305,6 +308,7 @@ pub async fn own_identity(db: &Database, scope: &TenantScope, actor: &Actor) -> 
 
 /// A page of identities, oldest first, with the total matching `filter`.
 /// Requires `ReadIdentities`.
+#[tracing::instrument(name = "core.list_identities", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn list_identities(
     db: &Database,
     scope: &TenantScope,
@@ -350,6 +354,7 @@ pub async fn list_identities(
 
 /// Changes an identity's profile. Deleted identities cannot be changed (`NotFound`).
 /// Requires `WriteIdentities`.
+#[tracing::instrument(name = "core.update_identity", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn update_identity(
     db: &Database,
     scope: &TenantScope,
@@ -440,6 +445,7 @@ pub async fn update_identity(
 }
 
 /// Moves an identity to `Active` or `Suspended`. Requires `WriteIdentities`.
+#[tracing::instrument(name = "core.set_identity_status", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn set_identity_status(
     db: &Database,
     scope: &TenantScope,
@@ -484,6 +490,7 @@ pub async fn set_identity_status(
 
 /// Soft-deletes an identity: it keeps its row (status `Deleted`) for audit, and its email and
 /// external id become free for a new identity. Requires `WriteIdentities`.
+#[tracing::instrument(name = "core.delete_identity", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn delete_identity(
     db: &Database,
     scope: &TenantScope,

@@ -311,6 +311,7 @@ impl Ceremonies<'_> {
 
     /// `beginPasskeyRegistration`: sign-up (anonymous, with email), a recovery link
     /// (`registrationToken`), or another passkey for the signed-in caller.
+    #[tracing::instrument(name = "core.begin_registration", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn begin_registration(&self, input: BeginRegistration) -> Result<BegunCeremony> {
         let webauthn = self.relying_party.webauthn()?;
         let tx = self.db.begin_tenant(self.scope).await?;
@@ -494,6 +495,7 @@ impl Ceremonies<'_> {
 
     /// `finishPasskeyRegistration`: verifies the authenticator's response and stores the
     /// passkey; a sign-up also creates the identity and signs it in, all in one transaction.
+    #[tracing::instrument(name = "core.finish_registration", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn finish_registration(
         &self,
         ceremony_id: Uuid,
@@ -660,6 +662,7 @@ impl Ceremonies<'_> {
     /// `beginPasskeySignIn`: with an email, the options list that account's passkeys; an
     /// unknown email gets decoy credential ids derived from it, so the answer does not tell
     /// whether an account exists. Without an email: a discoverable (usernameless) ceremony.
+    #[tracing::instrument(name = "core.begin_sign_in", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn begin_sign_in(&self, email: Option<String>) -> Result<BegunCeremony> {
         let limits = self.issuer.settings.rate_limits;
         if let Some(ip) = &self.client.ip_address {
@@ -732,6 +735,7 @@ impl Ceremonies<'_> {
     /// checks the identity and passkey are usable and the user handle matches, verifies the
     /// assertion (origin, RP id, challenge, signature, presence, verification, counter, backup
     /// flags), and only then saves the counter and starts a session.
+    #[tracing::instrument(name = "core.finish_sign_in", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn finish_sign_in(
         &self,
         ceremony_id: Uuid,
@@ -868,6 +872,7 @@ fn own_or(actor: &Actor, permission: Permission) -> Result<Option<Uuid>> {
 
 /// An identity's passkeys (revoked ones excluded), oldest first: the caller's own, or any
 /// identity's for admins (`ReadIdentities`).
+#[tracing::instrument(name = "core.list_passkeys", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn list_passkeys(
     db: &Database,
     scope: &TenantScope,
@@ -927,6 +932,7 @@ async fn change_passkey(
 }
 
 /// Renames a passkey: the caller's own, or any for admins (`WriteIdentities`).
+#[tracing::instrument(name = "core.rename_passkey", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn rename_passkey(
     db: &Database,
     scope: &TenantScope,
@@ -942,6 +948,7 @@ pub async fn rename_passkey(
 }
 
 /// Revokes a passkey: it can no longer sign in. The caller's own, or any for admins.
+#[tracing::instrument(name = "core.revoke_passkey", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn revoke_passkey(
     db: &Database,
     scope: &TenantScope,
@@ -956,6 +963,7 @@ pub async fn revoke_passkey(
 
 /// A one-time link that lets an identity register a new passkey (a lost device). Requires
 /// `WriteIdentities`. Returns the token (shown once) and when it expires.
+#[tracing::instrument(name = "core.create_registration_link", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn create_registration_link(
     db: &Database,
     scope: &TenantScope,

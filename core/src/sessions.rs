@@ -238,6 +238,7 @@ pub(crate) async fn revoke_all_in(tx: &TenantTx, identity_id: Uuid, reason: &str
 /// Exchanges a refresh token for new tokens. The presented token is spent; presenting it again
 /// revokes the session (a stolen token used by two parties). Anonymous: the token is the
 /// credential.
+#[tracing::instrument(name = "core.refresh_session", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn refresh_session(
     db: &Database,
     scope: &TenantScope,
@@ -324,6 +325,7 @@ impl Default for KeyCache {
 /// Checks an access token presented on `scope`'s endpoint: signature by one of the tenant's
 /// published keys, issuer, audience and expiry; then that the session is live and the identity
 /// active (both read now, so revocation and suspension take effect at once).
+#[tracing::instrument(name = "core.authenticate_access_token", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn authenticate_access_token(
     db: &Database,
     keys: &KeyCache,
@@ -389,6 +391,7 @@ pub async fn authenticate_access_token(
 }
 
 /// `signOut`: ends the caller's own session, and with `everywhere` all their sessions.
+#[tracing::instrument(name = "core.sign_out", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn sign_out(
     db: &Database,
     scope: &TenantScope,
@@ -409,6 +412,7 @@ pub async fn sign_out(
 
 /// Revokes one session: an identity its own, an admin anyone's (`WriteIdentities`). A session
 /// the caller may not see is `NotFound`.
+#[tracing::instrument(name = "core.revoke_session", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn revoke_session(
     db: &Database,
     scope: &TenantScope,
@@ -465,6 +469,7 @@ pub async fn revoke_session(
 
 /// Revokes every live session of an identity (lost device, compromise). Requires
 /// `WriteIdentities`. Returns how many were revoked.
+#[tracing::instrument(name = "core.revoke_identity_sessions", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn revoke_identity_sessions(
     db: &Database,
     scope: &TenantScope,
@@ -495,6 +500,7 @@ pub async fn revoke_identity_sessions(
 
 /// Live sessions of an identity, oldest first: the caller's own, or any identity's for admins
 /// (`ReadIdentities`).
+#[tracing::instrument(name = "core.list_sessions", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn list_sessions(
     db: &Database,
     scope: &TenantScope,

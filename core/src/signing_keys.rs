@@ -217,6 +217,7 @@ pub async fn rotate_in(
 }
 
 /// `rotateSigningKey`: requires `ManageTenant`.
+#[tracing::instrument(name = "core.rotate_signing_key", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn rotate_signing_key(
     db: &Database,
     master_key: &MasterKey,
@@ -243,6 +244,7 @@ pub async fn rotate_signing_key(
 }
 
 /// The keys an admin sees, newest first. Requires `ReadTenant`.
+#[tracing::instrument(name = "core.list_signing_keys", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn list_signing_keys(
     db: &Database,
     scope: &TenantScope,
@@ -258,6 +260,7 @@ pub async fn list_signing_keys(
 }
 
 /// The newest `limit` keys, newest first. Requires `ReadTenant`.
+#[tracing::instrument(name = "core.newest_signing_keys", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn newest_signing_keys(
     db: &Database,
     scope: &TenantScope,
@@ -278,6 +281,7 @@ pub async fn newest_signing_keys(
 
 /// The public keys to publish at `/t/{slug}/jwks.json`: next, current, and retired keys
 /// retired less than [`RETIRED_KEY_PUBLISHED_FOR`] ago. Public; no actor.
+#[tracing::instrument(name = "core.published_keys", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn published_keys(db: &Database, scope: &TenantScope) -> Result<JwkSet> {
     let tx = db.begin_tenant(scope).await?;
     let recent = Utc::now() - RETIRED_KEY_PUBLISHED_FOR;

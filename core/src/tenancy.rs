@@ -153,6 +153,7 @@ pub async fn resolve_host(
 }
 
 /// The tenant a scope stands for, as stored now.
+#[tracing::instrument(name = "core.get_tenant", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn get_tenant(db: &Database, scope: &TenantScope) -> Result<Tenant> {
     let tx = db.begin_tenant(scope).await?;
     let tenant = get_tenant_in(&tx).await?;

@@ -1,0 +1,188 @@
+//! OpenTelemetry: with `OTEL_EXPORTER_OTLP_ENDPOINT` set, the binary exports its spans over
+//! OTLP/gRPC. An OTLP receiver in this test (tonic + opentelemetry-proto, on loopback) gets
+//! the spans of a GraphQL request: the HTTP request span joins the caller's W3C trace, carries
+//! `tenant.id`, and parents the GraphQL operation span, which parents the core's storage span.
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Receiver {
+    spans: Arc<Mutex<Vec<Span>>>,
+}
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let mut spans = self.spans.lock().unwrap();
+        for resource in request.into_inner().resource_spans {
+            for scope in resource.scope_spans {
+                spans.extend(scope.spans);
+            }
+        }
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+fn attribute<'a>(span: &'a Span, key: &str) -> Option<&'a AnyValue> {
+    span.attributes
+        .iter()
+        .find(|a| a.key == key)
+        .and_then(|a| a.value.as_ref())
+        .and_then(|v| v.value.as_ref())
+}
+
+#[tokio::test]
+async fn spans_of_a_graphql_request_reach_an_otlp_receiver() {
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let service = receiver.clone();
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(service))
+            .serve_with_incoming(tokio_stream_from(listener))
+            .await
+            .unwrap();
+    });
+
+    let data_dir = std::env::temp_dir().join(format!("latchkey-otel-{}", uuid::Uuid::now_v7()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LATCHKEY_DATA_DIR", &data_dir)
+        .env("LATCHKEY_BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "info,h2=warn,tonic=warn,hyper=warn,tower=warn")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    while !banner.contains("Authorization: Bearer") {
+        assert!(
+            reader.read_line(&mut banner).unwrap() > 0,
+            "server exited: {banner}"
+        );
+    }
+    let key = banner
+        .lines()
+        .find(|l| l.contains("Demo tenant owner API key"))
+        .and_then(|l| l.split_whitespace().last())
+        .unwrap()
+        .to_owned();
+    let address = banner
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/t/demo/graphql"))
+        .bearer_auth(&key)
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&serde_json::json!({ "query": "{ identities { totalCount } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let tenant: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{address}/t/demo/graphql"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "query": "{ tenant { id } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tenant_id = tenant["data"]["tenant"]["id"].as_str().unwrap().to_owned();
+
+    // A clean stop flushes the exporter.
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success());
+
+    let spans = receiver.spans.lock().unwrap().clone();
+    let in_trace: Vec<&Span> = spans
+        .iter()
+        .filter(|s| hex(&s.trace_id) == trace_id)
+        .collect();
+    let request = in_trace
+        .iter()
+        .find(|s| s.name == "http.request")
+        .unwrap_or_else(|| {
+            panic!(
+                "no http.request span in the caller's trace; got {:?}",
+                spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(
+        hex(&request.parent_span_id),
+        "00f067aa0ba902b7",
+        "the caller's span is the parent"
+    );
+    assert!(
+        matches!(attribute(request, "tenant.id"), Some(AnyValue::StringValue(id)) if *id == tenant_id)
+    );
+    let operation = in_trace
+        .iter()
+        .find(|s| s.name == "graphql.operation")
+        .expect("a graphql.operation span");
+    assert_eq!(operation.parent_span_id, request.span_id);
+    let storage = in_trace
+        .iter()
+        .find(|s| s.name == "core.list_identities")
+        .expect("the core's span");
+    assert_eq!(storage.parent_span_id, operation.span_id);
+    assert!(
+        matches!(attribute(storage, "tenant.id"), Some(AnyValue::StringValue(id)) if *id == tenant_id)
+    );
+    // No secret in any attribute.
+    for span in &spans {
+        for attribute in &span.attributes {
+            assert!(!format!("{:?}", attribute.value).contains(&key));
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Serves a tonic server on an already-bound listener.
+fn tokio_stream_from(
+    listener: tokio::net::TcpListener,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    futures::stream::unfold(listener, |listener| async move {
+        let accepted = listener.accept().await.map(|(stream, _)| stream);
+        Some((accepted, listener))
+    })
+}
