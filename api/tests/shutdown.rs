@@ -4,52 +4,37 @@
 //! logged id must have reached its client as a success. Requests the server never took (sent
 //! after it stopped accepting) may fail; they are not in its log.
 
+mod common;
+
+use common::Binary;
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn sigterm_answers_every_accepted_request_and_exits_zero() {
     let data_dir = std::env::temp_dir().join(format!("latchkey-shutdown-{}", uuid::Uuid::now_v7()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LATCHKEY_DATA_DIR", &data_dir)
-        .env("LATCHKEY_BIND", "127.0.0.1:0")
-        .env("LATCHKEY_LOG_FORMAT", "json")
-        .env("RUST_LOG", "latchkey_api=info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    while !banner.contains("Authorization: Bearer") {
-        assert!(
-            reader.read_line(&mut banner).unwrap() > 0,
-            "server exited: {banner}"
-        );
-    }
+    let binary = Binary::start(
+        &data_dir,
+        &[
+            ("LATCHKEY_LOG_FORMAT", "json"),
+            ("RUST_LOG", "latchkey_api=info"),
+        ],
+        Stdio::piped(),
+    );
+    let key = binary
+        .secret("Demo tenant owner API key")
+        .unwrap()
+        .to_owned();
+    let url = format!("{}/t/demo/graphql", binary.url);
+    let mut child = binary.child;
     let mut stderr = child.stderr.take().unwrap();
     let log = std::thread::spawn(move || {
         let mut text = String::new();
         stderr.read_to_string(&mut text).unwrap();
         text
     });
-    let key = banner
-        .lines()
-        .find(|l| l.contains("Demo tenant owner API key"))
-        .and_then(|l| l.split_whitespace().last())
-        .unwrap()
-        .to_owned();
-    let address = banner
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_owned();
-    let url = format!("http://{address}/t/demo/graphql");
 
     let client = reqwest::Client::new();
     let stop_at = Instant::now() + Duration::from_millis(1500);

@@ -3,6 +3,9 @@
 //! the spans of a GraphQL request: the HTTP request span joins the caller's W3C trace, carries
 //! `tenant.id`, and parents the GraphQL operation span, which parents the core's storage span.
 
+mod common;
+
+use common::Binary;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -11,7 +14,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -59,45 +61,26 @@ async fn spans_of_a_graphql_request_reach_an_otlp_receiver() {
     });
 
     let data_dir = std::env::temp_dir().join(format!("latchkey-otel-{}", uuid::Uuid::now_v7()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("LATCHKEY_DATA_DIR", &data_dir)
-        .env("LATCHKEY_BIND", "127.0.0.1:0")
-        .env("RUST_LOG", "info,h2=warn,tonic=warn,hyper=warn,tower=warn")
-        .env(
-            "OTEL_EXPORTER_OTLP_ENDPOINT",
-            format!("http://127.0.0.1:{port}"),
-        )
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut banner = String::new();
-    while !banner.contains("Authorization: Bearer") {
-        assert!(
-            reader.read_line(&mut banner).unwrap() > 0,
-            "server exited: {banner}"
-        );
-    }
-    let key = banner
-        .lines()
-        .find(|l| l.contains("Demo tenant owner API key"))
-        .and_then(|l| l.split_whitespace().last())
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let binary = Binary::start(
+        &data_dir,
+        &[
+            ("RUST_LOG", "info,h2=warn,tonic=warn,hyper=warn,tower=warn"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+        ],
+        Stdio::null(),
+    );
+    let key = binary
+        .secret("Demo tenant owner API key")
         .unwrap()
         .to_owned();
-    let address = banner
-        .split("listening on ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .unwrap()
-        .to_owned();
+    let base = binary.url.clone();
+    let mut child = binary.child;
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let response = reqwest::Client::new()
-        .post(format!("http://{address}/t/demo/graphql"))
+        .post(format!("{base}/t/demo/graphql"))
         .bearer_auth(&key)
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
         .json(&serde_json::json!({ "query": "{ identities { totalCount } }" }))
@@ -106,7 +89,7 @@ async fn spans_of_a_graphql_request_reach_an_otlp_receiver() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let tenant: serde_json::Value = reqwest::Client::new()
-        .post(format!("http://{address}/t/demo/graphql"))
+        .post(format!("{base}/t/demo/graphql"))
         .bearer_auth(&key)
         .json(&serde_json::json!({ "query": "{ tenant { id } }" }))
         .send()
