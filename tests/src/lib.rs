@@ -42,6 +42,11 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A fresh email address that no other test or run uses.
+pub fn unique_email() -> String {
+    format!("{}@example.com", unique("user"))
+}
+
 /// One platform token per test process: servers sharing a database share the configured
 /// platform credential (setting a new one replaces the old, as a rotation would).
 fn process_platform_token() -> &'static str {

@@ -4,12 +4,8 @@
 //! presence, backup state without eligibility, a revoked passkey; and no account oracle.
 
 use latchkey_tests::passkey::{Device, tamper};
-use latchkey_tests::{TestApp, TestTenant, test_settings, unique};
+use latchkey_tests::{TestApp, TestTenant, test_settings, unique, unique_email};
 use serde_json::{Value, json};
-
-fn email() -> String {
-    format!("{}@example.com", unique("user"))
-}
 
 async fn rejections(app: &TestApp, tenant: &TestTenant) -> Vec<String> {
     let response = app
@@ -60,7 +56,7 @@ async fn attempt(
 async fn spoiled_assertions_are_refused_and_audited_and_save_nothing() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("reject").await;
-    let address = email();
+    let address = unique_email();
     let (mut device, _, signed_up) = app.sign_up(&tenant, &address).await;
     let count = sign_count(&app, &tenant, &signed_up.identity_id).await;
 
@@ -179,7 +175,7 @@ fn base64_url(bytes: &[u8]) -> String {
 async fn a_counter_going_backwards_is_refused() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("counter").await;
-    let address = email();
+    let address = unique_email();
     let (mut device, _, signed_up) = app.sign_up(&tenant, &address).await;
     // Two ceremonies answered in order (counters n and n+1), finished in reverse order: the
     // older assertion then carries a counter below the stored one, as a cloned authenticator's
@@ -218,7 +214,7 @@ async fn ceremonies_serve_once_and_expire() {
     settings.ceremony_ttl_seconds = 1;
     let app = TestApp::start_with(settings).await;
     let tenant = app.create_tenant("replay").await;
-    let address = email();
+    let address = unique_email();
     let (mut device, _, _) = app.sign_up(&tenant, &address).await;
 
     let begun = app.begin_sign_in(&tenant, Some(&address)).await;
@@ -243,7 +239,7 @@ async fn ceremonies_serve_once_and_expire() {
 
     // The same for registration.
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": email() }))
+        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
         .await;
     let credential = Device::new(&app).create(&begun.options);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -262,7 +258,7 @@ async fn spoiled_registrations_are_refused() {
 
     // Wrong origin at registration.
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": email() }))
+        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
         .await;
     let mut credential = Device::new(&app).create(&begun.options);
     set_origin(&mut credential, "https://evil.example");
@@ -274,7 +270,7 @@ async fn spoiled_registrations_are_refused() {
 
     // Without user verification (the authenticator was told it is optional).
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": email() }))
+        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
         .await;
     let mut options = begun.options.clone();
     options["publicKey"]["authenticatorSelection"]["userVerification"] = json!("discouraged");
@@ -291,7 +287,7 @@ async fn spoiled_registrations_are_refused() {
 
     // A response that is not a WebAuthn credential.
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": email() }))
+        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
         .await;
     let response = app
         .finish_registration(&tenant, None, &begun.ceremony_id, json!({ "id": "x" }))
@@ -311,7 +307,7 @@ async fn spoiled_registrations_are_refused() {
 async fn revoked_passkeys_and_unknown_emails() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("revoked").await;
-    let address = email();
+    let address = unique_email();
     let (mut device, credential_id, signed_in) = app.sign_up(&tenant, &address).await;
 
     // An unknown email gets options of the same shape: one (decoy) credential, stable per

@@ -2,20 +2,16 @@
 //! without an email, passkey management, recovery links, and every rejection the issue lists.
 
 use latchkey_tests::passkey::{claims, header};
-use latchkey_tests::{TestApp, unique};
+use latchkey_tests::{TestApp, unique_email};
 use serde_json::json;
 
 const VIEWER: &str = "{ viewer { kind identity { id email displayName } passkeys { totalCount nodes { id name signCount } } sessions { totalCount nodes { id current userAgent } } } }";
-
-fn email() -> String {
-    format!("{}@example.com", unique("user"))
-}
 
 #[tokio::test]
 async fn sign_up_sign_in_and_the_viewer() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("pk").await;
-    let address = email();
+    let address = unique_email();
     let (mut device, credential_id, signed_up) = app.sign_up(&tenant, &address).await;
 
     // The access token is an ES256 JWT with the documented claims.
@@ -97,7 +93,7 @@ async fn sign_up_sign_in_and_the_viewer() {
 async fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("refresh").await;
-    let (_, _, signed_in) = app.sign_up(&tenant, &email()).await;
+    let (_, _, signed_in) = app.sign_up(&tenant, &unique_email()).await;
     let refresh = "mutation($token: String!) { refreshSession(input: { refreshToken: $token }) { session { id } accessToken refreshToken expiresIn } }";
 
     let first = app
@@ -163,7 +159,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
 async fn sign_out_revocation_and_suspension_stop_tokens_at_once() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("signout").await;
-    let address = email();
+    let address = unique_email();
     let (mut device, credential_id, first) = app.sign_up(&tenant, &address).await;
     let second = app
         .sign_in(&tenant, &mut device, Some(&address), &credential_id)
@@ -195,7 +191,7 @@ async fn sign_out_revocation_and_suspension_stop_tokens_at_once() {
     assert_eq!(check(second.access_token.clone()).await, 200);
 
     // A user cannot revoke another user's session; an admin can.
-    let (_, _, other) = app.sign_up(&tenant, &email()).await;
+    let (_, _, other) = app.sign_up(&tenant, &unique_email()).await;
     let revoke =
         "mutation($id: ID!) { revokeSession(input: { id: $id }) { session { id revokedAt } } }";
     let foreign = app
@@ -276,7 +272,7 @@ async fn tokens_and_credentials_do_not_cross_tenants() {
     let app = TestApp::start().await;
     let a = app.create_tenant("pk-a").await;
     let b = app.create_tenant("pk-b").await;
-    let address = email();
+    let address = unique_email();
     let (mut device, credential_id, signed_in) = app.sign_up(&a, &address).await;
 
     // A's access token on B: rejected.
@@ -383,7 +379,7 @@ async fn tokens_and_credentials_do_not_cross_tenants() {
 async fn adding_a_passkey_belongs_to_the_session_that_started_it() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("add-pk").await;
-    let (_, _, signed_in) = app.sign_up(&tenant, &email()).await;
+    let (_, _, signed_in) = app.sign_up(&tenant, &unique_email()).await;
     let begun = app
         .begin_registration(&tenant, Some(&signed_in.access_token), json!({}))
         .await;
@@ -442,7 +438,7 @@ async fn client_addresses_come_from_trusted_proxies_only() {
         };
         let begun: serde_json::Value = post(
             latchkey_tests::passkey::BEGIN_REGISTRATION,
-            json!({ "input": { "email": email() } }),
+            json!({ "input": { "email": unique_email() } }),
         )
         .await
         .unwrap()

@@ -2,12 +2,8 @@
 //! self sign-up, registration links, admin passkey management, and the public documents.
 
 use latchkey_tests::passkey::{Device, claims, header};
-use latchkey_tests::{TestApp, unique};
+use latchkey_tests::{TestApp, unique_email};
 use serde_json::{Value, json};
-
-fn email() -> String {
-    format!("{}@example.com", unique("user"))
-}
 
 const SETTINGS: &str = "mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { rpId effectiveRpId effectiveOrigins userVerification selfSignUp accessTokenTtlSeconds signingAlgorithm primaryColor rateLimits { signInPerIp signInPerIdentity signUpPerIp } } } }";
 
@@ -81,7 +77,7 @@ async fn settings_are_validated_and_applied() {
             &tenant,
             None,
             latchkey_tests::passkey::BEGIN_REGISTRATION,
-            json!({ "input": { "email": email() } }),
+            json!({ "input": { "email": unique_email() } }),
         )
         .await;
     assert_eq!(refused.error_code(), "FORBIDDEN");
@@ -119,7 +115,7 @@ async fn settings_are_validated_and_applied() {
     )
     .await
     .data();
-    let (_, _, signed_in) = app.sign_up(&tenant, &email()).await;
+    let (_, _, signed_in) = app.sign_up(&tenant, &unique_email()).await;
     let token = claims(&signed_in.access_token);
     assert_eq!(
         token["exp"].as_i64().unwrap() - token["iat"].as_i64().unwrap(),
@@ -158,7 +154,7 @@ async fn preferred_user_verification_accepts_authenticators_without_it() {
     .await
     .data();
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": email() }))
+        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
         .await;
     assert_eq!(
         begun.options["publicKey"]["authenticatorSelection"]["userVerification"],
@@ -181,7 +177,7 @@ async fn preferred_user_verification_accepts_authenticators_without_it() {
 async fn signing_keys_rotate_without_breaking_tokens() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("keys").await;
-    let (mut device, credential_id, before) = app.sign_up(&tenant, &email()).await;
+    let (mut device, credential_id, before) = app.sign_up(&tenant, &unique_email()).await;
     let set = jwks(&app, &tenant.slug).await;
     assert_eq!(set["keys"].as_array().unwrap().len(), 2, "current and next");
     let kid_before = header(&before.access_token)["kid"]
@@ -287,7 +283,7 @@ async fn rate_limits_answer_rate_limited_with_a_retry_hint() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("rate").await;
     app.tenant(&tenant, SETTINGS, json!({ "input": { "rateLimits": { "signInPerIp": 100, "signInPerIdentity": 2, "signUpPerIp": 2 } } })).await.data();
-    let address = email();
+    let address = unique_email();
     for _ in 0..2 {
         app.begin_sign_in(&tenant, Some(&address)).await;
     }
@@ -308,10 +304,10 @@ async fn rate_limits_answer_rate_limited_with_a_retry_hint() {
             > 0
     );
     // Another email is not limited by this one.
-    app.begin_sign_in(&tenant, Some(&email())).await;
+    app.begin_sign_in(&tenant, Some(&unique_email())).await;
 
     for _ in 0..2 {
-        app.begin_registration(&tenant, None, json!({ "email": email() }))
+        app.begin_registration(&tenant, None, json!({ "email": unique_email() }))
             .await;
     }
     let limited = app
@@ -319,13 +315,13 @@ async fn rate_limits_answer_rate_limited_with_a_retry_hint() {
             &tenant,
             None,
             latchkey_tests::passkey::BEGIN_REGISTRATION,
-            json!({ "input": { "email": email() } }),
+            json!({ "input": { "email": unique_email() } }),
         )
         .await;
     assert_eq!(limited.error_code(), "RATE_LIMITED");
     // Limits are per tenant: another tenant is unaffected.
     let other = app.create_tenant("rate-other").await;
-    app.begin_registration(&other, None, json!({ "email": email() }))
+    app.begin_registration(&other, None, json!({ "email": unique_email() }))
         .await;
     app.stop().await;
 }
@@ -334,7 +330,7 @@ async fn rate_limits_answer_rate_limited_with_a_retry_hint() {
 async fn registration_links_recover_an_account_once() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("recover").await;
-    let address = email();
+    let address = unique_email();
     let (_, _, signed_in) = app.sign_up(&tenant, &address).await;
     let link = app
         .tenant(&tenant, "mutation($id: ID!) { createRegistrationLink(input: { identityId: $id, expiresInSeconds: 3600 }) { url token expiresAt } }", json!({ "id": signed_in.identity_id }))
