@@ -38,6 +38,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/t/{slug}/graphql", web::get().to(tenant_get_by_path))
         .route("/graphql", web::post().to(tenant_post_by_host))
         .route("/graphql", web::get().to(tenant_get_by_host))
+        .configure(crate::oidc::routes)
         .configure(crate::pages::routes)
         .default_service(web::to(not_found));
 }
@@ -115,7 +116,7 @@ fn status_for_code(code: &str) -> StatusCode {
     }
 }
 
-fn request_id(request: &HttpRequest) -> Option<String> {
+pub(crate) fn request_id(request: &HttpRequest) -> Option<String> {
     request.extensions().get::<RequestId>().map(|r| r.0.clone())
 }
 
@@ -480,7 +481,7 @@ async fn tenant_caller(
 
 /// The client of a request, for rate limits and session records. Behind trusted proxies the
 /// client is the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
-fn client_info(request: &HttpRequest, trusted_proxies: &[IpRange]) -> ClientInfo {
+pub(crate) fn client_info(request: &HttpRequest, trusted_proxies: &[IpRange]) -> ClientInfo {
     let trusted = |ip: std::net::IpAddr| trusted_proxies.iter().any(|r| r.contains(ip));
     let peer = request.peer_addr().map(|a| a.ip());
     let client = match peer {
@@ -506,7 +507,7 @@ fn client_info(request: &HttpRequest, trusted_proxies: &[IpRange]) -> ClientInfo
 }
 
 /// The bearer token of the `Authorization` header, if there is one.
-fn bearer(request: &HttpRequest) -> Result<Option<&str>, HttpError> {
+pub(crate) fn bearer(request: &HttpRequest) -> Result<Option<&str>, HttpError> {
     let Some(value) = request.headers().get(header::AUTHORIZATION) else {
         return Ok(None);
     };

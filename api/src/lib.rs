@@ -9,6 +9,7 @@ pub mod graphql;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod oidc;
 pub mod pages;
 pub mod server;
 pub mod state;

@@ -14,6 +14,7 @@ pub struct Metrics {
     pub graphql_operations: IntCounterVec,
     pub sign_ins: IntCounterVec,
     pub tokens_issued: IntCounterVec,
+    pub oauth_token_requests: IntCounterVec,
     pub rate_limited: IntCounterVec,
     pub database_connections: IntGauge,
     pub database_idle_connections: IntGauge,
@@ -70,8 +71,13 @@ impl Metrics {
             ),
             tokens_issued: counter(
                 "tokens_issued_total",
-                "Access and refresh tokens issued",
+                "Access, refresh and ID tokens issued",
                 &["kind"],
+            ),
+            oauth_token_requests: counter(
+                "oauth_token_requests_total",
+                "OAuth token endpoint requests by grant type and outcome",
+                &["grant", "outcome"],
             ),
             rate_limited: counter(
                 "rate_limited_total",

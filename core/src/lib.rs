@@ -6,12 +6,14 @@
 
 pub mod actor;
 pub mod api_keys;
+pub mod applications;
 pub mod audit;
 pub mod crypto;
 pub mod db;
 pub mod ephemeral;
 pub mod error;
 pub mod identities;
+pub mod oauth;
 pub mod page;
 pub mod passkeys;
 pub mod platform;

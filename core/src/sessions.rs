@@ -17,7 +17,8 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{DecodingKey, Validation};
 use moka::future::Cache;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, Set};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -45,6 +46,9 @@ mod session_row {
         pub revoked_reason: Option<String>,
         pub user_agent: Option<String>,
         pub ip_address: Option<String>,
+        pub application_id: Option<Uuid>,
+        pub parent_session_id: Option<Uuid>,
+        pub scope: Option<String>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -70,17 +74,26 @@ mod refresh_row {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// The claims of a Latchkey access token.
+/// The claims of a Latchkey access token. Tokens for the tenant API (first-party sessions)
+/// have the issuer as audience; tokens issued to an OpenID Connect application have its client
+/// id as audience and carry `client_id` and `scope` (RFC 9068). Client-credentials tokens have
+/// no session: `sub` is the client id and `sid` is absent.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub iss: String,
     pub sub: String,
     pub aud: String,
-    pub sid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
+    #[serde(default)]
     pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// Where tokens are issued: the tenant's issuer URL (also the audience of tokens for the
@@ -119,6 +132,12 @@ pub struct Session {
     pub revoked_at: Option<DateTime<Utc>>,
     pub user_agent: Option<String>,
     pub ip_address: Option<String>,
+    /// The OpenID Connect application the session's tokens were issued to (none for the
+    /// tenant's own pages and API).
+    pub application_id: Option<Uuid>,
+    /// The browser session an application session was started from.
+    pub parent_session_id: Option<Uuid>,
+    pub scope: Option<String>,
 }
 
 impl From<session_row::Model> for Session {
@@ -133,8 +152,81 @@ impl From<session_row::Model> for Session {
             revoked_at: row.revoked_at,
             user_agent: row.user_agent,
             ip_address: row.ip_address,
+            application_id: row.application_id,
+            parent_session_id: row.parent_session_id,
+            scope: row.scope,
         }
     }
+}
+
+/// What an access token is issued for: the tenant API (first-party sessions) or one OpenID
+/// Connect application with the scope it was granted.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    /// `aud`: the issuer for the tenant API, the client id for an application.
+    pub audience: String,
+    pub client_id: Option<String>,
+    pub scope: Option<String>,
+    pub access_ttl_seconds: u32,
+}
+
+impl Grant {
+    /// Tokens for the tenant's own API and hosted pages.
+    pub fn first_party(issuer: &TokenIssuer<'_>) -> Self {
+        Self {
+            audience: issuer.issuer.to_owned(),
+            client_id: None,
+            scope: None,
+            access_ttl_seconds: issuer.settings.access_token_ttl_seconds,
+        }
+    }
+}
+
+/// Signs an access token for `subject` under `grant`; `session_id` is absent for
+/// client-credentials tokens.
+pub(crate) async fn sign_access_token(
+    tx: &TenantTx,
+    issuer: &TokenIssuer<'_>,
+    grant: &Grant,
+    subject: &str,
+    session_id: Option<Uuid>,
+) -> Result<String> {
+    let now = Utc::now();
+    let claims = AccessClaims {
+        iss: issuer.issuer.to_owned(),
+        sub: subject.to_owned(),
+        aud: grant.audience.clone(),
+        sid: session_id.map(|id| id.to_string()),
+        exp: (now + Duration::seconds(grant.access_ttl_seconds.into())).timestamp(),
+        iat: now.timestamp(),
+        jti: Uuid::now_v7().to_string(),
+        roles: Vec::new(),
+        client_id: grant.client_id.clone(),
+        scope: grant.scope.clone(),
+    };
+    signing_keys::sign(
+        tx,
+        issuer.master_key,
+        issuer.settings.signing_algorithm,
+        &claims,
+    )
+    .await
+}
+
+/// Stores a new refresh token of `session_id` (hashed) and returns it.
+pub(crate) async fn new_refresh_token(tx: &TenantTx, session_id: Uuid) -> Result<String> {
+    let refresh_token = secrets::generate(REFRESH_TOKEN_PREFIX);
+    refresh_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        session_id: Set(session_id),
+        token_hash: Set(secrets::hash(&refresh_token)),
+        created_at: Set(Utc::now()),
+        rotated_at: Set(None),
+    }
+    .insert(tx.connection())
+    .await?;
+    Ok(refresh_token)
 }
 
 async fn issue_tokens(
@@ -143,42 +235,60 @@ async fn issue_tokens(
     identity_id: Uuid,
     session_id: Uuid,
 ) -> Result<IssuedTokens> {
-    let now = Utc::now();
-    let ttl = issuer.settings.access_token_ttl_seconds;
-    let claims = AccessClaims {
-        iss: issuer.issuer.to_owned(),
-        sub: identity_id.to_string(),
-        aud: issuer.issuer.to_owned(),
-        sid: session_id.to_string(),
-        exp: (now + Duration::seconds(ttl.into())).timestamp(),
-        iat: now.timestamp(),
-        jti: Uuid::now_v7().to_string(),
-        roles: Vec::new(),
-    };
-    let access_token = signing_keys::sign(
+    let grant = Grant::first_party(issuer);
+    let access_token = sign_access_token(
         tx,
-        issuer.master_key,
-        issuer.settings.signing_algorithm,
-        &claims,
+        issuer,
+        &grant,
+        &identity_id.to_string(),
+        Some(session_id),
     )
-    .await?;
-    let refresh_token = secrets::generate(REFRESH_TOKEN_PREFIX);
-    refresh_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        session_id: Set(session_id),
-        token_hash: Set(secrets::hash(&refresh_token)),
-        created_at: Set(now),
-        rotated_at: Set(None),
-    }
-    .insert(tx.connection())
     .await?;
     Ok(IssuedTokens {
         session_id,
         access_token,
-        refresh_token,
-        expires_in: ttl,
+        refresh_token: new_refresh_token(tx, session_id).await?,
+        expires_in: grant.access_ttl_seconds,
     })
+}
+
+/// A new session row. `application` and `parent` are set for sessions of an OpenID Connect
+/// application, which hang from the browser session the user signed in with.
+pub(crate) struct NewSession<'a> {
+    pub identity_id: Uuid,
+    pub auth_method: &'a str,
+    pub lifetime_seconds: u32,
+    pub client: &'a ClientInfo,
+    pub application_id: Option<Uuid>,
+    pub parent_session_id: Option<Uuid>,
+    pub scope: Option<String>,
+}
+
+pub(crate) async fn insert_session(tx: &TenantTx, new: NewSession<'_>) -> Result<Session> {
+    let now = Utc::now();
+    let row = session_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        identity_id: Set(new.identity_id),
+        auth_method: Set(new.auth_method.to_owned()),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        expires_at: Set(now + Duration::seconds(new.lifetime_seconds.into())),
+        revoked_at: Set(None),
+        revoked_reason: Set(None),
+        user_agent: Set(new
+            .client
+            .user_agent
+            .clone()
+            .map(|ua| ua.chars().take(300).collect())),
+        ip_address: Set(new.client.ip_address.clone()),
+        application_id: Set(new.application_id),
+        parent_session_id: Set(new.parent_session_id),
+        scope: Set(new.scope),
+    }
+    .insert(tx.connection())
+    .await?;
+    Ok(row.into())
 }
 
 /// Starts a session for `identity_id` inside `tx` (the sign-in's own transaction).
@@ -189,37 +299,38 @@ pub async fn start_session(
     auth_method: &str,
     client: &ClientInfo,
 ) -> Result<IssuedTokens> {
-    let now = Utc::now();
-    let session = session_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        identity_id: Set(identity_id),
-        auth_method: Set(auth_method.to_owned()),
-        created_at: Set(now),
-        last_used_at: Set(now),
-        expires_at: Set(now + Duration::seconds(issuer.settings.refresh_token_ttl_seconds.into())),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-        user_agent: Set(client
-            .user_agent
-            .clone()
-            .map(|ua| ua.chars().take(300).collect())),
-        ip_address: Set(client.ip_address.clone()),
-    }
-    .insert(tx.connection())
+    let session = insert_session(
+        tx,
+        NewSession {
+            identity_id,
+            auth_method,
+            lifetime_seconds: issuer.settings.refresh_token_ttl_seconds,
+            client,
+            application_id: None,
+            parent_session_id: None,
+            scope: None,
+        },
+    )
     .await?;
     issue_tokens(tx, issuer, identity_id, session.id).await
 }
 
-async fn revoke_in(tx: &TenantTx, session: session_row::Model, reason: &str) -> Result<()> {
-    if session.revoked_at.is_some() {
-        return Ok(());
-    }
-    let mut active: session_row::ActiveModel = session.into();
-    active.revoked_at = Set(Some(Utc::now()));
-    active.revoked_reason = Set(Some(reason.to_owned()));
-    active.update(tx.connection()).await?;
-    Ok(())
+/// Revokes a session and the application sessions started from it (signing out of the
+/// browser session signs out of every application it signed in to).
+pub(crate) async fn revoke_tree_in(tx: &TenantTx, session_id: Uuid, reason: &str) -> Result<u64> {
+    Ok(session_row::Entity::update_many()
+        .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(session_row::Column::RevokedReason, Expr::value(reason))
+        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(
+            Condition::any()
+                .add(session_row::Column::Id.eq(session_id))
+                .add(session_row::Column::ParentSessionId.eq(session_id)),
+        )
+        .filter(session_row::Column::RevokedAt.is_null())
+        .exec(tx.connection())
+        .await?
+        .rows_affected)
 }
 
 /// Revokes every live session of an identity inside `tx`; returns how many.
@@ -235,32 +346,88 @@ pub(crate) async fn revoke_all_in(tx: &TenantTx, identity_id: Uuid, reason: &str
         .rows_affected)
 }
 
-/// Exchanges a refresh token for new tokens. The presented token is spent; presenting it again
-/// revokes the session (a stolen token used by two parties). Anonymous: the token is the
-/// credential.
-#[tracing::instrument(name = "core.refresh_session", skip_all, fields(tenant.id = %scope.tenant_id()))]
-pub async fn refresh_session(
-    db: &Database,
-    scope: &TenantScope,
-    issuer: &TokenIssuer<'_>,
+/// Revokes every session of an application (the application was deleted).
+pub(crate) async fn revoke_application_sessions_in(
+    tx: &TenantTx,
+    application_id: Uuid,
+) -> Result<u64> {
+    Ok(session_row::Entity::update_many()
+        .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(
+            session_row::Column::RevokedReason,
+            Expr::value("application_deleted"),
+        )
+        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(session_row::Column::ApplicationId.eq(application_id))
+        .filter(session_row::Column::RevokedAt.is_null())
+        .exec(tx.connection())
+        .await?
+        .rows_affected)
+}
+
+/// A session by id, whatever its state.
+pub(crate) async fn find_session_in(tx: &TenantTx, session_id: Uuid) -> Result<Option<Session>> {
+    Ok(session_row::Entity::find()
+        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(session_row::Column::Id.eq(session_id))
+        .one(tx.connection())
+        .await?
+        .map(Session::from))
+}
+
+/// The session if it is live: not revoked, not expired, and its identity active.
+pub(crate) async fn live_session_in(tx: &TenantTx, session_id: Uuid) -> Result<Option<Session>> {
+    let Some(session) = find_session_in(tx, session_id).await? else {
+        return Ok(None);
+    };
+    let active = matches!(
+        identities::status_of(tx, session.identity_id).await?,
+        Some(IdentityStatus::Active)
+    );
+    Ok(
+        (session.revoked_at.is_none() && session.expires_at > Utc::now() && active)
+            .then_some(session),
+    )
+}
+
+/// The live session a refresh token belongs to, without spending the token.
+pub(crate) async fn live_session_of_refresh_token(
+    tx: &TenantTx,
     refresh_token: &str,
-) -> Result<IssuedTokens> {
-    let tx = db.begin_tenant(scope).await?;
+) -> Result<Option<Session>> {
+    let Some(token) = refresh_row::Entity::find()
+        .filter(refresh_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(refresh_row::Column::TokenHash.eq(secrets::hash(refresh_token)))
+        .filter(refresh_row::Column::RotatedAt.is_null())
+        .one(tx.connection())
+        .await?
+    else {
+        return Ok(None);
+    };
+    live_session_in(tx, token.session_id).await
+}
+
+/// What presenting a refresh token came to.
+pub(crate) enum Redeemed {
+    /// The token was live and is now spent; its session is live.
+    Live(Session),
+    /// Unknown token, or its session is over.
+    Invalid,
+    /// A token that was already spent: its session has just been revoked (commit `tx`).
+    Reused,
+}
+
+/// Spends a refresh token inside `tx`. Presenting a spent token again revokes its session
+/// and writes an audit event; only one of two concurrent callers can spend a token.
+pub(crate) async fn redeem_refresh_token(tx: &TenantTx, refresh_token: &str) -> Result<Redeemed> {
     let Some(token) = refresh_row::Entity::find()
         .filter(refresh_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(refresh_row::Column::TokenHash.eq(secrets::hash(refresh_token)))
         .one(tx.connection())
         .await?
     else {
-        return Err(Error::Unauthenticated);
+        return Ok(Redeemed::Invalid);
     };
-    let session = session_row::Entity::find()
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
-        .filter(session_row::Column::Id.eq(token.session_id))
-        .one(tx.connection())
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    // Spend the token; only one concurrent caller can.
     let spent = refresh_row::Entity::update_many()
         .col_expr(refresh_row::Column::RotatedAt, Expr::value(Utc::now()))
         .filter(refresh_row::Column::TenantId.eq(tx.tenant_id()))
@@ -270,39 +437,61 @@ pub async fn refresh_session(
         .await?
         .rows_affected;
     if spent == 0 {
-        let identity_id = session.identity_id;
+        let Some(session) = find_session_in(tx, token.session_id).await? else {
+            return Ok(Redeemed::Invalid);
+        };
+        revoke_tree_in(tx, session.id, "refresh_token_reuse").await?;
         let session_id = session.id.to_string();
-        revoke_in(&tx, session, "refresh_token_reuse").await?;
-        let actor = Actor::new(Principal::Anonymous, None);
         audit::record(
-            &tx,
-            &actor,
+            tx,
+            &Actor::new(Principal::Anonymous, None),
             "session.refresh_token_reused",
             Some(Target {
                 kind: "session",
                 id: &session_id,
             }),
-            json!({ "identityId": identity_id }),
+            json!({ "identityId": session.identity_id, "applicationId": session.application_id }),
         )
         .await?;
-        tx.commit().await?;
         tracing::warn!(session.id = %session_id, "a rotated refresh token was presented again; session revoked");
-        return Err(Error::Unauthenticated);
+        return Ok(Redeemed::Reused);
     }
-    let identity_active = matches!(
-        identities::status_of(&tx, session.identity_id).await?,
-        Some(IdentityStatus::Active)
-    );
-    if session.revoked_at.is_some() || session.expires_at <= Utc::now() || !identity_active {
-        return Err(Error::Unauthenticated);
+    let Some(session) = live_session_in(tx, token.session_id).await? else {
+        return Ok(Redeemed::Invalid);
+    };
+    session_row::Entity::update_many()
+        .col_expr(session_row::Column::LastUsedAt, Expr::value(Utc::now()))
+        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(session_row::Column::Id.eq(session.id))
+        .exec(tx.connection())
+        .await?;
+    Ok(Redeemed::Live(session))
+}
+
+/// Exchanges a refresh token of a first-party session for new tokens. The presented token is
+/// spent; presenting it again revokes the session (a stolen token used by two parties).
+/// Anonymous: the token is the credential. Tokens of application sessions are refused here
+/// (they belong to the OAuth token endpoint and its client authentication).
+#[tracing::instrument(name = "core.refresh_session", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn refresh_session(
+    db: &Database,
+    scope: &TenantScope,
+    issuer: &TokenIssuer<'_>,
+    refresh_token: &str,
+) -> Result<IssuedTokens> {
+    let tx = db.begin_tenant(scope).await?;
+    match redeem_refresh_token(&tx, refresh_token).await? {
+        Redeemed::Live(session) if session.application_id.is_none() => {
+            let tokens = issue_tokens(&tx, issuer, session.identity_id, session.id).await?;
+            tx.commit().await?;
+            Ok(tokens)
+        }
+        Redeemed::Reused => {
+            tx.commit().await?;
+            Err(Error::Unauthenticated)
+        }
+        Redeemed::Live(_) | Redeemed::Invalid => Err(Error::Unauthenticated),
     }
-    let (identity_id, session_id) = (session.identity_id, session.id);
-    let mut active: session_row::ActiveModel = session.into();
-    active.last_used_at = Set(Utc::now());
-    active.update(tx.connection()).await?;
-    let tokens = issue_tokens(&tx, issuer, identity_id, session_id).await?;
-    tx.commit().await?;
-    Ok(tokens)
 }
 
 /// Caches the decoding keys of recently seen key ids; a new key id is looked up once.
@@ -322,19 +511,32 @@ impl Default for KeyCache {
     }
 }
 
-/// Checks an access token presented on `scope`'s endpoint: signature by one of the tenant's
-/// published keys, issuer, audience and expiry; then that the session is live and the identity
-/// active (both read now, so revocation and suspension take effect at once).
-#[tracing::instrument(name = "core.authenticate_access_token", skip_all, fields(tenant.id = %scope.tenant_id()))]
-pub async fn authenticate_access_token(
+/// How a signed token is checked besides its signature and issuer.
+#[derive(Clone, Copy, Debug)]
+pub struct TokenChecks<'a> {
+    /// The required `aud`; `None` accepts any audience (introspection, userinfo).
+    pub audience: Option<&'a str>,
+    /// Off only for `id_token_hint` at logout, which may be an expired ID token.
+    pub expiry: bool,
+}
+
+/// Verifies a JWT signed by one of `scope`'s published keys: the header's `alg` must be the
+/// key's own (so `none`, and HS256 "signed" with the public key, fail), headers that point at
+/// other keys (`jku`, `jwk`, `x5u`, `x5c`) are refused, and `iss` must be the tenant's issuer.
+/// A token of another tenant fails here: its key id is not among this tenant's keys.
+pub async fn verify_jwt<T: DeserializeOwned>(
     db: &Database,
     keys: &KeyCache,
     scope: &TenantScope,
     issuer: &str,
     token: &str,
-    request_id: Option<String>,
-) -> Result<Actor> {
+    checks: TokenChecks<'_>,
+) -> Result<T> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| Error::Unauthenticated)?;
+    if header.jku.is_some() || header.jwk.is_some() || header.x5u.is_some() || header.x5c.is_some()
+    {
+        return Err(Error::Unauthenticated);
+    }
     let kid = header.kid.ok_or(Error::Unauthenticated)?;
     let cache_key = (scope.tenant_id(), kid.clone());
     let (key, algorithm) = match keys.keys.get(&cache_key).await {
@@ -356,38 +558,62 @@ pub async fn authenticate_access_token(
     }
     let mut validation = Validation::new(algorithm);
     validation.set_issuer(&[issuer]);
-    validation.set_audience(&[issuer]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-    validation.leeway = 30;
-    let claims = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation)
-        .map_err(|_| Error::Unauthenticated)?
-        .claims;
-    let identity_id = Uuid::parse_str(&claims.sub).map_err(|_| Error::Unauthenticated)?;
-    let session_id = Uuid::parse_str(&claims.sid).map_err(|_| Error::Unauthenticated)?;
-
-    let tx = db.begin_tenant(scope).await?;
-    let session = session_row::Entity::find()
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
-        .filter(session_row::Column::Id.eq(session_id))
-        .one(tx.connection())
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    let status = identities::status_of(&tx, identity_id).await?;
-    tx.commit().await?;
-    if session.identity_id != identity_id
-        || session.revoked_at.is_some()
-        || session.expires_at <= Utc::now()
-        || status != Some(IdentityStatus::Active)
-    {
-        return Err(Error::Unauthenticated);
+    match checks.audience {
+        Some(audience) => validation.set_audience(&[audience]),
+        None => validation.validate_aud = false,
     }
-    Ok(Actor::new(
-        Principal::Identity {
-            id: identity_id,
-            session_id,
+    validation.validate_exp = checks.expiry;
+    validation.set_required_spec_claims(&["iss", "sub"]);
+    validation.leeway = 30;
+    Ok(jsonwebtoken::decode::<T>(token, &key, &validation)
+        .map_err(|_| Error::Unauthenticated)?
+        .claims)
+}
+
+/// Checks an access token presented on `scope`'s endpoint: signature by one of the tenant's
+/// published keys, issuer, audience (the tenant API's tokens have the issuer as audience, so
+/// tokens issued to applications are refused) and expiry; then that the session is live and
+/// the identity active (both read now, so revocation and suspension take effect at once).
+#[tracing::instrument(name = "core.authenticate_access_token", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn authenticate_access_token(
+    db: &Database,
+    keys: &KeyCache,
+    scope: &TenantScope,
+    issuer: &str,
+    token: &str,
+    request_id: Option<String>,
+) -> Result<Actor> {
+    let claims: AccessClaims = verify_jwt(
+        db,
+        keys,
+        scope,
+        issuer,
+        token,
+        TokenChecks {
+            audience: Some(issuer),
+            expiry: true,
         },
-        request_id,
-    ))
+    )
+    .await?;
+    let identity_id = Uuid::parse_str(&claims.sub).map_err(|_| Error::Unauthenticated)?;
+    let session_id = claims
+        .sid
+        .as_deref()
+        .and_then(|sid| Uuid::parse_str(sid).ok())
+        .ok_or(Error::Unauthenticated)?;
+    let tx = db.begin_tenant(scope).await?;
+    let session = live_session_in(&tx, session_id).await?;
+    tx.commit().await?;
+    match session {
+        Some(session) if session.identity_id == identity_id => Ok(Actor::new(
+            Principal::Identity {
+                id: identity_id,
+                session_id,
+            },
+            request_id,
+        )),
+        _ => Err(Error::Unauthenticated),
+    }
 }
 
 /// `signOut`: ends the caller's own session, and with `everywhere` all their sessions.
@@ -427,24 +653,16 @@ pub async fn revoke_session(
         }
     };
     let tx = db.begin_tenant(scope).await?;
-    let session = session_row::Entity::find()
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
-        .filter(session_row::Column::Id.eq(session_id))
-        .one(tx.connection())
+    let session = find_session_in(&tx, session_id)
         .await?
         .filter(|s| own.is_none_or(|id| s.identity_id == id))
         .ok_or(Error::NotFound)?;
-    let identity_id = session.identity_id.to_string();
-    revoke_in(
-        &tx,
-        session,
-        if own.is_some() {
-            "signed_out"
-        } else {
-            "revoked_by_admin"
-        },
-    )
-    .await?;
+    let reason = if own.is_some() {
+        "signed_out"
+    } else {
+        "revoked_by_admin"
+    };
+    revoke_tree_in(&tx, session_id, reason).await?;
     let session_id_text = session_id.to_string();
     audit::record(
         &tx,
@@ -454,17 +672,14 @@ pub async fn revoke_session(
             kind: "session",
             id: &session_id_text,
         }),
-        json!({ "identityId": identity_id }),
+        json!({ "identityId": session.identity_id.to_string() }),
     )
     .await?;
-    let session = session_row::Entity::find()
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
-        .filter(session_row::Column::Id.eq(session_id))
-        .one(tx.connection())
+    let session = find_session_in(&tx, session_id)
         .await?
         .ok_or(Error::NotFound)?;
     tx.commit().await?;
-    Ok(session.into())
+    Ok(session)
 }
 
 /// Revokes every live session of an identity (lost device, compromise). Requires

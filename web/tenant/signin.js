@@ -64,8 +64,33 @@ function setBusy(value) {
   for (const button of buttons) button.disabled = value;
 }
 
+const query = new URLSearchParams(location.search);
+/** Set when an application sent the person here through OpenID Connect `authorize`. */
+const authorizationRequest = query.get('authorization_request');
+
+/**
+ * Turns the new session into the provider's browser session (an HttpOnly cookie set by
+ * `oauth2/session`), so OpenID Connect sign-ins of the tenant's applications recognise it.
+ */
+async function establishBrowserSession(accessToken) {
+  const response = await fetch(`${base}oauth2/session`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${accessToken}` },
+    credentials: 'same-origin',
+  });
+  if (!response.ok) throw new Error(`oauth2/session answered ${response.status}`);
+}
+
 async function completeSignIn(payload) {
   saveTokens(payload);
+  if (authorizationRequest) {
+    await establishBrowserSession(payload.accessToken);
+    showStatus('Signed in. Returning to the application…', 'success');
+    location.assign(`${base}oauth2/authorize?authorization_request=${encodeURIComponent(authorizationRequest)}`);
+    return;
+  }
+  // Single sign-on for applications later is a convenience; the account page works without it.
+  await establishBrowserSession(payload.accessToken).catch(() => {});
   showStatus('Signed in. Opening your account…', 'success');
   location.assign(`${base}account`);
 }
@@ -158,7 +183,9 @@ function recover(registrationToken) {
   }, 'signup');
 }
 
-const registrationToken = new URLSearchParams(location.search).get('registration');
+const registrationToken = query.get('registration');
+const loginHint = query.get('login_hint');
+if (loginHint) signInEmail.value = loginHint;
 if (registrationToken) {
   document.getElementById('recovery-section').hidden = false;
   document

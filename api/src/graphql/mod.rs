@@ -2,6 +2,7 @@
 //! (`/platform/graphql`), with their shared types, error mapping and request limits.
 
 pub mod account;
+pub mod applications;
 pub mod limits;
 pub mod platform;
 pub mod tenant;

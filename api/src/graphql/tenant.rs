@@ -6,6 +6,7 @@ use super::account::{
     AccountMutation, AccountQuery, Passkey, Session, TenantSettingsObject, own_identity,
     own_passkeys, own_sessions, settings_object, settings_of,
 };
+use super::applications::{ApplicationMutation, ApplicationQuery};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use crate::state::Services;
 use async_graphql::{
@@ -23,11 +24,11 @@ pub type TenantSchema = Schema<TenantQuery, TenantMutation, EmptySubscription>;
 
 /// The tenant API's queries: administration and the end user's account.
 #[derive(MergedObject, Default)]
-pub struct TenantQuery(AdminQuery, AccountQuery);
+pub struct TenantQuery(AdminQuery, AccountQuery, ApplicationQuery);
 
 /// The tenant API's mutations: administration and the end user's account.
 #[derive(MergedObject, Default)]
-pub struct TenantMutation(AdminMutation, AccountMutation);
+pub struct TenantMutation(AdminMutation, AccountMutation, ApplicationMutation);
 
 /// Per-request context of the tenant API, built by the HTTP layer after tenant resolution and
 /// authentication.

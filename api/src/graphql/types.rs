@@ -93,6 +93,7 @@ pub struct PageInfo {
 #[graphql(concrete(name = "SigningKeyEdge", params(super::account::SigningKey)))]
 #[graphql(concrete(name = "SessionEdge", params(super::account::Session)))]
 #[graphql(concrete(name = "PasskeyEdge", params(super::account::Passkey)))]
+#[graphql(concrete(name = "ApplicationEdge", params(super::applications::Application)))]
 pub struct Edge<T: OutputType> {
     pub cursor: String,
     pub node: T,
@@ -108,6 +109,10 @@ pub struct Edge<T: OutputType> {
 #[graphql(concrete(name = "SigningKeyConnection", params(super::account::SigningKey)))]
 #[graphql(concrete(name = "SessionConnection", params(super::account::Session)))]
 #[graphql(concrete(name = "PasskeyConnection", params(super::account::Passkey)))]
+#[graphql(concrete(
+    name = "ApplicationConnection",
+    params(super::applications::Application)
+))]
 pub struct Connection<T: OutputType>
 where
     Edge<T>: OutputType,

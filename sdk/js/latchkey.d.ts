@@ -1,0 +1,213 @@
+// Type declarations for latchkey.js (hand-written; keep them in step with the module).
+/// <reference lib="dom" />
+
+/** The server's `extensions.code` values. */
+export type ServerErrorCode =
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_FOUND'
+  | 'BAD_USER_INPUT'
+  | 'CONFLICT'
+  | 'RATE_LIMITED'
+  | 'INTERNAL';
+
+/** Failures found by the client itself. */
+export type ClientErrorCode =
+  /** The server could not be reached. */
+  | 'NETWORK'
+  /** The caller's signal, or another ceremony of the same client, stopped the request. */
+  | 'ABORTED'
+  /** No WebAuthn here, or not the kind of passkey asked for. */
+  | 'NOT_SUPPORTED'
+  /** The person cancelled, the request timed out, or no passkey matched. */
+  | 'NOT_ALLOWED'
+  /** The authenticator already holds a passkey for this account. */
+  | 'PASSKEY_EXISTS'
+  /** Any other failure of the WebAuthn call (see `cause`). */
+  | 'WEBAUTHN';
+
+export type LatchkeyErrorCode = ServerErrorCode | ClientErrorCode;
+
+export class LatchkeyError extends Error {
+  constructor(
+    message: string,
+    code: LatchkeyErrorCode,
+    options?: { retryAfter?: number; field?: string; cause?: unknown },
+  );
+  readonly name: 'LatchkeyError';
+  readonly code: LatchkeyErrorCode;
+  /** Seconds to wait before trying again (`RATE_LIMITED`). */
+  readonly retryAfter: number | undefined;
+  /** The input field a `BAD_USER_INPUT` is about, such as `"email"`. */
+  readonly field: string | undefined;
+}
+
+/** The stored form of a session's tokens; `expiresAt` is the access token's, in ms since the epoch. */
+export interface Tokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresAt: number;
+}
+
+/** Where a client keeps its tokens. Either method may be synchronous or return a promise. */
+export interface TokenStorage {
+  load(): Tokens | null | Promise<Tokens | null>;
+  /** `null` forgets the tokens. */
+  save(tokens: Tokens | null): void | Promise<void>;
+}
+
+/** In this object only (the default). */
+export function memoryTokens(): TokenStorage;
+/** In `localStorage` under `key`: survives reloads, shared by the origin's tabs. */
+export function localStorageTokens(key: string): TokenStorage;
+/** In `sessionStorage` under `key`: one tab, until it is closed. */
+export function sessionStorageTokens(key: string): TokenStorage;
+
+/**
+ * What the client needs of `navigator.credentials` (which it defaults to). An authenticator
+ * injected outside a browser implements these; `isConditionalMediationAvailable` replaces the
+ * browser's `PublicKeyCredential.isConditionalMediationAvailable()` when present.
+ */
+export interface CredentialsProvider {
+  create(options: CredentialCreationOptions): Promise<Credential | null>;
+  get(options: CredentialRequestOptions): Promise<Credential | null>;
+  isConditionalMediationAvailable?(): Promise<boolean>;
+}
+
+export interface LatchkeyOptionsBase {
+  /** Default: the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Default: `navigator.credentials`. */
+  credentials?: CredentialsProvider;
+  /** Default: `memoryTokens()`. */
+  storage?: TokenStorage;
+}
+
+export type LatchkeyOptions = LatchkeyOptionsBase &
+  (
+    | {
+        /** `{public URL}/t/{slug}`: the access tokens' `iss`. */
+        issuer: string;
+        baseUrl?: never;
+        tenant?: never;
+      }
+    | {
+        issuer?: never;
+        /** The server's public URL; `''` for the page's own origin. */
+        baseUrl: string;
+        /** The tenant's slug. */
+        tenant: string;
+      }
+  );
+
+/** Who is signed in, from the stored tokens. */
+export interface Session {
+  /** The access token's `sub` claim. */
+  identityId: string;
+  /** The access token's `sid` claim. */
+  sessionId: string;
+  /** When the access token expires, in ms since the epoch (this client's clock). */
+  accessTokenExpiresAt: number;
+}
+
+export interface Identity {
+  id: string;
+  email: string;
+  displayName: string | null;
+}
+
+export interface Passkey {
+  id: string;
+  name: string;
+}
+
+export interface SignInResult {
+  identity: Identity;
+  /** The new passkey after `signUp`; null after a sign-in. */
+  passkey: Passkey | null;
+  session: Session;
+  accessToken: string;
+}
+
+export interface SignUpOptions {
+  email?: string;
+  displayName?: string;
+  /** Default "Passkey". */
+  passkeyName?: string;
+  /** From a registration link: registers a new passkey to that account instead of a new account. */
+  registrationToken?: string;
+  signal?: AbortSignal;
+}
+
+export interface GraphqlOptions {
+  signal?: AbortSignal;
+}
+
+export class Latchkey {
+  constructor(options: LatchkeyOptions);
+  /** The tenant GraphQL endpoint this client calls. */
+  readonly endpoint: string;
+
+  /** Creates an account and its first passkey (or, with `registrationToken`, a new passkey for that account) and signs in. */
+  signUp(options: SignUpOptions): Promise<SignInResult>;
+  /** Signs in with a passkey: that account's passkeys with `email`, any of the site's without. */
+  signIn(options?: { email?: string; signal?: AbortSignal }): Promise<SignInResult>;
+  /**
+   * Offers the site's passkeys in the autofill of an `autocomplete="username webauthn"` field
+   * and signs in with the one picked. Rejects with `ABORTED` when `signal` aborts or this client
+   * starts another ceremony; `NOT_SUPPORTED` where autofill is unavailable.
+   */
+  signInWithAutofill(options?: { signal?: AbortSignal }): Promise<SignInResult>;
+  /** Whether passkeys can be offered in autofill (conditional mediation). */
+  isConditionalMediationAvailable(): Promise<boolean>;
+  /** Adds a passkey to the signed-in person's account. */
+  addPasskey(options?: { passkeyName?: string; signal?: AbortSignal }): Promise<Passkey>;
+
+  /**
+   * A valid access token (refreshed first when expired or within 30 s of it), or null when
+   * nobody is signed in. Throws `UNAUTHENTICATED` when the session has ended.
+   */
+  getAccessToken(): Promise<string | null>;
+  /** Exchanges the refresh token now. */
+  refresh(): Promise<Session>;
+  /** Who is signed in, without a request. */
+  getSession(): Promise<Session | null>;
+  /** Called on every sign-in, refresh and sign-out of this client; returns the unsubscribe function. */
+  onChange(listener: (session: Session | null) => void): () => void;
+  /** Ends this session (with `everywhere`, all of the person's) and forgets the tokens. */
+  signOut(options?: { everywhere?: boolean }): Promise<void>;
+
+  /** Runs a query or mutation as the signed-in person; answers `data`. */
+  graphql<Data = Record<string, any>, Variables extends Record<string, unknown> = Record<string, unknown>>(
+    query: string,
+    variables?: Variables,
+    options?: GraphqlOptions,
+  ): Promise<Data>;
+}
+
+/** The JSON form of `navigator.credentials.create` options (`options.publicKey` of `beginPasskeyRegistration`). */
+export type CreationOptionsJSON = Record<string, any> & {
+  challenge: string;
+  user: Record<string, any> & { id: string };
+  excludeCredentials?: Array<{ type: string; id: string; transports?: string[] }>;
+};
+
+/** The JSON form of `navigator.credentials.get` options (`options.publicKey` of `beginPasskeySignIn`). */
+export type RequestOptionsJSON = Record<string, any> & {
+  challenge: string;
+  allowCredentials?: Array<{ type: string; id: string; transports?: string[] }>;
+};
+
+/** A credential's JSON form, as the finish mutations take it. */
+export type CredentialJSON = {
+  id: string;
+  rawId: string;
+  type: string;
+  authenticatorAttachment?: string;
+  clientExtensionResults: Record<string, unknown>;
+  response: Record<string, unknown> & { clientDataJSON: string };
+};
+
+export function creationOptionsFromJSON(json: CreationOptionsJSON): PublicKeyCredentialCreationOptions;
+export function requestOptionsFromJSON(json: RequestOptionsJSON): PublicKeyCredentialRequestOptions;
+export function credentialToJSON(credential: Credential): CredentialJSON;
