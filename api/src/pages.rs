@@ -12,7 +12,12 @@ use serde_json::json;
 
 const INDEX: &str = include_str!("../../web/tenant/index.html");
 const ACCOUNT: &str = include_str!("../../web/tenant/account.html");
-const ASSETS: [(&str, &str, &str); 4] = [
+const ASSETS: [(&str, &str, &str); 5] = [
+    (
+        "latchkey.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../sdk/js/latchkey.js"),
+    ),
     (
         "app.js",
         "text/javascript; charset=utf-8",

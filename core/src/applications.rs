@@ -373,7 +373,8 @@ fn check_redirects_for_type(
             "must name at least one redirect URI",
         ));
     }
-    if !app_type.signs_users_in() && !(redirect_uris.is_empty() && post_logout.is_empty()) {
+    let has_redirects = !redirect_uris.is_empty() || !post_logout.is_empty();
+    if !app_type.signs_users_in() && has_redirects {
         return Err(Error::validation(
             "redirectUris",
             "machine applications do not sign users in and take no redirect URIs",

@@ -627,11 +627,11 @@ impl Provider<'_> {
         match (&grant.code_challenge, code_verifier) {
             (Some(challenge), Some(verifier)) => {
                 if !is_pkce_value(verifier)
-                    || !aws_lc_rs::constant_time::verify_slices_are_equal(
+                    || aws_lc_rs::constant_time::verify_slices_are_equal(
                         s256_challenge(verifier).as_bytes(),
                         challenge.as_bytes(),
                     )
-                    .is_ok()
+                    .is_err()
                 {
                     return Err(OAuthError::invalid_grant("code_verifier does not match"));
                 }
@@ -739,7 +739,7 @@ impl Provider<'_> {
     ) -> OAuthResult<TokenResponse> {
         let tx = self.db.begin_tenant(self.scope).await?;
         let session = match sessions::redeem_refresh_token(&tx, refresh_token).await? {
-            Redeemed::Live(session) if session.application_id == Some(app.id) => session,
+            Redeemed::Live(session) if session.application_id == Some(app.id) => *session,
             Redeemed::Reused => {
                 tx.commit().await?;
                 return Err(OAuthError::invalid_grant(

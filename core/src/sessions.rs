@@ -410,7 +410,7 @@ pub(crate) async fn live_session_of_refresh_token(
 /// What presenting a refresh token came to.
 pub(crate) enum Redeemed {
     /// The token was live and is now spent; its session is live.
-    Live(Session),
+    Live(Box<Session>),
     /// Unknown token, or its session is over.
     Invalid,
     /// A token that was already spent: its session has just been revoked (commit `tx`).
@@ -465,7 +465,7 @@ pub(crate) async fn redeem_refresh_token(tx: &TenantTx, refresh_token: &str) -> 
         .filter(session_row::Column::Id.eq(session.id))
         .exec(tx.connection())
         .await?;
-    Ok(Redeemed::Live(session))
+    Ok(Redeemed::Live(Box::new(session)))
 }
 
 /// Exchanges a refresh token of a first-party session for new tokens. The presented token is

@@ -165,7 +165,13 @@ impl TestApp {
         format!("{}/t/{}/oauth2/{endpoint}", self.url, tenant.slug)
     }
 
-    /// Registers an application with `createApplication`; `extra` adds input fields.
+    /// A client of `tenant`'s API through the Rust SDK, with its owner key.
+    pub fn sdk(&self, tenant: &TestTenant) -> latchkey_sdk::Client {
+        latchkey_sdk::Client::new(&format!("{}/t/{}", self.url, tenant.slug), &tenant.api_key)
+    }
+
+    /// Registers an application with `createApplication` (through the Rust SDK); `extra` adds
+    /// input fields.
     pub async fn create_application(
         &self,
         tenant: &TestTenant,
@@ -179,14 +185,15 @@ impl TestApp {
             .as_object_mut()
             .unwrap()
             .extend(extra.as_object().cloned().unwrap_or_default());
-        let response = self
-            .tenant(
-                tenant,
+        let data: Value = self
+            .sdk(tenant)
+            .execute(
                 "mutation($input: CreateApplicationInput!) { createApplication(input: $input) { application { id clientId } clientSecret } }",
                 json!({ "input": input }),
             )
-            .await;
-        let payload = &response.data()["createApplication"];
+            .await
+            .expect("createApplication");
+        let payload = &data["createApplication"];
         RegisteredApp {
             id: payload["application"]["id"].as_str().unwrap().to_owned(),
             client_id: payload["application"]["clientId"]

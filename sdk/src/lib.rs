@@ -1,0 +1,26 @@
+//! The Rust SDK for apps built on Latchkey.
+//!
+//! - [`Verifier`] checks Latchkey access tokens in a customer back end: signature by a key of
+//!   the tenant's JWKS (fetched, cached, refetched on an unknown key id at most once per
+//!   interval), the tenant's algorithms only (`none`, HMAC and headers that point at other keys
+//!   are refused), issuer, audience and expiry with a clock-skew leeway.
+//! - [`Client`] calls a tenant's GraphQL API with an API key or access token, with typed
+//!   operations for the common administrative tasks and [`Client::execute`] for the rest.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use latchkey_sdk::Verifier;
+//!
+//! let verifier = Verifier::new("https://id.example.com/t/acme", ["lkc_my_client_id"]);
+//! let claims = verifier.verify("eyJhbGciOiJFUzI1NiIs…").await?;
+//! println!("user {} with scope {:?}", claims.sub, claims.scope);
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod verify;
+
+pub use client::{
+    Application, ApplicationType, Client, ClientError, CreatedApplication, Identity, NewApplication,
+};
+pub use verify::{Audience, Claims, Verifier, VerifierOptions, VerifyError};
