@@ -129,14 +129,23 @@ export interface SignInResult {
   accessToken: string;
 }
 
-export interface SignUpOptions {
+/** What every ceremony takes. */
+export interface CeremonyOptions {
+  signal?: AbortSignal;
+  /**
+   * Called once the authenticator has answered (with autofill: once the person has picked a
+   * passkey), before the server checks the answer: for a progress message.
+   */
+  onCredential?: () => void;
+}
+
+export interface SignUpOptions extends CeremonyOptions {
   email?: string;
   displayName?: string;
   /** Default "Passkey". */
   passkeyName?: string;
   /** From a registration link: registers a new passkey to that account instead of a new account. */
   registrationToken?: string;
-  signal?: AbortSignal;
 }
 
 export interface GraphqlOptions {
@@ -151,17 +160,17 @@ export class Latchkey {
   /** Creates an account and its first passkey (or, with `registrationToken`, a new passkey for that account) and signs in. */
   signUp(options: SignUpOptions): Promise<SignInResult>;
   /** Signs in with a passkey: that account's passkeys with `email`, any of the site's without. */
-  signIn(options?: { email?: string; signal?: AbortSignal }): Promise<SignInResult>;
+  signIn(options?: CeremonyOptions & { email?: string }): Promise<SignInResult>;
   /**
    * Offers the site's passkeys in the autofill of an `autocomplete="username webauthn"` field
    * and signs in with the one picked. Rejects with `ABORTED` when `signal` aborts or this client
    * starts another ceremony; `NOT_SUPPORTED` where autofill is unavailable.
    */
-  signInWithAutofill(options?: { signal?: AbortSignal }): Promise<SignInResult>;
+  signInWithAutofill(options?: CeremonyOptions): Promise<SignInResult>;
   /** Whether passkeys can be offered in autofill (conditional mediation). */
   isConditionalMediationAvailable(): Promise<boolean>;
   /** Adds a passkey to the signed-in person's account. */
-  addPasskey(options?: { passkeyName?: string; signal?: AbortSignal }): Promise<Passkey>;
+  addPasskey(options?: CeremonyOptions & { passkeyName?: string }): Promise<Passkey>;
 
   /**
    * A valid access token (refreshed first when expired or within 30 s of it), or null when

@@ -81,6 +81,17 @@ function aborted(signal) {
   return new LatchkeyError('The request was aborted.', 'ABORTED', { cause: signal.reason });
 }
 
+/** Calls one of the app's callbacks: a bug in it must not break the ceremony or refresh that called it. */
+function callBack(callback, ...args) {
+  try {
+    callback(...args);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Token storage
 
@@ -205,10 +216,14 @@ export function credentialToJSON(credential) {
   return json;
 }
 
-/** `options.publicKey` of a begin payload (`{ publicKey }`, the form `navigator.credentials` takes). */
+/**
+ * `options.publicKey` of a begin payload (`{ publicKey }`, the form `navigator.credentials`
+ * takes). `options` is a JSON scalar; it is tolerated arriving as a string.
+ */
 function publicKeyOf(options) {
-  if (!options?.publicKey) throw new LatchkeyError('The server sent incomplete passkey options.', 'INTERNAL');
-  return options.publicKey;
+  const parsed = typeof options === 'string' ? JSON.parse(options) : options;
+  if (!parsed?.publicKey) throw new LatchkeyError('The server sent incomplete passkey options.', 'INTERNAL');
+  return parsed.publicKey;
 }
 
 /** Runs one `navigator.credentials` call and reports its failure as a `LatchkeyError`. */
@@ -266,6 +281,8 @@ export class Latchkey {
   #refreshing = null;
   /** The autofill request in flight, `{ controller, settled }`, until a passkey is picked. */
   #autofill = null;
+  /** Counts the ceremonies started: an autofill request still getting ready yields to a newer one. */
+  #started = 0;
 
   /**
    * @param {object} options `issuer` (`{public URL}/t/{slug}`, the access tokens' `iss`), or
@@ -288,8 +305,9 @@ export class Latchkey {
     }
     /** The tenant GraphQL endpoint this client calls. */
     this.endpoint = `${root}/graphql`;
-    // The Web Lock the hosted pages (web/tenant/app.js) take for the same purpose, so that
-    // they and this SDK never exchange the same stored refresh token at once.
+    // One lock name per tenant, whatever the client: the hosted pages (built on this module)
+    // and an app's own copy of it, sharing `latchkey.{slug}.tokens`, must never exchange the
+    // same stored refresh token at once.
     this.#refreshLock = `latchkey.${slug}.refresh`;
     // A bare `window.fetch` called as a method of another object throws "Illegal invocation".
     this.#fetch = fetch ?? ((...args) => globalThis.fetch(...args));
@@ -409,16 +427,7 @@ export class Latchkey {
   async #setTokens(tokens) {
     await this.#storage.save(tokens);
     const session = sessionOf(tokens);
-    for (const listener of this.#listeners) {
-      try {
-        listener(session);
-      } catch (error) {
-        // One listener's bug must not break the sign-in or refresh that told it.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
+    for (const listener of this.#listeners) callBack(listener, session);
     return tokens;
   }
 
@@ -516,30 +525,38 @@ export class Latchkey {
     await running.settled;
   }
 
+  /** Every ceremony but autofill starts here: a waiting autofill request is withdrawn first. */
+  async #startCeremony() {
+    this.#started += 1;
+    await this.#stopAutofill();
+  }
+
   /**
    * begin → `navigator.credentials.create` → finish: anonymous for a sign-up or a registration
    * link, as the signed-in person (`authenticated`) to add a passkey to their account.
    */
-  async #register(input, passkeyName, { signal, authenticated }) {
+  async #register(input, passkeyName, { signal, onCredential, authenticated }) {
     const container = this.#requireContainer();
-    await this.#stopAutofill();
+    await this.#startCeremony();
     const call = (query, variables) =>
       authenticated ? this.graphql(query, variables, { signal }) : this.#post(query, variables, { signal });
     const { ceremonyId, options } = (await call(BEGIN_REGISTRATION, { input })).beginPasskeyRegistration;
     const publicKey = creationOptionsFromJSON(publicKeyOf(options));
     const credential = await webauthn(() => container.create({ publicKey, signal }), signal);
+    if (onCredential) callBack(onCredential);
     const finished = await call(FINISH_REGISTRATION, { input: { ceremonyId, credential, passkeyName } });
     return finished.finishPasskeyRegistration;
   }
 
   /** beginPasskeySignIn → `navigator.credentials.get`: the ceremony and the picked passkey. */
-  async #pickPasskey(input, { mediation, signal }) {
+  async #pickPasskey(input, { mediation, signal, onCredential }) {
     const container = this.#requireContainer();
     const begun = await this.#post(BEGIN_SIGN_IN, { input }, { signal });
     const { ceremonyId, options } = begun.beginPasskeySignIn;
     const publicKey = requestOptionsFromJSON(publicKeyOf(options));
     const request = mediation ? { publicKey, mediation, signal } : { publicKey, signal };
     const credential = await webauthn(() => container.get(request), signal);
+    if (onCredential) callBack(onCredential);
     return { ceremonyId, credential };
   }
 
@@ -562,19 +579,21 @@ export class Latchkey {
   /**
    * Creates an account and its first passkey, and signs it in. With `registrationToken` (from
    * a registration link) it registers a new passkey to that link's account instead, and signs
-   * it in. Replaces any stored session.
+   * it in. Replaces any stored session. Every ceremony calls `onCredential()`, when given, once
+   * the authenticator has answered and before the server checks the answer.
    */
-  async signUp({ email, displayName, passkeyName, registrationToken, signal } = {}) {
+  async signUp({ email, displayName, passkeyName, registrationToken, signal, onCredential } = {}) {
     const payload = await this.#register({ email, displayName, registrationToken }, passkeyName, {
       signal,
+      onCredential,
       authenticated: false,
     });
     return this.#completeSignIn(payload);
   }
 
   /** Adds a passkey to the signed-in person's account; answers it (`{ id, name }`). */
-  async addPasskey({ passkeyName, signal } = {}) {
-    const payload = await this.#register({}, passkeyName, { signal, authenticated: true });
+  async addPasskey({ passkeyName, signal, onCredential } = {}) {
+    const payload = await this.#register({}, passkeyName, { signal, onCredential, authenticated: true });
     return payload.passkey;
   }
 
@@ -582,9 +601,9 @@ export class Latchkey {
    * Signs in with a passkey. With `email`, the browser offers only that account's passkeys;
    * without it, any passkey of this site (a discoverable, "usernameless" request).
    */
-  async signIn({ email, signal } = {}) {
-    await this.#stopAutofill();
-    const { ceremonyId, credential } = await this.#pickPasskey(email ? { email } : {}, { signal });
+  async signIn({ email, signal, onCredential } = {}) {
+    await this.#startCeremony();
+    const { ceremonyId, credential } = await this.#pickPasskey(email ? { email } : {}, { signal, onCredential });
     return this.#finishSignIn(ceremonyId, credential, signal);
   }
 
@@ -593,21 +612,24 @@ export class Latchkey {
    * field (conditional mediation) and signs in with the one the person picks. The returned
    * promise waits until then. It rejects with `ABORTED` when `signal` aborts, or when this
    * client starts another ceremony (`signIn`, `signUp`, `addPasskey`, another autofill), which
-   * aborts the waiting request first so it never blocks the browser. Once a passkey is picked,
-   * the sign-in completes regardless. `NOT_SUPPORTED` where autofill is not available.
+   * aborts the waiting request first so it never blocks the browser. Once a passkey is picked
+   * (`onCredential()` tells when), the sign-in completes regardless. `NOT_SUPPORTED` where
+   * autofill is not available.
    */
-  async signInWithAutofill({ signal } = {}) {
+  async signInWithAutofill({ signal, onCredential } = {}) {
+    const turn = ++this.#started;
     if (!(await this.isConditionalMediationAvailable())) {
       throw new LatchkeyError('Passkey autofill is not available here.', 'NOT_SUPPORTED');
     }
-    // One autofill request at a time: a newer one replaces the one waiting. (A loop, because
-    // another call may have started one while this one waited for the last to settle.)
-    while (this.#autofill) await this.#stopAutofill();
+    // One autofill request at a time: a newer one replaces the one waiting.
+    await this.#stopAutofill();
+    // Another ceremony started while this one got ready: it goes first, and this one not at all.
+    if (turn !== this.#started) throw new LatchkeyError('Another ceremony took over.', 'ABORTED');
     if (signal?.aborted) throw aborted(signal);
     const controller = new AbortController();
     const forward = () => controller.abort(signal.reason);
     signal?.addEventListener('abort', forward, { once: true });
-    const picking = this.#pickPasskey({}, { mediation: 'conditional', signal: controller.signal });
+    const picking = this.#pickPasskey({}, { mediation: 'conditional', signal: controller.signal, onCredential });
     const running = { controller, settled: picking.then(() => {}, () => {}) };
     this.#autofill = running;
     let picked;

@@ -7,19 +7,13 @@
 // later ones are skipped rather than failing for the same reason.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+// The server start the SDK's tests use too (Node.js built-ins only: no install in sdk/js needed).
+import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const LATCHKEY_BIN = process.env.LATCHKEY_BIN
-  ? path.resolve(process.env.LATCHKEY_BIN)
-  : path.resolve(here, '../../target/debug/latchkey');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.LATCHKEY_SCREENSHOT ?? '/tmp/latchkey-account.png';
 
@@ -35,78 +29,9 @@ const AUTHENTICATOR = {
   automaticPresenceSimulation: true,
 };
 
-// ---------------------------------------------------------------------------------------
-// The server
-
-/** Starts `latchkey serve` on a fresh data directory and a free port; resolves once it has printed its banner. */
-async function startServer() {
-  if (!existsSync(LATCHKEY_BIN)) {
-    throw new Error(`no server binary at ${LATCHKEY_BIN}: run \`cargo build\` first or set LATCHKEY_BIN`);
-  }
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'latchkey-browser-'));
-  // The embedded default (SQLite, in-process store, demo tenant): no LATCHKEY_* setting of
-  // the calling shell may point this server elsewhere.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));
-  Object.assign(env, { LATCHKEY_DATA_DIR: dataDir, LATCHKEY_BIND: '127.0.0.1:0', RUST_LOG: 'warn' });
-  const child = spawn(LATCHKEY_BIN, ['serve'], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk) => {
-    stderr = (stderr + chunk).slice(-20_000);
-  });
-
-  let apiKey = null;
-  const url = await new Promise((resolve, reject) => {
-    let stdout = '';
-    const timer = setTimeout(() => fail(new Error('the server printed no banner within 60 s')), 60_000);
-    function fail(error) {
-      clearTimeout(timer);
-      child.kill('SIGKILL');
-      reject(new Error(`${error.message}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }
-    child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`the server exited early (${signal ?? code})`)));
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      if (!stdout.includes('Authorization: Bearer')) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      child.removeAllListeners('error');
-      const match = /Latchkey is listening on \S+:(\d+)/.exec(stdout);
-      if (!match) return fail(new Error('the banner has no "Latchkey is listening on" line'));
-      const key = /Demo tenant owner API key[^:]*: (lk_\S+)/.exec(stdout);
-      if (!key) return fail(new Error('the banner has no demo tenant API key'));
-      apiKey = key[1];
-      // WebAuthn accepts http:// only on localhost (a secure context); 127.0.0.1 would not do.
-      resolve(`http://localhost:${match[1]}`);
-    });
-  });
-
-  async function stop() {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    await rm(dataDir, { recursive: true, force: true });
-  }
-
-  return { url, apiKey, stop, stderr: () => stderr };
-}
-
+/** One GraphQL POST to the demo tenant's API, outside the browser; answers the response body. */
 async function graphql(url, query, variables, accessToken) {
-  const headers = { 'content-type': 'application/json' };
-  if (accessToken) headers.authorization = `Bearer ${accessToken}`;
-  const response = await fetch(`${url}/t/demo/graphql`, {
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ query, variables }),
-  });
-  return response.json();
+  return (await postGraphql(`${url}/t/demo/graphql`, query, variables, accessToken)).body;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -657,6 +582,93 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       assert.equal((await again.credentials()).length, 0, 'no passkey was created');
     } finally {
       await again.context.close();
+    }
+  });
+
+  step('an application’s OpenID Connect sign-in runs through the sign-in page and returns with a code', async () => {
+    const CALLBACK = 'https://app.example/callback';
+    const created = await graphql(
+      server.url,
+      'mutation($input: CreateApplicationInput!) { createApplication(input: $input) { application { clientId } } }',
+      { input: { name: 'Example app', type: 'SPA', redirectUris: [CALLBACK] } },
+      server.apiKey,
+    );
+    const clientId = created.data?.createApplication.application.clientId;
+    assert.ok(clientId, JSON.stringify(created));
+    const verifier = randomBytes(32).toString('base64url');
+    const authorize = new URL(`${server.url}/t/demo/oauth2/authorize`);
+    authorize.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: CALLBACK,
+      scope: 'openid email',
+      state: 'state-1',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      login_hint: EMAIL,
+    });
+
+    // A device without the provider's cookie, holding a copy of the laptop's passkey.
+    const desktop = await newDevice(browser);
+    try {
+      const { context, page } = desktop;
+      const [credential] = await laptop.credentials();
+      await desktop.cdp.send('WebAuthn.addCredential', { authenticatorId: desktop.authenticatorId, credential });
+      const sessionRequests = [];
+      context.on('request', (request) => {
+        if (new URL(request.url()).pathname !== '/t/demo/oauth2/session') return;
+        sessionRequests.push([request.method(), request.headers().authorization?.startsWith('Bearer ') ?? false]);
+      });
+      const shown = [];
+      await context.exposeBinding('__latchkeyStatus', (_source, text) => shown.push(text));
+      await context.addInitScript(() => {
+        document.addEventListener('DOMContentLoaded', () => {
+          const region = document.getElementById('status');
+          const report = () => window.__latchkeyStatus(region.textContent);
+          new MutationObserver(report).observe(region, { childList: true, characterData: true, subtree: true });
+        });
+      });
+
+      // Nobody at the keyboard yet, so the autofill request waits rather than signing in.
+      await desktop.setPresence(false);
+      await page.goto(authorize.href);
+      await page.waitForURL((url) => url.pathname === '/t/demo/');
+      const handle = new URL(page.url()).searchParams.get('authorization_request');
+      assert.ok(handle, page.url());
+      await page.locator('main[aria-busy="false"]').waitFor();
+      assert.equal(await page.inputValue('#signin-email'), EMAIL, 'login_hint fills in the email');
+
+      // The application's callback is only looked at, never loaded (app.example does not resolve).
+      await desktop.setPresence(true);
+      const [request] = await Promise.all([
+        page.waitForRequest((candidate) => candidate.url().startsWith(`${CALLBACK}?`)),
+        page.press('#signin-email', 'Enter'),
+      ]);
+      const callback = new URL(request.url());
+      assert.equal(callback.searchParams.get('state'), 'state-1');
+      const code = callback.searchParams.get('code');
+      assert.ok(code, callback.href);
+      assert.deepEqual(sessionRequests, [['POST', true]], 'the session became the provider’s browser session');
+      assert.deepEqual(shown.slice(0, 2), ['Waiting for your passkey…', 'Signing you in…']);
+
+      const tokenResponse = await fetch(`${server.url}/t/demo/oauth2/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: CALLBACK,
+          client_id: clientId,
+          code_verifier: verifier,
+        }),
+      });
+      const tokens = await tokenResponse.json();
+      assert.equal(tokenResponse.status, 200, JSON.stringify(tokens));
+      const claims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString());
+      assert.equal(claims.email, EMAIL);
+      assert.equal(claims.aud, clientId);
+    } finally {
+      await desktop.context.close();
     }
   });
 });

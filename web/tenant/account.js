@@ -3,18 +3,18 @@
 // shown is always what the server holds.
 
 import {
+  asSignedIn,
   authenticated,
   base,
-  clearTokens,
-  createCredential,
   describeError,
+  latchkey,
   loadConfig,
-  loadTokens,
   passkeysSupported,
   setFlash,
   showError,
   showFlash,
   showStatus,
+  storedTokens,
 } from './app.js';
 
 const VIEWER = `query Viewer {
@@ -35,16 +35,6 @@ const REVOKE_PASSKEY = `mutation RevokePasskey($input: RevokePasskeyInput!) {
 
 const REVOKE_SESSION = `mutation RevokeSession($input: RevokeSessionInput!) {
   revokeSession(input: $input) { session { id } }
-}`;
-
-const SIGN_OUT = `mutation SignOut { signOut(input: {}) { sessionId } }`;
-
-const BEGIN_REGISTRATION = `mutation BeginPasskeyRegistration($input: BeginPasskeyRegistrationInput!) {
-  beginPasskeyRegistration(input: $input) { ceremonyId options }
-}`;
-
-const FINISH_REGISTRATION = `mutation FinishPasskeyRegistration($input: FinishPasskeyRegistrationInput!) {
-  finishPasskeyRegistration(input: $input) { passkey { id name } }
 }`;
 
 const main = document.getElementById('main');
@@ -241,12 +231,8 @@ function addPasskey(passkeyName) {
   return change(
     async () => {
       showStatus('Follow your device’s prompt to create a passkey…');
-      const begin = await authenticated(BEGIN_REGISTRATION, { input: {} });
-      const { ceremonyId, options } = begin.beginPasskeyRegistration;
-      const credential = await createCredential(options);
-      const input = { ceremonyId, credential };
-      if (passkeyName) input.passkeyName = passkeyName;
-      await authenticated(FINISH_REGISTRATION, { input });
+      // No name: the server's default.
+      await asSignedIn(() => latchkey.addPasskey({ passkeyName: passkeyName || undefined }));
       addPasskeyName.value = '';
     },
     'Passkey added.',
@@ -257,13 +243,12 @@ function addPasskey(passkeyName) {
 async function signOut() {
   setBusy(true);
   try {
-    await authenticated(SIGN_OUT, {});
+    await latchkey.signOut();
     setFlash('You have signed out.', 'info');
   } catch (error) {
-    // The tokens go either way; say why the server may still list this session.
+    // The SDK forgets the tokens either way; say why the server may still list this session.
     setFlash(`You have signed out on this device. ${describeError(error, 'account')}`, 'info');
   }
-  clearTokens();
   location.assign(base);
 }
 
@@ -275,7 +260,7 @@ addPasskeyForm.addEventListener('submit', (event) => {
 document.getElementById('signout-button').addEventListener('click', signOut);
 
 async function init() {
-  if (!loadTokens()) {
+  if (!storedTokens.load()) {
     location.replace(base);
     return;
   }

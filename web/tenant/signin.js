@@ -2,44 +2,19 @@
 //
 // On load, where the browser supports it, a conditional-mediation request is started so the
 // tenant's passkeys show up in the email field's autofill. Only one WebAuthn request may run
-// at a time, so every other ceremony first aborts that request and waits for it to settle.
+// at a time: the SDK withdraws that request before any other ceremony, and this page starts
+// it again when such a ceremony fails.
 
 import {
-  anonymous,
   base,
-  conditionalMediationAvailable,
-  createCredential,
-  getCredential,
-  isAbort,
+  latchkey,
   loadConfig,
-  loadTokens,
   passkeysSupported,
-  saveTokens,
   showError,
   showFlash,
   showStatus,
+  storedTokens,
 } from './app.js';
-
-const BEGIN_SIGN_IN = `mutation BeginPasskeySignIn($input: BeginPasskeySignInInput!) {
-  beginPasskeySignIn(input: $input) { ceremonyId options }
-}`;
-
-const FINISH_SIGN_IN = `mutation FinishPasskeySignIn($input: FinishPasskeySignInInput!) {
-  finishPasskeySignIn(input: $input) { identity { id } session { id } accessToken refreshToken expiresIn }
-}`;
-
-const BEGIN_REGISTRATION = `mutation BeginPasskeyRegistration($input: BeginPasskeyRegistrationInput!) {
-  beginPasskeyRegistration(input: $input) { ceremonyId options }
-}`;
-
-const FINISH_REGISTRATION = `mutation FinishPasskeyRegistration($input: FinishPasskeyRegistrationInput!) {
-  finishPasskeyRegistration(input: $input) {
-    identity { id email displayName }
-    passkey { id name }
-    session { id }
-    accessToken refreshToken expiresIn
-  }
-}`;
 
 const main = document.getElementById('main');
 const signInForm = document.getElementById('signin-form');
@@ -53,10 +28,8 @@ const buttons = [...document.querySelectorAll('main button')];
 
 /** A ceremony (begin → browser → finish) is running; other actions wait for it. */
 let busy = false;
-/** The autofill request: `{ controller, settled }` while one is outstanding. */
-let conditional = null;
 /** Whether the browser offers passkeys in autofill (set once on load). */
-let conditionalAvailable = false;
+let autofillAvailable = false;
 
 function setBusy(value) {
   busy = value;
@@ -81,91 +54,67 @@ async function establishBrowserSession(accessToken) {
   if (!response.ok) throw new Error(`oauth2/session answered ${response.status}`);
 }
 
-async function completeSignIn(payload) {
-  saveTokens(payload);
+/** After a ceremony (the SDK has stored the tokens): back to the application, or to the account. */
+async function completeSignIn({ accessToken }) {
   if (authorizationRequest) {
-    await establishBrowserSession(payload.accessToken);
+    await establishBrowserSession(accessToken);
     showStatus('Signed in. Returning to the application…', 'success');
     location.assign(`${base}oauth2/authorize?authorization_request=${encodeURIComponent(authorizationRequest)}`);
     return;
   }
   // Single sign-on for applications later is a convenience; the account page works without it.
-  await establishBrowserSession(payload.accessToken).catch(() => {});
+  await establishBrowserSession(accessToken).catch(() => {});
   showStatus('Signed in. Opening your account…', 'success');
   location.assign(`${base}account`);
 }
 
-function startConditional() {
-  if (conditional || busy || !conditionalAvailable) return;
-  const controller = new AbortController();
-  const settled = (async () => {
-    try {
-      const begin = await anonymous(BEGIN_SIGN_IN, { input: {} }, { signal: controller.signal });
-      const { ceremonyId, options } = begin.beginPasskeySignIn;
-      const credential = await getCredential(options, { mediation: 'conditional', signal: controller.signal });
-      // The person picked a passkey from the autofill: this is now the running ceremony.
-      conditional = null;
-      setBusy(true);
-      showStatus('Signing you in…');
-      const finish = await anonymous(FINISH_SIGN_IN, { input: { ceremonyId, credential } });
-      await completeSignIn(finish.finishPasskeySignIn);
-    } catch (error) {
-      if (conditional?.controller === controller) conditional = null;
-      if (isAbort(error) || controller.signal.aborted) return;
-      // The autofill was dismissed, timed out, or the device has no passkey for this site:
-      // the buttons still work, and there is nothing the person needs to be told.
-      if (error?.name === 'NotAllowedError') return;
+/** Offers the passkeys in the email field's autofill, until one is picked or another ceremony starts. */
+function startAutofill() {
+  if (busy || !autofillAvailable) return;
+  const onCredential = () => {
+    // The person picked a passkey from the autofill: this is now the running ceremony.
+    setBusy(true);
+    showStatus('Signing you in…');
+  };
+  latchkey
+    .signInWithAutofill({ onCredential })
+    .then(completeSignIn)
+    .catch((error) => {
+      // ABORTED: another ceremony took over. NOT_ALLOWED: the autofill was dismissed, timed
+      // out, or the device has no passkey for this site; the buttons still work, and there is
+      // nothing the person needs to be told.
+      if (error?.code === 'ABORTED' || error?.code === 'NOT_ALLOWED') return;
       setBusy(false);
       showError(error, 'signin');
-    }
-  })();
-  conditional = { controller, settled };
+    });
 }
 
-async function stopConditional() {
-  const running = conditional;
-  conditional = null;
-  if (!running) return;
-  running.controller.abort();
-  await running.settled;
-}
-
-/** Runs one ceremony with the autofill request stopped, and restarts it if the ceremony fails. */
+/** Runs one ceremony (the SDK stops the autofill request first), and restarts autofill if it fails. */
 async function exclusive(ceremony, context) {
   if (busy) return;
   setBusy(true);
-  await stopConditional();
   try {
     await ceremony();
   } catch (error) {
     setBusy(false);
     showError(error, context);
-    startConditional();
+    startAutofill();
   }
 }
 
 function signIn(email) {
   return exclusive(async () => {
     showStatus('Waiting for your passkey…');
-    const input = email ? { email } : {};
-    const begin = await anonymous(BEGIN_SIGN_IN, { input });
-    const { ceremonyId, options } = begin.beginPasskeySignIn;
-    const credential = await getCredential(options);
-    showStatus('Signing you in…');
-    const finish = await anonymous(FINISH_SIGN_IN, { input: { ceremonyId, credential } });
-    await completeSignIn(finish.finishPasskeySignIn);
+    const onCredential = () => showStatus('Signing you in…');
+    await completeSignIn(await latchkey.signIn({ email, onCredential }));
   }, 'signin');
 }
 
 function signUp(email, displayName) {
   return exclusive(async () => {
     showStatus('Follow your device’s prompt to create a passkey…');
-    const begin = await anonymous(BEGIN_REGISTRATION, { input: { email, displayName } });
-    const { ceremonyId, options } = begin.beginPasskeyRegistration;
-    const credential = await createCredential(options);
-    showStatus('Creating your account…');
-    const finish = await anonymous(FINISH_REGISTRATION, { input: { ceremonyId, credential } });
-    await completeSignIn(finish.finishPasskeyRegistration);
+    const onCredential = () => showStatus('Creating your account…');
+    await completeSignIn(await latchkey.signUp({ email, displayName, onCredential }));
   }, 'signup');
 }
 
@@ -173,13 +122,10 @@ function signUp(email, displayName) {
 function recover(registrationToken) {
   return exclusive(async () => {
     showStatus('Follow your device’s prompt to create a passkey…');
-    const begin = await anonymous(BEGIN_REGISTRATION, { input: { registrationToken } });
-    const { ceremonyId, options } = begin.beginPasskeyRegistration;
-    const credential = await createCredential(options);
-    showStatus('Saving your new passkey…');
-    const finish = await anonymous(FINISH_REGISTRATION, { input: { ceremonyId, credential } });
+    const onCredential = () => showStatus('Saving your new passkey…');
+    const signedIn = await latchkey.signUp({ registrationToken, onCredential });
     history.replaceState(null, '', base);
-    await completeSignIn(finish.finishPasskeyRegistration);
+    await completeSignIn(signedIn);
   }, 'signup');
 }
 
@@ -207,7 +153,7 @@ signUpForm.addEventListener('submit', (event) => {
 
 async function init() {
   showFlash();
-  if (loadTokens()) document.getElementById('signed-in-notice').hidden = false;
+  if (storedTokens.load()) document.getElementById('signed-in-notice').hidden = false;
   if (!passkeysSupported()) {
     document.getElementById('unsupported-notice').hidden = false;
     setBusy(true);
@@ -219,9 +165,9 @@ async function init() {
   } catch (error) {
     showError(error);
   }
-  conditionalAvailable = await conditionalMediationAvailable();
+  autofillAvailable = await latchkey.isConditionalMediationAvailable();
   setBusy(false);
-  startConditional();
+  startAutofill();
 }
 
 init();

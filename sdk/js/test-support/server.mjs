@@ -1,7 +1,9 @@
-// The real `latchkey` server for the SDK's tests: started on a fresh data directory and a
-// free port with the embedded defaults (SQLite, in-process store, `demo` tenant), the way
-// tests/browser/passkeys.test.mjs starts it. Kept outside test/ because `node --test test/`
-// runs every module in that folder as a test file.
+// The real `latchkey` server for the JavaScript tests: started on a fresh data directory and
+// a free port with the embedded defaults (SQLite, in-process store, `demo` tenant). The SDK's
+// tests (test/) and the hosted pages' browser test (tests/browser/passkeys.test.mjs) both
+// start it from here, so this module uses Node.js built-ins only: each package's `npm ci`
+// is enough. Kept outside test/ because `node --test test/` runs every module in that
+// folder as a test file.
 
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** `LATCHKEY_BIN`, or the debug build of this checkout. */
+/** `LATCHKEY_BIN`, or the debug build of this checkout (`target/debug/latchkey`). */
 export const LATCHKEY_BIN = process.env.LATCHKEY_BIN
   ? path.resolve(process.env.LATCHKEY_BIN)
   : path.resolve(here, '../../../target/debug/latchkey');
@@ -28,7 +30,7 @@ export async function startServer() {
   if (!existsSync(LATCHKEY_BIN)) {
     throw new Error(`no server binary at ${LATCHKEY_BIN}: run \`cargo build\` first or set LATCHKEY_BIN`);
   }
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'latchkey-sdk-'));
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'latchkey-test-'));
   // The embedded default: no LATCHKEY_* setting of the calling shell may point this server
   // elsewhere.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));

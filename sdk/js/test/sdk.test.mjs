@@ -408,7 +408,9 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     const device = new SoftwareAuthenticator(server.url);
     const { latchkey, operations, changes } = client({ device });
     const email = uniqueEmail();
-    const result = await latchkey.signUp({ email, displayName: 'Ada Lovelace', passkeyName: 'Laptop' });
+    const answered = [];
+    const onCredential = () => answered.push(operations.fields());
+    const result = await latchkey.signUp({ email, displayName: 'Ada Lovelace', passkeyName: 'Laptop', onCredential });
 
     assert.equal(result.identity.email, email);
     assert.equal(result.identity.displayName, 'Ada Lovelace');
@@ -423,6 +425,7 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
       ['finishPasskeyRegistration', false],
     ]);
     assert.deepEqual(operations.all()[0].variables.input, { email, displayName: 'Ada Lovelace' });
+    assert.deepEqual(answered, [['beginPasskeyRegistration']], 'onCredential: once, between the authenticator and finish');
 
     const [request] = device.requests;
     assert.deepEqual([device.requests.length, request.kind, request.state], [1, 'create', 'resolved']);
@@ -442,9 +445,11 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
   it('signIn with an email hint asks only for that account’s passkeys', async () => {
     const person = await signedUp();
     const { latchkey, operations } = client({ device: person.device });
-    const result = await latchkey.signIn({ email: person.email });
+    const answered = [];
+    const result = await latchkey.signIn({ email: person.email, onCredential: () => answered.push(operations.fields()) });
 
     assert.deepEqual(operations.fields(), ['beginPasskeySignIn', 'finishPasskeySignIn']);
+    assert.deepEqual(answered, [['beginPasskeySignIn']], 'onCredential: once, between the authenticator and finish');
     assert.deepEqual(operations.all()[0].variables.input, { email: person.email });
     const request = person.device.requests.at(-1);
     assert.deepEqual([request.kind, request.mediation, request.state], ['get', 'optional', 'resolved']);
@@ -510,15 +515,34 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
       ['optional', 'resolved', null],
     ]);
 
-    // The person picks the passkey in the autofill.
-    const picked = latchkey.signInWithAutofill();
+    // The person picks the passkey in the autofill; onCredential tells the app at once.
+    let pickedAt = null;
+    const picked = latchkey.signInWithAutofill({ onCredential: () => (pickedAt = device.requests.at(-1).state) });
     await until(() => device.waitingForAutofill);
+    assert.equal(pickedAt, null, 'not before the person picks');
     device.pickAutofill();
     const result = await picked;
+    assert.equal(pickedAt, 'resolved');
     assert.equal(result.identity.id, person.result.identity.id);
     assert.notEqual(result.session.sessionId, modal.session.sessionId);
     assert.deepEqual(gets().at(-1), ['conditional', 'resolved', null]);
     assert.equal((await latchkey.getSession()).sessionId, result.session.sessionId);
+  });
+
+  it('a ceremony started while autofill is still getting ready goes alone', { timeout: 10_000 }, async () => {
+    const person = await signedUp();
+    const { device } = person;
+    const { latchkey, operations } = client({ device });
+    // Both start in the same turn: the autofill has not asked the authenticator anything yet.
+    const autofill = latchkey.signInWithAutofill().catch((error) => error);
+    const modal = await latchkey.signIn();
+    assert.equal((await autofill).code, 'ABORTED');
+    assert.equal(modal.identity.id, person.result.identity.id);
+    assert.deepEqual(operations.fields(), ['beginPasskeySignIn', 'finishPasskeySignIn'], 'the autofill never began');
+    assert.deepEqual(
+      device.requests.slice(1).map((r) => [r.kind, r.mediation, r.state]),
+      [['get', 'optional', 'resolved']],
+    );
   });
 
   it('getAccessToken refreshes an expired token once for concurrent callers, and only when due', async () => {
