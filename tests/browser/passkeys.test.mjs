@@ -7,9 +7,9 @@
 // later ones are skipped rather than failing for the same reason.
 
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import * as oidc from 'openid-client';
 import { chromium } from 'playwright-core';
 // The server start the SDK's tests use too (Node.js built-ins only: no install in sdk/js needed).
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
@@ -585,35 +585,91 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
     }
   });
 
-  step('an application’s OpenID Connect sign-in runs through the sign-in page and returns with a code', async () => {
+  step('an application signs in through the sign-in page with openid-client as its relying party', async () => {
+    // The application: a confidential web app (client_secret_basic) that may be given refresh
+    // tokens and has a page to come back to after signing out. Web apps must use https, and
+    // app.example does not resolve: the test answers the browser's requests to it.
     const CALLBACK = 'https://app.example/callback';
+    const SIGNED_OUT = 'https://app.example/signed-out';
+    const SCOPE = 'openid profile email offline_access';
     const created = await graphql(
       server.url,
-      'mutation($input: CreateApplicationInput!) { createApplication(input: $input) { application { clientId } } }',
-      { input: { name: 'Example app', type: 'SPA', redirectUris: [CALLBACK] } },
+      `mutation($input: CreateApplicationInput!) {
+        createApplication(input: $input) { application { id clientId } clientSecret }
+      }`,
+      {
+        input: {
+          name: 'Example app',
+          type: 'WEB',
+          redirectUris: [CALLBACK],
+          postLogoutRedirectUris: [SIGNED_OUT],
+          scopes: SCOPE.split(' '),
+        },
+      },
       server.apiKey,
     );
-    const clientId = created.data?.createApplication.application.clientId;
-    assert.ok(clientId, JSON.stringify(created));
-    const verifier = randomBytes(32).toString('base64url');
-    const authorize = new URL(`${server.url}/t/demo/oauth2/authorize`);
-    authorize.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: CALLBACK,
-      scope: 'openid email',
-      state: 'state-1',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-      login_hint: EMAIL,
-    });
+    const { application, clientSecret } = created.data?.createApplication ?? {};
+    assert.ok(application?.clientId && clientSecret, JSON.stringify(created));
+
+    // Discovery checks that the document names the issuer it was fetched for. The test
+    // server speaks plain http on localhost, which the library refuses unless told.
+    const issuer = `${server.url}/t/demo`;
+    const config = await oidc.discovery(
+      new URL(issuer),
+      application.clientId,
+      undefined,
+      oidc.ClientSecretBasic(clientSecret),
+      { execute: [oidc.allowInsecureRequests] },
+    );
+    const metadata = config.serverMetadata();
+    assert.equal(metadata.issuer, issuer);
+    // The library then requires `iss` on every authorization response (RFC 9207).
+    assert.equal(metadata.authorization_response_iss_parameter_supported, true);
+
+    /** An authorization request as the application builds it, with what it checks on return. */
+    async function authorizationRequest(parameters = {}) {
+      const checks = {
+        pkceCodeVerifier: oidc.randomPKCECodeVerifier(),
+        expectedState: oidc.randomState(),
+        expectedNonce: oidc.randomNonce(),
+        idTokenExpected: true,
+      };
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: CALLBACK,
+        scope: SCOPE,
+        code_challenge: await oidc.calculatePKCECodeChallenge(checks.pkceCodeVerifier),
+        code_challenge_method: 'S256',
+        state: checks.expectedState,
+        nonce: checks.expectedNonce,
+        ...parameters,
+      });
+      return { url, checks };
+    }
+    const withoutQuery = (url) => `${url.origin}${url.pathname}`;
 
     // A device without the provider's cookie, holding a copy of the laptop's passkey.
     const desktop = await newDevice(browser);
     try {
-      const { context, page } = desktop;
+      const { context, page, cdp } = desktop;
       const [credential] = await laptop.credentials();
-      await desktop.cdp.send('WebAuthn.addCredential', { authenticatorId: desktop.authenticatorId, credential });
+      await cdp.send('WebAuthn.addCredential', { authenticatorId: desktop.authenticatorId, credential });
+      // The application's pages. The browser reaches them only through the provider's
+      // redirects, and Playwright's route handlers never see a redirect's target (it lets
+      // redirected requests through), so the DevTools Protocol's Fetch domain answers them.
+      const atApplication = [];
+      cdp.on('Fetch.requestPaused', ({ requestId, request }) => {
+        atApplication.push(request.url);
+        cdp
+          .send('Fetch.fulfillRequest', {
+            requestId,
+            responseCode: 200,
+            responseHeaders: [{ name: 'content-type', value: 'text/html; charset=utf-8' }],
+            // The data: icon keeps the browser from asking app.example for a favicon.
+            body: Buffer.from('<!doctype html><title>Example app</title><link rel="icon" href="data:,">').toString('base64'),
+          })
+          .catch(() => {});
+      });
+      await cdp.send('Fetch.enable', { patterns: [{ urlPattern: 'https://app.example/*', requestStage: 'Request' }] });
       const sessionRequests = [];
       context.on('request', (request) => {
         if (new URL(request.url()).pathname !== '/t/demo/oauth2/session') return;
@@ -629,44 +685,103 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
         });
       });
 
-      // Nobody at the keyboard yet, so the autofill request waits rather than signing in.
+      // authorize → the hosted sign-in page. Nobody at the keyboard yet, so the autofill
+      // request waits rather than signing in.
+      const signIn = await authorizationRequest({ login_hint: EMAIL });
       await desktop.setPresence(false);
-      await page.goto(authorize.href);
+      await page.goto(signIn.url.href);
       await page.waitForURL((url) => url.pathname === '/t/demo/');
-      const handle = new URL(page.url()).searchParams.get('authorization_request');
-      assert.ok(handle, page.url());
+      assert.ok(new URL(page.url()).searchParams.get('authorization_request'), page.url());
       await page.locator('main[aria-busy="false"]').waitFor();
       assert.equal(await page.inputValue('#signin-email'), EMAIL, 'login_hint fills in the email');
 
-      // The application's callback is only looked at, never loaded (app.example does not resolve).
+      // The passkey → the provider's cookie → authorize again → the application's callback.
       await desktop.setPresence(true);
-      const [request] = await Promise.all([
-        page.waitForRequest((candidate) => candidate.url().startsWith(`${CALLBACK}?`)),
+      await Promise.all([
+        page.waitForURL((url) => url.href.startsWith(`${CALLBACK}?`)),
         page.press('#signin-email', 'Enter'),
       ]);
-      const callback = new URL(request.url());
-      assert.equal(callback.searchParams.get('state'), 'state-1');
-      const code = callback.searchParams.get('code');
-      assert.ok(code, callback.href);
+      const callback = new URL(page.url());
       assert.deepEqual(sessionRequests, [['POST', true]], 'the session became the provider’s browser session');
       assert.deepEqual(shown.slice(0, 2), ['Waiting for your passkey…', 'Signing you in…']);
 
-      const tokenResponse = await fetch(`${server.url}/t/demo/oauth2/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: CALLBACK,
-          client_id: clientId,
-          code_verifier: verifier,
-        }),
-      });
-      const tokens = await tokenResponse.json();
-      assert.equal(tokenResponse.status, 200, JSON.stringify(tokens));
-      const claims = JSON.parse(Buffer.from(tokens.id_token.split('.')[1], 'base64url').toString());
+      // The library checks state, iss, the PKCE verifier and the ID token (signature against
+      // the JWKS, iss, aud, exp, iat, nonce) before it returns.
+      const tokens = await oidc.authorizationCodeGrant(config, callback, signIn.checks);
+      assert.equal(tokens.token_type.toLowerCase(), 'bearer');
+      assert.equal(tokens.scope, SCOPE);
+      assert.equal(typeof tokens.refresh_token, 'string', 'offline_access gives a refresh token');
+      const claims = tokens.claims();
+      assert.equal(claims.iss, issuer);
+      assert.equal(claims.aud, application.clientId);
+      assert.equal(claims.nonce, signIn.checks.expectedNonce);
       assert.equal(claims.email, EMAIL);
-      assert.equal(claims.aud, clientId);
+      assert.equal(claims.name, DISPLAY_NAME);
+      assert.deepEqual(claims.amr, ['webauthn']);
+
+      const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+      assert.deepEqual([userinfo.sub, userinfo.email, userinfo.name], [claims.sub, EMAIL, DISPLAY_NAME]);
+
+      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+      assert.notEqual(refreshed.access_token, tokens.access_token);
+      assert.equal(typeof refreshed.refresh_token, 'string');
+      assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'refresh tokens rotate');
+      assert.equal(refreshed.claims()?.sub, claims.sub);
+      assert.equal((await oidc.fetchUserInfo(config, refreshed.access_token, claims.sub)).email, EMAIL);
+
+      // While the browser session lives, prompt=none comes back with a code, for the same
+      // sign-in (so login_required below is the logout's doing).
+      const silent = await authorizationRequest({ prompt: 'none' });
+      await page.goto(silent.url.href);
+      const silentCallback = new URL(page.url());
+      assert.equal(withoutQuery(silentCallback), CALLBACK);
+      const silentClaims = (await oidc.authorizationCodeGrant(config, silentCallback, silent.checks)).claims();
+      assert.deepEqual([silentClaims.sid, silentClaims.auth_time], [claims.sid, claims.auth_time]);
+
+      // RP-initiated logout with the ID token as the hint, back to the registered page.
+      const logoutState = oidc.randomState();
+      const endSession = oidc.buildEndSessionUrl(config, {
+        id_token_hint: tokens.id_token,
+        post_logout_redirect_uri: SIGNED_OUT,
+        state: logoutState,
+      });
+      assert.equal(withoutQuery(endSession), metadata.end_session_endpoint);
+      await page.goto(endSession.href);
+      const signedOut = new URL(page.url());
+      assert.equal(withoutQuery(signedOut), SIGNED_OUT);
+      assert.equal(signedOut.searchParams.get('state'), logoutState);
+      const cookies = await context.cookies(`${issuer}/`);
+      assert.deepEqual(cookies.map((cookie) => cookie.name), [], 'the provider’s cookie is removed');
+
+      // The application's sessions ended with the browser session.
+      await assert.rejects(
+        oidc.refreshTokenGrant(config, refreshed.refresh_token),
+        (error) => error instanceof oidc.ResponseBodyError && error.error === 'invalid_grant',
+      );
+      await assert.rejects(
+        oidc.fetchUserInfo(config, refreshed.access_token, claims.sub),
+        (error) =>
+          error instanceof oidc.WWWAuthenticateChallengeError &&
+          error.cause.some((challenge) => challenge.parameters.error === 'invalid_token'),
+      );
+
+      // And the browser is no longer signed in: prompt=none answers login_required, which the
+      // library raises after checking that response's state and iss.
+      const afterLogout = await authorizationRequest({ prompt: 'none' });
+      await page.goto(afterLogout.url.href);
+      const denied = new URL(page.url());
+      assert.equal(withoutQuery(denied), CALLBACK);
+      assert.equal(denied.searchParams.get('error'), 'login_required');
+      await assert.rejects(
+        oidc.authorizationCodeGrant(config, denied, afterLogout.checks),
+        (error) => error instanceof oidc.AuthorizationResponseError && error.error === 'login_required',
+      );
+
+      assert.deepEqual(
+        atApplication,
+        [callback.href, silentCallback.href, signedOut.href, denied.href],
+        'the browser reached the application exactly at these addresses',
+      );
     } finally {
       await desktop.context.close();
     }
