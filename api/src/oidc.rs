@@ -130,6 +130,20 @@ fn oauth_error(error: &OAuthError, basic_auth_used: bool) -> HttpResponse {
     response.json(json!({ "error": error.error, "error_description": error.description }))
 }
 
+/// The answer of an endpoint that authenticated a client: the body, or the OAuth error.
+fn answer(
+    request: &HttpRequest,
+    result: Result<impl serde::Serialize, OAuthError>,
+) -> HttpResponse {
+    match result {
+        Ok(body) => no_store_json(body),
+        Err(error) => oauth_error(
+            &error,
+            request.headers().contains_key(header::AUTHORIZATION),
+        ),
+    }
+}
+
 fn no_store_json(body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -577,13 +591,7 @@ async fn token(
         .oauth_token_requests
         .with_label_values(&[grant, outcome])
         .inc();
-    Ok(match result {
-        Ok(tokens) => no_store_json(tokens),
-        Err(error) => oauth_error(
-            &error,
-            request.headers().contains_key(header::AUTHORIZATION),
-        ),
-    })
+    Ok(answer(&request, result))
 }
 
 async fn userinfo(
@@ -604,34 +612,20 @@ async fn userinfo(
     })
 }
 
+/// What a client asks of a token it presents.
+#[derive(Clone, Copy)]
+enum TokenAction {
+    Introspect,
+    Revoke,
+}
+
 async fn introspect(
     state: web::Data<AppState>,
     request: HttpRequest,
     slug: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, HttpError> {
-    let tenant = tenant(&state, &slug).await?;
-    let provider = provider(&state, &tenant);
-    if !is_form(&request) {
-        return Ok(not_a_form());
-    }
-    let (app, params) = match authenticated_form(&provider, &request, &body).await {
-        Ok(found) => found,
-        Err(response) => return Ok(response),
-    };
-    let Some(token) = params.get("token") else {
-        return Ok(oauth_error(
-            &OAuthError::new("invalid_request", "token is missing"),
-            false,
-        ));
-    };
-    Ok(match provider.introspect(&app, token).await {
-        Ok(answer) => no_store_json(answer),
-        Err(error) => oauth_error(
-            &error,
-            request.headers().contains_key(header::AUTHORIZATION),
-        ),
-    })
+    token_action(&state, &request, &slug, &body, TokenAction::Introspect).await
 }
 
 async fn revoke(
@@ -640,12 +634,23 @@ async fn revoke(
     slug: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, HttpError> {
-    let tenant = tenant(&state, &slug).await?;
-    let provider = provider(&state, &tenant);
-    if !is_form(&request) {
+    token_action(&state, &request, &slug, &body, TokenAction::Revoke).await
+}
+
+/// Introspection (RFC 7662) and revocation (RFC 7009): an authenticated client and `token`.
+async fn token_action(
+    state: &AppState,
+    request: &HttpRequest,
+    slug: &str,
+    body: &[u8],
+    action: TokenAction,
+) -> Result<HttpResponse, HttpError> {
+    let tenant = tenant(state, slug).await?;
+    let provider = provider(state, &tenant);
+    if !is_form(request) {
         return Ok(not_a_form());
     }
-    let (app, params) = match authenticated_form(&provider, &request, &body).await {
+    let (app, params) = match authenticated_form(&provider, request, body).await {
         Ok(found) => found,
         Err(response) => return Ok(response),
     };
@@ -655,10 +660,11 @@ async fn revoke(
             false,
         ));
     };
-    Ok(match provider.revoke(&app, token).await {
-        Ok(()) => no_store_json(json!({})),
-        Err(error) => oauth_error(&error, false),
-    })
+    let result = match action {
+        TokenAction::Introspect => provider.introspect(&app, token).await,
+        TokenAction::Revoke => provider.revoke(&app, token).await.map(|()| json!({})),
+    };
+    Ok(answer(request, result))
 }
 
 async fn end_session_get(

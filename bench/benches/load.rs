@@ -10,26 +10,14 @@
 //! `BENCH_CONCURRENCY` (32), `BENCH_SECONDS` per scenario (10). The server and the load share
 //! the machine, so the figures are a floor, not a ceiling.
 
+use latchkey_bench::{Figures, drive, knob, lift_rate_limits, start_server};
 use latchkey_tests::passkey::SignedIn;
-use latchkey_tests::{TestApp, TestTenant, test_database_url, test_redis_url, test_settings};
+use latchkey_tests::{TestApp, TestTenant};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn knob(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-struct Figures {
-    requests: usize,
-    elapsed: Duration,
-    p50: Duration,
-    p99: Duration,
-}
-
+/// One GraphQL query with an API key, tenants taken in turn.
 async fn measure(
     app: Arc<TestApp>,
     tenants: Arc<Vec<TestTenant>>,
@@ -37,50 +25,17 @@ async fn measure(
     concurrency: usize,
     duration: Duration,
 ) -> Figures {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let workers = (0..concurrency).map(|worker| {
-        let app = app.clone();
-        let tenants = tenants.clone();
-        tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut i = worker;
-            while Instant::now() < deadline {
-                let tenant = &tenants[i % tenants.len()];
-                i += 1;
-                let sent = Instant::now();
-                let response = app.tenant(tenant, query, json!({})).await;
-                assert!(response.status.is_success(), "{}", response.body);
-                latencies.push(sent.elapsed());
-            }
-            latencies
-        })
-    });
-    let mut latencies = Vec::new();
-    for worker in workers.collect::<Vec<_>>() {
-        latencies.extend(worker.await.expect("worker"));
-    }
-    figures(latencies, started.elapsed())
-}
-
-fn figures(mut latencies: Vec<Duration>, elapsed: Duration) -> Figures {
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    Figures {
-        requests: latencies.len(),
-        elapsed,
-        p50: at(0.50),
-        p99: at(0.99),
-    }
-}
-
-fn print_row(name: &str, figures: &Figures) {
-    println!(
-        "| {name} | {:.0} | {:.2} ms | {:.2} ms |",
-        figures.requests as f64 / figures.elapsed.as_secs_f64(),
-        figures.p50.as_secs_f64() * 1000.0,
-        figures.p99.as_secs_f64() * 1000.0
-    );
+    drive((0..concurrency).collect(), duration, move |i: usize| {
+        let (app, tenants) = (app.clone(), tenants.clone());
+        async move {
+            let tenant = &tenants[i % tenants.len()];
+            let sent = Instant::now();
+            let response = app.tenant(tenant, query, json!({})).await;
+            assert!(response.status.is_success(), "{}", response.body);
+            (i + 1, sent.elapsed())
+        }
+    })
+    .await
 }
 
 /// Passkey sign-ins: each worker has its own identity and device (a credential's counter must
@@ -130,7 +85,10 @@ async fn measure_sign_ins(
         signing.extend(g);
     }
     let elapsed = started.elapsed();
-    (figures(server, elapsed), figures(signing, elapsed))
+    (
+        Figures::from_latencies(server, elapsed),
+        Figures::from_latencies(signing, elapsed),
+    )
 }
 
 /// `refreshSession` chains: each worker rotates its own session's refresh token.
@@ -145,48 +103,27 @@ async fn measure_refreshes(
         let email = format!("{}@example.com", latchkey_tests::unique("bench"));
         sessions.push(app.sign_up(&tenant, &email).await.2);
     }
-    let started = Instant::now();
-    let deadline = started + duration;
-    let workers = sessions.into_iter().map(|session| {
-        let app = app.clone();
-        let tenant = tenant.clone();
-        tokio::spawn(async move {
-            let mut refresh_token = session.refresh_token;
-            let mut latencies = Vec::new();
-            while Instant::now() < deadline {
-                let sent = Instant::now();
-                let response = app
-                    .anonymous(
-                        &tenant,
-                        None,
-                        "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken refreshToken } }",
-                        json!({ "t": refresh_token }),
-                    )
-                    .await;
-                refresh_token = response.data()["refreshSession"]["refreshToken"]
-                    .as_str()
-                    .expect("a new refresh token")
-                    .to_owned();
-                latencies.push(sent.elapsed());
-            }
-            latencies
-        })
-    });
-    let mut latencies = Vec::new();
-    for worker in workers.collect::<Vec<_>>() {
-        latencies.extend(worker.await.expect("worker"));
-    }
-    figures(latencies, started.elapsed())
-}
-
-async fn passkey_tenant_limits(app: &TestApp, tenant: &TestTenant) {
-    app.tenant(
-        tenant,
-        "mutation { updateTenantSettings(input: { rateLimits: { signInPerIp: 100000, signInPerIdentity: 100000, signUpPerIp: 100000 } }) { settings { selfSignUp } } }",
-        json!({}),
-    )
+    let refresh_tokens = sessions.into_iter().map(|s| s.refresh_token).collect();
+    drive(refresh_tokens, duration, move |refresh_token: String| {
+        let (app, tenant) = (app.clone(), tenant.clone());
+        async move {
+            let sent = Instant::now();
+            let response = app
+                .anonymous(
+                    &tenant,
+                    None,
+                    "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken refreshToken } }",
+                    json!({ "t": refresh_token }),
+                )
+                .await;
+            let next = response.data()["refreshSession"]["refreshToken"]
+                .as_str()
+                .expect("a new refresh token")
+                .to_owned();
+            (next, sent.elapsed())
+        }
+    })
     .await
-    .data();
 }
 
 #[tokio::main]
@@ -196,25 +133,7 @@ async fn main() {
     let concurrency = knob("BENCH_CONCURRENCY", 32);
     let seconds = knob("BENCH_SECONDS", 10) as u64;
 
-    let mut settings = test_settings();
-    let backend = if test_database_url().is_some() {
-        "PostgreSQL"
-    } else {
-        let dir = std::env::temp_dir().join(latchkey_tests::unique("latchkey-bench"));
-        std::fs::create_dir_all(&dir).expect("bench directory");
-        settings.database_url = Some(format!(
-            "sqlite://{}?mode=rwc",
-            dir.join("bench.db").display()
-        ));
-        "SQLite (file)"
-    };
-    let store = if test_redis_url().is_some() {
-        "Redis"
-    } else {
-        "in-process"
-    };
-    settings.database_max_connections = 16;
-    let app = Arc::new(TestApp::start_with(settings).await);
+    let (app, backend) = start_server().await;
 
     let seeding = Instant::now();
     let mut tenants = Vec::new();
@@ -243,7 +162,7 @@ async fn main() {
 
     let tenants = Arc::new(tenants);
     println!(
-        "backend: {backend} + {store} store; {tenants_count} tenants x {identities} identities; concurrency {concurrency}; {seconds} s per scenario"
+        "backend: {backend}; {tenants_count} tenants x {identities} identities; concurrency {concurrency}; {seconds} s per scenario"
     );
     println!("| scenario | requests/s | p50 | p99 |");
     println!("|---|---|---|---|");
@@ -262,11 +181,10 @@ async fn main() {
             Duration::from_secs(seconds),
         )
         .await;
-        print_row(name, &figures);
+        figures.print_row(name);
     }
     let passkey_tenant = app.create_tenant("bench-passkeys").await;
-    // The default per-IP limits would throttle a load generator on one address.
-    passkey_tenant_limits(&app, &passkey_tenant).await;
+    lift_rate_limits(&app, &passkey_tenant).await;
     let (server, signing) = measure_sign_ins(
         app.clone(),
         passkey_tenant.clone(),
@@ -274,7 +192,7 @@ async fn main() {
         Duration::from_secs(seconds),
     )
     .await;
-    print_row("passkey sign-in (begin + finish, server time)", &server);
+    server.print_row("passkey sign-in (begin + finish, server time)");
     println!(
         "| (software authenticator signing, not server time) | | {:.3} ms | {:.3} ms |",
         signing.p50.as_secs_f64() * 1000.0,
@@ -287,7 +205,7 @@ async fn main() {
         Duration::from_secs(seconds),
     )
     .await;
-    print_row("refreshSession", &refreshes);
+    refreshes.print_row("refreshSession");
     if let Ok(app) = Arc::try_unwrap(app) {
         app.stop().await;
     }

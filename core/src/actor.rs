@@ -25,6 +25,9 @@ pub enum Permission {
     ReadApiKeys,
     ManageApiKeys,
     ReadAuditEvents,
+    ReadOrganizations,
+    /// Organizations, their members and the tenant's organization roles.
+    WriteOrganizations,
     /// Tenant settings and signing keys.
     ManageTenant,
 }
@@ -36,7 +39,7 @@ impl AdminRole {
             AdminRole::Owner | AdminRole::Admin => true,
             AdminRole::Viewer => matches!(
                 permission,
-                ReadTenant | ReadIdentities | ReadApiKeys | ReadAuditEvents
+                ReadTenant | ReadIdentities | ReadApiKeys | ReadAuditEvents | ReadOrganizations
             ),
         }
     }

@@ -4,7 +4,7 @@ use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
-use crate::page::{Page, PageRequest, keyset};
+use crate::page::{Page, PageRequest, contains_pattern, keyset};
 use crate::scope::TenantScope;
 use crate::validate::{Attributes, Email, ExternalId, Name, Phone};
 use chrono::{DateTime, Utc};
@@ -238,6 +238,18 @@ pub(crate) async fn find_in(tx: &TenantTx, id: Uuid) -> Result<Identity> {
     find_row(tx, id).await?.try_into()
 }
 
+/// The identities with these ids inside `tx` (one query; missing ones are left out).
+pub(crate) async fn find_many_in(tx: &TenantTx, ids: &[Uuid]) -> Result<Vec<Identity>> {
+    row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::Id.is_in(ids.iter().copied()))
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .map(Identity::try_from)
+        .collect()
+}
+
 /// The status of an identity inside `tx`, `None` if it is not in the tenant.
 pub(crate) async fn status_of(tx: &TenantTx, id: Uuid) -> Result<Option<IdentityStatus>> {
     match find_row(tx, id).await {
@@ -327,13 +339,7 @@ pub async fn list_identities(
         condition = condition.add(row::Column::EmailNormalized.eq(email.trim().to_lowercase()));
     }
     if let Some(search) = filter.search.filter(|s| !s.trim().is_empty()) {
-        let escaped = search
-            .trim()
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        let pattern = format!("%{escaped}%");
+        let pattern = contains_pattern(&search);
         condition = condition.add(
             Condition::any()
                 .add(

@@ -14,6 +14,7 @@ pub mod ephemeral;
 pub mod error;
 pub mod identities;
 pub mod oauth;
+pub mod organizations;
 pub mod page;
 pub mod passkeys;
 pub mod platform;

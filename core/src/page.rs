@@ -99,6 +99,18 @@ impl<T> Page<T> {
     }
 }
 
+/// The `LIKE` pattern (escaped with a backslash) that finds `search`, trimmed and lower-cased,
+/// anywhere in a lower-cased column.
+pub fn contains_pattern(search: &str) -> String {
+    let escaped = search
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

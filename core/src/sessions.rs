@@ -49,6 +49,7 @@ mod session_row {
         pub application_id: Option<Uuid>,
         pub parent_session_id: Option<Uuid>,
         pub scope: Option<String>,
+        pub organization_id: Option<Uuid>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -138,6 +139,8 @@ pub struct Session {
     /// The browser session an application session was started from.
     pub parent_session_id: Option<Uuid>,
     pub scope: Option<String>,
+    /// The organization the session's tokens are scoped to.
+    pub organization_id: Option<Uuid>,
 }
 
 impl From<session_row::Model> for Session {
@@ -155,6 +158,7 @@ impl From<session_row::Model> for Session {
             application_id: row.application_id,
             parent_session_id: row.parent_session_id,
             scope: row.scope,
+            organization_id: row.organization_id,
         }
     }
 }
@@ -285,6 +289,7 @@ pub(crate) async fn insert_session(tx: &TenantTx, new: NewSession<'_>) -> Result
         application_id: Set(new.application_id),
         parent_session_id: Set(new.parent_session_id),
         scope: Set(new.scope),
+        organization_id: Set(None),
     }
     .insert(tx.connection())
     .await?;
@@ -363,6 +368,28 @@ pub(crate) async fn revoke_application_sessions_in(
         .exec(tx.connection())
         .await?
         .rows_affected)
+}
+
+/// Revokes the sessions scoped to an organization: all of them, or one identity's (the
+/// member was removed, or the organization deleted).
+pub(crate) async fn revoke_organization_sessions_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Option<Uuid>,
+) -> Result<u64> {
+    let mut update = session_row::Entity::update_many()
+        .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
+        .col_expr(
+            session_row::Column::RevokedReason,
+            Expr::value("organization_membership_ended"),
+        )
+        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(session_row::Column::OrganizationId.eq(organization_id))
+        .filter(session_row::Column::RevokedAt.is_null());
+    if let Some(identity_id) = identity_id {
+        update = update.filter(session_row::Column::IdentityId.eq(identity_id));
+    }
+    Ok(update.exec(tx.connection()).await?.rows_affected)
 }
 
 /// A session by id, whatever its state.

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_foundation;
 mod m20261129_000002_passkeys;
 mod m20261129_000003_applications;
+mod m20261129_000004_organizations;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_foundation::Migration),
             Box::new(m20261129_000002_passkeys::Migration),
             Box::new(m20261129_000003_applications::Migration),
+            Box::new(m20261129_000004_organizations::Migration),
         ]
     }
 }

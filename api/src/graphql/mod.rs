@@ -4,6 +4,7 @@
 pub mod account;
 pub mod applications;
 pub mod limits;
+pub mod organizations;
 pub mod platform;
 pub mod tenant;
 pub mod types;

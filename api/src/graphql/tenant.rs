@@ -7,6 +7,7 @@ use super::account::{
     own_passkeys, own_sessions, settings_object, settings_of,
 };
 use super::applications::{ApplicationMutation, ApplicationQuery};
+use super::organizations::{OrganizationMutation, OrganizationQuery};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use crate::state::Services;
 use async_graphql::{
@@ -24,11 +25,21 @@ pub type TenantSchema = Schema<TenantQuery, TenantMutation, EmptySubscription>;
 
 /// The tenant API's queries: administration and the end user's account.
 #[derive(MergedObject, Default)]
-pub struct TenantQuery(AdminQuery, AccountQuery, ApplicationQuery);
+pub struct TenantQuery(
+    AdminQuery,
+    AccountQuery,
+    ApplicationQuery,
+    OrganizationQuery,
+);
 
 /// The tenant API's mutations: administration and the end user's account.
 #[derive(MergedObject, Default)]
-pub struct TenantMutation(AdminMutation, AccountMutation, ApplicationMutation);
+pub struct TenantMutation(
+    AdminMutation,
+    AccountMutation,
+    ApplicationMutation,
+    OrganizationMutation,
+);
 
 /// Per-request context of the tenant API, built by the HTTP layer after tenant resolution and
 /// authentication.
@@ -104,6 +115,7 @@ impl From<IdentityStatus> for CoreStatus {
 
 /// An end user of the tenant.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct Identity {
     pub id: ID,
     pub email: String,

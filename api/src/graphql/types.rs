@@ -94,6 +94,8 @@ pub struct PageInfo {
 #[graphql(concrete(name = "SessionEdge", params(super::account::Session)))]
 #[graphql(concrete(name = "PasskeyEdge", params(super::account::Passkey)))]
 #[graphql(concrete(name = "ApplicationEdge", params(super::applications::Application)))]
+#[graphql(concrete(name = "OrganizationEdge", params(super::organizations::Organization)))]
+#[graphql(concrete(name = "MembershipEdge", params(super::organizations::Membership)))]
 pub struct Edge<T: OutputType> {
     pub cursor: String,
     pub node: T,
@@ -109,6 +111,14 @@ pub struct Edge<T: OutputType> {
 #[graphql(concrete(name = "SigningKeyConnection", params(super::account::SigningKey)))]
 #[graphql(concrete(name = "SessionConnection", params(super::account::Session)))]
 #[graphql(concrete(name = "PasskeyConnection", params(super::account::Passkey)))]
+#[graphql(concrete(
+    name = "OrganizationConnection",
+    params(super::organizations::Organization)
+))]
+#[graphql(concrete(
+    name = "MembershipConnection",
+    params(super::organizations::Membership)
+))]
 #[graphql(concrete(
     name = "ApplicationConnection",
     params(super::applications::Application)

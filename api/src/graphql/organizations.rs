@@ -1,0 +1,506 @@
+//! Organizations in the tenant API: the organizations themselves, their members, the
+//! tenant's organization roles, and `Identity.organizations`.
+
+use super::tenant::{Identity, request};
+use super::types::{Connection, IntoGraphql, page_request, parse_id};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use latchkey_core::organizations::{self as core_orgs, OrganizationKind as CoreKind};
+use latchkey_core::page::Page;
+use serde_json::Value;
+
+/// Whether an organization is a business customer or a partner.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OrganizationKind {
+    Customer,
+    Partner,
+}
+
+impl From<OrganizationKind> for CoreKind {
+    fn from(kind: OrganizationKind) -> Self {
+        match kind {
+            OrganizationKind::Customer => CoreKind::Customer,
+            OrganizationKind::Partner => CoreKind::Partner,
+        }
+    }
+}
+
+impl From<CoreKind> for OrganizationKind {
+    fn from(kind: CoreKind) -> Self {
+        match kind {
+            CoreKind::Customer => OrganizationKind::Customer,
+            CoreKind::Partner => OrganizationKind::Partner,
+        }
+    }
+}
+
+/// A business customer or partner of the tenant.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Organization {
+    pub id: ID,
+    pub name: String,
+    /// Unique within the tenant.
+    pub slug: String,
+    pub kind: OrganizationKind,
+    /// Free-form JSON object.
+    pub metadata: Json<Value>,
+    /// The id in another system, such as the CRM account id.
+    pub external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<core_orgs::Organization> for Organization {
+    fn from(org: core_orgs::Organization) -> Self {
+        Self {
+            id: ID(org.id.to_string()),
+            name: org.name,
+            slug: org.slug,
+            kind: org.kind.into(),
+            metadata: Json(org.metadata),
+            external_id: org.external_id,
+            created_at: org.created_at,
+            updated_at: org.updated_at,
+        }
+    }
+}
+
+#[ComplexObject]
+impl Organization {
+    /// The organization's members, oldest first (tenant admins, or members with
+    /// `members:read`).
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<Membership>> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &self.id)?;
+        let page = page_request(first, after)?;
+        let members = core_orgs::list_members(&services.db, &req.scope, &req.actor, id, page)
+            .await
+            .gql()?;
+        Ok(connection(members))
+    }
+}
+
+#[ComplexObject]
+impl Identity {
+    /// The organizations this identity belongs to, as memberships (oldest first).
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<Membership>> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &self.id)?;
+        let page = page_request(first, after)?;
+        let members =
+            core_orgs::identity_memberships(&services.db, &req.scope, &req.actor, id, page)
+                .await
+                .gql()?;
+        Ok(connection(members))
+    }
+}
+
+fn connection(page: Page<core_orgs::Member>) -> Connection<Membership> {
+    Connection::from_page(page, |m| m.membership.id, Membership::from)
+}
+
+/// An identity's membership of an organization, with its roles there.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Membership {
+    pub id: ID,
+    /// Organization role names (`org:admin`, `org:member`, or the tenant's own).
+    pub roles: Vec<String>,
+    pub organization: Organization,
+    pub identity: Identity,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<core_orgs::Member> for Membership {
+    fn from(member: core_orgs::Member) -> Self {
+        Self {
+            id: ID(member.membership.id.to_string()),
+            roles: member.membership.roles,
+            organization: member.organization.into(),
+            identity: member.identity.into(),
+            created_at: member.membership.created_at,
+            updated_at: member.membership.updated_at,
+        }
+    }
+}
+
+/// An organization role: built in (`org:admin`, `org:member`; no id) or the tenant's own.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct OrganizationRole {
+    pub id: Option<ID>,
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+    pub built_in: bool,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl From<core_orgs::OrganizationRole> for OrganizationRole {
+    fn from(role: core_orgs::OrganizationRole) -> Self {
+        Self {
+            built_in: role.built_in(),
+            id: role.id.map(|id| ID(id.to_string())),
+            name: role.name,
+            description: role.description,
+            permissions: role.permissions,
+            created_at: role.created_at,
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct OrganizationFilter {
+    /// Part of the name or slug.
+    pub search: Option<String>,
+    pub kind: Option<OrganizationKind>,
+}
+
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// The tenant's organizations, oldest first.
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<OrganizationFilter>,
+    ) -> async_graphql::Result<Connection<Organization>> {
+        let (services, req) = request(ctx);
+        let page = page_request(first, after)?;
+        let filter = filter.unwrap_or_default();
+        let result = core_orgs::list_organizations(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            core_orgs::OrganizationFilter {
+                search: filter.search,
+                kind: filter.kind.map(Into::into),
+            },
+            page,
+        )
+        .await
+        .gql()?;
+        Ok(Connection::from_page(result, |o| o.id, Organization::from))
+    }
+
+    /// One organization (tenant admins, or its members).
+    async fn organization(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Organization> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &id)?;
+        Ok(
+            core_orgs::get_organization(&services.db, &req.scope, &req.actor, id)
+                .await
+                .gql()?
+                .into(),
+        )
+    }
+
+    /// The tenant's organization roles, built-ins first.
+    async fn organization_roles(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<OrganizationRole>> {
+        let (services, req) = request(ctx);
+        let roles = core_orgs::list_organization_roles(&services.db, &req.scope, &req.actor)
+            .await
+            .gql()?;
+        Ok(roles.into_iter().map(Into::into).collect())
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    pub name: String,
+    pub slug: String,
+    #[graphql(default_with = "OrganizationKind::Customer")]
+    pub kind: OrganizationKind,
+    pub metadata: Option<Json<Value>>,
+    pub external_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateOrganizationPayload {
+    pub organization: Organization,
+}
+
+#[derive(InputObject)]
+pub struct UpdateOrganizationInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub kind: Option<OrganizationKind>,
+    pub metadata: Option<Json<Value>>,
+    /// An empty string clears it.
+    pub external_id: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateOrganizationPayload {
+    pub organization: Organization,
+}
+
+#[derive(InputObject)]
+pub struct DeleteOrganizationInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteOrganizationPayload {
+    pub organization: Organization,
+}
+
+#[derive(InputObject)]
+pub struct AddOrganizationMemberInput {
+    pub organization_id: ID,
+    pub identity_id: ID,
+    #[graphql(default_with = "vec![core_orgs::ORG_MEMBER.to_owned()]")]
+    pub roles: Vec<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct AddOrganizationMemberPayload {
+    pub membership: Membership,
+}
+
+#[derive(InputObject)]
+pub struct UpdateOrganizationMemberInput {
+    pub organization_id: ID,
+    pub identity_id: ID,
+    pub roles: Vec<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateOrganizationMemberPayload {
+    pub membership: Membership,
+}
+
+#[derive(InputObject)]
+pub struct RemoveOrganizationMemberInput {
+    pub organization_id: ID,
+    pub identity_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct RemoveOrganizationMemberPayload {
+    /// The membership that ended; the member's sessions in the organization are revoked.
+    pub membership: Membership,
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganizationRoleInput {
+    pub name: String,
+    pub description: Option<String>,
+    #[graphql(default)]
+    pub permissions: Vec<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateOrganizationRolePayload {
+    pub role: OrganizationRole,
+}
+
+#[derive(InputObject)]
+pub struct DeleteOrganizationRoleInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteOrganizationRolePayload {
+    pub role: OrganizationRole,
+}
+
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+#[Object]
+impl OrganizationMutation {
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> async_graphql::Result<CreateOrganizationPayload> {
+        let (services, req) = request(ctx);
+        let organization = core_orgs::create_organization(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            core_orgs::NewOrganization {
+                name: input.name,
+                slug: input.slug,
+                kind: input.kind.into(),
+                metadata: input.metadata.map(|m| m.0),
+                external_id: input.external_id,
+            },
+        )
+        .await
+        .gql()?;
+        Ok(CreateOrganizationPayload {
+            organization: organization.into(),
+        })
+    }
+
+    async fn update_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationInput,
+    ) -> async_graphql::Result<UpdateOrganizationPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &input.id)?;
+        let organization = core_orgs::update_organization(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            id,
+            core_orgs::OrganizationChanges {
+                name: input.name,
+                slug: input.slug,
+                kind: input.kind.map(Into::into),
+                metadata: input.metadata.map(|m| m.0),
+                external_id: input
+                    .external_id
+                    .map(|id| Some(id).filter(|id| !id.is_empty())),
+            },
+        )
+        .await
+        .gql()?;
+        Ok(UpdateOrganizationPayload {
+            organization: organization.into(),
+        })
+    }
+
+    /// Deletes an organization and its memberships; sessions scoped to it are revoked.
+    async fn delete_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteOrganizationInput,
+    ) -> async_graphql::Result<DeleteOrganizationPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &input.id)?;
+        let organization = core_orgs::delete_organization(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        Ok(DeleteOrganizationPayload {
+            organization: organization.into(),
+        })
+    }
+
+    /// Adds an existing identity to an organization (tenant admins, or members with
+    /// `members:write` such as `org:admin`).
+    async fn add_organization_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AddOrganizationMemberInput,
+    ) -> async_graphql::Result<AddOrganizationMemberPayload> {
+        let (services, req) = request(ctx);
+        let organization_id = parse_id("organizationId", &input.organization_id)?;
+        let identity_id = parse_id("identityId", &input.identity_id)?;
+        let member = core_orgs::add_member(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            organization_id,
+            identity_id,
+            &input.roles,
+        )
+        .await
+        .gql()?;
+        Ok(AddOrganizationMemberPayload {
+            membership: member.into(),
+        })
+    }
+
+    /// Replaces a member's roles.
+    async fn update_organization_member(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateOrganizationMemberInput,
+    ) -> async_graphql::Result<UpdateOrganizationMemberPayload> {
+        let (services, req) = request(ctx);
+        let organization_id = parse_id("organizationId", &input.organization_id)?;
+        let identity_id = parse_id("identityId", &input.identity_id)?;
+        let member = core_orgs::update_member_roles(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            organization_id,
+            identity_id,
+            &input.roles,
+        )
+        .await
+        .gql()?;
+        Ok(UpdateOrganizationMemberPayload {
+            membership: member.into(),
+        })
+    }
+
+    /// Removes a member (or, for an identity, leaves the organization).
+    async fn remove_organization_member(
+        &self,
+        ctx: &Context<'_>,
+        input: RemoveOrganizationMemberInput,
+    ) -> async_graphql::Result<RemoveOrganizationMemberPayload> {
+        let (services, req) = request(ctx);
+        let organization_id = parse_id("organizationId", &input.organization_id)?;
+        let identity_id = parse_id("identityId", &input.identity_id)?;
+        let member = core_orgs::remove_member(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            organization_id,
+            identity_id,
+        )
+        .await
+        .gql()?;
+        Ok(RemoveOrganizationMemberPayload {
+            membership: member.into(),
+        })
+    }
+
+    /// Defines an organization role for the tenant.
+    async fn create_organization_role(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationRoleInput,
+    ) -> async_graphql::Result<CreateOrganizationRolePayload> {
+        let (services, req) = request(ctx);
+        let role = core_orgs::create_organization_role(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            &input.name,
+            input.description.as_deref(),
+            &input.permissions,
+        )
+        .await
+        .gql()?;
+        Ok(CreateOrganizationRolePayload { role: role.into() })
+    }
+
+    /// Deletes a tenant-defined role no member holds.
+    async fn delete_organization_role(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteOrganizationRoleInput,
+    ) -> async_graphql::Result<DeleteOrganizationRolePayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &input.id)?;
+        let role = core_orgs::delete_organization_role(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        Ok(DeleteOrganizationRolePayload { role: role.into() })
+    }
+}

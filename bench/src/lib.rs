@@ -1,0 +1,122 @@
+//! What the load generators in `benches/` share: knobs from the environment, a server on the
+//! configured backend, workers driven for a fixed time, and the table rows they print.
+
+use latchkey_tests::{TestApp, TestTenant, test_database_url, test_redis_url, test_settings};
+use serde_json::json;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A number from the environment variable `name`, or `default`.
+pub fn knob(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Throughput and latency of one scenario.
+pub struct Figures {
+    pub requests: usize,
+    pub elapsed: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+impl Figures {
+    pub fn from_latencies(mut latencies: Vec<Duration>, elapsed: Duration) -> Self {
+        latencies.sort();
+        let at =
+            |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+        Self {
+            requests: latencies.len(),
+            elapsed,
+            p50: at(0.50),
+            p99: at(0.99),
+        }
+    }
+
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// One Markdown table row: name, requests/s, p50, p99.
+    pub fn print_row(&self, name: &str) {
+        println!(
+            "| {name} | {:.0} | {:.2} ms | {:.2} ms |",
+            self.per_second(),
+            self.p50.as_secs_f64() * 1000.0,
+            self.p99.as_secs_f64() * 1000.0
+        );
+    }
+}
+
+/// Runs one worker per state until `duration` is over. Each `step` takes its worker's state
+/// and gives it back with the time that counts (so untimed preparation can happen inside).
+pub async fn drive<S, F, Fut>(states: Vec<S>, duration: Duration, step: F) -> Figures
+where
+    S: Send + 'static,
+    F: Fn(S) -> Fut + Send + Sync + Clone + 'static,
+    Fut: Future<Output = (S, Duration)> + Send,
+{
+    let started = Instant::now();
+    let deadline = started + duration;
+    let workers: Vec<_> = states
+        .into_iter()
+        .map(|mut state| {
+            let step = step.clone();
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while Instant::now() < deadline {
+                    let (next, took) = step(state).await;
+                    state = next;
+                    latencies.push(took);
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await.expect("worker"));
+    }
+    Figures::from_latencies(latencies, started.elapsed())
+}
+
+/// A server on PostgreSQL/Redis when `LATCHKEY_TEST_DATABASE_URL` / `LATCHKEY_TEST_REDIS_URL`
+/// are set, else on a SQLite file (as the embedded default runs) and the in-process store.
+/// Returns it with a description of the backend.
+pub async fn start_server() -> (Arc<TestApp>, String) {
+    let mut settings = test_settings();
+    let backend = if test_database_url().is_some() {
+        "PostgreSQL"
+    } else {
+        let dir = std::env::temp_dir().join(latchkey_tests::unique("latchkey-bench"));
+        std::fs::create_dir_all(&dir).expect("bench directory");
+        settings.database_url = Some(format!(
+            "sqlite://{}?mode=rwc",
+            dir.join("bench.db").display()
+        ));
+        "SQLite (file)"
+    };
+    let store = if test_redis_url().is_some() {
+        "Redis"
+    } else {
+        "in-process"
+    };
+    settings.database_max_connections = 16;
+    let app = Arc::new(TestApp::start_with(settings).await);
+    (app, format!("{backend} + {store} store"))
+}
+
+/// Lifts a tenant's sign-in and sign-up rate limits: the per-IP defaults would throttle a
+/// load generator on one address.
+pub async fn lift_rate_limits(app: &TestApp, tenant: &TestTenant) {
+    app.tenant(
+        tenant,
+        "mutation { updateTenantSettings(input: { rateLimits: { signInPerIp: 100000, signInPerIdentity: 100000, signUpPerIp: 100000 } }) { settings { selfSignUp } } }",
+        json!({}),
+    )
+    .await
+    .data();
+}

@@ -1,0 +1,1053 @@
+//! B2B organizations: the tenant's business customers and partners, their members with
+//! organization roles, and the roles themselves (two built in, the rest defined per tenant).
+//!
+//! Who may do what: tenant admins (API keys) with `ReadOrganizations` / `WriteOrganizations`
+//! act on every organization. An identity acts on an organization only through its membership
+//! there: the permissions of its roles decide (`org:admin` manages members, so organizations
+//! administer themselves). To an identity, an organization it is not a member of does not
+//! exist (`NotFound`), like one of another tenant.
+
+use crate::actor::{Actor, Permission, Principal};
+use crate::audit::{self, Target};
+use crate::db::{Database, TenantTx};
+use crate::error::{Error, Result, is_unique_violation};
+use crate::identities;
+use crate::page::{Page, PageRequest, contains_pattern, keyset};
+use crate::scope::TenantScope;
+use crate::sessions;
+use crate::validate::{ExternalId, Name, Slug};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, Func, LikeExpr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The built-in administrator role of an organization.
+pub const ORG_ADMIN: &str = "org:admin";
+/// The built-in role every member can have.
+pub const ORG_MEMBER: &str = "org:member";
+
+/// What organization roles grant. Custom roles may also carry the tenant's own permission
+/// names (for its applications); these are the ones Latchkey itself checks.
+pub mod permission {
+    /// See the organization.
+    pub const READ_ORGANIZATION: &str = "organization:read";
+    /// Change its name and metadata.
+    pub const WRITE_ORGANIZATION: &str = "organization:write";
+    /// List its members.
+    pub const READ_MEMBERS: &str = "members:read";
+    /// Add, change and remove members.
+    pub const WRITE_MEMBERS: &str = "members:write";
+}
+
+const BUILT_IN_ROLES: [(&str, &str, &[&str]); 2] = [
+    (
+        ORG_ADMIN,
+        "Manages the organization and its members",
+        &[
+            permission::READ_ORGANIZATION,
+            permission::WRITE_ORGANIZATION,
+            permission::READ_MEMBERS,
+            permission::WRITE_MEMBERS,
+        ],
+    ),
+    (
+        ORG_MEMBER,
+        "Belongs to the organization",
+        &[permission::READ_ORGANIZATION, permission::READ_MEMBERS],
+    ),
+];
+
+mod org_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "organizations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub slug: String,
+        pub kind: String,
+        pub metadata: Json,
+        pub external_id: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+mod role_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "organization_roles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub description: Option<String>,
+        pub permissions: Json,
+        pub created_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+mod member_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "memberships")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub identity_id: Uuid,
+        pub roles: Json,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Whether an organization is a business customer or a partner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrganizationKind {
+    Customer,
+    Partner,
+}
+
+impl OrganizationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganizationKind::Customer => "customer",
+            OrganizationKind::Partner => "partner",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self> {
+        match value {
+            "customer" => Ok(OrganizationKind::Customer),
+            "partner" => Ok(OrganizationKind::Partner),
+            other => Err(Error::internal(format!(
+                "unknown organization kind {other:?}"
+            ))),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub kind: OrganizationKind,
+    pub metadata: Value,
+    pub external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<org_row::Model> for Organization {
+    type Error = Error;
+
+    fn try_from(row: org_row::Model) -> Result<Self> {
+        Ok(Self {
+            id: row.id,
+            kind: OrganizationKind::parse(&row.kind)?,
+            name: row.name,
+            slug: row.slug,
+            metadata: row.metadata,
+            external_id: row.external_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// An organization role: built in (no id) or defined by the tenant.
+#[derive(Clone, Debug)]
+pub struct OrganizationRole {
+    pub id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl OrganizationRole {
+    pub fn built_in(&self) -> bool {
+        self.id.is_none()
+    }
+}
+
+fn built_in_roles() -> impl Iterator<Item = OrganizationRole> {
+    BUILT_IN_ROLES
+        .iter()
+        .map(|(name, description, permissions)| OrganizationRole {
+            id: None,
+            name: (*name).to_owned(),
+            description: Some((*description).to_owned()),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            created_at: None,
+        })
+}
+
+impl TryFrom<role_row::Model> for OrganizationRole {
+    type Error = Error;
+
+    fn try_from(row: role_row::Model) -> Result<Self> {
+        Ok(Self {
+            id: Some(row.id),
+            name: row.name,
+            description: row.description,
+            permissions: serde_json::from_value(row.permissions).map_err(Error::internal)?,
+            created_at: Some(row.created_at),
+        })
+    }
+}
+
+/// An identity's membership of an organization.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub identity_id: Uuid,
+    pub roles: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<member_row::Model> for Membership {
+    type Error = Error;
+
+    fn try_from(row: member_row::Model) -> Result<Self> {
+        Ok(Self {
+            id: row.id,
+            organization_id: row.organization_id,
+            identity_id: row.identity_id,
+            roles: serde_json::from_value(row.roles).map_err(Error::internal)?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A membership with both of its ends, as lists and mutations answer it.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub membership: Membership,
+    pub organization: Organization,
+    pub identity: identities::Identity,
+}
+
+/// Completes memberships with their organizations and identities: two queries whatever the
+/// number of memberships.
+async fn members_of(tx: &TenantTx, memberships: Vec<Membership>) -> Result<Vec<Member>> {
+    let mut org_ids: Vec<Uuid> = memberships.iter().map(|m| m.organization_id).collect();
+    org_ids.sort();
+    org_ids.dedup();
+    let mut identity_ids: Vec<Uuid> = memberships.iter().map(|m| m.identity_id).collect();
+    identity_ids.sort();
+    identity_ids.dedup();
+    let organizations = org_row::Entity::find()
+        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(org_row::Column::Id.is_in(org_ids))
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .map(Organization::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    let identities = identities::find_many_in(tx, &identity_ids).await?;
+    memberships
+        .into_iter()
+        .map(|membership| {
+            let organization = organizations
+                .iter()
+                .find(|o| o.id == membership.organization_id)
+                .cloned()
+                .ok_or_else(|| Error::internal("membership of a missing organization"))?;
+            let identity = identities
+                .iter()
+                .find(|i| i.id == membership.identity_id)
+                .cloned()
+                .ok_or_else(|| Error::internal("membership of a missing identity"))?;
+            Ok(Member {
+                membership,
+                organization,
+                identity,
+            })
+        })
+        .collect()
+}
+
+async fn complete_page(tx: &TenantTx, rows: Page<member_row::Model>) -> Result<Page<Member>> {
+    let page = rows.try_map(Membership::try_from)?;
+    let members = members_of(tx, page.items).await?;
+    Ok(Page {
+        items: members,
+        has_next_page: page.has_next_page,
+        total_count: page.total_count,
+    })
+}
+
+async fn member_of(tx: &TenantTx, membership: Membership) -> Result<Member> {
+    members_of(tx, vec![membership])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("membership vanished"))
+}
+
+/// What `createOrganization` takes.
+#[derive(Clone, Debug)]
+pub struct NewOrganization {
+    pub name: String,
+    pub slug: String,
+    pub kind: OrganizationKind,
+    pub metadata: Option<Value>,
+    pub external_id: Option<String>,
+}
+
+/// What `updateOrganization` changes; `None` leaves a field alone (`external_id: Some(None)`
+/// clears it).
+#[derive(Clone, Debug, Default)]
+pub struct OrganizationChanges {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub kind: Option<OrganizationKind>,
+    pub metadata: Option<Value>,
+    pub external_id: Option<Option<String>>,
+}
+
+/// Filters of the organization list.
+#[derive(Clone, Debug, Default)]
+pub struct OrganizationFilter {
+    /// Part of the name or slug, case-insensitive.
+    pub search: Option<String>,
+    pub kind: Option<OrganizationKind>,
+}
+
+const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+fn parse_metadata(value: Value) -> Result<Value> {
+    if !value.is_object() {
+        return Err(Error::validation("metadata", "must be a JSON object"));
+    }
+    if value.to_string().len() > MAX_METADATA_BYTES {
+        return Err(Error::validation("metadata", "must be at most 16 KiB"));
+    }
+    Ok(value)
+}
+
+/// A role name: `[a-z][a-z0-9:_.-]{1,62}`; names starting with `org:` are the built-ins'.
+fn parse_role_name(input: &str) -> Result<String> {
+    let ok = (2..=63).contains(&input.len())
+        && input.starts_with(|c: char| c.is_ascii_lowercase())
+        && input
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || ":_.-".contains(c));
+    if !ok {
+        return Err(Error::validation(
+            "name",
+            "must be 2 to 63 characters of a-z, 0-9, ':', '_', '.' and '-', starting with a letter",
+        ));
+    }
+    if input.starts_with("org:") {
+        return Err(Error::validation(
+            "name",
+            "names starting with org: are reserved for the built-in roles",
+        ));
+    }
+    Ok(input.to_owned())
+}
+
+fn parse_permissions(inputs: &[String]) -> Result<Vec<String>> {
+    if inputs.len() > 50 {
+        return Err(Error::validation("permissions", "at most 50 permissions"));
+    }
+    let mut permissions: Vec<String> = Vec::new();
+    for permission in inputs {
+        let ok = !permission.is_empty()
+            && permission.len() <= 100
+            && permission
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b":_.-/".contains(&b));
+        if !ok {
+            return Err(Error::validation(
+                "permissions",
+                format!(
+                    "{permission:?} is not a permission name (a-z, 0-9, ':', '_', '.', '-', '/')"
+                ),
+            ));
+        }
+        if !permissions.contains(permission) {
+            permissions.push(permission.clone());
+        }
+    }
+    Ok(permissions)
+}
+
+/// Every role of the tenant: built-ins first, then the tenant's own by creation.
+async fn roles_in(tx: &TenantTx) -> Result<Vec<OrganizationRole>> {
+    let custom = role_row::Entity::find()
+        .filter(role_row::Column::TenantId.eq(tx.tenant_id()))
+        .all(tx.connection())
+        .await?;
+    let mut roles: Vec<OrganizationRole> = built_in_roles().collect();
+    for row in custom {
+        roles.push(OrganizationRole::try_from(row)?);
+    }
+    Ok(roles)
+}
+
+/// Checks that every name in `roles` is a role of the tenant; sorted and deduplicated.
+async fn check_roles(tx: &TenantTx, roles: &[String]) -> Result<Vec<String>> {
+    let known = roles_in(tx).await?;
+    let mut checked: Vec<String> = Vec::new();
+    for role in roles {
+        if !known.iter().any(|k| &k.name == role) {
+            return Err(Error::validation(
+                "roles",
+                format!("{role:?} is not an organization role of this tenant"),
+            ));
+        }
+        if !checked.contains(role) {
+            checked.push(role.clone());
+        }
+    }
+    if checked.is_empty() {
+        return Err(Error::validation("roles", "must name at least one role"));
+    }
+    checked.sort();
+    Ok(checked)
+}
+
+async fn find_org(tx: &TenantTx, id: Uuid) -> Result<org_row::Model> {
+    org_row::Entity::find()
+        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(org_row::Column::Id.eq(id))
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+async fn find_membership(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Option<member_row::Model>> {
+    Ok(member_row::Entity::find()
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(member_row::Column::OrganizationId.eq(organization_id))
+        .filter(member_row::Column::IdentityId.eq(identity_id))
+        .one(tx.connection())
+        .await?)
+}
+
+/// Whether the caller may act on organization `id` with an organization `permission`;
+/// tenant admins need `tenant_permission` instead. Identities that are not members get
+/// `NotFound`; members without the permission `PermissionDenied`.
+async fn authorize_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: Uuid,
+    tenant_permission: Permission,
+    permission: &str,
+) -> Result<()> {
+    let Principal::Identity {
+        id: identity_id, ..
+    } = actor.principal
+    else {
+        return actor.authorize(tenant_permission);
+    };
+    let membership = find_membership(tx, id, identity_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let held: Vec<String> = serde_json::from_value(membership.roles).map_err(Error::internal)?;
+    let roles = roles_in(tx).await?;
+    let granted = roles
+        .iter()
+        .filter(|role| held.contains(&role.name))
+        .any(|role| role.permissions.iter().any(|p| p == permission));
+    if granted {
+        Ok(())
+    } else {
+        tracing::info!(organization.id = %id, permission, "organization permission denied");
+        Err(Error::PermissionDenied)
+    }
+}
+
+async fn record(
+    tx: &TenantTx,
+    actor: &Actor,
+    action: &str,
+    kind: &'static str,
+    id: Uuid,
+    details: Value,
+) -> Result<()> {
+    let target = id.to_string();
+    audit::record(
+        tx,
+        actor,
+        action,
+        Some(Target { kind, id: &target }),
+        details,
+    )
+    .await
+}
+
+fn conflict_on_unique(error: sea_orm::DbErr, message: &str) -> Error {
+    if is_unique_violation(&error) {
+        Error::Conflict(message.to_owned())
+    } else {
+        error.into()
+    }
+}
+
+/// Creates an organization. Requires `WriteOrganizations`.
+#[tracing::instrument(name = "core.create_organization", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn create_organization(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    new: NewOrganization,
+) -> Result<Organization> {
+    actor.authorize(Permission::WriteOrganizations)?;
+    let name = Name::parse("name", &new.name, 200)?;
+    let slug = Slug::parse("slug", &new.slug)?;
+    let metadata = parse_metadata(new.metadata.unwrap_or_else(|| json!({})))?;
+    let external_id = match new.external_id {
+        Some(id) => Some(ExternalId::parse("externalId", &id)?.into_inner()),
+        None => None,
+    };
+    let now = Utc::now();
+    let tx = db.begin_tenant(scope).await?;
+    let row = org_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        name: Set(name.into_inner()),
+        slug: Set(slug.as_str().to_owned()),
+        kind: Set(new.kind.as_str().to_owned()),
+        metadata: Set(metadata),
+        external_id: Set(external_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(tx.connection())
+    .await
+    .map_err(|e| conflict_on_unique(e, "an organization with this slug or external id exists"))?;
+    let org = Organization::try_from(row)?;
+    record(
+        &tx,
+        actor,
+        "organization.create",
+        "organization",
+        org.id,
+        json!({ "name": org.name, "slug": org.slug, "kind": org.kind.as_str() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+/// Changes an organization: tenant admins (`WriteOrganizations`) or its members with
+/// `organization:write`.
+#[tracing::instrument(name = "core.update_organization", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn update_organization(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+    changes: OrganizationChanges,
+) -> Result<Organization> {
+    let tx = db.begin_tenant(scope).await?;
+    authorize_in(
+        &tx,
+        actor,
+        id,
+        Permission::WriteOrganizations,
+        permission::WRITE_ORGANIZATION,
+    )
+    .await?;
+    let mut active: org_row::ActiveModel = find_org(&tx, id).await?.into();
+    if let Some(name) = changes.name {
+        active.name = Set(Name::parse("name", &name, 200)?.into_inner());
+    }
+    if let Some(slug) = changes.slug {
+        active.slug = Set(Slug::parse("slug", &slug)?.as_str().to_owned());
+    }
+    if let Some(kind) = changes.kind {
+        active.kind = Set(kind.as_str().to_owned());
+    }
+    if let Some(metadata) = changes.metadata {
+        active.metadata = Set(parse_metadata(metadata)?);
+    }
+    if let Some(external_id) = changes.external_id {
+        active.external_id = Set(match external_id {
+            Some(id) => Some(ExternalId::parse("externalId", &id)?.into_inner()),
+            None => None,
+        });
+    }
+    active.updated_at = Set(Utc::now());
+    let row = active.update(tx.connection()).await.map_err(|e| {
+        conflict_on_unique(e, "an organization with this slug or external id exists")
+    })?;
+    let org = Organization::try_from(row)?;
+    record(
+        &tx,
+        actor,
+        "organization.update",
+        "organization",
+        org.id,
+        json!({ "name": org.name, "slug": org.slug, "kind": org.kind.as_str() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+/// Deletes an organization with its memberships, and revokes the sessions scoped to it.
+/// Requires `WriteOrganizations`.
+#[tracing::instrument(name = "core.delete_organization", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn delete_organization(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Organization> {
+    actor.authorize(Permission::WriteOrganizations)?;
+    let tx = db.begin_tenant(scope).await?;
+    let org = Organization::try_from(find_org(&tx, id).await?)?;
+    sessions::revoke_organization_sessions_in(&tx, id, None).await?;
+    member_row::Entity::delete_many()
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(member_row::Column::OrganizationId.eq(id))
+        .exec(tx.connection())
+        .await?;
+    org_row::Entity::delete_many()
+        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(org_row::Column::Id.eq(id))
+        .exec(tx.connection())
+        .await?;
+    record(
+        &tx,
+        actor,
+        "organization.delete",
+        "organization",
+        id,
+        json!({ "name": org.name, "slug": org.slug }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+/// One organization: tenant admins (`ReadOrganizations`) or its members with
+/// `organization:read`.
+#[tracing::instrument(name = "core.get_organization", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn get_organization(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Organization> {
+    let tx = db.begin_tenant(scope).await?;
+    authorize_in(
+        &tx,
+        actor,
+        id,
+        Permission::ReadOrganizations,
+        permission::READ_ORGANIZATION,
+    )
+    .await?;
+    let org = Organization::try_from(find_org(&tx, id).await?)?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+/// The tenant's organizations, oldest first. Requires `ReadOrganizations`.
+#[tracing::instrument(name = "core.list_organizations", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn list_organizations(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    filter: OrganizationFilter,
+    page: PageRequest,
+) -> Result<Page<Organization>> {
+    actor.authorize(Permission::ReadOrganizations)?;
+    let tx = db.begin_tenant(scope).await?;
+    let mut condition = Condition::all().add(org_row::Column::TenantId.eq(tx.tenant_id()));
+    if let Some(kind) = filter.kind {
+        condition = condition.add(org_row::Column::Kind.eq(kind.as_str()));
+    }
+    if let Some(search) = filter.search.filter(|s| !s.trim().is_empty()) {
+        let pattern = contains_pattern(&search);
+        condition = condition.add(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(org_row::Column::Name)))
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(Expr::col(org_row::Column::Slug).like(LikeExpr::new(pattern).escape('\\'))),
+        );
+    }
+    let query = org_row::Entity::find().filter(condition);
+    let rows = keyset(tx.connection(), query, org_row::Column::Id, page).await?;
+    tx.commit().await?;
+    rows.try_map(Organization::try_from)
+}
+
+/// Adds an identity to an organization with `roles`: tenant admins (`WriteOrganizations`) or
+/// the organization's members with `members:write`.
+#[tracing::instrument(name = "core.add_member", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn add_member(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+    roles: &[String],
+) -> Result<Member> {
+    let tx = db.begin_tenant(scope).await?;
+    authorize_in(
+        &tx,
+        actor,
+        organization_id,
+        Permission::WriteOrganizations,
+        permission::WRITE_MEMBERS,
+    )
+    .await?;
+    find_org(&tx, organization_id).await?;
+    if !matches!(
+        identities::status_of(&tx, identity_id).await?,
+        Some(identities::IdentityStatus::Active | identities::IdentityStatus::Suspended)
+    ) {
+        return Err(Error::NotFound);
+    }
+    let roles = check_roles(&tx, roles).await?;
+    let now = Utc::now();
+    let row = member_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        identity_id: Set(identity_id),
+        roles: Set(json!(roles)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(tx.connection())
+    .await
+    .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
+    let membership = Membership::try_from(row)?;
+    record(
+        &tx,
+        actor,
+        "organization.member.add",
+        "organization",
+        organization_id,
+        json!({ "identityId": identity_id, "roles": membership.roles }),
+    )
+    .await?;
+    let member = member_of(&tx, membership).await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+/// Replaces a member's roles. Same permission as [`add_member`]. Sessions scoped to the
+/// organization pick up the new roles at their next refresh.
+#[tracing::instrument(name = "core.update_member_roles", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn update_member_roles(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+    roles: &[String],
+) -> Result<Member> {
+    let tx = db.begin_tenant(scope).await?;
+    authorize_in(
+        &tx,
+        actor,
+        organization_id,
+        Permission::WriteOrganizations,
+        permission::WRITE_MEMBERS,
+    )
+    .await?;
+    let current = find_membership(&tx, organization_id, identity_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let roles = check_roles(&tx, roles).await?;
+    let mut active: member_row::ActiveModel = current.into();
+    active.roles = Set(json!(roles));
+    active.updated_at = Set(Utc::now());
+    let membership = Membership::try_from(active.update(tx.connection()).await?)?;
+    record(
+        &tx,
+        actor,
+        "organization.member.update",
+        "organization",
+        organization_id,
+        json!({ "identityId": identity_id, "roles": membership.roles }),
+    )
+    .await?;
+    let member = member_of(&tx, membership).await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+/// Removes a member and revokes their sessions (and refresh tokens) scoped to the
+/// organization. Same permission as [`add_member`]; members may also leave on their own.
+#[tracing::instrument(name = "core.remove_member", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn remove_member(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Member> {
+    let tx = db.begin_tenant(scope).await?;
+    let leaving = matches!(actor.principal, Principal::Identity { id, .. } if id == identity_id);
+    if !leaving {
+        authorize_in(
+            &tx,
+            actor,
+            organization_id,
+            Permission::WriteOrganizations,
+            permission::WRITE_MEMBERS,
+        )
+        .await?;
+    }
+    let current = find_membership(&tx, organization_id, identity_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let member = member_of(&tx, Membership::try_from(current)?).await?;
+    member_row::Entity::delete_many()
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(member_row::Column::Id.eq(member.membership.id))
+        .exec(tx.connection())
+        .await?;
+    let revoked =
+        sessions::revoke_organization_sessions_in(&tx, organization_id, Some(identity_id)).await?;
+    record(
+        &tx,
+        actor,
+        "organization.member.remove",
+        "organization",
+        organization_id,
+        json!({ "identityId": identity_id, "revokedSessions": revoked }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+/// An organization's members, oldest first: tenant admins or members with `members:read`.
+#[tracing::instrument(name = "core.list_members", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn list_members(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<Member>> {
+    let tx = db.begin_tenant(scope).await?;
+    authorize_in(
+        &tx,
+        actor,
+        organization_id,
+        Permission::ReadOrganizations,
+        permission::READ_MEMBERS,
+    )
+    .await?;
+    let query = member_row::Entity::find()
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(member_row::Column::OrganizationId.eq(organization_id));
+    let rows = keyset(tx.connection(), query, member_row::Column::Id, page).await?;
+    let page = complete_page(&tx, rows).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// The organizations an identity belongs to (its memberships), oldest first: the identity
+/// itself, or tenant admins with `ReadOrganizations`.
+#[tracing::instrument(name = "core.identity_memberships", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn identity_memberships(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    identity_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<Member>> {
+    match actor.principal {
+        Principal::Identity { id, .. } if id == identity_id => {}
+        Principal::Identity { .. } => return Err(Error::NotFound),
+        _ => actor.authorize(Permission::ReadOrganizations)?,
+    }
+    let tx = db.begin_tenant(scope).await?;
+    let query = member_row::Entity::find()
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(member_row::Column::IdentityId.eq(identity_id));
+    let rows = keyset(tx.connection(), query, member_row::Column::Id, page).await?;
+    let page = complete_page(&tx, rows).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// Defines an organization role for the tenant. Requires `WriteOrganizations`.
+#[tracing::instrument(name = "core.create_organization_role", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn create_organization_role(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    name: &str,
+    description: Option<&str>,
+    permissions: &[String],
+) -> Result<OrganizationRole> {
+    actor.authorize(Permission::WriteOrganizations)?;
+    let name = parse_role_name(name)?;
+    let description = match description {
+        Some(text) => Some(Name::parse("description", text, 500)?.into_inner()),
+        None => None,
+    };
+    let permissions = parse_permissions(permissions)?;
+    let tx = db.begin_tenant(scope).await?;
+    let row = role_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        name: Set(name),
+        description: Set(description),
+        permissions: Set(json!(permissions)),
+        created_at: Set(Utc::now()),
+    }
+    .insert(tx.connection())
+    .await
+    .map_err(|e| conflict_on_unique(e, "a role with this name exists"))?;
+    let role = OrganizationRole::try_from(row)?;
+    record(
+        &tx,
+        actor,
+        "organization_role.create",
+        "organization_role",
+        role.id.unwrap_or_default(),
+        json!({ "name": role.name, "permissions": role.permissions }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// Deletes a tenant-defined role that no member holds. Requires `WriteOrganizations`.
+#[tracing::instrument(name = "core.delete_organization_role", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn delete_organization_role(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<OrganizationRole> {
+    actor.authorize(Permission::WriteOrganizations)?;
+    let tx = db.begin_tenant(scope).await?;
+    let row = role_row::Entity::find()
+        .filter(role_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(role_row::Column::Id.eq(id))
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)?;
+    let role = OrganizationRole::try_from(row)?;
+    let holders = member_row::Entity::find()
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .filter(|m| {
+            m.roles
+                .as_array()
+                .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(&role.name)))
+        })
+        .count();
+    if holders > 0 {
+        return Err(Error::Conflict(format!(
+            "{holders} member(s) hold this role; change their roles first"
+        )));
+    }
+    role_row::Entity::delete_many()
+        .filter(role_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(role_row::Column::Id.eq(id))
+        .exec(tx.connection())
+        .await?;
+    record(
+        &tx,
+        actor,
+        "organization_role.delete",
+        "organization_role",
+        id,
+        json!({ "name": role.name }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// The tenant's organization roles, built-ins first. Requires `ReadOrganizations`, or any
+/// identity (so member UIs can show role names).
+#[tracing::instrument(name = "core.list_organization_roles", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn list_organization_roles(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+) -> Result<Vec<OrganizationRole>> {
+    if !matches!(actor.principal, Principal::Identity { .. }) {
+        actor.authorize(Permission::ReadOrganizations)?;
+    }
+    let tx = db.begin_tenant(scope).await?;
+    let roles = roles_in(&tx).await?;
+    tx.commit().await?;
+    Ok(roles)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_are_checked_and_org_prefix_is_reserved() {
+        assert!(parse_role_name("billing-admin").is_ok());
+        assert!(parse_role_name("team:lead").is_ok());
+        assert!(parse_role_name("org:owner").is_err());
+        assert!(parse_role_name("Billing").is_err());
+        assert!(parse_role_name("x").is_err());
+        assert!(parse_permissions(&["invoices:read".into()]).is_ok());
+        assert!(parse_permissions(&["has space".into()]).is_err());
+    }
+
+    #[test]
+    fn the_built_in_admin_manages_members_and_the_member_reads() {
+        let roles: Vec<_> = built_in_roles().collect();
+        let admin = roles.iter().find(|r| r.name == ORG_ADMIN).unwrap();
+        assert!(
+            admin
+                .permissions
+                .iter()
+                .any(|p| p == permission::WRITE_MEMBERS)
+        );
+        let member = roles.iter().find(|r| r.name == ORG_MEMBER).unwrap();
+        assert!(
+            !member
+                .permissions
+                .iter()
+                .any(|p| p == permission::WRITE_MEMBERS)
+        );
+        assert!(member.built_in());
+    }
+}
