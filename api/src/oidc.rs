@@ -376,7 +376,17 @@ async fn authorize(
         .filter(|session| provider.session_satisfies(&auth_request, session));
     match session {
         Some(session) => {
-            let code = provider.issue_code(&app, &auth_request, &session).await?;
+            let code = match provider.issue_code(&app, &auth_request, &session).await {
+                Ok(code) => code,
+                Err(error) => {
+                    return Ok(redirect_error(
+                        &tenant.issuer,
+                        &auth_request.redirect_uri,
+                        auth_request.state.as_deref(),
+                        &error,
+                    ));
+                }
+            };
             Ok(redirect(
                 &auth_request.redirect_uri,
                 &[

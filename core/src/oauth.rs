@@ -15,6 +15,7 @@ use crate::db::{Database, TenantTx};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::Error;
 use crate::identities;
+use crate::organizations::{self, OrgContext};
 use crate::scope::TenantScope;
 use crate::secrets;
 use crate::sessions::{
@@ -113,7 +114,7 @@ pub struct AuthorizeParams {
     pub login_hint: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
-    /// The organization to scope the tokens to (finished by the Organizations work).
+    /// The organization to scope the tokens to: its id or slug (also as scope `org:{id}`).
     pub organization: Option<String>,
 }
 
@@ -132,6 +133,8 @@ pub struct AuthorizationRequest {
     pub prompt_login: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// The organization (id or slug) the tokens are to be scoped to.
+    pub organization: Option<String>,
     /// When the request arrived (Unix seconds): a forced sign-in must be newer than this.
     pub received_at: i64,
 }
@@ -147,6 +150,7 @@ struct CodeGrant {
     code_challenge: Option<String>,
     identity_id: Uuid,
     browser_session_id: Uuid,
+    organization_id: Option<Uuid>,
 }
 
 /// The token endpoint's answer (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -307,17 +311,26 @@ impl Provider<'_> {
                 "machine applications use the client_credentials grant",
             ));
         }
-        if params.organization.is_some() {
-            return Err(OAuthError::invalid_request(
-                "organization-scoped sign-in is not available in this version",
-            ));
-        }
-        let scope = params
+        let requested = params
             .scope
             .as_deref()
             .map(|s| scopes(s).collect::<Vec<_>>())
             .filter(|s| !s.is_empty())
             .ok_or_else(|| OAuthError::invalid_scope("scope is missing"))?;
+        // `org:{id}` asks for organization context, like the `organization` parameter.
+        let (org_scopes, scope): (Vec<&str>, Vec<&str>) =
+            requested.into_iter().partition(|s| s.starts_with("org:"));
+        let organization = match (params.organization, org_scopes.as_slice()) {
+            (None, []) => None,
+            (Some(org), []) => Some(org),
+            (None, [one]) => Some(one["org:".len()..].to_owned()),
+            (Some(org), [one]) if one["org:".len()..] == org => Some(org),
+            _ => {
+                return Err(OAuthError::invalid_request(
+                    "ask for one organization (organization parameter or one org:{id} scope)",
+                ));
+            }
+        };
         if !app.allows_scopes(scope.iter().copied()) {
             return Err(OAuthError::invalid_scope(
                 "a requested scope is not allowed for this client",
@@ -381,6 +394,7 @@ impl Provider<'_> {
             prompt_login: prompts.contains(&"login"),
             max_age,
             login_hint: bounded("login_hint", params.login_hint, 320)?,
+            organization: bounded("organization", organization, 100)?,
             received_at: Utc::now().timestamp(),
         })
     }
@@ -430,13 +444,34 @@ impl Provider<'_> {
         Ok(session.filter(|s| s.application_id.is_none()))
     }
 
-    /// Issues the authorization code for a request the user's `session` satisfies.
+    /// Issues the authorization code for a request the user's `session` satisfies. A request
+    /// for an organization the user is not a member of is `access_denied`.
     pub async fn issue_code(
         &self,
         app: &Application,
         request: &AuthorizationRequest,
         session: &Session,
-    ) -> crate::Result<String> {
+    ) -> OAuthResult<String> {
+        let organization_id = match &request.organization {
+            None => None,
+            Some(reference) => {
+                let tx = self.db.begin_tenant(self.scope).await?;
+                let context =
+                    organizations::context_by_reference(&tx, reference, session.identity_id)
+                        .await?;
+                tx.commit().await?;
+                Some(
+                    context
+                        .ok_or_else(|| {
+                            OAuthError::new(
+                                "access_denied",
+                                "the user is not a member of the requested organization",
+                            )
+                        })?
+                        .id,
+                )
+            }
+        };
         let code = secrets::generate(AUTHORIZATION_CODE_PREFIX);
         let grant = CodeGrant {
             application_id: app.id,
@@ -447,6 +482,7 @@ impl Provider<'_> {
             code_challenge: request.code_challenge.clone(),
             identity_id: session.identity_id,
             browser_session_id: session.id,
+            organization_id,
         };
         let value = serde_json::to_vec(&grant).map_err(Error::internal)?;
         self.store
@@ -479,12 +515,13 @@ impl Provider<'_> {
             .unwrap_or(self.issuer.settings.access_token_ttl_seconds)
     }
 
-    fn app_grant(&self, app: &Application, scope: &str) -> Grant {
+    fn app_grant(&self, app: &Application, scope: &str, organization: Option<OrgContext>) -> Grant {
         Grant {
             audience: app.client_id.clone(),
             client_id: Some(app.client_id.clone()),
             scope: Some(scope.to_owned()),
             access_ttl_seconds: self.access_ttl(app),
+            organization,
         }
     }
 
@@ -498,8 +535,19 @@ impl Provider<'_> {
         session: &Session,
         scope: &str,
         nonce: Option<String>,
-    ) -> crate::Result<TokenResponse> {
-        let grant = self.app_grant(app, scope);
+    ) -> OAuthResult<TokenResponse> {
+        // Roles are read now: a refresh carries the member's current roles, and a removed
+        // member's session is over.
+        let organization =
+            sessions::organization_of(tx, session)
+                .await
+                .map_err(|error| match error {
+                    Error::Unauthenticated => {
+                        OAuthError::invalid_grant("the organization membership has ended")
+                    }
+                    other => other.into(),
+                })?;
+        let grant = self.app_grant(app, scope, organization);
         let access_token = sessions::sign_access_token(
             tx,
             &self.issuer,
@@ -517,7 +565,10 @@ impl Provider<'_> {
             false => None,
         };
         let id_token = match has_scope(scope, "openid") {
-            true => Some(self.id_token(tx, app, session, scope, nonce).await?),
+            true => Some(
+                self.id_token(tx, app, session, scope, nonce, grant.organization.as_ref())
+                    .await?,
+            ),
             false => None,
         };
         Ok(TokenResponse {
@@ -537,6 +588,7 @@ impl Provider<'_> {
         session: &Session,
         scope: &str,
         nonce: Option<String>,
+        organization: Option<&OrgContext>,
     ) -> crate::Result<String> {
         // The user signed in when the browser session started.
         let browser = match session.parent_session_id {
@@ -545,7 +597,7 @@ impl Provider<'_> {
         };
         let browser = browser.as_ref().unwrap_or(session);
         let now = Utc::now();
-        let claims = IdTokenClaims {
+        let mut claims = IdTokenClaims {
             iss: self.issuer.issuer.to_owned(),
             sub: session.identity_id.to_string(),
             aud: app.client_id.clone(),
@@ -558,6 +610,15 @@ impl Provider<'_> {
             azp: Some(app.client_id.clone()),
             profile: self.profile_claims(tx, session.identity_id, scope).await?,
         };
+        if let Some(org) = organization {
+            claims
+                .profile
+                .insert("org_id".into(), json!(org.id.to_string()));
+            claims
+                .profile
+                .insert("org_kind".into(), json!(org.kind.as_str()));
+            claims.profile.insert("roles".into(), json!(org.roles));
+        }
         crate::signing_keys::sign(
             tx,
             self.issuer.master_key,
@@ -663,6 +724,7 @@ impl Provider<'_> {
                 application_id: Some(app.id),
                 parent_session_id: Some(browser.id),
                 scope: Some(grant.scope.clone()),
+                organization_id: grant.organization_id,
             },
         )
         .await?;
@@ -791,7 +853,7 @@ impl Provider<'_> {
                 ));
             }
         };
-        let grant = self.app_grant(app, &scope);
+        let grant = self.app_grant(app, &scope, None);
         let tx = self.db.begin_tenant(self.scope).await?;
         let access_token =
             sessions::sign_access_token(&tx, &self.issuer, &grant, &app.client_id, None).await?;

@@ -245,6 +245,54 @@ impl TryFrom<member_row::Model> for Membership {
     }
 }
 
+/// What an organization-scoped token says about the member: the organization, its kind and
+/// the member's roles there.
+#[derive(Clone, Debug)]
+pub struct OrgContext {
+    pub id: Uuid,
+    pub kind: OrganizationKind,
+    pub roles: Vec<String>,
+}
+
+/// The member's context in an organization, `None` if the identity is not a member.
+pub(crate) async fn context_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Option<OrgContext>> {
+    let Some(membership) = find_membership(tx, organization_id, identity_id).await? else {
+        return Ok(None);
+    };
+    let org = Organization::try_from(find_org(tx, organization_id).await?)?;
+    Ok(Some(OrgContext {
+        id: org.id,
+        kind: org.kind,
+        roles: serde_json::from_value(membership.roles).map_err(Error::internal)?,
+    }))
+}
+
+/// The member's context in the organization named by `reference` (its id or slug), `None` if
+/// there is no such organization or the identity is not a member.
+pub(crate) async fn context_by_reference(
+    tx: &TenantTx,
+    reference: &str,
+    identity_id: Uuid,
+) -> Result<Option<OrgContext>> {
+    let by = match Uuid::parse_str(reference) {
+        Ok(id) => org_row::Column::Id.eq(id),
+        Err(_) => org_row::Column::Slug.eq(reference),
+    };
+    let Some(org) = org_row::Entity::find()
+        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(by)
+        .one(tx.connection())
+        .await?
+    else {
+        return Ok(None);
+    };
+    context_in(tx, org.id, identity_id).await
+}
+
 /// A membership with both of its ends, as lists and mutations answer it.
 #[derive(Clone, Debug)]
 pub struct Member {

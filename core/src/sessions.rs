@@ -8,6 +8,7 @@ use crate::crypto::MasterKey;
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
 use crate::identities::{self, IdentityStatus};
+use crate::organizations::{self, OrgContext};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
@@ -95,6 +96,12 @@ pub struct AccessClaims {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The organization the token is scoped to; `roles` are then the member's roles there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    /// `customer` or `partner`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_kind: Option<String>,
 }
 
 /// Where tokens are issued: the tenant's issuer URL (also the audience of tokens for the
@@ -172,6 +179,8 @@ pub struct Grant {
     pub client_id: Option<String>,
     pub scope: Option<String>,
     pub access_ttl_seconds: u32,
+    /// The organization the session is scoped to.
+    pub organization: Option<OrgContext>,
 }
 
 impl Grant {
@@ -182,6 +191,7 @@ impl Grant {
             client_id: None,
             scope: None,
             access_ttl_seconds: issuer.settings.access_token_ttl_seconds,
+            organization: None,
         }
     }
 }
@@ -204,9 +214,18 @@ pub(crate) async fn sign_access_token(
         exp: (now + Duration::seconds(grant.access_ttl_seconds.into())).timestamp(),
         iat: now.timestamp(),
         jti: Uuid::now_v7().to_string(),
-        roles: Vec::new(),
+        roles: grant
+            .organization
+            .as_ref()
+            .map(|org| org.roles.clone())
+            .unwrap_or_default(),
         client_id: grant.client_id.clone(),
         scope: grant.scope.clone(),
+        org_id: grant.organization.as_ref().map(|org| org.id.to_string()),
+        org_kind: grant
+            .organization
+            .as_ref()
+            .map(|org| org.kind.as_str().to_owned()),
     };
     signing_keys::sign(
         tx,
@@ -233,25 +252,42 @@ pub(crate) async fn new_refresh_token(tx: &TenantTx, session_id: Uuid) -> Result
     Ok(refresh_token)
 }
 
+/// The organization context of a session scoped to one; `Unauthenticated` when the
+/// membership has ended (its sessions are revoked then, so this is a race at most).
+pub(crate) async fn organization_of(
+    tx: &TenantTx,
+    session: &Session,
+) -> Result<Option<OrgContext>> {
+    match session.organization_id {
+        None => Ok(None),
+        Some(org) => organizations::context_in(tx, org, session.identity_id)
+            .await?
+            .map(Some)
+            .ok_or(Error::Unauthenticated),
+    }
+}
+
 async fn issue_tokens(
     tx: &TenantTx,
     issuer: &TokenIssuer<'_>,
-    identity_id: Uuid,
-    session_id: Uuid,
+    session: &Session,
 ) -> Result<IssuedTokens> {
-    let grant = Grant::first_party(issuer);
+    let grant = Grant {
+        organization: organization_of(tx, session).await?,
+        ..Grant::first_party(issuer)
+    };
     let access_token = sign_access_token(
         tx,
         issuer,
         &grant,
-        &identity_id.to_string(),
-        Some(session_id),
+        &session.identity_id.to_string(),
+        Some(session.id),
     )
     .await?;
     Ok(IssuedTokens {
-        session_id,
+        session_id: session.id,
         access_token,
-        refresh_token: new_refresh_token(tx, session_id).await?,
+        refresh_token: new_refresh_token(tx, session.id).await?,
         expires_in: grant.access_ttl_seconds,
     })
 }
@@ -266,6 +302,7 @@ pub(crate) struct NewSession<'a> {
     pub application_id: Option<Uuid>,
     pub parent_session_id: Option<Uuid>,
     pub scope: Option<String>,
+    pub organization_id: Option<Uuid>,
 }
 
 pub(crate) async fn insert_session(tx: &TenantTx, new: NewSession<'_>) -> Result<Session> {
@@ -289,7 +326,7 @@ pub(crate) async fn insert_session(tx: &TenantTx, new: NewSession<'_>) -> Result
         application_id: Set(new.application_id),
         parent_session_id: Set(new.parent_session_id),
         scope: Set(new.scope),
-        organization_id: Set(None),
+        organization_id: Set(new.organization_id),
     }
     .insert(tx.connection())
     .await?;
@@ -314,10 +351,11 @@ pub async fn start_session(
             application_id: None,
             parent_session_id: None,
             scope: None,
+            organization_id: None,
         },
     )
     .await?;
-    issue_tokens(tx, issuer, identity_id, session.id).await
+    issue_tokens(tx, issuer, &session).await
 }
 
 /// Revokes a session and the application sessions started from it (signing out of the
@@ -509,7 +547,7 @@ pub async fn refresh_session(
     let tx = db.begin_tenant(scope).await?;
     match redeem_refresh_token(&tx, refresh_token).await? {
         Redeemed::Live(session) if session.application_id.is_none() => {
-            let tokens = issue_tokens(&tx, issuer, session.identity_id, session.id).await?;
+            let tokens = issue_tokens(&tx, issuer, &session).await?;
             tx.commit().await?;
             Ok(tokens)
         }
@@ -519,6 +557,55 @@ pub async fn refresh_session(
         }
         Redeemed::Live(_) | Redeemed::Invalid => Err(Error::Unauthenticated),
     }
+}
+
+/// `switchOrganization`: scopes the caller's session to one of their organizations (or, with
+/// `None`, to none) and issues new tokens carrying `org_id`, `org_kind` and the roles there.
+/// An organization the caller is not a member of is `NotFound`.
+#[tracing::instrument(name = "core.switch_organization", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn switch_organization(
+    db: &Database,
+    scope: &TenantScope,
+    issuer: &TokenIssuer<'_>,
+    actor: &Actor,
+    organization_id: Option<Uuid>,
+) -> Result<IssuedTokens> {
+    let Principal::Identity { id, session_id } = actor.principal else {
+        return Err(Error::Unauthenticated);
+    };
+    let tx = db.begin_tenant(scope).await?;
+    if let Some(org) = organization_id
+        && organizations::context_in(&tx, org, id).await?.is_none()
+    {
+        return Err(Error::NotFound);
+    }
+    session_row::Entity::update_many()
+        .col_expr(
+            session_row::Column::OrganizationId,
+            Expr::value(organization_id),
+        )
+        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(session_row::Column::Id.eq(session_id))
+        .exec(tx.connection())
+        .await?;
+    let session = find_session_in(&tx, session_id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let tokens = issue_tokens(&tx, issuer, &session).await?;
+    let target = session_id.to_string();
+    audit::record(
+        &tx,
+        actor,
+        "session.switch_organization",
+        Some(Target {
+            kind: "session",
+            id: &target,
+        }),
+        json!({ "organizationId": organization_id }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(tokens)
 }
 
 /// Caches the decoding keys of recently seen key ids; a new key id is looked up once.

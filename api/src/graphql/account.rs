@@ -48,6 +48,22 @@ pub fn relying_party(
     }
 }
 
+/// Runs `f` with the token issuer of this request's tenant.
+async fn with_token_issuer<T>(
+    ctx: &Context<'_>,
+    f: impl AsyncFnOnce(&Services, &TenantRequest, &TokenIssuer<'_>) -> latchkey_core::Result<T>,
+) -> async_graphql::Result<T> {
+    let (services, req) = request(ctx);
+    let settings = settings_of(req);
+    let issuer = services.issuer(&req.scope);
+    let token_issuer = TokenIssuer {
+        issuer: &issuer,
+        settings: &settings,
+        master_key: &services.master_key,
+    };
+    f(services, req, &token_issuer).await.gql()
+}
+
 /// Runs `f` with the ceremony context of this request.
 async fn with_ceremonies<T>(
     ctx: &Context<'_>,
@@ -452,6 +468,22 @@ pub struct RefreshSessionPayload {
     pub expires_in: u32,
 }
 
+#[derive(InputObject)]
+pub struct SwitchOrganizationInput {
+    /// One of the caller's organizations; null to leave organization context.
+    pub organization_id: Option<ID>,
+}
+
+#[derive(SimpleObject)]
+pub struct SwitchOrganizationPayload {
+    pub session: SessionReference,
+    /// Carries `org_id`, `org_kind` and the caller's roles in the organization.
+    pub access_token: String,
+    /// A new refresh token of the same session (refreshes keep the organization).
+    pub refresh_token: String,
+    pub expires_in: u32,
+}
+
 #[derive(InputObject, Default)]
 pub struct SignOutInput {
     /// Also end every other session of the caller.
@@ -645,23 +677,45 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: RefreshSessionInput,
     ) -> async_graphql::Result<RefreshSessionPayload> {
-        let (services, req) = request(ctx);
-        let settings = settings_of(req);
-        let issuer = services.issuer(&req.scope);
-        let tokens = sessions::refresh_session(
-            &services.db,
-            &req.scope,
-            &TokenIssuer {
-                issuer: &issuer,
-                settings: &settings,
-                master_key: &services.master_key,
-            },
-            &input.refresh_token,
-        )
-        .await
-        .gql()?;
+        let tokens = with_token_issuer(ctx, async |services, req, issuer| {
+            sessions::refresh_session(&services.db, &req.scope, issuer, &input.refresh_token).await
+        })
+        .await?;
         count_tokens(ctx);
         Ok(RefreshSessionPayload {
+            session: SessionReference {
+                id: ID(tokens.session_id.to_string()),
+            },
+            access_token: tokens.access_token,
+            refresh_token: tokens.refresh_token,
+            expires_in: tokens.expires_in,
+        })
+    }
+
+    /// Scopes the caller's session to one of their organizations (or to none) and returns
+    /// new tokens for it.
+    async fn switch_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: SwitchOrganizationInput,
+    ) -> async_graphql::Result<SwitchOrganizationPayload> {
+        let organization = match &input.organization_id {
+            Some(id) => Some(parse_id("organizationId", id)?),
+            None => None,
+        };
+        let tokens = with_token_issuer(ctx, async |services, req, issuer| {
+            sessions::switch_organization(
+                &services.db,
+                &req.scope,
+                issuer,
+                &req.actor,
+                organization,
+            )
+            .await
+        })
+        .await?;
+        count_tokens(ctx);
+        Ok(SwitchOrganizationPayload {
             session: SessionReference {
                 id: ID(tokens.session_id.to_string()),
             },

@@ -1,0 +1,303 @@
+//! Organization-scoped sign-in: `switchOrganization` on a first-party session and the OpenID
+//! Connect `organization` parameter / `org:{id}` scope. Tokens carry `org_id`, `org_kind` and
+//! the member's roles there; removing the member ends those sessions; non-members and other
+//! tenants' organizations get nothing.
+
+use latchkey_tests::oidc::{Browser, param};
+use latchkey_tests::passkey::claims;
+use latchkey_tests::{TestApp, TestTenant, unique, unique_email};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const CALLBACK: &str = "https://rp.example/cb";
+const SWITCH: &str = "mutation($input: SwitchOrganizationInput!) { switchOrganization(input: $input) { accessToken refreshToken } }";
+
+async fn organization(app: &TestApp, tenant: &TestTenant, kind: &str) -> (String, String) {
+    let slug = unique("org");
+    let response = app
+        .tenant(
+            tenant,
+            "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }",
+            json!({ "input": { "name": "Org", "slug": slug, "kind": kind } }),
+        )
+        .await;
+    (
+        response.data()["createOrganization"]["organization"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        slug,
+    )
+}
+
+async fn join(app: &TestApp, tenant: &TestTenant, org: &str, identity: &str, roles: &[&str]) {
+    app.tenant(
+        tenant,
+        "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { id } } }",
+        json!({ "input": { "organizationId": org, "identityId": identity, "roles": roles } }),
+    )
+    .await
+    .data();
+}
+
+async fn remove(app: &TestApp, tenant: &TestTenant, org: &str, identity: &str) {
+    app.tenant(
+        tenant,
+        "mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { membership { id } } }",
+        json!({ "input": { "organizationId": org, "identityId": identity } }),
+    )
+    .await
+    .data();
+}
+
+#[tokio::test]
+async fn switch_organization_scopes_the_session_and_removal_ends_it() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("switch").await;
+    let (x, _) = organization(&app, &tenant, "PARTNER").await;
+    let (y, _) = organization(&app, &tenant, "CUSTOMER").await;
+    let (_device, _, signed_in) = app.sign_up(&tenant, &unique_email()).await;
+    join(&app, &tenant, &x, &signed_in.identity_id, &["org:admin"]).await;
+
+    let switched = app
+        .anonymous(
+            &tenant,
+            Some(&signed_in.access_token),
+            SWITCH,
+            json!({ "input": { "organizationId": x } }),
+        )
+        .await;
+    let tokens = switched.data()["switchOrganization"].clone();
+    let access = claims(tokens["accessToken"].as_str().unwrap());
+    assert_eq!(access["org_id"], x.as_str());
+    assert_eq!(access["org_kind"], "partner");
+    assert_eq!(access["roles"], json!(["org:admin"]));
+
+    // A refresh keeps the organization.
+    let refreshed = app
+        .anonymous(
+            &tenant,
+            None,
+            "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken refreshToken } }",
+            json!({ "t": tokens["refreshToken"] }),
+        )
+        .await;
+    let refreshed = refreshed.data()["refreshSession"].clone();
+    assert_eq!(
+        claims(refreshed["accessToken"].as_str().unwrap())["org_id"],
+        x.as_str()
+    );
+
+    // Not a member of Y; an unknown id; another tenant's organization: NOT_FOUND.
+    let other = app.create_tenant("switch-other").await;
+    let (elsewhere, _) = organization(&app, &other, "CUSTOMER").await;
+    for target in [
+        y.as_str(),
+        "01900000-0000-7000-8000-000000000000",
+        elsewhere.as_str(),
+    ] {
+        let refused = app
+            .anonymous(
+                &tenant,
+                Some(&signed_in.access_token),
+                SWITCH,
+                json!({ "input": { "organizationId": target } }),
+            )
+            .await;
+        assert_eq!(refused.error_code(), "NOT_FOUND", "{target}");
+    }
+    // Back to no organization.
+    let none = app
+        .anonymous(
+            &tenant,
+            Some(&signed_in.access_token),
+            SWITCH,
+            json!({ "input": { "organizationId": null } }),
+        )
+        .await;
+    let plain = claims(
+        none.data()["switchOrganization"]["accessToken"]
+            .as_str()
+            .unwrap(),
+    );
+    assert!(plain.get("org_id").is_none());
+    assert_eq!(plain["roles"], json!([]));
+
+    // Scoped again, then removed from X: the session scoped to X ends.
+    let again = app
+        .anonymous(
+            &tenant,
+            Some(&signed_in.access_token),
+            SWITCH,
+            json!({ "input": { "organizationId": x } }),
+        )
+        .await;
+    let scoped = again.data()["switchOrganization"].clone();
+    remove(&app, &tenant, &x, &signed_in.identity_id).await;
+    let viewer = app
+        .anonymous(
+            &tenant,
+            Some(scoped["accessToken"].as_str().unwrap()),
+            "{ viewer { kind } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(viewer.error_code(), "UNAUTHENTICATED");
+    let refresh = app
+        .anonymous(
+            &tenant,
+            None,
+            "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }",
+            json!({ "t": scoped["refreshToken"] }),
+        )
+        .await;
+    assert_eq!(refresh.error_code(), "UNAUTHENTICATED");
+}
+
+fn authorize(
+    app: &TestApp,
+    tenant: &TestTenant,
+    client_id: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut url = url::Url::parse(&app.oauth_url(tenant, "authorize")).unwrap();
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", CALLBACK)
+            .append_pair("state", "s");
+        for (name, value) in extra {
+            query.append_pair(name, value);
+        }
+    }
+    url.into()
+}
+
+#[tokio::test]
+async fn oidc_organization_parameter_and_scope() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("oidc-org").await;
+    let web = app
+        .create_application(&tenant, "WEB", &[CALLBACK], json!({}))
+        .await;
+    let secret = web.client_secret.clone().unwrap();
+    let (x, x_slug) = organization(&app, &tenant, "CUSTOMER").await;
+    let (y, _) = organization(&app, &tenant, "CUSTOMER").await;
+    let (_device, _, signed_in) = app.sign_up(&tenant, &unique_email()).await;
+    join(&app, &tenant, &x, &signed_in.identity_id, &["org:member"]).await;
+    let mut browser = Browser::new();
+    browser
+        .establish_session(&app, &tenant, &signed_in.access_token)
+        .await;
+
+    let exchange = |code: String| {
+        let app = &app;
+        let tenant = &tenant;
+        let web = &web;
+        let secret = secret.clone();
+        async move {
+            app.oauth_post(
+                tenant,
+                "token",
+                Some((&web.client_id, &secret)),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", CALLBACK),
+                ],
+            )
+            .await
+        }
+    };
+
+    // By slug with the organization parameter, and by id as an org:{id} scope.
+    for extra in [
+        vec![
+            ("scope", "openid offline_access".to_owned()),
+            ("organization", x_slug.clone()),
+        ],
+        vec![("scope", format!("openid offline_access org:{x}"))],
+    ] {
+        let extra: Vec<(&str, &str)> = extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, location, body) = browser
+            .get(&authorize(&app, &tenant, &web.client_id, &extra))
+            .await;
+        assert_eq!(status, StatusCode::FOUND, "{body}");
+        let callback = url::Url::parse(&location.unwrap()).unwrap();
+        let (status, tokens) = exchange(param(&callback, "code").unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        let access = claims(tokens["access_token"].as_str().unwrap());
+        assert_eq!(access["org_id"], x.as_str());
+        assert_eq!(access["org_kind"], "customer");
+        assert_eq!(access["roles"], json!(["org:member"]));
+        assert_eq!(
+            claims(tokens["id_token"].as_str().unwrap())["org_id"],
+            x.as_str()
+        );
+    }
+
+    // Not a member of Y: access_denied back at the client, with state and iss.
+    let (_, location, _) = browser
+        .get(&authorize(
+            &app,
+            &tenant,
+            &web.client_id,
+            &[("scope", "openid"), ("organization", &y)],
+        ))
+        .await;
+    let callback = url::Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(param(&callback, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&callback, "state").as_deref(), Some("s"));
+    assert_eq!(param(&callback, "code"), None);
+    // Two different organizations at once is a bad request.
+    let (_, location, _) = browser
+        .get(&authorize(
+            &app,
+            &tenant,
+            &web.client_id,
+            &[("scope", &format!("openid org:{y}")), ("organization", &x)],
+        ))
+        .await;
+    assert_eq!(
+        param(&url::Url::parse(&location.unwrap()).unwrap(), "error").as_deref(),
+        Some("invalid_request")
+    );
+
+    // Removing the member ends the application session scoped to X.
+    let (_, location, _) = browser
+        .get(&authorize(
+            &app,
+            &tenant,
+            &web.client_id,
+            &[("scope", "openid offline_access"), ("organization", &x)],
+        ))
+        .await;
+    let (_, tokens): (StatusCode, Value) =
+        exchange(param(&url::Url::parse(&location.unwrap()).unwrap(), "code").unwrap()).await;
+    remove(&app, &tenant, &x, &signed_in.identity_id).await;
+    let (status, body) = app
+        .oauth_post(
+            &tenant,
+            "token",
+            Some((&web.client_id, &secret)),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", tokens["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let userinfo = app
+        .client
+        .get(app.oauth_url(&tenant, "userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
+}
