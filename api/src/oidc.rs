@@ -79,6 +79,7 @@ fn provider<'a>(state: &'a AppState, tenant: &'a Tenant) -> Provider<'a> {
             issuer: &tenant.issuer,
             settings: &tenant.settings,
             master_key: &state.services.master_key,
+            signing_keys: &state.services.signing_keys,
         },
     }
 }
@@ -287,7 +288,7 @@ async fn discovery(
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": latchkey_core::applications::OIDC_SCOPES,
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp", "name", "updated_at", "email", "email_verified", "phone_number"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp", "name", "updated_at", "email", "email_verified", "phone_number", "org_id", "org_kind", "roles"],
             "prompt_values_supported": ["none", "login", "consent", "select_account"],
             "authorization_response_iss_parameter_supported": true,
             "request_parameter_supported": false,

@@ -147,6 +147,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             decoy_key: master_key.derive("latchkey decoy credential ids"),
             master_key,
             token_keys: KeyCache::default(),
+            signing_keys: Default::default(),
             public_url: public_url.clone(),
             ceremony_ttl: config.ceremony_ttl,
             metrics: metrics.clone(),

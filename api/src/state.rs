@@ -7,6 +7,7 @@ use crate::metrics::Metrics;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::ephemeral::EphemeralStore;
 use latchkey_core::sessions::KeyCache;
+use latchkey_core::signing_keys::SigningKeyCache;
 use latchkey_core::{Database, TenantScope};
 use std::sync::Arc;
 
@@ -18,6 +19,8 @@ pub struct Services {
     pub master_key: Arc<MasterKey>,
     /// Decoding keys of access tokens, by tenant and key id.
     pub token_keys: KeyCache,
+    /// The unsealed current signing key of each tenant.
+    pub signing_keys: SigningKeyCache,
     /// The deployment's public URL, without a trailing slash.
     pub public_url: String,
     /// Keys the decoy credential ids for unknown emails at sign-in.

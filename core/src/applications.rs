@@ -10,6 +10,7 @@
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::db::{Database, TenantTx};
+use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
@@ -18,6 +19,7 @@ use crate::sessions;
 use crate::validate::Name;
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::{Host, Url};
 use uuid::Uuid;
@@ -30,6 +32,9 @@ pub const CLIENT_SECRET_PREFIX: &str = "lkcs_";
 pub const OIDC_SCOPES: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];
 const DEFAULT_USER_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 const MAX_REDIRECT_URIS: usize = 20;
+/// How long a client lookup is cached in the ephemeral store; changes delete the entry.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+const CACHE_KIND: &str = "oauth-client";
 const MAX_SCOPES: usize = 50;
 
 mod row {
@@ -61,7 +66,7 @@ mod row {
 }
 
 /// The kind of client, which decides how it authenticates and which grants it may use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AppType {
     /// A server-side web application: confidential, authorization code (+ refresh).
     Web,
@@ -107,7 +112,7 @@ impl AppType {
 }
 
 /// An application as admins see it (never the secret).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Application {
     pub id: Uuid,
     pub client_id: String,
@@ -483,6 +488,7 @@ pub async fn create_application(
 #[tracing::instrument(name = "core.update_application", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn update_application(
     db: &Database,
+    store: &dyn EphemeralStore,
     scope: &TenantScope,
     actor: &Actor,
     id: Uuid,
@@ -529,6 +535,7 @@ pub async fn update_application(
     let app = Application::try_from(active.update(tx.connection()).await?)?;
     record(&tx, actor, "application.update", &app).await?;
     tx.commit().await?;
+    forget(store, scope, &app.client_id).await?;
     Ok(app)
 }
 
@@ -537,6 +544,7 @@ pub async fn update_application(
 #[tracing::instrument(name = "core.rotate_application_secret", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn rotate_application_secret(
     db: &Database,
+    store: &dyn EphemeralStore,
     scope: &TenantScope,
     actor: &Actor,
     id: Uuid,
@@ -557,6 +565,7 @@ pub async fn rotate_application_secret(
     let app = Application::try_from(active.update(tx.connection()).await?)?;
     record(&tx, actor, "application.rotate_secret", &app).await?;
     tx.commit().await?;
+    forget(store, scope, &app.client_id).await?;
     Ok((app, secret))
 }
 
@@ -565,6 +574,7 @@ pub async fn rotate_application_secret(
 #[tracing::instrument(name = "core.delete_application", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn delete_application(
     db: &Database,
+    store: &dyn EphemeralStore,
     scope: &TenantScope,
     actor: &Actor,
     id: Uuid,
@@ -580,6 +590,7 @@ pub async fn delete_application(
         .await?;
     record(&tx, actor, "application.delete", &app).await?;
     tx.commit().await?;
+    forget(store, scope, &app.client_id).await?;
     Ok(app)
 }
 
@@ -614,16 +625,44 @@ pub async fn list_applications(
     rows.try_map(Application::try_from)
 }
 
+fn cache_key(scope: &TenantScope, client_id: &str) -> StoreKey {
+    StoreKey::tenant(scope, CACHE_KIND, client_id)
+}
+
+/// Drops the cached lookup of a changed or deleted client, on every replica sharing the store.
+async fn forget(store: &dyn EphemeralStore, scope: &TenantScope, client_id: &str) -> Result<()> {
+    store.delete(&cache_key(scope, client_id)).await
+}
+
 /// The application with `client_id` in this tenant, for the OAuth endpoints (no actor: the
-/// client authenticates itself there). A client of another tenant is not found.
-pub async fn find_by_client_id(tx: &TenantTx, client_id: &str) -> Result<Option<Application>> {
-    row::Entity::find()
+/// client authenticates itself there). A client of another tenant is not found. Lookups are
+/// cached briefly in the ephemeral store; every change deletes the entry.
+pub async fn find_by_client_id(
+    db: &Database,
+    store: &dyn EphemeralStore,
+    scope: &TenantScope,
+    client_id: &str,
+) -> Result<Option<Application>> {
+    let key = cache_key(scope, client_id);
+    if let Some(cached) = store.get(&key).await?
+        && let Ok(app) = serde_json::from_slice::<Application>(&cached)
+    {
+        return Ok(Some(app));
+    }
+    let tx = db.begin_tenant(scope).await?;
+    let app = row::Entity::find()
         .filter(row::Column::TenantId.eq(tx.tenant_id()))
         .filter(row::Column::ClientId.eq(client_id))
         .one(tx.connection())
         .await?
         .map(Application::try_from)
-        .transpose()
+        .transpose()?;
+    tx.commit().await?;
+    if let Some(app) = &app {
+        let value = serde_json::to_vec(app).map_err(Error::internal)?;
+        store.set(&key, &value, CACHE_TTL).await?;
+    }
+    Ok(app)
 }
 
 #[cfg(test)]

@@ -238,10 +238,7 @@ impl Provider<'_> {
     }
 
     async fn application(&self, client_id: &str) -> crate::Result<Option<Application>> {
-        let tx = self.db.begin_tenant(self.scope).await?;
-        let app = applications::find_by_client_id(&tx, client_id).await?;
-        tx.commit().await?;
-        Ok(app)
+        applications::find_by_client_id(self.db, self.store, self.scope, client_id).await
     }
 
     /// The first step of an authorization request: the client and its redirect URI. Errors
@@ -619,13 +616,7 @@ impl Provider<'_> {
                 .insert("org_kind".into(), json!(org.kind.as_str()));
             claims.profile.insert("roles".into(), json!(org.roles));
         }
-        crate::signing_keys::sign(
-            tx,
-            self.issuer.master_key,
-            self.issuer.settings.signing_algorithm,
-            &claims,
-        )
-        .await
+        self.issuer.signer().sign(tx, &claims).await
     }
 
     /// The identity's claims that `scope` releases (OIDC Core §5.4).
@@ -854,10 +845,12 @@ impl Provider<'_> {
             }
         };
         let grant = self.app_grant(app, &scope, None);
-        let tx = self.db.begin_tenant(self.scope).await?;
-        let access_token =
-            sessions::sign_access_token(&tx, &self.issuer, &grant, &app.client_id, None).await?;
-        tx.commit().await?;
+        let claims = sessions::access_claims(&self.issuer, &grant, &app.client_id, None);
+        let access_token = self
+            .issuer
+            .signer()
+            .sign_alone(self.db, self.scope, &claims)
+            .await?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",

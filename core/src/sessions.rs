@@ -13,7 +13,7 @@ use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
 use crate::settings::TenantSettings;
-use crate::signing_keys;
+use crate::signing_keys::{self, Signer, SigningKeyCache};
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{DecodingKey, Validation};
 use moka::future::Cache;
@@ -110,6 +110,17 @@ pub struct TokenIssuer<'a> {
     pub issuer: &'a str,
     pub settings: &'a TenantSettings,
     pub master_key: &'a MasterKey,
+    pub signing_keys: &'a SigningKeyCache,
+}
+
+impl TokenIssuer<'_> {
+    pub fn signer(&self) -> Signer<'_> {
+        Signer {
+            master_key: self.master_key,
+            algorithm: self.settings.signing_algorithm,
+            cache: self.signing_keys,
+        }
+    }
 }
 
 /// The client a session was started from, for the session list.
@@ -196,17 +207,16 @@ impl Grant {
     }
 }
 
-/// Signs an access token for `subject` under `grant`; `session_id` is absent for
+/// The claims of an access token for `subject` under `grant`; `session_id` is absent for
 /// client-credentials tokens.
-pub(crate) async fn sign_access_token(
-    tx: &TenantTx,
+pub(crate) fn access_claims(
     issuer: &TokenIssuer<'_>,
     grant: &Grant,
     subject: &str,
     session_id: Option<Uuid>,
-) -> Result<String> {
+) -> AccessClaims {
     let now = Utc::now();
-    let claims = AccessClaims {
+    AccessClaims {
         iss: issuer.issuer.to_owned(),
         sub: subject.to_owned(),
         aud: grant.audience.clone(),
@@ -226,14 +236,19 @@ pub(crate) async fn sign_access_token(
             .organization
             .as_ref()
             .map(|org| org.kind.as_str().to_owned()),
-    };
-    signing_keys::sign(
-        tx,
-        issuer.master_key,
-        issuer.settings.signing_algorithm,
-        &claims,
-    )
-    .await
+    }
+}
+
+/// Signs an access token inside `tx` (see [`access_claims`]).
+pub(crate) async fn sign_access_token(
+    tx: &TenantTx,
+    issuer: &TokenIssuer<'_>,
+    grant: &Grant,
+    subject: &str,
+    session_id: Option<Uuid>,
+) -> Result<String> {
+    let claims = access_claims(issuer, grant, subject, session_id);
+    issuer.signer().sign(tx, &claims).await
 }
 
 /// Stores a new refresh token of `session_id` (hashed) and returns it.
@@ -415,19 +430,19 @@ pub(crate) async fn revoke_organization_sessions_in(
     organization_id: Uuid,
     identity_id: Option<Uuid>,
 ) -> Result<u64> {
-    let mut update = session_row::Entity::update_many()
-        .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
-        .col_expr(
-            session_row::Column::RevokedReason,
-            Expr::value("organization_membership_ended"),
-        )
+    let mut scoped = session_row::Entity::find()
         .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(session_row::Column::OrganizationId.eq(organization_id))
         .filter(session_row::Column::RevokedAt.is_null());
     if let Some(identity_id) = identity_id {
-        update = update.filter(session_row::Column::IdentityId.eq(identity_id));
+        scoped = scoped.filter(session_row::Column::IdentityId.eq(identity_id));
     }
-    Ok(update.exec(tx.connection()).await?.rows_affected)
+    let mut revoked = 0;
+    // With the application sessions started from them (their own organization may be unset).
+    for session in scoped.all(tx.connection()).await? {
+        revoked += revoke_tree_in(tx, session.id, "organization_membership_ended").await?;
+    }
+    Ok(revoked)
 }
 
 /// A session by id, whatever its state.
@@ -579,6 +594,14 @@ pub async fn switch_organization(
     {
         return Err(Error::NotFound);
     }
+    // The session's refresh tokens are spent: the new one below replaces them.
+    refresh_row::Entity::update_many()
+        .col_expr(refresh_row::Column::RotatedAt, Expr::value(Utc::now()))
+        .filter(refresh_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(refresh_row::Column::SessionId.eq(session_id))
+        .filter(refresh_row::Column::RotatedAt.is_null())
+        .exec(tx.connection())
+        .await?;
     session_row::Entity::update_many()
         .col_expr(
             session_row::Column::OrganizationId,

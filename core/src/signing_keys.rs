@@ -303,30 +303,107 @@ pub async fn published_keys(db: &Database, scope: &TenantScope) -> Result<JwkSet
     Ok(JwkSet { keys })
 }
 
-/// Signs `claims` with the tenant's current key, inside `tx`. A tenant that has no key yet
-/// (created before keys existed) gets its first keys here.
-pub async fn sign<T: Serialize>(
-    tx: &TenantTx,
-    master_key: &MasterKey,
+/// How long a replica keeps using the current key it unsealed. Rotation on this replica takes
+/// effect at once ([`SigningKeyCache::invalidate`]); other replicas switch within this time,
+/// signing meanwhile with the just-retired key, which stays published and valid.
+pub const CURRENT_KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+struct CurrentKey {
+    kid: String,
     algorithm: SigningAlgorithm,
-    claims: &T,
-) -> Result<String> {
-    let current = match keys_with_status(tx, CURRENT).await?.pop() {
-        Some(current) => current,
-        None => {
-            create_initial_keys(tx, master_key, algorithm).await?;
-            keys_with_status(tx, CURRENT)
-                .await?
-                .pop()
-                .ok_or_else(|| Error::internal("the tenant has no current signing key"))?
+    key: EncodingKey,
+}
+
+/// The unsealed current signing key of each tenant, so issuing a token neither reads nor
+/// unseals the key every time.
+#[derive(Clone)]
+pub struct SigningKeyCache {
+    keys: moka::future::Cache<Uuid, std::sync::Arc<CurrentKey>>,
+}
+
+impl Default for SigningKeyCache {
+    fn default() -> Self {
+        Self {
+            keys: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(CURRENT_KEY_CACHE_TTL)
+                .build(),
         }
-    };
-    let algorithm = parse_algorithm(&current.algorithm)?;
-    let pkcs8 = master_key.open(
-        &seal_context(tx.tenant_id(), current.id),
-        &current.private_key_sealed,
-    )?;
-    let mut header = Header::new(jwt_algorithm(algorithm));
-    header.kid = Some(current.id.to_string());
-    jsonwebtoken::encode(&header, claims, &encoding_key(algorithm, &pkcs8)).map_err(Error::internal)
+    }
+}
+
+impl SigningKeyCache {
+    /// Forgets a tenant's key after a rotation or an algorithm change.
+    pub async fn invalidate(&self, scope: &TenantScope) {
+        self.keys.invalidate(&scope.tenant_id()).await;
+    }
+}
+
+/// What signing needs: the master key that opens the sealed keys, the algorithm for a
+/// tenant's first keys, and the cache.
+#[derive(Clone, Copy)]
+pub struct Signer<'a> {
+    pub master_key: &'a MasterKey,
+    pub algorithm: SigningAlgorithm,
+    pub cache: &'a SigningKeyCache,
+}
+
+impl Signer<'_> {
+    async fn load(&self, tx: &TenantTx) -> Result<std::sync::Arc<CurrentKey>> {
+        let current = match keys_with_status(tx, CURRENT).await?.pop() {
+            Some(current) => current,
+            None => {
+                create_initial_keys(tx, self.master_key, self.algorithm).await?;
+                keys_with_status(tx, CURRENT)
+                    .await?
+                    .pop()
+                    .ok_or_else(|| Error::internal("the tenant has no current signing key"))?
+            }
+        };
+        let algorithm = parse_algorithm(&current.algorithm)?;
+        let pkcs8 = self.master_key.open(
+            &seal_context(tx.tenant_id(), current.id),
+            &current.private_key_sealed,
+        )?;
+        let key = std::sync::Arc::new(CurrentKey {
+            kid: current.id.to_string(),
+            algorithm,
+            key: encoding_key(algorithm, &pkcs8),
+        });
+        self.cache.keys.insert(tx.tenant_id(), key.clone()).await;
+        Ok(key)
+    }
+
+    fn encode<T: Serialize>(key: &CurrentKey, claims: &T) -> Result<String> {
+        let mut header = Header::new(jwt_algorithm(key.algorithm));
+        header.kid = Some(key.kid.clone());
+        jsonwebtoken::encode(&header, claims, &key.key).map_err(Error::internal)
+    }
+
+    /// Signs `claims` with the tenant's current key, inside `tx`. A tenant that has no key
+    /// yet (created before keys existed) gets its first keys here.
+    pub async fn sign<T: Serialize>(&self, tx: &TenantTx, claims: &T) -> Result<String> {
+        let key = match self.cache.keys.get(&tx.tenant_id()).await {
+            Some(key) => key,
+            None => self.load(tx).await?,
+        };
+        Self::encode(&key, claims)
+    }
+
+    /// Signs `claims` without a transaction of the caller's: none at all when the key is
+    /// cached (client-credentials tokens touch no table then).
+    pub async fn sign_alone<T: Serialize>(
+        &self,
+        db: &Database,
+        scope: &TenantScope,
+        claims: &T,
+    ) -> Result<String> {
+        if let Some(key) = self.cache.keys.get(&scope.tenant_id()).await {
+            return Self::encode(&key, claims);
+        }
+        let tx = db.begin_tenant(scope).await?;
+        let key = self.load(&tx).await?;
+        tx.commit().await?;
+        Self::encode(&key, claims)
+    }
 }

@@ -301,3 +301,45 @@ async fn oidc_organization_parameter_and_scope() {
         .unwrap();
     assert_eq!(userinfo.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn switching_spends_the_previous_refresh_token() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("switch-spend").await;
+    let (x, _) = organization(&app, &tenant, "CUSTOMER").await;
+    let (_device, _, signed_in) = app.sign_up(&tenant, &unique_email()).await;
+    join(&app, &tenant, &x, &signed_in.identity_id, &["org:member"]).await;
+    let switched = app
+        .anonymous(
+            &tenant,
+            Some(&signed_in.access_token),
+            SWITCH,
+            json!({ "input": { "organizationId": x } }),
+        )
+        .await;
+    switched.data();
+    let refresh = |token: String| {
+        let app = &app;
+        let tenant = &tenant;
+        async move {
+            app.anonymous(
+                tenant,
+                None,
+                "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }",
+                json!({ "t": token }),
+            )
+            .await
+        }
+    };
+    // The token from before the switch is spent; presenting it is a reuse, which ends the
+    // session, so the token the switch returned stops working too.
+    assert_eq!(
+        refresh(signed_in.refresh_token.clone()).await.error_code(),
+        "UNAUTHENTICATED"
+    );
+    let new = switched.data()["switchOrganization"]["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(refresh(new).await.error_code(), "UNAUTHENTICATED");
+}

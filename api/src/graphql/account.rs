@@ -60,6 +60,7 @@ async fn with_token_issuer<T>(
         issuer: &issuer,
         settings: &settings,
         master_key: &services.master_key,
+        signing_keys: &services.signing_keys,
     };
     f(services, req, &token_issuer).await.gql()
 }
@@ -82,6 +83,7 @@ async fn with_ceremonies<T>(
             issuer: &issuer,
             settings: &settings,
             master_key: &services.master_key,
+            signing_keys: &services.signing_keys,
         },
         client: req.client.clone(),
         decoy_key: &services.decoy_key,
@@ -886,6 +888,8 @@ impl AccountMutation {
         )
         .await
         .gql()?;
+        // An algorithm change rotated the key.
+        services.signing_keys.invalidate(&req.scope).await;
         Ok(UpdateTenantSettingsPayload {
             settings: settings_object(services, req, TenantSettings::from_json(&tenant.settings)),
         })
@@ -912,6 +916,7 @@ impl AccountMutation {
         )
         .await
         .gql()?;
+        services.signing_keys.invalidate(&req.scope).await;
         let keys = signing_keys::newest_signing_keys(&services.db, &req.scope, &req.actor, 10)
             .await
             .gql()?;
