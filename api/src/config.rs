@@ -54,6 +54,13 @@ pub struct Settings {
     pub graphql_max_directives: usize,
     pub graphql_max_batch: usize,
     pub max_body_bytes: usize,
+    /// Outgoing email: `smtps://user:password@host:465` (TLS),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or `smtp://host:25` (plain,
+    /// for a relay on a trusted network); unset = written to the log and to
+    /// `data_dir/mailbox.txt` (development).
+    pub smtp_url: Option<String>,
+    /// The From address of outgoing email.
+    pub mail_from: String,
 }
 
 impl Default for Settings {
@@ -81,6 +88,8 @@ impl Default for Settings {
             graphql_max_directives: 10,
             graphql_max_batch: 10,
             max_body_bytes: 1024 * 1024,
+            smtp_url: None,
+            mail_from: "Latchkey <no-reply@localhost>".into(),
         }
     }
 }
@@ -93,7 +102,7 @@ pub struct ConfigError {
     pub reason: String,
 }
 
-fn bad(setting: &str, reason: impl Into<String>) -> ConfigError {
+pub(crate) fn bad(setting: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
         setting: setting.to_owned(),
         reason: reason.into(),
@@ -153,6 +162,7 @@ pub struct Config {
     pub ceremony_ttl: std::time::Duration,
     pub trusted_proxies: Vec<IpRange>,
     pub limits: GraphqlLimits,
+    pub mail: crate::mail::MailSettings,
 }
 
 impl Config {
@@ -293,7 +303,13 @@ impl Config {
                 return Err(bad(name, "must be greater than 0"));
             }
         }
+        let mail = crate::mail::MailSettings::check(
+            settings.smtp_url.as_deref(),
+            &settings.mail_from,
+            &settings.data_dir,
+        )?;
         Ok(Self {
+            mail,
             bind,
             data_dir: settings.data_dir,
             auto_migrate: settings

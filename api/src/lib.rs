@@ -8,6 +8,7 @@ pub mod config;
 pub mod graphql;
 pub mod http;
 pub mod logging;
+pub mod mail;
 pub mod metrics;
 pub mod oidc;
 pub mod pages;

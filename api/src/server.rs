@@ -151,6 +151,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             public_url: public_url.clone(),
             ceremony_ttl: config.ceremony_ttl,
             metrics: metrics.clone(),
+            mailer: Arc::from(config.mail.mailer()?),
         },
         tenant_schema: tenant_schema(&config.limits),
         platform_schema: platform_schema(&config.limits),

@@ -6,6 +6,7 @@ use crate::graphql::tenant::TenantSchema;
 use crate::metrics::Metrics;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::ephemeral::EphemeralStore;
+use latchkey_core::mail::Mailer;
 use latchkey_core::sessions::KeyCache;
 use latchkey_core::signing_keys::SigningKeyCache;
 use latchkey_core::{Database, TenantScope};
@@ -28,6 +29,8 @@ pub struct Services {
     /// How long a passkey ceremony may take.
     pub ceremony_ttl: std::time::Duration,
     pub metrics: Arc<Metrics>,
+    /// Outgoing email (invitations).
+    pub mailer: Arc<dyn Mailer>,
 }
 
 impl Services {

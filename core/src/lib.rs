@@ -13,6 +13,8 @@ pub mod db;
 pub mod ephemeral;
 pub mod error;
 pub mod identities;
+pub mod invitations;
+pub mod mail;
 pub mod oauth;
 pub mod organizations;
 pub mod page;

@@ -351,7 +351,7 @@ async fn complete_page(tx: &TenantTx, rows: Page<member_row::Model>) -> Result<P
     })
 }
 
-async fn member_of(tx: &TenantTx, membership: Membership) -> Result<Member> {
+pub(crate) async fn member_of(tx: &TenantTx, membership: Membership) -> Result<Member> {
     members_of(tx, vec![membership])
         .await?
         .pop()
@@ -461,7 +461,7 @@ async fn roles_in(tx: &TenantTx) -> Result<Vec<OrganizationRole>> {
 }
 
 /// Checks that every name in `roles` is a role of the tenant; sorted and deduplicated.
-async fn check_roles(tx: &TenantTx, roles: &[String]) -> Result<Vec<String>> {
+pub(crate) async fn check_roles(tx: &TenantTx, roles: &[String]) -> Result<Vec<String>> {
     let known = roles_in(tx).await?;
     let mut checked: Vec<String> = Vec::new();
     for role in roles {
@@ -507,7 +507,7 @@ async fn find_membership(
 /// Whether the caller may act on organization `id` with an organization `permission`;
 /// tenant admins need `tenant_permission` instead. Identities that are not members get
 /// `NotFound`; members without the permission `PermissionDenied`.
-async fn authorize_in(
+pub(crate) async fn authorize_in(
     tx: &TenantTx,
     actor: &Actor,
     id: Uuid,
@@ -537,7 +537,7 @@ async fn authorize_in(
     }
 }
 
-async fn record(
+pub(crate) async fn record(
     tx: &TenantTx,
     actor: &Actor,
     action: &str,
@@ -679,6 +679,7 @@ pub async fn delete_organization(
     let tx = db.begin_tenant(scope).await?;
     let org = Organization::try_from(find_org(&tx, id).await?)?;
     sessions::revoke_organization_sessions_in(&tx, id, None).await?;
+    crate::invitations::delete_for_organization_in(&tx, id).await?;
     member_row::Entity::delete_many()
         .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(member_row::Column::OrganizationId.eq(id))
@@ -757,6 +758,35 @@ pub async fn list_organizations(
     rows.try_map(Organization::try_from)
 }
 
+/// One organization inside `tx`, `NotFound` if it is not in the tenant.
+pub(crate) async fn organization_in(tx: &TenantTx, id: Uuid) -> Result<Organization> {
+    Organization::try_from(find_org(tx, id).await?)
+}
+
+/// Writes a membership with checked `roles`; `Conflict` if the identity is a member already.
+pub(crate) async fn insert_membership_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Uuid,
+    roles: &[String],
+) -> Result<Membership> {
+    let roles = check_roles(tx, roles).await?;
+    let now = Utc::now();
+    let row = member_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        identity_id: Set(identity_id),
+        roles: Set(json!(roles)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(tx.connection())
+    .await
+    .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
+    Membership::try_from(row)
+}
+
 /// Adds an identity to an organization with `roles`: tenant admins (`WriteOrganizations`) or
 /// the organization's members with `members:write`.
 #[tracing::instrument(name = "core.add_member", skip_all, fields(tenant.id = %scope.tenant_id()))]
@@ -784,21 +814,7 @@ pub async fn add_member(
     ) {
         return Err(Error::NotFound);
     }
-    let roles = check_roles(&tx, roles).await?;
-    let now = Utc::now();
-    let row = member_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(organization_id),
-        identity_id: Set(identity_id),
-        roles: Set(json!(roles)),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
-    let membership = Membership::try_from(row)?;
+    let membership = insert_membership_in(&tx, organization_id, identity_id, roles).await?;
     record(
         &tx,
         actor,

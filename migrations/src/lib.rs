@@ -7,6 +7,7 @@ mod m20261129_000001_foundation;
 mod m20261129_000002_passkeys;
 mod m20261129_000003_applications;
 mod m20261129_000004_organizations;
+mod m20261129_000005_invitations;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_passkeys::Migration),
             Box::new(m20261129_000003_applications::Migration),
             Box::new(m20261129_000004_organizations::Migration),
+            Box::new(m20261129_000005_invitations::Migration),
         ]
     }
 }

@@ -7,15 +7,7 @@
 //! - [`Client`] calls a tenant's GraphQL API with an API key or access token, with typed
 //!   operations for the common administrative tasks and [`Client::execute`] for the rest.
 //!
-//! ```no_run
-//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-//! use latchkey_sdk::Verifier;
-//!
-//! let verifier = Verifier::new("https://id.example.com/t/acme", ["lkc_my_client_id"]);
-//! let claims = verifier.verify("eyJhbGciOiJFUzI1NiIs…").await?;
-//! println!("user {} with scope {:?}", claims.sub, claims.scope);
-//! # Ok(()) }
-//! ```
+//! See `examples/verify_token.rs` and `docs/oidc.md` for use.
 
 mod client;
 mod verify;

@@ -5,6 +5,7 @@
 
 pub mod oidc;
 pub mod passkey;
+pub mod smtp;
 
 use latchkey_api::config::{Config, Settings};
 use latchkey_api::server::{RunningServer, start};

@@ -10,6 +10,7 @@ import {
   latchkey,
   loadConfig,
   passkeysSupported,
+  setFlash,
   showError,
   showFlash,
   showStatus,
@@ -54,8 +55,23 @@ async function establishBrowserSession(accessToken) {
   if (!response.ok) throw new Error(`oauth2/session answered ${response.status}`);
 }
 
-/** After a ceremony (the SDK has stored the tokens): back to the application, or to the account. */
+/** Set when the person opened an invitation link (`?invitation=<token>`). */
+const invitation = query.get('invitation');
+
+const ACCEPT_INVITATION = `mutation AcceptInvitation($token: String!) {
+  acceptInvitation(input: { token: $token }) { membership { roles organization { name } } }
+}`;
+
+/**
+ * After a ceremony (the SDK has stored the tokens): accept the invitation the person came
+ * with, then back to the application or on to the account.
+ */
 async function completeSignIn({ accessToken }) {
+  if (invitation) {
+    const { acceptInvitation } = await latchkey.graphql(ACCEPT_INVITATION, { token: invitation });
+    history.replaceState(null, '', base);
+    setFlash(`You joined ${acceptInvitation.membership.organization.name}.`, 'success');
+  }
   if (authorizationRequest) {
     await establishBrowserSession(accessToken);
     showStatus('Signed in. Returning to the application…', 'success');
@@ -153,6 +169,9 @@ signUpForm.addEventListener('submit', (event) => {
 
 async function init() {
   showFlash();
+  if (invitation) {
+    showStatus('You are invited to join an organization. Sign in, or create an account, with the email address the invitation was sent to.');
+  }
   if (storedTokens.load()) document.getElementById('signed-in-notice').hidden = false;
   if (!passkeysSupported()) {
     document.getElementById('unsupported-notice').hidden = false;

@@ -96,6 +96,7 @@ pub struct PageInfo {
 #[graphql(concrete(name = "ApplicationEdge", params(super::applications::Application)))]
 #[graphql(concrete(name = "OrganizationEdge", params(super::organizations::Organization)))]
 #[graphql(concrete(name = "MembershipEdge", params(super::organizations::Membership)))]
+#[graphql(concrete(name = "InvitationEdge", params(super::organizations::Invitation)))]
 pub struct Edge<T: OutputType> {
     pub cursor: String,
     pub node: T,
@@ -122,6 +123,10 @@ pub struct Edge<T: OutputType> {
 #[graphql(concrete(
     name = "ApplicationConnection",
     params(super::applications::Application)
+))]
+#[graphql(concrete(
+    name = "InvitationConnection",
+    params(super::organizations::Invitation)
 ))]
 pub struct Connection<T: OutputType>
 where

@@ -1,0 +1,414 @@
+//! Invitations to join an organization. An invitation is for one email address and a set of
+//! roles; its token (a 256-bit secret, stored as a SHA-256 hash) goes out by email as a link to
+//! the tenant's hosted page, works once, and expires. The invitee signs up with a passkey (or
+//! signs in) with that email address and accepts. Resending replaces the token; revoking or
+//! accepting ends it.
+
+use crate::actor::{Actor, Permission, Principal};
+use crate::db::{Database, TenantTx};
+use crate::error::{Error, Result};
+use crate::identities;
+use crate::mail::{Mailer, Message};
+use crate::organizations::{self, Member, permission};
+use crate::page::{Page, PageRequest, keyset};
+use crate::scope::TenantScope;
+use crate::secrets;
+use crate::validate::Email;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Every invitation token starts with this.
+pub const INVITATION_TOKEN_PREFIX: &str = "lki_";
+/// How long an invitation (or a resent one) stays valid.
+pub const INVITATION_TTL: Duration = Duration::days(7);
+
+mod row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invitations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub email: String,
+        pub email_normalized: String,
+        pub roles: Json,
+        pub token_hash: String,
+        pub invited_by: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub sent_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub accepted_at: Option<DateTimeUtc>,
+        pub accepted_by: Option<Uuid>,
+        pub revoked_at: Option<DateTimeUtc>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Where an invitation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InvitationStatus {
+    Pending,
+    Accepted,
+    Revoked,
+    Expired,
+}
+
+#[derive(Clone, Debug)]
+pub struct Invitation {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub email: String,
+    pub roles: Vec<String>,
+    pub invited_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl Invitation {
+    pub fn status(&self) -> InvitationStatus {
+        if self.accepted_at.is_some() {
+            InvitationStatus::Accepted
+        } else if self.revoked_at.is_some() {
+            InvitationStatus::Revoked
+        } else if self.expires_at <= Utc::now() {
+            InvitationStatus::Expired
+        } else {
+            InvitationStatus::Pending
+        }
+    }
+}
+
+impl TryFrom<row::Model> for Invitation {
+    type Error = Error;
+
+    fn try_from(row: row::Model) -> Result<Self> {
+        Ok(Self {
+            id: row.id,
+            organization_id: row.organization_id,
+            email: row.email,
+            roles: serde_json::from_value(row.roles).map_err(Error::internal)?,
+            invited_by: row.invited_by,
+            created_at: row.created_at,
+            sent_at: row.sent_at,
+            expires_at: row.expires_at,
+            accepted_at: row.accepted_at,
+            revoked_at: row.revoked_at,
+        })
+    }
+}
+
+/// What sending an invitation needs besides the database: the mailer and where the tenant's
+/// hosted page is (the link is `{page_url}?invitation=<token>`).
+pub struct Delivery<'a> {
+    pub mailer: &'a dyn Mailer,
+    pub page_url: &'a str,
+    pub tenant_name: &'a str,
+}
+
+impl Delivery<'_> {
+    async fn send(&self, organization: &str, email: &str, token: &str) -> Result<()> {
+        let link = format!("{}?invitation={token}", self.page_url);
+        self.mailer
+            .send(&Message {
+                to: email.to_owned(),
+                subject: format!("You are invited to join {organization} on {}", self.tenant_name),
+                text: format!(
+                    "You have been invited to join {organization} on {tenant}.\n\n\
+                     Open this link to accept; you will sign in (or create an account) with a passkey for {email}:\n\n\
+                     {link}\n\n\
+                     The invitation expires in {days} days and works once. If you did not expect it, ignore this message.\n",
+                    tenant = self.tenant_name,
+                    days = INVITATION_TTL.num_days(),
+                ),
+            })
+            .await
+    }
+}
+
+async fn find_row(tx: &TenantTx, id: Uuid) -> Result<row::Model> {
+    row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::Id.eq(id))
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// Invites `email` into an organization with `roles` and sends the link: tenant admins
+/// (`WriteOrganizations`) or members with `members:write`. The row is written and the
+/// message handed to the mailer in one transaction: if the mailer refuses, nothing is kept.
+#[tracing::instrument(name = "core.invite_member", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn invite_member(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    delivery: &Delivery<'_>,
+    organization_id: Uuid,
+    email: &str,
+    roles: &[String],
+) -> Result<Invitation> {
+    let email = Email::parse("email", email)?;
+    let tx = db.begin_tenant(scope).await?;
+    organizations::authorize_in(
+        &tx,
+        actor,
+        organization_id,
+        Permission::WriteOrganizations,
+        permission::WRITE_MEMBERS,
+    )
+    .await?;
+    let organization = organizations::organization_in(&tx, organization_id).await?;
+    let roles = organizations::check_roles(&tx, roles).await?;
+    let token = secrets::generate(INVITATION_TOKEN_PREFIX);
+    let now = Utc::now();
+    let (by_type, by_id) = actor.audit_identity();
+    let row = row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        email: Set(email.as_str().to_owned()),
+        email_normalized: Set(email.normalized().to_owned()),
+        roles: Set(json!(roles)),
+        token_hash: Set(secrets::hash(&token)),
+        invited_by: Set(Some(match by_id {
+            Some(id) => format!("{by_type}:{id}"),
+            None => by_type.to_owned(),
+        })),
+        created_at: Set(now),
+        sent_at: Set(now),
+        expires_at: Set(now + INVITATION_TTL),
+        accepted_at: Set(None),
+        accepted_by: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(tx.connection())
+    .await?;
+    let invitation = Invitation::try_from(row)?;
+    organizations::record(
+        &tx,
+        actor,
+        "organization.invitation.create",
+        "organization",
+        organization_id,
+        json!({ "invitationId": invitation.id, "email": invitation.email, "roles": invitation.roles }),
+    )
+    .await?;
+    delivery
+        .send(&organization.name, &invitation.email, &token)
+        .await?;
+    tx.commit().await?;
+    Ok(invitation)
+}
+
+/// A pending invitation the caller may manage (`members:write` in its organization).
+async fn manageable(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<row::Model> {
+    let row = find_row(tx, id).await?;
+    organizations::authorize_in(
+        tx,
+        actor,
+        row.organization_id,
+        Permission::WriteOrganizations,
+        permission::WRITE_MEMBERS,
+    )
+    .await?;
+    Ok(row)
+}
+
+/// Sends a pending (or expired) invitation again with a new token and a new expiry; the old
+/// link stops working.
+#[tracing::instrument(name = "core.resend_invitation", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn resend_invitation(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    delivery: &Delivery<'_>,
+    id: Uuid,
+) -> Result<Invitation> {
+    let tx = db.begin_tenant(scope).await?;
+    let row = manageable(&tx, actor, id).await?;
+    match Invitation::try_from(row.clone())?.status() {
+        InvitationStatus::Accepted => {
+            return Err(Error::Refused("the invitation was already accepted".into()));
+        }
+        InvitationStatus::Revoked => {
+            return Err(Error::Refused(
+                "the invitation was revoked; invite again".into(),
+            ));
+        }
+        InvitationStatus::Pending | InvitationStatus::Expired => {}
+    }
+    let organization = organizations::organization_in(&tx, row.organization_id).await?;
+    let token = secrets::generate(INVITATION_TOKEN_PREFIX);
+    let now = Utc::now();
+    let mut active: row::ActiveModel = row.into();
+    active.token_hash = Set(secrets::hash(&token));
+    active.sent_at = Set(now);
+    active.expires_at = Set(now + INVITATION_TTL);
+    let invitation = Invitation::try_from(active.update(tx.connection()).await?)?;
+    organizations::record(
+        &tx,
+        actor,
+        "organization.invitation.resend",
+        "organization",
+        invitation.organization_id,
+        json!({ "invitationId": invitation.id, "email": invitation.email }),
+    )
+    .await?;
+    delivery
+        .send(&organization.name, &invitation.email, &token)
+        .await?;
+    tx.commit().await?;
+    Ok(invitation)
+}
+
+/// Revokes a pending invitation.
+#[tracing::instrument(name = "core.revoke_invitation", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn revoke_invitation(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Invitation> {
+    let tx = db.begin_tenant(scope).await?;
+    let row = manageable(&tx, actor, id).await?;
+    if row.accepted_at.is_some() {
+        return Err(Error::Refused("the invitation was already accepted".into()));
+    }
+    let mut active: row::ActiveModel = row.into();
+    active.revoked_at = Set(Some(Utc::now()));
+    let invitation = Invitation::try_from(active.update(tx.connection()).await?)?;
+    organizations::record(
+        &tx,
+        actor,
+        "organization.invitation.revoke",
+        "organization",
+        invitation.organization_id,
+        json!({ "invitationId": invitation.id, "email": invitation.email }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(invitation)
+}
+
+/// An organization's invitations, oldest first; `pending_only` leaves out accepted, revoked and
+/// expired ones. Tenant admins (`ReadOrganizations`) or members with `members:write`.
+#[tracing::instrument(name = "core.list_invitations", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn list_invitations(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    pending_only: bool,
+    page: PageRequest,
+) -> Result<Page<Invitation>> {
+    let tx = db.begin_tenant(scope).await?;
+    organizations::authorize_in(
+        &tx,
+        actor,
+        organization_id,
+        Permission::ReadOrganizations,
+        permission::WRITE_MEMBERS,
+    )
+    .await?;
+    let mut query = row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::OrganizationId.eq(organization_id));
+    if pending_only {
+        query = query
+            .filter(row::Column::AcceptedAt.is_null())
+            .filter(row::Column::RevokedAt.is_null())
+            .filter(row::Column::ExpiresAt.gt(Utc::now()));
+    }
+    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
+    tx.commit().await?;
+    rows.try_map(Invitation::try_from)
+}
+
+/// `acceptInvitation`: the signed-in identity whose email the invitation was sent to becomes
+/// a member with its roles. Each failure says why: unknown token, accepted already, revoked,
+/// expired, or signed in with another email.
+#[tracing::instrument(name = "core.accept_invitation", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn accept_invitation(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    token: &str,
+) -> Result<Member> {
+    let Principal::Identity {
+        id: identity_id, ..
+    } = actor.principal
+    else {
+        return Err(Error::Unauthenticated);
+    };
+    let tx = db.begin_tenant(scope).await?;
+    let row = row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::TokenHash.eq(secrets::hash(token)))
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)?;
+    match Invitation::try_from(row.clone())?.status() {
+        InvitationStatus::Pending => {}
+        InvitationStatus::Accepted => {
+            return Err(Error::Refused(
+                "this invitation was already accepted".into(),
+            ));
+        }
+        InvitationStatus::Revoked => {
+            return Err(Error::Refused("this invitation was revoked".into()));
+        }
+        InvitationStatus::Expired => {
+            return Err(Error::Refused(
+                "this invitation has expired; ask for a new one".into(),
+            ));
+        }
+    }
+    let identity = identities::find_in(&tx, identity_id).await?;
+    if Email::parse("email", &identity.email)?.normalized() != row.email_normalized {
+        return Err(Error::Refused(format!(
+            "this invitation is for {}; sign in with that email address",
+            row.email
+        )));
+    }
+    let roles: Vec<String> = serde_json::from_value(row.roles.clone()).map_err(Error::internal)?;
+    let membership =
+        organizations::insert_membership_in(&tx, row.organization_id, identity_id, &roles).await?;
+    let (organization_id, invitation_id) = (row.organization_id, row.id);
+    let mut active: row::ActiveModel = row.into();
+    active.accepted_at = Set(Some(Utc::now()));
+    active.accepted_by = Set(Some(identity_id));
+    active.update(tx.connection()).await?;
+    organizations::record(
+        &tx,
+        actor,
+        "organization.invitation.accept",
+        "organization",
+        organization_id,
+        json!({ "invitationId": invitation_id, "identityId": identity_id, "roles": roles }),
+    )
+    .await?;
+    let member = organizations::member_of(&tx, membership).await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+/// Removes an organization's invitations (the organization is being deleted).
+pub(crate) async fn delete_for_organization_in(tx: &TenantTx, organization_id: Uuid) -> Result<()> {
+    row::Entity::delete_many()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::OrganizationId.eq(organization_id))
+        .exec(tx.connection())
+        .await?;
+    Ok(())
+}
