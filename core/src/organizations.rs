@@ -17,6 +17,7 @@ use crate::scope::TenantScope;
 use crate::sessions;
 use crate::validate::{ExternalId, Name, Slug};
 use chrono::{DateTime, Utc};
+use sea_orm::PaginatorTrait;
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, Set};
 use serde_json::{Value, json};
@@ -629,6 +630,12 @@ pub async fn update_organization(
         permission::WRITE_ORGANIZATION,
     )
     .await?;
+    // The kind and the external id (the CRM link) are the tenant's to decide.
+    if matches!(actor.principal, Principal::Identity { .. })
+        && (changes.kind.is_some() || changes.external_id.is_some())
+    {
+        return Err(Error::PermissionDenied);
+    }
     let mut active: org_row::ActiveModel = find_org(&tx, id).await?.into();
     if let Some(name) = changes.name {
         active.name = Set(Name::parse("name", &name, 200)?.into_inner());
@@ -1029,17 +1036,17 @@ pub async fn delete_organization_role(
         .await?
         .ok_or(Error::NotFound)?;
     let role = OrganizationRole::try_from(row)?;
+    // The roles column is a JSON array of names; role names cannot contain quotes, so the
+    // quoted name matches exactly that element.
+    let quoted = format!("\"{}\"", role.name).replace('_', "\\_");
     let holders = member_row::Entity::find()
         .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
-        .all(tx.connection())
-        .await?
-        .into_iter()
-        .filter(|m| {
-            m.roles
-                .as_array()
-                .is_some_and(|roles| roles.iter().any(|r| r.as_str() == Some(&role.name)))
-        })
-        .count();
+        .filter(Expr::cust_with_values(
+            "CAST(roles AS TEXT) LIKE ? ESCAPE '\\'",
+            [format!("%{quoted}%")],
+        ))
+        .count(tx.connection())
+        .await?;
     if holders > 0 {
         return Err(Error::Conflict(format!(
             "{holders} member(s) hold this role; change their roles first"

@@ -221,7 +221,7 @@ async fn members_roles_and_both_paged_lists() {
     let role = app
         .tenant(
             &tenant,
-            "mutation { createOrganizationRole(input: { name: \"billing\", description: \"Pays\", permissions: [\"invoices:read\"] }) { role { id name builtIn permissions } } }",
+            "mutation { createOrganizationRole(input: { name: \"billing_admin\", description: \"Pays\", permissions: [\"invoices:read\"] }) { role { id name builtIn permissions } } }",
             json!({}),
         )
         .await;
@@ -234,7 +234,7 @@ async fn members_roles_and_both_paged_lists() {
         .await;
     assert_eq!(
         roles.data()["organizationRoles"],
-        json!([{ "name": "org:admin", "builtIn": true }, { "name": "org:member", "builtIn": true }, { "name": "billing", "builtIn": false }])
+        json!([{ "name": "org:admin", "builtIn": true }, { "name": "org:member", "builtIn": true }, { "name": "billing_admin", "builtIn": false }])
     );
     let reserved = app
         .tenant(
@@ -248,12 +248,12 @@ async fn members_roles_and_both_paged_lists() {
         .tenant(
             &tenant,
             "mutation($input: UpdateOrganizationMemberInput!) { updateOrganizationMember(input: $input) { membership { roles } } }",
-            json!({ "input": { "organizationId": org, "identityId": bob, "roles": ["billing", "org:member"] } }),
+            json!({ "input": { "organizationId": org, "identityId": bob, "roles": ["billing_admin", "org:member"] } }),
         )
         .await;
     assert_eq!(
         changed.data()["updateOrganizationMember"]["membership"]["roles"],
-        json!(["billing", "org:member"])
+        json!(["billing_admin", "org:member"])
     );
     let in_use = app
         .tenant(
@@ -364,6 +364,38 @@ async fn an_org_admin_manages_their_organization_and_nothing_else() {
         changed.data()["updateOrganizationMember"]["membership"]["roles"],
         json!(["org:admin"])
     );
+    // The name is theirs to change; the kind and the external id (the CRM link) are not.
+    let renamed = app
+        .as_key(
+            &tenant,
+            &token,
+            "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { name } } }",
+            json!({ "input": { "id": x, "name": "Renamed by its admin" } }),
+        )
+        .await;
+    assert_eq!(
+        renamed.data()["updateOrganization"]["organization"]["name"],
+        "Renamed by its admin"
+    );
+    for change in [
+        json!({ "kind": "PARTNER" }),
+        json!({ "externalId": "crm-9" }),
+    ] {
+        let mut input = json!({ "id": x });
+        input
+            .as_object_mut()
+            .unwrap()
+            .extend(change.as_object().unwrap().clone());
+        let refused = app
+            .as_key(
+                &tenant,
+                &token,
+                "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { id } } }",
+                json!({ "input": input }),
+            )
+            .await;
+        assert_eq!(refused.error_code(), "FORBIDDEN", "{change}");
+    }
     let viewer_orgs = app
         .as_key(&tenant, &token, "{ viewer { identity { organizations { totalCount nodes { roles organization { id } } } } } }", json!({}))
         .await;
