@@ -77,11 +77,15 @@ async fn code_exchanges(
             .await;
         browsers.push(browser);
     }
-    let authorize = format!(
-        "{}?response_type=code&client_id={}&redirect_uri={}&scope=openid%20email%20offline_access&state=s&nonce=n",
-        app.oauth_url(&tenant, "authorize"),
-        web.client_id,
-        url::form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
+    let authorize = app.authorize_url(
+        &tenant,
+        &web.client_id,
+        CALLBACK,
+        &[
+            ("scope", "openid email offline_access"),
+            ("state", "s"),
+            ("nonce", "n"),
+        ],
     );
     let token_url = app.oauth_url(&tenant, "token");
     let shared = Arc::new((authorize, token_url, web));

@@ -170,6 +170,29 @@ impl TestApp {
         latchkey_sdk::Client::new(&format!("{}/t/{}", self.url, tenant.slug), &tenant.api_key)
     }
 
+    /// An authorization request (`response_type=code`) of `client_id` for `redirect_uri`, with
+    /// `params` (scope, state, PKCE, prompt…) in that order.
+    pub fn authorize_url(
+        &self,
+        tenant: &TestTenant,
+        client_id: &str,
+        redirect_uri: &str,
+        params: &[(&str, &str)],
+    ) -> String {
+        let mut url = Url::parse(&self.oauth_url(tenant, "authorize")).unwrap();
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", client_id)
+                .append_pair("redirect_uri", redirect_uri);
+            for (name, value) in params {
+                query.append_pair(name, value);
+            }
+        }
+        url.into()
+    }
+
     /// Registers an application with `createApplication` (through the Rust SDK); `extra` adds
     /// input fields.
     pub async fn create_application(

@@ -25,6 +25,7 @@ async fn signed_in(app: &TestApp, tenant: &TestTenant) -> (Browser, Device, Stri
     (browser, device, credential_id)
 }
 
+/// An authorization request with this file's scope, state and nonce, plus `extra`.
 fn authorize_url(
     app: &TestApp,
     tenant: &TestTenant,
@@ -32,21 +33,13 @@ fn authorize_url(
     redirect_uri: &str,
     extra: &[(&str, &str)],
 ) -> String {
-    let mut url = url::Url::parse(&app.oauth_url(tenant, "authorize")).unwrap();
-    {
-        let mut query = url.query_pairs_mut();
-        query
-            .append_pair("response_type", "code")
-            .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", redirect_uri)
-            .append_pair("scope", "openid email offline_access")
-            .append_pair("state", "st-1")
-            .append_pair("nonce", "n-1");
-        for (name, value) in extra {
-            query.append_pair(name, value);
-        }
-    }
-    url.into()
+    let mut params = vec![
+        ("scope", "openid email offline_access"),
+        ("state", "st-1"),
+        ("nonce", "n-1"),
+    ];
+    params.extend_from_slice(extra);
+    app.authorize_url(tenant, client_id, redirect_uri, &params)
 }
 
 /// Authorizes with a signed-in browser and returns the code.

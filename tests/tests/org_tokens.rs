@@ -154,25 +154,16 @@ async fn switch_organization_scopes_the_session_and_removal_ends_it() {
     assert_eq!(refresh.error_code(), "UNAUTHENTICATED");
 }
 
+/// An authorization request to the test client's callback with state `s`, plus `extra`.
 fn authorize(
     app: &TestApp,
     tenant: &TestTenant,
     client_id: &str,
     extra: &[(&str, &str)],
 ) -> String {
-    let mut url = url::Url::parse(&app.oauth_url(tenant, "authorize")).unwrap();
-    {
-        let mut query = url.query_pairs_mut();
-        query
-            .append_pair("response_type", "code")
-            .append_pair("client_id", client_id)
-            .append_pair("redirect_uri", CALLBACK)
-            .append_pair("state", "s");
-        for (name, value) in extra {
-            query.append_pair(name, value);
-        }
-    }
-    url.into()
+    let mut params = vec![("state", "s")];
+    params.extend_from_slice(extra);
+    app.authorize_url(tenant, client_id, CALLBACK, &params)
 }
 
 #[tokio::test]
