@@ -21,6 +21,8 @@ use std::collections::HashMap;
 
 /// The provider's browser-session cookie (HttpOnly, SameSite=Lax, path `/t/{slug}/`).
 const SESSION_COOKIE: &str = "latchkey_session";
+/// How soon after the passkey sign-in the hosted page may turn its session into the cookie.
+const FRESH_SIGN_IN_SECONDS: i64 = 300;
 const PAGE_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -804,6 +806,22 @@ async fn establish_session(
     let Principal::Identity { session_id, .. } = actor.principal else {
         return Err(latchkey_core::Error::Unauthenticated.into());
     };
+    // Only right after a sign-in (the hosted page calls this at once): an access token taken
+    // from a page later must not become a long-lived single sign-on cookie.
+    let fresh = provider(&state, &tenant)
+        .browser_session(session_id)
+        .await?
+        .is_some_and(|session| {
+            chrono::Utc::now() - session.created_at
+                < chrono::Duration::seconds(FRESH_SIGN_IN_SECONDS)
+        });
+    if !fresh {
+        return Err(HttpError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "the provider session is set right after a sign-in; sign in again",
+        ));
+    }
     let sealed =
         oauth::seal_browser_session(&state.services.master_key, &tenant.scope, session_id)?;
     let mut response = HttpResponse::NoContent();

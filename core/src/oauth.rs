@@ -22,6 +22,7 @@ use crate::sessions::{
     self, AccessClaims, ClientInfo, Grant, KeyCache, NewSession, Redeemed, Session, TokenChecks,
     TokenIssuer,
 };
+use crate::signing_keys::TokenType;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration as Span, Utc};
@@ -616,7 +617,7 @@ impl Provider<'_> {
                 .insert("org_kind".into(), json!(org.kind.as_str()));
             claims.profile.insert("roles".into(), json!(org.roles));
         }
-        self.issuer.signer().sign(tx, &claims).await
+        self.issuer.signer().sign(tx, TokenType::Id, &claims).await
     }
 
     /// The identity's claims that `scope` releases (OIDC Core §5.4).
@@ -663,7 +664,7 @@ impl Provider<'_> {
             ));
         }
         let Some(value) = self.store.take(&self.key("oauth-code", code)).await? else {
-            return Err(self.replayed_code(code).await?);
+            return Err(self.replayed_code(app, code).await?);
         };
         let grant: CodeGrant = serde_json::from_slice(&value).map_err(Error::internal)?;
         if grant.client_id != app.client_id {
@@ -719,7 +720,7 @@ impl Provider<'_> {
             },
         )
         .await?;
-        let spent = session.id.to_string();
+        let spent = format!("{} {}", session.id, app.client_id);
         self.store
             .set(
                 &self.key("oauth-code-spent", code),
@@ -744,7 +745,7 @@ impl Provider<'_> {
                 kind: "application",
                 id: &app.id.to_string(),
             }),
-            json!({ "clientId": app.client_id, "scope": grant.scope, "sessionId": spent }),
+            json!({ "clientId": app.client_id, "scope": grant.scope, "sessionId": session.id }),
         )
         .await?;
         tx.commit().await?;
@@ -752,16 +753,21 @@ impl Provider<'_> {
     }
 
     /// An unknown code: if it was already redeemed, revokes what was issued for it.
-    async fn replayed_code(&self, code: &str) -> crate::Result<OAuthError> {
+    /// Only the client the code was issued to triggers the revocation (someone else holding a
+    /// used code must not be able to end the user's session).
+    async fn replayed_code(&self, app: &Application, code: &str) -> crate::Result<OAuthError> {
+        let unknown = || OAuthError::invalid_grant("the authorization code is unknown or expired");
         let Some(spent) = self.store.get(&self.key("oauth-code-spent", code)).await? else {
-            return Ok(OAuthError::invalid_grant(
-                "the authorization code is unknown or expired",
-            ));
+            return Ok(unknown());
         };
-        let session_id = std::str::from_utf8(&spent)
+        let (session_id, client_id) = std::str::from_utf8(&spent)
             .ok()
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| Error::internal("spent-code record is not a session id"))?;
+            .and_then(|s| s.split_once(' '))
+            .and_then(|(session, client)| Some((Uuid::parse_str(session).ok()?, client)))
+            .ok_or_else(|| Error::internal("spent-code record is not a session and a client"))?;
+        if client_id != app.client_id {
+            return Ok(unknown());
+        }
         let tx = self.db.begin_tenant(self.scope).await?;
         sessions::revoke_tree_in(&tx, session_id, "authorization_code_replay").await?;
         audit::record(
@@ -849,7 +855,7 @@ impl Provider<'_> {
         let access_token = self
             .issuer
             .signer()
-            .sign_alone(self.db, self.scope, &claims)
+            .sign_alone(self.db, self.scope, TokenType::Access, &claims)
             .await?;
         Ok(TokenResponse {
             access_token,

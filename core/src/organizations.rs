@@ -794,8 +794,8 @@ pub(crate) async fn insert_membership_in(
     Membership::try_from(row)
 }
 
-/// Adds an identity to an organization with `roles`: tenant admins (`WriteOrganizations`) or
-/// the organization's members with `members:write`.
+/// Adds an identity to an organization with `roles`. Tenant admins only
+/// (`WriteOrganizations`); members with `members:write` invite instead.
 #[tracing::instrument(name = "core.add_member", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn add_member(
     db: &Database,
@@ -814,6 +814,13 @@ pub async fn add_member(
         permission::WRITE_MEMBERS,
     )
     .await?;
+    // An identity cannot pull another identity in: people join through invitations, which
+    // they accept themselves.
+    if matches!(actor.principal, Principal::Identity { .. }) {
+        return Err(Error::Refused(
+            "organization members invite people (inviteOrganizationMember); adding an identity directly is for tenant admins".into(),
+        ));
+    }
     find_org(&tx, organization_id).await?;
     if !matches!(
         identities::status_of(&tx, identity_id).await?,
@@ -1041,10 +1048,10 @@ pub async fn delete_organization_role(
     let quoted = format!("\"{}\"", role.name).replace('_', "\\_");
     let holders = member_row::Entity::find()
         .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
-        .filter(Expr::cust_with_values(
-            "CAST(roles AS TEXT) LIKE ? ESCAPE '\\'",
-            [format!("%{quoted}%")],
-        ))
+        .filter(
+            Expr::expr(Func::cast_as(Expr::col(member_row::Column::Roles), "TEXT"))
+                .like(LikeExpr::new(format!("%{quoted}%")).escape('\\')),
+        )
         .count(tx.connection())
         .await?;
     if holders > 0 {

@@ -13,7 +13,7 @@ use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
 use crate::settings::TenantSettings;
-use crate::signing_keys::{self, Signer, SigningKeyCache};
+use crate::signing_keys::{self, Signer, SigningKeyCache, TokenType};
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{DecodingKey, Validation};
 use moka::future::Cache;
@@ -248,7 +248,7 @@ pub(crate) async fn sign_access_token(
     session_id: Option<Uuid>,
 ) -> Result<String> {
     let claims = access_claims(issuer, grant, subject, session_id);
-    issuer.signer().sign(tx, &claims).await
+    issuer.signer().sign(tx, TokenType::Access, &claims).await
 }
 
 /// Stores a new refresh token of `session_id` (hashed) and returns it.

@@ -308,6 +308,23 @@ pub async fn published_keys(db: &Database, scope: &TenantScope) -> Result<JwkSet
 /// signing meanwhile with the just-retired key, which stays published and valid.
 pub const CURRENT_KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// What a signed token is, written as its `typ` header: access tokens are `at+jwt`
+/// (RFC 9068), so a verifier can tell them from ID tokens signed with the same key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenType {
+    Access,
+    Id,
+}
+
+impl TokenType {
+    fn header(self) -> &'static str {
+        match self {
+            TokenType::Access => "at+jwt",
+            TokenType::Id => "JWT",
+        }
+    }
+}
+
 struct CurrentKey {
     kid: String,
     algorithm: SigningAlgorithm,
@@ -374,20 +391,26 @@ impl Signer<'_> {
         Ok(key)
     }
 
-    fn encode<T: Serialize>(key: &CurrentKey, claims: &T) -> Result<String> {
+    fn encode<T: Serialize>(key: &CurrentKey, typ: TokenType, claims: &T) -> Result<String> {
         let mut header = Header::new(jwt_algorithm(key.algorithm));
         header.kid = Some(key.kid.clone());
+        header.typ = Some(typ.header().to_owned());
         jsonwebtoken::encode(&header, claims, &key.key).map_err(Error::internal)
     }
 
     /// Signs `claims` with the tenant's current key, inside `tx`. A tenant that has no key
     /// yet (created before keys existed) gets its first keys here.
-    pub async fn sign<T: Serialize>(&self, tx: &TenantTx, claims: &T) -> Result<String> {
+    pub async fn sign<T: Serialize>(
+        &self,
+        tx: &TenantTx,
+        typ: TokenType,
+        claims: &T,
+    ) -> Result<String> {
         let key = match self.cache.keys.get(&tx.tenant_id()).await {
             Some(key) => key,
             None => self.load(tx).await?,
         };
-        Self::encode(&key, claims)
+        Self::encode(&key, typ, claims)
     }
 
     /// Signs `claims` without a transaction of the caller's: none at all when the key is
@@ -396,14 +419,15 @@ impl Signer<'_> {
         &self,
         db: &Database,
         scope: &TenantScope,
+        typ: TokenType,
         claims: &T,
     ) -> Result<String> {
         if let Some(key) = self.cache.keys.get(&scope.tenant_id()).await {
-            return Self::encode(&key, claims);
+            return Self::encode(&key, typ, claims);
         }
         let tx = db.begin_tenant(scope).await?;
         let key = self.load(&tx).await?;
         tx.commit().await?;
-        Self::encode(&key, claims)
+        Self::encode(&key, typ, claims)
     }
 }

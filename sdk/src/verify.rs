@@ -19,6 +19,9 @@ pub enum VerifyError {
     Algorithm(String),
     #[error("the token header carries {0:?}, which points at a key of the sender's choosing")]
     ForbiddenHeader(&'static str),
+    /// Not an access token: ID tokens (`typ: JWT`), signed with the same keys, are refused.
+    #[error("the token is not an access token (typ at+jwt)")]
+    NotAnAccessToken,
     #[error("the token's key id is not among the issuer's keys")]
     UnknownKey,
     #[error("the signature does not verify")]
@@ -196,8 +199,9 @@ impl Verifier {
             })
     }
 
-    /// Reads the header without trusting it: the algorithm must be one we accept and no
-    /// header may name a key (`jku`, `jwk`, `x5u`, `x5c`): keys come from the issuer only.
+    /// Reads the header without trusting it: the token must be an access token (`typ:
+    /// at+jwt`, RFC 9068), the algorithm one we accept, and no header may name a key (`jku`,
+    /// `jwk`, `x5u`, `x5c`): keys come from the issuer only.
     fn check_header(&self, token: &str) -> Result<(String, Algorithm), VerifyError> {
         let encoded = token.split('.').next().ok_or(VerifyError::Malformed)?;
         let bytes = URL_SAFE_NO_PAD
@@ -214,6 +218,13 @@ impl Verifier {
             if header.contains_key(name) {
                 return Err(VerifyError::ForbiddenHeader(label));
             }
+        }
+        let typ = header
+            .get("typ")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
+            return Err(VerifyError::NotAnAccessToken);
         }
         let alg = header
             .get("alg")

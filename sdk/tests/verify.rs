@@ -48,6 +48,7 @@ impl Key {
     fn header(&self) -> Header {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
+        header.typ = Some("at+jwt".into());
         header
     }
 }
@@ -98,8 +99,22 @@ async fn a_good_token_verifies_and_forgeries_do_not() {
     assert!(good.has_scope("orders:read"));
     assert!(!good.has_scope("orders"));
 
+    // An ID token, signed by the same key for the same audience, is not an access token.
+    let mut id_header = key.header();
+    id_header.typ = Some("JWT".into());
+    assert_eq!(
+        verifier
+            .verify(&key.sign(id_header, &claims(&issuer)))
+            .await
+            .unwrap_err(),
+        VerifyError::NotAnAccessToken
+    );
+
     // alg: none.
-    let none = unsigned(json!({ "alg": "none", "kid": "k1" }), &claims(&issuer));
+    let none = unsigned(
+        json!({ "alg": "none", "typ": "at+jwt", "kid": "k1" }),
+        &claims(&issuer),
+    );
     assert_eq!(
         verifier.verify(&none).await.unwrap_err(),
         VerifyError::Algorithm("none".into())
@@ -108,6 +123,7 @@ async fn a_good_token_verifies_and_forgeries_do_not() {
     // HS256 "signed" with the public key as the HMAC secret.
     let mut hs = Header::new(Algorithm::HS256);
     hs.kid = Some("k1".into());
+    hs.typ = Some("at+jwt".into());
     let public = serde_json::to_vec(&key.jwk).unwrap();
     let forged = jsonwebtoken::encode(
         &hs,
