@@ -170,6 +170,7 @@ pub async fn invite_member(
     .await?;
     let organization = organizations::organization_in(&tx, organization_id).await?;
     let roles = organizations::check_roles(&tx, roles).await?;
+    organizations::check_may_grant(&tx, actor, organization_id, None, &roles).await?;
     let token = secrets::generate(INVITATION_TOKEN_PREFIX);
     let now = Utc::now();
     let (by_type, by_id) = actor.audit_identity();

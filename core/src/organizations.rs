@@ -765,6 +765,47 @@ pub async fn list_organizations(
     rows.try_map(Organization::try_from)
 }
 
+/// For an identity acting through its membership: it may hand out only roles whose
+/// permissions it holds itself (nobody grants more than they have), and never change its own
+/// roles. Tenant admins are not limited here.
+pub(crate) async fn check_may_grant(
+    tx: &TenantTx,
+    actor: &Actor,
+    organization_id: Uuid,
+    target: Option<Uuid>,
+    roles: &[String],
+) -> Result<()> {
+    let Principal::Identity { id, .. } = actor.principal else {
+        return Ok(());
+    };
+    if target == Some(id) {
+        return Err(Error::Refused(
+            "members cannot change their own roles".into(),
+        ));
+    }
+    let membership = find_membership(tx, organization_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let held: Vec<String> = serde_json::from_value(membership.roles).map_err(Error::internal)?;
+    let all = roles_in(tx).await?;
+    let own: Vec<&String> = all
+        .iter()
+        .filter(|role| held.contains(&role.name))
+        .flat_map(|role| role.permissions.iter())
+        .collect();
+    let beyond = all
+        .iter()
+        .filter(|role| roles.contains(&role.name))
+        .find(|role| role.permissions.iter().any(|p| !own.contains(&p)));
+    match beyond {
+        Some(role) => Err(Error::Refused(format!(
+            "role {:?} carries permissions you do not hold",
+            role.name
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// One organization inside `tx`, `NotFound` if it is not in the tenant.
 pub(crate) async fn organization_in(tx: &TenantTx, id: Uuid) -> Result<Organization> {
     Organization::try_from(find_org(tx, id).await?)
@@ -867,6 +908,11 @@ pub async fn update_member_roles(
         .await?
         .ok_or(Error::NotFound)?;
     let roles = check_roles(&tx, roles).await?;
+    // Both the roles taken away and the roles given must be within the caller's own.
+    let before: Vec<String> =
+        serde_json::from_value(current.roles.clone()).map_err(Error::internal)?;
+    let touched: Vec<String> = before.iter().chain(roles.iter()).cloned().collect();
+    check_may_grant(&tx, actor, organization_id, Some(identity_id), &touched).await?;
     let mut active: member_row::ActiveModel = current.into();
     active.roles = Set(json!(roles));
     active.updated_at = Set(Utc::now());
@@ -911,6 +957,16 @@ pub async fn remove_member(
         .await?
         .ok_or(Error::NotFound)?;
     let member = member_of(&tx, Membership::try_from(current)?).await?;
+    if !leaving {
+        check_may_grant(
+            &tx,
+            actor,
+            organization_id,
+            Some(identity_id),
+            &member.membership.roles,
+        )
+        .await?;
+    }
     member_row::Entity::delete_many()
         .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(member_row::Column::Id.eq(member.membership.id))

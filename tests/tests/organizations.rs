@@ -550,3 +550,91 @@ async fn organizations_do_not_cross_tenants() {
     let members = app.tenant(&a, MEMBERS, json!({ "id": a_org })).await;
     assert_eq!(members.data()["organization"]["members"]["totalCount"], 1);
 }
+
+#[tokio::test]
+async fn members_grant_only_what_they_hold_and_never_to_themselves() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("no-escalation").await;
+    let (x, _) = create_org(&app, &tenant, "CUSTOMER").await;
+    app.tenant(
+        &tenant,
+        "mutation { createOrganizationRole(input: { name: \"team-lead\", permissions: [\"organization:read\", \"members:read\", \"members:write\"] }) { role { id } } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let (_d, _, lead) = app.sign_up(&tenant, &unique_email()).await;
+    add_member(
+        &app,
+        &tenant,
+        &tenant.api_key,
+        &x,
+        &lead.identity_id,
+        &["team-lead"],
+    )
+    .await;
+    let colleague = app.create_identity(&tenant, &unique_email()).await;
+    add_member(
+        &app,
+        &tenant,
+        &tenant.api_key,
+        &x,
+        &colleague,
+        &["org:member"],
+    )
+    .await;
+    let update = "mutation($input: UpdateOrganizationMemberInput!) { updateOrganizationMember(input: $input) { membership { roles } } }";
+
+    // Not to themselves, not a role with permissions they lack (org:admin has organization:write).
+    for (identity, roles) in [
+        (&lead.identity_id, json!(["org:admin"])),
+        (&colleague, json!(["org:admin"])),
+    ] {
+        let refused = app
+            .as_key(
+                &tenant,
+                &lead.access_token,
+                update,
+                json!({ "input": { "organizationId": x, "identityId": identity, "roles": roles } }),
+            )
+            .await;
+        assert_eq!(refused.error_code(), "FORBIDDEN", "{identity}");
+    }
+    let invite = app
+        .as_key(
+            &tenant,
+            &lead.access_token,
+            "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { invitation { id } } }",
+            json!({ "input": { "organizationId": x, "email": unique_email(), "roles": ["org:admin"] } }),
+        )
+        .await;
+    assert_eq!(invite.error_code(), "FORBIDDEN");
+    // Within their own permissions it works.
+    let granted = app
+        .as_key(&tenant, &lead.access_token, update, json!({ "input": { "organizationId": x, "identityId": colleague, "roles": ["team-lead"] } }))
+        .await;
+    assert_eq!(
+        granted.data()["updateOrganizationMember"]["membership"]["roles"],
+        json!(["team-lead"])
+    );
+    // An admin's membership is beyond them: they cannot remove it either.
+    let (_d2, _, admin) = app.sign_up(&tenant, &unique_email()).await;
+    add_member(
+        &app,
+        &tenant,
+        &tenant.api_key,
+        &x,
+        &admin.identity_id,
+        &["org:admin"],
+    )
+    .await;
+    let removal = app
+        .as_key(
+            &tenant,
+            &lead.access_token,
+            "mutation($input: RemoveOrganizationMemberInput!) { removeOrganizationMember(input: $input) { membership { id } } }",
+            json!({ "input": { "organizationId": x, "identityId": admin.identity_id } }),
+        )
+        .await;
+    assert_eq!(removal.error_code(), "FORBIDDEN");
+}
