@@ -761,11 +761,16 @@ async fn end_session(
             .finish(),
         Err(error) => return Ok(error_page(&error)),
     };
-    let mut removal = session_cookie(state, &tenant, String::new());
-    removal.make_removal();
-    response
-        .add_cookie(&removal)
-        .map_err(|e| latchkey_core::Error::internal(e.to_string()))?;
+    // The cookie goes only if its session ended (a logout for someone else's session, or a
+    // forged one, leaves this browser signed in).
+    let had_cookie = request.cookie(SESSION_COOKIE).is_some();
+    if had_cookie && cookie_session(state, &tenant, request).await?.is_none() {
+        let mut removal = session_cookie(state, &tenant, String::new());
+        removal.make_removal();
+        response
+            .add_cookie(&removal)
+            .map_err(|e| latchkey_core::Error::internal(e.to_string()))?;
+    }
     Ok(response)
 }
 

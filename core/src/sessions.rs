@@ -635,6 +635,10 @@ pub async fn switch_organization(
 #[derive(Clone)]
 pub struct KeyCache {
     keys: Cache<(Uuid, String), (DecodingKey, jsonwebtoken::Algorithm)>,
+    /// Key ids looked up and not found, so that tokens with made-up key ids cost one query
+    /// per id and minute, not one each. A new key is published (as `next`) long before it
+    /// signs, so a real key id is never missed this way.
+    unknown: Cache<(Uuid, String), ()>,
 }
 
 impl Default for KeyCache {
@@ -643,6 +647,10 @@ impl Default for KeyCache {
             keys: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(300))
+                .build(),
+            unknown: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(60))
                 .build(),
         }
     }
@@ -679,8 +687,14 @@ pub async fn verify_jwt<T: DeserializeOwned>(
     let (key, algorithm) = match keys.keys.get(&cache_key).await {
         Some(found) => found,
         None => {
+            if keys.unknown.contains_key(&cache_key) {
+                return Err(Error::Unauthenticated);
+            }
             let set = signing_keys::published_keys(db, scope).await?;
-            let jwk = set.find(&kid).ok_or(Error::Unauthenticated)?;
+            let Some(jwk) = set.find(&kid) else {
+                keys.unknown.insert(cache_key, ()).await;
+                return Err(Error::Unauthenticated);
+            };
             let algorithm = match jwk.common.key_algorithm {
                 Some(jsonwebtoken::jwk::KeyAlgorithm::EdDSA) => jsonwebtoken::Algorithm::EdDSA,
                 _ => jsonwebtoken::Algorithm::ES256,

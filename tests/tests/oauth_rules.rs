@@ -717,6 +717,19 @@ async fn logout_needs_a_hint_or_confirmation_and_registered_uris() {
         .await;
     assert_eq!((status, location), (StatusCode::BAD_REQUEST, None));
 
+    // A forged confirmation from another site arrives without the cookie (SameSite=Lax): it
+    // ends nothing and does not clear this browser's cookie either.
+    let forged = browser
+        .client
+        .post(&logout)
+        .form(&[("confirm", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::SEE_OTHER);
+    assert!(forged.headers().get("set-cookie").is_none());
+    code(&browser, &app, &tenant, &web.client_id, None).await;
+
     // The confirmed POST signs out: the application's tokens die with the browser session.
     let mut request = browser.client.post(&logout).form(&[
         ("confirm", "yes"),
