@@ -113,6 +113,9 @@ impl Mailer for MailboxFile {
         let mut text = email.formatted();
         text.extend_from_slice(b"\r\n");
         file.write_all(&text).await.map_err(Error::internal)?;
+        // tokio writes in the background: flush so the message is in the file when the
+        // invitation is reported sent.
+        file.flush().await.map_err(Error::internal)?;
         Ok(())
     }
 }
