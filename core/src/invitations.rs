@@ -6,10 +6,11 @@
 
 use crate::actor::{Actor, Permission, Principal};
 use crate::db::{Database, TenantTx};
+use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
 use crate::identities;
 use crate::mail::{Mailer, Message};
-use crate::organizations::{self, Member, permission};
+use crate::organizations::{self, Member, Organization, permission};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
@@ -108,16 +109,36 @@ impl TryFrom<row::Model> for Invitation {
     }
 }
 
-/// What sending an invitation needs besides the database: the mailer and where the tenant's
-/// hosted page is (the link is `{page_url}?invitation=<token>`).
+/// Invitation emails allowed per organization and hour, resends included: plenty for an
+/// onboarding, too few to turn the tenant's mail into a relay for someone else's messages.
+pub const INVITATIONS_PER_HOUR: u64 = 50;
+
+/// What sending an invitation needs besides the database: the mailer, where the tenant's
+/// hosted page is (the link is `{page_url}?invitation=<token>`), and the store that counts
+/// sends.
 pub struct Delivery<'a> {
     pub mailer: &'a dyn Mailer,
+    pub store: &'a dyn EphemeralStore,
     pub page_url: &'a str,
     pub tenant_name: &'a str,
 }
 
 impl Delivery<'_> {
-    async fn send(&self, organization: &str, email: &str, token: &str) -> Result<()> {
+    async fn send(
+        &self,
+        scope: &TenantScope,
+        organization: &Organization,
+        email: &str,
+        token: &str,
+    ) -> Result<()> {
+        let sends = StoreKey::tenant(scope, "invitation-sends", &organization.id.to_string());
+        let window = std::time::Duration::from_secs(3600);
+        if self.store.increment(&sends, window).await? > INVITATIONS_PER_HOUR {
+            return Err(Error::RateLimited {
+                retry_after: window,
+            });
+        }
+        let organization = &organization.name;
         let link = format!("{}?invitation={token}", self.page_url);
         self.mailer
             .send(&Message {
@@ -206,7 +227,7 @@ pub async fn invite_member(
     )
     .await?;
     delivery
-        .send(&organization.name, &invitation.email, &token)
+        .send(scope, &organization, &invitation.email, &token)
         .await?;
     tx.commit().await?;
     Ok(invitation)
@@ -267,7 +288,7 @@ pub async fn resend_invitation(
     )
     .await?;
     delivery
-        .send(&organization.name, &invitation.email, &token)
+        .send(scope, &organization, &invitation.email, &token)
         .await?;
     tx.commit().await?;
     Ok(invitation)

@@ -387,3 +387,56 @@ async fn without_smtp_the_message_goes_to_the_mailbox_file() {
     // The body is quoted-printable: the link's `=` is written `=3D`.
     assert!(text.contains("invitation=3Dlki_"), "{text}");
 }
+
+#[tokio::test]
+async fn invitation_emails_are_limited_per_organization() {
+    let (app, sink) = app_with_smtp().await;
+    let tenant = app.create_tenant("inv-limit").await;
+    let org = organization(&app, &tenant).await;
+    let other = organization(&app, &tenant).await;
+    let limit = latchkey_core::invitations::INVITATIONS_PER_HOUR;
+    for _ in 0..limit {
+        let sent = invite(
+            &app,
+            &tenant,
+            &tenant.api_key,
+            &org,
+            &unique_email(),
+            &["org:member"],
+        )
+        .await;
+        assert!(sent.get("errors").is_none(), "{sent}");
+    }
+    let email = unique_email();
+    let refused = invite(
+        &app,
+        &tenant,
+        &tenant.api_key,
+        &org,
+        &email,
+        &["org:member"],
+    )
+    .await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "RATE_LIMITED",
+        "{refused}"
+    );
+    assert_eq!(sink.count_for(&email), 0, "nothing was sent");
+    let pending = app.tenant(&tenant, PENDING, json!({ "id": org })).await;
+    assert_eq!(
+        pending.data()["organization"]["invitations"]["totalCount"],
+        limit,
+        "the refused one was not kept"
+    );
+    // Another organization has its own allowance.
+    let elsewhere = invite(
+        &app,
+        &tenant,
+        &tenant.api_key,
+        &other,
+        &unique_email(),
+        &["org:member"],
+    )
+    .await;
+    assert!(elsewhere.get("errors").is_none(), "{elsewhere}");
+}

@@ -454,6 +454,7 @@ async fn with_delivery<T>(
     let page_url = format!("{}/t/{}/", services.public_url, req.scope.slug());
     f(&Delivery {
         mailer: services.mailer.as_ref(),
+        store: services.store.as_ref(),
         page_url: &page_url,
         tenant_name: &req.tenant.name,
     })
