@@ -4,6 +4,7 @@
 //! Every test works in tenants of its own, so tests never depend on each other's data.
 
 pub mod oidc;
+pub mod orgs;
 pub mod passkey;
 pub mod smtp;
 

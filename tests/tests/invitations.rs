@@ -4,7 +4,7 @@
 //! when no SMTP server is configured; and not kept when the mail server refuses.
 
 use latchkey_tests::smtp::{SmtpSink, invitation_token};
-use latchkey_tests::{TestApp, TestTenant, test_settings, unique, unique_email};
+use latchkey_tests::{TestApp, TestTenant, test_settings, unique_email};
 use serde_json::{Value, json};
 
 const INVITE: &str = "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { invitation { id email roles status expiresAt } } }";
@@ -20,17 +20,9 @@ async fn app_with_smtp() -> (TestApp, SmtpSink) {
 }
 
 async fn organization(app: &TestApp, tenant: &TestTenant) -> String {
-    let response = app
-        .tenant(
-            tenant,
-            "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }",
-            json!({ "input": { "name": "Acme Corp", "slug": unique("org") } }),
-        )
-        .await;
-    response.data()["createOrganization"]["organization"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    app.create_organization(tenant, "Acme Corp", "CUSTOMER")
+        .await
+        .0
 }
 
 async fn invite(

@@ -5,7 +5,7 @@
 
 use latchkey_tests::oidc::{Browser, param};
 use latchkey_tests::passkey::claims;
-use latchkey_tests::{TestApp, TestTenant, unique, unique_email};
+use latchkey_tests::{TestApp, TestTenant, unique_email};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -13,21 +13,7 @@ const CALLBACK: &str = "https://rp.example/cb";
 const SWITCH: &str = "mutation($input: SwitchOrganizationInput!) { switchOrganization(input: $input) { accessToken refreshToken } }";
 
 async fn organization(app: &TestApp, tenant: &TestTenant, kind: &str) -> (String, String) {
-    let slug = unique("org");
-    let response = app
-        .tenant(
-            tenant,
-            "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }",
-            json!({ "input": { "name": "Org", "slug": slug, "kind": kind } }),
-        )
-        .await;
-    (
-        response.data()["createOrganization"]["organization"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned(),
-        slug,
-    )
+    app.create_organization(tenant, "Org", kind).await
 }
 
 async fn join(app: &TestApp, tenant: &TestTenant, org: &str, identity: &str, roles: &[&str]) {

@@ -3,7 +3,7 @@
 //! an identity holding `org:admin`; removal revoking the member's organization sessions; audit
 //! events; and isolation between organizations and between tenants.
 
-use latchkey_tests::{TestApp, TestTenant, unique, unique_email};
+use latchkey_tests::{TestApp, TestTenant, unique_email};
 use serde_json::{Value, json};
 
 const CREATE: &str = "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id slug kind name metadata externalId } } }";
@@ -11,16 +11,7 @@ const ADD: &str = "mutation($input: AddOrganizationMemberInput!) { addOrganizati
 const MEMBERS: &str = "query($id: ID!) { organization(id: $id) { members(first: 10) { totalCount nodes { roles identity { id email } } } } }";
 
 async fn create_org(app: &TestApp, tenant: &TestTenant, kind: &str) -> (String, String) {
-    let slug = unique("org");
-    let response = app
-        .tenant(
-            tenant,
-            CREATE,
-            json!({ "input": { "name": format!("Org {slug}"), "slug": slug, "kind": kind } }),
-        )
-        .await;
-    let org = &response.data()["createOrganization"]["organization"];
-    (org["id"].as_str().unwrap().to_owned(), slug)
+    app.create_organization(tenant, "Org", kind).await
 }
 
 async fn add_member(

@@ -1,0 +1,29 @@
+//! Organization helpers shared by the organization, invitation and organization-token tests.
+
+use crate::{TestApp, TestTenant, unique};
+use serde_json::json;
+
+impl TestApp {
+    /// Creates an organization named `name` of `kind` (`CUSTOMER` or `PARTNER`) with a fresh
+    /// slug in `tenant`; returns its id and slug.
+    pub async fn create_organization(
+        &self,
+        tenant: &TestTenant,
+        name: &str,
+        kind: &str,
+    ) -> (String, String) {
+        let slug = unique("org");
+        let response = self
+            .tenant(
+                tenant,
+                "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }",
+                json!({ "input": { "name": name, "slug": slug, "kind": kind } }),
+            )
+            .await;
+        let id = response.data()["createOrganization"]["organization"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (id, slug)
+    }
+}
