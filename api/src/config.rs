@@ -61,6 +61,9 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// The From address of outgoing email.
     pub mail_from: String,
+    /// `ip:port` of the DNS server that looks up domain verification records; unset = the
+    /// system's resolvers (`/etc/resolv.conf`).
+    pub dns_server: Option<String>,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             smtp_url: None,
             mail_from: "Latchkey <no-reply@localhost>".into(),
+            dns_server: None,
         }
     }
 }
@@ -163,6 +167,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpRange>,
     pub limits: GraphqlLimits,
     pub mail: crate::mail::MailSettings,
+    /// The DNS server of domain verification; `None` = the system's resolvers.
+    pub dns_server: Option<SocketAddr>,
 }
 
 impl Config {
@@ -308,8 +314,18 @@ impl Config {
             &settings.mail_from,
             &settings.data_dir,
         )?;
+        let dns_server = match &settings.dns_server {
+            Some(server) => Some(server.parse().map_err(|_| {
+                bad(
+                    "LATCHKEY_DNS_SERVER",
+                    "must be an IP address and port, such as 127.0.0.1:53",
+                )
+            })?),
+            None => None,
+        };
         Ok(Self {
             mail,
+            dns_server,
             bind,
             data_dir: settings.data_dir,
             auto_migrate: settings

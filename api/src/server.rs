@@ -11,6 +11,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::{Context, bail};
 use latchkey_core::Database;
+use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
 use latchkey_core::sessions::KeyCache;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
@@ -152,6 +153,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             ceremony_ttl: config.ceremony_ttl,
             metrics: metrics.clone(),
             mailer: Arc::from(config.mail.mailer()?),
+            dns: match config.dns_server {
+                Some(server) => DnsVerifier::with_server(server),
+                None => DnsVerifier::system()?,
+            },
         },
         tenant_schema: tenant_schema(&config.limits),
         platform_schema: platform_schema(&config.limits),

@@ -5,6 +5,7 @@ use crate::graphql::platform::PlatformSchema;
 use crate::graphql::tenant::TenantSchema;
 use crate::metrics::Metrics;
 use latchkey_core::crypto::MasterKey;
+use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::EphemeralStore;
 use latchkey_core::mail::Mailer;
 use latchkey_core::sessions::KeyCache;
@@ -31,6 +32,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     /// Outgoing email (invitations).
     pub mailer: Arc<dyn Mailer>,
+    /// Looks up domain verification records.
+    pub dns: DnsVerifier,
 }
 
 impl Services {

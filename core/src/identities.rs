@@ -3,7 +3,9 @@
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::db::{Database, TenantTx};
+use crate::domains;
 use crate::error::{Error, Result, is_unique_violation};
+use crate::outbox::{self, EventType};
 use crate::page::{Page, PageRequest, contains_pattern, keyset};
 use crate::scope::TenantScope;
 use crate::validate::{Attributes, Email, ExternalId, Name, Phone};
@@ -190,6 +192,8 @@ pub async fn create_identity(
         json!({ "email": identity.email }),
     )
     .await?;
+    outbox::identity_changed(&tx, actor, EventType::IdentityCreated, &identity).await?;
+    domains::apply_policy_in(&tx, actor, &identity).await?;
     tx.commit().await?;
     Ok(identity)
 }
@@ -446,6 +450,13 @@ pub async fn update_identity(
         json!({ "fields": changed }),
     )
     .await?;
+    outbox::identity_changed(&tx, actor, EventType::IdentityUpdated, &identity).await?;
+    if changed
+        .iter()
+        .any(|field| *field == "email" || *field == "emailVerified")
+    {
+        domains::apply_policy_in(&tx, actor, &identity).await?;
+    }
     tx.commit().await?;
     Ok(identity)
 }
@@ -490,6 +501,7 @@ pub async fn set_identity_status(
         json!({}),
     )
     .await?;
+    outbox::identity_changed(&tx, actor, EventType::IdentityUpdated, &identity).await?;
     tx.commit().await?;
     Ok(identity)
 }
@@ -528,6 +540,7 @@ pub async fn delete_identity(
         json!({}),
     )
     .await?;
+    outbox::identity_changed(&tx, actor, EventType::IdentityDeleted, &identity).await?;
     tx.commit().await?;
     Ok(identity)
 }

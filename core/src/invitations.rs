@@ -405,7 +405,8 @@ pub async fn accept_invitation(
     }
     let roles: Vec<String> = serde_json::from_value(row.roles.clone()).map_err(Error::internal)?;
     let membership =
-        organizations::insert_membership_in(&tx, row.organization_id, identity_id, &roles).await?;
+        organizations::insert_membership_in(&tx, actor, row.organization_id, identity_id, &roles)
+            .await?;
     let (organization_id, invitation_id) = (row.organization_id, row.id);
     let mut active: row::ActiveModel = row.into();
     active.accepted_at = Set(Some(Utc::now()));

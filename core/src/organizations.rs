@@ -12,6 +12,7 @@ use crate::audit::{self, Target};
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities;
+use crate::outbox::{self, EventType};
 use crate::page::{Page, PageRequest, contains_pattern, keyset};
 use crate::scope::TenantScope;
 use crate::sessions;
@@ -75,6 +76,7 @@ mod org_row {
         pub kind: String,
         pub metadata: Json,
         pub external_id: Option<String>,
+        pub domain_policy: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -149,6 +151,37 @@ impl OrganizationKind {
     }
 }
 
+/// What happens when someone with an email address at one of the organization's verified
+/// domains signs up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DomainPolicy {
+    /// Nothing: people join through invitations only.
+    None,
+    /// They become members (`org:member`) once their email address is verified.
+    AutoJoin,
+    /// A join request waits for an organization admin's approval.
+    RequestToJoin,
+}
+
+impl DomainPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainPolicy::None => "none",
+            DomainPolicy::AutoJoin => "auto_join",
+            DomainPolicy::RequestToJoin => "request_to_join",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self> {
+        match value {
+            "none" => Ok(DomainPolicy::None),
+            "auto_join" => Ok(DomainPolicy::AutoJoin),
+            "request_to_join" => Ok(DomainPolicy::RequestToJoin),
+            other => Err(Error::internal(format!("unknown domain policy {other:?}"))),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Organization {
     pub id: Uuid,
@@ -157,6 +190,7 @@ pub struct Organization {
     pub kind: OrganizationKind,
     pub metadata: Value,
     pub external_id: Option<String>,
+    pub domain_policy: DomainPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -168,6 +202,7 @@ impl TryFrom<org_row::Model> for Organization {
         Ok(Self {
             id: row.id,
             kind: OrganizationKind::parse(&row.kind)?,
+            domain_policy: DomainPolicy::parse(&row.domain_policy)?,
             name: row.name,
             slug: row.slug,
             metadata: row.metadata,
@@ -378,6 +413,7 @@ pub struct OrganizationChanges {
     pub kind: Option<OrganizationKind>,
     pub metadata: Option<Value>,
     pub external_id: Option<Option<String>>,
+    pub domain_policy: Option<DomainPolicy>,
 }
 
 /// Filters of the organization list.
@@ -481,6 +517,11 @@ pub(crate) async fn check_roles(tx: &TenantTx, roles: &[String]) -> Result<Vec<S
     }
     checked.sort();
     Ok(checked)
+}
+
+/// The organization `id` of the transaction's tenant.
+pub(crate) async fn find_in(tx: &TenantTx, id: Uuid) -> Result<Organization> {
+    Organization::try_from(find_org(tx, id).await?)
 }
 
 async fn find_org(tx: &TenantTx, id: Uuid) -> Result<org_row::Model> {
@@ -591,6 +632,7 @@ pub async fn create_organization(
         kind: Set(new.kind.as_str().to_owned()),
         metadata: Set(metadata),
         external_id: Set(external_id),
+        domain_policy: Set(DomainPolicy::None.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -607,6 +649,7 @@ pub async fn create_organization(
         json!({ "name": org.name, "slug": org.slug, "kind": org.kind.as_str() }),
     )
     .await?;
+    outbox::organization_changed(&tx, actor, EventType::OrganizationCreated, &org).await?;
     tx.commit().await?;
     Ok(org)
 }
@@ -646,6 +689,9 @@ pub async fn update_organization(
     if let Some(kind) = changes.kind {
         active.kind = Set(kind.as_str().to_owned());
     }
+    if let Some(policy) = changes.domain_policy {
+        active.domain_policy = Set(policy.as_str().to_owned());
+    }
     if let Some(metadata) = changes.metadata {
         active.metadata = Set(parse_metadata(metadata)?);
     }
@@ -669,6 +715,7 @@ pub async fn update_organization(
         json!({ "name": org.name, "slug": org.slug, "kind": org.kind.as_str() }),
     )
     .await?;
+    outbox::organization_changed(&tx, actor, EventType::OrganizationUpdated, &org).await?;
     tx.commit().await?;
     Ok(org)
 }
@@ -687,6 +734,7 @@ pub async fn delete_organization(
     let org = Organization::try_from(find_org(&tx, id).await?)?;
     sessions::revoke_organization_sessions_in(&tx, id, None).await?;
     crate::invitations::delete_for_organization_in(&tx, id).await?;
+    crate::domains::delete_for_organization_in(&tx, id).await?;
     member_row::Entity::delete_many()
         .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(member_row::Column::OrganizationId.eq(id))
@@ -706,6 +754,7 @@ pub async fn delete_organization(
         json!({ "name": org.name, "slug": org.slug }),
     )
     .await?;
+    outbox::organization_changed(&tx, actor, EventType::OrganizationDeleted, &org).await?;
     tx.commit().await?;
     Ok(org)
 }
@@ -814,6 +863,7 @@ pub(crate) async fn organization_in(tx: &TenantTx, id: Uuid) -> Result<Organizat
 /// Writes a membership with checked `roles`; `Conflict` if the identity is a member already.
 pub(crate) async fn insert_membership_in(
     tx: &TenantTx,
+    actor: &Actor,
     organization_id: Uuid,
     identity_id: Uuid,
     roles: &[String],
@@ -832,7 +882,9 @@ pub(crate) async fn insert_membership_in(
     .insert(tx.connection())
     .await
     .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
-    Membership::try_from(row)
+    let membership = Membership::try_from(row)?;
+    outbox::membership_changed(tx, actor, EventType::MembershipAdded, &membership).await?;
+    Ok(membership)
 }
 
 /// Adds an identity to an organization with `roles`. Tenant admins only
@@ -869,7 +921,7 @@ pub async fn add_member(
     ) {
         return Err(Error::NotFound);
     }
-    let membership = insert_membership_in(&tx, organization_id, identity_id, roles).await?;
+    let membership = insert_membership_in(&tx, actor, organization_id, identity_id, roles).await?;
     record(
         &tx,
         actor,
@@ -926,6 +978,7 @@ pub async fn update_member_roles(
         json!({ "identityId": identity_id, "roles": membership.roles }),
     )
     .await?;
+    outbox::membership_changed(&tx, actor, EventType::MembershipUpdated, &membership).await?;
     let member = member_of(&tx, membership).await?;
     tx.commit().await?;
     Ok(member)
@@ -983,6 +1036,8 @@ pub async fn remove_member(
         json!({ "identityId": identity_id, "revokedSessions": revoked }),
     )
     .await?;
+    outbox::membership_changed(&tx, actor, EventType::MembershipRemoved, &member.membership)
+        .await?;
     tx.commit().await?;
     Ok(member)
 }

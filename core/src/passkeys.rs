@@ -7,9 +7,11 @@
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
 use crate::db::{Database, TenantTx};
+use crate::domains;
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, IdentityStatus, NewIdentity};
+use crate::outbox::{self, EventType};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
@@ -641,6 +643,10 @@ impl Ceremonies<'_> {
             json!({ "identityId": identity.id, "signUp": registration_token_hash.is_none() && matches!(self.actor.principal, Principal::Anonymous) }),
         )
         .await?;
+        if sign_up.is_some() {
+            outbox::identity_changed(&tx, &actor, EventType::IdentityCreated, &identity).await?;
+            domains::apply_policy_in(&tx, &actor, &identity).await?;
+        }
         let signs_in = !matches!(self.actor.principal, Principal::Identity { .. });
         let tokens = if signs_in {
             identities::touch_sign_in(&tx, identity.id).await?;

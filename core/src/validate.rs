@@ -58,15 +58,7 @@ impl Email {
         {
             return Err(invalid("is not an email address"));
         }
-        let labels: Vec<&str> = domain.split('.').collect();
-        let label_ok = |label: &&str| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
-        };
-        if labels.len() < 2 || !labels.iter().all(label_ok) {
+        if !domain_labels_ok(domain, char::is_alphanumeric) {
             return Err(invalid(
                 "is not an email address (the domain after @ is not valid)",
             ));
@@ -83,6 +75,55 @@ impl Email {
 
     pub fn normalized(&self) -> &str {
         &self.normalized
+    }
+}
+
+/// Whether `domain` has at least two dot-separated labels of 1 to 63 characters made of
+/// `letter`s, digits and hyphens, none starting or ending with a hyphen.
+fn domain_labels_ok(domain: &str, letter: impl Fn(char) -> bool) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| letter(c) || c == '-')
+        })
+}
+
+/// A DNS domain name in lower case, such as `example.com`: ASCII only (internationalized
+/// names in their `xn--` form), at most 253 characters, a top-level label that is not a number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainName(String);
+
+impl DomainName {
+    pub fn parse(field: &str, input: &str) -> Result<Self> {
+        let value = input.trim().trim_end_matches('.').to_ascii_lowercase();
+        let invalid = |reason: &str| Error::validation(field, reason);
+        if value.is_empty() {
+            return Err(invalid("must not be empty"));
+        }
+        if value.len() > 253 {
+            return Err(invalid("must be at most 253 characters"));
+        }
+        if !domain_labels_ok(&value, |c| c.is_ascii_alphanumeric()) {
+            return Err(invalid(
+                "is not a domain name such as example.com (letters, digits and hyphens; internationalized names in their xn-- form)",
+            ));
+        }
+        if value
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(invalid("is an IP address, not a domain name"));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 

@@ -8,6 +8,8 @@ mod m20261129_000002_passkeys;
 mod m20261129_000003_applications;
 mod m20261129_000004_organizations;
 mod m20261129_000005_invitations;
+mod m20261130_000006_outbox;
+mod m20261130_000007_domains;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_applications::Migration),
             Box::new(m20261129_000004_organizations::Migration),
             Box::new(m20261129_000005_invitations::Migration),
+            Box::new(m20261130_000006_outbox::Migration),
+            Box::new(m20261130_000007_domains::Migration),
         ]
     }
 }

@@ -116,6 +116,16 @@ async function newDevice(browser) {
     /** A person at the keyboard (presence on) or not (presence off: requests wait). */
     setPresence: (enabled) =>
       cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled }),
+    /**
+     * Waits until the sign-in page has asked the browser for its autofill (conditional) request.
+     * Turning presence on before that lets the virtual authenticator answer the autofill at
+     * once, and the step would sign in through it instead of the ceremony it means to test.
+     */
+    autofillWaiting: () =>
+      waitUntil(() => {
+        const conditional = webauthn.all().filter((call) => call.mediation === 'conditional');
+        return conditional.at(-1)?.state === 'pending';
+      }),
     credentials: async (id = authenticatorId) =>
       (await cdp.send('WebAuthn.getCredentials', { authenticatorId: id })).credentials,
     tokens: () => page.evaluate(() => JSON.parse(localStorage.getItem('latchkey.demo.tokens') ?? 'null')),
@@ -441,6 +451,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
     await page.waitForURL(`${server.url}/t/demo/`);
     await page.locator('main[aria-busy="false"]').waitFor();
     await page.fill('#signin-email', EMAIL);
+    await laptop.autofillWaiting();
     await laptop.setPresence(true);
     webauthn.clear();
     operations.clear();
@@ -496,6 +507,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
     assert.equal(await statusOf(page, 'info'), 'Your session has ended. Please sign in again.');
     assert.equal(await laptop.tokens(), null);
 
+    await laptop.autofillWaiting();
     await laptop.setPresence(true);
     await page.click('#signin-passkey-button');
     await waitForAccount(page, server.url);
@@ -696,11 +708,16 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       assert.equal(await page.inputValue('#signin-email'), EMAIL, 'login_hint fills in the email');
 
       // The passkey → the provider's cookie → authorize again → the application's callback.
+      await desktop.autofillWaiting();
       await desktop.setPresence(true);
       await Promise.all([
         page.waitForURL((url) => url.href.startsWith(`${CALLBACK}?`)),
         page.press('#signin-email', 'Enter'),
-      ]);
+      ]).catch((error) => {
+        // What the page and the application saw, so a failure here says where it stopped.
+        error.message += `\npage: ${page.url()}\nstatus shown: ${JSON.stringify(shown)}\nat the application: ${JSON.stringify(atApplication)}\noauth2/session: ${JSON.stringify(sessionRequests)}`;
+        throw error;
+      });
       const callback = new URL(page.url());
       assert.deepEqual(sessionRequests, [['POST', true]], 'the session became the provider’s browser session');
       assert.deepEqual(shown.slice(0, 2), ['Waiting for your passkey…', 'Signing you in…']);

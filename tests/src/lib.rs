@@ -3,6 +3,7 @@
 //! server runs on PostgreSQL and Redis; otherwise on in-memory SQLite and the in-process store.
 //! Every test works in tenants of its own, so tests never depend on each other's data.
 
+pub mod dns;
 pub mod oidc;
 pub mod orgs;
 pub mod passkey;

@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod applications;
+pub mod domains;
+pub mod events;
 pub mod limits;
 pub mod organizations;
 pub mod platform;

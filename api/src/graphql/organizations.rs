@@ -1,10 +1,12 @@
 //! Organizations in the tenant API: the organizations themselves, their members, the
 //! tenant's organization roles, and `Identity.organizations`.
 
+use super::domains::{DomainPolicy, JoinRequest, JoinRequestStatus, OrganizationDomain};
 use super::tenant::{Identity, request};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use latchkey_core::domains as core_domains;
 use latchkey_core::invitations::{
     self as core_invitations, Delivery, InvitationStatus as CoreStatus,
 };
@@ -50,6 +52,8 @@ pub struct Organization {
     pub metadata: Json<Value>,
     /// The id in another system, such as the CRM account id.
     pub external_id: Option<String>,
+    /// What happens when someone signs up with an email address at a verified domain.
+    pub domain_policy: DomainPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -63,6 +67,7 @@ impl From<core_orgs::Organization> for Organization {
             kind: org.kind.into(),
             metadata: Json(org.metadata),
             external_id: org.external_id,
+            domain_policy: org.domain_policy.into(),
             created_at: org.created_at,
             updated_at: org.updated_at,
         }
@@ -111,6 +116,42 @@ impl Organization {
         .await
         .gql()?;
         Ok(Connection::from_page(result, |i| i.id, Invitation::from))
+    }
+
+    /// The email domains the organization claims, verified or not (tenant admins, or members
+    /// with `organization:read`).
+    async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationDomain>> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &self.id)?;
+        let domains = core_domains::list_domains(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        Ok(domains.into_iter().map(OrganizationDomain::from).collect())
+    }
+
+    /// Requests to join from people who signed up at a verified domain, oldest first (tenant
+    /// admins, or members with `members:read`).
+    async fn join_requests(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<JoinRequestStatus>,
+    ) -> async_graphql::Result<Connection<JoinRequest>> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &self.id)?;
+        let page = page_request(first, after)?;
+        let result = core_domains::list_join_requests(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            id,
+            status.map(Into::into),
+            page,
+        )
+        .await
+        .gql()?;
+        Ok(Connection::from_page(result, |r| r.id, JoinRequest::from))
     }
 }
 
@@ -328,6 +369,7 @@ pub struct UpdateOrganizationInput {
     pub metadata: Option<Json<Value>>,
     /// An empty string clears it.
     pub external_id: Option<String>,
+    pub domain_policy: Option<DomainPolicy>,
 }
 
 #[derive(SimpleObject)]
@@ -512,6 +554,7 @@ impl OrganizationMutation {
                 external_id: input
                     .external_id
                     .map(|id| Some(id).filter(|id| !id.is_empty())),
+                domain_policy: input.domain_policy.map(Into::into),
             },
         )
         .await

@@ -7,6 +7,8 @@ use super::account::{
     own_passkeys, own_sessions, settings_object, settings_of,
 };
 use super::applications::{ApplicationMutation, ApplicationQuery};
+use super::domains::DomainMutation;
+use super::events::EventQuery;
 use super::organizations::{OrganizationMutation, OrganizationQuery};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use crate::state::Services;
@@ -30,6 +32,7 @@ pub struct TenantQuery(
     AccountQuery,
     ApplicationQuery,
     OrganizationQuery,
+    EventQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.
@@ -39,6 +42,7 @@ pub struct TenantMutation(
     AccountMutation,
     ApplicationMutation,
     OrganizationMutation,
+    DomainMutation,
 );
 
 /// Per-request context of the tenant API, built by the HTTP layer after tenant resolution and

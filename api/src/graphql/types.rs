@@ -97,6 +97,8 @@ pub struct PageInfo {
 #[graphql(concrete(name = "OrganizationEdge", params(super::organizations::Organization)))]
 #[graphql(concrete(name = "MembershipEdge", params(super::organizations::Membership)))]
 #[graphql(concrete(name = "InvitationEdge", params(super::organizations::Invitation)))]
+#[graphql(concrete(name = "DomainEventEdge", params(super::events::DomainEvent)))]
+#[graphql(concrete(name = "JoinRequestEdge", params(super::domains::JoinRequest)))]
 pub struct Edge<T: OutputType> {
     pub cursor: String,
     pub node: T,
@@ -128,6 +130,8 @@ pub struct Edge<T: OutputType> {
     name = "InvitationConnection",
     params(super::organizations::Invitation)
 ))]
+#[graphql(concrete(name = "DomainEventConnection", params(super::events::DomainEvent)))]
+#[graphql(concrete(name = "JoinRequestConnection", params(super::domains::JoinRequest)))]
 pub struct Connection<T: OutputType>
 where
     Edge<T>: OutputType,
