@@ -4,6 +4,7 @@
 
 use crate::config::{GraphqlLimits, IpRange};
 use crate::graphql::limits::count_aliases;
+use crate::graphql::loaders::Loaders;
 use crate::graphql::platform::PlatformRequest;
 use crate::graphql::tenant::TenantRequest;
 use crate::graphql::types::{code, graphql_error};
@@ -137,6 +138,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let (open, idle) = state.services.db.pool_usage();
     metrics.database_connections.set(i64::from(open));
     metrics.database_idle_connections.set(idle as i64);
+    metrics.observe_statements(state.services.db.statements());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render())
@@ -566,7 +568,11 @@ async fn tenant_post(
         batch,
         limits,
         observed(state, "tenant"),
-        |r| r.data(state.services.clone()).data(caller.clone()),
+        |r| {
+            r.data(Loaders::new(&state.services, &caller))
+                .data(state.services.clone())
+                .data(caller.clone())
+        },
     )
     .await)
 }
@@ -592,7 +598,11 @@ async fn tenant_get(
         BatchRequest::Single(graphql_request),
         &state.config.limits,
         observed(state, "tenant"),
-        |r| r.data(state.services.clone()).data(caller.clone()),
+        |r| {
+            r.data(Loaders::new(&state.services, &caller))
+                .data(state.services.clone())
+                .data(caller.clone())
+        },
     )
     .await)
 }

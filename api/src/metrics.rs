@@ -18,6 +18,9 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     pub database_connections: IntGauge,
     pub database_idle_connections: IntGauge,
+    database_statements: IntCounterVec,
+    /// Two scrapes at once must not both add the same difference.
+    statements_sync: std::sync::Mutex<()>,
 }
 
 impl Metrics {
@@ -89,7 +92,25 @@ impl Metrics {
                 "database_pool_idle_connections",
                 "Idle database connections",
             ),
+            database_statements: counter(
+                "database_statements_total",
+                "SQL statements run, by outcome",
+                &["outcome"],
+            ),
+            statements_sync: std::sync::Mutex::new(()),
             registry,
+        }
+    }
+
+    /// Brings the statement counters up to the pool's own counts (taken at scrape time).
+    pub fn observe_statements(&self, (succeeded, failed): (u64, u64)) {
+        let _sync = self
+            .statements_sync
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (outcome, total) in [("ok", succeeded), ("error", failed)] {
+            let counter = self.database_statements.with_label_values(&[outcome]);
+            counter.inc_by(total.saturating_sub(counter.get()));
         }
     }
 

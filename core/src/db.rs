@@ -9,6 +9,8 @@ use sea_orm::{
     TransactionTrait,
 };
 use sea_orm_migration_api::MigratorTrait;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -18,10 +20,18 @@ use latchkey_migrations as sea_orm_migration_api;
 /// Key of the PostgreSQL advisory lock that keeps two migration runs from racing.
 const MIGRATION_LOCK: i64 = 0x6c61_7463_686b_6579; // "latchkey"
 
+/// Statements run through a pool, counted by sea-orm's metric callback.
+#[derive(Debug, Default)]
+struct StatementCounts {
+    succeeded: AtomicU64,
+    failed: AtomicU64,
+}
+
 /// A pool of connections to SQLite or PostgreSQL.
 #[derive(Clone, Debug)]
 pub struct Database {
     connection: DatabaseConnection,
+    statements: Arc<StatementCounts>,
 }
 
 impl Database {
@@ -42,10 +52,31 @@ impl Database {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(10))
             .sqlx_logging(false);
-        let connection = sea_orm::Database::connect(options)
+        let mut connection = sea_orm::Database::connect(options)
             .await
             .map_err(Error::internal)?;
-        Ok(Self { connection })
+        let statements = Arc::new(StatementCounts::default());
+        let counts = statements.clone();
+        connection.set_metric_callback(move |info| {
+            let counter = if info.failed {
+                &counts.failed
+            } else {
+                &counts.succeeded
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self {
+            connection,
+            statements,
+        })
+    }
+
+    /// How many SQL statements this pool has run: (succeeded, failed).
+    pub fn statements(&self) -> (u64, u64) {
+        (
+            self.statements.succeeded.load(Ordering::Relaxed),
+            self.statements.failed.load(Ordering::Relaxed),
+        )
     }
 
     pub fn backend(&self) -> DbBackend {

@@ -20,8 +20,12 @@ use crate::validate::{ExternalId, Name, Slug};
 use chrono::{DateTime, Utc};
 use sea_orm::PaginatorTrait;
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait,
+    QueryFilter, QuerySelect, Set, Statement,
+};
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The built-in administrator role of an organization.
@@ -1067,6 +1071,139 @@ pub async fn list_members(
     let page = complete_page(&tx, rows).await?;
     tx.commit().await?;
     Ok(page)
+}
+
+/// The first page (`first` members, oldest first) of each of `organization_ids` whose
+/// members the actor may list, in a fixed number of SQL statements whatever the number of
+/// organizations (for the GraphQL DataLoader). Organizations missing from the answer are not
+/// listable by the actor; [`list_members`] says why.
+#[tracing::instrument(name = "core.first_members", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn first_members(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_ids: &[Uuid],
+    first: u64,
+) -> Result<HashMap<Uuid, Page<Member>>> {
+    let tx = db.begin_tenant(scope).await?;
+    let allowed = permitted_in(
+        &tx,
+        actor,
+        organization_ids,
+        Permission::ReadOrganizations,
+        permission::READ_MEMBERS,
+    )
+    .await?;
+    if allowed.is_empty() {
+        tx.commit().await?;
+        return Ok(HashMap::new());
+    }
+    // Up to `first + 1` rows per organization (the extra one tells whether more exist).
+    let backend = tx.connection().get_database_backend();
+    let placeholder = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let mut values: Vec<sea_orm::Value> = vec![tx.tenant_id().into()];
+    let mut in_list = Vec::with_capacity(allowed.len());
+    for id in &allowed {
+        values.push((*id).into());
+        in_list.push(placeholder(values.len()));
+    }
+    values.push(i64::try_from(first + 1).unwrap_or(i64::MAX).into());
+    let sql = format!(
+        "SELECT tenant_id, id, organization_id, identity_id, roles, created_at, updated_at FROM \
+         (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY id) AS position \
+          FROM memberships m WHERE tenant_id = {} AND organization_id IN ({})) ranked \
+         WHERE position <= {} ORDER BY organization_id, id",
+        placeholder(1),
+        in_list.join(", "),
+        placeholder(values.len()),
+    );
+    let rows = member_row::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+        .all(tx.connection())
+        .await?;
+    let totals: Vec<(Uuid, i64)> = member_row::Entity::find()
+        .select_only()
+        .column(member_row::Column::OrganizationId)
+        .column_as(member_row::Column::Id.count(), "members")
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(member_row::Column::OrganizationId.is_in(allowed.iter().copied()))
+        .group_by(member_row::Column::OrganizationId)
+        .into_tuple()
+        .all(tx.connection())
+        .await?;
+    let memberships = rows
+        .into_iter()
+        .map(Membership::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    let members = members_of(&tx, memberships).await?;
+    tx.commit().await?;
+    let request = PageRequest { first, after: None };
+    let mut grouped: HashMap<Uuid, Vec<Member>> =
+        allowed.iter().map(|id| (*id, Vec::new())).collect();
+    for member in members {
+        grouped
+            .entry(member.membership.organization_id)
+            .or_default()
+            .push(member);
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|(id, items)| {
+            let total = totals
+                .iter()
+                .find(|(org, _)| *org == id)
+                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
+            (id, Page::from_rows(items, request, total))
+        })
+        .collect())
+}
+
+/// Which of `organization_ids` the actor holds `permission` in (identities, by their roles
+/// there), or all of them with `tenant_permission` (tenant credentials): two statements at
+/// most.
+async fn permitted_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    organization_ids: &[Uuid],
+    tenant_permission: Permission,
+    permission: &str,
+) -> Result<Vec<Uuid>> {
+    let Principal::Identity {
+        id: identity_id, ..
+    } = actor.principal
+    else {
+        return Ok(if actor.authorize(tenant_permission).is_ok() {
+            organization_ids.to_vec()
+        } else {
+            Vec::new()
+        });
+    };
+    let memberships = member_row::Entity::find()
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(member_row::Column::IdentityId.eq(identity_id))
+        .filter(member_row::Column::OrganizationId.is_in(organization_ids.iter().copied()))
+        .all(tx.connection())
+        .await?;
+    if memberships.is_empty() {
+        return Ok(Vec::new());
+    }
+    let roles = roles_in(tx).await?;
+    let mut permitted = Vec::new();
+    for membership in memberships {
+        let held: Vec<String> =
+            serde_json::from_value(membership.roles).map_err(Error::internal)?;
+        if roles
+            .iter()
+            .filter(|role| held.contains(&role.name))
+            .any(|role| role.permissions.iter().any(|p| p == permission))
+        {
+            permitted.push(membership.organization_id);
+        }
+    }
+    Ok(permitted)
 }
 
 /// The organizations an identity belongs to (its memberships), oldest first: the identity

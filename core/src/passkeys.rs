@@ -22,10 +22,13 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use uuid::Uuid;
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, Passkey as WebauthnPasskey, PasskeyRegistration,
@@ -897,6 +900,39 @@ pub async fn list_passkeys(
     let rows = keyset(tx.connection(), query, passkey_row::Column::Id, page).await?;
     tx.commit().await?;
     Ok(rows.map(Passkey::from))
+}
+
+/// How many active passkeys each of `identity_ids` has, in one statement (identities without
+/// passkeys are absent): the caller's own count, or anyone's for admins (`ReadIdentities`).
+#[tracing::instrument(name = "core.count_passkeys", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn count_passkeys(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    identity_ids: &[Uuid],
+) -> Result<HashMap<Uuid, u64>> {
+    if let Some(own) = own_or(actor, Permission::ReadIdentities)?
+        && identity_ids.iter().any(|id| *id != own)
+    {
+        return Err(Error::NotFound);
+    }
+    let tx = db.begin_tenant(scope).await?;
+    let counts: Vec<(Uuid, i64)> = passkey_row::Entity::find()
+        .select_only()
+        .column(passkey_row::Column::IdentityId)
+        .column_as(passkey_row::Column::Id.count(), "passkeys")
+        .filter(passkey_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(passkey_row::Column::IdentityId.is_in(identity_ids.iter().copied()))
+        .filter(passkey_row::Column::RevokedAt.is_null())
+        .group_by(passkey_row::Column::IdentityId)
+        .into_tuple()
+        .all(tx.connection())
+        .await?;
+    tx.commit().await?;
+    Ok(counts
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
 }
 
 async fn change_passkey(

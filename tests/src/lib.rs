@@ -13,6 +13,7 @@ use latchkey_api::config::{Config, Settings};
 use latchkey_api::server::{RunningServer, start};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// The PostgreSQL URL tests run against (the application role), if any.
 pub fn test_database_url() -> Option<String> {
@@ -216,6 +217,34 @@ impl TestApp {
             variables,
         )
         .await
+    }
+
+    /// `/metrics`, parsed from the Prometheus text format into `name{labels}` → value.
+    pub async fn metrics(&self) -> HashMap<String, f64> {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        response
+            .text()
+            .await
+            .unwrap()
+            .lines()
+            .filter(|line| !line.starts_with('#') && !line.is_empty())
+            .map(|line| {
+                let (series, value) = line.rsplit_once(' ').unwrap();
+                (series.to_owned(), value.parse().unwrap())
+            })
+            .collect()
     }
 
     /// Creates an identity in `tenant` and returns its id.

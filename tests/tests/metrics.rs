@@ -5,34 +5,6 @@ use latchkey_tests::{TestApp, unique};
 use serde_json::json;
 use std::collections::HashMap;
 
-/// Parses the text format into `name{labels}` → value (comments skipped).
-async fn scrape(app: &TestApp) -> HashMap<String, f64> {
-    let response = app
-        .client
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    response
-        .text()
-        .await
-        .unwrap()
-        .lines()
-        .filter(|line| !line.starts_with('#') && !line.is_empty())
-        .map(|line| {
-            let (series, value) = line.rsplit_once(' ').unwrap();
-            (series.to_owned(), value.parse().unwrap())
-        })
-        .collect()
-}
-
 fn value(metrics: &HashMap<String, f64>, series: &str) -> f64 {
     metrics.get(series).copied().unwrap_or(0.0)
 }
@@ -41,7 +13,7 @@ fn value(metrics: &HashMap<String, f64>, series: &str) -> f64 {
 async fn counters_move_with_requests_sign_ins_and_limits() {
     let app = TestApp::start().await;
     let tenant = app.create_tenant("metrics").await;
-    let before = scrape(&app).await;
+    let before = app.metrics().await;
 
     let email = format!("{}@example.com", unique("m"));
     let (mut device, credential_id, _) = app.sign_up(&tenant, &email).await;
@@ -69,7 +41,7 @@ async fn counters_move_with_requests_sign_ins_and_limits() {
     let invalid = app.tenant(&tenant, "{ noSuchField }", json!({})).await;
     assert_eq!(invalid.status, 400);
 
-    let after = scrape(&app).await;
+    let after = app.metrics().await;
     let moved = |series: &str| value(&after, series) - value(&before, series);
     assert!(moved("latchkey_sign_ins_total{method=\"passkey\",outcome=\"success\"}") >= 2.0);
     assert_eq!(

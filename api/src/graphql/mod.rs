@@ -6,6 +6,7 @@ pub mod applications;
 pub mod domains;
 pub mod events;
 pub mod limits;
+pub mod loaders;
 pub mod organizations;
 pub mod platform;
 pub mod tenant;

@@ -2,6 +2,7 @@
 //! tenant's organization roles, and `Identity.organizations`.
 
 use super::domains::{DomainPolicy, JoinRequest, JoinRequestStatus, OrganizationDomain};
+use super::loaders::Loaders;
 use super::tenant::{Identity, request};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
@@ -87,6 +88,17 @@ impl Organization {
         let (services, req) = request(ctx);
         let id = parse_id("id", &self.id)?;
         let page = page_request(first, after)?;
+        // The first page comes from the DataLoader, batched with the other organizations of
+        // the response; later pages, and refusals (with their reason), from the direct query.
+        if page.after.is_none()
+            && let Some(members) = ctx
+                .data_unchecked::<Loaders>()
+                .members
+                .load_one((id, page.first))
+                .await?
+        {
+            return Ok(connection(members));
+        }
         let members = core_orgs::list_members(&services.db, &req.scope, &req.actor, id, page)
             .await
             .gql()?;
@@ -157,6 +169,18 @@ impl Organization {
 
 #[ComplexObject]
 impl Identity {
+    /// How many passkeys the identity has (revoked ones excluded): admins with the viewer role,
+    /// or the identity itself.
+    async fn passkey_count(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        let id = parse_id("id", &self.id)?;
+        let count = ctx
+            .data_unchecked::<Loaders>()
+            .passkey_counts
+            .load_one(id)
+            .await?;
+        Ok(count.unwrap_or(0))
+    }
+
     /// The organizations this identity belongs to, as memberships (oldest first).
     async fn organizations(
         &self,

@@ -1,0 +1,109 @@
+//! DataLoaders of the tenant API: nested lists (an organization's members, an identity's
+//! passkey count) are loaded for all the parents of a response level at once, so a page of
+//! organizations with their members costs the same few SQL statements whatever its size.
+
+use super::tenant::TenantRequest;
+use super::types::graphql_error;
+use crate::state::Services;
+use async_graphql::dataloader::{DataLoader, Loader};
+use latchkey_core::organizations::{self as core_orgs, Member};
+use latchkey_core::page::Page;
+use latchkey_core::passkeys;
+use std::collections::HashMap;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a loader collects keys before it queries: long enough for a page of 100
+/// organizations to ask for all their members in one batch.
+const BATCH_WINDOW: Duration = Duration::from_millis(5);
+
+/// The loaders of one request (they cache what they loaded for the request's lifetime).
+pub struct Loaders {
+    /// The first page of members of an organization, by (organization id, page size).
+    pub members: DataLoader<MembersLoader>,
+    /// The number of active passkeys of an identity.
+    pub passkey_counts: DataLoader<PasskeyCountLoader>,
+}
+
+impl Loaders {
+    pub fn new(services: &Services, request: &TenantRequest) -> Self {
+        Self {
+            members: DataLoader::new(
+                MembersLoader {
+                    services: services.clone(),
+                    request: request.clone(),
+                },
+                tokio::spawn,
+            )
+            .delay(BATCH_WINDOW),
+            passkey_counts: DataLoader::new(
+                PasskeyCountLoader {
+                    services: services.clone(),
+                    request: request.clone(),
+                },
+                tokio::spawn,
+            )
+            .delay(BATCH_WINDOW),
+        }
+    }
+}
+
+pub struct MembersLoader {
+    services: Services,
+    request: TenantRequest,
+}
+
+impl Loader<(Uuid, u64)> for MembersLoader {
+    type Value = Page<Member>;
+    type Error = async_graphql::Error;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, u64)],
+    ) -> Result<HashMap<(Uuid, u64), Self::Value>, Self::Error> {
+        // One batch per page size (in practice every key of a level has the same).
+        let mut sizes: Vec<u64> = keys.iter().map(|(_, first)| *first).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let mut loaded = HashMap::new();
+        for first in sizes {
+            let ids: Vec<Uuid> = keys
+                .iter()
+                .filter(|(_, size)| *size == first)
+                .map(|(id, _)| *id)
+                .collect();
+            let pages = core_orgs::first_members(
+                &self.services.db,
+                &self.request.scope,
+                &self.request.actor,
+                &ids,
+                first,
+            )
+            .await
+            .map_err(graphql_error)?;
+            loaded.extend(pages.into_iter().map(|(id, page)| ((id, first), page)));
+        }
+        Ok(loaded)
+    }
+}
+
+pub struct PasskeyCountLoader {
+    services: Services,
+    request: TenantRequest,
+}
+
+impl Loader<Uuid> for PasskeyCountLoader {
+    type Value = u64;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, u64>, Self::Error> {
+        passkeys::count_passkeys(
+            &self.services.db,
+            &self.request.scope,
+            &self.request.actor,
+            keys,
+        )
+        .await
+        .map_err(graphql_error)
+    }
+}
