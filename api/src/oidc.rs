@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use latchkey_core::oauth::{
     self, AuthorizationRequest, AuthorizeParams, ClientCredentials, OAuthError, Provider,
 };
+use latchkey_core::organizations::Organization;
 use latchkey_core::sessions::{TokenIssuer, authenticate_access_token};
 use latchkey_core::settings::{SigningAlgorithm, TenantSettings};
 use latchkey_core::{Principal, TenantScope, tenancy};
@@ -291,7 +292,7 @@ async fn discovery(
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": latchkey_core::applications::OIDC_SCOPES,
             "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp", "name", "updated_at", "email", "email_verified", "phone_number", "org_id", "org_kind", "roles"],
-            "prompt_values_supported": ["none", "login", "consent", "select_account"],
+            "prompt_values_supported": ["none", "login", "consent", "select_account", "select_organization"],
             "authorization_response_iss_parameter_supported": true,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
@@ -332,14 +333,26 @@ async fn authorize(
         Ok(params) => params,
         Err(error) => return Ok(error_page(&error)),
     };
-    let (app, auth_request) = match params.remove("authorization_request") {
+    let chosen_organization = params.remove("organization");
+    let (app, mut auth_request) = match params.remove("authorization_request") {
         Some(handle) => {
-            let Some(parked) = provider.resume_request(&handle).await? else {
+            let Some(mut parked) = provider.resume_request(&handle).await? else {
                 return Ok(error_page(&OAuthError::new(
                     "invalid_request",
                     "this sign-in request has expired or was already completed; start again from the application",
                 )));
             };
+            // The organization picker's choice. Membership is checked when the code is issued.
+            if let Some(chosen) = chosen_organization {
+                if !parked.select_organization {
+                    return Ok(error_page(&OAuthError::new(
+                        "invalid_request",
+                        "the application did not ask to choose an organization here",
+                    )));
+                }
+                parked.organization = Some(chosen);
+                parked.select_organization = false;
+            }
             match provider
                 .authorization_client(Some(&parked.client_id), Some(&parked.redirect_uri))
                 .await
@@ -349,6 +362,9 @@ async fn authorize(
             }
         }
         None => {
+            if let Some(organization) = chosen_organization {
+                params.insert("organization".to_owned(), organization);
+            }
             let params: AuthorizeParams = serde_json::from_value(json!(params)).map_err(|_| {
                 HttpError::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "bad parameters")
             })?;
@@ -377,6 +393,21 @@ async fn authorize(
     let session = cookie_session(state, &tenant, request)
         .await?
         .filter(|session| provider.session_satisfies(&auth_request, session));
+    if let Some(session) = &session
+        && auth_request.select_organization
+    {
+        let organizations = provider.member_organizations(session.identity_id).await?;
+        match organizations.as_slice() {
+            [] => {}
+            [only] => auth_request.organization = Some(only.id.to_string()),
+            _ => {
+                return Ok(
+                    organization_picker(&provider, &tenant, &auth_request, &organizations).await?,
+                );
+            }
+        }
+        auth_request.select_organization = false;
+    }
     match session {
         Some(session) => {
             let code = match provider.issue_code(&app, &auth_request, &session).await {
@@ -407,6 +438,38 @@ async fn authorize(
         )),
         None => Ok(to_sign_in(&provider, &tenant, &auth_request).await?),
     }
+}
+
+/// The page where a member of several organizations picks the one to sign in to: one link
+/// per organization back to `authorize` with the parked request.
+async fn organization_picker(
+    provider: &Provider<'_>,
+    tenant: &Tenant,
+    auth_request: &AuthorizationRequest,
+    organizations: &[Organization],
+) -> latchkey_core::Result<HttpResponse> {
+    let handle = provider.park_request(auth_request).await?;
+    let choices: String = organizations
+        .iter()
+        .map(|organization| {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("authorization_request", &handle);
+            query.append_pair("organization", &organization.id.to_string());
+            format!(
+                "<li><a href=\"{}/oauth2/authorize?{}\">{}</a></li>",
+                escape_html(&cookie_path(tenant)).trim_end_matches('/'),
+                escape_html(&query.finish()),
+                escape_html(&organization.name)
+            )
+        })
+        .collect();
+    Ok(page(
+        StatusCode::OK,
+        "Choose an organization",
+        &format!(
+            "<p>You belong to several organizations. Which one do you want to sign in to?</p><ul class=\"organizations\">{choices}</ul>"
+        ),
+    ))
 }
 
 /// Parks the request and sends the browser to the hosted sign-in page, which comes back to

@@ -136,6 +136,9 @@ pub struct AuthorizationRequest {
     pub login_hint: Option<String>,
     /// The organization (id or slug) the tokens are to be scoped to.
     pub organization: Option<String>,
+    /// `prompt=select_organization` without an organization: the user picks one of theirs.
+    #[serde(default)]
+    pub select_organization: bool,
     /// When the request arrived (Unix seconds): a forced sign-in must be newer than this.
     pub received_at: i64,
 }
@@ -361,10 +364,12 @@ impl Provider<'_> {
             .as_deref()
             .map(|p| scopes(p).collect())
             .unwrap_or_default();
-        if let Some(unknown) = prompts
-            .iter()
-            .find(|p| !matches!(**p, "none" | "login" | "consent" | "select_account"))
-        {
+        if let Some(unknown) = prompts.iter().find(|p| {
+            !matches!(
+                **p,
+                "none" | "login" | "consent" | "select_account" | "select_organization"
+            )
+        }) {
             return Err(OAuthError::invalid_request(format!(
                 "unknown prompt value {unknown:?}"
             )));
@@ -392,6 +397,7 @@ impl Provider<'_> {
             prompt_login: prompts.contains(&"login"),
             max_age,
             login_hint: bounded("login_hint", params.login_hint, 320)?,
+            select_organization: prompts.contains(&"select_organization") && organization.is_none(),
             organization: bounded("organization", organization, 100)?,
             received_at: Utc::now().timestamp(),
         })
@@ -432,6 +438,18 @@ impl Provider<'_> {
         Ok(Some(
             serde_json::from_slice(&value).map_err(Error::internal)?,
         ))
+    }
+
+    /// The organizations the user of a session belongs to (by name, 100 at most), for the
+    /// organization picker.
+    pub async fn member_organizations(
+        &self,
+        identity_id: Uuid,
+    ) -> crate::Result<Vec<organizations::Organization>> {
+        let tx = self.db.begin_tenant(self.scope).await?;
+        let found = organizations::organizations_of_in(&tx, identity_id, 100).await?;
+        tx.commit().await?;
+        Ok(found)
     }
 
     /// The live browser session a cookie names: a first-party session of an active identity.

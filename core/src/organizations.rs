@@ -1231,6 +1231,33 @@ pub async fn identity_memberships(
     Ok(page)
 }
 
+/// The organizations `identity_id` belongs to, by name (at most `limit`).
+pub(crate) async fn organizations_of_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+    limit: u64,
+) -> Result<Vec<Organization>> {
+    let org_ids: Vec<Uuid> = member_row::Entity::find()
+        .select_only()
+        .column(member_row::Column::OrganizationId)
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(member_row::Column::IdentityId.eq(identity_id))
+        .limit(limit)
+        .into_tuple()
+        .all(tx.connection())
+        .await?;
+    let mut organizations = org_row::Entity::find()
+        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(org_row::Column::Id.is_in(org_ids))
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .map(Organization::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    organizations.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    Ok(organizations)
+}
+
 /// Defines an organization role for the tenant. Requires `WriteOrganizations`.
 #[tracing::instrument(name = "core.create_organization_role", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn create_organization_role(

@@ -320,3 +320,137 @@ async fn switching_spends_the_previous_refresh_token() {
         .to_owned();
     assert_eq!(refresh(new).await.error_code(), "UNAUTHENTICATED");
 }
+
+#[tokio::test]
+async fn prompt_select_organization_shows_the_picker_for_members_of_several() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("picker").await;
+    let web = app
+        .create_application(&tenant, "WEB", &[CALLBACK], json!({}))
+        .await;
+    let secret = web.client_secret.clone().unwrap();
+    let x = app
+        .create_organization(&tenant, "Xylophone Ltd", "CUSTOMER")
+        .await
+        .0;
+    let y = app
+        .create_organization(&tenant, "Acme & Sons", "PARTNER")
+        .await
+        .0;
+    let (_device, _, signed_in) = app.sign_up(&tenant, &unique_email()).await;
+    join(&app, &tenant, &x, &signed_in.identity_id, &["org:member"]).await;
+    let mut browser = Browser::new();
+    browser
+        .establish_session(&app, &tenant, &signed_in.access_token)
+        .await;
+    let select = [("scope", "openid"), ("prompt", "select_organization")];
+
+    // A member of one organization is not asked: that one it is.
+    let (status, location, body) = browser
+        .get(&authorize(&app, &tenant, &web.client_id, &select))
+        .await;
+    assert_eq!(status, StatusCode::FOUND, "{body}");
+    let code = param(&url::Url::parse(&location.unwrap()).unwrap(), "code").unwrap();
+    let token = |code: String| {
+        let (app, tenant, web, secret) = (&app, &tenant, &web, secret.clone());
+        async move {
+            let (status, tokens) = app
+                .oauth_post(
+                    tenant,
+                    "token",
+                    Some((&web.client_id, &secret)),
+                    &[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", CALLBACK),
+                    ],
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{tokens}");
+            claims(tokens["access_token"].as_str().unwrap())
+        }
+    };
+    assert_eq!(token(code).await["org_id"], x.as_str());
+
+    // A member of several picks one on the page, listed by name (escaped).
+    join(&app, &tenant, &y, &signed_in.identity_id, &["org:admin"]).await;
+    let (status, _, page) = browser
+        .get(&authorize(&app, &tenant, &web.client_id, &select))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Choose an organization"), "{page}");
+    let acme = page.find("Acme &amp; Sons").expect("escaped name");
+    assert!(acme < page.find("Xylophone Ltd").unwrap(), "sorted by name");
+    let links: Vec<String> = page
+        .split("href=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().replace("&amp;", "&"))
+        .collect();
+    assert_eq!(links.len(), 2);
+    let chosen = links
+        .iter()
+        .find(|link| link.contains(&y))
+        .expect("a link for Acme");
+    let (status, location, body) = browser.get(&format!("{}{chosen}", app.url)).await;
+    assert_eq!(status, StatusCode::FOUND, "{body}");
+    let callback = url::Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(param(&callback, "state").as_deref(), Some("s"));
+    let access = token(param(&callback, "code").unwrap()).await;
+    assert_eq!(access["org_id"], y.as_str());
+    assert_eq!(access["roles"], json!(["org:admin"]));
+
+    // The picked link is spent; an organization swapped into a link the user is not a member
+    // of is refused at the client; a request that did not ask for a picker takes no choice.
+    let (status, _, _) = browser.get(&format!("{}{chosen}", app.url)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, _, page) = browser
+        .get(&authorize(&app, &tenant, &web.client_id, &select))
+        .await;
+    let other = app
+        .create_organization(&tenant, "Not Mine", "CUSTOMER")
+        .await
+        .0;
+    let handle = page
+        .split("authorization_request=")
+        .nth(1)
+        .unwrap()
+        .split("&amp;")
+        .next()
+        .unwrap()
+        .to_owned();
+    let forged = format!(
+        "{}/t/{}/oauth2/authorize?authorization_request={handle}&organization={other}",
+        app.url, tenant.slug
+    );
+    let (_, location, _) = browser.get(&forged).await;
+    let callback = url::Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(param(&callback, "error").as_deref(), Some("access_denied"));
+    let (status, location, _) = browser
+        .get(&authorize(
+            &app,
+            &tenant,
+            &web.client_id,
+            &[("scope", "openid"), ("prompt", "login")],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let parked = location.unwrap();
+    let handle = parked
+        .split("authorization_request=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let (status, _, body) = browser
+        .get(&format!(
+            "{}/t/{}/oauth2/authorize?authorization_request={handle}&organization={x}",
+            app.url, tenant.slug
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("did not ask to choose an organization"),
+        "{body}"
+    );
+}
