@@ -1254,7 +1254,7 @@ pub(crate) async fn organizations_of_in(
         .into_iter()
         .map(Organization::try_from)
         .collect::<Result<Vec<_>>>()?;
-    organizations.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    organizations.sort_by_key(|organization| organization.name.to_lowercase());
     Ok(organizations)
 }
 
