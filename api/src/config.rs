@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use latchkey_core::crm::dispatch::DispatchSettings;
 use latchkey_core::crypto::MasterKey;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -64,6 +65,14 @@ pub struct Settings {
     /// `ip:port` of the DNS server that looks up domain verification records; unset = the
     /// system's resolvers (`/etc/resolv.conf`).
     pub dns_server: Option<String>,
+    /// Milliseconds between outbox dispatcher rounds that found nothing to deliver.
+    pub crm_poll_interval_ms: u64,
+    /// Attempts before a CRM delivery is dead-lettered.
+    pub crm_max_attempts: u32,
+    /// Milliseconds before the first retry of a CRM delivery; each further retry doubles it.
+    pub crm_retry_base_ms: u64,
+    /// Seconds a CRM call may take.
+    pub crm_timeout_seconds: u64,
 }
 
 impl Default for Settings {
@@ -94,6 +103,10 @@ impl Default for Settings {
             smtp_url: None,
             mail_from: "Latchkey <no-reply@localhost>".into(),
             dns_server: None,
+            crm_poll_interval_ms: 1000,
+            crm_max_attempts: 10,
+            crm_retry_base_ms: 2000,
+            crm_timeout_seconds: 10,
         }
     }
 }
@@ -169,6 +182,8 @@ pub struct Config {
     pub mail: crate::mail::MailSettings,
     /// The DNS server of domain verification; `None` = the system's resolvers.
     pub dns_server: Option<SocketAddr>,
+    pub dispatch: DispatchSettings,
+    pub crm_timeout: std::time::Duration,
 }
 
 impl Config {
@@ -304,6 +319,22 @@ impl Config {
                 "LATCHKEY_CEREMONY_TTL_SECONDS",
                 settings.ceremony_ttl_seconds as usize,
             ),
+            (
+                "LATCHKEY_CRM_POLL_INTERVAL_MS",
+                settings.crm_poll_interval_ms as usize,
+            ),
+            (
+                "LATCHKEY_CRM_MAX_ATTEMPTS",
+                settings.crm_max_attempts as usize,
+            ),
+            (
+                "LATCHKEY_CRM_RETRY_BASE_MS",
+                settings.crm_retry_base_ms as usize,
+            ),
+            (
+                "LATCHKEY_CRM_TIMEOUT_SECONDS",
+                settings.crm_timeout_seconds as usize,
+            ),
         ] {
             if value == 0 {
                 return Err(bad(name, "must be greater than 0"));
@@ -326,6 +357,13 @@ impl Config {
         Ok(Self {
             mail,
             dns_server,
+            dispatch: DispatchSettings {
+                poll_interval: std::time::Duration::from_millis(settings.crm_poll_interval_ms),
+                max_attempts: settings.crm_max_attempts,
+                retry_base: std::time::Duration::from_millis(settings.crm_retry_base_ms),
+                ..DispatchSettings::default()
+            },
+            crm_timeout: std::time::Duration::from_secs(settings.crm_timeout_seconds),
             bind,
             data_dir: settings.data_dir,
             auto_migrate: settings

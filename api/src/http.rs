@@ -139,6 +139,12 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     metrics.database_connections.set(i64::from(open));
     metrics.database_idle_connections.set(idle as i64);
     metrics.observe_statements(state.services.db.statements());
+    match latchkey_core::crm::dispatch::queue_depth(&state.services.db).await {
+        Ok(depth) => metrics
+            .crm_queue_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX)),
+        Err(error) => tracing::warn!(%error, "reading the CRM queue depth failed"),
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(metrics.render())

@@ -3,6 +3,7 @@
 //! bounded: routes are the matched route patterns, GraphQL operations are named by their
 //! root fields (from the schema), outcomes are fixed words.
 
+use latchkey_core::crm::dispatch::DeliveryObserver;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
@@ -19,6 +20,9 @@ pub struct Metrics {
     pub database_connections: IntGauge,
     pub database_idle_connections: IntGauge,
     database_statements: IntCounterVec,
+    pub crm_deliveries: IntCounterVec,
+    pub crm_delivery_duration: HistogramVec,
+    pub crm_queue_depth: IntGauge,
     /// Two scrapes at once must not both add the same difference.
     statements_sync: std::sync::Mutex<()>,
 }
@@ -54,6 +58,18 @@ impl Metrics {
         .expect("valid metric");
         registry
             .register(Box::new(http_duration.clone()))
+            .expect("registered once");
+        let crm_delivery_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "crm_delivery_duration_seconds",
+                "Time of one CRM delivery attempt (the CRM call), by connector kind",
+            )
+            .buckets(vec![0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            &["kind"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(crm_delivery_duration.clone()))
             .expect("registered once");
         Self {
             http_requests: counter(
@@ -98,6 +114,13 @@ impl Metrics {
                 &["outcome"],
             ),
             statements_sync: std::sync::Mutex::new(()),
+            crm_deliveries: counter(
+                "crm_deliveries_total",
+                "CRM delivery attempts by connector kind and outcome (delivered, retry, dead)",
+                &["kind", "outcome"],
+            ),
+            crm_delivery_duration,
+            crm_queue_depth: gauge("crm_queue_depth", "CRM deliveries waiting, all tenants"),
             registry,
         }
     }
@@ -121,6 +144,17 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buffer)
             .expect("text encoding does not fail");
         String::from_utf8(buffer).expect("the text format is UTF-8")
+    }
+}
+
+impl DeliveryObserver for Metrics {
+    fn attempted(&self, kind: &str, outcome: &str, took: std::time::Duration) {
+        self.crm_deliveries
+            .with_label_values(&[kind, outcome])
+            .inc();
+        self.crm_delivery_duration
+            .with_label_values(&[kind])
+            .observe(took.as_secs_f64());
     }
 }
 

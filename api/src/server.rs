@@ -11,6 +11,8 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::{Context, bail};
 use latchkey_core::Database;
+use latchkey_core::crm::clients::Clients;
+use latchkey_core::crm::dispatch::Dispatcher;
 use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
 use latchkey_core::sessions::KeyCache;
@@ -19,6 +21,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::watch;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -112,6 +115,8 @@ pub struct RunningServer {
     pub bootstrap: Bootstrap,
     handle: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop_dispatcher: watch::Sender<bool>,
+    dispatcher: tokio::task::JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -119,11 +124,18 @@ impl RunningServer {
     pub async fn stop(self) {
         self.handle.stop(true).await;
         let _ = self.task.await;
+        let _ = self.stop_dispatcher.send(true);
+        let _ = self.dispatcher.await;
     }
 
-    /// Runs until the server stops (SIGINT/SIGTERM).
+    /// Runs until the server stops (SIGINT/SIGTERM): in-flight requests finish, then the
+    /// outbox dispatcher finishes the delivery in hand (the rest of its batch falls due again
+    /// for any replica).
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await??;
+        let served = self.task.await;
+        let _ = self.stop_dispatcher.send(true);
+        let _ = self.dispatcher.await;
+        served??;
         Ok(())
     }
 }
@@ -141,6 +153,18 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let public_url = config.public_url_for(addr);
     let metrics = Arc::new(Metrics::new());
+    let crm = Arc::new(Clients::new(config.crm_timeout));
+    let (stop_dispatcher, stopped) = watch::channel(false);
+    let dispatcher = tokio::spawn(
+        Dispatcher::new(
+            db.clone(),
+            master_key.clone(),
+            crm.clone(),
+            config.dispatch.clone(),
+            metrics.clone(),
+        )
+        .run(stopped),
+    );
     let state = web::Data::new(AppState {
         services: Services {
             db,
@@ -157,6 +181,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 Some(server) => DnsVerifier::with_server(server),
                 None => DnsVerifier::system()?,
             },
+            crm,
         },
         tenant_schema: tenant_schema(&config.limits),
         platform_schema: platform_schema(&config.limits),
@@ -238,5 +263,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         bootstrap,
         handle,
         task,
+        stop_dispatcher,
+        dispatcher,
     })
 }

@@ -4,6 +4,7 @@ use crate::config::Config;
 use crate::graphql::platform::PlatformSchema;
 use crate::graphql::tenant::TenantSchema;
 use crate::metrics::Metrics;
+use latchkey_core::crm::clients::Clients;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::EphemeralStore;
@@ -34,6 +35,8 @@ pub struct Services {
     pub mailer: Arc<dyn Mailer>,
     /// Looks up domain verification records.
     pub dns: DnsVerifier,
+    /// The CRM connectors' HTTP client and OAuth tokens.
+    pub crm: Arc<Clients>,
 }
 
 impl Services {

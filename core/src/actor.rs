@@ -30,6 +30,10 @@ pub enum Permission {
     WriteOrganizations,
     /// Tenant settings and signing keys.
     ManageTenant,
+    /// CRM connectors and their deliveries, read.
+    ReadConnectors,
+    /// CRM connectors: create, change, delete, replay and sync.
+    ManageConnectors,
 }
 
 impl AdminRole {
@@ -39,7 +43,12 @@ impl AdminRole {
             AdminRole::Owner | AdminRole::Admin => true,
             AdminRole::Viewer => matches!(
                 permission,
-                ReadTenant | ReadIdentities | ReadApiKeys | ReadAuditEvents | ReadOrganizations
+                ReadTenant
+                    | ReadIdentities
+                    | ReadApiKeys
+                    | ReadAuditEvents
+                    | ReadOrganizations
+                    | ReadConnectors
             ),
         }
     }

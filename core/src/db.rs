@@ -168,6 +168,19 @@ impl Database {
         })
     }
 
+    /// A transaction of the outbox dispatcher: on PostgreSQL it sets `latchkey.dispatcher`,
+    /// which lets it see the due deliveries of every tenant (and nothing else beyond the
+    /// tenantless tables).
+    pub(crate) async fn begin_dispatcher(&self) -> Result<PlatformTx> {
+        let transaction = self.connection.begin().await?;
+        if transaction.get_database_backend() == DbBackend::Postgres {
+            transaction
+                .execute_unprepared("SELECT set_config('latchkey.dispatcher', 'on', true)")
+                .await?;
+        }
+        Ok(PlatformTx { transaction })
+    }
+
     /// A transaction for resolving a tenant or a platform credential before anyone is known.
     pub(crate) async fn begin_resolution(&self) -> Result<PlatformTx> {
         Ok(PlatformTx {

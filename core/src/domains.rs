@@ -14,7 +14,7 @@ use crate::organizations::{self, DomainPolicy, ORG_MEMBER, permission};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
-use crate::validate::DomainName;
+use crate::validate::Domain;
 use chrono::{DateTime, Utc};
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig, ResolverOpts};
@@ -253,7 +253,7 @@ pub async fn add_domain(
     // Tenant admins pass the check above for any id: an organization of another tenant (or
     // none) is not found.
     organizations::find_in(&tx, organization_id).await?;
-    let domain = DomainName::parse("domain", domain)?;
+    let domain = Domain::parse("domain", domain)?;
     if SHARED_MAIL_DOMAINS.contains(&domain.as_str()) {
         return Err(Error::validation(
             "domain",

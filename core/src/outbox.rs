@@ -108,6 +108,7 @@ impl From<row::Model> for DomainEvent {
     }
 }
 
+/// Writes the event and queues it for the connectors it triggers, in the change's transaction.
 async fn emit(
     tx: &TenantTx,
     actor: &Actor,
@@ -116,7 +117,7 @@ async fn emit(
     subject_id: Uuid,
     data: Value,
 ) -> Result<()> {
-    row::ActiveModel {
+    let row = row::ActiveModel {
         tenant_id: Set(tx.tenant_id()),
         id: Set(Uuid::now_v7()),
         event_type: Set(event.as_str().to_owned()),
@@ -128,17 +129,12 @@ async fn emit(
     }
     .insert(tx.connection())
     .await?;
-    Ok(())
+    crate::crm::enqueue_in(tx, &DomainEvent::from(row), event).await
 }
 
-/// Records an identity change; `identity` is the identity after it.
-pub(crate) async fn identity_changed(
-    tx: &TenantTx,
-    actor: &Actor,
-    event: EventType,
-    identity: &Identity,
-) -> Result<()> {
-    let data = json!({
+/// An identity as events and connectors see it.
+pub(crate) fn identity_data(identity: &Identity) -> Value {
+    json!({
         "id": identity.id,
         "email": identity.email,
         "emailVerified": identity.email_verified,
@@ -149,7 +145,31 @@ pub(crate) async fn identity_changed(
         "externalId": identity.external_id,
         "createdAt": identity.created_at,
         "updatedAt": identity.updated_at,
-    });
+    })
+}
+
+/// An organization as events and connectors see it.
+pub(crate) fn organization_data(organization: &Organization) -> Value {
+    json!({
+        "id": organization.id,
+        "name": organization.name,
+        "slug": organization.slug,
+        "kind": organization.kind.as_str(),
+        "metadata": organization.metadata,
+        "externalId": organization.external_id,
+        "createdAt": organization.created_at,
+        "updatedAt": organization.updated_at,
+    })
+}
+
+/// Records an identity change; `identity` is the identity after it.
+pub(crate) async fn identity_changed(
+    tx: &TenantTx,
+    actor: &Actor,
+    event: EventType,
+    identity: &Identity,
+) -> Result<()> {
+    let data = identity_data(identity);
     emit(tx, actor, event, "identity", identity.id, data).await
 }
 
@@ -160,16 +180,7 @@ pub(crate) async fn organization_changed(
     event: EventType,
     organization: &Organization,
 ) -> Result<()> {
-    let data = json!({
-        "id": organization.id,
-        "name": organization.name,
-        "slug": organization.slug,
-        "kind": organization.kind.as_str(),
-        "metadata": organization.metadata,
-        "externalId": organization.external_id,
-        "createdAt": organization.created_at,
-        "updatedAt": organization.updated_at,
-    });
+    let data = organization_data(organization);
     emit(tx, actor, event, "organization", organization.id, data).await
 }
 

@@ -119,6 +119,19 @@ pub async fn resolve_slug(db: &Database, slug: &str) -> Result<(TenantScope, Ten
     Ok((scope_of(&tenant)?, tenant))
 }
 
+/// Resolves a tenant by id, for background work that found the id in a row.
+pub(crate) async fn resolve_id(db: &Database, id: Uuid) -> Result<(TenantScope, Tenant)> {
+    let tx = db.begin_resolution().await?;
+    let row = tenant_row::Entity::find()
+        .filter(tenant_row::Column::Id.eq(id))
+        .one(tx.connection())
+        .await?
+        .ok_or(Error::NotFound)?;
+    tx.commit().await?;
+    let tenant = Tenant::try_from(row)?;
+    Ok((scope_of(&tenant)?, tenant))
+}
+
 /// Resolves a request's host: a registered custom domain, or `{slug}.{base_domain}`.
 pub async fn resolve_host(
     db: &Database,

@@ -92,12 +92,13 @@ fn domain_labels_ok(domain: &str, letter: impl Fn(char) -> bool) -> bool {
         })
 }
 
-/// A DNS domain name in lower case, such as `example.com`: ASCII only (internationalized
+/// A DNS host or domain name in lower case without the root dot, such as `example.com`
+/// (a tenant's custom domain, an organization's email domain): ASCII only (internationalized
 /// names in their `xn--` form), at most 253 characters, a top-level label that is not a number.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DomainName(String);
+pub struct Domain(String);
 
-impl DomainName {
+impl Domain {
     pub fn parse(field: &str, input: &str) -> Result<Self> {
         let value = input.trim().trim_end_matches('.').to_ascii_lowercase();
         let invalid = |reason: &str| Error::validation(field, reason);
@@ -234,35 +235,6 @@ impl Attributes {
 
     pub fn into_inner(self) -> Value {
         self.0
-    }
-}
-
-/// A DNS host name (a tenant's custom domain), lower-cased.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Domain(String);
-
-impl Domain {
-    pub fn parse(field: &str, input: &str) -> Result<Self> {
-        let value = input.trim().trim_end_matches('.').to_lowercase();
-        let labels: Vec<&str> = value.split('.').collect();
-        let label_ok = |label: &&str| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        };
-        if value.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) {
-            return Err(Error::validation(
-                field,
-                "must be a host name such as login.example.com",
-            ));
-        }
-        Ok(Self(value))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 

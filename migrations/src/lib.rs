@@ -10,6 +10,7 @@ mod m20261129_000004_organizations;
 mod m20261129_000005_invitations;
 mod m20261130_000006_outbox;
 mod m20261130_000007_domains;
+mod m20261130_000008_crm;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_invitations::Migration),
             Box::new(m20261130_000006_outbox::Migration),
             Box::new(m20261130_000007_domains::Migration),
+            Box::new(m20261130_000008_crm::Migration),
         ]
     }
 }

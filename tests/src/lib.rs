@@ -72,6 +72,12 @@ pub fn test_settings() -> Settings {
         platform_token: Some(process_platform_token().to_owned()),
         auto_migrate: Some(true),
         database_max_connections: 5,
+        // CRM deliveries retry fast and give up after three attempts. On PostgreSQL every test
+        // server's dispatcher may deliver any test's events, so all of them pace alike.
+        crm_poll_interval_ms: 50,
+        crm_retry_base_ms: 50,
+        crm_max_attempts: 3,
+        crm_timeout_seconds: 5,
         ..Settings::default()
     }
 }

@@ -38,6 +38,22 @@ impl From<DomainEventType> for EventType {
     }
 }
 
+impl From<EventType> for DomainEventType {
+    fn from(value: EventType) -> Self {
+        match value {
+            EventType::IdentityCreated => DomainEventType::IdentityCreated,
+            EventType::IdentityUpdated => DomainEventType::IdentityUpdated,
+            EventType::IdentityDeleted => DomainEventType::IdentityDeleted,
+            EventType::OrganizationCreated => DomainEventType::OrganizationCreated,
+            EventType::OrganizationUpdated => DomainEventType::OrganizationUpdated,
+            EventType::OrganizationDeleted => DomainEventType::OrganizationDeleted,
+            EventType::MembershipAdded => DomainEventType::MembershipAdded,
+            EventType::MembershipUpdated => DomainEventType::MembershipUpdated,
+            EventType::MembershipRemoved => DomainEventType::MembershipRemoved,
+        }
+    }
+}
+
 /// One change to an identity, an organization or a membership, written in the change's own
 /// transaction.
 #[derive(SimpleObject, Clone, Debug)]

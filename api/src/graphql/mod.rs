@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod applications;
+pub mod connectors;
 pub mod domains;
 pub mod events;
 pub mod limits;

@@ -7,6 +7,7 @@ use super::account::{
     own_passkeys, own_sessions, settings_object, settings_of,
 };
 use super::applications::{ApplicationMutation, ApplicationQuery};
+use super::connectors::{ConnectorMutation, ConnectorQuery};
 use super::domains::DomainMutation;
 use super::events::EventQuery;
 use super::organizations::{OrganizationMutation, OrganizationQuery};
@@ -33,6 +34,7 @@ pub struct TenantQuery(
     ApplicationQuery,
     OrganizationQuery,
     EventQuery,
+    ConnectorQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.
@@ -43,6 +45,7 @@ pub struct TenantMutation(
     ApplicationMutation,
     OrganizationMutation,
     DomainMutation,
+    ConnectorMutation,
 );
 
 /// Per-request context of the tenant API, built by the HTTP layer after tenant resolution and

@@ -99,6 +99,8 @@ pub struct PageInfo {
 #[graphql(concrete(name = "InvitationEdge", params(super::organizations::Invitation)))]
 #[graphql(concrete(name = "DomainEventEdge", params(super::events::DomainEvent)))]
 #[graphql(concrete(name = "JoinRequestEdge", params(super::domains::JoinRequest)))]
+#[graphql(concrete(name = "CrmConnectorEdge", params(super::connectors::CrmConnector)))]
+#[graphql(concrete(name = "CrmSyncEventEdge", params(super::connectors::CrmSyncEvent)))]
 pub struct Edge<T: OutputType> {
     pub cursor: String,
     pub node: T,
@@ -132,6 +134,14 @@ pub struct Edge<T: OutputType> {
 ))]
 #[graphql(concrete(name = "DomainEventConnection", params(super::events::DomainEvent)))]
 #[graphql(concrete(name = "JoinRequestConnection", params(super::domains::JoinRequest)))]
+#[graphql(concrete(
+    name = "CrmConnectorConnection",
+    params(super::connectors::CrmConnector)
+))]
+#[graphql(concrete(
+    name = "CrmSyncEventConnection",
+    params(super::connectors::CrmSyncEvent)
+))]
 pub struct Connection<T: OutputType>
 where
     Edge<T>: OutputType,

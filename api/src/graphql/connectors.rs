@@ -1,0 +1,476 @@
+//! CRM connectors and their deliveries: `createCrmConnector`, `updateCrmConnector`,
+//! `deleteCrmConnector`, `enableCrmConnector`, `disableCrmConnector`, `testCrmConnector`,
+//! `crmConnectors`, `crmConnector`, `crmSyncEvents`, `replayCrmSyncEvent`.
+
+use super::events::DomainEventType;
+use super::tenant::request;
+use super::types::{Connection, IntoGraphql, page_request, parse_id};
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use latchkey_core::crm::{
+    self as core_crm, ConnectorKind as CoreKind, DeliveryStatus as CoreStatus,
+    Direction as CoreDirection,
+};
+use latchkey_core::outbox::EventType;
+use serde_json::Value;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CrmConnectorKind {
+    /// HubSpot CRM v3 (private-app token).
+    Hubspot,
+    /// Salesforce REST API (OAuth 2.0 client credentials).
+    Salesforce,
+    /// Dynamics 365 / Dataverse Web API (Microsoft Entra client credentials).
+    #[graphql(name = "DYNAMICS365")]
+    Dynamics365,
+    /// Signed JSON POSTs to a URL of yours.
+    Webhook,
+}
+
+impl From<CrmConnectorKind> for CoreKind {
+    fn from(kind: CrmConnectorKind) -> Self {
+        match kind {
+            CrmConnectorKind::Hubspot => CoreKind::HubSpot,
+            CrmConnectorKind::Salesforce => CoreKind::Salesforce,
+            CrmConnectorKind::Dynamics365 => CoreKind::Dynamics365,
+            CrmConnectorKind::Webhook => CoreKind::Webhook,
+        }
+    }
+}
+
+impl From<CoreKind> for CrmConnectorKind {
+    fn from(kind: CoreKind) -> Self {
+        match kind {
+            CoreKind::HubSpot => CrmConnectorKind::Hubspot,
+            CoreKind::Salesforce => CrmConnectorKind::Salesforce,
+            CoreKind::Dynamics365 => CrmConnectorKind::Dynamics365,
+            CoreKind::Webhook => CrmConnectorKind::Webhook,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CrmDirection {
+    /// Latchkey → CRM.
+    Push,
+    /// CRM → Latchkey (not available yet).
+    Pull,
+    /// Both ways (not available yet).
+    Both,
+}
+
+impl From<CrmDirection> for CoreDirection {
+    fn from(direction: CrmDirection) -> Self {
+        match direction {
+            CrmDirection::Push => CoreDirection::Push,
+            CrmDirection::Pull => CoreDirection::Pull,
+            CrmDirection::Both => CoreDirection::Both,
+        }
+    }
+}
+
+impl From<CoreDirection> for CrmDirection {
+    fn from(direction: CoreDirection) -> Self {
+        match direction {
+            CoreDirection::Push => CrmDirection::Push,
+            CoreDirection::Pull => CrmDirection::Pull,
+            CoreDirection::Both => CrmDirection::Both,
+        }
+    }
+}
+
+/// A CRM connector. Its credentials are never shown.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CrmConnector {
+    pub id: ID,
+    pub name: String,
+    pub kind: CrmConnectorKind,
+    pub direction: CrmDirection,
+    /// The domain events it delivers.
+    pub triggers: Vec<DomainEventType>,
+    /// With defaults filled in.
+    pub settings: Json<Value>,
+    /// CRM field ← Latchkey field, per subject (`identity`, `organization`).
+    pub field_mapping: Json<Value>,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<core_crm::Connector> for CrmConnector {
+    fn from(connector: core_crm::Connector) -> Self {
+        Self {
+            id: ID(connector.id.to_string()),
+            name: connector.name,
+            kind: connector.kind.into(),
+            direction: connector.direction.into(),
+            triggers: connector.triggers.into_iter().map(Into::into).collect(),
+            settings: Json(connector.settings),
+            field_mapping: Json(connector.field_mapping),
+            enabled: connector.enabled,
+            created_at: connector.created_at,
+            updated_at: connector.updated_at,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CrmSyncStatus {
+    /// Waiting for its first attempt or a retry.
+    Pending,
+    Delivered,
+    /// Given up (after the last attempt, or refused for good); `replayCrmSyncEvent` queues it again.
+    Dead,
+}
+
+impl From<CrmSyncStatus> for CoreStatus {
+    fn from(status: CrmSyncStatus) -> Self {
+        match status {
+            CrmSyncStatus::Pending => CoreStatus::Pending,
+            CrmSyncStatus::Delivered => CoreStatus::Delivered,
+            CrmSyncStatus::Dead => CoreStatus::Dead,
+        }
+    }
+}
+
+/// One delivery of one domain event to one connector.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CrmSyncEvent {
+    pub id: ID,
+    pub connector_id: ID,
+    /// The domain event (see `domainEvents`).
+    pub event_id: ID,
+    /// Such as `identity.created`.
+    pub event_type: String,
+    /// The identity, organization or membership.
+    pub subject_id: ID,
+    pub status: CrmSyncStatus,
+    pub attempts: u32,
+    /// When a pending delivery is tried next.
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    /// The CRM's record id.
+    pub remote_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+impl From<core_crm::Delivery> for CrmSyncEvent {
+    fn from(delivery: core_crm::Delivery) -> Self {
+        Self {
+            id: ID(delivery.id.to_string()),
+            connector_id: ID(delivery.connector_id.to_string()),
+            event_id: ID(delivery.event_id.to_string()),
+            event_type: delivery.event_type,
+            subject_id: ID(delivery.subject_id.to_string()),
+            status: match delivery.status {
+                CoreStatus::Pending => CrmSyncStatus::Pending,
+                CoreStatus::Delivered => CrmSyncStatus::Delivered,
+                CoreStatus::Dead => CrmSyncStatus::Dead,
+            },
+            attempts: delivery.attempts,
+            next_attempt_at: delivery.next_attempt_at,
+            last_error: delivery.last_error,
+            remote_id: delivery.remote_id,
+            created_at: delivery.created_at,
+            updated_at: delivery.updated_at,
+            delivered_at: delivery.delivered_at,
+        }
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct CrmSyncEventFilter {
+    pub status: Option<CrmSyncStatus>,
+    pub connector_id: Option<ID>,
+    /// The identity, organization or membership.
+    pub subject_id: Option<ID>,
+}
+
+#[derive(InputObject)]
+pub struct CreateCrmConnectorInput {
+    pub name: String,
+    pub kind: CrmConnectorKind,
+    #[graphql(default_with = "CrmDirection::Push")]
+    pub direction: CrmDirection,
+    /// The domain events to deliver; all of them when empty.
+    #[graphql(default)]
+    pub triggers: Vec<DomainEventType>,
+    /// Per kind: WEBHOOK `{ url }`; HUBSPOT `{ baseUrl? }`; SALESFORCE `{ instanceUrl,
+    /// tokenUrl?, apiVersion?, contactExternalIdField, accountExternalIdField }`; DYNAMICS365
+    /// `{ baseUrl, tokenUrl, scope?, contactKey, accountKey }`.
+    pub settings: Json<Value>,
+    /// Write-only. WEBHOOK `{ secret }`; HUBSPOT `{ token }`; SALESFORCE and DYNAMICS365
+    /// `{ clientId, clientSecret }`.
+    pub credentials: Json<Value>,
+    /// `{ identity: { <CRM field>: <Latchkey field> }, organization: { … } }`; the kind's
+    /// default when left out.
+    pub field_mapping: Option<Json<Value>>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateCrmConnectorInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub triggers: Option<Vec<DomainEventType>>,
+    pub settings: Option<Json<Value>>,
+    /// Replaces the credentials whole.
+    pub credentials: Option<Json<Value>>,
+    pub field_mapping: Option<Json<Value>>,
+}
+
+#[derive(InputObject)]
+pub struct CrmConnectorIdInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct CrmConnectorPayload {
+    pub connector: CrmConnector,
+}
+
+#[derive(SimpleObject)]
+pub struct TestCrmConnectorPayload {
+    /// Whether the CRM accepted the settings and credentials.
+    pub ok: bool,
+    /// What was checked, or precisely what failed.
+    pub message: String,
+}
+
+#[derive(InputObject)]
+pub struct ReplayCrmSyncEventInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct ReplayCrmSyncEventPayload {
+    pub sync_event: CrmSyncEvent,
+}
+
+fn triggers(list: Vec<DomainEventType>) -> Vec<EventType> {
+    list.into_iter().map(EventType::from).collect()
+}
+
+#[derive(Default)]
+pub struct ConnectorQuery;
+
+#[Object]
+impl ConnectorQuery {
+    /// The tenant's CRM connectors, oldest first. Requires the viewer role.
+    async fn crm_connectors(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<CrmConnector>> {
+        let (services, req) = request(ctx);
+        let page = page_request(first, after)?;
+        let result = core_crm::list_connectors(&services.db, &req.scope, &req.actor, page)
+            .await
+            .gql()?;
+        Ok(Connection::from_page(result, |c| c.id, CrmConnector::from))
+    }
+
+    async fn crm_connector(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<CrmConnector> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &id)?;
+        Ok(
+            core_crm::get_connector(&services.db, &req.scope, &req.actor, id)
+                .await
+                .gql()?
+                .into(),
+        )
+    }
+
+    /// Deliveries of domain events to connectors, oldest first. Requires the viewer role.
+    async fn crm_sync_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<CrmSyncEventFilter>,
+    ) -> async_graphql::Result<Connection<CrmSyncEvent>> {
+        let (services, req) = request(ctx);
+        let page = page_request(first, after)?;
+        let filter = filter.unwrap_or_default();
+        let optional_id = |field: &str, id: &Option<ID>| match id {
+            Some(id) => parse_id(field, id).map(Some),
+            None => Ok(None),
+        };
+        let result = core_crm::list_deliveries(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            core_crm::DeliveryFilter {
+                status: filter.status.map(Into::into),
+                connector_id: optional_id("connectorId", &filter.connector_id)?,
+                subject_id: optional_id("subjectId", &filter.subject_id)?,
+            },
+            page,
+        )
+        .await
+        .gql()?;
+        Ok(Connection::from_page(result, |d| d.id, CrmSyncEvent::from))
+    }
+}
+
+#[derive(Default)]
+pub struct ConnectorMutation;
+
+#[Object]
+impl ConnectorMutation {
+    /// Creates a CRM connector, enabled. Requires the admin role.
+    async fn create_crm_connector(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCrmConnectorInput,
+    ) -> async_graphql::Result<CrmConnectorPayload> {
+        let (services, req) = request(ctx);
+        let connector = core_crm::create_connector(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            &services.master_key,
+            core_crm::NewConnector {
+                name: input.name,
+                kind: input.kind.into(),
+                direction: input.direction.into(),
+                triggers: triggers(input.triggers),
+                settings: input.settings.0,
+                credentials: input.credentials.0,
+                field_mapping: input.field_mapping.map(|m| m.0),
+            },
+        )
+        .await
+        .gql()?;
+        Ok(CrmConnectorPayload {
+            connector: connector.into(),
+        })
+    }
+
+    async fn update_crm_connector(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCrmConnectorInput,
+    ) -> async_graphql::Result<CrmConnectorPayload> {
+        let id = parse_id("id", &input.id)?;
+        let changes = core_crm::ConnectorChanges {
+            name: input.name,
+            triggers: input.triggers.map(triggers),
+            settings: input.settings.map(|s| s.0),
+            credentials: input.credentials.map(|c| c.0),
+            field_mapping: input.field_mapping.map(|m| m.0),
+            enabled: None,
+        };
+        change(ctx, id, changes).await
+    }
+
+    async fn enable_crm_connector(
+        &self,
+        ctx: &Context<'_>,
+        input: CrmConnectorIdInput,
+    ) -> async_graphql::Result<CrmConnectorPayload> {
+        let id = parse_id("id", &input.id)?;
+        let changes = core_crm::ConnectorChanges {
+            enabled: Some(true),
+            ..Default::default()
+        };
+        change(ctx, id, changes).await
+    }
+
+    /// Stops deliveries; events keep being queued for it and go out once it is enabled again.
+    async fn disable_crm_connector(
+        &self,
+        ctx: &Context<'_>,
+        input: CrmConnectorIdInput,
+    ) -> async_graphql::Result<CrmConnectorPayload> {
+        let id = parse_id("id", &input.id)?;
+        let changes = core_crm::ConnectorChanges {
+            enabled: Some(false),
+            ..Default::default()
+        };
+        change(ctx, id, changes).await
+    }
+
+    /// Deletes the connector with its deliveries.
+    async fn delete_crm_connector(
+        &self,
+        ctx: &Context<'_>,
+        input: CrmConnectorIdInput,
+    ) -> async_graphql::Result<CrmConnectorPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &input.id)?;
+        let connector = core_crm::delete_connector(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        Ok(CrmConnectorPayload {
+            connector: connector.into(),
+        })
+    }
+
+    /// Calls the CRM with the connector's settings and credentials and says what happened.
+    async fn test_crm_connector(
+        &self,
+        ctx: &Context<'_>,
+        input: CrmConnectorIdInput,
+    ) -> async_graphql::Result<TestCrmConnectorPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &input.id)?;
+        let tested = core_crm::test_connector(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            &services.master_key,
+            &services.crm,
+            id,
+        )
+        .await
+        .gql()?;
+        Ok(TestCrmConnectorPayload {
+            ok: tested.ok,
+            message: tested.message,
+        })
+    }
+
+    /// Queues a dead delivery again, from its first attempt.
+    async fn replay_crm_sync_event(
+        &self,
+        ctx: &Context<'_>,
+        input: ReplayCrmSyncEventInput,
+    ) -> async_graphql::Result<ReplayCrmSyncEventPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &input.id)?;
+        let delivery = core_crm::replay_delivery(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        Ok(ReplayCrmSyncEventPayload {
+            sync_event: delivery.into(),
+        })
+    }
+}
+
+async fn change(
+    ctx: &Context<'_>,
+    id: uuid::Uuid,
+    changes: core_crm::ConnectorChanges,
+) -> async_graphql::Result<CrmConnectorPayload> {
+    let (services, req) = request(ctx);
+    let connector = core_crm::update_connector(
+        &services.db,
+        &req.scope,
+        &req.actor,
+        &services.master_key,
+        id,
+        changes,
+    )
+    .await
+    .gql()?;
+    Ok(CrmConnectorPayload {
+        connector: connector.into(),
+    })
+}

@@ -1,0 +1,708 @@
+//! The CRM clients: each turns one domain event into the calls its CRM's REST API documents
+//! (HubSpot CRM v3 objects and v4 associations, Salesforce sObjects upserts by external id,
+//! Dataverse Web API upserts by alternate key) or into a signed webhook POST.
+
+use super::ConnectorKind;
+use crate::outbox::DomainEvent;
+use aws_lc_rs::hmac;
+use chrono::Utc;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// One event to push, with what the connector and earlier deliveries know.
+pub(crate) struct Push<'a> {
+    pub connector_id: Uuid,
+    pub tenant: &'a str,
+    pub event: &'a DomainEvent,
+    /// The subject's state to send: its current state when it still exists, else the event's.
+    pub data: &'a Value,
+    pub settings: &'a Value,
+    pub credentials: &'a Value,
+    pub mapping: &'a Value,
+    /// The CRM record of the event's subject, from an earlier delivery.
+    pub remote_id: Option<&'a str>,
+    /// For membership events: the CRM records of the identity and of the organization.
+    pub member_records: (Option<String>, Option<String>),
+}
+
+/// Why a push failed, and whether trying again can help.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub message: String,
+    /// The CRM said when to come back (`Retry-After`).
+    pub retry_after: Option<Duration>,
+    /// Trying the same request again cannot succeed (a 4xx other than 408/425/429).
+    pub permanent: bool,
+}
+
+impl Failure {
+    fn transient(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retry_after: None,
+            permanent: false,
+        }
+    }
+
+    fn permanent(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            retry_after: None,
+            permanent: true,
+        }
+    }
+}
+
+type Pushed = Result<Option<String>, Failure>;
+
+/// A cached OAuth access token of a connector.
+struct CachedToken {
+    token: String,
+    /// Salesforce answers the instance URL with the token.
+    instance_url: Option<String>,
+    expires: Instant,
+}
+
+/// The HTTP client and the OAuth tokens of the Salesforce and Dynamics connectors.
+pub struct Clients {
+    http: reqwest::Client,
+    tokens: Mutex<HashMap<Uuid, CachedToken>>,
+}
+
+impl Clients {
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .user_agent(concat!("Latchkey/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("an HTTP client with rustls"),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) async fn push(&self, kind: ConnectorKind, push: &Push<'_>) -> Pushed {
+        match kind {
+            ConnectorKind::Webhook => self.webhook(push).await,
+            ConnectorKind::HubSpot => self.hubspot(push).await,
+            ConnectorKind::Salesforce | ConnectorKind::Dynamics365 => {
+                self.with_token(kind, push).await
+            }
+        }
+    }
+
+    /// Checks reachability and credentials; answers what was checked, or precisely what failed.
+    pub(crate) async fn test(
+        &self,
+        kind: ConnectorKind,
+        connector_id: Uuid,
+        tenant: &str,
+        settings: &Value,
+        credentials: &Value,
+    ) -> Result<String, String> {
+        let failed = |failure: Failure| failure.message;
+        match kind {
+            ConnectorKind::Webhook => {
+                let url = text(settings, "url");
+                let body = json!({
+                    "id": Uuid::now_v7(),
+                    "type": "ping",
+                    "occurredAt": Utc::now(),
+                    "tenant": tenant,
+                    "data": {},
+                });
+                let request = self.signed_webhook(url, text(credentials, "secret"), &body);
+                check(send(request).await.map_err(failed)?)
+                    .await
+                    .map_err(failed)?;
+                Ok(format!("{url} accepted a signed ping event"))
+            }
+            ConnectorKind::HubSpot => {
+                let url = format!(
+                    "{}/crm/v3/objects/contacts?limit=1",
+                    text(settings, "baseUrl")
+                );
+                let request = self.http.get(&url).bearer_auth(text(credentials, "token"));
+                check(send(request).await.map_err(failed)?)
+                    .await
+                    .map_err(|f| format!("HubSpot refused the private-app token: {}", f.message))?;
+                Ok("HubSpot accepted the token and lists contacts".to_owned())
+            }
+            ConnectorKind::Salesforce => {
+                self.forget_token(connector_id);
+                let (token, instance) = self
+                    .token(
+                        connector_id,
+                        ConnectorKind::Salesforce,
+                        settings,
+                        credentials,
+                    )
+                    .await
+                    .map_err(failed)?;
+                let url = format!(
+                    "{}/services/data/{}/limits",
+                    instance,
+                    text(settings, "apiVersion")
+                );
+                check(
+                    send(self.http.get(&url).bearer_auth(&token))
+                        .await
+                        .map_err(failed)?,
+                )
+                .await
+                .map_err(|f| format!("Salesforce refused the API call: {}", f.message))?;
+                Ok("Salesforce issued a token and answered the limits resource".to_owned())
+            }
+            ConnectorKind::Dynamics365 => {
+                self.forget_token(connector_id);
+                let (token, _) = self
+                    .token(
+                        connector_id,
+                        ConnectorKind::Dynamics365,
+                        settings,
+                        credentials,
+                    )
+                    .await
+                    .map_err(failed)?;
+                let url = format!("{}/WhoAmI", text(settings, "baseUrl"));
+                check(
+                    send(odata(self.http.get(&url), &token))
+                        .await
+                        .map_err(failed)?,
+                )
+                .await
+                .map_err(|f| format!("Dataverse refused the API call: {}", f.message))?;
+                Ok("Microsoft Entra issued a token and Dataverse answered WhoAmI".to_owned())
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Webhook
+
+    fn signed_webhook(&self, url: &str, secret: &str, body: &Value) -> RequestBuilder {
+        let body = body.to_string();
+        let timestamp = Utc::now().timestamp();
+        let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
+        let signature = hmac::sign(&key, format!("{timestamp}.{body}").as_bytes());
+        let id = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|b| b["id"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        self.http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("idempotency-key", id)
+            .header(
+                "latchkey-signature",
+                format!("t={timestamp},v1={}", hex::encode(signature.as_ref())),
+            )
+            .body(body)
+    }
+
+    async fn webhook(&self, push: &Push<'_>) -> Pushed {
+        let body = json!({
+            "id": push.event.id,
+            "type": push.event.event_type,
+            "occurredAt": push.event.occurred_at,
+            "tenant": push.tenant,
+            "data": push.event.data,
+        });
+        let request = self.signed_webhook(
+            text(push.settings, "url"),
+            text(push.credentials, "secret"),
+            &body,
+        );
+        check(send(request).await?).await?;
+        Ok(None)
+    }
+
+    // -----------------------------------------------------------------------------------
+    // HubSpot CRM v3
+
+    async fn hubspot(&self, push: &Push<'_>) -> Pushed {
+        let base = text(push.settings, "baseUrl");
+        let token = text(push.credentials, "token");
+        let call = |method: Method, path: String| {
+            self.http
+                .request(method, format!("{base}{path}"))
+                .bearer_auth(token)
+        };
+        let (kind, object) = subject(push.event);
+        match (kind, push.event.event_type.rsplit('.').next().unwrap_or("")) {
+            ("membership", removed) => {
+                let (Some(contact), Some(company)) = &push.member_records else {
+                    return Err(not_yet_pushed());
+                };
+                let request = if removed == "removed" {
+                    call(
+                        Method::DELETE,
+                        format!("/crm/v4/objects/contact/{contact}/associations/company/{company}"),
+                    )
+                } else {
+                    call(
+                        Method::PUT,
+                        format!(
+                            "/crm/v4/objects/contact/{contact}/associations/default/company/{company}"
+                        ),
+                    )
+                };
+                check_allowing_missing(send(request).await?).await?;
+                Ok(None)
+            }
+            (_, "deleted") => {
+                if let Some(id) = push.remote_id {
+                    let objects = plural(object);
+                    check_allowing_missing(
+                        send(call(
+                            Method::DELETE,
+                            format!("/crm/v3/objects/{objects}/{id}"),
+                        ))
+                        .await?,
+                    )
+                    .await?;
+                }
+                Ok(push.remote_id.map(str::to_owned))
+            }
+            (subject_kind, _) => {
+                let properties = mapped(push.mapping, subject_kind, push.data);
+                let objects = plural(object);
+                let response = match (push.remote_id, subject_kind) {
+                    (Some(id), _) => {
+                        send(
+                            call(Method::PATCH, format!("/crm/v3/objects/{objects}/{id}"))
+                                .json(&json!({ "properties": properties })),
+                        )
+                        .await?
+                    }
+                    // Contacts are upserted by email, HubSpot's de-duplication key.
+                    (None, "identity") => {
+                        let email = push.data["email"].as_str().unwrap_or_default();
+                        send(
+                            call(
+                                Method::POST,
+                                "/crm/v3/objects/contacts/batch/upsert".to_owned(),
+                            )
+                            .json(&json!({ "inputs": [{
+                                "idProperty": "email",
+                                "id": email,
+                                "properties": properties,
+                            }] })),
+                        )
+                        .await?
+                    }
+                    (None, _) => {
+                        send(
+                            call(Method::POST, format!("/crm/v3/objects/{objects}"))
+                                .json(&json!({ "properties": properties })),
+                        )
+                        .await?
+                    }
+                };
+                let body = check(response).await?;
+                if let Some(error) = body["errors"].as_array().and_then(|e| e.first()) {
+                    return Err(Failure::permanent(format!(
+                        "HubSpot refused the record: {}",
+                        error["message"].as_str().unwrap_or("no message")
+                    )));
+                }
+                let id = body["results"][0]["id"]
+                    .as_str()
+                    .or(body["id"].as_str())
+                    .map(str::to_owned);
+                Ok(id.or(push.remote_id.map(str::to_owned)))
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------
+    // OAuth client credentials (Salesforce, Dataverse)
+
+    fn forget_token(&self, connector_id: Uuid) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&connector_id);
+    }
+
+    /// A cached or new access token, with Salesforce's instance URL (else the settings').
+    async fn token(
+        &self,
+        connector_id: Uuid,
+        kind: ConnectorKind,
+        settings: &Value,
+        credentials: &Value,
+    ) -> Result<(String, String), Failure> {
+        let configured = match kind {
+            ConnectorKind::Salesforce => text(settings, "instanceUrl"),
+            _ => text(settings, "baseUrl"),
+        }
+        .to_owned();
+        if let Some(cached) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&connector_id)
+            .filter(|cached| cached.expires > Instant::now())
+        {
+            let instance = cached.instance_url.clone().unwrap_or(configured);
+            return Ok((cached.token.clone(), instance));
+        }
+        let mut form = vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", text(credentials, "clientId")),
+            ("client_secret", text(credentials, "clientSecret")),
+        ];
+        if kind == ConnectorKind::Dynamics365 {
+            form.push(("scope", text(settings, "scope")));
+        }
+        let token_url = text(settings, "tokenUrl");
+        let response = send(self.http.post(token_url).form(&form)).await?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            let reason = body["error_description"]
+                .as_str()
+                .or(body["error"].as_str())
+                .unwrap_or("no reason given");
+            return Err(Failure {
+                message: format!(
+                    "the token endpoint {token_url} refused the client credentials ({status}): {reason}"
+                ),
+                retry_after: None,
+                permanent: status.is_client_error(),
+            });
+        }
+        let Some(token) = body["access_token"].as_str() else {
+            return Err(Failure::transient(format!(
+                "the token endpoint {token_url} answered without an access_token"
+            )));
+        };
+        // Salesforce's tokens carry no lifetime; they last at least the session timeout.
+        let lifetime = body["expires_in"]
+            .as_u64()
+            .unwrap_or(900)
+            .saturating_sub(60)
+            .max(30);
+        let instance_url = body["instance_url"]
+            .as_str()
+            .map(|url| url.trim_end_matches('/').to_owned());
+        let instance = instance_url.clone().unwrap_or(configured);
+        self.tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                connector_id,
+                CachedToken {
+                    token: token.to_owned(),
+                    instance_url,
+                    expires: Instant::now() + Duration::from_secs(lifetime),
+                },
+            );
+        Ok((token.to_owned(), instance))
+    }
+
+    /// Pushes with the connector's token; on a 401 takes a new token and tries once more.
+    async fn with_token(&self, kind: ConnectorKind, push: &Push<'_>) -> Pushed {
+        for attempt in 0..2 {
+            let (token, instance) = self
+                .token(push.connector_id, kind, push.settings, push.credentials)
+                .await?;
+            let result = match kind {
+                ConnectorKind::Salesforce => self.salesforce(push, token, instance).await,
+                _ => self.dynamics(push, token).await,
+            };
+            match result {
+                Ok(id) => return Ok(id),
+                Err((_, true)) if attempt == 0 => self.forget_token(push.connector_id),
+                Err((failure, _)) => return Err(failure),
+            }
+        }
+        Err(Failure::transient(
+            "the CRM refused two fresh tokens in a row",
+        ))
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Salesforce sObjects
+
+    async fn salesforce(
+        &self,
+        push: &Push<'_>,
+        token: String,
+        instance: String,
+    ) -> Result<Option<String>, (Failure, bool)> {
+        let base = format!(
+            "{instance}/services/data/{}/sobjects",
+            text(push.settings, "apiVersion")
+        );
+        let contact_key = text(push.settings, "contactExternalIdField");
+        let account_key = text(push.settings, "accountExternalIdField");
+        let (kind, _) = subject(push.event);
+        let action = push.event.event_type.rsplit('.').next().unwrap_or("");
+        let (method, url, body) = match (kind, action) {
+            ("membership", _) => {
+                let identity = push.data["identityId"].as_str().unwrap_or_default();
+                let account = if action == "removed" {
+                    Value::Null
+                } else {
+                    match &push.member_records.1 {
+                        Some(id) => json!(id),
+                        None => return Err((not_yet_pushed(), false)),
+                    }
+                };
+                (
+                    Method::PATCH,
+                    format!("{base}/Contact/{contact_key}/{identity}"),
+                    Some(json!({ "AccountId": account })),
+                )
+            }
+            (kind, "deleted") => {
+                let (object, key) = sobject(kind, contact_key, account_key);
+                (
+                    Method::DELETE,
+                    format!("{base}/{object}/{key}/{}", push.event.subject_id),
+                    None,
+                )
+            }
+            (kind, _) => {
+                let (object, key) = sobject(kind, contact_key, account_key);
+                let mut fields = mapped(push.mapping, kind, push.data);
+                fields.remove(key);
+                (
+                    Method::PATCH,
+                    format!("{base}/{object}/{key}/{}", push.event.subject_id),
+                    Some(Value::Object(fields)),
+                )
+            }
+        };
+        let mut request = self.http.request(method, &url).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = send(request).await.map_err(|f| (f, false))?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            return Err((Failure::transient("Salesforce: INVALID_SESSION_ID"), true));
+        }
+        let body = if action == "deleted" {
+            check_allowing_missing(response).await
+        } else {
+            check(response).await
+        }
+        .map_err(|f| (f, false))?;
+        Ok(body["id"]
+            .as_str()
+            .map(str::to_owned)
+            .or(push.remote_id.map(str::to_owned)))
+    }
+
+    // -----------------------------------------------------------------------------------
+    // Dataverse Web API
+
+    async fn dynamics(
+        &self,
+        push: &Push<'_>,
+        token: String,
+    ) -> Result<Option<String>, (Failure, bool)> {
+        let base = text(push.settings, "baseUrl");
+        let contact_key = text(push.settings, "contactKey");
+        let account_key = text(push.settings, "accountKey");
+        let (kind, _) = subject(push.event);
+        let action = push.event.event_type.rsplit('.').next().unwrap_or("");
+        let record = |set: &str, key: &str, id: &str| format!("{set}({key}='{id}')");
+        let (method, url, body, id_column) = match (kind, action) {
+            ("membership", _) => {
+                let identity = push.data["identityId"].as_str().unwrap_or_default();
+                let organization = push.data["organizationId"].as_str().unwrap_or_default();
+                let link = if action == "removed" {
+                    Value::Null
+                } else {
+                    json!(format!(
+                        "/{}",
+                        record("accounts", account_key, organization)
+                    ))
+                };
+                (
+                    Method::PATCH,
+                    format!("{base}/{}", record("contacts", contact_key, identity)),
+                    Some(json!({ "parentcustomerid_account@odata.bind": link })),
+                    "contactid",
+                )
+            }
+            (kind, action) => {
+                let (set, key, id_column) = if kind == "identity" {
+                    ("contacts", contact_key, "contactid")
+                } else {
+                    ("accounts", account_key, "accountid")
+                };
+                let url = format!(
+                    "{base}/{}",
+                    record(set, key, &push.event.subject_id.to_string())
+                );
+                if action == "deleted" {
+                    (Method::DELETE, url, None, id_column)
+                } else {
+                    let mut fields = mapped(push.mapping, kind, push.data);
+                    fields.remove(key);
+                    (Method::PATCH, url, Some(Value::Object(fields)), id_column)
+                }
+            }
+        };
+        let mut request = odata(self.http.request(method, &url), &token);
+        if let Some(body) = body {
+            request = request
+                .header("prefer", "return=representation")
+                .json(&body);
+        }
+        let response = send(request).await.map_err(|f| (f, false))?;
+        if response.status() == StatusCode::UNAUTHORIZED {
+            return Err((Failure::transient("Dataverse: the token was refused"), true));
+        }
+        let body = if action == "deleted" {
+            check_allowing_missing(response).await
+        } else {
+            check(response).await
+        }
+        .map_err(|f| (f, false))?;
+        Ok(body[id_column]
+            .as_str()
+            .map(str::to_owned)
+            .or(push.remote_id.map(str::to_owned)))
+    }
+}
+
+fn odata(request: RequestBuilder, token: &str) -> RequestBuilder {
+    request
+        .bearer_auth(token)
+        .header("accept", "application/json")
+        .header("odata-maxversion", "4.0")
+        .header("odata-version", "4.0")
+        .header("if-none-match", "null")
+}
+
+fn sobject<'a>(kind: &str, contact_key: &'a str, account_key: &'a str) -> (&'static str, &'a str) {
+    if kind == "identity" {
+        ("Contact", contact_key)
+    } else {
+        ("Account", account_key)
+    }
+}
+
+fn not_yet_pushed() -> Failure {
+    Failure::transient(
+        "the identity or the organization has no CRM record yet; retried after their own deliveries",
+    )
+}
+
+/// The subject of an event (`identity`, `organization`, `membership`) and HubSpot's object name.
+fn subject(event: &DomainEvent) -> (&str, &'static str) {
+    match event.subject_type.as_str() {
+        "identity" => ("identity", "contact"),
+        "organization" => ("organization", "company"),
+        _ => ("membership", "association"),
+    }
+}
+
+fn plural(object: &str) -> &'static str {
+    match object {
+        "contact" => "contacts",
+        _ => "companies",
+    }
+}
+
+fn text<'a>(value: &'a Value, name: &str) -> &'a str {
+    value[name].as_str().unwrap_or_default()
+}
+
+/// The CRM fields of `subject` (`identity` / `organization`) from its data, by the mapping.
+fn mapped(mapping: &Value, subject: &str, data: &Value) -> Map<String, Value> {
+    let mut fields = Map::new();
+    if let Some(map) = mapping[subject].as_object() {
+        for (crm_field, source) in map {
+            let source = source.as_str().unwrap_or_default();
+            let value = match source.split_once('.') {
+                Some((parent, key)) => data[parent][key].clone(),
+                None => data[source].clone(),
+            };
+            fields.insert(crm_field.clone(), value);
+        }
+    }
+    fields
+}
+
+async fn send(request: RequestBuilder) -> Result<Response, Failure> {
+    request.send().await.map_err(|error| {
+        let what = if error.is_timeout() {
+            "timed out"
+        } else if error.is_connect() {
+            "could not connect"
+        } else {
+            "failed"
+        };
+        Failure::transient(format!("the request {what}: {error}"))
+    })
+}
+
+/// The JSON body of a successful response (`null` when empty), or the failure it describes.
+async fn check(response: Response) -> Result<Value, Failure> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = response.text().await.unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(body);
+    }
+    let message = describe(&body).unwrap_or_else(|| text.chars().take(300).collect());
+    let permanent = status.is_client_error()
+        && !matches!(status.as_u16(), 408 | 425 | 429)
+        // Salesforce's daily API limit comes back as 403 REQUEST_LIMIT_EXCEEDED.
+        && !message.contains("REQUEST_LIMIT_EXCEEDED");
+    Err(Failure {
+        message: format!("{status}: {message}"),
+        retry_after: retry_after
+            .or_else(|| (status.as_u16() == 429).then(|| Duration::from_secs(10))),
+        permanent,
+    })
+}
+
+/// Like [`check`], but a record that is already gone (404) is fine.
+async fn check_allowing_missing(response: Response) -> Result<Value, Failure> {
+    if response.status() == StatusCode::NOT_FOUND {
+        return Ok(Value::Null);
+    }
+    check(response).await
+}
+
+/// The error message of HubSpot (`message`, `category`), Salesforce (`[{message, errorCode}]`)
+/// and Dataverse (`{error: {code, message}}`) bodies.
+fn describe(body: &Value) -> Option<String> {
+    if let Some(first) = body.as_array().and_then(|a| a.first()) {
+        return Some(format!(
+            "{} {}",
+            first["errorCode"].as_str().unwrap_or(""),
+            first["message"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(error) = body.get("error").filter(|e| e.is_object()) {
+        return Some(format!(
+            "{} {}",
+            error["code"].as_str().unwrap_or(""),
+            error["message"].as_str().unwrap_or("")
+        ));
+    }
+    body["message"]
+        .as_str()
+        .map(|message| match body["category"].as_str() {
+            Some(category) => format!("{category}: {message}"),
+            None => message.to_owned(),
+        })
+}

@@ -1,0 +1,367 @@
+//! The outbox dispatcher: one loop per server replica. Each round claims a batch of due
+//! deliveries of every tenant in one statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so
+//! replicas share the work without taking the same row), pushes their claim forward by a
+//! lease, and delivers them one by one. A replica that dies mid-batch loses nothing: its
+//! claims fall due again when the lease runs out, and the CRM calls are idempotent (upserts
+//! by key, the event id as `Idempotency-Key`), so a repeat is harmless.
+
+use super::clients::{Clients, Failure, Push};
+use super::{
+    ConnectorKind, DeliveryStatus, connector_row, delivery_row, open_credentials, record_row,
+};
+use crate::crypto::MasterKey;
+use crate::db::{Database, TenantTx};
+use crate::error::{Error, Result};
+use crate::identities;
+use crate::organizations;
+use crate::outbox::{self, DomainEvent};
+use crate::tenancy;
+use chrono::Utc;
+use rand::Rng;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, Set, Statement,
+};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// How the dispatcher paces itself.
+#[derive(Clone, Debug)]
+pub struct DispatchSettings {
+    /// Between rounds that found nothing to do.
+    pub poll_interval: Duration,
+    /// Attempts before a delivery is dead-lettered.
+    pub max_attempts: u32,
+    /// The first retry's delay; each further retry doubles it (with ±20 % jitter), up to an hour.
+    pub retry_base: Duration,
+    /// How long a claimed delivery stays with the replica that claimed it.
+    pub lease: Duration,
+    /// Deliveries claimed per round.
+    pub batch: u64,
+}
+
+impl Default for DispatchSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            max_attempts: 10,
+            retry_base: Duration::from_secs(2),
+            lease: Duration::from_secs(120),
+            batch: 50,
+        }
+    }
+}
+
+/// Told about every attempt: the connector kind, `delivered` / `retry` / `dead`, and how long
+/// the CRM call took.
+pub trait DeliveryObserver: Send + Sync {
+    fn attempted(&self, kind: &str, outcome: &str, took: Duration);
+}
+
+pub struct Dispatcher {
+    db: Database,
+    key: Arc<MasterKey>,
+    clients: Arc<Clients>,
+    settings: DispatchSettings,
+    observer: Arc<dyn DeliveryObserver>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        db: Database,
+        key: Arc<MasterKey>,
+        clients: Arc<Clients>,
+        settings: DispatchSettings,
+        observer: Arc<dyn DeliveryObserver>,
+    ) -> Self {
+        Self {
+            db,
+            key,
+            clients,
+            settings,
+            observer,
+        }
+    }
+
+    /// Runs rounds until `stop` turns true; the delivery in hand is finished first, the rest of
+    /// a claimed batch falls due again for any replica after the lease.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            let worked = match self.round(&stop).await {
+                Ok(count) => count > 0,
+                Err(error) => {
+                    tracing::warn!(%error, "outbox dispatch round failed");
+                    false
+                }
+            };
+            if !worked {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// Claims and delivers one batch; answers how many deliveries it handled.
+    pub async fn round(&self, stop: &watch::Receiver<bool>) -> Result<usize> {
+        let claimed = self.claim().await?;
+        let mut handled = 0;
+        for row in claimed {
+            if *stop.borrow() {
+                break;
+            }
+            let id = row.id;
+            if let Err(error) = self.deliver(row).await {
+                tracing::warn!(delivery.id = %id, %error, "delivery could not be processed");
+            }
+            handled += 1;
+        }
+        Ok(handled)
+    }
+
+    async fn claim(&self) -> Result<Vec<delivery_row::Model>> {
+        let tx = self.db.begin_dispatcher().await?;
+        let backend = tx.connection().get_database_backend();
+        let now = Utc::now();
+        let until =
+            now + chrono::Duration::from_std(self.settings.lease).map_err(Error::internal)?;
+        let (p, lock) = match backend {
+            DbBackend::Postgres => (["$1", "$2", "$3", "$4"], " FOR UPDATE SKIP LOCKED"),
+            _ => (["?", "?", "?", "?"], ""),
+        };
+        let sql = format!(
+            "UPDATE crm_deliveries SET next_attempt_at = {}, updated_at = {} \
+             WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM crm_deliveries \
+             WHERE status = 'pending' AND next_attempt_at <= {} ORDER BY next_attempt_at \
+             LIMIT {}{lock}) RETURNING *",
+            p[0], p[1], p[2], p[3]
+        );
+        let limit = i64::try_from(self.settings.batch).unwrap_or(50);
+        let rows = delivery_row::Entity::find()
+            .from_raw_sql(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [until.into(), now.into(), now.into(), limit.into()],
+            ))
+            .all(tx.connection())
+            .await?;
+        tx.commit().await?;
+        let mut rows = rows;
+        rows.sort_by_key(|row| row.id);
+        Ok(rows)
+    }
+
+    async fn deliver(&self, row: delivery_row::Model) -> Result<()> {
+        let scope = match tenancy::resolve_id(&self.db, row.tenant_id).await {
+            Ok((scope, _)) => scope,
+            // A suspended tenant's deliveries wait (without using attempts) until it resumes.
+            Err(Error::TenantSuspended) => return Ok(()),
+            Err(error) => return Err(error),
+        };
+        let tx = self.db.begin_tenant(&scope).await?;
+        let Some(connector) = connector_row::Entity::find()
+            .filter(connector_row::Column::TenantId.eq(row.tenant_id))
+            .filter(connector_row::Column::Id.eq(row.connector_id))
+            .one(tx.connection())
+            .await?
+        else {
+            return Ok(());
+        };
+        if !connector.enabled {
+            // Kept for when the connector is enabled again; looked at after the lease.
+            return Ok(());
+        }
+        let event = DomainEvent::from(
+            outbox::row::Entity::find()
+                .filter(outbox::row::Column::TenantId.eq(row.tenant_id))
+                .filter(outbox::row::Column::Id.eq(row.event_id))
+                .one(tx.connection())
+                .await?
+                .ok_or_else(|| Error::internal("a delivery of a missing event"))?,
+        );
+        let data = current_state(&tx, &event).await?;
+        let remote_id = remote_record(&tx, row.connector_id, event.subject_id).await?;
+        let member_records = if event.subject_type == "membership" {
+            let id_of = |name: &str| {
+                event.data[name]
+                    .as_str()
+                    .and_then(|id| Uuid::parse_str(id).ok())
+            };
+            (
+                match id_of("identityId") {
+                    Some(id) => remote_record(&tx, row.connector_id, id).await?,
+                    None => None,
+                },
+                match id_of("organizationId") {
+                    Some(id) => remote_record(&tx, row.connector_id, id).await?,
+                    None => None,
+                },
+            )
+        } else {
+            (None, None)
+        };
+        tx.commit().await?;
+
+        let kind = ConnectorKind::parse(&connector.kind)?;
+        let credentials = open_credentials(&self.key, &connector)?;
+        let push = Push {
+            connector_id: connector.id,
+            tenant: scope.slug(),
+            event: &event,
+            data: &data,
+            settings: &connector.settings,
+            credentials: &credentials,
+            mapping: &connector.field_mapping,
+            remote_id: remote_id.as_deref(),
+            member_records,
+        };
+        let started = Instant::now();
+        let result = self.clients.push(kind, &push).await;
+        let took = started.elapsed();
+
+        let tx = self.db.begin_tenant(&scope).await?;
+        let attempts = row.attempts + 1;
+        let now = Utc::now();
+        let subject_id = row.subject_id;
+        let mut active: delivery_row::ActiveModel = row.into();
+        active.attempts = Set(attempts);
+        active.updated_at = Set(now);
+        let outcome = match result {
+            Ok(remote) => {
+                active.status = Set(DeliveryStatus::Delivered.as_str().to_owned());
+                active.delivered_at = Set(Some(now));
+                active.last_error = Set(None);
+                active.remote_id = Set(remote.clone());
+                if let Some(remote) = remote {
+                    remember_record(&tx, connector.id, subject_id, &remote).await?;
+                }
+                "delivered"
+            }
+            Err(Failure {
+                message,
+                retry_after,
+                permanent,
+            }) => {
+                active.last_error = Set(Some(message.chars().take(1000).collect()));
+                if permanent
+                    || u32::try_from(attempts).unwrap_or(u32::MAX) >= self.settings.max_attempts
+                {
+                    active.status = Set(DeliveryStatus::Dead.as_str().to_owned());
+                    "dead"
+                } else {
+                    let wait = retry_after
+                        .map(|after| after.min(Duration::from_secs(3600)))
+                        .unwrap_or_else(|| self.backoff(attempts));
+                    active.next_attempt_at =
+                        Set(now + chrono::Duration::from_std(wait).map_err(Error::internal)?);
+                    "retry"
+                }
+            }
+        };
+        active.update(tx.connection()).await?;
+        tx.commit().await?;
+        self.observer.attempted(kind.as_str(), outcome, took);
+        Ok(())
+    }
+
+    /// `retry_base × 2^(attempts − 1)`, at most an hour, ±20 % so retries of many deliveries
+    /// spread out.
+    fn backoff(&self, attempts: i32) -> Duration {
+        let exponent = u32::try_from(attempts.saturating_sub(1))
+            .unwrap_or(0)
+            .min(20);
+        let delay = self
+            .settings
+            .retry_base
+            .saturating_mul(2u32.saturating_pow(exponent))
+            .min(Duration::from_secs(3600));
+        delay.mul_f64(rand::rng().random_range(0.8..1.2))
+    }
+}
+
+/// How many deliveries wait, in every tenant (for the queue depth metric).
+pub async fn queue_depth(db: &Database) -> Result<u64> {
+    let tx = db.begin_dispatcher().await?;
+    let count = delivery_row::Entity::find()
+        .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .count(tx.connection())
+        .await?;
+    tx.commit().await?;
+    Ok(count)
+}
+
+/// What to send for `event`: the subject as it is now when it still exists (so a delivery
+/// retried after a newer one cannot put older data back), else the event's own snapshot.
+async fn current_state(tx: &TenantTx, event: &DomainEvent) -> Result<Value> {
+    let deleted = event.event_type.ends_with(".deleted") || event.event_type.ends_with(".removed");
+    if deleted {
+        return Ok(event.data.clone());
+    }
+    let now = match event.subject_type.as_str() {
+        "identity" => match identities::find_in(tx, event.subject_id).await {
+            Ok(identity) => Some(outbox::identity_data(&identity)),
+            Err(Error::NotFound) => None,
+            Err(error) => return Err(error),
+        },
+        "organization" => match organizations::find_in(tx, event.subject_id).await {
+            Ok(organization) => Some(outbox::organization_data(&organization)),
+            Err(Error::NotFound) => None,
+            Err(error) => return Err(error),
+        },
+        _ => None,
+    };
+    Ok(now.unwrap_or_else(|| event.data.clone()))
+}
+
+async fn remote_record(
+    tx: &TenantTx,
+    connector_id: Uuid,
+    subject_id: Uuid,
+) -> Result<Option<String>> {
+    Ok(record_row::Entity::find()
+        .filter(record_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(record_row::Column::ConnectorId.eq(connector_id))
+        .filter(record_row::Column::SubjectId.eq(subject_id))
+        .one(tx.connection())
+        .await?
+        .map(|row| row.remote_id))
+}
+
+async fn remember_record(
+    tx: &TenantTx,
+    connector_id: Uuid,
+    subject_id: Uuid,
+    remote_id: &str,
+) -> Result<()> {
+    let existing = record_row::Entity::find()
+        .filter(record_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(record_row::Column::ConnectorId.eq(connector_id))
+        .filter(record_row::Column::SubjectId.eq(subject_id))
+        .one(tx.connection())
+        .await?;
+    match existing {
+        Some(row) if row.remote_id == remote_id => {}
+        Some(row) => {
+            let mut active: record_row::ActiveModel = row.into();
+            active.remote_id = Set(remote_id.to_owned());
+            active.updated_at = Set(Utc::now());
+            active.update(tx.connection()).await?;
+        }
+        None => {
+            record_row::ActiveModel {
+                tenant_id: Set(tx.tenant_id()),
+                connector_id: Set(connector_id),
+                subject_id: Set(subject_id),
+                remote_id: Set(remote_id.to_owned()),
+                updated_at: Set(Utc::now()),
+            }
+            .insert(tx.connection())
+            .await?;
+        }
+    }
+    Ok(())
+}
