@@ -37,6 +37,29 @@ pub enum Command {
         #[command(subcommand)]
         command: TenantCommand,
     },
+    /// Work with a tenant's CRM connectors (needs database access).
+    Connectors {
+        #[command(subcommand)]
+        command: ConnectorsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectorsCommand {
+    /// Backfill: send every identity, organization and membership of the tenant to one
+    /// connector, with progress, and wait until every delivery is done. This process delivers
+    /// too (alongside any running servers), so it also works with no server up.
+    Sync {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The connector's id (see `crmConnectors` in the tenant API).
+        #[arg(long)]
+        connector: uuid::Uuid,
+        /// Resume an interrupted backfill by its run id instead of starting a new one.
+        #[arg(long)]
+        resume: Option<uuid::Uuid>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -62,6 +85,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied: {applied}; the database is up to date");
             Ok(())
         }
+        Command::Connectors {
+            command:
+                ConnectorsCommand::Sync {
+                    tenant,
+                    connector,
+                    resume,
+                },
+        } => crate::sync::run(config, &tenant, connector, resume).await,
         Command::Tenant {
             command: TenantCommand::Create { slug, name },
         } => {

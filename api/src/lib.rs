@@ -14,3 +14,4 @@ pub mod oidc;
 pub mod pages;
 pub mod server;
 pub mod state;
+pub mod sync;

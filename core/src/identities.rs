@@ -11,7 +11,10 @@ use crate::scope::TenantScope;
 use crate::validate::{Attributes, Email, ExternalId, Name, Phone};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -252,6 +255,37 @@ pub(crate) async fn find_many_in(tx: &TenantTx, ids: &[Uuid]) -> Result<Vec<Iden
         .into_iter()
         .map(Identity::try_from)
         .collect()
+}
+
+/// Up to `limit` identities that are not deleted, by id, after `after` (for backfills).
+pub(crate) async fn page_in(
+    tx: &TenantTx,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Identity>> {
+    let mut query = row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::DeletedAt.is_null());
+    if let Some(after) = after {
+        query = query.filter(row::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(row::Column::Id)
+        .limit(limit)
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .map(Identity::try_from)
+        .collect()
+}
+
+/// How many identities are not deleted.
+pub(crate) async fn count_in(tx: &TenantTx) -> Result<u64> {
+    Ok(row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::DeletedAt.is_null())
+        .count(tx.connection())
+        .await?)
 }
 
 /// The status of an identity inside `tx`, `None` if it is not in the tenant.

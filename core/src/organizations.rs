@@ -22,7 +22,7 @@ use sea_orm::PaginatorTrait;
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait,
-    QueryFilter, QuerySelect, Set, Statement,
+    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -1229,6 +1229,60 @@ pub async fn identity_memberships(
     let page = complete_page(&tx, rows).await?;
     tx.commit().await?;
     Ok(page)
+}
+
+/// Up to `limit` organizations by id after `after`, and how many there are (for backfills).
+pub(crate) async fn page_in(
+    tx: &TenantTx,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Organization>> {
+    let mut query = org_row::Entity::find().filter(org_row::Column::TenantId.eq(tx.tenant_id()));
+    if let Some(after) = after {
+        query = query.filter(org_row::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(org_row::Column::Id)
+        .limit(limit)
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .map(Organization::try_from)
+        .collect()
+}
+
+/// Up to `limit` memberships by id after `after` (for backfills).
+pub(crate) async fn memberships_page_in(
+    tx: &TenantTx,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Membership>> {
+    let mut query =
+        member_row::Entity::find().filter(member_row::Column::TenantId.eq(tx.tenant_id()));
+    if let Some(after) = after {
+        query = query.filter(member_row::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(member_row::Column::Id)
+        .limit(limit)
+        .all(tx.connection())
+        .await?
+        .into_iter()
+        .map(Membership::try_from)
+        .collect()
+}
+
+/// How many organizations and memberships the tenant has.
+pub(crate) async fn count_in(tx: &TenantTx) -> Result<(u64, u64)> {
+    let organizations = org_row::Entity::find()
+        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+        .count(tx.connection())
+        .await?;
+    let memberships = member_row::Entity::find()
+        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+        .count(tx.connection())
+        .await?;
+    Ok((organizations, memberships))
 }
 
 /// The organizations `identity_id` belongs to, by name (at most `limit`).

@@ -117,10 +117,24 @@ async fn emit(
     subject_id: Uuid,
     data: Value,
 ) -> Result<()> {
+    let written = insert_in(tx, actor, event.as_str(), subject_type, subject_id, data).await?;
+    crate::crm::enqueue_in(tx, &written, event).await
+}
+
+/// Writes one event row (`event_type` such as `identity.created`, or `identity.synced` for a
+/// connector's backfill).
+pub(crate) async fn insert_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    event_type: &str,
+    subject_type: &str,
+    subject_id: Uuid,
+    data: Value,
+) -> Result<DomainEvent> {
     let row = row::ActiveModel {
         tenant_id: Set(tx.tenant_id()),
         id: Set(Uuid::now_v7()),
-        event_type: Set(event.as_str().to_owned()),
+        event_type: Set(event_type.to_owned()),
         subject_type: Set(subject_type.to_owned()),
         subject_id: Set(subject_id),
         data: Set(data),
@@ -129,7 +143,17 @@ async fn emit(
     }
     .insert(tx.connection())
     .await?;
-    crate::crm::enqueue_in(tx, &DomainEvent::from(row), event).await
+    Ok(DomainEvent::from(row))
+}
+
+/// A membership as events and connectors see it.
+pub(crate) fn membership_data(membership: &Membership) -> Value {
+    json!({
+        "id": membership.id,
+        "organizationId": membership.organization_id,
+        "identityId": membership.identity_id,
+        "roles": membership.roles,
+    })
 }
 
 /// An identity as events and connectors see it.
@@ -191,12 +215,7 @@ pub(crate) async fn membership_changed(
     event: EventType,
     membership: &Membership,
 ) -> Result<()> {
-    let data = json!({
-        "id": membership.id,
-        "organizationId": membership.organization_id,
-        "identityId": membership.identity_id,
-        "roles": membership.roles,
-    });
+    let data = membership_data(membership);
     emit(tx, actor, event, "membership", membership.id, data).await
 }
 

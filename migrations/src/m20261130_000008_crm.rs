@@ -39,6 +39,7 @@ CREATE TABLE crm_deliveries (
     next_attempt_at TIMESTAMPTZ NOT NULL,
     last_error TEXT NULL,
     remote_id TEXT NULL,
+    sync_run_id UUID NULL,
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,
     delivered_at TIMESTAMPTZ NULL,
@@ -49,6 +50,19 @@ CREATE TABLE crm_deliveries (
 CREATE INDEX crm_deliveries_due ON crm_deliveries (status, next_attempt_at);
 CREATE INDEX crm_deliveries_connector ON crm_deliveries (tenant_id, connector_id, id);
 CREATE INDEX crm_deliveries_subject ON crm_deliveries (tenant_id, subject_id, id);
+CREATE INDEX crm_deliveries_sync_run ON crm_deliveries (tenant_id, sync_run_id, status);
+CREATE TABLE crm_sync_runs (
+    tenant_id UUID NOT NULL REFERENCES tenants (id),
+    id UUID NOT NULL,
+    connector_id UUID NOT NULL,
+    total INTEGER NOT NULL,
+    queued INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL,
+    queued_at TIMESTAMPTZ NULL,
+    PRIMARY KEY (tenant_id, id),
+    FOREIGN KEY (tenant_id, connector_id) REFERENCES crm_connectors (tenant_id, id)
+);
 CREATE TABLE crm_records (
     tenant_id UUID NOT NULL REFERENCES tenants (id),
     connector_id UUID NOT NULL,
@@ -64,7 +78,12 @@ CREATE TABLE crm_records (
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run_ddl(manager, DDL).await?;
-        for table in ["crm_connectors", "crm_deliveries", "crm_records"] {
+        for table in [
+            "crm_connectors",
+            "crm_deliveries",
+            "crm_records",
+            "crm_sync_runs",
+        ] {
             tenant_isolation(manager, table).await?;
         }
         let connection = manager.get_connection();

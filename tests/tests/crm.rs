@@ -762,3 +762,156 @@ async fn another_tenant_sees_and_receives_nothing() {
         .await;
     assert_eq!(own.error_code(), "FORBIDDEN");
 }
+
+async fn backfill_fixture(app: &TestApp, tenant: &TestTenant) {
+    let mut identities = Vec::new();
+    for _ in 0..3 {
+        identities.push(app.create_identity(tenant, &unique_email()).await);
+    }
+    let (org, _) = app.create_organization(tenant, "Acme", "CUSTOMER").await;
+    app.tenant(
+        tenant,
+        "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { id } } }",
+        json!({ "input": { "organizationId": org, "identityId": identities[0], "roles": ["org:member"] } }),
+    )
+    .await
+    .data();
+    // Deleted identities are not sent.
+    let gone = app.create_identity(tenant, &unique_email()).await;
+    app.tenant(
+        tenant,
+        "mutation($input: IdentityIdInput!) { deleteIdentity(input: $input) { deletedIdentityId } }",
+        json!({ "input": { "id": gone } }),
+    )
+    .await
+    .data();
+}
+
+fn synced_types(requests: &[Request]) -> Vec<String> {
+    let mut types: Vec<String> = requests
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<Value>(&r.body).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    types.sort();
+    types
+}
+
+#[tokio::test]
+async fn run_crm_sync_backfills_everything_with_progress() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("crm-backfill").await;
+    backfill_fixture(&app, &tenant).await;
+    // Created after the records: only the backfill sends them.
+    let id = connector(&app, &tenant, json!({ "name": "backfill", "kind": "WEBHOOK", "settings": { "url": receiver.uri() }, "credentials": { "secret": SECRET } })).await;
+    let started = app
+        .tenant(
+            &tenant,
+            "mutation($input: RunCrmSyncInput!) { runCrmSync(input: $input) { syncRun { id total } } }",
+            json!({ "input": { "connectorId": id } }),
+        )
+        .await;
+    let run = started.data()["runCrmSync"]["syncRun"].clone();
+    assert_eq!(
+        run["total"], 5,
+        "three identities, one organization, one membership"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let progress = loop {
+        let progress = app
+            .tenant(
+                &tenant,
+                "query($id: ID!) { crmSyncRun(id: $id) { total queued fullyQueued delivered dead pending finished } }",
+                json!({ "id": run["id"] }),
+            )
+            .await;
+        let progress = progress.data()["crmSyncRun"].clone();
+        if progress["finished"] == true {
+            break progress;
+        }
+        assert!(Instant::now() < deadline, "{progress}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(progress["queued"], 5);
+    assert_eq!(progress["delivered"], 5);
+    assert_eq!(progress["dead"], 0);
+    assert_eq!(
+        synced_types(&receiver.received_requests().await.unwrap()),
+        [
+            "identity.synced",
+            "identity.synced",
+            "identity.synced",
+            "membership.synced",
+            "organization.synced"
+        ]
+    );
+
+    // Another tenant can neither start nor read it.
+    let other = app.create_tenant("crm-backfill-other").await;
+    let refused = app
+        .tenant(
+            &other,
+            "mutation($input: RunCrmSyncInput!) { runCrmSync(input: $input) { syncRun { id } } }",
+            json!({ "input": { "connectorId": id } }),
+        )
+        .await;
+    assert_eq!(refused.error_code(), "NOT_FOUND");
+    let hidden = app
+        .tenant(
+            &other,
+            "query($id: ID!) { crmSyncRun(id: $id) { id } }",
+            json!({ "id": run["id"] }),
+        )
+        .await;
+    assert_eq!(hidden.error_code(), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_cli_backfill_queues_and_delivers_until_done() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    // The command and the server share a database: a SQLite file here, or PostgreSQL.
+    let mut settings = latchkey_tests::test_settings();
+    if latchkey_tests::test_database_url().is_none() {
+        std::fs::create_dir_all(&settings.data_dir).unwrap();
+        settings.database_url = Some(format!(
+            "sqlite://{}?mode=rwc",
+            settings.data_dir.join("latchkey.db").display()
+        ));
+    }
+    let app = TestApp::start_with(settings.clone()).await;
+    let tenant = app.create_tenant("crm-cli").await;
+    backfill_fixture(&app, &tenant).await;
+    let id = connector(&app, &tenant, json!({ "name": "cli", "kind": "WEBHOOK", "settings": { "url": receiver.uri() }, "credentials": { "secret": SECRET } })).await;
+    let config = latchkey_api::config::Config::check(settings.clone()).unwrap();
+    latchkey_api::sync::run(config, &tenant.slug, id.parse().unwrap(), None)
+        .await
+        .expect("the backfill completes");
+    let events = sync_events(&app, &tenant, json!({ "connectorId": id })).await;
+    assert_eq!(events.len(), 5);
+    assert!(
+        events.iter().all(|e| e["status"] == "DELIVERED"),
+        "{events:#?}"
+    );
+    assert_eq!(receiver.received_requests().await.unwrap().len(), 5);
+
+    // A connector of another tenant is not found through this tenant.
+    let other = app.create_tenant("crm-cli-other").await;
+    let config = latchkey_api::config::Config::check(settings).unwrap();
+    let error = latchkey_api::sync::run(config, &other.slug, id.parse().unwrap(), None)
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("not found"), "{error}");
+}

@@ -7,6 +7,7 @@ use super::tenant::request;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use latchkey_core::crm::sync::{self as core_sync, SyncRun};
 use latchkey_core::crm::{
     self as core_crm, ConnectorKind as CoreKind, DeliveryStatus as CoreStatus,
     Direction as CoreDirection,
@@ -248,6 +249,54 @@ pub struct ReplayCrmSyncEventPayload {
     pub sync_event: CrmSyncEvent,
 }
 
+/// A backfill of one connector and how far it got.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CrmSyncRun {
+    pub id: ID,
+    pub connector_id: ID,
+    /// Identities, organizations and memberships to send.
+    pub total: u64,
+    /// How many have their delivery queued.
+    pub queued: u64,
+    /// Every record has its delivery.
+    pub fully_queued: bool,
+    pub delivered: u64,
+    pub dead: u64,
+    pub pending: u64,
+    /// Fully queued and no delivery pending.
+    pub finished: bool,
+    pub started_at: DateTime<Utc>,
+    pub queued_at: Option<DateTime<Utc>>,
+}
+
+impl From<SyncRun> for CrmSyncRun {
+    fn from(run: SyncRun) -> Self {
+        Self {
+            id: ID(run.id.to_string()),
+            connector_id: ID(run.connector_id.to_string()),
+            finished: run.finished(),
+            total: run.total,
+            queued: run.queued,
+            fully_queued: run.fully_queued,
+            delivered: run.delivered,
+            dead: run.dead,
+            pending: run.pending,
+            started_at: run.started_at,
+            queued_at: run.queued_at,
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct RunCrmSyncInput {
+    pub connector_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct RunCrmSyncPayload {
+    pub sync_run: CrmSyncRun,
+}
+
 fn triggers(list: Vec<DomainEventType>) -> Vec<EventType> {
     list.into_iter().map(EventType::from).collect()
 }
@@ -285,6 +334,32 @@ impl ConnectorQuery {
                 .gql()?
                 .into(),
         )
+    }
+
+    /// A backfill with its progress. Requires the viewer role.
+    async fn crm_sync_run(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<CrmSyncRun> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &id)?;
+        Ok(
+            core_sync::get_sync_run(&services.db, &req.scope, &req.actor, id)
+                .await
+                .gql()?
+                .into(),
+        )
+    }
+
+    /// A connector's backfills, newest first (the last 20). Requires the viewer role.
+    async fn crm_sync_runs(
+        &self,
+        ctx: &Context<'_>,
+        connector_id: ID,
+    ) -> async_graphql::Result<Vec<CrmSyncRun>> {
+        let (services, req) = request(ctx);
+        let id = parse_id("connectorId", &connector_id)?;
+        let runs = core_sync::list_sync_runs(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        Ok(runs.into_iter().map(CrmSyncRun::from).collect())
     }
 
     /// Deliveries of domain events to connectors, oldest first. Requires the viewer role.
@@ -434,6 +509,35 @@ impl ConnectorMutation {
         Ok(TestCrmConnectorPayload {
             ok: tested.ok,
             message: tested.message,
+        })
+    }
+
+    /// Backfills the connector: every identity, organization and membership of the tenant is
+    /// queued for it (`<subject>.synced` events) in the background; follow `crmSyncRun`.
+    async fn run_crm_sync(
+        &self,
+        ctx: &Context<'_>,
+        input: RunCrmSyncInput,
+    ) -> async_graphql::Result<RunCrmSyncPayload> {
+        let (services, req) = request(ctx);
+        let connector_id = parse_id("connectorId", &input.connector_id)?;
+        let run = core_sync::start_sync(&services.db, &req.scope, &req.actor, connector_id)
+            .await
+            .gql()?;
+        let (db, scope, actor, run_id) = (
+            services.db.clone(),
+            req.scope.clone(),
+            req.actor.clone(),
+            run.id,
+        );
+        tokio::spawn(async move {
+            if let Err(error) = core_sync::queue_sync(&db, &scope, &actor, run_id, |_, _| {}).await
+            {
+                tracing::error!(%error, sync_run.id = %run_id, "queuing a CRM backfill failed; resume it with `latchkey connectors sync --resume`");
+            }
+        });
+        Ok(RunCrmSyncPayload {
+            sync_run: run.into(),
         })
     }
 

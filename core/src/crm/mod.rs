@@ -6,6 +6,7 @@
 
 pub mod clients;
 pub mod dispatch;
+pub mod sync;
 
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
@@ -68,6 +69,7 @@ pub(crate) mod delivery_row {
         pub next_attempt_at: DateTimeUtc,
         pub last_error: Option<String>,
         pub remote_id: Option<String>,
+        pub sync_run_id: Option<Uuid>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
         pub delivered_at: Option<DateTimeUtc>,
@@ -703,6 +705,7 @@ pub async fn delete_connector(
         .filter(record_row::Column::ConnectorId.eq(id))
         .exec(tx.connection())
         .await?;
+    sync::delete_for_connector_in(&tx, id).await?;
     connector_row::Entity::delete_many()
         .filter(connector_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(connector_row::Column::Id.eq(id))
@@ -779,6 +782,7 @@ pub(crate) async fn enqueue_in(
             next_attempt_at: Set(now),
             last_error: Set(None),
             remote_id: Set(None),
+            sync_run_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
             delivered_at: Set(None),

@@ -1,0 +1,128 @@
+//! `latchkey connectors sync`: a CRM backfill from the command line, with a progress bar.
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::server;
+use anyhow::Context;
+use latchkey_core::crm::clients::Clients;
+use latchkey_core::crm::dispatch::Dispatcher;
+use latchkey_core::crm::sync::{self, SyncRun};
+use latchkey_core::{Actor, PlatformScope, Principal, tenancy};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// `[#########-----------]  4500/12000 queued` on one line of stderr.
+fn bar(done: u64, total: u64, what: &str) {
+    const WIDTH: u64 = 30;
+    let filled = (done.min(total) * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH);
+    let line = format!(
+        "\r[{}{}] {done:>7}/{total} {what}",
+        "#".repeat(filled as usize),
+        "-".repeat((WIDTH - filled) as usize)
+    );
+    let mut stderr = std::io::stderr();
+    let _ = stderr
+        .write_all(line.as_bytes())
+        .and_then(|()| stderr.flush());
+}
+
+pub async fn run(
+    config: Config,
+    tenant: &str,
+    connector: Uuid,
+    resume: Option<Uuid>,
+) -> anyhow::Result<()> {
+    let master_key = Arc::new(config.load_master_key()?);
+    let db = server::open_database(&config).await?;
+    let (scope, _) = tenancy::resolve_slug(&db, tenant)
+        .await
+        .with_context(|| format!("tenant {tenant:?}: not found or suspended"))?;
+    let operator = PlatformScope::local_operator();
+    let actor = Actor::new(
+        Principal::Platform {
+            operator: operator.operator().to_owned(),
+        },
+        None,
+    );
+    let run = match resume {
+        Some(id) => sync::get_sync_run(&db, &scope, &actor, id)
+            .await
+            .with_context(|| format!("backfill {id}: not found in tenant {tenant:?}"))?,
+        None => sync::start_sync(&db, &scope, &actor, connector)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("cannot start the backfill of connector {connector}: {e}")
+            })?,
+    };
+    if run.connector_id != connector {
+        anyhow::bail!(
+            "backfill {} belongs to connector {}, not {connector}",
+            run.id,
+            run.connector_id
+        );
+    }
+    eprintln!(
+        "backfill {} of connector {connector}: {} records",
+        run.id, run.total
+    );
+    // Queuing resumes where it stopped, so a failed batch (a busy SQLite file shared with a
+    // running server, a dropped connection) is tried again a few times before giving up.
+    let mut failures = 0;
+    let queued = loop {
+        let progress = |done, total| bar(done, total, "queued");
+        match sync::queue_sync(&db, &scope, &actor, run.id, progress).await {
+            Ok(queued) => break queued,
+            Err(error) if failures < 5 => {
+                failures += 1;
+                eprintln!(
+                    "\nqueuing paused ({:#}); trying again",
+                    anyhow::Error::from(error)
+                );
+                tokio::time::sleep(Duration::from_millis(200 * failures)).await;
+            }
+            Err(error) => anyhow::bail!(
+                "queuing stopped: {:#}; run again with --resume {} to continue",
+                anyhow::Error::from(error),
+                run.id
+            ),
+        }
+    };
+    eprintln!();
+
+    // Deliver alongside any running servers until every delivery of the run is done.
+    let (stop, stopped) = watch::channel(false);
+    let dispatcher = tokio::spawn(
+        Dispatcher::new(
+            db.clone(),
+            master_key,
+            Arc::new(Clients::new(config.crm_timeout)),
+            config.dispatch.clone(),
+            Arc::new(Metrics::new()),
+        )
+        .run(stopped),
+    );
+    let mut last: SyncRun = queued;
+    while !last.finished() {
+        bar(last.delivered + last.dead, last.total, "delivered");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        last = sync::get_sync_run(&db, &scope, &actor, run.id).await?;
+    }
+    bar(last.delivered + last.dead, last.total, "delivered");
+    eprintln!();
+    let _ = stop.send(true);
+    let _ = dispatcher.await;
+    if last.dead > 0 {
+        anyhow::bail!(
+            "{} of {} deliveries are dead; see crmSyncEvents(filter: {{ status: DEAD, connectorId: \"{connector}\" }}) for why, fix the connector, then replayCrmSyncEvent",
+            last.dead,
+            last.total
+        );
+    }
+    println!("backfill {}: {} records delivered", run.id, last.delivered);
+    Ok(())
+}
