@@ -73,6 +73,9 @@ pub struct Settings {
     pub crm_retry_base_ms: u64,
     /// Seconds a CRM call may take.
     pub crm_timeout_seconds: u64,
+    /// How many tenants get their own `tenant` label on `latchkey_tenant_graphql_requests_total`
+    /// (the rest count as `other`); 0 = no per-tenant metric.
+    pub metrics_tenant_label_limit: usize,
 }
 
 impl Default for Settings {
@@ -107,6 +110,7 @@ impl Default for Settings {
             crm_max_attempts: 10,
             crm_retry_base_ms: 2000,
             crm_timeout_seconds: 10,
+            metrics_tenant_label_limit: 0,
         }
     }
 }
@@ -184,6 +188,7 @@ pub struct Config {
     pub dns_server: Option<SocketAddr>,
     pub dispatch: DispatchSettings,
     pub crm_timeout: std::time::Duration,
+    pub metrics_tenant_label_limit: usize,
 }
 
 impl Config {
@@ -364,6 +369,7 @@ impl Config {
                 ..DispatchSettings::default()
             },
             crm_timeout: std::time::Duration::from_secs(settings.crm_timeout_seconds),
+            metrics_tenant_label_limit: settings.metrics_tenant_label_limit,
             bind,
             data_dir: settings.data_dir,
             auto_migrate: settings

@@ -454,6 +454,7 @@ async fn tenant_caller(
 ) -> Result<TenantRequest, HttpError> {
     let (scope, tenant) = resolved?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
+    services.metrics.tenant_request(scope.slug());
     let request_id = request_id(request);
     let actor = match bearer(request)? {
         None => Actor::new(Principal::Anonymous, request_id),

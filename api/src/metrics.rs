@@ -25,10 +25,15 @@ pub struct Metrics {
     pub crm_queue_depth: IntGauge,
     /// Two scrapes at once must not both add the same difference.
     statements_sync: std::sync::Mutex<()>,
+    /// Tenant API requests by tenant: the first `limit` tenants seen by their slug, the rest
+    /// as `other` (absent when the limit is 0).
+    tenant_requests: Option<TenantLabels>,
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    /// `tenant_label_limit`: how many tenants get their own `tenant` label value (0: no
+    /// per-tenant metric at all).
+    pub fn new(tenant_label_limit: usize) -> Self {
         let registry =
             Registry::new_custom(Some("latchkey".into()), None).expect("a valid metrics prefix");
         let counter = |name: &str, help: &str, labels: &[&str]| {
@@ -114,6 +119,15 @@ impl Metrics {
                 &["outcome"],
             ),
             statements_sync: std::sync::Mutex::new(()),
+            tenant_requests: (tenant_label_limit > 0).then(|| TenantLabels {
+                counter: counter(
+                    "tenant_graphql_requests_total",
+                    "Tenant API requests by tenant (the first LATCHKEY_METRICS_TENANT_LABEL_LIMIT tenants by slug, the rest as other)",
+                    &["tenant"],
+                ),
+                limit: tenant_label_limit,
+                seen: std::sync::Mutex::new(std::collections::HashSet::new()),
+            }),
             crm_deliveries: counter(
                 "crm_deliveries_total",
                 "CRM delivery attempts by connector kind and outcome (delivered, retry, dead)",
@@ -123,6 +137,24 @@ impl Metrics {
             crm_queue_depth: gauge("crm_queue_depth", "CRM deliveries waiting, all tenants"),
             registry,
         }
+    }
+
+    /// Counts one tenant API request of `slug`, under its own label while the label limit
+    /// allows.
+    pub fn tenant_request(&self, slug: &str) {
+        let Some(labels) = &self.tenant_requests else {
+            return;
+        };
+        let label = {
+            let mut seen = labels.seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.contains(slug) || seen.len() < labels.limit {
+                seen.insert(slug.to_owned());
+                slug
+            } else {
+                "other"
+            }
+        };
+        labels.counter.with_label_values(&[label]).inc();
     }
 
     /// Brings the statement counters up to the pool's own counts (taken at scrape time).
@@ -147,6 +179,13 @@ impl Metrics {
     }
 }
 
+/// A counter whose `tenant` label takes a bounded number of values.
+struct TenantLabels {
+    counter: IntCounterVec,
+    limit: usize,
+    seen: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
 impl DeliveryObserver for Metrics {
     fn attempted(&self, kind: &str, outcome: &str, took: std::time::Duration) {
         self.crm_deliveries
@@ -160,6 +199,6 @@ impl DeliveryObserver for Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self::new()
+        Self::new(0)
     }
 }

@@ -152,7 +152,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         .with_context(|| format!("LATCHKEY_BIND: cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url_for(addr);
-    let metrics = Arc::new(Metrics::new());
+    let metrics = Arc::new(Metrics::new(config.metrics_tenant_label_limit));
     let crm = Arc::new(Clients::new(config.crm_timeout));
     let (stop_dispatcher, stopped) = watch::channel(false);
     let dispatcher = tokio::spawn(

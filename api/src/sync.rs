@@ -102,7 +102,7 @@ pub async fn run(
             master_key,
             Arc::new(Clients::new(config.crm_timeout)),
             config.dispatch.clone(),
-            Arc::new(Metrics::new()),
+            Arc::new(Metrics::default()),
         )
         .run(stopped),
     );

@@ -119,3 +119,97 @@ async fn sigterm_answers_every_accepted_request_and_exits_zero() {
         "every answered request is in the server's log"
     );
 }
+
+/// SIGTERM while a CRM delivery is in flight: the dispatcher finishes it (the receiver's slow
+/// answer is recorded as delivered) and the process exits 0.
+#[tokio::test]
+async fn sigterm_lets_the_delivery_in_hand_finish() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let webhook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_millis(1500)))
+        .mount(&webhook)
+        .await;
+    let data_dir = std::env::temp_dir().join(format!("latchkey-drain-{}", uuid::Uuid::now_v7()));
+    let binary = Binary::start(
+        &data_dir,
+        &[("LATCHKEY_CRM_POLL_INTERVAL_MS", "50")],
+        std::process::Stdio::null(),
+    );
+    let key = binary
+        .secret("Demo tenant owner API key")
+        .unwrap()
+        .to_owned();
+    let url = binary.url.clone();
+    let mut child = binary.child;
+    let client = reqwest::Client::new();
+    let graphql = |query: &'static str, variables: serde_json::Value| {
+        client
+            .post(format!("{url}/t/demo/graphql"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+    };
+    graphql(
+        "mutation($input: CreateCrmConnectorInput!) { createCrmConnector(input: $input) { connector { id } } }",
+        serde_json::json!({ "input": { "name": "slow", "kind": "WEBHOOK", "settings": { "url": webhook.uri() }, "credentials": { "secret": "0123456789abcdef0123" } } }),
+    )
+    .await
+    .unwrap();
+    graphql(
+        "mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { identity { id } } }",
+        serde_json::json!({ "input": { "email": "drain@example.com" } }),
+    )
+    .await
+    .unwrap();
+    // The request has reached the receiver, which answers in 1.5 s: stop now.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while webhook.received_requests().await.unwrap().is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no delivery started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let stopping = std::time::Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        stopping.elapsed() >= std::time::Duration::from_millis(1000),
+        "it waited for the answer"
+    );
+
+    // After a restart the delivery is recorded as delivered, and is not sent again.
+    let restarted = Binary::start(
+        &data_dir,
+        &[("LATCHKEY_CRM_POLL_INTERVAL_MS", "50")],
+        std::process::Stdio::null(),
+    );
+    let events: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/t/demo/graphql", restarted.url))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "query": "{ crmSyncEvents { nodes { status attempts } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        events["data"]["crmSyncEvents"]["nodes"],
+        serde_json::json!([{ "status": "DELIVERED", "attempts": 1 }])
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(webhook.received_requests().await.unwrap().len(), 1);
+    let mut child = restarted.child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

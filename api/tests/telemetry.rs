@@ -169,3 +169,127 @@ fn tokio_stream_from(
         Some((accepted, listener))
     })
 }
+
+#[tokio::test]
+async fn a_crm_delivery_has_its_span_and_sends_traceparent() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let receiver = Receiver::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let service = receiver.clone();
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(TraceServiceServer::new(service))
+            .serve_with_incoming(tokio_stream_from(listener))
+            .await
+            .unwrap();
+    });
+    let webhook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&webhook)
+        .await;
+
+    let data_dir = std::env::temp_dir().join(format!("latchkey-otel-{}", uuid::Uuid::now_v7()));
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let binary = Binary::start(
+        &data_dir,
+        &[
+            ("RUST_LOG", "info,h2=warn,tonic=warn,hyper=warn,tower=warn"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+            ("LATCHKEY_CRM_POLL_INTERVAL_MS", "50"),
+        ],
+        Stdio::null(),
+    );
+    let key = binary
+        .secret("Demo tenant owner API key")
+        .unwrap()
+        .to_owned();
+    let base = binary.url.clone();
+    let mut child = binary.child;
+    let client = reqwest::Client::new();
+    let graphql = |query: &'static str, variables: serde_json::Value| {
+        client
+            .post(format!("{base}/t/demo/graphql"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+    };
+    let created: serde_json::Value = graphql(
+        "mutation($input: CreateCrmConnectorInput!) { createCrmConnector(input: $input) { connector { id } } }",
+        serde_json::json!({ "input": { "name": "traced", "kind": "WEBHOOK", "settings": { "url": webhook.uri() }, "credentials": { "secret": "0123456789abcdef0123" } } }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert!(
+        created["data"]["createCrmConnector"]["connector"]["id"].is_string(),
+        "{created}"
+    );
+    graphql(
+        "mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { identity { id } } }",
+        serde_json::json!({ "input": { "email": "traced@example.com" } }),
+    )
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let delivered = loop {
+        let requests = webhook.received_requests().await.unwrap();
+        if let Some(request) = requests.first() {
+            break request.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no delivery");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let traceparent = delivered.headers["traceparent"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let parts: Vec<&str> = traceparent.split('-').collect();
+    assert_eq!(parts.len(), 4, "{traceparent}");
+
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let exit = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(exit.success());
+    let spans = receiver.spans.lock().unwrap().clone();
+    let deliver = spans
+        .iter()
+        .find(|s| s.name == "crm.deliver")
+        .unwrap_or_else(|| {
+            panic!(
+                "no crm.deliver span in {:?}",
+                spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(
+        hex(&deliver.trace_id),
+        parts[1],
+        "the CRM call carries the delivery's trace"
+    );
+    assert!(matches!(
+        attribute(deliver, "tenant.id"),
+        Some(AnyValue::StringValue(_))
+    ));
+    assert!(
+        matches!(attribute(deliver, "crm.connector.kind"), Some(AnyValue::StringValue(kind)) if kind == "webhook")
+    );
+    assert!(
+        matches!(attribute(deliver, "crm.outcome"), Some(AnyValue::StringValue(outcome)) if outcome == "delivered")
+    );
+    assert!(
+        matches!(attribute(deliver, "crm.event.type"), Some(AnyValue::StringValue(t)) if t == "identity.created")
+    );
+}

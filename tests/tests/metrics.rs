@@ -82,3 +82,45 @@ async fn counters_move_with_requests_sign_ins_and_limits() {
     assert!(!text.contains(&email));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_tenant_label_is_bounded_by_configuration() {
+    // Off by default: no per-tenant series at all.
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("metrics-unlabelled").await;
+    app.tenant(&tenant, "{ viewer { kind } }", json!({}))
+        .await
+        .data();
+    assert!(
+        !app.metrics()
+            .await
+            .keys()
+            .any(|series| series.starts_with("latchkey_tenant_graphql_requests_total"))
+    );
+
+    let mut settings = latchkey_tests::test_settings();
+    settings.metrics_tenant_label_limit = 2;
+    let app = TestApp::start_with(settings).await;
+    let mut tenants = Vec::new();
+    for n in 0..3 {
+        tenants.push(app.create_tenant(&format!("metrics-labelled-{n}")).await);
+    }
+    for (n, tenant) in tenants.iter().enumerate() {
+        for _ in 0..=n {
+            app.tenant(tenant, "{ viewer { kind } }", json!({}))
+                .await
+                .data();
+        }
+    }
+    let metrics = app.metrics().await;
+    let series = |label: &str| {
+        value(
+            &metrics,
+            &format!("latchkey_tenant_graphql_requests_total{{tenant=\"{label}\"}}"),
+        )
+    };
+    assert_eq!(series(&tenants[0].slug), 1.0);
+    assert_eq!(series(&tenants[1].slug), 2.0);
+    assert_eq!(series("other"), 3.0, "the third tenant is past the limit");
+    assert_eq!(series(&tenants[2].slug), 0.0);
+}

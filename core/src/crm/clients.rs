@@ -6,11 +6,14 @@ use super::ConnectorKind;
 use crate::outbox::DomainEvent;
 use aws_lc_rs::hmac;
 use chrono::Utc;
+use opentelemetry::propagation::{Injector, TextMapPropagator};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
 /// One event to push, with what the connector and earlier deliveries know.
@@ -634,7 +637,25 @@ fn mapped(mapping: &Value, subject: &str, data: &Value) -> Map<String, Value> {
     fields
 }
 
-async fn send(request: RequestBuilder) -> Result<Response, Failure> {
+/// Sends the W3C trace context of the current span (`traceparent`, `tracestate`) along, when
+/// spans are exported.
+struct HeaderInjector<'a>(&'a mut Vec<(String, String)>);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.push((key.to_owned(), value));
+    }
+}
+
+async fn send(mut request: RequestBuilder) -> Result<Response, Failure> {
+    let mut headers = Vec::new();
+    TraceContextPropagator::new().inject_context(
+        &tracing::Span::current().context(),
+        &mut HeaderInjector(&mut headers),
+    );
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
     request.send().await.map_err(|error| {
         let what = if error.is_timeout() {
             "timed out"

@@ -26,6 +26,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// How the dispatcher paces itself.
@@ -219,8 +220,20 @@ impl Dispatcher {
             remote_id: remote_id.as_deref(),
             member_records,
         };
+        let span = tracing::info_span!(
+            "crm.deliver",
+            tenant.id = %scope.tenant_id(),
+            crm.connector.kind = kind.as_str(),
+            crm.event.type = %event.event_type,
+            crm.delivery.id = %row.id,
+            crm.outcome = tracing::field::Empty,
+        );
         let started = Instant::now();
-        let result = self.clients.push(kind, &push).await;
+        let result = self
+            .clients
+            .push(kind, &push)
+            .instrument(span.clone())
+            .await;
         let took = started.elapsed();
 
         let tx = self.db.begin_tenant(&scope).await?;
@@ -264,6 +277,7 @@ impl Dispatcher {
         };
         active.update(tx.connection()).await?;
         tx.commit().await?;
+        span.record("crm.outcome", outcome);
         self.observer.attempted(kind.as_str(), outcome, took);
         Ok(())
     }

@@ -173,8 +173,8 @@ instead of in a running cluster.
 {{- fail "latchkey: autoscaling.minReplicas is greater than autoscaling.maxReplicas" }}
 {{- end }}
 {{- end }}
-{{- if le (int $v.terminationGracePeriodSeconds) (add (int $v.preStopSleepSeconds) 30) }}
-{{- fail "latchkey: terminationGracePeriodSeconds must exceed preStopSleepSeconds + 30 (Latchkey's shutdown timeout), or in-flight requests are cut off" }}
+{{- if le (int $v.terminationGracePeriodSeconds) (add (int $v.preStopSleepSeconds) 40) }}
+{{- fail "latchkey: terminationGracePeriodSeconds must exceed preStopSleepSeconds + 40 (30 s for in-flight requests, then up to 10 s for the CRM delivery in hand), or work is cut off" }}
 {{- end }}
 {{- if not (has $v.logFormat (list "json" "text")) }}
 {{- fail "latchkey: logFormat must be json or text" }}
