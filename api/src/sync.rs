@@ -53,11 +53,23 @@ pub async fn run(
         Some(id) => sync::get_sync_run(&db, &scope, &actor, id)
             .await
             .with_context(|| format!("backfill {id}: not found in tenant {tenant:?}"))?,
-        None => sync::start_sync(&db, &scope, &actor, connector)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("cannot start the backfill of connector {connector}: {e}")
-            })?,
+        None => {
+            let mut failures = 0;
+            loop {
+                match sync::start_sync(&db, &scope, &actor, connector).await {
+                    Ok(run) => break run,
+                    // A busy SQLite file shared with a running server: try again shortly.
+                    Err(latchkey_core::Error::Internal(_)) if failures < 5 => {
+                        failures += 1;
+                        tokio::time::sleep(Duration::from_millis(200 * failures)).await;
+                    }
+                    Err(error) => anyhow::bail!(
+                        "cannot start the backfill of connector {connector}: {:#}",
+                        anyhow::Error::from(error)
+                    ),
+                }
+            }
+        }
     };
     if run.connector_id != connector {
         anyhow::bail!(
@@ -110,7 +122,18 @@ pub async fn run(
     while !last.finished() {
         bar(last.delivered + last.dead, last.total, "delivered");
         tokio::time::sleep(Duration::from_millis(500)).await;
-        last = sync::get_sync_run(&db, &scope, &actor, run.id).await?;
+        // A busy SQLite file shared with a running server may refuse a read now and then.
+        let mut failures = 0;
+        last = loop {
+            match sync::get_sync_run(&db, &scope, &actor, run.id).await {
+                Ok(run) => break run,
+                Err(error) if failures >= 10 => return Err(anyhow::Error::from(error)),
+                Err(_) => {
+                    failures += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        };
     }
     bar(last.delivered + last.dead, last.total, "delivered");
     eprintln!();

@@ -432,3 +432,113 @@ async fn invitation_emails_are_limited_per_organization() {
     .await;
     assert!(elsewhere.get("errors").is_none(), "{elsewhere}");
 }
+
+/// An invitation past its expiry is refused, saying so; resending it gives a new link that
+/// works. The clock is moved by setting the stored expiry in the past, through a database
+/// connection of the test's own (a SQLite file here, or PostgreSQL).
+#[tokio::test]
+async fn an_expired_invitation_is_refused_and_a_resent_one_works() {
+    use sea_orm::{ConnectionTrait, Database, Statement};
+
+    let sink = SmtpSink::start().await;
+    let mut settings = test_settings();
+    settings.smtp_url = Some(sink.url.clone());
+    let database_url = match latchkey_tests::test_migration_database_url() {
+        Some(url) => url,
+        None => {
+            std::fs::create_dir_all(&settings.data_dir).unwrap();
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                settings.data_dir.join("latchkey.db").display()
+            );
+            settings.database_url = Some(url.clone());
+            url
+        }
+    };
+    let app = TestApp::start_with(settings).await;
+    let tenant = app.create_tenant("expired").await;
+    let org = organization(&app, &tenant).await;
+    let email = unique_email();
+    let invited = invite(
+        &app,
+        &tenant,
+        &tenant.api_key,
+        &org,
+        &email,
+        &["org:member"],
+    )
+    .await;
+    let id = invited["data"]["inviteOrganizationMember"]["invitation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = invitation_token(&sink.wait_for(&email).await);
+
+    let direct = Database::connect(database_url.as_str()).await.unwrap();
+    let backend = direct.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => "UPDATE invitations SET expires_at = $1 WHERE id = $2",
+        _ => "UPDATE invitations SET expires_at = ? WHERE id = ?",
+    };
+    let past = chrono::Utc::now() - chrono::Duration::hours(1);
+    let changed = direct
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [past.into(), uuid::Uuid::parse_str(&id).unwrap().into()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+
+    let listed = app.tenant(&tenant, PENDING, json!({ "id": org })).await;
+    assert_eq!(
+        listed.data()["organization"]["invitations"]["totalCount"],
+        0,
+        "an expired invitation is not pending"
+    );
+    let (_device, _, invitee) = app.sign_up(&tenant, &email).await;
+    let refused = app
+        .anonymous(
+            &tenant,
+            Some(&invitee.access_token),
+            ACCEPT,
+            json!({ "token": token }),
+        )
+        .await;
+    assert_eq!(refused.error_code(), "FORBIDDEN");
+    assert!(
+        refused.error_message().contains("expired"),
+        "{}",
+        refused.error_message()
+    );
+
+    // Resent: a new token, a new expiry, and it works.
+    app.tenant(
+        &tenant,
+        "mutation($id: ID!) { resendInvitation(input: { id: $id }) { invitation { status } } }",
+        json!({ "id": id }),
+    )
+    .await
+    .data();
+    for _ in 0..100 {
+        if sink.count_for(&email) == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let fresh = invitation_token(&sink.wait_for(&email).await);
+    assert_ne!(fresh, token);
+    let accepted = app
+        .anonymous(
+            &tenant,
+            Some(&invitee.access_token),
+            ACCEPT,
+            json!({ "token": fresh }),
+        )
+        .await;
+    assert_eq!(
+        accepted.data()["acceptInvitation"]["membership"]["organization"]["id"],
+        org.as_str()
+    );
+}

@@ -425,12 +425,13 @@ async fn prompt_select_organization_shows_the_picker_for_members_of_several() {
     let (_, location, _) = browser.get(&forged).await;
     let callback = url::Url::parse(&location.unwrap()).unwrap();
     assert_eq!(param(&callback, "error").as_deref(), Some("access_denied"));
-    let (status, location, _) = browser
+    // (A browser without the provider's cookie, so the request is parked for the sign-in page.)
+    let (status, location, _) = Browser::new()
         .get(&authorize(
             &app,
             &tenant,
             &web.client_id,
-            &[("scope", "openid"), ("prompt", "login")],
+            &[("scope", "openid")],
         ))
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);

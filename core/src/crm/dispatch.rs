@@ -128,6 +128,19 @@ impl Dispatcher {
         let tx = self.db.begin_dispatcher().await?;
         let backend = tx.connection().get_database_backend();
         let now = Utc::now();
+        // SQLite has one writer at a time: an idle round only reads, so that it does not take
+        // the write lock from a command (`latchkey connectors sync`) sharing the file.
+        if backend == DbBackend::Sqlite {
+            let due = delivery_row::Entity::find()
+                .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+                .filter(delivery_row::Column::NextAttemptAt.lte(now))
+                .count(tx.connection())
+                .await?;
+            if due == 0 {
+                tx.commit().await?;
+                return Ok(Vec::new());
+            }
+        }
         let until =
             now + chrono::Duration::from_std(self.settings.lease).map_err(Error::internal)?;
         let (p, lock) = match backend {
