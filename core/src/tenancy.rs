@@ -106,11 +106,15 @@ fn scope_of(tenant: &Tenant) -> Result<TenantScope> {
     }
 }
 
-/// Resolves `/t/{slug}/…`: an unknown slug is `NotFound`, a suspended tenant `TenantSuspended`.
-pub async fn resolve_slug(db: &Database, slug: &str) -> Result<(TenantScope, Tenant)> {
+/// The one tenant matching `condition`: `NotFound` when there is none, `TenantSuspended` when
+/// it is suspended.
+async fn resolve_where(
+    db: &Database,
+    condition: sea_orm::sea_query::SimpleExpr,
+) -> Result<(TenantScope, Tenant)> {
     let tx = db.begin_resolution().await?;
     let row = tenant_row::Entity::find()
-        .filter(tenant_row::Column::Slug.eq(slug))
+        .filter(condition)
         .one(tx.connection())
         .await?
         .ok_or(Error::NotFound)?;
@@ -119,17 +123,14 @@ pub async fn resolve_slug(db: &Database, slug: &str) -> Result<(TenantScope, Ten
     Ok((scope_of(&tenant)?, tenant))
 }
 
+/// Resolves `/t/{slug}/…`: an unknown slug is `NotFound`, a suspended tenant `TenantSuspended`.
+pub async fn resolve_slug(db: &Database, slug: &str) -> Result<(TenantScope, Tenant)> {
+    resolve_where(db, tenant_row::Column::Slug.eq(slug)).await
+}
+
 /// Resolves a tenant by id, for background work that found the id in a row.
 pub(crate) async fn resolve_id(db: &Database, id: Uuid) -> Result<(TenantScope, Tenant)> {
-    let tx = db.begin_resolution().await?;
-    let row = tenant_row::Entity::find()
-        .filter(tenant_row::Column::Id.eq(id))
-        .one(tx.connection())
-        .await?
-        .ok_or(Error::NotFound)?;
-    tx.commit().await?;
-    let tenant = Tenant::try_from(row)?;
-    Ok((scope_of(&tenant)?, tenant))
+    resolve_where(db, tenant_row::Column::Id.eq(id)).await
 }
 
 /// Resolves a request's host: a registered custom domain, or `{slug}.{base_domain}`.

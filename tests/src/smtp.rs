@@ -96,6 +96,18 @@ impl SmtpSink {
     }
 
     /// How many messages went to `address`.
+    /// Waits (up to 5 s) until `address` has received `count` messages; answers the latest.
+    pub async fn wait_for_nth(&self, address: &str, count: usize) -> Received {
+        for _ in 0..100 {
+            if self.count_for(address) >= count {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(self.count_for(address), count, "messages to {address}");
+        self.wait_for(address).await
+    }
+
     pub fn count_for(&self, address: &str) -> usize {
         self.received
             .lock()

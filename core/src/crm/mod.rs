@@ -764,32 +764,42 @@ pub(crate) async fn enqueue_in(
         .filter(connector_row::Column::TenantId.eq(tx.tenant_id()))
         .all(tx.connection())
         .await?;
-    let now = Utc::now();
     for row in connectors {
         let connector = Connector::try_from(&row)?;
-        if !connector.direction.pushes() || !connector.triggers.contains(&event_type) {
-            continue;
+        if connector.direction.pushes() && connector.triggers.contains(&event_type) {
+            insert_delivery_in(tx, connector.id, event, None).await?;
         }
-        delivery_row::ActiveModel {
-            tenant_id: Set(tx.tenant_id()),
-            id: Set(Uuid::now_v7()),
-            connector_id: Set(connector.id),
-            event_id: Set(event.id),
-            event_type: Set(event.event_type.clone()),
-            subject_id: Set(event.subject_id),
-            status: Set(DeliveryStatus::Pending.as_str().to_owned()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            last_error: Set(None),
-            remote_id: Set(None),
-            sync_run_id: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            delivered_at: Set(None),
-        }
-        .insert(tx.connection())
-        .await?;
     }
+    Ok(())
+}
+
+/// A pending delivery of `event` to a connector, due now; `sync_run_id` for a backfill's.
+async fn insert_delivery_in(
+    tx: &TenantTx,
+    connector_id: Uuid,
+    event: &DomainEvent,
+    sync_run_id: Option<Uuid>,
+) -> Result<()> {
+    let now = Utc::now();
+    delivery_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        connector_id: Set(connector_id),
+        event_id: Set(event.id),
+        event_type: Set(event.event_type.clone()),
+        subject_id: Set(event.subject_id),
+        status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        last_error: Set(None),
+        remote_id: Set(None),
+        sync_run_id: Set(sync_run_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        delivered_at: Set(None),
+    }
+    .insert(tx.connection())
+    .await?;
     Ok(())
 }
 

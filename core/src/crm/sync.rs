@@ -11,7 +11,7 @@ use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
 use crate::identities;
 use crate::organizations;
-use crate::outbox::{self, DomainEvent};
+use crate::outbox;
 use crate::scope::TenantScope;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -234,7 +234,7 @@ pub async fn queue_sync(
                     data,
                 )
                 .await?;
-                insert_delivery(&tx, run.connector_id, run_id, &event).await?;
+                super::insert_delivery_in(&tx, run.connector_id, &event, Some(run_id)).await?;
                 added += 1;
             }
             let queued = run.queued + added;
@@ -259,35 +259,6 @@ pub async fn queue_sync(
     let run = load(&tx, row).await?;
     tx.commit().await?;
     Ok(run)
-}
-
-async fn insert_delivery(
-    tx: &TenantTx,
-    connector_id: Uuid,
-    run_id: Uuid,
-    event: &DomainEvent,
-) -> Result<()> {
-    let now = Utc::now();
-    delivery_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        connector_id: Set(connector_id),
-        event_id: Set(event.id),
-        event_type: Set(event.event_type.clone()),
-        subject_id: Set(event.subject_id),
-        status: Set(DeliveryStatus::Pending.as_str().to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
-        remote_id: Set(None),
-        sync_run_id: Set(Some(run_id)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        delivered_at: Set(None),
-    }
-    .insert(tx.connection())
-    .await?;
-    Ok(())
 }
 
 /// One backfill with its progress. Requires `ReadConnectors`.
