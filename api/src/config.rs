@@ -73,6 +73,16 @@ pub struct Settings {
     pub crm_retry_base_ms: u64,
     /// Seconds a CRM call may take.
     pub crm_timeout_seconds: u64,
+    /// Seconds a dispatcher holds a claimed delivery before another may take it over (must
+    /// exceed a delivery's CRM calls: a Salesforce or Dynamics delivery may make four).
+    pub crm_lease_seconds: u64,
+    /// Run an outbox dispatcher in this server (off for replicas that should only serve
+    /// requests while others deliver).
+    pub crm_dispatcher: bool,
+    /// Let CRM connectors call private, loopback and link-local addresses (a CRM or webhook
+    /// receiver inside your own network). Off: a tenant admin cannot aim a connector at the
+    /// deployment's internal services.
+    pub crm_allow_private_networks: bool,
     /// How many tenants get their own `tenant` label on `latchkey_tenant_graphql_requests_total`
     /// (the rest count as `other`); 0 = no per-tenant metric.
     pub metrics_tenant_label_limit: usize,
@@ -110,6 +120,9 @@ impl Default for Settings {
             crm_max_attempts: 10,
             crm_retry_base_ms: 2000,
             crm_timeout_seconds: 10,
+            crm_lease_seconds: 120,
+            crm_dispatcher: true,
+            crm_allow_private_networks: false,
             metrics_tenant_label_limit: 0,
         }
     }
@@ -188,6 +201,8 @@ pub struct Config {
     pub dns_server: Option<SocketAddr>,
     pub dispatch: DispatchSettings,
     pub crm_timeout: std::time::Duration,
+    pub crm_allow_private_networks: bool,
+    pub crm_dispatcher: bool,
     pub metrics_tenant_label_limit: usize,
 }
 
@@ -333,6 +348,10 @@ impl Config {
                 settings.crm_max_attempts as usize,
             ),
             (
+                "LATCHKEY_CRM_LEASE_SECONDS",
+                settings.crm_lease_seconds as usize,
+            ),
+            (
                 "LATCHKEY_CRM_RETRY_BASE_MS",
                 settings.crm_retry_base_ms as usize,
             ),
@@ -366,10 +385,13 @@ impl Config {
                 poll_interval: std::time::Duration::from_millis(settings.crm_poll_interval_ms),
                 max_attempts: settings.crm_max_attempts,
                 retry_base: std::time::Duration::from_millis(settings.crm_retry_base_ms),
+                lease: std::time::Duration::from_secs(settings.crm_lease_seconds),
                 ..DispatchSettings::default()
             },
             crm_timeout: std::time::Duration::from_secs(settings.crm_timeout_seconds),
             metrics_tenant_label_limit: settings.metrics_tenant_label_limit,
+            crm_allow_private_networks: settings.crm_allow_private_networks,
+            crm_dispatcher: settings.crm_dispatcher,
             bind,
             data_dir: settings.data_dir,
             auto_migrate: settings

@@ -153,18 +153,25 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
     let addr = listener.local_addr()?;
     let public_url = config.public_url_for(addr);
     let metrics = Arc::new(Metrics::new(config.metrics_tenant_label_limit));
-    let crm = Arc::new(Clients::new(config.crm_timeout));
+    let crm = Arc::new(Clients::new(
+        config.crm_timeout,
+        config.crm_allow_private_networks,
+    ));
     let (stop_dispatcher, stopped) = watch::channel(false);
-    let dispatcher = tokio::spawn(
-        Dispatcher::new(
-            db.clone(),
-            master_key.clone(),
-            crm.clone(),
-            config.dispatch.clone(),
-            metrics.clone(),
+    let dispatcher = if config.crm_dispatcher {
+        tokio::spawn(
+            Dispatcher::new(
+                db.clone(),
+                master_key.clone(),
+                crm.clone(),
+                config.dispatch.clone(),
+                metrics.clone(),
+            )
+            .run(stopped),
         )
-        .run(stopped),
-    );
+    } else {
+        tokio::spawn(async {})
+    };
     let state = web::Data::new(AppState {
         services: Services {
             db,

@@ -71,6 +71,15 @@ pub async fn run(
             }
         }
     };
+    let connector_now = latchkey_core::crm::get_connector(&db, &scope, &actor, connector)
+        .await
+        .with_context(|| format!("connector {connector}: not found in tenant {tenant:?}"))?;
+    if !connector_now.enabled {
+        anyhow::bail!(
+            "connector {connector} is disabled: its deliveries wait until it is enabled (enableCrmConnector); enable it, then run again with --resume {}",
+            run.id
+        );
+    }
     if run.connector_id != connector {
         anyhow::bail!(
             "backfill {} belongs to connector {}, not {connector}",
@@ -112,7 +121,10 @@ pub async fn run(
         Dispatcher::new(
             db.clone(),
             master_key,
-            Arc::new(Clients::new(config.crm_timeout)),
+            Arc::new(Clients::new(
+                config.crm_timeout,
+                config.crm_allow_private_networks,
+            )),
             config.dispatch.clone(),
             Arc::new(Metrics::default()),
         )

@@ -135,7 +135,10 @@ async fn sigterm_lets_the_delivery_in_hand_finish() {
     let data_dir = std::env::temp_dir().join(format!("latchkey-drain-{}", uuid::Uuid::now_v7()));
     let binary = Binary::start(
         &data_dir,
-        &[("LATCHKEY_CRM_POLL_INTERVAL_MS", "50")],
+        &[
+            ("LATCHKEY_CRM_POLL_INTERVAL_MS", "50"),
+            ("LATCHKEY_CRM_ALLOW_PRIVATE_NETWORKS", "true"),
+        ],
         std::process::Stdio::null(),
     );
     let key = binary
@@ -190,7 +193,10 @@ async fn sigterm_lets_the_delivery_in_hand_finish() {
     // After a restart the delivery is recorded as delivered, and is not sent again.
     let restarted = Binary::start(
         &data_dir,
-        &[("LATCHKEY_CRM_POLL_INTERVAL_MS", "50")],
+        &[
+            ("LATCHKEY_CRM_POLL_INTERVAL_MS", "50"),
+            ("LATCHKEY_CRM_ALLOW_PRIVATE_NETWORKS", "true"),
+        ],
         std::process::Stdio::null(),
     );
     let events: serde_json::Value = reqwest::Client::new()

@@ -201,6 +201,7 @@ async fn a_crm_delivery_has_its_span_and_sends_traceparent() {
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
             ("OTEL_BSP_SCHEDULE_DELAY", "100"),
             ("LATCHKEY_CRM_POLL_INTERVAL_MS", "50"),
+            ("LATCHKEY_CRM_ALLOW_PRIVATE_NETWORKS", "true"),
         ],
         Stdio::null(),
     );

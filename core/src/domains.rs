@@ -576,10 +576,13 @@ pub(crate) async fn apply_policy_in(
     {
         return Ok(());
     }
+    // An address nobody has verified proves nothing about who signed up: neither policy acts
+    // on it (they do once it is verified).
+    if !identity.email_verified {
+        return Ok(());
+    }
     match organization.domain_policy {
         DomainPolicy::None => Ok(()),
-        // An address nobody has verified proves nothing about who signed up.
-        DomainPolicy::AutoJoin if !identity.email_verified => Ok(()),
         DomainPolicy::AutoJoin => {
             let roles = [ORG_MEMBER.to_owned()];
             organizations::insert_membership_in(tx, actor, organization_id, identity.id, &roles)

@@ -50,7 +50,7 @@ CREATE TABLE crm_deliveries (
 CREATE INDEX crm_deliveries_due ON crm_deliveries (status, next_attempt_at);
 CREATE INDEX crm_deliveries_connector ON crm_deliveries (tenant_id, connector_id, id);
 CREATE INDEX crm_deliveries_subject ON crm_deliveries (tenant_id, subject_id, id);
-CREATE INDEX crm_deliveries_sync_run ON crm_deliveries (tenant_id, sync_run_id, status);
+CREATE UNIQUE INDEX crm_deliveries_sync_run ON crm_deliveries (tenant_id, sync_run_id, subject_id) WHERE sync_run_id IS NOT NULL;
 CREATE TABLE crm_sync_runs (
     tenant_id UUID NOT NULL REFERENCES tenants (id),
     id UUID NOT NULL,
@@ -63,6 +63,7 @@ CREATE TABLE crm_sync_runs (
     PRIMARY KEY (tenant_id, id),
     FOREIGN KEY (tenant_id, connector_id) REFERENCES crm_connectors (tenant_id, id)
 );
+CREATE UNIQUE INDEX crm_sync_runs_queuing ON crm_sync_runs (tenant_id, connector_id) WHERE status = 'queuing';
 CREATE TABLE crm_records (
     tenant_id UUID NOT NULL REFERENCES tenants (id),
     connector_id UUID NOT NULL,
@@ -88,13 +89,16 @@ impl MigrationTrait for Migration {
         }
         let connection = manager.get_connection();
         if connection.get_database_backend() == DbBackend::Postgres {
-            connection
-                .execute_unprepared(
-                    "CREATE POLICY dispatcher ON crm_deliveries \
-                     USING (current_setting('latchkey.dispatcher', true) = 'on') \
-                     WITH CHECK (current_setting('latchkey.dispatcher', true) = 'on')",
-                )
-                .await?;
+            // Reading and updating only: the dispatcher never inserts or deletes deliveries.
+            for statement in [
+                "CREATE POLICY dispatcher_read ON crm_deliveries FOR SELECT \
+                 USING (current_setting('latchkey.dispatcher', true) = 'on')",
+                "CREATE POLICY dispatcher_update ON crm_deliveries FOR UPDATE \
+                 USING (current_setting('latchkey.dispatcher', true) = 'on') \
+                 WITH CHECK (current_setting('latchkey.dispatcher', true) = 'on')",
+            ] {
+                connection.execute_unprepared(statement).await?;
+            }
         }
         grant_app_role(manager).await
     }

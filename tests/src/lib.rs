@@ -78,6 +78,11 @@ pub fn test_settings() -> Settings {
         crm_retry_base_ms: 50,
         crm_max_attempts: 3,
         crm_timeout_seconds: 5,
+        // Test servers stop (and drop their dispatchers) all the time: what one claimed is
+        // taken over soon.
+        crm_lease_seconds: 6,
+        // The fake CRMs listen on loopback.
+        crm_allow_private_networks: true,
         ..Settings::default()
     }
 }

@@ -306,12 +306,19 @@ async fn sign_ups_at_a_request_domain_wait_for_an_org_admin() {
     .await
     .data();
 
-    let (_d1, _, ada) = app.sign_up(&tenant, &format!("ada@{domain}")).await;
-    let (_d2, _, bob) = app.sign_up(&tenant, &format!("bob@{domain}")).await;
+    // A passkey sign-up's address is not verified: it files nothing.
+    let (_d0, _, unverified) = app.sign_up(&tenant, &format!("eve@{domain}")).await;
+    let ada = create_identity(&app, &tenant, &format!("ada@{domain}"), true).await;
+    let bob = create_identity(&app, &tenant, &format!("bob@{domain}"), true).await;
     let seen = organization(&app, &tenant, &admin.access_token, &org).await;
     assert_eq!(seen["joinRequests"]["totalCount"], 2);
     let requests = seen["joinRequests"]["nodes"].as_array().unwrap().clone();
-    assert_eq!(requests[0]["identity"]["id"], ada.identity_id.as_str());
+    assert_eq!(requests[0]["identity"]["id"], ada.as_str());
+    assert!(
+        requests
+            .iter()
+            .all(|r| r["identity"]["id"] != unverified.identity_id.as_str())
+    );
     assert_eq!(requests[0]["status"], "PENDING");
     assert_eq!(requests[0]["domain"], domain.as_str());
     let ada_request = requests[0]["id"].as_str().unwrap().to_owned();
@@ -330,10 +337,7 @@ async fn sign_ups_at_a_request_domain_wait_for_an_org_admin() {
     let approved = &approved.data()["approveJoinRequest"];
     assert_eq!(approved["joinRequest"]["status"], "APPROVED");
     assert_eq!(approved["membership"]["roles"], json!(["org:member"]));
-    assert_eq!(
-        approved["membership"]["identity"]["id"],
-        ada.identity_id.as_str()
-    );
+    assert_eq!(approved["membership"]["identity"]["id"], ada.as_str());
     let declined = app
         .as_key(
             &tenant,
@@ -364,17 +368,17 @@ async fn sign_ups_at_a_request_domain_wait_for_an_org_admin() {
         again.error_message()
     );
     let members = member_ids(&organization(&app, &tenant, &tenant.api_key, &org).await);
-    assert!(members.contains(&ada.identity_id));
-    assert!(!members.contains(&bob.identity_id));
+    assert!(members.contains(&ada));
+    assert!(!members.contains(&bob));
 
     // An org admin grants no role beyond their own, even through a join request.
-    let (_d3, _, carol) = app.sign_up(&tenant, &format!("carol@{domain}")).await;
+    let carol = create_identity(&app, &tenant, &format!("carol@{domain}"), true).await;
     let carol_request =
         organization(&app, &tenant, &admin.access_token, &org).await["joinRequests"]["nodes"]
             .as_array()
             .unwrap()
             .iter()
-            .find(|r| r["identity"]["id"] == carol.identity_id.as_str())
+            .find(|r| r["identity"]["id"] == carol.as_str())
             .unwrap()["id"]
             .clone();
     app.tenant(
@@ -444,7 +448,7 @@ async fn another_tenant_cannot_reach_domains_or_join_requests() {
     let domain = domain_name();
     let domain_id = verified_by_hand(&app, &a, &org, &domain).await;
     set_policy(&app, &a, &org, "REQUEST_TO_JOIN").await;
-    let (_device, _, _asker) = app.sign_up(&a, &format!("ada@{domain}")).await;
+    create_identity(&app, &a, &format!("ada@{domain}"), true).await;
     let request_id =
         organization(&app, &a, &a.api_key, &org).await["joinRequests"]["nodes"][0]["id"].clone();
 
@@ -477,7 +481,7 @@ async fn another_tenant_cannot_reach_domains_or_join_requests() {
         );
     }
     // A sign-up at the domain in tenant B files nothing in tenant A.
-    let (_d, _, _) = app.sign_up(&b, &format!("bob@{domain}")).await;
+    create_identity(&app, &b, &format!("bob@{domain}"), true).await;
     let still = organization(&app, &a, &a.api_key, &org).await;
     assert_eq!(still["joinRequests"]["totalCount"], 1);
     // Tenant A's key at tenant B's endpoint is not served.

@@ -8,10 +8,12 @@ use aws_lc_rs::hmac;
 use chrono::Utc;
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
@@ -19,6 +21,8 @@ use uuid::Uuid;
 /// One event to push, with what the connector and earlier deliveries know.
 pub(crate) struct Push<'a> {
     pub connector_id: Uuid,
+    /// Changes whenever the connector does, so a cached token of older settings is not used.
+    pub version: i64,
     pub tenant: &'a str,
     pub event: &'a DomainEvent,
     /// The subject's state to send: its current state when it still exists, else the event's.
@@ -64,6 +68,8 @@ type Pushed = Result<Option<String>, Failure>;
 
 /// A cached OAuth access token of a connector.
 struct CachedToken {
+    /// The connector's version the token was taken with.
+    version: i64,
     token: String,
     /// Salesforce answers the instance URL with the token.
     instance_url: Option<String>,
@@ -73,19 +79,31 @@ struct CachedToken {
 /// The HTTP client and the OAuth tokens of the Salesforce and Dynamics connectors.
 pub struct Clients {
     http: reqwest::Client,
+    allow_private: bool,
     tokens: Mutex<HashMap<Uuid, CachedToken>>,
 }
 
 impl Clients {
-    pub fn new(timeout: Duration) -> Self {
+    /// `allow_private_networks`: whether CRM calls may go to private, loopback and link-local
+    /// addresses (for CRMs and receivers inside your own network; off by default, so a tenant
+    /// admin cannot point a connector at the deployment's internal services).
+    pub fn new(timeout: Duration, allow_private_networks: bool) -> Self {
+        let mut builder = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Latchkey/", env!("CARGO_PKG_VERSION")));
+        if !allow_private_networks {
+            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        }
         Self {
-            http: reqwest::Client::builder()
-                .timeout(timeout)
-                .user_agent(concat!("Latchkey/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .expect("an HTTP client with rustls"),
+            http: builder.build().expect("an HTTP client with rustls"),
+            allow_private: allow_private_networks,
             tokens: Mutex::new(HashMap::new()),
         }
+    }
+
+    async fn send(&self, request: RequestBuilder) -> Result<Response, Failure> {
+        send_traced(&self.http, self.allow_private, request).await
     }
 
     pub(crate) async fn push(&self, kind: ConnectorKind, push: &Push<'_>) -> Pushed {
@@ -119,7 +137,7 @@ impl Clients {
                     "data": {},
                 });
                 let request = self.signed_webhook(url, text(credentials, "secret"), &body);
-                check(send(request).await.map_err(failed)?)
+                check(self.send(request).await.map_err(failed)?)
                     .await
                     .map_err(failed)?;
                 Ok(format!("{url} accepted a signed ping event"))
@@ -130,7 +148,7 @@ impl Clients {
                     text(settings, "baseUrl")
                 );
                 let request = self.http.get(&url).bearer_auth(text(credentials, "token"));
-                check(send(request).await.map_err(failed)?)
+                check(self.send(request).await.map_err(failed)?)
                     .await
                     .map_err(|f| format!("HubSpot refused the private-app token: {}", f.message))?;
                 Ok("HubSpot accepted the token and lists contacts".to_owned())
@@ -140,6 +158,7 @@ impl Clients {
                 let (token, instance) = self
                     .token(
                         connector_id,
+                        0,
                         ConnectorKind::Salesforce,
                         settings,
                         credentials,
@@ -152,7 +171,7 @@ impl Clients {
                     text(settings, "apiVersion")
                 );
                 check(
-                    send(self.http.get(&url).bearer_auth(&token))
+                    self.send(self.http.get(&url).bearer_auth(&token))
                         .await
                         .map_err(failed)?,
                 )
@@ -165,6 +184,7 @@ impl Clients {
                 let (token, _) = self
                     .token(
                         connector_id,
+                        0,
                         ConnectorKind::Dynamics365,
                         settings,
                         credentials,
@@ -173,7 +193,7 @@ impl Clients {
                     .map_err(failed)?;
                 let url = format!("{}/WhoAmI", text(settings, "baseUrl"));
                 check(
-                    send(odata(self.http.get(&url), &token))
+                    self.send(odata(self.http.get(&url), &token))
                         .await
                         .map_err(failed)?,
                 )
@@ -220,7 +240,7 @@ impl Clients {
             text(push.credentials, "secret"),
             &body,
         );
-        check(send(request).await?).await?;
+        check(self.send(request).await?).await?;
         Ok(None)
     }
 
@@ -254,14 +274,14 @@ impl Clients {
                         ),
                     )
                 };
-                check_allowing_missing(send(request).await?).await?;
+                check_allowing_missing(self.send(request).await?).await?;
                 Ok(None)
             }
             (_, "deleted") => {
                 if let Some(id) = push.remote_id {
                     let objects = plural(object);
                     check_allowing_missing(
-                        send(call(
+                        self.send(call(
                             Method::DELETE,
                             format!("/crm/v3/objects/{objects}/{id}"),
                         ))
@@ -276,7 +296,7 @@ impl Clients {
                 let objects = plural(object);
                 let response = match (push.remote_id, subject_kind) {
                     (Some(id), _) => {
-                        send(
+                        self.send(
                             call(Method::PATCH, format!("/crm/v3/objects/{objects}/{id}"))
                                 .json(&json!({ "properties": properties })),
                         )
@@ -285,7 +305,7 @@ impl Clients {
                     // Contacts are upserted by email, HubSpot's de-duplication key.
                     (None, "identity") => {
                         let email = push.data["email"].as_str().unwrap_or_default();
-                        send(
+                        self.send(
                             call(
                                 Method::POST,
                                 "/crm/v3/objects/contacts/batch/upsert".to_owned(),
@@ -299,7 +319,7 @@ impl Clients {
                         .await?
                     }
                     (None, _) => {
-                        send(
+                        self.send(
                             call(Method::POST, format!("/crm/v3/objects/{objects}"))
                                 .json(&json!({ "properties": properties })),
                         )
@@ -336,6 +356,7 @@ impl Clients {
     async fn token(
         &self,
         connector_id: Uuid,
+        version: i64,
         kind: ConnectorKind,
         settings: &Value,
         credentials: &Value,
@@ -350,7 +371,7 @@ impl Clients {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(&connector_id)
-            .filter(|cached| cached.expires > Instant::now())
+            .filter(|cached| cached.version == version && cached.expires > Instant::now())
         {
             let instance = cached.instance_url.clone().unwrap_or(configured);
             return Ok((cached.token.clone(), instance));
@@ -364,7 +385,7 @@ impl Clients {
             form.push(("scope", text(settings, "scope")));
         }
         let token_url = text(settings, "tokenUrl");
-        let response = send(self.http.post(token_url).form(&form)).await?;
+        let response = self.send(self.http.post(token_url).form(&form)).await?;
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
@@ -401,6 +422,7 @@ impl Clients {
             .insert(
                 connector_id,
                 CachedToken {
+                    version,
                     token: token.to_owned(),
                     instance_url,
                     expires: Instant::now() + Duration::from_secs(lifetime),
@@ -413,7 +435,13 @@ impl Clients {
     async fn with_token(&self, kind: ConnectorKind, push: &Push<'_>) -> Pushed {
         for attempt in 0..2 {
             let (token, instance) = self
-                .token(push.connector_id, kind, push.settings, push.credentials)
+                .token(
+                    push.connector_id,
+                    push.version,
+                    kind,
+                    push.settings,
+                    push.credentials,
+                )
                 .await?;
             let result = match kind {
                 ConnectorKind::Salesforce => self.salesforce(push, token, instance).await,
@@ -450,13 +478,13 @@ impl Clients {
         let (method, url, body) = match (kind, action) {
             ("membership", _) => {
                 let identity = push.data["identityId"].as_str().unwrap_or_default();
+                let (Some(_), Some(account_id)) = &push.member_records else {
+                    return Err((not_yet_pushed(), false));
+                };
                 let account = if action == "removed" {
                     Value::Null
                 } else {
-                    match &push.member_records.1 {
-                        Some(id) => json!(id),
-                        None => return Err((not_yet_pushed(), false)),
-                    }
+                    json!(account_id)
                 };
                 (
                     Method::PATCH,
@@ -487,7 +515,7 @@ impl Clients {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = send(request).await.map_err(|f| (f, false))?;
+        let response = self.send(request).await.map_err(|f| (f, false))?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err((Failure::transient("Salesforce: INVALID_SESSION_ID"), true));
         }
@@ -519,6 +547,9 @@ impl Clients {
         let record = |set: &str, key: &str, id: &str| format!("{set}({key}='{id}')");
         let (method, url, body, id_column) = match (kind, action) {
             ("membership", _) => {
+                if push.member_records.0.is_none() || push.member_records.1.is_none() {
+                    return Err((not_yet_pushed(), false));
+                }
                 let identity = push.data["identityId"].as_str().unwrap_or_default();
                 let organization = push.data["organizationId"].as_str().unwrap_or_default();
                 let link = if action == "removed" {
@@ -561,7 +592,7 @@ impl Clients {
                 .header("prefer", "return=representation")
                 .json(&body);
         }
-        let response = send(request).await.map_err(|f| (f, false))?;
+        let response = self.send(request).await.map_err(|f| (f, false))?;
         if response.status() == StatusCode::UNAUTHORIZED {
             return Err((Failure::transient("Dataverse: the token was refused"), true));
         }
@@ -637,6 +668,57 @@ fn mapped(mapping: &Value, subject: &str, data: &Value) -> Map<String, Value> {
     fields
 }
 
+/// Whether `ip` is a public address: not private, loopback, link-local, shared (CGNAT),
+/// unspecified, broadcast or documentation space.
+fn public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
+}
+
+/// Resolves host names to their public addresses only; a name with none is refused.
+struct PublicOnly;
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|address| public(address.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err(format!(
+                    "{host} resolves to no public address; CRM calls go to public addresses only"
+                )
+                .into());
+            }
+            let addresses: Addrs = Box::new(found.into_iter());
+            Ok(addresses)
+        })
+    }
+}
+
 /// Sends the W3C trace context of the current span (`traceparent`, `tracestate`) along, when
 /// spans are exported.
 struct HeaderInjector<'a>(&'a mut Vec<(String, String)>);
@@ -647,7 +729,12 @@ impl Injector for HeaderInjector<'_> {
     }
 }
 
-async fn send(mut request: RequestBuilder) -> Result<Response, Failure> {
+/// Sends `request` with the W3C trace context of the current span.
+async fn send_traced(
+    client: &reqwest::Client,
+    allow_private: bool,
+    mut request: RequestBuilder,
+) -> Result<Response, Failure> {
     let mut headers = Vec::new();
     TraceContextPropagator::new().inject_context(
         &tracing::Span::current().context(),
@@ -656,7 +743,22 @@ async fn send(mut request: RequestBuilder) -> Result<Response, Failure> {
     for (name, value) in headers {
         request = request.header(name, value);
     }
-    request.send().await.map_err(|error| {
+    let request = request
+        .build()
+        .map_err(|error| Failure::permanent(format!("the request cannot be built: {error}")))?;
+    if let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = request.url().host()
+        && let Some(Ok(ip)) = request
+            .url()
+            .host_str()
+            .map(|h| h.trim_matches(['[', ']']).parse::<IpAddr>())
+        && !public(ip)
+        && !allow_private
+    {
+        return Err(Failure::permanent(format!(
+            "{ip} is a private, loopback or link-local address; CRM calls go to public addresses only"
+        )));
+    }
+    client.execute(request).await.map_err(|error| {
         let what = if error.is_timeout() {
             "timed out"
         } else if error.is_connect() {
@@ -664,7 +766,15 @@ async fn send(mut request: RequestBuilder) -> Result<Response, Failure> {
         } else {
             "failed"
         };
-        Failure::transient(format!("the request {what}: {error}"))
+        // The cause (a refused address, a TLS or DNS failure) is in the source chain.
+        let mut chain = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Failure::transient(format!("the request {what}: {chain}"))
     })
 }
 

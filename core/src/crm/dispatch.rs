@@ -16,8 +16,9 @@ use crate::identities;
 use crate::organizations;
 use crate::outbox::{self, DomainEvent};
 use crate::tenancy;
-use chrono::Utc;
+use chrono::{DateTime, SubsecRound, Utc};
 use rand::Rng;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
     QueryFilter, Set, Statement,
@@ -54,6 +55,12 @@ impl Default for DispatchSettings {
             batch: 50,
         }
     }
+}
+
+/// What a push did: a CRM record (its id when the CRM answered one), or nothing at all.
+enum Pushed {
+    Record(Option<String>),
+    Skipped,
 }
 
 /// Told about every attempt: the connector kind, `delivered` / `retry` / `dead`, and how long
@@ -113,7 +120,13 @@ impl Dispatcher {
         let mut handled = 0;
         for row in claimed {
             if *stop.borrow() {
-                break;
+                // Stopping: what is left of the batch goes back to the queue at once, for the
+                // other replicas (or the next start).
+                let now = Utc::now().trunc_subsecs(6);
+                if let Err(error) = self.move_claim(&row, row.next_attempt_at, now).await {
+                    tracing::warn!(delivery.id = %row.id, %error, "a claimed delivery could not be released; it falls due when its lease ends");
+                }
+                continue;
             }
             let id = row.id;
             if let Err(error) = self.deliver(row).await {
@@ -141,8 +154,7 @@ impl Dispatcher {
                 return Ok(Vec::new());
             }
         }
-        let until =
-            now + chrono::Duration::from_std(self.settings.lease).map_err(Error::internal)?;
+        let until = self.lease_end()?;
         let (p, lock) = match backend {
             DbBackend::Postgres => (["$1", "$2", "$3", "$4"], " FOR UPDATE SKIP LOCKED"),
             _ => (["?", "?", "?", "?"], ""),
@@ -169,11 +181,48 @@ impl Dispatcher {
         Ok(rows)
     }
 
+    /// Moves a claimed delivery's next attempt to `until`, if it is still this dispatcher's
+    /// (its next attempt is still `held`, as claimed or last renewed); answers whether it was.
+    async fn move_claim(
+        &self,
+        row: &delivery_row::Model,
+        held: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let tx = self.db.begin_dispatcher().await?;
+        let moved = delivery_row::Entity::update_many()
+            .col_expr(delivery_row::Column::NextAttemptAt, Expr::value(until))
+            .filter(delivery_row::Column::TenantId.eq(row.tenant_id))
+            .filter(delivery_row::Column::Id.eq(row.id))
+            .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(delivery_row::Column::NextAttemptAt.eq(held))
+            .exec(tx.connection())
+            .await?
+            .rows_affected;
+        tx.commit().await?;
+        Ok(moved == 1)
+    }
+
+    fn lease_end(&self) -> Result<DateTime<Utc>> {
+        let lease = chrono::Duration::from_std(self.settings.lease).map_err(Error::internal)?;
+        Ok((Utc::now() + lease).trunc_subsecs(6))
+    }
+
     async fn deliver(&self, row: delivery_row::Model) -> Result<()> {
+        // A fresh lease for this delivery alone; if the claim ran out meanwhile and another
+        // dispatcher took the row, it is theirs now.
+        let held = self.lease_end()?;
+        if !self.move_claim(&row, row.next_attempt_at, held).await? {
+            return Ok(());
+        }
+        let parked = (Utc::now() + chrono::Duration::hours(1)).trunc_subsecs(6);
         let scope = match tenancy::resolve_id(&self.db, row.tenant_id).await {
             Ok((scope, _)) => scope,
-            // A suspended tenant's deliveries wait (without using attempts) until it resumes.
-            Err(Error::TenantSuspended) => return Ok(()),
+            // A suspended tenant's deliveries wait (without using attempts); looked at hourly.
+            Err(Error::TenantSuspended) => {
+                self.move_claim(&row, held, parked).await?;
+                return Ok(());
+            }
             Err(error) => return Err(error),
         };
         let tx = self.db.begin_tenant(&scope).await?;
@@ -186,7 +235,9 @@ impl Dispatcher {
             return Ok(());
         };
         if !connector.enabled {
-            // Kept for when the connector is enabled again; looked at after the lease.
+            // Kept for when the connector is enabled again (which makes them due at once).
+            tx.commit().await?;
+            self.move_claim(&row, held, parked).await?;
             return Ok(());
         }
         let event = DomainEvent::from(
@@ -221,18 +272,6 @@ impl Dispatcher {
         tx.commit().await?;
 
         let kind = ConnectorKind::parse(&connector.kind)?;
-        let credentials = open_credentials(&self.key, &connector)?;
-        let push = Push {
-            connector_id: connector.id,
-            tenant: scope.slug(),
-            event: &event,
-            data: &data,
-            settings: &connector.settings,
-            credentials: &credentials,
-            mapping: &connector.field_mapping,
-            remote_id: remote_id.as_deref(),
-            member_records,
-        };
         let span = tracing::info_span!(
             "crm.deliver",
             tenant.id = %scope.tenant_id(),
@@ -242,29 +281,58 @@ impl Dispatcher {
             crm.outcome = tracing::field::Empty,
         );
         let started = Instant::now();
-        let result = self
-            .clients
-            .push(kind, &push)
-            .instrument(span.clone())
-            .await;
+        let result = match &data {
+            // The subject was deleted after this event: its data must not go out again.
+            None => Ok(Pushed::Skipped),
+            Some(data) => {
+                let credentials = open_credentials(&self.key, &connector)?;
+                let push = Push {
+                    connector_id: connector.id,
+                    version: connector.updated_at.timestamp_micros(),
+                    tenant: scope.slug(),
+                    event: &event,
+                    data,
+                    settings: &connector.settings,
+                    credentials: &credentials,
+                    mapping: &connector.field_mapping,
+                    remote_id: remote_id.as_deref(),
+                    member_records,
+                };
+                self.clients
+                    .push(kind, &push)
+                    .instrument(span.clone())
+                    .await
+                    .map(Pushed::Record)
+            }
+        };
         let took = started.elapsed();
 
         let tx = self.db.begin_tenant(&scope).await?;
         let attempts = row.attempts + 1;
         let now = Utc::now();
-        let subject_id = row.subject_id;
-        let mut active: delivery_row::ActiveModel = row.into();
-        active.attempts = Set(attempts);
-        active.updated_at = Set(now);
+        let mut update = delivery_row::Entity::update_many()
+            .col_expr(delivery_row::Column::Attempts, Expr::value(attempts))
+            .col_expr(delivery_row::Column::UpdatedAt, Expr::value(now));
         let outcome = match result {
-            Ok(remote) => {
-                active.status = Set(DeliveryStatus::Delivered.as_str().to_owned());
-                active.delivered_at = Set(Some(now));
-                active.last_error = Set(None);
-                active.remote_id = Set(remote.clone());
-                if let Some(remote) = remote {
-                    remember_record(&tx, connector.id, subject_id, &remote).await?;
+            Ok(pushed) => {
+                let (remote, note) = match pushed {
+                    Pushed::Record(remote) => (remote, None),
+                    Pushed::Skipped => (
+                        None,
+                        Some("skipped: the subject was deleted before this delivery went out"),
+                    ),
+                };
+                if let Some(remote) = &remote {
+                    remember_record(&tx, connector.id, row.subject_id, remote).await?;
                 }
+                update = update
+                    .col_expr(
+                        delivery_row::Column::Status,
+                        Expr::value(DeliveryStatus::Delivered.as_str()),
+                    )
+                    .col_expr(delivery_row::Column::DeliveredAt, Expr::value(Some(now)))
+                    .col_expr(delivery_row::Column::LastError, Expr::value(note))
+                    .col_expr(delivery_row::Column::RemoteId, Expr::value(remote));
                 "delivered"
             }
             Err(Failure {
@@ -272,24 +340,42 @@ impl Dispatcher {
                 retry_after,
                 permanent,
             }) => {
-                active.last_error = Set(Some(message.chars().take(1000).collect()));
+                let message: String = message.chars().take(1000).collect();
+                update =
+                    update.col_expr(delivery_row::Column::LastError, Expr::value(Some(message)));
                 if permanent
                     || u32::try_from(attempts).unwrap_or(u32::MAX) >= self.settings.max_attempts
                 {
-                    active.status = Set(DeliveryStatus::Dead.as_str().to_owned());
+                    update = update.col_expr(
+                        delivery_row::Column::Status,
+                        Expr::value(DeliveryStatus::Dead.as_str()),
+                    );
                     "dead"
                 } else {
                     let wait = retry_after
                         .map(|after| after.min(Duration::from_secs(3600)))
                         .unwrap_or_else(|| self.backoff(attempts));
-                    active.next_attempt_at =
-                        Set(now + chrono::Duration::from_std(wait).map_err(Error::internal)?);
+                    let next = now + chrono::Duration::from_std(wait).map_err(Error::internal)?;
+                    update =
+                        update.col_expr(delivery_row::Column::NextAttemptAt, Expr::value(next));
                     "retry"
                 }
             }
         };
-        active.update(tx.connection()).await?;
+        // Only while the lease is still this dispatcher's: a delivery that outlived it was
+        // taken over, and the other dispatcher records the outcome.
+        let settled = update
+            .filter(delivery_row::Column::TenantId.eq(row.tenant_id))
+            .filter(delivery_row::Column::Id.eq(row.id))
+            .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .filter(delivery_row::Column::NextAttemptAt.eq(held))
+            .exec(tx.connection())
+            .await?
+            .rows_affected;
         tx.commit().await?;
+        if settled == 0 {
+            tracing::warn!(delivery.id = %row.id, "a delivery outlived its lease; another dispatcher took it over");
+        }
         span.record("crm.outcome", outcome);
         self.observer.attempted(kind.as_str(), outcome, took);
         Ok(())
@@ -322,16 +408,18 @@ pub async fn queue_depth(db: &Database) -> Result<u64> {
 }
 
 /// What to send for `event`: the subject as it is now when it still exists (so a delivery
-/// retried after a newer one cannot put older data back), else the event's own snapshot.
-async fn current_state(tx: &TenantTx, event: &DomainEvent) -> Result<Value> {
-    let deleted = event.event_type.ends_with(".deleted") || event.event_type.ends_with(".removed");
-    if deleted {
-        return Ok(event.data.clone());
+/// retried after a newer one cannot put older data back), the event's own snapshot for
+/// deletions and memberships, and nothing when an identity or organization was deleted since
+/// (its data must not be sent again).
+async fn current_state(tx: &TenantTx, event: &DomainEvent) -> Result<Option<Value>> {
+    let deletion = event.event_type.ends_with(".deleted") || event.event_type.ends_with(".removed");
+    if deletion {
+        return Ok(Some(event.data.clone()));
     }
-    let now = match event.subject_type.as_str() {
+    Ok(match event.subject_type.as_str() {
         "identity" => match identities::find_in(tx, event.subject_id).await {
-            Ok(identity) => Some(outbox::identity_data(&identity)),
-            Err(Error::NotFound) => None,
+            Ok(identity) if identity.deleted_at.is_none() => Some(outbox::identity_data(&identity)),
+            Ok(_) | Err(Error::NotFound) => None,
             Err(error) => return Err(error),
         },
         "organization" => match organizations::find_in(tx, event.subject_id).await {
@@ -339,9 +427,8 @@ async fn current_state(tx: &TenantTx, event: &DomainEvent) -> Result<Value> {
             Err(Error::NotFound) => None,
             Err(error) => return Err(error),
         },
-        _ => None,
-    };
-    Ok(now.unwrap_or_else(|| event.data.clone()))
+        _ => Some(event.data.clone()),
+    })
 }
 
 async fn remote_record(

@@ -636,13 +636,29 @@ pub async fn update_connector(
         fields.push("name");
     }
     if changes.settings.is_some() || changes.credentials.is_some() {
+        let new_credentials = changes.credentials.is_some();
         let current_credentials = open_credentials(key, &row)?;
         let settings = changes.settings.unwrap_or(row.settings.clone());
         let credentials = changes.credentials.unwrap_or(current_credentials);
         let (settings, credentials) = check_kind(kind, &settings, &credentials)?;
+        // The stored credentials never go to an address they were not given for.
+        let moved = ["url", "baseUrl", "instanceUrl", "tokenUrl"]
+            .iter()
+            .any(|name| settings.get(*name) != row.settings.get(*name));
+        if moved && !new_credentials {
+            return Err(Error::validation(
+                "credentials",
+                "are required again when the connector's URLs change",
+            ));
+        }
+        if settings != row.settings {
+            fields.push("settings");
+        }
+        if new_credentials {
+            fields.push("credentials");
+        }
         active.settings = Set(settings);
         active.credentials = Set(seal_credentials(key, id, &credentials)?);
-        fields.push("settings");
     }
     if let Some(mapping) = changes.field_mapping {
         active.field_mapping = Set(check_mapping(kind, Some(mapping))?);

@@ -8,7 +8,7 @@ use super::{DeliveryStatus, delivery_row};
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::db::{Database, TenantTx};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, is_unique_violation};
 use crate::identities;
 use crate::organizations;
 use crate::outbox;
@@ -129,10 +129,11 @@ pub async fn start_sync(
         .one(tx.connection())
         .await?;
     if let Some(run) = unfinished {
-        return Err(Error::Conflict(format!(
-            "backfill {} of this connector is still being queued; resume it with `latchkey connectors sync --resume {}`",
-            run.id, run.id
-        )));
+        // Still being queued, or stopped half-way (a restart): carry on with that one; queuing
+        // skips what it already queued.
+        let run = load(&tx, run).await?;
+        tx.commit().await?;
+        return Ok(run);
     }
     let identities = identities::count_in(&tx).await?;
     let (organizations, memberships) = organizations::count_in(&tx).await?;
@@ -148,7 +149,14 @@ pub async fn start_sync(
         queued_at: Set(None),
     }
     .insert(tx.connection())
-    .await?;
+    .await
+    .map_err(|error| {
+        if is_unique_violation(&error) {
+            Error::Conflict("a backfill of this connector is starting right now".into())
+        } else {
+            error.into()
+        }
+    })?;
     let target = connector_id.to_string();
     audit::record(
         &tx,
@@ -285,6 +293,7 @@ pub async fn list_sync_runs(
 ) -> Result<Vec<SyncRun>> {
     actor.authorize(Permission::ReadConnectors)?;
     let tx = db.begin_tenant(scope).await?;
+    super::find_row(&tx, connector_id).await?;
     let rows = run_row::Entity::find()
         .filter(run_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(run_row::Column::ConnectorId.eq(connector_id))
