@@ -17,6 +17,11 @@ use uuid::Uuid;
 /// organizations to ask for all their members in one batch.
 const BATCH_WINDOW: Duration = Duration::from_millis(5);
 
+/// Keys per batch: a page of 1000 organizations, or 100 organizations of 50 members each
+/// (5000 identities for the passkey counts), is one batch, within the bind-parameter limits
+/// of SQLite (32766) and PostgreSQL (65535).
+const MAX_BATCH: usize = 10_000;
+
 /// The loaders of one request (they cache what they loaded for the request's lifetime).
 pub struct Loaders {
     /// The first page of members of an organization, by (organization id, page size).
@@ -35,7 +40,8 @@ impl Loaders {
                 },
                 tokio::spawn,
             )
-            .delay(BATCH_WINDOW),
+            .delay(BATCH_WINDOW)
+            .max_batch_size(MAX_BATCH),
             passkey_counts: DataLoader::new(
                 PasskeyCountLoader {
                     services: services.clone(),
@@ -43,7 +49,8 @@ impl Loaders {
                 },
                 tokio::spawn,
             )
-            .delay(BATCH_WINDOW),
+            .delay(BATCH_WINDOW)
+            .max_batch_size(MAX_BATCH),
         }
     }
 }
