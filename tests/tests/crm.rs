@@ -55,6 +55,16 @@ async fn settled(app: &TestApp, tenant: &TestTenant, connector: &str, count: usi
     }
 }
 
+/// A webhook receiver that answers every POST with 200.
+async fn accepting_receiver() -> MockServer {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&receiver)
+        .await;
+    receiver
+}
+
 fn webhook(url: &str) -> Value {
     json!({
         "name": "Events to our back office",
@@ -271,11 +281,7 @@ async fn failures_retry_with_retry_after_then_dead_letter_and_replay() {
 
 #[tokio::test]
 async fn a_disabled_connector_keeps_its_events_until_enabled() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
+    let receiver = accepting_receiver().await;
     let app = TestApp::start().await;
     let tenant = app.create_tenant("crm-disabled").await;
     let id = connector(&app, &tenant, webhook(&receiver.uri())).await;
@@ -697,16 +703,8 @@ async fn test_crm_connector_says_what_failed() {
 
 #[tokio::test]
 async fn another_tenant_sees_and_receives_nothing() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
-    let other_receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&other_receiver)
-        .await;
+    let receiver = accepting_receiver().await;
+    let other_receiver = accepting_receiver().await;
     let app = TestApp::start().await;
     let a = app.create_tenant("crm-a").await;
     let b = app.create_tenant("crm-b").await;
@@ -821,11 +819,7 @@ fn synced_types(requests: &[Request]) -> Vec<String> {
 
 #[tokio::test]
 async fn run_crm_sync_backfills_everything_with_progress() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
+    let receiver = accepting_receiver().await;
     let app = TestApp::start().await;
     let tenant = app.create_tenant("crm-backfill").await;
     backfill_fixture(&app, &tenant).await;
@@ -895,11 +889,7 @@ async fn run_crm_sync_backfills_everything_with_progress() {
 
 #[tokio::test]
 async fn the_cli_backfill_queues_and_delivers_until_done() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
+    let receiver = accepting_receiver().await;
     // The command and the server share a database: a SQLite file here, or PostgreSQL.
     let mut settings = latchkey_tests::test_settings();
     if latchkey_tests::test_database_url().is_none() {
@@ -936,11 +926,7 @@ async fn the_cli_backfill_queues_and_delivers_until_done() {
 
 #[tokio::test]
 async fn connectors_cannot_reach_private_addresses_unless_allowed() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&receiver)
-        .await;
+    let receiver = accepting_receiver().await;
     let mut settings = latchkey_tests::test_settings();
     settings.crm_allow_private_networks = false;
     // On PostgreSQL a dispatcher here would take other tests' deliveries to loopback

@@ -19,6 +19,23 @@ async fn app_with_smtp() -> (TestApp, SmtpSink) {
     (TestApp::start_with(settings).await, sink)
 }
 
+/// Invites `email` into `org` as `org:member` (tenant owner key); answers the invitation's id
+/// and the token from the message that arrived.
+async fn invite_as_member(
+    app: &TestApp,
+    tenant: &TestTenant,
+    sink: &SmtpSink,
+    org: &str,
+    email: &str,
+) -> (String, String) {
+    let invited = invite(app, tenant, &tenant.api_key, org, email, &["org:member"]).await;
+    let id = invited["data"]["inviteOrganizationMember"]["invitation"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{invited}"))
+        .to_owned();
+    (id, invitation_token(&sink.wait_for(email).await))
+}
+
 async fn organization(app: &TestApp, tenant: &TestTenant) -> String {
     app.create_organization(tenant, "Acme Corp", "CUSTOMER")
         .await
@@ -153,20 +170,7 @@ async fn resend_revoke_and_the_wrong_email_fail_clearly() {
     let tenant = app.create_tenant("resend").await;
     let org = organization(&app, &tenant).await;
     let email = unique_email();
-    let invited = invite(
-        &app,
-        &tenant,
-        &tenant.api_key,
-        &org,
-        &email,
-        &["org:member"],
-    )
-    .await;
-    let id = invited["data"]["inviteOrganizationMember"]["invitation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let first = invitation_token(&sink.wait_for(&email).await);
+    let (id, first) = invite_as_member(&app, &tenant, &sink, &org, &email).await;
 
     let resent = app
         .tenant(
@@ -452,20 +456,7 @@ async fn an_expired_invitation_is_refused_and_a_resent_one_works() {
     let tenant = app.create_tenant("expired").await;
     let org = organization(&app, &tenant).await;
     let email = unique_email();
-    let invited = invite(
-        &app,
-        &tenant,
-        &tenant.api_key,
-        &org,
-        &email,
-        &["org:member"],
-    )
-    .await;
-    let id = invited["data"]["inviteOrganizationMember"]["invitation"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let token = invitation_token(&sink.wait_for(&email).await);
+    let (id, token) = invite_as_member(&app, &tenant, &sink, &org, &email).await;
 
     let direct = Database::connect(database_url.as_str()).await.unwrap();
     let backend = direct.get_database_backend();

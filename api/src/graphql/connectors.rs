@@ -450,12 +450,7 @@ impl ConnectorMutation {
         ctx: &Context<'_>,
         input: CrmConnectorIdInput,
     ) -> async_graphql::Result<CrmConnectorPayload> {
-        let id = parse_id("id", &input.id)?;
-        let changes = core_crm::ConnectorChanges {
-            enabled: Some(true),
-            ..Default::default()
-        };
-        change(ctx, id, changes).await
+        set_enabled(ctx, &input, true).await
     }
 
     /// Stops deliveries; events keep being queued for it and go out once it is enabled again.
@@ -464,12 +459,7 @@ impl ConnectorMutation {
         ctx: &Context<'_>,
         input: CrmConnectorIdInput,
     ) -> async_graphql::Result<CrmConnectorPayload> {
-        let id = parse_id("id", &input.id)?;
-        let changes = core_crm::ConnectorChanges {
-            enabled: Some(false),
-            ..Default::default()
-        };
-        change(ctx, id, changes).await
+        set_enabled(ctx, &input, false).await
     }
 
     /// Deletes the connector with its deliveries.
@@ -556,6 +546,19 @@ impl ConnectorMutation {
             sync_event: delivery.into(),
         })
     }
+}
+
+async fn set_enabled(
+    ctx: &Context<'_>,
+    input: &CrmConnectorIdInput,
+    enabled: bool,
+) -> async_graphql::Result<CrmConnectorPayload> {
+    let id = parse_id("id", &input.id)?;
+    let changes = core_crm::ConnectorChanges {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
+    change(ctx, id, changes).await
 }
 
 async fn change(
