@@ -885,6 +885,22 @@ async fn run_crm_sync_backfills_everything_with_progress() {
         )
         .await;
     assert_eq!(hidden.error_code(), "NOT_FOUND");
+    let listed = app
+        .tenant(
+            &other,
+            "query($id: ID!) { crmSyncRuns(connectorId: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(listed.error_code(), "NOT_FOUND");
+    let own = app
+        .tenant(
+            &tenant,
+            "query($id: ID!) { crmSyncRuns(connectorId: $id) { id delivered } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(own.data()["crmSyncRuns"][0]["id"], run["id"]);
 }
 
 #[tokio::test]

@@ -391,6 +391,15 @@ async fn prompt_select_organization_shows_the_picker_for_members_of_several() {
         .iter()
         .find(|link| link.contains(&y))
         .expect("a link for Acme");
+    // The same link at another tenant's provider knows no such request (and does not spend it).
+    let elsewhere = app.create_tenant("picker-other").await;
+    let crossed = chosen.replace(
+        &format!("/t/{}/", tenant.slug),
+        &format!("/t/{}/", elsewhere.slug),
+    );
+    assert_ne!(&crossed, chosen);
+    let (status, _, body) = browser.get(&format!("{}{crossed}", app.url)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, location, body) = browser.get(&format!("{}{chosen}", app.url)).await;
     assert_eq!(status, StatusCode::FOUND, "{body}");
     let callback = url::Url::parse(&location.unwrap()).unwrap();
