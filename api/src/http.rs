@@ -40,6 +40,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/graphql", web::post().to(tenant_post_by_host))
         .route("/graphql", web::get().to(tenant_get_by_host))
         .configure(crate::oidc::routes)
+        .configure(crate::inbound::routes)
         .configure(crate::pages::routes)
         .default_service(web::to(not_found));
 }
@@ -173,7 +174,7 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Reads the body up to the configured limit.
-async fn read_body(
+pub(crate) async fn read_body(
     request: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

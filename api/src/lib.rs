@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod graphql;
 pub mod http;
+pub mod inbound;
 pub mod logging;
 pub mod mail;
 pub mod metrics;

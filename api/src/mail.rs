@@ -104,6 +104,11 @@ impl Mailer for MailboxFile {
             mailbox = %self.path.display(),
             "no SMTP server configured; the message is in the mailbox file"
         );
+        if let Some(directory) = self.path.parent() {
+            tokio::fs::create_dir_all(directory)
+                .await
+                .map_err(Error::internal)?;
+        }
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)

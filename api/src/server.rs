@@ -13,6 +13,7 @@ use anyhow::{Context, bail};
 use latchkey_core::Database;
 use latchkey_core::crm::clients::Clients;
 use latchkey_core::crm::dispatch::Dispatcher;
+use latchkey_core::crm::pull::PullContext;
 use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
 use latchkey_core::sessions::KeyCache;
@@ -157,6 +158,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         config.crm_timeout,
         config.crm_allow_private_networks,
     ));
+    let mailer: Arc<dyn latchkey_core::mail::Mailer> = Arc::from(config.mail.mailer()?);
     let (stop_dispatcher, stopped) = watch::channel(false);
     let dispatcher = if config.crm_dispatcher {
         tokio::spawn(
@@ -167,6 +169,11 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 config.dispatch.clone(),
                 metrics.clone(),
             )
+            .with_pulls(PullContext {
+                mailer: mailer.clone(),
+                store: store.clone(),
+                public_url: public_url.clone(),
+            })
             .run(stopped),
         )
     } else {
@@ -183,7 +190,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
             public_url: public_url.clone(),
             ceremony_ttl: config.ceremony_ttl,
             metrics: metrics.clone(),
-            mailer: Arc::from(config.mail.mailer()?),
+            mailer,
             dns: match config.dns_server {
                 Some(server) => DnsVerifier::with_server(server),
                 None => DnsVerifier::system()?,

@@ -357,6 +357,24 @@ pub async fn list_invitations(
     rows.try_map(Invitation::try_from)
 }
 
+/// Whether `email` (normalised) has a pending invitation into the organization.
+pub(crate) async fn pending_for(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    email_normalized: &str,
+) -> Result<bool> {
+    Ok(row::Entity::find()
+        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(row::Column::OrganizationId.eq(organization_id))
+        .filter(row::Column::EmailNormalized.eq(email_normalized))
+        .filter(row::Column::AcceptedAt.is_null())
+        .filter(row::Column::RevokedAt.is_null())
+        .filter(row::Column::ExpiresAt.gt(Utc::now()))
+        .one(tx.connection())
+        .await?
+        .is_some())
+}
+
 /// `acceptInvitation`: the signed-in identity whose email the invitation was sent to becomes
 /// a member with its roles. Each failure says why: unknown token, accepted already, revoked,
 /// expired, or signed in with another email.

@@ -528,6 +528,20 @@ pub(crate) async fn find_in(tx: &TenantTx, id: Uuid) -> Result<Organization> {
     Organization::try_from(find_org(tx, id).await?)
 }
 
+/// The organization with this external id, if any.
+pub(crate) async fn find_by_external_id(
+    tx: &TenantTx,
+    external_id: &str,
+) -> Result<Option<Organization>> {
+    org_row::Entity::find()
+        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(org_row::Column::ExternalId.eq(external_id))
+        .one(tx.connection())
+        .await?
+        .map(Organization::try_from)
+        .transpose()
+}
+
 async fn find_org(tx: &TenantTx, id: Uuid) -> Result<org_row::Model> {
     org_row::Entity::find()
         .filter(org_row::Column::TenantId.eq(tx.tenant_id()))

@@ -118,7 +118,7 @@ async fn emit(
     data: Value,
 ) -> Result<()> {
     let written = insert_in(tx, actor, event.as_str(), subject_type, subject_id, data).await?;
-    crate::crm::enqueue_in(tx, &written, event).await
+    crate::crm::enqueue_in(tx, actor, &written, event).await
 }
 
 /// Writes one event row (`event_type` such as `identity.created`, or `identity.synced` for a

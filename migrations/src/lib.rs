@@ -11,6 +11,7 @@ mod m20261129_000005_invitations;
 mod m20261130_000006_outbox;
 mod m20261130_000007_domains;
 mod m20261130_000008_crm;
+mod m20261205_000009_crm_pull;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_outbox::Migration),
             Box::new(m20261130_000007_domains::Migration),
             Box::new(m20261130_000008_crm::Migration),
+            Box::new(m20261205_000009_crm_pull::Migration),
         ]
     }
 }

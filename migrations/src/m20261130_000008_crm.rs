@@ -3,9 +3,8 @@
 //! transaction sets `latchkey.dispatcher` = `on`, which a second policy on `crm_deliveries`
 //! (and only there) accepts.
 
-use crate::sql::{grant_app_role, run_ddl, tenant_isolation};
+use crate::sql::{dispatcher_access, grant_app_role, run_ddl, tenant_isolation};
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -87,19 +86,7 @@ impl MigrationTrait for Migration {
         ] {
             tenant_isolation(manager, table).await?;
         }
-        let connection = manager.get_connection();
-        if connection.get_database_backend() == DbBackend::Postgres {
-            // Reading and updating only: the dispatcher never inserts or deletes deliveries.
-            for statement in [
-                "CREATE POLICY dispatcher_read ON crm_deliveries FOR SELECT \
-                 USING (current_setting('latchkey.dispatcher', true) = 'on')",
-                "CREATE POLICY dispatcher_update ON crm_deliveries FOR UPDATE \
-                 USING (current_setting('latchkey.dispatcher', true) = 'on') \
-                 WITH CHECK (current_setting('latchkey.dispatcher', true) = 'on')",
-            ] {
-                connection.execute_unprepared(statement).await?;
-            }
-        }
+        dispatcher_access(manager, "crm_deliveries").await?;
         grant_app_role(manager).await
     }
 }

@@ -69,3 +69,22 @@ pub async fn grant_app_role(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
         .await?;
     Ok(())
 }
+
+/// On PostgreSQL: lets the outbox dispatcher's transactions (`latchkey.dispatcher` = `on`)
+/// read and update `table` in every tenant; never insert or delete.
+pub async fn dispatcher_access(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    let connection = manager.get_connection();
+    if connection.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let on = "current_setting('latchkey.dispatcher', true) = 'on'";
+    for statement in [
+        format!("CREATE POLICY dispatcher_read ON {table} FOR SELECT USING ({on})"),
+        format!(
+            "CREATE POLICY dispatcher_update ON {table} FOR UPDATE USING ({on}) WITH CHECK ({on})"
+        ),
+    ] {
+        connection.execute_unprepared(&statement).await?;
+    }
+    Ok(())
+}

@@ -626,8 +626,8 @@ async fn bad_connector_input_names_the_field() {
             "fieldMapping",
         ),
         (
-            json!({ "name": "x", "kind": "HUBSPOT", "direction": "PULL", "settings": {}, "credentials": { "token": "t" } }),
-            "direction",
+            json!({ "name": "x", "kind": "HUBSPOT", "settings": { "pullIntervalSeconds": 60 }, "credentials": { "token": "t" } }),
+            "settings.pullIntervalSeconds",
         ),
         (
             json!({ "name": "", "kind": "HUBSPOT", "settings": {}, "credentials": { "token": "t" } }),

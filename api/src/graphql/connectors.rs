@@ -1,11 +1,12 @@
 //! CRM connectors and their deliveries: `createCrmConnector`, `updateCrmConnector`,
 //! `deleteCrmConnector`, `enableCrmConnector`, `disableCrmConnector`, `testCrmConnector`,
-//! `crmConnectors`, `crmConnector`, `crmSyncEvents`, `replayCrmSyncEvent`.
+//! `crmConnectors`, `crmConnector`, `crmSyncEvents`, `replayCrmSyncEvent`, `pullCrmConnector`.
+//! Inbound CRM webhooks are plain HTTP (`crate::inbound`).
 
 use super::events::DomainEventType;
 use super::tenant::request;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
-use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use latchkey_core::crm::sync::{self as core_sync, SyncRun};
 use latchkey_core::crm::{
@@ -14,6 +15,52 @@ use latchkey_core::crm::{
 };
 use latchkey_core::outbox::EventType;
 use serde_json::Value;
+
+/// Where a connector's scheduled pull from its CRM stands.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CrmPull {
+    /// The CRM's modified stamp the next pull reads from (RFC 3339); null before the first.
+    pub cursor: Option<String>,
+    pub next_pull_at: DateTime<Utc>,
+    pub last_pull_at: Option<DateTime<Utc>>,
+    /// What went wrong in the last pull (the CRM's answer, or a record that could not be
+    /// applied); null when it went well.
+    pub last_error: Option<String>,
+    /// Records applied by scheduled pulls so far.
+    pub records: i32,
+}
+
+#[ComplexObject]
+impl CrmConnector {
+    /// Where the CRM sends its webhooks to this connector (pulling connectors only).
+    async fn webhook_url(&self, ctx: &Context<'_>) -> Option<String> {
+        let (services, req) = request(ctx);
+        matches!(self.direction, CrmDirection::Pull | CrmDirection::Both).then(|| {
+            format!(
+                "{}/t/{}/connectors/{}/webhook",
+                services.public_url,
+                req.scope.slug(),
+                self.id.as_str()
+            )
+        })
+    }
+
+    /// The scheduled pull; null when the connector has none.
+    async fn pull(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CrmPull>> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &self.id)?;
+        let status = core_crm::pull_status(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        Ok(status.map(|status| CrmPull {
+            cursor: status.cursor,
+            next_pull_at: status.next_pull_at,
+            last_pull_at: status.last_pull_at,
+            last_error: status.last_error,
+            records: status.records,
+        }))
+    }
+}
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum CrmConnectorKind {
@@ -82,6 +129,7 @@ impl From<CoreDirection> for CrmDirection {
 
 /// A CRM connector. Its credentials are never shown.
 #[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
 pub struct CrmConnector {
     pub id: ID,
     pub name: String,
@@ -528,6 +576,25 @@ impl ConnectorMutation {
         });
         Ok(RunCrmSyncPayload {
             sync_run: run.into(),
+        })
+    }
+
+    /// Runs the connector's scheduled pull now (on the next dispatcher round of any replica).
+    async fn pull_crm_connector(
+        &self,
+        ctx: &Context<'_>,
+        input: CrmConnectorIdInput,
+    ) -> async_graphql::Result<CrmConnectorPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &input.id)?;
+        core_crm::pull_now(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        let connector = core_crm::get_connector(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        Ok(CrmConnectorPayload {
+            connector: connector.into(),
         })
     }
 

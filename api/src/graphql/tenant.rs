@@ -248,7 +248,10 @@ impl Viewer {
         match request(ctx).1.actor.principal {
             Principal::ApiKey { .. } => ViewerKind::ApiKey,
             Principal::Identity { .. } => ViewerKind::Identity,
-            Principal::Anonymous | Principal::Platform { .. } => ViewerKind::Anonymous,
+            // Connectors act inside the server only; they never call the API.
+            Principal::Anonymous | Principal::Platform { .. } | Principal::Connector { .. } => {
+                ViewerKind::Anonymous
+            }
         }
     }
 

@@ -2,6 +2,8 @@
 //! (HubSpot CRM v3 objects and v4 associations, Salesforce sObjects upserts by external id,
 //! Dataverse Web API upserts by alternate key) or into a signed webhook POST.
 
+mod fetch;
+
 use super::ConnectorKind;
 use crate::outbox::DomainEvent;
 use aws_lc_rs::hmac;

@@ -6,6 +6,7 @@
 //! by key, the event id as `Idempotency-Key`), so a repeat is harmless.
 
 use super::clients::{Clients, Failure, Push};
+use super::pull::{self, PullContext};
 use super::{
     ConnectorKind, DeliveryStatus, connector_row, delivery_row, open_credentials, record_row,
 };
@@ -75,6 +76,8 @@ pub struct Dispatcher {
     clients: Arc<Clients>,
     settings: DispatchSettings,
     observer: Arc<dyn DeliveryObserver>,
+    /// Set when this dispatcher also runs the connectors' scheduled pulls.
+    pulls: Option<PullContext>,
 }
 
 impl Dispatcher {
@@ -91,20 +94,42 @@ impl Dispatcher {
             clients,
             settings,
             observer,
+            pulls: None,
         }
+    }
+
+    /// Also runs the connectors' scheduled pulls (one due pull per round, of any tenant).
+    pub fn with_pulls(mut self, context: PullContext) -> Self {
+        self.pulls = Some(context);
+        self
     }
 
     /// Runs rounds until `stop` turns true; the delivery in hand is finished first, the rest of
     /// a claimed batch falls due again for any replica after the lease.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         while !*stop.borrow() {
-            let worked = match self.round(&stop).await {
+            let mut worked = match self.round(&stop).await {
                 Ok(count) => count > 0,
                 Err(error) => {
                     tracing::warn!(%error, "outbox dispatch round failed");
                     false
                 }
             };
+            let stopping = *stop.borrow();
+            if let (Some(context), false) = (&self.pulls, stopping) {
+                match pull::run_due(
+                    &self.db,
+                    &self.key,
+                    &self.clients,
+                    context,
+                    self.settings.lease,
+                )
+                .await
+                {
+                    Ok(pulled) => worked |= pulled,
+                    Err(error) => tracing::warn!(%error, "a scheduled CRM pull failed"),
+                }
+            }
             if !worked {
                 tokio::select! {
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
@@ -445,7 +470,7 @@ async fn remote_record(
         .map(|row| row.remote_id))
 }
 
-async fn remember_record(
+pub(super) async fn remember_record(
     tx: &TenantTx,
     connector_id: Uuid,
     subject_id: Uuid,

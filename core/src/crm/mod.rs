@@ -6,9 +6,11 @@
 
 pub mod clients;
 pub mod dispatch;
+pub mod inbound;
+pub mod pull;
 pub mod sync;
 
-use crate::actor::{Actor, Permission};
+use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
 use crate::crypto::MasterKey;
 use crate::db::{Database, TenantTx};
@@ -159,6 +161,10 @@ impl Direction {
     fn pushes(self) -> bool {
         matches!(self, Direction::Push | Direction::Both)
     }
+
+    fn pulls(self) -> bool {
+        matches!(self, Direction::Pull | Direction::Both)
+    }
 }
 
 /// A connector as the API shows it: never its credentials.
@@ -289,11 +295,76 @@ fn url_setting(map: &Map<String, Value>, field: &str, name: &str) -> Result<Stri
 /// with defaults filled in.
 fn check_kind(
     kind: ConnectorKind,
+    direction: Direction,
+    settings: &Value,
+    credentials: &Value,
+) -> Result<(Value, Value)> {
+    let (settings, credentials) = check_kind_members(kind, direction, settings, credentials)?;
+    Ok((with_pull_settings(kind, direction, settings)?, credentials))
+}
+
+/// The pull settings (`pullIntervalSeconds`, `pullOrganizations`) added to checked settings:
+/// only pulling connectors of a CRM take them.
+fn with_pull_settings(
+    kind: ConnectorKind,
+    direction: Direction,
+    mut settings: Value,
+) -> Result<Value> {
+    let given = |name: &str| settings.get(name).is_some_and(|v| !v.is_null());
+    let pulls_from_crm = direction.pulls() && kind != ConnectorKind::Webhook;
+    for name in ["pullIntervalSeconds", "pullOrganizations"] {
+        if given(name) && !pulls_from_crm {
+            return Err(Error::validation(
+                &format!("settings.{name}"),
+                "applies only to HUBSPOT, SALESFORCE and DYNAMICS365 connectors with direction PULL or BOTH",
+            ));
+        }
+    }
+    if !pulls_from_crm {
+        return Ok(settings);
+    }
+    let interval = match settings.get("pullIntervalSeconds") {
+        None | Some(Value::Null) => DEFAULT_PULL_INTERVAL_SECONDS,
+        Some(value) => value
+            .as_u64()
+            .filter(|v| *v == 0 || (30..=86_400).contains(v))
+            .ok_or_else(|| {
+                Error::validation(
+                    "settings.pullIntervalSeconds",
+                    "must be 0 (webhooks only, no scheduled pull) or a whole number of seconds from 30 to 86400",
+                )
+            })?,
+    };
+    let organizations = match settings.get("pullOrganizations") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(value)) => *value,
+        Some(_) => {
+            return Err(Error::validation(
+                "settings.pullOrganizations",
+                "must be true or false",
+            ));
+        }
+    };
+    settings["pullIntervalSeconds"] = json!(interval);
+    settings["pullOrganizations"] = json!(organizations);
+    Ok(settings)
+}
+
+/// Scheduled pulls every five minutes unless a connector says otherwise.
+const DEFAULT_PULL_INTERVAL_SECONDS: u64 = 300;
+
+fn check_kind_members(
+    kind: ConnectorKind,
+    direction: Direction,
     settings: &Value,
     credentials: &Value,
 ) -> Result<(Value, Value)> {
     let s = object("settings", settings)?;
     let c = object("credentials", credentials)?;
+    const PULL: [&str; 2] = ["pullIntervalSeconds", "pullOrganizations"];
+    let with_pull = |known: &[&'static str]| -> Vec<&'static str> {
+        known.iter().chain(PULL.iter()).copied().collect()
+    };
     let allow = |map: &Map<String, Value>, field: &str, known: &[&str]| -> Result<()> {
         match map.keys().find(|key| !known.contains(&key.as_str())) {
             Some(unknown) => Err(Error::validation(
@@ -311,39 +382,54 @@ fn check_kind(
         ConnectorKind::Webhook => {
             allow(&s, "settings", &["url"])?;
             allow(&c, "credentials", &["secret"])?;
-            let url = url_setting(&s, "settings", "url")?;
-            let secret = required(&c, "credentials", "secret")?;
-            if secret.len() < 16 {
-                return Err(Error::validation(
-                    "credentials.secret",
-                    "must have at least 16 characters",
-                ));
-            }
-            Ok((json!({ "url": url }), json!({ "secret": secret })))
+            // A pull-only webhook connector only receives: it needs no URL.
+            let url = if direction.pushes() || s.get("url").is_some_and(|v| !v.is_null()) {
+                json!(url_setting(&s, "settings", "url")?)
+            } else {
+                Value::Null
+            };
+            let secret = signing_secret(&c, "secret")?;
+            let settings = if url.is_null() {
+                json!({})
+            } else {
+                json!({ "url": url })
+            };
+            Ok((settings, json!({ "secret": secret })))
         }
         ConnectorKind::HubSpot => {
-            allow(&s, "settings", &["baseUrl"])?;
-            allow(&c, "credentials", &["token"])?;
+            allow(&s, "settings", &with_pull(&["baseUrl"]))?;
+            allow(&c, "credentials", &["token", "clientSecret"])?;
             let base_url = match s.get("baseUrl") {
                 None | Some(Value::Null) => "https://api.hubapi.com".to_owned(),
                 Some(_) => url_setting(&s, "settings", "baseUrl")?,
             };
-            let token = required(&c, "credentials", "token")?;
-            Ok((json!({ "baseUrl": base_url }), json!({ "token": token })))
+            let mut credentials = json!({ "token": required(&c, "credentials", "token")? });
+            // The app's client secret signs HubSpot's webhook requests (signature v3).
+            if let Some(secret) = optional(&c, "credentials", "clientSecret")? {
+                credentials["clientSecret"] = json!(secret);
+            }
+            Ok((
+                with_members(json!({ "baseUrl": base_url }), &s, &PULL),
+                credentials,
+            ))
         }
         ConnectorKind::Salesforce => {
             allow(
                 &s,
                 "settings",
-                &[
+                &with_pull(&[
                     "instanceUrl",
                     "tokenUrl",
                     "apiVersion",
                     "contactExternalIdField",
                     "accountExternalIdField",
-                ],
+                ]),
             )?;
-            allow(&c, "credentials", &["clientId", "clientSecret"])?;
+            allow(
+                &c,
+                "credentials",
+                &["clientId", "clientSecret", "webhookSecret"],
+            )?;
             let instance_url = url_setting(&s, "settings", "instanceUrl")?;
             let token_url = match s.get("tokenUrl") {
                 None | Some(Value::Null) => format!("{instance_url}/services/oauth2/token"),
@@ -360,26 +446,31 @@ fn check_kind(
             let contact_field = api_name(&s, "contactExternalIdField")?;
             let account_field = api_name(&s, "accountExternalIdField")?;
             Ok((
-                json!({
-                    "instanceUrl": instance_url,
-                    "tokenUrl": token_url,
-                    "apiVersion": api_version,
-                    "contactExternalIdField": contact_field,
-                    "accountExternalIdField": account_field,
-                }),
-                json!({
-                    "clientId": required(&c, "credentials", "clientId")?,
-                    "clientSecret": required(&c, "credentials", "clientSecret")?,
-                }),
+                with_members(
+                    json!({
+                        "instanceUrl": instance_url,
+                        "tokenUrl": token_url,
+                        "apiVersion": api_version,
+                        "contactExternalIdField": contact_field,
+                        "accountExternalIdField": account_field,
+                    }),
+                    &s,
+                    &PULL,
+                ),
+                client_credentials(&c)?,
             ))
         }
         ConnectorKind::Dynamics365 => {
             allow(
                 &s,
                 "settings",
-                &["baseUrl", "tokenUrl", "scope", "contactKey", "accountKey"],
+                &with_pull(&["baseUrl", "tokenUrl", "scope", "contactKey", "accountKey"]),
             )?;
-            allow(&c, "credentials", &["clientId", "clientSecret"])?;
+            allow(
+                &c,
+                "credentials",
+                &["clientId", "clientSecret", "webhookSecret"],
+            )?;
             let base_url = url_setting(&s, "settings", "baseUrl")?;
             let token_url = url_setting(&s, "settings", "tokenUrl")?;
             let scope = match optional(&s, "settings", "scope")? {
@@ -390,20 +481,56 @@ fn check_kind(
                 }
             };
             Ok((
-                json!({
-                    "baseUrl": base_url,
-                    "tokenUrl": token_url,
-                    "scope": scope,
-                    "contactKey": api_name(&s, "contactKey")?,
-                    "accountKey": api_name(&s, "accountKey")?,
-                }),
-                json!({
-                    "clientId": required(&c, "credentials", "clientId")?,
-                    "clientSecret": required(&c, "credentials", "clientSecret")?,
-                }),
+                with_members(
+                    json!({
+                        "baseUrl": base_url,
+                        "tokenUrl": token_url,
+                        "scope": scope,
+                        "contactKey": api_name(&s, "contactKey")?,
+                        "accountKey": api_name(&s, "accountKey")?,
+                    }),
+                    &s,
+                    &PULL,
+                ),
+                client_credentials(&c)?,
             ))
         }
     }
+}
+
+/// `checked` with the members `names` of `given` copied over (checked later).
+fn with_members(mut checked: Value, given: &Map<String, Value>, names: &[&str]) -> Value {
+    for name in names {
+        if let Some(value) = given.get(*name) {
+            checked[*name] = value.clone();
+        }
+    }
+    checked
+}
+
+/// A secret that signs webhook requests: at least 16 characters.
+fn signing_secret(map: &Map<String, Value>, name: &str) -> Result<String> {
+    let secret = required(map, "credentials", name)?;
+    if secret.len() < 16 {
+        return Err(Error::validation(
+            &format!("credentials.{name}"),
+            "must have at least 16 characters",
+        ));
+    }
+    Ok(secret)
+}
+
+/// OAuth client credentials (Salesforce, Dataverse), with the optional `webhookSecret` that
+/// signs the CRM's inbound webhook requests in the generic form.
+fn client_credentials(c: &Map<String, Value>) -> Result<Value> {
+    let mut credentials = json!({
+        "clientId": required(c, "credentials", "clientId")?,
+        "clientSecret": required(c, "credentials", "clientSecret")?,
+    });
+    if c.get("webhookSecret").is_some_and(|v| !v.is_null()) {
+        credentials["webhookSecret"] = json!(signing_secret(c, "webhookSecret")?);
+    }
+    Ok(credentials)
 }
 
 /// A CRM field or column name: letters, digits and `_`, starting with a letter.
@@ -572,13 +699,8 @@ pub async fn create_connector(
 ) -> Result<Connector> {
     actor.authorize(Permission::ManageConnectors)?;
     let name = Name::parse("name", &new.name, 100)?.into_inner();
-    if new.direction != Direction::Push {
-        return Err(Error::validation(
-            "direction",
-            "pulling from the CRM is not available yet; use PUSH",
-        ));
-    }
-    let (settings, credentials) = check_kind(new.kind, &new.settings, &new.credentials)?;
+    let (settings, credentials) =
+        check_kind(new.kind, new.direction, &new.settings, &new.credentials)?;
     let mapping = check_mapping(new.kind, new.field_mapping)?;
     let triggers = check_triggers(new.triggers);
     let id = Uuid::now_v7();
@@ -602,6 +724,7 @@ pub async fn create_connector(
     .await
     .map_err(name_conflict)?;
     let connector = Connector::try_from(&row)?;
+    pull::schedule_in(&tx, &connector).await?;
     record(
         &tx,
         actor,
@@ -629,6 +752,7 @@ pub async fn update_connector(
     let tx = db.begin_tenant(scope).await?;
     let row = find_row(&tx, id).await?;
     let kind = ConnectorKind::parse(&row.kind)?;
+    let direction = Direction::parse(&row.direction)?;
     let mut fields = Vec::new();
     let mut active: connector_row::ActiveModel = row.clone().into();
     if let Some(name) = changes.name {
@@ -640,7 +764,7 @@ pub async fn update_connector(
         let current_credentials = open_credentials(key, &row)?;
         let settings = changes.settings.unwrap_or(row.settings.clone());
         let credentials = changes.credentials.unwrap_or(current_credentials);
-        let (settings, credentials) = check_kind(kind, &settings, &credentials)?;
+        let (settings, credentials) = check_kind(kind, direction, &settings, &credentials)?;
         // The stored credentials never go to an address they were not given for.
         let moved = ["url", "baseUrl", "instanceUrl", "tokenUrl"]
             .iter()
@@ -688,6 +812,7 @@ pub async fn update_connector(
         .await
         .map_err(name_conflict)?;
     let connector = Connector::try_from(&row)?;
+    pull::schedule_in(&tx, &connector).await?;
     record(
         &tx,
         actor,
@@ -722,6 +847,12 @@ pub async fn delete_connector(
         .exec(tx.connection())
         .await?;
     sync::delete_for_connector_in(&tx, id).await?;
+    pull::delete_schedule_in(&tx, id).await?;
+    inbound::inbound_row::Entity::delete_many()
+        .filter(inbound::inbound_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(inbound::inbound_row::Column::ConnectorId.eq(id))
+        .exec(tx.connection())
+        .await?;
     connector_row::Entity::delete_many()
         .filter(connector_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(connector_row::Column::Id.eq(id))
@@ -753,6 +884,37 @@ pub async fn get_connector(
     Connector::try_from(&row)
 }
 
+/// Where a connector's scheduled pull stands; `None` when it has none. Requires
+/// `ReadConnectors`.
+pub async fn pull_status(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Option<pull::PullStatus>> {
+    actor.authorize(Permission::ReadConnectors)?;
+    let tx = db.begin_tenant(scope).await?;
+    find_row(&tx, id).await?;
+    let status = pull::status_in(&tx, id).await?;
+    tx.commit().await?;
+    Ok(status)
+}
+
+/// Makes a connector's scheduled pull due now. Requires `ManageConnectors`.
+#[tracing::instrument(name = "core.pull_crm_connector", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn pull_now(db: &Database, scope: &TenantScope, actor: &Actor, id: Uuid) -> Result<()> {
+    actor.authorize(Permission::ManageConnectors)?;
+    let tx = db.begin_tenant(scope).await?;
+    find_row(&tx, id).await?;
+    if !pull::pull_now_in(&tx, id).await? {
+        return Err(Error::Refused(
+            "this connector has no scheduled pull (it needs kind HUBSPOT, SALESFORCE or DYNAMICS365, direction PULL or BOTH, and settings.pullIntervalSeconds above 0)".into(),
+        ));
+    }
+    record(&tx, actor, "crm_connector.pull", id, json!({})).await?;
+    tx.commit().await
+}
+
 /// The tenant's connectors, oldest first. Requires `ReadConnectors`.
 pub async fn list_connectors(
     db: &Database,
@@ -770,19 +932,29 @@ pub async fn list_connectors(
 }
 
 /// Queues `event` for every push connector of the tenant whose triggers include it, in the
-/// event's own transaction. A disabled connector's deliveries wait until it is enabled.
+/// event's own transaction. A disabled connector's deliveries wait until it is enabled. A
+/// change a connector made from what it pulled is not pushed back to that connector (no sync
+/// loops); other connectors still get it.
 pub(crate) async fn enqueue_in(
     tx: &TenantTx,
+    actor: &Actor,
     event: &DomainEvent,
     event_type: EventType,
 ) -> Result<()> {
+    let origin = match actor.principal {
+        Principal::Connector { id } => Some(id),
+        _ => None,
+    };
     let connectors = connector_row::Entity::find()
         .filter(connector_row::Column::TenantId.eq(tx.tenant_id()))
         .all(tx.connection())
         .await?;
     for row in connectors {
         let connector = Connector::try_from(&row)?;
-        if connector.direction.pushes() && connector.triggers.contains(&event_type) {
+        if connector.direction.pushes()
+            && connector.triggers.contains(&event_type)
+            && origin != Some(connector.id)
+        {
             insert_delivery_in(tx, connector.id, event, None).await?;
         }
     }

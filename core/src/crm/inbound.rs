@@ -1,0 +1,633 @@
+//! Inbound CRM webhooks at `/t/{slug}/connectors/{id}/webhook`. A request is checked before
+//! anything is read from it: HubSpot's signature v3 (`X-HubSpot-Signature-v3`, HMAC-SHA256
+//! of method, URL, body and `X-HubSpot-Request-Timestamp` under the app's client secret) for
+//! `HUBSPOT` connectors; for `WEBHOOK`, `SALESFORCE` and `DYNAMICS365` connectors the generic
+//! form Latchkey itself sends (`Latchkey-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+//! "<t>.<body>">`). Both refuse timestamps more than five minutes away. Each event id is
+//! applied once: a CRM's retry of an event already applied changes nothing.
+
+use super::clients::Clients;
+use super::pull::{self, Applied, PullContext, RemoteRecord};
+use super::{Connector, ConnectorKind, connector_row, open_credentials};
+use crate::crypto::MasterKey;
+use crate::db::{Database, TenantTx};
+use crate::error::{Error, Result, is_unique_violation};
+use crate::scope::TenantScope;
+use aws_lc_rs::hmac;
+use base64::Engine;
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use uuid::Uuid;
+
+pub(crate) mod inbound_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "crm_inbound_events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub connector_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_id: String,
+        pub received_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// How far a signed timestamp may be from now.
+pub const REPLAY_WINDOW_SECONDS: i64 = 300;
+
+/// The largest webhook body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// An inbound webhook request as it arrived.
+pub struct InboundRequest<'a> {
+    pub method: &'a str,
+    /// The full URL the CRM called (scheme, host, path and query), for HubSpot's signature.
+    pub url: &'a str,
+    /// A header's value by lower-case name.
+    pub header: &'a dyn Fn(&str) -> Option<String>,
+    pub body: &'a [u8],
+}
+
+/// Why a webhook request was refused; nothing was changed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// No pulling connector with this id in this tenant.
+    NotFound,
+    /// Missing or wrong signature, or a timestamp outside the replay window (401).
+    Unauthenticated(String),
+    /// The body is not what this connector receives (400).
+    Malformed(String),
+    /// The connector is disabled or its CRM did not answer; the CRM should retry (503).
+    Unavailable(String),
+    /// Latchkey failed; the CRM should retry (500).
+    Internal,
+}
+
+impl From<Error> for Rejection {
+    fn from(error: Error) -> Self {
+        match error {
+            Error::NotFound => Rejection::NotFound,
+            Error::Validation { field, reason } => {
+                Rejection::Malformed(format!("{field}: {reason}"))
+            }
+            Error::Conflict(message) | Error::Refused(message) => Rejection::Malformed(message),
+            Error::RateLimited { .. } => {
+                Rejection::Unavailable("rate limited; retry later".to_owned())
+            }
+            other => {
+                tracing::error!(error = %other, "an inbound CRM webhook failed");
+                Rejection::Internal
+            }
+        }
+    }
+}
+
+/// What a webhook request did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// Records that created or changed an identity.
+    pub applied: usize,
+    /// Records that changed nothing (already as the CRM says).
+    pub unchanged: usize,
+    /// Events applied before (a retry).
+    pub duplicates: usize,
+    /// Events this connector does not act on (company events, records without an email).
+    pub ignored: usize,
+}
+
+fn hmac_key(secret: &str) -> hmac::Key {
+    hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes())
+}
+
+/// Checks `Latchkey-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>]` over `"<t>.<body>"`.
+pub fn verify_latchkey_signature(
+    header: Option<&str>,
+    secret: &str,
+    body: &[u8],
+    now: i64,
+) -> Result<(), Rejection> {
+    let header = header.ok_or_else(|| {
+        Rejection::Unauthenticated("the Latchkey-Signature header is missing".to_owned())
+    })?;
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+            Some(("v1", value)) => signatures.extend(hex::decode(value).ok()),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or_else(|| {
+        Rejection::Unauthenticated("Latchkey-Signature has no t=<unix seconds>".to_owned())
+    })?;
+    if (now - timestamp).abs() > REPLAY_WINDOW_SECONDS {
+        return Err(Rejection::Unauthenticated(format!(
+            "the signature's timestamp is more than {REPLAY_WINDOW_SECONDS} seconds away from now"
+        )));
+    }
+    let mut signed = format!("{timestamp}.").into_bytes();
+    signed.extend_from_slice(body);
+    let key = hmac_key(secret);
+    if signatures
+        .iter()
+        .any(|signature| hmac::verify(&key, &signed, signature).is_ok())
+    {
+        Ok(())
+    } else {
+        Err(Rejection::Unauthenticated(
+            "the signature does not match the body and the connector's secret".to_owned(),
+        ))
+    }
+}
+
+/// HubSpot decodes these escapes in the URL before signing.
+fn hubspot_uri(url: &str) -> String {
+    const DECODED: [(&str, &str); 12] = [
+        ("%3A", ":"),
+        ("%2F", "/"),
+        ("%3F", "?"),
+        ("%40", "@"),
+        ("%21", "!"),
+        ("%24", "$"),
+        ("%27", "'"),
+        ("%28", "("),
+        ("%29", ")"),
+        ("%2A", "*"),
+        ("%2C", ","),
+        ("%3B", ";"),
+    ];
+    let mut out = url.to_owned();
+    for (escaped, plain) in DECODED {
+        out = out
+            .replace(escaped, plain)
+            .replace(&escaped.to_lowercase(), plain);
+    }
+    out
+}
+
+/// Checks HubSpot's signature v3: base64(HMAC-SHA256(client secret, method + URL + body +
+/// timestamp)), with the timestamp in milliseconds.
+pub fn verify_hubspot_signature(
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+    secret: &str,
+    method: &str,
+    url: &str,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<(), Rejection> {
+    let (Some(signature), Some(timestamp)) = (signature, timestamp) else {
+        return Err(Rejection::Unauthenticated(
+            "X-HubSpot-Signature-v3 and X-HubSpot-Request-Timestamp are required".to_owned(),
+        ));
+    };
+    let ms = timestamp.trim().parse::<i64>().map_err(|_| {
+        Rejection::Unauthenticated(
+            "X-HubSpot-Request-Timestamp is not epoch milliseconds".to_owned(),
+        )
+    })?;
+    if (now_ms - ms).abs() > REPLAY_WINDOW_SECONDS * 1000 {
+        return Err(Rejection::Unauthenticated(format!(
+            "the request timestamp is more than {REPLAY_WINDOW_SECONDS} seconds away from now"
+        )));
+    }
+    let mut signed = format!("{method}{}", hubspot_uri(url)).into_bytes();
+    signed.extend_from_slice(body);
+    signed.extend_from_slice(timestamp.trim().as_bytes());
+    let given = base64::engine::general_purpose::STANDARD
+        .decode(signature.trim())
+        .map_err(|_| {
+            Rejection::Unauthenticated("X-HubSpot-Signature-v3 is not base64".to_owned())
+        })?;
+    hmac::verify(&hmac_key(secret), &signed, &given).map_err(|_| {
+        Rejection::Unauthenticated(
+            "the signature does not match the request and the connector's client secret".to_owned(),
+        )
+    })
+}
+
+/// The generic inbound event (`WEBHOOK`, `SALESFORCE`, `DYNAMICS365` connectors).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Envelope {
+    id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    occurred_at: chrono::DateTime<Utc>,
+    data: EnvelopeRecord,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EnvelopeRecord {
+    record_id: String,
+    #[serde(default)]
+    fields: Map<String, Value>,
+    #[serde(default)]
+    company: Option<EnvelopeCompany>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct EnvelopeCompany {
+    record_id: String,
+    #[serde(default)]
+    fields: Map<String, Value>,
+}
+
+/// One event of a HubSpot webhook batch (HubSpot sends more members; they are not needed).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HubSpotEvent {
+    event_id: Value,
+    subscription_type: String,
+    object_id: Value,
+}
+
+fn id_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.trim().is_empty() && s.len() <= 200 => Some(s.trim().to_owned()),
+        _ => None,
+    }
+}
+
+async fn seen(tx: &TenantTx, connector_id: Uuid, event_id: &str) -> Result<bool> {
+    Ok(inbound_row::Entity::find()
+        .filter(inbound_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(inbound_row::Column::ConnectorId.eq(connector_id))
+        .filter(inbound_row::Column::EventId.eq(event_id))
+        .one(tx.connection())
+        .await?
+        .is_some())
+}
+
+async fn already_applied(
+    db: &Database,
+    scope: &TenantScope,
+    connector_id: Uuid,
+    event_id: &str,
+) -> Result<bool> {
+    let tx = db.begin_tenant(scope).await?;
+    let found = seen(&tx, connector_id, event_id).await?;
+    tx.commit().await?;
+    Ok(found)
+}
+
+async fn mark_applied(
+    db: &Database,
+    scope: &TenantScope,
+    connector_id: Uuid,
+    event_id: &str,
+) -> Result<()> {
+    let tx = db.begin_tenant(scope).await?;
+    let inserted = inbound_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        connector_id: Set(connector_id),
+        event_id: Set(event_id.to_owned()),
+        received_at: Set(Utc::now()),
+    }
+    .insert(tx.connection())
+    .await;
+    match inserted {
+        Ok(_) => tx.commit().await,
+        // Applied concurrently by a parallel delivery of the same event: nothing to add.
+        Err(error) if is_unique_violation(&error) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The pieces a webhook request is handled with.
+pub struct Inbound<'a> {
+    pub db: &'a Database,
+    pub key: &'a MasterKey,
+    pub clients: &'a Clients,
+    pub context: &'a PullContext,
+}
+
+/// Verifies and applies one inbound webhook request to connector `connector_id`.
+#[tracing::instrument(name = "core.crm_webhook", skip_all, fields(tenant.id = %scope.tenant_id(), crm.connector.id = %connector_id))]
+pub async fn receive(
+    inbound: &Inbound<'_>,
+    scope: &TenantScope,
+    tenant_name: &str,
+    connector_id: Uuid,
+    request: &InboundRequest<'_>,
+) -> Result<Receipt, Rejection> {
+    let db = inbound.db;
+    let tx = db.begin_tenant(scope).await?;
+    let row = connector_row::Entity::find()
+        .filter(connector_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(connector_row::Column::Id.eq(connector_id))
+        .one(tx.connection())
+        .await
+        .map_err(Error::from)?
+        .ok_or(Rejection::NotFound)?;
+    tx.commit().await?;
+    let connector = Connector::try_from(&row)?;
+    if !connector.direction.pulls() {
+        return Err(Rejection::NotFound);
+    }
+    let credentials = open_credentials(inbound.key, &row)?;
+    let header = |name: &str| (request.header)(name);
+    match connector.kind {
+        ConnectorKind::HubSpot => {
+            let secret = credentials["clientSecret"].as_str().ok_or_else(|| {
+                Rejection::Unauthenticated(
+                    "the connector has no credentials.clientSecret to check HubSpot's signature with".to_owned(),
+                )
+            })?;
+            verify_hubspot_signature(
+                header("x-hubspot-signature-v3").as_deref(),
+                header("x-hubspot-request-timestamp").as_deref(),
+                secret,
+                request.method,
+                request.url,
+                request.body,
+                Utc::now().timestamp_millis(),
+            )?;
+        }
+        kind => {
+            let name = if kind == ConnectorKind::Webhook {
+                "secret"
+            } else {
+                "webhookSecret"
+            };
+            let secret = credentials[name].as_str().ok_or_else(|| {
+                Rejection::Unauthenticated(format!(
+                    "the connector has no credentials.{name} to check the signature with"
+                ))
+            })?;
+            verify_latchkey_signature(
+                header("latchkey-signature").as_deref(),
+                secret,
+                request.body,
+                Utc::now().timestamp(),
+            )?;
+        }
+    }
+    if !connector.enabled {
+        return Err(Rejection::Unavailable(
+            "the connector is disabled".to_owned(),
+        ));
+    }
+    match connector.kind {
+        ConnectorKind::HubSpot => {
+            hubspot_batch(
+                inbound,
+                scope,
+                tenant_name,
+                &connector,
+                &credentials,
+                request.body,
+            )
+            .await
+        }
+        _ => generic_event(inbound, scope, tenant_name, &connector, request.body).await,
+    }
+}
+
+fn count(receipt: &mut Receipt, applied: Applied) {
+    match applied {
+        Applied::Created | Applied::Updated => receipt.applied += 1,
+        Applied::Unchanged => receipt.unchanged += 1,
+    }
+}
+
+async fn generic_event(
+    inbound: &Inbound<'_>,
+    scope: &TenantScope,
+    tenant_name: &str,
+    connector: &Connector,
+    body: &[u8],
+) -> Result<Receipt, Rejection> {
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|error| {
+        Rejection::Malformed(format!("the body is not a Latchkey CRM event: {error}"))
+    })?;
+    let event_id = id_text(&Value::String(envelope.id))
+        .ok_or_else(|| Rejection::Malformed("id must be 1 to 200 characters".to_owned()))?;
+    let record_id = id_text(&Value::String(envelope.data.record_id)).ok_or_else(|| {
+        Rejection::Malformed("data.recordId must be 1 to 200 characters".to_owned())
+    })?;
+    if !matches!(
+        envelope.event_type.as_str(),
+        "contact.upserted" | "contact.deleted"
+    ) {
+        return Err(Rejection::Malformed(format!(
+            "type {:?} is not one of contact.upserted, contact.deleted",
+            envelope.event_type
+        )));
+    }
+    let company = match envelope.data.company {
+        Some(company) => Some(Box::new(RemoteRecord {
+            id: id_text(&Value::String(company.record_id)).ok_or_else(|| {
+                Rejection::Malformed("data.company.recordId must be 1 to 200 characters".to_owned())
+            })?,
+            fields: company.fields,
+            company: None,
+        })),
+        None => None,
+    };
+    tracing::debug!(crm.event.id = %event_id, occurred_at = %envelope.occurred_at, "inbound CRM event");
+    let mut receipt = Receipt::default();
+    if already_applied(inbound.db, scope, connector.id, &event_id).await? {
+        receipt.duplicates += 1;
+        return Ok(receipt);
+    }
+    if envelope.event_type == "contact.deleted" {
+        pull::unlink(inbound.db, scope, connector.id, &record_id).await?;
+        receipt.applied += 1;
+    } else {
+        let record = RemoteRecord {
+            id: record_id,
+            fields: envelope.data.fields,
+            company,
+        };
+        let applied = pull::apply_contact(
+            inbound.db,
+            scope,
+            tenant_name,
+            inbound.context,
+            connector,
+            &record,
+        )
+        .await
+        .map_err(|error| match error {
+            Error::Validation { field, reason } => {
+                Rejection::Malformed(format!("data.fields.{field}: {reason}"))
+            }
+            other => other.into(),
+        })?;
+        count(&mut receipt, applied);
+    }
+    mark_applied(inbound.db, scope, connector.id, &event_id).await?;
+    Ok(receipt)
+}
+
+async fn hubspot_batch(
+    inbound: &Inbound<'_>,
+    scope: &TenantScope,
+    tenant_name: &str,
+    connector: &Connector,
+    credentials: &Value,
+    body: &[u8],
+) -> Result<Receipt, Rejection> {
+    let events: Vec<HubSpotEvent> = serde_json::from_slice(body).map_err(|error| {
+        Rejection::Malformed(format!(
+            "the body is not a HubSpot webhook batch (a JSON array of events): {error}"
+        ))
+    })?;
+    if events.len() > 100 {
+        return Err(Rejection::Malformed(
+            "a HubSpot batch holds at most 100 events".to_owned(),
+        ));
+    }
+    let mut checked = Vec::with_capacity(events.len());
+    for (index, event) in events.iter().enumerate() {
+        let (Some(event_id), Some(object_id)) =
+            (id_text(&event.event_id), id_text(&event.object_id))
+        else {
+            return Err(Rejection::Malformed(format!(
+                "event {index}: eventId and objectId must be numbers"
+            )));
+        };
+        checked.push((event_id, object_id, event.subscription_type.as_str()));
+    }
+    let mut receipt = Receipt::default();
+    // Several events of a batch often name one contact (a property change each): it is read
+    // and applied once.
+    let mut done: HashSet<String> = HashSet::new();
+    for (event_id, object_id, subscription) in checked {
+        if already_applied(inbound.db, scope, connector.id, &event_id).await? {
+            receipt.duplicates += 1;
+            continue;
+        }
+        match subscription {
+            "contact.deletion" | "contact.privacyDeletion" => {
+                pull::unlink(inbound.db, scope, connector.id, &object_id).await?;
+                receipt.applied += 1;
+            }
+            contact if contact.starts_with("contact.") => {
+                if done.insert(object_id.clone()) {
+                    let record = inbound
+                        .clients
+                        .hubspot_contact(connector, credentials, &object_id)
+                        .await
+                        .map_err(|failure| {
+                            Rejection::Unavailable(format!(
+                                "HubSpot did not answer the contact: {}",
+                                failure.message
+                            ))
+                        })?;
+                    match record {
+                        None => {
+                            pull::unlink(inbound.db, scope, connector.id, &object_id).await?;
+                            receipt.ignored += 1;
+                        }
+                        Some(record) => {
+                            match pull::apply_contact(
+                                inbound.db,
+                                scope,
+                                tenant_name,
+                                inbound.context,
+                                connector,
+                                &record,
+                            )
+                            .await
+                            {
+                                Ok(applied) => count(&mut receipt, applied),
+                                // A contact without an email cannot be an identity; HubSpot
+                                // must not retry it forever.
+                                Err(Error::Validation { field, reason }) => {
+                                    tracing::info!(crm.record = %object_id, field, reason, "a HubSpot contact was not applied");
+                                    receipt.ignored += 1;
+                                }
+                                Err(error) => return Err(error.into()),
+                            }
+                        }
+                    }
+                } else {
+                    receipt.unchanged += 1;
+                }
+            }
+            _ => receipt.ignored += 1,
+        }
+        mark_applied(inbound.db, scope, connector.id, &event_id).await?;
+    }
+    Ok(receipt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn latchkey_header(secret: &str, t: i64, body: &[u8]) -> String {
+        let mut signed = format!("{t}.").into_bytes();
+        signed.extend_from_slice(body);
+        let tag = hmac::sign(&hmac_key(secret), &signed);
+        format!("t={t},v1={}", hex::encode(tag.as_ref()))
+    }
+
+    #[test]
+    fn latchkey_signatures_check_secret_body_and_time() {
+        let body = br#"{"id":"1"}"#;
+        let now = 1_800_000_000;
+        let header = latchkey_header("0123456789abcdef", now, body);
+        assert_eq!(
+            verify_latchkey_signature(Some(&header), "0123456789abcdef", body, now),
+            Ok(())
+        );
+        // Within the window either way, outside it refused.
+        assert!(
+            verify_latchkey_signature(Some(&header), "0123456789abcdef", body, now + 299).is_ok()
+        );
+        assert!(
+            verify_latchkey_signature(Some(&header), "0123456789abcdef", body, now + 301).is_err()
+        );
+        assert!(
+            verify_latchkey_signature(Some(&header), "0123456789abcdef", body, now - 301).is_err()
+        );
+        assert!(verify_latchkey_signature(Some(&header), "another-secret-123", body, now).is_err());
+        assert!(verify_latchkey_signature(Some(&header), "0123456789abcdef", b"{}", now).is_err());
+        assert!(verify_latchkey_signature(None, "0123456789abcdef", body, now).is_err());
+        assert!(verify_latchkey_signature(Some("v1=00"), "0123456789abcdef", body, now).is_err());
+        // A rotated secret: either signature may match.
+        let both = format!("{header},v1={}", "ab".repeat(32));
+        assert!(verify_latchkey_signature(Some(&both), "0123456789abcdef", body, now).is_ok());
+    }
+
+    #[test]
+    fn hubspot_v3_signatures_follow_the_documented_recipe() {
+        let secret = "hubspot-app-client-secret";
+        let url = "https://idp.example.com/t/acme/connectors/x/webhook?a=%3A";
+        let body = br#"[{"eventId":1}]"#;
+        let ts = "1800000000000";
+        let source = format!(
+            "POST{}{}{ts}",
+            "https://idp.example.com/t/acme/connectors/x/webhook?a=:",
+            std::str::from_utf8(body).unwrap()
+        );
+        let signature = base64::engine::general_purpose::STANDARD
+            .encode(hmac::sign(&hmac_key(secret), source.as_bytes()).as_ref());
+        let now = 1_800_000_000_000;
+        let verify = |sig: &str, ts: &str, secret: &str, body: &[u8], now: i64| {
+            verify_hubspot_signature(Some(sig), Some(ts), secret, "POST", url, body, now)
+        };
+        assert_eq!(verify(&signature, ts, secret, body, now), Ok(()));
+        assert!(verify(&signature, ts, secret, body, now + 300_001).is_err());
+        assert!(verify(&signature, ts, "wrong", body, now).is_err());
+        assert!(verify(&signature, ts, secret, b"[]", now).is_err());
+        assert!(verify(&signature, "1800000000001", secret, body, now).is_err());
+        assert!(verify("not base64!", ts, secret, body, now).is_err());
+    }
+}

@@ -1,0 +1,813 @@
+//! CRM → Latchkey. What a connector pulls from its CRM (a scheduled pull of the records changed
+//! since its cursor, or an inbound webhook, see [`super::inbound`]) arrives here as
+//! [`RemoteRecord`]s: each contact creates or updates an identity (found by the CRM record it
+//! is linked to, else by email); with organizations on, its company or account creates or
+//! finds the organization and the identity is invited into it. Every change is made by the
+//! connector itself as actor ([`Principal::Connector`]), so it is audited as the connector's
+//! and never pushed back to it (no sync loops).
+
+use super::{Connector, ConnectorKind, connector_row, dispatch, open_credentials, record_row};
+use crate::actor::{Actor, Principal};
+use crate::crypto::MasterKey;
+use crate::db::{Database, TenantTx};
+use crate::ephemeral::EphemeralStore;
+use crate::error::{Error, Result};
+use crate::identities::{self, Change, Identity, IdentityChanges, NewIdentity};
+use crate::invitations::{self, Delivery};
+use crate::mail::Mailer;
+use crate::organizations::{self, NewOrganization, Organization, OrganizationKind};
+use crate::scope::TenantScope;
+use crate::tenancy;
+use crate::validate::{Email, Phone};
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
+    Statement,
+};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+use uuid::Uuid;
+
+pub(crate) mod pull_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "crm_pulls")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub connector_id: Uuid,
+        pub pull_cursor: Option<String>,
+        pub next_pull_at: DateTimeUtc,
+        pub last_pull_at: Option<DateTimeUtc>,
+        pub last_error: Option<String>,
+        pub records: i32,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// A CRM record as pulled: its id in the CRM, its fields by CRM field name (Latchkey field
+/// names for a `WEBHOOK` connector), and for a contact its company or account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RemoteRecord {
+    pub id: String,
+    pub fields: Map<String, Value>,
+    pub company: Option<Box<RemoteRecord>>,
+}
+
+/// What applying one record did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// What pulling needs besides the database: where invitations go out from.
+#[derive(Clone)]
+pub struct PullContext {
+    pub mailer: Arc<dyn Mailer>,
+    pub store: Arc<dyn EphemeralStore>,
+    /// The deployment's public URL, without a trailing slash.
+    pub public_url: String,
+}
+
+/// The organization role pulled contacts are invited with.
+const INVITED_ROLE: &str = "org:member";
+
+fn connector_actor(connector_id: Uuid) -> Actor {
+    Actor::new(
+        Principal::Connector { id: connector_id },
+        Some(format!("crm-pull-{connector_id}")),
+    )
+}
+
+/// The Latchkey fields of `subject` (`identity`, `organization`) a record carries, by the
+/// connector's mapping read backwards (CRM field → Latchkey field). A `WEBHOOK` connector's
+/// records name Latchkey fields themselves, with `attributes` / `metadata` as objects.
+/// Read-only fields (`id`, `status`, `slug`, `kind`, `createdAt`) are never written from a CRM.
+fn latchkey_fields(
+    connector: &Connector,
+    subject: &str,
+    record: &RemoteRecord,
+) -> Map<String, Value> {
+    let (writable, nested): (&[&str], &str) = match subject {
+        "identity" => (
+            &[
+                "email",
+                "emailVerified",
+                "phone",
+                "displayName",
+                "externalId",
+            ],
+            "attributes",
+        ),
+        _ => (&["name", "externalId"], "metadata"),
+    };
+    let mut out = Map::new();
+    if connector.kind == ConnectorKind::Webhook {
+        for name in writable {
+            if let Some(value) = record.fields.get(*name) {
+                out.insert((*name).to_owned(), value.clone());
+            }
+        }
+        if let Some(Value::Object(values)) = record.fields.get(nested) {
+            for (key, value) in values {
+                out.insert(format!("{nested}.{key}"), value.clone());
+            }
+        }
+        return out;
+    }
+    if let Some(mapping) = connector.field_mapping[subject].as_object() {
+        for (crm_field, target) in mapping {
+            let Some(target) = target.as_str() else {
+                continue;
+            };
+            let writes = writable.contains(&target)
+                || target
+                    .strip_prefix(nested)
+                    .is_some_and(|rest| rest.starts_with('.'));
+            if let (true, Some(value)) = (writes, record.fields.get(crm_field)) {
+                out.insert(target.to_owned(), value.clone());
+            }
+        }
+    }
+    out
+}
+
+/// A text value of a CRM field: strings as they are, numbers as text; `None` for null or "".
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// A text field's change: the CRM's value wins (an emptied CRM field clears it).
+fn text_change(current: Option<&str>, pulled: Option<&Value>, given: bool) -> Change<String> {
+    if !given {
+        return Change::Keep;
+    }
+    match (current, text(pulled)) {
+        (Some(now), Some(new)) if now == new => Change::Keep,
+        (None, None) => Change::Keep,
+        (_, Some(new)) => Change::Set(new),
+        (Some(_), None) => Change::Clear,
+    }
+}
+
+fn flag(value: Option<&Value>) -> Option<bool> {
+    match value? {
+        Value::Bool(flag) => Some(*flag),
+        Value::String(text) => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(true),
+            "false" | "no" | "0" | "" => Some(false),
+            _ => None,
+        },
+        Value::Number(number) => Some(number.as_i64() != Some(0)),
+        _ => None,
+    }
+}
+
+/// `current` with the pulled `nested.<key>` values merged in; `None` when nothing changes.
+fn merged(current: &Value, fields: &Map<String, Value>, nested: &str) -> Option<Value> {
+    let mut object = current.as_object().cloned().unwrap_or_default();
+    let mut changed = false;
+    for (name, value) in fields {
+        if let Some(key) = name.strip_prefix(nested).and_then(|k| k.strip_prefix('.'))
+            && object.get(key) != Some(value)
+        {
+            object.insert(key.to_owned(), value.clone());
+            changed = true;
+        }
+    }
+    changed.then_some(Value::Object(object))
+}
+
+async fn linked_subject(
+    tx: &TenantTx,
+    connector_id: Uuid,
+    remote_id: &str,
+) -> Result<Option<Uuid>> {
+    Ok(record_row::Entity::find()
+        .filter(record_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(record_row::Column::ConnectorId.eq(connector_id))
+        .filter(record_row::Column::RemoteId.eq(remote_id))
+        .one(tx.connection())
+        .await?
+        .map(|row| row.subject_id))
+}
+
+async fn link(
+    db: &Database,
+    scope: &TenantScope,
+    connector_id: Uuid,
+    subject_id: Uuid,
+    remote_id: &str,
+) -> Result<()> {
+    let tx = db.begin_tenant(scope).await?;
+    dispatch::remember_record(&tx, connector_id, subject_id, remote_id).await?;
+    tx.commit().await
+}
+
+/// Applies one pulled contact (and its company). Idempotent: a record applied twice changes
+/// nothing the second time.
+pub(crate) async fn apply_contact(
+    db: &Database,
+    scope: &TenantScope,
+    tenant_name: &str,
+    context: &PullContext,
+    connector: &Connector,
+    record: &RemoteRecord,
+) -> Result<Applied> {
+    let actor = connector_actor(connector.id);
+    let fields = latchkey_fields(connector, "identity", record);
+    let Some(email) = text(fields.get("email")) else {
+        return Err(Error::validation(
+            "email",
+            format!(
+                "the CRM record {} has no email address (mapped to email: {})",
+                record.id,
+                mapped_from(connector, "identity", "email")
+            ),
+        ));
+    };
+    let email = Email::parse("email", &email)?;
+    let tx = db.begin_tenant(scope).await?;
+    let existing = match linked_subject(&tx, connector.id, &record.id).await? {
+        Some(id) => match identities::find_in(&tx, id).await {
+            Ok(identity) if identity.deleted_at.is_none() => Some(identity),
+            Ok(_) | Err(Error::NotFound) => None,
+            Err(error) => return Err(error),
+        },
+        None => None,
+    };
+    let existing = match existing {
+        Some(identity) => Some(identity),
+        None => identities::find_by_email(&tx, email.normalized()).await?,
+    };
+    tx.commit().await?;
+    let (identity, applied) = match existing {
+        None => {
+            let attributes = merged(&json!({}), &fields, "attributes");
+            let created = identities::create_identity(
+                db,
+                scope,
+                &actor,
+                NewIdentity {
+                    email: email.as_str().to_owned(),
+                    email_verified: flag(fields.get("emailVerified")).unwrap_or(false),
+                    display_name: text(fields.get("displayName")),
+                    phone: text(fields.get("phone")),
+                    attributes,
+                    external_id: text(fields.get("externalId")),
+                },
+            )
+            .await?;
+            (created, Applied::Created)
+        }
+        Some(identity) => update_identity(db, scope, &actor, identity, &email, &fields).await?,
+    };
+    link(db, scope, connector.id, identity.id, &record.id).await?;
+    if let Some(company) = &record.company {
+        let organizations_on = connector.kind == ConnectorKind::Webhook
+            || connector.settings["pullOrganizations"].as_bool() == Some(true);
+        if organizations_on {
+            let organization = apply_company(db, scope, connector, company).await?;
+            invite(
+                db,
+                scope,
+                tenant_name,
+                context,
+                &actor,
+                &organization,
+                &identity,
+            )
+            .await?;
+        }
+    }
+    Ok(applied)
+}
+
+fn mapped_from(connector: &Connector, subject: &str, target: &str) -> String {
+    if connector.kind == ConnectorKind::Webhook {
+        return target.to_owned();
+    }
+    connector.field_mapping[subject]
+        .as_object()
+        .and_then(|map| {
+            map.iter()
+                .find(|(_, t)| t.as_str() == Some(target))
+                .map(|(crm, _)| crm.clone())
+        })
+        .unwrap_or_else(|| "no field; add one to fieldMapping".to_owned())
+}
+
+async fn update_identity(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    identity: Identity,
+    email: &Email,
+    fields: &Map<String, Value>,
+) -> Result<(Identity, Applied)> {
+    let phone = match text(fields.get("phone")) {
+        Some(raw) => Some(Value::String(Phone::parse("phone", &raw)?.into_inner())),
+        None => None,
+    };
+    let changes = IdentityChanges {
+        email: (identity.email != email.as_str()).then(|| email.as_str().to_owned()),
+        email_verified: flag(fields.get("emailVerified")).filter(|v| *v != identity.email_verified),
+        display_name: text_change(
+            identity.display_name.as_deref(),
+            fields.get("displayName"),
+            fields.contains_key("displayName"),
+        ),
+        // Compared as stored (E.164), so a CRM's spaced form is not a change every time.
+        phone: text_change(
+            identity.phone.as_deref(),
+            phone.as_ref(),
+            fields.contains_key("phone"),
+        ),
+        attributes: merged(&identity.attributes, fields, "attributes"),
+        external_id: text_change(
+            identity.external_id.as_deref(),
+            fields.get("externalId"),
+            fields.contains_key("externalId"),
+        ),
+    };
+    let unchanged = changes.email.is_none()
+        && changes.email_verified.is_none()
+        && matches!(changes.display_name, Change::Keep)
+        && matches!(changes.phone, Change::Keep)
+        && changes.attributes.is_none()
+        && matches!(changes.external_id, Change::Keep);
+    if unchanged {
+        return Ok((identity, Applied::Unchanged));
+    }
+    let updated = identities::update_identity(db, scope, actor, identity.id, changes).await?;
+    Ok((updated, Applied::Updated))
+}
+
+/// A slug for an organization named `name` from CRM record `remote_id`: the name's letters
+/// and digits, and the record id's when the name gives too little.
+fn slug_for(name: &str, remote_id: &str) -> String {
+    let clean = |text: &str| -> String {
+        let mut slug = String::new();
+        for c in text.to_lowercase().chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c);
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        slug.trim_matches('-').chars().take(40).collect::<String>()
+    };
+    let base = clean(name);
+    let suffix = clean(remote_id);
+    let suffix: String = suffix
+        .chars()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!(
+        "{}-{}",
+        if base.len() < 3 {
+            "org"
+        } else {
+            base.trim_matches('-')
+        },
+        suffix
+    )
+    .trim_matches('-')
+    .to_owned()
+}
+
+/// Finds (by the CRM record it is linked to, then by external id) or creates the
+/// organization of a pulled company, and brings its name and metadata up to date.
+async fn apply_company(
+    db: &Database,
+    scope: &TenantScope,
+    connector: &Connector,
+    company: &RemoteRecord,
+) -> Result<Organization> {
+    let actor = connector_actor(connector.id);
+    let fields = latchkey_fields(connector, "organization", company);
+    let name = text(fields.get("name")).ok_or_else(|| {
+        Error::validation(
+            "name",
+            format!(
+                "the CRM company {} has no name (mapped to name: {})",
+                company.id,
+                mapped_from(connector, "organization", "name")
+            ),
+        )
+    })?;
+    let external_id = text(fields.get("externalId"));
+    let tx = db.begin_tenant(scope).await?;
+    let mut existing = match linked_subject(&tx, connector.id, &company.id).await? {
+        Some(id) => match organizations::find_in(&tx, id).await {
+            Ok(organization) => Some(organization),
+            Err(Error::NotFound) => None,
+            Err(error) => return Err(error),
+        },
+        None => None,
+    };
+    if let (None, Some(external_id)) = (&existing, &external_id) {
+        existing = organizations::find_by_external_id(&tx, external_id).await?;
+    }
+    tx.commit().await?;
+    let organization = match existing {
+        Some(organization) => {
+            let metadata = merged(&organization.metadata, &fields, "metadata");
+            let rename = organization.name != name;
+            if rename || metadata.is_some() {
+                organizations::update_organization(
+                    db,
+                    scope,
+                    &actor,
+                    organization.id,
+                    organizations::OrganizationChanges {
+                        name: rename.then_some(name),
+                        metadata,
+                        ..Default::default()
+                    },
+                )
+                .await?
+            } else {
+                organization
+            }
+        }
+        None => {
+            organizations::create_organization(
+                db,
+                scope,
+                &actor,
+                NewOrganization {
+                    slug: slug_for(&name, &company.id),
+                    name,
+                    kind: OrganizationKind::Customer,
+                    metadata: merged(&json!({}), &fields, "metadata"),
+                    external_id,
+                },
+            )
+            .await?
+        }
+    };
+    link(db, scope, connector.id, organization.id, &company.id).await?;
+    Ok(organization)
+}
+
+/// Invites the identity into the organization unless it is a member or has a pending
+/// invitation already.
+async fn invite(
+    db: &Database,
+    scope: &TenantScope,
+    tenant_name: &str,
+    context: &PullContext,
+    actor: &Actor,
+    organization: &Organization,
+    identity: &Identity,
+) -> Result<()> {
+    let email = Email::parse("email", &identity.email)?;
+    let tx = db.begin_tenant(scope).await?;
+    let member = organizations::context_in(&tx, organization.id, identity.id)
+        .await?
+        .is_some();
+    let invited = invitations::pending_for(&tx, organization.id, email.normalized()).await?;
+    tx.commit().await?;
+    if member || invited {
+        return Ok(());
+    }
+    let page_url = format!("{}/t/{}/", context.public_url, scope.slug());
+    invitations::invite_member(
+        db,
+        scope,
+        actor,
+        &Delivery {
+            mailer: context.mailer.as_ref(),
+            store: context.store.as_ref(),
+            page_url: &page_url,
+            tenant_name,
+        },
+        organization.id,
+        &identity.email,
+        &[INVITED_ROLE.to_owned()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A CRM record was deleted: its link goes (the identity stays; deleting people is the
+/// tenant's decision, not the CRM's).
+pub(crate) async fn unlink(
+    db: &Database,
+    scope: &TenantScope,
+    connector_id: Uuid,
+    remote_id: &str,
+) -> Result<bool> {
+    let tx = db.begin_tenant(scope).await?;
+    let removed = record_row::Entity::delete_many()
+        .filter(record_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(record_row::Column::ConnectorId.eq(connector_id))
+        .filter(record_row::Column::RemoteId.eq(remote_id))
+        .exec(tx.connection())
+        .await?
+        .rows_affected;
+    tx.commit().await?;
+    Ok(removed > 0)
+}
+
+// ---------------------------------------------------------------------------------------
+// Schedule
+
+/// The pull schedule of a connector: a row while it pulls from its CRM on a schedule.
+pub(crate) async fn schedule_in(tx: &TenantTx, connector: &Connector) -> Result<()> {
+    let interval = connector.settings["pullIntervalSeconds"]
+        .as_u64()
+        .unwrap_or(0);
+    let existing = pull_row::Entity::find()
+        .filter(pull_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(pull_row::Column::ConnectorId.eq(connector.id))
+        .one(tx.connection())
+        .await?;
+    let scheduled =
+        connector.direction.pulls() && connector.kind != ConnectorKind::Webhook && interval > 0;
+    match (scheduled, existing) {
+        (true, None) => {
+            pull_row::ActiveModel {
+                tenant_id: Set(tx.tenant_id()),
+                connector_id: Set(connector.id),
+                pull_cursor: Set(None),
+                next_pull_at: Set(Utc::now().trunc_subsecs(6)),
+                last_pull_at: Set(None),
+                last_error: Set(None),
+                records: Set(0),
+            }
+            .insert(tx.connection())
+            .await?;
+        }
+        (false, Some(_)) => delete_schedule_in(tx, connector.id).await?,
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(crate) async fn delete_schedule_in(tx: &TenantTx, connector_id: Uuid) -> Result<()> {
+    pull_row::Entity::delete_many()
+        .filter(pull_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(pull_row::Column::ConnectorId.eq(connector_id))
+        .exec(tx.connection())
+        .await?;
+    Ok(())
+}
+
+/// Where a connector's scheduled pull stands.
+#[derive(Clone, Debug)]
+pub struct PullStatus {
+    pub cursor: Option<String>,
+    pub next_pull_at: DateTime<Utc>,
+    pub last_pull_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub records: i32,
+}
+
+pub(crate) async fn status_in(tx: &TenantTx, connector_id: Uuid) -> Result<Option<PullStatus>> {
+    Ok(pull_row::Entity::find()
+        .filter(pull_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(pull_row::Column::ConnectorId.eq(connector_id))
+        .one(tx.connection())
+        .await?
+        .map(|row| PullStatus {
+            cursor: row.pull_cursor,
+            next_pull_at: row.next_pull_at,
+            last_pull_at: row.last_pull_at,
+            last_error: row.last_error,
+            records: row.records,
+        }))
+}
+
+/// Makes a scheduled pull due now; `false` when the connector has no scheduled pull.
+pub(crate) async fn pull_now_in(tx: &TenantTx, connector_id: Uuid) -> Result<bool> {
+    let moved = pull_row::Entity::update_many()
+        .col_expr(
+            pull_row::Column::NextPullAt,
+            Expr::value(Utc::now().trunc_subsecs(6)),
+        )
+        .filter(pull_row::Column::TenantId.eq(tx.tenant_id()))
+        .filter(pull_row::Column::ConnectorId.eq(connector_id))
+        .exec(tx.connection())
+        .await?
+        .rows_affected;
+    Ok(moved == 1)
+}
+
+/// Pages of records one pull reads before it lets other work in (the next pull continues at
+/// once from the cursor).
+const PAGES_PER_PULL: usize = 10;
+
+/// Claims one due pull of any tenant, pushing its next time forward by `lease` (so another
+/// replica does not take it), and runs it. Answers whether there was one.
+pub(crate) async fn run_due(
+    db: &Database,
+    key: &MasterKey,
+    clients: &super::clients::Clients,
+    context: &PullContext,
+    lease: Duration,
+) -> Result<bool> {
+    let tx = db.begin_dispatcher().await?;
+    let backend = tx.connection().get_database_backend();
+    let now = Utc::now().trunc_subsecs(6);
+    let until = now + chrono::Duration::from_std(lease).map_err(Error::internal)?;
+    let (p, lock) = match backend {
+        DbBackend::Postgres => (["$1", "$2"], " FOR UPDATE SKIP LOCKED"),
+        _ => (["?", "?"], ""),
+    };
+    let sql = format!(
+        "UPDATE crm_pulls SET next_pull_at = {} WHERE (tenant_id, connector_id) IN \
+         (SELECT tenant_id, connector_id FROM crm_pulls WHERE next_pull_at <= {} \
+         ORDER BY next_pull_at LIMIT 1{lock}) RETURNING *",
+        p[0], p[1]
+    );
+    let claimed = pull_row::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [until.into(), now.into()],
+        ))
+        .one(tx.connection())
+        .await?;
+    tx.commit().await?;
+    let Some(claimed) = claimed else {
+        return Ok(false);
+    };
+    let (scope, tenant) = match tenancy::resolve_id(db, claimed.tenant_id).await {
+        Ok(found) => found,
+        // A suspended tenant pulls nothing; its claim runs out and it is looked at again.
+        Err(Error::TenantSuspended) => return Ok(true),
+        Err(error) => return Err(error),
+    };
+    let tx = db.begin_tenant(&scope).await?;
+    let Some(row) = connector_row::Entity::find()
+        .filter(connector_row::Column::TenantId.eq(scope.tenant_id()))
+        .filter(connector_row::Column::Id.eq(claimed.connector_id))
+        .one(tx.connection())
+        .await?
+    else {
+        return Ok(true);
+    };
+    tx.commit().await?;
+    let connector = Connector::try_from(&row)?;
+    let interval = Duration::from_secs(
+        connector.settings["pullIntervalSeconds"]
+            .as_u64()
+            .unwrap_or(300),
+    );
+    if !connector.enabled {
+        let idle = Pulled {
+            cursor: claimed.pull_cursor.clone(),
+            applied: 0,
+            more: false,
+            error: None,
+        };
+        finish(db, &scope, &claimed, until, idle, interval).await?;
+        return Ok(true);
+    }
+    let credentials = open_credentials(key, &row)?;
+    let span = tracing::info_span!(
+        "crm.pull",
+        tenant.id = %scope.tenant_id(),
+        crm.connector.kind = connector.kind.as_str(),
+        crm.connector.id = %connector.id,
+    );
+    let pulled = pull_pages(
+        db,
+        &scope,
+        &tenant.name,
+        clients,
+        context,
+        &connector,
+        row.updated_at.timestamp_micros(),
+        &credentials,
+        claimed.pull_cursor.clone(),
+    )
+    .instrument(span)
+    .await;
+    let next = if pulled.more {
+        Duration::ZERO
+    } else {
+        interval
+    };
+    finish(db, &scope, &claimed, until, pulled, next).await?;
+    Ok(true)
+}
+
+/// What one pull did.
+struct Pulled {
+    cursor: Option<String>,
+    applied: i32,
+    more: bool,
+    error: Option<String>,
+}
+
+/// Reads up to [`PAGES_PER_PULL`] pages of changed contacts and applies them, moving the
+/// cursor page by page.
+#[allow(clippy::too_many_arguments)]
+async fn pull_pages(
+    db: &Database,
+    scope: &TenantScope,
+    tenant_name: &str,
+    clients: &super::clients::Clients,
+    context: &PullContext,
+    connector: &Connector,
+    version: i64,
+    credentials: &Value,
+    mut cursor: Option<String>,
+) -> Pulled {
+    let mut applied = 0;
+    let mut more = false;
+    let mut error = None;
+    for _ in 0..PAGES_PER_PULL {
+        let page = match clients
+            .changed_since(connector, version, credentials, cursor.as_deref())
+            .await
+        {
+            Ok(page) => page,
+            Err(failure) => {
+                error = Some(failure.message);
+                break;
+            }
+        };
+        for record in &page.records {
+            match apply_contact(db, scope, tenant_name, context, connector, record).await {
+                Ok(_) => applied += 1,
+                Err(failed) => {
+                    tracing::warn!(crm.record = %record.id, error = %failed, "a pulled CRM record could not be applied");
+                    error = Some(format!("record {}: {failed}", record.id));
+                }
+            }
+        }
+        if page.cursor.is_some() {
+            cursor = page.cursor;
+        }
+        more = page.more;
+        if !more {
+            break;
+        }
+    }
+    Pulled {
+        cursor,
+        applied,
+        more,
+        error,
+    }
+}
+
+/// Records a pull's outcome and its next time, if the claim is still this pull's.
+async fn finish(
+    db: &Database,
+    scope: &TenantScope,
+    claimed: &pull_row::Model,
+    held: DateTime<Utc>,
+    pulled: Pulled,
+    next: Duration,
+) -> Result<()> {
+    let Pulled {
+        cursor,
+        applied,
+        error,
+        ..
+    } = pulled;
+    let now = Utc::now().trunc_subsecs(6);
+    let next_at = now + chrono::Duration::from_std(next).map_err(Error::internal)?;
+    let tx = db.begin_tenant(scope).await?;
+    pull_row::Entity::update_many()
+        .col_expr(pull_row::Column::PullCursor, Expr::value(cursor))
+        .col_expr(pull_row::Column::NextPullAt, Expr::value(next_at))
+        .col_expr(pull_row::Column::LastPullAt, Expr::value(Some(now)))
+        .col_expr(
+            pull_row::Column::LastError,
+            Expr::value(error.map(|e| e.chars().take(1000).collect::<String>())),
+        )
+        .col_expr(
+            pull_row::Column::Records,
+            Expr::col(pull_row::Column::Records).add(applied),
+        )
+        .filter(pull_row::Column::TenantId.eq(claimed.tenant_id))
+        .filter(pull_row::Column::ConnectorId.eq(claimed.connector_id))
+        .filter(pull_row::Column::NextPullAt.eq(held))
+        .exec(tx.connection())
+        .await?;
+    tx.commit().await
+}
