@@ -562,6 +562,19 @@ async fn forged_tokens_are_refused_by_introspection_userinfo_and_the_api() {
     jku.jku = Some("https://attacker.example/jwks.json".into());
     let jku =
         jsonwebtoken::encode(&jku, &claims, &EncodingKey::from_ec_der(attacker.as_ref())).unwrap();
+    // Keys named by the token itself (RFC 7515 x5u, x5c, jwk) are never looked at.
+    let attacker_signed = |edit: &dyn Fn(&mut Header)| {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.clone());
+        edit(&mut header);
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(attacker.as_ref()))
+            .unwrap()
+    };
+    let x5u = attacker_signed(&|h| h.x5u = Some("https://attacker.example/cert.pem".into()));
+    let x5c = attacker_signed(&|h| h.x5c = Some(vec!["MIIBattacker".into()]));
+    let jwk = attacker_signed(&|h| {
+        h.jwk = Some(serde_json::from_value(jwks["keys"][0].clone()).unwrap())
+    });
 
     assert_eq!(
         app.anonymous(&tenant, Some(genuine), "{ viewer { kind } }", json!({}))
@@ -569,7 +582,7 @@ async fn forged_tokens_are_refused_by_introspection_userinfo_and_the_api() {
             .data()["viewer"]["kind"],
         "IDENTITY"
     );
-    for forged in [&none, &hmac, &jku] {
+    for forged in [&none, &hmac, &jku, &x5u, &x5c, &jwk] {
         let (status, body) = app
             .oauth_post(&tenant, "introspect", Some(auth), &[("token", forged)])
             .await;
