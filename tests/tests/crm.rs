@@ -337,12 +337,16 @@ async fn hubspot_contacts_companies_and_associations() {
         )
         .mount(&hubspot)
         .await;
+    // Companies are upserted by the unique property the mapping fills with Latchkey's id.
     Mock::given(method("POST"))
-        .and(path("/crm/v3/objects/companies"))
+        .and(path("/crm/v3/objects/companies/batch/upsert"))
         .and(header("authorization", bearer))
-        .respond_with(
-            ResponseTemplate::new(201).set_body_json(json!({ "id": "9001", "properties": {} })),
-        )
+        .and(body_partial_json(json!({ "inputs": [{ "idProperty": "idp_org_id" }] })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "COMPLETE",
+            "results": [{ "id": "9001", "new": true, "properties": {}, "createdAt": "2026-11-30T00:00:00Z", "updatedAt": "2026-11-30T00:00:00Z", "archived": false }],
+            "startedAt": "2026-11-30T00:00:00Z", "completedAt": "2026-11-30T00:00:00Z"
+        })))
         .mount(&hubspot)
         .await;
     Mock::given(method("PUT"))
@@ -419,9 +423,14 @@ async fn hubspot_contacts_companies_and_associations() {
     let patch: Value = serde_json::from_slice(&at("/crm/v3/objects/contacts/512").body).unwrap();
     assert_eq!(patch["properties"]["firstname"], "Ada");
     assert_eq!(patch["properties"]["plan"], "gold");
-    let company: Value = serde_json::from_slice(&at("/crm/v3/objects/companies").body).unwrap();
-    assert_eq!(company["properties"]["name"], "Acme");
-    assert_eq!(company["properties"]["idp_org_id"], org.as_str());
+    let company: Value =
+        serde_json::from_slice(&at("/crm/v3/objects/companies/batch/upsert").body).unwrap();
+    assert_eq!(company["inputs"][0]["id"], org.as_str());
+    assert_eq!(company["inputs"][0]["properties"]["name"], "Acme");
+    assert_eq!(
+        company["inputs"][0]["properties"]["idp_org_id"],
+        org.as_str()
+    );
     assert_eq!(
         at("/crm/v4/objects/contact/512/associations/default/company/9001")
             .method
@@ -429,6 +438,66 @@ async fn hubspot_contacts_companies_and_associations() {
         "PUT"
     );
     assert_eq!(requests.len(), 4);
+}
+
+/// A contact whose record id was never recorded (its create answered too late, or the
+/// connector did not push creations) is found by email and deleted with its identity.
+#[tokio::test]
+async fn hubspot_finds_a_contact_without_a_recorded_id_by_email_to_delete_it() {
+    let hubspot = MockServer::start().await;
+    let email = unique_email();
+    Mock::given(method("GET"))
+        .and(path(format!("/crm/v3/objects/contacts/{email}")))
+        .and(wiremock::matchers::query_param("idProperty", "email"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({ "id": "777", "properties": { "email": email }, "archived": false }),
+        ))
+        .mount(&hubspot)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/crm/v3/objects/contacts/777"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&hubspot)
+        .await;
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("crm-hubspot-delete").await;
+    let id = connector(
+        &app,
+        &tenant,
+        json!({
+            "name": "HubSpot deletions",
+            "kind": "HUBSPOT",
+            "triggers": ["IDENTITY_DELETED"],
+            "settings": { "baseUrl": hubspot.uri() },
+            "credentials": { "token": "pat-na1-delete" },
+        }),
+    )
+    .await;
+    let identity = app.create_identity(&tenant, &email).await;
+    app.tenant(
+        &tenant,
+        "mutation($input: IdentityIdInput!) { deleteIdentity(input: $input) { deletedIdentityId } }",
+        json!({ "input": { "id": identity } }),
+    )
+    .await
+    .data();
+    let events = settled(&app, &tenant, &id, 1).await;
+    assert_eq!(events[0]["status"], "DELIVERED", "{}", events[0]);
+    assert_eq!(events[0]["remoteId"], "777");
+    let calls: Vec<String> = hubspot
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            format!("GET /crm/v3/objects/contacts/{email}"),
+            "DELETE /crm/v3/objects/contacts/777".to_owned()
+        ]
+    );
 }
 
 #[tokio::test]

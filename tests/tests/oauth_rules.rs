@@ -567,8 +567,12 @@ async fn forged_tokens_are_refused_by_introspection_userinfo_and_the_api() {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(kid.clone());
         edit(&mut header);
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(attacker.as_ref()))
-            .unwrap()
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_ec_der(attacker.as_ref()),
+        )
+        .unwrap()
     };
     let x5u = attacker_signed(&|h| h.x5u = Some("https://attacker.example/cert.pem".into()));
     let x5c = attacker_signed(&|h| h.x5c = Some(vec!["MIIBattacker".into()]));

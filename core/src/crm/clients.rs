@@ -279,9 +279,39 @@ impl Clients {
                 check_allowing_missing(self.send(request).await?).await?;
                 Ok(None)
             }
-            (_, "deleted") => {
-                if let Some(id) = push.remote_id {
-                    let objects = plural(object);
+            (subject_kind, "deleted") => {
+                let objects = plural(object);
+                // Without a stored record id (its create was answered too late to be recorded)
+                // the record is found by its unique key: the email, or the property the
+                // mapping fills with Latchkey's id.
+                let remote = match push.remote_id {
+                    Some(id) => Some(id.to_owned()),
+                    None => {
+                        let key = match subject_kind {
+                            "identity" => push.data["email"].as_str().map(|e| ("email", e)),
+                            _ => id_property(push.mapping, subject_kind)
+                                .zip(push.data["id"].as_str()),
+                        };
+                        match key {
+                            Some((property, value)) => {
+                                let found = check_allowing_missing(
+                                    self.send(call(
+                                        Method::GET,
+                                        format!(
+                                            "/crm/v3/objects/{objects}/{}?idProperty={property}",
+                                            path_segment(value)
+                                        ),
+                                    ))
+                                    .await?,
+                                )
+                                .await?;
+                                found["id"].as_str().map(str::to_owned)
+                            }
+                            None => None,
+                        }
+                    }
+                };
+                if let Some(id) = &remote {
                     check_allowing_missing(
                         self.send(call(
                             Method::DELETE,
@@ -291,7 +321,7 @@ impl Clients {
                     )
                     .await?;
                 }
-                Ok(push.remote_id.map(str::to_owned))
+                Ok(remote)
             }
             (subject_kind, _) => {
                 let properties = mapped(push.mapping, subject_kind, push.data);
@@ -320,13 +350,31 @@ impl Clients {
                         )
                         .await?
                     }
-                    (None, _) => {
-                        self.send(
-                            call(Method::POST, format!("/crm/v3/objects/{objects}"))
-                                .json(&json!({ "properties": properties })),
-                        )
-                        .await?
-                    }
+                    // Companies are upserted by the unique property that carries Latchkey's
+                    // id, so a retried create cannot make a second company.
+                    (None, _) => match id_property(push.mapping, subject_kind) {
+                        Some(property) => {
+                            self.send(
+                                call(
+                                    Method::POST,
+                                    format!("/crm/v3/objects/{objects}/batch/upsert"),
+                                )
+                                .json(&json!({ "inputs": [{
+                                        "idProperty": property,
+                                        "id": push.data["id"],
+                                        "properties": properties,
+                                    }] })),
+                            )
+                            .await?
+                        }
+                        None => {
+                            self.send(
+                                call(Method::POST, format!("/crm/v3/objects/{objects}"))
+                                    .json(&json!({ "properties": properties })),
+                            )
+                            .await?
+                        }
+                    },
                 };
                 let body = check(response).await?;
                 if let Some(error) = body["errors"].as_array().and_then(|e| e.first()) {
@@ -652,6 +700,24 @@ fn plural(object: &str) -> &'static str {
 
 fn text<'a>(value: &'a Value, name: &str) -> &'a str {
     value[name].as_str().unwrap_or_default()
+}
+
+/// `value` percent-encoded for one URL path segment (`@` is allowed there and stays, as in
+/// HubSpot's own examples).
+fn path_segment(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+        .replace("%40", "@")
+}
+
+/// The CRM field the mapping fills with the subject's Latchkey id (a unique property).
+fn id_property<'a>(mapping: &'a Value, subject: &str) -> Option<&'a str> {
+    mapping[subject]
+        .as_object()?
+        .iter()
+        .find(|(_, source)| source.as_str() == Some("id"))
+        .map(|(field, _)| field.as_str())
 }
 
 /// The CRM fields of `subject` (`identity` / `organization`) from its data, by the mapping.
