@@ -764,7 +764,7 @@ async fn salesforce_pulls_contacts_with_their_accounts_by_soql() {
         })
         .collect();
     assert!(
-        queries[0].starts_with("SELECT Id,SystemModstamp,"),
+        queries[0].starts_with("SELECT SystemModstamp,Id,"),
         "{}",
         queries[0]
     );
@@ -875,5 +875,227 @@ async fn dynamics_pulls_contacts_modified_since_the_cursor() {
         .filter(|r| r.method.as_str() == "PATCH")
         .count();
     assert_eq!(pushed, 0, "no echo");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn hubspot_pulls_the_contacts_of_closed_won_deals() {
+    let hubspot = MockServer::start().await;
+    let buyer = unique_email();
+    Mock::given(method("POST"))
+        .and(path("/crm/v3/objects/deals/search"))
+        .and(body_partial_json(json!({
+            "filterGroups": [{ "filters": [
+                { "propertyName": "dealstage", "operator": "EQ", "value": "contractsigned" },
+                { "propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": "0" }
+            ] }],
+            "sorts": [{ "propertyName": "hs_lastmodifieddate", "direction": "ASCENDING" }]
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "total": 1,
+            "results": [{ "id": "7001", "properties": { "dealstage": "contractsigned", "hs_lastmodifieddate": "2026-12-04T12:00:00.000Z" } }]
+        })))
+        .mount(&hubspot)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v4/objects/deal/7001/associations/contact"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "results": [{ "toObjectId": 801, "associationTypes": [{ "category": "HUBSPOT_DEFINED", "typeId": 3, "label": null }] }]
+        })))
+        .mount(&hubspot)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v3/objects/contacts/801"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "801", "properties": { "email": buyer, "firstname": "Buyer" }
+        })))
+        .mount(&hubspot)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v4/objects/contact/801/associations/company"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "results": [{ "toObjectId": 9100, "associationTypes": [] }]
+        })))
+        .mount(&hubspot)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v3/objects/companies/9100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "9100", "properties": { "name": "Buyer Corp", "hs_object_id": "9100" }
+        })))
+        .mount(&hubspot)
+        .await;
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("crm-hubspot-deals").await;
+    let created = connector(
+        &app,
+        &tenant,
+        json!({
+            "name": "HubSpot deals", "kind": "HUBSPOT", "direction": "PULL",
+            "settings": { "baseUrl": hubspot.uri(), "pullFrom": "closedWonDeals", "closedWonStage": "contractsigned", "pullOrganizations": true },
+            "credentials": { "token": "pat-na1-deals" },
+        }),
+    )
+    .await;
+    let pull = pulled(&app, &tenant, &created["id"], 1).await;
+    assert_eq!(pull["cursor"], "2026-12-04T12:00:00.000Z", "{pull}");
+    let found = identities(&app, &tenant, Some(&buyer)).await;
+    assert_eq!(found["nodes"][0]["displayName"], "Buyer");
+    let orgs = app.tenant(&tenant, ORGANIZATIONS, json!({})).await;
+    let org = &orgs.data()["organizations"]["nodes"][0];
+    assert_eq!(org["name"], "Buyer Corp");
+    assert_eq!(org["invitations"]["nodes"][0]["email"], buyer.as_str());
+    // Contacts are not searched: only the deal's contact came in.
+    let searched: Vec<String> = hubspot
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/search"))
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert!(
+        searched.iter().all(|p| p == "/crm/v3/objects/deals/search"),
+        "{searched:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn salesforce_and_dynamics_pull_the_contacts_of_won_opportunities() {
+    let salesforce = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": "00Dxx!won", "instance_url": salesforce.uri(), "token_type": "Bearer", "issued_at": "1714557600000"
+        })))
+        .mount(&salesforce)
+        .await;
+    let (sf_buyer, dyn_buyer) = (unique_email(), unique_email());
+    Mock::given(method("GET"))
+        .and(path("/services/data/v62.0/query"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "totalSize": 1, "done": true,
+            "records": [{
+                "attributes": { "type": "OpportunityContactRole" },
+                "Opportunity": { "attributes": { "type": "Opportunity" }, "SystemModstamp": "2026-12-04T09:30:00.000+0000" },
+                "Contact": { "attributes": { "type": "Contact" }, "Id": "003W", "Email": sf_buyer, "LastName": "Won", "Phone": null }
+            }]
+        })))
+        .mount(&salesforce)
+        .await;
+    let dataverse = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/tid/oauth2/v2.0/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": "eyJ.won"
+        })))
+        .mount(&dataverse)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/data/v9.2/opportunities"))
+        .and(query_param("$filter", "statecode eq 1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "value": [{
+                "opportunityid": "00000000-0000-0000-0000-0000000000a1", "modifiedon": "2026-12-04T09:45:00Z",
+                "parentcontactid": { "contactid": "00000000-0000-0000-0000-0000000000c9", "emailaddress1": dyn_buyer, "lastname": "Winner", "modifiedon": "2026-11-01T00:00:00Z" }
+            }, {
+                "opportunityid": "00000000-0000-0000-0000-0000000000a2", "modifiedon": "2026-12-04T09:50:00Z",
+                "parentcontactid": null
+            }]
+        })))
+        .mount(&dataverse)
+        .await;
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("crm-won").await;
+    let sf = connector(
+        &app,
+        &tenant,
+        json!({
+            "name": "Salesforce won", "kind": "SALESFORCE", "direction": "PULL",
+            "settings": { "instanceUrl": salesforce.uri(), "contactExternalIdField": "IdP_User_Id__c", "accountExternalIdField": "IdP_Org_Id__c", "pullFrom": "closedWonDeals" },
+            "credentials": { "clientId": "3MVG9-won", "clientSecret": "s3cr3t" },
+        }),
+    )
+    .await;
+    let dynamics = connector(
+        &app,
+        &tenant,
+        json!({
+            "name": "Dynamics won", "kind": "DYNAMICS365", "direction": "PULL",
+            "settings": { "baseUrl": format!("{}/api/data/v9.2", dataverse.uri()), "tokenUrl": format!("{}/tid/oauth2/v2.0/token", dataverse.uri()), "contactKey": "new_idpuserid", "accountKey": "new_idporgid", "pullFrom": "closedWonDeals" },
+            "credentials": { "clientId": "app", "clientSecret": "secret" },
+        }),
+    )
+    .await;
+    let pull = pulled(&app, &tenant, &sf["id"], 1).await;
+    assert_eq!(pull["cursor"], "2026-12-04T09:30:00.000Z", "{pull}");
+    let pull = pulled(&app, &tenant, &dynamics["id"], 1).await;
+    assert_eq!(
+        pull["cursor"], "2026-12-04T09:50:00.000Z",
+        "the opportunity's stamp: {pull}"
+    );
+    assert_eq!(
+        identities(&app, &tenant, Some(&sf_buyer)).await["nodes"][0]["displayName"],
+        "Won"
+    );
+    assert_eq!(
+        identities(&app, &tenant, Some(&dyn_buyer)).await["nodes"][0]["displayName"],
+        "Winner"
+    );
+    let soql: Vec<String> = salesforce
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "q")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect();
+    assert!(
+        soql[0].starts_with("SELECT Opportunity.SystemModstamp,Contact.Id,Contact.Email,")
+            && soql[0].contains(" FROM OpportunityContactRole WHERE Opportunity.IsWon = true ORDER BY Opportunity.SystemModstamp ASC"),
+        "{}",
+        soql[0]
+    );
+    let expand: Vec<String> = dataverse
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == "$expand")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect();
+    assert!(
+        expand[0].starts_with("parentcontactid($select=contactid,modifiedon,"),
+        "{expand:?}"
+    );
+    // Settings: an unknown source and a stage for a CRM without stages are refused by name.
+    for (settings, field) in [
+        (
+            json!({ "instanceUrl": salesforce.uri(), "contactExternalIdField": "A__c", "accountExternalIdField": "B__c", "pullFrom": "leads" }),
+            "settings.pullFrom",
+        ),
+        (
+            json!({ "instanceUrl": salesforce.uri(), "contactExternalIdField": "A__c", "accountExternalIdField": "B__c", "closedWonStage": "won" }),
+            "settings.closedWonStage",
+        ),
+    ] {
+        let refused = app
+            .tenant(&tenant, CREATE, json!({ "input": { "name": "x", "kind": "SALESFORCE", "direction": "PULL", "settings": settings, "credentials": { "clientId": "a", "clientSecret": "b" } } }))
+            .await;
+        assert_eq!(
+            refused.body["errors"][0]["extensions"]["field"], field,
+            "{}",
+            refused.body
+        );
+    }
     app.stop().await;
 }

@@ -1036,3 +1036,104 @@ async fn clients_tokens_and_cookies_do_not_cross_tenants() {
         .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn client_secret_post_claims_by_scope_and_revoked_user_tokens() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("oauth-revoke").await;
+    let web = app
+        .create_application(&tenant, "WEB", &[CALLBACK], json!({}))
+        .await;
+    let secret = web.client_secret.clone().unwrap();
+    let (browser, _device, _) = signed_in(&app, &tenant).await;
+    // Only `openid` (and a refresh token): no email or profile claims anywhere.
+    let url = app.authorize_url(
+        &tenant,
+        &web.client_id,
+        CALLBACK,
+        &[
+            ("scope", "openid offline_access"),
+            ("state", "st-1"),
+            ("nonce", "n-1"),
+        ],
+    );
+    let (status, location, body) = browser.get(&url).await;
+    assert_eq!(status, StatusCode::FOUND, "{body}");
+    let code = param(&url::Url::parse(&location.unwrap()).unwrap(), "code").unwrap();
+    // client_secret_post on the code exchange.
+    let (status, tokens) = app
+        .oauth_post(
+            &tenant,
+            "token",
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+                ("client_id", &web.client_id),
+                ("client_secret", &secret),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id_token = claims(tokens["id_token"].as_str().unwrap());
+    assert!(id_token.get("sub").is_some());
+    for claim in ["email", "email_verified", "name"] {
+        assert!(
+            id_token.get(claim).is_none(),
+            "{claim} without its scope: {id_token}"
+        );
+    }
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let info: Value = app
+        .client
+        .get(app.oauth_url(&tenant, "userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        info["sub"].is_string() && info.get("email").is_none(),
+        "{info}"
+    );
+
+    // RFC 7009: revoking the refresh token ends it; revoking the access token ends that.
+    let auth = Some((web.client_id.as_str(), secret.as_str()));
+    let (status, _) = app
+        .oauth_post(
+            &tenant,
+            "revoke",
+            auth,
+            &[("token", &refresh), ("token_type_hint", "refresh_token")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = app
+        .oauth_post(
+            &tenant,
+            "token",
+            auth,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_grant"))
+    );
+    let (status, _) = app
+        .oauth_post(&tenant, "revoke", auth, &[("token", &access)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, introspected) = app
+        .oauth_post(&tenant, "introspect", auth, &[("token", &access)])
+        .await;
+    assert_eq!(introspected["active"], false, "{introspected}");
+    assert_eq!(
+        userinfo(&app, &tenant, &access).await,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -312,7 +312,7 @@ fn with_pull_settings(
 ) -> Result<Value> {
     let given = |name: &str| settings.get(name).is_some_and(|v| !v.is_null());
     let pulls_from_crm = direction.pulls() && kind != ConnectorKind::Webhook;
-    for name in ["pullIntervalSeconds", "pullOrganizations"] {
+    for name in PULL_SETTINGS {
         if given(name) && !pulls_from_crm {
             return Err(Error::validation(
                 &format!("settings.{name}"),
@@ -345,10 +345,48 @@ fn with_pull_settings(
             ));
         }
     };
+    let source = match settings.get("pullFrom") {
+        None | Some(Value::Null) => "contacts",
+        Some(Value::String(source)) if source == "contacts" || source == "closedWonDeals" => {
+            source.as_str()
+        }
+        Some(_) => {
+            return Err(Error::validation(
+                "settings.pullFrom",
+                "must be \"contacts\" (every changed contact) or \"closedWonDeals\" (the contacts of won deals)",
+            ));
+        }
+    }
+    .to_owned();
+    match settings.get("closedWonStage") {
+        None | Some(Value::Null) => {}
+        Some(_) if kind != ConnectorKind::HubSpot => {
+            return Err(Error::validation(
+                "settings.closedWonStage",
+                "applies to HUBSPOT only (Salesforce and Dynamics mark won deals themselves)",
+            ));
+        }
+        Some(Value::String(stage)) if !stage.trim().is_empty() && stage.len() <= 100 => {}
+        Some(_) => {
+            return Err(Error::validation(
+                "settings.closedWonStage",
+                "must be a HubSpot deal stage id such as closedwon",
+            ));
+        }
+    }
     settings["pullIntervalSeconds"] = json!(interval);
     settings["pullOrganizations"] = json!(organizations);
+    settings["pullFrom"] = json!(source);
     Ok(settings)
 }
+
+/// The settings only pulling CRM connectors take.
+const PULL_SETTINGS: [&str; 4] = [
+    "pullIntervalSeconds",
+    "pullOrganizations",
+    "pullFrom",
+    "closedWonStage",
+];
 
 /// Scheduled pulls every five minutes unless a connector says otherwise.
 const DEFAULT_PULL_INTERVAL_SECONDS: u64 = 300;
@@ -361,9 +399,8 @@ fn check_kind_members(
 ) -> Result<(Value, Value)> {
     let s = object("settings", settings)?;
     let c = object("credentials", credentials)?;
-    const PULL: [&str; 2] = ["pullIntervalSeconds", "pullOrganizations"];
     let with_pull = |known: &[&'static str]| -> Vec<&'static str> {
-        known.iter().chain(PULL.iter()).copied().collect()
+        known.iter().chain(PULL_SETTINGS.iter()).copied().collect()
     };
     let allow = |map: &Map<String, Value>, field: &str, known: &[&str]| -> Result<()> {
         match map.keys().find(|key| !known.contains(&key.as_str())) {
@@ -409,7 +446,7 @@ fn check_kind_members(
                 credentials["clientSecret"] = json!(secret);
             }
             Ok((
-                with_members(json!({ "baseUrl": base_url }), &s, &PULL),
+                with_members(json!({ "baseUrl": base_url }), &s, &PULL_SETTINGS),
                 credentials,
             ))
         }
@@ -455,7 +492,7 @@ fn check_kind_members(
                         "accountExternalIdField": account_field,
                     }),
                     &s,
-                    &PULL,
+                    &PULL_SETTINGS,
                 ),
                 client_credentials(&c)?,
             ))
@@ -490,7 +527,7 @@ fn check_kind_members(
                         "accountKey": api_name(&s, "accountKey")?,
                     }),
                     &s,
-                    &PULL,
+                    &PULL_SETTINGS,
                 ),
                 client_credentials(&c)?,
             ))

@@ -39,6 +39,21 @@ fn columns(first: &[&str], more: Vec<String>) -> Vec<String> {
     all
 }
 
+/// Whether the connector pulls the contacts of won deals (opportunities) rather than every
+/// changed contact.
+fn won_deals(connector: &Connector) -> bool {
+    connector.settings["pullFrom"].as_str() == Some("closedWonDeals")
+}
+
+/// An id member as text (HubSpot answers numbers in places).
+fn id_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(id) if !id.is_empty() => Some(id.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 fn pulls_organizations(connector: &Connector) -> bool {
     connector.settings["pullOrganizations"].as_bool() == Some(true)
 }
@@ -135,7 +150,9 @@ impl Clients {
         check(response).await
     }
 
-    /// Contacts changed since `cursor` (all of them when there is none yet), oldest first.
+    /// Contacts changed since `cursor` (all of them when there is none yet), oldest first; or,
+    /// with `settings.pullFrom: "closedWonDeals"`, the contacts of deals (opportunities) won
+    /// since then.
     pub(crate) async fn changed_since(
         &self,
         connector: &Connector,
@@ -144,6 +161,9 @@ impl Clients {
         cursor: Option<&str>,
     ) -> Result<PulledPage, Failure> {
         match connector.kind {
+            ConnectorKind::HubSpot if won_deals(connector) => {
+                self.hubspot_won_deals(connector, credentials, cursor).await
+            }
             ConnectorKind::HubSpot => self.hubspot_changed(connector, credentials, cursor).await,
             ConnectorKind::Salesforce => {
                 self.salesforce_changed(connector, version, credentials, cursor)
@@ -178,28 +198,33 @@ impl Clients {
         check(response).await.map(Some)
     }
 
-    async fn hubspot_changed(
+    /// One page of `POST /crm/v3/objects/{object}/search`, oldest change first: objects whose
+    /// `stamp` property is at or after the cursor, and matching `filters`.
+    async fn hubspot_search(
         &self,
         connector: &Connector,
         credentials: &Value,
+        (object, stamp_property): (&str, &str),
+        mut filters: Vec<Value>,
+        mut properties: Vec<String>,
         cursor: Option<&str>,
-    ) -> Result<PulledPage, Failure> {
-        let mut properties = mapped_fields(connector, "identity");
-        properties.push("lastmodifieddate".to_owned());
+    ) -> Result<(Vec<Value>, Option<String>, bool), Failure> {
         let since = cursor_time(cursor)
             .map(|t| t.timestamp_millis())
             .unwrap_or(0);
+        filters.push(json!({
+            "propertyName": stamp_property,
+            "operator": "GTE",
+            "value": since.to_string(),
+        }));
+        properties.push(stamp_property.to_owned());
         let url = format!(
-            "{}/crm/v3/objects/contacts/search",
+            "{}/crm/v3/objects/{object}/search",
             text(&connector.settings, "baseUrl")
         );
         let body = json!({
-            "filterGroups": [{ "filters": [{
-                "propertyName": "lastmodifieddate",
-                "operator": "GTE",
-                "value": since.to_string(),
-            }] }],
-            "sorts": [{ "propertyName": "lastmodifieddate", "direction": "ASCENDING" }],
+            "filterGroups": [{ "filters": filters }],
+            "sorts": [{ "propertyName": stamp_property, "direction": "ASCENDING" }],
             "properties": properties,
             "limit": PAGE,
         });
@@ -213,20 +238,113 @@ impl Clients {
             .await?;
         let answer = check(response).await?;
         let results = answer["results"].as_array().cloned().unwrap_or_default();
+        let cursor = advance(
+            cursor,
+            results.iter().map(|r| {
+                stamp(&r["properties"][stamp_property]).or_else(|| stamp(&r["updatedAt"]))
+            }),
+        );
+        let more = results.len() == PAGE && answer["paging"]["next"]["after"].is_string();
+        Ok((results, cursor, more))
+    }
+
+    async fn hubspot_changed(
+        &self,
+        connector: &Connector,
+        credentials: &Value,
+        cursor: Option<&str>,
+    ) -> Result<PulledPage, Failure> {
+        let (results, cursor, more) = self
+            .hubspot_search(
+                connector,
+                credentials,
+                ("contacts", "lastmodifieddate"),
+                Vec::new(),
+                mapped_fields(connector, "identity"),
+                cursor,
+            )
+            .await?;
         let mut records = Vec::with_capacity(results.len());
         for result in &results {
             records.push(self.hubspot_record(connector, credentials, result).await?);
         }
         Ok(PulledPage {
-            cursor: advance(
-                cursor,
-                results.iter().map(|r| {
-                    stamp(&r["properties"]["lastmodifieddate"]).or_else(|| stamp(&r["updatedAt"]))
-                }),
-            ),
-            more: results.len() == PAGE && answer["paging"]["next"]["after"].is_string(),
             records,
+            cursor,
+            more,
         })
+    }
+
+    /// The contacts of deals that reached the closed-won stage (`settings.closedWonStage`,
+    /// HubSpot's default pipeline calls it `closedwon`) since the cursor.
+    async fn hubspot_won_deals(
+        &self,
+        connector: &Connector,
+        credentials: &Value,
+        cursor: Option<&str>,
+    ) -> Result<PulledPage, Failure> {
+        let stage = connector.settings["closedWonStage"]
+            .as_str()
+            .unwrap_or("closedwon");
+        let (deals, cursor, more) = self
+            .hubspot_search(
+                connector,
+                credentials,
+                ("deals", "hs_lastmodifieddate"),
+                vec![json!({ "propertyName": "dealstage", "operator": "EQ", "value": stage })],
+                vec!["dealstage".to_owned()],
+                cursor,
+            )
+            .await?;
+        let mut records = Vec::new();
+        for deal in &deals {
+            let Some(deal_id) = id_of(&deal["id"]) else {
+                continue;
+            };
+            for contact in self
+                .hubspot_associated(connector, credentials, ("deal", &deal_id), "contact")
+                .await?
+            {
+                if let Some(record) = self
+                    .hubspot_contact(connector, credentials, &contact)
+                    .await?
+                {
+                    records.push(record);
+                }
+            }
+        }
+        Ok(PulledPage {
+            records,
+            cursor,
+            more,
+        })
+    }
+
+    /// The ids of the `to` objects associated with an object (associations v4).
+    async fn hubspot_associated(
+        &self,
+        connector: &Connector,
+        credentials: &Value,
+        (from, id): (&str, &str),
+        to: &str,
+    ) -> Result<Vec<String>, Failure> {
+        let associations = self
+            .hubspot_get(
+                connector,
+                credentials,
+                &format!("/crm/v4/objects/{from}/{id}/associations/{to}"),
+            )
+            .await?
+            .unwrap_or(Value::Null);
+        Ok(associations["results"]
+            .as_array()
+            .map(|results| {
+                results
+                    .iter()
+                    .filter_map(|r| id_of(&r["toObjectId"]))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// A HubSpot contact object as a record, with its first associated company when the
@@ -237,10 +355,7 @@ impl Clients {
         credentials: &Value,
         object: &Value,
     ) -> Result<RemoteRecord, Failure> {
-        let id = match &object["id"] {
-            Value::String(id) => id.clone(),
-            other => other.to_string(),
-        };
+        let id = id_of(&object["id"]).unwrap_or_default();
         let mut fields = fields_of(
             &object["properties"],
             &["lastmodifieddate", "hs_object_id", "createdate"],
@@ -266,20 +381,13 @@ impl Clients {
         credentials: &Value,
         contact_id: &str,
     ) -> Result<Option<RemoteRecord>, Failure> {
-        let Some(associations) = self
-            .hubspot_get(
-                connector,
-                credentials,
-                &format!("/crm/v4/objects/contact/{contact_id}/associations/company"),
-            )
+        let Some(company_id) = self
+            .hubspot_associated(connector, credentials, ("contact", contact_id), "company")
             .await?
+            .into_iter()
+            .next()
         else {
             return Ok(None);
-        };
-        let company_id = match &associations["results"][0]["toObjectId"] {
-            Value::Null => return Ok(None),
-            Value::String(id) => id.clone(),
-            other => other.to_string(),
         };
         let properties = mapped_fields(connector, "organization").join(",");
         let Some(company) = self
@@ -345,32 +453,47 @@ impl Clients {
                 credentials,
             )
             .await?;
-        let mut columns = columns(
-            &["Id", "SystemModstamp"],
-            mapped_fields(connector, "identity"),
-        );
+        // Contacts themselves, or the contacts of won opportunities (through their contact
+        // roles), with the fields read through `Contact.` there.
+        let (object, contact, stamp_field, condition) = if won_deals(connector) {
+            (
+                "OpportunityContactRole",
+                "Contact.",
+                "Opportunity.SystemModstamp",
+                vec!["Opportunity.IsWon = true".to_owned()],
+            )
+        } else {
+            ("Contact", "", "SystemModstamp", Vec::new())
+        };
+        let mut fields = columns(&["Id"], mapped_fields(connector, "identity"));
         if pulls_organizations(connector) {
-            columns.push("Account.Id".to_owned());
-            columns.extend(
+            fields.push("Account.Id".to_owned());
+            fields.extend(
                 mapped_fields(connector, "organization")
                     .into_iter()
                     .filter(|f| f != "Id")
                     .map(|f| format!("Account.{f}")),
             );
         }
+        let mut select = vec![stamp_field.to_owned()];
+        select.extend(fields.iter().map(|f| format!("{contact}{f}")));
         // SOQL datetime literals take no quotes; whole seconds, so `>=` re-reads the last
         // second (applying a record twice changes nothing).
-        let filter = cursor_time(cursor)
-            .map(|t| {
-                format!(
-                    " WHERE SystemModstamp >= {}",
-                    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-                )
-            })
-            .unwrap_or_default();
+        let mut conditions = condition;
+        if let Some(since) = cursor_time(cursor) {
+            conditions.push(format!(
+                "{stamp_field} >= {}",
+                since.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
         let soql = format!(
-            "SELECT {} FROM Contact{filter} ORDER BY SystemModstamp ASC LIMIT {PAGE}",
-            columns.join(",")
+            "SELECT {} FROM {object}{filter} ORDER BY {stamp_field} ASC LIMIT {PAGE}",
+            select.join(",")
         );
         let url = format!(
             "{instance}/services/data/{}/query",
@@ -388,13 +511,22 @@ impl Clients {
             .answer_with_token(connector, response, "Salesforce")
             .await?;
         let rows = answer["records"].as_array().cloned().unwrap_or_default();
+        let stamps = rows.iter().map(|r| {
+            stamp(&r["SystemModstamp"]).or_else(|| stamp(&r["Opportunity"]["SystemModstamp"]))
+        });
+        let cursor = advance(cursor, stamps);
+        let contacts: Vec<Value> = if won_deals(connector) {
+            rows.iter().map(|r| r["Contact"].clone()).collect()
+        } else {
+            rows.clone()
+        };
         let records = records_of(
-            &rows,
+            &contacts,
             ("Id", &["attributes", "Id", "SystemModstamp", "Account"]),
             ("Account", "Id", &["attributes", "Id"]),
         );
         Ok(PulledPage {
-            cursor: advance(cursor, rows.iter().map(|r| stamp(&r["SystemModstamp"]))),
+            cursor,
             more: rows.len() == PAGE,
             records,
         })
@@ -420,31 +552,52 @@ impl Clients {
                 credentials,
             )
             .await?;
-        let select = columns(
+        let contact_select = columns(
             &["contactid", "modifiedon"],
             mapped_fields(connector, "identity"),
         );
-        let mut query = vec![
-            ("$select".to_owned(), select.join(",")),
-            ("$orderby".to_owned(), "modifiedon asc".to_owned()),
-        ];
-        if let Some(since) = cursor_time(cursor) {
-            query.push((
-                "$filter".to_owned(),
-                format!(
-                    "modifiedon ge {}",
-                    since.to_rfc3339_opts(SecondsFormat::Secs, true)
-                ),
-            ));
-        }
-        if pulls_organizations(connector) {
+        let account_expand = pulls_organizations(connector).then(|| {
             let account = columns(&["accountid"], mapped_fields(connector, "organization"));
-            query.push((
-                "$expand".to_owned(),
-                format!("parentcustomerid_account($select={})", account.join(",")),
+            format!("parentcustomerid_account($select={})", account.join(","))
+        });
+        let mut filters = Vec::new();
+        if let Some(since) = cursor_time(cursor) {
+            filters.push(format!(
+                "modifiedon ge {}",
+                since.to_rfc3339_opts(SecondsFormat::Secs, true)
             ));
         }
-        let url = format!("{}/contacts", text(settings, "baseUrl"));
+        // Contacts themselves, or the contacts of won opportunities (`statecode` 1) through
+        // the opportunity's `parentcontactid`.
+        let (set, query) = if won_deals(connector) {
+            filters.insert(0, "statecode eq 1".to_owned());
+            let contact = match &account_expand {
+                Some(expand) => format!(
+                    "parentcontactid($select={};$expand={expand})",
+                    contact_select.join(",")
+                ),
+                None => format!("parentcontactid($select={})", contact_select.join(",")),
+            };
+            (
+                "opportunities",
+                vec![
+                    ("$select".to_owned(), "opportunityid,modifiedon".to_owned()),
+                    ("$expand".to_owned(), contact),
+                ],
+            )
+        } else {
+            let mut query = vec![("$select".to_owned(), contact_select.join(","))];
+            if let Some(expand) = account_expand {
+                query.push(("$expand".to_owned(), expand));
+            }
+            ("contacts", query)
+        };
+        let mut query = query;
+        query.push(("$orderby".to_owned(), "modifiedon asc".to_owned()));
+        if !filters.is_empty() {
+            query.push(("$filter".to_owned(), filters.join(" and ")));
+        }
+        let url = format!("{}/{set}", text(settings, "baseUrl"));
         let response = self
             .send(
                 odata(self.http.get(&url), &token)
@@ -456,8 +609,13 @@ impl Clients {
             .answer_with_token(connector, response, "Dataverse")
             .await?;
         let rows = answer["value"].as_array().cloned().unwrap_or_default();
+        let contacts: Vec<Value> = if won_deals(connector) {
+            rows.iter().map(|r| r["parentcontactid"].clone()).collect()
+        } else {
+            rows.clone()
+        };
         let records = records_of(
-            &rows,
+            &contacts,
             (
                 "contactid",
                 &["contactid", "modifiedon", "parentcustomerid_account"],
