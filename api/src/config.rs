@@ -76,6 +76,9 @@ pub struct Settings {
     /// Seconds a dispatcher holds a claimed delivery before another may take it over (must
     /// exceed a delivery's CRM calls: a Salesforce or Dynamics delivery may make four).
     pub crm_lease_seconds: u64,
+    /// CRM deliveries a dispatcher has in flight at once (one connector's deliveries for one
+    /// subject always go in order).
+    pub crm_concurrency: u64,
     /// Run an outbox dispatcher in this server (off for replicas that should only serve
     /// requests while others deliver).
     pub crm_dispatcher: bool,
@@ -121,6 +124,7 @@ impl Default for Settings {
             crm_retry_base_ms: 2000,
             crm_timeout_seconds: 10,
             crm_lease_seconds: 120,
+            crm_concurrency: 8,
             crm_dispatcher: true,
             crm_allow_private_networks: false,
             metrics_tenant_label_limit: 0,
@@ -352,6 +356,10 @@ impl Config {
                 settings.crm_lease_seconds as usize,
             ),
             (
+                "LATCHKEY_CRM_CONCURRENCY",
+                settings.crm_concurrency as usize,
+            ),
+            (
                 "LATCHKEY_CRM_RETRY_BASE_MS",
                 settings.crm_retry_base_ms as usize,
             ),
@@ -386,6 +394,7 @@ impl Config {
                 max_attempts: settings.crm_max_attempts,
                 retry_base: std::time::Duration::from_millis(settings.crm_retry_base_ms),
                 lease: std::time::Duration::from_secs(settings.crm_lease_seconds),
+                concurrency: settings.crm_concurrency as usize,
                 ..DispatchSettings::default()
             },
             crm_timeout: std::time::Duration::from_secs(settings.crm_timeout_seconds),

@@ -18,6 +18,7 @@ use crate::organizations;
 use crate::outbox::{self, DomainEvent};
 use crate::tenancy;
 use chrono::{DateTime, SubsecRound, Utc};
+use futures::StreamExt;
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -25,6 +26,7 @@ use sea_orm::{
     QueryFilter, Set, Statement,
 };
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -44,6 +46,9 @@ pub struct DispatchSettings {
     pub lease: Duration,
     /// Deliveries claimed per round.
     pub batch: u64,
+    /// Deliveries of a round in flight at once (those of one connector and subject always go
+    /// one after the other, in order).
+    pub concurrency: usize,
 }
 
 impl Default for DispatchSettings {
@@ -54,6 +59,7 @@ impl Default for DispatchSettings {
             retry_base: Duration::from_secs(2),
             lease: Duration::from_secs(120),
             batch: 50,
+            concurrency: 8,
         }
     }
 }
@@ -139,27 +145,44 @@ impl Dispatcher {
         }
     }
 
-    /// Claims and delivers one batch; answers how many deliveries it handled.
+    /// Claims and delivers one batch; answers how many deliveries it claimed. The deliveries of
+    /// one connector and subject form a lane and go in order; lanes run side by side, up to
+    /// `concurrency` at once.
     pub async fn round(&self, stop: &watch::Receiver<bool>) -> Result<usize> {
         let claimed = self.claim().await?;
-        let mut handled = 0;
+        let count = claimed.len();
+        let mut lanes: Vec<Vec<delivery_row::Model>> = Vec::new();
+        let mut lane_of: HashMap<(Uuid, Uuid), usize> = HashMap::new();
         for row in claimed {
-            if *stop.borrow() {
-                // Stopping: what is left of the batch goes back to the queue at once, for the
-                // other replicas (or the next start).
-                let now = Utc::now().trunc_subsecs(6);
-                if let Err(error) = self.move_claim(&row, row.next_attempt_at, now).await {
-                    tracing::warn!(delivery.id = %row.id, %error, "a claimed delivery could not be released; it falls due when its lease ends");
+            let key = (row.connector_id, row.subject_id);
+            match lane_of.get(&key) {
+                Some(&lane) => lanes[lane].push(row),
+                None => {
+                    lane_of.insert(key, lanes.len());
+                    lanes.push(vec![row]);
                 }
-                continue;
             }
-            let id = row.id;
-            if let Err(error) = self.deliver(row).await {
-                tracing::warn!(delivery.id = %id, %error, "delivery could not be processed");
-            }
-            handled += 1;
         }
-        Ok(handled)
+        futures::stream::iter(lanes)
+            .for_each_concurrent(self.settings.concurrency.max(1), |lane| async move {
+                for row in lane {
+                    if *stop.borrow() {
+                        // Stopping: what is left of the batch goes back to the queue at once,
+                        // for the other replicas (or the next start).
+                        let now = Utc::now().trunc_subsecs(6);
+                        if let Err(error) = self.move_claim(&row, row.next_attempt_at, now).await {
+                            tracing::warn!(delivery.id = %row.id, %error, "a claimed delivery could not be released; it falls due when its lease ends");
+                        }
+                        continue;
+                    }
+                    let id = row.id;
+                    if let Err(error) = self.deliver(row).await {
+                        tracing::warn!(delivery.id = %id, %error, "delivery could not be processed");
+                    }
+                }
+            })
+            .await;
+        Ok(count)
     }
 
     async fn claim(&self) -> Result<Vec<delivery_row::Model>> {
