@@ -22,8 +22,8 @@ use crate::validate::{Email, Phone};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
-    Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, Set, Statement,
 };
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -629,6 +629,15 @@ pub(crate) async fn run_due(
     let tx = db.begin_dispatcher().await?;
     let backend = tx.connection().get_database_backend();
     let now = Utc::now().trunc_subsecs(6);
+    // Idle rounds only read (on SQLite a write would take the one write lock every round).
+    let due = pull_row::Entity::find()
+        .filter(pull_row::Column::NextPullAt.lte(now))
+        .count(tx.connection())
+        .await?;
+    if due == 0 {
+        tx.commit().await?;
+        return Ok(false);
+    }
     let until = now + chrono::Duration::from_std(lease).map_err(Error::internal)?;
     let (p, lock) = match backend {
         DbBackend::Postgres => (["$1", "$2"], " FOR UPDATE SKIP LOCKED"),
