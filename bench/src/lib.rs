@@ -1,6 +1,7 @@
 //! What the load generators in `benches/` share: knobs from the environment, a server on the
 //! configured backend, workers driven for a fixed time, and the table rows they print.
 
+use latchkey_api::config::Settings;
 use latchkey_tests::{TestApp, TestTenant, test_database_url, test_redis_url, test_settings};
 use serde_json::json;
 use std::future::Future;
@@ -87,6 +88,13 @@ where
 /// are set, else on a SQLite file (as the embedded default runs) and the in-process store.
 /// Returns it with a description of the backend.
 pub async fn start_server() -> (Arc<TestApp>, String) {
+    let (settings, backend) = backend_settings();
+    (Arc::new(TestApp::start_with(settings).await), backend)
+}
+
+/// The settings [`start_server`] uses, for a benchmark that changes some before starting:
+/// each call on SQLite names a new file.
+pub fn backend_settings() -> (Settings, String) {
     let mut settings = test_settings();
     let backend = if test_database_url().is_some() {
         "PostgreSQL"
@@ -105,8 +113,7 @@ pub async fn start_server() -> (Arc<TestApp>, String) {
         "in-process"
     };
     settings.database_max_connections = 16;
-    let app = Arc::new(TestApp::start_with(settings).await);
-    (app, format!("{backend} + {store} store"))
+    (settings, format!("{backend} + {store} store"))
 }
 
 /// Lifts a tenant's sign-in and sign-up rate limits: the per-IP defaults would throttle a
