@@ -10,8 +10,9 @@ use sea_orm::{
 };
 use sea_orm_migration_api::MigratorTrait;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 // Keep the migrations crate's items under one clear name here.
@@ -32,6 +33,9 @@ struct StatementCounts {
 pub struct Database {
     connection: DatabaseConnection,
     statements: Arc<StatementCounts>,
+    /// Rung when a transaction that queued CRM deliveries commits, so this process's outbox
+    /// dispatcher delivers them at once instead of at its next poll.
+    deliveries_queued: Arc<Notify>,
 }
 
 impl Database {
@@ -68,7 +72,14 @@ impl Database {
         Ok(Self {
             connection,
             statements,
+            deliveries_queued: Arc::new(Notify::new()),
         })
+    }
+
+    /// Completes when a transaction of this pool that queued CRM deliveries has committed
+    /// (at once if one did since the last wait).
+    pub async fn deliveries_queued(&self) {
+        self.deliveries_queued.notified().await;
     }
 
     /// How many SQL statements this pool has run: (succeeded, failed).
@@ -158,13 +169,20 @@ impl Database {
         Ok(TenantTx {
             transaction,
             scope: scope.clone(),
+            deliveries_queued: self.deliveries_queued.clone(),
+            queued: AtomicBool::new(false),
         })
     }
 
     /// Opens a transaction for platform work (the tenant catalogue).
     pub async fn begin_platform(&self, _scope: &PlatformScope) -> Result<PlatformTx> {
+        self.platform_tx(self.connection.begin().await?)
+    }
+
+    fn platform_tx(&self, transaction: DatabaseTransaction) -> Result<PlatformTx> {
         Ok(PlatformTx {
-            transaction: self.connection.begin().await?,
+            transaction,
+            deliveries_queued: self.deliveries_queued.clone(),
         })
     }
 
@@ -178,14 +196,12 @@ impl Database {
                 .execute_unprepared("SELECT set_config('latchkey.dispatcher', 'on', true)")
                 .await?;
         }
-        Ok(PlatformTx { transaction })
+        self.platform_tx(transaction)
     }
 
     /// A transaction for resolving a tenant or a platform credential before anyone is known.
     pub(crate) async fn begin_resolution(&self) -> Result<PlatformTx> {
-        Ok(PlatformTx {
-            transaction: self.connection.begin().await?,
-        })
+        self.platform_tx(self.connection.begin().await?)
     }
 }
 
@@ -206,6 +222,8 @@ async fn set_tenant(transaction: &DatabaseTransaction, tenant_id: Uuid) -> Resul
 pub struct TenantTx {
     transaction: DatabaseTransaction,
     scope: TenantScope,
+    deliveries_queued: Arc<Notify>,
+    queued: AtomicBool,
 }
 
 impl TenantTx {
@@ -221,14 +239,24 @@ impl TenantTx {
         &self.transaction
     }
 
+    /// Notes that this transaction queued CRM deliveries (the dispatcher is woken on commit).
+    pub(crate) fn queued_deliveries(&self) {
+        self.queued.store(true, Ordering::Relaxed);
+    }
+
     pub async fn commit(self) -> Result<()> {
-        self.transaction.commit().await.map_err(Error::from)
+        self.transaction.commit().await.map_err(Error::from)?;
+        if self.queued.load(Ordering::Relaxed) {
+            self.deliveries_queued.notify_one();
+        }
+        Ok(())
     }
 }
 
 /// A transaction over the platform tables (tenants, domains, platform credentials).
 pub struct PlatformTx {
     transaction: DatabaseTransaction,
+    deliveries_queued: Arc<Notify>,
 }
 
 impl PlatformTx {
@@ -243,6 +271,8 @@ impl PlatformTx {
         Ok(TenantTx {
             transaction: self.transaction,
             scope,
+            deliveries_queued: self.deliveries_queued,
+            queued: AtomicBool::new(false),
         })
     }
 

@@ -137,8 +137,11 @@ impl Dispatcher {
                 }
             }
             if !worked {
+                // Until the next poll, or at once when a change of this process queued
+                // deliveries (other replicas' changes are found by the poll).
                 tokio::select! {
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
+                    _ = self.db.deliveries_queued() => {}
                     _ = stop.changed() => {}
                 }
             }

@@ -1025,6 +1025,7 @@ async fn insert_delivery_in(
     }
     .insert(tx.connection())
     .await?;
+    tx.queued_deliveries();
     Ok(())
 }
 
