@@ -841,6 +841,7 @@ pub async fn update_connector(
                 .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
                 .exec(tx.connection())
                 .await?;
+            tx.queued_deliveries();
         }
     }
     active.updated_at = Set(Utc::now());
@@ -1166,6 +1167,7 @@ pub async fn replay_delivery(
     active.next_attempt_at = Set(Utc::now());
     active.updated_at = Set(Utc::now());
     let delivery = Delivery::try_from(active.update(tx.connection()).await?)?;
+    tx.queued_deliveries();
     let target = id.to_string();
     audit::record(
         &tx,
