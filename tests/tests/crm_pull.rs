@@ -596,6 +596,18 @@ async fn hubspot_webhooks_are_checked_with_signature_v3_and_read_the_contact() {
     let old = (chrono::Utc::now().timestamp_millis() - 301_000).to_string();
     let (status, _) = post(&app, &url, &sign("hubspot-app-secret", &old), batch.clone()).await;
     assert_eq!(status, 401);
+    // Ids are numbers: a path in their place is refused before anything is read.
+    let sneaky = json!([{ "eventId": 1, "subscriptionType": "contact.creation", "objectId": "../../owners" }]).to_string();
+    let headers = vec![
+        (
+            "x-hubspot-signature-v3",
+            hubspot_signature("hubspot-app-secret", &url, &sneaky, &ts),
+        ),
+        ("x-hubspot-request-timestamp", ts.clone()),
+    ];
+    let (status, answer) = post(&app, &url, &headers, sneaky).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(hubspot.received_requests().await.unwrap().is_empty());
     assert_eq!(identities(&app, &tenant, None).await["totalCount"], 0);
 
     let (status, answer) = post(&app, &url, &sign("hubspot-app-secret", &ts), batch.clone()).await;

@@ -254,12 +254,15 @@ struct HubSpotEvent {
     object_id: Value,
 }
 
-fn id_text(value: &Value) -> Option<String> {
-    match value {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.trim().is_empty() && s.len() <= 200 => Some(s.trim().to_owned()),
-        _ => None,
-    }
+/// A HubSpot event or object id: a whole number.
+fn hubspot_id(value: &Value) -> Option<String> {
+    value.as_u64().map(|id| id.to_string())
+}
+
+/// An id of the generic form: 1 to 200 characters, trimmed.
+fn id_text(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty() && value.len() <= 200).then(|| value.to_owned())
 }
 
 async fn seen(tx: &TenantTx, connector_id: Uuid, event_id: &str) -> Result<bool> {
@@ -414,9 +417,9 @@ async fn generic_event(
     let envelope: Envelope = serde_json::from_slice(body).map_err(|error| {
         Rejection::Malformed(format!("the body is not a Latchkey CRM event: {error}"))
     })?;
-    let event_id = id_text(&Value::String(envelope.id))
+    let event_id = id_text(&envelope.id)
         .ok_or_else(|| Rejection::Malformed("id must be 1 to 200 characters".to_owned()))?;
-    let record_id = id_text(&Value::String(envelope.data.record_id)).ok_or_else(|| {
+    let record_id = id_text(&envelope.data.record_id).ok_or_else(|| {
         Rejection::Malformed("data.recordId must be 1 to 200 characters".to_owned())
     })?;
     if !matches!(
@@ -430,7 +433,7 @@ async fn generic_event(
     }
     let company = match envelope.data.company {
         Some(company) => Some(Box::new(RemoteRecord {
-            id: id_text(&Value::String(company.record_id)).ok_or_else(|| {
+            id: id_text(&company.record_id).ok_or_else(|| {
                 Rejection::Malformed("data.company.recordId must be 1 to 200 characters".to_owned())
             })?,
             fields: company.fields,
@@ -495,7 +498,7 @@ async fn hubspot_batch(
     let mut checked = Vec::with_capacity(events.len());
     for (index, event) in events.iter().enumerate() {
         let (Some(event_id), Some(object_id)) =
-            (id_text(&event.event_id), id_text(&event.object_id))
+            (hubspot_id(&event.event_id), hubspot_id(&event.object_id))
         else {
             return Err(Rejection::Malformed(format!(
                 "event {index}: eventId and objectId must be numbers"

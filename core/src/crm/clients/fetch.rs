@@ -45,11 +45,16 @@ fn won_deals(connector: &Connector) -> bool {
     connector.settings["pullFrom"].as_str() == Some("closedWonDeals")
 }
 
-/// An id member as text (HubSpot answers numbers in places).
+/// HubSpot record ids are numbers; anything else is refused, so that no answer can put
+/// another path into the next request's URL.
 fn id_of(value: &Value) -> Option<String> {
     match value {
-        Value::String(id) if !id.is_empty() => Some(id.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(id)
+            if !id.is_empty() && id.len() <= 30 && id.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Some(id.clone())
+        }
+        Value::Number(n) => n.as_u64().map(|n| n.to_string()),
         _ => None,
     }
 }
