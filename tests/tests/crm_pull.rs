@@ -13,7 +13,7 @@ use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const CREATE: &str = "mutation($input: CreateCrmConnectorInput!) { createCrmConnector(input: $input) { connector { id direction settings webhookUrl } } }";
-const IDENTITIES: &str = "query($email: String) { identities(first: 10, filter: { email: $email }) { totalCount nodes { id email displayName phone externalId attributes } } }";
+const IDENTITIES: &str = "query($email: String) { identities(first: 10, filter: { email: $email }) { totalCount nodes { id email emailVerified displayName phone externalId attributes } } }";
 const ORGANIZATIONS: &str = "{ organizations(first: 10) { totalCount nodes { id name externalId invitations { nodes { email status roles } } } } }";
 const PULL: &str = "query($id: ID!) { crmConnector(id: $id) { pull { cursor lastPullAt lastError records nextPullAt } } }";
 const PULL_NOW: &str =
@@ -119,7 +119,7 @@ async fn a_signed_webhook_creates_and_updates_identities_and_never_echoes() {
     let created = contact_event(
         "evt-1",
         "crm-contact-1",
-        json!({ "email": email, "displayName": "Ada Lovelace", "phone": "+44 20 7946 0000", "attributes": { "plan": "gold" } }),
+        json!({ "email": email, "emailVerified": true, "displayName": "Ada Lovelace", "phone": "+44 20 7946 0000", "attributes": { "plan": "gold" } }),
     );
     let (status, receipt) = signed(&app, &url, SECRET, &created).await;
     assert_eq!(status, 200, "{receipt}");
@@ -128,6 +128,7 @@ async fn a_signed_webhook_creates_and_updates_identities_and_never_echoes() {
     assert_eq!(found["totalCount"], 1);
     let identity = &found["nodes"][0];
     assert_eq!(identity["displayName"], "Ada Lovelace");
+    assert_eq!(identity["emailVerified"], true);
     assert_eq!(identity["attributes"]["plan"], "gold");
 
     // The CRM retries the same event: nothing changes.
@@ -150,6 +151,10 @@ async fn a_signed_webhook_creates_and_updates_identities_and_never_echoes() {
     assert_eq!(all["totalCount"], 1, "updated, not duplicated: {all}");
     let identity = &all["nodes"][0];
     assert_eq!(identity["email"], new_email.as_str());
+    assert_eq!(
+        identity["emailVerified"], false,
+        "a new address is not verified unless the CRM says so"
+    );
     assert_eq!(identity["displayName"], "Ada King");
     assert_eq!(identity["attributes"], json!({ "plan": "gold", "tier": 2 }));
     // The same content again (a new event id) changes nothing.
@@ -841,7 +846,7 @@ async fn dynamics_pulls_contacts_modified_since_the_cursor() {
         &tenant,
         json!({
             "name": "Dynamics", "kind": "DYNAMICS365", "direction": "BOTH",
-            "triggers": ["IDENTITY_CREATED"],
+            "triggers": ["IDENTITY_CREATED", "IDENTITY_UPDATED"],
             "settings": { "baseUrl": format!("{}/api/data/v9.2", dataverse.uri()), "tokenUrl": format!("{}/tenant-id/oauth2/v2.0/token", dataverse.uri()), "contactKey": "new_idpuserid", "accountKey": "new_idporgid", "pullIntervalSeconds": 3600 },
             "credentials": { "clientId": "app-id", "clientSecret": "app-secret" },
         }),
@@ -887,6 +892,42 @@ async fn dynamics_pulls_contacts_modified_since_the_cursor() {
         .filter(|r| r.method.as_str() == "PATCH")
         .count();
     assert_eq!(pushed, 0, "no echo");
+    // A later change in Latchkey goes to the row it was pulled from (by its id), and gives it
+    // the alternate key, so no second contact is made.
+    Mock::given(method("PATCH"))
+        .and(path(
+            "/api/data/v9.2/contacts(00000000-0000-0000-0000-0000000000c1)",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "contactid": "00000000-0000-0000-0000-0000000000c1" })),
+        )
+        .mount(&dataverse)
+        .await;
+    let id = found["nodes"][0]["id"].as_str().unwrap().to_owned();
+    app.tenant(
+        &tenant,
+        "mutation($input: UpdateIdentityInput!) { updateIdentity(input: $input) { identity { id } } }",
+        json!({ "input": { "id": id, "displayName": "Hedy" } }),
+    )
+    .await
+    .data();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let patch = loop {
+        let requests = dataverse.received_requests().await.unwrap();
+        if let Some(patch) = requests.into_iter().find(|r| r.method.as_str() == "PATCH") {
+            break patch;
+        }
+        assert!(Instant::now() < deadline, "the update was not pushed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        patch.url.path(),
+        "/api/data/v9.2/contacts(00000000-0000-0000-0000-0000000000c1)"
+    );
+    let body: Value = serde_json::from_slice(&patch.body).unwrap();
+    assert_eq!(body["lastname"], "Hedy");
+    assert_eq!(body["new_idpuserid"], id.as_str());
     app.stop().await;
 }
 

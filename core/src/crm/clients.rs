@@ -527,8 +527,7 @@ impl Clients {
         let action = push.event.event_type.rsplit('.').next().unwrap_or("");
         let (method, url, body) = match (kind, action) {
             ("membership", _) => {
-                let identity = push.data["identityId"].as_str().unwrap_or_default();
-                let (Some(_), Some(account_id)) = &push.member_records else {
+                let (Some(contact_id), Some(account_id)) = &push.member_records else {
                     return Err((not_yet_pushed(), false));
                 };
                 let account = if action == "removed" {
@@ -538,27 +537,35 @@ impl Clients {
                 };
                 (
                     Method::PATCH,
-                    format!("{base}/Contact/{contact_key}/{identity}"),
+                    format!("{base}/Contact/{contact_id}"),
                     Some(json!({ "AccountId": account })),
                 )
             }
+            // A record known by its Salesforce Id (pushed before, or pulled from Salesforce)
+            // is addressed by it; others are upserted by the external id field.
             (kind, "deleted") => {
                 let (object, key) = sobject(kind, contact_key, account_key);
-                (
-                    Method::DELETE,
-                    format!("{base}/{object}/{key}/{}", push.event.subject_id),
-                    None,
-                )
+                let url = match push.remote_id {
+                    Some(id) => format!("{base}/{object}/{id}"),
+                    None => format!("{base}/{object}/{key}/{}", push.event.subject_id),
+                };
+                (Method::DELETE, url, None)
             }
             (kind, _) => {
                 let (object, key) = sobject(kind, contact_key, account_key);
                 let mut fields = mapped(push.mapping, kind, push.data);
-                fields.remove(key);
-                (
-                    Method::PATCH,
-                    format!("{base}/{object}/{key}/{}", push.event.subject_id),
-                    Some(Value::Object(fields)),
-                )
+                let url = match push.remote_id {
+                    // Also sets the external id, so a record pulled from Salesforce gets it.
+                    Some(id) => {
+                        fields.insert(key.to_owned(), json!(push.event.subject_id));
+                        format!("{base}/{object}/{id}")
+                    }
+                    None => {
+                        fields.remove(key);
+                        format!("{base}/{object}/{key}/{}", push.event.subject_id)
+                    }
+                };
+                (Method::PATCH, url, Some(Value::Object(fields)))
             }
         };
         let mut request = self.http.request(method, &url).bearer_auth(token);
@@ -597,41 +604,44 @@ impl Clients {
         let record = |set: &str, key: &str, id: &str| format!("{set}({key}='{id}')");
         let (method, url, body, id_column) = match (kind, action) {
             ("membership", _) => {
-                if push.member_records.0.is_none() || push.member_records.1.is_none() {
+                let (Some(contact_id), Some(account_id)) = &push.member_records else {
                     return Err((not_yet_pushed(), false));
-                }
-                let identity = push.data["identityId"].as_str().unwrap_or_default();
-                let organization = push.data["organizationId"].as_str().unwrap_or_default();
+                };
                 let link = if action == "removed" {
                     Value::Null
                 } else {
-                    json!(format!(
-                        "/{}",
-                        record("accounts", account_key, organization)
-                    ))
+                    json!(format!("/accounts({account_id})"))
                 };
                 (
                     Method::PATCH,
-                    format!("{base}/{}", record("contacts", contact_key, identity)),
+                    format!("{base}/contacts({contact_id})"),
                     Some(json!({ "parentcustomerid_account@odata.bind": link })),
                     "contactid",
                 )
             }
+            // A row known by its id (pushed before, or pulled from Dataverse) is addressed by
+            // it; others are upserted through the alternate key.
             (kind, action) => {
                 let (set, key, id_column) = if kind == "identity" {
                     ("contacts", contact_key, "contactid")
                 } else {
                     ("accounts", account_key, "accountid")
                 };
-                let url = format!(
-                    "{base}/{}",
-                    record(set, key, &push.event.subject_id.to_string())
-                );
+                let subject_id = push.event.subject_id.to_string();
+                let url = match push.remote_id {
+                    Some(id) => format!("{base}/{set}({id})"),
+                    None => format!("{base}/{}", record(set, key, &subject_id)),
+                };
                 if action == "deleted" {
                     (Method::DELETE, url, None, id_column)
                 } else {
                     let mut fields = mapped(push.mapping, kind, push.data);
-                    fields.remove(key);
+                    if push.remote_id.is_some() {
+                        // Also sets the key, so a row pulled from Dataverse gets it.
+                        fields.insert(key.to_owned(), json!(subject_id));
+                    } else {
+                        fields.remove(key);
+                    }
                     (Method::PATCH, url, Some(Value::Object(fields)), id_column)
                 }
             }

@@ -166,6 +166,23 @@ impl Dispatcher {
                 }
             }
         }
+        // Membership deliveries need their identity's and organization's CRM records: they go
+        // after the round's other lanes.
+        let (memberships, subjects): (Vec<_>, Vec<_>) = lanes
+            .into_iter()
+            .partition(|lane| lane[0].event_type.starts_with("membership."));
+        for phase in [subjects, memberships] {
+            self.deliver_lanes(phase, stop).await;
+        }
+        Ok(count)
+    }
+
+    /// Delivers `lanes` side by side, each in order.
+    async fn deliver_lanes(
+        &self,
+        lanes: Vec<Vec<delivery_row::Model>>,
+        stop: &watch::Receiver<bool>,
+    ) {
         futures::stream::iter(lanes)
             .for_each_concurrent(self.settings.concurrency.max(1), |lane| async move {
                 for row in lane {
@@ -185,7 +202,6 @@ impl Dispatcher {
                 }
             })
             .await;
-        Ok(count)
     }
 
     async fn claim(&self) -> Result<Vec<delivery_row::Model>> {

@@ -79,7 +79,9 @@ impl From<Error> for Rejection {
             Error::Validation { field, reason } => {
                 Rejection::Malformed(format!("{field}: {reason}"))
             }
-            Error::Conflict(message) | Error::Refused(message) => Rejection::Malformed(message),
+            Error::Refused(message) => Rejection::Malformed(message),
+            // Another delivery of the same record raced this one: the CRM should send it again.
+            Error::Conflict(message) => Rejection::Unavailable(message),
             Error::RateLimited { .. } => {
                 Rejection::Unavailable("rate limited; retry later".to_owned())
             }

@@ -950,6 +950,8 @@ pub async fn pull_now(db: &Database, scope: &TenantScope, actor: &Actor, id: Uui
         ));
     }
     record(&tx, actor, "crm_connector.pull", id, json!({})).await?;
+    // Wakes this process's dispatcher, which runs due pulls too.
+    tx.queued_deliveries();
     tx.commit().await
 }
 

@@ -258,7 +258,7 @@ pub(crate) async fn apply_contact(
     let (identity, applied) = match existing {
         None => {
             let attributes = merged(&json!({}), &fields, "attributes");
-            let created = identities::create_identity(
+            match identities::create_identity(
                 db,
                 scope,
                 &actor,
@@ -271,8 +271,24 @@ pub(crate) async fn apply_contact(
                     external_id: text(fields.get("externalId")),
                 },
             )
-            .await?;
-            (created, Applied::Created)
+            .await
+            {
+                Ok(created) => (created, Applied::Created),
+                // Created meanwhile by a parallel delivery of the same record (a webhook and a
+                // pull, or a CRM's retry): update that one.
+                Err(Error::Conflict(_)) => {
+                    let tx = db.begin_tenant(scope).await?;
+                    let found = identities::find_by_email(&tx, email.normalized()).await?;
+                    tx.commit().await?;
+                    let identity = found.ok_or_else(|| {
+                        Error::Conflict("another identity has this record's external id".into())
+                    })?;
+                    let (updated, _) =
+                        update_identity(db, scope, &actor, identity, &email, &fields).await?;
+                    (updated, Applied::Updated)
+                }
+                Err(error) => return Err(error),
+            }
         }
         Some(identity) => update_identity(db, scope, &actor, identity, &email, &fields).await?,
     };
@@ -323,9 +339,16 @@ async fn update_identity(
         Some(raw) => Some(Value::String(Phone::parse("phone", &raw)?.into_inner())),
         None => None,
     };
+    let email_changes = identity.email != email.as_str();
+    // A new address is not verified unless the CRM says so (the mapping maps emailVerified).
+    let verified = match flag(fields.get("emailVerified")) {
+        Some(verified) => verified,
+        None if email_changes => false,
+        None => identity.email_verified,
+    };
     let changes = IdentityChanges {
-        email: (identity.email != email.as_str()).then(|| email.as_str().to_owned()),
-        email_verified: flag(fields.get("emailVerified")).filter(|v| *v != identity.email_verified),
+        email: email_changes.then(|| email.as_str().to_owned()),
+        email_verified: (verified != identity.email_verified).then_some(verified),
         display_name: text_change(
             identity.display_name.as_deref(),
             fields.get("displayName"),
@@ -700,16 +723,21 @@ pub(crate) async fn run_due(
         crm.connector.kind = connector.kind.as_str(),
         crm.connector.id = %connector.id,
     );
+    let mut held = until;
     let pulled = pull_pages(
-        db,
-        &scope,
-        &tenant.name,
-        clients,
-        context,
-        &connector,
-        row.updated_at.timestamp_micros(),
-        &credentials,
-        claimed.pull_cursor.clone(),
+        &Job {
+            db,
+            scope: &scope,
+            tenant_name: &tenant.name,
+            clients,
+            context,
+            connector: &connector,
+            version: row.updated_at.timestamp_micros(),
+            credentials: &credentials,
+            claimed: &claimed,
+            lease,
+        },
+        &mut held,
     )
     .instrument(span)
     .await;
@@ -718,7 +746,7 @@ pub(crate) async fn run_due(
     } else {
         interval
     };
-    finish(db, &scope, &claimed, until, pulled, next).await?;
+    finish(db, &scope, &claimed, held, pulled, next).await?;
     Ok(true)
 }
 
@@ -730,26 +758,39 @@ struct Pulled {
     error: Option<String>,
 }
 
-/// Reads up to [`PAGES_PER_PULL`] pages of changed contacts and applies them, moving the
-/// cursor page by page.
-#[allow(clippy::too_many_arguments)]
-async fn pull_pages(
-    db: &Database,
-    scope: &TenantScope,
-    tenant_name: &str,
-    clients: &super::clients::Clients,
-    context: &PullContext,
-    connector: &Connector,
+/// What one pull works with.
+struct Job<'a> {
+    db: &'a Database,
+    scope: &'a TenantScope,
+    tenant_name: &'a str,
+    clients: &'a super::clients::Clients,
+    context: &'a PullContext,
+    connector: &'a Connector,
     version: i64,
-    credentials: &Value,
-    mut cursor: Option<String>,
-) -> Pulled {
+    credentials: &'a Value,
+    claimed: &'a pull_row::Model,
+    lease: Duration,
+}
+
+/// Reads up to [`PAGES_PER_PULL`] pages of changed contacts and applies them, moving the
+/// cursor page by page and renewing the claim after each page (`held` is where it stands). A
+/// record that fails for another reason than its own content stops the pull with the cursor
+/// before its page, so the next pull reads it again; a record that cannot be an identity (no
+/// email, say) is reported and passed over.
+async fn pull_pages(job: &Job<'_>, held: &mut DateTime<Utc>) -> Pulled {
+    let mut cursor = job.claimed.pull_cursor.clone();
     let mut applied = 0;
     let mut more = false;
     let mut error = None;
-    for _ in 0..PAGES_PER_PULL {
-        let page = match clients
-            .changed_since(connector, version, credentials, cursor.as_deref())
+    'pages: for _ in 0..PAGES_PER_PULL {
+        let page = match job
+            .clients
+            .changed_since(
+                job.connector,
+                job.version,
+                job.credentials,
+                cursor.as_deref(),
+            )
             .await
         {
             Ok(page) => page,
@@ -759,18 +800,49 @@ async fn pull_pages(
             }
         };
         for record in &page.records {
-            match apply_contact(db, scope, tenant_name, context, connector, record).await {
+            match apply_contact(
+                job.db,
+                job.scope,
+                job.tenant_name,
+                job.context,
+                job.connector,
+                record,
+            )
+            .await
+            {
                 Ok(_) => applied += 1,
                 Err(failed) => {
                     tracing::warn!(crm.record = %record.id, error = %failed, "a pulled CRM record could not be applied");
                     error = Some(format!("record {}: {failed}", record.id));
+                    if !matches!(failed, Error::Validation { .. }) {
+                        more = false;
+                        break 'pages;
+                    }
                 }
             }
+        }
+        more = page.more;
+        if more && page.cursor == cursor {
+            // A full page that did not move the cursor: more records share one modified
+            // stamp than a page holds. Reading it again would return the same page.
+            error = Some(format!(
+                "more than one page of records share the modified stamp {}; the pull stops here",
+                cursor.as_deref().unwrap_or("(none)")
+            ));
+            more = false;
         }
         if page.cursor.is_some() {
             cursor = page.cursor;
         }
-        more = page.more;
+        match renew(job, *held).await {
+            Ok(Some(until)) => *held = until,
+            // Taken over after the lease ran out (or the connector is gone): stop here.
+            Ok(None) => break,
+            Err(failed) => {
+                error = Some(format!("the pull's claim could not be renewed: {failed}"));
+                break;
+            }
+        }
         if !more {
             break;
         }
@@ -781,6 +853,23 @@ async fn pull_pages(
         more,
         error,
     }
+}
+
+/// Pushes the claim of a running pull forward by its lease, if it is still this pull's.
+async fn renew(job: &Job<'_>, held: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    let until = Utc::now().trunc_subsecs(6)
+        + chrono::Duration::from_std(job.lease).map_err(Error::internal)?;
+    let tx = job.db.begin_tenant(job.scope).await?;
+    let moved = pull_row::Entity::update_many()
+        .col_expr(pull_row::Column::NextPullAt, Expr::value(until))
+        .filter(pull_row::Column::TenantId.eq(job.claimed.tenant_id))
+        .filter(pull_row::Column::ConnectorId.eq(job.claimed.connector_id))
+        .filter(pull_row::Column::NextPullAt.eq(held))
+        .exec(tx.connection())
+        .await?
+        .rows_affected;
+    tx.commit().await?;
+    Ok((moved == 1).then_some(until))
 }
 
 /// Records a pull's outcome and its next time, if the claim is still this pull's.

@@ -270,7 +270,7 @@ impl Clients {
             )
             .await?;
         let mut records = Vec::with_capacity(results.len());
-        for result in &results {
+        for result in results.iter().filter(|r| id_of(&r["id"]).is_some()) {
             records.push(self.hubspot_record(connector, credentials, result).await?);
         }
         Ok(PulledPage {
