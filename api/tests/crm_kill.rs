@@ -9,8 +9,10 @@
 //! in Latchkey, and the call repeated for the killed delivery must not have made a second record.
 
 mod common;
+mod guard;
 
 use common::Binary;
+use guard::Process;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::process::Stdio;
@@ -147,23 +149,6 @@ impl Respond for FakeHubSpot {
             (false, Mode::Slow) => response.set_delay(Duration::from_millis(100)),
             _ => response,
         }
-    }
-}
-
-/// The server process, killed (SIGKILL) when dropped, so a failed assertion leaves no server
-/// running.
-struct Process(std::process::Child);
-
-impl Process {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

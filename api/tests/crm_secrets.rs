@@ -6,8 +6,10 @@
 //! the audit events or in a delivery's `lastError`.
 
 mod common;
+mod guard;
 
 use common::Binary;
+use guard::Process;
 use serde_json::{Value, json};
 use std::io::Read;
 use std::process::Stdio;
@@ -139,23 +141,6 @@ async fn fake_crms() -> MockServer {
         .mount(&crm)
         .await;
     crm
-}
-
-/// The server process, killed (SIGKILL) when dropped, so a failed assertion leaves no server
-/// running.
-struct Process(std::process::Child);
-
-impl Process {
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// Every GraphQL answer, kept as text to search for secrets afterwards.

@@ -641,6 +641,30 @@ async fn pull_now(app: &TestApp, tenant: &TestTenant, id: &Value) {
         .data();
 }
 
+/// A fake Salesforce whose token endpoint issues `token` (with itself as the instance URL).
+async fn salesforce_issuing(token: &str) -> MockServer {
+    let salesforce = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/services/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": token, "instance_url": salesforce.uri(), "token_type": "Bearer", "issued_at": "1714557600000"
+        })))
+        .mount(&salesforce)
+        .await;
+    salesforce
+}
+
+/// A Microsoft Entra token endpoint at `path` of `server` that issues `token`.
+async fn entra_issues(server: &MockServer, token_path: &str, token: &str) {
+    Mock::given(method("POST"))
+        .and(path(token_path))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "token_type": "Bearer", "expires_in": 3599, "access_token": token
+        })))
+        .mount(server)
+        .await;
+}
+
 /// Waits until the connector's scheduled pull has run (at least `runs` records applied).
 async fn pulled(app: &TestApp, tenant: &TestTenant, id: &Value, records: i64) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -718,14 +742,7 @@ async fn hubspot_pulls_contacts_changed_since_the_cursor() {
 
 #[tokio::test]
 async fn salesforce_pulls_contacts_with_their_accounts_by_soql() {
-    let salesforce = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/services/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "00Dxx!pull", "instance_url": salesforce.uri(), "token_type": "Bearer", "issued_at": "1714557600000"
-        })))
-        .mount(&salesforce)
-        .await;
+    let salesforce = salesforce_issuing("00Dxx!pull").await;
     let email = unique_email();
     Mock::given(method("GET"))
         .and(path("/services/data/v62.0/query"))
@@ -816,13 +833,7 @@ async fn salesforce_pulls_contacts_with_their_accounts_by_soql() {
 #[tokio::test]
 async fn dynamics_pulls_contacts_modified_since_the_cursor() {
     let dataverse = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/tenant-id/oauth2/v2.0/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3599, "access_token": "eyJ0eXAi.pull"
-        })))
-        .mount(&dataverse)
-        .await;
+    entra_issues(&dataverse, "/tenant-id/oauth2/v2.0/token", "eyJ0eXAi.pull").await;
     let email = unique_email();
     Mock::given(method("GET"))
         .and(path("/api/data/v9.2/contacts"))
@@ -1016,14 +1027,7 @@ async fn hubspot_pulls_the_contacts_of_closed_won_deals() {
 
 #[tokio::test]
 async fn salesforce_and_dynamics_pull_the_contacts_of_won_opportunities() {
-    let salesforce = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/services/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": "00Dxx!won", "instance_url": salesforce.uri(), "token_type": "Bearer", "issued_at": "1714557600000"
-        })))
-        .mount(&salesforce)
-        .await;
+    let salesforce = salesforce_issuing("00Dxx!won").await;
     let (sf_buyer, dyn_buyer) = (unique_email(), unique_email());
     Mock::given(method("GET"))
         .and(path("/services/data/v62.0/query"))
@@ -1038,13 +1042,7 @@ async fn salesforce_and_dynamics_pull_the_contacts_of_won_opportunities() {
         .mount(&salesforce)
         .await;
     let dataverse = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/tid/oauth2/v2.0/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3599, "access_token": "eyJ.won"
-        })))
-        .mount(&dataverse)
-        .await;
+    entra_issues(&dataverse, "/tid/oauth2/v2.0/token", "eyJ.won").await;
     Mock::given(method("GET"))
         .and(path("/api/data/v9.2/opportunities"))
         .and(query_param("$filter", "statecode eq 1"))

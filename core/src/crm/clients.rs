@@ -5,8 +5,8 @@
 mod fetch;
 
 use super::ConnectorKind;
+use super::inbound::latchkey_signature;
 use crate::outbox::DomainEvent;
-use aws_lc_rs::hmac;
 use chrono::Utc;
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -210,22 +210,14 @@ impl Clients {
     // Webhook
 
     fn signed_webhook(&self, url: &str, secret: &str, body: &Value) -> RequestBuilder {
+        let id = body["id"].as_str().unwrap_or_default().to_owned();
         let body = body.to_string();
-        let timestamp = Utc::now().timestamp();
-        let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-        let signature = hmac::sign(&key, format!("{timestamp}.{body}").as_bytes());
-        let id = serde_json::from_str::<Value>(&body)
-            .ok()
-            .and_then(|b| b["id"].as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let signature = latchkey_signature(secret, Utc::now().timestamp(), body.as_bytes());
         self.http
             .post(url)
             .header("content-type", "application/json")
             .header("idempotency-key", id)
-            .header(
-                "latchkey-signature",
-                format!("t={timestamp},v1={}", hex::encode(signature.as_ref())),
-            )
+            .header("latchkey-signature", signature)
             .body(body)
     }
 

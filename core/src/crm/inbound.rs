@@ -110,6 +110,16 @@ fn hmac_key(secret: &str) -> hmac::Key {
     hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes())
 }
 
+/// The `Latchkey-Signature` header for `body` sent at `timestamp` (unix seconds):
+/// `t=<timestamp>,v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`. What pushes sign with
+/// and [`verify_latchkey_signature`] checks.
+pub(crate) fn latchkey_signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut signed = format!("{timestamp}.").into_bytes();
+    signed.extend_from_slice(body);
+    let tag = hmac::sign(&hmac_key(secret), &signed);
+    format!("t={timestamp},v1={}", hex::encode(tag.as_ref()))
+}
+
 /// Checks `Latchkey-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>]` over `"<t>.<body>"`.
 pub fn verify_latchkey_signature(
     header: Option<&str>,
@@ -576,18 +586,11 @@ async fn hubspot_batch(
 mod tests {
     use super::*;
 
-    fn latchkey_header(secret: &str, t: i64, body: &[u8]) -> String {
-        let mut signed = format!("{t}.").into_bytes();
-        signed.extend_from_slice(body);
-        let tag = hmac::sign(&hmac_key(secret), &signed);
-        format!("t={t},v1={}", hex::encode(tag.as_ref()))
-    }
-
     #[test]
     fn latchkey_signatures_check_secret_body_and_time() {
         let body = br#"{"id":"1"}"#;
         let now = 1_800_000_000;
-        let header = latchkey_header("0123456789abcdef", now, body);
+        let header = latchkey_signature("0123456789abcdef", now, body);
         assert_eq!(
             verify_latchkey_signature(Some(&header), "0123456789abcdef", body, now),
             Ok(())
