@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use latchkey_core::crypto::MasterKey;
-use latchkey_core::{Database, Error, PlatformScope, platform};
+use latchkey_core::{Database, Error, platform};
 
 /// The slug of the tenant created on first start in the embedded mode.
 pub const DEMO_TENANT: &str = "demo";
@@ -36,7 +36,7 @@ pub async fn bootstrap(
         match latchkey_tenants::create_tenant(
             db,
             master_key,
-            &PlatformScope::local_operator(),
+            &platform::local_operator(db),
             DEMO_TENANT,
             "Demo",
             None,

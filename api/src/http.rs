@@ -19,7 +19,7 @@ use async_graphql::{BatchRequest, BatchResponse, ObjectType, Request, Response, 
 use futures::StreamExt;
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
 use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
-use latchkey_core::{Actor, Error, Principal, TenantScope, platform, tenancy};
+use latchkey_core::{Actor, Error, TenantScope, platform, tenancy};
 use serde_json::json;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -458,7 +458,7 @@ async fn tenant_caller(
     services.metrics.tenant_request(scope.slug());
     let request_id = request_id(request);
     let actor = match bearer(request)? {
-        None => Actor::new(Principal::Anonymous, request_id),
+        None => Actor::anonymous(request_id),
         Some(token) if token.starts_with(API_KEY_PREFIX) => {
             authenticate_api_key(
                 &services.db,

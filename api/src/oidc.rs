@@ -871,7 +871,7 @@ async fn establish_session(
         request_id(&request),
     )
     .await?;
-    let Principal::Identity { session_id, .. } = actor.principal else {
+    let Principal::Identity { session_id, .. } = *actor.principal() else {
         return Err(latchkey_core::Error::Unauthenticated.into());
     };
     // Only right after a sign-in (the hosted page calls this at once): an access token taken

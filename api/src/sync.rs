@@ -7,7 +7,7 @@ use anyhow::Context;
 use latchkey_core::crm::clients::Clients;
 use latchkey_core::crm::dispatch::Dispatcher;
 use latchkey_core::crm::sync::{self, SyncRun};
-use latchkey_core::{Actor, PlatformScope, Principal, tenancy};
+use latchkey_core::{Actor, platform, tenancy};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,13 +42,7 @@ pub async fn run(
     let (scope, _) = tenancy::resolve_slug(&db, tenant)
         .await
         .with_context(|| format!("tenant {tenant:?}: not found or suspended"))?;
-    let operator = PlatformScope::local_operator();
-    let actor = Actor::new(
-        Principal::Platform {
-            operator: operator.operator().to_owned(),
-        },
-        None,
-    );
+    let actor = Actor::platform(&platform::local_operator(&db), None);
     let run = match resume {
         Some(id) => sync::get_sync_run(&db, &scope, &actor, id)
             .await

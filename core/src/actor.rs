@@ -1,6 +1,7 @@
 //! Who is calling, and what they may do. Checked by services in the core, deny by default.
 
 use crate::error::{Error, Result};
+use crate::scope::PlatformScope;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -79,18 +80,59 @@ pub enum Principal {
 }
 
 /// The caller of one request: the principal and the request id that ties audit events to logs.
+/// Made only where a credential was checked: API keys and sessions in this crate, a platform
+/// credential through [`Actor::platform`]; anyone may be [`Actor::anonymous`].
+///
+/// ```compile_fail
+/// use latchkey_core::{Actor, AdminRole, Principal};
+/// let forged = Actor::new(
+///     Principal::ApiKey { id: uuid::Uuid::nil(), roles: vec![AdminRole::Owner] },
+///     None,
+/// );
+/// ```
+///
+/// ```compile_fail
+/// use latchkey_core::{Actor, Principal};
+/// let forged = Actor {
+///     principal: Principal::Platform { operator: "me".into() },
+///     request_id: None,
+/// };
+/// ```
 #[derive(Clone, Debug)]
 pub struct Actor {
-    pub principal: Principal,
-    pub request_id: Option<String>,
+    principal: Principal,
+    request_id: Option<String>,
 }
 
 impl Actor {
-    pub fn new(principal: Principal, request_id: Option<String>) -> Self {
+    pub(crate) fn new(principal: Principal, request_id: Option<String>) -> Self {
         Self {
             principal,
             request_id,
         }
+    }
+
+    /// A caller without a credential: only sign-up and sign-in ceremonies are open to it.
+    pub fn anonymous(request_id: Option<String>) -> Self {
+        Self::new(Principal::Anonymous, request_id)
+    }
+
+    /// The platform operator that `platform` authenticated, acting on a tenant.
+    pub fn platform(platform: &PlatformScope, request_id: Option<String>) -> Self {
+        Self::new(
+            Principal::Platform {
+                operator: platform.operator().to_owned(),
+            },
+            request_id,
+        )
+    }
+
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
     pub fn roles(&self) -> &[AdminRole] {

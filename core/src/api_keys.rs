@@ -12,7 +12,7 @@ use crate::scope::TenantScope;
 use crate::secrets;
 use crate::validate::Name;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
@@ -47,6 +47,7 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(row);
 
 /// An API key as admins see it (never the secret).
 #[derive(Clone, Debug)]
@@ -96,23 +97,23 @@ pub async fn issue_api_key(
 ) -> Result<(ApiKey, String)> {
     let secret = secrets::generate(API_KEY_PREFIX);
     let (created_by_type, created_by_id) = actor.audit_identity();
-    let row = row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        name: Set(name.into_inner()),
-        key_prefix: Set(secret[..API_KEY_PREFIX.len() + 6].to_owned()),
-        secret_hash: Set(secrets::hash(&secret)),
-        roles: Set(json!(roles)),
-        created_by: Set(Some(match created_by_id {
-            Some(id) => format!("{created_by_type}:{id}"),
-            None => created_by_type.to_owned(),
-        })),
-        created_at: Set(Utc::now()),
-        last_used_at: Set(None),
-        revoked_at: Set(None),
-    }
-    .insert(tx.connection())
-    .await?;
+    let row = tx
+        .insert(row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            name: Set(name.into_inner()),
+            key_prefix: Set(secret[..API_KEY_PREFIX.len() + 6].to_owned()),
+            secret_hash: Set(secrets::hash(&secret)),
+            roles: Set(json!(roles)),
+            created_by: Set(Some(match created_by_id {
+                Some(id) => format!("{created_by_type}:{id}"),
+                None => created_by_type.to_owned(),
+            })),
+            created_at: Set(Utc::now()),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+        })
+        .await?;
     let key = ApiKey::try_from(row)?;
     let target = key.id.to_string();
     audit::record(
@@ -175,8 +176,8 @@ pub async fn list_api_keys(
 ) -> Result<Page<ApiKey>> {
     actor.authorize(Permission::ReadApiKeys)?;
     let tx = db.begin_tenant(scope).await?;
-    let query = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
-    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
+    let query = tx.find::<row::Entity>();
+    let rows = keyset(query, row::Column::Id, page).await?;
     tx.commit().await?;
     rows.try_map(ApiKey::try_from)
 }
@@ -193,10 +194,10 @@ pub async fn revoke_api_key(
 ) -> Result<ApiKey> {
     actor.authorize(Permission::ManageApiKeys)?;
     let tx = db.begin_tenant(scope).await?;
-    let current = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let current = tx
+        .find::<row::Entity>()
         .filter(row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     let secret_hash = current.secret_hash.clone();
@@ -214,7 +215,7 @@ pub async fn revoke_api_key(
     }
     let mut active: row::ActiveModel = current.into();
     active.revoked_at = Set(Some(Utc::now()));
-    let key = ApiKey::try_from(active.update(tx.connection()).await?)?;
+    let key = ApiKey::try_from(tx.update(active).await?)?;
     let target = id.to_string();
     audit::record(
         &tx,
@@ -258,17 +259,17 @@ pub async fn authenticate_api_key(
         ));
     }
     let tx = db.begin_tenant(scope).await?;
-    let row = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let row = tx
+        .find::<row::Entity>()
         .filter(row::Column::SecretHash.eq(secret_hash.as_str()))
         .filter(row::Column::RevokedAt.is_null())
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::Unauthenticated)?;
     let key = ApiKey::try_from(row.clone())?;
     let mut active: row::ActiveModel = row.into();
     active.last_used_at = Set(Some(Utc::now()));
-    active.update(tx.connection()).await?;
+    tx.update(active).await?;
     tx.commit().await?;
     let cached = serde_json::to_vec(&CachedKey {
         id: key.id,
@@ -293,10 +294,10 @@ pub async fn authenticate_api_key(
 
 async fn revoked_since(db: &Database, scope: &TenantScope, id: Uuid) -> Result<bool> {
     let tx = db.begin_tenant(scope).await?;
-    let row = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let row = tx
+        .find::<row::Entity>()
         .filter(row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?;
     tx.commit().await?;
     Ok(row.is_none_or(|row| row.revoked_at.is_some()))
@@ -305,14 +306,14 @@ async fn revoked_since(db: &Database, scope: &TenantScope, id: Uuid) -> Result<b
 /// The key the caller authenticated with (no permission needed: it is their own).
 #[tracing::instrument(name = "core.own_api_key", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn own_api_key(db: &Database, scope: &TenantScope, actor: &Actor) -> Result<ApiKey> {
-    let Principal::ApiKey { id, .. } = &actor.principal else {
+    let Principal::ApiKey { id, .. } = actor.principal() else {
         return Err(Error::NotFound);
     };
     let tx = db.begin_tenant(scope).await?;
-    let row = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let row = tx
+        .find::<row::Entity>()
         .filter(row::Column::Id.eq(*id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     tx.commit().await?;

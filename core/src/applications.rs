@@ -18,7 +18,7 @@ use crate::secrets;
 use crate::sessions;
 use crate::validate::Name;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::{Host, Url};
@@ -64,6 +64,7 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(row);
 
 /// The kind of client, which decides how it authenticates and which grants it may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,10 +390,9 @@ fn check_redirects_for_type(
 }
 
 async fn find_row(tx: &TenantTx, id: Uuid) -> Result<row::Model> {
-    row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<row::Entity>()
         .filter(row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)
 }
@@ -453,31 +453,31 @@ pub async fn create_application(
     let client_id = secrets::generate(CLIENT_ID_PREFIX)[..CLIENT_ID_PREFIX.len() + 22].to_owned();
     let now = Utc::now();
     let tx = db.begin_tenant(scope).await?;
-    let row = row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        client_id: Set(client_id),
-        name: Set(name.into_inner()),
-        app_type: Set(new.app_type.as_str().to_owned()),
-        secret_hash: Set(secret.as_deref().map(secrets::hash)),
-        redirect_uris: Set(json!(redirect_uris)),
-        post_logout_redirect_uris: Set(json!(post_logout)),
-        scopes: Set(json!(scopes)),
-        access_token_ttl_seconds: Set(access_ttl),
-        refresh_token_ttl_seconds: Set(refresh_ttl),
-        created_at: Set(now),
-        updated_at: Set(now),
-        secret_rotated_at: Set(None),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(|error| {
-        if is_unique_violation(&error) {
-            Error::Conflict("client id collision; try again".into())
-        } else {
-            error.into()
-        }
-    })?;
+    let row = tx
+        .insert(row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            client_id: Set(client_id),
+            name: Set(name.into_inner()),
+            app_type: Set(new.app_type.as_str().to_owned()),
+            secret_hash: Set(secret.as_deref().map(secrets::hash)),
+            redirect_uris: Set(json!(redirect_uris)),
+            post_logout_redirect_uris: Set(json!(post_logout)),
+            scopes: Set(json!(scopes)),
+            access_token_ttl_seconds: Set(access_ttl),
+            refresh_token_ttl_seconds: Set(refresh_ttl),
+            created_at: Set(now),
+            updated_at: Set(now),
+            secret_rotated_at: Set(None),
+        })
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                Error::Conflict("client id collision; try again".into())
+            } else {
+                error.into()
+            }
+        })?;
     let app = Application::try_from(row)?;
     record(&tx, actor, "application.create", &app).await?;
     tx.commit().await?;
@@ -532,7 +532,7 @@ pub async fn update_application(
         )?);
     }
     active.updated_at = Set(Utc::now());
-    let app = Application::try_from(active.update(tx.connection()).await?)?;
+    let app = Application::try_from(tx.update(active).await?)?;
     record(&tx, actor, "application.update", &app).await?;
     tx.commit().await?;
     forget(store, scope, &app.client_id).await?;
@@ -562,7 +562,7 @@ pub async fn rotate_application_secret(
     active.secret_hash = Set(Some(secrets::hash(&secret)));
     active.secret_rotated_at = Set(Some(Utc::now()));
     active.updated_at = Set(Utc::now());
-    let app = Application::try_from(active.update(tx.connection()).await?)?;
+    let app = Application::try_from(tx.update(active).await?)?;
     record(&tx, actor, "application.rotate_secret", &app).await?;
     tx.commit().await?;
     forget(store, scope, &app.client_id).await?;
@@ -583,10 +583,9 @@ pub async fn delete_application(
     let tx = db.begin_tenant(scope).await?;
     let app = Application::try_from(find_row(&tx, id).await?)?;
     sessions::revoke_application_sessions_in(&tx, app.id).await?;
-    row::Entity::delete_many()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<row::Entity>()
         .filter(row::Column::Id.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     record(&tx, actor, "application.delete", &app).await?;
     tx.commit().await?;
@@ -619,8 +618,8 @@ pub async fn list_applications(
 ) -> Result<Page<Application>> {
     actor.authorize(Permission::ReadTenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let query = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
-    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
+    let query = tx.find::<row::Entity>();
+    let rows = keyset(query, row::Column::Id, page).await?;
     tx.commit().await?;
     rows.try_map(Application::try_from)
 }
@@ -650,10 +649,10 @@ pub async fn find_by_client_id(
         return Ok(Some(app));
     }
     let tx = db.begin_tenant(scope).await?;
-    let app = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let app = tx
+        .find::<row::Entity>()
         .filter(row::Column::ClientId.eq(client_id))
-        .one(tx.connection())
+        .one()
         .await?
         .map(Application::try_from)
         .transpose()?;

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -33,6 +33,7 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(row);
 
 /// What an audit event is about.
 pub struct Target<'a> {
@@ -79,7 +80,7 @@ pub async fn record(
     data: Value,
 ) -> Result<()> {
     let (actor_type, actor_id) = actor.audit_identity();
-    row::ActiveModel {
+    tx.insert(row::ActiveModel {
         tenant_id: Set(tx.tenant_id()),
         id: Set(Uuid::now_v7()),
         actor_type: Set(actor_type.to_owned()),
@@ -87,11 +88,10 @@ pub async fn record(
         action: Set(action.to_owned()),
         target_type: Set(target.as_ref().map(|t| t.kind.to_owned())),
         target_id: Set(target.as_ref().map(|t| t.id.to_owned())),
-        request_id: Set(actor.request_id.clone()),
+        request_id: Set(actor.request_id().map(str::to_owned)),
         data: Set(data),
         occurred_at: Set(Utc::now()),
-    }
-    .insert(tx.connection())
+    })
     .await?;
     Ok(())
 }
@@ -114,14 +114,14 @@ pub async fn list_audit_events(
 ) -> Result<Page<AuditEvent>> {
     actor.authorize(Permission::ReadAuditEvents)?;
     let tx = db.begin_tenant(scope).await?;
-    let mut query = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
+    let mut query = tx.find::<row::Entity>();
     if let Some(action) = filter.action {
         query = query.filter(row::Column::Action.eq(action));
     }
     if let Some(target_id) = filter.target_id {
         query = query.filter(row::Column::TargetId.eq(target_id));
     }
-    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
+    let rows = keyset(query, row::Column::Id, page).await?;
     tx.commit().await?;
     Ok(rows.map(AuditEvent::from))
 }

@@ -15,6 +15,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+mod scoped;
+
+pub use scoped::{Binds, PlatformTable, Query, QueueTable, TenantOwned};
+
 // Keep the migrations crate's items under one clear name here.
 use latchkey_migrations as sea_orm_migration_api;
 
@@ -189,14 +193,14 @@ impl Database {
     /// A transaction of the outbox dispatcher: on PostgreSQL it sets `latchkey.dispatcher`,
     /// which lets it see the due deliveries of every tenant (and nothing else beyond the
     /// tenantless tables).
-    pub(crate) async fn begin_dispatcher(&self) -> Result<PlatformTx> {
+    pub(crate) async fn begin_dispatcher(&self) -> Result<DispatchTx> {
         let transaction = self.connection.begin().await?;
         if transaction.get_database_backend() == DbBackend::Postgres {
             transaction
                 .execute_unprepared("SELECT set_config('latchkey.dispatcher', 'on', true)")
                 .await?;
         }
-        self.platform_tx(transaction)
+        Ok(DispatchTx { transaction })
     }
 
     /// A transaction for resolving a tenant or a platform credential before anyone is known.
@@ -235,10 +239,6 @@ impl TenantTx {
         self.scope.tenant_id()
     }
 
-    pub(crate) fn connection(&self) -> &DatabaseTransaction {
-        &self.transaction
-    }
-
     /// Notes that this transaction queued CRM deliveries (the dispatcher is woken on commit).
     pub(crate) fn queued_deliveries(&self) {
         self.queued.store(true, Ordering::Relaxed);
@@ -260,10 +260,6 @@ pub struct PlatformTx {
 }
 
 impl PlatformTx {
-    pub(crate) fn connection(&self) -> &DatabaseTransaction {
-        &self.transaction
-    }
-
     /// Turns this transaction into one bound to a tenant created or resolved in it, so that the
     /// tenant's first rows are written atomically with the tenant itself.
     pub(crate) async fn into_tenant(self, scope: TenantScope) -> Result<TenantTx> {
@@ -276,6 +272,18 @@ impl PlatformTx {
         })
     }
 
+    pub async fn commit(self) -> Result<()> {
+        self.transaction.commit().await.map_err(Error::from)
+    }
+}
+
+/// A transaction of a background worker over the work queues of every tenant (and nothing
+/// else): it claims due rows, then does each one's work in a tenant transaction.
+pub struct DispatchTx {
+    transaction: DatabaseTransaction,
+}
+
+impl DispatchTx {
     pub async fn commit(self) -> Result<()> {
         self.transaction.commit().await.map_err(Error::from)
     }

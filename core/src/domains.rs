@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig, ResolverOpts};
 use hickory_resolver::name_server::TokioConnectionProvider;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -46,6 +46,7 @@ mod domain_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(domain_row);
 
 mod request_row {
     use sea_orm::entity::prelude::*;
@@ -69,6 +70,7 @@ mod request_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(request_row);
 
 /// The DNS name of the verification record of `domain`.
 const RECORD_PREFIX: &str = "_latchkey-verification";
@@ -222,10 +224,9 @@ impl DnsVerifier {
 }
 
 async fn find_domain(tx: &TenantTx, id: Uuid) -> Result<domain_row::Model> {
-    domain_row::Entity::find()
-        .filter(domain_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<domain_row::Entity>()
         .filter(domain_row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)
 }
@@ -261,25 +262,25 @@ pub async fn add_domain(
         ));
     }
     let token = secrets::generate("");
-    let row = domain_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(organization_id),
-        domain: Set(domain.as_str().to_owned()),
-        verification_token: Set(token),
-        verified_at: Set(None),
-        verification_method: Set(None),
-        created_at: Set(Utc::now()),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(|error| {
-        if is_unique_violation(&error) {
-            Error::Conflict("the organization has already added this domain".into())
-        } else {
-            error.into()
-        }
-    })?;
+    let row = tx
+        .insert(domain_row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization_id),
+            domain: Set(domain.as_str().to_owned()),
+            verification_token: Set(token),
+            verified_at: Set(None),
+            verification_method: Set(None),
+            created_at: Set(Utc::now()),
+        })
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                Error::Conflict("the organization has already added this domain".into())
+            } else {
+                error.into()
+            }
+        })?;
     let added = OrganizationDomain::try_from(row)?;
     organizations::record(
         &tx,
@@ -312,7 +313,7 @@ async fn set_verified(
     let mut active: domain_row::ActiveModel = row.into();
     active.verified_at = Set(Some(Utc::now()));
     active.verification_method = Set(Some(method.as_str().to_owned()));
-    let row = active.update(tx.connection()).await.map_err(|error| {
+    let row = tx.update(active).await.map_err(|error| {
         if is_unique_violation(&error) {
             Error::Conflict(
                 "another organization of this tenant has verified this domain; remove it there first"
@@ -389,7 +390,7 @@ pub async fn mark_domain_verified(
     actor: &Actor,
     id: Uuid,
 ) -> Result<OrganizationDomain> {
-    if matches!(actor.principal, Principal::Identity { .. }) {
+    if matches!(*actor.principal(), Principal::Identity { .. }) {
         return Err(Error::PermissionDenied);
     }
     actor.authorize(Permission::WriteOrganizations)?;
@@ -414,10 +415,9 @@ pub async fn remove_domain(
         permission::WRITE_ORGANIZATION,
     )
     .await?;
-    domain_row::Entity::delete_many()
-        .filter(domain_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<domain_row::Entity>()
         .filter(domain_row::Column::Id.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     let removed = OrganizationDomain::try_from(row)?;
     organizations::record(
@@ -452,11 +452,11 @@ pub async fn list_domains(
     )
     .await?;
     organizations::find_in(&tx, organization_id).await?;
-    let rows = domain_row::Entity::find()
-        .filter(domain_row::Column::TenantId.eq(tx.tenant_id()))
+    let rows = tx
+        .find::<domain_row::Entity>()
         .filter(domain_row::Column::OrganizationId.eq(organization_id))
         .order_by_asc(domain_row::Column::Id)
-        .all(tx.connection())
+        .all()
         .await?;
     tx.commit().await?;
     rows.into_iter().map(OrganizationDomain::try_from).collect()
@@ -464,15 +464,13 @@ pub async fn list_domains(
 
 /// Removes an organization's domains and join requests, before the organization goes.
 pub(crate) async fn delete_for_organization_in(tx: &TenantTx, organization_id: Uuid) -> Result<()> {
-    domain_row::Entity::delete_many()
-        .filter(domain_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<domain_row::Entity>()
         .filter(domain_row::Column::OrganizationId.eq(organization_id))
-        .exec(tx.connection())
+        .exec()
         .await?;
-    request_row::Entity::delete_many()
-        .filter(request_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<request_row::Entity>()
         .filter(request_row::Column::OrganizationId.eq(organization_id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     Ok(())
 }
@@ -559,11 +557,11 @@ pub(crate) async fn apply_policy_in(
         return Ok(());
     };
     let domain = domain.to_ascii_lowercase();
-    let Some(claimed) = domain_row::Entity::find()
-        .filter(domain_row::Column::TenantId.eq(tx.tenant_id()))
+    let Some(claimed) = tx
+        .find::<domain_row::Entity>()
         .filter(domain_row::Column::Domain.eq(domain.as_str()))
         .filter(domain_row::Column::VerifiedAt.is_not_null())
-        .one(tx.connection())
+        .one()
         .await?
     else {
         return Ok(());
@@ -598,29 +596,29 @@ pub(crate) async fn apply_policy_in(
             .await
         }
         DomainPolicy::RequestToJoin => {
-            let pending = request_row::Entity::find()
-                .filter(request_row::Column::TenantId.eq(tx.tenant_id()))
+            let pending = tx
+                .find::<request_row::Entity>()
                 .filter(request_row::Column::OrganizationId.eq(organization_id))
                 .filter(request_row::Column::IdentityId.eq(identity.id))
                 .filter(request_row::Column::Status.eq(JoinRequestStatus::Pending.as_str()))
-                .one(tx.connection())
+                .one()
                 .await?;
             if pending.is_some() {
                 return Ok(());
             }
-            let row = request_row::ActiveModel {
-                tenant_id: Set(tx.tenant_id()),
-                id: Set(Uuid::now_v7()),
-                organization_id: Set(organization_id),
-                identity_id: Set(identity.id),
-                domain: Set(domain.clone()),
-                status: Set(JoinRequestStatus::Pending.as_str().to_owned()),
-                created_at: Set(Utc::now()),
-                decided_at: Set(None),
-                decided_by: Set(None),
-            }
-            .insert(tx.connection())
-            .await?;
+            let row = tx
+                .insert(request_row::ActiveModel {
+                    tenant_id: Set(tx.tenant_id()),
+                    id: Set(Uuid::now_v7()),
+                    organization_id: Set(organization_id),
+                    identity_id: Set(identity.id),
+                    domain: Set(domain.clone()),
+                    status: Set(JoinRequestStatus::Pending.as_str().to_owned()),
+                    created_at: Set(Utc::now()),
+                    decided_at: Set(None),
+                    decided_by: Set(None),
+                })
+                .await?;
             organizations::record(
                 tx,
                 actor,
@@ -655,13 +653,13 @@ pub async fn list_join_requests(
     )
     .await?;
     organizations::find_in(&tx, organization_id).await?;
-    let mut query = request_row::Entity::find()
-        .filter(request_row::Column::TenantId.eq(tx.tenant_id()))
+    let mut query = tx
+        .find::<request_row::Entity>()
         .filter(request_row::Column::OrganizationId.eq(organization_id));
     if let Some(status) = status {
         query = query.filter(request_row::Column::Status.eq(status.as_str()));
     }
-    let rows = keyset(tx.connection(), query, request_row::Column::Id, page).await?;
+    let rows = keyset(query, request_row::Column::Id, page).await?;
     let items = with_identities(&tx, rows.items).await?;
     tx.commit().await?;
     Ok(Page {
@@ -683,10 +681,10 @@ pub async fn decide_join_request(
     approve: Option<Vec<String>>,
 ) -> Result<(JoinRequest, Option<organizations::Member>)> {
     let tx = db.begin_tenant(scope).await?;
-    let row = request_row::Entity::find()
-        .filter(request_row::Column::TenantId.eq(tx.tenant_id()))
+    let row = tx
+        .find::<request_row::Entity>()
         .filter(request_row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     let organization_id = row.organization_id;
@@ -744,7 +742,7 @@ pub async fn decide_join_request(
     active.status = Set(status.as_str().to_owned());
     active.decided_at = Set(Some(Utc::now()));
     active.decided_by = Set(actor.audit_identity().1);
-    let decided = with_identities(&tx, vec![active.update(tx.connection()).await?])
+    let decided = with_identities(&tx, vec![tx.update(active).await?])
         .await?
         .remove(0);
     organizations::record(

@@ -11,10 +11,7 @@ use crate::scope::TenantScope;
 use crate::validate::{Attributes, Email, ExternalId, Name, Phone};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, Condition, ExprTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -45,6 +42,7 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(row);
 
 const MAX_DISPLAY_NAME: usize = 200;
 
@@ -218,25 +216,25 @@ pub(crate) async fn insert_in(tx: &TenantTx, id: Uuid, input: NewIdentity) -> Re
         .map(|v| ExternalId::parse("externalId", &v))
         .transpose()?;
     let now = Utc::now();
-    let row = row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(id),
-        email: Set(email.as_str().to_owned()),
-        email_normalized: Set(email.normalized().to_owned()),
-        email_verified: Set(input.email_verified),
-        phone: Set(phone.map(Phone::into_inner)),
-        display_name: Set(display_name.map(Name::into_inner)),
-        status: Set(IdentityStatus::Active.as_str().to_owned()),
-        attributes: Set(attributes.into_inner()),
-        external_id: Set(external_id.map(ExternalId::into_inner)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        last_sign_in_at: Set(None),
-        deleted_at: Set(None),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(map_write_error)?;
+    let row = tx
+        .insert(row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(id),
+            email: Set(email.as_str().to_owned()),
+            email_normalized: Set(email.normalized().to_owned()),
+            email_verified: Set(input.email_verified),
+            phone: Set(phone.map(Phone::into_inner)),
+            display_name: Set(display_name.map(Name::into_inner)),
+            status: Set(IdentityStatus::Active.as_str().to_owned()),
+            attributes: Set(attributes.into_inner()),
+            external_id: Set(external_id.map(ExternalId::into_inner)),
+            created_at: Set(now),
+            updated_at: Set(now),
+            last_sign_in_at: Set(None),
+            deleted_at: Set(None),
+        })
+        .await
+        .map_err(map_write_error)?;
     Identity::try_from(row)
 }
 
@@ -247,10 +245,9 @@ pub(crate) async fn find_in(tx: &TenantTx, id: Uuid) -> Result<Identity> {
 
 /// The identities with these ids inside `tx` (one query; missing ones are left out).
 pub(crate) async fn find_many_in(tx: &TenantTx, ids: &[Uuid]) -> Result<Vec<Identity>> {
-    row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<row::Entity>()
         .filter(row::Column::Id.is_in(ids.iter().copied()))
-        .all(tx.connection())
+        .all()
         .await?
         .into_iter()
         .map(Identity::try_from)
@@ -263,8 +260,8 @@ pub(crate) async fn page_in(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<Identity>> {
-    let mut query = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let mut query = tx
+        .find::<row::Entity>()
         .filter(row::Column::DeletedAt.is_null());
     if let Some(after) = after {
         query = query.filter(row::Column::Id.gt(after));
@@ -272,7 +269,7 @@ pub(crate) async fn page_in(
     query
         .order_by_asc(row::Column::Id)
         .limit(limit)
-        .all(tx.connection())
+        .all()
         .await?
         .into_iter()
         .map(Identity::try_from)
@@ -281,10 +278,10 @@ pub(crate) async fn page_in(
 
 /// How many identities are not deleted.
 pub(crate) async fn count_in(tx: &TenantTx) -> Result<u64> {
-    Ok(row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<row::Entity>()
         .filter(row::Column::DeletedAt.is_null())
-        .count(tx.connection())
+        .count()
         .await?)
 }
 
@@ -299,11 +296,10 @@ pub(crate) async fn status_of(tx: &TenantTx, id: Uuid) -> Result<Option<Identity
 
 /// The live (not deleted) identity with this normalised email, if any.
 pub(crate) async fn find_by_email(tx: &TenantTx, normalized: &str) -> Result<Option<Identity>> {
-    row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<row::Entity>()
         .filter(row::Column::EmailNormalized.eq(normalized))
         .filter(row::Column::DeletedAt.is_null())
-        .one(tx.connection())
+        .one()
         .await?
         .map(Identity::try_from)
         .transpose()
@@ -311,20 +307,18 @@ pub(crate) async fn find_by_email(tx: &TenantTx, normalized: &str) -> Result<Opt
 
 /// Records a successful sign-in.
 pub(crate) async fn touch_sign_in(tx: &TenantTx, id: Uuid) -> Result<()> {
-    row::Entity::update_many()
+    tx.update_many::<row::Entity>()
         .col_expr(row::Column::LastSignInAt, Expr::value(Utc::now()))
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
         .filter(row::Column::Id.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     Ok(())
 }
 
 async fn find_row(tx: &TenantTx, id: Uuid) -> Result<row::Model> {
-    row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<row::Entity>()
         .filter(row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)
 }
@@ -347,7 +341,7 @@ pub async fn get_identity(
 /// The calling end user's own identity (no role needed).
 #[tracing::instrument(name = "core.own_identity", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn own_identity(db: &Database, scope: &TenantScope, actor: &Actor) -> Result<Identity> {
-    let crate::actor::Principal::Identity { id, .. } = actor.principal else {
+    let crate::actor::Principal::Identity { id, .. } = *actor.principal() else {
         return Err(Error::NotFound);
     };
     let tx = db.begin_tenant(scope).await?;
@@ -368,7 +362,7 @@ pub async fn list_identities(
 ) -> Result<Page<Identity>> {
     actor.authorize(Permission::ReadIdentities)?;
     let tx = db.begin_tenant(scope).await?;
-    let mut condition = Condition::all().add(row::Column::TenantId.eq(tx.tenant_id()));
+    let mut condition = Condition::all();
     condition = match filter.status {
         Some(status) => condition.add(row::Column::Status.eq(status.as_str())),
         None => condition.add(row::Column::DeletedAt.is_null()),
@@ -390,8 +384,8 @@ pub async fn list_identities(
                 ),
         );
     }
-    let query = row::Entity::find().filter(condition);
-    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
+    let query = tx.find::<row::Entity>().filter(condition);
+    let rows = keyset(query, row::Column::Id, page).await?;
     tx.commit().await?;
     rows.try_map(Identity::try_from)
 }
@@ -466,12 +460,7 @@ pub async fn update_identity(
         }
     }
     active.updated_at = Set(Utc::now());
-    let identity = Identity::try_from(
-        active
-            .update(tx.connection())
-            .await
-            .map_err(map_write_error)?,
-    )?;
+    let identity = Identity::try_from(tx.update(active).await.map_err(map_write_error)?)?;
     let target = id.to_string();
     audit::record(
         &tx,
@@ -518,7 +507,7 @@ pub async fn set_identity_status(
     let mut active: row::ActiveModel = current.into();
     active.status = Set(status.as_str().to_owned());
     active.updated_at = Set(Utc::now());
-    let identity = Identity::try_from(active.update(tx.connection()).await?)?;
+    let identity = Identity::try_from(tx.update(active).await?)?;
     if status == IdentityStatus::Suspended {
         // Resuming later must not bring the old sessions back.
         crate::sessions::revoke_all_in(&tx, id, "identity_suspended").await?;
@@ -560,7 +549,7 @@ pub async fn delete_identity(
     active.status = Set(IdentityStatus::Deleted.as_str().to_owned());
     active.deleted_at = Set(Some(now));
     active.updated_at = Set(now);
-    let identity = Identity::try_from(active.update(tx.connection()).await?)?;
+    let identity = Identity::try_from(tx.update(active).await?)?;
     crate::sessions::revoke_all_in(&tx, id, "identity_deleted").await?;
     let target = id.to_string();
     audit::record(

@@ -16,7 +16,7 @@ use crate::scope::TenantScope;
 use crate::secrets;
 use crate::validate::Email;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -52,6 +52,7 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(row);
 
 /// Where an invitation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,10 +159,9 @@ impl Delivery<'_> {
 }
 
 async fn find_row(tx: &TenantTx, id: Uuid) -> Result<row::Model> {
-    row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<row::Entity>()
         .filter(row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)
 }
@@ -195,27 +195,27 @@ pub async fn invite_member(
     let token = secrets::generate(INVITATION_TOKEN_PREFIX);
     let now = Utc::now();
     let (by_type, by_id) = actor.audit_identity();
-    let row = row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(organization_id),
-        email: Set(email.as_str().to_owned()),
-        email_normalized: Set(email.normalized().to_owned()),
-        roles: Set(json!(roles)),
-        token_hash: Set(secrets::hash(&token)),
-        invited_by: Set(Some(match by_id {
-            Some(id) => format!("{by_type}:{id}"),
-            None => by_type.to_owned(),
-        })),
-        created_at: Set(now),
-        sent_at: Set(now),
-        expires_at: Set(now + INVITATION_TTL),
-        accepted_at: Set(None),
-        accepted_by: Set(None),
-        revoked_at: Set(None),
-    }
-    .insert(tx.connection())
-    .await?;
+    let row = tx
+        .insert(row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization_id),
+            email: Set(email.as_str().to_owned()),
+            email_normalized: Set(email.normalized().to_owned()),
+            roles: Set(json!(roles)),
+            token_hash: Set(secrets::hash(&token)),
+            invited_by: Set(Some(match by_id {
+                Some(id) => format!("{by_type}:{id}"),
+                None => by_type.to_owned(),
+            })),
+            created_at: Set(now),
+            sent_at: Set(now),
+            expires_at: Set(now + INVITATION_TTL),
+            accepted_at: Set(None),
+            accepted_by: Set(None),
+            revoked_at: Set(None),
+        })
+        .await?;
     let invitation = Invitation::try_from(row)?;
     organizations::record(
         &tx,
@@ -277,7 +277,7 @@ pub async fn resend_invitation(
     active.token_hash = Set(secrets::hash(&token));
     active.sent_at = Set(now);
     active.expires_at = Set(now + INVITATION_TTL);
-    let invitation = Invitation::try_from(active.update(tx.connection()).await?)?;
+    let invitation = Invitation::try_from(tx.update(active).await?)?;
     organizations::record(
         &tx,
         actor,
@@ -309,7 +309,7 @@ pub async fn revoke_invitation(
     }
     let mut active: row::ActiveModel = row.into();
     active.revoked_at = Set(Some(Utc::now()));
-    let invitation = Invitation::try_from(active.update(tx.connection()).await?)?;
+    let invitation = Invitation::try_from(tx.update(active).await?)?;
     organizations::record(
         &tx,
         actor,
@@ -343,8 +343,8 @@ pub async fn list_invitations(
         permission::WRITE_MEMBERS,
     )
     .await?;
-    let mut query = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let mut query = tx
+        .find::<row::Entity>()
         .filter(row::Column::OrganizationId.eq(organization_id));
     if pending_only {
         query = query
@@ -352,7 +352,7 @@ pub async fn list_invitations(
             .filter(row::Column::RevokedAt.is_null())
             .filter(row::Column::ExpiresAt.gt(Utc::now()));
     }
-    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
+    let rows = keyset(query, row::Column::Id, page).await?;
     tx.commit().await?;
     rows.try_map(Invitation::try_from)
 }
@@ -363,14 +363,14 @@ pub(crate) async fn pending_for(
     organization_id: Uuid,
     email_normalized: &str,
 ) -> Result<bool> {
-    Ok(row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<row::Entity>()
         .filter(row::Column::OrganizationId.eq(organization_id))
         .filter(row::Column::EmailNormalized.eq(email_normalized))
         .filter(row::Column::AcceptedAt.is_null())
         .filter(row::Column::RevokedAt.is_null())
         .filter(row::Column::ExpiresAt.gt(Utc::now()))
-        .one(tx.connection())
+        .one()
         .await?
         .is_some())
 }
@@ -387,15 +387,15 @@ pub async fn accept_invitation(
 ) -> Result<Member> {
     let Principal::Identity {
         id: identity_id, ..
-    } = actor.principal
+    } = *actor.principal()
     else {
         return Err(Error::Unauthenticated);
     };
     let tx = db.begin_tenant(scope).await?;
-    let row = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let row = tx
+        .find::<row::Entity>()
         .filter(row::Column::TokenHash.eq(secrets::hash(token)))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     match Invitation::try_from(row.clone())?.status() {
@@ -429,7 +429,7 @@ pub async fn accept_invitation(
     let mut active: row::ActiveModel = row.into();
     active.accepted_at = Set(Some(Utc::now()));
     active.accepted_by = Set(Some(identity_id));
-    active.update(tx.connection()).await?;
+    tx.update(active).await?;
     organizations::record(
         &tx,
         actor,
@@ -446,10 +446,9 @@ pub async fn accept_invitation(
 
 /// Removes an organization's invitations (the organization is being deleted).
 pub(crate) async fn delete_for_organization_in(tx: &TenantTx, organization_id: Uuid) -> Result<()> {
-    row::Entity::delete_many()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<row::Entity>()
         .filter(row::Column::OrganizationId.eq(organization_id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     Ok(())
 }

@@ -18,12 +18,8 @@ use crate::scope::TenantScope;
 use crate::sessions;
 use crate::validate::{ExternalId, Name, Slug};
 use chrono::{DateTime, Utc};
-use sea_orm::PaginatorTrait;
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, ExprTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement,
-};
+use sea_orm::{ColumnTrait, Condition, ExprTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -87,6 +83,7 @@ mod org_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(org_row);
 
 mod role_row {
     use sea_orm::entity::prelude::*;
@@ -107,6 +104,7 @@ mod role_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(role_row);
 
 mod member_row {
     use sea_orm::entity::prelude::*;
@@ -128,6 +126,7 @@ mod member_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(member_row);
 
 /// Whether an organization is a business customer or a partner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -322,12 +321,7 @@ pub(crate) async fn context_by_reference(
         Ok(id) => org_row::Column::Id.eq(id),
         Err(_) => org_row::Column::Slug.eq(reference),
     };
-    let Some(org) = org_row::Entity::find()
-        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
-        .filter(by)
-        .one(tx.connection())
-        .await?
-    else {
+    let Some(org) = tx.find::<org_row::Entity>().filter(by).one().await? else {
         return Ok(None);
     };
     context_in(tx, org.id, identity_id).await
@@ -350,10 +344,10 @@ async fn members_of(tx: &TenantTx, memberships: Vec<Membership>) -> Result<Vec<M
     let mut identity_ids: Vec<Uuid> = memberships.iter().map(|m| m.identity_id).collect();
     identity_ids.sort();
     identity_ids.dedup();
-    let organizations = org_row::Entity::find()
-        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+    let organizations = tx
+        .find::<org_row::Entity>()
         .filter(org_row::Column::Id.is_in(org_ids))
-        .all(tx.connection())
+        .all()
         .await?
         .into_iter()
         .map(Organization::try_from)
@@ -490,10 +484,7 @@ fn parse_permissions(inputs: &[String]) -> Result<Vec<String>> {
 
 /// Every role of the tenant: built-ins first, then the tenant's own by creation.
 async fn roles_in(tx: &TenantTx) -> Result<Vec<OrganizationRole>> {
-    let custom = role_row::Entity::find()
-        .filter(role_row::Column::TenantId.eq(tx.tenant_id()))
-        .all(tx.connection())
-        .await?;
+    let custom = tx.find::<role_row::Entity>().all().await?;
     let mut roles: Vec<OrganizationRole> = built_in_roles().collect();
     for row in custom {
         roles.push(OrganizationRole::try_from(row)?);
@@ -533,20 +524,18 @@ pub(crate) async fn find_by_external_id(
     tx: &TenantTx,
     external_id: &str,
 ) -> Result<Option<Organization>> {
-    org_row::Entity::find()
-        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<org_row::Entity>()
         .filter(org_row::Column::ExternalId.eq(external_id))
-        .one(tx.connection())
+        .one()
         .await?
         .map(Organization::try_from)
         .transpose()
 }
 
 async fn find_org(tx: &TenantTx, id: Uuid) -> Result<org_row::Model> {
-    org_row::Entity::find()
-        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<org_row::Entity>()
         .filter(org_row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)
 }
@@ -556,11 +545,11 @@ async fn find_membership(
     organization_id: Uuid,
     identity_id: Uuid,
 ) -> Result<Option<member_row::Model>> {
-    Ok(member_row::Entity::find()
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<member_row::Entity>()
         .filter(member_row::Column::OrganizationId.eq(organization_id))
         .filter(member_row::Column::IdentityId.eq(identity_id))
-        .one(tx.connection())
+        .one()
         .await?)
 }
 
@@ -576,7 +565,7 @@ pub(crate) async fn authorize_in(
 ) -> Result<()> {
     let Principal::Identity {
         id: identity_id, ..
-    } = actor.principal
+    } = *actor.principal()
     else {
         return actor.authorize(tenant_permission);
     };
@@ -642,21 +631,23 @@ pub async fn create_organization(
     };
     let now = Utc::now();
     let tx = db.begin_tenant(scope).await?;
-    let row = org_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        name: Set(name.into_inner()),
-        slug: Set(slug.as_str().to_owned()),
-        kind: Set(new.kind.as_str().to_owned()),
-        metadata: Set(metadata),
-        external_id: Set(external_id),
-        domain_policy: Set(DomainPolicy::None.as_str().to_owned()),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(|e| conflict_on_unique(e, "an organization with this slug or external id exists"))?;
+    let row = tx
+        .insert(org_row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            name: Set(name.into_inner()),
+            slug: Set(slug.as_str().to_owned()),
+            kind: Set(new.kind.as_str().to_owned()),
+            metadata: Set(metadata),
+            external_id: Set(external_id),
+            domain_policy: Set(DomainPolicy::None.as_str().to_owned()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .await
+        .map_err(|e| {
+            conflict_on_unique(e, "an organization with this slug or external id exists")
+        })?;
     let org = Organization::try_from(row)?;
     record(
         &tx,
@@ -692,7 +683,7 @@ pub async fn update_organization(
     )
     .await?;
     // The kind and the external id (the CRM link) are the tenant's to decide.
-    if matches!(actor.principal, Principal::Identity { .. })
+    if matches!(*actor.principal(), Principal::Identity { .. })
         && (changes.kind.is_some() || changes.external_id.is_some())
     {
         return Err(Error::PermissionDenied);
@@ -720,7 +711,7 @@ pub async fn update_organization(
         });
     }
     active.updated_at = Set(Utc::now());
-    let row = active.update(tx.connection()).await.map_err(|e| {
+    let row = tx.update(active).await.map_err(|e| {
         conflict_on_unique(e, "an organization with this slug or external id exists")
     })?;
     let org = Organization::try_from(row)?;
@@ -753,15 +744,13 @@ pub async fn delete_organization(
     sessions::revoke_organization_sessions_in(&tx, id, None).await?;
     crate::invitations::delete_for_organization_in(&tx, id).await?;
     crate::domains::delete_for_organization_in(&tx, id).await?;
-    member_row::Entity::delete_many()
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<member_row::Entity>()
         .filter(member_row::Column::OrganizationId.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
-    org_row::Entity::delete_many()
-        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<org_row::Entity>()
         .filter(org_row::Column::Id.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     record(
         &tx,
@@ -811,7 +800,7 @@ pub async fn list_organizations(
 ) -> Result<Page<Organization>> {
     actor.authorize(Permission::ReadOrganizations)?;
     let tx = db.begin_tenant(scope).await?;
-    let mut condition = Condition::all().add(org_row::Column::TenantId.eq(tx.tenant_id()));
+    let mut condition = Condition::all();
     if let Some(kind) = filter.kind {
         condition = condition.add(org_row::Column::Kind.eq(kind.as_str()));
     }
@@ -826,8 +815,8 @@ pub async fn list_organizations(
                 .add(Expr::col(org_row::Column::Slug).like(LikeExpr::new(pattern).escape('\\'))),
         );
     }
-    let query = org_row::Entity::find().filter(condition);
-    let rows = keyset(tx.connection(), query, org_row::Column::Id, page).await?;
+    let query = tx.find::<org_row::Entity>().filter(condition);
+    let rows = keyset(query, org_row::Column::Id, page).await?;
     tx.commit().await?;
     rows.try_map(Organization::try_from)
 }
@@ -842,7 +831,7 @@ pub(crate) async fn check_may_grant(
     target: Option<Uuid>,
     roles: &[String],
 ) -> Result<()> {
-    let Principal::Identity { id, .. } = actor.principal else {
+    let Principal::Identity { id, .. } = *actor.principal() else {
         return Ok(());
     };
     if target == Some(id) {
@@ -888,18 +877,18 @@ pub(crate) async fn insert_membership_in(
 ) -> Result<Membership> {
     let roles = check_roles(tx, roles).await?;
     let now = Utc::now();
-    let row = member_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        organization_id: Set(organization_id),
-        identity_id: Set(identity_id),
-        roles: Set(json!(roles)),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
+    let row = tx
+        .insert(member_row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization_id),
+            identity_id: Set(identity_id),
+            roles: Set(json!(roles)),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .await
+        .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
     let membership = Membership::try_from(row)?;
     outbox::membership_changed(tx, actor, EventType::MembershipAdded, &membership).await?;
     Ok(membership)
@@ -927,7 +916,7 @@ pub async fn add_member(
     .await?;
     // An identity cannot pull another identity in: people join through invitations, which
     // they accept themselves.
-    if matches!(actor.principal, Principal::Identity { .. }) {
+    if matches!(*actor.principal(), Principal::Identity { .. }) {
         return Err(Error::Refused(
             "organization members invite people (inviteOrganizationMember); adding an identity directly is for tenant admins".into(),
         ));
@@ -986,7 +975,7 @@ pub async fn update_member_roles(
     let mut active: member_row::ActiveModel = current.into();
     active.roles = Set(json!(roles));
     active.updated_at = Set(Utc::now());
-    let membership = Membership::try_from(active.update(tx.connection()).await?)?;
+    let membership = Membership::try_from(tx.update(active).await?)?;
     record(
         &tx,
         actor,
@@ -1013,7 +1002,7 @@ pub async fn remove_member(
     identity_id: Uuid,
 ) -> Result<Member> {
     let tx = db.begin_tenant(scope).await?;
-    let leaving = matches!(actor.principal, Principal::Identity { id, .. } if id == identity_id);
+    let leaving = matches!(*actor.principal(), Principal::Identity { id, .. } if id == identity_id);
     if !leaving {
         authorize_in(
             &tx,
@@ -1038,10 +1027,9 @@ pub async fn remove_member(
         )
         .await?;
     }
-    member_row::Entity::delete_many()
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<member_row::Entity>()
         .filter(member_row::Column::Id.eq(member.membership.id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     let revoked =
         sessions::revoke_organization_sessions_in(&tx, organization_id, Some(identity_id)).await?;
@@ -1078,10 +1066,10 @@ pub async fn list_members(
         permission::READ_MEMBERS,
     )
     .await?;
-    let query = member_row::Entity::find()
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+    let query = tx
+        .find::<member_row::Entity>()
         .filter(member_row::Column::OrganizationId.eq(organization_id));
-    let rows = keyset(tx.connection(), query, member_row::Column::Id, page).await?;
+    let rows = keyset(query, member_row::Column::Id, page).await?;
     let page = complete_page(&tx, rows).await?;
     tx.commit().await?;
     Ok(page)
@@ -1113,40 +1101,30 @@ pub async fn first_members(
         return Ok(HashMap::new());
     }
     // Up to `first + 1` rows per organization (the extra one tells whether more exist).
-    let backend = tx.connection().get_database_backend();
-    let placeholder = |n: usize| match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    };
-    let mut values: Vec<sea_orm::Value> = vec![tx.tenant_id().into()];
-    let mut in_list = Vec::with_capacity(allowed.len());
-    for id in &allowed {
-        values.push((*id).into());
-        in_list.push(placeholder(values.len()));
-    }
-    values.push(i64::try_from(first + 1).unwrap_or(i64::MAX).into());
-    let sql = format!(
-        "SELECT tenant_id, id, organization_id, identity_id, roles, created_at, updated_at FROM \
-         (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY id) AS position \
-          FROM memberships m WHERE tenant_id = {} AND organization_id IN ({})) ranked \
-         WHERE position <= {} ORDER BY organization_id, id",
-        placeholder(1),
-        in_list.join(", "),
-        placeholder(values.len()),
-    );
-    let rows = member_row::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
-        .all(tx.connection())
+    let rows = tx
+        .find_raw::<member_row::Entity>(|binds| {
+            let in_list: Vec<String> = allowed.iter().map(|id| binds.bind(*id)).collect();
+            let limit = binds.bind(i64::try_from(first + 1).unwrap_or(i64::MAX));
+            format!(
+                "SELECT tenant_id, id, organization_id, identity_id, roles, created_at, updated_at \
+                 FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY id) \
+                 AS position FROM memberships m WHERE {} AND organization_id IN ({})) \
+                 ranked WHERE position <= {limit} ORDER BY organization_id, id",
+                binds.tenant_matches("m"),
+                in_list.join(", "),
+            )
+        })?
+        .all()
         .await?;
-    let totals: Vec<(Uuid, i64)> = member_row::Entity::find()
+    let totals: Vec<(Uuid, i64)> = tx
+        .find::<member_row::Entity>()
         .select_only()
         .column(member_row::Column::OrganizationId)
         .column_as(member_row::Column::Id.count(), "members")
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(member_row::Column::OrganizationId.is_in(allowed.iter().copied()))
         .group_by(member_row::Column::OrganizationId)
         .into_tuple()
-        .all(tx.connection())
+        .all()
         .await?;
     let memberships = rows
         .into_iter()
@@ -1187,7 +1165,7 @@ async fn permitted_in(
 ) -> Result<Vec<Uuid>> {
     let Principal::Identity {
         id: identity_id, ..
-    } = actor.principal
+    } = *actor.principal()
     else {
         return Ok(if actor.authorize(tenant_permission).is_ok() {
             organization_ids.to_vec()
@@ -1195,11 +1173,11 @@ async fn permitted_in(
             Vec::new()
         });
     };
-    let memberships = member_row::Entity::find()
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+    let memberships = tx
+        .find::<member_row::Entity>()
         .filter(member_row::Column::IdentityId.eq(identity_id))
         .filter(member_row::Column::OrganizationId.is_in(organization_ids.iter().copied()))
-        .all(tx.connection())
+        .all()
         .await?;
     if memberships.is_empty() {
         return Ok(Vec::new());
@@ -1230,16 +1208,16 @@ pub async fn identity_memberships(
     identity_id: Uuid,
     page: PageRequest,
 ) -> Result<Page<Member>> {
-    match actor.principal {
+    match *actor.principal() {
         Principal::Identity { id, .. } if id == identity_id => {}
         Principal::Identity { .. } => return Err(Error::NotFound),
         _ => actor.authorize(Permission::ReadOrganizations)?,
     }
     let tx = db.begin_tenant(scope).await?;
-    let query = member_row::Entity::find()
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+    let query = tx
+        .find::<member_row::Entity>()
         .filter(member_row::Column::IdentityId.eq(identity_id));
-    let rows = keyset(tx.connection(), query, member_row::Column::Id, page).await?;
+    let rows = keyset(query, member_row::Column::Id, page).await?;
     let page = complete_page(&tx, rows).await?;
     tx.commit().await?;
     Ok(page)
@@ -1251,14 +1229,14 @@ pub(crate) async fn page_in(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<Organization>> {
-    let mut query = org_row::Entity::find().filter(org_row::Column::TenantId.eq(tx.tenant_id()));
+    let mut query = tx.find::<org_row::Entity>();
     if let Some(after) = after {
         query = query.filter(org_row::Column::Id.gt(after));
     }
     query
         .order_by_asc(org_row::Column::Id)
         .limit(limit)
-        .all(tx.connection())
+        .all()
         .await?
         .into_iter()
         .map(Organization::try_from)
@@ -1271,15 +1249,14 @@ pub(crate) async fn memberships_page_in(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<Membership>> {
-    let mut query =
-        member_row::Entity::find().filter(member_row::Column::TenantId.eq(tx.tenant_id()));
+    let mut query = tx.find::<member_row::Entity>();
     if let Some(after) = after {
         query = query.filter(member_row::Column::Id.gt(after));
     }
     query
         .order_by_asc(member_row::Column::Id)
         .limit(limit)
-        .all(tx.connection())
+        .all()
         .await?
         .into_iter()
         .map(Membership::try_from)
@@ -1288,14 +1265,8 @@ pub(crate) async fn memberships_page_in(
 
 /// How many organizations and memberships the tenant has.
 pub(crate) async fn count_in(tx: &TenantTx) -> Result<(u64, u64)> {
-    let organizations = org_row::Entity::find()
-        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
-        .count(tx.connection())
-        .await?;
-    let memberships = member_row::Entity::find()
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
-        .count(tx.connection())
-        .await?;
+    let organizations = tx.find::<org_row::Entity>().count().await?;
+    let memberships = tx.find::<member_row::Entity>().count().await?;
     Ok((organizations, memberships))
 }
 
@@ -1305,19 +1276,19 @@ pub(crate) async fn organizations_of_in(
     identity_id: Uuid,
     limit: u64,
 ) -> Result<Vec<Organization>> {
-    let org_ids: Vec<Uuid> = member_row::Entity::find()
+    let org_ids: Vec<Uuid> = tx
+        .find::<member_row::Entity>()
         .select_only()
         .column(member_row::Column::OrganizationId)
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(member_row::Column::IdentityId.eq(identity_id))
         .limit(limit)
         .into_tuple()
-        .all(tx.connection())
+        .all()
         .await?;
-    let mut organizations = org_row::Entity::find()
-        .filter(org_row::Column::TenantId.eq(tx.tenant_id()))
+    let mut organizations = tx
+        .find::<org_row::Entity>()
         .filter(org_row::Column::Id.is_in(org_ids))
-        .all(tx.connection())
+        .all()
         .await?
         .into_iter()
         .map(Organization::try_from)
@@ -1344,17 +1315,17 @@ pub async fn create_organization_role(
     };
     let permissions = parse_permissions(permissions)?;
     let tx = db.begin_tenant(scope).await?;
-    let row = role_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        name: Set(name),
-        description: Set(description),
-        permissions: Set(json!(permissions)),
-        created_at: Set(Utc::now()),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(|e| conflict_on_unique(e, "a role with this name exists"))?;
+    let row = tx
+        .insert(role_row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            name: Set(name),
+            description: Set(description),
+            permissions: Set(json!(permissions)),
+            created_at: Set(Utc::now()),
+        })
+        .await
+        .map_err(|e| conflict_on_unique(e, "a role with this name exists"))?;
     let role = OrganizationRole::try_from(row)?;
     record(
         &tx,
@@ -1379,33 +1350,32 @@ pub async fn delete_organization_role(
 ) -> Result<OrganizationRole> {
     actor.authorize(Permission::WriteOrganizations)?;
     let tx = db.begin_tenant(scope).await?;
-    let row = role_row::Entity::find()
-        .filter(role_row::Column::TenantId.eq(tx.tenant_id()))
+    let row = tx
+        .find::<role_row::Entity>()
         .filter(role_row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     let role = OrganizationRole::try_from(row)?;
     // The roles column is a JSON array of names; role names cannot contain quotes, so the
     // quoted name matches exactly that element.
     let quoted = format!("\"{}\"", role.name).replace('_', "\\_");
-    let holders = member_row::Entity::find()
-        .filter(member_row::Column::TenantId.eq(tx.tenant_id()))
+    let holders = tx
+        .find::<member_row::Entity>()
         .filter(
             Expr::expr(Func::cast_as(Expr::col(member_row::Column::Roles), "TEXT"))
                 .like(LikeExpr::new(format!("%{quoted}%")).escape('\\')),
         )
-        .count(tx.connection())
+        .count()
         .await?;
     if holders > 0 {
         return Err(Error::Conflict(format!(
             "{holders} member(s) hold this role; change their roles first"
         )));
     }
-    role_row::Entity::delete_many()
-        .filter(role_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<role_row::Entity>()
         .filter(role_row::Column::Id.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     record(
         &tx,
@@ -1428,7 +1398,7 @@ pub async fn list_organization_roles(
     scope: &TenantScope,
     actor: &Actor,
 ) -> Result<Vec<OrganizationRole>> {
-    if !matches!(actor.principal, Principal::Identity { .. }) {
+    if !matches!(*actor.principal(), Principal::Identity { .. }) {
         actor.authorize(Permission::ReadOrganizations)?;
     }
     let tx = db.begin_tenant(scope).await?;

@@ -10,7 +10,7 @@ use crate::organizations::{Membership, Organization};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -35,6 +35,7 @@ pub(crate) mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(row);
 
 /// The kinds of domain events, named as connectors and webhooks see them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,18 +132,18 @@ pub(crate) async fn insert_in(
     subject_id: Uuid,
     data: Value,
 ) -> Result<DomainEvent> {
-    let row = row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        event_type: Set(event_type.to_owned()),
-        subject_type: Set(subject_type.to_owned()),
-        subject_id: Set(subject_id),
-        data: Set(data),
-        request_id: Set(actor.request_id.clone()),
-        occurred_at: Set(Utc::now()),
-    }
-    .insert(tx.connection())
-    .await?;
+    let row = tx
+        .insert(row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            event_type: Set(event_type.to_owned()),
+            subject_type: Set(subject_type.to_owned()),
+            subject_id: Set(subject_id),
+            data: Set(data),
+            request_id: Set(actor.request_id().map(str::to_owned)),
+            occurred_at: Set(Utc::now()),
+        })
+        .await?;
     Ok(DomainEvent::from(row))
 }
 
@@ -237,14 +238,14 @@ pub async fn list_events(
 ) -> Result<Page<DomainEvent>> {
     actor.authorize(Permission::ReadAuditEvents)?;
     let tx = db.begin_tenant(scope).await?;
-    let mut query = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
+    let mut query = tx.find::<row::Entity>();
     if let Some(event_type) = filter.event_type {
         query = query.filter(row::Column::EventType.eq(event_type.as_str()));
     }
     if let Some(subject_id) = filter.subject_id {
         query = query.filter(row::Column::SubjectId.eq(subject_id));
     }
-    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
+    let rows = keyset(query, row::Column::Id, page).await?;
     tx.commit().await?;
     Ok(rows.map(DomainEvent::from))
 }

@@ -63,19 +63,17 @@ impl<T> Page<T> {
 /// Runs `query` as one keyset page ordered by `id` (UUIDv7, so creation order), with the total
 /// of rows matching `query` counted before the cursor applies. Every list of the core pages
 /// through this, so filters always sit inside the SQL, before the limit.
-pub(crate) async fn keyset<E, C>(
-    connection: &C,
-    query: sea_orm::Select<E>,
+pub(crate) async fn keyset<E>(
+    query: crate::db::Query<'_, sea_orm::Select<E>>,
     id: E::Column,
     request: PageRequest,
 ) -> Result<Page<E::Model>>
 where
     E: sea_orm::EntityTrait,
-    E::Model: Sync,
-    C: sea_orm::ConnectionTrait,
+    E::Model: Send + Sync,
 {
-    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-    let total = query.clone().count(connection).await?;
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let total = query.clone().count().await?;
     let mut query = query;
     if let Some(after) = request.after {
         query = query.filter(id.gt(after));
@@ -83,7 +81,7 @@ where
     let rows = query
         .order_by_asc(id)
         .limit(request.first + 1)
-        .all(connection)
+        .all()
         .await?;
     Ok(Page::from_rows(rows, request, total))
 }

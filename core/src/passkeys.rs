@@ -22,9 +22,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -65,6 +63,7 @@ mod passkey_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(passkey_row);
 
 mod link_row {
     use sea_orm::entity::prelude::*;
@@ -86,6 +85,7 @@ mod link_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(link_row);
 
 /// A registered passkey as its owner or an admin sees it.
 #[derive(Clone, Debug)]
@@ -261,12 +261,12 @@ fn apply_user_verification(
 }
 
 async fn passkeys_of(tx: &TenantTx, identity_id: Uuid) -> Result<Vec<passkey_row::Model>> {
-    Ok(passkey_row::Entity::find()
-        .filter(passkey_row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<passkey_row::Entity>()
         .filter(passkey_row::Column::IdentityId.eq(identity_id))
         .filter(passkey_row::Column::RevokedAt.is_null())
         .order_by_asc(passkey_row::Column::Id)
-        .all(tx.connection())
+        .all()
         .await?)
 }
 
@@ -277,10 +277,9 @@ fn credential_ids(rows: &[passkey_row::Model]) -> Vec<webauthn_rs::prelude::Cred
 }
 
 async fn find_registration_token(tx: &TenantTx, token: &str) -> Result<link_row::Model> {
-    link_row::Entity::find()
-        .filter(link_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<link_row::Entity>()
         .filter(link_row::Column::TokenHash.eq(secrets::hash(token)))
-        .one(tx.connection())
+        .one()
         .await?
         .filter(|link| link.used_at.is_none() && link.expires_at > Utc::now())
         .ok_or_else(|| {
@@ -322,7 +321,7 @@ impl Ceremonies<'_> {
         let tx = self.db.begin_tenant(self.scope).await?;
         let started_by_caller = input.registration_token.is_none()
             && input.email.is_none()
-            && matches!(self.actor.principal, Principal::Identity { .. });
+            && matches!(*self.actor.principal(), Principal::Identity { .. });
         let (identity_id, user_name, display_name, sign_up, token_hash, existing) =
             if let Some(token) = &input.registration_token {
                 let link = find_registration_token(&tx, token).await?;
@@ -347,7 +346,7 @@ impl Ceremonies<'_> {
                     existing,
                 )
             } else if let (Principal::Identity { id, .. }, None) =
-                (&self.actor.principal, &input.email)
+                (self.actor.principal(), &input.email)
             {
                 let identity = identities::find_in(&tx, *id).await?;
                 let existing = passkeys_of(&tx, identity.id).await?;
@@ -439,7 +438,7 @@ impl Ceremonies<'_> {
                 identity_id,
                 sign_up,
                 registration_token_hash: token_hash,
-                started_by_session: match self.actor.principal {
+                started_by_session: match *self.actor.principal() {
                     Principal::Identity { session_id, .. } if started_by_caller => Some(session_id),
                     _ => None,
                 },
@@ -521,7 +520,7 @@ impl Ceremonies<'_> {
             ));
         };
         if let Some(session) = started_by_session
-            && !matches!(self.actor.principal, Principal::Identity { session_id, .. } if session_id == session)
+            && !matches!(*self.actor.principal(), Principal::Identity { session_id, .. } if session_id == session)
         {
             self.audit_failure(
                 "passkey.register_rejected",
@@ -560,13 +559,13 @@ impl Ceremonies<'_> {
 
         let tx = self.db.begin_tenant(self.scope).await?;
         if let Some(hash) = &registration_token_hash {
-            let spent = link_row::Entity::update_many()
+            let spent = tx
+                .update_many::<link_row::Entity>()
                 .col_expr(link_row::Column::UsedAt, Expr::value(Utc::now()))
-                .filter(link_row::Column::TenantId.eq(tx.tenant_id()))
                 .filter(link_row::Column::TokenHash.eq(hash.as_str()))
                 .filter(link_row::Column::UsedAt.is_null())
                 .filter(link_row::Column::ExpiresAt.gt(Utc::now()))
-                .exec(tx.connection())
+                .exec()
                 .await?
                 .rows_affected;
             if spent == 0 {
@@ -594,22 +593,22 @@ impl Ceremonies<'_> {
         if identity.status != IdentityStatus::Active {
             return Err(Error::Refused("the account is not active".into()));
         }
-        let row = passkey_row::ActiveModel {
-            tenant_id: Set(tx.tenant_id()),
-            id: Set(Uuid::now_v7()),
-            identity_id: Set(identity.id),
-            credential_id: Set(credential_id),
-            name: Set(name.unwrap_or_else(|| "Passkey".to_owned())),
-            sign_count: Set(stored["cred"]["counter"].as_i64().unwrap_or(0)),
-            backup_eligible: Set(stored["cred"]["backup_eligible"].as_bool().unwrap_or(false)),
-            backup_state: Set(stored["cred"]["backup_state"].as_bool().unwrap_or(false)),
-            passkey: Set(stored),
-            created_at: Set(Utc::now()),
-            last_used_at: Set(None),
-            revoked_at: Set(None),
-        }
-        .insert(tx.connection())
-        .await;
+        let row = tx
+            .insert(passkey_row::ActiveModel {
+                tenant_id: Set(tx.tenant_id()),
+                id: Set(Uuid::now_v7()),
+                identity_id: Set(identity.id),
+                credential_id: Set(credential_id),
+                name: Set(name.unwrap_or_else(|| "Passkey".to_owned())),
+                sign_count: Set(stored["cred"]["counter"].as_i64().unwrap_or(0)),
+                backup_eligible: Set(stored["cred"]["backup_eligible"].as_bool().unwrap_or(false)),
+                backup_state: Set(stored["cred"]["backup_state"].as_bool().unwrap_or(false)),
+                passkey: Set(stored),
+                created_at: Set(Utc::now()),
+                last_used_at: Set(None),
+                revoked_at: Set(None),
+            })
+            .await;
         let row = match row {
             Ok(row) => row,
             Err(error) if is_unique_violation(&error) => {
@@ -631,7 +630,7 @@ impl Ceremonies<'_> {
                     id: identity.id,
                     session_id: Uuid::nil(),
                 },
-                self.actor.request_id.clone(),
+                self.actor.request_id().map(str::to_owned),
             ),
             None => self.actor.clone(),
         };
@@ -643,14 +642,14 @@ impl Ceremonies<'_> {
                 kind: "passkey",
                 id: &passkey_id,
             }),
-            json!({ "identityId": identity.id, "signUp": registration_token_hash.is_none() && matches!(self.actor.principal, Principal::Anonymous) }),
+            json!({ "identityId": identity.id, "signUp": registration_token_hash.is_none() && matches!(*self.actor.principal(), Principal::Anonymous) }),
         )
         .await?;
         if sign_up.is_some() {
             outbox::identity_changed(&tx, &actor, EventType::IdentityCreated, &identity).await?;
             domains::apply_policy_in(&tx, &actor, &identity).await?;
         }
-        let signs_in = !matches!(self.actor.principal, Principal::Identity { .. });
+        let signs_in = !matches!(*self.actor.principal(), Principal::Identity { .. });
         let tokens = if signs_in {
             identities::touch_sign_in(&tx, identity.id).await?;
             Some(
@@ -762,10 +761,10 @@ impl Ceremonies<'_> {
         let refuse = |reason: &'static str| Error::Refused(reason.to_owned());
 
         let tx = self.db.begin_tenant(self.scope).await?;
-        let Some(row) = passkey_row::Entity::find()
-            .filter(passkey_row::Column::TenantId.eq(tx.tenant_id()))
+        let Some(row) = tx
+            .find::<passkey_row::Entity>()
             .filter(passkey_row::Column::CredentialId.eq(credential_id.as_str()))
-            .one(tx.connection())
+            .one()
             .await?
         else {
             drop(tx);
@@ -820,7 +819,7 @@ impl Ceremonies<'_> {
         active.backup_eligible = Set(result.backup_eligible());
         active.passkey = Set(serde_json::to_value(&passkey).map_err(Error::internal)?);
         active.last_used_at = Set(Some(Utc::now()));
-        active.update(tx.connection()).await?;
+        tx.update(active).await?;
         identities::touch_sign_in(&tx, identity_id).await?;
         let tokens =
             sessions::start_session(&tx, &self.issuer, identity_id, "passkey", &self.client)
@@ -833,7 +832,7 @@ impl Ceremonies<'_> {
                     id: identity_id,
                     session_id: tokens.session_id,
                 },
-                self.actor.request_id.clone(),
+                self.actor.request_id().map(str::to_owned),
             ),
             "identity.sign_in",
             Some(Target {
@@ -870,7 +869,7 @@ fn explain(error: &WebauthnError) -> String {
 }
 
 fn own_or(actor: &Actor, permission: Permission) -> Result<Option<Uuid>> {
-    match actor.principal {
+    match *actor.principal() {
         Principal::Identity { id, .. } => Ok(Some(id)),
         _ => {
             actor.authorize(permission)?;
@@ -893,11 +892,11 @@ pub async fn list_passkeys(
         return Err(Error::NotFound);
     }
     let tx = db.begin_tenant(scope).await?;
-    let query = passkey_row::Entity::find()
-        .filter(passkey_row::Column::TenantId.eq(tx.tenant_id()))
+    let query = tx
+        .find::<passkey_row::Entity>()
         .filter(passkey_row::Column::IdentityId.eq(identity_id))
         .filter(passkey_row::Column::RevokedAt.is_null());
-    let rows = keyset(tx.connection(), query, passkey_row::Column::Id, page).await?;
+    let rows = keyset(query, passkey_row::Column::Id, page).await?;
     tx.commit().await?;
     Ok(rows.map(Passkey::from))
 }
@@ -917,16 +916,16 @@ pub async fn count_passkeys(
         return Err(Error::NotFound);
     }
     let tx = db.begin_tenant(scope).await?;
-    let counts: Vec<(Uuid, i64)> = passkey_row::Entity::find()
+    let counts: Vec<(Uuid, i64)> = tx
+        .find::<passkey_row::Entity>()
         .select_only()
         .column(passkey_row::Column::IdentityId)
         .column_as(passkey_row::Column::Id.count(), "passkeys")
-        .filter(passkey_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(passkey_row::Column::IdentityId.is_in(identity_ids.iter().copied()))
         .filter(passkey_row::Column::RevokedAt.is_null())
         .group_by(passkey_row::Column::IdentityId)
         .into_tuple()
-        .all(tx.connection())
+        .all()
         .await?;
     tx.commit().await?;
     Ok(counts
@@ -945,18 +944,18 @@ async fn change_passkey(
 ) -> Result<Passkey> {
     let own = own_or(actor, Permission::WriteIdentities)?;
     let tx = db.begin_tenant(scope).await?;
-    let row = passkey_row::Entity::find()
-        .filter(passkey_row::Column::TenantId.eq(tx.tenant_id()))
+    let row = tx
+        .find::<passkey_row::Entity>()
         .filter(passkey_row::Column::Id.eq(id))
         .filter(passkey_row::Column::RevokedAt.is_null())
-        .one(tx.connection())
+        .one()
         .await?
         .filter(|row| own.is_none_or(|own| own == row.identity_id))
         .ok_or(Error::NotFound)?;
     let identity_id = row.identity_id;
     let mut active: passkey_row::ActiveModel = row.into();
     change(&mut active);
-    let row = active.update(tx.connection()).await?;
+    let row = tx.update(active).await?;
     let target = id.to_string();
     audit::record(
         &tx,
@@ -1028,7 +1027,7 @@ pub async fn create_registration_link(
     let token = secrets::generate(REGISTRATION_TOKEN_PREFIX);
     let now = Utc::now();
     let expires_at = now + valid_for;
-    link_row::ActiveModel {
+    tx.insert(link_row::ActiveModel {
         tenant_id: Set(tx.tenant_id()),
         id: Set(Uuid::now_v7()),
         identity_id: Set(identity_id),
@@ -1036,8 +1035,7 @@ pub async fn create_registration_link(
         created_at: Set(now),
         expires_at: Set(expires_at),
         used_at: Set(None),
-    }
-    .insert(tx.connection())
+    })
     .await?;
     let target = identity_id.to_string();
     audit::record(

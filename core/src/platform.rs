@@ -6,7 +6,7 @@ use crate::error::{Error, Result, is_unique_violation};
 use crate::scope::PlatformScope;
 use crate::secrets;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 /// Every generated platform token starts with this.
@@ -31,24 +31,32 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+impl crate::db::PlatformTable for row::Entity {}
 
 /// Turns a bearer token into a platform scope, or `Unauthenticated`.
 pub async fn authenticate(db: &Database, token: &str) -> Result<PlatformScope> {
     let tx = db.begin_resolution().await?;
-    let row = row::Entity::find()
+    let row = tx
+        .find::<row::Entity>()
         .filter(row::Column::TokenHash.eq(secrets::hash(token)))
         .filter(row::Column::RevokedAt.is_null())
-        .one(tx.connection())
+        .one()
         .await?;
     tx.commit().await?;
     let row = row.ok_or(Error::Unauthenticated)?;
     Ok(PlatformScope::new(format!("platform:{}", row.name)))
 }
 
+/// The operator at the console of this deployment (CLI, first-start bootstrap): holding a
+/// connection to the database is its credential, since whoever has one can reach every row.
+pub fn local_operator(_db: &Database) -> PlatformScope {
+    PlatformScope::new("local-operator".to_owned())
+}
+
 /// Whether any platform credential exists (false only before the first start).
 pub async fn has_credentials(db: &Database) -> Result<bool> {
     let tx = db.begin_resolution().await?;
-    let count = row::Entity::find().count(tx.connection()).await?;
+    let count = tx.find::<row::Entity>().count().await?;
     tx.commit().await?;
     Ok(count > 0)
 }
@@ -57,14 +65,13 @@ pub async fn has_credentials(db: &Database) -> Result<bool> {
 pub async fn generate_token(db: &Database, name: &str) -> Result<String> {
     let token = secrets::generate(PLATFORM_TOKEN_PREFIX);
     let tx = db.begin_resolution().await?;
-    row::ActiveModel {
+    tx.insert(row::ActiveModel {
         id: Set(Uuid::now_v7()),
         name: Set(name.to_owned()),
         token_hash: Set(secrets::hash(&token)),
         created_at: Set(Utc::now()),
         revoked_at: Set(None),
-    }
-    .insert(tx.connection())
+    })
     .await?;
     tx.commit().await?;
     Ok(token)
@@ -76,10 +83,11 @@ pub async fn generate_token(db: &Database, name: &str) -> Result<String> {
 pub async fn ensure_configured_token(db: &Database, token: &str) -> Result<()> {
     let hash = secrets::hash(token);
     let tx = db.begin_resolution().await?;
-    let configured = row::Entity::find()
+    let configured = tx
+        .find::<row::Entity>()
         .filter(row::Column::Name.eq(CONFIGURED))
         .filter(row::Column::RevokedAt.is_null())
-        .all(tx.connection())
+        .all()
         .await?;
     if configured.iter().any(|row| row.token_hash == hash) {
         return tx.commit().await;
@@ -87,29 +95,30 @@ pub async fn ensure_configured_token(db: &Database, token: &str) -> Result<()> {
     for old in configured {
         let mut active: row::ActiveModel = old.into();
         active.revoked_at = Set(Some(Utc::now()));
-        active.update(tx.connection()).await?;
+        tx.update(active).await?;
     }
-    let same = row::Entity::find()
+    let same = tx
+        .find::<row::Entity>()
         .filter(row::Column::TokenHash.eq(hash.as_str()))
-        .one(tx.connection())
+        .one()
         .await?;
     let written = match same {
         Some(row) => {
             let mut active: row::ActiveModel = row.into();
             active.name = Set(CONFIGURED.to_owned());
             active.revoked_at = Set(None);
-            active.update(tx.connection()).await.map(|_| ())
+            tx.update(active).await.map(|_| ())
         }
-        None => row::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            name: Set(CONFIGURED.to_owned()),
-            token_hash: Set(hash),
-            created_at: Set(Utc::now()),
-            revoked_at: Set(None),
-        }
-        .insert(tx.connection())
-        .await
-        .map(|_| ()),
+        None => tx
+            .insert(row::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                name: Set(CONFIGURED.to_owned()),
+                token_hash: Set(hash),
+                created_at: Set(Utc::now()),
+                revoked_at: Set(None),
+            })
+            .await
+            .map(|_| ()),
     };
     match written {
         Ok(()) => tx.commit().await,

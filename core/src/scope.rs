@@ -5,6 +5,10 @@
 use uuid::Uuid;
 
 /// One resolved, active tenant. Constructed only by [`crate::tenancy`].
+///
+/// ```compile_fail
+/// let forged = latchkey_core::TenantScope::new(uuid::Uuid::nil(), "other".to_owned());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantScope {
     tenant_id: Uuid,
@@ -27,7 +31,19 @@ impl TenantScope {
 
 /// Work across tenants (creating, listing and suspending them), allowed only to platform
 /// operators. Constructed by [`crate::platform::authenticate`] from a platform credential, or by
-/// [`PlatformScope::local_operator`] for the CLI, which already holds the database URL.
+/// [`crate::platform::local_operator`] for whoever holds the database connection (the CLI).
+///
+/// ```compile_fail
+/// let forged = latchkey_core::PlatformScope::new("me".to_owned());
+/// ```
+///
+/// ```compile_fail
+/// let forged = latchkey_core::PlatformScope::local_operator();
+/// ```
+///
+/// ```compile_fail
+/// let forged = latchkey_core::PlatformScope { operator: "me".to_owned() };
+/// ```
 #[derive(Clone, Debug)]
 pub struct PlatformScope {
     operator: String,
@@ -36,12 +52,6 @@ pub struct PlatformScope {
 impl PlatformScope {
     pub(crate) fn new(operator: String) -> Self {
         Self { operator }
-    }
-
-    /// The operator at the console of this deployment (CLI, first-start bootstrap): whoever can
-    /// run it can already reach the database directly.
-    pub fn local_operator() -> Self {
-        Self::new("local-operator".to_owned())
     }
 
     /// Who acts, for the audit log.

@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{DecodingKey, Validation};
 use moka::future::Cache;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, Set};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -55,6 +55,7 @@ mod session_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(session_row);
 
 mod refresh_row {
     use sea_orm::entity::prelude::*;
@@ -75,6 +76,7 @@ mod refresh_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(refresh_row);
 
 /// The claims of a Latchkey access token. Tokens for the tenant API (first-party sessions)
 /// have the issuer as audience; tokens issued to an OpenID Connect application have its client
@@ -254,15 +256,14 @@ pub(crate) async fn sign_access_token(
 /// Stores a new refresh token of `session_id` (hashed) and returns it.
 pub(crate) async fn new_refresh_token(tx: &TenantTx, session_id: Uuid) -> Result<String> {
     let refresh_token = secrets::generate(REFRESH_TOKEN_PREFIX);
-    refresh_row::ActiveModel {
+    tx.insert(refresh_row::ActiveModel {
         tenant_id: Set(tx.tenant_id()),
         id: Set(Uuid::now_v7()),
         session_id: Set(session_id),
         token_hash: Set(secrets::hash(&refresh_token)),
         created_at: Set(Utc::now()),
         rotated_at: Set(None),
-    }
-    .insert(tx.connection())
+    })
     .await?;
     Ok(refresh_token)
 }
@@ -322,29 +323,29 @@ pub(crate) struct NewSession<'a> {
 
 pub(crate) async fn insert_session(tx: &TenantTx, new: NewSession<'_>) -> Result<Session> {
     let now = Utc::now();
-    let row = session_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        identity_id: Set(new.identity_id),
-        auth_method: Set(new.auth_method.to_owned()),
-        created_at: Set(now),
-        last_used_at: Set(now),
-        expires_at: Set(now + Duration::seconds(new.lifetime_seconds.into())),
-        revoked_at: Set(None),
-        revoked_reason: Set(None),
-        user_agent: Set(new
-            .client
-            .user_agent
-            .clone()
-            .map(|ua| ua.chars().take(300).collect())),
-        ip_address: Set(new.client.ip_address.clone()),
-        application_id: Set(new.application_id),
-        parent_session_id: Set(new.parent_session_id),
-        scope: Set(new.scope),
-        organization_id: Set(new.organization_id),
-    }
-    .insert(tx.connection())
-    .await?;
+    let row = tx
+        .insert(session_row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            identity_id: Set(new.identity_id),
+            auth_method: Set(new.auth_method.to_owned()),
+            created_at: Set(now),
+            last_used_at: Set(now),
+            expires_at: Set(now + Duration::seconds(new.lifetime_seconds.into())),
+            revoked_at: Set(None),
+            revoked_reason: Set(None),
+            user_agent: Set(new
+                .client
+                .user_agent
+                .clone()
+                .map(|ua| ua.chars().take(300).collect())),
+            ip_address: Set(new.client.ip_address.clone()),
+            application_id: Set(new.application_id),
+            parent_session_id: Set(new.parent_session_id),
+            scope: Set(new.scope),
+            organization_id: Set(new.organization_id),
+        })
+        .await?;
     Ok(row.into())
 }
 
@@ -376,30 +377,30 @@ pub async fn start_session(
 /// Revokes a session and the application sessions started from it (signing out of the
 /// browser session signs out of every application it signed in to).
 pub(crate) async fn revoke_tree_in(tx: &TenantTx, session_id: Uuid, reason: &str) -> Result<u64> {
-    Ok(session_row::Entity::update_many()
+    Ok(tx
+        .update_many::<session_row::Entity>()
         .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(session_row::Column::RevokedReason, Expr::value(reason))
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(
             Condition::any()
                 .add(session_row::Column::Id.eq(session_id))
                 .add(session_row::Column::ParentSessionId.eq(session_id)),
         )
         .filter(session_row::Column::RevokedAt.is_null())
-        .exec(tx.connection())
+        .exec()
         .await?
         .rows_affected)
 }
 
 /// Revokes every live session of an identity inside `tx`; returns how many.
 pub(crate) async fn revoke_all_in(tx: &TenantTx, identity_id: Uuid, reason: &str) -> Result<u64> {
-    Ok(session_row::Entity::update_many()
+    Ok(tx
+        .update_many::<session_row::Entity>()
         .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(session_row::Column::RevokedReason, Expr::value(reason))
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(session_row::Column::IdentityId.eq(identity_id))
         .filter(session_row::Column::RevokedAt.is_null())
-        .exec(tx.connection())
+        .exec()
         .await?
         .rows_affected)
 }
@@ -409,16 +410,16 @@ pub(crate) async fn revoke_application_sessions_in(
     tx: &TenantTx,
     application_id: Uuid,
 ) -> Result<u64> {
-    Ok(session_row::Entity::update_many()
+    Ok(tx
+        .update_many::<session_row::Entity>()
         .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(
             session_row::Column::RevokedReason,
             Expr::value("application_deleted"),
         )
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(session_row::Column::ApplicationId.eq(application_id))
         .filter(session_row::Column::RevokedAt.is_null())
-        .exec(tx.connection())
+        .exec()
         .await?
         .rows_affected)
 }
@@ -430,8 +431,8 @@ pub(crate) async fn revoke_organization_sessions_in(
     organization_id: Uuid,
     identity_id: Option<Uuid>,
 ) -> Result<u64> {
-    let mut scoped = session_row::Entity::find()
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+    let mut scoped = tx
+        .find::<session_row::Entity>()
         .filter(session_row::Column::OrganizationId.eq(organization_id))
         .filter(session_row::Column::RevokedAt.is_null());
     if let Some(identity_id) = identity_id {
@@ -439,7 +440,7 @@ pub(crate) async fn revoke_organization_sessions_in(
     }
     let mut revoked = 0;
     // With the application sessions started from them (their own organization may be unset).
-    for session in scoped.all(tx.connection()).await? {
+    for session in scoped.all().await? {
         revoked += revoke_tree_in(tx, session.id, "organization_membership_ended").await?;
     }
     Ok(revoked)
@@ -447,10 +448,10 @@ pub(crate) async fn revoke_organization_sessions_in(
 
 /// A session by id, whatever its state.
 pub(crate) async fn find_session_in(tx: &TenantTx, session_id: Uuid) -> Result<Option<Session>> {
-    Ok(session_row::Entity::find()
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<session_row::Entity>()
         .filter(session_row::Column::Id.eq(session_id))
-        .one(tx.connection())
+        .one()
         .await?
         .map(Session::from))
 }
@@ -475,11 +476,11 @@ pub(crate) async fn live_session_of_refresh_token(
     tx: &TenantTx,
     refresh_token: &str,
 ) -> Result<Option<Session>> {
-    let Some(token) = refresh_row::Entity::find()
-        .filter(refresh_row::Column::TenantId.eq(tx.tenant_id()))
+    let Some(token) = tx
+        .find::<refresh_row::Entity>()
         .filter(refresh_row::Column::TokenHash.eq(secrets::hash(refresh_token)))
         .filter(refresh_row::Column::RotatedAt.is_null())
-        .one(tx.connection())
+        .one()
         .await?
     else {
         return Ok(None);
@@ -500,20 +501,20 @@ pub(crate) enum Redeemed {
 /// Spends a refresh token inside `tx`. Presenting a spent token again revokes its session
 /// and writes an audit event; only one of two concurrent callers can spend a token.
 pub(crate) async fn redeem_refresh_token(tx: &TenantTx, refresh_token: &str) -> Result<Redeemed> {
-    let Some(token) = refresh_row::Entity::find()
-        .filter(refresh_row::Column::TenantId.eq(tx.tenant_id()))
+    let Some(token) = tx
+        .find::<refresh_row::Entity>()
         .filter(refresh_row::Column::TokenHash.eq(secrets::hash(refresh_token)))
-        .one(tx.connection())
+        .one()
         .await?
     else {
         return Ok(Redeemed::Invalid);
     };
-    let spent = refresh_row::Entity::update_many()
+    let spent = tx
+        .update_many::<refresh_row::Entity>()
         .col_expr(refresh_row::Column::RotatedAt, Expr::value(Utc::now()))
-        .filter(refresh_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(refresh_row::Column::Id.eq(token.id))
         .filter(refresh_row::Column::RotatedAt.is_null())
-        .exec(tx.connection())
+        .exec()
         .await?
         .rows_affected;
     if spent == 0 {
@@ -539,11 +540,10 @@ pub(crate) async fn redeem_refresh_token(tx: &TenantTx, refresh_token: &str) -> 
     let Some(session) = live_session_in(tx, token.session_id).await? else {
         return Ok(Redeemed::Invalid);
     };
-    session_row::Entity::update_many()
+    tx.update_many::<session_row::Entity>()
         .col_expr(session_row::Column::LastUsedAt, Expr::value(Utc::now()))
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(session_row::Column::Id.eq(session.id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     Ok(Redeemed::Live(Box::new(session)))
 }
@@ -585,7 +585,7 @@ pub async fn switch_organization(
     actor: &Actor,
     organization_id: Option<Uuid>,
 ) -> Result<IssuedTokens> {
-    let Principal::Identity { id, session_id } = actor.principal else {
+    let Principal::Identity { id, session_id } = *actor.principal() else {
         return Err(Error::Unauthenticated);
     };
     let tx = db.begin_tenant(scope).await?;
@@ -595,21 +595,19 @@ pub async fn switch_organization(
         return Err(Error::NotFound);
     }
     // The session's refresh tokens are spent: the new one below replaces them.
-    refresh_row::Entity::update_many()
+    tx.update_many::<refresh_row::Entity>()
         .col_expr(refresh_row::Column::RotatedAt, Expr::value(Utc::now()))
-        .filter(refresh_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(refresh_row::Column::SessionId.eq(session_id))
         .filter(refresh_row::Column::RotatedAt.is_null())
-        .exec(tx.connection())
+        .exec()
         .await?;
-    session_row::Entity::update_many()
+    tx.update_many::<session_row::Entity>()
         .col_expr(
             session_row::Column::OrganizationId,
             Expr::value(organization_id),
         )
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(session_row::Column::Id.eq(session_id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     let session = find_session_in(&tx, session_id)
         .await?
@@ -775,7 +773,7 @@ pub async fn sign_out(
     actor: &Actor,
     everywhere: bool,
 ) -> Result<Uuid> {
-    let Principal::Identity { id, session_id } = actor.principal else {
+    let Principal::Identity { id, session_id } = *actor.principal() else {
         return Err(Error::Unauthenticated);
     };
     revoke_session(db, scope, actor, session_id).await?;
@@ -796,7 +794,7 @@ pub async fn revoke_session(
     actor: &Actor,
     session_id: Uuid,
 ) -> Result<Session> {
-    let own = match actor.principal {
+    let own = match *actor.principal() {
         Principal::Identity { id, .. } => Some(id),
         _ => {
             actor.authorize(Permission::WriteIdentities)?;
@@ -874,18 +872,18 @@ pub async fn list_sessions(
     identity_id: Uuid,
     page: PageRequest,
 ) -> Result<Page<Session>> {
-    match actor.principal {
+    match *actor.principal() {
         Principal::Identity { id, .. } if id == identity_id => {}
         Principal::Identity { .. } => return Err(Error::NotFound),
         _ => actor.authorize(Permission::ReadIdentities)?,
     }
     let tx = db.begin_tenant(scope).await?;
-    let query = session_row::Entity::find()
-        .filter(session_row::Column::TenantId.eq(tx.tenant_id()))
+    let query = tx
+        .find::<session_row::Entity>()
         .filter(session_row::Column::IdentityId.eq(identity_id))
         .filter(session_row::Column::RevokedAt.is_null())
         .filter(session_row::Column::ExpiresAt.gt(Utc::now()));
-    let rows = keyset(tx.connection(), query, session_row::Column::Id, page).await?;
+    let rows = keyset(query, session_row::Column::Id, page).await?;
     tx.commit().await?;
     Ok(rows.map(Session::from))
 }

@@ -15,10 +15,7 @@ use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed2551
 use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set,
-};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -48,6 +45,7 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(row);
 
 const NEXT: &str = "next";
 const CURRENT: &str = "current";
@@ -141,8 +139,8 @@ async fn generate(
         SigningAlgorithm::EdDSA => KeyAlgorithm::EdDSA,
     });
     let now = Utc::now();
-    let model =
-        row::ActiveModel {
+    let model = tx
+        .insert(row::ActiveModel {
             tenant_id: Set(tx.tenant_id()),
             id: Set(id),
             algorithm: Set(algorithm_name(algorithm).to_owned()),
@@ -154,8 +152,7 @@ async fn generate(
             created_at: Set(now),
             activated_at: Set((status == CURRENT).then_some(now)),
             retired_at: Set(None),
-        }
-        .insert(tx.connection())
+        })
         .await?;
     Ok(model)
 }
@@ -172,11 +169,11 @@ pub async fn create_initial_keys(
 }
 
 async fn keys_with_status(tx: &TenantTx, status: &str) -> Result<Vec<row::Model>> {
-    Ok(row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<row::Entity>()
         .filter(row::Column::Status.eq(status))
         .order_by_asc(row::Column::Id)
-        .all(tx.connection())
+        .all()
         .await?)
 }
 
@@ -193,7 +190,7 @@ pub async fn rotate_in(
         let mut active: row::ActiveModel = current.into();
         active.status = Set(RETIRED.to_owned());
         active.retired_at = Set(Some(now));
-        active.update(tx.connection()).await?;
+        tx.update(active).await?;
     }
     let mut promoted = false;
     for next in keys_with_status(tx, NEXT).await? {
@@ -207,7 +204,7 @@ pub async fn rotate_in(
             active.status = Set(RETIRED.to_owned());
             active.retired_at = Set(Some(now));
         }
-        active.update(tx.connection()).await?;
+        tx.update(active).await?;
     }
     if !promoted {
         generate(tx, master_key, algorithm, CURRENT).await?;
@@ -253,8 +250,8 @@ pub async fn list_signing_keys(
 ) -> Result<Page<SigningKey>> {
     actor.authorize(Permission::ReadTenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let query = row::Entity::find().filter(row::Column::TenantId.eq(tx.tenant_id()));
-    let rows = keyset(tx.connection(), query, row::Column::Id, page).await?;
+    let query = tx.find::<row::Entity>();
+    let rows = keyset(query, row::Column::Id, page).await?;
     tx.commit().await?;
     rows.try_map(SigningKey::try_from)
 }
@@ -269,11 +266,11 @@ pub async fn newest_signing_keys(
 ) -> Result<Vec<SigningKey>> {
     actor.authorize(Permission::ReadTenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let rows = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let rows = tx
+        .find::<row::Entity>()
         .order_by_desc(row::Column::Id)
         .limit(limit)
-        .all(tx.connection())
+        .all()
         .await?;
     tx.commit().await?;
     rows.into_iter().map(SigningKey::try_from).collect()
@@ -285,15 +282,15 @@ pub async fn newest_signing_keys(
 pub async fn published_keys(db: &Database, scope: &TenantScope) -> Result<JwkSet> {
     let tx = db.begin_tenant(scope).await?;
     let recent = Utc::now() - RETIRED_KEY_PUBLISHED_FOR;
-    let rows = row::Entity::find()
-        .filter(row::Column::TenantId.eq(tx.tenant_id()))
+    let rows = tx
+        .find::<row::Entity>()
         .filter(
             Condition::any()
                 .add(row::Column::Status.is_in([NEXT, CURRENT]))
                 .add(row::Column::RetiredAt.gt(recent)),
         )
         .order_by_desc(row::Column::Id)
-        .all(tx.connection())
+        .all()
         .await?;
     tx.commit().await?;
     let keys = rows

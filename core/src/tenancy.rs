@@ -6,7 +6,7 @@ use crate::page::{Page, PageRequest, keyset};
 use crate::scope::{PlatformScope, TenantScope};
 use crate::validate::{Domain, Name, Slug};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, Set};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -47,6 +47,10 @@ mod domain_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(domain_row);
+crate::tenant_owned!(tenant_row, Id);
+impl crate::db::PlatformTable for tenant_row::Entity {}
+impl crate::db::PlatformTable for domain_row::Entity {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TenantStatus {
@@ -113,9 +117,10 @@ async fn resolve_where(
     condition: sea_orm::sea_query::SimpleExpr,
 ) -> Result<(TenantScope, Tenant)> {
     let tx = db.begin_resolution().await?;
-    let row = tenant_row::Entity::find()
+    let row = tx
+        .find::<tenant_row::Entity>()
         .filter(condition)
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     tx.commit().await?;
@@ -141,21 +146,23 @@ pub async fn resolve_host(
 ) -> Result<(TenantScope, Tenant)> {
     let host = host.split(':').next().unwrap_or("").to_lowercase();
     let tx = db.begin_resolution().await?;
-    let domain = domain_row::Entity::find()
+    let domain = tx
+        .find::<domain_row::Entity>()
         .filter(domain_row::Column::Domain.eq(host.as_str()))
-        .one(tx.connection())
+        .one()
         .await?;
     let row = match domain {
         Some(domain) => {
-            tenant_row::Entity::find_by_id(domain.tenant_id)
-                .one(tx.connection())
+            tx.find::<tenant_row::Entity>()
+                .filter(tenant_row::Column::Id.eq(domain.tenant_id))
+                .one()
                 .await?
         }
         None => match base_domain.and_then(|base| host.strip_suffix(&format!(".{base}"))) {
             Some(slug) if !slug.contains('.') => {
-                tenant_row::Entity::find()
+                tx.find::<tenant_row::Entity>()
                     .filter(tenant_row::Column::Slug.eq(slug))
-                    .one(tx.connection())
+                    .one()
                     .await?
             }
             _ => None,
@@ -177,8 +184,8 @@ pub async fn get_tenant(db: &Database, scope: &TenantScope) -> Result<Tenant> {
 
 /// The tenant of `tx`, as stored now.
 pub async fn get_tenant_in(tx: &TenantTx) -> Result<Tenant> {
-    tenant_row::Entity::find_by_id(tx.tenant_id())
-        .one(tx.connection())
+    tx.find::<tenant_row::Entity>()
+        .one()
         .await?
         .ok_or(Error::NotFound)?
         .try_into()
@@ -188,9 +195,9 @@ pub async fn get_tenant_in(tx: &TenantTx) -> Result<Tenant> {
 /// one writer anyway).
 pub async fn lock_tenant_in(tx: &TenantTx) -> Result<Tenant> {
     use sea_orm::QuerySelect;
-    tenant_row::Entity::find_by_id(tx.tenant_id())
+    tx.find::<tenant_row::Entity>()
         .lock_exclusive()
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)?
         .try_into()
@@ -205,24 +212,24 @@ pub async fn create_tenant(
     settings: Value,
 ) -> Result<(TenantTx, Tenant)> {
     let now = Utc::now();
-    let row = tenant_row::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        slug: Set(slug.as_str().to_owned()),
-        name: Set(name.into_inner()),
-        status: Set(TenantStatus::Active.as_str().to_owned()),
-        settings: Set(settings),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::Conflict(format!("a tenant with slug {:?} exists", slug.as_str()))
-        } else {
-            e.into()
-        }
-    })?;
+    let row = tx
+        .insert(tenant_row::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            slug: Set(slug.as_str().to_owned()),
+            name: Set(name.into_inner()),
+            status: Set(TenantStatus::Active.as_str().to_owned()),
+            settings: Set(settings),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                Error::Conflict(format!("a tenant with slug {:?} exists", slug.as_str()))
+            } else {
+                e.into()
+            }
+        })?;
     let tenant = Tenant::try_from(row)?;
     let scope = TenantScope::new(tenant.id, tenant.slug.clone());
     Ok((tx.into_tenant(scope).await?, tenant))
@@ -236,8 +243,7 @@ pub async fn list_tenants(
 ) -> Result<Page<Tenant>> {
     let tx = db.begin_platform(platform).await?;
     let rows = keyset(
-        tx.connection(),
-        tenant_row::Entity::find(),
+        tx.find::<tenant_row::Entity>(),
         tenant_row::Column::Id,
         page,
     )
@@ -249,9 +255,10 @@ pub async fn list_tenants(
 /// One tenant by slug, whatever its status.
 pub async fn find_tenant(db: &Database, platform: &PlatformScope, slug: &str) -> Result<Tenant> {
     let tx = db.begin_platform(platform).await?;
-    let row = tenant_row::Entity::find()
+    let row = tx
+        .find::<tenant_row::Entity>()
         .filter(tenant_row::Column::Slug.eq(slug))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     tx.commit().await?;
@@ -266,28 +273,31 @@ pub async fn set_tenant_status(
     status: TenantStatus,
 ) -> Result<(TenantTx, Tenant)> {
     let tx = db.begin_platform(platform).await?;
-    let row = tenant_row::Entity::find_by_id(tenant_id)
-        .one(tx.connection())
+    let row = tx
+        .find::<tenant_row::Entity>()
+        .filter(tenant_row::Column::Id.eq(tenant_id))
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     let mut active: tenant_row::ActiveModel = row.into();
     active.status = Set(status.as_str().to_owned());
     active.updated_at = Set(Utc::now());
-    let tenant = Tenant::try_from(active.update(tx.connection()).await?)?;
+    let tenant = Tenant::try_from(tx.update(active).await?)?;
     let scope = TenantScope::new(tenant.id, tenant.slug.clone());
     Ok((tx.into_tenant(scope).await?, tenant))
 }
 
 /// Replaces a tenant's settings document (validated by the caller).
 pub async fn store_settings(tx: &TenantTx, settings: Value) -> Result<Tenant> {
-    let row = tenant_row::Entity::find_by_id(tx.tenant_id())
-        .one(tx.connection())
+    let row = tx
+        .find::<tenant_row::Entity>()
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     let mut active: tenant_row::ActiveModel = row.into();
     active.settings = Set(settings);
     active.updated_at = Set(Utc::now());
-    active.update(tx.connection()).await?.try_into()
+    tx.update(active).await?.try_into()
 }
 
 /// Adds a custom domain on which the tenant's endpoints answer (one tenant per domain).
@@ -299,21 +309,21 @@ pub async fn add_domain(
 ) -> Result<(TenantTx, Tenant)> {
     let tx = db.begin_platform(platform).await?;
     let tenant = Tenant::try_from(
-        tenant_row::Entity::find_by_id(tenant_id)
-            .one(tx.connection())
+        tx.find::<tenant_row::Entity>()
+            .filter(tenant_row::Column::Id.eq(tenant_id))
+            .one()
             .await?
             .ok_or(Error::NotFound)?,
     )?;
     let tx = tx
         .into_tenant(TenantScope::new(tenant.id, tenant.slug.clone()))
         .await?;
-    domain_row::ActiveModel {
+    tx.insert(domain_row::ActiveModel {
         tenant_id: Set(tenant_id),
         id: Set(Uuid::now_v7()),
         domain: Set(domain.as_str().to_owned()),
         created_at: Set(Utc::now()),
-    }
-    .insert(tx.connection())
+    })
     .await
     .map_err(|e| {
         if is_unique_violation(&e) {
@@ -332,10 +342,11 @@ pub async fn domains_of(
     tenant_ids: &[Uuid],
 ) -> Result<Vec<(Uuid, String)>> {
     let tx = db.begin_platform(platform).await?;
-    let rows = domain_row::Entity::find()
+    let rows = tx
+        .find::<domain_row::Entity>()
         .filter(domain_row::Column::TenantId.is_in(tenant_ids.iter().copied()))
         .order_by_asc(domain_row::Column::Domain)
-        .all(tx.connection())
+        .all()
         .await?;
     tx.commit().await?;
     Ok(rows.into_iter().map(|r| (r.tenant_id, r.domain)).collect())

@@ -9,23 +9,14 @@ use latchkey_core::settings::TenantSettings;
 use latchkey_core::tenancy::{self, Tenant, TenantStatus};
 use latchkey_core::validate::{Domain, Name, Slug};
 use latchkey_core::{
-    Actor, AdminRole, Database, Error, Permission, PlatformScope, Principal, Result, TenantScope,
-    api_keys, signing_keys,
+    Actor, AdminRole, Database, Error, Permission, PlatformScope, Result, TenantScope, api_keys,
+    signing_keys,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 /// The name of the first API key of every tenant.
 const FIRST_KEY_NAME: &str = "Initial owner key";
-
-fn platform_actor(platform: &PlatformScope, request_id: Option<String>) -> Actor {
-    Actor::new(
-        Principal::Platform {
-            operator: platform.operator().to_owned(),
-        },
-        request_id,
-    )
-}
 
 /// A tenant just created, with its first owner API key (shown once, stored hashed).
 pub struct CreatedTenant {
@@ -44,7 +35,7 @@ pub async fn create_tenant(
 ) -> Result<CreatedTenant> {
     let slug = Slug::parse("slug", slug)?;
     let name = Name::parse("name", name, 200)?;
-    let actor = platform_actor(platform, request_id);
+    let actor = Actor::platform(platform, request_id);
     let tx = db.begin_platform(platform).await?;
     let settings = TenantSettings::default();
     let stored = serde_json::to_value(&settings).map_err(Error::internal)?;
@@ -86,7 +77,7 @@ pub async fn set_status(
     status: TenantStatus,
     request_id: Option<String>,
 ) -> Result<Tenant> {
-    let actor = platform_actor(platform, request_id);
+    let actor = Actor::platform(platform, request_id);
     let (tx, tenant) = tenancy::set_tenant_status(db, platform, tenant_id, status).await?;
     let action = match status {
         TenantStatus::Active => "tenant.resume",
@@ -118,7 +109,7 @@ pub async fn add_domain(
     request_id: Option<String>,
 ) -> Result<Tenant> {
     let domain = Domain::parse("domain", domain)?;
-    let actor = platform_actor(platform, request_id);
+    let actor = Actor::platform(platform, request_id);
     let (tx, tenant) = tenancy::add_domain(db, platform, tenant_id, &domain).await?;
     let id = tenant_id.to_string();
     audit::record(

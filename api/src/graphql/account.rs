@@ -144,7 +144,7 @@ pub struct Session {
 }
 
 fn session(session: sessions::Session, req: &TenantRequest) -> Session {
-    let current = matches!(req.actor.principal, Principal::Identity { session_id, .. } if session_id == session.id);
+    let current = matches!(*req.actor.principal(), Principal::Identity { session_id, .. } if session_id == session.id);
     Session {
         id: ID(session.id.to_string()),
         identity_id: ID(session.identity_id.to_string()),
@@ -290,7 +290,7 @@ pub async fn own_passkeys(
     after: Option<String>,
 ) -> async_graphql::Result<Option<Connection<Passkey>>> {
     let (services, req) = request(ctx);
-    let Principal::Identity { id, .. } = req.actor.principal else {
+    let Principal::Identity { id, .. } = *req.actor.principal() else {
         return Ok(None);
     };
     let page = page_request(first, after)?;
@@ -306,7 +306,7 @@ pub async fn own_sessions(
     after: Option<String>,
 ) -> async_graphql::Result<Option<Connection<Session>>> {
     let (services, req) = request(ctx);
-    let Principal::Identity { id, .. } = req.actor.principal else {
+    let Principal::Identity { id, .. } = *req.actor.principal() else {
         return Ok(None);
     };
     let page = page_request(first, after)?;
@@ -929,7 +929,7 @@ impl AccountMutation {
 /// The calling end user's identity.
 pub async fn own_identity(ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
     let (services, req) = request(ctx);
-    let Principal::Identity { .. } = req.actor.principal else {
+    let Principal::Identity { .. } = *req.actor.principal() else {
         return Ok(None);
     };
     Ok(Some(

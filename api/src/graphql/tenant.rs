@@ -245,7 +245,7 @@ pub struct Viewer;
 #[Object]
 impl Viewer {
     async fn kind(&self, ctx: &Context<'_>) -> ViewerKind {
-        match request(ctx).1.actor.principal {
+        match *request(ctx).1.actor.principal() {
             Principal::ApiKey { .. } => ViewerKind::ApiKey,
             Principal::Identity { .. } => ViewerKind::Identity,
             // Connectors act inside the server only; they never call the API.
@@ -295,7 +295,7 @@ impl Viewer {
     /// The API key the caller authenticated with, if any.
     async fn api_key(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiKey>> {
         let (services, req) = request(ctx);
-        match req.actor.principal {
+        match *req.actor.principal() {
             Principal::ApiKey { .. } => Ok(Some(
                 api_keys::own_api_key(&services.db, &req.scope, &req.actor)
                     .await

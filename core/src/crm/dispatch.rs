@@ -21,10 +21,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
 use rand::Rng;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, Statement,
-};
+use sea_orm::{ColumnTrait, DbBackend, QueryFilter, Set};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -206,15 +203,16 @@ impl Dispatcher {
 
     async fn claim(&self) -> Result<Vec<delivery_row::Model>> {
         let tx = self.db.begin_dispatcher().await?;
-        let backend = tx.connection().get_database_backend();
+        let backend = tx.backend();
         let now = Utc::now();
         // SQLite has one writer at a time: an idle round only reads, so that it does not take
         // the write lock from a command (`latchkey connectors sync`) sharing the file.
         if backend == DbBackend::Sqlite {
-            let due = delivery_row::Entity::find()
+            let due = tx
+                .find::<delivery_row::Entity>()
                 .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
                 .filter(delivery_row::Column::NextAttemptAt.lte(now))
-                .count(tx.connection())
+                .count()
                 .await?;
             if due == 0 {
                 tx.commit().await?;
@@ -234,13 +232,12 @@ impl Dispatcher {
             p[0], p[1], p[2], p[3]
         );
         let limit = i64::try_from(self.settings.batch).unwrap_or(50);
-        let rows = delivery_row::Entity::find()
-            .from_raw_sql(Statement::from_sql_and_values(
-                backend,
+        let rows = tx
+            .claim_raw::<delivery_row::Entity>(
                 sql,
-                [until.into(), now.into(), now.into(), limit.into()],
-            ))
-            .all(tx.connection())
+                vec![until.into(), now.into(), now.into(), limit.into()],
+            )
+            .all()
             .await?;
         tx.commit().await?;
         let mut rows = rows;
@@ -257,13 +254,13 @@ impl Dispatcher {
         until: DateTime<Utc>,
     ) -> Result<bool> {
         let tx = self.db.begin_dispatcher().await?;
-        let moved = delivery_row::Entity::update_many()
+        let moved = tx
+            .update_many_of::<delivery_row::Entity>(row.tenant_id)
             .col_expr(delivery_row::Column::NextAttemptAt, Expr::value(until))
-            .filter(delivery_row::Column::TenantId.eq(row.tenant_id))
             .filter(delivery_row::Column::Id.eq(row.id))
             .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
             .filter(delivery_row::Column::NextAttemptAt.eq(held))
-            .exec(tx.connection())
+            .exec()
             .await?
             .rows_affected;
         tx.commit().await?;
@@ -293,10 +290,10 @@ impl Dispatcher {
             Err(error) => return Err(error),
         };
         let tx = self.db.begin_tenant(&scope).await?;
-        let Some(connector) = connector_row::Entity::find()
-            .filter(connector_row::Column::TenantId.eq(row.tenant_id))
+        let Some(connector) = tx
+            .find::<connector_row::Entity>()
             .filter(connector_row::Column::Id.eq(row.connector_id))
-            .one(tx.connection())
+            .one()
             .await?
         else {
             return Ok(());
@@ -308,10 +305,9 @@ impl Dispatcher {
             return Ok(());
         }
         let event = DomainEvent::from(
-            outbox::row::Entity::find()
-                .filter(outbox::row::Column::TenantId.eq(row.tenant_id))
+            tx.find::<outbox::row::Entity>()
                 .filter(outbox::row::Column::Id.eq(row.event_id))
-                .one(tx.connection())
+                .one()
                 .await?
                 .ok_or_else(|| Error::internal("a delivery of a missing event"))?,
         );
@@ -377,7 +373,8 @@ impl Dispatcher {
         let tx = self.db.begin_tenant(&scope).await?;
         let attempts = row.attempts + 1;
         let now = Utc::now();
-        let mut update = delivery_row::Entity::update_many()
+        let mut update = tx
+            .update_many::<delivery_row::Entity>()
             .col_expr(delivery_row::Column::Attempts, Expr::value(attempts))
             .col_expr(delivery_row::Column::UpdatedAt, Expr::value(now));
         let outcome = match result {
@@ -432,11 +429,10 @@ impl Dispatcher {
         // Only while the lease is still this dispatcher's: a delivery that outlived it was
         // taken over, and the other dispatcher records the outcome.
         let settled = update
-            .filter(delivery_row::Column::TenantId.eq(row.tenant_id))
             .filter(delivery_row::Column::Id.eq(row.id))
             .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
             .filter(delivery_row::Column::NextAttemptAt.eq(held))
-            .exec(tx.connection())
+            .exec()
             .await?
             .rows_affected;
         tx.commit().await?;
@@ -466,9 +462,10 @@ impl Dispatcher {
 /// How many deliveries wait, in every tenant (for the queue depth metric).
 pub async fn queue_depth(db: &Database) -> Result<u64> {
     let tx = db.begin_dispatcher().await?;
-    let count = delivery_row::Entity::find()
+    let count = tx
+        .find::<delivery_row::Entity>()
         .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-        .count(tx.connection())
+        .count()
         .await?;
     tx.commit().await?;
     Ok(count)
@@ -503,11 +500,11 @@ async fn remote_record(
     connector_id: Uuid,
     subject_id: Uuid,
 ) -> Result<Option<String>> {
-    Ok(record_row::Entity::find()
-        .filter(record_row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<record_row::Entity>()
         .filter(record_row::Column::ConnectorId.eq(connector_id))
         .filter(record_row::Column::SubjectId.eq(subject_id))
-        .one(tx.connection())
+        .one()
         .await?
         .map(|row| row.remote_id))
 }
@@ -518,11 +515,11 @@ pub(super) async fn remember_record(
     subject_id: Uuid,
     remote_id: &str,
 ) -> Result<()> {
-    let existing = record_row::Entity::find()
-        .filter(record_row::Column::TenantId.eq(tx.tenant_id()))
+    let existing = tx
+        .find::<record_row::Entity>()
         .filter(record_row::Column::ConnectorId.eq(connector_id))
         .filter(record_row::Column::SubjectId.eq(subject_id))
-        .one(tx.connection())
+        .one()
         .await?;
     match existing {
         Some(row) if row.remote_id == remote_id => {}
@@ -530,17 +527,16 @@ pub(super) async fn remember_record(
             let mut active: record_row::ActiveModel = row.into();
             active.remote_id = Set(remote_id.to_owned());
             active.updated_at = Set(Utc::now());
-            active.update(tx.connection()).await?;
+            tx.update(active).await?;
         }
         None => {
-            record_row::ActiveModel {
+            tx.insert(record_row::ActiveModel {
                 tenant_id: Set(tx.tenant_id()),
                 connector_id: Set(connector_id),
                 subject_id: Set(subject_id),
                 remote_id: Set(remote_id.to_owned()),
                 updated_at: Set(Utc::now()),
-            }
-            .insert(tx.connection())
+            })
             .await?;
         }
     }

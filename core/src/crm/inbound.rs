@@ -16,7 +16,7 @@ use crate::scope::TenantScope;
 use aws_lc_rs::hmac;
 use base64::Engine;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -40,6 +40,7 @@ pub(crate) mod inbound_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(inbound_row);
 
 /// How far a signed timestamp may be from now.
 pub const REPLAY_WINDOW_SECONDS: i64 = 300;
@@ -278,11 +279,11 @@ fn id_text(value: &str) -> Option<String> {
 }
 
 async fn seen(tx: &TenantTx, connector_id: Uuid, event_id: &str) -> Result<bool> {
-    Ok(inbound_row::Entity::find()
-        .filter(inbound_row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<inbound_row::Entity>()
         .filter(inbound_row::Column::ConnectorId.eq(connector_id))
         .filter(inbound_row::Column::EventId.eq(event_id))
-        .one(tx.connection())
+        .one()
         .await?
         .is_some())
 }
@@ -306,14 +307,14 @@ async fn mark_applied(
     event_id: &str,
 ) -> Result<()> {
     let tx = db.begin_tenant(scope).await?;
-    let inserted = inbound_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        connector_id: Set(connector_id),
-        event_id: Set(event_id.to_owned()),
-        received_at: Set(Utc::now()),
-    }
-    .insert(tx.connection())
-    .await;
+    let inserted = tx
+        .insert(inbound_row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            connector_id: Set(connector_id),
+            event_id: Set(event_id.to_owned()),
+            received_at: Set(Utc::now()),
+        })
+        .await;
     match inserted {
         Ok(_) => tx.commit().await,
         // Applied concurrently by a parallel delivery of the same event: nothing to add.
@@ -341,10 +342,10 @@ pub async fn receive(
 ) -> Result<Receipt, Rejection> {
     let db = inbound.db;
     let tx = db.begin_tenant(scope).await?;
-    let row = connector_row::Entity::find()
-        .filter(connector_row::Column::TenantId.eq(tx.tenant_id()))
+    let row = tx
+        .find::<connector_row::Entity>()
         .filter(connector_row::Column::Id.eq(connector_id))
-        .one(tx.connection())
+        .one()
         .await
         .map_err(Error::from)?
         .ok_or(Rejection::NotFound)?;

@@ -21,7 +21,7 @@ use crate::scope::TenantScope;
 use crate::validate::Name;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -50,6 +50,7 @@ pub(crate) mod connector_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(connector_row);
 
 pub(crate) mod delivery_row {
     use sea_orm::entity::prelude::*;
@@ -79,6 +80,8 @@ pub(crate) mod delivery_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(delivery_row);
+impl crate::db::QueueTable for delivery_row::Entity {}
 
 pub(crate) mod record_row {
     use sea_orm::entity::prelude::*;
@@ -99,6 +102,7 @@ pub(crate) mod record_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(record_row);
 
 /// Which CRM a connector speaks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -694,10 +698,9 @@ fn trigger_names(triggers: &[EventType]) -> Value {
 }
 
 async fn find_row(tx: &TenantTx, id: Uuid) -> Result<connector_row::Model> {
-    connector_row::Entity::find()
-        .filter(connector_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<connector_row::Entity>()
         .filter(connector_row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)
 }
@@ -743,23 +746,23 @@ pub async fn create_connector(
     let id = Uuid::now_v7();
     let now = Utc::now();
     let tx = db.begin_tenant(scope).await?;
-    let row = connector_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(id),
-        name: Set(name),
-        kind: Set(new.kind.as_str().to_owned()),
-        direction: Set(new.direction.as_str().to_owned()),
-        triggers: Set(trigger_names(&triggers)),
-        settings: Set(settings),
-        credentials: Set(seal_credentials(key, id, &credentials)?),
-        field_mapping: Set(mapping),
-        enabled: Set(true),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(name_conflict)?;
+    let row = tx
+        .insert(connector_row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(id),
+            name: Set(name),
+            kind: Set(new.kind.as_str().to_owned()),
+            direction: Set(new.direction.as_str().to_owned()),
+            triggers: Set(trigger_names(&triggers)),
+            settings: Set(settings),
+            credentials: Set(seal_credentials(key, id, &credentials)?),
+            field_mapping: Set(mapping),
+            enabled: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .await
+        .map_err(name_conflict)?;
     let connector = Connector::try_from(&row)?;
     pull::schedule_in(&tx, &connector).await?;
     record(
@@ -834,21 +837,17 @@ pub async fn update_connector(
         fields.push("enabled");
         if enabled {
             // What waited while it was disabled goes out now.
-            delivery_row::Entity::update_many()
+            tx.update_many::<delivery_row::Entity>()
                 .col_expr(delivery_row::Column::NextAttemptAt, Expr::value(Utc::now()))
-                .filter(delivery_row::Column::TenantId.eq(tx.tenant_id()))
                 .filter(delivery_row::Column::ConnectorId.eq(id))
                 .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
-                .exec(tx.connection())
+                .exec()
                 .await?;
             tx.queued_deliveries();
         }
     }
     active.updated_at = Set(Utc::now());
-    let row = active
-        .update(tx.connection())
-        .await
-        .map_err(name_conflict)?;
+    let row = tx.update(active).await.map_err(name_conflict)?;
     let connector = Connector::try_from(&row)?;
     pull::schedule_in(&tx, &connector).await?;
     record(
@@ -874,27 +873,23 @@ pub async fn delete_connector(
     actor.authorize(Permission::ManageConnectors)?;
     let tx = db.begin_tenant(scope).await?;
     let connector = Connector::try_from(&find_row(&tx, id).await?)?;
-    delivery_row::Entity::delete_many()
-        .filter(delivery_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<delivery_row::Entity>()
         .filter(delivery_row::Column::ConnectorId.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
-    record_row::Entity::delete_many()
-        .filter(record_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<record_row::Entity>()
         .filter(record_row::Column::ConnectorId.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     sync::delete_for_connector_in(&tx, id).await?;
     pull::delete_schedule_in(&tx, id).await?;
-    inbound::inbound_row::Entity::delete_many()
-        .filter(inbound::inbound_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<inbound::inbound_row::Entity>()
         .filter(inbound::inbound_row::Column::ConnectorId.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
-    connector_row::Entity::delete_many()
-        .filter(connector_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<connector_row::Entity>()
         .filter(connector_row::Column::Id.eq(id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     record(
         &tx,
@@ -964,9 +959,8 @@ pub async fn list_connectors(
 ) -> Result<Page<Connector>> {
     actor.authorize(Permission::ReadConnectors)?;
     let tx = db.begin_tenant(scope).await?;
-    let query =
-        connector_row::Entity::find().filter(connector_row::Column::TenantId.eq(tx.tenant_id()));
-    let rows = keyset(tx.connection(), query, connector_row::Column::Id, page).await?;
+    let query = tx.find::<connector_row::Entity>();
+    let rows = keyset(query, connector_row::Column::Id, page).await?;
     tx.commit().await?;
     rows.try_map(|row| Connector::try_from(&row))
 }
@@ -981,14 +975,11 @@ pub(crate) async fn enqueue_in(
     event: &DomainEvent,
     event_type: EventType,
 ) -> Result<()> {
-    let origin = match actor.principal {
+    let origin = match *actor.principal() {
         Principal::Connector { id } => Some(id),
         _ => None,
     };
-    let connectors = connector_row::Entity::find()
-        .filter(connector_row::Column::TenantId.eq(tx.tenant_id()))
-        .all(tx.connection())
-        .await?;
+    let connectors = tx.find::<connector_row::Entity>().all().await?;
     for row in connectors {
         let connector = Connector::try_from(&row)?;
         if connector.direction.pushes()
@@ -1009,7 +1000,7 @@ async fn insert_delivery_in(
     sync_run_id: Option<Uuid>,
 ) -> Result<()> {
     let now = Utc::now();
-    delivery_row::ActiveModel {
+    tx.insert(delivery_row::ActiveModel {
         tenant_id: Set(tx.tenant_id()),
         id: Set(Uuid::now_v7()),
         connector_id: Set(connector_id),
@@ -1025,8 +1016,7 @@ async fn insert_delivery_in(
         created_at: Set(now),
         updated_at: Set(now),
         delivered_at: Set(None),
-    }
-    .insert(tx.connection())
+    })
     .await?;
     tx.queued_deliveries();
     Ok(())
@@ -1126,8 +1116,7 @@ pub async fn list_deliveries(
 ) -> Result<Page<Delivery>> {
     actor.authorize(Permission::ReadConnectors)?;
     let tx = db.begin_tenant(scope).await?;
-    let mut query =
-        delivery_row::Entity::find().filter(delivery_row::Column::TenantId.eq(tx.tenant_id()));
+    let mut query = tx.find::<delivery_row::Entity>();
     if let Some(status) = filter.status {
         query = query.filter(delivery_row::Column::Status.eq(status.as_str()));
     }
@@ -1137,7 +1126,7 @@ pub async fn list_deliveries(
     if let Some(subject_id) = filter.subject_id {
         query = query.filter(delivery_row::Column::SubjectId.eq(subject_id));
     }
-    let rows = keyset(tx.connection(), query, delivery_row::Column::Id, page).await?;
+    let rows = keyset(query, delivery_row::Column::Id, page).await?;
     tx.commit().await?;
     rows.try_map(Delivery::try_from)
 }
@@ -1151,10 +1140,10 @@ pub async fn replay_delivery(
 ) -> Result<Delivery> {
     actor.authorize(Permission::ManageConnectors)?;
     let tx = db.begin_tenant(scope).await?;
-    let row = delivery_row::Entity::find()
-        .filter(delivery_row::Column::TenantId.eq(tx.tenant_id()))
+    let row = tx
+        .find::<delivery_row::Entity>()
         .filter(delivery_row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)?;
     if row.status != DeliveryStatus::Dead.as_str() {
@@ -1168,7 +1157,7 @@ pub async fn replay_delivery(
     active.attempts = Set(0);
     active.next_attempt_at = Set(Utc::now());
     active.updated_at = Set(Utc::now());
-    let delivery = Delivery::try_from(active.update(tx.connection()).await?)?;
+    let delivery = Delivery::try_from(tx.update(active).await?)?;
     tx.queued_deliveries();
     let target = id.to_string();
     audit::record(

@@ -21,10 +21,7 @@ use crate::tenancy;
 use crate::validate::{Email, Phone};
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, Set, Statement,
-};
+use sea_orm::{ColumnTrait, DbBackend, QueryFilter, Set};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +48,8 @@ pub(crate) mod pull_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(pull_row);
+impl crate::db::QueueTable for pull_row::Entity {}
 
 /// A CRM record as pulled: its id in the CRM, its fields by CRM field name (Latchkey field
 /// names for a `WEBHOOK` connector), and for a contact its company or account.
@@ -197,11 +196,11 @@ async fn linked_subject(
     connector_id: Uuid,
     remote_id: &str,
 ) -> Result<Option<Uuid>> {
-    Ok(record_row::Entity::find()
-        .filter(record_row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<record_row::Entity>()
         .filter(record_row::Column::ConnectorId.eq(connector_id))
         .filter(record_row::Column::RemoteId.eq(remote_id))
-        .one(tx.connection())
+        .one()
         .await?
         .map(|row| row.subject_id))
 }
@@ -541,11 +540,11 @@ pub(crate) async fn unlink(
     remote_id: &str,
 ) -> Result<bool> {
     let tx = db.begin_tenant(scope).await?;
-    let removed = record_row::Entity::delete_many()
-        .filter(record_row::Column::TenantId.eq(tx.tenant_id()))
+    let removed = tx
+        .delete_many::<record_row::Entity>()
         .filter(record_row::Column::ConnectorId.eq(connector_id))
         .filter(record_row::Column::RemoteId.eq(remote_id))
-        .exec(tx.connection())
+        .exec()
         .await?
         .rows_affected;
     tx.commit().await?;
@@ -560,16 +559,16 @@ pub(crate) async fn schedule_in(tx: &TenantTx, connector: &Connector) -> Result<
     let interval = connector.settings["pullIntervalSeconds"]
         .as_u64()
         .unwrap_or(0);
-    let existing = pull_row::Entity::find()
-        .filter(pull_row::Column::TenantId.eq(tx.tenant_id()))
+    let existing = tx
+        .find::<pull_row::Entity>()
         .filter(pull_row::Column::ConnectorId.eq(connector.id))
-        .one(tx.connection())
+        .one()
         .await?;
     let scheduled =
         connector.direction.pulls() && connector.kind != ConnectorKind::Webhook && interval > 0;
     match (scheduled, existing) {
         (true, None) => {
-            pull_row::ActiveModel {
+            tx.insert(pull_row::ActiveModel {
                 tenant_id: Set(tx.tenant_id()),
                 connector_id: Set(connector.id),
                 pull_cursor: Set(None),
@@ -577,8 +576,7 @@ pub(crate) async fn schedule_in(tx: &TenantTx, connector: &Connector) -> Result<
                 last_pull_at: Set(None),
                 last_error: Set(None),
                 records: Set(0),
-            }
-            .insert(tx.connection())
+            })
             .await?;
         }
         (false, Some(_)) => delete_schedule_in(tx, connector.id).await?,
@@ -588,10 +586,9 @@ pub(crate) async fn schedule_in(tx: &TenantTx, connector: &Connector) -> Result<
 }
 
 pub(crate) async fn delete_schedule_in(tx: &TenantTx, connector_id: Uuid) -> Result<()> {
-    pull_row::Entity::delete_many()
-        .filter(pull_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<pull_row::Entity>()
         .filter(pull_row::Column::ConnectorId.eq(connector_id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     Ok(())
 }
@@ -607,10 +604,10 @@ pub struct PullStatus {
 }
 
 pub(crate) async fn status_in(tx: &TenantTx, connector_id: Uuid) -> Result<Option<PullStatus>> {
-    Ok(pull_row::Entity::find()
-        .filter(pull_row::Column::TenantId.eq(tx.tenant_id()))
+    Ok(tx
+        .find::<pull_row::Entity>()
         .filter(pull_row::Column::ConnectorId.eq(connector_id))
-        .one(tx.connection())
+        .one()
         .await?
         .map(|row| PullStatus {
             cursor: row.pull_cursor,
@@ -623,14 +620,14 @@ pub(crate) async fn status_in(tx: &TenantTx, connector_id: Uuid) -> Result<Optio
 
 /// Makes a scheduled pull due now; `false` when the connector has no scheduled pull.
 pub(crate) async fn pull_now_in(tx: &TenantTx, connector_id: Uuid) -> Result<bool> {
-    let moved = pull_row::Entity::update_many()
+    let moved = tx
+        .update_many::<pull_row::Entity>()
         .col_expr(
             pull_row::Column::NextPullAt,
             Expr::value(Utc::now().trunc_subsecs(6)),
         )
-        .filter(pull_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(pull_row::Column::ConnectorId.eq(connector_id))
-        .exec(tx.connection())
+        .exec()
         .await?
         .rows_affected;
     Ok(moved == 1)
@@ -650,12 +647,13 @@ pub(crate) async fn run_due(
     lease: Duration,
 ) -> Result<bool> {
     let tx = db.begin_dispatcher().await?;
-    let backend = tx.connection().get_database_backend();
+    let backend = tx.backend();
     let now = Utc::now().trunc_subsecs(6);
     // Idle rounds only read (on SQLite a write would take the one write lock every round).
-    let due = pull_row::Entity::find()
+    let due = tx
+        .find::<pull_row::Entity>()
         .filter(pull_row::Column::NextPullAt.lte(now))
-        .count(tx.connection())
+        .count()
         .await?;
     if due == 0 {
         tx.commit().await?;
@@ -672,13 +670,9 @@ pub(crate) async fn run_due(
          ORDER BY next_pull_at LIMIT 1{lock}) RETURNING *",
         p[0], p[1]
     );
-    let claimed = pull_row::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [until.into(), now.into()],
-        ))
-        .one(tx.connection())
+    let claimed = tx
+        .claim_raw::<pull_row::Entity>(sql, vec![until.into(), now.into()])
+        .one()
         .await?;
     tx.commit().await?;
     let Some(claimed) = claimed else {
@@ -691,10 +685,10 @@ pub(crate) async fn run_due(
         Err(error) => return Err(error),
     };
     let tx = db.begin_tenant(&scope).await?;
-    let Some(row) = connector_row::Entity::find()
-        .filter(connector_row::Column::TenantId.eq(scope.tenant_id()))
+    let Some(row) = tx
+        .find::<connector_row::Entity>()
         .filter(connector_row::Column::Id.eq(claimed.connector_id))
-        .one(tx.connection())
+        .one()
         .await?
     else {
         return Ok(true);
@@ -860,12 +854,12 @@ async fn renew(job: &Job<'_>, held: DateTime<Utc>) -> Result<Option<DateTime<Utc
     let until = Utc::now().trunc_subsecs(6)
         + chrono::Duration::from_std(job.lease).map_err(Error::internal)?;
     let tx = job.db.begin_tenant(job.scope).await?;
-    let moved = pull_row::Entity::update_many()
+    let moved = tx
+        .update_many::<pull_row::Entity>()
         .col_expr(pull_row::Column::NextPullAt, Expr::value(until))
-        .filter(pull_row::Column::TenantId.eq(job.claimed.tenant_id))
         .filter(pull_row::Column::ConnectorId.eq(job.claimed.connector_id))
         .filter(pull_row::Column::NextPullAt.eq(held))
-        .exec(tx.connection())
+        .exec()
         .await?
         .rows_affected;
     tx.commit().await?;
@@ -890,7 +884,7 @@ async fn finish(
     let now = Utc::now().trunc_subsecs(6);
     let next_at = now + chrono::Duration::from_std(next).map_err(Error::internal)?;
     let tx = db.begin_tenant(scope).await?;
-    pull_row::Entity::update_many()
+    tx.update_many::<pull_row::Entity>()
         .col_expr(pull_row::Column::PullCursor, Expr::value(cursor))
         .col_expr(pull_row::Column::NextPullAt, Expr::value(next_at))
         .col_expr(pull_row::Column::LastPullAt, Expr::value(Some(now)))
@@ -902,10 +896,9 @@ async fn finish(
             pull_row::Column::Records,
             Expr::col(pull_row::Column::Records).add(applied),
         )
-        .filter(pull_row::Column::TenantId.eq(claimed.tenant_id))
         .filter(pull_row::Column::ConnectorId.eq(claimed.connector_id))
         .filter(pull_row::Column::NextPullAt.eq(held))
-        .exec(tx.connection())
+        .exec()
         .await?;
     tx.commit().await
 }

@@ -14,9 +14,7 @@ use crate::organizations;
 use crate::outbox;
 use crate::scope::TenantScope;
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -41,6 +39,7 @@ mod run_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+crate::tenant_owned!(run_row);
 
 /// Records queued per transaction.
 const BATCH: u64 = 500;
@@ -71,15 +70,15 @@ impl SyncRun {
 }
 
 async fn load(tx: &TenantTx, row: run_row::Model) -> Result<SyncRun> {
-    let counts: Vec<(String, i64)> = delivery_row::Entity::find()
+    let counts: Vec<(String, i64)> = tx
+        .find::<delivery_row::Entity>()
         .select_only()
         .column(delivery_row::Column::Status)
         .column_as(delivery_row::Column::Id.count(), "deliveries")
-        .filter(delivery_row::Column::TenantId.eq(tx.tenant_id()))
         .filter(delivery_row::Column::SyncRunId.eq(row.id))
         .group_by(delivery_row::Column::Status)
         .into_tuple()
-        .all(tx.connection())
+        .all()
         .await?;
     let count = |status: DeliveryStatus| {
         counts
@@ -102,10 +101,9 @@ async fn load(tx: &TenantTx, row: run_row::Model) -> Result<SyncRun> {
 }
 
 async fn find_run(tx: &TenantTx, id: Uuid) -> Result<run_row::Model> {
-    run_row::Entity::find()
-        .filter(run_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.find::<run_row::Entity>()
         .filter(run_row::Column::Id.eq(id))
-        .one(tx.connection())
+        .one()
         .await?
         .ok_or(Error::NotFound)
 }
@@ -122,11 +120,11 @@ pub async fn start_sync(
     actor.authorize(Permission::ManageConnectors)?;
     let tx = db.begin_tenant(scope).await?;
     super::find_row(&tx, connector_id).await?;
-    let unfinished = run_row::Entity::find()
-        .filter(run_row::Column::TenantId.eq(tx.tenant_id()))
+    let unfinished = tx
+        .find::<run_row::Entity>()
         .filter(run_row::Column::ConnectorId.eq(connector_id))
         .filter(run_row::Column::Status.eq("queuing"))
-        .one(tx.connection())
+        .one()
         .await?;
     if let Some(run) = unfinished {
         // Still being queued, or stopped half-way (a restart): carry on with that one; queuing
@@ -138,25 +136,25 @@ pub async fn start_sync(
     let identities = identities::count_in(&tx).await?;
     let (organizations, memberships) = organizations::count_in(&tx).await?;
     let total = identities + organizations + memberships;
-    let row = run_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        connector_id: Set(connector_id),
-        total: Set(i32::try_from(total).unwrap_or(i32::MAX)),
-        queued: Set(0),
-        status: Set("queuing".to_owned()),
-        started_at: Set(Utc::now()),
-        queued_at: Set(None),
-    }
-    .insert(tx.connection())
-    .await
-    .map_err(|error| {
-        if is_unique_violation(&error) {
-            Error::Conflict("a backfill of this connector is starting right now".into())
-        } else {
-            error.into()
-        }
-    })?;
+    let row = tx
+        .insert(run_row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            connector_id: Set(connector_id),
+            total: Set(i32::try_from(total).unwrap_or(i32::MAX)),
+            queued: Set(0),
+            status: Set("queuing".to_owned()),
+            started_at: Set(Utc::now()),
+            queued_at: Set(None),
+        })
+        .await
+        .map_err(|error| {
+            if is_unique_violation(&error) {
+                Error::Conflict("a backfill of this connector is starting right now".into())
+            } else {
+                error.into()
+            }
+        })?;
     let target = connector_id.to_string();
     audit::record(
         &tx,
@@ -219,14 +217,14 @@ pub async fn queue_sync(
             let Some(last) = records.last().map(|(_, id, _)| *id) else {
                 break;
             };
-            let already: Vec<Uuid> = delivery_row::Entity::find()
+            let already: Vec<Uuid> = tx
+                .find::<delivery_row::Entity>()
                 .select_only()
                 .column(delivery_row::Column::SubjectId)
-                .filter(delivery_row::Column::TenantId.eq(tx.tenant_id()))
                 .filter(delivery_row::Column::SyncRunId.eq(run_id))
                 .filter(delivery_row::Column::SubjectId.is_in(records.iter().map(|(_, id, _)| *id)))
                 .into_tuple()
-                .all(tx.connection())
+                .all()
                 .await?;
             let mut added = 0;
             for (subject_type, subject_id, data) in records {
@@ -250,7 +248,7 @@ pub async fn queue_sync(
             let mut active: run_row::ActiveModel = run.into();
             active.queued = Set(queued);
             active.total = Set(total);
-            active.update(tx.connection()).await?;
+            tx.update(active).await?;
             tx.commit().await?;
             progress(
                 u64::try_from(queued).unwrap_or(0),
@@ -263,7 +261,7 @@ pub async fn queue_sync(
     let mut active: run_row::ActiveModel = find_run(&tx, run_id).await?.into();
     active.status = Set("queued".to_owned());
     active.queued_at = Set(Some(Utc::now()));
-    let row = active.update(tx.connection()).await?;
+    let row = tx.update(active).await?;
     let run = load(&tx, row).await?;
     tx.commit().await?;
     Ok(run)
@@ -294,12 +292,12 @@ pub async fn list_sync_runs(
     actor.authorize(Permission::ReadConnectors)?;
     let tx = db.begin_tenant(scope).await?;
     super::find_row(&tx, connector_id).await?;
-    let rows = run_row::Entity::find()
-        .filter(run_row::Column::TenantId.eq(tx.tenant_id()))
+    let rows = tx
+        .find::<run_row::Entity>()
         .filter(run_row::Column::ConnectorId.eq(connector_id))
         .order_by_desc(run_row::Column::Id)
         .limit(20)
-        .all(tx.connection())
+        .all()
         .await?;
     let mut runs = Vec::with_capacity(rows.len());
     for row in rows {
@@ -311,10 +309,9 @@ pub async fn list_sync_runs(
 
 /// Removes a connector's backfill records, before the connector goes.
 pub(super) async fn delete_for_connector_in(tx: &TenantTx, connector_id: Uuid) -> Result<()> {
-    run_row::Entity::delete_many()
-        .filter(run_row::Column::TenantId.eq(tx.tenant_id()))
+    tx.delete_many::<run_row::Entity>()
         .filter(run_row::Column::ConnectorId.eq(connector_id))
-        .exec(tx.connection())
+        .exec()
         .await?;
     Ok(())
 }

@@ -1,0 +1,438 @@
+//! Scoped storage: the only way code outside this module reaches a table. A [`TenantTx`] hands
+//! out queries on tenant-owned tables ([`TenantOwned`]) with the tenant filter already in
+//! them, sets the tenant on every insert and adds it to every update and delete; raw SQL goes
+//! through [`TenantTx::find_raw`], which binds the tenant itself. Cross-tenant work has narrow
+//! transactions that reach only their own tables: [`PlatformTx`] the platform catalogue
+//! ([`PlatformTable`]), [`DispatchTx`] the work queues ([`QueueTable`]).
+//!
+//! A [`Query`] holds its transaction's connection privately: it can be narrowed (filters,
+//! order, limits, joins) and run, but no unscoped query can be run on it.
+//!
+//! A service declares its rows tenant-owned and reaches them through the transaction:
+//!
+//! ```
+//! mod row {
+//!     use sea_orm::entity::prelude::*;
+//!
+//!     #[sea_orm::model]
+//!     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+//!     #[sea_orm(table_name = "notes")]
+//!     pub struct Model {
+//!         #[sea_orm(primary_key, auto_increment = false)]
+//!         pub tenant_id: Uuid,
+//!         #[sea_orm(primary_key, auto_increment = false)]
+//!         pub id: Uuid,
+//!     }
+//!
+//!     impl ActiveModelBehavior for ActiveModel {}
+//! }
+//! latchkey_core::tenant_owned!(row);
+//!
+//! async fn notes(tx: &latchkey_core::db::TenantTx) -> Result<Vec<row::Model>, sea_orm::DbErr> {
+//!     tx.find::<row::Entity>().all().await
+//! }
+//! ```
+//!
+//! A table not declared tenant-owned cannot be queried at all:
+//!
+//! ```compile_fail
+//! mod row {
+//!     use sea_orm::entity::prelude::*;
+//!
+//!     #[sea_orm::model]
+//!     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+//!     #[sea_orm(table_name = "notes")]
+//!     pub struct Model {
+//!         #[sea_orm(primary_key, auto_increment = false)]
+//!         pub tenant_id: Uuid,
+//!         #[sea_orm(primary_key, auto_increment = false)]
+//!         pub id: Uuid,
+//!     }
+//!
+//!     impl ActiveModelBehavior for ActiveModel {}
+//! }
+//!
+//! async fn notes(tx: &latchkey_core::db::TenantTx) -> Result<Vec<row::Model>, sea_orm::DbErr> {
+//!     tx.find::<row::Entity>().all().await
+//! }
+//! ```
+//!
+//! An unscoped query (the tenant filter forgotten) does not compile: a transaction is no
+//! connection, and neither it nor a [`Query`] hands its connection out.
+//!
+//! ```compile_fail
+//! mod row {
+//!     use sea_orm::entity::prelude::*;
+//!
+//!     #[sea_orm::model]
+//!     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+//!     #[sea_orm(table_name = "notes")]
+//!     pub struct Model {
+//!         #[sea_orm(primary_key, auto_increment = false)]
+//!         pub tenant_id: Uuid,
+//!         #[sea_orm(primary_key, auto_increment = false)]
+//!         pub id: Uuid,
+//!     }
+//!
+//!     impl ActiveModelBehavior for ActiveModel {}
+//! }
+//! latchkey_core::tenant_owned!(row);
+//!
+//! async fn every_tenants_notes(
+//!     tx: &latchkey_core::db::TenantTx,
+//! ) -> Result<Vec<row::Model>, sea_orm::DbErr> {
+//!     use sea_orm::EntityTrait;
+//!     row::Entity::find().all(tx).await
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! fn raw(tx: &latchkey_core::db::TenantTx) -> &sea_orm::DatabaseTransaction {
+//!     &tx.transaction
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! fn raw<'t, Q>(query: &latchkey_core::db::Query<'t, Q>) -> &'t sea_orm::DatabaseTransaction {
+//!     query.connection
+//! }
+//! ```
+
+use super::{DispatchTx, PlatformTx, TenantTx};
+use sea_orm::sea_query::{DeleteStatement, IntoIden, SelectStatement, SimpleExpr, UpdateStatement};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    DbBackend, DbErr, DeleteMany, DeleteResult, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, SelectGetableTuple, SelectModel, Selector,
+    SelectorRaw, SelectorTrait, Statement, TryGetableMany, UpdateMany, UpdateResult, Value,
+};
+use uuid::Uuid;
+
+/// A table whose rows belong to one tenant. Implemented with [`tenant_owned!`](crate::tenant_owned).
+pub trait TenantOwned: EntityTrait {
+    /// The column that holds the owning tenant's id.
+    fn tenant_column() -> Self::Column;
+}
+
+/// A table of the platform, read before any tenant is known (the tenant catalogue, custom
+/// domains, platform credentials).
+pub trait PlatformTable: EntityTrait {}
+
+/// A work queue that background workers claim from across tenants.
+pub trait QueueTable: TenantOwned {}
+
+/// Declares the entity of row module `$module` owned by the tenant in its `tenant_id` column
+/// (or in the column named second, for the tenant's own row).
+#[macro_export]
+macro_rules! tenant_owned {
+    ($module:ident) => {
+        $crate::tenant_owned!($module, TenantId);
+    };
+    ($module:ident, $column:ident) => {
+        impl $crate::db::TenantOwned for $module::Entity {
+            fn tenant_column() -> $module::Column {
+                $module::Column::$column
+            }
+        }
+    };
+}
+
+/// A query bound to the transaction that made it: narrow it with the sea-orm builder traits,
+/// then run it with `one`, `all`, `count` or `exec`.
+#[derive(Clone, Debug)]
+pub struct Query<'t, Q> {
+    connection: &'t DatabaseTransaction,
+    query: Q,
+}
+
+fn bound<Q>(connection: &DatabaseTransaction, query: Q) -> Query<'_, Q> {
+    Query { connection, query }
+}
+
+impl<E: EntityTrait> QueryFilter for Query<'_, Select<E>> {
+    type QueryStatement = SelectStatement;
+
+    fn query(&mut self) -> &mut SelectStatement {
+        QueryFilter::query(&mut self.query)
+    }
+}
+
+impl<E: EntityTrait> QueryOrder for Query<'_, Select<E>> {
+    type QueryStatement = SelectStatement;
+
+    fn query(&mut self) -> &mut SelectStatement {
+        QueryOrder::query(&mut self.query)
+    }
+}
+
+impl<E: EntityTrait> QuerySelect for Query<'_, Select<E>> {
+    type QueryStatement = SelectStatement;
+
+    fn query(&mut self) -> &mut SelectStatement {
+        QuerySelect::query(&mut self.query)
+    }
+}
+
+impl<E: EntityTrait> QueryFilter for Query<'_, UpdateMany<E>> {
+    type QueryStatement = UpdateStatement;
+
+    fn query(&mut self) -> &mut UpdateStatement {
+        QueryFilter::query(&mut self.query)
+    }
+}
+
+impl<E: EntityTrait> QueryFilter for Query<'_, DeleteMany<E>> {
+    type QueryStatement = DeleteStatement;
+
+    fn query(&mut self) -> &mut DeleteStatement {
+        QueryFilter::query(&mut self.query)
+    }
+}
+
+impl<'t, E> Query<'t, Select<E>>
+where
+    E: EntityTrait,
+    E::Model: Send + Sync,
+{
+    pub async fn one(self) -> Result<Option<E::Model>, DbErr> {
+        self.query.one(self.connection).await
+    }
+
+    pub async fn all(self) -> Result<Vec<E::Model>, DbErr> {
+        self.query.all(self.connection).await
+    }
+
+    pub async fn count(self) -> Result<u64, DbErr> {
+        self.query.count(self.connection).await
+    }
+
+    /// Selects the chosen columns as a tuple.
+    pub fn into_tuple<T: TryGetableMany>(self) -> Query<'t, Selector<SelectGetableTuple<T>>> {
+        bound(self.connection, self.query.into_tuple())
+    }
+}
+
+impl<S: SelectorTrait> Query<'_, Selector<S>> {
+    pub async fn one(self) -> Result<Option<S::Item>, DbErr> {
+        self.query.one(self.connection).await
+    }
+
+    pub async fn all(self) -> Result<Vec<S::Item>, DbErr> {
+        self.query.all(self.connection).await
+    }
+}
+
+impl<S: SelectorTrait> Query<'_, SelectorRaw<S>> {
+    pub async fn one(self) -> Result<Option<S::Item>, DbErr> {
+        self.query.one(self.connection).await
+    }
+
+    pub async fn all(self) -> Result<Vec<S::Item>, DbErr> {
+        self.query.all(self.connection).await
+    }
+}
+
+impl<E: EntityTrait> Query<'_, UpdateMany<E>> {
+    pub fn col_expr<T: IntoIden>(self, column: T, expr: impl Into<SimpleExpr>) -> Self {
+        bound(self.connection, self.query.col_expr(column, expr.into()))
+    }
+
+    pub async fn exec(self) -> Result<UpdateResult, DbErr> {
+        self.query.exec(self.connection).await
+    }
+}
+
+impl<E: EntityTrait> Query<'_, DeleteMany<E>> {
+    pub async fn exec(self) -> Result<DeleteResult, DbErr> {
+        self.query.exec(self.connection).await
+    }
+}
+
+/// Placeholders for raw SQL, numbered for the backend; the tenant is always the first value.
+pub struct Binds {
+    backend: DbBackend,
+    values: Vec<Value>,
+    tenant_matched: bool,
+}
+
+impl Binds {
+    /// The condition that rows of `table` (a name or alias) belong to the transaction's tenant.
+    pub fn tenant_matches(&mut self, table: &str) -> String {
+        self.tenant_matched = true;
+        format!("{table}.tenant_id = {}", self.placeholder(1))
+    }
+
+    /// Binds `value` and answers its placeholder.
+    pub fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        self.placeholder(self.values.len())
+    }
+
+    fn placeholder(&self, n: usize) -> String {
+        match self.backend {
+            DbBackend::Postgres => format!("${n}"),
+            // Numbered as well, so the tenant's value can stand anywhere in the text.
+            _ => format!("?{n}"),
+        }
+    }
+}
+
+impl TenantTx {
+    fn scoped<A>(&self, mut model: A) -> A
+    where
+        A: ActiveModelTrait,
+        A::Entity: TenantOwned,
+    {
+        model.set(
+            <A::Entity as TenantOwned>::tenant_column(),
+            self.tenant_id().into(),
+        );
+        model
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.transaction.get_database_backend()
+    }
+
+    /// Rows of `E` in this tenant.
+    pub fn find<E: TenantOwned>(&self) -> Query<'_, Select<E>> {
+        bound(
+            &self.transaction,
+            E::find().filter(E::tenant_column().eq(self.tenant_id())),
+        )
+    }
+
+    /// An update of rows of `E` in this tenant.
+    pub fn update_many<E: TenantOwned>(&self) -> Query<'_, UpdateMany<E>> {
+        bound(
+            &self.transaction,
+            E::update_many().filter(E::tenant_column().eq(self.tenant_id())),
+        )
+    }
+
+    /// A deletion of rows of `E` in this tenant.
+    pub fn delete_many<E: TenantOwned>(&self) -> Query<'_, DeleteMany<E>> {
+        bound(
+            &self.transaction,
+            E::delete_many().filter(E::tenant_column().eq(self.tenant_id())),
+        )
+    }
+
+    /// Inserts `model` as a row of this tenant (whatever tenant it names).
+    pub async fn insert<A>(&self, model: A) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        A::Entity: TenantOwned,
+        <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    {
+        self.scoped(model).insert(&self.transaction).await
+    }
+
+    /// Updates `model`'s row in this tenant (a row of another tenant is never touched: the
+    /// tenant is part of every primary key).
+    pub async fn update<A>(&self, model: A) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        A::Entity: TenantOwned,
+        <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    {
+        self.scoped(model).update(&self.transaction).await
+    }
+
+    /// Deletes `model`'s row in this tenant.
+    pub async fn delete<A>(&self, model: A) -> Result<DeleteResult, DbErr>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        A::Entity: TenantOwned,
+    {
+        self.scoped(model).delete(&self.transaction).await
+    }
+
+    /// Rows of `E` selected by raw SQL that `build` writes with the placeholders of
+    /// [`Binds`]; SQL that does not use [`Binds::tenant_matches`] is refused.
+    pub fn find_raw<E: TenantOwned>(
+        &self,
+        build: impl FnOnce(&mut Binds) -> String,
+    ) -> Result<Query<'_, SelectorRaw<SelectModel<E::Model>>>, DbErr> {
+        let mut binds = Binds {
+            backend: self.backend(),
+            values: vec![self.tenant_id().into()],
+            tenant_matched: false,
+        };
+        let sql = build(&mut binds);
+        if !binds.tenant_matched {
+            return Err(DbErr::Custom(format!(
+                "raw SQL on {} without the tenant condition",
+                E::default().table_name()
+            )));
+        }
+        Ok(bound(
+            &self.transaction,
+            E::find().from_raw_sql(Statement::from_sql_and_values(
+                binds.backend,
+                sql,
+                binds.values,
+            )),
+        ))
+    }
+}
+
+impl PlatformTx {
+    /// Rows of a platform table.
+    pub fn find<E: PlatformTable>(&self) -> Query<'_, Select<E>> {
+        bound(&self.transaction, E::find())
+    }
+
+    pub fn update_many<E: PlatformTable>(&self) -> Query<'_, UpdateMany<E>> {
+        bound(&self.transaction, E::update_many())
+    }
+
+    pub async fn insert<A>(&self, model: A) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        A::Entity: PlatformTable,
+        <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    {
+        model.insert(&self.transaction).await
+    }
+
+    pub async fn update<A>(&self, model: A) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        A::Entity: PlatformTable,
+        <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    {
+        model.update(&self.transaction).await
+    }
+}
+
+impl DispatchTx {
+    pub fn backend(&self) -> DbBackend {
+        self.transaction.get_database_backend()
+    }
+
+    /// Queue rows of every tenant.
+    pub fn find<E: QueueTable>(&self) -> Query<'_, Select<E>> {
+        bound(&self.transaction, E::find())
+    }
+
+    /// An update of queue rows of the tenant a claimed row belongs to.
+    pub fn update_many_of<E: QueueTable>(&self, tenant_id: Uuid) -> Query<'_, UpdateMany<E>> {
+        bound(
+            &self.transaction,
+            E::update_many().filter(E::tenant_column().eq(tenant_id)),
+        )
+    }
+
+    /// Claims queue rows with raw SQL (an `UPDATE … RETURNING *`), values bound in order.
+    pub fn claim_raw<E: QueueTable>(
+        &self,
+        sql: String,
+        values: Vec<Value>,
+    ) -> Query<'_, SelectorRaw<SelectModel<E::Model>>> {
+        bound(
+            &self.transaction,
+            E::find().from_raw_sql(Statement::from_sql_and_values(self.backend(), sql, values)),
+        )
+    }
+}
