@@ -1,6 +1,6 @@
-//! Who is calling, and what they may do. Checked by services in the core, deny by default.
+//! Who is calling: the principal a credential proved, and its tenant roles. What a caller may
+//! do is decided in one place, [`crate::authz`].
 
-use crate::error::{Error, Result};
 use crate::scope::PlatformScope;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -143,40 +143,6 @@ impl Actor {
         }
     }
 
-    /// Denies unless one of the caller's roles grants `permission`. The reason is logged;
-    /// the caller only learns that it was refused.
-    pub fn authorize(&self, permission: Permission) -> Result<()> {
-        if self.principal == Principal::Anonymous {
-            return Err(Error::Unauthenticated);
-        }
-        if self.roles().iter().any(|role| role.grants(permission)) {
-            return Ok(());
-        }
-        if matches!(self.principal, Principal::Connector { .. })
-            && matches!(
-                permission,
-                Permission::ReadIdentities
-                    | Permission::WriteIdentities
-                    | Permission::ReadOrganizations
-                    | Permission::WriteOrganizations
-            )
-        {
-            return Ok(());
-        }
-        tracing::info!(
-            actor = ?self.principal,
-            permission = ?permission,
-            request.id = self.request_id.as_deref().unwrap_or(""),
-            "permission denied"
-        );
-        Err(Error::PermissionDenied)
-    }
-
-    /// Whether the caller may hand out `role` (nobody grants more than they hold).
-    pub fn may_grant(&self, role: AdminRole) -> bool {
-        self.roles().iter().any(|held| *held <= role)
-    }
-
     /// (type, id) as written to the audit log.
     pub fn audit_identity(&self) -> (&'static str, Option<String>) {
         match &self.principal {
@@ -186,48 +152,5 @@ impl Actor {
             Principal::Identity { id, .. } => ("identity", Some(id.to_string())),
             Principal::Connector { id } => ("crm_connector", Some(id.to_string())),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(roles: &[AdminRole]) -> Actor {
-        Actor::new(
-            Principal::ApiKey {
-                id: Uuid::nil(),
-                roles: roles.to_vec(),
-            },
-            None,
-        )
-    }
-
-    #[test]
-    fn viewer_reads_but_does_not_write() {
-        let viewer = key(&[AdminRole::Viewer]);
-        assert!(viewer.authorize(Permission::ReadIdentities).is_ok());
-        assert!(matches!(
-            viewer.authorize(Permission::WriteIdentities),
-            Err(Error::PermissionDenied)
-        ));
-    }
-
-    #[test]
-    fn anonymous_is_unauthenticated() {
-        let anonymous = Actor::new(Principal::Anonymous, None);
-        assert!(matches!(
-            anonymous.authorize(Permission::ReadTenant),
-            Err(Error::Unauthenticated)
-        ));
-    }
-
-    #[test]
-    fn nobody_grants_more_than_they_hold() {
-        let admin = key(&[AdminRole::Admin]);
-        assert!(!admin.may_grant(AdminRole::Owner));
-        assert!(admin.may_grant(AdminRole::Admin));
-        assert!(admin.may_grant(AdminRole::Viewer));
-        assert!(key(&[AdminRole::Owner]).may_grant(AdminRole::Owner));
     }
 }

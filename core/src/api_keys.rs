@@ -4,6 +4,7 @@
 
 use crate::actor::{Actor, AdminRole, Permission, Principal};
 use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
@@ -150,10 +151,13 @@ pub async fn create_api_key(
     name: &str,
     roles: Vec<AdminRole>,
 ) -> Result<(ApiKey, String)> {
-    actor.authorize(Permission::ManageApiKeys)?;
+    authorize(actor, Permission::ManageApiKeys, Resource::Tenant)?;
     let name = Name::parse("name", name, 100)?;
     let roles = parse_roles(roles)?;
-    if let Some(role) = roles.iter().find(|role| !actor.may_grant(**role)) {
+    if let Some(role) = roles
+        .iter()
+        .find(|role| !crate::authz::may_grant(actor, **role))
+    {
         tracing::info!(
             role = role.as_str(),
             "refused to grant a role above the caller's"
@@ -174,7 +178,7 @@ pub async fn list_api_keys(
     actor: &Actor,
     page: PageRequest,
 ) -> Result<Page<ApiKey>> {
-    actor.authorize(Permission::ReadApiKeys)?;
+    authorize(actor, Permission::ReadApiKeys, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let query = tx.find::<row::Entity>();
     let rows = keyset(query, row::Column::Id, page).await?;
@@ -192,7 +196,7 @@ pub async fn revoke_api_key(
     actor: &Actor,
     id: Uuid,
 ) -> Result<ApiKey> {
-    actor.authorize(Permission::ManageApiKeys)?;
+    authorize(actor, Permission::ManageApiKeys, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let current = tx
         .find::<row::Entity>()
@@ -202,7 +206,11 @@ pub async fn revoke_api_key(
         .ok_or(Error::NotFound)?;
     let secret_hash = current.secret_hash.clone();
     let key = ApiKey::try_from(current.clone())?;
-    if let Some(role) = key.roles.iter().find(|role| !actor.may_grant(**role)) {
+    if let Some(role) = key
+        .roles
+        .iter()
+        .find(|role| !crate::authz::may_grant(actor, **role))
+    {
         tracing::info!(
             role = role.as_str(),
             "refused to revoke a key above the caller's role"

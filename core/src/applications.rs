@@ -9,6 +9,7 @@
 
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result, is_unique_violation};
@@ -428,7 +429,7 @@ pub async fn create_application(
     actor: &Actor,
     new: NewApplication,
 ) -> Result<(Application, Option<String>)> {
-    actor.authorize(Permission::ManageTenant)?;
+    authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let name = Name::parse("name", &new.name, 100)?;
     let redirect_uris = parse_redirect_uris("redirectUris", new.app_type, &new.redirect_uris)?;
     let post_logout = parse_redirect_uris(
@@ -494,7 +495,7 @@ pub async fn update_application(
     id: Uuid,
     changes: ApplicationChanges,
 ) -> Result<Application> {
-    actor.authorize(Permission::ManageTenant)?;
+    authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = find_row(&tx, id).await?;
     let current = Application::try_from(row.clone())?;
@@ -549,7 +550,7 @@ pub async fn rotate_application_secret(
     actor: &Actor,
     id: Uuid,
 ) -> Result<(Application, String)> {
-    actor.authorize(Permission::ManageTenant)?;
+    authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = find_row(&tx, id).await?;
     if AppType::parse(&row.app_type)?.is_public() {
@@ -579,7 +580,7 @@ pub async fn delete_application(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Application> {
-    actor.authorize(Permission::ManageTenant)?;
+    authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let app = Application::try_from(find_row(&tx, id).await?)?;
     sessions::revoke_application_sessions_in(&tx, app.id).await?;
@@ -601,7 +602,7 @@ pub async fn get_application(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Application> {
-    actor.authorize(Permission::ReadTenant)?;
+    authorize(actor, Permission::ReadTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let app = Application::try_from(find_row(&tx, id).await?)?;
     tx.commit().await?;
@@ -616,7 +617,7 @@ pub async fn list_applications(
     actor: &Actor,
     page: PageRequest,
 ) -> Result<Page<Application>> {
-    actor.authorize(Permission::ReadTenant)?;
+    authorize(actor, Permission::ReadTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let query = tx.find::<row::Entity>();
     let rows = keyset(query, row::Column::Id, page).await?;

@@ -1,6 +1,7 @@
 //! The audit log: one row per administrative change, written in the transaction of the change.
 
 use crate::actor::{Actor, Permission};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::error::Result;
 use crate::page::{Page, PageRequest, keyset};
@@ -112,7 +113,7 @@ pub async fn list_audit_events(
     filter: AuditFilter,
     page: PageRequest,
 ) -> Result<Page<AuditEvent>> {
-    actor.authorize(Permission::ReadAuditEvents)?;
+    authorize(actor, Permission::ReadAuditEvents, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let mut query = tx.find::<row::Entity>();
     if let Some(action) = filter.action {

@@ -6,7 +6,8 @@
 //! `latchkey-verification=<token>`), looked up through the configured resolver, or by hand by
 //! a tenant admin. Within a tenant, a domain is verified for one organization at most.
 
-use crate::actor::{Actor, Permission, Principal};
+use crate::actor::{Actor, Permission};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, Identity};
@@ -390,10 +391,7 @@ pub async fn mark_domain_verified(
     actor: &Actor,
     id: Uuid,
 ) -> Result<OrganizationDomain> {
-    if matches!(*actor.principal(), Principal::Identity { .. }) {
-        return Err(Error::PermissionDenied);
-    }
-    actor.authorize(Permission::WriteOrganizations)?;
+    authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
     set_verified(db, scope, actor, id, VerificationMethod::Manual).await
 }
 

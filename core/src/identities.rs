@@ -2,6 +2,7 @@
 
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::domains;
 use crate::error::{Error, Result, is_unique_violation};
@@ -178,7 +179,7 @@ pub async fn create_identity(
     actor: &Actor,
     input: NewIdentity,
 ) -> Result<Identity> {
-    actor.authorize(Permission::WriteIdentities)?;
+    authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let identity = insert_in(&tx, Uuid::now_v7(), input).await?;
     let id = identity.id.to_string();
@@ -331,7 +332,7 @@ pub async fn get_identity(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Identity> {
-    actor.authorize(Permission::ReadIdentities)?;
+    authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = find_row(&tx, id).await?;
     tx.commit().await?;
@@ -360,7 +361,7 @@ pub async fn list_identities(
     filter: IdentityFilter,
     page: PageRequest,
 ) -> Result<Page<Identity>> {
-    actor.authorize(Permission::ReadIdentities)?;
+    authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let mut condition = Condition::all();
     condition = match filter.status {
@@ -400,7 +401,7 @@ pub async fn update_identity(
     id: Uuid,
     changes: IdentityChanges,
 ) -> Result<Identity> {
-    actor.authorize(Permission::WriteIdentities)?;
+    authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
     let email = changes
         .email
         .map(|v| Email::parse("email", &v))
@@ -493,7 +494,7 @@ pub async fn set_identity_status(
     id: Uuid,
     status: IdentityStatus,
 ) -> Result<Identity> {
-    actor.authorize(Permission::WriteIdentities)?;
+    authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
     let action = match status {
         IdentityStatus::Active => "identity.resume",
         IdentityStatus::Suspended => "identity.suspend",
@@ -538,7 +539,7 @@ pub async fn delete_identity(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Identity> {
-    actor.authorize(Permission::WriteIdentities)?;
+    authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let current = find_row(&tx, id).await?;
     if current.deleted_at.is_some() {

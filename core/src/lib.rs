@@ -8,6 +8,7 @@ pub mod actor;
 pub mod api_keys;
 pub mod applications;
 pub mod audit;
+pub mod authz;
 pub mod crm;
 pub mod crypto;
 pub mod db;

@@ -9,6 +9,7 @@
 
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities;
@@ -563,27 +564,39 @@ pub(crate) async fn authorize_in(
     tenant_permission: Permission,
     permission: &str,
 ) -> Result<()> {
-    let Principal::Identity {
-        id: identity_id, ..
-    } = *actor.principal()
-    else {
-        return actor.authorize(tenant_permission);
+    let holds = match *actor.principal() {
+        Principal::Identity {
+            id: identity_id, ..
+        } => match find_membership(tx, id, identity_id).await? {
+            Some(membership) => Some(permissions_held(tx, membership.roles).await?),
+            None => None,
+        },
+        _ => None,
     };
-    let membership = find_membership(tx, id, identity_id)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let held: Vec<String> = serde_json::from_value(membership.roles).map_err(Error::internal)?;
-    let roles = roles_in(tx).await?;
-    let granted = roles
+    authorize(
+        actor,
+        tenant_permission,
+        Resource::Organization {
+            id,
+            holds: holds.as_deref(),
+            needs: permission,
+        },
+    )?;
+    Ok(())
+}
+
+/// The organization permissions that the roles of a membership (as stored) carry.
+async fn permissions_held(tx: &TenantTx, held: Value) -> Result<Vec<String>> {
+    let held: Vec<String> = serde_json::from_value(held).map_err(Error::internal)?;
+    Ok(permissions_of(&roles_in(tx).await?, &held))
+}
+
+fn permissions_of(roles: &[OrganizationRole], held: &[String]) -> Vec<String> {
+    roles
         .iter()
         .filter(|role| held.contains(&role.name))
-        .any(|role| role.permissions.iter().any(|p| p == permission));
-    if granted {
-        Ok(())
-    } else {
-        tracing::info!(organization.id = %id, permission, "organization permission denied");
-        Err(Error::PermissionDenied)
-    }
+        .flat_map(|role| role.permissions.iter().cloned())
+        .collect()
 }
 
 pub(crate) async fn record(
@@ -621,7 +634,7 @@ pub async fn create_organization(
     actor: &Actor,
     new: NewOrganization,
 ) -> Result<Organization> {
-    actor.authorize(Permission::WriteOrganizations)?;
+    authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
     let name = Name::parse("name", &new.name, 200)?;
     let slug = Slug::parse("slug", &new.slug)?;
     let metadata = parse_metadata(new.metadata.unwrap_or_else(|| json!({})))?;
@@ -738,7 +751,7 @@ pub async fn delete_organization(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Organization> {
-    actor.authorize(Permission::WriteOrganizations)?;
+    authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let org = Organization::try_from(find_org(&tx, id).await?)?;
     sessions::revoke_organization_sessions_in(&tx, id, None).await?;
@@ -798,7 +811,7 @@ pub async fn list_organizations(
     filter: OrganizationFilter,
     page: PageRequest,
 ) -> Result<Page<Organization>> {
-    actor.authorize(Permission::ReadOrganizations)?;
+    authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let mut condition = Condition::all();
     if let Some(kind) = filter.kind {
@@ -842,13 +855,8 @@ pub(crate) async fn check_may_grant(
     let membership = find_membership(tx, organization_id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    let held: Vec<String> = serde_json::from_value(membership.roles).map_err(Error::internal)?;
+    let own = permissions_held(tx, membership.roles).await?;
     let all = roles_in(tx).await?;
-    let own: Vec<&String> = all
-        .iter()
-        .filter(|role| held.contains(&role.name))
-        .flat_map(|role| role.permissions.iter())
-        .collect();
     let beyond = all
         .iter()
         .filter(|role| roles.contains(&role.name))
@@ -1163,15 +1171,27 @@ async fn permitted_in(
     tenant_permission: Permission,
     permission: &str,
 ) -> Result<Vec<Uuid>> {
+    let allowed = |id: Uuid, holds: Option<&[String]>| {
+        authorize(
+            actor,
+            tenant_permission,
+            Resource::Organization {
+                id,
+                holds,
+                needs: permission,
+            },
+        )
+        .is_ok()
+    };
     let Principal::Identity {
         id: identity_id, ..
     } = *actor.principal()
     else {
-        return Ok(if actor.authorize(tenant_permission).is_ok() {
-            organization_ids.to_vec()
-        } else {
-            Vec::new()
-        });
+        return Ok(organization_ids
+            .iter()
+            .copied()
+            .filter(|id| allowed(*id, None))
+            .collect());
     };
     let memberships = tx
         .find::<member_row::Entity>()
@@ -1187,11 +1207,10 @@ async fn permitted_in(
     for membership in memberships {
         let held: Vec<String> =
             serde_json::from_value(membership.roles).map_err(Error::internal)?;
-        if roles
-            .iter()
-            .filter(|role| held.contains(&role.name))
-            .any(|role| role.permissions.iter().any(|p| p == permission))
-        {
+        if allowed(
+            membership.organization_id,
+            Some(&permissions_of(&roles, &held)),
+        ) {
             permitted.push(membership.organization_id);
         }
     }
@@ -1208,11 +1227,11 @@ pub async fn identity_memberships(
     identity_id: Uuid,
     page: PageRequest,
 ) -> Result<Page<Member>> {
-    match *actor.principal() {
-        Principal::Identity { id, .. } if id == identity_id => {}
-        Principal::Identity { .. } => return Err(Error::NotFound),
-        _ => actor.authorize(Permission::ReadOrganizations)?,
-    }
+    authorize(
+        actor,
+        Permission::ReadOrganizations,
+        Resource::OwnedBy(identity_id),
+    )?;
     let tx = db.begin_tenant(scope).await?;
     let query = tx
         .find::<member_row::Entity>()
@@ -1307,7 +1326,7 @@ pub async fn create_organization_role(
     description: Option<&str>,
     permissions: &[String],
 ) -> Result<OrganizationRole> {
-    actor.authorize(Permission::WriteOrganizations)?;
+    authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
     let name = parse_role_name(name)?;
     let description = match description {
         Some(text) => Some(Name::parse("description", text, 500)?.into_inner()),
@@ -1348,7 +1367,7 @@ pub async fn delete_organization_role(
     actor: &Actor,
     id: Uuid,
 ) -> Result<OrganizationRole> {
-    actor.authorize(Permission::WriteOrganizations)?;
+    authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = tx
         .find::<role_row::Entity>()
@@ -1398,9 +1417,7 @@ pub async fn list_organization_roles(
     scope: &TenantScope,
     actor: &Actor,
 ) -> Result<Vec<OrganizationRole>> {
-    if !matches!(*actor.principal(), Principal::Identity { .. }) {
-        actor.authorize(Permission::ReadOrganizations)?;
-    }
+    authorize(actor, Permission::ReadOrganizations, Resource::Directory)?;
     let tx = db.begin_tenant(scope).await?;
     let roles = roles_in(&tx).await?;
     tx.commit().await?;

@@ -3,6 +3,7 @@
 //! change does, whatever crashes afterwards. The CRM connectors deliver from here.
 
 use crate::actor::{Actor, Permission};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::error::Result;
 use crate::identities::Identity;
@@ -236,7 +237,7 @@ pub async fn list_events(
     filter: EventFilter,
     page: PageRequest,
 ) -> Result<Page<DomainEvent>> {
-    actor.authorize(Permission::ReadAuditEvents)?;
+    authorize(actor, Permission::ReadAuditEvents, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let mut query = tx.find::<row::Entity>();
     if let Some(event_type) = filter.event_type {

@@ -6,6 +6,7 @@
 
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::domains;
 use crate::ephemeral::{EphemeralStore, StoreKey};
@@ -868,16 +869,6 @@ fn explain(error: &WebauthnError) -> String {
     }
 }
 
-fn own_or(actor: &Actor, permission: Permission) -> Result<Option<Uuid>> {
-    match *actor.principal() {
-        Principal::Identity { id, .. } => Ok(Some(id)),
-        _ => {
-            actor.authorize(permission)?;
-            Ok(None)
-        }
-    }
-}
-
 /// An identity's passkeys (revoked ones excluded), oldest first: the caller's own, or any
 /// identity's for admins (`ReadIdentities`).
 #[tracing::instrument(name = "core.list_passkeys", skip_all, fields(tenant.id = %scope.tenant_id()))]
@@ -888,9 +879,11 @@ pub async fn list_passkeys(
     identity_id: Uuid,
     page: PageRequest,
 ) -> Result<Page<Passkey>> {
-    if own_or(actor, Permission::ReadIdentities)?.is_some_and(|own| own != identity_id) {
-        return Err(Error::NotFound);
-    }
+    authorize(
+        actor,
+        Permission::ReadIdentities,
+        Resource::OwnedBy(identity_id),
+    )?;
     let tx = db.begin_tenant(scope).await?;
     let query = tx
         .find::<passkey_row::Entity>()
@@ -910,10 +903,12 @@ pub async fn count_passkeys(
     actor: &Actor,
     identity_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, u64>> {
-    if let Some(own) = own_or(actor, Permission::ReadIdentities)?
-        && identity_ids.iter().any(|id| *id != own)
-    {
-        return Err(Error::NotFound);
+    for identity_id in identity_ids {
+        authorize(
+            actor,
+            Permission::ReadIdentities,
+            Resource::OwnedBy(*identity_id),
+        )?;
     }
     let tx = db.begin_tenant(scope).await?;
     let counts: Vec<(Uuid, i64)> = tx
@@ -942,7 +937,9 @@ async fn change_passkey(
     action: &str,
     change: impl FnOnce(&mut passkey_row::ActiveModel),
 ) -> Result<Passkey> {
-    let own = own_or(actor, Permission::WriteIdentities)?;
+    if actor.principal() == &Principal::Anonymous {
+        return Err(Error::Unauthenticated);
+    }
     let tx = db.begin_tenant(scope).await?;
     let row = tx
         .find::<passkey_row::Entity>()
@@ -950,8 +947,12 @@ async fn change_passkey(
         .filter(passkey_row::Column::RevokedAt.is_null())
         .one()
         .await?
-        .filter(|row| own.is_none_or(|own| own == row.identity_id))
         .ok_or(Error::NotFound)?;
+    authorize(
+        actor,
+        Permission::WriteIdentities,
+        Resource::OwnedBy(row.identity_id),
+    )?;
     let identity_id = row.identity_id;
     let mut active: passkey_row::ActiveModel = row.into();
     change(&mut active);
@@ -1012,7 +1013,7 @@ pub async fn create_registration_link(
     identity_id: Uuid,
     valid_for: Duration,
 ) -> Result<(String, DateTime<Utc>)> {
-    actor.authorize(Permission::WriteIdentities)?;
+    authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
     if valid_for < Duration::minutes(5) || valid_for > Duration::days(7) {
         return Err(Error::validation(
             "expiresInSeconds",

@@ -4,6 +4,7 @@
 
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
 use crate::crypto::MasterKey;
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
@@ -794,19 +795,19 @@ pub async fn revoke_session(
     actor: &Actor,
     session_id: Uuid,
 ) -> Result<Session> {
-    let own = match *actor.principal() {
-        Principal::Identity { id, .. } => Some(id),
-        _ => {
-            actor.authorize(Permission::WriteIdentities)?;
-            None
-        }
-    };
+    if actor.principal() == &Principal::Anonymous {
+        return Err(Error::Unauthenticated);
+    }
     let tx = db.begin_tenant(scope).await?;
     let session = find_session_in(&tx, session_id)
         .await?
-        .filter(|s| own.is_none_or(|id| s.identity_id == id))
         .ok_or(Error::NotFound)?;
-    let reason = if own.is_some() {
+    let grant = authorize(
+        actor,
+        Permission::WriteIdentities,
+        Resource::OwnedBy(session.identity_id),
+    )?;
+    let reason = if grant.owner().is_some() {
         "signed_out"
     } else {
         "revoked_by_admin"
@@ -840,7 +841,7 @@ pub async fn revoke_identity_sessions(
     actor: &Actor,
     identity_id: Uuid,
 ) -> Result<u64> {
-    actor.authorize(Permission::WriteIdentities)?;
+    authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     if identities::status_of(&tx, identity_id).await?.is_none() {
         return Err(Error::NotFound);
@@ -872,11 +873,11 @@ pub async fn list_sessions(
     identity_id: Uuid,
     page: PageRequest,
 ) -> Result<Page<Session>> {
-    match *actor.principal() {
-        Principal::Identity { id, .. } if id == identity_id => {}
-        Principal::Identity { .. } => return Err(Error::NotFound),
-        _ => actor.authorize(Permission::ReadIdentities)?,
-    }
+    authorize(
+        actor,
+        Permission::ReadIdentities,
+        Resource::OwnedBy(identity_id),
+    )?;
     let tx = db.begin_tenant(scope).await?;
     let query = tx
         .find::<session_row::Entity>()

@@ -4,6 +4,7 @@
 
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
 use crate::crypto::MasterKey;
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
@@ -222,7 +223,7 @@ pub async fn rotate_signing_key(
     actor: &Actor,
     algorithm: SigningAlgorithm,
 ) -> Result<()> {
-    actor.authorize(Permission::ManageTenant)?;
+    authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     rotate_in(&tx, master_key, algorithm).await?;
     let id = tx.tenant_id().to_string();
@@ -248,7 +249,7 @@ pub async fn list_signing_keys(
     actor: &Actor,
     page: PageRequest,
 ) -> Result<Page<SigningKey>> {
-    actor.authorize(Permission::ReadTenant)?;
+    authorize(actor, Permission::ReadTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let query = tx.find::<row::Entity>();
     let rows = keyset(query, row::Column::Id, page).await?;
@@ -264,7 +265,7 @@ pub async fn newest_signing_keys(
     actor: &Actor,
     limit: u64,
 ) -> Result<Vec<SigningKey>> {
-    actor.authorize(Permission::ReadTenant)?;
+    authorize(actor, Permission::ReadTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let rows = tx
         .find::<row::Entity>()

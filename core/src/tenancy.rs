@@ -1,5 +1,7 @@
 //! The tenant catalogue and tenant resolution: the only code that makes a [`TenantScope`].
 
+use crate::actor::{Actor, Permission};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, PlatformTx, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::page::{Page, PageRequest, keyset};
@@ -173,9 +175,10 @@ pub async fn resolve_host(
     Ok((scope_of(&tenant)?, tenant))
 }
 
-/// The tenant a scope stands for, as stored now.
+/// The tenant a scope stands for, as stored now. Requires `ReadTenant`.
 #[tracing::instrument(name = "core.get_tenant", skip_all, fields(tenant.id = %scope.tenant_id()))]
-pub async fn get_tenant(db: &Database, scope: &TenantScope) -> Result<Tenant> {
+pub async fn get_tenant(db: &Database, scope: &TenantScope, actor: &Actor) -> Result<Tenant> {
+    authorize(actor, Permission::ReadTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let tenant = get_tenant_in(&tx).await?;
     tx.commit().await?;

@@ -3,6 +3,7 @@
 //! [`PlatformScope`].
 
 use latchkey_core::audit::{self, Target};
+use latchkey_core::authz::{Resource, authorize};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::page::{Page, PageRequest};
 use latchkey_core::settings::TenantSettings;
@@ -152,7 +153,7 @@ pub async fn update_settings(
     actor: &Actor,
     change: impl FnOnce(&mut TenantSettings),
 ) -> Result<Tenant> {
-    actor.authorize(Permission::ManageTenant)?;
+    authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let before = TenantSettings::from_json(&tenancy::lock_tenant_in(&tx).await?.settings);
     let mut settings = before.clone();

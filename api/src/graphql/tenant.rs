@@ -336,10 +336,9 @@ impl AdminQuery {
     /// The tenant this endpoint belongs to. Requires the viewer role.
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Tenant> {
         let (services, req) = request(ctx);
-        req.actor
-            .authorize(latchkey_core::Permission::ReadTenant)
+        let tenant = tenancy::get_tenant(&services.db, &req.scope, &req.actor)
+            .await
             .gql()?;
-        let tenant = tenancy::get_tenant(&services.db, &req.scope).await.gql()?;
         Ok(Tenant {
             id: ID(tenant.id.to_string()),
             settings: settings_object(services, req, settings_of(req)),

@@ -12,6 +12,7 @@ pub mod sync;
 
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
 use crate::crypto::MasterKey;
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
@@ -737,7 +738,7 @@ pub async fn create_connector(
     key: &MasterKey,
     new: NewConnector,
 ) -> Result<Connector> {
-    actor.authorize(Permission::ManageConnectors)?;
+    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let name = Name::parse("name", &new.name, 100)?.into_inner();
     let (settings, credentials) =
         check_kind(new.kind, new.direction, &new.settings, &new.credentials)?;
@@ -788,7 +789,7 @@ pub async fn update_connector(
     id: Uuid,
     changes: ConnectorChanges,
 ) -> Result<Connector> {
-    actor.authorize(Permission::ManageConnectors)?;
+    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = find_row(&tx, id).await?;
     let kind = ConnectorKind::parse(&row.kind)?;
@@ -870,7 +871,7 @@ pub async fn delete_connector(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Connector> {
-    actor.authorize(Permission::ManageConnectors)?;
+    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let connector = Connector::try_from(&find_row(&tx, id).await?)?;
     tx.delete_many::<delivery_row::Entity>()
@@ -910,7 +911,7 @@ pub async fn get_connector(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Connector> {
-    actor.authorize(Permission::ReadConnectors)?;
+    authorize(actor, Permission::ReadConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = find_row(&tx, id).await?;
     tx.commit().await?;
@@ -925,7 +926,7 @@ pub async fn pull_status(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Option<pull::PullStatus>> {
-    actor.authorize(Permission::ReadConnectors)?;
+    authorize(actor, Permission::ReadConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     find_row(&tx, id).await?;
     let status = pull::status_in(&tx, id).await?;
@@ -936,7 +937,7 @@ pub async fn pull_status(
 /// Makes a connector's scheduled pull due now. Requires `ManageConnectors`.
 #[tracing::instrument(name = "core.pull_crm_connector", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn pull_now(db: &Database, scope: &TenantScope, actor: &Actor, id: Uuid) -> Result<()> {
-    actor.authorize(Permission::ManageConnectors)?;
+    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     find_row(&tx, id).await?;
     if !pull::pull_now_in(&tx, id).await? {
@@ -957,7 +958,7 @@ pub async fn list_connectors(
     actor: &Actor,
     page: PageRequest,
 ) -> Result<Page<Connector>> {
-    actor.authorize(Permission::ReadConnectors)?;
+    authorize(actor, Permission::ReadConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let query = tx.find::<connector_row::Entity>();
     let rows = keyset(query, connector_row::Column::Id, page).await?;
@@ -1114,7 +1115,7 @@ pub async fn list_deliveries(
     filter: DeliveryFilter,
     page: PageRequest,
 ) -> Result<Page<Delivery>> {
-    actor.authorize(Permission::ReadConnectors)?;
+    authorize(actor, Permission::ReadConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let mut query = tx.find::<delivery_row::Entity>();
     if let Some(status) = filter.status {
@@ -1138,7 +1139,7 @@ pub async fn replay_delivery(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Delivery> {
-    actor.authorize(Permission::ManageConnectors)?;
+    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = tx
         .find::<delivery_row::Entity>()
@@ -1194,7 +1195,7 @@ pub async fn test_connector(
     clients: &clients::Clients,
     id: Uuid,
 ) -> Result<ConnectorTest> {
-    actor.authorize(Permission::ManageConnectors)?;
+    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = find_row(&tx, id).await?;
     tx.commit().await?;

@@ -7,6 +7,7 @@
 use super::{DeliveryStatus, delivery_row};
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities;
@@ -117,7 +118,7 @@ pub async fn start_sync(
     actor: &Actor,
     connector_id: Uuid,
 ) -> Result<SyncRun> {
-    actor.authorize(Permission::ManageConnectors)?;
+    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     super::find_row(&tx, connector_id).await?;
     let unfinished = tx
@@ -191,7 +192,7 @@ pub async fn queue_sync(
     run_id: Uuid,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<SyncRun> {
-    actor.authorize(Permission::ManageConnectors)?;
+    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     for phase in [Phase::Identities, Phase::Organizations, Phase::Memberships] {
         let mut after = None;
         loop {
@@ -274,7 +275,7 @@ pub async fn get_sync_run(
     actor: &Actor,
     id: Uuid,
 ) -> Result<SyncRun> {
-    actor.authorize(Permission::ReadConnectors)?;
+    authorize(actor, Permission::ReadConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = find_run(&tx, id).await?;
     let run = load(&tx, row).await?;
@@ -289,7 +290,7 @@ pub async fn list_sync_runs(
     actor: &Actor,
     connector_id: Uuid,
 ) -> Result<Vec<SyncRun>> {
-    actor.authorize(Permission::ReadConnectors)?;
+    authorize(actor, Permission::ReadConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     super::find_row(&tx, connector_id).await?;
     let rows = tx
