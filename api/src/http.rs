@@ -140,7 +140,7 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     metrics.database_connections.set(i64::from(open));
     metrics.database_idle_connections.set(idle as i64);
     metrics.observe_statements(state.services.db.statements());
-    match latchkey_core::crm::dispatch::queue_depth(&state.services.db).await {
+    match latchkey_tenants::crm::dispatch::queue_depth(&state.services.db).await {
         Ok(depth) => metrics
             .crm_queue_depth
             .set(i64::try_from(depth).unwrap_or(i64::MAX)),

@@ -1,6 +1,6 @@
 //! Inbound CRM webhooks: `POST /t/{slug}/connectors/{id}/webhook`. The core checks the
 //! signature before it reads anything and applies each event once
-//! ([`latchkey_core::crm::inbound`]); this maps its answer to HTTP: 200 with counts, 401 for
+//! ([`latchkey_tenants::crm::inbound`]); this maps its answer to HTTP: 200 with counts, 401 for
 //! a bad signature or an old timestamp, 400 for a body that is not an event, 413 over 1 MiB,
 //! 404 for a connector that does not exist or does not pull, 503 when the CRM should retry.
 
@@ -8,9 +8,9 @@ use crate::http::{HttpError, read_body};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use latchkey_core::crm::inbound::{self, Inbound, InboundRequest, Rejection};
-use latchkey_core::crm::pull::PullContext;
 use latchkey_core::tenancy;
+use latchkey_tenants::crm::inbound::{self, Inbound, InboundRequest, Rejection};
+use latchkey_tenants::crm::pull::PullContext;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -54,6 +54,7 @@ async fn webhook(
             .map(str::to_owned)
     };
     let context = PullContext {
+        key: services.master_key.clone(),
         mailer: services.mailer.clone(),
         store: services.store.clone(),
         public_url: services.public_url.clone(),

@@ -3,7 +3,7 @@
 //! bounded: routes are the matched route patterns, GraphQL operations are named by their
 //! root fields (from the schema), outcomes are fixed words.
 
-use latchkey_core::crm::dispatch::DeliveryObserver;
+use latchkey_tenants::crm::dispatch::DeliveryObserver;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };

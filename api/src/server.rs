@@ -11,12 +11,13 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::{Context, bail};
 use latchkey_core::Database;
-use latchkey_core::crm::clients::Clients;
-use latchkey_core::crm::dispatch::Dispatcher;
-use latchkey_core::crm::pull::PullContext;
 use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
 use latchkey_core::sessions::KeyCache;
+use latchkey_tenants::crm::DeliverySubscriber;
+use latchkey_tenants::crm::clients::Clients;
+use latchkey_tenants::crm::dispatch::Dispatcher;
+use latchkey_tenants::crm::pull::PullContext;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use std::net::SocketAddr;
@@ -47,7 +48,8 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     ensure_data_dir(config)?;
     let db = Database::connect(&config.database_url, config.database_max_connections)
         .await
-        .context("LATCHKEY_DATABASE_URL: cannot connect to the database")?;
+        .context("LATCHKEY_DATABASE_URL: cannot connect to the database")?
+        .with_subscriber(Arc::new(DeliverySubscriber));
     if config.auto_migrate {
         if config.migration_database_url == config.database_url {
             db.migrate().await.context("applying migrations failed")?;
@@ -170,6 +172,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 metrics.clone(),
             )
             .with_pulls(PullContext {
+                key: master_key.clone(),
                 mailer: mailer.clone(),
                 store: store.clone(),
                 public_url: public_url.clone(),

@@ -4,7 +4,6 @@ use crate::config::Config;
 use crate::graphql::platform::PlatformSchema;
 use crate::graphql::tenant::TenantSchema;
 use crate::metrics::Metrics;
-use latchkey_core::crm::clients::Clients;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::EphemeralStore;
@@ -12,6 +11,7 @@ use latchkey_core::mail::Mailer;
 use latchkey_core::sessions::KeyCache;
 use latchkey_core::signing_keys::SigningKeyCache;
 use latchkey_core::{Database, TenantScope};
+use latchkey_tenants::crm::clients::Clients;
 use std::sync::Arc;
 
 /// The back ends services work with.

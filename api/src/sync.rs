@@ -4,10 +4,10 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::server;
 use anyhow::Context;
-use latchkey_core::crm::clients::Clients;
-use latchkey_core::crm::dispatch::Dispatcher;
-use latchkey_core::crm::sync::{self, SyncRun};
 use latchkey_core::{Actor, platform, tenancy};
+use latchkey_tenants::crm::clients::Clients;
+use latchkey_tenants::crm::dispatch::Dispatcher;
+use latchkey_tenants::crm::sync::{self, SyncRun};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,7 +65,7 @@ pub async fn run(
             }
         }
     };
-    let connector_now = latchkey_core::crm::get_connector(&db, &scope, &actor, connector)
+    let connector_now = latchkey_tenants::crm::get_connector(&db, &scope, &actor, connector)
         .await
         .with_context(|| format!("connector {connector}: not found in tenant {tenant:?}"))?;
     if !connector_now.enabled {

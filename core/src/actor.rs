@@ -1,6 +1,7 @@
 //! Who is calling: the principal a credential proved, and its tenant roles. What a caller may
 //! do is decided in one place, [`crate::authz`].
 
+use crate::crypto::MasterKey;
 use crate::scope::PlatformScope;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -125,6 +126,17 @@ impl Actor {
             },
             request_id,
         )
+    }
+
+    /// The CRM connector `connector_id` applying what its CRM sent or what it pulled. Made by
+    /// the connector runtime of the control plane, which shows it is the platform by holding
+    /// the master key that opens the connector's credentials.
+    pub fn connector(
+        _platform_key: &MasterKey,
+        connector_id: Uuid,
+        request_id: Option<String>,
+    ) -> Self {
+        Self::new(Principal::Connector { id: connector_id }, request_id)
     }
 
     pub fn principal(&self) -> &Principal {

@@ -4,7 +4,7 @@
 
 use crate::actor::{Actor, AdminRole, Permission, Principal};
 use crate::audit::{self, Target};
-use crate::authz::{Resource, authorize};
+use crate::authz::{Grant, Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
@@ -92,10 +92,12 @@ struct CachedKey {
 /// checked that `actor` may do this; [`create_api_key`] is the checked entry point.
 pub async fn issue_api_key(
     tx: &TenantTx,
-    actor: &Actor,
+    grant: &Grant<'_>,
     name: Name,
     roles: Vec<AdminRole>,
 ) -> Result<(ApiKey, String)> {
+    grant.require(Permission::ManageApiKeys)?;
+    let actor = grant.actor();
     let secret = secrets::generate(API_KEY_PREFIX);
     let (created_by_type, created_by_id) = actor.audit_identity();
     let row = tx
@@ -151,7 +153,7 @@ pub async fn create_api_key(
     name: &str,
     roles: Vec<AdminRole>,
 ) -> Result<(ApiKey, String)> {
-    authorize(actor, Permission::ManageApiKeys, Resource::Tenant)?;
+    let grant = authorize(actor, Permission::ManageApiKeys, Resource::Tenant)?;
     let name = Name::parse("name", name, 100)?;
     let roles = parse_roles(roles)?;
     if let Some(role) = roles
@@ -165,7 +167,7 @@ pub async fn create_api_key(
         return Err(Error::PermissionDenied);
     }
     let tx = db.begin_tenant(scope).await?;
-    let issued = issue_api_key(&tx, actor, name, roles).await?;
+    let issued = issue_api_key(&tx, &grant, name, roles).await?;
     tx.commit().await?;
     Ok(issued)
 }

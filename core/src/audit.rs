@@ -73,7 +73,7 @@ impl From<row::Model> for AuditEvent {
 }
 
 /// Records `action` by `actor` on `target` in the change's own transaction.
-pub async fn record(
+pub(crate) async fn record(
     tx: &TenantTx,
     actor: &Actor,
     action: &str,

@@ -147,6 +147,7 @@ fn tenant_roles_grant(actor: &Actor, permission: Permission) -> bool {
                 | Permission::WriteIdentities
                 | Permission::ReadOrganizations
                 | Permission::WriteOrganizations
+                | Permission::ReadAuditEvents
         )
 }
 

@@ -3,6 +3,7 @@
 //! function form of `SET LOCAL`), which row-level security policies compare against.
 
 use crate::error::{Error, Result};
+use crate::outbox::EventSubscriber;
 use crate::scope::{PlatformScope, TenantScope};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
@@ -37,9 +38,12 @@ struct StatementCounts {
 pub struct Database {
     connection: DatabaseConnection,
     statements: Arc<StatementCounts>,
-    /// Rung when a transaction that queued CRM deliveries commits, so this process's outbox
-    /// dispatcher delivers them at once instead of at its next poll.
-    deliveries_queued: Arc<Notify>,
+    /// Rung when a transaction that queued background work (CRM deliveries) commits, so this
+    /// process's workers start at once instead of at their next poll.
+    work_queued: Arc<Notify>,
+    /// Who reacts to domain events in the transaction that writes them (the outbox's
+    /// subscribers: the CRM connectors queue their deliveries).
+    subscribers: Arc<[Arc<dyn EventSubscriber>]>,
 }
 
 impl Database {
@@ -76,14 +80,23 @@ impl Database {
         Ok(Self {
             connection,
             statements,
-            deliveries_queued: Arc::new(Notify::new()),
+            work_queued: Arc::new(Notify::new()),
+            subscribers: Arc::new([]),
         })
     }
 
-    /// Completes when a transaction of this pool that queued CRM deliveries has committed
+    /// This pool with `subscriber` told of every domain event, in the event's transaction.
+    pub fn with_subscriber(mut self, subscriber: Arc<dyn EventSubscriber>) -> Self {
+        let mut subscribers = self.subscribers.to_vec();
+        subscribers.push(subscriber);
+        self.subscribers = subscribers.into();
+        self
+    }
+
+    /// Completes when a transaction of this pool that queued background work has committed
     /// (at once if one did since the last wait).
-    pub async fn deliveries_queued(&self) {
-        self.deliveries_queued.notified().await;
+    pub async fn work_queued(&self) {
+        self.work_queued.notified().await;
     }
 
     /// How many SQL statements this pool has run: (succeeded, failed).
@@ -173,8 +186,9 @@ impl Database {
         Ok(TenantTx {
             transaction,
             scope: scope.clone(),
-            deliveries_queued: self.deliveries_queued.clone(),
+            work_queued: self.work_queued.clone(),
             queued: AtomicBool::new(false),
+            subscribers: self.subscribers.clone(),
         })
     }
 
@@ -186,14 +200,15 @@ impl Database {
     fn platform_tx(&self, transaction: DatabaseTransaction) -> Result<PlatformTx> {
         Ok(PlatformTx {
             transaction,
-            deliveries_queued: self.deliveries_queued.clone(),
+            work_queued: self.work_queued.clone(),
+            subscribers: self.subscribers.clone(),
         })
     }
 
     /// A transaction of the outbox dispatcher: on PostgreSQL it sets `latchkey.dispatcher`,
     /// which lets it see the due deliveries of every tenant (and nothing else beyond the
     /// tenantless tables).
-    pub(crate) async fn begin_dispatcher(&self) -> Result<DispatchTx> {
+    pub async fn begin_dispatcher(&self) -> Result<DispatchTx> {
         let transaction = self.connection.begin().await?;
         if transaction.get_database_backend() == DbBackend::Postgres {
             transaction
@@ -226,8 +241,9 @@ async fn set_tenant(transaction: &DatabaseTransaction, tenant_id: Uuid) -> Resul
 pub struct TenantTx {
     transaction: DatabaseTransaction,
     scope: TenantScope,
-    deliveries_queued: Arc<Notify>,
+    work_queued: Arc<Notify>,
     queued: AtomicBool,
+    subscribers: Arc<[Arc<dyn EventSubscriber>]>,
 }
 
 impl TenantTx {
@@ -239,15 +255,19 @@ impl TenantTx {
         self.scope.tenant_id()
     }
 
-    /// Notes that this transaction queued CRM deliveries (the dispatcher is woken on commit).
-    pub(crate) fn queued_deliveries(&self) {
+    pub(crate) fn subscribers(&self) -> &[Arc<dyn EventSubscriber>] {
+        &self.subscribers
+    }
+
+    /// Notes that this transaction queued background work: the workers are woken on commit.
+    pub fn wake_workers_on_commit(&self) {
         self.queued.store(true, Ordering::Relaxed);
     }
 
     pub async fn commit(self) -> Result<()> {
         self.transaction.commit().await.map_err(Error::from)?;
         if self.queued.load(Ordering::Relaxed) {
-            self.deliveries_queued.notify_one();
+            self.work_queued.notify_one();
         }
         Ok(())
     }
@@ -256,7 +276,8 @@ impl TenantTx {
 /// A transaction over the platform tables (tenants, domains, platform credentials).
 pub struct PlatformTx {
     transaction: DatabaseTransaction,
-    deliveries_queued: Arc<Notify>,
+    work_queued: Arc<Notify>,
+    subscribers: Arc<[Arc<dyn EventSubscriber>]>,
 }
 
 impl PlatformTx {
@@ -267,8 +288,9 @@ impl PlatformTx {
         Ok(TenantTx {
             transaction: self.transaction,
             scope,
-            deliveries_queued: self.deliveries_queued,
+            work_queued: self.work_queued,
             queued: AtomicBool::new(false),
+            subscribers: self.subscribers,
         })
     }
 

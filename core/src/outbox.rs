@@ -1,11 +1,13 @@
 //! The transactional outbox. Every change to an identity, an organization or a membership
 //! writes a domain event in the change's own transaction: the event exists exactly when the
-//! change does, whatever crashes afterwards. The CRM connectors deliver from here.
+//! change does, whatever crashes afterwards. Subscribers ([`EventSubscriber`], registered on
+//! the [`Database`]) react in that same transaction: the CRM connectors of the control plane
+//! queue their deliveries there, so a delivery exists exactly when its event does.
 
 use crate::actor::{Actor, Permission};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::identities::Identity;
 use crate::organizations::{Membership, Organization};
 use crate::page::{Page, PageRequest, keyset};
@@ -15,7 +17,7 @@ use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-pub(crate) mod row {
+mod row {
     use sea_orm::entity::prelude::*;
 
     #[sea_orm::model]
@@ -110,7 +112,14 @@ impl From<row::Model> for DomainEvent {
     }
 }
 
-/// Writes the event and queues it for the connectors it triggers, in the change's transaction.
+/// Reacts to domain events inside the transaction that writes them; an error rolls the change
+/// back with its event.
+#[async_trait::async_trait]
+pub trait EventSubscriber: Send + Sync + std::fmt::Debug {
+    async fn on_event(&self, tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Result<()>;
+}
+
+/// Writes the event and tells the subscribers, in the change's transaction.
 async fn emit(
     tx: &TenantTx,
     actor: &Actor,
@@ -120,7 +129,20 @@ async fn emit(
     data: Value,
 ) -> Result<()> {
     let written = insert_in(tx, actor, event.as_str(), subject_type, subject_id, data).await?;
-    crate::crm::enqueue_in(tx, actor, &written, event).await
+    for subscriber in tx.subscribers() {
+        subscriber.on_event(tx, actor, &written).await?;
+    }
+    Ok(())
+}
+
+/// One event of the outbox, `NotFound` if it is not in the tenant.
+pub(crate) async fn find_in(tx: &TenantTx, id: Uuid) -> Result<DomainEvent> {
+    tx.find::<row::Entity>()
+        .filter(row::Column::Id.eq(id))
+        .one()
+        .await?
+        .map(DomainEvent::from)
+        .ok_or(Error::NotFound)
 }
 
 /// Writes one event row (`event_type` such as `identity.created`, or `identity.synced` for a
@@ -149,7 +171,7 @@ pub(crate) async fn insert_in(
 }
 
 /// A membership as events and connectors see it.
-pub(crate) fn membership_data(membership: &Membership) -> Value {
+pub fn membership_data(membership: &Membership) -> Value {
     json!({
         "id": membership.id,
         "organizationId": membership.organization_id,
@@ -159,7 +181,7 @@ pub(crate) fn membership_data(membership: &Membership) -> Value {
 }
 
 /// An identity as events and connectors see it.
-pub(crate) fn identity_data(identity: &Identity) -> Value {
+pub fn identity_data(identity: &Identity) -> Value {
     json!({
         "id": identity.id,
         "email": identity.email,
@@ -175,7 +197,7 @@ pub(crate) fn identity_data(identity: &Identity) -> Value {
 }
 
 /// An organization as events and connectors see it.
-pub(crate) fn organization_data(organization: &Organization) -> Value {
+pub fn organization_data(organization: &Organization) -> Value {
     json!({
         "id": organization.id,
         "name": organization.name,

@@ -63,7 +63,7 @@ impl<T> Page<T> {
 /// Runs `query` as one keyset page ordered by `id` (UUIDv7, so creation order), with the total
 /// of rows matching `query` counted before the cursor applies. Every list of the core pages
 /// through this, so filters always sit inside the SQL, before the limit.
-pub(crate) async fn keyset<E>(
+pub async fn keyset<E>(
     query: crate::db::Query<'_, sea_orm::Select<E>>,
     id: E::Column,
     request: PageRequest,

@@ -4,7 +4,7 @@
 
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
-use crate::authz::{Resource, authorize};
+use crate::authz::{Grant, Resource, authorize};
 use crate::crypto::MasterKey;
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
@@ -161,6 +161,16 @@ async fn generate(
 /// Creates the first `current` and `next` keys of a new tenant.
 pub async fn create_initial_keys(
     tx: &TenantTx,
+    grant: &Grant<'_>,
+    master_key: &MasterKey,
+    algorithm: SigningAlgorithm,
+) -> Result<()> {
+    grant.require(Permission::ManageTenant)?;
+    initial_keys_in(tx, master_key, algorithm).await
+}
+
+async fn initial_keys_in(
+    tx: &TenantTx,
     master_key: &MasterKey,
     algorithm: SigningAlgorithm,
 ) -> Result<()> {
@@ -183,9 +193,11 @@ async fn keys_with_status(tx: &TenantTx, status: &str) -> Result<Vec<row::Model>
 /// retired keys stay published.
 pub async fn rotate_in(
     tx: &TenantTx,
+    grant: &Grant<'_>,
     master_key: &MasterKey,
     algorithm: SigningAlgorithm,
 ) -> Result<()> {
+    grant.require(Permission::ManageTenant)?;
     let now = Utc::now();
     for current in keys_with_status(tx, CURRENT).await? {
         let mut active: row::ActiveModel = current.into();
@@ -223,9 +235,9 @@ pub async fn rotate_signing_key(
     actor: &Actor,
     algorithm: SigningAlgorithm,
 ) -> Result<()> {
-    authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
+    let grant = authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
-    rotate_in(&tx, master_key, algorithm).await?;
+    rotate_in(&tx, &grant, master_key, algorithm).await?;
     let id = tx.tenant_id().to_string();
     audit::record(
         &tx,
@@ -368,7 +380,7 @@ impl Signer<'_> {
         let current = match keys_with_status(tx, CURRENT).await?.pop() {
             Some(current) => current,
             None => {
-                create_initial_keys(tx, self.master_key, self.algorithm).await?;
+                initial_keys_in(tx, self.master_key, self.algorithm).await?;
                 keys_with_status(tx, CURRENT)
                     .await?
                     .pop()

@@ -1,7 +1,7 @@
 //! The tenant catalogue and tenant resolution: the only code that makes a [`TenantScope`].
 
 use crate::actor::{Actor, Permission};
-use crate::authz::{Resource, authorize};
+use crate::authz::{Grant, Resource, authorize};
 use crate::db::{Database, PlatformTx, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::page::{Page, PageRequest, keyset};
@@ -136,7 +136,7 @@ pub async fn resolve_slug(db: &Database, slug: &str) -> Result<(TenantScope, Ten
 }
 
 /// Resolves a tenant by id, for background work that found the id in a row.
-pub(crate) async fn resolve_id(db: &Database, id: Uuid) -> Result<(TenantScope, Tenant)> {
+pub async fn resolve_id(db: &Database, id: Uuid) -> Result<(TenantScope, Tenant)> {
     resolve_where(db, tenant_row::Column::Id.eq(id)).await
 }
 
@@ -291,7 +291,8 @@ pub async fn set_tenant_status(
 }
 
 /// Replaces a tenant's settings document (validated by the caller).
-pub async fn store_settings(tx: &TenantTx, settings: Value) -> Result<Tenant> {
+pub async fn store_settings(tx: &TenantTx, grant: &Grant<'_>, settings: Value) -> Result<Tenant> {
+    grant.require(Permission::ManageTenant)?;
     let row = tx
         .find::<tenant_row::Entity>()
         .one()

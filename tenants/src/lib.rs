@@ -2,9 +2,12 @@
 //! top of the core's tenant catalogue. Every call here is a platform operation and takes a
 //! [`PlatformScope`].
 
-use latchkey_core::audit::{self, Target};
+pub mod crm;
+
+use latchkey_core::audit::Target;
 use latchkey_core::authz::{Resource, authorize};
 use latchkey_core::crypto::MasterKey;
+use latchkey_core::granted;
 use latchkey_core::page::{Page, PageRequest};
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::tenancy::{self, Tenant, TenantStatus};
@@ -41,11 +44,12 @@ pub async fn create_tenant(
     let settings = TenantSettings::default();
     let stored = serde_json::to_value(&settings).map_err(Error::internal)?;
     let (tx, tenant) = tenancy::create_tenant(tx, &slug, name, stored).await?;
-    signing_keys::create_initial_keys(&tx, master_key, settings.signing_algorithm).await?;
+    let manage = authorize(&actor, Permission::ManageTenant, Resource::Tenant)?;
+    signing_keys::create_initial_keys(&tx, &manage, master_key, settings.signing_algorithm).await?;
     let tenant_id = tenant.id.to_string();
-    audit::record(
+    granted::audit(
         &tx,
-        &actor,
+        &manage,
         "tenant.create",
         Some(Target {
             kind: "tenant",
@@ -56,7 +60,7 @@ pub async fn create_tenant(
     .await?;
     let (_, secret) = api_keys::issue_api_key(
         &tx,
-        &actor,
+        &authorize(&actor, Permission::ManageApiKeys, Resource::Tenant)?,
         Name::parse("name", FIRST_KEY_NAME, 100)?,
         vec![AdminRole::Owner],
     )
@@ -79,15 +83,16 @@ pub async fn set_status(
     request_id: Option<String>,
 ) -> Result<Tenant> {
     let actor = Actor::platform(platform, request_id);
+    let manage = authorize(&actor, Permission::ManageTenant, Resource::Tenant)?;
     let (tx, tenant) = tenancy::set_tenant_status(db, platform, tenant_id, status).await?;
     let action = match status {
         TenantStatus::Active => "tenant.resume",
         TenantStatus::Suspended => "tenant.suspend",
     };
     let id = tenant.id.to_string();
-    audit::record(
+    granted::audit(
         &tx,
-        &actor,
+        &manage,
         action,
         Some(Target {
             kind: "tenant",
@@ -111,11 +116,12 @@ pub async fn add_domain(
 ) -> Result<Tenant> {
     let domain = Domain::parse("domain", domain)?;
     let actor = Actor::platform(platform, request_id);
+    let manage = authorize(&actor, Permission::ManageTenant, Resource::Tenant)?;
     let (tx, tenant) = tenancy::add_domain(db, platform, tenant_id, &domain).await?;
     let id = tenant_id.to_string();
-    audit::record(
+    granted::audit(
         &tx,
-        &actor,
+        &manage,
         "tenant.domain.add",
         Some(Target {
             kind: "tenant",
@@ -153,21 +159,21 @@ pub async fn update_settings(
     actor: &Actor,
     change: impl FnOnce(&mut TenantSettings),
 ) -> Result<Tenant> {
-    authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
+    let manage = authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let before = TenantSettings::from_json(&tenancy::lock_tenant_in(&tx).await?.settings);
     let mut settings = before.clone();
     change(&mut settings);
     settings.validate()?;
     let stored = serde_json::to_value(&settings).map_err(Error::internal)?;
-    let tenant = tenancy::store_settings(&tx, stored.clone()).await?;
+    let tenant = tenancy::store_settings(&tx, &manage, stored.clone()).await?;
     if before.signing_algorithm != settings.signing_algorithm {
-        signing_keys::rotate_in(&tx, master_key, settings.signing_algorithm).await?;
+        signing_keys::rotate_in(&tx, &manage, master_key, settings.signing_algorithm).await?;
     }
     let id = tenant.id.to_string();
-    audit::record(
+    granted::audit(
         &tx,
-        actor,
+        &manage,
         "tenant.settings.update",
         Some(Target {
             kind: "tenant",

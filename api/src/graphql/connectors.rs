@@ -8,12 +8,12 @@ use super::tenant::request;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use latchkey_core::crm::sync::{self as core_sync, SyncRun};
-use latchkey_core::crm::{
+use latchkey_core::outbox::EventType;
+use latchkey_tenants::crm::sync::{self as core_sync, SyncRun};
+use latchkey_tenants::crm::{
     self as core_crm, ConnectorKind as CoreKind, DeliveryStatus as CoreStatus,
     Direction as CoreDirection,
 };
-use latchkey_core::outbox::EventType;
 use serde_json::Value;
 
 /// Where a connector's scheduled pull from its CRM stands.

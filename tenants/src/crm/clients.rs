@@ -6,8 +6,8 @@ mod fetch;
 
 use super::ConnectorKind;
 use super::inbound::latchkey_signature;
-use crate::outbox::DomainEvent;
 use chrono::Utc;
+use latchkey_core::outbox::DomainEvent;
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};

@@ -10,15 +10,16 @@ use super::pull::{self, PullContext};
 use super::{
     ConnectorKind, DeliveryStatus, connector_row, delivery_row, open_credentials, record_row,
 };
-use crate::crypto::MasterKey;
-use crate::db::{Database, TenantTx};
-use crate::error::{Error, Result};
-use crate::identities;
-use crate::organizations;
-use crate::outbox::{self, DomainEvent};
-use crate::tenancy;
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
+use latchkey_core::actor::{Actor, Permission};
+use latchkey_core::authz::{Resource, authorize};
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::db::{Database, TenantTx};
+use latchkey_core::error::{Error, Result};
+use latchkey_core::granted;
+use latchkey_core::outbox::{self, DomainEvent};
+use latchkey_core::tenancy;
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbBackend, QueryFilter, Set};
@@ -138,7 +139,7 @@ impl Dispatcher {
                 // deliveries (other replicas' changes are found by the poll).
                 tokio::select! {
                     _ = tokio::time::sleep(self.settings.poll_interval) => {}
-                    _ = self.db.deliveries_queued() => {}
+                    _ = self.db.work_queued() => {}
                     _ = stop.changed() => {}
                 }
             }
@@ -304,14 +305,13 @@ impl Dispatcher {
             self.move_claim(&row, held, parked).await?;
             return Ok(());
         }
-        let event = DomainEvent::from(
-            tx.find::<outbox::row::Entity>()
-                .filter(outbox::row::Column::Id.eq(row.event_id))
-                .one()
-                .await?
-                .ok_or_else(|| Error::internal("a delivery of a missing event"))?,
-        );
-        let data = current_state(&tx, &event).await?;
+        let actor = Actor::connector(&self.key, connector.id, None);
+        let read_events = authorize(&actor, Permission::ReadAuditEvents, Resource::Tenant)?;
+        let event = match granted::event(&tx, &read_events, row.event_id).await {
+            Err(Error::NotFound) => return Err(Error::internal("a delivery of a missing event")),
+            found => found?,
+        };
+        let data = current_state(&tx, &actor, &event).await?;
         let remote_id = remote_record(&tx, row.connector_id, event.subject_id).await?;
         let member_records = if event.subject_type == "membership" {
             let id_of = |name: &str| {
@@ -475,22 +475,30 @@ pub async fn queue_depth(db: &Database) -> Result<u64> {
 /// retried after a newer one cannot put older data back), the event's own snapshot for
 /// deletions and memberships, and nothing when an identity or organization was deleted since
 /// (its data must not be sent again).
-async fn current_state(tx: &TenantTx, event: &DomainEvent) -> Result<Option<Value>> {
+async fn current_state(tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Result<Option<Value>> {
     let deletion = event.event_type.ends_with(".deleted") || event.event_type.ends_with(".removed");
     if deletion {
         return Ok(Some(event.data.clone()));
     }
     Ok(match event.subject_type.as_str() {
-        "identity" => match identities::find_in(tx, event.subject_id).await {
-            Ok(identity) if identity.deleted_at.is_none() => Some(outbox::identity_data(&identity)),
-            Ok(_) | Err(Error::NotFound) => None,
-            Err(error) => return Err(error),
-        },
-        "organization" => match organizations::find_in(tx, event.subject_id).await {
-            Ok(organization) => Some(outbox::organization_data(&organization)),
-            Err(Error::NotFound) => None,
-            Err(error) => return Err(error),
-        },
+        "identity" => {
+            let read = authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
+            match granted::identity(tx, &read, event.subject_id).await {
+                Ok(identity) if identity.deleted_at.is_none() => {
+                    Some(outbox::identity_data(&identity))
+                }
+                Ok(_) | Err(Error::NotFound) => None,
+                Err(error) => return Err(error),
+            }
+        }
+        "organization" => {
+            let read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
+            match granted::organization(tx, &read, event.subject_id).await {
+                Ok(organization) => Some(outbox::organization_data(&organization)),
+                Err(Error::NotFound) => None,
+                Err(error) => return Err(error),
+            }
+        }
         _ => Some(event.data.clone()),
     })
 }
@@ -531,7 +539,7 @@ pub(super) async fn remember_record(
         }
         None => {
             tx.insert(record_row::ActiveModel {
-                tenant_id: Set(tx.tenant_id()),
+                tenant_id: Set(tx.scope().tenant_id()),
                 connector_id: Set(connector_id),
                 subject_id: Set(subject_id),
                 remote_id: Set(remote_id.to_owned()),

@@ -9,13 +9,13 @@
 use super::clients::Clients;
 use super::pull::{self, Applied, PullContext, RemoteRecord};
 use super::{Connector, ConnectorKind, connector_row, open_credentials};
-use crate::crypto::MasterKey;
-use crate::db::{Database, TenantTx};
-use crate::error::{Error, Result, is_unique_violation};
-use crate::scope::TenantScope;
 use aws_lc_rs::hmac;
 use base64::Engine;
 use chrono::Utc;
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::db::{Database, TenantTx};
+use latchkey_core::error::{Error, Result, is_unique_violation};
+use latchkey_core::scope::TenantScope;
 use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -40,7 +40,7 @@ pub(crate) mod inbound_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(inbound_row);
+latchkey_core::tenant_owned!(inbound_row);
 
 /// How far a signed timestamp may be from now.
 pub const REPLAY_WINDOW_SECONDS: i64 = 300;
@@ -309,7 +309,7 @@ async fn mark_applied(
     let tx = db.begin_tenant(scope).await?;
     let inserted = tx
         .insert(inbound_row::ActiveModel {
-            tenant_id: Set(tx.tenant_id()),
+            tenant_id: Set(tx.scope().tenant_id()),
             connector_id: Set(connector_id),
             event_id: Set(event_id.to_owned()),
             received_at: Set(Utc::now()),

@@ -7,19 +7,21 @@
 //! and never pushed back to it (no sync loops).
 
 use super::{Connector, ConnectorKind, connector_row, dispatch, open_credentials, record_row};
-use crate::actor::{Actor, Principal};
-use crate::crypto::MasterKey;
-use crate::db::{Database, TenantTx};
-use crate::ephemeral::EphemeralStore;
-use crate::error::{Error, Result};
-use crate::identities::{self, Change, Identity, IdentityChanges, NewIdentity};
-use crate::invitations::{self, Delivery};
-use crate::mail::Mailer;
-use crate::organizations::{self, NewOrganization, Organization, OrganizationKind};
-use crate::scope::TenantScope;
-use crate::tenancy;
-use crate::validate::{Email, Phone};
 use chrono::{DateTime, SubsecRound, Utc};
+use latchkey_core::actor::{Actor, Permission};
+use latchkey_core::authz::{Resource, authorize};
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::db::{Database, TenantTx};
+use latchkey_core::ephemeral::EphemeralStore;
+use latchkey_core::error::{Error, Result};
+use latchkey_core::granted;
+use latchkey_core::identities::{self, Change, Identity, IdentityChanges, NewIdentity};
+use latchkey_core::invitations::{self, Delivery};
+use latchkey_core::mail::Mailer;
+use latchkey_core::organizations::{self, NewOrganization, Organization, OrganizationKind};
+use latchkey_core::scope::TenantScope;
+use latchkey_core::tenancy;
+use latchkey_core::validate::{Email, Phone};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbBackend, QueryFilter, Set};
 use serde_json::{Map, Value, json};
@@ -48,8 +50,8 @@ pub(crate) mod pull_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(pull_row);
-impl crate::db::QueueTable for pull_row::Entity {}
+latchkey_core::tenant_owned!(pull_row);
+impl latchkey_core::db::QueueTable for pull_row::Entity {}
 
 /// A CRM record as pulled: its id in the CRM, its fields by CRM field name (Latchkey field
 /// names for a `WEBHOOK` connector), and for a contact its company or account.
@@ -71,6 +73,8 @@ pub enum Applied {
 /// What pulling needs besides the database: where invitations go out from.
 #[derive(Clone)]
 pub struct PullContext {
+    /// The platform's master key: the connector acts with it (see [`Actor::connector`]).
+    pub key: Arc<MasterKey>,
     pub mailer: Arc<dyn Mailer>,
     pub store: Arc<dyn EphemeralStore>,
     /// The deployment's public URL, without a trailing slash.
@@ -80,9 +84,10 @@ pub struct PullContext {
 /// The organization role pulled contacts are invited with.
 const INVITED_ROLE: &str = "org:member";
 
-fn connector_actor(connector_id: Uuid) -> Actor {
-    Actor::new(
-        Principal::Connector { id: connector_id },
+fn connector_actor(context: &PullContext, connector_id: Uuid) -> Actor {
+    Actor::connector(
+        &context.key,
+        connector_id,
         Some(format!("crm-pull-{connector_id}")),
     )
 }
@@ -227,7 +232,8 @@ pub(crate) async fn apply_contact(
     connector: &Connector,
     record: &RemoteRecord,
 ) -> Result<Applied> {
-    let actor = connector_actor(connector.id);
+    let actor = connector_actor(context, connector.id);
+    let read = authorize(&actor, Permission::ReadIdentities, Resource::Tenant)?;
     let fields = latchkey_fields(connector, "identity", record);
     let Some(email) = text(fields.get("email")) else {
         return Err(Error::validation(
@@ -242,7 +248,7 @@ pub(crate) async fn apply_contact(
     let email = Email::parse("email", &email)?;
     let tx = db.begin_tenant(scope).await?;
     let existing = match linked_subject(&tx, connector.id, &record.id).await? {
-        Some(id) => match identities::find_in(&tx, id).await {
+        Some(id) => match granted::identity(&tx, &read, id).await {
             Ok(identity) if identity.deleted_at.is_none() => Some(identity),
             Ok(_) | Err(Error::NotFound) => None,
             Err(error) => return Err(error),
@@ -251,7 +257,7 @@ pub(crate) async fn apply_contact(
     };
     let existing = match existing {
         Some(identity) => Some(identity),
-        None => identities::find_by_email(&tx, email.normalized()).await?,
+        None => granted::identity_by_email(&tx, &read, email.normalized()).await?,
     };
     tx.commit().await?;
     let (identity, applied) = match existing {
@@ -277,7 +283,7 @@ pub(crate) async fn apply_contact(
                 // pull, or a CRM's retry): update that one.
                 Err(Error::Conflict(_)) => {
                     let tx = db.begin_tenant(scope).await?;
-                    let found = identities::find_by_email(&tx, email.normalized()).await?;
+                    let found = granted::identity_by_email(&tx, &read, email.normalized()).await?;
                     tx.commit().await?;
                     let identity = found.ok_or_else(|| {
                         Error::Conflict("another identity has this record's external id".into())
@@ -296,7 +302,7 @@ pub(crate) async fn apply_contact(
         let organizations_on = connector.kind == ConnectorKind::Webhook
             || connector.settings["pullOrganizations"].as_bool() == Some(true);
         if organizations_on {
-            let organization = apply_company(db, scope, connector, company).await?;
+            let organization = apply_company(db, scope, context, connector, company).await?;
             invite(
                 db,
                 scope,
@@ -421,10 +427,12 @@ fn slug_for(name: &str, remote_id: &str) -> String {
 async fn apply_company(
     db: &Database,
     scope: &TenantScope,
+    context: &PullContext,
     connector: &Connector,
     company: &RemoteRecord,
 ) -> Result<Organization> {
-    let actor = connector_actor(connector.id);
+    let actor = connector_actor(context, connector.id);
+    let read = authorize(&actor, Permission::ReadOrganizations, Resource::Tenant)?;
     let fields = latchkey_fields(connector, "organization", company);
     let name = text(fields.get("name")).ok_or_else(|| {
         Error::validation(
@@ -439,7 +447,7 @@ async fn apply_company(
     let external_id = text(fields.get("externalId"));
     let tx = db.begin_tenant(scope).await?;
     let mut existing = match linked_subject(&tx, connector.id, &company.id).await? {
-        Some(id) => match organizations::find_in(&tx, id).await {
+        Some(id) => match granted::organization(&tx, &read, id).await {
             Ok(organization) => Some(organization),
             Err(Error::NotFound) => None,
             Err(error) => return Err(error),
@@ -447,7 +455,7 @@ async fn apply_company(
         None => None,
     };
     if let (None, Some(external_id)) = (&existing, &external_id) {
-        existing = organizations::find_by_external_id(&tx, external_id).await?;
+        existing = granted::organization_by_external_id(&tx, &read, external_id).await?;
     }
     tx.commit().await?;
     let organization = match existing {
@@ -503,11 +511,13 @@ async fn invite(
     identity: &Identity,
 ) -> Result<()> {
     let email = Email::parse("email", &identity.email)?;
+    let read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let member = organizations::context_in(&tx, organization.id, identity.id)
+    let member = granted::member_context(&tx, &read, organization.id, identity.id)
         .await?
         .is_some();
-    let invited = invitations::pending_for(&tx, organization.id, email.normalized()).await?;
+    let invited =
+        granted::invitation_pending(&tx, &read, organization.id, email.normalized()).await?;
     tx.commit().await?;
     if member || invited {
         return Ok(());
@@ -569,7 +579,7 @@ pub(crate) async fn schedule_in(tx: &TenantTx, connector: &Connector) -> Result<
     match (scheduled, existing) {
         (true, None) => {
             tx.insert(pull_row::ActiveModel {
-                tenant_id: Set(tx.tenant_id()),
+                tenant_id: Set(tx.scope().tenant_id()),
                 connector_id: Set(connector.id),
                 pull_cursor: Set(None),
                 next_pull_at: Set(Utc::now().trunc_subsecs(6)),

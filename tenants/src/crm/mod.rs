@@ -1,5 +1,5 @@
 //! Per-tenant CRM connectors. A connector pushes the tenant's domain events (see
-//! [`crate::outbox`]) to HubSpot, Salesforce, Dynamics 365 or a signed webhook. Every event
+//! [`latchkey_core::outbox`]) to HubSpot, Salesforce, Dynamics 365 or a signed webhook. Every event
 //! that matches an enabled connector's triggers gets a delivery row in the event's own
 //! transaction; the [`dispatch`] loop delivers them with retries, backoff and a dead letter.
 //! Credentials are write-only and sealed under the master key.
@@ -10,17 +10,19 @@ pub mod inbound;
 pub mod pull;
 pub mod sync;
 
-use crate::actor::{Actor, Permission, Principal};
-use crate::audit::{self, Target};
-use crate::authz::{Resource, authorize};
-use crate::crypto::MasterKey;
-use crate::db::{Database, TenantTx};
-use crate::error::{Error, Result, is_unique_violation};
-use crate::outbox::{DomainEvent, EventType};
-use crate::page::{Page, PageRequest, keyset};
-use crate::scope::TenantScope;
-use crate::validate::Name;
 use chrono::{DateTime, Utc};
+use latchkey_core::actor::{Actor, Permission, Principal};
+use latchkey_core::audit::Target;
+use latchkey_core::authz::Grant;
+use latchkey_core::authz::{Resource, authorize};
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::db::{Database, TenantTx};
+use latchkey_core::error::{Error, Result, is_unique_violation};
+use latchkey_core::granted;
+use latchkey_core::outbox::{DomainEvent, EventSubscriber, EventType};
+use latchkey_core::page::{Page, PageRequest, keyset};
+use latchkey_core::scope::TenantScope;
+use latchkey_core::validate::Name;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::{Map, Value, json};
@@ -51,7 +53,7 @@ pub(crate) mod connector_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(connector_row);
+latchkey_core::tenant_owned!(connector_row);
 
 pub(crate) mod delivery_row {
     use sea_orm::entity::prelude::*;
@@ -81,8 +83,8 @@ pub(crate) mod delivery_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(delivery_row);
-impl crate::db::QueueTable for delivery_row::Entity {}
+latchkey_core::tenant_owned!(delivery_row);
+impl latchkey_core::db::QueueTable for delivery_row::Entity {}
 
 pub(crate) mod record_row {
     use sea_orm::entity::prelude::*;
@@ -103,7 +105,7 @@ pub(crate) mod record_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(record_row);
+latchkey_core::tenant_owned!(record_row);
 
 /// Which CRM a connector speaks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -714,11 +716,17 @@ fn name_conflict(error: sea_orm::DbErr) -> Error {
     }
 }
 
-async fn record(tx: &TenantTx, actor: &Actor, action: &str, id: Uuid, data: Value) -> Result<()> {
+async fn record(
+    tx: &TenantTx,
+    grant: &Grant<'_>,
+    action: &str,
+    id: Uuid,
+    data: Value,
+) -> Result<()> {
     let target = id.to_string();
-    audit::record(
+    granted::audit(
         tx,
-        actor,
+        grant,
         action,
         Some(Target {
             kind: "crm_connector",
@@ -738,7 +746,7 @@ pub async fn create_connector(
     key: &MasterKey,
     new: NewConnector,
 ) -> Result<Connector> {
-    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
+    let grant = authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let name = Name::parse("name", &new.name, 100)?.into_inner();
     let (settings, credentials) =
         check_kind(new.kind, new.direction, &new.settings, &new.credentials)?;
@@ -749,7 +757,7 @@ pub async fn create_connector(
     let tx = db.begin_tenant(scope).await?;
     let row = tx
         .insert(connector_row::ActiveModel {
-            tenant_id: Set(tx.tenant_id()),
+            tenant_id: Set(tx.scope().tenant_id()),
             id: Set(id),
             name: Set(name),
             kind: Set(new.kind.as_str().to_owned()),
@@ -768,7 +776,7 @@ pub async fn create_connector(
     pull::schedule_in(&tx, &connector).await?;
     record(
         &tx,
-        actor,
+        &grant,
         "crm_connector.create",
         id,
         json!({ "name": connector.name, "kind": connector.kind.as_str() }),
@@ -789,7 +797,7 @@ pub async fn update_connector(
     id: Uuid,
     changes: ConnectorChanges,
 ) -> Result<Connector> {
-    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
+    let grant = authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = find_row(&tx, id).await?;
     let kind = ConnectorKind::parse(&row.kind)?;
@@ -844,7 +852,7 @@ pub async fn update_connector(
                 .filter(delivery_row::Column::Status.eq(DeliveryStatus::Pending.as_str()))
                 .exec()
                 .await?;
-            tx.queued_deliveries();
+            tx.wake_workers_on_commit();
         }
     }
     active.updated_at = Set(Utc::now());
@@ -853,7 +861,7 @@ pub async fn update_connector(
     pull::schedule_in(&tx, &connector).await?;
     record(
         &tx,
-        actor,
+        &grant,
         "crm_connector.update",
         id,
         json!({ "fields": fields }),
@@ -871,7 +879,7 @@ pub async fn delete_connector(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Connector> {
-    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
+    let grant = authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let connector = Connector::try_from(&find_row(&tx, id).await?)?;
     tx.delete_many::<delivery_row::Entity>()
@@ -894,7 +902,7 @@ pub async fn delete_connector(
         .await?;
     record(
         &tx,
-        actor,
+        &grant,
         "crm_connector.delete",
         id,
         json!({ "name": connector.name }),
@@ -937,7 +945,7 @@ pub async fn pull_status(
 /// Makes a connector's scheduled pull due now. Requires `ManageConnectors`.
 #[tracing::instrument(name = "core.pull_crm_connector", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn pull_now(db: &Database, scope: &TenantScope, actor: &Actor, id: Uuid) -> Result<()> {
-    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
+    let grant = authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     find_row(&tx, id).await?;
     if !pull::pull_now_in(&tx, id).await? {
@@ -945,9 +953,9 @@ pub async fn pull_now(db: &Database, scope: &TenantScope, actor: &Actor, id: Uui
             "this connector has no scheduled pull (it needs kind HUBSPOT, SALESFORCE or DYNAMICS365, direction PULL or BOTH, and settings.pullIntervalSeconds above 0)".into(),
         ));
     }
-    record(&tx, actor, "crm_connector.pull", id, json!({})).await?;
+    record(&tx, &grant, "crm_connector.pull", id, json!({})).await?;
     // Wakes this process's dispatcher, which runs due pulls too.
-    tx.queued_deliveries();
+    tx.wake_workers_on_commit();
     tx.commit().await
 }
 
@@ -966,11 +974,26 @@ pub async fn list_connectors(
     rows.try_map(|row| Connector::try_from(&row))
 }
 
+/// Queues the deliveries of every domain event in the event's own transaction: the server
+/// registers it on the database ([`Database::with_subscriber`]).
+#[derive(Debug, Default)]
+pub struct DeliverySubscriber;
+
+#[async_trait::async_trait]
+impl EventSubscriber for DeliverySubscriber {
+    async fn on_event(&self, tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Result<()> {
+        match EventType::parse(&event.event_type) {
+            Some(event_type) => enqueue_in(tx, actor, event, event_type).await,
+            None => Ok(()),
+        }
+    }
+}
+
 /// Queues `event` for every push connector of the tenant whose triggers include it, in the
 /// event's own transaction. A disabled connector's deliveries wait until it is enabled. A
 /// change a connector made from what it pulled is not pushed back to that connector (no sync
 /// loops); other connectors still get it.
-pub(crate) async fn enqueue_in(
+async fn enqueue_in(
     tx: &TenantTx,
     actor: &Actor,
     event: &DomainEvent,
@@ -1002,7 +1025,7 @@ async fn insert_delivery_in(
 ) -> Result<()> {
     let now = Utc::now();
     tx.insert(delivery_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
+        tenant_id: Set(tx.scope().tenant_id()),
         id: Set(Uuid::now_v7()),
         connector_id: Set(connector_id),
         event_id: Set(event.id),
@@ -1019,7 +1042,7 @@ async fn insert_delivery_in(
         delivered_at: Set(None),
     })
     .await?;
-    tx.queued_deliveries();
+    tx.wake_workers_on_commit();
     Ok(())
 }
 
@@ -1139,7 +1162,7 @@ pub async fn replay_delivery(
     actor: &Actor,
     id: Uuid,
 ) -> Result<Delivery> {
-    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
+    let grant = authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let row = tx
         .find::<delivery_row::Entity>()
@@ -1159,11 +1182,11 @@ pub async fn replay_delivery(
     active.next_attempt_at = Set(Utc::now());
     active.updated_at = Set(Utc::now());
     let delivery = Delivery::try_from(tx.update(active).await?)?;
-    tx.queued_deliveries();
+    tx.wake_workers_on_commit();
     let target = id.to_string();
-    audit::record(
+    granted::audit(
         &tx,
-        actor,
+        &grant,
         "crm_delivery.replay",
         Some(Target {
             kind: "crm_delivery",

@@ -5,16 +5,15 @@
 //! count of its deliveries by status.
 
 use super::{DeliveryStatus, delivery_row};
-use crate::actor::{Actor, Permission};
-use crate::audit::{self, Target};
-use crate::authz::{Resource, authorize};
-use crate::db::{Database, TenantTx};
-use crate::error::{Error, Result, is_unique_violation};
-use crate::identities;
-use crate::organizations;
-use crate::outbox;
-use crate::scope::TenantScope;
 use chrono::{DateTime, Utc};
+use latchkey_core::actor::{Actor, Permission};
+use latchkey_core::audit::Target;
+use latchkey_core::authz::{Resource, authorize};
+use latchkey_core::db::{Database, TenantTx};
+use latchkey_core::error::{Error, Result, is_unique_violation};
+use latchkey_core::granted;
+use latchkey_core::outbox;
+use latchkey_core::scope::TenantScope;
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -40,7 +39,7 @@ mod run_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(run_row);
+latchkey_core::tenant_owned!(run_row);
 
 /// Records queued per transaction.
 const BATCH: u64 = 500;
@@ -118,7 +117,9 @@ pub async fn start_sync(
     actor: &Actor,
     connector_id: Uuid,
 ) -> Result<SyncRun> {
-    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
+    let manage = authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
+    let identities_read = authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
+    let organizations_read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     super::find_row(&tx, connector_id).await?;
     let unfinished = tx
@@ -134,12 +135,13 @@ pub async fn start_sync(
         tx.commit().await?;
         return Ok(run);
     }
-    let identities = identities::count_in(&tx).await?;
-    let (organizations, memberships) = organizations::count_in(&tx).await?;
+    let identities = granted::identity_count(&tx, &identities_read).await?;
+    let (organizations, memberships) =
+        granted::organization_counts(&tx, &organizations_read).await?;
     let total = identities + organizations + memberships;
     let row = tx
         .insert(run_row::ActiveModel {
-            tenant_id: Set(tx.tenant_id()),
+            tenant_id: Set(tx.scope().tenant_id()),
             id: Set(Uuid::now_v7()),
             connector_id: Set(connector_id),
             total: Set(i32::try_from(total).unwrap_or(i32::MAX)),
@@ -157,9 +159,9 @@ pub async fn start_sync(
             }
         })?;
     let target = connector_id.to_string();
-    audit::record(
+    granted::audit(
         &tx,
-        actor,
+        &manage,
         "crm_connector.sync",
         Some(Target {
             kind: "crm_connector",
@@ -192,28 +194,34 @@ pub async fn queue_sync(
     run_id: Uuid,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<SyncRun> {
-    authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
+    let manage = authorize(actor, Permission::ManageConnectors, Resource::Tenant)?;
+    let identities_read = authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
+    let organizations_read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     for phase in [Phase::Identities, Phase::Organizations, Phase::Memberships] {
         let mut after = None;
         loop {
             let tx = db.begin_tenant(scope).await?;
             let run = find_run(&tx, run_id).await?;
             let records: Vec<(&str, Uuid, Value)> = match phase {
-                Phase::Identities => identities::page_in(&tx, after, BATCH)
+                Phase::Identities => granted::identities_after(&tx, &identities_read, after, BATCH)
                     .await?
                     .iter()
                     .map(|i| ("identity", i.id, outbox::identity_data(i)))
                     .collect(),
-                Phase::Organizations => organizations::page_in(&tx, after, BATCH)
-                    .await?
-                    .iter()
-                    .map(|o| ("organization", o.id, outbox::organization_data(o)))
-                    .collect(),
-                Phase::Memberships => organizations::memberships_page_in(&tx, after, BATCH)
-                    .await?
-                    .iter()
-                    .map(|m| ("membership", m.id, outbox::membership_data(m)))
-                    .collect(),
+                Phase::Organizations => {
+                    granted::organizations_after(&tx, &organizations_read, after, BATCH)
+                        .await?
+                        .iter()
+                        .map(|o| ("organization", o.id, outbox::organization_data(o)))
+                        .collect()
+                }
+                Phase::Memberships => {
+                    granted::memberships_after(&tx, &organizations_read, after, BATCH)
+                        .await?
+                        .iter()
+                        .map(|m| ("membership", m.id, outbox::membership_data(m)))
+                        .collect()
+                }
             };
             let Some(last) = records.last().map(|(_, id, _)| *id) else {
                 break;
@@ -232,9 +240,9 @@ pub async fn queue_sync(
                 if already.contains(&subject_id) {
                     continue;
                 }
-                let event = outbox::insert_in(
+                let event = granted::record_event(
                     &tx,
-                    actor,
+                    &manage,
                     &format!("{subject_type}.synced"),
                     subject_type,
                     subject_id,
