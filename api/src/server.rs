@@ -46,7 +46,7 @@ const REQUEST_ID: &str = "x-request-id";
 /// configuration allows it, and refusing to start on a database that needs them otherwise.
 pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     ensure_data_dir(config)?;
-    let db = Database::connect(&config.database_url, config.database_max_connections)
+    let db = latchkey_core::connect(&config.database_url, config.database_max_connections)
         .await
         .context("LATCHKEY_DATABASE_URL: cannot connect to the database")?
         .with_subscriber(Arc::new(DeliverySubscriber));
@@ -92,7 +92,7 @@ fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
 /// Applies pending migrations with the migration URL; returns how many were applied.
 pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
     ensure_data_dir(config)?;
-    let db = Database::connect(&config.migration_database_url, 2)
+    let db = latchkey_core::connect(&config.migration_database_url, 2)
         .await
         .context("cannot connect to the database to migrate it")?;
     let pending = db.pending_migrations().await.unwrap_or(0);

@@ -3,7 +3,6 @@
 //! function form of `SET LOCAL`), which row-level security policies compare against.
 
 use crate::error::{Error, Result};
-use crate::outbox::EventSubscriber;
 use crate::scope::{PlatformScope, TenantScope};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
@@ -16,8 +15,10 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+mod events;
 mod scoped;
 
+pub use events::{DomainEvent, EventSubscriber};
 pub use scoped::{Binds, PlatformTable, Query, QueueTable, TenantOwned};
 
 // Keep the migrations crate's items under one clear name here.
@@ -51,7 +52,7 @@ impl Database {
     /// connection: it has one writer anyway, a deferred transaction that starts reading and
     /// then writes fails with "database is locked" when another connection writes, and every
     /// connection to `sqlite::memory:` would be a database of its own.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+    pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<Self> {
         let max_connections = if url.starts_with("sqlite:") {
             1
         } else {

@@ -9,9 +9,11 @@
 use crate::actor::{Actor, Permission};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
+use crate::db::{DomainEvent, EventSubscriber};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, Identity};
 use crate::organizations::{self, DomainPolicy, ORG_MEMBER, permission};
+use crate::outbox::EventType;
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
@@ -461,7 +463,39 @@ pub async fn list_domains(
 }
 
 /// Removes an organization's domains and join requests, before the organization goes.
-pub(crate) async fn delete_for_organization_in(tx: &TenantTx, organization_id: Uuid) -> Result<()> {
+/// The domain rules that react to domain events: an identity created, or whose email or its
+/// verification changed, gets its organization's domain policy; a deleted organization's
+/// domains and join requests go with it.
+#[derive(Debug, Default)]
+pub struct DomainReactions;
+
+#[async_trait::async_trait]
+impl EventSubscriber for DomainReactions {
+    async fn on_event(
+        &self,
+        tx: &TenantTx,
+        actor: &Actor,
+        event: &DomainEvent,
+        changed: &[&'static str],
+    ) -> Result<()> {
+        match EventType::parse(&event.event_type) {
+            Some(EventType::IdentityCreated) => {
+                apply_policy_in(tx, actor, &identities::find_in(tx, event.subject_id).await?).await
+            }
+            Some(EventType::IdentityUpdated)
+                if changed.contains(&"email") || changed.contains(&"emailVerified") =>
+            {
+                apply_policy_in(tx, actor, &identities::find_in(tx, event.subject_id).await?).await
+            }
+            Some(EventType::OrganizationDeleted) => {
+                delete_for_organization_in(tx, event.subject_id).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+async fn delete_for_organization_in(tx: &TenantTx, organization_id: Uuid) -> Result<()> {
     tx.delete_many::<domain_row::Entity>()
         .filter(domain_row::Column::OrganizationId.eq(organization_id))
         .exec()
@@ -546,11 +580,7 @@ async fn with_identities(tx: &TenantTx, rows: Vec<request_row::Model>) -> Result
 /// Applies the domain policy of the organization that verified the domain of `identity`'s
 /// email address, if any: `AutoJoin` makes a verified address a member, `RequestToJoin` files
 /// a join request. Called in the transaction that created the identity or changed its email.
-pub(crate) async fn apply_policy_in(
-    tx: &TenantTx,
-    actor: &Actor,
-    identity: &Identity,
-) -> Result<()> {
+async fn apply_policy_in(tx: &TenantTx, actor: &Actor, identity: &Identity) -> Result<()> {
     let Some((_, domain)) = identity.email.rsplit_once('@') else {
         return Ok(());
     };

@@ -4,7 +4,6 @@ use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
-use crate::domains;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::outbox::{self, EventType};
 use crate::page::{Page, PageRequest, contains_pattern, keyset};
@@ -194,10 +193,38 @@ pub async fn create_identity(
         json!({ "email": identity.email }),
     )
     .await?;
-    outbox::identity_changed(&tx, actor, EventType::IdentityCreated, &identity).await?;
-    domains::apply_policy_in(&tx, actor, &identity).await?;
+    publish(&tx, actor, EventType::IdentityCreated, &identity, &[]).await?;
     tx.commit().await?;
     Ok(identity)
+}
+
+/// An identity as events and connectors see it.
+pub fn event_data(identity: &Identity) -> Value {
+    json!({
+        "id": identity.id,
+        "email": identity.email,
+        "emailVerified": identity.email_verified,
+        "phone": identity.phone,
+        "displayName": identity.display_name,
+        "status": identity.status.as_str(),
+        "attributes": identity.attributes,
+        "externalId": identity.external_id,
+        "createdAt": identity.created_at,
+        "updatedAt": identity.updated_at,
+    })
+}
+
+/// Writes the event of a change to `identity` (as it is after the change) and tells the
+/// subscribers which `changed` fields it touched.
+pub(crate) async fn publish(
+    tx: &TenantTx,
+    actor: &Actor,
+    event: EventType,
+    identity: &Identity,
+    changed: &[&'static str],
+) -> Result<()> {
+    let subject = ("identity", identity.id);
+    outbox::publish(tx, actor, event, subject, event_data(identity), changed).await
 }
 
 /// Validates and inserts an identity with a chosen id inside `tx` (the caller audits).
@@ -474,13 +501,7 @@ pub async fn update_identity(
         json!({ "fields": changed }),
     )
     .await?;
-    outbox::identity_changed(&tx, actor, EventType::IdentityUpdated, &identity).await?;
-    if changed
-        .iter()
-        .any(|field| *field == "email" || *field == "emailVerified")
-    {
-        domains::apply_policy_in(&tx, actor, &identity).await?;
-    }
+    publish(&tx, actor, EventType::IdentityUpdated, &identity, &changed).await?;
     tx.commit().await?;
     Ok(identity)
 }
@@ -511,7 +532,7 @@ pub async fn set_identity_status(
     let identity = Identity::try_from(tx.update(active).await?)?;
     if status == IdentityStatus::Suspended {
         // Resuming later must not bring the old sessions back.
-        crate::sessions::revoke_all_in(&tx, id, "identity_suspended").await?;
+        crate::session_store::revoke_all_in(&tx, id, "identity_suspended").await?;
     }
     let target = id.to_string();
     audit::record(
@@ -525,7 +546,14 @@ pub async fn set_identity_status(
         json!({}),
     )
     .await?;
-    outbox::identity_changed(&tx, actor, EventType::IdentityUpdated, &identity).await?;
+    publish(
+        &tx,
+        actor,
+        EventType::IdentityUpdated,
+        &identity,
+        &["status"],
+    )
+    .await?;
     tx.commit().await?;
     Ok(identity)
 }
@@ -551,7 +579,7 @@ pub async fn delete_identity(
     active.deleted_at = Set(Some(now));
     active.updated_at = Set(now);
     let identity = Identity::try_from(tx.update(active).await?)?;
-    crate::sessions::revoke_all_in(&tx, id, "identity_deleted").await?;
+    crate::session_store::revoke_all_in(&tx, id, "identity_deleted").await?;
     let target = id.to_string();
     audit::record(
         &tx,
@@ -564,7 +592,7 @@ pub async fn delete_identity(
         json!({}),
     )
     .await?;
-    outbox::identity_changed(&tx, actor, EventType::IdentityDeleted, &identity).await?;
+    publish(&tx, actor, EventType::IdentityDeleted, &identity, &[]).await?;
     tx.commit().await?;
     Ok(identity)
 }

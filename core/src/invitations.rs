@@ -6,11 +6,13 @@
 
 use crate::actor::{Actor, Permission, Principal};
 use crate::db::{Database, TenantTx};
+use crate::db::{DomainEvent, EventSubscriber};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
 use crate::identities;
 use crate::mail::{Mailer, Message};
 use crate::organizations::{self, Member, Organization, permission};
+use crate::outbox::EventType;
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
@@ -445,7 +447,27 @@ pub async fn accept_invitation(
 }
 
 /// Removes an organization's invitations (the organization is being deleted).
-pub(crate) async fn delete_for_organization_in(tx: &TenantTx, organization_id: Uuid) -> Result<()> {
+/// A deleted organization's invitations go with it.
+#[derive(Debug, Default)]
+pub struct InvitationReactions;
+
+#[async_trait::async_trait]
+impl EventSubscriber for InvitationReactions {
+    async fn on_event(
+        &self,
+        tx: &TenantTx,
+        _actor: &Actor,
+        event: &DomainEvent,
+        _changed: &[&'static str],
+    ) -> Result<()> {
+        if event.event_type == EventType::OrganizationDeleted.as_str() {
+            delete_for_organization_in(tx, event.subject_id).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn delete_for_organization_in(tx: &TenantTx, organization_id: Uuid) -> Result<()> {
     tx.delete_many::<row::Entity>()
         .filter(row::Column::OrganizationId.eq(organization_id))
         .exec()

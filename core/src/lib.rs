@@ -26,6 +26,7 @@ pub mod passkeys;
 pub mod platform;
 pub mod scope;
 pub mod secrets;
+pub mod session_store;
 pub mod sessions;
 pub mod settings;
 pub mod signing_keys;
@@ -36,3 +37,14 @@ pub use actor::{Actor, AdminRole, Permission, Principal};
 pub use db::Database;
 pub use error::{Error, Result};
 pub use scope::{PlatformScope, TenantScope};
+
+/// Connects to `url` (see [`Database::connect`]) with the core's own reactions to domain
+/// events registered: domain policies and the clean-up after a deleted organization. The
+/// server adds the control plane's subscribers to what this answers.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
+    use std::sync::Arc;
+    Ok(Database::connect(url, max_connections)
+        .await?
+        .with_subscriber(Arc::new(domains::DomainReactions))
+        .with_subscriber(Arc::new(invitations::InvitationReactions)))
+}

@@ -16,7 +16,7 @@ use crate::identities;
 use crate::outbox::{self, EventType};
 use crate::page::{Page, PageRequest, contains_pattern, keyset};
 use crate::scope::TenantScope;
-use crate::sessions;
+use crate::session_store;
 use crate::validate::{ExternalId, Name, Slug};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
@@ -599,6 +599,52 @@ fn permissions_of(roles: &[OrganizationRole], held: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// An organization as events and connectors see it.
+pub fn event_data(organization: &Organization) -> Value {
+    json!({
+        "id": organization.id,
+        "name": organization.name,
+        "slug": organization.slug,
+        "kind": organization.kind.as_str(),
+        "metadata": organization.metadata,
+        "externalId": organization.external_id,
+        "createdAt": organization.created_at,
+        "updatedAt": organization.updated_at,
+    })
+}
+
+/// A membership as events and connectors see it.
+pub fn membership_event_data(membership: &Membership) -> Value {
+    json!({
+        "id": membership.id,
+        "organizationId": membership.organization_id,
+        "identityId": membership.identity_id,
+        "roles": membership.roles,
+    })
+}
+
+async fn publish(
+    tx: &TenantTx,
+    actor: &Actor,
+    event: EventType,
+    organization: &Organization,
+) -> Result<()> {
+    let subject = ("organization", organization.id);
+    outbox::publish(tx, actor, event, subject, event_data(organization), &[]).await
+}
+
+/// Writes the event of a change to `membership` (as it is after it, before it for a removal).
+async fn publish_membership(
+    tx: &TenantTx,
+    actor: &Actor,
+    event: EventType,
+    membership: &Membership,
+) -> Result<()> {
+    let subject = ("membership", membership.id);
+    let data = membership_event_data(membership);
+    outbox::publish(tx, actor, event, subject, data, &[]).await
+}
+
 pub(crate) async fn record(
     tx: &TenantTx,
     actor: &Actor,
@@ -671,7 +717,7 @@ pub async fn create_organization(
         json!({ "name": org.name, "slug": org.slug, "kind": org.kind.as_str() }),
     )
     .await?;
-    outbox::organization_changed(&tx, actor, EventType::OrganizationCreated, &org).await?;
+    publish(&tx, actor, EventType::OrganizationCreated, &org).await?;
     tx.commit().await?;
     Ok(org)
 }
@@ -737,7 +783,7 @@ pub async fn update_organization(
         json!({ "name": org.name, "slug": org.slug, "kind": org.kind.as_str() }),
     )
     .await?;
-    outbox::organization_changed(&tx, actor, EventType::OrganizationUpdated, &org).await?;
+    publish(&tx, actor, EventType::OrganizationUpdated, &org).await?;
     tx.commit().await?;
     Ok(org)
 }
@@ -754,9 +800,10 @@ pub async fn delete_organization(
     authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let org = Organization::try_from(find_org(&tx, id).await?)?;
-    sessions::revoke_organization_sessions_in(&tx, id, None).await?;
-    crate::invitations::delete_for_organization_in(&tx, id).await?;
-    crate::domains::delete_for_organization_in(&tx, id).await?;
+    session_store::revoke_organization_sessions_in(&tx, id, None).await?;
+    // Its invitations and domains go with it (their modules subscribe to the event), before
+    // the rows they point to.
+    publish(&tx, actor, EventType::OrganizationDeleted, &org).await?;
     tx.delete_many::<member_row::Entity>()
         .filter(member_row::Column::OrganizationId.eq(id))
         .exec()
@@ -774,7 +821,6 @@ pub async fn delete_organization(
         json!({ "name": org.name, "slug": org.slug }),
     )
     .await?;
-    outbox::organization_changed(&tx, actor, EventType::OrganizationDeleted, &org).await?;
     tx.commit().await?;
     Ok(org)
 }
@@ -898,7 +944,7 @@ pub(crate) async fn insert_membership_in(
         .await
         .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
     let membership = Membership::try_from(row)?;
-    outbox::membership_changed(tx, actor, EventType::MembershipAdded, &membership).await?;
+    publish_membership(tx, actor, EventType::MembershipAdded, &membership).await?;
     Ok(membership)
 }
 
@@ -993,7 +1039,7 @@ pub async fn update_member_roles(
         json!({ "identityId": identity_id, "roles": membership.roles }),
     )
     .await?;
-    outbox::membership_changed(&tx, actor, EventType::MembershipUpdated, &membership).await?;
+    publish_membership(&tx, actor, EventType::MembershipUpdated, &membership).await?;
     let member = member_of(&tx, membership).await?;
     tx.commit().await?;
     Ok(member)
@@ -1040,7 +1086,8 @@ pub async fn remove_member(
         .exec()
         .await?;
     let revoked =
-        sessions::revoke_organization_sessions_in(&tx, organization_id, Some(identity_id)).await?;
+        session_store::revoke_organization_sessions_in(&tx, organization_id, Some(identity_id))
+            .await?;
     record(
         &tx,
         actor,
@@ -1050,8 +1097,7 @@ pub async fn remove_member(
         json!({ "identityId": identity_id, "revokedSessions": revoked }),
     )
     .await?;
-    outbox::membership_changed(&tx, actor, EventType::MembershipRemoved, &member.membership)
-        .await?;
+    publish_membership(&tx, actor, EventType::MembershipRemoved, &member.membership).await?;
     tx.commit().await?;
     Ok(member)
 }

@@ -7,14 +7,13 @@
 use crate::actor::{Actor, Permission};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
+pub use crate::db::{DomainEvent, EventSubscriber};
 use crate::error::{Error, Result};
-use crate::identities::Identity;
-use crate::organizations::{Membership, Organization};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use sea_orm::{ColumnTrait, QueryFilter, Set};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 mod row {
@@ -86,18 +85,6 @@ impl EventType {
     }
 }
 
-/// One domain event as stored: `data` is the subject as it was right after the change.
-#[derive(Clone, Debug)]
-pub struct DomainEvent {
-    pub id: Uuid,
-    pub event_type: String,
-    pub subject_type: String,
-    pub subject_id: Uuid,
-    pub data: Value,
-    pub request_id: Option<String>,
-    pub occurred_at: DateTime<Utc>,
-}
-
 impl From<row::Model> for DomainEvent {
     fn from(row: row::Model) -> Self {
         Self {
@@ -112,25 +99,20 @@ impl From<row::Model> for DomainEvent {
     }
 }
 
-/// Reacts to domain events inside the transaction that writes them; an error rolls the change
-/// back with its event.
-#[async_trait::async_trait]
-pub trait EventSubscriber: Send + Sync + std::fmt::Debug {
-    async fn on_event(&self, tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Result<()>;
-}
-
-/// Writes the event and tells the subscribers, in the change's transaction.
-async fn emit(
+/// Writes the event of a change to `subject_type` `subject_id` (`data`: the subject right
+/// after it, before it for a removal; `changed`: the fields it touched, for the subscribers)
+/// and tells the subscribers, in the change's transaction.
+pub(crate) async fn publish(
     tx: &TenantTx,
     actor: &Actor,
     event: EventType,
-    subject_type: &str,
-    subject_id: Uuid,
+    (subject_type, subject_id): (&str, Uuid),
     data: Value,
+    changed: &[&'static str],
 ) -> Result<()> {
     let written = insert_in(tx, actor, event.as_str(), subject_type, subject_id, data).await?;
     for subscriber in tx.subscribers() {
-        subscriber.on_event(tx, actor, &written).await?;
+        subscriber.on_event(tx, actor, &written, changed).await?;
     }
     Ok(())
 }
@@ -168,79 +150,6 @@ pub(crate) async fn insert_in(
         })
         .await?;
     Ok(DomainEvent::from(row))
-}
-
-/// A membership as events and connectors see it.
-pub fn membership_data(membership: &Membership) -> Value {
-    json!({
-        "id": membership.id,
-        "organizationId": membership.organization_id,
-        "identityId": membership.identity_id,
-        "roles": membership.roles,
-    })
-}
-
-/// An identity as events and connectors see it.
-pub fn identity_data(identity: &Identity) -> Value {
-    json!({
-        "id": identity.id,
-        "email": identity.email,
-        "emailVerified": identity.email_verified,
-        "phone": identity.phone,
-        "displayName": identity.display_name,
-        "status": identity.status.as_str(),
-        "attributes": identity.attributes,
-        "externalId": identity.external_id,
-        "createdAt": identity.created_at,
-        "updatedAt": identity.updated_at,
-    })
-}
-
-/// An organization as events and connectors see it.
-pub fn organization_data(organization: &Organization) -> Value {
-    json!({
-        "id": organization.id,
-        "name": organization.name,
-        "slug": organization.slug,
-        "kind": organization.kind.as_str(),
-        "metadata": organization.metadata,
-        "externalId": organization.external_id,
-        "createdAt": organization.created_at,
-        "updatedAt": organization.updated_at,
-    })
-}
-
-/// Records an identity change; `identity` is the identity after it.
-pub(crate) async fn identity_changed(
-    tx: &TenantTx,
-    actor: &Actor,
-    event: EventType,
-    identity: &Identity,
-) -> Result<()> {
-    let data = identity_data(identity);
-    emit(tx, actor, event, "identity", identity.id, data).await
-}
-
-/// Records an organization change; `organization` is the organization after it.
-pub(crate) async fn organization_changed(
-    tx: &TenantTx,
-    actor: &Actor,
-    event: EventType,
-    organization: &Organization,
-) -> Result<()> {
-    let data = organization_data(organization);
-    emit(tx, actor, event, "organization", organization.id, data).await
-}
-
-/// Records a membership change; `membership` is the membership after it (before, for a removal).
-pub(crate) async fn membership_changed(
-    tx: &TenantTx,
-    actor: &Actor,
-    event: EventType,
-    membership: &Membership,
-) -> Result<()> {
-    let data = membership_data(membership);
-    emit(tx, actor, event, "membership", membership.id, data).await
 }
 
 /// Filters for [`list_events`].

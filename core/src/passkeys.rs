@@ -8,11 +8,10 @@ use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
-use crate::domains;
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, IdentityStatus, NewIdentity};
-use crate::outbox::{self, EventType};
+use crate::outbox::EventType;
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
@@ -647,8 +646,7 @@ impl Ceremonies<'_> {
         )
         .await?;
         if sign_up.is_some() {
-            outbox::identity_changed(&tx, &actor, EventType::IdentityCreated, &identity).await?;
-            domains::apply_policy_in(&tx, &actor, &identity).await?;
+            identities::publish(&tx, &actor, EventType::IdentityCreated, &identity, &[]).await?;
         }
         let signs_in = !matches!(*self.actor.principal(), Principal::Identity { .. });
         let tokens = if signs_in {

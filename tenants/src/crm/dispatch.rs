@@ -18,8 +18,9 @@ use latchkey_core::crypto::MasterKey;
 use latchkey_core::db::{Database, TenantTx};
 use latchkey_core::error::{Error, Result};
 use latchkey_core::granted;
-use latchkey_core::outbox::{self, DomainEvent};
+use latchkey_core::outbox::DomainEvent;
 use latchkey_core::tenancy;
+use latchkey_core::{identities, organizations};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DbBackend, QueryFilter, Set};
@@ -485,7 +486,7 @@ async fn current_state(tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Res
             let read = authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
             match granted::identity(tx, &read, event.subject_id).await {
                 Ok(identity) if identity.deleted_at.is_none() => {
-                    Some(outbox::identity_data(&identity))
+                    Some(identities::event_data(&identity))
                 }
                 Ok(_) | Err(Error::NotFound) => None,
                 Err(error) => return Err(error),
@@ -494,7 +495,7 @@ async fn current_state(tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Res
         "organization" => {
             let read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
             match granted::organization(tx, &read, event.subject_id).await {
-                Ok(organization) => Some(outbox::organization_data(&organization)),
+                Ok(organization) => Some(organizations::event_data(&organization)),
                 Err(Error::NotFound) => None,
                 Err(error) => return Err(error),
             }

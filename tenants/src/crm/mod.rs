@@ -981,7 +981,13 @@ pub struct DeliverySubscriber;
 
 #[async_trait::async_trait]
 impl EventSubscriber for DeliverySubscriber {
-    async fn on_event(&self, tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Result<()> {
+    async fn on_event(
+        &self,
+        tx: &TenantTx,
+        actor: &Actor,
+        event: &DomainEvent,
+        _changed: &[&'static str],
+    ) -> Result<()> {
         match EventType::parse(&event.event_type) {
             Some(event_type) => enqueue_in(tx, actor, event, event_type).await,
             None => Ok(()),

@@ -12,8 +12,8 @@ use latchkey_core::authz::{Resource, authorize};
 use latchkey_core::db::{Database, TenantTx};
 use latchkey_core::error::{Error, Result, is_unique_violation};
 use latchkey_core::granted;
-use latchkey_core::outbox;
 use latchkey_core::scope::TenantScope;
+use latchkey_core::{identities, organizations};
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -206,20 +206,20 @@ pub async fn queue_sync(
                 Phase::Identities => granted::identities_after(&tx, &identities_read, after, BATCH)
                     .await?
                     .iter()
-                    .map(|i| ("identity", i.id, outbox::identity_data(i)))
+                    .map(|i| ("identity", i.id, identities::event_data(i)))
                     .collect(),
                 Phase::Organizations => {
                     granted::organizations_after(&tx, &organizations_read, after, BATCH)
                         .await?
                         .iter()
-                        .map(|o| ("organization", o.id, outbox::organization_data(o)))
+                        .map(|o| ("organization", o.id, organizations::event_data(o)))
                         .collect()
                 }
                 Phase::Memberships => {
                     granted::memberships_after(&tx, &organizations_read, after, BATCH)
                         .await?
                         .iter()
-                        .map(|m| ("membership", m.id, outbox::membership_data(m)))
+                        .map(|m| ("membership", m.id, organizations::membership_event_data(m)))
                         .collect()
                 }
             };
