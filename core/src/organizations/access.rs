@@ -1,0 +1,150 @@
+//! What an identity may do in an organization, from the permissions its roles there carry:
+//! the lookups behind [`crate::authz::Resource::Organization`], and the rule that nobody grants
+//! roles beyond their own.
+
+use super::model::*;
+use super::store::*;
+use crate::actor::{Actor, Permission, Principal};
+use crate::authz::{Resource, authorize};
+use crate::db::TenantTx;
+use crate::error::{Error, Result};
+use sea_orm::{ColumnTrait, QueryFilter};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Whether the caller may act on organization `id` with an organization `permission`;
+/// tenant admins need `tenant_permission` instead. Identities that are not members get
+/// `NotFound`; members without the permission `PermissionDenied`.
+pub(crate) async fn authorize_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: Uuid,
+    tenant_permission: Permission,
+    permission: &str,
+) -> Result<()> {
+    let holds = match *actor.principal() {
+        Principal::Identity {
+            id: identity_id, ..
+        } => match find_membership(tx, id, identity_id).await? {
+            Some(membership) => Some(permissions_held(tx, membership.roles).await?),
+            None => None,
+        },
+        _ => None,
+    };
+    authorize(
+        actor,
+        tenant_permission,
+        Resource::Organization {
+            id,
+            holds: holds.as_deref(),
+            needs: permission,
+        },
+    )?;
+    Ok(())
+}
+
+/// The organization permissions that the roles of a membership (as stored) carry.
+pub(super) async fn permissions_held(tx: &TenantTx, held: Value) -> Result<Vec<String>> {
+    let held: Vec<String> = serde_json::from_value(held).map_err(Error::internal)?;
+    Ok(permissions_of(&roles_in(tx).await?, &held))
+}
+
+pub(super) fn permissions_of(roles: &[OrganizationRole], held: &[String]) -> Vec<String> {
+    roles
+        .iter()
+        .filter(|role| held.contains(&role.name))
+        .flat_map(|role| role.permissions.iter().cloned())
+        .collect()
+}
+
+/// For an identity acting through its membership: it may hand out only roles whose
+/// permissions it holds itself (nobody grants more than they have), and never change its own
+/// roles. Tenant admins are not limited here.
+pub(crate) async fn check_may_grant(
+    tx: &TenantTx,
+    actor: &Actor,
+    organization_id: Uuid,
+    target: Option<Uuid>,
+    roles: &[String],
+) -> Result<()> {
+    let Principal::Identity { id, .. } = *actor.principal() else {
+        return Ok(());
+    };
+    if target == Some(id) {
+        return Err(Error::Refused(
+            "members cannot change their own roles".into(),
+        ));
+    }
+    let membership = find_membership(tx, organization_id, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let own = permissions_held(tx, membership.roles).await?;
+    let all = roles_in(tx).await?;
+    let beyond = all
+        .iter()
+        .filter(|role| roles.contains(&role.name))
+        .find(|role| role.permissions.iter().any(|p| !own.contains(&p)));
+    match beyond {
+        Some(role) => Err(Error::Refused(format!(
+            "role {:?} carries permissions you do not hold",
+            role.name
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Which of `organization_ids` the actor holds `permission` in (identities, by their roles
+/// there), or all of them with `tenant_permission` (tenant credentials): two statements at
+/// most.
+pub(super) async fn permitted_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    organization_ids: &[Uuid],
+    tenant_permission: Permission,
+    permission: &str,
+) -> Result<Vec<Uuid>> {
+    let allowed = |id: Uuid, holds: Option<&[String]>| {
+        authorize(
+            actor,
+            tenant_permission,
+            Resource::Organization {
+                id,
+                holds,
+                needs: permission,
+            },
+        )
+        .is_ok()
+    };
+    let Principal::Identity {
+        id: identity_id, ..
+    } = *actor.principal()
+    else {
+        return Ok(organization_ids
+            .iter()
+            .copied()
+            .filter(|id| allowed(*id, None))
+            .collect());
+    };
+    let memberships = tx
+        .find::<member_row::Entity>()
+        .filter(member_row::Column::IdentityId.eq(identity_id))
+        .filter(member_row::Column::OrganizationId.is_in(organization_ids.iter().copied()))
+        .all()
+        .await?;
+    if memberships.is_empty() {
+        return Ok(Vec::new());
+    }
+    let roles = roles_in(tx).await?;
+    let mut permitted = Vec::new();
+    for membership in memberships {
+        let held: Vec<String> =
+            serde_json::from_value(membership.roles).map_err(Error::internal)?;
+        if allowed(
+            membership.organization_id,
+            Some(&permissions_of(&roles, &held)),
+        ) {
+            permitted.push(membership.organization_id);
+        }
+    }
+    Ok(permitted)
+}

@@ -1,0 +1,304 @@
+//! Members of organizations: add, change roles, remove, list (one organization, the first
+//! page of many at once, or one identity's memberships).
+
+use super::access::*;
+use super::model::*;
+use super::store::*;
+use crate::actor::{Actor, Permission, Principal};
+use crate::authz::{Resource, authorize};
+use crate::db::Database;
+use crate::error::{Error, Result};
+use crate::identities;
+use crate::outbox::EventType;
+use crate::page::{Page, PageRequest, keyset};
+use crate::scope::TenantScope;
+use crate::session_store;
+use chrono::Utc;
+use sea_orm::{ColumnTrait, QueryFilter, QuerySelect, Set};
+use serde_json::json;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Adds an identity to an organization with `roles`. Tenant admins only
+/// (`WriteOrganizations`); members with `members:write` invite instead.
+#[tracing::instrument(name = "core.add_member", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn add_member(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+    roles: &[String],
+) -> Result<Member> {
+    let tx = db.begin_tenant(scope).await?;
+    authorize_in(
+        &tx,
+        actor,
+        organization_id,
+        Permission::WriteOrganizations,
+        permission::WRITE_MEMBERS,
+    )
+    .await?;
+    // An identity cannot pull another identity in: people join through invitations, which
+    // they accept themselves.
+    if matches!(*actor.principal(), Principal::Identity { .. }) {
+        return Err(Error::Refused(
+            "organization members invite people (inviteOrganizationMember); adding an identity directly is for tenant admins".into(),
+        ));
+    }
+    find_org(&tx, organization_id).await?;
+    if !matches!(
+        identities::status_of(&tx, identity_id).await?,
+        Some(identities::IdentityStatus::Active | identities::IdentityStatus::Suspended)
+    ) {
+        return Err(Error::NotFound);
+    }
+    let membership = insert_membership_in(&tx, actor, organization_id, identity_id, roles).await?;
+    record(
+        &tx,
+        actor,
+        "organization.member.add",
+        "organization",
+        organization_id,
+        json!({ "identityId": identity_id, "roles": membership.roles }),
+    )
+    .await?;
+    let member = member_of(&tx, membership).await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+/// Replaces a member's roles. Same permission as [`add_member`]. Sessions scoped to the
+/// organization pick up the new roles at their next refresh.
+#[tracing::instrument(name = "core.update_member_roles", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn update_member_roles(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+    roles: &[String],
+) -> Result<Member> {
+    let tx = db.begin_tenant(scope).await?;
+    authorize_in(
+        &tx,
+        actor,
+        organization_id,
+        Permission::WriteOrganizations,
+        permission::WRITE_MEMBERS,
+    )
+    .await?;
+    let current = find_membership(&tx, organization_id, identity_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let roles = check_roles(&tx, roles).await?;
+    // Both the roles taken away and the roles given must be within the caller's own.
+    let before: Vec<String> =
+        serde_json::from_value(current.roles.clone()).map_err(Error::internal)?;
+    let touched: Vec<String> = before.iter().chain(roles.iter()).cloned().collect();
+    check_may_grant(&tx, actor, organization_id, Some(identity_id), &touched).await?;
+    let mut active: member_row::ActiveModel = current.into();
+    active.roles = Set(json!(roles));
+    active.updated_at = Set(Utc::now());
+    let membership = Membership::try_from(tx.update(active).await?)?;
+    record(
+        &tx,
+        actor,
+        "organization.member.update",
+        "organization",
+        organization_id,
+        json!({ "identityId": identity_id, "roles": membership.roles }),
+    )
+    .await?;
+    publish_membership(&tx, actor, EventType::MembershipUpdated, &membership).await?;
+    let member = member_of(&tx, membership).await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+/// Removes a member and revokes their sessions (and refresh tokens) scoped to the
+/// organization. Same permission as [`add_member`]; members may also leave on their own.
+#[tracing::instrument(name = "core.remove_member", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn remove_member(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Member> {
+    let tx = db.begin_tenant(scope).await?;
+    let leaving = matches!(*actor.principal(), Principal::Identity { id, .. } if id == identity_id);
+    if !leaving {
+        authorize_in(
+            &tx,
+            actor,
+            organization_id,
+            Permission::WriteOrganizations,
+            permission::WRITE_MEMBERS,
+        )
+        .await?;
+    }
+    let current = find_membership(&tx, organization_id, identity_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let member = member_of(&tx, Membership::try_from(current)?).await?;
+    if !leaving {
+        check_may_grant(
+            &tx,
+            actor,
+            organization_id,
+            Some(identity_id),
+            &member.membership.roles,
+        )
+        .await?;
+    }
+    tx.delete_many::<member_row::Entity>()
+        .filter(member_row::Column::Id.eq(member.membership.id))
+        .exec()
+        .await?;
+    let revoked =
+        session_store::revoke_organization_sessions_in(&tx, organization_id, Some(identity_id))
+            .await?;
+    record(
+        &tx,
+        actor,
+        "organization.member.remove",
+        "organization",
+        organization_id,
+        json!({ "identityId": identity_id, "revokedSessions": revoked }),
+    )
+    .await?;
+    publish_membership(&tx, actor, EventType::MembershipRemoved, &member.membership).await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+/// An organization's members, oldest first: tenant admins or members with `members:read`.
+#[tracing::instrument(name = "core.list_members", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn list_members(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<Member>> {
+    let tx = db.begin_tenant(scope).await?;
+    authorize_in(
+        &tx,
+        actor,
+        organization_id,
+        Permission::ReadOrganizations,
+        permission::READ_MEMBERS,
+    )
+    .await?;
+    let query = tx
+        .find::<member_row::Entity>()
+        .filter(member_row::Column::OrganizationId.eq(organization_id));
+    let rows = keyset(query, member_row::Column::Id, page).await?;
+    let page = complete_page(&tx, rows).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// The first page (`first` members, oldest first) of each of `organization_ids` whose
+/// members the actor may list, in a fixed number of SQL statements whatever the number of
+/// organizations (for the GraphQL DataLoader). Organizations missing from the answer are not
+/// listable by the actor; [`list_members`] says why.
+#[tracing::instrument(name = "core.first_members", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn first_members(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_ids: &[Uuid],
+    first: u64,
+) -> Result<HashMap<Uuid, Page<Member>>> {
+    let tx = db.begin_tenant(scope).await?;
+    let allowed = permitted_in(
+        &tx,
+        actor,
+        organization_ids,
+        Permission::ReadOrganizations,
+        permission::READ_MEMBERS,
+    )
+    .await?;
+    if allowed.is_empty() {
+        tx.commit().await?;
+        return Ok(HashMap::new());
+    }
+    // Up to `first + 1` rows per organization (the extra one tells whether more exist).
+    let rows = tx
+        .find_raw::<member_row::Entity>(|binds| {
+            let in_list: Vec<String> = allowed.iter().map(|id| binds.bind(*id)).collect();
+            let limit = binds.bind(i64::try_from(first + 1).unwrap_or(i64::MAX));
+            format!(
+                "SELECT tenant_id, id, organization_id, identity_id, roles, created_at, updated_at \
+                 FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY id) \
+                 AS position FROM memberships m WHERE {} AND organization_id IN ({})) \
+                 ranked WHERE position <= {limit} ORDER BY organization_id, id",
+                binds.tenant_matches("m"),
+                in_list.join(", "),
+            )
+        })?
+        .all()
+        .await?;
+    let totals: Vec<(Uuid, i64)> = tx
+        .find::<member_row::Entity>()
+        .select_only()
+        .column(member_row::Column::OrganizationId)
+        .column_as(member_row::Column::Id.count(), "members")
+        .filter(member_row::Column::OrganizationId.is_in(allowed.iter().copied()))
+        .group_by(member_row::Column::OrganizationId)
+        .into_tuple()
+        .all()
+        .await?;
+    let memberships = rows
+        .into_iter()
+        .map(Membership::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    let members = members_of(&tx, memberships).await?;
+    tx.commit().await?;
+    let request = PageRequest { first, after: None };
+    let mut grouped: HashMap<Uuid, Vec<Member>> =
+        allowed.iter().map(|id| (*id, Vec::new())).collect();
+    for member in members {
+        grouped
+            .entry(member.membership.organization_id)
+            .or_default()
+            .push(member);
+    }
+    Ok(grouped
+        .into_iter()
+        .map(|(id, items)| {
+            let total = totals
+                .iter()
+                .find(|(org, _)| *org == id)
+                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
+            (id, Page::from_rows(items, request, total))
+        })
+        .collect())
+}
+
+/// The organizations an identity belongs to (its memberships), oldest first: the identity
+/// itself, or tenant admins with `ReadOrganizations`.
+#[tracing::instrument(name = "core.identity_memberships", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn identity_memberships(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    identity_id: Uuid,
+    page: PageRequest,
+) -> Result<Page<Member>> {
+    authorize(
+        actor,
+        Permission::ReadOrganizations,
+        Resource::OwnedBy(identity_id),
+    )?;
+    let tx = db.begin_tenant(scope).await?;
+    let query = tx
+        .find::<member_row::Entity>()
+        .filter(member_row::Column::IdentityId.eq(identity_id));
+    let rows = keyset(query, member_row::Column::Id, page).await?;
+    let page = complete_page(&tx, rows).await?;
+    tx.commit().await?;
+    Ok(page)
+}

@@ -1,0 +1,26 @@
+//! B2B organizations: the tenant's business customers and partners, their members with
+//! organization roles, and the roles themselves (two built in, the rest defined per tenant).
+//!
+//! Who may do what: tenant admins (API keys) with `ReadOrganizations` / `WriteOrganizations`
+//! act on every organization. An identity acts on an organization only through its membership
+//! there: the permissions of its roles decide (`org:admin` manages members, so organizations
+//! administer themselves). To an identity, an organization it is not a member of does not
+//! exist (`NotFound`), like one of another tenant.
+
+mod access;
+mod directory;
+mod members;
+mod model;
+mod roles;
+mod store;
+
+pub(crate) use access::{authorize_in, check_may_grant};
+pub use directory::*;
+pub use members::*;
+pub use model::*;
+pub use roles::*;
+pub(crate) use store::{
+    check_roles, context_by_reference, context_in, count_in, find_by_external_id, find_in,
+    insert_membership_in, member_of, memberships_page_in, organization_in, organizations_of_in,
+    page_in, record,
+};

@@ -1,0 +1,340 @@
+//! What an organization is: its rows, the organization, role, membership and member types,
+//! the built-in roles and their permissions, and how events show them.
+
+use crate::error::{Error, Result};
+use crate::identities;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The built-in administrator role of an organization.
+pub const ORG_ADMIN: &str = "org:admin";
+
+/// The built-in role every member can have.
+pub const ORG_MEMBER: &str = "org:member";
+
+/// What organization roles grant. Custom roles may also carry the tenant's own permission
+/// names (for its applications); these are the ones Latchkey itself checks.
+pub mod permission {
+    /// See the organization.
+    pub const READ_ORGANIZATION: &str = "organization:read";
+    /// Change its name and metadata.
+    pub const WRITE_ORGANIZATION: &str = "organization:write";
+    /// List its members.
+    pub const READ_MEMBERS: &str = "members:read";
+    /// Add, change and remove members.
+    pub const WRITE_MEMBERS: &str = "members:write";
+}
+
+pub(super) const BUILT_IN_ROLES: [(&str, &str, &[&str]); 2] = [
+    (
+        ORG_ADMIN,
+        "Manages the organization and its members",
+        &[
+            permission::READ_ORGANIZATION,
+            permission::WRITE_ORGANIZATION,
+            permission::READ_MEMBERS,
+            permission::WRITE_MEMBERS,
+        ],
+    ),
+    (
+        ORG_MEMBER,
+        "Belongs to the organization",
+        &[permission::READ_ORGANIZATION, permission::READ_MEMBERS],
+    ),
+];
+
+pub(super) mod org_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "organizations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub slug: String,
+        pub kind: String,
+        pub metadata: Json,
+        pub external_id: Option<String>,
+        pub domain_policy: String,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+crate::tenant_owned!(org_row);
+
+pub(super) mod role_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "organization_roles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub name: String,
+        pub description: Option<String>,
+        pub permissions: Json,
+        pub created_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+crate::tenant_owned!(role_row);
+
+pub(super) mod member_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "memberships")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub identity_id: Uuid,
+        pub roles: Json,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+crate::tenant_owned!(member_row);
+
+/// Whether an organization is a business customer or a partner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrganizationKind {
+    Customer,
+    Partner,
+}
+
+impl OrganizationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganizationKind::Customer => "customer",
+            OrganizationKind::Partner => "partner",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self> {
+        match value {
+            "customer" => Ok(OrganizationKind::Customer),
+            "partner" => Ok(OrganizationKind::Partner),
+            other => Err(Error::internal(format!(
+                "unknown organization kind {other:?}"
+            ))),
+        }
+    }
+}
+
+/// What happens when someone with an email address at one of the organization's verified
+/// domains signs up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DomainPolicy {
+    /// Nothing: people join through invitations only.
+    None,
+    /// They become members (`org:member`) once their email address is verified.
+    AutoJoin,
+    /// A join request waits for an organization admin's approval.
+    RequestToJoin,
+}
+
+impl DomainPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DomainPolicy::None => "none",
+            DomainPolicy::AutoJoin => "auto_join",
+            DomainPolicy::RequestToJoin => "request_to_join",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self> {
+        match value {
+            "none" => Ok(DomainPolicy::None),
+            "auto_join" => Ok(DomainPolicy::AutoJoin),
+            "request_to_join" => Ok(DomainPolicy::RequestToJoin),
+            other => Err(Error::internal(format!("unknown domain policy {other:?}"))),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Organization {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub kind: OrganizationKind,
+    pub metadata: Value,
+    pub external_id: Option<String>,
+    pub domain_policy: DomainPolicy,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<org_row::Model> for Organization {
+    type Error = Error;
+
+    fn try_from(row: org_row::Model) -> Result<Self> {
+        Ok(Self {
+            id: row.id,
+            kind: OrganizationKind::parse(&row.kind)?,
+            domain_policy: DomainPolicy::parse(&row.domain_policy)?,
+            name: row.name,
+            slug: row.slug,
+            metadata: row.metadata,
+            external_id: row.external_id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// An organization role: built in (no id) or defined by the tenant.
+#[derive(Clone, Debug)]
+pub struct OrganizationRole {
+    pub id: Option<Uuid>,
+    pub name: String,
+    pub description: Option<String>,
+    pub permissions: Vec<String>,
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+impl OrganizationRole {
+    pub fn built_in(&self) -> bool {
+        self.id.is_none()
+    }
+}
+
+pub(super) fn built_in_roles() -> impl Iterator<Item = OrganizationRole> {
+    BUILT_IN_ROLES
+        .iter()
+        .map(|(name, description, permissions)| OrganizationRole {
+            id: None,
+            name: (*name).to_owned(),
+            description: Some((*description).to_owned()),
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            created_at: None,
+        })
+}
+
+impl TryFrom<role_row::Model> for OrganizationRole {
+    type Error = Error;
+
+    fn try_from(row: role_row::Model) -> Result<Self> {
+        Ok(Self {
+            id: Some(row.id),
+            name: row.name,
+            description: row.description,
+            permissions: serde_json::from_value(row.permissions).map_err(Error::internal)?,
+            created_at: Some(row.created_at),
+        })
+    }
+}
+
+/// An identity's membership of an organization.
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub identity_id: Uuid,
+    pub roles: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<member_row::Model> for Membership {
+    type Error = Error;
+
+    fn try_from(row: member_row::Model) -> Result<Self> {
+        Ok(Self {
+            id: row.id,
+            organization_id: row.organization_id,
+            identity_id: row.identity_id,
+            roles: serde_json::from_value(row.roles).map_err(Error::internal)?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// What an organization-scoped token says about the member: the organization, its kind and
+/// the member's roles there.
+#[derive(Clone, Debug)]
+pub struct OrgContext {
+    pub id: Uuid,
+    pub kind: OrganizationKind,
+    pub roles: Vec<String>,
+}
+
+/// A membership with both of its ends, as lists and mutations answer it.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub membership: Membership,
+    pub organization: Organization,
+    pub identity: identities::Identity,
+}
+
+/// What `createOrganization` takes.
+#[derive(Clone, Debug)]
+pub struct NewOrganization {
+    pub name: String,
+    pub slug: String,
+    pub kind: OrganizationKind,
+    pub metadata: Option<Value>,
+    pub external_id: Option<String>,
+}
+
+/// What `updateOrganization` changes; `None` leaves a field alone (`external_id: Some(None)`
+/// clears it).
+#[derive(Clone, Debug, Default)]
+pub struct OrganizationChanges {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub kind: Option<OrganizationKind>,
+    pub metadata: Option<Value>,
+    pub external_id: Option<Option<String>>,
+    pub domain_policy: Option<DomainPolicy>,
+}
+
+/// Filters of the organization list.
+#[derive(Clone, Debug, Default)]
+pub struct OrganizationFilter {
+    /// Part of the name or slug, case-insensitive.
+    pub search: Option<String>,
+    pub kind: Option<OrganizationKind>,
+}
+
+/// An organization as events and connectors see it.
+pub fn event_data(organization: &Organization) -> Value {
+    json!({
+        "id": organization.id,
+        "name": organization.name,
+        "slug": organization.slug,
+        "kind": organization.kind.as_str(),
+        "metadata": organization.metadata,
+        "externalId": organization.external_id,
+        "createdAt": organization.created_at,
+        "updatedAt": organization.updated_at,
+    })
+}
+
+/// A membership as events and connectors see it.
+pub fn membership_event_data(membership: &Membership) -> Value {
+    json!({
+        "id": membership.id,
+        "organizationId": membership.organization_id,
+        "identityId": membership.identity_id,
+        "roles": membership.roles,
+    })
+}

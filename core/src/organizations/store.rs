@@ -1,0 +1,336 @@
+//! Organizations, memberships and roles inside a transaction: finding them, completing members
+//! with their identities, inserting memberships, paging for backfills, and publishing their
+//! events and audit records.
+
+use super::model::*;
+use crate::actor::Actor;
+use crate::audit::{self, Target};
+use crate::db::TenantTx;
+use crate::error::{Error, Result, is_unique_violation};
+use crate::identities;
+use crate::outbox::{self, EventType};
+use crate::page::Page;
+use chrono::Utc;
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// The member's context in an organization, `None` if the identity is not a member.
+pub(crate) async fn context_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Option<OrgContext>> {
+    let Some(membership) = find_membership(tx, organization_id, identity_id).await? else {
+        return Ok(None);
+    };
+    let org = Organization::try_from(find_org(tx, organization_id).await?)?;
+    Ok(Some(OrgContext {
+        id: org.id,
+        kind: org.kind,
+        roles: serde_json::from_value(membership.roles).map_err(Error::internal)?,
+    }))
+}
+
+/// The member's context in the organization named by `reference` (its id or slug), `None` if
+/// there is no such organization or the identity is not a member.
+pub(crate) async fn context_by_reference(
+    tx: &TenantTx,
+    reference: &str,
+    identity_id: Uuid,
+) -> Result<Option<OrgContext>> {
+    let by = match Uuid::parse_str(reference) {
+        Ok(id) => org_row::Column::Id.eq(id),
+        Err(_) => org_row::Column::Slug.eq(reference),
+    };
+    let Some(org) = tx.find::<org_row::Entity>().filter(by).one().await? else {
+        return Ok(None);
+    };
+    context_in(tx, org.id, identity_id).await
+}
+
+/// Completes memberships with their organizations and identities: two queries whatever the
+/// number of memberships.
+pub(super) async fn members_of(tx: &TenantTx, memberships: Vec<Membership>) -> Result<Vec<Member>> {
+    let mut org_ids: Vec<Uuid> = memberships.iter().map(|m| m.organization_id).collect();
+    org_ids.sort();
+    org_ids.dedup();
+    let mut identity_ids: Vec<Uuid> = memberships.iter().map(|m| m.identity_id).collect();
+    identity_ids.sort();
+    identity_ids.dedup();
+    let organizations = tx
+        .find::<org_row::Entity>()
+        .filter(org_row::Column::Id.is_in(org_ids))
+        .all()
+        .await?
+        .into_iter()
+        .map(Organization::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    let identities = identities::find_many_in(tx, &identity_ids).await?;
+    memberships
+        .into_iter()
+        .map(|membership| {
+            let organization = organizations
+                .iter()
+                .find(|o| o.id == membership.organization_id)
+                .cloned()
+                .ok_or_else(|| Error::internal("membership of a missing organization"))?;
+            let identity = identities
+                .iter()
+                .find(|i| i.id == membership.identity_id)
+                .cloned()
+                .ok_or_else(|| Error::internal("membership of a missing identity"))?;
+            Ok(Member {
+                membership,
+                organization,
+                identity,
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn complete_page(
+    tx: &TenantTx,
+    rows: Page<member_row::Model>,
+) -> Result<Page<Member>> {
+    let page = rows.try_map(Membership::try_from)?;
+    let members = members_of(tx, page.items).await?;
+    Ok(Page {
+        items: members,
+        has_next_page: page.has_next_page,
+        total_count: page.total_count,
+    })
+}
+
+pub(crate) async fn member_of(tx: &TenantTx, membership: Membership) -> Result<Member> {
+    members_of(tx, vec![membership])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("membership vanished"))
+}
+
+/// Every role of the tenant: built-ins first, then the tenant's own by creation.
+pub(super) async fn roles_in(tx: &TenantTx) -> Result<Vec<OrganizationRole>> {
+    let custom = tx.find::<role_row::Entity>().all().await?;
+    let mut roles: Vec<OrganizationRole> = built_in_roles().collect();
+    for row in custom {
+        roles.push(OrganizationRole::try_from(row)?);
+    }
+    Ok(roles)
+}
+
+/// Checks that every name in `roles` is a role of the tenant; sorted and deduplicated.
+pub(crate) async fn check_roles(tx: &TenantTx, roles: &[String]) -> Result<Vec<String>> {
+    let known = roles_in(tx).await?;
+    let mut checked: Vec<String> = Vec::new();
+    for role in roles {
+        if !known.iter().any(|k| &k.name == role) {
+            return Err(Error::validation(
+                "roles",
+                format!("{role:?} is not an organization role of this tenant"),
+            ));
+        }
+        if !checked.contains(role) {
+            checked.push(role.clone());
+        }
+    }
+    if checked.is_empty() {
+        return Err(Error::validation("roles", "must name at least one role"));
+    }
+    checked.sort();
+    Ok(checked)
+}
+
+/// The organization `id` of the transaction's tenant.
+pub(crate) async fn find_in(tx: &TenantTx, id: Uuid) -> Result<Organization> {
+    Organization::try_from(find_org(tx, id).await?)
+}
+
+/// The organization with this external id, if any.
+pub(crate) async fn find_by_external_id(
+    tx: &TenantTx,
+    external_id: &str,
+) -> Result<Option<Organization>> {
+    tx.find::<org_row::Entity>()
+        .filter(org_row::Column::ExternalId.eq(external_id))
+        .one()
+        .await?
+        .map(Organization::try_from)
+        .transpose()
+}
+
+pub(super) async fn find_org(tx: &TenantTx, id: Uuid) -> Result<org_row::Model> {
+    tx.find::<org_row::Entity>()
+        .filter(org_row::Column::Id.eq(id))
+        .one()
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+pub(super) async fn find_membership(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Option<member_row::Model>> {
+    Ok(tx
+        .find::<member_row::Entity>()
+        .filter(member_row::Column::OrganizationId.eq(organization_id))
+        .filter(member_row::Column::IdentityId.eq(identity_id))
+        .one()
+        .await?)
+}
+
+pub(super) async fn publish(
+    tx: &TenantTx,
+    actor: &Actor,
+    event: EventType,
+    organization: &Organization,
+) -> Result<()> {
+    let subject = ("organization", organization.id);
+    outbox::publish(tx, actor, event, subject, event_data(organization), &[]).await
+}
+
+/// Writes the event of a change to `membership` (as it is after it, before it for a removal).
+pub(super) async fn publish_membership(
+    tx: &TenantTx,
+    actor: &Actor,
+    event: EventType,
+    membership: &Membership,
+) -> Result<()> {
+    let subject = ("membership", membership.id);
+    let data = membership_event_data(membership);
+    outbox::publish(tx, actor, event, subject, data, &[]).await
+}
+
+pub(crate) async fn record(
+    tx: &TenantTx,
+    actor: &Actor,
+    action: &str,
+    kind: &'static str,
+    id: Uuid,
+    details: Value,
+) -> Result<()> {
+    let target = id.to_string();
+    audit::record(
+        tx,
+        actor,
+        action,
+        Some(Target { kind, id: &target }),
+        details,
+    )
+    .await
+}
+
+pub(super) fn conflict_on_unique(error: sea_orm::DbErr, message: &str) -> Error {
+    if is_unique_violation(&error) {
+        Error::Conflict(message.to_owned())
+    } else {
+        error.into()
+    }
+}
+
+/// One organization inside `tx`, `NotFound` if it is not in the tenant.
+pub(crate) async fn organization_in(tx: &TenantTx, id: Uuid) -> Result<Organization> {
+    Organization::try_from(find_org(tx, id).await?)
+}
+
+/// Writes a membership with checked `roles`; `Conflict` if the identity is a member already.
+pub(crate) async fn insert_membership_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+    roles: &[String],
+) -> Result<Membership> {
+    let roles = check_roles(tx, roles).await?;
+    let now = Utc::now();
+    let row = tx
+        .insert(member_row::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            id: Set(Uuid::now_v7()),
+            organization_id: Set(organization_id),
+            identity_id: Set(identity_id),
+            roles: Set(json!(roles)),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .await
+        .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
+    let membership = Membership::try_from(row)?;
+    publish_membership(tx, actor, EventType::MembershipAdded, &membership).await?;
+    Ok(membership)
+}
+
+/// Up to `limit` organizations by id after `after`, and how many there are (for backfills).
+pub(crate) async fn page_in(
+    tx: &TenantTx,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Organization>> {
+    let mut query = tx.find::<org_row::Entity>();
+    if let Some(after) = after {
+        query = query.filter(org_row::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(org_row::Column::Id)
+        .limit(limit)
+        .all()
+        .await?
+        .into_iter()
+        .map(Organization::try_from)
+        .collect()
+}
+
+/// Up to `limit` memberships by id after `after` (for backfills).
+pub(crate) async fn memberships_page_in(
+    tx: &TenantTx,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<Membership>> {
+    let mut query = tx.find::<member_row::Entity>();
+    if let Some(after) = after {
+        query = query.filter(member_row::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(member_row::Column::Id)
+        .limit(limit)
+        .all()
+        .await?
+        .into_iter()
+        .map(Membership::try_from)
+        .collect()
+}
+
+/// How many organizations and memberships the tenant has.
+pub(crate) async fn count_in(tx: &TenantTx) -> Result<(u64, u64)> {
+    let organizations = tx.find::<org_row::Entity>().count().await?;
+    let memberships = tx.find::<member_row::Entity>().count().await?;
+    Ok((organizations, memberships))
+}
+
+/// The organizations `identity_id` belongs to, by name (at most `limit`).
+pub(crate) async fn organizations_of_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+    limit: u64,
+) -> Result<Vec<Organization>> {
+    let org_ids: Vec<Uuid> = tx
+        .find::<member_row::Entity>()
+        .select_only()
+        .column(member_row::Column::OrganizationId)
+        .filter(member_row::Column::IdentityId.eq(identity_id))
+        .limit(limit)
+        .into_tuple()
+        .all()
+        .await?;
+    let mut organizations = tx
+        .find::<org_row::Entity>()
+        .filter(org_row::Column::Id.is_in(org_ids))
+        .all()
+        .await?
+        .into_iter()
+        .map(Organization::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    organizations.sort_by_key(|organization| organization.name.to_lowercase());
+    Ok(organizations)
+}
