@@ -1,0 +1,174 @@
+//! What the registration and sign-in ceremonies share: the request's context
+//! ([`Ceremonies`]), the ceremony state kept between begin and finish, their answers, rate
+//! limits, and auditing refused ceremonies.
+
+use super::manage::Passkey;
+use super::relying_party::RelyingParty;
+use crate::actor::Actor;
+use crate::audit::{self, Target};
+use crate::db::Database;
+use crate::ephemeral::{EphemeralStore, StoreKey};
+use crate::error::{Error, Result};
+use crate::identities;
+use crate::scope::TenantScope;
+use crate::secrets;
+use crate::sessions::{ClientInfo, IssuedTokens, TokenIssuer};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Everything a ceremony needs from the request: where, who, from which client, and how to
+/// issue tokens when it signs someone in.
+pub struct Ceremonies<'a> {
+    pub db: &'a Database,
+    pub store: &'a dyn EphemeralStore,
+    pub scope: &'a TenantScope,
+    pub actor: &'a Actor,
+    pub relying_party: RelyingParty,
+    pub issuer: TokenIssuer<'a>,
+    pub client: ClientInfo,
+    /// A secret for the decoy credential ids answered for unknown emails.
+    pub decoy_key: &'a [u8],
+    /// How long a ceremony may take between begin and finish.
+    pub ceremony_ttl: std::time::Duration,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) enum CeremonyState {
+    Registration {
+        state: Value,
+        identity_id: Uuid,
+        sign_up: Option<SignUp>,
+        registration_token_hash: Option<String>,
+        /// The session that started an "add a passkey" ceremony: only it may finish it.
+        started_by_session: Option<Uuid>,
+    },
+    SignIn {
+        state: Value,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct SignUp {
+    pub(super) email: String,
+    pub(super) display_name: Option<String>,
+}
+
+/// What `beginPasskeyRegistration` / `beginPasskeySignIn` answer.
+pub struct BegunCeremony {
+    pub ceremony_id: Uuid,
+    /// `{"publicKey": {...}}`, as browsers' `parse…OptionsFromJSON(options.publicKey)` take it.
+    pub options: Value,
+}
+
+/// What a finished registration or sign-in produced.
+pub struct CeremonyOutcome {
+    pub identity: identities::Identity,
+    pub passkey: Option<Passkey>,
+    pub tokens: Option<IssuedTokens>,
+}
+
+fn ceremony_key(scope: &TenantScope, id: Uuid) -> StoreKey {
+    StoreKey::tenant(scope, "ceremony", &id.to_string())
+}
+
+pub(super) async fn rate_limit(
+    store: &dyn EphemeralStore,
+    scope: &TenantScope,
+    kind: &str,
+    subject: &str,
+    limit: u32,
+) -> Result<()> {
+    let key = StoreKey::tenant(scope, &format!("rate:{kind}"), &secrets::hash(subject));
+    if store.increment(&key, RATE_WINDOW).await? > u64::from(limit) {
+        tracing::info!(limit.kind = kind, "rate limit reached");
+        return Err(Error::RateLimited {
+            retry_after: RATE_WINDOW,
+        });
+    }
+    Ok(())
+}
+
+impl Ceremonies<'_> {
+    pub(super) async fn audit_failure(
+        &self,
+        action: &str,
+        reason: &str,
+        identity_id: Option<Uuid>,
+    ) {
+        let record = async {
+            let tx = self.db.begin_tenant(self.scope).await?;
+            let target = identity_id.map(|id| id.to_string());
+            audit::record(
+                &tx,
+                self.actor,
+                action,
+                target.as_deref().map(|id| Target {
+                    kind: "identity",
+                    id,
+                }),
+                json!({ "reason": reason }),
+            )
+            .await?;
+            tx.commit().await
+        };
+        if let Err(error) = record.await {
+            tracing::error!(error = ?error, "could not record a failed ceremony");
+        }
+    }
+
+    /// Keeps a ceremony's state until its finish call (or until its time runs out).
+    pub(super) async fn store_ceremony(
+        &self,
+        state: CeremonyState,
+        options: Value,
+    ) -> Result<BegunCeremony> {
+        let ceremony_id = Uuid::now_v7();
+        self.store
+            .set(
+                &ceremony_key(self.scope, ceremony_id),
+                &serde_json::to_vec(&state).map_err(Error::internal)?,
+                self.ceremony_ttl,
+            )
+            .await?;
+        Ok(BegunCeremony {
+            ceremony_id,
+            options,
+        })
+    }
+
+    pub(super) async fn take_ceremony(&self, ceremony_id: Uuid) -> Result<CeremonyState> {
+        // Refusals are audited; bound how many rows a caller can make that way.
+        if let Some(ip) = &self.client.ip_address {
+            rate_limit(
+                self.store,
+                self.scope,
+                "finish-ip",
+                ip,
+                self.issuer.settings.rate_limits.sign_in_per_ip,
+            )
+            .await?;
+        }
+        let bytes = self
+            .store
+            .take(&ceremony_key(self.scope, ceremony_id))
+            .await?;
+        match bytes {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(Error::internal),
+            None => {
+                self.audit_failure(
+                    "passkey.ceremony_rejected",
+                    "unknown, expired or replayed ceremony",
+                    None,
+                )
+                .await;
+                Err(Error::validation(
+                    "ceremonyId",
+                    "is unknown, expired or already used; start again",
+                ))
+            }
+        }
+    }
+}

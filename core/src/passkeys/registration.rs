@@ -1,0 +1,438 @@
+//! The registration ceremony (sign-up, another passkey for the signed-in caller, or a
+//! recovery link) and the one-time registration links it accepts.
+
+use super::ceremony::{
+    BegunCeremony, Ceremonies, CeremonyOutcome, CeremonyState, SignUp, rate_limit,
+};
+use super::errors::explain;
+use super::relying_party::apply_user_verification;
+use super::rows::{passkey_row, passkeys_of};
+use crate::actor::{Actor, Permission, Principal};
+use crate::audit::{self, Target};
+use crate::authz::{Resource, authorize};
+use crate::db::{Database, TenantTx};
+use crate::error::{Error, Result, is_unique_violation};
+use crate::identities::{self, IdentityStatus, NewIdentity};
+use crate::outbox::EventType;
+use crate::scope::TenantScope;
+use crate::secrets;
+use crate::sessions;
+use crate::validate::{Email, Name};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, QueryFilter, Set};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use webauthn_rs::prelude::{PasskeyRegistration, RegisterPublicKeyCredential};
+
+/// Every registration-link token starts with this.
+pub const REGISTRATION_TOKEN_PREFIX: &str = "lkreg_";
+
+mod link_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "registration_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub identity_id: Uuid,
+        pub token_hash: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+        pub used_at: Option<DateTimeUtc>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+crate::tenant_owned!(link_row);
+
+/// Input of `beginPasskeyRegistration`.
+#[derive(Clone, Debug, Default)]
+pub struct BeginRegistration {
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub registration_token: Option<String>,
+}
+
+fn credential_ids(rows: &[passkey_row::Model]) -> Vec<webauthn_rs::prelude::CredentialID> {
+    rows.iter()
+        .filter_map(|row| URL_SAFE_NO_PAD.decode(&row.credential_id).ok())
+        .collect()
+}
+
+async fn find_registration_token(tx: &TenantTx, token: &str) -> Result<link_row::Model> {
+    tx.find::<link_row::Entity>()
+        .filter(link_row::Column::TokenHash.eq(secrets::hash(token)))
+        .one()
+        .await?
+        .filter(|link| link.used_at.is_none() && link.expires_at > Utc::now())
+        .ok_or_else(|| {
+            Error::validation(
+                "registrationToken",
+                "is unknown, expired or already used; ask for a new link",
+            )
+        })
+}
+
+impl Ceremonies<'_> {
+    /// `beginPasskeyRegistration`: sign-up (anonymous, with email), a recovery link
+    /// (`registrationToken`), or another passkey for the signed-in caller.
+    #[tracing::instrument(name = "core.begin_registration", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
+    pub async fn begin_registration(&self, input: BeginRegistration) -> Result<BegunCeremony> {
+        let webauthn = self.relying_party.webauthn()?;
+        let tx = self.db.begin_tenant(self.scope).await?;
+        let started_by_caller = input.registration_token.is_none()
+            && input.email.is_none()
+            && matches!(*self.actor.principal(), Principal::Identity { .. });
+        let (identity_id, user_name, display_name, sign_up, token_hash, existing) =
+            if let Some(token) = &input.registration_token {
+                let link = find_registration_token(&tx, token).await?;
+                let identity = identities::find_in(&tx, link.identity_id).await?;
+                if identity.status != IdentityStatus::Active {
+                    return Err(Error::validation(
+                        "registrationToken",
+                        "the account is not active",
+                    ));
+                }
+                let existing = passkeys_of(&tx, identity.id).await?;
+                let name = identity
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| identity.email.clone());
+                (
+                    identity.id,
+                    identity.email,
+                    name,
+                    None,
+                    Some(link.token_hash),
+                    existing,
+                )
+            } else if let (Principal::Identity { id, .. }, None) =
+                (self.actor.principal(), &input.email)
+            {
+                let identity = identities::find_in(&tx, *id).await?;
+                let existing = passkeys_of(&tx, identity.id).await?;
+                let name = identity
+                    .display_name
+                    .clone()
+                    .unwrap_or_else(|| identity.email.clone());
+                (identity.id, identity.email, name, None, None, existing)
+            } else {
+                let Some(email) = &input.email else {
+                    return Err(Error::validation(
+                        "email",
+                        "is required to sign up (or sign in first to add a passkey)",
+                    ));
+                };
+                if !self.issuer.settings.self_sign_up {
+                    return Err(Error::Refused(
+                        "self sign-up is turned off for this tenant".into(),
+                    ));
+                }
+                if let Some(ip) = &self.client.ip_address {
+                    rate_limit(
+                        self.store,
+                        self.scope,
+                        "sign-up-ip",
+                        ip,
+                        self.issuer.settings.rate_limits.sign_up_per_ip,
+                    )
+                    .await?;
+                }
+                let email = Email::parse("email", email)?;
+                let display_name = input
+                    .display_name
+                    .as_deref()
+                    .map(|v| Name::parse("displayName", v, 200))
+                    .transpose()?
+                    .map(Name::into_inner);
+                if identities::find_by_email(&tx, email.normalized())
+                    .await?
+                    .is_some()
+                {
+                    return Err(Error::Conflict(
+                        "an account with this email exists; sign in with its passkey instead"
+                            .into(),
+                    ));
+                }
+                let shown = display_name
+                    .clone()
+                    .unwrap_or_else(|| email.as_str().to_owned());
+                (
+                    Uuid::now_v7(),
+                    email.as_str().to_owned(),
+                    shown,
+                    Some(SignUp {
+                        email: email.as_str().to_owned(),
+                        display_name,
+                    }),
+                    None,
+                    Vec::new(),
+                )
+            };
+        tx.commit().await?;
+
+        let exclude = credential_ids(&existing);
+        let (mut challenge, registration) = webauthn
+            .start_passkey_registration(
+                identity_id,
+                &user_name,
+                &display_name,
+                (!exclude.is_empty()).then_some(exclude),
+            )
+            .map_err(Error::internal)?;
+        // Discoverable sign-in (no email, autofill) needs a resident credential.
+        if let Some(selection) = challenge.public_key.authenticator_selection.as_mut() {
+            selection.resident_key = Some(webauthn_rs_proto::ResidentKeyRequirement::Required);
+            selection.require_resident_key = true;
+        }
+        let mut options = serde_json::to_value(&challenge).map_err(Error::internal)?;
+        let mut state = serde_json::to_value(&registration).map_err(Error::internal)?;
+        apply_user_verification(
+            &mut options,
+            &mut state,
+            "rs",
+            self.relying_party.user_verification,
+        );
+        self.store_ceremony(
+            CeremonyState::Registration {
+                state,
+                identity_id,
+                sign_up,
+                registration_token_hash: token_hash,
+                started_by_session: match *self.actor.principal() {
+                    Principal::Identity { session_id, .. } if started_by_caller => Some(session_id),
+                    _ => None,
+                },
+            },
+            options,
+        )
+        .await
+    }
+
+    /// `finishPasskeyRegistration`: verifies the authenticator's response and stores the
+    /// passkey; a sign-up also creates the identity and signs it in, all in one transaction.
+    #[tracing::instrument(name = "core.finish_registration", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
+    pub async fn finish_registration(
+        &self,
+        ceremony_id: Uuid,
+        credential: Value,
+        passkey_name: Option<String>,
+    ) -> Result<CeremonyOutcome> {
+        let CeremonyState::Registration {
+            state,
+            identity_id,
+            sign_up,
+            registration_token_hash,
+            started_by_session,
+        } = self.take_ceremony(ceremony_id).await?
+        else {
+            return Err(Error::validation(
+                "ceremonyId",
+                "is not a registration ceremony",
+            ));
+        };
+        if let Some(session) = started_by_session
+            && !matches!(*self.actor.principal(), Principal::Identity { session_id, .. } if session_id == session)
+        {
+            self.audit_failure(
+                "passkey.register_rejected",
+                "finished by another caller than the session that started it",
+                Some(identity_id),
+            )
+            .await;
+            return Err(Error::Refused(
+                "finish adding a passkey with the same signed-in session that started it".into(),
+            ));
+        }
+        let name = passkey_name
+            .map(|n| Name::parse("passkeyName", &n, 100))
+            .transpose()?
+            .map(Name::into_inner);
+        let response: RegisterPublicKeyCredential =
+            serde_json::from_value(credential).map_err(|e| {
+                Error::validation(
+                    "credential",
+                    format!("is not a WebAuthn registration response: {e}"),
+                )
+            })?;
+        let state: PasskeyRegistration = serde_json::from_value(state).map_err(Error::internal)?;
+        let webauthn = self.relying_party.webauthn()?;
+        let passkey = match webauthn.finish_passkey_registration(&response, &state) {
+            Ok(passkey) => passkey,
+            Err(error) => {
+                let reason = explain(&error);
+                self.audit_failure("passkey.register_rejected", &reason, Some(identity_id))
+                    .await;
+                return Err(Error::validation("credential", reason));
+            }
+        };
+        let stored = serde_json::to_value(&passkey).map_err(Error::internal)?;
+        let credential_id = URL_SAFE_NO_PAD.encode(passkey.cred_id().as_ref() as &[u8]);
+
+        let tx = self.db.begin_tenant(self.scope).await?;
+        if let Some(hash) = &registration_token_hash {
+            let spent = tx
+                .update_many::<link_row::Entity>()
+                .col_expr(link_row::Column::UsedAt, Expr::value(Utc::now()))
+                .filter(link_row::Column::TokenHash.eq(hash.as_str()))
+                .filter(link_row::Column::UsedAt.is_null())
+                .filter(link_row::Column::ExpiresAt.gt(Utc::now()))
+                .exec()
+                .await?
+                .rows_affected;
+            if spent == 0 {
+                return Err(Error::validation(
+                    "registrationToken",
+                    "is unknown, expired or already used; ask for a new link",
+                ));
+            }
+        }
+        let identity = match &sign_up {
+            Some(sign_up) => {
+                identities::insert_in(
+                    &tx,
+                    identity_id,
+                    NewIdentity {
+                        email: sign_up.email.clone(),
+                        display_name: sign_up.display_name.clone(),
+                        ..NewIdentity::default()
+                    },
+                )
+                .await?
+            }
+            None => identities::find_in(&tx, identity_id).await?,
+        };
+        if identity.status != IdentityStatus::Active {
+            return Err(Error::Refused("the account is not active".into()));
+        }
+        let row = tx
+            .insert(passkey_row::ActiveModel {
+                tenant_id: Set(tx.tenant_id()),
+                id: Set(Uuid::now_v7()),
+                identity_id: Set(identity.id),
+                credential_id: Set(credential_id),
+                name: Set(name.unwrap_or_else(|| "Passkey".to_owned())),
+                sign_count: Set(stored["cred"]["counter"].as_i64().unwrap_or(0)),
+                backup_eligible: Set(stored["cred"]["backup_eligible"].as_bool().unwrap_or(false)),
+                backup_state: Set(stored["cred"]["backup_state"].as_bool().unwrap_or(false)),
+                passkey: Set(stored),
+                created_at: Set(Utc::now()),
+                last_used_at: Set(None),
+                revoked_at: Set(None),
+            })
+            .await;
+        let row = match row {
+            Ok(row) => row,
+            Err(error) if is_unique_violation(&error) => {
+                drop(tx);
+                self.audit_failure(
+                    "passkey.register_rejected",
+                    "credential already registered",
+                    Some(identity_id),
+                )
+                .await;
+                return Err(Error::Conflict("this passkey is already registered".into()));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        let passkey_id = row.id.to_string();
+        let actor = match sign_up {
+            Some(_) => Actor::new(
+                Principal::Identity {
+                    id: identity.id,
+                    session_id: Uuid::nil(),
+                },
+                self.actor.request_id().map(str::to_owned),
+            ),
+            None => self.actor.clone(),
+        };
+        audit::record(
+            &tx,
+            &actor,
+            "passkey.register",
+            Some(Target {
+                kind: "passkey",
+                id: &passkey_id,
+            }),
+            json!({ "identityId": identity.id, "signUp": registration_token_hash.is_none() && matches!(*self.actor.principal(), Principal::Anonymous) }),
+        )
+        .await?;
+        if sign_up.is_some() {
+            identities::publish(&tx, &actor, EventType::IdentityCreated, &identity, &[]).await?;
+        }
+        let signs_in = !matches!(*self.actor.principal(), Principal::Identity { .. });
+        let tokens = if signs_in {
+            identities::touch_sign_in(&tx, identity.id).await?;
+            Some(
+                sessions::start_session(&tx, &self.issuer, identity.id, "passkey", &self.client)
+                    .await?,
+            )
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(CeremonyOutcome {
+            identity,
+            passkey: Some(row.into()),
+            tokens,
+        })
+    }
+}
+
+/// A one-time link that lets an identity register a new passkey (a lost device). Requires
+/// `WriteIdentities`. Returns the token (shown once) and when it expires.
+#[tracing::instrument(name = "core.create_registration_link", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn create_registration_link(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    identity_id: Uuid,
+    valid_for: Duration,
+) -> Result<(String, DateTime<Utc>)> {
+    authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
+    if valid_for < Duration::minutes(5) || valid_for > Duration::days(7) {
+        return Err(Error::validation(
+            "expiresInSeconds",
+            "must be between 300 and 604800",
+        ));
+    }
+    let tx = db.begin_tenant(scope).await?;
+    let identity = identities::find_in(&tx, identity_id).await?;
+    if identity.status != IdentityStatus::Active {
+        return Err(Error::Refused("the identity is not active".into()));
+    }
+    let token = secrets::generate(REGISTRATION_TOKEN_PREFIX);
+    let now = Utc::now();
+    let expires_at = now + valid_for;
+    tx.insert(link_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        identity_id: Set(identity_id),
+        token_hash: Set(secrets::hash(&token)),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+    })
+    .await?;
+    let target = identity_id.to_string();
+    audit::record(
+        &tx,
+        actor,
+        "identity.registration_link.create",
+        Some(Target {
+            kind: "identity",
+            id: &target,
+        }),
+        json!({ "expiresAt": expires_at }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((token, expires_at))
+}
