@@ -5,6 +5,8 @@
 //! finds the organization and the identity is invited into it. Every change is made by the
 //! connector itself as actor ([`Principal::Connector`]), so it is audited as the connector's
 //! and never pushed back to it (no sync loops).
+//!
+//! [`Principal::Connector`]: latchkey_core::actor::Principal::Connector
 
 pub(super) mod schedule;
 
