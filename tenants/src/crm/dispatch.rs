@@ -6,10 +6,10 @@
 //! by key, the event id as `Idempotency-Key`), so a repeat is harmless.
 
 use super::clients::{Clients, Failure, Push};
+use super::connector::{ConnectorKind, connector_row, open_credentials};
+use super::deliveries::{DeliveryStatus, delivery_row};
 use super::pull::{self, PullContext};
-use super::{
-    ConnectorKind, DeliveryStatus, connector_row, delivery_row, open_credentials, record_row,
-};
+use super::records::{remember_record, remote_record};
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
 use latchkey_core::actor::{Actor, Permission};
@@ -23,7 +23,7 @@ use latchkey_core::tenancy;
 use latchkey_core::{identities, organizations};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DbBackend, QueryFilter, Set};
+use sea_orm::{ColumnTrait, DbBackend, QueryFilter};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -122,7 +122,7 @@ impl Dispatcher {
             };
             let stopping = *stop.borrow();
             if let (Some(context), false) = (&self.pulls, stopping) {
-                match pull::run_due(
+                match pull::schedule::run_due(
                     &self.db,
                     &self.key,
                     &self.clients,
@@ -502,52 +502,4 @@ async fn current_state(tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Res
         }
         _ => Some(event.data.clone()),
     })
-}
-
-async fn remote_record(
-    tx: &TenantTx,
-    connector_id: Uuid,
-    subject_id: Uuid,
-) -> Result<Option<String>> {
-    Ok(tx
-        .find::<record_row::Entity>()
-        .filter(record_row::Column::ConnectorId.eq(connector_id))
-        .filter(record_row::Column::SubjectId.eq(subject_id))
-        .one()
-        .await?
-        .map(|row| row.remote_id))
-}
-
-pub(super) async fn remember_record(
-    tx: &TenantTx,
-    connector_id: Uuid,
-    subject_id: Uuid,
-    remote_id: &str,
-) -> Result<()> {
-    let existing = tx
-        .find::<record_row::Entity>()
-        .filter(record_row::Column::ConnectorId.eq(connector_id))
-        .filter(record_row::Column::SubjectId.eq(subject_id))
-        .one()
-        .await?;
-    match existing {
-        Some(row) if row.remote_id == remote_id => {}
-        Some(row) => {
-            let mut active: record_row::ActiveModel = row.into();
-            active.remote_id = Set(remote_id.to_owned());
-            active.updated_at = Set(Utc::now());
-            tx.update(active).await?;
-        }
-        None => {
-            tx.insert(record_row::ActiveModel {
-                tenant_id: Set(tx.scope().tenant_id()),
-                connector_id: Set(connector_id),
-                subject_id: Set(subject_id),
-                remote_id: Set(remote_id.to_owned()),
-                updated_at: Set(Utc::now()),
-            })
-            .await?;
-        }
-    }
-    Ok(())
 }

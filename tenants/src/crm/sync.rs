@@ -4,7 +4,8 @@
 //! transaction each); the dispatcher delivers them like any other. A run's progress is the
 //! count of its deliveries by status.
 
-use super::{DeliveryStatus, delivery_row};
+use super::connector::find_row;
+use super::deliveries::{DeliveryStatus, delivery_row, insert_delivery_in};
 use chrono::{DateTime, Utc};
 use latchkey_core::actor::{Actor, Permission};
 use latchkey_core::audit::Target;
@@ -121,7 +122,7 @@ pub async fn start_sync(
     let identities_read = authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
     let organizations_read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
-    super::find_row(&tx, connector_id).await?;
+    find_row(&tx, connector_id).await?;
     let unfinished = tx
         .find::<run_row::Entity>()
         .filter(run_row::Column::ConnectorId.eq(connector_id))
@@ -249,7 +250,7 @@ pub async fn queue_sync(
                     data,
                 )
                 .await?;
-                super::insert_delivery_in(&tx, run.connector_id, &event, Some(run_id)).await?;
+                insert_delivery_in(&tx, run.connector_id, &event, Some(run_id)).await?;
                 added += 1;
             }
             let queued = run.queued + added;
@@ -300,7 +301,7 @@ pub async fn list_sync_runs(
 ) -> Result<Vec<SyncRun>> {
     authorize(actor, Permission::ReadConnectors, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
-    super::find_row(&tx, connector_id).await?;
+    find_row(&tx, connector_id).await?;
     let rows = tx
         .find::<run_row::Entity>()
         .filter(run_row::Column::ConnectorId.eq(connector_id))

@@ -3,9 +3,10 @@
 //! `modifiedon`), each with its company or account when the connector pulls organizations,
 //! and one HubSpot contact by id (HubSpot's webhooks carry ids only).
 
-use super::{Clients, Failure, check, odata, text};
-use crate::crm::pull::RemoteRecord;
-use crate::crm::{Connector, ConnectorKind};
+use super::http::check;
+use super::{Clients, Failure, odata, text};
+use crate::crm::connector::{Connector, ConnectorKind};
+use crate::crm::records::RemoteRecord;
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};

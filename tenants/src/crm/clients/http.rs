@@ -1,0 +1,183 @@
+//! The HTTP transport of the CRM clients: calls go to public addresses only (unless private
+//! networks are allowed), carry the W3C trace context of the current span, and their
+//! answers are read into a JSON body or a [`Failure`] that says whether a retry can help.
+
+use super::Failure;
+use opentelemetry::propagation::{Injector, TextMapPropagator};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde_json::Value;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// Whether `ip` is a public address: not private, loopback, link-local, shared (CGNAT),
+/// unspecified, broadcast or documentation space.
+fn public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
+}
+
+/// Resolves host names to their public addresses only; a name with none is refused.
+pub(super) struct PublicOnly;
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|address| public(address.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err(format!(
+                    "{host} resolves to no public address; CRM calls go to public addresses only"
+                )
+                .into());
+            }
+            let addresses: Addrs = Box::new(found.into_iter());
+            Ok(addresses)
+        })
+    }
+}
+
+/// Sends the W3C trace context of the current span (`traceparent`, `tracestate`) along, when
+/// spans are exported.
+struct HeaderInjector<'a>(&'a mut Vec<(String, String)>);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.push((key.to_owned(), value));
+    }
+}
+
+/// Sends `request` with the W3C trace context of the current span.
+pub(super) async fn send_traced(
+    client: &reqwest::Client,
+    allow_private: bool,
+    mut request: RequestBuilder,
+) -> Result<Response, Failure> {
+    let mut headers = Vec::new();
+    TraceContextPropagator::new().inject_context(
+        &tracing::Span::current().context(),
+        &mut HeaderInjector(&mut headers),
+    );
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let request = request
+        .build()
+        .map_err(|error| Failure::permanent(format!("the request cannot be built: {error}")))?;
+    if let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = request.url().host()
+        && let Some(Ok(ip)) = request
+            .url()
+            .host_str()
+            .map(|h| h.trim_matches(['[', ']']).parse::<IpAddr>())
+        && !public(ip)
+        && !allow_private
+    {
+        return Err(Failure::permanent(format!(
+            "{ip} is a private, loopback or link-local address; CRM calls go to public addresses only"
+        )));
+    }
+    client.execute(request).await.map_err(|error| {
+        let what = if error.is_timeout() {
+            "timed out"
+        } else if error.is_connect() {
+            "could not connect"
+        } else {
+            "failed"
+        };
+        // The cause (a refused address, a TLS or DNS failure) is in the source chain.
+        let mut chain = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        Failure::transient(format!("the request {what}: {chain}"))
+    })
+}
+
+/// The JSON body of a successful response (`null` when empty), or the failure it describes.
+pub(super) async fn check(response: Response) -> Result<Value, Failure> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = response.text().await.unwrap_or_default();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(body);
+    }
+    let message = describe(&body).unwrap_or_else(|| text.chars().take(300).collect());
+    let permanent = status.is_client_error()
+        && !matches!(status.as_u16(), 408 | 425 | 429)
+        // Salesforce's daily API limit comes back as 403 REQUEST_LIMIT_EXCEEDED.
+        && !message.contains("REQUEST_LIMIT_EXCEEDED");
+    Err(Failure {
+        message: format!("{status}: {message}"),
+        retry_after: retry_after
+            .or_else(|| (status.as_u16() == 429).then(|| Duration::from_secs(10))),
+        permanent,
+    })
+}
+
+/// Like [`check`], but a record that is already gone (404) is fine.
+pub(super) async fn check_allowing_missing(response: Response) -> Result<Value, Failure> {
+    if response.status() == StatusCode::NOT_FOUND {
+        return Ok(Value::Null);
+    }
+    check(response).await
+}
+
+/// The error message of HubSpot (`message`, `category`), Salesforce (`[{message, errorCode}]`)
+/// and Dataverse (`{error: {code, message}}`) bodies.
+fn describe(body: &Value) -> Option<String> {
+    if let Some(first) = body.as_array().and_then(|a| a.first()) {
+        return Some(format!(
+            "{} {}",
+            first["errorCode"].as_str().unwrap_or(""),
+            first["message"].as_str().unwrap_or("")
+        ));
+    }
+    if let Some(error) = body.get("error").filter(|e| e.is_object()) {
+        return Some(format!(
+            "{} {}",
+            error["code"].as_str().unwrap_or(""),
+            error["message"].as_str().unwrap_or("")
+        ));
+    }
+    body["message"]
+        .as_str()
+        .map(|message| match body["category"].as_str() {
+            Some(category) => format!("{category}: {message}"),
+            None => message.to_owned(),
+        })
+}

@@ -1,0 +1,102 @@
+//! CRM records as Latchkey knows them: a record as pulled from a CRM ([`RemoteRecord`]), and
+//! the links (`crm_records`) that say which CRM record of a connector is which identity or
+//! organization, written by pushes (the CRM's answer) and pulls alike.
+
+use chrono::Utc;
+use latchkey_core::db::TenantTx;
+use latchkey_core::error::Result;
+use sea_orm::{ColumnTrait, QueryFilter, Set};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// A CRM record as pulled: its id in the CRM, its fields by CRM field name (Latchkey field
+/// names for a `WEBHOOK` connector), and for a contact its company or account.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RemoteRecord {
+    pub id: String,
+    pub fields: Map<String, Value>,
+    pub company: Option<Box<RemoteRecord>>,
+}
+
+pub(crate) mod record_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "crm_records")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub connector_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub subject_id: Uuid,
+        pub remote_id: String,
+        pub updated_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+latchkey_core::tenant_owned!(record_row);
+
+pub(super) async fn linked_subject(
+    tx: &TenantTx,
+    connector_id: Uuid,
+    remote_id: &str,
+) -> Result<Option<Uuid>> {
+    Ok(tx
+        .find::<record_row::Entity>()
+        .filter(record_row::Column::ConnectorId.eq(connector_id))
+        .filter(record_row::Column::RemoteId.eq(remote_id))
+        .one()
+        .await?
+        .map(|row| row.subject_id))
+}
+
+pub(super) async fn remote_record(
+    tx: &TenantTx,
+    connector_id: Uuid,
+    subject_id: Uuid,
+) -> Result<Option<String>> {
+    Ok(tx
+        .find::<record_row::Entity>()
+        .filter(record_row::Column::ConnectorId.eq(connector_id))
+        .filter(record_row::Column::SubjectId.eq(subject_id))
+        .one()
+        .await?
+        .map(|row| row.remote_id))
+}
+
+pub(super) async fn remember_record(
+    tx: &TenantTx,
+    connector_id: Uuid,
+    subject_id: Uuid,
+    remote_id: &str,
+) -> Result<()> {
+    let existing = tx
+        .find::<record_row::Entity>()
+        .filter(record_row::Column::ConnectorId.eq(connector_id))
+        .filter(record_row::Column::SubjectId.eq(subject_id))
+        .one()
+        .await?;
+    match existing {
+        Some(row) if row.remote_id == remote_id => {}
+        Some(row) => {
+            let mut active: record_row::ActiveModel = row.into();
+            active.remote_id = Set(remote_id.to_owned());
+            active.updated_at = Set(Utc::now());
+            tx.update(active).await?;
+        }
+        None => {
+            tx.insert(record_row::ActiveModel {
+                tenant_id: Set(tx.scope().tenant_id()),
+                connector_id: Set(connector_id),
+                subject_id: Set(subject_id),
+                remote_id: Set(remote_id.to_owned()),
+                updated_at: Set(Utc::now()),
+            })
+            .await?;
+        }
+    }
+    Ok(())
+}
