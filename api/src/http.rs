@@ -2,7 +2,8 @@
 //! GraphQL results to status codes. Every error body has the GraphQL shape
 //! `{"errors":[{"message", "extensions":{"code"}}]}`.
 
-use crate::config::{GraphqlLimits, IpRange};
+use crate::config::GraphqlLimits;
+use crate::config::ip_range::IpRange;
 use crate::graphql::limits::count_aliases;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::platform::PlatformRequest;

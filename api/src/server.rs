@@ -4,6 +4,7 @@ use crate::bootstrap::{Bootstrap, bootstrap};
 use crate::config::Config;
 use crate::graphql::{platform_schema, tenant_schema};
 use crate::http::{RequestId, routes};
+use crate::mail;
 use crate::metrics::Metrics;
 use crate::state::{AppState, Services};
 use actix_web::dev::{ServerHandle, Service};
@@ -158,7 +159,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         config.crm_timeout,
         config.crm_allow_private_networks,
     ));
-    let mailer: Arc<dyn latchkey_core::mail::Mailer> = Arc::from(config.mail.mailer()?);
+    let mailer: Arc<dyn latchkey_core::mail::Mailer> = Arc::from(mail::mailer(&config.mail)?);
     let (stop_dispatcher, stopped) = watch::channel(false);
     let dispatcher = if config.crm_dispatcher {
         tokio::spawn(
