@@ -1,7 +1,7 @@
 //! CRM connectors and their deliveries: `createCrmConnector`, `updateCrmConnector`,
 //! `deleteCrmConnector`, `enableCrmConnector`, `disableCrmConnector`, `testCrmConnector`,
 //! `crmConnectors`, `crmConnector`, `crmSyncEvents`, `replayCrmSyncEvent`, `pullCrmConnector`.
-//! Inbound CRM webhooks are plain HTTP (`crate::inbound`).
+//! Inbound CRM webhooks are plain HTTP (`crate::http::inbound`).
 
 use super::events::DomainEventType;
 use super::tenant::request;

@@ -3,8 +3,9 @@
 //! sign-in page calls to turn its session into the provider's browser session (a cookie).
 //! The rules are in `latchkey_core::oauth`; this module speaks HTTP.
 
-use crate::http::{HttpError, bearer, client_info, request_id};
-use crate::state::AppState;
+use super::AppState;
+use super::caller::{bearer, client_info, request_id};
+use super::errors::HttpError;
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
