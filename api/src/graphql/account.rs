@@ -1,16 +1,17 @@
 //! The end-user side of the tenant API: passkey ceremonies, sessions and tokens, passkey and
 //! session management, and the tenant's passkey and token settings and signing keys.
 
-use super::tenant::{Identity, TenantRequest, request};
+use super::context::{TenantRequest, request};
+use super::objects::Identity;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use crate::state::Services;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use latchkey_core::Principal;
 use latchkey_core::passkeys::{self, BeginRegistration, Ceremonies, CeremonyOutcome, RelyingParty};
 use latchkey_core::sessions::{self, TokenIssuer};
 use latchkey_core::settings::{self as core_settings, RateLimits, TenantSettings};
 use latchkey_core::signing_keys;
-use latchkey_core::{Principal, identities};
 use serde_json::Value;
 
 /// The tenant's settings as stored (defaults filled in).
@@ -924,18 +925,4 @@ impl AccountMutation {
             signing_keys: keys.into_iter().map(Into::into).collect(),
         })
     }
-}
-
-/// The calling end user's identity.
-pub async fn own_identity(ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
-    let (services, req) = request(ctx);
-    let Principal::Identity { .. } = *req.actor.principal() else {
-        return Ok(None);
-    };
-    Ok(Some(
-        identities::own_identity(&services.db, &req.scope, &req.actor)
-            .await
-            .gql()?
-            .into(),
-    ))
 }

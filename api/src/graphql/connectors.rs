@@ -3,8 +3,8 @@
 //! `crmConnectors`, `crmConnector`, `crmSyncEvents`, `replayCrmSyncEvent`, `pullCrmConnector`.
 //! Inbound CRM webhooks are plain HTTP (`crate::http::inbound`).
 
+use super::context::request;
 use super::events::DomainEventType;
-use super::tenant::request;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -1,9 +1,10 @@
 //! Organizations in the tenant API: the organizations themselves, their members, the
 //! tenant's organization roles, and `Identity.organizations`.
 
-use super::domains::{DomainPolicy, JoinRequest, JoinRequestStatus, OrganizationDomain};
+use super::context::request;
+use super::domains::{JoinRequest, JoinRequestStatus, OrganizationDomain};
 use super::loaders::Loaders;
-use super::tenant::{Identity, request};
+use super::objects::{DomainPolicy, Identity, Membership, Organization, OrganizationKind};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -11,69 +12,9 @@ use latchkey_core::domains as core_domains;
 use latchkey_core::invitations::{
     self as core_invitations, Delivery, InvitationStatus as CoreStatus,
 };
-use latchkey_core::organizations::{self as core_orgs, OrganizationKind as CoreKind};
+use latchkey_core::organizations as core_orgs;
 use latchkey_core::page::Page;
 use serde_json::Value;
-
-/// Whether an organization is a business customer or a partner.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum OrganizationKind {
-    Customer,
-    Partner,
-}
-
-impl From<OrganizationKind> for CoreKind {
-    fn from(kind: OrganizationKind) -> Self {
-        match kind {
-            OrganizationKind::Customer => CoreKind::Customer,
-            OrganizationKind::Partner => CoreKind::Partner,
-        }
-    }
-}
-
-impl From<CoreKind> for OrganizationKind {
-    fn from(kind: CoreKind) -> Self {
-        match kind {
-            CoreKind::Customer => OrganizationKind::Customer,
-            CoreKind::Partner => OrganizationKind::Partner,
-        }
-    }
-}
-
-/// A business customer or partner of the tenant.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
-pub struct Organization {
-    pub id: ID,
-    pub name: String,
-    /// Unique within the tenant.
-    pub slug: String,
-    pub kind: OrganizationKind,
-    /// Free-form JSON object.
-    pub metadata: Json<Value>,
-    /// The id in another system, such as the CRM account id.
-    pub external_id: Option<String>,
-    /// What happens when someone signs up with an email address at a verified domain.
-    pub domain_policy: DomainPolicy,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<core_orgs::Organization> for Organization {
-    fn from(org: core_orgs::Organization) -> Self {
-        Self {
-            id: ID(org.id.to_string()),
-            name: org.name,
-            slug: org.slug,
-            kind: org.kind.into(),
-            metadata: Json(org.metadata),
-            external_id: org.external_id,
-            domain_policy: org.domain_policy.into(),
-            created_at: org.created_at,
-            updated_at: org.updated_at,
-        }
-    }
-}
 
 #[ComplexObject]
 impl Organization {
@@ -253,31 +194,6 @@ impl From<core_invitations::Invitation> for Invitation {
             expires_at: invitation.expires_at,
             accepted_at: invitation.accepted_at,
             revoked_at: invitation.revoked_at,
-        }
-    }
-}
-
-/// An identity's membership of an organization, with its roles there.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct Membership {
-    pub id: ID,
-    /// Organization role names (`org:admin`, `org:member`, or the tenant's own).
-    pub roles: Vec<String>,
-    pub organization: Organization,
-    pub identity: Identity,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<core_orgs::Member> for Membership {
-    fn from(member: core_orgs::Member) -> Self {
-        Self {
-            id: ID(member.membership.id.to_string()),
-            roles: member.membership.roles,
-            organization: member.organization.into(),
-            identity: member.identity.into(),
-            created_at: member.membership.created_at,
-            updated_at: member.membership.updated_at,
         }
     }
 }

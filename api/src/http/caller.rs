@@ -4,8 +4,8 @@
 use super::AppState;
 use super::errors::HttpError;
 use crate::config::ip_range::IpRange;
+use crate::graphql::context::TenantRequest;
 use crate::graphql::platform::PlatformRequest;
-use crate::graphql::tenant::TenantRequest;
 use crate::graphql::types::code;
 use crate::state::Services;
 use actix_web::http::{StatusCode, header};
