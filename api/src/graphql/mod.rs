@@ -7,10 +7,10 @@
 //! an area; where an area uses another's types (`organizations` shows `domains` and
 //! `invitations`), the import goes one way. `platform` stands alone on `types`.
 
-pub mod account;
 pub mod api_keys;
 pub mod applications;
 pub mod audit;
+pub mod ceremonies;
 pub mod connectors;
 pub mod context;
 pub mod domains;
@@ -20,7 +20,10 @@ pub mod limits;
 pub mod loaders;
 pub mod objects;
 pub mod organizations;
+pub mod passkeys;
 pub mod platform;
+pub mod sessions;
+pub mod settings;
 pub mod tenant;
 pub mod types;
 pub mod viewer;

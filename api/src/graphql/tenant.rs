@@ -1,18 +1,22 @@
 //! The tenant API, `/t/{slug}/graphql`: the root of its schema, which merges the queries and
-//! mutations of every area (the viewer, identities, API keys, the audit log, the end user's
-//! account, applications, organizations, domains, domain events and CRM connectors). The
+//! mutations of every area (the viewer, identities, API keys, the audit log, passkey
+//! ceremonies, sessions, passkeys, the tenant's settings, applications, organizations, domains,
+//! domain events and CRM connectors). The
 //! tenant comes from the URL or host, never from an argument; resolvers only translate between
 //! GraphQL and one core call each.
 
-use super::account::{AccountMutation, AccountQuery};
 use super::api_keys::{ApiKeyMutation, ApiKeyQuery};
 use super::applications::{ApplicationMutation, ApplicationQuery};
 use super::audit::AuditQuery;
+use super::ceremonies::CeremonyMutation;
 use super::connectors::{ConnectorMutation, ConnectorQuery};
 use super::domains::DomainMutation;
 use super::events::EventQuery;
 use super::identities::{IdentityMutation, IdentityQuery};
 use super::organizations::{OrganizationMutation, OrganizationQuery};
+use super::passkeys::{PasskeyMutation, PasskeyQuery};
+use super::sessions::{SessionMutation, SessionQuery};
+use super::settings::{SettingsMutation, SettingsQuery};
 use super::viewer::ViewerQuery;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
 
@@ -25,7 +29,9 @@ pub struct TenantQuery(
     IdentityQuery,
     ApiKeyQuery,
     AuditQuery,
-    AccountQuery,
+    PasskeyQuery,
+    SessionQuery,
+    SettingsQuery,
     ApplicationQuery,
     OrganizationQuery,
     EventQuery,
@@ -37,7 +43,10 @@ pub struct TenantQuery(
 pub struct TenantMutation(
     IdentityMutation,
     ApiKeyMutation,
-    AccountMutation,
+    CeremonyMutation,
+    SessionMutation,
+    PasskeyMutation,
+    SettingsMutation,
     ApplicationMutation,
     OrganizationMutation,
     DomainMutation,

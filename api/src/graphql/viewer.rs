@@ -1,13 +1,12 @@
 //! Who is calling (`viewer`: the kind of caller; for an end user their identity, passkeys,
 //! sessions and roles; for an API key the key) and the tenant being called (`tenant`).
 
-use super::account::{
-    Passkey, Session, TenantSettingsObject, own_passkeys, own_sessions, settings_object,
-    settings_of,
-};
 use super::api_keys::{AdminRole, ApiKey};
 use super::context::request;
 use super::objects::Identity;
+use super::passkeys::{Passkey, own_passkeys};
+use super::sessions::{Session, own_sessions};
+use super::settings::{TenantSettingsObject, settings_object, settings_of};
 use super::types::{Connection, IntoGraphql};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
