@@ -1,8 +1,8 @@
 //! The tenant API, `/t/{slug}/graphql`: the root of its schema, which merges the queries and
 //! mutations of every area (the viewer, identities, API keys, the audit log, passkey
-//! ceremonies, sessions, passkeys, the tenant's settings, applications, organizations, domains,
-//! domain events and CRM connectors). The
-//! tenant comes from the URL or host, never from an argument; resolvers only translate between
+//! ceremonies, sessions, passkeys, the tenant's settings, applications, organizations,
+//! invitations, organization roles, domains, domain events and CRM connectors). The tenant
+//! comes from the URL or host, never from an argument; resolvers only translate between
 //! GraphQL and one core call each.
 
 use super::api_keys::{ApiKeyMutation, ApiKeyQuery};
@@ -13,6 +13,8 @@ use super::connectors::{ConnectorMutation, ConnectorQuery};
 use super::domains::DomainMutation;
 use super::events::EventQuery;
 use super::identities::{IdentityMutation, IdentityQuery};
+use super::invitations::InvitationMutation;
+use super::organization_roles::{OrganizationRoleMutation, OrganizationRoleQuery};
 use super::organizations::{OrganizationMutation, OrganizationQuery};
 use super::passkeys::{PasskeyMutation, PasskeyQuery};
 use super::sessions::{SessionMutation, SessionQuery};
@@ -34,6 +36,7 @@ pub struct TenantQuery(
     SettingsQuery,
     ApplicationQuery,
     OrganizationQuery,
+    OrganizationRoleQuery,
     EventQuery,
     ConnectorQuery,
 );
@@ -49,6 +52,8 @@ pub struct TenantMutation(
     SettingsMutation,
     ApplicationMutation,
     OrganizationMutation,
+    InvitationMutation,
+    OrganizationRoleMutation,
     DomainMutation,
     ConnectorMutation,
 );
