@@ -2,60 +2,28 @@
 //! embedded default) each message goes to the log and is appended to `data_dir/mailbox.txt`,
 //! so a developer can open invitation links without a mail server.
 
-use crate::config::{ConfigError, bad};
+use crate::config::mail::MailSettings;
 use async_trait::async_trait;
 use latchkey_core::Error;
 use latchkey_core::mail::{Mailer, Message};
 use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tokio::io::AsyncWriteExt;
 
-/// Checked mail settings.
-#[derive(Clone, Debug)]
-pub struct MailSettings {
-    from: Mailbox,
-    smtp_url: Option<String>,
-    mailbox: PathBuf,
-}
-
-impl MailSettings {
-    pub fn check(smtp_url: Option<&str>, from: &str, data_dir: &Path) -> Result<Self, ConfigError> {
-        let from: Mailbox = from.parse().map_err(|_| {
-            bad(
-                "LATCHKEY_MAIL_FROM",
-                format!("{from:?} is not an address such as \"Acme <no-reply@acme.example>\""),
-            )
-        })?;
-        if let Some(url) = smtp_url {
-            AsyncSmtpTransport::<Tokio1Executor>::from_url(url).map_err(|e| {
-                bad(
-                    "LATCHKEY_SMTP_URL",
-                    format!("not an SMTP URL such as smtp://user:password@mail.example:587 ({e})"),
-                )
-            })?;
-        }
-        Ok(Self {
-            from,
-            smtp_url: smtp_url.map(str::to_owned),
-            mailbox: data_dir.join("mailbox.txt"),
-        })
-    }
-
-    /// The mailer these settings describe.
-    pub fn mailer(&self) -> anyhow::Result<Box<dyn Mailer>> {
-        Ok(match &self.smtp_url {
-            Some(url) => Box::new(SmtpMailer {
-                transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build(),
-                from: self.from.clone(),
-            }),
-            None => Box::new(MailboxFile {
-                path: self.mailbox.clone(),
-                from: self.from.clone(),
-            }),
-        })
-    }
+/// The mailer the settings describe.
+pub fn mailer(settings: &MailSettings) -> anyhow::Result<Box<dyn Mailer>> {
+    Ok(match &settings.smtp_url {
+        Some(url) => Box::new(SmtpMailer {
+            transport: AsyncSmtpTransport::<Tokio1Executor>::from_url(url)?.build(),
+            from: settings.from.clone(),
+        }),
+        None => Box::new(MailboxFile {
+            path: settings.mailbox.clone(),
+            from: settings.from.clone(),
+        }),
+    })
 }
 
 fn build(from: &Mailbox, message: &Message) -> latchkey_core::Result<lettre::Message> {

@@ -3,9 +3,12 @@
 use crate::bootstrap::{Bootstrap, bootstrap};
 use crate::config::Config;
 use crate::graphql::{platform_schema, tenant_schema};
-use crate::http::{RequestId, routes};
+use crate::http::AppState;
+use crate::http::caller::RequestId;
+use crate::http::routes::routes;
+use crate::mail;
 use crate::metrics::Metrics;
-use crate::state::{AppState, Services};
+use crate::state::Services;
 use actix_web::dev::{ServerHandle, Service};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpMessage, HttpServer, web};
@@ -160,7 +163,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         config.crm_timeout,
         config.crm_allow_private_networks,
     ));
-    let mailer: Arc<dyn latchkey_core::mail::Mailer> = Arc::from(config.mail.mailer()?);
+    let mailer: Arc<dyn latchkey_core::mail::Mailer> = Arc::from(mail::mailer(&config.mail)?);
     let (stop_dispatcher, stopped) = watch::channel(false);
     let dispatcher = if config.crm_dispatcher {
         tokio::spawn(

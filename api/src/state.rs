@@ -1,8 +1,5 @@
 //! What every request handler shares, built once at start-up and handed down (no globals).
 
-use crate::config::Config;
-use crate::graphql::platform::PlatformSchema;
-use crate::graphql::tenant::TenantSchema;
 use crate::metrics::Metrics;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domains::DnsVerifier;
@@ -44,12 +41,4 @@ impl Services {
     pub fn issuer(&self, scope: &TenantScope) -> String {
         format!("{}/t/{}", self.public_url, scope.slug())
     }
-}
-
-/// Shared state of the HTTP server.
-pub struct AppState {
-    pub services: Services,
-    pub config: Arc<Config>,
-    pub tenant_schema: TenantSchema,
-    pub platform_schema: PlatformSchema,
 }

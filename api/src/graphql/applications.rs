@@ -1,7 +1,7 @@
 //! Applications (OpenID Connect clients) in the tenant API: register, change, rotate the
 //! secret, delete and list. Client secrets are returned once and never readable again.
 
-use super::tenant::request;
+use super::context::request;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};

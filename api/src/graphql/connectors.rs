@@ -1,10 +1,10 @@
 //! CRM connectors and their deliveries: `createCrmConnector`, `updateCrmConnector`,
 //! `deleteCrmConnector`, `enableCrmConnector`, `disableCrmConnector`, `testCrmConnector`,
 //! `crmConnectors`, `crmConnector`, `crmSyncEvents`, `replayCrmSyncEvent`, `pullCrmConnector`.
-//! Inbound CRM webhooks are plain HTTP (`crate::inbound`).
+//! Inbound CRM webhooks are plain HTTP (`crate::http::inbound`).
 
+use super::context::request;
 use super::events::DomainEventType;
-use super::tenant::request;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -1,47 +1,14 @@
 //! Verified domains of organizations and join requests: `addVerifiedDomain`, `verifyDomain`,
 //! `markDomainVerified`, `removeVerifiedDomain`, `approveJoinRequest`, `declineJoinRequest`.
 
-use super::organizations::Membership;
-use super::tenant::{Identity, request};
+use super::context::request;
+use super::objects::{Identity, Membership};
 use super::types::{IntoGraphql, parse_id};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use latchkey_core::domains::{
     self as core_domains, JoinRequestStatus as CoreStatus, VerificationMethod as CoreMethod,
 };
-use latchkey_core::organizations::DomainPolicy as CorePolicy;
-
-/// What happens when someone signs up with an email address at one of the organization's
-/// verified domains.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum DomainPolicy {
-    /// Nothing: people join through invitations.
-    None,
-    /// They become members (`org:member`) as soon as their email address is verified.
-    AutoJoin,
-    /// A join request waits for an organization admin.
-    RequestToJoin,
-}
-
-impl From<DomainPolicy> for CorePolicy {
-    fn from(policy: DomainPolicy) -> Self {
-        match policy {
-            DomainPolicy::None => CorePolicy::None,
-            DomainPolicy::AutoJoin => CorePolicy::AutoJoin,
-            DomainPolicy::RequestToJoin => CorePolicy::RequestToJoin,
-        }
-    }
-}
-
-impl From<CorePolicy> for DomainPolicy {
-    fn from(policy: CorePolicy) -> Self {
-        match policy {
-            CorePolicy::None => DomainPolicy::None,
-            CorePolicy::AutoJoin => DomainPolicy::AutoJoin,
-            CorePolicy::RequestToJoin => DomainPolicy::RequestToJoin,
-        }
-    }
-}
 
 /// How a domain was verified.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

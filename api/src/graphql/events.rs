@@ -1,7 +1,7 @@
 //! The tenant's domain events: what the outbox recorded for identities, organizations and
 //! memberships, in the shape webhooks and CRM connectors receive.
 
-use super::tenant::request;
+use super::context::request;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};

@@ -2,7 +2,7 @@
 //! passkey count) are loaded for all the parents of a response level at once, so a page of
 //! organizations with their members costs the same few SQL statements whatever its size.
 
-use super::tenant::TenantRequest;
+use super::context::TenantRequest;
 use super::types::graphql_error;
 use crate::state::Services;
 use async_graphql::dataloader::{DataLoader, Loader};

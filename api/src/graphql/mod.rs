@@ -1,17 +1,34 @@
 //! The GraphQL APIs: the tenant API (`/t/{slug}/graphql`) and the platform API
 //! (`/platform/graphql`), with their shared types, error mapping and request limits.
+//!
+//! Layers: `tenant` (the tenant API's root) merges the areas (`identities`, `applications`,
+//! `organizations`, …), and no area imports it. The areas share `context` (the request),
+//! `objects` (output types several areas return), `loaders` and `types`, none of which imports
+//! an area; where an area uses another's types (`organizations` shows `domains` and
+//! `invitations`), the import goes one way. `platform` stands alone on `types`.
 
-pub mod account;
+pub mod api_keys;
 pub mod applications;
+pub mod audit;
+pub mod ceremonies;
 pub mod connectors;
+pub mod context;
 pub mod domains;
 pub mod events;
+pub mod identities;
+pub mod invitations;
 pub mod limits;
 pub mod loaders;
+pub mod objects;
+pub mod organization_roles;
 pub mod organizations;
+pub mod passkeys;
 pub mod platform;
+pub mod sessions;
+pub mod settings;
 pub mod tenant;
 pub mod types;
+pub mod viewer;
 
 use crate::config::GraphqlLimits;
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};

@@ -1,79 +1,19 @@
-//! Organizations in the tenant API: the organizations themselves, their members, the
-//! tenant's organization roles, and `Identity.organizations`.
+//! Organizations in the tenant API: the organizations themselves and their members, and the
+//! fields resolved on organizations (`members`, `invitations`, `domains`, `joinRequests`) and
+//! on identities (`passkeyCount`, `organizations`).
 
-use super::domains::{DomainPolicy, JoinRequest, JoinRequestStatus, OrganizationDomain};
+use super::context::request;
+use super::domains::{JoinRequest, JoinRequestStatus, OrganizationDomain};
+use super::invitations::Invitation;
 use super::loaders::Loaders;
-use super::tenant::{Identity, request};
+use super::objects::{DomainPolicy, Identity, Membership, Organization, OrganizationKind};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
-use chrono::{DateTime, Utc};
+use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, SimpleObject};
 use latchkey_core::domains as core_domains;
-use latchkey_core::invitations::{
-    self as core_invitations, Delivery, InvitationStatus as CoreStatus,
-};
-use latchkey_core::organizations::{self as core_orgs, OrganizationKind as CoreKind};
+use latchkey_core::invitations as core_invitations;
+use latchkey_core::organizations as core_orgs;
 use latchkey_core::page::Page;
 use serde_json::Value;
-
-/// Whether an organization is a business customer or a partner.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum OrganizationKind {
-    Customer,
-    Partner,
-}
-
-impl From<OrganizationKind> for CoreKind {
-    fn from(kind: OrganizationKind) -> Self {
-        match kind {
-            OrganizationKind::Customer => CoreKind::Customer,
-            OrganizationKind::Partner => CoreKind::Partner,
-        }
-    }
-}
-
-impl From<CoreKind> for OrganizationKind {
-    fn from(kind: CoreKind) -> Self {
-        match kind {
-            CoreKind::Customer => OrganizationKind::Customer,
-            CoreKind::Partner => OrganizationKind::Partner,
-        }
-    }
-}
-
-/// A business customer or partner of the tenant.
-#[derive(SimpleObject, Clone, Debug)]
-#[graphql(complex)]
-pub struct Organization {
-    pub id: ID,
-    pub name: String,
-    /// Unique within the tenant.
-    pub slug: String,
-    pub kind: OrganizationKind,
-    /// Free-form JSON object.
-    pub metadata: Json<Value>,
-    /// The id in another system, such as the CRM account id.
-    pub external_id: Option<String>,
-    /// What happens when someone signs up with an email address at a verified domain.
-    pub domain_policy: DomainPolicy,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<core_orgs::Organization> for Organization {
-    fn from(org: core_orgs::Organization) -> Self {
-        Self {
-            id: ID(org.id.to_string()),
-            name: org.name,
-            slug: org.slug,
-            kind: org.kind.into(),
-            metadata: Json(org.metadata),
-            external_id: org.external_id,
-            domain_policy: org.domain_policy.into(),
-            created_at: org.created_at,
-            updated_at: org.updated_at,
-        }
-    }
-}
 
 #[ComplexObject]
 impl Organization {
@@ -203,109 +143,6 @@ fn connection(page: Page<core_orgs::Member>) -> Connection<Membership> {
     Connection::from_page(page, |m| m.membership.id, Membership::from)
 }
 
-/// Where an invitation stands.
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum InvitationStatus {
-    Pending,
-    Accepted,
-    Revoked,
-    Expired,
-}
-
-impl From<CoreStatus> for InvitationStatus {
-    fn from(status: CoreStatus) -> Self {
-        match status {
-            CoreStatus::Pending => InvitationStatus::Pending,
-            CoreStatus::Accepted => InvitationStatus::Accepted,
-            CoreStatus::Revoked => InvitationStatus::Revoked,
-            CoreStatus::Expired => InvitationStatus::Expired,
-        }
-    }
-}
-
-/// An invitation to join an organization (the token is only in the email).
-#[derive(SimpleObject, Clone, Debug)]
-pub struct Invitation {
-    pub id: ID,
-    pub organization_id: ID,
-    pub email: String,
-    pub roles: Vec<String>,
-    pub status: InvitationStatus,
-    pub invited_by: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub sent_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub accepted_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
-impl From<core_invitations::Invitation> for Invitation {
-    fn from(invitation: core_invitations::Invitation) -> Self {
-        Self {
-            id: ID(invitation.id.to_string()),
-            organization_id: ID(invitation.organization_id.to_string()),
-            status: invitation.status().into(),
-            email: invitation.email,
-            roles: invitation.roles,
-            invited_by: invitation.invited_by,
-            created_at: invitation.created_at,
-            sent_at: invitation.sent_at,
-            expires_at: invitation.expires_at,
-            accepted_at: invitation.accepted_at,
-            revoked_at: invitation.revoked_at,
-        }
-    }
-}
-
-/// An identity's membership of an organization, with its roles there.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct Membership {
-    pub id: ID,
-    /// Organization role names (`org:admin`, `org:member`, or the tenant's own).
-    pub roles: Vec<String>,
-    pub organization: Organization,
-    pub identity: Identity,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<core_orgs::Member> for Membership {
-    fn from(member: core_orgs::Member) -> Self {
-        Self {
-            id: ID(member.membership.id.to_string()),
-            roles: member.membership.roles,
-            organization: member.organization.into(),
-            identity: member.identity.into(),
-            created_at: member.membership.created_at,
-            updated_at: member.membership.updated_at,
-        }
-    }
-}
-
-/// An organization role: built in (`org:admin`, `org:member`; no id) or the tenant's own.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct OrganizationRole {
-    pub id: Option<ID>,
-    pub name: String,
-    pub description: Option<String>,
-    pub permissions: Vec<String>,
-    pub built_in: bool,
-    pub created_at: Option<DateTime<Utc>>,
-}
-
-impl From<core_orgs::OrganizationRole> for OrganizationRole {
-    fn from(role: core_orgs::OrganizationRole) -> Self {
-        Self {
-            built_in: role.built_in(),
-            id: role.id.map(|id| ID(id.to_string())),
-            name: role.name,
-            description: role.description,
-            permissions: role.permissions,
-            created_at: role.created_at,
-        }
-    }
-}
-
 #[derive(InputObject, Default)]
 pub struct OrganizationFilter {
     /// Part of the name or slug.
@@ -354,18 +191,6 @@ impl OrganizationQuery {
                 .gql()?
                 .into(),
         )
-    }
-
-    /// The tenant's organization roles, built-ins first.
-    async fn organization_roles(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<OrganizationRole>> {
-        let (services, req) = request(ctx);
-        let roles = core_orgs::list_organization_roles(&services.db, &req.scope, &req.actor)
-            .await
-            .gql()?;
-        Ok(roles.into_iter().map(Into::into).collect())
     }
 }
 
@@ -446,86 +271,6 @@ pub struct RemoveOrganizationMemberInput {
 pub struct RemoveOrganizationMemberPayload {
     /// The membership that ended; the member's sessions in the organization are revoked.
     pub membership: Membership,
-}
-
-#[derive(InputObject)]
-pub struct CreateOrganizationRoleInput {
-    pub name: String,
-    pub description: Option<String>,
-    #[graphql(default)]
-    pub permissions: Vec<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct CreateOrganizationRolePayload {
-    pub role: OrganizationRole,
-}
-
-#[derive(InputObject)]
-pub struct DeleteOrganizationRoleInput {
-    pub id: ID,
-}
-
-#[derive(SimpleObject)]
-pub struct DeleteOrganizationRolePayload {
-    pub role: OrganizationRole,
-}
-
-#[derive(InputObject)]
-pub struct InviteOrganizationMemberInput {
-    pub organization_id: ID,
-    pub email: String,
-    #[graphql(default_with = "vec![core_orgs::ORG_MEMBER.to_owned()]")]
-    pub roles: Vec<String>,
-}
-
-#[derive(SimpleObject)]
-pub struct InviteOrganizationMemberPayload {
-    /// The invitation; the link went out by email.
-    pub invitation: Invitation,
-}
-
-#[derive(InputObject)]
-pub struct InvitationIdInput {
-    pub id: ID,
-}
-
-#[derive(SimpleObject)]
-pub struct ResendInvitationPayload {
-    pub invitation: Invitation,
-}
-
-#[derive(SimpleObject)]
-pub struct RevokeInvitationPayload {
-    pub invitation: Invitation,
-}
-
-#[derive(InputObject)]
-pub struct AcceptInvitationInput {
-    /// The `invitation` parameter of the emailed link.
-    pub token: String,
-}
-
-#[derive(SimpleObject)]
-pub struct AcceptInvitationPayload {
-    pub membership: Membership,
-}
-
-/// Where invitation emails go out from and link to.
-async fn with_delivery<T>(
-    ctx: &Context<'_>,
-    f: impl AsyncFnOnce(&Delivery<'_>) -> latchkey_core::Result<T>,
-) -> async_graphql::Result<T> {
-    let (services, req) = request(ctx);
-    let page_url = format!("{}/t/{}/", services.public_url, req.scope.slug());
-    f(&Delivery {
-        mailer: services.mailer.as_ref(),
-        store: services.store.as_ref(),
-        page_url: &page_url,
-        tenant_name: &req.tenant.name,
-    })
-    .await
-    .gql()
 }
 
 #[derive(Default)]
@@ -674,117 +419,5 @@ impl OrganizationMutation {
         Ok(RemoveOrganizationMemberPayload {
             membership: member.into(),
         })
-    }
-
-    /// Invites `email` into an organization with `roles` and emails the link (tenant admins,
-    /// or members with `members:write`).
-    async fn invite_organization_member(
-        &self,
-        ctx: &Context<'_>,
-        input: InviteOrganizationMemberInput,
-    ) -> async_graphql::Result<InviteOrganizationMemberPayload> {
-        let (services, req) = request(ctx);
-        let organization_id = parse_id("organizationId", &input.organization_id)?;
-        let invitation = with_delivery(ctx, async |delivery| {
-            core_invitations::invite_member(
-                &services.db,
-                &req.scope,
-                &req.actor,
-                delivery,
-                organization_id,
-                &input.email,
-                &input.roles,
-            )
-            .await
-        })
-        .await?;
-        Ok(InviteOrganizationMemberPayload {
-            invitation: invitation.into(),
-        })
-    }
-
-    /// Sends an invitation again with a new link (the old one stops working) and a new expiry.
-    async fn resend_invitation(
-        &self,
-        ctx: &Context<'_>,
-        input: InvitationIdInput,
-    ) -> async_graphql::Result<ResendInvitationPayload> {
-        let (services, req) = request(ctx);
-        let id = parse_id("id", &input.id)?;
-        let invitation = with_delivery(ctx, async |delivery| {
-            core_invitations::resend_invitation(&services.db, &req.scope, &req.actor, delivery, id)
-                .await
-        })
-        .await?;
-        Ok(ResendInvitationPayload {
-            invitation: invitation.into(),
-        })
-    }
-
-    /// Revokes a pending invitation.
-    async fn revoke_invitation(
-        &self,
-        ctx: &Context<'_>,
-        input: InvitationIdInput,
-    ) -> async_graphql::Result<RevokeInvitationPayload> {
-        let (services, req) = request(ctx);
-        let id = parse_id("id", &input.id)?;
-        let invitation =
-            core_invitations::revoke_invitation(&services.db, &req.scope, &req.actor, id)
-                .await
-                .gql()?;
-        Ok(RevokeInvitationPayload {
-            invitation: invitation.into(),
-        })
-    }
-
-    /// Accepts an invitation as the signed-in identity it was sent to.
-    async fn accept_invitation(
-        &self,
-        ctx: &Context<'_>,
-        input: AcceptInvitationInput,
-    ) -> async_graphql::Result<AcceptInvitationPayload> {
-        let (services, req) = request(ctx);
-        let member =
-            core_invitations::accept_invitation(&services.db, &req.scope, &req.actor, &input.token)
-                .await
-                .gql()?;
-        Ok(AcceptInvitationPayload {
-            membership: member.into(),
-        })
-    }
-
-    /// Defines an organization role for the tenant.
-    async fn create_organization_role(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateOrganizationRoleInput,
-    ) -> async_graphql::Result<CreateOrganizationRolePayload> {
-        let (services, req) = request(ctx);
-        let role = core_orgs::create_organization_role(
-            &services.db,
-            &req.scope,
-            &req.actor,
-            &input.name,
-            input.description.as_deref(),
-            &input.permissions,
-        )
-        .await
-        .gql()?;
-        Ok(CreateOrganizationRolePayload { role: role.into() })
-    }
-
-    /// Deletes a tenant-defined role no member holds.
-    async fn delete_organization_role(
-        &self,
-        ctx: &Context<'_>,
-        input: DeleteOrganizationRoleInput,
-    ) -> async_graphql::Result<DeleteOrganizationRolePayload> {
-        let (services, req) = request(ctx);
-        let id = parse_id("id", &input.id)?;
-        let role = core_orgs::delete_organization_role(&services.db, &req.scope, &req.actor, id)
-            .await
-            .gql()?;
-        Ok(DeleteOrganizationRolePayload { role: role.into() })
     }
 }

@@ -1,10 +1,11 @@
 //! Types shared by both schemas: Relay connections, cursors, ids and error mapping.
 
-use async_graphql::{ErrorExtensions, ID, OutputType, SimpleObject};
+use async_graphql::{ErrorExtensions, ID, OutputType, SimpleObject, TypeName};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use latchkey_core::Error;
 use latchkey_core::page::{Page, PageRequest};
+use std::borrow::Cow;
 use uuid::Uuid;
 
 /// The error codes clients see in `extensions.code`.
@@ -86,70 +87,35 @@ pub struct PageInfo {
 
 /// One item of a connection with its cursor.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(concrete(name = "IdentityEdge", params(super::tenant::Identity)))]
-#[graphql(concrete(name = "ApiKeyEdge", params(super::tenant::ApiKey)))]
-#[graphql(concrete(name = "AuditEventEdge", params(super::tenant::AuditEvent)))]
-#[graphql(concrete(name = "TenantEdge", params(super::platform::Tenant)))]
-#[graphql(concrete(name = "SigningKeyEdge", params(super::account::SigningKey)))]
-#[graphql(concrete(name = "SessionEdge", params(super::account::Session)))]
-#[graphql(concrete(name = "PasskeyEdge", params(super::account::Passkey)))]
-#[graphql(concrete(name = "ApplicationEdge", params(super::applications::Application)))]
-#[graphql(concrete(name = "OrganizationEdge", params(super::organizations::Organization)))]
-#[graphql(concrete(name = "MembershipEdge", params(super::organizations::Membership)))]
-#[graphql(concrete(name = "InvitationEdge", params(super::organizations::Invitation)))]
-#[graphql(concrete(name = "DomainEventEdge", params(super::events::DomainEvent)))]
-#[graphql(concrete(name = "JoinRequestEdge", params(super::domains::JoinRequest)))]
-#[graphql(concrete(name = "CrmConnectorEdge", params(super::connectors::CrmConnector)))]
-#[graphql(concrete(name = "CrmSyncEventEdge", params(super::connectors::CrmSyncEvent)))]
+#[graphql(name_type)]
 pub struct Edge<T: OutputType> {
     pub cursor: String,
     pub node: T,
 }
 
+/// Named after the node type: `IdentityEdge`.
+impl<T: OutputType> TypeName for Edge<T> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Edge", T::type_name()).into()
+    }
+}
+
 /// A Relay connection: `edges`, `nodes` (the same items without cursors), `pageInfo` and the
 /// total number of items matching the filter.
 #[derive(SimpleObject, Clone, Debug)]
-#[graphql(concrete(name = "IdentityConnection", params(super::tenant::Identity)))]
-#[graphql(concrete(name = "ApiKeyConnection", params(super::tenant::ApiKey)))]
-#[graphql(concrete(name = "AuditEventConnection", params(super::tenant::AuditEvent)))]
-#[graphql(concrete(name = "TenantConnection", params(super::platform::Tenant)))]
-#[graphql(concrete(name = "SigningKeyConnection", params(super::account::SigningKey)))]
-#[graphql(concrete(name = "SessionConnection", params(super::account::Session)))]
-#[graphql(concrete(name = "PasskeyConnection", params(super::account::Passkey)))]
-#[graphql(concrete(
-    name = "OrganizationConnection",
-    params(super::organizations::Organization)
-))]
-#[graphql(concrete(
-    name = "MembershipConnection",
-    params(super::organizations::Membership)
-))]
-#[graphql(concrete(
-    name = "ApplicationConnection",
-    params(super::applications::Application)
-))]
-#[graphql(concrete(
-    name = "InvitationConnection",
-    params(super::organizations::Invitation)
-))]
-#[graphql(concrete(name = "DomainEventConnection", params(super::events::DomainEvent)))]
-#[graphql(concrete(name = "JoinRequestConnection", params(super::domains::JoinRequest)))]
-#[graphql(concrete(
-    name = "CrmConnectorConnection",
-    params(super::connectors::CrmConnector)
-))]
-#[graphql(concrete(
-    name = "CrmSyncEventConnection",
-    params(super::connectors::CrmSyncEvent)
-))]
-pub struct Connection<T: OutputType>
-where
-    Edge<T>: OutputType,
-{
+#[graphql(name_type)]
+pub struct Connection<T: OutputType> {
     pub edges: Vec<Edge<T>>,
     pub nodes: Vec<T>,
     pub page_info: PageInfo,
     pub total_count: u64,
+}
+
+/// Named after the node type: `IdentityConnection`.
+impl<T: OutputType> TypeName for Connection<T> {
+    fn type_name() -> Cow<'static, str> {
+        format!("{}Connection", T::type_name()).into()
+    }
 }
 
 pub fn encode_cursor(id: Uuid) -> String {
@@ -175,10 +141,7 @@ pub fn page_request(
     PageRequest::new(first.map(i64::from), after).gql()
 }
 
-impl<T: OutputType + Clone> Connection<T>
-where
-    Edge<T>: OutputType,
-{
+impl<T: OutputType + Clone> Connection<T> {
     /// Builds a connection from a core page; `id` gives each item's cursor.
     pub fn from_page<U>(page: Page<U>, id: impl Fn(&U) -> Uuid, node: impl Fn(U) -> T) -> Self {
         let edges: Vec<Edge<T>> = page

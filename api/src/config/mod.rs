@@ -1,16 +1,20 @@
 //! Configuration: `latchkey.toml` (or the file named by `--config` / `LATCHKEY_CONFIG`),
 //! overridden by `LATCHKEY_*` environment variables. Every value is checked at start-up and a
-//! bad one stops it with a message naming the setting.
+//! bad one stops it with a message naming the setting. The mail settings, the master key and
+//! IP ranges are checked in their own modules.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
+pub mod ip_range;
+pub mod mail;
+pub mod master_key;
+
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
-use latchkey_core::crypto::MasterKey;
+use ip_range::IpRange;
 use latchkey_tenants::crm::dispatch::DispatchSettings;
-use rand::RngCore;
+use mail::MailSettings;
+use master_key::{MasterKeySource, parse_master_key};
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Settings as written in the file or the environment, before they are checked.
@@ -159,26 +163,6 @@ pub struct GraphqlLimits {
     pub introspection: bool,
 }
 
-/// Where the master key comes from.
-#[derive(Clone)]
-pub enum MasterKeySource {
-    /// The key itself (32 bytes).
-    Value([u8; 32]),
-    File(PathBuf),
-    /// The embedded default: `data_dir/master.key`, generated on first start.
-    Development(PathBuf),
-}
-
-impl std::fmt::Debug for MasterKeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            MasterKeySource::Value(_) => f.write_str("Value(…)"),
-            MasterKeySource::File(path) => write!(f, "File({})", path.display()),
-            MasterKeySource::Development(path) => write!(f, "Development({})", path.display()),
-        }
-    }
-}
-
 /// Checked configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -200,7 +184,7 @@ pub struct Config {
     pub ceremony_ttl: std::time::Duration,
     pub trusted_proxies: Vec<IpRange>,
     pub limits: GraphqlLimits,
-    pub mail: crate::mail::MailSettings,
+    pub mail: MailSettings,
     /// The DNS server of domain verification; `None` = the system's resolvers.
     pub dns_server: Option<SocketAddr>,
     pub dispatch: DispatchSettings,
@@ -372,7 +356,7 @@ impl Config {
                 return Err(bad(name, "must be greater than 0"));
             }
         }
-        let mail = crate::mail::MailSettings::check(
+        let mail = MailSettings::check(
             settings.smtp_url.as_deref(),
             &settings.mail_from,
             &settings.data_dir,
@@ -447,108 +431,12 @@ impl Config {
         })
     }
 
-    /// Reads, or in the development mode creates, the master key.
-    pub fn load_master_key(&self) -> Result<MasterKey, ConfigError> {
-        match &self.master_key {
-            MasterKeySource::Value(key) => Ok(MasterKey::from_bytes(*key)),
-            MasterKeySource::File(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| {
-                    bad(
-                        "LATCHKEY_MASTER_KEY_FILE",
-                        format!("cannot read {}: {e}", path.display()),
-                    )
-                })?;
-                parse_master_key("LATCHKEY_MASTER_KEY_FILE", text.trim()).map(MasterKey::from_bytes)
-            }
-            MasterKeySource::Development(path) => {
-                if path.exists() {
-                    let text = std::fs::read_to_string(path).map_err(|e| {
-                        bad(
-                            "LATCHKEY_DATA_DIR",
-                            format!("cannot read {}: {e}", path.display()),
-                        )
-                    })?;
-                    return parse_master_key("LATCHKEY_DATA_DIR", text.trim())
-                        .map(MasterKey::from_bytes);
-                }
-                let mut key = [0u8; 32];
-                rand::rng().fill_bytes(&mut key);
-                write_private(path, &STANDARD.encode(key)).map_err(|e| {
-                    bad(
-                        "LATCHKEY_DATA_DIR",
-                        format!("cannot write {}: {e}", path.display()),
-                    )
-                })?;
-                tracing::warn!(
-                    path = %path.display(),
-                    "generated a development master key; set LATCHKEY_MASTER_KEY in production"
-                );
-                Ok(MasterKey::from_bytes(key))
-            }
-        }
-    }
-
     /// The public URL, given the address the server actually bound.
     pub fn public_url_for(&self, bound: SocketAddr) -> String {
         self.public_url
             .clone()
             .unwrap_or_else(|| format!("http://localhost:{}", bound.port()))
     }
-}
-
-/// An IP address or CIDR range (`10.0.0.0/8`, `fd00::/8`, `192.0.2.7`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IpRange {
-    network: IpAddr,
-    prefix: u8,
-}
-
-impl IpRange {
-    pub fn parse(text: &str) -> Option<Self> {
-        let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix.parse::<u8>().ok()?)),
-            None => (text, None),
-        };
-        let network: IpAddr = address.parse().ok()?;
-        let bits = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(bits);
-        (prefix <= bits).then_some(Self { network, prefix })
-    }
-
-    pub fn contains(&self, address: IpAddr) -> bool {
-        let mask = |bits: u32| -> u128 {
-            if self.prefix == 0 {
-                0
-            } else {
-                u128::MAX << (bits - u32::from(self.prefix))
-            }
-        };
-        match (self.network, address) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let m = mask(32) as u32;
-                u32::from(net) & m == u32::from(ip) & m
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let m = mask(128);
-                u128::from(net) & m == u128::from(ip) & m
-            }
-            _ => false,
-        }
-    }
-}
-
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path)?.write_all(contents.as_bytes())
 }
 
 fn check_url(setting: &str, url: &str, schemes: &[&str]) -> Result<(), ConfigError> {
@@ -577,24 +465,11 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn parse_master_key(setting: &str, value: &str) -> Result<[u8; 32], ConfigError> {
-    let bytes = if value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit()) {
-        hex::decode(value).ok()
-    } else {
-        STANDARD.decode(value).ok()
-    };
-    match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
-        Some(key) => Ok(key),
-        None => Err(bad(
-            setting,
-            "must be exactly 32 bytes, written as base64 (44 characters) or hex (64 characters)",
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
 
     fn settings() -> Settings {
         Settings::default()
@@ -661,13 +536,6 @@ mod tests {
             let error = Config::check(s).unwrap_err();
             assert_eq!(error.setting, setting, "{error}");
         }
-    }
-
-    #[test]
-    fn master_key_accepts_base64_and_hex() {
-        assert!(parse_master_key("k", &STANDARD.encode([1u8; 32])).is_ok());
-        assert!(parse_master_key("k", &hex::encode([1u8; 32])).is_ok());
-        assert!(parse_master_key("k", &STANDARD.encode([1u8; 31])).is_err());
     }
 
     #[test]

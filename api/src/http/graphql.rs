@@ -1,213 +1,25 @@
-//! HTTP: routes, tenant resolution, caller authentication, request limits and the mapping of
-//! GraphQL results to status codes. Every error body has the GraphQL shape
-//! `{"errors":[{"message", "extensions":{"code"}}]}`.
+//! The GraphQL endpoints: `/t/{slug}/graphql`, `/graphql` (the tenant by host) and
+//! `/platform/graphql`. POST takes one operation or a bounded batch; GET takes a query (never a
+//! mutation) or serves GraphiQL. Each operation is checked against the alias limit, run with
+//! the caller attached, counted, and answered with the status of its first error.
 
-use crate::config::{GraphqlLimits, IpRange};
+use super::AppState;
+use super::body::read_body;
+use super::caller::{Resolved, platform_caller, tenant_caller};
+use super::errors::{HttpError, status_for_code};
+use crate::config::GraphqlLimits;
 use crate::graphql::limits::count_aliases;
 use crate::graphql::loaders::Loaders;
-use crate::graphql::platform::PlatformRequest;
-use crate::graphql::tenant::TenantRequest;
-use crate::graphql::types::{code, graphql_error};
+use crate::graphql::types::code;
 use crate::metrics::Metrics;
-use crate::state::{AppState, Services};
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
 use async_graphql::{BatchRequest, BatchResponse, ObjectType, Request, Response, Schema};
-use futures::StreamExt;
-use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
-use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
-use latchkey_core::{Actor, Error, TenantScope, platform, tenancy};
-use serde_json::json;
-use std::sync::Arc;
+use latchkey_core::tenancy;
 use tracing::Instrument;
-
-/// The id of the request being handled (from `X-Request-Id`, or generated).
-#[derive(Clone, Debug)]
-pub struct RequestId(pub String);
-
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
-        .route("/metrics", web::get().to(metrics))
-        .route("/platform/graphql", web::post().to(platform_post))
-        .route("/platform/graphql", web::get().to(platform_get))
-        .route("/t/{slug}/graphql", web::post().to(tenant_post_by_path))
-        .route("/t/{slug}/graphql", web::get().to(tenant_get_by_path))
-        .route("/graphql", web::post().to(tenant_post_by_host))
-        .route("/graphql", web::get().to(tenant_get_by_host))
-        .configure(crate::oidc::routes)
-        .configure(crate::inbound::routes)
-        .configure(crate::pages::routes)
-        .default_service(web::to(not_found));
-}
-
-/// A request refused before GraphQL execution, answered in the GraphQL error shape.
-#[derive(Debug)]
-pub struct HttpError {
-    status: StatusCode,
-    code: String,
-    message: String,
-}
-
-impl HttpError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code: code.to_owned(),
-            message: message.into(),
-        }
-    }
-
-    fn bad_input(status: StatusCode, message: impl Into<String>) -> Self {
-        Self::new(status, code::BAD_USER_INPUT, message)
-    }
-}
-
-impl std::fmt::Display for HttpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
-    }
-}
-
-impl actix_web::ResponseError for HttpError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        if self.status == StatusCode::UNAUTHORIZED {
-            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-        }
-        response.json(json!({
-            "errors": [{ "message": self.message, "extensions": { "code": self.code } }]
-        }))
-    }
-}
-
-/// Maps a core error met outside GraphQL execution (resolution, authentication).
-impl From<Error> for HttpError {
-    fn from(error: Error) -> Self {
-        let error = graphql_error(error);
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|e| e.get("code"))
-            .and_then(|v| match v {
-                async_graphql::Value::String(s) => Some(s.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| code::INTERNAL.to_owned());
-        Self::new(status_for_code(&code), &code, error.message)
-    }
-}
-
-fn status_for_code(code: &str) -> StatusCode {
-    match code {
-        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
-        code::FORBIDDEN => StatusCode::FORBIDDEN,
-        code::NOT_FOUND => StatusCode::NOT_FOUND,
-        code::CONFLICT => StatusCode::CONFLICT,
-        code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
-        code::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    }
-}
-
-pub(crate) fn request_id(request: &HttpRequest) -> Option<String> {
-    request.extensions().get::<RequestId>().map(|r| r.0.clone())
-}
-
-async fn not_found() -> Result<HttpResponse, HttpError> {
-    Err(HttpError::new(
-        StatusCode::NOT_FOUND,
-        code::NOT_FOUND,
-        "no such endpoint",
-    ))
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
-}
-
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let metrics = &state.services.metrics;
-    let (open, idle) = state.services.db.pool_usage();
-    metrics.database_connections.set(i64::from(open));
-    metrics.database_idle_connections.set(idle as i64);
-    metrics.observe_statements(state.services.db.statements());
-    match latchkey_tenants::crm::dispatch::queue_depth(&state.services.db).await {
-        Ok(depth) => metrics
-            .crm_queue_depth
-            .set(i64::try_from(depth).unwrap_or(i64::MAX)),
-        Err(error) => tracing::warn!(%error, "reading the CRM queue depth failed"),
-    }
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render())
-}
-
-async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let services = &state.services;
-    let (database, store) = futures::join!(services.db.ping(), services.store.ping());
-    let describe = |result: &latchkey_core::Result<()>| match result {
-        Ok(()) => "ok".to_owned(),
-        Err(error) => {
-            tracing::warn!(error = ?error, "readiness check failed");
-            "unreachable".to_owned()
-        }
-    };
-    let body = json!({
-        "database": describe(&database),
-        "store": describe(&store),
-        "storeKind": services.store.kind(),
-    });
-    if database.is_ok() && store.is_ok() {
-        HttpResponse::Ok().json(body)
-    } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
-}
-
-/// Reads the body up to the configured limit.
-pub(crate) async fn read_body(
-    request: &HttpRequest,
-    mut payload: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, HttpError> {
-    let too_large = || {
-        HttpError::bad_input(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is larger than {limit} bytes"),
-        )
-    };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            HttpError::bad_input(
-                StatusCode::BAD_REQUEST,
-                format!("could not read the request body: {e}"),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
 
 /// Parses a POST body into one operation or a bounded batch.
 fn parse_body(body: &[u8], limits: &GraphqlLimits) -> Result<BatchRequest, HttpError> {
@@ -443,102 +255,6 @@ fn observed<'a>(state: &'a AppState, api: &'static str) -> Observed<'a> {
     }
 }
 
-type Resolved = latchkey_core::Result<(TenantScope, tenancy::Tenant)>;
-
-/// Resolves the tenant and authenticates the caller on it. A credential of another tenant, a
-/// revoked key or a garbage token is `UNAUTHENTICATED`.
-async fn tenant_caller(
-    services: &Services,
-    trusted_proxies: &[IpRange],
-    request: &HttpRequest,
-    resolved: Resolved,
-) -> Result<TenantRequest, HttpError> {
-    let (scope, tenant) = resolved?;
-    tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
-    services.metrics.tenant_request(scope.slug());
-    let request_id = request_id(request);
-    let actor = match bearer(request)? {
-        None => Actor::anonymous(request_id),
-        Some(token) if token.starts_with(API_KEY_PREFIX) => {
-            authenticate_api_key(
-                &services.db,
-                services.store.as_ref(),
-                &scope,
-                token,
-                request_id,
-            )
-            .await?
-        }
-        Some(token) => {
-            authenticate_access_token(
-                &services.db,
-                &services.token_keys,
-                &scope,
-                &services.issuer(&scope),
-                token,
-                request_id,
-            )
-            .await?
-        }
-    };
-    Ok(TenantRequest {
-        scope,
-        tenant,
-        actor,
-        client: client_info(request, trusted_proxies),
-    })
-}
-
-/// The client of a request, for rate limits and session records. Behind trusted proxies the
-/// client is the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
-pub(crate) fn client_info(request: &HttpRequest, trusted_proxies: &[IpRange]) -> ClientInfo {
-    let trusted = |ip: std::net::IpAddr| trusted_proxies.iter().any(|r| r.contains(ip));
-    let peer = request.peer_addr().map(|a| a.ip());
-    let client = match peer {
-        Some(peer) if trusted(peer) => request
-            .headers()
-            .get_all("x-forwarded-for")
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|v| v.trim().parse::<std::net::IpAddr>().ok())
-            .rev()
-            .find(|ip| !trusted(*ip))
-            .or(Some(peer)),
-        other => other,
-    };
-    ClientInfo {
-        user_agent: request
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        ip_address: client.map(|ip| ip.to_string()),
-    }
-}
-
-/// The bearer token of the `Authorization` header, if there is one.
-pub(crate) fn bearer(request: &HttpRequest) -> Result<Option<&str>, HttpError> {
-    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let malformed = || {
-        HttpError::new(
-            StatusCode::UNAUTHORIZED,
-            code::UNAUTHENTICATED,
-            "the Authorization header must be `Bearer <token>`",
-        )
-    };
-    let value = value.to_str().map_err(|_| malformed())?;
-    match value.split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(Some(token.trim()))
-        }
-        _ => Err(malformed()),
-    }
-}
-
 async fn resolve_by_host(state: &AppState, request: &HttpRequest) -> Resolved {
     // The Host header itself: Forwarded / X-Forwarded-Host come from the client.
     let host = request
@@ -615,7 +331,7 @@ async fn tenant_get(
     .await)
 }
 
-async fn tenant_post_by_path(
+pub(super) async fn tenant_post_by_path(
     state: web::Data<AppState>,
     request: HttpRequest,
     slug: web::Path<String>,
@@ -625,7 +341,7 @@ async fn tenant_post_by_path(
     tenant_post(&state, request, payload, resolved).await
 }
 
-async fn tenant_get_by_path(
+pub(super) async fn tenant_get_by_path(
     state: web::Data<AppState>,
     request: HttpRequest,
     slug: web::Path<String>,
@@ -635,7 +351,7 @@ async fn tenant_get_by_path(
     tenant_get(&state, request, resolved, &endpoint).await
 }
 
-async fn tenant_post_by_host(
+pub(super) async fn tenant_post_by_host(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
@@ -644,7 +360,7 @@ async fn tenant_post_by_host(
     tenant_post(&state, request, payload, resolved).await
 }
 
-async fn tenant_get_by_host(
+pub(super) async fn tenant_get_by_host(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
@@ -652,26 +368,7 @@ async fn tenant_get_by_host(
     tenant_get(&state, request, resolved, "/graphql").await
 }
 
-async fn platform_caller(
-    state: &AppState,
-    request: &HttpRequest,
-) -> Result<Arc<PlatformRequest>, HttpError> {
-    let token = bearer(request)?.ok_or_else(|| {
-        HttpError::new(
-            StatusCode::UNAUTHORIZED,
-            code::UNAUTHENTICATED,
-            "the platform API needs `Authorization: Bearer <platform token>`",
-        )
-    })?;
-    let scope = platform::authenticate(&state.services.db, token).await?;
-    Ok(Arc::new(PlatformRequest::new(
-        state.services.db.clone(),
-        scope,
-        request_id(request),
-    )))
-}
-
-async fn platform_post(
+pub(super) async fn platform_post(
     state: web::Data<AppState>,
     request: HttpRequest,
     payload: web::Payload,
@@ -690,7 +387,7 @@ async fn platform_post(
     .await)
 }
 
-async fn platform_get(
+pub(super) async fn platform_get(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {

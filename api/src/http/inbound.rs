@@ -4,8 +4,9 @@
 //! a bad signature or an old timestamp, 400 for a body that is not an event, 413 over 1 MiB,
 //! 404 for a connector that does not exist or does not pull, 503 when the CRM should retry.
 
-use crate::http::{HttpError, read_body};
-use crate::state::AppState;
+use super::AppState;
+use super::body::read_body;
+use super::errors::HttpError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::tenancy;

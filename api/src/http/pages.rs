@@ -2,41 +2,41 @@
 //! (`config.json` for the pages, `jwks.json` for token verifiers). The pages are plain HTML,
 //! CSS and ES modules from `web/tenant/`, embedded in the binary; no third-party origin.
 
-use crate::http::HttpError;
-use crate::state::AppState;
+use super::AppState;
+use super::errors::HttpError;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::{signing_keys, tenancy};
 use serde_json::json;
 
-const INDEX: &str = include_str!("../../web/tenant/index.html");
-const ACCOUNT: &str = include_str!("../../web/tenant/account.html");
+const INDEX: &str = include_str!("../../../web/tenant/index.html");
+const ACCOUNT: &str = include_str!("../../../web/tenant/account.html");
 const ASSETS: [(&str, &str, &str); 5] = [
     (
         "latchkey.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../sdk/js/latchkey.js"),
+        include_str!("../../../sdk/js/latchkey.js"),
     ),
     (
         "app.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web/tenant/app.js"),
+        include_str!("../../../web/tenant/app.js"),
     ),
     (
         "signin.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web/tenant/signin.js"),
+        include_str!("../../../web/tenant/signin.js"),
     ),
     (
         "account.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web/tenant/account.js"),
+        include_str!("../../../web/tenant/account.js"),
     ),
     (
         "style.css",
         "text/css; charset=utf-8",
-        include_str!("../../web/tenant/style.css"),
+        include_str!("../../../web/tenant/style.css"),
     ),
 ];
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";

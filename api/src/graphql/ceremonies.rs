@@ -1,0 +1,199 @@
+//! Passkey ceremonies, begun and finished by the end user's browser: registration (sign-up,
+//! account recovery, or another passkey for the signed-in user) and sign-in. A finished
+//! sign-up, recovery or sign-in starts a session.
+
+use super::context::request;
+use super::objects::Identity;
+use super::passkeys::Passkey;
+use super::sessions::{SessionReference, count_tokens};
+use super::settings::{relying_party, settings_of};
+use super::types::{IntoGraphql, parse_id};
+use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use latchkey_core::passkeys::{BeginRegistration, Ceremonies, CeremonyOutcome};
+use latchkey_core::sessions::TokenIssuer;
+use serde_json::Value;
+
+/// Runs `f` with the ceremony context of this request.
+async fn with_ceremonies<T>(
+    ctx: &Context<'_>,
+    f: impl AsyncFnOnce(&Ceremonies<'_>) -> latchkey_core::Result<T>,
+) -> async_graphql::Result<T> {
+    let (services, req) = request(ctx);
+    let settings = settings_of(req);
+    let issuer = services.issuer(&req.scope);
+    let ceremonies = Ceremonies {
+        db: &services.db,
+        store: services.store.as_ref(),
+        scope: &req.scope,
+        actor: &req.actor,
+        relying_party: relying_party(services, req, &settings),
+        issuer: TokenIssuer {
+            issuer: &issuer,
+            settings: &settings,
+            master_key: &services.master_key,
+            signing_keys: &services.signing_keys,
+        },
+        client: req.client.clone(),
+        decoy_key: &services.decoy_key,
+        ceremony_ttl: services.ceremony_ttl,
+    };
+    f(&ceremonies).await.gql()
+}
+
+#[derive(InputObject, Default)]
+pub struct BeginPasskeyRegistrationInput {
+    /// For sign-up (anonymous). Leave out to add a passkey to the signed-in caller.
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    /// From a registration link (account recovery).
+    pub registration_token: Option<String>,
+}
+
+#[derive(InputObject, Default)]
+pub struct BeginPasskeySignInInput {
+    /// Optional: lists that account's passkeys in `allowCredentials`; without it the ceremony
+    /// is discoverable (usernameless, autofill).
+    pub email: Option<String>,
+}
+
+/// The options to hand to `navigator.credentials.create` / `get`.
+#[derive(SimpleObject)]
+pub struct PasskeyCeremony {
+    /// Send it back with the finish call; it works once, for five minutes.
+    pub ceremony_id: ID,
+    /// `{ publicKey: … }` in the WebAuthn JSON form: pass `options.publicKey` to
+    /// `PublicKeyCredential.parseCreationOptionsFromJSON` / `parseRequestOptionsFromJSON`.
+    pub options: Json<Value>,
+}
+
+#[derive(InputObject)]
+pub struct FinishPasskeyRegistrationInput {
+    pub ceremony_id: ID,
+    /// The `PublicKeyCredential`'s `toJSON()` form.
+    pub credential: Json<Value>,
+    /// A name for the new passkey (default "Passkey").
+    pub passkey_name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct FinishPasskeySignInInput {
+    pub ceremony_id: ID,
+    /// The `PublicKeyCredential`'s `toJSON()` form.
+    pub credential: Json<Value>,
+}
+
+/// The result of a ceremony. Tokens are null when a signed-in user added a passkey.
+#[derive(SimpleObject)]
+pub struct PasskeyCeremonyPayload {
+    pub identity: Identity,
+    /// The new passkey (registration only).
+    pub passkey: Option<Passkey>,
+    pub session: Option<SessionReference>,
+    /// A short-lived JWT for `Authorization: Bearer`.
+    pub access_token: Option<String>,
+    /// Opaque; exchange it with `refreshSession`. Each one works once.
+    pub refresh_token: Option<String>,
+    /// Seconds until the access token expires.
+    pub expires_in: Option<u32>,
+}
+
+impl From<CeremonyOutcome> for PasskeyCeremonyPayload {
+    fn from(outcome: CeremonyOutcome) -> Self {
+        let tokens = outcome.tokens;
+        Self {
+            identity: outcome.identity.into(),
+            passkey: outcome.passkey.map(Into::into),
+            session: tokens.as_ref().map(|t| SessionReference {
+                id: ID(t.session_id.to_string()),
+            }),
+            access_token: tokens.as_ref().map(|t| t.access_token.clone()),
+            refresh_token: tokens.as_ref().map(|t| t.refresh_token.clone()),
+            expires_in: tokens.as_ref().map(|t| t.expires_in),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct CeremonyMutation;
+
+#[Object]
+impl CeremonyMutation {
+    /// Starts a passkey registration: sign-up (anonymous, with `email`), recovery
+    /// (`registrationToken`), or another passkey for the signed-in caller (no email).
+    async fn begin_passkey_registration(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] input: BeginPasskeyRegistrationInput,
+    ) -> async_graphql::Result<PasskeyCeremony> {
+        let begun = with_ceremonies(ctx, async |c| {
+            c.begin_registration(BeginRegistration {
+                email: input.email,
+                display_name: input.display_name,
+                registration_token: input.registration_token,
+            })
+            .await
+        })
+        .await?;
+        Ok(PasskeyCeremony {
+            ceremony_id: ID(begun.ceremony_id.to_string()),
+            options: Json(begun.options),
+        })
+    }
+
+    /// Finishes a registration; a sign-up or recovery also signs the identity in.
+    async fn finish_passkey_registration(
+        &self,
+        ctx: &Context<'_>,
+        input: FinishPasskeyRegistrationInput,
+    ) -> async_graphql::Result<PasskeyCeremonyPayload> {
+        let ceremony_id = parse_id("ceremonyId", &input.ceremony_id)?;
+        let outcome = with_ceremonies(ctx, async |c| {
+            c.finish_registration(ceremony_id, input.credential.0, input.passkey_name)
+                .await
+        })
+        .await?;
+        if outcome.tokens.is_some() {
+            count_tokens(ctx);
+        }
+        Ok(outcome.into())
+    }
+
+    /// Starts a passkey sign-in, with an optional email hint.
+    async fn begin_passkey_sign_in(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] input: BeginPasskeySignInInput,
+    ) -> async_graphql::Result<PasskeyCeremony> {
+        let begun = with_ceremonies(ctx, async |c| c.begin_sign_in(input.email).await).await?;
+        Ok(PasskeyCeremony {
+            ceremony_id: ID(begun.ceremony_id.to_string()),
+            options: Json(begun.options),
+        })
+    }
+
+    /// Finishes a sign-in and starts a session.
+    async fn finish_passkey_sign_in(
+        &self,
+        ctx: &Context<'_>,
+        input: FinishPasskeySignInInput,
+    ) -> async_graphql::Result<PasskeyCeremonyPayload> {
+        let ceremony_id = parse_id("ceremonyId", &input.ceremony_id)?;
+        let outcome = with_ceremonies(ctx, async |c| {
+            c.finish_sign_in(ceremony_id, input.credential.0).await
+        })
+        .await;
+        let metrics = &request(ctx).0.metrics;
+        let label = if outcome.is_ok() {
+            "success"
+        } else {
+            "failure"
+        };
+        metrics
+            .sign_ins
+            .with_label_values(&["passkey", label])
+            .inc();
+        let outcome = outcome?;
+        count_tokens(ctx);
+        Ok(outcome.into())
+    }
+}

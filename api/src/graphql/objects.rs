@@ -1,0 +1,194 @@
+//! The output types several areas of the tenant API return: identities, organizations (with
+//! their domain policy) and memberships. Their resolved fields (`Identity.organizations`,
+//! `Organization.members`, …) are in `organizations`, next to what they load.
+
+use async_graphql::{Enum, ID, Json, SimpleObject};
+use chrono::{DateTime, Utc};
+use latchkey_core::identities::{self as core_identities, IdentityStatus as CoreStatus};
+use latchkey_core::organizations::{
+    self as core_orgs, DomainPolicy as CorePolicy, OrganizationKind as CoreKind,
+};
+use serde_json::Value;
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum IdentityStatus {
+    Active,
+    Suspended,
+    Deleted,
+}
+
+impl From<CoreStatus> for IdentityStatus {
+    fn from(status: CoreStatus) -> Self {
+        match status {
+            CoreStatus::Active => IdentityStatus::Active,
+            CoreStatus::Suspended => IdentityStatus::Suspended,
+            CoreStatus::Deleted => IdentityStatus::Deleted,
+        }
+    }
+}
+
+impl From<IdentityStatus> for CoreStatus {
+    fn from(status: IdentityStatus) -> Self {
+        match status {
+            IdentityStatus::Active => CoreStatus::Active,
+            IdentityStatus::Suspended => CoreStatus::Suspended,
+            IdentityStatus::Deleted => CoreStatus::Deleted,
+        }
+    }
+}
+
+/// An end user of the tenant.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Identity {
+    pub id: ID,
+    pub email: String,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub display_name: Option<String>,
+    pub status: IdentityStatus,
+    /// Custom attributes (a JSON object).
+    pub attributes: Json<Value>,
+    /// The id of this identity in another system, such as a CRM contact id.
+    pub external_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<core_identities::Identity> for Identity {
+    fn from(identity: core_identities::Identity) -> Self {
+        Self {
+            id: ID(identity.id.to_string()),
+            email: identity.email,
+            email_verified: identity.email_verified,
+            phone: identity.phone,
+            display_name: identity.display_name,
+            status: identity.status.into(),
+            attributes: Json(identity.attributes),
+            external_id: identity.external_id,
+            created_at: identity.created_at,
+            updated_at: identity.updated_at,
+            last_sign_in_at: identity.last_sign_in_at,
+            deleted_at: identity.deleted_at,
+        }
+    }
+}
+
+/// Whether an organization is a business customer or a partner.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OrganizationKind {
+    Customer,
+    Partner,
+}
+
+impl From<OrganizationKind> for CoreKind {
+    fn from(kind: OrganizationKind) -> Self {
+        match kind {
+            OrganizationKind::Customer => CoreKind::Customer,
+            OrganizationKind::Partner => CoreKind::Partner,
+        }
+    }
+}
+
+impl From<CoreKind> for OrganizationKind {
+    fn from(kind: CoreKind) -> Self {
+        match kind {
+            CoreKind::Customer => OrganizationKind::Customer,
+            CoreKind::Partner => OrganizationKind::Partner,
+        }
+    }
+}
+
+/// A business customer or partner of the tenant.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(complex)]
+pub struct Organization {
+    pub id: ID,
+    pub name: String,
+    /// Unique within the tenant.
+    pub slug: String,
+    pub kind: OrganizationKind,
+    /// Free-form JSON object.
+    pub metadata: Json<Value>,
+    /// The id in another system, such as the CRM account id.
+    pub external_id: Option<String>,
+    /// What happens when someone signs up with an email address at a verified domain.
+    pub domain_policy: DomainPolicy,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<core_orgs::Organization> for Organization {
+    fn from(org: core_orgs::Organization) -> Self {
+        Self {
+            id: ID(org.id.to_string()),
+            name: org.name,
+            slug: org.slug,
+            kind: org.kind.into(),
+            metadata: Json(org.metadata),
+            external_id: org.external_id,
+            domain_policy: org.domain_policy.into(),
+            created_at: org.created_at,
+            updated_at: org.updated_at,
+        }
+    }
+}
+
+/// What happens when someone signs up with an email address at one of the organization's
+/// verified domains.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum DomainPolicy {
+    /// Nothing: people join through invitations.
+    None,
+    /// They become members (`org:member`) as soon as their email address is verified.
+    AutoJoin,
+    /// A join request waits for an organization admin.
+    RequestToJoin,
+}
+
+impl From<DomainPolicy> for CorePolicy {
+    fn from(policy: DomainPolicy) -> Self {
+        match policy {
+            DomainPolicy::None => CorePolicy::None,
+            DomainPolicy::AutoJoin => CorePolicy::AutoJoin,
+            DomainPolicy::RequestToJoin => CorePolicy::RequestToJoin,
+        }
+    }
+}
+
+impl From<CorePolicy> for DomainPolicy {
+    fn from(policy: CorePolicy) -> Self {
+        match policy {
+            CorePolicy::None => DomainPolicy::None,
+            CorePolicy::AutoJoin => DomainPolicy::AutoJoin,
+            CorePolicy::RequestToJoin => DomainPolicy::RequestToJoin,
+        }
+    }
+}
+
+/// An identity's membership of an organization, with its roles there.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Membership {
+    pub id: ID,
+    /// Organization role names (`org:admin`, `org:member`, or the tenant's own).
+    pub roles: Vec<String>,
+    pub organization: Organization,
+    pub identity: Identity,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<core_orgs::Member> for Membership {
+    fn from(member: core_orgs::Member) -> Self {
+        Self {
+            id: ID(member.membership.id.to_string()),
+            roles: member.membership.roles,
+            organization: member.organization.into(),
+            identity: member.identity.into(),
+            created_at: member.membership.created_at,
+            updated_at: member.membership.updated_at,
+        }
+    }
+}

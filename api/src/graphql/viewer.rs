@@ -1,0 +1,139 @@
+//! Who is calling (`viewer`: the kind of caller; for an end user their identity, passkeys,
+//! sessions and roles; for an API key the key) and the tenant being called (`tenant`).
+
+use super::api_keys::{AdminRole, ApiKey};
+use super::context::request;
+use super::objects::Identity;
+use super::passkeys::{Passkey, own_passkeys};
+use super::sessions::{Session, own_sessions};
+use super::settings::{TenantSettingsObject, settings_object, settings_of};
+use super::types::{Connection, IntoGraphql};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use latchkey_core::{Principal, api_keys, identities, tenancy};
+
+/// The tenant being called.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Tenant {
+    pub id: ID,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub settings: TenantSettingsObject,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ViewerKind {
+    Anonymous,
+    ApiKey,
+    /// An end user, with an access token.
+    Identity,
+}
+
+/// Who is calling.
+pub struct Viewer;
+
+#[Object]
+impl Viewer {
+    async fn kind(&self, ctx: &Context<'_>) -> ViewerKind {
+        match *request(ctx).1.actor.principal() {
+            Principal::ApiKey { .. } => ViewerKind::ApiKey,
+            Principal::Identity { .. } => ViewerKind::Identity,
+            // Connectors act inside the server only; they never call the API.
+            Principal::Anonymous | Principal::Platform { .. } | Principal::Connector { .. } => {
+                ViewerKind::Anonymous
+            }
+        }
+    }
+
+    /// The signed-in end user, if the caller is one.
+    async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
+        own_identity(ctx).await
+    }
+
+    /// The signed-in end user's passkeys.
+    async fn passkeys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Option<Connection<Passkey>>> {
+        own_passkeys(ctx, first, after).await
+    }
+
+    /// The signed-in end user's live sessions.
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Option<Connection<Session>>> {
+        own_sessions(ctx, first, after).await
+    }
+
+    /// The caller's tenant-level roles.
+    async fn roles(&self, ctx: &Context<'_>) -> Vec<AdminRole> {
+        request(ctx)
+            .1
+            .actor
+            .roles()
+            .iter()
+            .copied()
+            .map(Into::into)
+            .collect()
+    }
+
+    /// The API key the caller authenticated with, if any.
+    async fn api_key(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiKey>> {
+        let (services, req) = request(ctx);
+        match *req.actor.principal() {
+            Principal::ApiKey { .. } => Ok(Some(
+                api_keys::own_api_key(&services.db, &req.scope, &req.actor)
+                    .await
+                    .gql()?
+                    .into(),
+            )),
+            _ => Ok(None),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ViewerQuery;
+
+#[Object]
+impl ViewerQuery {
+    /// Who is calling. Open to every caller.
+    async fn viewer(&self) -> Viewer {
+        Viewer
+    }
+
+    /// The tenant this endpoint belongs to. Requires the viewer role.
+    async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Tenant> {
+        let (services, req) = request(ctx);
+        let tenant = tenancy::get_tenant(&services.db, &req.scope, &req.actor)
+            .await
+            .gql()?;
+        Ok(Tenant {
+            id: ID(tenant.id.to_string()),
+            settings: settings_object(services, req, settings_of(req)),
+            slug: tenant.slug,
+            name: tenant.name,
+            created_at: tenant.created_at,
+        })
+    }
+}
+
+/// The calling end user's identity.
+async fn own_identity(ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
+    let (services, req) = request(ctx);
+    let Principal::Identity { .. } = *req.actor.principal() else {
+        return Ok(None);
+    };
+    Ok(Some(
+        identities::own_identity(&services.db, &req.scope, &req.actor)
+            .await
+            .gql()?
+            .into(),
+    ))
+}

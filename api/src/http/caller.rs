@@ -1,0 +1,139 @@
+//! Who is calling: the request id, the client (address and user agent), and the caller
+//! authenticated on the tenant API (API key or access token) or on the platform API.
+
+use super::AppState;
+use super::errors::HttpError;
+use crate::config::ip_range::IpRange;
+use crate::graphql::context::TenantRequest;
+use crate::graphql::platform::PlatformRequest;
+use crate::graphql::types::code;
+use crate::state::Services;
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpMessage, HttpRequest};
+use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
+use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
+use latchkey_core::{Actor, TenantScope, platform, tenancy};
+use std::sync::Arc;
+
+/// The id of the request being handled (from `X-Request-Id`, or generated).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+pub(crate) fn request_id(request: &HttpRequest) -> Option<String> {
+    request.extensions().get::<RequestId>().map(|r| r.0.clone())
+}
+
+pub(super) type Resolved = latchkey_core::Result<(TenantScope, tenancy::Tenant)>;
+
+/// Resolves the tenant and authenticates the caller on it. A credential of another tenant, a
+/// revoked key or a garbage token is `UNAUTHENTICATED`.
+pub(super) async fn tenant_caller(
+    services: &Services,
+    trusted_proxies: &[IpRange],
+    request: &HttpRequest,
+    resolved: Resolved,
+) -> Result<TenantRequest, HttpError> {
+    let (scope, tenant) = resolved?;
+    tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
+    services.metrics.tenant_request(scope.slug());
+    let request_id = request_id(request);
+    let actor = match bearer(request)? {
+        None => Actor::anonymous(request_id),
+        Some(token) if token.starts_with(API_KEY_PREFIX) => {
+            authenticate_api_key(
+                &services.db,
+                services.store.as_ref(),
+                &scope,
+                token,
+                request_id,
+            )
+            .await?
+        }
+        Some(token) => {
+            authenticate_access_token(
+                &services.db,
+                &services.token_keys,
+                &scope,
+                &services.issuer(&scope),
+                token,
+                request_id,
+            )
+            .await?
+        }
+    };
+    Ok(TenantRequest {
+        scope,
+        tenant,
+        actor,
+        client: client_info(request, trusted_proxies),
+    })
+}
+
+/// The client of a request, for rate limits and session records. Behind trusted proxies the
+/// client is the right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+pub(crate) fn client_info(request: &HttpRequest, trusted_proxies: &[IpRange]) -> ClientInfo {
+    let trusted = |ip: std::net::IpAddr| trusted_proxies.iter().any(|r| r.contains(ip));
+    let peer = request.peer_addr().map(|a| a.ip());
+    let client = match peer {
+        Some(peer) if trusted(peer) => request
+            .headers()
+            .get_all("x-forwarded-for")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|v| v.trim().parse::<std::net::IpAddr>().ok())
+            .rev()
+            .find(|ip| !trusted(*ip))
+            .or(Some(peer)),
+        other => other,
+    };
+    ClientInfo {
+        user_agent: request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        ip_address: client.map(|ip| ip.to_string()),
+    }
+}
+
+/// The bearer token of the `Authorization` header, if there is one.
+pub(crate) fn bearer(request: &HttpRequest) -> Result<Option<&str>, HttpError> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || {
+        HttpError::new(
+            StatusCode::UNAUTHORIZED,
+            code::UNAUTHENTICATED,
+            "the Authorization header must be `Bearer <token>`",
+        )
+    };
+    let value = value.to_str().map_err(|_| malformed())?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(malformed()),
+    }
+}
+
+pub(super) async fn platform_caller(
+    state: &AppState,
+    request: &HttpRequest,
+) -> Result<Arc<PlatformRequest>, HttpError> {
+    let token = bearer(request)?.ok_or_else(|| {
+        HttpError::new(
+            StatusCode::UNAUTHORIZED,
+            code::UNAUTHENTICATED,
+            "the platform API needs `Authorization: Bearer <platform token>`",
+        )
+    })?;
+    let scope = platform::authenticate(&state.services.db, token).await?;
+    Ok(Arc::new(PlatformRequest::new(
+        state.services.db.clone(),
+        scope,
+        request_id(request),
+    )))
+}

@@ -1,0 +1,81 @@
+//! Requests refused before GraphQL execution ([`HttpError`], answered in the GraphQL error
+//! shape), and the HTTP status of each error code.
+
+use crate::graphql::types::{code, graphql_error};
+use actix_web::HttpResponse;
+use actix_web::http::{StatusCode, header};
+use latchkey_core::Error;
+use serde_json::json;
+
+/// A request refused before GraphQL execution, answered in the GraphQL error shape.
+#[derive(Debug)]
+pub struct HttpError {
+    status: StatusCode,
+    code: String,
+    message: String,
+}
+
+impl HttpError {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub(super) fn bad_input(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::new(status, code::BAD_USER_INPUT, message)
+    }
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl actix_web::ResponseError for HttpError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(json!({
+            "errors": [{ "message": self.message, "extensions": { "code": self.code } }]
+        }))
+    }
+}
+
+/// Maps a core error met outside GraphQL execution (resolution, authentication).
+impl From<Error> for HttpError {
+    fn from(error: Error) -> Self {
+        let error = graphql_error(error);
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .and_then(|v| match v {
+                async_graphql::Value::String(s) => Some(s.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| code::INTERNAL.to_owned());
+        Self::new(status_for_code(&code), &code, error.message)
+    }
+}
+
+pub(super) fn status_for_code(code: &str) -> StatusCode {
+    match code {
+        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
+        code::FORBIDDEN => StatusCode::FORBIDDEN,
+        code::NOT_FOUND => StatusCode::NOT_FOUND,
+        code::CONFLICT => StatusCode::CONFLICT,
+        code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+        code::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}

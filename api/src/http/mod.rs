@@ -1,0 +1,31 @@
+//! HTTP: routes, tenant resolution, caller authentication, request limits and the mapping of
+//! GraphQL results to status codes. Every error body has the GraphQL shape
+//! `{"errors":[{"message", "extensions":{"code"}}]}`.
+//!
+//! [`routes`] wires the endpoints of the other modules (`graphql`, `oidc`, `inbound`, `pages`,
+//! `health`); they share [`errors`], [`caller`] and [`body`], and none of them imports
+//! [`routes`].
+
+pub mod body;
+pub mod caller;
+pub mod errors;
+pub mod graphql;
+pub mod health;
+pub mod inbound;
+pub mod oidc;
+pub mod pages;
+pub mod routes;
+
+use crate::config::Config;
+use crate::graphql::platform::PlatformSchema;
+use crate::graphql::tenant::TenantSchema;
+use crate::state::Services;
+use std::sync::Arc;
+
+/// Shared state of the HTTP server.
+pub struct AppState {
+    pub services: Services,
+    pub config: Arc<Config>,
+    pub tenant_schema: TenantSchema,
+    pub platform_schema: PlatformSchema,
+}
