@@ -83,7 +83,7 @@ pub(crate) async fn check_may_grant(
     let beyond = all
         .iter()
         .filter(|role| roles.contains(&role.name))
-        .find(|role| role.permissions.iter().any(|p| !own.contains(&p)));
+        .find(|role| role.permissions.iter().any(|p| !own.contains(p)));
     match beyond {
         Some(role) => Err(Error::Refused(format!(
             "role {:?} carries permissions you do not hold",
