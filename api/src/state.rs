@@ -1,13 +1,13 @@
 //! What every request handler shares, built once at start-up and handed down (no globals).
 
 use crate::metrics::Metrics;
+use latchkey_core::Database;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::EphemeralStore;
 use latchkey_core::mail::Mailer;
 use latchkey_core::sessions::KeyCache;
 use latchkey_core::signing_keys::SigningKeyCache;
-use latchkey_core::{Database, TenantScope};
 use latchkey_tenants::crm::clients::Clients;
 use std::sync::Arc;
 
@@ -34,11 +34,4 @@ pub struct Services {
     pub dns: DnsVerifier,
     /// The CRM connectors' HTTP client and OAuth tokens.
     pub crm: Arc<Clients>,
-}
-
-impl Services {
-    /// The issuer (and tenant API audience) of a tenant's tokens.
-    pub fn issuer(&self, scope: &TenantScope) -> String {
-        format!("{}/t/{}", self.public_url, scope.slug())
-    }
 }

@@ -158,6 +158,58 @@ impl TenantSettings {
     }
 }
 
+/// A change to the settings, as an admin asks for it: a field left `None` keeps its value, and
+/// an empty `rp_id` or `rp_name` clears it (back to the default derived from the deployment).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SettingsChange {
+    pub rp_id: Option<String>,
+    pub rp_name: Option<String>,
+    pub allowed_origins: Option<Vec<String>>,
+    pub user_verification: Option<UserVerification>,
+    pub self_sign_up: Option<bool>,
+    pub access_token_ttl_seconds: Option<u32>,
+    pub refresh_token_ttl_seconds: Option<u32>,
+    pub signing_algorithm: Option<SigningAlgorithm>,
+    pub primary_color: Option<String>,
+    pub rate_limits: Option<RateLimits>,
+}
+
+impl SettingsChange {
+    /// Applies the change to `settings` (not validated here: see [`TenantSettings::validate`]).
+    pub fn apply(self, settings: &mut TenantSettings) {
+        if let Some(rp_id) = self.rp_id {
+            settings.rp_id = (!rp_id.is_empty()).then_some(rp_id);
+        }
+        if let Some(rp_name) = self.rp_name {
+            settings.rp_name = (!rp_name.is_empty()).then_some(rp_name);
+        }
+        if let Some(origins) = self.allowed_origins {
+            settings.allowed_origins = origins;
+        }
+        if let Some(value) = self.user_verification {
+            settings.user_verification = value;
+        }
+        if let Some(value) = self.self_sign_up {
+            settings.self_sign_up = value;
+        }
+        if let Some(value) = self.access_token_ttl_seconds {
+            settings.access_token_ttl_seconds = value;
+        }
+        if let Some(value) = self.refresh_token_ttl_seconds {
+            settings.refresh_token_ttl_seconds = value;
+        }
+        if let Some(value) = self.signing_algorithm {
+            settings.signing_algorithm = value;
+        }
+        if let Some(value) = self.primary_color {
+            settings.primary_color = value;
+        }
+        if let Some(value) = self.rate_limits {
+            settings.rate_limits = value;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +272,55 @@ mod tests {
                 other => panic!("{field}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_change_keeps_what_it_leaves_out_and_empty_names_clear() {
+        let mut settings = TenantSettings {
+            rp_id: Some("login.example.com".into()),
+            rp_name: Some("Example".into()),
+            allowed_origins: vec!["https://login.example.com".into()],
+            ..Default::default()
+        };
+        SettingsChange {
+            rp_id: Some(String::new()),
+            self_sign_up: Some(false),
+            signing_algorithm: Some(SigningAlgorithm::EdDSA),
+            rate_limits: Some(RateLimits {
+                sign_in_per_ip: 5,
+                sign_in_per_identity: 2,
+                sign_up_per_ip: 3,
+            }),
+            ..Default::default()
+        }
+        .apply(&mut settings);
+        assert_eq!(settings.rp_id, None);
+        assert_eq!(settings.rp_name.as_deref(), Some("Example"));
+        assert_eq!(settings.allowed_origins, vec!["https://login.example.com"]);
+        assert!(!settings.self_sign_up);
+        assert_eq!(settings.signing_algorithm, SigningAlgorithm::EdDSA);
+        assert_eq!(settings.rate_limits.sign_in_per_identity, 2);
+        assert_eq!(settings.access_token_ttl_seconds, 900);
+        assert_eq!(settings.primary_color, "#4f46e5");
+
+        SettingsChange {
+            rp_id: Some("id.example.com".into()),
+            rp_name: Some(String::new()),
+            allowed_origins: Some(Vec::new()),
+            user_verification: Some(UserVerification::Preferred),
+            access_token_ttl_seconds: Some(120),
+            refresh_token_ttl_seconds: Some(7200),
+            primary_color: Some("#000000".into()),
+            ..Default::default()
+        }
+        .apply(&mut settings);
+        assert_eq!(settings.rp_id.as_deref(), Some("id.example.com"));
+        assert_eq!(settings.rp_name, None);
+        assert!(settings.allowed_origins.is_empty());
+        assert_eq!(settings.user_verification, UserVerification::Preferred);
+        assert_eq!(settings.access_token_ttl_seconds, 120);
+        assert_eq!(settings.refresh_token_ttl_seconds, 7200);
+        assert_eq!(settings.primary_color, "#000000");
+        assert!(!settings.self_sign_up);
     }
 }

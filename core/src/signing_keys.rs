@@ -226,11 +226,13 @@ pub async fn rotate_in(
     Ok(())
 }
 
-/// `rotateSigningKey`: requires `ManageTenant`.
+/// `rotateSigningKey`: requires `ManageTenant`. Once committed, the tenant's key is dropped
+/// from `cache`, so this replica signs with the new key at once.
 #[tracing::instrument(name = "core.rotate_signing_key", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn rotate_signing_key(
     db: &Database,
     master_key: &MasterKey,
+    cache: &SigningKeyCache,
     scope: &TenantScope,
     actor: &Actor,
     algorithm: SigningAlgorithm,
@@ -250,7 +252,9 @@ pub async fn rotate_signing_key(
         json!({ "algorithm": algorithm_name(algorithm) }),
     )
     .await?;
-    tx.commit().await
+    tx.commit().await?;
+    cache.invalidate(scope).await;
+    Ok(())
 }
 
 /// The keys an admin sees, newest first. Requires `ReadTenant`.

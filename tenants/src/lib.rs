@@ -9,7 +9,8 @@ use latchkey_core::authz::{Resource, authorize};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::granted;
 use latchkey_core::page::{Page, PageRequest};
-use latchkey_core::settings::TenantSettings;
+use latchkey_core::settings::{SettingsChange, TenantSettings};
+use latchkey_core::signing_keys::SigningKeyCache;
 use latchkey_core::tenancy::{self, Tenant, TenantStatus};
 use latchkey_core::validate::{Domain, Name, Slug};
 use latchkey_core::{
@@ -150,24 +151,26 @@ pub async fn find_tenant(db: &Database, platform: &PlatformScope, slug: &str) ->
 
 /// `updateTenantSettings`: applies `change` to the settings as stored now (inside the
 /// transaction, so concurrent updates do not undo each other), validates and stores them.
-/// Changing the signing algorithm rotates to a key of the new algorithm at once.
-/// Requires `ManageTenant`.
+/// Changing the signing algorithm rotates to a key of the new algorithm at once, and the
+/// tenant's key is dropped from `key_cache` once committed. Requires `ManageTenant`.
 pub async fn update_settings(
     db: &Database,
     master_key: &MasterKey,
+    key_cache: &SigningKeyCache,
     scope: &TenantScope,
     actor: &Actor,
-    change: impl FnOnce(&mut TenantSettings),
+    change: SettingsChange,
 ) -> Result<Tenant> {
     let manage = authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let before = TenantSettings::from_json(&tenancy::lock_tenant_in(&tx).await?.settings);
     let mut settings = before.clone();
-    change(&mut settings);
+    change.apply(&mut settings);
     settings.validate()?;
     let stored = serde_json::to_value(&settings).map_err(Error::internal)?;
     let tenant = tenancy::store_settings(&tx, &manage, stored.clone()).await?;
-    if before.signing_algorithm != settings.signing_algorithm {
+    let rotated = before.signing_algorithm != settings.signing_algorithm;
+    if rotated {
         signing_keys::rotate_in(&tx, &manage, master_key, settings.signing_algorithm).await?;
     }
     let id = tenant.id.to_string();
@@ -183,5 +186,8 @@ pub async fn update_settings(
     )
     .await?;
     tx.commit().await?;
+    if rotated {
+        key_cache.invalidate(scope).await;
+    }
     Ok(tenant)
 }

@@ -6,11 +6,9 @@ use super::context::request;
 use super::objects::Identity;
 use super::passkeys::Passkey;
 use super::sessions::{SessionReference, count_tokens};
-use super::settings::{relying_party, settings_of};
 use super::types::{IntoGraphql, parse_id};
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use latchkey_core::passkeys::{BeginRegistration, Ceremonies, CeremonyOutcome};
-use latchkey_core::sessions::TokenIssuer;
 use serde_json::Value;
 
 /// Runs `f` with the ceremony context of this request.
@@ -19,25 +17,7 @@ async fn with_ceremonies<T>(
     f: impl AsyncFnOnce(&Ceremonies<'_>) -> latchkey_core::Result<T>,
 ) -> async_graphql::Result<T> {
     let (services, req) = request(ctx);
-    let settings = settings_of(req);
-    let issuer = services.issuer(&req.scope);
-    let ceremonies = Ceremonies {
-        db: &services.db,
-        store: services.store.as_ref(),
-        scope: &req.scope,
-        actor: &req.actor,
-        relying_party: relying_party(services, req, &settings),
-        issuer: TokenIssuer {
-            issuer: &issuer,
-            settings: &settings,
-            master_key: &services.master_key,
-            signing_keys: &services.signing_keys,
-        },
-        client: req.client.clone(),
-        decoy_key: &services.decoy_key,
-        ceremony_ttl: services.ceremony_ttl,
-    };
-    f(&ceremonies).await.gql()
+    f(&req.ceremonies(services)).await.gql()
 }
 
 #[derive(InputObject, Default)]

@@ -1,25 +1,84 @@
-//! The per-request context of the tenant API: the resolved tenant and the authenticated caller,
-//! attached by the HTTP layer to each request next to the services.
+//! The per-request context of the tenant API: the resolved tenant (with its settings, relying
+//! party and issuer) and the authenticated caller, built once by the HTTP layer and attached to
+//! each request next to the services.
 
 use crate::state::Services;
 use async_graphql::Context;
-use latchkey_core::sessions::ClientInfo;
+use latchkey_core::passkeys::{Ceremonies, RelyingParty};
+use latchkey_core::sessions::{ClientInfo, TokenIssuer};
+use latchkey_core::settings::TenantSettings;
 use latchkey_core::{Actor, TenantScope, tenancy};
 
-/// Per-request context of the tenant API, built by the HTTP layer after tenant resolution and
-/// authentication.
+/// Per-request context of the tenant API, built once by the HTTP layer after tenant resolution
+/// and authentication, so resolvers neither re-read the settings nor recompute what follows
+/// from them.
 #[derive(Clone)]
-pub struct TenantRequest {
+pub struct RequestContext {
     pub scope: TenantScope,
     /// The tenant as resolved for this request (name, settings).
     pub tenant: tenancy::Tenant,
+    /// The tenant's settings, parsed (defaults filled in).
+    pub settings: TenantSettings,
+    /// The WebAuthn relying party in force for the tenant.
+    pub relying_party: RelyingParty,
+    /// The issuer (and tenant API audience) of the tenant's tokens.
+    pub issuer: String,
     pub actor: Actor,
     pub client: ClientInfo,
 }
 
-pub(super) fn request<'a>(ctx: &'a Context<'_>) -> (&'a Services, &'a TenantRequest) {
+impl RequestContext {
+    /// The context of a request to `tenant`, whose tokens `issuer` issues, by `actor`.
+    pub fn new(
+        public_url: &str,
+        scope: TenantScope,
+        tenant: tenancy::Tenant,
+        issuer: String,
+        actor: Actor,
+        client: ClientInfo,
+    ) -> Self {
+        let settings = TenantSettings::from_json(&tenant.settings);
+        let relying_party = RelyingParty::of_tenant(public_url, &tenant.name, &settings);
+        Self {
+            scope,
+            tenant,
+            settings,
+            relying_party,
+            issuer,
+            actor,
+            client,
+        }
+    }
+
+    /// What issues the tenant's tokens in this request.
+    pub fn token_issuer<'a>(&'a self, services: &'a Services) -> TokenIssuer<'a> {
+        TokenIssuer {
+            issuer: &self.issuer,
+            settings: &self.settings,
+            master_key: &services.master_key,
+            signing_keys: &services.signing_keys,
+        }
+    }
+
+    /// The passkey ceremonies of this request's caller.
+    pub fn ceremonies<'a>(&'a self, services: &'a Services) -> Ceremonies<'a> {
+        Ceremonies {
+            db: &services.db,
+            store: services.store.as_ref(),
+            scope: &self.scope,
+            actor: &self.actor,
+            relying_party: self.relying_party.clone(),
+            issuer: self.token_issuer(services),
+            client: self.client.clone(),
+            decoy_key: &services.decoy_key,
+            ceremony_ttl: services.ceremony_ttl,
+        }
+    }
+}
+
+pub(super) fn request<'a>(ctx: &'a Context<'_>) -> (&'a Services, &'a RequestContext) {
     (
         ctx.data_unchecked::<Services>(),
-        ctx.data_unchecked::<TenantRequest>(),
+        ctx.data_unchecked::<RequestContext>(),
     )
 }

@@ -2,7 +2,7 @@
 //! passkey count) are loaded for all the parents of a response level at once, so a page of
 //! organizations with their members costs the same few SQL statements whatever its size.
 
-use super::context::TenantRequest;
+use super::context::RequestContext;
 use super::types::graphql_error;
 use crate::state::Services;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -31,7 +31,7 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(services: &Services, request: &TenantRequest) -> Self {
+    pub fn new(services: &Services, request: &RequestContext) -> Self {
         Self {
             members: DataLoader::new(
                 MembersLoader {
@@ -57,7 +57,7 @@ impl Loaders {
 
 pub struct MembersLoader {
     services: Services,
-    request: TenantRequest,
+    request: RequestContext,
 }
 
 impl Loader<(Uuid, u64)> for MembersLoader {
@@ -96,7 +96,7 @@ impl Loader<(Uuid, u64)> for MembersLoader {
 
 pub struct PasskeyCountLoader {
     services: Services,
-    request: TenantRequest,
+    request: RequestContext,
 }
 
 impl Loader<Uuid> for PasskeyCountLoader {

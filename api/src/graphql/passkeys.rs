@@ -173,7 +173,7 @@ impl PasskeyMutation {
                 .await
                 .gql()?;
         Ok(CreateRegistrationLinkPayload {
-            url: format!("{}/?registration={token}", services.issuer(&req.scope)),
+            url: format!("{}/?registration={token}", req.issuer),
             token,
             expires_at,
         })

@@ -1,8 +1,7 @@
 //! Sessions and their tokens: an identity's live sessions, refreshing the tokens, scoping a
 //! session to an organization, signing out and revoking sessions.
 
-use super::context::{TenantRequest, request};
-use super::settings::settings_of;
+use super::context::{RequestContext, request};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use crate::state::Services;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -13,18 +12,10 @@ use latchkey_core::sessions::{self, TokenIssuer};
 /// Runs `f` with the token issuer of this request's tenant.
 async fn with_token_issuer<T>(
     ctx: &Context<'_>,
-    f: impl AsyncFnOnce(&Services, &TenantRequest, &TokenIssuer<'_>) -> latchkey_core::Result<T>,
+    f: impl AsyncFnOnce(&Services, &RequestContext, &TokenIssuer<'_>) -> latchkey_core::Result<T>,
 ) -> async_graphql::Result<T> {
     let (services, req) = request(ctx);
-    let settings = settings_of(req);
-    let issuer = services.issuer(&req.scope);
-    let token_issuer = TokenIssuer {
-        issuer: &issuer,
-        settings: &settings,
-        master_key: &services.master_key,
-        signing_keys: &services.signing_keys,
-    };
-    f(services, req, &token_issuer).await.gql()
+    f(services, req, &req.token_issuer(services)).await.gql()
 }
 
 /// Counts one access token and one refresh token issued.
@@ -50,7 +41,7 @@ pub struct Session {
     pub current: bool,
 }
 
-fn session(session: sessions::Session, req: &TenantRequest) -> Session {
+fn session(session: sessions::Session, req: &RequestContext) -> Session {
     let current = matches!(*req.actor.principal(), Principal::Identity { session_id, .. } if session_id == session.id);
     Session {
         id: ID(session.id.to_string()),

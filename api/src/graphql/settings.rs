@@ -1,49 +1,13 @@
 //! The tenant's passkey, token and page settings (and the relying party they give), and its
 //! token signing keys: read, changed and rotated.
 
-use super::context::{TenantRequest, request};
+use super::context::request;
 use super::types::{Connection, IntoGraphql, page_request};
-use crate::state::Services;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use latchkey_core::passkeys::RelyingParty;
-use latchkey_core::settings::{self as core_settings, RateLimits, TenantSettings};
+use latchkey_core::settings::{self as core_settings, RateLimits, SettingsChange, TenantSettings};
 use latchkey_core::signing_keys;
-
-/// The tenant's settings as stored (defaults filled in).
-pub fn settings_of(req: &TenantRequest) -> TenantSettings {
-    TenantSettings::from_json(&req.tenant.settings)
-}
-
-/// The relying party of the tenant: its settings, else the deployment's public URL.
-pub fn relying_party(
-    services: &Services,
-    req: &TenantRequest,
-    settings: &TenantSettings,
-) -> RelyingParty {
-    let public = url::Url::parse(&services.public_url).ok();
-    let default_rp_id = public
-        .as_ref()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "localhost".to_owned());
-    let default_origin = public
-        .as_ref()
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_else(|| services.public_url.clone());
-    RelyingParty {
-        rp_id: settings.rp_id.clone().unwrap_or(default_rp_id),
-        rp_name: settings
-            .rp_name
-            .clone()
-            .unwrap_or_else(|| req.tenant.name.clone()),
-        origins: if settings.allowed_origins.is_empty() {
-            vec![default_origin]
-        } else {
-            settings.allowed_origins.clone()
-        },
-        user_verification: settings.user_verification,
-    }
-}
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum SigningAlgorithm {
@@ -77,6 +41,24 @@ impl From<SigningAlgorithm> for core_settings::SigningAlgorithm {
 pub enum UserVerification {
     Required,
     Preferred,
+}
+
+impl From<core_settings::UserVerification> for UserVerification {
+    fn from(value: core_settings::UserVerification) -> Self {
+        match value {
+            core_settings::UserVerification::Required => UserVerification::Required,
+            core_settings::UserVerification::Preferred => UserVerification::Preferred,
+        }
+    }
+}
+
+impl From<UserVerification> for core_settings::UserVerification {
+    fn from(value: UserVerification) -> Self {
+        match value {
+            UserVerification::Required => core_settings::UserVerification::Required,
+            UserVerification::Preferred => core_settings::UserVerification::Preferred,
+        }
+    }
 }
 
 /// A token signing key of the tenant (public information only).
@@ -117,6 +99,26 @@ pub struct RateLimitsSettings {
     pub sign_up_per_ip: u32,
 }
 
+impl From<RateLimits> for RateLimitsSettings {
+    fn from(limits: RateLimits) -> Self {
+        Self {
+            sign_in_per_ip: limits.sign_in_per_ip,
+            sign_in_per_identity: limits.sign_in_per_identity,
+            sign_up_per_ip: limits.sign_up_per_ip,
+        }
+    }
+}
+
+impl From<RateLimitsSettings> for RateLimits {
+    fn from(limits: RateLimitsSettings) -> Self {
+        Self {
+            sign_in_per_ip: limits.sign_in_per_ip,
+            sign_in_per_identity: limits.sign_in_per_identity,
+            sign_up_per_ip: limits.sign_up_per_ip,
+        }
+    }
+}
+
 /// The tenant's passkey, token and page settings.
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(name = "TenantSettings")]
@@ -139,12 +141,8 @@ pub struct TenantSettingsObject {
     pub rate_limits: RateLimitsSettings,
 }
 
-pub fn settings_object(
-    services: &Services,
-    req: &TenantRequest,
-    settings: TenantSettings,
-) -> TenantSettingsObject {
-    let rp = relying_party(services, req, &settings);
+/// The GraphQL object of `settings` and the relying party they give.
+pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSettingsObject {
     TenantSettingsObject {
         rp_id: settings.rp_id,
         rp_name: settings.rp_name,
@@ -152,20 +150,13 @@ pub fn settings_object(
         effective_rp_id: rp.rp_id,
         effective_rp_name: rp.rp_name,
         effective_origins: rp.origins,
-        user_verification: match settings.user_verification {
-            core_settings::UserVerification::Required => UserVerification::Required,
-            core_settings::UserVerification::Preferred => UserVerification::Preferred,
-        },
+        user_verification: settings.user_verification.into(),
         self_sign_up: settings.self_sign_up,
         access_token_ttl_seconds: settings.access_token_ttl_seconds,
         refresh_token_ttl_seconds: settings.refresh_token_ttl_seconds,
         signing_algorithm: settings.signing_algorithm.into(),
         primary_color: settings.primary_color,
-        rate_limits: RateLimitsSettings {
-            sign_in_per_ip: settings.rate_limits.sign_in_per_ip,
-            sign_in_per_identity: settings.rate_limits.sign_in_per_identity,
-            sign_up_per_ip: settings.rate_limits.sign_up_per_ip,
-        },
+        rate_limits: settings.rate_limits.into(),
     }
 }
 
@@ -235,58 +226,32 @@ impl SettingsMutation {
         input: UpdateTenantSettingsInput,
     ) -> async_graphql::Result<UpdateTenantSettingsPayload> {
         let (services, req) = request(ctx);
-        let change = |settings: &mut TenantSettings| {
-            if let Some(rp_id) = input.rp_id {
-                settings.rp_id = (!rp_id.is_empty()).then_some(rp_id);
-            }
-            if let Some(rp_name) = input.rp_name {
-                settings.rp_name = (!rp_name.is_empty()).then_some(rp_name);
-            }
-            if let Some(origins) = input.allowed_origins {
-                settings.allowed_origins = origins;
-            }
-            if let Some(uv) = input.user_verification {
-                settings.user_verification = match uv {
-                    UserVerification::Required => core_settings::UserVerification::Required,
-                    UserVerification::Preferred => core_settings::UserVerification::Preferred,
-                };
-            }
-            if let Some(value) = input.self_sign_up {
-                settings.self_sign_up = value;
-            }
-            if let Some(value) = input.access_token_ttl_seconds {
-                settings.access_token_ttl_seconds = value;
-            }
-            if let Some(value) = input.refresh_token_ttl_seconds {
-                settings.refresh_token_ttl_seconds = value;
-            }
-            if let Some(value) = input.signing_algorithm {
-                settings.signing_algorithm = value.into();
-            }
-            if let Some(value) = input.primary_color {
-                settings.primary_color = value;
-            }
-            if let Some(limits) = input.rate_limits {
-                settings.rate_limits = RateLimits {
-                    sign_in_per_ip: limits.sign_in_per_ip,
-                    sign_in_per_identity: limits.sign_in_per_identity,
-                    sign_up_per_ip: limits.sign_up_per_ip,
-                };
-            }
+        let change = SettingsChange {
+            rp_id: input.rp_id,
+            rp_name: input.rp_name,
+            allowed_origins: input.allowed_origins,
+            user_verification: input.user_verification.map(Into::into),
+            self_sign_up: input.self_sign_up,
+            access_token_ttl_seconds: input.access_token_ttl_seconds,
+            refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
+            signing_algorithm: input.signing_algorithm.map(Into::into),
+            primary_color: input.primary_color,
+            rate_limits: input.rate_limits.map(Into::into),
         };
         let tenant = latchkey_tenants::update_settings(
             &services.db,
             &services.master_key,
+            &services.signing_keys,
             &req.scope,
             &req.actor,
             change,
         )
         .await
         .gql()?;
-        // An algorithm change rotated the key.
-        services.signing_keys.invalidate(&req.scope).await;
+        let settings = TenantSettings::from_json(&tenant.settings);
+        let rp = RelyingParty::of_tenant(&services.public_url, &req.tenant.name, &settings);
         Ok(UpdateTenantSettingsPayload {
-            settings: settings_object(services, req, TenantSettings::from_json(&tenant.settings)),
+            settings: settings_object(settings, rp),
         })
     }
 
@@ -301,17 +266,17 @@ impl SettingsMutation {
         let algorithm = input
             .algorithm
             .map(Into::into)
-            .unwrap_or(settings_of(req).signing_algorithm);
+            .unwrap_or(req.settings.signing_algorithm);
         signing_keys::rotate_signing_key(
             &services.db,
             &services.master_key,
+            &services.signing_keys,
             &req.scope,
             &req.actor,
             algorithm,
         )
         .await
         .gql()?;
-        services.signing_keys.invalidate(&req.scope).await;
         let keys = signing_keys::newest_signing_keys(&services.db, &req.scope, &req.actor, 10)
             .await
             .gql()?;

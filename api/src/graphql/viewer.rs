@@ -6,7 +6,7 @@ use super::context::request;
 use super::objects::Identity;
 use super::passkeys::{Passkey, own_passkeys};
 use super::sessions::{Session, own_sessions};
-use super::settings::{TenantSettingsObject, settings_object, settings_of};
+use super::settings::{TenantSettingsObject, settings_object};
 use super::types::{Connection, IntoGraphql};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -116,7 +116,7 @@ impl ViewerQuery {
             .gql()?;
         Ok(Tenant {
             id: ID(tenant.id.to_string()),
-            settings: settings_object(services, req, settings_of(req)),
+            settings: settings_object(req.settings.clone(), req.relying_party.clone()),
             slug: tenant.slug,
             name: tenant.name,
             created_at: tenant.created_at,

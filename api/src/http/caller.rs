@@ -4,7 +4,7 @@
 use super::AppState;
 use super::errors::HttpError;
 use crate::config::ip_range::IpRange;
-use crate::graphql::context::TenantRequest;
+use crate::graphql::context::RequestContext;
 use crate::graphql::platform::PlatformRequest;
 use crate::graphql::types::code;
 use crate::state::Services;
@@ -12,7 +12,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest};
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
 use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
-use latchkey_core::{Actor, TenantScope, platform, tenancy};
+use latchkey_core::{Actor, TenantScope, oauth, platform, tenancy};
 use std::sync::Arc;
 
 /// The id of the request being handled (from `X-Request-Id`, or generated).
@@ -25,18 +25,19 @@ pub(crate) fn request_id(request: &HttpRequest) -> Option<String> {
 
 pub(super) type Resolved = latchkey_core::Result<(TenantScope, tenancy::Tenant)>;
 
-/// Resolves the tenant and authenticates the caller on it. A credential of another tenant, a
+/// Resolves the tenant and authenticates the caller on it, into the request's context. A credential of another tenant, a
 /// revoked key or a garbage token is `UNAUTHENTICATED`.
 pub(super) async fn tenant_caller(
     services: &Services,
     trusted_proxies: &[IpRange],
     request: &HttpRequest,
     resolved: Resolved,
-) -> Result<TenantRequest, HttpError> {
+) -> Result<RequestContext, HttpError> {
     let (scope, tenant) = resolved?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     services.metrics.tenant_request(scope.slug());
     let request_id = request_id(request);
+    let issuer = oauth::issuer_url(&services.public_url, &scope);
     let actor = match bearer(request)? {
         None => Actor::anonymous(request_id),
         Some(token) if token.starts_with(API_KEY_PREFIX) => {
@@ -54,19 +55,21 @@ pub(super) async fn tenant_caller(
                 &services.db,
                 &services.token_keys,
                 &scope,
-                &services.issuer(&scope),
+                &issuer,
                 token,
                 request_id,
             )
             .await?
         }
     };
-    Ok(TenantRequest {
+    Ok(RequestContext::new(
+        &services.public_url,
         scope,
         tenant,
+        issuer,
         actor,
-        client: client_info(request, trusted_proxies),
-    })
+        client_info(request, trusted_proxies),
+    ))
 }
 
 /// The client of a request, for rate limits and session records. Behind trusted proxies the

@@ -74,7 +74,7 @@ fn bounded(name: &str, value: Option<String>, max: usize) -> OAuthResult<Option<
 impl Provider<'_> {
     /// The first step of an authorization request: the client and its redirect URI. Errors
     /// here are shown to the user and never redirected (no open redirector).
-    pub async fn authorization_client(
+    pub(super) async fn authorization_client(
         &self,
         client_id: Option<&str>,
         redirect_uri: Option<&str>,
@@ -97,7 +97,7 @@ impl Provider<'_> {
 
     /// The second step: the rest of the request. Errors here go back to the client's redirect
     /// URI (which the first step checked).
-    pub fn check_authorization_request(
+    pub(super) fn check_authorization_request(
         &self,
         app: &Application,
         params: AuthorizeParams,
@@ -231,7 +231,11 @@ impl Provider<'_> {
     }
 
     /// Whether `session` satisfies the request without a new sign-in.
-    pub fn session_satisfies(&self, request: &AuthorizationRequest, session: &Session) -> bool {
+    pub(super) fn session_satisfies(
+        &self,
+        request: &AuthorizationRequest,
+        session: &Session,
+    ) -> bool {
         let auth_time = session.created_at.timestamp();
         let fresh_enough = request
             .max_age
@@ -241,7 +245,10 @@ impl Provider<'_> {
     }
 
     /// Keeps a request while the user signs in; returns the handle for the sign-in page.
-    pub async fn park_request(&self, request: &AuthorizationRequest) -> crate::Result<String> {
+    pub(super) async fn park_request(
+        &self,
+        request: &AuthorizationRequest,
+    ) -> crate::Result<String> {
         let handle = secrets::generate(PENDING_REQUEST_PREFIX);
         let value = serde_json::to_vec(request).map_err(Error::internal)?;
         self.store
@@ -255,7 +262,7 @@ impl Provider<'_> {
     }
 
     /// The request parked under `handle`, once.
-    pub async fn resume_request(
+    pub(super) async fn resume_request(
         &self,
         handle: &str,
     ) -> crate::Result<Option<AuthorizationRequest>> {
@@ -269,7 +276,7 @@ impl Provider<'_> {
 
     /// The organizations the user of a session belongs to (by name, 100 at most), for the
     /// organization picker.
-    pub async fn member_organizations(
+    pub(super) async fn member_organizations(
         &self,
         identity_id: Uuid,
     ) -> crate::Result<Vec<organizations::Organization>> {

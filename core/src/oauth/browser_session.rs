@@ -20,6 +20,14 @@ impl Provider<'_> {
         Ok(session.filter(|s| s.application_id.is_none()))
     }
 
+    /// The live browser session of a browser-session cookie's value, if it names one.
+    pub async fn cookie_session(&self, cookie: &str) -> crate::Result<Option<Session>> {
+        match open_browser_session(self.issuer.master_key, self.scope, cookie) {
+            Some(session_id) => self.browser_session(session_id).await,
+            None => Ok(None),
+        }
+    }
+
     /// RP-initiated logout: checks `id_token_hint` (expired ones too) and the post-logout
     /// redirect URI, then ends the browser session (and the application sessions started from
     /// it). Returns where to send the browser, if the client registered that URI.
@@ -131,7 +139,7 @@ pub fn seal_browser_session(
 }
 
 /// The session id in a browser-session cookie, if the cookie is genuine and of this tenant.
-pub fn open_browser_session(
+pub(super) fn open_browser_session(
     master_key: &MasterKey,
     scope: &TenantScope,
     cookie: &str,

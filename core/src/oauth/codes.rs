@@ -40,7 +40,7 @@ struct CodeGrant {
 impl Provider<'_> {
     /// Issues the authorization code for a request the user's `session` satisfies. A request
     /// for an organization the user is not a member of is `access_denied`.
-    pub async fn issue_code(
+    pub(super) async fn issue_code(
         &self,
         app: &Application,
         request: &AuthorizationRequest,

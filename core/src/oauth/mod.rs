@@ -11,23 +11,26 @@
 //! `pkce` (code challenges), `clients` (client authentication), `tokens` (what the
 //! token endpoint issues and the claims in it), `authorize` (authorization requests),
 //! `codes` (authorization codes and their exchange), `grants` (refresh and client
-//! credentials), `introspection` (introspection, revocation, userinfo) and
-//! `browser_session` (the browser-session cookie and RP-initiated logout). This module holds
-//! what they share: [`OAuthError`] and the [`Provider`].
+//! credentials), `introspection` (introspection, revocation, userinfo), `browser_session`
+//! (the browser-session cookie and RP-initiated logout) and `endpoint` (the authorization
+//! endpoint's decisions). This module holds what they share: [`OAuthError`], the
+//! [`Provider`] and the [`issuer_url`].
 
 mod authorize;
 mod browser_session;
 mod clients;
 mod codes;
+mod endpoint;
 mod grants;
 mod introspection;
 mod pkce;
 mod tokens;
 
-pub use authorize::{AuthorizationRequest, AuthorizeParams, PENDING_REQUEST_TTL};
-pub use browser_session::{open_browser_session, seal_browser_session};
+pub use authorize::{AuthorizeParams, PENDING_REQUEST_TTL};
+pub use browser_session::seal_browser_session;
 pub use clients::ClientCredentials;
 pub use codes::CODE_TTL;
+pub use endpoint::{AuthorizeInput, AuthorizeOutcome};
 pub use pkce::s256_challenge;
 pub use tokens::{IdTokenClaims, TokenResponse};
 
@@ -38,6 +41,12 @@ use crate::error::Error;
 use crate::scope::TenantScope;
 use crate::secrets;
 use crate::sessions::{KeyCache, TokenIssuer};
+
+/// The issuer (and tenant API audience) of a tenant's tokens: `{public_url}/t/{slug}`, where
+/// `public_url` is the deployment's public URL without a trailing slash.
+pub fn issuer_url(public_url: &str, scope: &TenantScope) -> String {
+    format!("{public_url}/t/{}", scope.slug())
+}
 
 /// An OAuth 2.0 / OpenID Connect error (RFC 6749 §5.2, OIDC Core §3.1.2.6).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,5 +129,24 @@ impl Provider<'_> {
 
     async fn application(&self, client_id: &str) -> crate::Result<Option<Application>> {
         applications::find_by_client_id(self.db, self.store, self.scope, client_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn the_issuer_is_the_tenant_path_under_the_public_url() {
+        let scope = TenantScope::new(Uuid::nil(), "acme".into());
+        assert_eq!(
+            issuer_url("https://auth.example.com", &scope),
+            "https://auth.example.com/t/acme"
+        );
+        assert_eq!(
+            issuer_url("http://localhost:8080", &scope),
+            "http://localhost:8080/t/acme"
+        );
     }
 }

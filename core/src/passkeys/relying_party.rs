@@ -1,7 +1,7 @@
 //! The WebAuthn relying party of a tenant and its user-verification policy.
 
 use crate::error::{Error, Result};
-use crate::settings::UserVerification;
+use crate::settings::{TenantSettings, UserVerification};
 use serde_json::{Value, json};
 use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
 
@@ -15,6 +15,34 @@ pub struct RelyingParty {
 }
 
 impl RelyingParty {
+    /// The relying party in force for a tenant: its settings where set, else the host and
+    /// origin of the deployment's `public_url` (`localhost` and the URL itself when it does not
+    /// parse) and the tenant's name.
+    pub fn of_tenant(public_url: &str, tenant_name: &str, settings: &TenantSettings) -> Self {
+        let public = url::Url::parse(public_url).ok();
+        let default_rp_id = public
+            .as_ref()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".to_owned());
+        let default_origin = public
+            .as_ref()
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|| public_url.to_owned());
+        RelyingParty {
+            rp_id: settings.rp_id.clone().unwrap_or(default_rp_id),
+            rp_name: settings
+                .rp_name
+                .clone()
+                .unwrap_or_else(|| tenant_name.to_owned()),
+            origins: if settings.allowed_origins.is_empty() {
+                vec![default_origin]
+            } else {
+                settings.allowed_origins.clone()
+            },
+            user_verification: settings.user_verification,
+        }
+    }
+
     pub(super) fn webauthn(&self) -> Result<Webauthn> {
         let origins = self
             .origins
@@ -63,5 +91,49 @@ pub(super) fn apply_user_verification(
         } else {
             public_key["userVerification"] = json!("preferred");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_come_from_the_public_url_and_the_tenant_name() {
+        let rp = RelyingParty::of_tenant(
+            "https://auth.example.com:8443/base",
+            "Acme",
+            &TenantSettings::default(),
+        );
+        assert_eq!(rp.rp_id, "auth.example.com");
+        assert_eq!(rp.rp_name, "Acme");
+        assert_eq!(rp.origins, vec!["https://auth.example.com:8443"]);
+        assert_eq!(rp.user_verification, UserVerification::Required);
+
+        let unparsable = RelyingParty::of_tenant("not a url", "Acme", &TenantSettings::default());
+        assert_eq!(unparsable.rp_id, "localhost");
+        assert_eq!(unparsable.origins, vec!["not a url"]);
+    }
+
+    #[test]
+    fn settings_win_over_the_defaults() {
+        let settings = TenantSettings {
+            rp_id: Some("example.com".into()),
+            rp_name: Some("Example Login".into()),
+            allowed_origins: vec![
+                "https://example.com".into(),
+                "https://app.example.com".into(),
+            ],
+            user_verification: UserVerification::Preferred,
+            ..Default::default()
+        };
+        let rp = RelyingParty::of_tenant("https://auth.example.net", "Acme", &settings);
+        assert_eq!(rp.rp_id, "example.com");
+        assert_eq!(rp.rp_name, "Example Login");
+        assert_eq!(
+            rp.origins,
+            vec!["https://example.com", "https://app.example.com"]
+        );
+        assert_eq!(rp.user_verification, UserVerification::Preferred);
     }
 }

@@ -1,14 +1,14 @@
 //! The authorization endpoint, with the organization picker and the way to the hosted sign-in
 //! page.
 
-use super::browser_session::{cookie_path, cookie_session};
+use super::browser_session::{cookie_path, session_cookie_value};
 use super::responses::{error_page, escape_html, page, redirect, redirect_error};
 use super::{Tenant, parameters, provider, tenant};
 use crate::http::AppState;
 use crate::http::errors::HttpError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use latchkey_core::oauth::{AuthorizationRequest, AuthorizeParams, OAuthError, Provider};
+use latchkey_core::oauth::{AuthorizeInput, AuthorizeOutcome};
 use latchkey_core::organizations::Organization;
 use serde_json::json;
 
@@ -29,8 +29,8 @@ pub(super) async fn authorize_post(
     authorize(&state, &request, &slug, &body).await
 }
 
-/// The authorization endpoint: checks the request, sends the user to the hosted sign-in page
-/// when there is no (fresh enough) browser session, and answers with a code.
+/// The authorization endpoint: reads the request and the browser-session cookie, lets the
+/// provider decide, and answers with the sign-in page, the organization picker, or a redirect.
 async fn authorize(
     state: &AppState,
     request: &HttpRequest,
@@ -44,126 +44,64 @@ async fn authorize(
         Err(error) => return Ok(error_page(&error)),
     };
     let chosen_organization = params.remove("organization");
-    let (app, mut auth_request) = match params.remove("authorization_request") {
-        Some(handle) => {
-            let Some(mut parked) = provider.resume_request(&handle).await? else {
-                return Ok(error_page(&OAuthError::new(
-                    "invalid_request",
-                    "this sign-in request has expired or was already completed; start again from the application",
-                )));
-            };
-            // The organization picker's choice. Membership is checked when the code is issued.
-            if let Some(chosen) = chosen_organization {
-                if !parked.select_organization {
-                    return Ok(error_page(&OAuthError::new(
-                        "invalid_request",
-                        "the application did not ask to choose an organization here",
-                    )));
-                }
-                parked.organization = Some(chosen);
-                parked.select_organization = false;
-            }
-            match provider
-                .authorization_client(Some(&parked.client_id), Some(&parked.redirect_uri))
-                .await
-            {
-                Ok(app) => (app, parked),
-                Err(error) => return Ok(error_page(&error)),
-            }
-        }
+    let input = match params.remove("authorization_request") {
+        Some(handle) => AuthorizeInput::Resume {
+            handle,
+            organization: chosen_organization,
+        },
         None => {
             if let Some(organization) = chosen_organization {
                 params.insert("organization".to_owned(), organization);
             }
-            let params: AuthorizeParams = serde_json::from_value(json!(params)).map_err(|_| {
+            AuthorizeInput::New(serde_json::from_value(json!(params)).map_err(|_| {
                 HttpError::new(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", "bad parameters")
-            })?;
-            let app = match provider
-                .authorization_client(params.client_id.as_deref(), params.redirect_uri.as_deref())
-                .await
-            {
-                Ok(app) => app,
-                Err(error) => return Ok(error_page(&error)),
-            };
-            let redirect_uri = params.redirect_uri.clone().unwrap_or_default();
-            let state_param = params.state.clone();
-            match provider.check_authorization_request(&app, params) {
-                Ok(checked) => (app, checked),
-                Err(error) => {
-                    return Ok(redirect_error(
-                        &tenant.issuer,
-                        &redirect_uri,
-                        state_param.as_deref(),
-                        &error,
-                    ));
-                }
-            }
+            })?)
         }
     };
-    let session = cookie_session(state, &tenant, request)
-        .await?
-        .filter(|session| provider.session_satisfies(&auth_request, session));
-    if let Some(session) = &session
-        && auth_request.select_organization
-    {
-        let organizations = provider.member_organizations(session.identity_id).await?;
-        match organizations.as_slice() {
-            [] => {}
-            [only] => auth_request.organization = Some(only.id.to_string()),
-            _ => {
-                return Ok(
-                    organization_picker(&provider, &tenant, &auth_request, &organizations).await?,
-                );
-            }
-        }
-        auth_request.select_organization = false;
-    }
-    match session {
-        Some(session) => {
-            let code = match provider.issue_code(&app, &auth_request, &session).await {
-                Ok(code) => code,
-                Err(error) => {
-                    return Ok(redirect_error(
-                        &tenant.issuer,
-                        &auth_request.redirect_uri,
-                        auth_request.state.as_deref(),
-                        &error,
-                    ));
-                }
-            };
-            Ok(redirect(
-                &auth_request.redirect_uri,
-                &[
-                    ("code", Some(&code)),
-                    ("state", auth_request.state.as_deref()),
-                    ("iss", Some(&tenant.issuer)),
-                ],
-            ))
-        }
-        None if auth_request.prompt_none => Ok(redirect_error(
-            &tenant.issuer,
-            &auth_request.redirect_uri,
-            auth_request.state.as_deref(),
-            &OAuthError::new("login_required", "the user is not signed in"),
-        )),
-        None => Ok(to_sign_in(&provider, &tenant, &auth_request).await?),
-    }
+    let cookie = session_cookie_value(request);
+    Ok(match provider.authorize(input, cookie.as_deref()).await? {
+        AuthorizeOutcome::ErrorPage(error) => error_page(&error),
+        AuthorizeOutcome::RedirectError {
+            redirect_uri,
+            state,
+            error,
+        } => redirect_error(&tenant.issuer, &redirect_uri, state.as_deref(), &error),
+        AuthorizeOutcome::Code {
+            redirect_uri,
+            state,
+            code,
+        } => redirect(
+            &redirect_uri,
+            &[
+                ("code", Some(&code)),
+                ("state", state.as_deref()),
+                ("iss", Some(&tenant.issuer)),
+            ],
+        ),
+        AuthorizeOutcome::SignIn {
+            handle,
+            login_hint,
+            prompt_login,
+        } => to_sign_in(&tenant, &handle, login_hint.as_deref(), prompt_login),
+        AuthorizeOutcome::ChooseOrganization {
+            handle,
+            organizations,
+        } => organization_picker(&tenant, &handle, &organizations),
+    })
 }
 
 /// The page where a member of several organizations picks the one to sign in to: one link
-/// per organization back to `authorize` with the parked request.
-async fn organization_picker(
-    provider: &Provider<'_>,
+/// per organization back to `authorize` with the request parked under `handle`.
+fn organization_picker(
     tenant: &Tenant,
-    auth_request: &AuthorizationRequest,
+    handle: &str,
     organizations: &[Organization],
-) -> latchkey_core::Result<HttpResponse> {
-    let handle = provider.park_request(auth_request).await?;
+) -> HttpResponse {
     let choices: String = organizations
         .iter()
         .map(|organization| {
             let mut query = url::form_urlencoded::Serializer::new(String::new());
-            query.append_pair("authorization_request", &handle);
+            query.append_pair("authorization_request", handle);
             query.append_pair("organization", &organization.id.to_string());
             format!(
                 "<li><a href=\"{}/oauth2/authorize?{}\">{}</a></li>",
@@ -173,36 +111,36 @@ async fn organization_picker(
             )
         })
         .collect();
-    Ok(page(
+    page(
         StatusCode::OK,
         "Choose an organization",
         &format!(
             "<p>You belong to several organizations. Which one do you want to sign in to?</p><ul class=\"organizations\">{choices}</ul>"
         ),
-    ))
+    )
 }
 
-/// Parks the request and sends the browser to the hosted sign-in page, which comes back to
-/// `authorize?authorization_request=…` once the user has signed in.
-async fn to_sign_in(
-    provider: &Provider<'_>,
+/// Sends the browser to the hosted sign-in page, which comes back to
+/// `authorize?authorization_request={handle}` once the user has signed in.
+fn to_sign_in(
     tenant: &Tenant,
-    auth_request: &AuthorizationRequest,
-) -> latchkey_core::Result<HttpResponse> {
-    let handle = provider.park_request(auth_request).await?;
+    handle: &str,
+    login_hint: Option<&str>,
+    prompt_login: bool,
+) -> HttpResponse {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
-    query.append_pair("authorization_request", &handle);
-    if let Some(hint) = &auth_request.login_hint {
+    query.append_pair("authorization_request", handle);
+    if let Some(hint) = login_hint {
         query.append_pair("login_hint", hint);
     }
-    if auth_request.prompt_login {
+    if prompt_login {
         query.append_pair("prompt", "login");
     }
-    Ok(HttpResponse::SeeOther()
+    HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
             format!("{}?{}", cookie_path(tenant), query.finish()),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish())
+        .finish()
 }

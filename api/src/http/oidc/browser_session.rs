@@ -28,15 +28,17 @@ pub(super) async fn cookie_session(
     tenant: &Tenant,
     request: &HttpRequest,
 ) -> latchkey_core::Result<Option<latchkey_core::sessions::Session>> {
-    let Some(cookie) = request.cookie(SESSION_COOKIE) else {
-        return Ok(None);
-    };
-    let Some(session_id) =
-        oauth::open_browser_session(&state.services.master_key, &tenant.scope, cookie.value())
-    else {
-        return Ok(None);
-    };
-    provider(state, tenant).browser_session(session_id).await
+    match session_cookie_value(request) {
+        Some(cookie) => provider(state, tenant).cookie_session(&cookie).await,
+        None => Ok(None),
+    }
+}
+
+/// The value of the request's browser-session cookie, if it has one.
+pub(super) fn session_cookie_value(request: &HttpRequest) -> Option<String> {
+    request
+        .cookie(SESSION_COOKIE)
+        .map(|cookie| cookie.value().to_owned())
 }
 
 pub(super) async fn end_session_get(

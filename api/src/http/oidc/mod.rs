@@ -16,7 +16,7 @@ use super::AppState;
 use super::errors::HttpError;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
-use latchkey_core::oauth::{OAuthError, Provider};
+use latchkey_core::oauth::{self, OAuthError, Provider};
 use latchkey_core::sessions::TokenIssuer;
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::{TenantScope, tenancy};
@@ -86,7 +86,7 @@ async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, HttpError> {
     let (scope, tenant) = tenancy::resolve_slug(&state.services.db, slug).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     Ok(Tenant {
-        issuer: state.services.issuer(&scope),
+        issuer: oauth::issuer_url(&state.services.public_url, &scope),
         settings: TenantSettings::from_json(&tenant.settings),
         scope,
     })
