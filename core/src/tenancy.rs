@@ -186,7 +186,7 @@ pub async fn get_tenant(db: &Database, scope: &TenantScope, actor: &Actor) -> Re
 }
 
 /// The tenant of `tx`, as stored now.
-pub async fn get_tenant_in(tx: &TenantTx) -> Result<Tenant> {
+async fn get_tenant_in(tx: &TenantTx) -> Result<Tenant> {
     tx.find::<tenant_row::Entity>()
         .one()
         .await?
@@ -195,9 +195,10 @@ pub async fn get_tenant_in(tx: &TenantTx) -> Result<Tenant> {
 }
 
 /// The tenant of `tx`, locked for update until the transaction ends (PostgreSQL; SQLite has
-/// one writer anyway).
-pub async fn lock_tenant_in(tx: &TenantTx) -> Result<Tenant> {
+/// one writer anyway), for a caller granted `ManageTenant` that is about to change it.
+pub async fn lock_tenant_in(tx: &TenantTx, grant: &Grant<'_>) -> Result<Tenant> {
     use sea_orm::QuerySelect;
+    grant.require(Permission::ManageTenant)?;
     tx.find::<tenant_row::Entity>()
         .lock_exclusive()
         .one()

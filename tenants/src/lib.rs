@@ -163,7 +163,7 @@ pub async fn update_settings(
 ) -> Result<Tenant> {
     let manage = authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let before = TenantSettings::from_json(&tenancy::lock_tenant_in(&tx).await?.settings);
+    let before = TenantSettings::from_json(&tenancy::lock_tenant_in(&tx, &manage).await?.settings);
     let mut settings = before.clone();
     change.apply(&mut settings);
     settings.validate()?;
