@@ -49,10 +49,13 @@ const REQUEST_ID: &str = "x-request-id";
 /// configuration allows it, and refusing to start on a database that needs them otherwise.
 pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     ensure_data_dir(config)?;
-    let db = latchkey_core::connect(&config.database_url, config.database_max_connections)
-        .await
-        .context("LATCHKEY_DATABASE_URL: cannot connect to the database")?
-        .with_subscriber(Arc::new(DeliverySubscriber));
+    let db = latchkey_core::connect(
+        &config.database_url,
+        config.database_max_connections,
+        vec![Arc::new(DeliverySubscriber)],
+    )
+    .await
+    .context("LATCHKEY_DATABASE_URL: cannot connect to the database")?;
     if config.auto_migrate {
         if config.migration_database_url == config.database_url {
             db.migrate().await.context("applying migrations failed")?;
@@ -95,7 +98,7 @@ fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
 /// Applies pending migrations with the migration URL; returns how many were applied.
 pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
     ensure_data_dir(config)?;
-    let db = latchkey_core::connect(&config.migration_database_url, 2)
+    let db = latchkey_core::connect(&config.migration_database_url, 2, Vec::new())
         .await
         .context("cannot connect to the database to migrate it")?;
     let pending = db.pending_migrations().await.unwrap_or(0);

@@ -87,7 +87,7 @@ impl Database {
     }
 
     /// This pool with `subscriber` told of every domain event, in the event's transaction.
-    pub fn with_subscriber(mut self, subscriber: Arc<dyn EventSubscriber>) -> Self {
+    pub(crate) fn with_subscriber(mut self, subscriber: Arc<dyn EventSubscriber>) -> Self {
         let mut subscribers = self.subscribers.to_vec();
         subscribers.push(subscriber);
         self.subscribers = subscribers.into();

@@ -38,13 +38,24 @@ pub use db::Database;
 pub use error::{Error, Result};
 pub use scope::{PlatformScope, TenantScope};
 
-/// Connects to `url` (see [`Database::connect`]) with the core's own reactions to domain
-/// events registered: domain policies and the clean-up after a deleted organization. The
-/// server adds the control plane's subscribers to what this answers.
-pub async fn connect(url: &str, max_connections: u32) -> Result<Database> {
+/// Connects to `url` (see [`Database::connect`]) with the subscribers to domain events:
+/// `recorders` first (the control plane's, such as the CRM deliveries, which record what an
+/// event asks for), then the core's own reactions (domain policies, the clean-up after a
+/// deleted organization), which may write further events. So an event's own deliveries are
+/// queued before those of the changes it causes.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    recorders: Vec<std::sync::Arc<dyn outbox::EventSubscriber>>,
+) -> Result<Database> {
     use std::sync::Arc;
-    Ok(Database::connect(url, max_connections)
-        .await?
-        .with_subscriber(Arc::new(domains::DomainReactions))
-        .with_subscriber(Arc::new(invitations::InvitationReactions)))
+    let reactions: [Arc<dyn outbox::EventSubscriber>; 2] = [
+        Arc::new(domains::DomainReactions),
+        Arc::new(invitations::InvitationReactions),
+    ];
+    let db = Database::connect(url, max_connections).await?;
+    Ok(recorders
+        .into_iter()
+        .chain(reactions)
+        .fold(db, Database::with_subscriber))
 }

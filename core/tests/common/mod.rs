@@ -102,7 +102,7 @@ impl World {
     /// A fresh database (`sqlite::memory:` with one connection is a database of its own),
     /// migrated, with the core's reactions to domain events.
     pub async fn new() -> Self {
-        let db = latchkey_core::connect("sqlite::memory:", 1)
+        let db = latchkey_core::connect("sqlite::memory:", 1, Vec::new())
             .await
             .expect("connect to in-memory SQLite");
         db.migrate().await.expect("migrate");

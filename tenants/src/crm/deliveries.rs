@@ -50,7 +50,7 @@ latchkey_core::tenant_owned!(delivery_row);
 impl latchkey_core::db::QueueTable for delivery_row::Entity {}
 
 /// Queues the deliveries of every domain event in the event's own transaction: the server
-/// registers it on the database ([`Database::with_subscriber`]).
+/// registers it first among the subscribers ([`latchkey_core::connect`]).
 #[derive(Debug, Default)]
 pub struct DeliverySubscriber;
 
