@@ -15,7 +15,6 @@ use latchkey_core::organizations::{
 use latchkey_core::{
     Actor, AdminRole, Error, Principal, api_keys, audit, domains, passkeys, sessions, tenancy,
 };
-use uuid::Uuid;
 
 fn new_identity(email: &str) -> NewIdentity {
     NewIdentity {
@@ -23,39 +22,6 @@ fn new_identity(email: &str) -> NewIdentity {
         email_verified: true,
         ..NewIdentity::default()
     }
-}
-
-async fn organization(world: &World, tenant: &TestTenant, slug: &str) -> Organization {
-    organizations::create_organization(
-        &world.db,
-        &tenant.scope,
-        &world.owner(tenant).await,
-        NewOrganization {
-            name: format!("Org {slug}"),
-            slug: slug.to_owned(),
-            kind: OrganizationKind::Customer,
-            metadata: None,
-            external_id: None,
-        },
-    )
-    .await
-    .expect("create organization")
-}
-
-async fn member_ids(world: &World, tenant: &TestTenant, org: Uuid) -> Vec<(Uuid, Vec<String>)> {
-    organizations::list_members(
-        &world.db,
-        &tenant.scope,
-        &world.owner(tenant).await,
-        org,
-        page(),
-    )
-    .await
-    .expect("list members as owner")
-    .items
-    .into_iter()
-    .map(|m| (m.identity.id, m.membership.roles))
-    .collect()
 }
 
 #[tokio::test]
@@ -71,7 +37,7 @@ async fn a_viewer_key_reads_but_does_not_write() {
         }
     );
     let alice = world.identity(&t, "alice@example.com", true).await;
-    let org = organization(&world, &t, "acme-corp").await;
+    let org = world.organization(&t, "acme-corp").await;
 
     // Reads.
     let read = identities::get_identity(&world.db, &t.scope, &viewer, alice.id)
@@ -241,7 +207,7 @@ async fn a_viewer_key_reads_but_does_not_write() {
     .expect("organizations");
     assert_eq!(orgs.total_count, 1);
     assert_eq!(orgs.items[0].name, "Org acme-corp");
-    assert!(member_ids(&world, &t, org.id).await.is_empty());
+    assert!(world.members(&t, org.id).await.is_empty());
     let keys = api_keys::list_api_keys(&world.db, &t.scope, &owner, page())
         .await
         .expect("keys");
@@ -275,7 +241,7 @@ async fn an_anonymous_caller_is_unauthenticated() {
     let world = World::new().await;
     let t = world.tenant("acme").await;
     let alice = world.identity(&t, "alice@example.com", true).await;
-    let org = organization(&world, &t, "acme-corp").await;
+    let org = world.organization(&t, "acme-corp").await;
     let anonymous = Actor::anonymous(Some("req-1".into()));
     assert_eq!(anonymous.principal(), &Principal::Anonymous);
     assert!(anonymous.roles().is_empty());
@@ -354,7 +320,7 @@ async fn an_anonymous_caller_is_unauthenticated() {
         listed.items.iter().map(|i| i.id).collect::<Vec<_>>(),
         vec![alice.id]
     );
-    assert!(member_ids(&world, &t, org.id).await.is_empty());
+    assert!(world.members(&t, org.id).await.is_empty());
 }
 
 #[tokio::test]
@@ -458,7 +424,7 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
     let world = World::new().await;
     let t = world.tenant("acme").await;
     let owner = world.owner(&t).await;
-    let org = organization(&world, &t, "acme-corp").await;
+    let org = world.organization(&t, "acme-corp").await;
     let member = world.identity(&t, "member@example.com", true).await;
     let admin = world.identity(&t, "admin@example.com", true).await;
     let stranger = world.identity(&t, "stranger@example.com", true).await;
@@ -473,7 +439,7 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
     let as_stranger = world.sign_in(&t, stranger.id).await.actor;
     let db = &world.db;
     let scope = &t.scope;
-    let before = member_ids(&world, &t, org.id).await;
+    let before = world.members(&t, org.id).await;
     assert_eq!(
         before,
         vec![
@@ -653,7 +619,7 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
     ));
 
     // Membership is unchanged by all the refusals above.
-    assert_eq!(member_ids(&world, &t, org.id).await, before);
+    assert_eq!(world.members(&t, org.id).await, before);
     let stored = organizations::get_organization(db, scope, &owner, org.id)
         .await
         .expect("owner reads");
@@ -667,7 +633,7 @@ async fn members_grant_only_what_they_hold() {
     let world = World::new().await;
     let t = world.tenant("acme").await;
     let owner = world.owner(&t).await;
-    let org = organization(&world, &t, "acme-corp").await;
+    let org = world.organization(&t, "acme-corp").await;
     // A role that may manage members but not the organization itself.
     let inviter_role = organizations::create_organization_role(
         &world.db,

@@ -9,31 +9,11 @@ use common::{RecordingMailer, TestTenant, World, assert_err, page};
 use latchkey_core::domains::{self, JoinRequestStatus, OrganizationDomain, VerificationMethod};
 use latchkey_core::identities::{self, IdentityChanges, NewIdentity};
 use latchkey_core::invitations;
-use latchkey_core::organizations::{
-    self, DomainPolicy, NewOrganization, ORG_MEMBER, Organization, OrganizationChanges,
-    OrganizationKind,
-};
+use latchkey_core::organizations::{self, DomainPolicy, ORG_MEMBER, OrganizationChanges};
 use latchkey_core::{Error, audit};
 use uuid::Uuid;
 
 const DOMAIN: &str = "acme.example";
-
-async fn organization(world: &World, tenant: &TestTenant, slug: &str) -> Organization {
-    organizations::create_organization(
-        &world.db,
-        &tenant.scope,
-        &world.owner(tenant).await,
-        NewOrganization {
-            name: format!("Org {slug}"),
-            slug: slug.to_owned(),
-            kind: OrganizationKind::Customer,
-            metadata: None,
-            external_id: None,
-        },
-    )
-    .await
-    .expect("create organization")
-}
 
 /// Claims `domain` for `org` and, when `verified`, marks it verified by hand.
 async fn claim(
@@ -82,23 +62,6 @@ async fn set_policy(world: &World, tenant: &TestTenant, org: Uuid, policy: Domai
     assert_eq!(updated.domain_policy, policy);
 }
 
-/// (identity, roles) of the organization's members, oldest first, as the tenant owner sees.
-async fn members(world: &World, tenant: &TestTenant, org: Uuid) -> Vec<(Uuid, Vec<String>)> {
-    organizations::list_members(
-        &world.db,
-        &tenant.scope,
-        &world.owner(tenant).await,
-        org,
-        page(),
-    )
-    .await
-    .expect("list members")
-    .items
-    .into_iter()
-    .map(|m| (m.identity.id, m.membership.roles))
-    .collect()
-}
-
 async fn create(
     world: &World,
     tenant: &TestTenant,
@@ -123,7 +86,7 @@ async fn auto_join_makes_a_verified_address_a_member_as_it_is_created() {
     let world = World::new().await;
     let t = world.tenant("acme").await;
     let owner = world.owner(&t).await;
-    let org = organization(&world, &t, "acme-corp").await;
+    let org = world.organization(&t, "acme-corp").await;
     claim(&world, &t, org.id, DOMAIN, true).await;
     set_policy(&world, &t, org.id, DomainPolicy::AutoJoin).await;
 
@@ -143,7 +106,7 @@ async fn auto_join_makes_a_verified_address_a_member_as_it_is_created() {
         .expect("create dana");
 
     assert_eq!(
-        members(&world, &t, org.id).await,
+        world.members(&t, org.id).await,
         vec![
             (ann.id, vec![ORG_MEMBER.to_owned()]),
             (bea.id, vec![ORG_MEMBER.to_owned()]),
@@ -200,7 +163,7 @@ async fn an_unverified_address_joins_once_it_is_verified() {
     let world = World::new().await;
     let t = world.tenant("acme").await;
     let owner = world.owner(&t).await;
-    let org = organization(&world, &t, "acme-corp").await;
+    let org = world.organization(&t, "acme-corp").await;
     claim(&world, &t, org.id, DOMAIN, true).await;
     set_policy(&world, &t, org.id, DomainPolicy::AutoJoin).await;
 
@@ -208,7 +171,7 @@ async fn an_unverified_address_joins_once_it_is_verified() {
         .await
         .expect("create ann");
     assert!(!ann.email_verified);
-    assert!(members(&world, &t, org.id).await.is_empty());
+    assert!(world.members(&t, org.id).await.is_empty());
 
     // A change that touches neither the email nor its verification leaves her out.
     identities::update_identity(
@@ -223,7 +186,7 @@ async fn an_unverified_address_joins_once_it_is_verified() {
     )
     .await
     .expect("rename");
-    assert!(members(&world, &t, org.id).await.is_empty());
+    assert!(world.members(&t, org.id).await.is_empty());
 
     let verified = identities::update_identity(
         &world.db,
@@ -239,7 +202,7 @@ async fn an_unverified_address_joins_once_it_is_verified() {
     .expect("verify the address");
     assert!(verified.email_verified);
     assert_eq!(
-        members(&world, &t, org.id).await,
+        world.members(&t, org.id).await,
         vec![(ann.id, vec![ORG_MEMBER.to_owned()])]
     );
 
@@ -247,7 +210,7 @@ async fn an_unverified_address_joins_once_it_is_verified() {
     let bob = create(&world, &t, "bob@elsewhere.example", true)
         .await
         .expect("create bob");
-    assert_eq!(members(&world, &t, org.id).await.len(), 1);
+    assert_eq!(world.members(&t, org.id).await.len(), 1);
     identities::update_identity(
         &world.db,
         &t.scope,
@@ -261,7 +224,7 @@ async fn an_unverified_address_joins_once_it_is_verified() {
     .await
     .expect("change bob's email");
     assert_eq!(
-        members(&world, &t, org.id).await,
+        world.members(&t, org.id).await,
         vec![
             (ann.id, vec![ORG_MEMBER.to_owned()]),
             (bob.id, vec![ORG_MEMBER.to_owned()]),
@@ -281,7 +244,7 @@ async fn an_unverified_address_joins_once_it_is_verified() {
     )
     .await
     .expect("verify again");
-    assert_eq!(members(&world, &t, org.id).await.len(), 2);
+    assert_eq!(world.members(&t, org.id).await.len(), 2);
 }
 
 #[tokio::test]
@@ -291,29 +254,29 @@ async fn only_a_verified_domain_with_a_policy_acts() {
     let owner = world.owner(&t).await;
 
     // Unverified domain, AutoJoin: nothing.
-    let unverified = organization(&world, &t, "unverified").await;
+    let unverified = world.organization(&t, "unverified").await;
     claim(&world, &t, unverified.id, "unverified.example", false).await;
     set_policy(&world, &t, unverified.id, DomainPolicy::AutoJoin).await;
     create(&world, &t, "ann@unverified.example", true)
         .await
         .expect("create ann");
-    assert!(members(&world, &t, unverified.id).await.is_empty());
+    assert!(world.members(&t, unverified.id).await.is_empty());
 
     // Verified domain, policy None (the default): nothing.
-    let none = organization(&world, &t, "no-policy").await;
+    let none = world.organization(&t, "no-policy").await;
     assert_eq!(none.domain_policy, DomainPolicy::None);
     claim(&world, &t, none.id, "none.example", true).await;
     create(&world, &t, "bob@none.example", true)
         .await
         .expect("create bob");
-    assert!(members(&world, &t, none.id).await.is_empty());
+    assert!(world.members(&t, none.id).await.is_empty());
     let requests = domains::list_join_requests(&world.db, &t.scope, &owner, none.id, None, page())
         .await
         .expect("join requests");
     assert_eq!(requests.total_count, 0);
 
     // Verified domain, RequestToJoin: a pending request, no membership.
-    let gated = organization(&world, &t, "gated").await;
+    let gated = world.organization(&t, "gated").await;
     claim(&world, &t, gated.id, "gated.example", true).await;
     set_policy(&world, &t, gated.id, DomainPolicy::RequestToJoin).await;
     let cleo = create(&world, &t, "cleo@gated.example", true)
@@ -323,7 +286,7 @@ async fn only_a_verified_domain_with_a_policy_acts() {
     create(&world, &t, "dan@gated.example", false)
         .await
         .expect("create dan");
-    assert!(members(&world, &t, gated.id).await.is_empty());
+    assert!(world.members(&t, gated.id).await.is_empty());
     let requests = domains::list_join_requests(&world.db, &t.scope, &owner, gated.id, None, page())
         .await
         .expect("join requests");
@@ -346,7 +309,7 @@ async fn only_a_verified_domain_with_a_policy_acts() {
         Some((cleo.id, vec![ORG_MEMBER.to_owned()]))
     );
     assert_eq!(
-        members(&world, &t, gated.id).await,
+        world.members(&t, gated.id).await,
         vec![(cleo.id, vec![ORG_MEMBER.to_owned()])]
     );
 }
@@ -356,8 +319,8 @@ async fn a_domain_is_verified_for_one_organization_per_tenant() {
     let world = World::new().await;
     let a = world.tenant("tenant-a").await;
     let b = world.tenant("tenant-b").await;
-    let first = organization(&world, &a, "first").await;
-    let second = organization(&world, &a, "second").await;
+    let first = world.organization(&a, "first").await;
+    let second = world.organization(&a, "second").await;
     claim(&world, &a, first.id, DOMAIN, true).await;
     set_policy(&world, &a, first.id, DomainPolicy::AutoJoin).await;
 
@@ -376,24 +339,24 @@ async fn a_domain_is_verified_for_one_organization_per_tenant() {
 
     // Another tenant verifies the same domain for its own organization, policy None; its
     // sign-ups at the domain join nothing, in either tenant.
-    let theirs = organization(&world, &b, "theirs").await;
+    let theirs = world.organization(&b, "theirs").await;
     claim(&world, &b, theirs.id, DOMAIN, true).await;
     let zed = create(&world, &b, "zed@acme.example", true)
         .await
         .expect("create zed in B");
-    assert!(members(&world, &b, theirs.id).await.is_empty());
-    assert!(members(&world, &a, first.id).await.is_empty());
+    assert!(world.members(&b, theirs.id).await.is_empty());
+    assert!(world.members(&a, first.id).await.is_empty());
 
     // A's own sign-ups join A's organization, and only it.
     let ann = create(&world, &a, "ann@acme.example", true)
         .await
         .expect("create ann in A");
     assert_eq!(
-        members(&world, &a, first.id).await,
+        world.members(&a, first.id).await,
         vec![(ann.id, vec![ORG_MEMBER.to_owned()])]
     );
-    assert!(members(&world, &a, second.id).await.is_empty());
-    assert!(members(&world, &b, theirs.id).await.is_empty());
+    assert!(world.members(&a, second.id).await.is_empty());
+    assert!(world.members(&b, theirs.id).await.is_empty());
     assert_ne!(zed.id, ann.id);
 }
 
@@ -402,7 +365,7 @@ async fn deleting_an_organization_removes_its_domains_invitations_and_join_reque
     let world = World::new().await;
     let t = world.tenant("acme").await;
     let owner = world.owner(&t).await;
-    let org = organization(&world, &t, "acme-corp").await;
+    let org = world.organization(&t, "acme-corp").await;
     let domain = claim(&world, &t, org.id, DOMAIN, true).await;
     claim(&world, &t, org.id, "acme-unverified.example", false).await;
     set_policy(&world, &t, org.id, DomainPolicy::RequestToJoin).await;
@@ -501,7 +464,7 @@ async fn deleting_an_organization_removes_its_domains_invitations_and_join_reque
     );
     // The domain row is gone too: the verified domain is free for another organization of
     // the tenant (a verified row left behind would be a conflict), and its policy applies.
-    let successor = organization(&world, &t, "successor").await;
+    let successor = world.organization(&t, "successor").await;
     let reclaimed = claim(&world, &t, successor.id, DOMAIN, true).await;
     assert_ne!(reclaimed.id, domain.id);
     assert_err!(
@@ -513,7 +476,7 @@ async fn deleting_an_organization_removes_its_domains_invitations_and_join_reque
         .await
         .expect("create bea");
     assert_eq!(
-        members(&world, &t, successor.id).await,
+        world.members(&t, successor.id).await,
         vec![(bea.id, vec![ORG_MEMBER.to_owned()])]
     );
     // The identity that asked to join the deleted organization is still there.

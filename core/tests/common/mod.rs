@@ -14,6 +14,7 @@ use latchkey_core::ephemeral::InProcessStore;
 use latchkey_core::identities::{self, Identity, NewIdentity};
 use latchkey_core::invitations::Delivery;
 use latchkey_core::mail::{Mailer, Message};
+use latchkey_core::organizations::{self, NewOrganization, Organization, OrganizationKind};
 use latchkey_core::page::PageRequest;
 use latchkey_core::sessions::{self, ClientInfo, KeyCache, TokenIssuer};
 use latchkey_core::settings::TenantSettings;
@@ -228,6 +229,45 @@ impl World {
         )
         .await
         .expect("create identity")
+    }
+
+    /// Creates a customer organization `slug` in `tenant` as its owner key.
+    pub async fn organization(&self, tenant: &TestTenant, slug: &str) -> Organization {
+        organizations::create_organization(
+            &self.db,
+            &tenant.scope,
+            &self.owner(tenant).await,
+            NewOrganization {
+                name: format!("Org {slug}"),
+                slug: slug.to_owned(),
+                kind: OrganizationKind::Customer,
+                metadata: None,
+                external_id: None,
+            },
+        )
+        .await
+        .expect("create organization")
+    }
+
+    /// The members of `organization` with their roles, as the owner key lists them.
+    pub async fn members(
+        &self,
+        tenant: &TestTenant,
+        organization: Uuid,
+    ) -> Vec<(Uuid, Vec<String>)> {
+        organizations::list_members(
+            &self.db,
+            &tenant.scope,
+            &self.owner(tenant).await,
+            organization,
+            page(),
+        )
+        .await
+        .expect("list members as owner")
+        .items
+        .into_iter()
+        .map(|m| (m.identity.id, m.membership.roles))
+        .collect()
     }
 
     /// Starts a session for `identity_id` (as a sign-in ceremony would, in its own
