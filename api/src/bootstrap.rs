@@ -4,7 +4,8 @@
 
 use crate::config::Config;
 use latchkey_core::crypto::MasterKey;
-use latchkey_core::{Database, Error, platform};
+use latchkey_core::{Database, Error};
+use latchkey_tenants::operators;
 
 /// The slug of the tenant created on first start in the embedded mode.
 pub const DEMO_TENANT: &str = "demo";
@@ -21,22 +22,22 @@ pub async fn bootstrap(
     master_key: &MasterKey,
     config: &Config,
 ) -> latchkey_core::Result<Bootstrap> {
-    let first_start = !platform::has_credentials(db).await?;
+    let first_start = !operators::has_credentials(db).await?;
     if let Some(token) = &config.platform_token {
-        platform::ensure_configured_token(db, token).await?;
+        operators::ensure_configured_token(db, token).await?;
     }
     let mut report = Bootstrap::default();
     if !first_start {
         return Ok(report);
     }
     if config.platform_token.is_none() {
-        report.platform_token = Some(platform::generate_token(db, "bootstrap").await?);
+        report.platform_token = Some(operators::generate_token(db, "bootstrap").await?);
     }
     if config.demo_tenant {
         match latchkey_tenants::create_tenant(
             db,
             master_key,
-            &platform::local_operator(db),
+            &operators::local_operator(db),
             DEMO_TENANT,
             "Demo",
             None,

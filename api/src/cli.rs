@@ -3,7 +3,7 @@
 use crate::config::Config;
 use crate::server;
 use clap::{Parser, Subcommand};
-use latchkey_core::platform;
+use latchkey_tenants::operators;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -101,7 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let created = latchkey_tenants::create_tenant(
                 &db,
                 &master_key,
-                &platform::local_operator(&db),
+                &operators::local_operator(&db),
                 &slug,
                 &name,
                 None,

@@ -4,10 +4,12 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::server;
 use anyhow::Context;
-use latchkey_core::{Actor, platform, tenancy};
+use latchkey_core::Actor;
 use latchkey_tenants::crm::clients::Clients;
 use latchkey_tenants::crm::dispatch::Dispatcher;
 use latchkey_tenants::crm::sync::{self, SyncRun};
+use latchkey_tenants::operators;
+use latchkey_tenants::resolution;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,10 +41,10 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let master_key = Arc::new(config.load_master_key()?);
     let db = server::open_database(&config).await?;
-    let (scope, _) = tenancy::resolve_slug(&db, tenant)
+    let (scope, _) = resolution::resolve_slug(&db, tenant)
         .await
         .with_context(|| format!("tenant {tenant:?}: not found or suspended"))?;
-    let actor = Actor::platform(&platform::local_operator(&db), None);
+    let actor = Actor::platform(&operators::local_operator(&db), None);
     let run = match resume {
         Some(id) => sync::get_sync_run(&db, &scope, &actor, id)
             .await

@@ -1,10 +1,10 @@
-//! Where a piece of work happens. A [`TenantScope`] can only be made by tenant resolution
-//! ([`crate::tenancy`]); every repository function reaches the database through a
+//! Where a piece of work happens. A [`TenantScope`] can only be made from the tenant catalogue
+//! ([`crate::catalogue`]); every repository function reaches the database through a
 //! transaction opened from one, so a query without a tenant does not compile.
 
 use uuid::Uuid;
 
-/// One resolved, active tenant. Constructed only by [`crate::tenancy`].
+/// One resolved, active tenant. Constructed only by [`crate::catalogue`].
 ///
 /// ```compile_fail
 /// let forged = latchkey_core::TenantScope::new(uuid::Uuid::nil(), "other".to_owned());
@@ -30,8 +30,9 @@ impl TenantScope {
 }
 
 /// Work across tenants (creating, listing and suspending them), allowed only to platform
-/// operators. Constructed by [`crate::platform::authenticate`] from a platform credential, or by
-/// [`crate::platform::local_operator`] for whoever holds the database connection (the CLI).
+/// operators. Constructed by [`crate::catalogue::authenticate_operator`] from a platform
+/// credential, or by [`crate::catalogue::local_operator`] for whoever holds the database
+/// connection (the CLI).
 ///
 /// ```compile_fail
 /// let forged = latchkey_core::PlatformScope::new("me".to_owned());

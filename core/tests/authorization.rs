@@ -13,7 +13,7 @@ use latchkey_core::organizations::{
     OrganizationFilter, OrganizationKind,
 };
 use latchkey_core::{
-    Actor, AdminRole, Error, Principal, api_keys, audit, domains, passkeys, sessions, tenancy,
+    Actor, AdminRole, Error, Principal, api_keys, audit, catalogue, domains, passkeys, sessions,
 };
 
 fn new_identity(email: &str) -> NewIdentity {
@@ -81,7 +81,7 @@ async fn a_viewer_key_reads_but_does_not_write() {
             (t.viewer_key.id, vec![AdminRole::Viewer]),
         ]
     );
-    let tenant = tenancy::get_tenant(&world.db, &t.scope, &viewer)
+    let tenant = catalogue::get_tenant(&world.db, &t.scope, &viewer)
         .await
         .expect("viewer reads the tenant");
     assert_eq!(tenant.slug, "acme");
@@ -302,7 +302,7 @@ async fn an_anonymous_caller_is_unauthenticated() {
         Error::Unauthenticated
     );
     assert_err!(
-        tenancy::get_tenant(db, scope, &anonymous).await,
+        catalogue::get_tenant(db, scope, &anonymous).await,
         Error::Unauthenticated
     );
     // Its own things: it has none.

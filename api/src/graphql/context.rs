@@ -7,7 +7,8 @@ use async_graphql::Context;
 use latchkey_core::passkeys::{Ceremonies, RelyingParty};
 use latchkey_core::sessions::{ClientInfo, TokenIssuer};
 use latchkey_core::settings::TenantSettings;
-use latchkey_core::{Actor, TenantScope, tenancy};
+use latchkey_core::{Actor, TenantScope};
+use latchkey_tenants::Tenant;
 
 /// Per-request context of the tenant API, built once by the HTTP layer after tenant resolution
 /// and authentication, so resolvers neither re-read the settings nor recompute what follows
@@ -16,7 +17,7 @@ use latchkey_core::{Actor, TenantScope, tenancy};
 pub struct RequestContext {
     pub scope: TenantScope,
     /// The tenant as resolved for this request (name, settings).
-    pub tenant: tenancy::Tenant,
+    pub tenant: Tenant,
     /// The tenant's settings, parsed (defaults filled in).
     pub settings: TenantSettings,
     /// The WebAuthn relying party in force for the tenant.
@@ -32,7 +33,7 @@ impl RequestContext {
     pub fn new(
         public_url: &str,
         scope: TenantScope,
-        tenant: tenancy::Tenant,
+        tenant: Tenant,
         issuer: String,
         actor: Actor,
         client: ClientInfo,

@@ -7,8 +7,8 @@ use async_graphql::{
     Context, EmptySubscription, Enum, ID, InputObject, Object, Schema, SimpleObject,
 };
 use chrono::{DateTime, Utc};
-use latchkey_core::tenancy::{self, TenantStatus as CoreStatus};
 use latchkey_core::{Database, PlatformScope};
+use latchkey_tenants::{TenantStatus as CoreStatus, lifecycle};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -50,7 +50,7 @@ impl Loader<Uuid> for DomainLoader {
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<String>>, Self::Error> {
-        let rows = tenancy::domains_of(&self.db, &self.scope, keys)
+        let rows = lifecycle::domains_of(&self.db, &self.scope, keys)
             .await
             .map_err(graphql_error)?;
         let mut map: HashMap<Uuid, Vec<String>> = HashMap::new();
@@ -97,8 +97,8 @@ impl Tenant {
     }
 }
 
-impl From<tenancy::Tenant> for Tenant {
-    fn from(tenant: tenancy::Tenant) -> Self {
+impl From<latchkey_tenants::Tenant> for Tenant {
+    fn from(tenant: latchkey_tenants::Tenant) -> Self {
         Self {
             id: ID(tenant.id.to_string()),
             uuid: tenant.id,

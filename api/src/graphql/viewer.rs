@@ -10,7 +10,7 @@ use super::settings::{TenantSettingsObject, settings_object};
 use super::types::{Connection, IntoGraphql};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use latchkey_core::{Principal, api_keys, identities, tenancy};
+use latchkey_core::{Principal, api_keys, identities};
 
 /// The tenant being called.
 #[derive(SimpleObject, Clone, Debug)]
@@ -111,7 +111,7 @@ impl ViewerQuery {
     /// The tenant this endpoint belongs to. Requires the viewer role.
     async fn tenant(&self, ctx: &Context<'_>) -> async_graphql::Result<Tenant> {
         let (services, req) = request(ctx);
-        let tenant = tenancy::get_tenant(&services.db, &req.scope, &req.actor)
+        let tenant = latchkey_tenants::get_tenant(&services.db, &req.scope, &req.actor)
             .await
             .gql()?;
         Ok(Tenant {

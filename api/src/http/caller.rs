@@ -12,7 +12,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest};
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
 use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
-use latchkey_core::{Actor, TenantScope, oauth, platform, tenancy};
+use latchkey_core::{Actor, TenantScope, oauth};
+use latchkey_tenants::operators;
 use std::sync::Arc;
 
 /// The id of the request being handled (from `X-Request-Id`, or generated).
@@ -23,7 +24,7 @@ pub(crate) fn request_id(request: &HttpRequest) -> Option<String> {
     request.extensions().get::<RequestId>().map(|r| r.0.clone())
 }
 
-pub(super) type Resolved = latchkey_core::Result<(TenantScope, tenancy::Tenant)>;
+pub(super) type Resolved = latchkey_core::Result<(TenantScope, latchkey_tenants::Tenant)>;
 
 /// Resolves the tenant and authenticates the caller on it, into the request's context. A credential of another tenant, a
 /// revoked key or a garbage token is `UNAUTHENTICATED`.
@@ -133,7 +134,7 @@ pub(super) async fn platform_caller(
             "the platform API needs `Authorization: Bearer <platform token>`",
         )
     })?;
-    let scope = platform::authenticate(&state.services.db, token).await?;
+    let scope = operators::authenticate(&state.services.db, token).await?;
     Ok(Arc::new(PlatformRequest::new(
         state.services.db.clone(),
         scope,

@@ -18,7 +18,7 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
 use async_graphql::{BatchRequest, BatchResponse, ObjectType, Request, Response, Schema};
-use latchkey_core::tenancy;
+use latchkey_tenants::resolution;
 use tracing::Instrument;
 
 /// Parses a POST body into one operation or a bounded batch.
@@ -263,7 +263,7 @@ async fn resolve_by_host(state: &AppState, request: &HttpRequest) -> Resolved {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_owned();
-    tenancy::resolve_host(
+    resolution::resolve_host(
         &state.services.db,
         &host,
         state.config.base_domain.as_deref(),
@@ -337,7 +337,7 @@ pub(super) async fn tenant_post_by_path(
     slug: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let resolved = tenancy::resolve_slug(&state.services.db, &slug).await;
+    let resolved = resolution::resolve_slug(&state.services.db, &slug).await;
     tenant_post(&state, request, payload, resolved).await
 }
 
@@ -346,7 +346,7 @@ pub(super) async fn tenant_get_by_path(
     request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let resolved = tenancy::resolve_slug(&state.services.db, &slug).await;
+    let resolved = resolution::resolve_slug(&state.services.db, &slug).await;
     let endpoint = format!("/t/{slug}/graphql");
     tenant_get(&state, request, resolved, &endpoint).await
 }

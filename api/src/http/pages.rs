@@ -7,7 +7,8 @@ use super::errors::HttpError;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use latchkey_core::settings::TenantSettings;
-use latchkey_core::{signing_keys, tenancy};
+use latchkey_core::signing_keys;
+use latchkey_tenants::resolution;
 use serde_json::json;
 
 const INDEX: &str = include_str!("../../../web/tenant/index.html");
@@ -64,8 +65,8 @@ fn page(body: &'static str) -> HttpResponse {
 async fn resolve(
     state: &AppState,
     slug: &str,
-) -> Result<(latchkey_core::TenantScope, tenancy::Tenant), HttpError> {
-    Ok(tenancy::resolve_slug(&state.services.db, slug).await?)
+) -> Result<(latchkey_core::TenantScope, latchkey_tenants::Tenant), HttpError> {
+    Ok(resolution::resolve_slug(&state.services.db, slug).await?)
 }
 
 async fn with_slash(slug: web::Path<String>) -> HttpResponse {

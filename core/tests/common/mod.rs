@@ -9,6 +9,7 @@
 
 use latchkey_core::api_keys::{self, ApiKey};
 use latchkey_core::authz::{Resource, authorize};
+use latchkey_core::catalogue::{self, TenantKey};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::ephemeral::InProcessStore;
 use latchkey_core::identities::{self, Identity, NewIdentity};
@@ -19,9 +20,8 @@ use latchkey_core::page::PageRequest;
 use latchkey_core::sessions::{self, ClientInfo, KeyCache, TokenIssuer};
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::signing_keys::{self, SigningKeyCache};
-use latchkey_core::tenancy;
 use latchkey_core::validate::{Name, Slug};
-use latchkey_core::{Actor, AdminRole, Database, Permission, Result, TenantScope, platform};
+use latchkey_core::{Actor, AdminRole, Database, Permission, Result, TenantScope};
 use uuid::Uuid;
 
 /// Asserts that `$result` is an `Err` matching `$pattern` (a pattern of `latchkey_core::Error`),
@@ -49,7 +49,7 @@ pub struct World {
 /// A tenant with two API keys: the first owner key (as production issues it) and a viewer key.
 pub struct TestTenant {
     pub scope: TenantScope,
-    pub tenant: tenancy::Tenant,
+    pub tenant: catalogue::Tenant,
     pub settings: TenantSettings,
     pub owner_key: ApiKey,
     pub owner_secret: String,
@@ -120,7 +120,7 @@ impl World {
     /// event, first owner key, in one platform transaction), with a viewer key as well, and
     /// resolves its scope by slug.
     pub async fn tenant(&self, slug: &str) -> TestTenant {
-        let platform = platform::local_operator(&self.db);
+        let platform = catalogue::local_operator(&self.db);
         let actor = Actor::platform(&platform, None);
         let settings = TenantSettings::default();
         let tx = self
@@ -128,7 +128,7 @@ impl World {
             .begin_platform(&platform)
             .await
             .expect("begin platform");
-        let (tx, created) = tenancy::create_tenant(
+        let (tx, created) = catalogue::create_tenant(
             tx,
             &Slug::parse("slug", slug).expect("slug"),
             Name::parse("name", &format!("Tenant {slug}"), 200).expect("name"),
@@ -165,7 +165,7 @@ impl World {
         .await
         .expect("viewer key");
         tx.commit().await.expect("commit the tenant");
-        let (scope, tenant) = tenancy::resolve_slug(&self.db, slug)
+        let (scope, tenant) = catalogue::resolve(&self.db, TenantKey::Slug(slug))
             .await
             .expect("resolve the new tenant");
         assert_eq!(tenant.id, created.id);

@@ -10,6 +10,7 @@ use super::connector::{ConnectorKind, connector_row, open_credentials};
 use super::deliveries::{DeliveryStatus, delivery_row};
 use super::pull::{self, PullContext};
 use super::records::{remember_record, remote_record};
+use crate::resolution;
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
 use latchkey_core::actor::{Actor, Permission};
@@ -19,7 +20,6 @@ use latchkey_core::db::{Database, TenantTx};
 use latchkey_core::error::{Error, Result};
 use latchkey_core::granted;
 use latchkey_core::outbox::DomainEvent;
-use latchkey_core::tenancy;
 use latchkey_core::{identities, organizations};
 use rand::Rng;
 use sea_orm::sea_query::Expr;
@@ -282,7 +282,7 @@ impl Dispatcher {
             return Ok(());
         }
         let parked = (Utc::now() + chrono::Duration::hours(1)).trunc_subsecs(6);
-        let scope = match tenancy::resolve_id(&self.db, row.tenant_id).await {
+        let scope = match resolution::resolve_id(&self.db, row.tenant_id).await {
             Ok((scope, _)) => scope,
             // A suspended tenant's deliveries wait (without using attempts); looked at hourly.
             Err(Error::TenantSuspended) => {

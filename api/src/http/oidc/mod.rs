@@ -16,10 +16,11 @@ use super::AppState;
 use super::errors::HttpError;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use latchkey_core::TenantScope;
 use latchkey_core::oauth::{self, OAuthError, Provider};
 use latchkey_core::sessions::TokenIssuer;
 use latchkey_core::settings::TenantSettings;
-use latchkey_core::{TenantScope, tenancy};
+use latchkey_tenants::resolution;
 use std::collections::HashMap;
 
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -83,7 +84,7 @@ struct Tenant {
 }
 
 async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, HttpError> {
-    let (scope, tenant) = tenancy::resolve_slug(&state.services.db, slug).await?;
+    let (scope, tenant) = resolution::resolve_slug(&state.services.db, slug).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     Ok(Tenant {
         issuer: oauth::issuer_url(&state.services.public_url, &scope),

@@ -5,12 +5,12 @@
 use super::{PullContext, apply_contact};
 use crate::crm::clients::Clients;
 use crate::crm::connector::{Connector, ConnectorKind, connector_row, open_credentials};
+use crate::resolution;
 use chrono::{DateTime, SubsecRound, Utc};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::db::{Database, TenantTx};
 use latchkey_core::error::{Error, Result};
 use latchkey_core::scope::TenantScope;
-use latchkey_core::tenancy;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DbBackend, QueryFilter, Set};
 use serde_json::Value;
@@ -165,7 +165,7 @@ pub(crate) async fn run_due(
     let Some(claimed) = claimed else {
         return Ok(false);
     };
-    let (scope, tenant) = match tenancy::resolve_id(db, claimed.tenant_id).await {
+    let (scope, tenant) = match resolution::resolve_id(db, claimed.tenant_id).await {
         Ok(found) => found,
         // A suspended tenant pulls nothing; its claim runs out and it is looked at again.
         Err(Error::TenantSuspended) => return Ok(true),
