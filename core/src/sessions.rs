@@ -196,8 +196,28 @@ async fn issue_tokens(
     })
 }
 
-/// Starts a session for `identity_id` inside `tx` (the sign-in's own transaction).
-pub async fn start_session(
+/// The core's rule tests sign users in with this instead of a passkey ceremony (feature
+/// `test-support`, enabled only by the core's own dev-dependencies).
+///
+/// ```compile_fail
+/// # async fn forge(tx: &latchkey_core::db::TenantTx, issuer: &latchkey_core::sessions::TokenIssuer<'_>) {
+/// let client = latchkey_core::sessions::ClientInfo::default();
+/// latchkey_core::sessions::start_session(tx, issuer, uuid::Uuid::nil(), "forged", &client).await;
+/// # }
+/// ```
+#[cfg(feature = "test-support")]
+pub async fn start_session_for_tests(
+    tx: &TenantTx,
+    issuer: &TokenIssuer<'_>,
+    identity_id: Uuid,
+    client: &ClientInfo,
+) -> Result<IssuedTokens> {
+    start_session(tx, issuer, identity_id, "test", client).await
+}
+
+/// Starts a session for `identity_id` inside `tx` (the sign-in's own transaction). Only a
+/// finished sign-in ceremony of the core calls it.
+pub(crate) async fn start_session(
     tx: &TenantTx,
     issuer: &TokenIssuer<'_>,
     identity_id: Uuid,

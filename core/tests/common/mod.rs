@@ -282,7 +282,7 @@ impl World {
         };
         let tx = self.db.begin_tenant(&tenant.scope).await.expect("begin");
         let tokens =
-            sessions::start_session(&tx, &issuer, identity_id, "test", &ClientInfo::default())
+            sessions::start_session_for_tests(&tx, &issuer, identity_id, &ClientInfo::default())
                 .await
                 .expect("start session");
         tx.commit().await.expect("commit the session");
