@@ -38,6 +38,11 @@ struct StatementCounts {
 #[derive(Clone, Debug)]
 pub struct Database {
     connection: DatabaseConnection,
+    /// Where tenants and platform credentials are resolved, before anyone is known. On a SQLite
+    /// file it is a pool of its own beside the one writer (WAL lets readers run beside it), so
+    /// one tenant's long request does not queue every other tenant's resolution behind it.
+    /// Elsewhere it is `connection`.
+    resolution: DatabaseConnection,
     statements: Arc<StatementCounts>,
     /// Rung when a transaction that queued background work (CRM deliveries) commits, so this
     /// process's workers start at once instead of at their next poll.
@@ -49,37 +54,28 @@ pub struct Database {
 
 impl Database {
     /// Connects to `url` (`sqlite://…`, `sqlite::memory:` or `postgres://…`). SQLite gets one
-    /// connection: it has one writer anyway, a deferred transaction that starts reading and
-    /// then writes fails with "database is locked" when another connection writes, and every
-    /// connection to `sqlite::memory:` would be a database of its own.
+    /// connection for transactions: it has one writer anyway, a deferred transaction that
+    /// starts reading and then writes fails with "database is locked" when another connection
+    /// writes, and every connection to `sqlite::memory:` would be a database of its own. A
+    /// SQLite file is put in WAL mode and gets a second, read-only pool for tenant resolution
+    /// (`RESOLUTION_READERS` connections), whose reads never write and so never wait for the
+    /// writer.
     pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<Self> {
-        let max_connections = if url.starts_with("sqlite:") {
-            1
-        } else {
-            max_connections
-        };
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .max_connections(max_connections)
-            .min_connections(0)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10))
-            .sqlx_logging(false);
-        let mut connection = sea_orm::Database::connect(options)
-            .await
-            .map_err(Error::internal)?;
         let statements = Arc::new(StatementCounts::default());
-        let counts = statements.clone();
-        connection.set_metric_callback(move |info| {
-            let counter = if info.failed {
-                &counts.failed
-            } else {
-                &counts.succeeded
-            };
-            counter.fetch_add(1, Ordering::Relaxed);
-        });
+        let sqlite = url.starts_with("sqlite:");
+        let connection =
+            open_pool(url, if sqlite { 1 } else { max_connections }, &statements).await?;
+        let resolution = if sqlite && !url.contains(":memory:") && !url.contains("mode=memory") {
+            connection
+                .execute_unprepared("PRAGMA journal_mode=WAL")
+                .await?;
+            open_pool(url, RESOLUTION_READERS, &statements).await?
+        } else {
+            connection.clone()
+        };
         Ok(Self {
             connection,
+            resolution,
             statements,
             work_queued: Arc::new(Notify::new()),
             subscribers: Arc::new([]),
@@ -219,10 +215,42 @@ impl Database {
         Ok(DispatchTx { transaction })
     }
 
-    /// A transaction for resolving a tenant or a platform credential before anyone is known.
+    /// A transaction for resolving a tenant or a platform credential before anyone is known
+    /// (it only reads: on a SQLite file it runs on the resolution pool).
     pub(crate) async fn begin_resolution(&self) -> Result<PlatformTx> {
-        self.platform_tx(self.connection.begin().await?)
+        self.platform_tx(self.resolution.begin().await?)
     }
+}
+
+/// Connections of the resolution pool beside a SQLite file's one writer.
+const RESOLUTION_READERS: u32 = 4;
+
+/// A pool of at most `max_connections` to `url`, counting its statements into `statements`.
+async fn open_pool(
+    url: &str,
+    max_connections: u32,
+    statements: &Arc<StatementCounts>,
+) -> Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let mut connection = sea_orm::Database::connect(options)
+        .await
+        .map_err(Error::internal)?;
+    let counts = statements.clone();
+    connection.set_metric_callback(move |info| {
+        let counter = if info.failed {
+            &counts.failed
+        } else {
+            &counts.succeeded
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(connection)
 }
 
 async fn set_tenant(transaction: &DatabaseTransaction, tenant_id: Uuid) -> Result<()> {

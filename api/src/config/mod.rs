@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+/// The default of `LATCHKEY_GRAPHQL_MAX_COST`: a flat list of 1000 items with a few dozen
+/// fields each passes, a list of lists of 1000 does not.
+const DEFAULT_GRAPHQL_MAX_COST: usize = 100_000;
+/// The default of `LATCHKEY_GRAPHQL_MAX_NODES`.
+const DEFAULT_GRAPHQL_MAX_NODES: usize = 20_000;
+
 /// Settings as written in the file or the environment, before they are checked.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -54,7 +60,15 @@ pub struct Settings {
     /// `X-Forwarded-For` is believed; unset = the peer address is the client.
     pub trusted_proxies: Option<String>,
     pub graphql_max_depth: usize,
-    pub graphql_max_complexity: usize,
+    /// The most an operation (or a batch, summed) may cost: every field 1, a list its page
+    /// size times one item, nested lists multiplied.
+    pub graphql_max_cost: Option<usize>,
+    /// The former name of `graphql_max_cost`, still read when that is unset.
+    pub graphql_max_complexity: Option<usize>,
+    /// The most list items one request may answer.
+    pub graphql_max_nodes: usize,
+    /// Seconds a GraphQL request may run before it is stopped.
+    pub graphql_timeout_seconds: u64,
     pub graphql_max_aliases: usize,
     pub graphql_max_directives: usize,
     pub graphql_max_batch: usize,
@@ -115,7 +129,10 @@ impl Default for Settings {
             ceremony_ttl_seconds: 300,
             trusted_proxies: None,
             graphql_max_depth: 12,
-            graphql_max_complexity: 1000,
+            graphql_max_cost: None,
+            graphql_max_complexity: None,
+            graphql_max_nodes: DEFAULT_GRAPHQL_MAX_NODES,
+            graphql_timeout_seconds: 30,
             graphql_max_aliases: 30,
             graphql_max_directives: 10,
             graphql_max_batch: 10,
@@ -155,7 +172,9 @@ pub(crate) fn bad(setting: &str, reason: impl Into<String>) -> ConfigError {
 #[derive(Clone, Debug)]
 pub struct GraphqlLimits {
     pub max_depth: usize,
-    pub max_complexity: usize,
+    pub max_cost: usize,
+    pub max_nodes: usize,
+    pub timeout: std::time::Duration,
     pub max_aliases: usize,
     pub max_directives: usize,
     pub max_batch: usize,
@@ -306,11 +325,17 @@ impl Config {
             latchkey_core::validate::Domain::parse("LATCHKEY_BASE_DOMAIN", domain)
                 .map_err(|e| bad("LATCHKEY_BASE_DOMAIN", e.to_string()))?;
         }
+        let max_cost = settings
+            .graphql_max_cost
+            .or(settings.graphql_max_complexity)
+            .unwrap_or(DEFAULT_GRAPHQL_MAX_COST);
         for (name, value) in [
             ("LATCHKEY_GRAPHQL_MAX_DEPTH", settings.graphql_max_depth),
+            ("LATCHKEY_GRAPHQL_MAX_COST", max_cost),
+            ("LATCHKEY_GRAPHQL_MAX_NODES", settings.graphql_max_nodes),
             (
-                "LATCHKEY_GRAPHQL_MAX_COMPLEXITY",
-                settings.graphql_max_complexity,
+                "LATCHKEY_GRAPHQL_TIMEOUT_SECONDS",
+                usize::try_from(settings.graphql_timeout_seconds).unwrap_or(usize::MAX),
             ),
             ("LATCHKEY_GRAPHQL_MAX_ALIASES", settings.graphql_max_aliases),
             (
@@ -421,7 +446,9 @@ impl Config {
             },
             limits: GraphqlLimits {
                 max_depth: settings.graphql_max_depth,
-                max_complexity: settings.graphql_max_complexity,
+                max_cost,
+                max_nodes: settings.graphql_max_nodes,
+                timeout: std::time::Duration::from_secs(settings.graphql_timeout_seconds),
                 max_aliases: settings.graphql_max_aliases,
                 max_directives: settings.graphql_max_directives,
                 max_batch: settings.graphql_max_batch,

@@ -2,6 +2,7 @@
 //! shown once) and revoked.
 
 use super::context::request;
+use super::cost::page_cost;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -69,6 +70,7 @@ pub struct ApiKeyQuery;
 #[Object]
 impl ApiKeyQuery {
     /// API keys, oldest first, revoked ones included. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn api_keys(
         &self,
         ctx: &Context<'_>,

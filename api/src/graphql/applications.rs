@@ -2,6 +2,7 @@
 //! secret, delete and list. Client secrets are returned once and never readable again.
 
 use super::context::request;
+use super::cost::page_cost;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -93,6 +94,7 @@ pub struct ApplicationQuery;
 #[Object]
 impl ApplicationQuery {
     /// The tenant's applications, oldest first.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn applications(
         &self,
         ctx: &Context<'_>,

@@ -1,6 +1,7 @@
 //! The tenant's audit log: one event per administrative change.
 
 use super::context::request;
+use super::cost::page_cost;
 use super::types::{Connection, IntoGraphql, page_request};
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -52,6 +53,7 @@ pub struct AuditQuery;
 #[Object]
 impl AuditQuery {
     /// The audit log, oldest first. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,

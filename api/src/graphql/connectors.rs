@@ -4,6 +4,7 @@
 //! Inbound CRM webhooks are plain HTTP (`crate::http::inbound`).
 
 use super::context::request;
+use super::cost::page_cost;
 use super::events::DomainEventType;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
@@ -355,6 +356,7 @@ pub struct ConnectorQuery;
 #[Object]
 impl ConnectorQuery {
     /// The tenant's CRM connectors, oldest first. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn crm_connectors(
         &self,
         ctx: &Context<'_>,
@@ -411,6 +413,7 @@ impl ConnectorQuery {
     }
 
     /// Deliveries of domain events to connectors, oldest first. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn crm_sync_events(
         &self,
         ctx: &Context<'_>,

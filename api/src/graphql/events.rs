@@ -2,6 +2,7 @@
 //! memberships, in the shape webhooks and CRM connectors receive.
 
 use super::context::request;
+use super::cost::page_cost;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -100,6 +101,7 @@ pub struct EventQuery;
 #[Object]
 impl EventQuery {
     /// The domain events, oldest first. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn domain_events(
         &self,
         ctx: &Context<'_>,

@@ -2,6 +2,7 @@
 //! suspended, resumed and deleted by its admins.
 
 use super::context::request;
+use super::cost::page_cost;
 use super::objects::{Identity, IdentityStatus};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
@@ -24,6 +25,7 @@ pub struct IdentityQuery;
 #[Object]
 impl IdentityQuery {
     /// Identities, oldest first. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn identities(
         &self,
         ctx: &Context<'_>,

@@ -1,5 +1,5 @@
 //! DataLoaders of the tenant API: nested lists (an organization's members, an identity's
-//! passkey count) are loaded for all the parents of a response level at once, so a page of
+//! organizations, an identity's passkey count) are loaded for all the parents of a response level at once, so a page of
 //! organizations with their members costs the same few SQL statements whatever its size.
 
 use super::context::RequestContext;
@@ -26,6 +26,8 @@ const MAX_BATCH: usize = 10_000;
 pub struct Loaders {
     /// The first page of members of an organization, by (organization id, page size).
     pub members: DataLoader<MembersLoader>,
+    /// The first page of an identity's memberships, by (identity id, page size).
+    pub identity_organizations: DataLoader<MembersLoader>,
     /// The number of active passkeys of an identity.
     pub passkey_counts: DataLoader<PasskeyCountLoader>,
 }
@@ -33,15 +35,12 @@ pub struct Loaders {
 impl Loaders {
     pub fn new(services: &Services, request: &RequestContext) -> Self {
         Self {
-            members: DataLoader::new(
-                MembersLoader {
-                    services: services.clone(),
-                    request: request.clone(),
-                },
-                tokio::spawn,
-            )
-            .delay(BATCH_WINDOW)
-            .max_batch_size(MAX_BATCH),
+            members: MembersLoader::batched(services, request, MembershipSide::Organization),
+            identity_organizations: MembersLoader::batched(
+                services,
+                request,
+                MembershipSide::Identity,
+            ),
             passkey_counts: DataLoader::new(
                 PasskeyCountLoader {
                     services: services.clone(),
@@ -55,9 +54,38 @@ impl Loaders {
     }
 }
 
+/// Whose first pages of memberships a [`MembersLoader`] loads.
+#[derive(Clone, Copy)]
+pub enum MembershipSide {
+    /// An organization's members.
+    Organization,
+    /// An identity's organizations.
+    Identity,
+}
+
 pub struct MembersLoader {
     services: Services,
     request: RequestContext,
+    side: MembershipSide,
+}
+
+impl MembersLoader {
+    fn batched(
+        services: &Services,
+        request: &RequestContext,
+        side: MembershipSide,
+    ) -> DataLoader<Self> {
+        DataLoader::new(
+            MembersLoader {
+                services: services.clone(),
+                request: request.clone(),
+                side,
+            },
+            tokio::spawn,
+        )
+        .delay(BATCH_WINDOW)
+        .max_batch_size(MAX_BATCH)
+    }
 }
 
 impl Loader<(Uuid, u64)> for MembersLoader {
@@ -79,14 +107,15 @@ impl Loader<(Uuid, u64)> for MembersLoader {
                 .filter(|(_, size)| *size == first)
                 .map(|(id, _)| *id)
                 .collect();
-            let pages = core_orgs::first_members(
-                &self.services.db,
-                &self.request.scope,
-                &self.request.actor,
-                &ids,
-                first,
-            )
-            .await
+            let (db, scope, actor) = (&self.services.db, &self.request.scope, &self.request.actor);
+            let pages = match self.side {
+                MembershipSide::Organization => {
+                    core_orgs::first_members(db, scope, actor, &ids, first).await
+                }
+                MembershipSide::Identity => {
+                    core_orgs::first_identity_memberships(db, scope, actor, &ids, first).await
+                }
+            }
             .map_err(graphql_error)?;
             loaded.extend(pages.into_iter().map(|(id, page)| ((id, first), page)));
         }

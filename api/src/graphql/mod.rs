@@ -13,6 +13,7 @@ pub mod audit;
 pub mod ceremonies;
 pub mod connectors;
 pub mod context;
+pub mod cost;
 pub mod domains;
 pub mod events;
 pub mod identities;
@@ -43,8 +44,8 @@ where
 {
     let builder = builder
         .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(32)
+        .extension(cost::CostGuard)
         .limit_directives(limits.max_directives);
     if limits.introspection {
         builder.finish()

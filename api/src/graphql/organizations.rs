@@ -3,6 +3,7 @@
 //! on identities (`passkeyCount`, `organizations`).
 
 use super::context::request;
+use super::cost::page_cost;
 use super::domains::{JoinRequest, JoinRequestStatus, OrganizationDomain};
 use super::invitations::Invitation;
 use super::loaders::Loaders;
@@ -19,6 +20,7 @@ use serde_json::Value;
 impl Organization {
     /// The organization's members, oldest first (tenant admins, or members with
     /// `members:read`).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -47,6 +49,7 @@ impl Organization {
 
     /// Invitations to this organization, oldest first; by default only pending ones (tenant
     /// admins, or members with `members:write`).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn invitations(
         &self,
         ctx: &Context<'_>,
@@ -83,6 +86,7 @@ impl Organization {
 
     /// Requests to join from people who signed up at a verified domain, oldest first (tenant
     /// admins, or members with `members:read`).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn join_requests(
         &self,
         ctx: &Context<'_>,
@@ -122,6 +126,7 @@ impl Identity {
     }
 
     /// The organizations this identity belongs to, as memberships (oldest first).
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,
@@ -131,6 +136,16 @@ impl Identity {
         let (services, req) = request(ctx);
         let id = parse_id("id", &self.id)?;
         let page = page_request(first, after)?;
+        // As for `Organization.members`: the first page batched, the rest queried directly.
+        if page.after.is_none()
+            && let Some(members) = ctx
+                .data_unchecked::<Loaders>()
+                .identity_organizations
+                .load_one((id, page.first))
+                .await?
+        {
+            return Ok(connection(members));
+        }
         let members =
             core_orgs::identity_memberships(&services.db, &req.scope, &req.actor, id, page)
                 .await
@@ -156,6 +171,7 @@ pub struct OrganizationQuery;
 #[Object]
 impl OrganizationQuery {
     /// The tenant's organizations, oldest first.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

@@ -2,6 +2,7 @@
 //! a new one (a lost device).
 
 use super::context::request;
+use super::cost::page_cost;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -59,6 +60,7 @@ pub struct PasskeyQuery;
 #[Object]
 impl PasskeyQuery {
     /// An identity's passkeys. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn passkeys(
         &self,
         ctx: &Context<'_>,

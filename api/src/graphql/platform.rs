@@ -1,5 +1,6 @@
 //! The platform API, `/platform/graphql`: the operators' view of every tenant.
 
+use super::cost::page_cost;
 use super::types::{Connection, IntoGraphql, graphql_error, page_request, parse_id};
 use crate::state::Services;
 use async_graphql::dataloader::{DataLoader, Loader};
@@ -119,6 +120,7 @@ pub struct PlatformQuery;
 #[Object]
 impl PlatformQuery {
     /// Every tenant, oldest first.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn tenants(
         &self,
         ctx: &Context<'_>,

@@ -2,6 +2,7 @@
 //! session to an organization, signing out and revoking sessions.
 
 use super::context::{RequestContext, request};
+use super::cost::page_cost;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use crate::state::Services;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
@@ -84,6 +85,7 @@ pub struct SessionQuery;
 #[Object]
 impl SessionQuery {
     /// An identity's live sessions. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn sessions(
         &self,
         ctx: &Context<'_>,

@@ -2,6 +2,7 @@
 //! token signing keys: read, changed and rotated.
 
 use super::context::request;
+use super::cost::page_cost;
 use super::types::{Connection, IntoGraphql, page_request};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -166,6 +167,7 @@ pub struct SettingsQuery;
 #[Object]
 impl SettingsQuery {
     /// The tenant's token signing keys. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn signing_keys(
         &self,
         ctx: &Context<'_>,

@@ -17,6 +17,8 @@ pub mod code {
     pub const CONFLICT: &str = "CONFLICT";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const INTERNAL: &str = "INTERNAL";
+    /// The operation ran past `LATCHKEY_GRAPHQL_TIMEOUT_SECONDS`.
+    pub const TIMEOUT: &str = "TIMEOUT";
 }
 
 /// Maps a core error to a GraphQL error with `extensions.code`. Internal causes are logged

@@ -3,6 +3,7 @@
 
 use super::api_keys::{AdminRole, ApiKey};
 use super::context::request;
+use super::cost::page_cost;
 use super::objects::Identity;
 use super::passkeys::{Passkey, own_passkeys};
 use super::sessions::{Session, own_sessions};
@@ -52,6 +53,7 @@ impl Viewer {
     }
 
     /// The signed-in end user's passkeys.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn passkeys(
         &self,
         ctx: &Context<'_>,
@@ -62,6 +64,7 @@ impl Viewer {
     }
 
     /// The signed-in end user's live sessions.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn sessions(
         &self,
         ctx: &Context<'_>,

@@ -8,6 +8,7 @@ use super::body::read_body;
 use super::caller::{Resolved, platform_caller, tenant_caller};
 use super::errors::{HttpError, status_for_code};
 use crate::config::GraphqlLimits;
+use crate::graphql::cost::Budget;
 use crate::graphql::limits::count_aliases;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::types::code;
@@ -79,9 +80,35 @@ where
         }
     }
     let span = tracing::info_span!("graphql.operation", graphql.api = observed.api);
-    let response = with_codes(schema.execute(request).instrument(span).await);
+    let response = match tokio::time::timeout(
+        limits.timeout,
+        schema.execute(request).instrument(span),
+    )
+    .await
+    {
+        Ok(response) => with_codes(response),
+        Err(_) => timed_out(limits),
+    };
     observed.record(document.as_ref(), &response);
     response
+}
+
+/// The answer to an operation stopped at the time limit (its work is dropped, so its
+/// transactions roll back).
+fn timed_out(limits: &GraphqlLimits) -> Response {
+    let mut error = async_graphql::ServerError::new(
+        format!(
+            "the operation ran longer than {} s (LATCHKEY_GRAPHQL_TIMEOUT_SECONDS) and was \
+             stopped; ask for smaller pages or fewer nested lists",
+            limits.timeout.as_secs()
+        ),
+        None,
+    );
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code::TIMEOUT);
+    Response::from_errors(vec![error])
 }
 
 /// Where operation metrics go: the registry and which API served the operation.
@@ -181,6 +208,9 @@ where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
 {
+    // One budget for the whole HTTP request: a batch's operations share it.
+    let budget = Budget::new(limits.max_cost, limits.max_nodes);
+    let attach = |request: Request| attach(request).data(budget.clone());
     match batch {
         BatchRequest::Single(request) => {
             let response = run_one(schema, attach(request), limits, &observed).await;

@@ -6,7 +6,7 @@ use super::model::*;
 use super::store::*;
 use crate::actor::{Actor, Permission, Principal};
 use crate::authz::{Resource, authorize};
-use crate::db::Database;
+use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
 use crate::identities;
 use crate::outbox::EventType;
@@ -225,16 +225,88 @@ pub async fn first_members(
         tx.commit().await?;
         return Ok(HashMap::new());
     }
-    // Up to `first + 1` rows per organization (the extra one tells whether more exist).
+    let pages = first_pages(&tx, Partition::Organization, &allowed, first).await?;
+    tx.commit().await?;
+    Ok(pages)
+}
+
+/// The first page (`first` memberships, oldest first) of each of `identity_ids` the actor may
+/// see (its own, or all with `ReadOrganizations`), in a fixed number of SQL statements (for the
+/// GraphQL DataLoader). Identities missing from the answer are not visible to the actor;
+/// [`identity_memberships`] says why.
+#[tracing::instrument(name = "core.first_identity_memberships", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn first_identity_memberships(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    identity_ids: &[Uuid],
+    first: u64,
+) -> Result<HashMap<Uuid, Page<Member>>> {
+    let allowed: Vec<Uuid> = identity_ids
+        .iter()
+        .copied()
+        .filter(|id| {
+            authorize(actor, Permission::ReadOrganizations, Resource::OwnedBy(*id)).is_ok()
+        })
+        .collect();
+    if allowed.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let tx = db.begin_tenant(scope).await?;
+    let pages = first_pages(&tx, Partition::Identity, &allowed, first).await?;
+    tx.commit().await?;
+    Ok(pages)
+}
+
+/// Which side of a membership a batch of first pages is grouped by.
+#[derive(Clone, Copy)]
+enum Partition {
+    Organization,
+    Identity,
+}
+
+impl Partition {
+    fn column(self) -> member_row::Column {
+        match self {
+            Partition::Organization => member_row::Column::OrganizationId,
+            Partition::Identity => member_row::Column::IdentityId,
+        }
+    }
+
+    fn sql_column(self) -> &'static str {
+        match self {
+            Partition::Organization => "organization_id",
+            Partition::Identity => "identity_id",
+        }
+    }
+
+    fn key(self, membership: &Membership) -> Uuid {
+        match self {
+            Partition::Organization => membership.organization_id,
+            Partition::Identity => membership.identity_id,
+        }
+    }
+}
+
+/// The first `first` memberships (oldest first) of each of `ids` on the `by` side, with the
+/// totals, in three statements whatever the number of ids.
+async fn first_pages(
+    tx: &TenantTx,
+    by: Partition,
+    ids: &[Uuid],
+    first: u64,
+) -> Result<HashMap<Uuid, Page<Member>>> {
+    // Up to `first + 1` rows per id (the extra one tells whether more exist).
     let rows = tx
         .find_raw::<member_row::Entity>(|binds| {
-            let in_list: Vec<String> = allowed.iter().map(|id| binds.bind(*id)).collect();
+            let in_list: Vec<String> = ids.iter().map(|id| binds.bind(*id)).collect();
             let limit = binds.bind(i64::try_from(first + 1).unwrap_or(i64::MAX));
+            let column = by.sql_column();
             format!(
                 "SELECT tenant_id, id, organization_id, identity_id, roles, created_at, updated_at \
-                 FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY organization_id ORDER BY id) \
-                 AS position FROM memberships m WHERE {} AND organization_id IN ({})) \
-                 ranked WHERE position <= {limit} ORDER BY organization_id, id",
+                 FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY id) \
+                 AS position FROM memberships m WHERE {} AND {column} IN ({})) \
+                 ranked WHERE position <= {limit} ORDER BY {column}, id",
                 binds.tenant_matches("m"),
                 in_list.join(", "),
             )
@@ -244,10 +316,10 @@ pub async fn first_members(
     let totals: Vec<(Uuid, i64)> = tx
         .find::<member_row::Entity>()
         .select_only()
-        .column(member_row::Column::OrganizationId)
+        .column(by.column())
         .column_as(member_row::Column::Id.count(), "members")
-        .filter(member_row::Column::OrganizationId.is_in(allowed.iter().copied()))
-        .group_by(member_row::Column::OrganizationId)
+        .filter(by.column().is_in(ids.iter().copied()))
+        .group_by(by.column())
         .into_tuple()
         .all()
         .await?;
@@ -255,14 +327,12 @@ pub async fn first_members(
         .into_iter()
         .map(Membership::try_from)
         .collect::<Result<Vec<_>>>()?;
-    let members = members_of(&tx, memberships).await?;
-    tx.commit().await?;
+    let members = members_of(tx, memberships).await?;
     let request = PageRequest { first, after: None };
-    let mut grouped: HashMap<Uuid, Vec<Member>> =
-        allowed.iter().map(|id| (*id, Vec::new())).collect();
+    let mut grouped: HashMap<Uuid, Vec<Member>> = ids.iter().map(|id| (*id, Vec::new())).collect();
     for member in members {
         grouped
-            .entry(member.membership.organization_id)
+            .entry(by.key(&member.membership))
             .or_default()
             .push(member);
     }
@@ -271,7 +341,7 @@ pub async fn first_members(
         .map(|(id, items)| {
             let total = totals
                 .iter()
-                .find(|(org, _)| *org == id)
+                .find(|(key, _)| *key == id)
                 .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
             (id, Page::from_rows(items, request, total))
         })
