@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod authz;
+pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod domains;
