@@ -167,6 +167,10 @@ mod tests {
                 .open(b"row-1", &sealed)
                 .is_err()
         );
-        assert!(MasterKey::from_bytes([7; 32]).open(b"row-1", &sealed).is_err());
+        assert!(
+            MasterKey::from_bytes([7; 32])
+                .open(b"row-1", &sealed)
+                .is_err()
+        );
     }
 }

@@ -262,11 +262,15 @@ impl TestApp {
         browser
             .establish_session(self, tenant, &signed_up.access_token)
             .await;
-        let authorize = self.authorize_url(tenant, &client.client_id, redirect_uri, &[("scope", scope)]);
+        let authorize =
+            self.authorize_url(tenant, &client.client_id, redirect_uri, &[("scope", scope)]);
         let (status, location, body) = browser.get(&authorize).await;
         assert_eq!(status, StatusCode::FOUND, "{body}");
         let code = param(&Url::parse(&location.unwrap()).unwrap(), "code").expect("a code");
-        let secret = client.client_secret.as_deref().expect("a confidential client");
+        let secret = client
+            .client_secret
+            .as_deref()
+            .expect("a confidential client");
         let (status, tokens) = self
             .oauth_post(
                 tenant,

@@ -37,7 +37,12 @@ async fn introspect(
     token: &str,
 ) -> Value {
     let (status, body) = app
-        .oauth_post(tenant, "introspect", Some(basic(caller)), &[("token", token)])
+        .oauth_post(
+            tenant,
+            "introspect",
+            Some(basic(caller)),
+            &[("token", token)],
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body

@@ -561,8 +561,7 @@ async fn forged_tokens_are_refused_by_introspection_userinfo_and_the_api() {
         let claims = claims(token);
         let none = format!(
             "{}.{}.",
-            URL_SAFE_NO_PAD
-                .encode(json!({ "alg": "none", "typ": "JWT", "kid": kid }).to_string()),
+            URL_SAFE_NO_PAD.encode(json!({ "alg": "none", "typ": "JWT", "kid": kid }).to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
         let mut hs = Header::new(Algorithm::HS256);
@@ -608,7 +607,12 @@ async fn forged_tokens_are_refused_by_introspection_userinfo_and_the_api() {
     }
     // Introspection by the client the genuine token was issued to.
     let (_, body) = app
-        .oauth_post(&tenant, "introspect", Some(auth), &[("token", machine_token)])
+        .oauth_post(
+            &tenant,
+            "introspect",
+            Some(auth),
+            &[("token", machine_token)],
+        )
         .await;
     assert_eq!(body["active"], true, "{body}");
     for forged in forge(machine_token) {

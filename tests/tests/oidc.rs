@@ -3,9 +3,9 @@
 //! code flow with PKCE and a software-passkey sign-in in the middle, ID token validation,
 //! userinfo, refresh with rotation, RP-initiated logout, and the client credentials grant.
 
+use latchkey_tests::clock::ManualClock;
 use latchkey_tests::oidc::{Browser, param};
 use latchkey_tests::passkey::claims;
-use latchkey_tests::clock::ManualClock;
 use latchkey_tests::{TestApp, TestTenant, test_settings, unique_email};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreUserInfoClaims,

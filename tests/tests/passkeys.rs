@@ -1,8 +1,8 @@
 //! Passkey ceremonies over HTTP with a real software authenticator: sign-up, sign-in with and
 //! without an email, passkey management, recovery links, and every rejection the issue lists.
 
-use latchkey_tests::passkey::{claims, header};
 use latchkey_tests::clock::ManualClock;
+use latchkey_tests::passkey::{claims, header};
 use latchkey_tests::{TestApp, test_settings, unique_email};
 use serde_json::json;
 use std::sync::Arc;

@@ -85,7 +85,10 @@ async fn concurrent_refreshes_with_one_token_all_get_the_same_new_refresh_token(
         assert_eq!(*status, StatusCode::OK, "{body}");
         refresh_tokens.push(body["refresh_token"].as_str().unwrap());
         let access = claims(body["access_token"].as_str().unwrap());
-        assert_eq!(access["sid"], session, "an access token of the same session");
+        assert_eq!(
+            access["sid"], session,
+            "an access token of the same session"
+        );
     }
     refresh_tokens.dedup();
     assert_eq!(refresh_tokens.len(), 1, "one rotation: {refresh_tokens:?}");
@@ -235,7 +238,9 @@ async fn first_party_refreshes_share_the_interval_and_0_turns_it_off() {
         .anonymous(&tenant, None, REFRESH_SESSION, variables.clone())
         .await;
     let access = rotated.data()["refreshSession"]["accessToken"].clone();
-    let again = app.anonymous(&tenant, None, REFRESH_SESSION, variables).await;
+    let again = app
+        .anonymous(&tenant, None, REFRESH_SESSION, variables)
+        .await;
     assert_eq!(again.error_code(), "UNAUTHENTICATED");
     let viewer = app
         .anonymous(&tenant, access.as_str(), "{ viewer { kind } }", json!({}))
@@ -251,8 +256,7 @@ async fn the_reuse_interval_is_a_tenant_setting_from_0_to_60_seconds() {
     let other = app.create_tenant("reuse-setting-other").await;
     let read = "{ tenant { settings { refreshTokenReuseSeconds } } }";
     assert_eq!(
-        app.tenant(&tenant, read, json!({})).await.data()["tenant"]["settings"]
-            ["refreshTokenReuseSeconds"],
+        app.tenant(&tenant, read, json!({})).await.data()["tenant"]["settings"]["refreshTokenReuseSeconds"],
         5
     );
     let too_long = app.tenant(&tenant, SET_REUSE, json!({ "s": 61 })).await;
@@ -274,14 +278,12 @@ async fn the_reuse_interval_is_a_tenant_setting_from_0_to_60_seconds() {
         60
     );
     assert_eq!(
-        app.tenant(&tenant, read, json!({})).await.data()["tenant"]["settings"]
-            ["refreshTokenReuseSeconds"],
+        app.tenant(&tenant, read, json!({})).await.data()["tenant"]["settings"]["refreshTokenReuseSeconds"],
         60
     );
     // Another tenant keeps its own.
     assert_eq!(
-        app.tenant(&other, read, json!({})).await.data()["tenant"]["settings"]
-            ["refreshTokenReuseSeconds"],
+        app.tenant(&other, read, json!({})).await.data()["tenant"]["settings"]["refreshTokenReuseSeconds"],
         5
     );
     // A viewer key may read it but not change it.

@@ -31,6 +31,10 @@ impl Provider<'_> {
             (false, Some(secret)) => app.secret_matches(secret),
             (false, None) => false,
         };
-        if authenticated { Ok(app) } else { Err(failed()) }
+        if authenticated {
+            Ok(app)
+        } else {
+            Err(failed())
+        }
     }
 }

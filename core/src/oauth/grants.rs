@@ -21,20 +21,23 @@ impl Provider<'_> {
     ) -> OAuthResult<TokenResponse> {
         let tx = self.db.begin_tenant(self.scope).await?;
         let reuse = ReuseInterval::of(self.issuer.settings, self.clock);
-        let (session, next) = match sessions::redeem_refresh_token(&tx, refresh_token, reuse).await? {
-            Redeemed::Live(session, next) if session.application_id == Some(app.id) => (*session, next),
-            Redeemed::Reused => {
-                tx.commit().await?;
-                return Err(OAuthError::invalid_grant(
-                    "the refresh token was already used; the session is revoked",
-                ));
-            }
-            Redeemed::Live(..) | Redeemed::Invalid => {
-                return Err(OAuthError::invalid_grant(
-                    "the refresh token is invalid, expired or revoked",
-                ));
-            }
-        };
+        let (session, next) =
+            match sessions::redeem_refresh_token(&tx, refresh_token, reuse).await? {
+                Redeemed::Live(session, next) if session.application_id == Some(app.id) => {
+                    (*session, next)
+                }
+                Redeemed::Reused => {
+                    tx.commit().await?;
+                    return Err(OAuthError::invalid_grant(
+                        "the refresh token was already used; the session is revoked",
+                    ));
+                }
+                Redeemed::Live(..) | Redeemed::Invalid => {
+                    return Err(OAuthError::invalid_grant(
+                        "the refresh token is invalid, expired or revoked",
+                    ));
+                }
+            };
         let granted = session.scope.clone().unwrap_or_default();
         let scope = match scope.map(|s| scopes(s).collect::<Vec<_>>()) {
             None => granted.clone(),
