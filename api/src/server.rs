@@ -14,6 +14,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::{Context, bail};
 use latchkey_core::Database;
+use latchkey_core::clock::{Clock, SystemClock};
 use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
 use latchkey_core::sessions::KeyCache;
@@ -151,6 +152,15 @@ impl RunningServer {
 
 /// Starts a complete server: the binary's `serve` and the end-to-end tests both use this.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// [`start`] with the clock that time-based rules are measured against (tests move theirs
+/// instead of waiting).
+pub async fn start_with_clock(
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<RunningServer> {
     let master_key = Arc::new(config.load_master_key()?);
     let db = open_database(&config).await?;
     let store = open_store(&config).await?;
@@ -205,6 +215,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
                 None => DnsVerifier::system()?,
             },
             crm,
+            clock,
         },
         tenant_schema: tenant_schema(&config.limits),
         platform_schema: platform_schema(&config.limits),

@@ -2,6 +2,7 @@
 
 use crate::metrics::Metrics;
 use latchkey_core::Database;
+use latchkey_core::clock::Clock;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::domains::DnsVerifier;
 use latchkey_core::ephemeral::EphemeralStore;
@@ -34,4 +35,6 @@ pub struct Services {
     pub dns: DnsVerifier,
     /// The CRM connectors' HTTP client and OAuth tokens.
     pub crm: Arc<Clients>,
+    /// What time-based rules are measured against (the system clock; tests move their own).
+    pub clock: Arc<dyn Clock>,
 }

@@ -10,6 +10,7 @@ pub mod applications;
 pub mod audit;
 pub mod authz;
 pub mod catalogue;
+pub mod clock;
 pub mod crypto;
 pub mod db;
 pub mod domains;

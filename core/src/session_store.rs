@@ -59,6 +59,8 @@ pub(crate) mod refresh_row {
         pub token_hash: String,
         pub created_at: DateTimeUtc,
         pub rotated_at: Option<DateTimeUtc>,
+        /// The token that replaced this one, sealed under a key derived from this token.
+        pub successor_sealed: Option<String>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -124,6 +126,7 @@ pub(crate) async fn new_refresh_token(tx: &TenantTx, session_id: Uuid) -> Result
         token_hash: Set(secrets::hash(&refresh_token)),
         created_at: Set(Utc::now()),
         rotated_at: Set(None),
+        successor_sealed: Set(None),
     })
     .await?;
     Ok(refresh_token)

@@ -1,11 +1,14 @@
 //! End-user sessions: short-lived signed access tokens, opaque refresh tokens stored hashed and
-//! rotated on every use (presenting a rotated one revokes the whole session), and the checks
-//! that make a suspended identity's or revoked session's tokens stop at once.
+//! rotated on every use (presenting a rotated one again revokes the whole session, unless it
+//! comes within the tenant's reuse interval while its successor is still unused: then the
+//! same successor is answered), and the checks that make a suspended identity's or revoked
+//! session's tokens stop at once.
 
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
-use crate::crypto::MasterKey;
+use crate::clock::Clock;
+use crate::crypto::{MasterKey, PresentedSecretKey};
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
 use crate::identities::{self, IdentityStatus};
@@ -20,7 +23,7 @@ pub(crate) use crate::session_store::{
 };
 use crate::settings::TenantSettings;
 use crate::signing_keys::{self, Signer, SigningKeyCache, TokenType};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use jsonwebtoken::{DecodingKey, Validation};
 use moka::future::Cache;
 use sea_orm::sea_query::Expr;
@@ -175,6 +178,7 @@ async fn issue_tokens(
     tx: &TenantTx,
     issuer: &TokenIssuer<'_>,
     session: &Session,
+    refresh_token: NextRefreshToken,
 ) -> Result<IssuedTokens> {
     let grant = Grant {
         organization: organization_of(tx, session).await?,
@@ -191,7 +195,7 @@ async fn issue_tokens(
     Ok(IssuedTokens {
         session_id: session.id,
         access_token,
-        refresh_token: new_refresh_token(tx, session.id).await?,
+        refresh_token: next_refresh_token(tx, session.id, refresh_token).await?,
         expires_in: grant.access_ttl_seconds,
     })
 }
@@ -238,7 +242,7 @@ pub(crate) async fn start_session(
         },
     )
     .await?;
-    issue_tokens(tx, issuer, &session).await
+    issue_tokens(tx, issuer, &session, NextRefreshToken::New).await
 }
 
 /// The session if it is live: not revoked, not expired, and its identity active.
@@ -273,19 +277,102 @@ pub(crate) async fn live_session_of_refresh_token(
     live_session_in(tx, token.session_id).await
 }
 
+/// When a refresh token is presented, and for how long after its rotation presenting it
+/// again answers its successor (the tenant's `refresh_token_reuse_seconds`; 0 = never).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReuseInterval {
+    pub now: DateTime<Utc>,
+    pub seconds: u32,
+}
+
+impl ReuseInterval {
+    pub(crate) fn of(settings: &TenantSettings, clock: &dyn Clock) -> Self {
+        Self {
+            now: clock.now(),
+            seconds: settings.refresh_token_reuse_seconds,
+        }
+    }
+
+    /// Whether a token rotated at `rotated_at` is still within the interval.
+    fn covers(&self, rotated_at: DateTime<Utc>) -> bool {
+        self.seconds > 0 && self.now < rotated_at + Duration::seconds(self.seconds.into())
+    }
+}
+
+/// A refresh token spent just now, with the key derived from it that seals its successor
+/// on its row (so that only whoever presents it again can read the successor).
+pub(crate) struct Rotation {
+    spent_id: Uuid,
+    key: PresentedSecretKey,
+}
+
+impl Rotation {
+    fn of(spent_id: Uuid, presented: &str) -> Self {
+        Self {
+            spent_id,
+            key: PresentedSecretKey::derive(presented, "latchkey refresh token successor"),
+        }
+    }
+
+    /// The associated data of the sealed successor: the spent token's row.
+    fn context(&self, tx: &TenantTx) -> String {
+        format!("refresh_tokens:{}:{}", tx.tenant_id(), self.spent_id)
+    }
+}
+
+/// The refresh token an answer carries.
+pub(crate) enum NextRefreshToken {
+    /// A new one (a new session).
+    New,
+    /// A new one replacing the token just spent, which keeps it sealed.
+    Rotated(Rotation),
+    /// The one that already replaced the token presented again within the reuse interval.
+    Repeated(String),
+}
+
+/// The refresh token of `session_id` that an answer carries (see [`NextRefreshToken`]).
+pub(crate) async fn next_refresh_token(
+    tx: &TenantTx,
+    session_id: Uuid,
+    next: NextRefreshToken,
+) -> Result<String> {
+    match next {
+        NextRefreshToken::New => new_refresh_token(tx, session_id).await,
+        NextRefreshToken::Rotated(rotation) => {
+            let successor = new_refresh_token(tx, session_id).await?;
+            let sealed = rotation
+                .key
+                .seal(rotation.context(tx).as_bytes(), successor.as_bytes())?;
+            tx.update_many::<refresh_row::Entity>()
+                .col_expr(refresh_row::Column::SuccessorSealed, Expr::value(sealed))
+                .filter(refresh_row::Column::Id.eq(rotation.spent_id))
+                .exec()
+                .await?;
+            Ok(successor)
+        }
+        NextRefreshToken::Repeated(successor) => Ok(successor),
+    }
+}
+
 /// What presenting a refresh token came to.
 pub(crate) enum Redeemed {
-    /// The token was live and is now spent; its session is live.
-    Live(Box<Session>),
+    /// The session is live; the answer carries the refresh token `next` gives.
+    Live(Box<Session>, NextRefreshToken),
     /// Unknown token, or its session is over.
     Invalid,
     /// A token that was already spent: its session has just been revoked (commit `tx`).
     Reused,
 }
 
-/// Spends a refresh token inside `tx`. Presenting a spent token again revokes its session
-/// and writes an audit event; only one of two concurrent callers can spend a token.
-pub(crate) async fn redeem_refresh_token(tx: &TenantTx, refresh_token: &str) -> Result<Redeemed> {
+/// Spends a refresh token inside `tx`. Only one of concurrent callers can spend a token (the
+/// conditional update below; on PostgreSQL the others wait for its row lock). Presenting a
+/// spent token again within the reuse interval, while its successor is unused, answers that
+/// successor; otherwise it revokes the session and writes an audit event.
+pub(crate) async fn redeem_refresh_token(
+    tx: &TenantTx,
+    refresh_token: &str,
+    reuse: ReuseInterval,
+) -> Result<Redeemed> {
     let Some(token) = tx
         .find::<refresh_row::Entity>()
         .filter(refresh_row::Column::TokenHash.eq(secrets::hash(refresh_token)))
@@ -296,13 +383,23 @@ pub(crate) async fn redeem_refresh_token(tx: &TenantTx, refresh_token: &str) -> 
     };
     let spent = tx
         .update_many::<refresh_row::Entity>()
-        .col_expr(refresh_row::Column::RotatedAt, Expr::value(Utc::now()))
+        .col_expr(refresh_row::Column::RotatedAt, Expr::value(reuse.now))
         .filter(refresh_row::Column::Id.eq(token.id))
         .filter(refresh_row::Column::RotatedAt.is_null())
         .exec()
         .await?
         .rows_affected;
     if spent == 0 {
+        if let Some(successor) = unused_successor(tx, token.id, refresh_token, reuse).await? {
+            let Some(session) = live_session_in(tx, token.session_id).await? else {
+                return Ok(Redeemed::Invalid);
+            };
+            tracing::info!(session.id = %session.id, "a refresh token rotated within the reuse interval was presented again; its successor is answered");
+            return Ok(Redeemed::Live(
+                Box::new(session),
+                NextRefreshToken::Repeated(successor),
+            ));
+        }
         let Some(session) = find_session_in(tx, token.session_id).await? else {
             return Ok(Redeemed::Invalid);
         };
@@ -330,24 +427,68 @@ pub(crate) async fn redeem_refresh_token(tx: &TenantTx, refresh_token: &str) -> 
         .filter(session_row::Column::Id.eq(session.id))
         .exec()
         .await?;
-    Ok(Redeemed::Live(Box::new(session)))
+    Ok(Redeemed::Live(
+        Box::new(session),
+        NextRefreshToken::Rotated(Rotation::of(token.id, refresh_token)),
+    ))
+}
+
+/// The successor of the spent token `spent_id` (presented again as `presented`) if its
+/// rotation is within the reuse interval and the successor is unused. The row is read again:
+/// the first read may predate a concurrent rotation that has committed since.
+async fn unused_successor(
+    tx: &TenantTx,
+    spent_id: Uuid,
+    presented: &str,
+    reuse: ReuseInterval,
+) -> Result<Option<String>> {
+    let Some(spent) = tx
+        .find::<refresh_row::Entity>()
+        .filter(refresh_row::Column::Id.eq(spent_id))
+        .one()
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (Some(rotated_at), Some(sealed)) = (spent.rotated_at, spent.successor_sealed) else {
+        return Ok(None);
+    };
+    if !reuse.covers(rotated_at) {
+        return Ok(None);
+    }
+    let rotation = Rotation::of(spent_id, presented);
+    let successor = rotation
+        .key
+        .open(rotation.context(tx).as_bytes(), &sealed)
+        .and_then(|bytes| String::from_utf8(bytes).map_err(Error::internal))?;
+    let unused = tx
+        .find::<refresh_row::Entity>()
+        .filter(refresh_row::Column::TokenHash.eq(secrets::hash(&successor)))
+        .filter(refresh_row::Column::RotatedAt.is_null())
+        .one()
+        .await?
+        .is_some();
+    Ok(unused.then_some(successor))
 }
 
 /// Exchanges a refresh token of a first-party session for new tokens. The presented token is
-/// spent; presenting it again revokes the session (a stolen token used by two parties).
-/// Anonymous: the token is the credential. Tokens of application sessions are refused here
-/// (they belong to the OAuth token endpoint and its client authentication).
+/// spent; presenting it again revokes the session (a stolen token used by two parties),
+/// except within the tenant's reuse interval (see [`redeem_refresh_token`]), as measured by
+/// `clock`. Anonymous: the token is the credential. Tokens of application sessions are
+/// refused here (they belong to the OAuth token endpoint and its client authentication).
 #[tracing::instrument(name = "core.refresh_session", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn refresh_session(
     db: &Database,
     scope: &TenantScope,
     issuer: &TokenIssuer<'_>,
+    clock: &dyn Clock,
     refresh_token: &str,
 ) -> Result<IssuedTokens> {
     let tx = db.begin_tenant(scope).await?;
-    match redeem_refresh_token(&tx, refresh_token).await? {
-        Redeemed::Live(session) if session.application_id.is_none() => {
-            let tokens = issue_tokens(&tx, issuer, &session).await?;
+    let reuse = ReuseInterval::of(issuer.settings, clock);
+    match redeem_refresh_token(&tx, refresh_token, reuse).await? {
+        Redeemed::Live(session, next) if session.application_id.is_none() => {
+            let tokens = issue_tokens(&tx, issuer, &session, next).await?;
             tx.commit().await?;
             Ok(tokens)
         }
@@ -355,7 +496,7 @@ pub async fn refresh_session(
             tx.commit().await?;
             Err(Error::Unauthenticated)
         }
-        Redeemed::Live(_) | Redeemed::Invalid => Err(Error::Unauthenticated),
+        Redeemed::Live(..) | Redeemed::Invalid => Err(Error::Unauthenticated),
     }
 }
 
@@ -397,7 +538,7 @@ pub async fn switch_organization(
     let session = find_session_in(&tx, session_id)
         .await?
         .ok_or(Error::Unauthenticated)?;
-    let tokens = issue_tokens(&tx, issuer, &session).await?;
+    let tokens = issue_tokens(&tx, issuer, &session, NextRefreshToken::New).await?;
     let target = session_id.to_string();
     audit::record(
         &tx,

@@ -40,6 +40,9 @@ impl Default for RateLimits {
     }
 }
 
+/// The longest reuse interval of a rotated refresh token (`refresh_token_reuse_seconds`).
+pub const MAX_REFRESH_TOKEN_REUSE_SECONDS: u32 = 60;
+
 /// The settings document. `rp_id`, `rp_name` and `allowed_origins` left empty mean "derive
 /// from the deployment's public URL and the tenant's name".
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,6 +55,10 @@ pub struct TenantSettings {
     pub self_sign_up: bool,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
+    /// For how long after a refresh token was rotated presenting it again answers the same
+    /// new tokens (a client's retry, or concurrent refreshes) instead of revoking the session;
+    /// 0 turns it off.
+    pub refresh_token_reuse_seconds: u32,
     pub signing_algorithm: SigningAlgorithm,
     pub primary_color: String,
     pub rate_limits: RateLimits,
@@ -67,6 +74,7 @@ impl Default for TenantSettings {
             self_sign_up: true,
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
+            refresh_token_reuse_seconds: 5,
             signing_algorithm: SigningAlgorithm::ES256,
             primary_color: "#4f46e5".into(),
             rate_limits: RateLimits::default(),
@@ -131,6 +139,12 @@ impl TenantSettings {
                 "must be between 3600 and 31536000",
             ));
         }
+        if self.refresh_token_reuse_seconds > MAX_REFRESH_TOKEN_REUSE_SECONDS {
+            return Err(Error::validation(
+                "refreshTokenReuseSeconds",
+                format!("must be between 0 and {MAX_REFRESH_TOKEN_REUSE_SECONDS}"),
+            ));
+        }
         let color_ok = self.primary_color.len() == 7
             && self.primary_color.starts_with('#')
             && self.primary_color[1..]
@@ -169,6 +183,7 @@ pub struct SettingsChange {
     pub self_sign_up: Option<bool>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
+    pub refresh_token_reuse_seconds: Option<u32>,
     pub signing_algorithm: Option<SigningAlgorithm>,
     pub primary_color: Option<String>,
     pub rate_limits: Option<RateLimits>,
@@ -198,6 +213,9 @@ impl SettingsChange {
         if let Some(value) = self.refresh_token_ttl_seconds {
             settings.refresh_token_ttl_seconds = value;
         }
+        if let Some(value) = self.refresh_token_reuse_seconds {
+            settings.refresh_token_reuse_seconds = value;
+        }
         if let Some(value) = self.signing_algorithm {
             settings.signing_algorithm = value;
         }
@@ -220,6 +238,7 @@ mod tests {
         let settings = TenantSettings::from_json(&json!({ "self_sign_up": false }));
         assert!(!settings.self_sign_up);
         assert_eq!(settings.access_token_ttl_seconds, 900);
+        assert_eq!(settings.refresh_token_reuse_seconds, 5);
         assert_eq!(
             TenantSettings::from_json(&json!({})),
             TenantSettings::default()
@@ -259,6 +278,13 @@ mod tests {
                 },
             ),
             (
+                "refreshTokenReuseSeconds",
+                TenantSettings {
+                    refresh_token_reuse_seconds: 61,
+                    ..Default::default()
+                },
+            ),
+            (
                 "primaryColor",
                 TenantSettings {
                     primary_color: "blue".into(),
@@ -272,6 +298,26 @@ mod tests {
                 other => panic!("{field}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_refresh_token_reuse_interval_is_0_to_60_seconds() {
+        for seconds in [0, 1, MAX_REFRESH_TOKEN_REUSE_SECONDS] {
+            TenantSettings {
+                refresh_token_reuse_seconds: seconds,
+                ..Default::default()
+            }
+            .validate()
+            .unwrap();
+        }
+        let too_long = TenantSettings {
+            refresh_token_reuse_seconds: MAX_REFRESH_TOKEN_REUSE_SECONDS + 1,
+            ..Default::default()
+        };
+        assert!(matches!(
+            too_long.validate(),
+            Err(Error::Validation { field, .. }) if field == "refreshTokenReuseSeconds"
+        ));
     }
 
     #[test]
@@ -310,6 +356,7 @@ mod tests {
             user_verification: Some(UserVerification::Preferred),
             access_token_ttl_seconds: Some(120),
             refresh_token_ttl_seconds: Some(7200),
+            refresh_token_reuse_seconds: Some(0),
             primary_color: Some("#000000".into()),
             ..Default::default()
         }
@@ -320,6 +367,7 @@ mod tests {
         assert_eq!(settings.user_verification, UserVerification::Preferred);
         assert_eq!(settings.access_token_ttl_seconds, 120);
         assert_eq!(settings.refresh_token_ttl_seconds, 7200);
+        assert_eq!(settings.refresh_token_reuse_seconds, 0);
         assert_eq!(settings.primary_color, "#000000");
         assert!(!settings.self_sign_up);
     }

@@ -3,6 +3,7 @@
 //! server runs on PostgreSQL and Redis; otherwise on in-memory SQLite and the in-process store.
 //! Every test works in tenants of its own, so tests never depend on each other's data.
 
+pub mod clock;
 pub mod dns;
 pub mod oidc;
 pub mod orgs;
@@ -10,10 +11,12 @@ pub mod passkey;
 pub mod smtp;
 
 use latchkey_api::config::{Config, Settings};
-use latchkey_api::server::{RunningServer, start};
+use latchkey_api::server::{RunningServer, start_with_clock};
+use latchkey_core::clock::{Clock, SystemClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// The PostgreSQL URL tests run against (the application role), if any.
 pub fn test_database_url() -> Option<String> {
@@ -140,9 +143,17 @@ impl TestApp {
     }
 
     pub async fn start_with(settings: Settings) -> Self {
+        Self::start_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// A server whose time-based rules are measured against `clock` (see
+    /// [`clock::ManualClock`]).
+    pub async fn start_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Self {
         let platform_token = settings.platform_token.clone().expect("platform token");
         let config = Config::check(settings).expect("test configuration");
-        let server = start(config).await.expect("server starts");
+        let server = start_with_clock(config, clock)
+            .await
+            .expect("server starts");
         Self {
             url: format!("http://{}", server.addr),
             platform_token,

@@ -246,4 +246,44 @@ impl TestApp {
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
+
+    /// A new user of `tenant` signs up, authorizes the confidential `client` for `scope` at
+    /// `redirect_uri` in a browser, and the client exchanges the code: the token endpoint's
+    /// answer.
+    pub async fn user_tokens(
+        &self,
+        tenant: &TestTenant,
+        client: &RegisteredApp,
+        redirect_uri: &str,
+        scope: &str,
+    ) -> Value {
+        let (_device, _, signed_up) = self.sign_up(tenant, &crate::unique_email()).await;
+        let mut browser = Browser::new();
+        browser
+            .establish_session(self, tenant, &signed_up.access_token)
+            .await;
+        let authorize =
+            self.authorize_url(tenant, &client.client_id, redirect_uri, &[("scope", scope)]);
+        let (status, location, body) = browser.get(&authorize).await;
+        assert_eq!(status, StatusCode::FOUND, "{body}");
+        let code = param(&Url::parse(&location.unwrap()).unwrap(), "code").expect("a code");
+        let secret = client
+            .client_secret
+            .as_deref()
+            .expect("a confidential client");
+        let (status, tokens) = self
+            .oauth_post(
+                tenant,
+                "token",
+                Some((&client.client_id, secret)),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", redirect_uri),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        tokens
+    }
 }

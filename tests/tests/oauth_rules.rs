@@ -530,8 +530,15 @@ async fn forged_tokens_are_refused_by_introspection_userinfo_and_the_api() {
     );
     let (_, _, signed_up) = app.sign_up(&tenant, &unique_email()).await;
     let genuine = &signed_up.access_token;
-    let kid = header(genuine)["kid"].as_str().unwrap().to_owned();
-    let claims = claims(genuine);
+    let (_, issued) = app
+        .oauth_post(
+            &tenant,
+            "token",
+            Some(auth),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    let machine_token = issued["access_token"].as_str().unwrap();
     let jwks: Value = app
         .client
         .get(format!("{}/t/{}/jwks.json", app.url, tenant.slug))
@@ -542,43 +549,45 @@ async fn forged_tokens_are_refused_by_introspection_userinfo_and_the_api() {
         .await
         .unwrap();
     let public = serde_json::to_vec(&jwks["keys"][0]).unwrap();
-
-    let none = format!(
-        "{}.{}.",
-        URL_SAFE_NO_PAD.encode(json!({ "alg": "none", "typ": "JWT", "kid": kid }).to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    let mut hs = Header::new(Algorithm::HS256);
-    hs.kid = Some(kid.clone());
-    let hmac =
-        jsonwebtoken::encode(&hs, &claims, &EncodingKey::from_secret(&public).unwrap()).unwrap();
     let attacker = aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
         &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
         &aws_lc_rs::rand::SystemRandom::new(),
     )
     .unwrap();
-    let mut jku = Header::new(Algorithm::ES256);
-    jku.kid = Some(kid.clone());
-    jku.jku = Some("https://attacker.example/jwks.json".into());
-    let jku =
-        jsonwebtoken::encode(&jku, &claims, &EncodingKey::from_ec_der(attacker.as_ref())).unwrap();
-    // Keys named by the token itself (RFC 7515 x5u, x5c, jwk) are never looked at.
-    let attacker_signed = |edit: &dyn Fn(&mut Header)| {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(kid.clone());
-        edit(&mut header);
-        jsonwebtoken::encode(
-            &header,
-            &claims,
-            &EncodingKey::from_ec_der(attacker.as_ref()),
-        )
-        .unwrap()
+    // Forgeries of `token`'s claims: unsigned, "signed" with the public key, and signed by an
+    // attacker's key that the header points to or carries.
+    let forge = |token: &str| -> Vec<String> {
+        let kid = header(token)["kid"].as_str().unwrap().to_owned();
+        let claims = claims(token);
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(json!({ "alg": "none", "typ": "JWT", "kid": kid }).to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut hs = Header::new(Algorithm::HS256);
+        hs.kid = Some(kid.clone());
+        let hmac = jsonwebtoken::encode(&hs, &claims, &EncodingKey::from_secret(&public).unwrap())
+            .unwrap();
+        // Keys named by the token itself (jku, RFC 7515 x5u, x5c, jwk) are never looked at.
+        let attacker_signed = |edit: &dyn Fn(&mut Header)| {
+            let mut header = Header::new(Algorithm::ES256);
+            header.kid = Some(kid.clone());
+            edit(&mut header);
+            jsonwebtoken::encode(
+                &header,
+                &claims,
+                &EncodingKey::from_ec_der(attacker.as_ref()),
+            )
+            .unwrap()
+        };
+        let jku = attacker_signed(&|h| h.jku = Some("https://attacker.example/jwks.json".into()));
+        let x5u = attacker_signed(&|h| h.x5u = Some("https://attacker.example/cert.pem".into()));
+        let x5c = attacker_signed(&|h| h.x5c = Some(vec!["MIIBattacker".into()]));
+        let jwk = attacker_signed(&|h| {
+            h.jwk = Some(serde_json::from_value(jwks["keys"][0].clone()).unwrap())
+        });
+        vec![none, hmac, jku, x5u, x5c, jwk]
     };
-    let x5u = attacker_signed(&|h| h.x5u = Some("https://attacker.example/cert.pem".into()));
-    let x5c = attacker_signed(&|h| h.x5c = Some(vec!["MIIBattacker".into()]));
-    let jwk = attacker_signed(&|h| {
-        h.jwk = Some(serde_json::from_value(jwks["keys"][0].clone()).unwrap())
-    });
 
     assert_eq!(
         app.anonymous(&tenant, Some(genuine), "{ viewer { kind } }", json!({}))
@@ -586,23 +595,35 @@ async fn forged_tokens_are_refused_by_introspection_userinfo_and_the_api() {
             .data()["viewer"]["kind"],
         "IDENTITY"
     );
-    for forged in [&none, &hmac, &jku, &x5u, &x5c, &jwk] {
+    for forged in forge(genuine) {
+        assert_eq!(
+            userinfo(&app, &tenant, &forged).await,
+            StatusCode::UNAUTHORIZED
+        );
+        let viewer = app
+            .anonymous(&tenant, Some(&forged), "{ viewer { kind } }", json!({}))
+            .await;
+        assert_eq!(viewer.error_code(), "UNAUTHENTICATED", "{forged}");
+    }
+    // Introspection by the client the genuine token was issued to.
+    let (_, body) = app
+        .oauth_post(
+            &tenant,
+            "introspect",
+            Some(auth),
+            &[("token", machine_token)],
+        )
+        .await;
+    assert_eq!(body["active"], true, "{body}");
+    for forged in forge(machine_token) {
         let (status, body) = app
-            .oauth_post(&tenant, "introspect", Some(auth), &[("token", forged)])
+            .oauth_post(&tenant, "introspect", Some(auth), &[("token", &forged)])
             .await;
         assert_eq!(
             (status, body["active"].as_bool()),
             (StatusCode::OK, Some(false)),
             "{forged}"
         );
-        assert_eq!(
-            userinfo(&app, &tenant, forged).await,
-            StatusCode::UNAUTHORIZED
-        );
-        let viewer = app
-            .anonymous(&tenant, Some(forged), "{ viewer { kind } }", json!({}))
-            .await;
-        assert_eq!(viewer.error_code(), "UNAUTHENTICATED", "{forged}");
     }
     // Introspection is for confidential clients.
     let spa = app
@@ -854,6 +875,11 @@ async fn applications_admin_api() {
         )
         .await;
     assert_eq!(tokens["expires_in"], 60);
+    assert_eq!(
+        userinfo(&app, &tenant, tokens["access_token"].as_str().unwrap()).await,
+        StatusCode::FORBIDDEN,
+        "live, but not a user's token"
+    );
     let deleted = app
         .tenant(&tenant, "mutation($input: ApplicationIdInput!) { deleteApplication(input: $input) { application { clientId } } }", json!({ "input": { "id": machine.id } }))
         .await;
@@ -861,17 +887,11 @@ async fn applications_admin_api() {
         deleted.data()["deleteApplication"]["application"]["clientId"],
         machine.client_id.as_str()
     );
-    let (status, body) = app
-        .oauth_post(
-            &tenant,
-            "introspect",
-            Some((&web.client_id, web.client_secret.as_deref().unwrap())),
-            &[("token", tokens["access_token"].as_str().unwrap())],
-        )
-        .await;
+    // Userinfo tells a live client token (which it refuses for want of a user) from a dead
+    // one (introspection answers only the deleted client itself, which cannot ask any more).
     assert_eq!(
-        (status, body["active"].as_bool()),
-        (StatusCode::OK, Some(false)),
+        userinfo(&app, &tenant, tokens["access_token"].as_str().unwrap()).await,
+        StatusCode::UNAUTHORIZED,
         "a deleted client's tokens are inactive"
     );
 

@@ -3,9 +3,10 @@
 //! code flow with PKCE and a software-passkey sign-in in the middle, ID token validation,
 //! userinfo, refresh with rotation, RP-initiated logout, and the client credentials grant.
 
+use latchkey_tests::clock::ManualClock;
 use latchkey_tests::oidc::{Browser, param};
 use latchkey_tests::passkey::claims;
-use latchkey_tests::{TestApp, TestTenant, unique_email};
+use latchkey_tests::{TestApp, TestTenant, test_settings, unique_email};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreUserInfoClaims,
 };
@@ -17,6 +18,7 @@ use openidconnect::{
 };
 use reqwest::StatusCode;
 use serde_json::json;
+use std::sync::Arc;
 
 const CALLBACK: &str = "https://rp.example/callback";
 const SIGNED_OUT: &str = "https://rp.example/signed-out";
@@ -39,7 +41,8 @@ async fn discover(app: &TestApp, tenant: &TestTenant) -> ProviderMetadataWithLog
 
 #[tokio::test]
 async fn code_flow_with_pkce_refresh_userinfo_and_logout() {
-    let app = TestApp::start().await;
+    let clock = Arc::new(ManualClock::new());
+    let app = TestApp::start_with_clock(test_settings(), clock.clone()).await;
     let tenant = app.create_tenant("oidc").await;
     let email = unique_email();
     let (mut device, credential_id, _) = app.sign_up(&tenant, &email).await;
@@ -161,7 +164,8 @@ async fn code_flow_with_pkce_refresh_userinfo_and_logout() {
         .await;
     assert_eq!(viewer.error_code(), "UNAUTHENTICATED");
 
-    // Refresh rotates the refresh token; the spent one, presented again, revokes the session.
+    // Refresh rotates the refresh token; the spent one, presented again after the tenant's
+    // reuse interval (5 seconds), revokes the session.
     let refreshed = client
         .exchange_refresh_token(&refresh)
         .unwrap()
@@ -173,6 +177,7 @@ async fn code_flow_with_pkce_refresh_userinfo_and_logout() {
         .expect("a new refresh token")
         .clone();
     assert_ne!(rotated.secret(), refresh.secret());
+    clock.advance(5);
     let reused = client
         .exchange_refresh_token(&refresh)
         .unwrap()

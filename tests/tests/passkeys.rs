@@ -1,9 +1,11 @@
 //! Passkey ceremonies over HTTP with a real software authenticator: sign-up, sign-in with and
 //! without an email, passkey management, recovery links, and every rejection the issue lists.
 
+use latchkey_tests::clock::ManualClock;
 use latchkey_tests::passkey::{claims, header};
-use latchkey_tests::{TestApp, unique_email};
+use latchkey_tests::{TestApp, test_settings, unique_email};
 use serde_json::json;
+use std::sync::Arc;
 
 const VIEWER: &str = "{ viewer { kind identity { id email displayName } passkeys { totalCount nodes { id name signCount } } sessions { totalCount nodes { id current userAgent } } } }";
 
@@ -91,7 +93,8 @@ async fn sign_up_sign_in_and_the_viewer() {
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
-    let app = TestApp::start().await;
+    let clock = Arc::new(ManualClock::new());
+    let app = TestApp::start_with_clock(test_settings(), clock.clone()).await;
     let tenant = app.create_tenant("refresh").await;
     let (_, _, signed_in) = app.sign_up(&tenant, &unique_email()).await;
     let refresh = "mutation($token: String!) { refreshSession(input: { refreshToken: $token }) { session { id } accessToken refreshToken expiresIn } }";
@@ -116,7 +119,9 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_session() {
         "IDENTITY"
     );
 
-    // The spent token again: refused, and the whole session is revoked.
+    // The spent token again, after the tenant's reuse interval (5 seconds): refused, and the
+    // whole session is revoked.
+    clock.advance(5);
     let reused = app
         .anonymous(
             &tenant,

@@ -178,14 +178,23 @@ pub struct SessionMutation;
 #[Object]
 impl SessionMutation {
     /// Exchanges a refresh token for new tokens (the refresh token rotates). Presenting a
-    /// spent refresh token again revokes the whole session.
+    /// spent refresh token again revokes the whole session, except within the tenant's
+    /// `refreshTokenReuseSeconds` after its rotation (while the new one is unused): that
+    /// answers the same new refresh token again.
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
         input: RefreshSessionInput,
     ) -> async_graphql::Result<RefreshSessionPayload> {
         let tokens = with_token_issuer(ctx, async |services, req, issuer| {
-            sessions::refresh_session(&services.db, &req.scope, issuer, &input.refresh_token).await
+            sessions::refresh_session(
+                &services.db,
+                &req.scope,
+                issuer,
+                services.clock.as_ref(),
+                &input.refresh_token,
+            )
+            .await
         })
         .await?;
         count_tokens(ctx);

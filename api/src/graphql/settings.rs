@@ -137,6 +137,9 @@ pub struct TenantSettingsObject {
     pub self_sign_up: bool,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
+    /// For how long after a refresh token was rotated presenting it again answers the same
+    /// new tokens instead of revoking the session; 0 = off.
+    pub refresh_token_reuse_seconds: u32,
     pub signing_algorithm: SigningAlgorithm,
     pub primary_color: String,
     pub rate_limits: RateLimitsSettings,
@@ -155,6 +158,7 @@ pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSett
         self_sign_up: settings.self_sign_up,
         access_token_ttl_seconds: settings.access_token_ttl_seconds,
         refresh_token_ttl_seconds: settings.refresh_token_ttl_seconds,
+        refresh_token_reuse_seconds: settings.refresh_token_reuse_seconds,
         signing_algorithm: settings.signing_algorithm.into(),
         primary_color: settings.primary_color,
         rate_limits: settings.rate_limits.into(),
@@ -193,6 +197,8 @@ pub struct UpdateTenantSettingsInput {
     pub self_sign_up: Option<bool>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
+    /// 0 to 60 seconds; 0 turns the reuse interval off.
+    pub refresh_token_reuse_seconds: Option<u32>,
     /// Changing it rotates to a key of the new algorithm at once.
     pub signing_algorithm: Option<SigningAlgorithm>,
     pub primary_color: Option<String>,
@@ -236,6 +242,7 @@ impl SettingsMutation {
             self_sign_up: input.self_sign_up,
             access_token_ttl_seconds: input.access_token_ttl_seconds,
             refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
+            refresh_token_reuse_seconds: input.refresh_token_reuse_seconds,
             signing_algorithm: input.signing_algorithm.map(Into::into),
             primary_color: input.primary_color,
             rate_limits: input.rate_limits.map(Into::into),

@@ -11,22 +11,30 @@ pub struct ClientCredentials<'a> {
 }
 
 impl Provider<'_> {
-    /// Authenticates a client at the token, introspection or revocation endpoint.
+    /// Authenticates a client at the token, introspection or revocation endpoint. Every
+    /// failure gets the same answer, so that the endpoint does not tell which client ids
+    /// exist (or which are public): an unknown client, a wrong or missing secret, and a
+    /// secret sent by a public client are all `invalid_client`, "client authentication
+    /// failed".
     pub async fn authenticate_client(
         &self,
         credentials: ClientCredentials<'_>,
     ) -> OAuthResult<Application> {
+        let failed = || OAuthError::invalid_client("client authentication failed");
         let app = self
             .application(credentials.client_id)
             .await?
-            .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
-        match (app.app_type.is_public(), credentials.secret) {
-            (true, None) => Ok(app),
-            (true, Some(_)) => Err(OAuthError::invalid_client(
-                "public clients have no client secret",
-            )),
-            (false, Some(secret)) if app.secret_matches(secret) => Ok(app),
-            (false, _) => Err(OAuthError::invalid_client("client authentication failed")),
+            .ok_or_else(failed)?;
+        let authenticated = match (app.app_type.is_public(), credentials.secret) {
+            (true, None) => true,
+            (true, Some(_)) => false,
+            (false, Some(secret)) => app.secret_matches(secret),
+            (false, None) => false,
+        };
+        if authenticated {
+            Ok(app)
+        } else {
+            Err(failed())
         }
     }
 }

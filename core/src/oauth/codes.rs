@@ -11,7 +11,7 @@ use crate::audit::{self, Target};
 use crate::error::Error;
 use crate::organizations;
 use crate::secrets;
-use crate::sessions::{self, ClientInfo, NewSession, Session};
+use crate::sessions::{self, ClientInfo, NewSession, NextRefreshToken, Session};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::time::Duration;
@@ -167,7 +167,14 @@ impl Provider<'_> {
             )
             .await?;
         let tokens = self
-            .user_tokens(&tx, app, &session, &grant.scope, grant.nonce)
+            .user_tokens(
+                &tx,
+                app,
+                &session,
+                &grant.scope,
+                grant.nonce,
+                NextRefreshToken::New,
+            )
             .await?;
         audit::record(
             &tx,

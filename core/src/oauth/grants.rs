@@ -4,11 +4,14 @@
 use super::tokens::TokenResponse;
 use super::{OAuthError, OAuthResult, Provider, has_scope, scopes};
 use crate::applications::{AppType, Application};
-use crate::sessions::{self, Redeemed};
+use crate::sessions::{self, Redeemed, ReuseInterval};
 use crate::signing_keys::TokenType;
 
 impl Provider<'_> {
-    /// `grant_type=refresh_token`: rotates the refresh token; a spent one revokes the session.
+    /// `grant_type=refresh_token`: rotates the refresh token. A spent one revokes the session,
+    /// unless it comes again within the tenant's reuse interval (a retry, or concurrent
+    /// refreshes): then the answer carries the same new refresh token again, with a new
+    /// access token of the same session.
     #[tracing::instrument(name = "core.oauth.refresh", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn refresh(
         &self,
@@ -17,20 +20,24 @@ impl Provider<'_> {
         scope: Option<&str>,
     ) -> OAuthResult<TokenResponse> {
         let tx = self.db.begin_tenant(self.scope).await?;
-        let session = match sessions::redeem_refresh_token(&tx, refresh_token).await? {
-            Redeemed::Live(session) if session.application_id == Some(app.id) => *session,
-            Redeemed::Reused => {
-                tx.commit().await?;
-                return Err(OAuthError::invalid_grant(
-                    "the refresh token was already used; the session is revoked",
-                ));
-            }
-            Redeemed::Live(_) | Redeemed::Invalid => {
-                return Err(OAuthError::invalid_grant(
-                    "the refresh token is invalid, expired or revoked",
-                ));
-            }
-        };
+        let reuse = ReuseInterval::of(self.issuer.settings, self.clock);
+        let (session, next) =
+            match sessions::redeem_refresh_token(&tx, refresh_token, reuse).await? {
+                Redeemed::Live(session, next) if session.application_id == Some(app.id) => {
+                    (*session, next)
+                }
+                Redeemed::Reused => {
+                    tx.commit().await?;
+                    return Err(OAuthError::invalid_grant(
+                        "the refresh token was already used; the session is revoked",
+                    ));
+                }
+                Redeemed::Live(..) | Redeemed::Invalid => {
+                    return Err(OAuthError::invalid_grant(
+                        "the refresh token is invalid, expired or revoked",
+                    ));
+                }
+            };
         let granted = session.scope.clone().unwrap_or_default();
         let scope = match scope.map(|s| scopes(s).collect::<Vec<_>>()) {
             None => granted.clone(),
@@ -43,7 +50,9 @@ impl Provider<'_> {
                 ));
             }
         };
-        let tokens = self.user_tokens(&tx, app, &session, &scope, None).await?;
+        let tokens = self
+            .user_tokens(&tx, app, &session, &scope, None, next)
+            .await?;
         tx.commit().await?;
         Ok(tokens)
     }

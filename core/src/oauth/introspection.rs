@@ -12,6 +12,11 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
 
+/// Whether an access token was issued to `client` or names it as its audience.
+fn concerns(claims: &AccessClaims, client: &Application) -> bool {
+    claims.client_id.as_deref() == Some(client.client_id.as_str()) || claims.aud == client.client_id
+}
+
 impl Provider<'_> {
     /// Verifies an access token of this tenant (any audience) and checks it is still live:
     /// its session for user tokens; its client and the revocation list for client tokens.
@@ -56,7 +61,10 @@ impl Provider<'_> {
         Ok(live.then_some(claims))
     }
 
-    /// RFC 7662 introspection, for confidential clients (resource servers).
+    /// RFC 7662 introspection, for confidential clients (resource servers). A token is
+    /// `active` only for the client it was issued to or one its audience names (RFC 7662
+    /// §4): another application's tokens and first-party session tokens are inactive, with
+    /// nothing else said about them.
     #[tracing::instrument(name = "core.oauth.introspect", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn introspect(&self, caller: &Application, token: &str) -> OAuthResult<Value> {
         if caller.app_type.is_public() {
@@ -85,13 +93,13 @@ impl Provider<'_> {
             });
         }
         Ok(match self.live_access_token(token).await? {
-            Some(claims) => {
+            Some(claims) if concerns(&claims, caller) => {
                 let mut answer = serde_json::to_value(&claims).map_err(Error::internal)?;
                 answer["active"] = json!(true);
                 answer["token_type"] = json!("Bearer");
                 answer
             }
-            None => inactive,
+            _ => inactive,
         })
     }
 

@@ -35,6 +35,7 @@ pub use pkce::s256_challenge;
 pub use tokens::{IdTokenClaims, TokenResponse};
 
 use crate::applications::{self, Application};
+use crate::clock::Clock;
 use crate::db::Database;
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::Error;
@@ -120,6 +121,8 @@ pub struct Provider<'a> {
     pub keys: &'a KeyCache,
     pub scope: &'a TenantScope,
     pub issuer: TokenIssuer<'a>,
+    /// What the refresh token reuse interval is measured against.
+    pub clock: &'a dyn Clock,
 }
 
 impl Provider<'_> {

@@ -8,7 +8,7 @@ use crate::db::TenantTx;
 use crate::error::Error;
 use crate::identities;
 use crate::organizations::OrgContext;
-use crate::sessions::{self, Grant, Session};
+use crate::sessions::{self, Grant, NextRefreshToken, Session};
 use crate::signing_keys::TokenType;
 use chrono::{Duration as Span, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,9 +69,9 @@ impl Provider<'_> {
         }
     }
 
-    /// Access token, refresh token (when the session was granted `offline_access`) and ID
-    /// token (when `scope` has `openid`) for an application session; `scope` may be narrower
-    /// than the session's grant (a refresh that asks for less).
+    /// Access token, refresh token (when the session was granted `offline_access`; `refresh`
+    /// says which) and ID token (when `scope` has `openid`) for an application session;
+    /// `scope` may be narrower than the session's grant (a refresh that asks for less).
     pub(super) async fn user_tokens(
         &self,
         tx: &TenantTx,
@@ -79,6 +79,7 @@ impl Provider<'_> {
         session: &Session,
         scope: &str,
         nonce: Option<String>,
+        refresh: NextRefreshToken,
     ) -> OAuthResult<TokenResponse> {
         // Roles are read now: a refresh carries the member's current roles, and a removed
         // member's session is over.
@@ -105,7 +106,7 @@ impl Provider<'_> {
             .as_deref()
             .is_some_and(|granted| has_scope(granted, "offline_access"));
         let refresh_token = match offline {
-            true => Some(sessions::new_refresh_token(tx, session.id).await?),
+            true => Some(sessions::next_refresh_token(tx, session.id, refresh).await?),
             false => None,
         };
         let id_token = match has_scope(scope, "openid") {

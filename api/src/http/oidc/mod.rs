@@ -105,6 +105,7 @@ fn provider<'a>(state: &'a AppState, tenant: &'a Tenant) -> Provider<'a> {
             master_key: &state.services.master_key,
             signing_keys: &state.services.signing_keys,
         },
+        clock: state.services.clock.as_ref(),
     }
 }
 
