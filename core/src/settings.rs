@@ -21,12 +21,19 @@ pub enum SigningAlgorithm {
     EdDSA,
 }
 
-/// Sign-in and sign-up attempts allowed per minute.
+/// Sign-in and sign-up ceremonies allowed to start per minute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimits {
+    /// Sign-in ceremonies (with or without an email) per client IP.
     pub sign_in_per_ip: u32,
+    /// Email-hinted sign-in ceremonies per address from one client IP: what a stranger
+    /// hammering an address reaches, while its owner elsewhere is not limited by it.
     pub sign_in_per_identity: u32,
+    /// Email-hinted sign-in ceremonies per address from all client IPs together: a ceiling
+    /// well above `sign_in_per_identity`, so only many addresses at once can reach it.
+    pub sign_in_per_identity_all_ips: u32,
+    /// Sign-up ceremonies per client IP.
     pub sign_up_per_ip: u32,
 }
 
@@ -35,6 +42,7 @@ impl Default for RateLimits {
         Self {
             sign_in_per_ip: 60,
             sign_in_per_identity: 10,
+            sign_in_per_identity_all_ips: 100,
             sign_up_per_ip: 20,
         }
     }
@@ -42,6 +50,33 @@ impl Default for RateLimits {
 
 /// The longest reuse interval of a rotated refresh token (`refresh_token_reuse_seconds`).
 pub const MAX_REFRESH_TOKEN_REUSE_SECONDS: u32 = 60;
+
+/// A change to the rate limits: a field left `None` keeps its value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimitsChange {
+    pub sign_in_per_ip: Option<u32>,
+    pub sign_in_per_identity: Option<u32>,
+    pub sign_in_per_identity_all_ips: Option<u32>,
+    pub sign_up_per_ip: Option<u32>,
+}
+
+impl RateLimitsChange {
+    fn apply(self, limits: &mut RateLimits) {
+        for (value, field) in [
+            (self.sign_in_per_ip, &mut limits.sign_in_per_ip),
+            (self.sign_in_per_identity, &mut limits.sign_in_per_identity),
+            (
+                self.sign_in_per_identity_all_ips,
+                &mut limits.sign_in_per_identity_all_ips,
+            ),
+            (self.sign_up_per_ip, &mut limits.sign_up_per_ip),
+        ] {
+            if let Some(value) = value {
+                *field = value;
+            }
+        }
+    }
+}
 
 /// The settings document. `rp_id`, `rp_name` and `allowed_origins` left empty mean "derive
 /// from the deployment's public URL and the tenant's name".
@@ -162,6 +197,10 @@ impl TenantSettings {
                 "rateLimits.signInPerIdentity",
                 self.rate_limits.sign_in_per_identity,
             ),
+            (
+                "rateLimits.signInPerIdentityAllIps",
+                self.rate_limits.sign_in_per_identity_all_ips,
+            ),
             ("rateLimits.signUpPerIp", self.rate_limits.sign_up_per_ip),
         ] {
             if !(1..=100_000).contains(&value) {
@@ -186,7 +225,7 @@ pub struct SettingsChange {
     pub refresh_token_reuse_seconds: Option<u32>,
     pub signing_algorithm: Option<SigningAlgorithm>,
     pub primary_color: Option<String>,
-    pub rate_limits: Option<RateLimits>,
+    pub rate_limits: Option<RateLimitsChange>,
 }
 
 impl SettingsChange {
@@ -222,8 +261,8 @@ impl SettingsChange {
         if let Some(value) = self.primary_color {
             settings.primary_color = value;
         }
-        if let Some(value) = self.rate_limits {
-            settings.rate_limits = value;
+        if let Some(change) = self.rate_limits {
+            change.apply(&mut settings.rate_limits);
         }
     }
 }
@@ -244,6 +283,12 @@ mod tests {
             TenantSettings::default()
         );
         TenantSettings::default().validate().unwrap();
+        // A tenant stored before the all-IPs ceiling existed gets its default.
+        let stored = TenantSettings::from_json(&json!({
+            "rate_limits": { "sign_in_per_ip": 60, "sign_in_per_identity": 3, "sign_up_per_ip": 20 }
+        }));
+        assert_eq!(stored.rate_limits.sign_in_per_identity, 3);
+        assert_eq!(stored.rate_limits.sign_in_per_identity_all_ips, 100);
     }
 
     #[test]
@@ -291,6 +336,16 @@ mod tests {
                     ..Default::default()
                 },
             ),
+            (
+                "rateLimits.signInPerIdentityAllIps",
+                TenantSettings {
+                    rate_limits: RateLimits {
+                        sign_in_per_identity_all_ips: 0,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            ),
         ];
         for (field, settings) in cases {
             match settings.validate() {
@@ -332,10 +387,11 @@ mod tests {
             rp_id: Some(String::new()),
             self_sign_up: Some(false),
             signing_algorithm: Some(SigningAlgorithm::EdDSA),
-            rate_limits: Some(RateLimits {
-                sign_in_per_ip: 5,
-                sign_in_per_identity: 2,
-                sign_up_per_ip: 3,
+            rate_limits: Some(RateLimitsChange {
+                sign_in_per_ip: Some(5),
+                sign_in_per_identity: Some(2),
+                sign_up_per_ip: Some(3),
+                sign_in_per_identity_all_ips: None,
             }),
             ..Default::default()
         }
@@ -346,6 +402,11 @@ mod tests {
         assert!(!settings.self_sign_up);
         assert_eq!(settings.signing_algorithm, SigningAlgorithm::EdDSA);
         assert_eq!(settings.rate_limits.sign_in_per_identity, 2);
+        assert_eq!(settings.rate_limits.sign_in_per_ip, 5);
+        assert_eq!(
+            settings.rate_limits.sign_in_per_identity_all_ips, 100,
+            "a rate limit left out keeps its value"
+        );
         assert_eq!(settings.access_token_ttl_seconds, 900);
         assert_eq!(settings.primary_color, "#4f46e5");
 

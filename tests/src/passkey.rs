@@ -5,6 +5,7 @@ use crate::{GraphqlResponse, TestApp, TestTenant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs_proto::{CreationChallengeResponse, RequestChallengeResponse};
@@ -18,6 +19,9 @@ pub const FINISH_SIGN_IN: &str = "mutation($input: FinishPasskeySignInInput!) { 
 pub struct Device {
     pub authenticator: SoftPasskey,
     pub origin: url::Url,
+    /// The user handle each credential was created for (credential id → base64url), which
+    /// a passkey returns with its assertions.
+    user_handles: HashMap<String, String>,
 }
 
 /// A begun ceremony.
@@ -52,6 +56,7 @@ impl Device {
         Self {
             authenticator: SoftPasskey::new(true),
             origin: url::Url::parse(&app.public_url()).unwrap(),
+            user_handles: HashMap::new(),
         }
     }
 
@@ -63,17 +68,24 @@ impl Device {
         let selection = &mut options["publicKey"]["authenticatorSelection"];
         selection["requireResidentKey"] = json!(false);
         selection["residentKey"] = json!("discouraged");
+        let user_handle = options["publicKey"]["user"]["id"].clone();
         let options: CreationChallengeResponse = serde_json::from_value(options).unwrap();
         let credential = self
             .authenticator
             .do_registration(self.origin.clone(), options)
             .expect("the authenticator registers");
-        serde_json::to_value(credential).unwrap()
+        let credential = serde_json::to_value(credential).unwrap();
+        self.user_handles.insert(
+            credential["id"].as_str().unwrap().to_owned(),
+            user_handle.as_str().unwrap().to_owned(),
+        );
+        credential
     }
 
     /// Answers sign-in options as `navigator.credentials.get` would. For discoverable
     /// ceremonies (no `allowCredentials`), `known` names the credential the authenticator
-    /// would pick.
+    /// would pick. The software authenticator keeps no resident credentials, so the user
+    /// handle a passkey returns is added here (it is not part of what is signed).
     pub fn get(&mut self, options: &Value, known: Option<&str>) -> Value {
         let mut options = options.clone();
         if let Some(id) = known
@@ -88,7 +100,10 @@ impl Device {
             .authenticator
             .do_authentication(self.origin.clone(), options)
             .expect("the authenticator signs");
-        serde_json::to_value(credential).unwrap()
+        let mut credential = serde_json::to_value(credential).unwrap();
+        let handle = self.user_handles[credential["id"].as_str().unwrap()].clone();
+        credential["response"]["userHandle"] = json!(handle);
+        credential
     }
 }
 

@@ -1,7 +1,9 @@
 //! Every passkey response the server must refuse, each with a clear error and an audit event,
 //! and nothing saved: wrong origin, wrong RP id, replayed and expired ceremonies, a tampered
 //! signature, a counter going backwards, a foreign user handle, missing user verification or
-//! presence, backup state without eligibility, a revoked passkey; and no account oracle.
+//! presence, backup state without eligibility, a revoked passkey, another account's passkey
+//! in a ceremony started with an email, no user handle in a discoverable ceremony; and no
+//! account oracle.
 
 use latchkey_tests::passkey::{Device, tamper};
 use latchkey_tests::{TestApp, TestTenant, test_settings, unique, unique_email};
@@ -371,5 +373,121 @@ async fn revoked_passkeys_and_unknown_emails() {
             .iter()
             .any(|r| r == "revoked passkey")
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_sign_in_started_for_an_account_takes_only_its_passkeys() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("allow").await;
+    let ada = unique_email();
+    let eve = unique_email();
+    let (mut ada_device, ada_credential, ada_signed_up) = app.sign_up(&tenant, &ada).await;
+    let (mut eve_device, eve_credential, eve_signed_up) = app.sign_up(&tenant, &eve).await;
+    let eve_count = sign_count(&app, &tenant, &eve_signed_up.identity_id).await;
+
+    // Ada's ceremony (and one for an address without an account, which lists a decoy),
+    // answered by Eve's passkey: her client ignores `allowCredentials`.
+    for email in [ada.clone(), unique_email()] {
+        let begun = app.begin_sign_in(&tenant, Some(&email)).await;
+        let mut options = begun.options.clone();
+        options["publicKey"]["allowCredentials"] = json!([]);
+        let assertion = eve_device.get(&options, Some(&eve_credential));
+        let response = app
+            .finish_sign_in(&tenant, &begun.ceremony_id, assertion)
+            .await;
+        assert_eq!(response.error_code(), "FORBIDDEN", "{}", response.body);
+        assert!(
+            response
+                .error_message()
+                .contains("not one of the account's"),
+            "{}",
+            response.error_message()
+        );
+    }
+    assert_eq!(
+        sign_count(&app, &tenant, &eve_signed_up.identity_id).await,
+        eve_count
+    );
+    let reasons = rejections(&app, &tenant).await;
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| *r == "passkey not offered for this sign-in")
+            .count(),
+        2,
+        "{reasons:?}"
+    );
+
+    // Each passkey still finishes the ceremonies started for its own account.
+    let signed_in = app
+        .sign_in(&tenant, &mut ada_device, Some(&ada), &ada_credential)
+        .await;
+    assert_eq!(signed_in.identity_id, ada_signed_up.identity_id);
+    let signed_in = app
+        .sign_in(&tenant, &mut eve_device, Some(&eve), &eve_credential)
+        .await;
+    assert_eq!(signed_in.identity_id, eve_signed_up.identity_id);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_discoverable_sign_in_needs_the_user_handle() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("handle").await;
+    let address = unique_email();
+    let (mut device, credential_id, signed_up) = app.sign_up(&tenant, &address).await;
+    let count = sign_count(&app, &tenant, &signed_up.identity_id).await;
+
+    // Without an email hint the user handle is what names the account: left out or null,
+    // the assertion is refused.
+    let drop_handle = |a: &mut Value| {
+        a["response"].as_object_mut().unwrap().remove("userHandle");
+    };
+    let null_handle = |a: &mut Value| a["response"]["userHandle"] = Value::Null;
+    for spoil in [&drop_handle as &dyn Fn(&mut Value), &null_handle] {
+        let begun = app.begin_sign_in(&tenant, None).await;
+        let mut assertion = device.get(&begun.options, Some(&credential_id));
+        spoil(&mut assertion);
+        let response = app
+            .finish_sign_in(&tenant, &begun.ceremony_id, assertion)
+            .await;
+        assert_eq!(response.error_code(), "FORBIDDEN", "{}", response.body);
+        assert!(
+            response.error_message().contains("user handle"),
+            "{}",
+            response.error_message()
+        );
+    }
+    assert_eq!(
+        sign_count(&app, &tenant, &signed_up.identity_id).await,
+        count
+    );
+    let reasons = rejections(&app, &tenant).await;
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| *r == "user handle missing in a discoverable sign-in")
+            .count(),
+        2,
+        "{reasons:?}"
+    );
+
+    // With an email hint, the listed credential names the account and the handle may be
+    // left out (WebAuthn §7.2); with the handle, the discoverable flow signs in.
+    let begun = app.begin_sign_in(&tenant, Some(&address)).await;
+    let mut assertion = device.get(&begun.options, None);
+    drop_handle(&mut assertion);
+    let response = app
+        .finish_sign_in(&tenant, &begun.ceremony_id, assertion)
+        .await;
+    assert_eq!(
+        response.data()["finishPasskeySignIn"]["identity"]["id"],
+        signed_up.identity_id.as_str()
+    );
+    let signed_in = app
+        .sign_in(&tenant, &mut device, None, &credential_id)
+        .await;
+    assert_eq!(signed_in.identity_id, signed_up.identity_id);
     app.stop().await;
 }

@@ -7,7 +7,9 @@ use super::types::{Connection, IntoGraphql, page_request};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use latchkey_core::passkeys::RelyingParty;
-use latchkey_core::settings::{self as core_settings, RateLimits, SettingsChange, TenantSettings};
+use latchkey_core::settings::{
+    self as core_settings, RateLimits, RateLimitsChange, SettingsChange, TenantSettings,
+};
 use latchkey_core::signing_keys;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -89,13 +91,15 @@ impl From<signing_keys::SigningKey> for SigningKey {
     }
 }
 
-#[derive(SimpleObject, InputObject, Clone, Debug)]
-#[graphql(input_name = "RateLimitsInput")]
+/// Ceremonies allowed to start per minute; beyond them `RATE_LIMITED` with `retryAfter`.
+#[derive(SimpleObject, Clone, Debug)]
 pub struct RateLimitsSettings {
-    /// Sign-in ceremonies started per client IP per minute.
+    /// Sign-in ceremonies started per client IP per minute (with or without an email).
     pub sign_in_per_ip: u32,
-    /// Sign-in ceremonies started per email per minute.
+    /// Sign-in ceremonies started per minute for one email from one client IP.
     pub sign_in_per_identity: u32,
+    /// Sign-in ceremonies started per minute for one email from all client IPs together.
+    pub sign_in_per_identity_all_ips: u32,
     /// Sign-up ceremonies started per client IP per minute.
     pub sign_up_per_ip: u32,
 }
@@ -105,17 +109,32 @@ impl From<RateLimits> for RateLimitsSettings {
         Self {
             sign_in_per_ip: limits.sign_in_per_ip,
             sign_in_per_identity: limits.sign_in_per_identity,
+            sign_in_per_identity_all_ips: limits.sign_in_per_identity_all_ips,
             sign_up_per_ip: limits.sign_up_per_ip,
         }
     }
 }
 
-impl From<RateLimitsSettings> for RateLimits {
-    fn from(limits: RateLimitsSettings) -> Self {
+#[derive(InputObject, Clone, Debug)]
+pub struct RateLimitsInput {
+    /// Sign-in ceremonies started per client IP per minute (with or without an email).
+    pub sign_in_per_ip: u32,
+    /// Sign-in ceremonies started per minute for one email from one client IP.
+    pub sign_in_per_identity: u32,
+    /// Sign-in ceremonies started per minute for one email from all client IPs together;
+    /// left out, it keeps its value.
+    pub sign_in_per_identity_all_ips: Option<u32>,
+    /// Sign-up ceremonies started per client IP per minute.
+    pub sign_up_per_ip: u32,
+}
+
+impl From<RateLimitsInput> for RateLimitsChange {
+    fn from(limits: RateLimitsInput) -> Self {
         Self {
-            sign_in_per_ip: limits.sign_in_per_ip,
-            sign_in_per_identity: limits.sign_in_per_identity,
-            sign_up_per_ip: limits.sign_up_per_ip,
+            sign_in_per_ip: Some(limits.sign_in_per_ip),
+            sign_in_per_identity: Some(limits.sign_in_per_identity),
+            sign_in_per_identity_all_ips: limits.sign_in_per_identity_all_ips,
+            sign_up_per_ip: Some(limits.sign_up_per_ip),
         }
     }
 }
@@ -202,7 +221,7 @@ pub struct UpdateTenantSettingsInput {
     /// Changing it rotates to a key of the new algorithm at once.
     pub signing_algorithm: Option<SigningAlgorithm>,
     pub primary_color: Option<String>,
-    pub rate_limits: Option<RateLimitsSettings>,
+    pub rate_limits: Option<RateLimitsInput>,
 }
 
 #[derive(SimpleObject)]

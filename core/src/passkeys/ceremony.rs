@@ -47,6 +47,10 @@ pub(super) enum CeremonyState {
     },
     SignIn {
         state: Value,
+        /// The credential ids offered with an email hint (`allowCredentials`): only these
+        /// may finish it. `None` for a discoverable ceremony.
+        #[serde(default)]
+        allow_credentials: Option<Vec<String>>,
     },
 }
 

@@ -29,7 +29,8 @@ impl Ceremonies<'_> {
     #[tracing::instrument(name = "core.begin_sign_in", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn begin_sign_in(&self, email: Option<String>) -> Result<BegunCeremony> {
         let limits = self.issuer.settings.rate_limits;
-        if let Some(ip) = &self.client.ip_address {
+        let ip = self.client.ip_address.as_deref();
+        if let Some(ip) = ip {
             rate_limit(
                 self.store,
                 self.scope,
@@ -51,14 +52,26 @@ impl Ceremonies<'_> {
             "ast",
             self.relying_party.user_verification,
         );
+        let mut allow_credentials = None;
         if let Some(email) = email.filter(|e| !e.trim().is_empty()) {
             let email = Email::parse("email", &email)?;
+            // A stranger hammering an address reaches the first limit at their own address
+            // only; the second counts every client IP together, with a much higher ceiling. A
+            // refused attempt does not count towards the limits after it.
+            rate_limit(
+                self.store,
+                self.scope,
+                "sign-in-email-ip",
+                &format!("{}\n{}", ip.unwrap_or_default(), email.normalized()),
+                limits.sign_in_per_identity,
+            )
+            .await?;
             rate_limit(
                 self.store,
                 self.scope,
                 "sign-in-email",
                 email.normalized(),
-                limits.sign_in_per_identity,
+                limits.sign_in_per_identity_all_ips,
             )
             .await?;
             let tx = self.db.begin_tenant(self.scope).await?;
@@ -78,13 +91,20 @@ impl Ceremonies<'_> {
                 ids
             };
             options["publicKey"]["allowCredentials"] = ids
-                .into_iter()
+                .iter()
                 .map(|id| json!({ "type": "public-key", "id": id }))
                 .collect();
             options.as_object_mut().map(|o| o.remove("mediation"));
+            allow_credentials = Some(ids);
         }
-        self.store_ceremony(CeremonyState::SignIn { state }, options)
-            .await
+        self.store_ceremony(
+            CeremonyState::SignIn {
+                state,
+                allow_credentials,
+            },
+            options,
+        )
+        .await
     }
 
     fn decoy_credential_id(&self, email: &str) -> String {
@@ -96,7 +116,8 @@ impl Ceremonies<'_> {
     }
 
     /// `finishPasskeySignIn`: identifies the passkey by its credential id in this tenant,
-    /// checks the identity and passkey are usable and the user handle matches, verifies the
+    /// checks it was offered (email-hinted ceremonies), the identity and passkey are usable
+    /// and the user handle matches (required without an email hint), verifies the
     /// assertion (origin, RP id, challenge, signature, presence, verification, counter, backup
     /// flags), and only then saves the counter and starts a session.
     #[tracing::instrument(name = "core.finish_sign_in", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
@@ -105,7 +126,11 @@ impl Ceremonies<'_> {
         ceremony_id: Uuid,
         credential: Value,
     ) -> Result<CeremonyOutcome> {
-        let CeremonyState::SignIn { state } = self.take_ceremony(ceremony_id).await? else {
+        let CeremonyState::SignIn {
+            state,
+            allow_credentials,
+        } = self.take_ceremony(ceremony_id).await?
+        else {
             return Err(Error::validation("ceremonyId", "is not a sign-in ceremony"));
         };
         let response: PublicKeyCredential = serde_json::from_value(credential).map_err(|e| {
@@ -133,19 +158,39 @@ impl Ceremonies<'_> {
             self.audit_failure("passkey.sign_in_rejected", reason, Some(identity_id))
                 .await;
         };
+        if allow_credentials
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(&credential_id))
+        {
+            drop(tx);
+            failure("passkey not offered for this sign-in").await;
+            return Err(refuse(
+                "this passkey is not one of the account's this sign-in was started for",
+            ));
+        }
         if row.revoked_at.is_some() {
             drop(tx);
             failure("revoked passkey").await;
             return Err(refuse("this passkey was revoked"));
         }
-        if let Some(handle) = response.get_user_unique_id()
-            && handle != identity_id.as_bytes()
-        {
-            drop(tx);
-            failure("user handle does not match the passkey's account").await;
-            return Err(refuse(
-                "the passkey's user handle does not match its account",
-            ));
+        // WebAuthn §7.2 step 6: with `allowCredentials` the user handle is optional (it must
+        // match when present); a discoverable ceremony identifies the user by it.
+        match response.get_user_unique_id() {
+            Some(handle) if handle != identity_id.as_bytes() => {
+                drop(tx);
+                failure("user handle does not match the passkey's account").await;
+                return Err(refuse(
+                    "the passkey's user handle does not match its account",
+                ));
+            }
+            None if allow_credentials.is_none() => {
+                drop(tx);
+                failure("user handle missing in a discoverable sign-in").await;
+                return Err(refuse(
+                    "the passkey sent no user handle, which a sign-in without an email needs",
+                ));
+            }
+            _ => {}
         }
         let identity = identities::find_in(&tx, identity_id).await?;
         if identity.status != IdentityStatus::Active {
