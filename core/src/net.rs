@@ -51,7 +51,15 @@ struct Block<A> {
     reach: Reach,
 }
 
-const fn v4(a: u8, b: u8, c: u8, d: u8, prefix: u8, name: &'static str, reach: Reach) -> Block<Ipv4Addr> {
+const fn v4(
+    a: u8,
+    b: u8,
+    c: u8,
+    d: u8,
+    prefix: u8,
+    name: &'static str,
+    reach: Reach,
+) -> Block<Ipv4Addr> {
     Block {
         network: Ipv4Addr::new(a, b, c, d),
         prefix,
@@ -139,7 +147,9 @@ const IPV6: &[Block<Ipv6Addr>] = &[
 const GLOBAL_UNICAST: Ipv6Addr = Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0);
 
 fn contains_v4(block: &Block<Ipv4Addr>, ip: Ipv4Addr) -> bool {
-    let mask = u32::MAX.checked_shl(32 - u32::from(block.prefix)).unwrap_or(0);
+    let mask = u32::MAX
+        .checked_shl(32 - u32::from(block.prefix))
+        .unwrap_or(0);
     u32::from(ip) & mask == u32::from(block.network)
 }
 
@@ -149,7 +159,10 @@ fn contains_v6(network: Ipv6Addr, prefix: u8, ip: Ipv6Addr) -> bool {
 }
 
 /// The most specific entry of `table` that contains `ip`.
-fn most_specific<A>(table: &'static [Block<A>], contains: impl Fn(&Block<A>) -> bool) -> Option<&'static Block<A>> {
+fn most_specific<A>(
+    table: &'static [Block<A>],
+    contains: impl Fn(&Block<A>) -> bool,
+) -> Option<&'static Block<A>> {
     table
         .iter()
         .filter(|block| contains(block))
@@ -381,7 +394,10 @@ mod tests {
 
     #[test]
     fn the_table_tests_name_every_entry() {
-        let names = IPV4.iter().map(|b| b.name).chain(IPV6.iter().map(|b| b.name));
+        let names = IPV4
+            .iter()
+            .map(|b| b.name)
+            .chain(IPV6.iter().map(|b| b.name));
         for name in names {
             assert!(
                 ROWS.iter().any(|(entry, ..)| name.starts_with(entry)),
@@ -397,7 +413,11 @@ mod tests {
             assert!(block.prefix <= 32);
         }
         for block in IPV6 {
-            assert!(contains_v6(block.network, block.prefix, block.network), "{}", block.name);
+            assert!(
+                contains_v6(block.network, block.prefix, block.network),
+                "{}",
+                block.name
+            );
             assert!(block.prefix <= 128);
         }
     }

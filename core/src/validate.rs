@@ -89,9 +89,8 @@ impl Email {
         {
             return Err(invalid("is not an email address"));
         }
-        let domain = ascii_domain(domain).ok_or_else(|| {
-            invalid("is not an email address (the domain after @ is not valid)")
-        })?;
+        let domain = ascii_domain(domain)
+            .ok_or_else(|| invalid("is not an email address (the domain after @ is not valid)"))?;
         refuse_mixed_scripts(field, &domain)?;
         let normalized = format!("{}@{domain}", local.to_lowercase());
         if normalized.len() > 254 {
@@ -339,7 +338,12 @@ mod tests {
 
     #[test]
     fn emails_have_one_stored_form_whatever_the_domain_spelling() {
-        let normalized = |input: &str| Email::parse("email", input).unwrap().normalized().to_owned();
+        let normalized = |input: &str| {
+            Email::parse("email", input)
+                .unwrap()
+                .normalized()
+                .to_owned()
+        };
         // ASCII addresses keep the form they always had.
         assert_eq!(normalized("ada@example.com"), "ada@example.com");
         assert_eq!(normalized("Ada@EXAMPLE.com"), "ada@example.com");
@@ -348,7 +352,10 @@ mod tests {
         let unicode = Email::parse("email", "Ada@Exämple.COM").unwrap();
         assert_eq!(unicode.as_str(), "Ada@Exämple.COM");
         assert_eq!(unicode.normalized(), "ada@xn--exmple-cua.com");
-        assert_eq!(normalized("ada@XN--EXMPLE-CUA.com"), "ada@xn--exmple-cua.com");
+        assert_eq!(
+            normalized("ada@XN--EXMPLE-CUA.com"),
+            "ada@xn--exmple-cua.com"
+        );
         // UTS 46 mapping: full-width letters, the ideographic full stop.
         assert_eq!(normalized("ada@ｅｘａｍｐｌｅ。com"), "ada@example.com");
         // One script per label, in any script; Latin with Japanese is "Highly Restrictive".
@@ -356,7 +363,12 @@ mod tests {
         assert!(Email::parse("email", "ada@abcカタカナ.jp").is_ok());
         // The local part is lower-cased as before, not otherwise changed.
         assert_eq!(normalized("Zoë@example.com"), "zoë@example.com");
-        for bad in ["ada@xn--.com", "ada@xn--a-.com", "ada@exa_mple.com", "ada@example.com."] {
+        for bad in [
+            "ada@xn--.com",
+            "ada@xn--a-.com",
+            "ada@exa_mple.com",
+            "ada@example.com.",
+        ] {
             assert!(Email::parse("email", bad).is_err(), "{bad}");
         }
     }
@@ -391,10 +403,22 @@ mod tests {
             '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
         ] {
             for (field, result) in [
-                ("email", Email::parse("email", &format!("ada{control}@example.com")).map(|_| ())),
-                ("email", Email::parse("email", &format!("ada@exa{control}mple.com")).map(|_| ())),
-                ("displayName", Name::parse("displayName", &format!("Ada{control}x"), 200).map(|_| ())),
-                ("domain", Domain::parse("domain", &format!("exa{control}mple.com")).map(|_| ())),
+                (
+                    "email",
+                    Email::parse("email", &format!("ada{control}@example.com")).map(|_| ()),
+                ),
+                (
+                    "email",
+                    Email::parse("email", &format!("ada@exa{control}mple.com")).map(|_| ()),
+                ),
+                (
+                    "displayName",
+                    Name::parse("displayName", &format!("Ada{control}x"), 200).map(|_| ()),
+                ),
+                (
+                    "domain",
+                    Domain::parse("domain", &format!("exa{control}mple.com")).map(|_| ()),
+                ),
             ] {
                 let error = result.unwrap_err();
                 assert!(

@@ -71,7 +71,9 @@ async fn rewrite(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
                      AND taken.deleted_at IS NULL))"
                 )
             } else {
-                format!("UPDATE invitations SET email_normalized = {new_at} WHERE email_normalized = {old_at}")
+                format!(
+                    "UPDATE invitations SET email_normalized = {new_at} WHERE email_normalized = {old_at}"
+                )
             };
             let mut values: Vec<Value> = vec![new.clone().into(), old.into()];
             if table == "identities" {

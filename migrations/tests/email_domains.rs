@@ -35,10 +35,8 @@ async fn normalized(db: &DatabaseConnection, table: &str, n: u8) -> String {
 
 #[tokio::test]
 async fn internationalized_domains_get_their_ascii_form_on_sqlite() {
-    let path = std::env::temp_dir().join(format!(
-        "latchkey-email-domains-{}.db",
-        std::process::id()
-    ));
+    let path =
+        std::env::temp_dir().join(format!("latchkey-email-domains-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
     let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
         .await
@@ -108,34 +106,85 @@ async fn migrate_and_check(db: &DatabaseConnection) {
     for statement in [
         tenant(1, "alpha"),
         tenant(2, "bravo"),
-        in_tenant(1, identity(1, 1, "Ada@Exämple.com", "ada@exämple.com", false)),
-        in_tenant(1, identity(1, 2, "bob@example.com", "bob@example.com", false)),
+        in_tenant(
+            1,
+            identity(1, 1, "Ada@Exämple.com", "ada@exämple.com", false),
+        ),
+        in_tenant(
+            1,
+            identity(1, 2, "bob@example.com", "bob@example.com", false),
+        ),
         // The same mailbox in both spellings: the older row keeps its form.
         in_tenant(1, identity(1, 3, "cy@exämple.com", "cy@exämple.com", false)),
-        in_tenant(1, identity(1, 4, "cy@xn--exmple-cua.com", "cy@xn--exmple-cua.com", false)),
+        in_tenant(
+            1,
+            identity(
+                1,
+                4,
+                "cy@xn--exmple-cua.com",
+                "cy@xn--exmple-cua.com",
+                false,
+            ),
+        ),
         // A deleted identity takes no form from anyone.
-        in_tenant(1, identity(1, 5, "bob@exämple.com", "bob@exämple.com", true)),
-        in_tenant(1, identity(1, 6, "bob@xn--exmple-cua.com", "bob@xn--exmple-cua.com", false)),
+        in_tenant(
+            1,
+            identity(1, 5, "bob@exämple.com", "bob@exämple.com", true),
+        ),
+        in_tenant(
+            1,
+            identity(
+                1,
+                6,
+                "bob@xn--exmple-cua.com",
+                "bob@xn--exmple-cua.com",
+                false,
+            ),
+        ),
         in_tenant(2, identity(2, 7, "cy@exämple.com", "cy@exämple.com", false)),
-        in_tenant(1, format!(
-            "INSERT INTO organizations (tenant_id, id, name, slug, kind, metadata, created_at, updated_at) VALUES ({}, {}, 'Org', 'org', 'organization', '{{}}', {AT}, {AT})",
-            id(1), id(8)
-        )),
-        in_tenant(1, format!(
-            "INSERT INTO invitations (tenant_id, id, organization_id, email, email_normalized, roles, token_hash, created_at, sent_at, expires_at) \
+        in_tenant(
+            1,
+            format!(
+                "INSERT INTO organizations (tenant_id, id, name, slug, kind, metadata, created_at, updated_at) VALUES ({}, {}, 'Org', 'org', 'organization', '{{}}', {AT}, {AT})",
+                id(1),
+                id(8)
+            ),
+        ),
+        in_tenant(
+            1,
+            format!(
+                "INSERT INTO invitations (tenant_id, id, organization_id, email, email_normalized, roles, token_hash, created_at, sent_at, expires_at) \
              VALUES ({}, {}, {}, 'Dee@Exämple.com', 'dee@exämple.com', '[]', 'h', {AT}, {AT}, {AT})",
-            id(1), id(9), id(8)
-        )),
+                id(1),
+                id(9),
+                id(8)
+            ),
+        ),
     ] {
         db.execute_unprepared(&statement).await.unwrap();
     }
 
     Migrator::up(db, None).await.unwrap();
-    assert_eq!(normalized(db, "identities", 1).await, "ada@xn--exmple-cua.com");
+    assert_eq!(
+        normalized(db, "identities", 1).await,
+        "ada@xn--exmple-cua.com"
+    );
     assert_eq!(normalized(db, "identities", 2).await, "bob@example.com");
     assert_eq!(normalized(db, "identities", 3).await, "cy@exämple.com");
-    assert_eq!(normalized(db, "identities", 4).await, "cy@xn--exmple-cua.com");
-    assert_eq!(normalized(db, "identities", 5).await, "bob@xn--exmple-cua.com");
-    assert_eq!(normalized(db, "identities", 7).await, "cy@xn--exmple-cua.com");
-    assert_eq!(normalized(db, "invitations", 9).await, "dee@xn--exmple-cua.com");
+    assert_eq!(
+        normalized(db, "identities", 4).await,
+        "cy@xn--exmple-cua.com"
+    );
+    assert_eq!(
+        normalized(db, "identities", 5).await,
+        "bob@xn--exmple-cua.com"
+    );
+    assert_eq!(
+        normalized(db, "identities", 7).await,
+        "cy@xn--exmple-cua.com"
+    );
+    assert_eq!(
+        normalized(db, "invitations", 9).await,
+        "dee@xn--exmple-cua.com"
+    );
 }

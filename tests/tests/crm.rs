@@ -1033,7 +1033,10 @@ async fn connectors_cannot_reach_private_addresses_unless_allowed() {
         ("nat64", format!("http://[64:ff9b::7f00:1]:{port}/hook")),
         ("compatible", format!("http://[::7f00:1]:{port}/hook")),
         ("6to4", format!("http://[2002:7f00:1::1]:{port}/hook")),
-        ("teredo", format!("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{port}/hook")),
+        (
+            "teredo",
+            format!("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{port}/hook"),
+        ),
     ] {
         let id = connector(&app, &tenant, json!({ "name": name, "kind": "WEBHOOK", "settings": { "url": url }, "credentials": { "secret": SECRET } })).await;
         let tested = app

@@ -386,7 +386,10 @@ async fn confusable_domains_and_bidirectional_controls_are_refused() {
         assert_eq!(response.error_code(), "BAD_USER_INPUT", "{input}");
         assert_eq!(response.body["errors"][0]["extensions"]["field"], field);
         let message = response.error_message();
-        assert!(message.starts_with(field) && message.contains(says), "{message}");
+        assert!(
+            message.starts_with(field) && message.contains(says),
+            "{message}"
+        );
     }
 
     // Signing up with such an address is refused the same way, before any ceremony.

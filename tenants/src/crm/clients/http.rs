@@ -4,12 +4,12 @@
 //! that says whether a retry can help.
 
 use super::Failure;
+use latchkey_core::net::is_public;
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
-use latchkey_core::net::is_public;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
