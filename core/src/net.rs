@@ -171,31 +171,43 @@ fn most_specific<A>(
 
 /// Whether outbound calls may go to `ip` (see the module documentation).
 pub fn is_public(ip: IpAddr) -> bool {
+    why_not_public(ip).is_none()
+}
+
+/// Why outbound calls may not go to `ip`: the registry entry that refuses it (for an IPv6
+/// address carrying an IPv4 one, the entry that refuses the IPv4 address too); `None` when
+/// `ip` is public.
+pub fn why_not_public(ip: IpAddr) -> Option<String> {
     match ip {
-        IpAddr::V4(ip) => is_public_v4(ip),
-        IpAddr::V6(ip) => is_public_v6(ip),
+        IpAddr::V4(ip) => refusing_v4(ip).map(str::to_owned),
+        IpAddr::V6(ip) => refusing_v6(ip),
     }
 }
 
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    most_specific(IPV4, |block| contains_v4(block, ip)).is_none_or(|block| block.reach == Global)
+fn refusing_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    most_specific(IPV4, |block| contains_v4(block, ip))
+        .filter(|block| block.reach != Global)
+        .map(|block| block.name)
 }
 
-fn is_public_v6(ip: Ipv6Addr) -> bool {
+fn refusing_v6(ip: Ipv6Addr) -> Option<String> {
     let bits = u128::from(ip);
-    match most_specific(IPV6, |block| contains_v6(block.network, block.prefix, ip)) {
-        Some(block) => match block.reach {
-            Global => true,
-            Local => false,
-            Carries(Embedded::Nat64) => is_public_v4(Ipv4Addr::from(bits as u32)),
-            Carries(Embedded::SixToFour) => is_public_v4(Ipv4Addr::from((bits >> 80) as u32)),
-            Carries(Embedded::Teredo) => {
-                is_public_v4(Ipv4Addr::from((bits >> 64) as u32))
-                    && is_public_v4(Ipv4Addr::from(!(bits as u32)))
-            }
-        },
-        None => contains_v6(GLOBAL_UNICAST, 3, ip),
-    }
+    let Some(block) = most_specific(IPV6, |block| contains_v6(block.network, block.prefix, ip))
+    else {
+        return (!contains_v6(GLOBAL_UNICAST, 3, ip))
+            .then(|| "outside the global unicast space 2000::/3".to_owned());
+    };
+    let carried: &[u32] = match block.reach {
+        Global => return None,
+        Local => return Some(block.name.to_owned()),
+        Carries(Embedded::Nat64) => &[bits as u32],
+        Carries(Embedded::SixToFour) => &[(bits >> 80) as u32],
+        Carries(Embedded::Teredo) => &[(bits >> 64) as u32, !(bits as u32)],
+    };
+    carried.iter().find_map(|&v4| {
+        let v4 = Ipv4Addr::from(v4);
+        refusing_v4(v4).map(|why| format!("{v4}, {why}, in {}", block.name))
+    })
 }
 
 #[cfg(test)]
@@ -390,6 +402,21 @@ mod tests {
             let ip: IpAddr = address.parse().unwrap();
             assert_eq!(is_public(ip), *public, "{address} ({entry})");
         }
+    }
+
+    #[test]
+    fn refusals_name_the_registry_entry() {
+        let why = |ip: &str| why_not_public(ip.parse().unwrap());
+        assert_eq!(why("10.1.2.3").as_deref(), Some("Private-Use (RFC 1918)"));
+        assert_eq!(
+            why("64:ff9b::7f00:1").as_deref(),
+            Some("127.0.0.1, Loopback (RFC 1122), in IPv4-IPv6 Translat. (RFC 6052)")
+        );
+        assert_eq!(
+            why("::7f00:1").as_deref(),
+            Some("outside the global unicast space 2000::/3")
+        );
+        assert_eq!(why("2606:4700:4700::1111"), None);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! that says whether a retry can help.
 
 use super::Failure;
-use latchkey_core::net::is_public;
+use latchkey_core::net::{is_public, why_not_public};
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -69,11 +69,11 @@ pub(super) async fn send_traced(
             .url()
             .host_str()
             .map(|h| h.trim_matches(['[', ']']).parse::<IpAddr>())
-        && !is_public(ip)
         && !allow_private
+        && let Some(why) = why_not_public(ip)
     {
         return Err(Failure::permanent(format!(
-            "{ip} is not a public address (a private, loopback, link-local or other special-purpose address); CRM calls go to public addresses only"
+            "{ip} is not a public address ({why}); CRM calls go to public addresses only"
         )));
     }
     client.execute(request).await.map_err(|error| {
