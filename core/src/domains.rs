@@ -581,13 +581,13 @@ async fn with_identities(tx: &TenantTx, rows: Vec<request_row::Model>) -> Result
 /// email address, if any: `AutoJoin` makes a verified address a member, `RequestToJoin` files
 /// a join request. Called in the transaction that created the identity or changed its email.
 async fn apply_policy_in(tx: &TenantTx, actor: &Actor, identity: &Identity) -> Result<()> {
-    let Some((_, domain)) = identity.email.rsplit_once('@') else {
+    // The stored form of the address has its domain in the stored form of domains.
+    let Some((_, domain)) = identity.email_normalized.rsplit_once('@') else {
         return Ok(());
     };
-    let domain = domain.to_ascii_lowercase();
     let Some(claimed) = tx
         .find::<domain_row::Entity>()
-        .filter(domain_row::Column::Domain.eq(domain.as_str()))
+        .filter(domain_row::Column::Domain.eq(domain))
         .filter(domain_row::Column::VerifiedAt.is_not_null())
         .one()
         .await?
@@ -640,7 +640,7 @@ async fn apply_policy_in(tx: &TenantTx, actor: &Actor, identity: &Identity) -> R
                     id: Set(Uuid::now_v7()),
                     organization_id: Set(organization_id),
                     identity_id: Set(identity.id),
-                    domain: Set(domain.clone()),
+                    domain: Set(domain.to_owned()),
                     status: Set(JoinRequestStatus::Pending.as_str().to_owned()),
                     created_at: Set(Utc::now()),
                     decided_at: Set(None),

@@ -78,7 +78,10 @@ impl IdentityStatus {
 #[derive(Clone, Debug)]
 pub struct Identity {
     pub id: Uuid,
+    /// The address as given.
     pub email: String,
+    /// The stored form that identifies the address, for comparisons ([`Email::normalized`]).
+    pub email_normalized: String,
     pub email_verified: bool,
     pub phone: Option<String>,
     pub display_name: Option<String>,
@@ -99,6 +102,7 @@ impl TryFrom<row::Model> for Identity {
             id: row.id,
             status: IdentityStatus::parse(&row.status)?,
             email: row.email,
+            email_normalized: row.email_normalized,
             email_verified: row.email_verified,
             phone: row.phone,
             display_name: row.display_name,
@@ -396,7 +400,8 @@ pub async fn list_identities(
         None => condition.add(row::Column::DeletedAt.is_null()),
     };
     if let Some(email) = filter.email {
-        condition = condition.add(row::Column::EmailNormalized.eq(email.trim().to_lowercase()));
+        let email = Email::parse("email", &email)?;
+        condition = condition.add(row::Column::EmailNormalized.eq(email.normalized()));
     }
     if let Some(search) = filter.search.filter(|s| !s.trim().is_empty()) {
         let pattern = contains_pattern(&search);
@@ -404,6 +409,12 @@ pub async fn list_identities(
             Condition::any()
                 .add(
                     Expr::col(row::Column::EmailNormalized)
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                // The address as given too: an internationalized domain is stored in its
+                // xn-- form in the normalised one.
+                .add(
+                    Expr::expr(Func::lower(Expr::col(row::Column::Email)))
                         .like(LikeExpr::new(pattern.clone()).escape('\\')),
                 )
                 .add(

@@ -417,7 +417,7 @@ pub async fn accept_invitation(
         }
     }
     let identity = identities::find_in(&tx, identity_id).await?;
-    if Email::parse("email", &identity.email)?.normalized() != row.email_normalized {
+    if identity.email_normalized != row.email_normalized {
         return Err(Error::Refused(format!(
             "this invitation is for {}; sign in with that email address",
             row.email

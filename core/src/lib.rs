@@ -20,6 +20,7 @@ pub mod granted;
 pub mod identities;
 pub mod invitations;
 pub mod mail;
+pub mod net;
 pub mod oauth;
 pub mod organizations;
 pub mod outbox;

@@ -2,7 +2,9 @@
 //! Errors name the GraphQL input field so clients can point at it.
 
 use crate::error::{Error, Result};
+use idna::uts46::{AsciiDenyList, DnsLength, Hyphens, Uts46};
 use serde_json::Value;
+use unicode_security::{RestrictionLevel, RestrictionLevelDetection};
 
 /// Largest custom-attribute document, serialised.
 pub const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
@@ -23,10 +25,38 @@ fn check_text(field: &str, value: &str, max_chars: usize) -> Result<()> {
             "must not contain control characters",
         ));
     }
+    refuse_bidi_controls(field, value)
+}
+
+/// The bidirectional formatting characters (embeddings, overrides, isolates and marks),
+/// which can make a text display as something other than what it is.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+fn refuse_bidi_controls(field: &str, value: &str) -> Result<()> {
+    if value.chars().any(is_bidi_control) {
+        return Err(Error::validation(
+            field,
+            "must not contain bidirectional control characters (U+202A to U+202E, U+2066 to U+2069, U+200E, U+200F, U+061C)",
+        ));
+    }
     Ok(())
 }
 
-/// An email address as given, with its normalised (lower-case) form for uniqueness.
+/// An email address as given, with its normalised form, which identifies it.
+///
+/// The normalised form is the one stored form of an address, used wherever addresses are
+/// compared (identities, invitations, sign-in, organization domains, CRM matching): the
+/// local part in lower case, `@`, and the domain processed by UTS 46 ToASCII (lower case,
+/// internationalized labels in their `xn--` form). So `Ada@Exämple.com` and
+/// `ada@xn--exmple-cua.com` are one address. The ASCII form is the one DNS, SMTP without
+/// extensions, organization domains ([`Domain`]) and Host headers use, and an ASCII address
+/// keeps the form it had before internationalized domains were normalised.
+///
+/// Refused: bidirectional control characters anywhere, and a domain label that mixes
+/// scripts beyond what UTS 39's "Highly Restrictive" level allows (Latin with Cyrillic or
+/// Greek, for instance), since such a label can pass for another domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Email {
     original: String,
@@ -43,6 +73,7 @@ impl Email {
         if value.len() > 254 {
             return Err(invalid("must be at most 254 characters"));
         }
+        refuse_bidi_controls(field, value)?;
         let (local, domain) = value
             .rsplit_once('@')
             .ok_or_else(|| invalid("is not an email address (missing @)"))?;
@@ -58,14 +89,16 @@ impl Email {
         {
             return Err(invalid("is not an email address"));
         }
-        if !domain_labels_ok(domain, char::is_alphanumeric) {
-            return Err(invalid(
-                "is not an email address (the domain after @ is not valid)",
-            ));
+        let domain = ascii_domain(domain)
+            .ok_or_else(|| invalid("is not an email address (the domain after @ is not valid)"))?;
+        refuse_mixed_scripts(field, &domain)?;
+        let normalized = format!("{}@{domain}", local.to_lowercase());
+        if normalized.len() > 254 {
+            return Err(invalid("must be at most 254 characters"));
         }
         Ok(Self {
             original: value.to_owned(),
-            normalized: value.to_lowercase(),
+            normalized,
         })
     }
 
@@ -73,46 +106,81 @@ impl Email {
         &self.original
     }
 
+    /// The stored form that identifies the address (see [`Email`]).
     pub fn normalized(&self) -> &str {
         &self.normalized
     }
 }
 
-/// Whether `domain` has at least two dot-separated labels of 1 to 63 characters made of
-/// `letter`s, digits and hyphens, none starting or ending with a hyphen.
-fn domain_labels_ok(domain: &str, letter: impl Fn(char) -> bool) -> bool {
-    let labels: Vec<&str> = domain.split('.').collect();
-    labels.len() >= 2
+/// `domain` in its stored form: UTS 46 ToASCII (lower case, internationalized labels in
+/// their `xn--` form, the STD3 rules and DNS lengths checked), when it is a domain of two
+/// labels or more.
+fn ascii_domain(domain: &str) -> Option<String> {
+    let ascii = Uts46::new()
+        .to_ascii(
+            domain.as_bytes(),
+            AsciiDenyList::STD3,
+            Hyphens::CheckFirstLast,
+            DnsLength::Verify,
+        )
+        .ok()?;
+    let labels: Vec<&str> = ascii.split('.').collect();
+    let labels_ok = labels.len() >= 2
         && labels.iter().all(|label| {
             !label.is_empty()
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.chars().all(|c| letter(c) || c == '-')
-        })
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    labels_ok.then(|| ascii.into_owned())
+}
+
+/// Refuses a label of `ascii_domain` (in its Unicode form) whose characters are not "Highly
+/// Restrictive" in the sense of UTS 39 §5.2 (one script, or Latin with Han and Japanese
+/// kana, Han and Bopomofo, or Han and Hangul): such a label can pass for another domain.
+fn refuse_mixed_scripts(field: &str, ascii_domain: &str) -> Result<()> {
+    let (unicode, _) = Uts46::new().to_unicode(
+        ascii_domain.as_bytes(),
+        AsciiDenyList::STD3,
+        Hyphens::CheckFirstLast,
+    );
+    match unicode
+        .split('.')
+        .find(|label| !label.check_restriction_level(RestrictionLevel::HighlyRestrictive))
+    {
+        Some(label) => Err(Error::validation(
+            field,
+            format!(
+                "has a domain label that mixes scripts or uses symbols ({label:?}; Latin with Cyrillic, for instance), which lets it pass for another domain"
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A DNS host or domain name in lower case without the root dot, such as `example.com`
-/// (a tenant's custom domain, an organization's email domain): ASCII only (internationalized
-/// names in their `xn--` form), at most 253 characters, a top-level label that is not a number.
+/// (a tenant's custom domain, an organization's email domain), in the stored form of email
+/// domains (see [`Email`]): internationalized names are taken in either spelling and kept in
+/// their `xn--` form; at most 253 characters, a top-level label that is not a number, no
+/// label that mixes scripts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Domain(String);
 
 impl Domain {
     pub fn parse(field: &str, input: &str) -> Result<Self> {
-        let value = input.trim().trim_end_matches('.').to_ascii_lowercase();
+        let value = input.trim().trim_end_matches('.');
         let invalid = |reason: &str| Error::validation(field, reason);
         if value.is_empty() {
             return Err(invalid("must not be empty"));
         }
-        if value.len() > 253 {
-            return Err(invalid("must be at most 253 characters"));
-        }
-        if !domain_labels_ok(&value, |c| c.is_ascii_alphanumeric()) {
-            return Err(invalid(
-                "is not a domain name such as example.com (letters, digits and hyphens; internationalized names in their xn-- form)",
-            ));
-        }
+        refuse_bidi_controls(field, value)?;
+        let value = ascii_domain(value).ok_or_else(|| {
+            invalid(
+                "is not a domain name such as example.com (letters, digits and hyphens, at most 253 characters)",
+            )
+        })?;
+        refuse_mixed_scripts(field, &value)?;
         if value
             .rsplit('.')
             .next()
@@ -266,6 +334,101 @@ mod tests {
             );
         }
         assert!(Email::parse("email", &format!("{}@example.com", "a".repeat(65))).is_err());
+    }
+
+    #[test]
+    fn emails_have_one_stored_form_whatever_the_domain_spelling() {
+        let normalized = |input: &str| {
+            Email::parse("email", input)
+                .unwrap()
+                .normalized()
+                .to_owned()
+        };
+        // ASCII addresses keep the form they always had.
+        assert_eq!(normalized("ada@example.com"), "ada@example.com");
+        assert_eq!(normalized("Ada@EXAMPLE.com"), "ada@example.com");
+        // An internationalized domain is stored in its xn-- form, from either spelling, and
+        // the address is kept as given.
+        let unicode = Email::parse("email", "Ada@Exämple.COM").unwrap();
+        assert_eq!(unicode.as_str(), "Ada@Exämple.COM");
+        assert_eq!(unicode.normalized(), "ada@xn--exmple-cua.com");
+        assert_eq!(
+            normalized("ada@XN--EXMPLE-CUA.com"),
+            "ada@xn--exmple-cua.com"
+        );
+        // UTS 46 mapping: full-width letters, the ideographic full stop.
+        assert_eq!(normalized("ada@ｅｘａｍｐｌｅ。com"), "ada@example.com");
+        // One script per label, in any script; Latin with Japanese is "Highly Restrictive".
+        assert_eq!(normalized("ada@пример.рф"), "ada@xn--e1afmkfd.xn--p1ai");
+        assert!(Email::parse("email", "ada@abcカタカナ.jp").is_ok());
+        // The local part is lower-cased as before, not otherwise changed.
+        assert_eq!(normalized("Zoë@example.com"), "zoë@example.com");
+        for bad in [
+            "ada@xn--.com",
+            "ada@xn--a-.com",
+            "ada@exa_mple.com",
+            "ada@example.com.",
+        ] {
+            assert!(Email::parse("email", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mixed_script_domains_are_refused() {
+        // A Cyrillic а (U+0430) or ο (U+03BF, Greek) among Latin letters, in either spelling.
+        for bad in [
+            "ada@p\u{430}ypal.com",
+            "ada@g\u{3bf}\u{3bf}gle.com",
+            "ada@mail.p\u{430}ypal.com",
+            &format!("ada@{}", idna::domain_to_ascii("p\u{430}ypal.com").unwrap()),
+            "ada@☃.com",
+        ] {
+            let error = Email::parse("email", bad).unwrap_err();
+            assert!(
+                matches!(&error, Error::Validation { field, reason } if field == "email" && reason.contains("mixes scripts")),
+                "{bad:?} gave {error:?}"
+            );
+        }
+        assert_eq!(
+            Domain::parse("domain", "Exämple.com").unwrap().as_str(),
+            "xn--exmple-cua.com"
+        );
+        assert!(Domain::parse("domain", "p\u{430}ypal.com").is_err());
+    }
+
+    #[test]
+    fn bidirectional_controls_are_refused_in_addresses_and_names() {
+        for control in [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ] {
+            for (field, result) in [
+                (
+                    "email",
+                    Email::parse("email", &format!("ada{control}@example.com")).map(|_| ()),
+                ),
+                (
+                    "email",
+                    Email::parse("email", &format!("ada@exa{control}mple.com")).map(|_| ()),
+                ),
+                (
+                    "displayName",
+                    Name::parse("displayName", &format!("Ada{control}x"), 200).map(|_| ()),
+                ),
+                (
+                    "domain",
+                    Domain::parse("domain", &format!("exa{control}mple.com")).map(|_| ()),
+                ),
+            ] {
+                let error = result.unwrap_err();
+                assert!(
+                    matches!(&error, Error::Validation { field: f, reason } if f == field && reason.contains("bidirectional")),
+                    "{control:?} in {field} gave {error:?}"
+                );
+            }
+        }
+        // Right-to-left text itself is fine.
+        assert!(Name::parse("displayName", "עדה לאבלייס", 200).is_ok());
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod m20261130_000007_domains;
 mod m20261130_000008_crm;
 mod m20261205_000009_crm_pull;
 mod m20261206_000010_refresh_successor;
+mod m20261206_000011_email_domains;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_crm::Migration),
             Box::new(m20261205_000009_crm_pull::Migration),
             Box::new(m20261206_000010_refresh_successor::Migration),
+            Box::new(m20261206_000011_email_domains::Migration),
         ]
     }
 }

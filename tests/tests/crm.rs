@@ -1029,6 +1029,14 @@ async fn connectors_cannot_reach_private_addresses_unless_allowed() {
             "metadata",
             "http://169.254.169.254/latest/meta-data".to_owned(),
         ),
+        // 127.0.0.1 inside IPv6: NAT64, IPv4-compatible, 6to4 and Teredo (client inverted).
+        ("nat64", format!("http://[64:ff9b::7f00:1]:{port}/hook")),
+        ("compatible", format!("http://[::7f00:1]:{port}/hook")),
+        ("6to4", format!("http://[2002:7f00:1::1]:{port}/hook")),
+        (
+            "teredo",
+            format!("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{port}/hook"),
+        ),
     ] {
         let id = connector(&app, &tenant, json!({ "name": name, "kind": "WEBHOOK", "settings": { "url": url }, "credentials": { "secret": SECRET } })).await;
         let tested = app

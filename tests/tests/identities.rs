@@ -324,3 +324,85 @@ async fn validation_and_uniqueness() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn one_address_in_either_spelling_of_its_domain() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("idna").await;
+    let local = unique("ada");
+    let unicode = format!("{local}@Exämple.com");
+    let ascii = format!("{local}@xn--exmple-cua.com");
+
+    // Signed up with the Unicode spelling, signed in with the ASCII one: the same identity.
+    let (mut device, credential_id, signed_up) = app.sign_up(&tenant, &unicode).await;
+    let signed_in = app
+        .sign_in(&tenant, &mut device, Some(&ascii), &credential_id)
+        .await;
+    assert_eq!(signed_in.identity_id, signed_up.identity_id);
+
+    // Creating the other spelling is creating the same address again.
+    let duplicate = app
+        .tenant(&tenant, CREATE, json!({ "input": { "email": ascii } }))
+        .await;
+    assert_eq!(duplicate.error_code(), "CONFLICT");
+
+    // Either spelling finds it.
+    for spelling in [&ascii, &format!("{local}@EXÄMPLE.COM")] {
+        let found = app
+            .tenant(
+                &tenant,
+                "query($email: String) { identities(filter: { email: $email }) { nodes { id email } } }",
+                json!({ "email": spelling }),
+            )
+            .await;
+        let nodes = &found.data()["identities"]["nodes"];
+        assert_eq!(nodes.as_array().unwrap().len(), 1, "{spelling}");
+        assert_eq!(nodes[0]["id"], signed_up.identity_id.as_str());
+        assert_eq!(nodes[0]["email"], unicode.as_str(), "shown as given");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn confusable_domains_and_bidirectional_controls_are_refused() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("confusable").await;
+    // "pаypal" with a Cyrillic а (U+0430) among Latin letters.
+    let mixed = format!("{}@p\u{430}ypal.com", unique("ada"));
+    for (input, field, says) in [
+        (json!({ "email": mixed }), "email", "mixes scripts"),
+        (
+            json!({ "email": "ada\u{202E}moc.evil@example.com" }),
+            "email",
+            "bidirectional control characters",
+        ),
+        (
+            json!({ "email": "ada@example.com", "displayName": "Ada \u{2067}Lovelace" }),
+            "displayName",
+            "bidirectional control characters",
+        ),
+    ] {
+        let response = app.tenant(&tenant, CREATE, json!({ "input": input })).await;
+        assert_eq!(response.error_code(), "BAD_USER_INPUT", "{input}");
+        assert_eq!(response.body["errors"][0]["extensions"]["field"], field);
+        let message = response.error_message();
+        assert!(
+            message.starts_with(field) && message.contains(says),
+            "{message}"
+        );
+    }
+
+    // Signing up with such an address is refused the same way, before any ceremony.
+    let response = app
+        .anonymous(
+            &tenant,
+            None,
+            latchkey_tests::passkey::BEGIN_REGISTRATION,
+            json!({ "input": { "email": mixed, "displayName": "Ada" } }),
+        )
+        .await;
+    assert_eq!(response.error_code(), "BAD_USER_INPUT");
+    assert_eq!(response.body["errors"][0]["extensions"]["field"], "email");
+    assert!(response.error_message().contains("mixes scripts"));
+    app.stop().await;
+}

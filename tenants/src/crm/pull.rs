@@ -300,7 +300,9 @@ async fn update_identity(
         Some(raw) => Some(Value::String(Phone::parse("phone", &raw)?.into_inner())),
         None => None,
     };
-    let email_changes = identity.email != email.as_str();
+    // Another spelling of the same address (case, an internationalized domain's other form)
+    // is no new address.
+    let email_changes = identity.email_normalized != email.normalized();
     // A new address is not verified unless the CRM says so (the mapping maps emailVerified).
     let verified = match flag(fields.get("emailVerified")) {
         Some(verified) => verified,
@@ -466,14 +468,14 @@ async fn invite(
     organization: &Organization,
     identity: &Identity,
 ) -> Result<()> {
-    let email = Email::parse("email", &identity.email)?;
     let read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let member = granted::member_context(&tx, &read, organization.id, identity.id)
         .await?
         .is_some();
     let invited =
-        granted::invitation_pending(&tx, &read, organization.id, email.normalized()).await?;
+        granted::invitation_pending(&tx, &read, organization.id, &identity.email_normalized)
+            .await?;
     tx.commit().await?;
     if member || invited {
         return Ok(());

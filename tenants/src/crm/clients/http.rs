@@ -1,8 +1,10 @@
-//! The HTTP transport of the CRM clients: calls go to public addresses only (unless private
-//! networks are allowed), carry the W3C trace context of the current span, and their
-//! answers are read into a JSON body or a [`Failure`] that says whether a retry can help.
+//! The HTTP transport of the CRM clients: calls go to public addresses only (by
+//! [`latchkey_core::net::is_public`], unless private networks are allowed), carry the W3C trace
+//! context of the current span, and their answers are read into a JSON body or a [`Failure`]
+//! that says whether a retry can help.
 
 use super::Failure;
+use latchkey_core::net::{is_public, why_not_public};
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
@@ -11,34 +13,6 @@ use serde_json::Value;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-
-/// Whether `ip` is a public address: not private, loopback, link-local, shared (CGNAT),
-/// unspecified, broadcast or documentation space.
-fn public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => public(IpAddr::V4(v4)),
-            None => {
-                let first = v6.segments()[0];
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80)
-            }
-        },
-    }
-}
 
 /// Resolves host names to their public addresses only; a name with none is refused.
 pub(super) struct PublicOnly;
@@ -49,7 +23,7 @@ impl Resolve for PublicOnly {
             let host = name.as_str().to_owned();
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
                 .await?
-                .filter(|address| public(address.ip()))
+                .filter(|address| is_public(address.ip()))
                 .collect();
             if found.is_empty() {
                 return Err(format!(
@@ -95,11 +69,11 @@ pub(super) async fn send_traced(
             .url()
             .host_str()
             .map(|h| h.trim_matches(['[', ']']).parse::<IpAddr>())
-        && !public(ip)
         && !allow_private
+        && let Some(why) = why_not_public(ip)
     {
         return Err(Failure::permanent(format!(
-            "{ip} is a private, loopback or link-local address; CRM calls go to public addresses only"
+            "{ip} is not a public address ({why}); CRM calls go to public addresses only"
         )));
     }
     client.execute(request).await.map_err(|error| {
