@@ -10,7 +10,8 @@ use crate::mail;
 use crate::metrics::Metrics;
 use crate::state::Services;
 use actix_web::dev::{ServerHandle, Service};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::{Context, bail};
 use latchkey_core::Database;
@@ -44,6 +45,21 @@ impl Extractor for HeaderExtractor<'_> {
 }
 
 const REQUEST_ID: &str = "x-request-id";
+
+/// `Strict-Transport-Security` when the public URL is https: a year, subdomains included
+/// (tenants answer on `{slug}.{base domain}`).
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// Headers every response carries: no framing by any origin (beside the pages'
+/// `frame-ancestors 'none'`), and HSTS behind an https public URL.
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new().add((header::X_FRAME_OPTIONS, "DENY"));
+    if https {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS))
+    } else {
+        headers
+    }
+}
 
 /// Connects to the database the server works with, applying migrations first when the
 /// configuration allows it, and refusing to start on a database that needs them otherwise.
@@ -210,10 +226,12 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
         platform_schema: platform_schema(&config.limits),
         config: Arc::new(config),
     });
+    let https = public_url.starts_with("https://");
     let server = HttpServer::new(move || {
         let metrics = metrics.clone();
         App::new()
             .app_data(state.clone())
+            .wrap(security_headers(https))
             .wrap_fn(move |request, service| {
                 let id = request
                     .headers()
