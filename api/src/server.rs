@@ -1,7 +1,7 @@
 //! Start-up: connect, migrate (when allowed), bootstrap, bind, serve.
 
 use crate::bootstrap::{Bootstrap, bootstrap};
-use crate::config::Config;
+use crate::config::{Config, files};
 use crate::graphql::{platform_schema, tenant_schema};
 use crate::http::AppState;
 use crate::http::caller::RequestId;
@@ -25,6 +25,7 @@ use latchkey_tenants::crm::pull::PullContext;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
@@ -98,15 +99,15 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     Ok(db)
 }
 
-/// The embedded SQLite database lives in the data directory.
+/// The embedded SQLite database lives in the data directory: the directory is created 0700 and
+/// the database file 0600 before SQLite opens it (its WAL and shared-memory files take the
+/// database file's mode).
 fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
     if config.embedded {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "LATCHKEY_DATA_DIR: cannot create {}",
-                config.data_dir.display()
-            )
-        })?;
+        let cannot = |what: &Path| format!("LATCHKEY_DATA_DIR: cannot create {}", what.display());
+        files::create_private_dir(&config.data_dir).with_context(|| cannot(&config.data_dir))?;
+        let database = config.data_dir.join(files::EMBEDDED_DATABASE);
+        files::ensure_private_file(&database).with_context(|| cannot(&database))?;
     }
     Ok(())
 }

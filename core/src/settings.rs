@@ -21,13 +21,20 @@ pub enum SigningAlgorithm {
     EdDSA,
 }
 
-/// Sign-in and sign-up attempts allowed per minute.
+/// Attempts allowed per minute: sign-in and sign-up ceremonies, and the OAuth endpoints where
+/// clients authenticate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimits {
     pub sign_in_per_ip: u32,
     pub sign_in_per_identity: u32,
     pub sign_up_per_ip: u32,
+    // --- The OAuth token, introspection and revocation endpoints (`oauth::limits`). ---
+    /// Failed client authentications naming one client id.
+    pub token_per_client: u32,
+    /// Requests from one client address.
+    pub token_per_ip: u32,
+    // --- end of the token endpoint limits ---
 }
 
 impl Default for RateLimits {
@@ -36,6 +43,39 @@ impl Default for RateLimits {
             sign_in_per_ip: 60,
             sign_in_per_identity: 10,
             sign_up_per_ip: 20,
+            // Token endpoint limits.
+            token_per_client: 30,
+            token_per_ip: 600,
+        }
+    }
+}
+
+/// A change to the rate limits: a field left `None` keeps its value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimitsChange {
+    pub sign_in_per_ip: Option<u32>,
+    pub sign_in_per_identity: Option<u32>,
+    pub sign_up_per_ip: Option<u32>,
+    // --- Token endpoint limits. ---
+    pub token_per_client: Option<u32>,
+    pub token_per_ip: Option<u32>,
+    // --- end of the token endpoint limits ---
+}
+
+impl RateLimitsChange {
+    fn apply(self, limits: &mut RateLimits) {
+        let fields = [
+            (self.sign_in_per_ip, &mut limits.sign_in_per_ip),
+            (self.sign_in_per_identity, &mut limits.sign_in_per_identity),
+            (self.sign_up_per_ip, &mut limits.sign_up_per_ip),
+            // Token endpoint limits.
+            (self.token_per_client, &mut limits.token_per_client),
+            (self.token_per_ip, &mut limits.token_per_ip),
+        ];
+        for (change, value) in fields {
+            if let Some(change) = change {
+                *value = change;
+            }
         }
     }
 }
@@ -149,6 +189,12 @@ impl TenantSettings {
                 self.rate_limits.sign_in_per_identity,
             ),
             ("rateLimits.signUpPerIp", self.rate_limits.sign_up_per_ip),
+            // Token endpoint limits.
+            (
+                "rateLimits.tokenPerClient",
+                self.rate_limits.token_per_client,
+            ),
+            ("rateLimits.tokenPerIp", self.rate_limits.token_per_ip),
         ] {
             if !(1..=100_000).contains(&value) {
                 return Err(Error::validation(field, "must be between 1 and 100000"));
@@ -171,7 +217,7 @@ pub struct SettingsChange {
     pub refresh_token_ttl_seconds: Option<u32>,
     pub signing_algorithm: Option<SigningAlgorithm>,
     pub primary_color: Option<String>,
-    pub rate_limits: Option<RateLimits>,
+    pub rate_limits: Option<RateLimitsChange>,
 }
 
 impl SettingsChange {
@@ -204,8 +250,8 @@ impl SettingsChange {
         if let Some(value) = self.primary_color {
             settings.primary_color = value;
         }
-        if let Some(value) = self.rate_limits {
-            settings.rate_limits = value;
+        if let Some(change) = self.rate_limits {
+            change.apply(&mut settings.rate_limits);
         }
     }
 }
@@ -265,6 +311,16 @@ mod tests {
                     ..Default::default()
                 },
             ),
+            (
+                "rateLimits.tokenPerClient",
+                TenantSettings {
+                    rate_limits: RateLimits {
+                        token_per_client: 0,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            ),
         ];
         for (field, settings) in cases {
             match settings.validate() {
@@ -286,10 +342,11 @@ mod tests {
             rp_id: Some(String::new()),
             self_sign_up: Some(false),
             signing_algorithm: Some(SigningAlgorithm::EdDSA),
-            rate_limits: Some(RateLimits {
-                sign_in_per_ip: 5,
-                sign_in_per_identity: 2,
-                sign_up_per_ip: 3,
+            rate_limits: Some(RateLimitsChange {
+                sign_in_per_ip: Some(5),
+                sign_in_per_identity: Some(2),
+                token_per_ip: Some(7),
+                ..Default::default()
             }),
             ..Default::default()
         }
@@ -300,6 +357,12 @@ mod tests {
         assert!(!settings.self_sign_up);
         assert_eq!(settings.signing_algorithm, SigningAlgorithm::EdDSA);
         assert_eq!(settings.rate_limits.sign_in_per_identity, 2);
+        assert_eq!(settings.rate_limits.token_per_ip, 7);
+        assert_eq!(
+            settings.rate_limits.sign_up_per_ip,
+            RateLimits::default().sign_up_per_ip,
+            "a rate limit left out keeps its value"
+        );
         assert_eq!(settings.access_token_ttl_seconds, 900);
         assert_eq!(settings.primary_color, "#4f46e5");
 

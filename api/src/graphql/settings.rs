@@ -6,7 +6,9 @@ use super::types::{Connection, IntoGraphql, page_request};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use latchkey_core::passkeys::RelyingParty;
-use latchkey_core::settings::{self as core_settings, RateLimits, SettingsChange, TenantSettings};
+use latchkey_core::settings::{
+    self as core_settings, RateLimits, RateLimitsChange, SettingsChange, TenantSettings,
+};
 use latchkey_core::signing_keys;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -88,8 +90,8 @@ impl From<signing_keys::SigningKey> for SigningKey {
     }
 }
 
-#[derive(SimpleObject, InputObject, Clone, Debug)]
-#[graphql(input_name = "RateLimitsInput")]
+/// Attempts allowed per minute.
+#[derive(SimpleObject, Clone, Debug)]
 pub struct RateLimitsSettings {
     /// Sign-in ceremonies started per client IP per minute.
     pub sign_in_per_ip: u32,
@@ -97,6 +99,14 @@ pub struct RateLimitsSettings {
     pub sign_in_per_identity: u32,
     /// Sign-up ceremonies started per client IP per minute.
     pub sign_up_per_ip: u32,
+    // Token endpoint limits.
+    /// Failed client authentications per client id per minute at the OAuth token,
+    /// introspection and revocation endpoints; past it a failing attempt answers 429 (the
+    /// right credentials still pass).
+    pub token_per_client: u32,
+    /// Requests per client IP per minute at the OAuth token, introspection and revocation
+    /// endpoints.
+    pub token_per_ip: u32,
 }
 
 impl From<RateLimits> for RateLimitsSettings {
@@ -105,16 +115,38 @@ impl From<RateLimits> for RateLimitsSettings {
             sign_in_per_ip: limits.sign_in_per_ip,
             sign_in_per_identity: limits.sign_in_per_identity,
             sign_up_per_ip: limits.sign_up_per_ip,
+            token_per_client: limits.token_per_client,
+            token_per_ip: limits.token_per_ip,
         }
     }
 }
 
-impl From<RateLimitsSettings> for RateLimits {
-    fn from(limits: RateLimitsSettings) -> Self {
+/// New rate limits; a field left out (of those that may be) keeps its value.
+#[derive(InputObject, Clone, Debug)]
+pub struct RateLimitsInput {
+    /// Sign-in ceremonies started per client IP per minute.
+    pub sign_in_per_ip: u32,
+    /// Sign-in ceremonies started per email per minute.
+    pub sign_in_per_identity: u32,
+    /// Sign-up ceremonies started per client IP per minute.
+    pub sign_up_per_ip: u32,
+    // Token endpoint limits.
+    /// Failed client authentications per client id per minute at the OAuth token,
+    /// introspection and revocation endpoints.
+    pub token_per_client: Option<u32>,
+    /// Requests per client IP per minute at the OAuth token, introspection and revocation
+    /// endpoints.
+    pub token_per_ip: Option<u32>,
+}
+
+impl From<RateLimitsInput> for RateLimitsChange {
+    fn from(input: RateLimitsInput) -> Self {
         Self {
-            sign_in_per_ip: limits.sign_in_per_ip,
-            sign_in_per_identity: limits.sign_in_per_identity,
-            sign_up_per_ip: limits.sign_up_per_ip,
+            sign_in_per_ip: Some(input.sign_in_per_ip),
+            sign_in_per_identity: Some(input.sign_in_per_identity),
+            sign_up_per_ip: Some(input.sign_up_per_ip),
+            token_per_client: input.token_per_client,
+            token_per_ip: input.token_per_ip,
         }
     }
 }
@@ -194,7 +226,7 @@ pub struct UpdateTenantSettingsInput {
     /// Changing it rotates to a key of the new algorithm at once.
     pub signing_algorithm: Option<SigningAlgorithm>,
     pub primary_color: Option<String>,
-    pub rate_limits: Option<RateLimitsSettings>,
+    pub rate_limits: Option<RateLimitsInput>,
 }
 
 #[derive(SimpleObject)]
