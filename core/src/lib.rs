@@ -24,6 +24,7 @@ pub mod outbox;
 pub mod page;
 pub mod passkeys;
 pub mod platform;
+pub mod quotas;
 pub mod scope;
 pub mod secrets;
 pub mod session_store;

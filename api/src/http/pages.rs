@@ -3,6 +3,7 @@
 //! CSS and ES modules from `web/tenant/`, embedded in the binary; no third-party origin.
 
 use super::AppState;
+use super::caller::admitted;
 use super::errors::HttpError;
 use crate::graphql::types::code;
 use actix_web::http::{StatusCode, header};
@@ -67,7 +68,8 @@ async fn resolve(
     state: &AppState,
     slug: &str,
 ) -> Result<(latchkey_core::TenantScope, tenancy::Tenant), HttpError> {
-    Ok(tenancy::resolve_slug(&state.services.db, slug).await?)
+    let resolved = tenancy::resolve_slug(&state.services.db, slug).await;
+    admitted(&state.services, resolved).await
 }
 
 /// `/t/{slug}` → `/t/{slug}/`. A slug no tenant can have (a CR or LF, say) is a 404, never

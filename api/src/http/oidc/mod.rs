@@ -13,6 +13,7 @@ pub mod responses;
 pub mod token;
 
 use super::AppState;
+use super::caller::admitted;
 use super::errors::HttpError;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -83,7 +84,8 @@ struct Tenant {
 }
 
 async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, HttpError> {
-    let (scope, tenant) = tenancy::resolve_slug(&state.services.db, slug).await?;
+    let resolved = tenancy::resolve_slug(&state.services.db, slug).await;
+    let (scope, tenant) = admitted(&state.services, resolved).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     Ok(Tenant {
         issuer: oauth::issuer_url(&state.services.public_url, &scope),
