@@ -129,7 +129,7 @@ impl Tenant {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<u32>> {
         let (_, req) = request(ctx);
-        Ok(req.quotas.load_one(self.uuid).await?)
+        req.quotas.load_one(self.uuid).await
     }
 }
 
