@@ -126,8 +126,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let url = &server.public_url;
     let mut banner = format!(
         "\nLatchkey is listening on {} ({url})\n\
-         \x20 Platform GraphiQL:     {url}/platform/graphql\n\
-         \x20 Demo tenant GraphiQL:  {url}/t/{}/graphql\n",
+         \x20 Platform GraphQL API:     {url}/platform/graphql\n\
+         \x20 Demo tenant GraphQL API:  {url}/t/{}/graphql\n",
         server.addr,
         crate::bootstrap::DEMO_TENANT
     );

@@ -2,6 +2,7 @@
 //! embedded default) each message goes to the log and is appended to `data_dir/mailbox.txt`,
 //! so a developer can open invitation links without a mail server.
 
+use crate::config::files;
 use crate::config::mail::MailSettings;
 use async_trait::async_trait;
 use latchkey_core::Error;
@@ -72,13 +73,12 @@ impl Mailer for MailboxFile {
             mailbox = %self.path.display(),
             "no SMTP server configured; the message is in the mailbox file"
         );
+        // The mailbox holds live links: the owner's only (0600, in a 0700 directory).
         if let Some(directory) = self.path.parent() {
-            tokio::fs::create_dir_all(directory)
-                .await
-                .map_err(Error::internal)?;
+            files::create_private_dir(directory).map_err(Error::internal)?;
         }
+        files::ensure_private_file(&self.path).map_err(Error::internal)?;
         let mut file = tokio::fs::OpenOptions::new()
-            .create(true)
             .append(true)
             .open(&self.path)
             .await

@@ -1,7 +1,7 @@
 //! Start-up: connect, migrate (when allowed), bootstrap, bind, serve.
 
 use crate::bootstrap::{Bootstrap, bootstrap};
-use crate::config::Config;
+use crate::config::{Config, files};
 use crate::graphql::{platform_schema, tenant_schema};
 use crate::http::AppState;
 use crate::http::caller::RequestId;
@@ -10,7 +10,8 @@ use crate::mail;
 use crate::metrics::Metrics;
 use crate::state::Services;
 use actix_web::dev::{ServerHandle, Service};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::{Context, bail};
 use latchkey_core::Database;
@@ -25,6 +26,7 @@ use latchkey_tenants::crm::pull::PullContext;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
@@ -45,6 +47,21 @@ impl Extractor for HeaderExtractor<'_> {
 }
 
 const REQUEST_ID: &str = "x-request-id";
+
+/// `Strict-Transport-Security` when the public URL is https: a year, subdomains included
+/// (tenants answer on `{slug}.{base domain}`).
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// Headers every response carries: no framing by any origin (beside the pages'
+/// `frame-ancestors 'none'`), and HSTS behind an https public URL.
+fn security_headers(https: bool) -> DefaultHeaders {
+    let headers = DefaultHeaders::new().add((header::X_FRAME_OPTIONS, "DENY"));
+    if https {
+        headers.add((header::STRICT_TRANSPORT_SECURITY, HSTS))
+    } else {
+        headers
+    }
+}
 
 /// Connects to the database the server works with, applying migrations first when the
 /// configuration allows it, and refusing to start on a database that needs them otherwise.
@@ -83,15 +100,15 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     Ok(db)
 }
 
-/// The embedded SQLite database lives in the data directory.
+/// The embedded SQLite database lives in the data directory: the directory is created 0700 and
+/// the database file 0600 before SQLite opens it (its WAL and shared-memory files take the
+/// database file's mode).
 fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
     if config.embedded {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "LATCHKEY_DATA_DIR: cannot create {}",
-                config.data_dir.display()
-            )
-        })?;
+        let cannot = |what: &Path| format!("LATCHKEY_DATA_DIR: cannot create {}", what.display());
+        files::create_private_dir(&config.data_dir).with_context(|| cannot(&config.data_dir))?;
+        let database = config.data_dir.join(files::EMBEDDED_DATABASE);
+        files::ensure_private_file(&database).with_context(|| cannot(&database))?;
     }
     Ok(())
 }
@@ -221,10 +238,12 @@ pub async fn start_with_clock(
         platform_schema: platform_schema(&config.limits),
         config: Arc::new(config),
     });
+    let https = public_url.starts_with("https://");
     let server = HttpServer::new(move || {
         let metrics = metrics.clone();
         App::new()
             .app_data(state.clone())
+            .wrap(security_headers(https))
             .wrap_fn(move |request, service| {
                 let id = request
                     .headers()

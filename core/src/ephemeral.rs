@@ -7,11 +7,35 @@
 
 use crate::error::{Error, Result};
 use crate::scope::TenantScope;
+use crate::secrets;
 use async_trait::async_trait;
 use moka::Expiry;
 use moka::future::Cache;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The window of [`rate_limit`] counters.
+pub const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Counts one attempt of `kind` by `subject` (an address, an email, a client id: stored only as
+/// a hash) in the tenant, and refuses it with `RateLimited` once more than `limit` were made in
+/// the current window of [`RATE_WINDOW`].
+pub async fn rate_limit(
+    store: &dyn EphemeralStore,
+    scope: &TenantScope,
+    kind: &str,
+    subject: &str,
+    limit: u32,
+) -> Result<()> {
+    let key = StoreKey::tenant(scope, &format!("rate:{kind}"), &secrets::hash(subject));
+    if store.increment(&key, RATE_WINDOW).await? > u64::from(limit) {
+        tracing::info!(limit.kind = kind, "rate limit reached");
+        return Err(Error::RateLimited {
+            retry_after: RATE_WINDOW,
+        });
+    }
+    Ok(())
+}
 
 /// A key in the ephemeral store, always bound to a tenant.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

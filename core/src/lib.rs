@@ -26,6 +26,7 @@ pub mod organizations;
 pub mod outbox;
 pub mod page;
 pub mod passkeys;
+pub mod quotas;
 pub mod scope;
 pub mod secrets;
 pub mod session_store;

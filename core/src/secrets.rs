@@ -18,9 +18,27 @@ pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// Whether a presented secret is the expected one, in time that does not depend on where
+/// they differ (both are hashed first, so their lengths leak nothing either).
+pub fn same_secret(presented: &str, expected: &str) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(
+        &Sha256::digest(presented.as_bytes()),
+        &Sha256::digest(expected.as_bytes()),
+    )
+    .is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_secret_compares_whole_values() {
+        assert!(same_secret("lkm_abc", "lkm_abc"));
+        assert!(!same_secret("lkm_abd", "lkm_abc"));
+        assert!(!same_secret("lkm_ab", "lkm_abc"));
+        assert!(!same_secret("", "lkm_abc"));
+    }
 
     #[test]
     fn secrets_are_unique_and_hash_stably() {

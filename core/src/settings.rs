@@ -21,7 +21,8 @@ pub enum SigningAlgorithm {
     EdDSA,
 }
 
-/// Sign-in and sign-up ceremonies allowed to start per minute.
+/// Attempts allowed per minute: sign-in and sign-up ceremonies, and the OAuth endpoints where
+/// clients authenticate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimits {
@@ -35,6 +36,12 @@ pub struct RateLimits {
     pub sign_in_per_identity_all_ips: u32,
     /// Sign-up ceremonies per client IP.
     pub sign_up_per_ip: u32,
+    // --- The OAuth token, introspection and revocation endpoints (`oauth::limits`). ---
+    /// Failed client authentications naming one client id.
+    pub token_per_client: u32,
+    /// Requests from one client address.
+    pub token_per_ip: u32,
+    // --- end of the token endpoint limits ---
 }
 
 impl Default for RateLimits {
@@ -44,12 +51,12 @@ impl Default for RateLimits {
             sign_in_per_identity: 10,
             sign_in_per_identity_all_ips: 100,
             sign_up_per_ip: 20,
+            // Token endpoint limits.
+            token_per_client: 30,
+            token_per_ip: 600,
         }
     }
 }
-
-/// The longest reuse interval of a rotated refresh token (`refresh_token_reuse_seconds`).
-pub const MAX_REFRESH_TOKEN_REUSE_SECONDS: u32 = 60;
 
 /// A change to the rate limits: a field left `None` keeps its value.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,11 +65,15 @@ pub struct RateLimitsChange {
     pub sign_in_per_identity: Option<u32>,
     pub sign_in_per_identity_all_ips: Option<u32>,
     pub sign_up_per_ip: Option<u32>,
+    // --- Token endpoint limits. ---
+    pub token_per_client: Option<u32>,
+    pub token_per_ip: Option<u32>,
+    // --- end of the token endpoint limits ---
 }
 
 impl RateLimitsChange {
     fn apply(self, limits: &mut RateLimits) {
-        for (value, field) in [
+        let fields = [
             (self.sign_in_per_ip, &mut limits.sign_in_per_ip),
             (self.sign_in_per_identity, &mut limits.sign_in_per_identity),
             (
@@ -70,13 +81,20 @@ impl RateLimitsChange {
                 &mut limits.sign_in_per_identity_all_ips,
             ),
             (self.sign_up_per_ip, &mut limits.sign_up_per_ip),
-        ] {
-            if let Some(value) = value {
-                *field = value;
+            // Token endpoint limits.
+            (self.token_per_client, &mut limits.token_per_client),
+            (self.token_per_ip, &mut limits.token_per_ip),
+        ];
+        for (change, value) in fields {
+            if let Some(change) = change {
+                *value = change;
             }
         }
     }
 }
+
+/// The longest reuse interval of a rotated refresh token (`refresh_token_reuse_seconds`).
+pub const MAX_REFRESH_TOKEN_REUSE_SECONDS: u32 = 60;
 
 /// The settings document. `rp_id`, `rp_name` and `allowed_origins` left empty mean "derive
 /// from the deployment's public URL and the tenant's name".
@@ -202,6 +220,12 @@ impl TenantSettings {
                 self.rate_limits.sign_in_per_identity_all_ips,
             ),
             ("rateLimits.signUpPerIp", self.rate_limits.sign_up_per_ip),
+            // Token endpoint limits.
+            (
+                "rateLimits.tokenPerClient",
+                self.rate_limits.token_per_client,
+            ),
+            ("rateLimits.tokenPerIp", self.rate_limits.token_per_ip),
         ] {
             if !(1..=100_000).contains(&value) {
                 return Err(Error::validation(field, "must be between 1 and 100000"));
@@ -346,6 +370,16 @@ mod tests {
                     ..Default::default()
                 },
             ),
+            (
+                "rateLimits.tokenPerClient",
+                TenantSettings {
+                    rate_limits: RateLimits {
+                        token_per_client: 0,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            ),
         ];
         for (field, settings) in cases {
             match settings.validate() {
@@ -391,7 +425,8 @@ mod tests {
                 sign_in_per_ip: Some(5),
                 sign_in_per_identity: Some(2),
                 sign_up_per_ip: Some(3),
-                sign_in_per_identity_all_ips: None,
+                token_per_ip: Some(7),
+                ..Default::default()
             }),
             ..Default::default()
         }
@@ -403,6 +438,7 @@ mod tests {
         assert_eq!(settings.signing_algorithm, SigningAlgorithm::EdDSA);
         assert_eq!(settings.rate_limits.sign_in_per_identity, 2);
         assert_eq!(settings.rate_limits.sign_in_per_ip, 5);
+        assert_eq!(settings.rate_limits.token_per_ip, 7);
         assert_eq!(
             settings.rate_limits.sign_in_per_identity_all_ips, 100,
             "a rate limit left out keeps its value"

@@ -14,6 +14,7 @@ mod m20261130_000008_crm;
 mod m20261205_000009_crm_pull;
 mod m20261206_000010_refresh_successor;
 mod m20261206_000011_email_domains;
+mod m20261206_000012_tenant_quotas;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000009_crm_pull::Migration),
             Box::new(m20261206_000010_refresh_successor::Migration),
             Box::new(m20261206_000011_email_domains::Migration),
+            Box::new(m20261206_000012_tenant_quotas::Migration),
         ]
     }
 }

@@ -170,15 +170,17 @@ async fn unknown_tenants_garbage_tokens_and_get_requests() {
         .await;
     assert_eq!(no_platform_token.status, 401);
 
-    // GET serves GraphiQL, runs queries, and refuses mutations.
-    let graphiql = app
+    // GET without a query says where to send one (no GraphiQL), runs queries, and refuses
+    // mutations.
+    let no_query = app
         .client
         .get(format!("{}/t/{}/graphql", app.url, tenant.slug))
         .send()
         .await
         .unwrap();
-    assert_eq!(graphiql.status(), 200);
-    assert!(graphiql.text().await.unwrap().contains("graphiql"));
+    assert_eq!(no_query.status(), 400);
+    let body: Value = no_query.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     let get_query = app
         .client
         .get(format!("{}/t/{}/graphql", app.url, tenant.slug))
@@ -221,14 +223,14 @@ async fn unknown_tenants_garbage_tokens_and_get_requests() {
 #[tokio::test]
 async fn health_and_readiness() {
     let app = TestApp::start().await;
-    // Outside the development mode GraphiQL (which loads scripts from a CDN) is not served.
-    let graphiql = app
+    // No GraphiQL (it loads scripts from a CDN): a GET without a query says where to send one.
+    let no_query = app
         .client
         .get(format!("{}/platform/graphql", app.url))
         .send()
         .await
         .unwrap();
-    assert_eq!(graphiql.status(), 404);
+    assert_eq!(no_query.status(), 400);
     let health: Value = app
         .client
         .get(format!("{}/healthz", app.url))

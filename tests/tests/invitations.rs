@@ -373,6 +373,13 @@ async fn without_smtp_the_message_goes_to_the_mailbox_file() {
     assert!(invited.get("errors").is_none(), "{invited}");
     let text = std::fs::read_to_string(&mailbox).expect("the mailbox file");
     assert!(text.contains(&format!("To: {email}")), "{text}");
+    #[cfg(unix)]
+    {
+        // It holds live links: the owner's only.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&mailbox).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     // The body is quoted-printable: the link's `=` is written `=3D`.
     assert!(text.contains("invitation=3Dlki_"), "{text}");
 }

@@ -1,6 +1,7 @@
 //! The master key that encrypts secrets at rest: where it comes from (a value, a file, or the
 //! development key generated in the data directory) and how it is read.
 
+use super::files::{create_private_dir, private_file_options};
 use super::{Config, ConfigError, bad};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -73,16 +74,14 @@ impl Config {
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)?;
+        create_private_dir(parent)?;
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path)?.write_all(contents.as_bytes())
+    private_file_options()
+        .write(true)
+        .create_new(true)
+        .open(path)?
+        .write_all(contents.as_bytes())
 }
 
 pub(super) fn parse_master_key(setting: &str, value: &str) -> Result<[u8; 32], ConfigError> {

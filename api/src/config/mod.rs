@@ -3,6 +3,7 @@
 //! bad one stops it with a message naming the setting. The mail settings, the master key and
 //! IP ranges are checked in their own modules.
 
+pub mod files;
 pub mod ip_range;
 pub mod mail;
 pub mod master_key;
@@ -107,6 +108,8 @@ pub struct Settings {
     /// How many tenants get their own `tenant` label on `latchkey_tenant_graphql_requests_total`
     /// (the rest count as `other`); 0 = no per-tenant metric.
     pub metrics_tenant_label_limit: usize,
+    /// When set, `/metrics` answers only `Authorization: Bearer <this token>`; unset = open.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -149,6 +152,7 @@ impl Default for Settings {
             crm_dispatcher: true,
             crm_allow_private_networks: false,
             metrics_tenant_label_limit: 0,
+            metrics_token: None,
         }
     }
 }
@@ -211,6 +215,8 @@ pub struct Config {
     pub crm_allow_private_networks: bool,
     pub crm_dispatcher: bool,
     pub metrics_tenant_label_limit: usize,
+    /// The bearer token `/metrics` requires; `None` = open.
+    pub metrics_token: Option<String>,
 }
 
 impl Config {
@@ -267,7 +273,7 @@ impl Config {
             }
             None => format!(
                 "sqlite://{}?mode=rwc",
-                settings.data_dir.join("latchkey.db").display()
+                settings.data_dir.join(files::EMBEDDED_DATABASE).display()
             ),
         };
         let migration_database_url = match settings.migration_database_url {
@@ -311,6 +317,14 @@ impl Config {
         {
             return Err(bad(
                 "LATCHKEY_PLATFORM_TOKEN",
+                "must be at least 32 characters with no spaces",
+            ));
+        }
+        if let Some(token) = &settings.metrics_token
+            && (token.len() < 32 || token.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err(bad(
+                "LATCHKEY_METRICS_TOKEN",
                 "must be at least 32 characters with no spaces",
             ));
         }
@@ -408,6 +422,7 @@ impl Config {
             },
             crm_timeout: std::time::Duration::from_secs(settings.crm_timeout_seconds),
             metrics_tenant_label_limit: settings.metrics_tenant_label_limit,
+            metrics_token: settings.metrics_token,
             crm_allow_private_networks: settings.crm_allow_private_networks,
             crm_dispatcher: settings.crm_dispatcher,
             bind,

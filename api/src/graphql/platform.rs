@@ -8,6 +8,7 @@ use async_graphql::{
     Context, EmptySubscription, Enum, ID, InputObject, Object, Schema, SimpleObject,
 };
 use chrono::{DateTime, Utc};
+use latchkey_core::quotas;
 use latchkey_core::{Database, PlatformScope};
 use latchkey_tenants::{TenantStatus as CoreStatus, lifecycle};
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ pub struct PlatformRequest {
     pub scope: PlatformScope,
     pub request_id: Option<String>,
     pub domains: DataLoader<DomainLoader>,
+    pub quotas: DataLoader<QuotaLoader>,
 }
 
 impl PlatformRequest {
@@ -29,6 +31,13 @@ impl PlatformRequest {
         Self {
             domains: DataLoader::new(
                 DomainLoader {
+                    db: db.clone(),
+                    scope: scope.clone(),
+                },
+                tokio::spawn,
+            ),
+            quotas: DataLoader::new(
+                QuotaLoader {
                     db,
                     scope: scope.clone(),
                 },
@@ -59,6 +68,23 @@ impl Loader<Uuid> for DomainLoader {
             map.entry(tenant_id).or_default().push(domain);
         }
         Ok(map)
+    }
+}
+
+/// Loads the request quotas of many tenants in one query.
+pub struct QuotaLoader {
+    db: Database,
+    scope: PlatformScope,
+}
+
+impl Loader<Uuid> for QuotaLoader {
+    type Value = u32;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, u32>, Self::Error> {
+        quotas::quotas_of(&self.db, &self.scope, keys)
+            .await
+            .map_err(graphql_error)
     }
 }
 
@@ -95,6 +121,16 @@ impl Tenant {
     async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
         let (_, req) = request(ctx);
         Ok(req.domains.load_one(self.uuid).await?.unwrap_or_default())
+    }
+
+    /// Requests per minute the tenant's endpoints answer before refusing with 429
+    /// (`setTenantQuota`); null = no quota (the default).
+    async fn requests_per_minute_quota(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<u32>> {
+        let (_, req) = request(ctx);
+        req.quotas.load_one(self.uuid).await
     }
 }
 
@@ -188,6 +224,19 @@ pub struct AddTenantDomainPayload {
     pub tenant: Tenant,
 }
 
+#[derive(InputObject)]
+pub struct SetTenantQuotaInput {
+    pub tenant_id: ID,
+    /// Requests per minute the tenant's endpoints answer (all of them together, counted per
+    /// minute); null removes the quota.
+    pub requests_per_minute: Option<u32>,
+}
+
+#[derive(SimpleObject)]
+pub struct SetTenantQuotaPayload {
+    pub tenant: Tenant,
+}
+
 pub struct PlatformMutation;
 
 impl PlatformMutation {
@@ -276,6 +325,30 @@ impl PlatformMutation {
         .await
         .gql()?;
         Ok(AddTenantDomainPayload {
+            tenant: tenant.into(),
+        })
+    }
+
+    /// Sets or removes a tenant's request quota, so that one tenant cannot use up the
+    /// deployment. Off by default; a suspended tenant's quota is set once it is resumed.
+    async fn set_tenant_quota(
+        &self,
+        ctx: &Context<'_>,
+        input: SetTenantQuotaInput,
+    ) -> async_graphql::Result<SetTenantQuotaPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("tenantId", &input.tenant_id)?;
+        let tenant = quotas::set_quota(
+            &services.db,
+            services.store.as_ref(),
+            &req.scope,
+            id,
+            input.requests_per_minute,
+            req.request_id.clone(),
+        )
+        .await
+        .gql()?;
+        Ok(SetTenantQuotaPayload {
             tenant: tenant.into(),
         })
     }

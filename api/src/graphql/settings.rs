@@ -91,7 +91,8 @@ impl From<signing_keys::SigningKey> for SigningKey {
     }
 }
 
-/// Ceremonies allowed to start per minute; beyond them `RATE_LIMITED` with `retryAfter`.
+/// Attempts allowed per minute; beyond them `RATE_LIMITED` with `retryAfter` (429 at the
+/// OAuth endpoints).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct RateLimitsSettings {
     /// Sign-in ceremonies started per client IP per minute (with or without an email).
@@ -102,6 +103,14 @@ pub struct RateLimitsSettings {
     pub sign_in_per_identity_all_ips: u32,
     /// Sign-up ceremonies started per client IP per minute.
     pub sign_up_per_ip: u32,
+    // Token endpoint limits.
+    /// Failed client authentications per client id per minute at the OAuth token,
+    /// introspection and revocation endpoints; past it a failing attempt answers 429 (the
+    /// right credentials still pass).
+    pub token_per_client: u32,
+    /// Requests per client IP per minute at the OAuth token, introspection and revocation
+    /// endpoints.
+    pub token_per_ip: u32,
 }
 
 impl From<RateLimits> for RateLimitsSettings {
@@ -111,10 +120,13 @@ impl From<RateLimits> for RateLimitsSettings {
             sign_in_per_identity: limits.sign_in_per_identity,
             sign_in_per_identity_all_ips: limits.sign_in_per_identity_all_ips,
             sign_up_per_ip: limits.sign_up_per_ip,
+            token_per_client: limits.token_per_client,
+            token_per_ip: limits.token_per_ip,
         }
     }
 }
 
+/// New rate limits; a field left out (of those that may be) keeps its value.
 #[derive(InputObject, Clone, Debug)]
 pub struct RateLimitsInput {
     /// Sign-in ceremonies started per client IP per minute (with or without an email).
@@ -126,15 +138,24 @@ pub struct RateLimitsInput {
     pub sign_in_per_identity_all_ips: Option<u32>,
     /// Sign-up ceremonies started per client IP per minute.
     pub sign_up_per_ip: u32,
+    // Token endpoint limits.
+    /// Failed client authentications per client id per minute at the OAuth token,
+    /// introspection and revocation endpoints.
+    pub token_per_client: Option<u32>,
+    /// Requests per client IP per minute at the OAuth token, introspection and revocation
+    /// endpoints.
+    pub token_per_ip: Option<u32>,
 }
 
 impl From<RateLimitsInput> for RateLimitsChange {
-    fn from(limits: RateLimitsInput) -> Self {
+    fn from(input: RateLimitsInput) -> Self {
         Self {
-            sign_in_per_ip: Some(limits.sign_in_per_ip),
-            sign_in_per_identity: Some(limits.sign_in_per_identity),
-            sign_in_per_identity_all_ips: limits.sign_in_per_identity_all_ips,
-            sign_up_per_ip: Some(limits.sign_up_per_ip),
+            sign_in_per_ip: Some(input.sign_in_per_ip),
+            sign_in_per_identity: Some(input.sign_in_per_identity),
+            sign_in_per_identity_all_ips: input.sign_in_per_identity_all_ips,
+            sign_up_per_ip: Some(input.sign_up_per_ip),
+            token_per_client: input.token_per_client,
+            token_per_ip: input.token_per_ip,
         }
     }
 }

@@ -12,7 +12,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest};
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
 use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
-use latchkey_core::{Actor, TenantScope, oauth};
+use latchkey_core::{Actor, TenantScope, oauth, quotas};
 use latchkey_tenants::operators;
 use std::sync::Arc;
 
@@ -26,6 +26,17 @@ pub(crate) fn request_id(request: &HttpRequest) -> Option<String> {
 
 pub(super) type Resolved = latchkey_core::Result<(TenantScope, latchkey_tenants::Tenant)>;
 
+/// The tenant a request resolved to, once the request is counted against the tenant's quota
+/// (429 `RATE_LIMITED` past it). Every tenant endpoint starts here.
+pub(super) async fn admitted(
+    services: &Services,
+    resolved: Resolved,
+) -> Result<(TenantScope, latchkey_tenants::Tenant), HttpError> {
+    let (scope, tenant) = resolved?;
+    quotas::enforce_quota(&services.db, services.store.as_ref(), &scope).await?;
+    Ok((scope, tenant))
+}
+
 /// Resolves the tenant and authenticates the caller on it, into the request's context. A credential of another tenant, a
 /// revoked key or a garbage token is `UNAUTHENTICATED`.
 pub(super) async fn tenant_caller(
@@ -34,7 +45,7 @@ pub(super) async fn tenant_caller(
     request: &HttpRequest,
     resolved: Resolved,
 ) -> Result<RequestContext, HttpError> {
-    let (scope, tenant) = resolved?;
+    let (scope, tenant) = admitted(services, resolved).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     services.metrics.tenant_request(scope.slug());
     let request_id = request_id(request);

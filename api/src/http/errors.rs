@@ -13,6 +13,8 @@ pub struct HttpError {
     status: StatusCode,
     code: String,
     message: String,
+    /// Seconds until a rate-limited caller may try again (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 impl HttpError {
@@ -21,6 +23,7 @@ impl HttpError {
             status,
             code: code.to_owned(),
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -45,8 +48,13 @@ impl actix_web::ResponseError for HttpError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
+        let mut extensions = json!({ "code": self.code });
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds));
+            extensions["retryAfter"] = json!(seconds);
+        }
         response.json(json!({
-            "errors": [{ "message": self.message, "extensions": { "code": self.code } }]
+            "errors": [{ "message": self.message, "extensions": extensions }]
         }))
     }
 }
@@ -55,16 +63,21 @@ impl actix_web::ResponseError for HttpError {
 impl From<Error> for HttpError {
     fn from(error: Error) -> Self {
         let error = graphql_error(error);
-        let code = error
-            .extensions
-            .as_ref()
-            .and_then(|e| e.get("code"))
+        let extension = |name: &str| error.extensions.as_ref().and_then(|e| e.get(name));
+        let code = extension("code")
             .and_then(|v| match v {
                 async_graphql::Value::String(s) => Some(s.clone()),
                 _ => None,
             })
             .unwrap_or_else(|| code::INTERNAL.to_owned());
-        Self::new(status_for_code(&code), &code, error.message)
+        let retry_after = extension("retryAfter").and_then(|v| match v {
+            async_graphql::Value::Number(n) => n.as_u64(),
+            _ => None,
+        });
+        Self {
+            retry_after,
+            ..Self::new(status_for_code(&code), &code, error.message.clone())
+        }
     }
 }
 

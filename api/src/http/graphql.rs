@@ -1,6 +1,7 @@
 //! The GraphQL endpoints: `/t/{slug}/graphql`, `/graphql` (the tenant by host) and
 //! `/platform/graphql`. POST takes one operation or a bounded batch; GET takes a query (never a
-//! mutation) or serves GraphiQL. Each operation is checked against the alias limit, run with
+//! mutation); a GET without one answers where to send queries (no GraphiQL: the server serves
+//! no third-party script). Each operation is checked against the alias limit, run with
 //! the caller attached, counted, and answered with the status of its first error.
 
 use super::AppState;
@@ -226,7 +227,7 @@ where
     }
 }
 
-/// GET: `None` (serve GraphiQL) without a `query` parameter; otherwise the query, which must
+/// GET: `None` (answer [`no_query`]) without a `query` parameter; otherwise the query, which must
 /// not be a mutation (GET must stay safe).
 fn get_request(request: &HttpRequest) -> Result<Option<Request>, HttpError> {
     let query_string = request.query_string();
@@ -258,24 +259,17 @@ fn get_request(request: &HttpRequest) -> Result<Option<Request>, HttpError> {
     Ok(Some(parsed))
 }
 
-/// GraphiQL loads its scripts from a CDN, so it is served only where introspection is on (the
-/// embedded development mode, or when an operator enables it).
-fn graphiql(limits: &GraphqlLimits, endpoint: &str) -> Result<HttpResponse, HttpError> {
-    if !limits.introspection {
-        return Err(HttpError::new(
-            StatusCode::NOT_FOUND,
-            code::NOT_FOUND,
-            "GraphiQL is off on this deployment (LATCHKEY_GRAPHQL_INTROSPECTION)",
-        ));
-    }
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint(endpoint)
-                .title("Latchkey GraphiQL")
-                .finish(),
-        ))
+/// A GET without `query`. No GraphiQL: it loads scripts from a CDN, and no origin of this
+/// server serves a third-party script (the hosted pages keep sessions on these origins).
+fn no_query(endpoint: &str) -> HttpError {
+    HttpError::bad_input(
+        StatusCode::BAD_REQUEST,
+        format!(
+            "no query: POST {{\"query\": …}} to {endpoint}, or GET {endpoint}?query=…; \
+             to explore the schema use the console's explorer or any GraphQL client \
+             (see docs/api.md)"
+        ),
+    )
 }
 
 fn observed<'a>(state: &'a AppState, api: &'static str) -> Observed<'a> {
@@ -345,7 +339,7 @@ async fn tenant_get(
     )
     .await?;
     let Some(graphql_request) = get_request(&request)? else {
-        return graphiql(&state.config.limits, endpoint);
+        return Err(no_query(endpoint));
     };
     Ok(execute(
         &state.tenant_schema,
@@ -422,7 +416,7 @@ pub(super) async fn platform_get(
     request: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
     let Some(graphql_request) = get_request(&request)? else {
-        return graphiql(&state.config.limits, "/platform/graphql");
+        return Err(no_query("/platform/graphql"));
     };
     let caller = platform_caller(&state, &request).await?;
     Ok(execute(

@@ -6,6 +6,7 @@
 
 use super::AppState;
 use super::body::read_body;
+use super::caller::admitted;
 use super::errors::HttpError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -31,7 +32,8 @@ async fn webhook(
 ) -> Result<HttpResponse, HttpError> {
     let (slug, id) = path.into_inner();
     let services = &state.services;
-    let (scope, tenant) = resolution::resolve_slug(&services.db, &slug).await?;
+    let resolved = resolution::resolve_slug(&services.db, &slug).await;
+    let (scope, tenant) = admitted(services, resolved).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     let not_found = || refused(StatusCode::NOT_FOUND, "not_found", "no such connector");
     let Ok(connector_id) = Uuid::parse_str(&id) else {

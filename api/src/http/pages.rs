@@ -3,11 +3,14 @@
 //! CSS and ES modules from `web/tenant/`, embedded in the binary; no third-party origin.
 
 use super::AppState;
+use super::caller::admitted;
 use super::errors::HttpError;
-use actix_web::http::header;
+use crate::graphql::types::code;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::signing_keys;
+use latchkey_core::validate::Slug;
 use latchkey_tenants::resolution;
 use serde_json::json;
 
@@ -66,13 +69,18 @@ async fn resolve(
     state: &AppState,
     slug: &str,
 ) -> Result<(latchkey_core::TenantScope, latchkey_tenants::Tenant), HttpError> {
-    Ok(resolution::resolve_slug(&state.services.db, slug).await?)
+    let resolved = resolution::resolve_slug(&state.services.db, slug).await;
+    admitted(&state.services, resolved).await
 }
 
-async fn with_slash(slug: web::Path<String>) -> HttpResponse {
-    HttpResponse::PermanentRedirect()
-        .insert_header((header::LOCATION, format!("/t/{slug}/")))
-        .finish()
+/// `/t/{slug}` → `/t/{slug}/`. A slug no tenant can have (a CR or LF, say) is a 404, never
+/// echoed into the `Location` header.
+async fn with_slash(slug: web::Path<String>) -> Result<HttpResponse, HttpError> {
+    let slug = Slug::parse("slug", &slug)
+        .map_err(|_| HttpError::new(StatusCode::NOT_FOUND, code::NOT_FOUND, "no such tenant"))?;
+    Ok(HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, format!("/t/{}/", slug.as_str())))
+        .finish())
 }
 
 async fn sign_in_page(
@@ -96,13 +104,7 @@ async fn asset(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpEr
     let (_, content_type, body) = ASSETS
         .iter()
         .find(|(file, _, _)| *file == name)
-        .ok_or_else(|| {
-            HttpError::new(
-                actix_web::http::StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                "no such asset",
-            )
-        })?;
+        .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, code::NOT_FOUND, "no such asset"))?;
     Ok(HttpResponse::Ok()
         .content_type(*content_type)
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

@@ -12,9 +12,9 @@
 //! token endpoint issues and the claims in it), `authorize` (authorization requests),
 //! `codes` (authorization codes and their exchange), `grants` (refresh and client
 //! credentials), `introspection` (introspection, revocation, userinfo), `browser_session`
-//! (the browser-session cookie and RP-initiated logout) and `endpoint` (the authorization
-//! endpoint's decisions). This module holds what they share: [`OAuthError`], the
-//! [`Provider`] and the [`issuer_url`].
+//! (the browser-session cookie and RP-initiated logout), `endpoint` (the authorization
+//! endpoint's decisions) and `limits` (client authentication within the rate limits). This
+//! module holds what they share: [`OAuthError`], the [`Provider`] and the [`issuer_url`].
 
 mod authorize;
 mod browser_session;
@@ -23,6 +23,7 @@ mod codes;
 mod endpoint;
 mod grants;
 mod introspection;
+mod limits;
 mod pkce;
 mod tokens;
 
@@ -54,6 +55,8 @@ pub fn issuer_url(public_url: &str, scope: &TenantScope) -> String {
 pub struct OAuthError {
     pub error: &'static str,
     pub description: String,
+    /// Set when a rate limit refused the request: when to try again (HTTP 429, `Retry-After`).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl OAuthError {
@@ -61,6 +64,7 @@ impl OAuthError {
         Self {
             error,
             description: description.into(),
+            retry_after: None,
         }
     }
 
@@ -92,13 +96,16 @@ impl From<Error> for OAuthError {
                 tracing::error!(error = %source, "OAuth request failed");
                 OAuthError::new("server_error", "internal error")
             }
-            Error::RateLimited { retry_after } => OAuthError::new(
-                "temporarily_unavailable",
-                format!(
-                    "too many requests; retry in {} seconds",
-                    retry_after.as_secs().max(1)
-                ),
-            ),
+            Error::RateLimited { retry_after } => OAuthError {
+                retry_after: Some(retry_after),
+                ..OAuthError::new(
+                    "temporarily_unavailable",
+                    format!(
+                        "too many requests; retry in {} seconds",
+                        retry_after.as_secs().max(1)
+                    ),
+                )
+            },
             other => OAuthError::new("server_error", other.to_string()),
         }
     }

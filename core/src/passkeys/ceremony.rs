@@ -7,17 +7,15 @@ use super::relying_party::RelyingParty;
 use crate::actor::Actor;
 use crate::audit::{self, Target};
 use crate::db::Database;
+pub(super) use crate::ephemeral::rate_limit;
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
 use crate::identities;
 use crate::scope::TenantScope;
-use crate::secrets;
 use crate::sessions::{ClientInfo, IssuedTokens, TokenIssuer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-const RATE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Everything a ceremony needs from the request: where, who, from which client, and how to
 /// issue tokens when it signs someone in.
@@ -76,23 +74,6 @@ pub struct CeremonyOutcome {
 
 fn ceremony_key(scope: &TenantScope, id: Uuid) -> StoreKey {
     StoreKey::tenant(scope, "ceremony", &id.to_string())
-}
-
-pub(super) async fn rate_limit(
-    store: &dyn EphemeralStore,
-    scope: &TenantScope,
-    kind: &str,
-    subject: &str,
-    limit: u32,
-) -> Result<()> {
-    let key = StoreKey::tenant(scope, &format!("rate:{kind}"), &secrets::hash(subject));
-    if store.increment(&key, RATE_WINDOW).await? > u64::from(limit) {
-        tracing::info!(limit.kind = kind, "rate limit reached");
-        return Err(Error::RateLimited {
-            retry_after: RATE_WINDOW,
-        });
-    }
-    Ok(())
 }
 
 impl Ceremonies<'_> {

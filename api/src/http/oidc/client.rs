@@ -3,6 +3,8 @@
 
 use super::parameters;
 use super::responses::oauth_error;
+use crate::config::ip_range::IpRange;
+use crate::http::caller::client_info;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine;
@@ -69,10 +71,11 @@ fn client_credentials<'a>(
     })
 }
 
-/// Reads a form body and authenticates its client.
+/// Reads a form body and authenticates its client, within the tenant's rate limits.
 pub(super) async fn authenticated_form(
     provider: &Provider<'_>,
     request: &HttpRequest,
+    trusted_proxies: &[IpRange],
     body: &[u8],
 ) -> Result<
     (
@@ -86,8 +89,9 @@ pub(super) async fn authenticated_form(
     let mut basic = None;
     let credentials = client_credentials(request, &params, &mut basic)
         .map_err(|e| oauth_error(&e, basic_used))?;
+    let client = client_info(request, trusted_proxies);
     let app = provider
-        .authenticate_client(credentials)
+        .authenticate_client_limited(credentials, client.ip_address.as_deref())
         .await
         .map_err(|e| oauth_error(&e, basic_used))?;
     Ok((app, params))

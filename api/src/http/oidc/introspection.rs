@@ -67,7 +67,8 @@ async fn token_action(
     if !is_form(request) {
         return Ok(not_a_form());
     }
-    let (app, params) = match authenticated_form(&provider, request, body).await {
+    let trusted_proxies = &state.config.trusted_proxies;
+    let (app, params) = match authenticated_form(&provider, request, trusted_proxies, body).await {
         Ok(found) => found,
         Err(response) => return Ok(response),
     };

@@ -13,6 +13,7 @@ pub mod responses;
 pub mod token;
 
 use super::AppState;
+use super::caller::admitted;
 use super::errors::HttpError;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
@@ -84,7 +85,8 @@ struct Tenant {
 }
 
 async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, HttpError> {
-    let (scope, tenant) = resolution::resolve_slug(&state.services.db, slug).await?;
+    let resolved = resolution::resolve_slug(&state.services.db, slug).await;
+    let (scope, tenant) = admitted(&state.services, resolved).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     Ok(Tenant {
         issuer: oauth::issuer_url(&state.services.public_url, &scope),

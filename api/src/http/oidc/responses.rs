@@ -8,9 +8,11 @@ use serde_json::json;
 
 const PAGE_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// An OAuth error as JSON (token, introspection, revocation).
+/// An OAuth error as JSON (token, introspection, revocation). A rate limit's refusal is 429
+/// with `Retry-After`.
 pub(super) fn oauth_error(error: &OAuthError, basic_auth_used: bool) -> HttpResponse {
     let status = match error.error {
+        _ if error.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
         "invalid_client" | "invalid_token" => StatusCode::UNAUTHORIZED,
         "insufficient_scope" => StatusCode::FORBIDDEN,
         "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
@@ -21,6 +23,9 @@ pub(super) fn oauth_error(error: &OAuthError, basic_auth_used: bool) -> HttpResp
     response
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+    if let Some(retry_after) = error.retry_after {
+        response.insert_header((header::RETRY_AFTER, retry_after.as_secs().max(1)));
+    }
     if error.error == "invalid_client" && basic_auth_used {
         response.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"latchkey\""));
     }

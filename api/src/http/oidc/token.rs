@@ -21,7 +21,9 @@ pub(super) async fn token(
     if !is_form(&request) {
         return Ok(not_a_form());
     }
-    let (app, params) = match authenticated_form(&provider, &request, &body).await {
+    let trusted_proxies = &state.config.trusted_proxies;
+    let (app, params) = match authenticated_form(&provider, &request, trusted_proxies, &body).await
+    {
         Ok(found) => found,
         Err(response) => return Ok(response),
     };
@@ -35,7 +37,7 @@ pub(super) async fn token(
                         code,
                         get("redirect_uri"),
                         get("code_verifier"),
-                        &client_info(&request, &state.config.trusted_proxies),
+                        &client_info(&request, trusted_proxies),
                     )
                     .await
             }

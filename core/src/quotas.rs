@@ -1,0 +1,163 @@
+//! Per-tenant request quotas: a platform operator may cap how many requests per minute a
+//! tenant's endpoints answer, so that one tenant cannot use up a shared deployment. Off by
+//! default (no quota row, or a null one). Over its quota, a tenant's requests are refused with
+//! `RateLimited` (HTTP 429) until the minute's window ends; other tenants are not affected.
+//!
+//! The quota is read through the ephemeral store, cached for [`CACHE_TTL`] per tenant, and
+//! counted there in fixed windows of a minute (shared by the replicas when the store is
+//! Redis).
+
+use crate::actor::{Actor, Permission};
+use crate::authz::{Resource, authorize};
+use crate::db::Database;
+use crate::ephemeral::{EphemeralStore, StoreKey, rate_limit};
+use crate::error::{Error, Result};
+use crate::scope::{PlatformScope, TenantScope};
+use crate::audit::{self, Target};
+use crate::catalogue::{self, Tenant};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
+use std::collections::HashMap;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a replica keeps using a quota it read (a change through this replica applies at
+/// once; other replicas with the in-process store pick it up within this time).
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// The largest quota accepted.
+const MAX_REQUESTS_PER_MINUTE: u32 = 10_000_000;
+
+mod quota_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "tenant_quotas")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        pub requests_per_minute: Option<i32>,
+        pub updated_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+crate::tenant_owned!(quota_row);
+impl crate::db::PlatformTable for quota_row::Entity {}
+
+fn cache_key(scope: &TenantScope) -> StoreKey {
+    StoreKey::tenant(scope, "quota", "requests-per-minute")
+}
+
+fn requests_per_minute(row: Option<quota_row::Model>) -> Option<u32> {
+    row.and_then(|r| r.requests_per_minute)
+        .and_then(|n| u32::try_from(n).ok())
+}
+
+/// The tenant's quota, from the cache or the database.
+async fn quota(
+    db: &Database,
+    store: &dyn EphemeralStore,
+    scope: &TenantScope,
+) -> Result<Option<u32>> {
+    let key = cache_key(scope);
+    if let Some(cached) = store.get(&key).await? {
+        return Ok(std::str::from_utf8(&cached)
+            .ok()
+            .and_then(|text| text.parse().ok()));
+    }
+    let tx = db.begin_tenant(scope).await?;
+    let row = tx.find::<quota_row::Entity>().one().await?;
+    tx.commit().await?;
+    let quota = requests_per_minute(row);
+    let cached = quota.map(|n| n.to_string()).unwrap_or_else(|| "off".into());
+    store.set(&key, cached.as_bytes(), CACHE_TTL).await?;
+    Ok(quota)
+}
+
+/// Counts one request of the tenant against its quota: `RateLimited` past it.
+pub async fn enforce_quota(
+    db: &Database,
+    store: &dyn EphemeralStore,
+    scope: &TenantScope,
+) -> Result<()> {
+    match quota(db, store, scope).await? {
+        Some(limit) => rate_limit(store, scope, "quota", "requests", limit).await,
+        None => Ok(()),
+    }
+}
+
+/// Sets (or with `None` removes) a tenant's quota, whatever its status, and audits it in the
+/// tenant's log; answers the tenant. Platform operators only.
+pub async fn set_quota(
+    db: &Database,
+    store: &dyn EphemeralStore,
+    platform: &PlatformScope,
+    tenant_id: Uuid,
+    requests_per_minute: Option<u32>,
+    request_id: Option<String>,
+) -> Result<Tenant> {
+    let actor = Actor::platform(platform, request_id);
+    authorize(&actor, Permission::ManageTenant, Resource::Tenant)?;
+    if let Some(n) = requests_per_minute
+        && !(1..=MAX_REQUESTS_PER_MINUTE).contains(&n)
+    {
+        return Err(Error::validation(
+            "requestsPerMinute",
+            format!("must be between 1 and {MAX_REQUESTS_PER_MINUTE}, or null for no quota"),
+        ));
+    }
+    let (tx, tenant) =
+        catalogue::enter_tenant(db.begin_platform(platform).await?, tenant_id).await?;
+    let existing = tx.find::<quota_row::Entity>().one().await?;
+    let row = quota_row::ActiveModel {
+        tenant_id: Set(tenant_id),
+        requests_per_minute: Set(requests_per_minute.map(|n| n as i32)),
+        updated_at: Set(chrono::Utc::now()),
+    };
+    match existing {
+        Some(_) => tx.update(row).await?,
+        None => tx.insert(row).await?,
+    };
+    let id = tenant_id.to_string();
+    audit::record(
+        &tx,
+        &actor,
+        "tenant.quota.set",
+        Some(Target {
+            kind: "tenant",
+            id: &id,
+        }),
+        serde_json::json!({ "requestsPerMinute": requests_per_minute }),
+    )
+    .await?;
+    let scope = tx.scope().clone();
+    tx.commit().await?;
+    store.delete(&cache_key(&scope)).await?;
+    tracing::info!(
+        tenant.id = %tenant_id,
+        quota.requests_per_minute = ?requests_per_minute,
+        operator = platform.operator(),
+        "tenant quota set"
+    );
+    Ok(tenant)
+}
+
+/// The quotas of many tenants (those without one are absent), for the platform API.
+pub async fn quotas_of(
+    db: &Database,
+    platform: &PlatformScope,
+    tenant_ids: &[Uuid],
+) -> Result<HashMap<Uuid, u32>> {
+    let tx = db.begin_platform(platform).await?;
+    let rows = tx
+        .find::<quota_row::Entity>()
+        .filter(quota_row::Column::TenantId.is_in(tenant_ids.iter().copied()))
+        .all()
+        .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| Some((row.tenant_id, requests_per_minute(Some(row))?)))
+        .collect())
+}
