@@ -12,6 +12,7 @@ pub mod authz;
 pub mod catalogue;
 pub mod crypto;
 pub mod db;
+pub mod dns;
 pub mod domains;
 pub mod ephemeral;
 pub mod error;

@@ -12,6 +12,7 @@ mod m20261130_000006_outbox;
 mod m20261130_000007_domains;
 mod m20261130_000008_crm;
 mod m20261205_000009_crm_pull;
+mod m20261206_000010_tenant_domain_verification;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_domains::Migration),
             Box::new(m20261130_000008_crm::Migration),
             Box::new(m20261205_000009_crm_pull::Migration),
+            Box::new(m20261206_000010_tenant_domain_verification::Migration),
         ]
     }
 }

@@ -13,7 +13,7 @@ use actix_web::{HttpMessage, HttpRequest};
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
 use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
 use latchkey_core::{Actor, TenantScope, oauth};
-use latchkey_tenants::operators;
+use latchkey_tenants::{operators, resolution};
 use std::sync::Arc;
 
 /// The id of the request being handled (from `X-Request-Id`, or generated).
@@ -25,6 +25,30 @@ pub(crate) fn request_id(request: &HttpRequest) -> Option<String> {
 }
 
 pub(super) type Resolved = latchkey_core::Result<(TenantScope, latchkey_tenants::Tenant)>;
+
+/// The `Host` header itself: `Forwarded` and `X-Forwarded-Host` come from the client.
+fn host(request: &HttpRequest) -> &str {
+    request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// The tenant of a `/t/{slug}/…` request: on a tenant's own host (`{slug}.{base domain}` or
+/// a verified custom domain) only that tenant's slug.
+pub(super) async fn tenant_by_path(
+    services: &Services,
+    request: &HttpRequest,
+    slug: &str,
+) -> Resolved {
+    resolution::resolve_path(&services.db, &services.hosts, host(request), slug).await
+}
+
+/// The tenant of a request without a slug in its path (`/graphql`), from its host.
+pub(super) async fn tenant_by_host(services: &Services, request: &HttpRequest) -> Resolved {
+    resolution::resolve_host(&services.db, &services.hosts, host(request)).await
+}
 
 /// Resolves the tenant and authenticates the caller on it, into the request's context. A credential of another tenant, a
 /// revoked key or a garbage token is `UNAUTHENTICATED`.

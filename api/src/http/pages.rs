@@ -3,12 +3,12 @@
 //! CSS and ES modules from `web/tenant/`, embedded in the binary; no third-party origin.
 
 use super::AppState;
+use super::caller::tenant_by_path;
 use super::errors::HttpError;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::signing_keys;
-use latchkey_tenants::resolution;
 use serde_json::json;
 
 const INDEX: &str = include_str!("../../../web/tenant/index.html");
@@ -64,9 +64,10 @@ fn page(body: &'static str) -> HttpResponse {
 
 async fn resolve(
     state: &AppState,
+    request: &HttpRequest,
     slug: &str,
 ) -> Result<(latchkey_core::TenantScope, latchkey_tenants::Tenant), HttpError> {
-    Ok(resolution::resolve_slug(&state.services.db, slug).await?)
+    Ok(tenant_by_path(&state.services, request, slug).await?)
 }
 
 async fn with_slash(slug: web::Path<String>) -> HttpResponse {
@@ -77,17 +78,19 @@ async fn with_slash(slug: web::Path<String>) -> HttpResponse {
 
 async fn sign_in_page(
     state: web::Data<AppState>,
+    request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    resolve(&state, &slug).await?;
+    resolve(&state, &request, &slug).await?;
     Ok(page(INDEX))
 }
 
 async fn account_page(
     state: web::Data<AppState>,
+    request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    resolve(&state, &slug).await?;
+    resolve(&state, &request, &slug).await?;
     Ok(page(ACCOUNT))
 }
 
@@ -113,9 +116,10 @@ async fn asset(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpEr
 /// What the hosted pages need before anyone signs in: the tenant's name and branding.
 async fn page_config(
     state: web::Data<AppState>,
+    request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (_, tenant) = resolve(&state, &slug).await?;
+    let (_, tenant) = resolve(&state, &request, &slug).await?;
     let settings = TenantSettings::from_json(&tenant.settings);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -130,9 +134,10 @@ async fn page_config(
 /// The tenant's public signing keys: next, current and recently retired.
 async fn jwks(
     state: web::Data<AppState>,
+    request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (scope, _) = resolve(&state, &slug).await?;
+    let (scope, _) = resolve(&state, &request, &slug).await?;
     let keys = signing_keys::published_keys(&state.services.db, &scope).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
