@@ -1,11 +1,13 @@
 //! First start: the platform credential and, in the embedded mode, the `demo` tenant. Secrets
 //! are generated once, returned to be printed once, and stored only as hashes; later starts
-//! find the credentials and create nothing.
+//! find the credentials and create nothing. Every start also warns about custom domains that
+//! now name the deployment itself.
 
 use crate::config::Config;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::{Database, Error};
-use latchkey_tenants::operators;
+use latchkey_tenants::resolution::Hosts;
+use latchkey_tenants::{custom_domains, operators};
 
 /// The slug of the tenant created on first start in the embedded mode.
 pub const DEMO_TENANT: &str = "demo";
@@ -50,4 +52,19 @@ pub async fn bootstrap(
         }
     }
     Ok(report)
+}
+
+/// Logs a warning for each stored custom domain that is the deployment's base domain or public
+/// host, or a name under them (added before such names were refused, or before the settings
+/// changed). Such a domain never routes to its tenant.
+pub async fn warn_conflicting_domains(db: &Database, hosts: &Hosts) -> latchkey_core::Result<()> {
+    let platform = operators::local_operator(db);
+    for domain in custom_domains::conflicting_domains(db, &platform, hosts).await? {
+        tracing::warn!(
+            tenant.id = %domain.tenant_id,
+            domain = %domain.domain,
+            "this custom domain is a name of the deployment itself (LATCHKEY_BASE_DOMAIN or LATCHKEY_PUBLIC_URL) and does not route to its tenant"
+        );
+    }
+    Ok(())
 }

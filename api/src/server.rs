@@ -1,6 +1,6 @@
 //! Start-up: connect, migrate (when allowed), bootstrap, bind, serve.
 
-use crate::bootstrap::{Bootstrap, bootstrap};
+use crate::bootstrap::{Bootstrap, bootstrap, warn_conflicting_domains};
 use crate::config::{Config, files};
 use crate::graphql::{platform_schema, tenant_schema};
 use crate::http::AppState;
@@ -16,13 +16,14 @@ use actix_web::{App, HttpMessage, HttpServer, web};
 use anyhow::{Context, bail};
 use latchkey_core::Database;
 use latchkey_core::clock::{Clock, SystemClock};
-use latchkey_core::domains::DnsVerifier;
+use latchkey_core::dns::DnsVerifier;
 use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
 use latchkey_core::sessions::KeyCache;
 use latchkey_tenants::crm::DeliverySubscriber;
 use latchkey_tenants::crm::clients::Clients;
 use latchkey_tenants::crm::dispatch::Dispatcher;
 use latchkey_tenants::crm::pull::PullContext;
+use latchkey_tenants::resolution::Hosts;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use std::net::SocketAddr;
@@ -188,6 +189,10 @@ pub async fn start_with_clock(
         .with_context(|| format!("LATCHKEY_BIND: cannot listen on {}", config.bind))?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url_for(addr);
+    let hosts = Hosts::new(config.base_domain.as_deref(), &public_url);
+    warn_conflicting_domains(&db, &hosts)
+        .await
+        .context("checking the custom domains failed")?;
     let metrics = Arc::new(Metrics::new(config.metrics_tenant_label_limit));
     let crm = Arc::new(Clients::new(
         config.crm_timeout,
@@ -223,6 +228,7 @@ pub async fn start_with_clock(
             master_key,
             token_keys: KeyCache::default(),
             signing_keys: Default::default(),
+            hosts,
             public_url: public_url.clone(),
             ceremony_ttl: config.ceremony_ttl,
             metrics: metrics.clone(),

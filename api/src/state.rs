@@ -4,12 +4,13 @@ use crate::metrics::Metrics;
 use latchkey_core::Database;
 use latchkey_core::clock::Clock;
 use latchkey_core::crypto::MasterKey;
-use latchkey_core::domains::DnsVerifier;
+use latchkey_core::dns::DnsVerifier;
 use latchkey_core::ephemeral::EphemeralStore;
 use latchkey_core::mail::Mailer;
 use latchkey_core::sessions::KeyCache;
 use latchkey_core::signing_keys::SigningKeyCache;
 use latchkey_tenants::crm::clients::Clients;
+use latchkey_tenants::resolution::Hosts;
 use std::sync::Arc;
 
 /// The back ends services work with.
@@ -24,6 +25,9 @@ pub struct Services {
     pub signing_keys: SigningKeyCache,
     /// The deployment's public URL, without a trailing slash.
     pub public_url: String,
+    /// The deployment's own hosts (base domain, public host), for tenant resolution by host
+    /// and the names custom domains may not take.
+    pub hosts: Hosts,
     /// Keys the decoy credential ids for unknown emails at sign-in.
     pub decoy_key: [u8; 32],
     /// How long a passkey ceremony may take.

@@ -39,7 +39,8 @@ pub mod tenant_row {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// The `tenant_domains` table: the custom domains on which a tenant answers.
+/// The `tenant_domains` table: the custom domains of tenants. A domain routes to its tenant
+/// once `verified_at` is set (its DNS record was found).
 pub mod domain_row {
     use sea_orm::entity::prelude::*;
 
@@ -53,6 +54,9 @@ pub mod domain_row {
         pub id: Uuid,
         pub domain: String,
         pub created_at: DateTimeUtc,
+        /// The token of the domain's TXT verification record.
+        pub verification_token: String,
+        pub verified_at: Option<DateTimeUtc>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -142,7 +146,7 @@ pub enum TenantKey<'a> {
     Slug(&'a str),
     /// A tenant id found in a row by background work.
     Id(Uuid),
-    /// A custom domain registered for the tenant (lower-case, without port).
+    /// A verified custom domain of the tenant (lower-case, without port).
     Domain(&'a str),
 }
 
@@ -157,6 +161,7 @@ pub async fn resolve(db: &Database, key: TenantKey<'_>) -> Result<(TenantScope, 
             let domain = tx
                 .find::<domain_row::Entity>()
                 .filter(domain_row::Column::Domain.eq(domain))
+                .filter(domain_row::Column::VerifiedAt.is_not_null())
                 .one()
                 .await?
                 .ok_or(Error::NotFound)?;

@@ -10,6 +10,7 @@ use crate::actor::{Actor, Permission};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::db::{DomainEvent, EventSubscriber};
+use crate::dns::{DnsVerifier, VerificationRecord};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, Identity};
 use crate::organizations::{self, DomainPolicy, ORG_MEMBER, permission};
@@ -19,13 +20,8 @@ use crate::scope::TenantScope;
 use crate::secrets;
 use crate::validate::Domain;
 use chrono::{DateTime, Utc};
-use hickory_resolver::TokioResolver;
-use hickory_resolver::config::{NameServerConfigGroup, ResolverConfig, ResolverOpts};
-use hickory_resolver::name_server::TokioConnectionProvider;
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
-use std::net::SocketAddr;
-use std::time::Duration;
 use uuid::Uuid;
 
 mod domain_row {
@@ -74,11 +70,6 @@ mod request_row {
     impl ActiveModelBehavior for ActiveModel {}
 }
 crate::tenant_owned!(request_row);
-
-/// The DNS name of the verification record of `domain`.
-const RECORD_PREFIX: &str = "_latchkey-verification";
-/// What the record's value starts with, before the token.
-const VALUE_PREFIX: &str = "latchkey-verification=";
 
 /// Mailbox providers whose domains no organization may claim: verifying one would let every
 /// user of the provider join.
@@ -149,11 +140,12 @@ impl TryFrom<domain_row::Model> for OrganizationDomain {
     type Error = Error;
 
     fn try_from(row: domain_row::Model) -> Result<Self> {
+        let record = VerificationRecord::new(&row.domain, &row.verification_token);
         Ok(Self {
             id: row.id,
             organization_id: row.organization_id,
-            record_name: format!("{RECORD_PREFIX}.{}", row.domain),
-            record_value: format!("{VALUE_PREFIX}{}", row.verification_token),
+            record_name: record.name,
+            record_value: record.value,
             domain: row.domain,
             verified_at: row.verified_at,
             verification_method: row
@@ -163,66 +155,6 @@ impl TryFrom<domain_row::Model> for OrganizationDomain {
                 .transpose()?,
             created_at: row.created_at,
         })
-    }
-}
-
-/// Looks up verification records: through one DNS server (`host:port`), or the system's
-/// resolvers. Answers are not cached, so a record published a moment ago counts.
-#[derive(Clone)]
-pub struct DnsVerifier {
-    resolver: TokioResolver,
-}
-
-impl DnsVerifier {
-    fn options() -> ResolverOpts {
-        let mut options = ResolverOpts::default();
-        options.cache_size = 0;
-        options.timeout = Duration::from_secs(5);
-        options.attempts = 2;
-        options
-    }
-
-    /// Asks the DNS server at `server` only.
-    pub fn with_server(server: SocketAddr) -> Self {
-        let servers = NameServerConfigGroup::from_ips_clear(&[server.ip()], server.port(), true);
-        let config = ResolverConfig::from_parts(None, vec![], servers);
-        let resolver =
-            TokioResolver::builder_with_config(config, TokioConnectionProvider::default())
-                .with_options(Self::options())
-                .build();
-        Self { resolver }
-    }
-
-    /// Asks the resolvers of the system (`/etc/resolv.conf`).
-    pub fn system() -> Result<Self> {
-        let resolver = TokioResolver::builder_tokio()
-            .map_err(|e| {
-                Error::internal(format!(
-                    "reading the system's DNS configuration: {e}; set LATCHKEY_DNS_SERVER"
-                ))
-            })?
-            .with_options(Self::options())
-            .build();
-        Ok(Self { resolver })
-    }
-
-    /// The TXT strings published at `name`; none when the name or the record does not exist.
-    async fn txt(&self, name: &str) -> Result<Vec<String>> {
-        match self.resolver.txt_lookup(format!("{name}.")).await {
-            Ok(lookup) => Ok(lookup
-                .iter()
-                .map(|txt| {
-                    txt.txt_data()
-                        .iter()
-                        .map(|part| String::from_utf8_lossy(part).into_owned())
-                        .collect::<String>()
-                })
-                .collect()),
-            Err(error) if error.is_no_records_found() || error.is_nx_domain() => Ok(Vec::new()),
-            Err(error) => Err(Error::Refused(format!(
-                "the DNS lookup of {name} failed ({error}); try again later"
-            ))),
-        }
     }
 }
 
@@ -366,21 +298,11 @@ pub async fn verify_domain(
     if claimed.verified_at.is_some() {
         return Ok(claimed);
     }
-    let found = dns.txt(&claimed.record_name).await?;
-    if !found
-        .iter()
-        .any(|value| value.trim() == claimed.record_value)
-    {
-        let seen = if found.is_empty() {
-            "no TXT record was found there".to_owned()
-        } else {
-            format!("the TXT records found there are {found:?}")
-        };
-        return Err(Error::Refused(format!(
-            "publish a TXT record named {} with the value {} ({seen}); DNS changes can take a while to show, so try again later",
-            claimed.record_name, claimed.record_value
-        )));
-    }
+    dns.check(&VerificationRecord {
+        name: claimed.record_name,
+        value: claimed.record_value,
+    })
+    .await?;
     set_verified(db, scope, actor, id, VerificationMethod::Dns).await
 }
 

@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod clock;
 pub mod crypto;
 pub mod db;
+pub mod dns;
 pub mod domains;
 pub mod ephemeral;
 pub mod error;

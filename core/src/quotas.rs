@@ -8,13 +8,13 @@
 //! Redis).
 
 use crate::actor::{Actor, Permission};
+use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
+use crate::catalogue::{self, Tenant};
 use crate::db::Database;
 use crate::ephemeral::{EphemeralStore, StoreKey, rate_limit};
 use crate::error::{Error, Result};
 use crate::scope::{PlatformScope, TenantScope};
-use crate::audit::{self, Target};
-use crate::catalogue::{self, Tenant};
 use sea_orm::{ColumnTrait, QueryFilter, Set};
 use std::collections::HashMap;
 use std::time::Duration;

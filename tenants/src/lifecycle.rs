@@ -1,19 +1,19 @@
-//! The tenant lifecycle: create, list, suspend and resume tenants and give them custom
-//! domains. Every call here is a platform operation and takes a [`PlatformScope`].
+//! The tenant lifecycle: create, list, suspend and resume tenants (their custom domains are in
+//! [`crate::custom_domains`]). Every call here is a platform operation and takes a
+//! [`PlatformScope`].
 
 use latchkey_core::audit::Target;
 use latchkey_core::authz::{Resource, authorize};
-use latchkey_core::catalogue::{self, Tenant, TenantStatus, domain_row, tenant_row};
+use latchkey_core::catalogue::{self, Tenant, TenantStatus, tenant_row};
 use latchkey_core::crypto::MasterKey;
-use latchkey_core::error::is_unique_violation;
 use latchkey_core::granted;
 use latchkey_core::page::{Page, PageRequest, keyset};
 use latchkey_core::settings::TenantSettings;
-use latchkey_core::validate::{Domain, Name, Slug};
+use latchkey_core::validate::{Name, Slug};
 use latchkey_core::{
     Actor, AdminRole, Database, Error, Permission, PlatformScope, Result, api_keys, signing_keys,
 };
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -113,50 +113,6 @@ pub async fn set_status(
     Ok(tenant)
 }
 
-/// Adds a custom domain on which the tenant's API and pages answer at `/graphql`, `/…` (one
-/// tenant per domain).
-pub async fn add_domain(
-    db: &Database,
-    platform: &PlatformScope,
-    tenant_id: Uuid,
-    domain: &str,
-    request_id: Option<String>,
-) -> Result<Tenant> {
-    let domain = Domain::parse("domain", domain)?;
-    let actor = Actor::platform(platform, request_id);
-    let manage = authorize(&actor, Permission::ManageTenant, Resource::Tenant)?;
-    let (tx, tenant) =
-        catalogue::enter_tenant(db.begin_platform(platform).await?, tenant_id).await?;
-    tx.insert(domain_row::ActiveModel {
-        tenant_id: Set(tenant_id),
-        id: Set(Uuid::now_v7()),
-        domain: Set(domain.as_str().to_owned()),
-        created_at: Set(chrono::Utc::now()),
-    })
-    .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            Error::Conflict(format!("domain {:?} is already in use", domain.as_str()))
-        } else {
-            e.into()
-        }
-    })?;
-    let id = tenant_id.to_string();
-    granted::audit(
-        &tx,
-        &manage,
-        "tenant.domain.add",
-        Some(Target {
-            kind: "tenant",
-            id: &id,
-        }),
-        json!({ "domain": domain.as_str() }),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(tenant)
-}
-
 /// Every tenant, oldest first.
 pub async fn list_tenants(
     db: &Database,
@@ -185,21 +141,4 @@ pub async fn find_tenant(db: &Database, platform: &PlatformScope, slug: &str) ->
         .ok_or(Error::NotFound)?;
     tx.commit().await?;
     row.try_into()
-}
-
-/// The custom domains of the tenants in `tenant_ids`, in one query (for DataLoaders).
-pub async fn domains_of(
-    db: &Database,
-    platform: &PlatformScope,
-    tenant_ids: &[Uuid],
-) -> Result<Vec<(Uuid, String)>> {
-    let tx = db.begin_platform(platform).await?;
-    let rows = tx
-        .find::<domain_row::Entity>()
-        .filter(domain_row::Column::TenantId.is_in(tenant_ids.iter().copied()))
-        .order_by_asc(domain_row::Column::Domain)
-        .all()
-        .await?;
-    tx.commit().await?;
-    Ok(rows.into_iter().map(|r| (r.tenant_id, r.domain)).collect())
 }

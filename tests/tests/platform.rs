@@ -1,6 +1,6 @@
-//! The platform API: tenants, their lifecycle and custom domains.
+//! The platform API: tenants and their lifecycle (custom domains: `tenant_domains.rs`).
 
-use latchkey_tests::{TestApp, unique};
+use latchkey_tests::TestApp;
 use serde_json::json;
 
 #[tokio::test]
@@ -65,66 +65,5 @@ async fn create_list_and_find_tenants() {
     }
     assert_eq!(slugs.iter().filter(|s| **s == a.slug).count(), 1);
     assert_eq!(slugs.iter().filter(|s| **s == b.slug).count(), 1);
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn custom_domains_resolve_to_their_tenant() {
-    let app = TestApp::start().await;
-    let a = app.create_tenant("dom-a").await;
-    let b = app.create_tenant("dom-b").await;
-    let domain = format!("{}.example.com", unique("login"));
-    let added = app
-        .platform(
-            "mutation($id: ID!, $domain: String!) { addTenantDomain(input: { tenantId: $id, domain: $domain }) { tenant { domains } } }",
-            json!({ "id": a.id, "domain": domain.to_uppercase() }),
-        )
-        .await;
-    assert_eq!(
-        added.data()["addTenantDomain"]["tenant"]["domains"],
-        json!([domain])
-    );
-    let taken = app
-        .platform(
-            "mutation($id: ID!, $domain: String!) { addTenantDomain(input: { tenantId: $id, domain: $domain }) { tenant { id } } }",
-            json!({ "id": b.id, "domain": domain }),
-        )
-        .await;
-    assert_eq!(taken.error_code(), "CONFLICT");
-
-    let on_domain = |token: String| {
-        let client = app.client.clone();
-        let url = format!("{}/graphql", app.url);
-        let host = domain.clone();
-        async move {
-            let response = client
-                .post(url)
-                .header("host", host)
-                .bearer_auth(token)
-                .json(&json!({ "query": "{ tenant { slug } }" }))
-                .send()
-                .await
-                .unwrap();
-            (
-                response.status().as_u16(),
-                response.json::<serde_json::Value>().await.unwrap(),
-            )
-        }
-    };
-    let (status, body) = on_domain(a.api_key.clone()).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["tenant"]["slug"], a.slug.as_str());
-    let (status, body) = on_domain(b.api_key.clone()).await;
-    assert_eq!(status, 401, "B's key on A's domain: {body}");
-
-    let unknown_host = app
-        .client
-        .post(format!("{}/graphql", app.url))
-        .header("host", "unknown.example.org")
-        .json(&json!({ "query": "{ viewer { kind } }" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unknown_host.status(), 404);
     app.stop().await;
 }

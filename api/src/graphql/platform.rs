@@ -10,7 +10,7 @@ use async_graphql::{
 use chrono::{DateTime, Utc};
 use latchkey_core::quotas;
 use latchkey_core::{Database, PlatformScope};
-use latchkey_tenants::{TenantStatus as CoreStatus, lifecycle};
+use latchkey_tenants::{TenantStatus as CoreStatus, custom_domains};
 use std::collections::HashMap;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -56,16 +56,16 @@ pub struct DomainLoader {
 }
 
 impl Loader<Uuid> for DomainLoader {
-    type Value = Vec<String>;
+    type Value = Vec<TenantDomain>;
     type Error = async_graphql::Error;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<String>>, Self::Error> {
-        let rows = lifecycle::domains_of(&self.db, &self.scope, keys)
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<TenantDomain>>, Self::Error> {
+        let rows = custom_domains::domains_of(&self.db, &self.scope, keys)
             .await
             .map_err(graphql_error)?;
-        let mut map: HashMap<Uuid, Vec<String>> = HashMap::new();
-        for (tenant_id, domain) in rows {
-            map.entry(tenant_id).or_default().push(domain);
+        let mut map: HashMap<Uuid, Vec<TenantDomain>> = HashMap::new();
+        for domain in rows {
+            map.entry(domain.tenant_id).or_default().push(domain.into());
         }
         Ok(map)
     }
@@ -117,8 +117,20 @@ pub struct Tenant {
 
 #[async_graphql::ComplexObject]
 impl Tenant {
-    /// Custom domains on which the tenant's endpoints also answer.
+    /// Custom domains on which the tenant's endpoints also answer (the verified ones).
     async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        Ok(self
+            .custom_domains(ctx)
+            .await?
+            .into_iter()
+            .filter(|d| d.verified)
+            .map(|d| d.domain)
+            .collect())
+    }
+
+    /// Every custom domain added to the tenant, verified or waiting for its DNS record, by
+    /// name.
+    async fn custom_domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TenantDomain>> {
         let (_, req) = request(ctx);
         Ok(req.domains.load_one(self.uuid).await?.unwrap_or_default())
     }
@@ -131,6 +143,34 @@ impl Tenant {
     ) -> async_graphql::Result<Option<u32>> {
         let (_, req) = request(ctx);
         req.quotas.load_one(self.uuid).await
+    }
+}
+
+/// A custom domain of a tenant. It routes to the tenant once verified.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct TenantDomain {
+    /// Lower case, such as `login.example.com`.
+    pub domain: String,
+    /// Whether its TXT record was found: only a verified domain answers for the tenant.
+    pub verified: bool,
+    pub verified_at: Option<DateTime<Utc>>,
+    /// The TXT record that proves the tenant's owner controls the domain: publish a record
+    /// named `txtRecordName` with the value `txtRecordValue`, then call `verifyTenantDomain`.
+    pub txt_record_name: String,
+    pub txt_record_value: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<custom_domains::TenantDomain> for TenantDomain {
+    fn from(domain: custom_domains::TenantDomain) -> Self {
+        Self {
+            domain: domain.domain,
+            verified: domain.verified_at.is_some(),
+            verified_at: domain.verified_at,
+            txt_record_name: domain.record.name,
+            txt_record_value: domain.record.value,
+            created_at: domain.created_at,
+        }
     }
 }
 
@@ -222,6 +262,21 @@ pub struct AddTenantDomainInput {
 #[derive(SimpleObject)]
 pub struct AddTenantDomainPayload {
     pub tenant: Tenant,
+    /// The domain just added, unverified, with the TXT record to publish.
+    pub domain: TenantDomain,
+}
+
+#[derive(InputObject)]
+pub struct VerifyTenantDomainInput {
+    pub tenant_id: ID,
+    /// A domain added to this tenant with `addTenantDomain`.
+    pub domain: String,
+}
+
+#[derive(SimpleObject)]
+pub struct VerifyTenantDomainPayload {
+    pub tenant: Tenant,
+    pub domain: TenantDomain,
 }
 
 #[derive(InputObject)]
@@ -307,7 +362,9 @@ impl PlatformMutation {
         })
     }
 
-    /// Adds a custom domain to a tenant.
+    /// Adds a custom domain to a tenant, unverified: publish its TXT record, then call
+    /// `verifyTenantDomain`. The deployment's base domain and public host, and names under
+    /// them, are refused.
     async fn add_tenant_domain(
         &self,
         ctx: &Context<'_>,
@@ -315,9 +372,10 @@ impl PlatformMutation {
     ) -> async_graphql::Result<AddTenantDomainPayload> {
         let (services, req) = request(ctx);
         let id = parse_id("tenantId", &input.tenant_id)?;
-        let tenant = latchkey_tenants::add_domain(
+        let (tenant, domain) = latchkey_tenants::add_domain(
             &services.db,
             &req.scope,
+            &services.hosts,
             id,
             &input.domain,
             req.request_id.clone(),
@@ -326,6 +384,33 @@ impl PlatformMutation {
         .gql()?;
         Ok(AddTenantDomainPayload {
             tenant: tenant.into(),
+            domain: domain.into(),
+        })
+    }
+
+    /// Looks up the TXT record of a tenant's custom domain and, when it holds the domain's
+    /// token, marks the domain verified: from then on the tenant answers on it.
+    async fn verify_tenant_domain(
+        &self,
+        ctx: &Context<'_>,
+        input: VerifyTenantDomainInput,
+    ) -> async_graphql::Result<VerifyTenantDomainPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("tenantId", &input.tenant_id)?;
+        let (tenant, domain) = latchkey_tenants::verify_domain(
+            &services.db,
+            &req.scope,
+            &services.hosts,
+            &services.dns,
+            id,
+            &input.domain,
+            req.request_id.clone(),
+        )
+        .await
+        .gql()?;
+        Ok(VerifyTenantDomainPayload {
+            tenant: tenant.into(),
+            domain: domain.into(),
         })
     }
 

@@ -13,7 +13,7 @@ use actix_web::{HttpMessage, HttpRequest};
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
 use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
 use latchkey_core::{Actor, TenantScope, oauth, quotas};
-use latchkey_tenants::operators;
+use latchkey_tenants::{operators, resolution};
 use std::sync::Arc;
 
 /// The id of the request being handled (from `X-Request-Id`, or generated).
@@ -27,17 +27,48 @@ pub(crate) fn request_id(request: &HttpRequest) -> Option<String> {
 pub(super) type Resolved = latchkey_core::Result<(TenantScope, latchkey_tenants::Tenant)>;
 
 /// The tenant a request resolved to, once the request is counted against the tenant's quota
-/// (429 `RATE_LIMITED` past it). Every tenant endpoint starts here.
-pub(super) async fn admitted(
-    services: &Services,
-    resolved: Resolved,
-) -> Result<(TenantScope, latchkey_tenants::Tenant), HttpError> {
+/// (429 `RATE_LIMITED` past it). Every tenant endpoint starts here, through
+/// [`tenant_by_path`] or [`tenant_by_host`].
+async fn admitted(services: &Services, resolved: Resolved) -> Resolved {
     let (scope, tenant) = resolved?;
     quotas::enforce_quota(&services.db, services.store.as_ref(), &scope).await?;
     Ok((scope, tenant))
 }
 
-/// Resolves the tenant and authenticates the caller on it, into the request's context. A credential of another tenant, a
+/// The `Host` header itself: `Forwarded` and `X-Forwarded-Host` come from the client.
+fn host(request: &HttpRequest) -> &str {
+    request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// The tenant of a `/t/{slug}/…` request: on a tenant's own host (`{slug}.{base domain}` or
+/// a verified custom domain) only that tenant's slug.
+pub(super) async fn tenant_by_path(
+    services: &Services,
+    request: &HttpRequest,
+    slug: &str,
+) -> Resolved {
+    admitted(
+        services,
+        resolution::resolve_path(&services.db, &services.hosts, host(request), slug).await,
+    )
+    .await
+}
+
+/// The tenant of a request without a slug in its path (`/graphql`), from its host.
+pub(super) async fn tenant_by_host(services: &Services, request: &HttpRequest) -> Resolved {
+    admitted(
+        services,
+        resolution::resolve_host(&services.db, &services.hosts, host(request)).await,
+    )
+    .await
+}
+
+/// Authenticates the caller on the tenant a request resolved to (and was admitted to), into
+/// the request's context. A credential of another tenant, a
 /// revoked key or a garbage token is `UNAUTHENTICATED`.
 pub(super) async fn tenant_caller(
     services: &Services,
@@ -45,7 +76,7 @@ pub(super) async fn tenant_caller(
     request: &HttpRequest,
     resolved: Resolved,
 ) -> Result<RequestContext, HttpError> {
-    let (scope, tenant) = admitted(services, resolved).await?;
+    let (scope, tenant) = resolved?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     services.metrics.tenant_request(scope.slug());
     let request_id = request_id(request);

@@ -6,7 +6,7 @@
 
 use super::AppState;
 use super::body::read_body;
-use super::caller::{Resolved, platform_caller, tenant_caller};
+use super::caller::{Resolved, platform_caller, tenant_by_host, tenant_by_path, tenant_caller};
 use super::errors::{HttpError, status_for_code};
 use crate::config::GraphqlLimits;
 use crate::graphql::cost::Budget;
@@ -14,13 +14,12 @@ use crate::graphql::limits::count_aliases;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::types::code;
 use crate::metrics::Metrics;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
 use async_graphql::{BatchRequest, BatchResponse, ObjectType, Request, Response, Schema};
-use latchkey_tenants::resolution;
 use tracing::Instrument;
 
 /// Parses a POST body into one operation or a bounded batch.
@@ -279,22 +278,6 @@ fn observed<'a>(state: &'a AppState, api: &'static str) -> Observed<'a> {
     }
 }
 
-async fn resolve_by_host(state: &AppState, request: &HttpRequest) -> Resolved {
-    // The Host header itself: Forwarded / X-Forwarded-Host come from the client.
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
-    resolution::resolve_host(
-        &state.services.db,
-        &host,
-        state.config.base_domain.as_deref(),
-    )
-    .await
-}
-
 async fn tenant_post(
     state: &AppState,
     request: HttpRequest,
@@ -361,7 +344,7 @@ pub(super) async fn tenant_post_by_path(
     slug: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let resolved = resolution::resolve_slug(&state.services.db, &slug).await;
+    let resolved = tenant_by_path(&state.services, &request, &slug).await;
     tenant_post(&state, request, payload, resolved).await
 }
 
@@ -370,7 +353,7 @@ pub(super) async fn tenant_get_by_path(
     request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let resolved = resolution::resolve_slug(&state.services.db, &slug).await;
+    let resolved = tenant_by_path(&state.services, &request, &slug).await;
     let endpoint = format!("/t/{slug}/graphql");
     tenant_get(&state, request, resolved, &endpoint).await
 }
@@ -380,7 +363,7 @@ pub(super) async fn tenant_post_by_host(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let resolved = resolve_by_host(&state, &request).await;
+    let resolved = tenant_by_host(&state.services, &request).await;
     tenant_post(&state, request, payload, resolved).await
 }
 
@@ -388,7 +371,7 @@ pub(super) async fn tenant_get_by_host(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
-    let resolved = resolve_by_host(&state, &request).await;
+    let resolved = tenant_by_host(&state.services, &request).await;
     tenant_get(&state, request, resolved, "/graphql").await
 }
 

@@ -6,13 +6,12 @@
 
 use super::AppState;
 use super::body::read_body;
-use super::caller::admitted;
+use super::caller::tenant_by_path;
 use super::errors::HttpError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_tenants::crm::inbound::{self, Inbound, InboundRequest, Rejection};
 use latchkey_tenants::crm::pull::PullContext;
-use latchkey_tenants::resolution;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -32,8 +31,7 @@ async fn webhook(
 ) -> Result<HttpResponse, HttpError> {
     let (slug, id) = path.into_inner();
     let services = &state.services;
-    let resolved = resolution::resolve_slug(&services.db, &slug).await;
-    let (scope, tenant) = admitted(services, resolved).await?;
+    let (scope, tenant) = tenant_by_path(services, &request, &slug).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     let not_found = || refused(StatusCode::NOT_FOUND, "not_found", "no such connector");
     let Ok(connector_id) = Uuid::parse_str(&id) else {

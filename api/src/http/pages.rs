@@ -3,15 +3,14 @@
 //! CSS and ES modules from `web/tenant/`, embedded in the binary; no third-party origin.
 
 use super::AppState;
-use super::caller::admitted;
+use super::caller::tenant_by_path;
 use super::errors::HttpError;
 use crate::graphql::types::code;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::signing_keys;
 use latchkey_core::validate::Slug;
-use latchkey_tenants::resolution;
 use serde_json::json;
 
 const INDEX: &str = include_str!("../../../web/tenant/index.html");
@@ -67,10 +66,10 @@ fn page(body: &'static str) -> HttpResponse {
 
 async fn resolve(
     state: &AppState,
+    request: &HttpRequest,
     slug: &str,
 ) -> Result<(latchkey_core::TenantScope, latchkey_tenants::Tenant), HttpError> {
-    let resolved = resolution::resolve_slug(&state.services.db, slug).await;
-    admitted(&state.services, resolved).await
+    Ok(tenant_by_path(&state.services, request, slug).await?)
 }
 
 /// `/t/{slug}` → `/t/{slug}/`. A slug no tenant can have (a CR or LF, say) is a 404, never
@@ -85,17 +84,19 @@ async fn with_slash(slug: web::Path<String>) -> Result<HttpResponse, HttpError> 
 
 async fn sign_in_page(
     state: web::Data<AppState>,
+    request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    resolve(&state, &slug).await?;
+    resolve(&state, &request, &slug).await?;
     Ok(page(INDEX))
 }
 
 async fn account_page(
     state: web::Data<AppState>,
+    request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    resolve(&state, &slug).await?;
+    resolve(&state, &request, &slug).await?;
     Ok(page(ACCOUNT))
 }
 
@@ -115,9 +116,10 @@ async fn asset(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpEr
 /// What the hosted pages need before anyone signs in: the tenant's name and branding.
 async fn page_config(
     state: web::Data<AppState>,
+    request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (_, tenant) = resolve(&state, &slug).await?;
+    let (_, tenant) = resolve(&state, &request, &slug).await?;
     let settings = TenantSettings::from_json(&tenant.settings);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -132,9 +134,10 @@ async fn page_config(
 /// The tenant's public signing keys: next, current and recently retired.
 async fn jwks(
     state: web::Data<AppState>,
+    request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (scope, _) = resolve(&state, &slug).await?;
+    let (scope, _) = resolve(&state, &request, &slug).await?;
     let keys = signing_keys::published_keys(&state.services.db, &scope).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))

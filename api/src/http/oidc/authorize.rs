@@ -37,7 +37,7 @@ async fn authorize(
     slug: &str,
     raw: &[u8],
 ) -> Result<HttpResponse, HttpError> {
-    let tenant = tenant(state, slug).await?;
+    let tenant = tenant(state, request, slug).await?;
     let provider = provider(state, &tenant);
     let mut params = match parameters(raw) {
         Ok(params) => params,

@@ -75,7 +75,7 @@ async fn end_session(
     raw: &[u8],
     posted: bool,
 ) -> Result<HttpResponse, HttpError> {
-    let tenant = tenant(state, slug).await?;
+    let tenant = tenant(state, request, slug).await?;
     let params = match parameters(raw) {
         Ok(params) => params,
         Err(error) => return Ok(error_page(&error)),
@@ -152,7 +152,7 @@ pub(super) async fn establish_session(
     request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let tenant = tenant(&state, &slug).await?;
+    let tenant = tenant(&state, &request, &slug).await?;
     let token = bearer(&request)?.ok_or_else(|| {
         HttpError::new(
             StatusCode::UNAUTHORIZED,

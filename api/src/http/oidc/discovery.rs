@@ -4,15 +4,16 @@ use super::tenant;
 use crate::http::AppState;
 use crate::http::errors::HttpError;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::settings::SigningAlgorithm;
 use serde_json::json;
 
 pub(super) async fn discovery(
     state: web::Data<AppState>,
+    request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let tenant = tenant(&state, &slug).await?;
+    let tenant = tenant(&state, &request, &slug).await?;
     let issuer = &tenant.issuer;
     let endpoint = |path: &str| format!("{issuer}/oauth2/{path}");
     let algorithm = match tenant.settings.signing_algorithm {

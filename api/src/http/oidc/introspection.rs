@@ -16,7 +16,7 @@ pub(super) async fn userinfo(
     request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let tenant = tenant(&state, &slug).await?;
+    let tenant = tenant(&state, &request, &slug).await?;
     let Some(token) = bearer(&request)? else {
         return Ok(oauth_error(
             &OAuthError::new("invalid_token", "send the access token as a Bearer token"),
@@ -62,7 +62,7 @@ async fn token_action(
     body: &[u8],
     action: TokenAction,
 ) -> Result<HttpResponse, HttpError> {
-    let tenant = tenant(state, slug).await?;
+    let tenant = tenant(state, request, slug).await?;
     let provider = provider(state, &tenant);
     if !is_form(request) {
         return Ok(not_a_form());

@@ -13,15 +13,14 @@ pub mod responses;
 pub mod token;
 
 use super::AppState;
-use super::caller::admitted;
+use super::caller::tenant_by_path;
 use super::errors::HttpError;
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::TenantScope;
 use latchkey_core::oauth::{self, OAuthError, Provider};
 use latchkey_core::sessions::TokenIssuer;
 use latchkey_core::settings::TenantSettings;
-use latchkey_tenants::resolution;
 use std::collections::HashMap;
 
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -84,9 +83,8 @@ struct Tenant {
     issuer: String,
 }
 
-async fn tenant(state: &AppState, slug: &str) -> Result<Tenant, HttpError> {
-    let resolved = resolution::resolve_slug(&state.services.db, slug).await;
-    let (scope, tenant) = admitted(&state.services, resolved).await?;
+async fn tenant(state: &AppState, request: &HttpRequest, slug: &str) -> Result<Tenant, HttpError> {
+    let (scope, tenant) = tenant_by_path(&state.services, request, slug).await?;
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     Ok(Tenant {
         issuer: oauth::issuer_url(&state.services.public_url, &scope),

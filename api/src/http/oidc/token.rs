@@ -16,7 +16,7 @@ pub(super) async fn token(
     slug: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, HttpError> {
-    let tenant = tenant(&state, &slug).await?;
+    let tenant = tenant(&state, &request, &slug).await?;
     let provider = provider(&state, &tenant);
     if !is_form(&request) {
         return Ok(not_a_form());
