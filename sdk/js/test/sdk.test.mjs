@@ -591,6 +591,9 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     const { latchkey, storage, changes } = await signedUp();
     const spent = storage.load().refreshToken;
     await latchkey.refresh();
+    // The SDK goes on using the rotated token, so the spent one is no longer a retry within the
+    // tenant's reuse interval (refreshTokenReuseSeconds) but a replay.
+    await latchkey.refresh();
     // Someone presents the spent token (as a thief would): the server revokes the session.
     const reused = await postGraphql(`${server.apiUrl}/t/demo/graphql`, REFRESH, { input: { refreshToken: spent } });
     assert.equal(reused.body.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
