@@ -872,9 +872,22 @@ async fn backfill_fixture(app: &TestApp, tenant: &TestTenant) {
     .data();
 }
 
+/// The types of the events received, each once: delivery is at least once, and receivers
+/// deduplicate on `Idempotency-Key` (docs/connectors.md), as a lease that runs out on a loaded
+/// machine may deliver an event twice.
 fn synced_types(requests: &[Request]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
     let mut types: Vec<String> = requests
         .iter()
+        .filter(|r| {
+            let key = r
+                .headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            seen.insert(key)
+        })
         .map(|r| {
             serde_json::from_slice::<Value>(&r.body).unwrap()["type"]
                 .as_str()
