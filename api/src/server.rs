@@ -19,10 +19,10 @@ use latchkey_core::clock::{Clock, SystemClock};
 use latchkey_core::dns::DnsVerifier;
 use latchkey_core::ephemeral::{EphemeralStore, InProcessStore, RedisStore};
 use latchkey_core::sessions::KeyCache;
-use latchkey_tenants::crm::DeliverySubscriber;
 use latchkey_tenants::crm::clients::Clients;
 use latchkey_tenants::crm::dispatch::Dispatcher;
 use latchkey_tenants::crm::pull::PullContext;
+use latchkey_tenants::crm::{DeliverySubscriber, WaitingRecordReactions};
 use latchkey_tenants::resolution::Hosts;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -71,7 +71,10 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     let db = latchkey_core::connect(
         &config.database_url,
         config.database_max_connections,
-        vec![Arc::new(DeliverySubscriber)],
+        vec![
+            Arc::new(DeliverySubscriber),
+            Arc::new(WaitingRecordReactions),
+        ],
     )
     .await
     .context("LATCHKEY_DATABASE_URL: cannot connect to the database")?;

@@ -21,6 +21,14 @@ pub async fn identity(tx: &TenantTx, grant: &Grant<'_>, id: Uuid) -> Result<Iden
     identities::find_in(tx, id).await
 }
 
+/// One identity (deleted ones included), locked until the transaction ends, so that what the
+/// caller decides from it (a CRM record waiting for its address to be verified) cannot miss a
+/// change committing meanwhile. `NotFound` if it is not in the tenant.
+pub async fn identity_for_update(tx: &TenantTx, grant: &Grant<'_>, id: Uuid) -> Result<Identity> {
+    grant.require(Permission::ReadIdentities)?;
+    identities::lock_in(tx, id).await
+}
+
 /// The live identity with this normalised email, if any.
 pub async fn identity_by_email(
     tx: &TenantTx,

@@ -275,6 +275,19 @@ pub(crate) async fn find_in(tx: &TenantTx, id: Uuid) -> Result<Identity> {
     find_row(tx, id).await?.try_into()
 }
 
+/// One identity inside `tx`, its row locked until `tx` ends (`FOR UPDATE` on PostgreSQL; SQLite
+/// has one writer at a time anyway): a change of it that commits meanwhile is either seen here
+/// or waits for `tx`. `NotFound` if it is not in the tenant.
+pub(crate) async fn lock_in(tx: &TenantTx, id: Uuid) -> Result<Identity> {
+    tx.find::<row::Entity>()
+        .filter(row::Column::Id.eq(id))
+        .lock_exclusive()
+        .one()
+        .await?
+        .ok_or(Error::NotFound)?
+        .try_into()
+}
+
 /// The identities with these ids inside `tx` (one query; missing ones are left out).
 pub(crate) async fn find_many_in(tx: &TenantTx, ids: &[Uuid]) -> Result<Vec<Identity>> {
     tx.find::<row::Entity>()

@@ -2,7 +2,8 @@
 //! form and HubSpot's signature v3), scheduled pulls of the contacts changed since a cursor
 //! (HubSpot search, Salesforce SOQL, Dataverse queries against local fakes), organizations
 //! and invitations for B2B contacts, no echo back to the connector that pulled, bad input
-//! refused with nothing changed, and isolation between tenants.
+//! refused with nothing changed, records that wait for an unverified address until it is
+//! verified, and isolation between tenants.
 
 use aws_lc_rs::hmac;
 use base64::Engine;
@@ -18,7 +19,10 @@ const ORGANIZATIONS: &str = "{ organizations(first: 10) { totalCount nodes { id 
 const PULL: &str = "query($id: ID!) { crmConnector(id: $id) { pull { cursor lastPullAt lastError records nextPullAt } } }";
 const PULL_NOW: &str =
     "mutation($id: ID!) { pullCrmConnector(input: { id: $id }) { connector { id } } }";
+const WAITING: &str = "query($id: ID!) { crmWaitingRecords(connectorId: $id, first: 10) { totalCount nodes { remoteId email identityId reason } } }";
+const AUDIT: &str = "{ auditEvents(first: 100) { nodes { action actorType actorId targetId } } }";
 const SECRET: &str = "whsec_inbound_0123456789";
+const UNVERIFIED: &str = "waiting: the identity's email address is not verified yet";
 
 async fn connector(app: &TestApp, tenant: &TestTenant, input: Value) -> Value {
     let created = app.tenant(tenant, CREATE, json!({ "input": input })).await;
@@ -619,7 +623,7 @@ async fn hubspot_webhooks_are_checked_with_signature_v3_and_read_the_contact() {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
         answer,
-        json!({ "applied": 1, "unchanged": 1, "duplicates": 0, "ignored": 1 })
+        json!({ "applied": 1, "unchanged": 1, "waiting": 0, "duplicates": 0, "ignored": 1 })
     );
     let reads = hubspot.received_requests().await.unwrap();
     assert_eq!(reads.len(), 1, "the contact is read once per batch");
@@ -1148,5 +1152,353 @@ async fn salesforce_and_dynamics_pull_the_contacts_of_won_opportunities() {
             refused.body
         );
     }
+    app.stop().await;
+}
+
+/// An identity created by an admin with an address nobody has proved, and a few details of
+/// its own; answers its id.
+async fn unverified_identity(app: &TestApp, tenant: &TestTenant, email: &str) -> String {
+    let created = app
+        .tenant(
+            tenant,
+            "mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { identity { id emailVerified } } }",
+            json!({ "input": { "email": email, "emailVerified": false, "displayName": "Mallory", "attributes": { "own": true } } }),
+        )
+        .await;
+    let identity = &created.data()["createIdentity"]["identity"];
+    assert_eq!(identity["emailVerified"], false);
+    identity["id"].as_str().unwrap().to_owned()
+}
+
+/// The admin marks the identity's address verified.
+async fn verify(app: &TestApp, tenant: &TestTenant, id: &str) {
+    let updated = app
+        .tenant(
+            tenant,
+            "mutation($input: UpdateIdentityInput!) { updateIdentity(input: $input) { identity { emailVerified } } }",
+            json!({ "input": { "id": id, "emailVerified": true } }),
+        )
+        .await;
+    assert_eq!(
+        updated.data()["updateIdentity"]["identity"]["emailVerified"],
+        true
+    );
+}
+
+async fn waiting(app: &TestApp, tenant: &TestTenant, connector_id: &Value) -> Value {
+    app.tenant(tenant, WAITING, json!({ "id": connector_id }))
+        .await
+        .data()["crmWaitingRecords"]
+        .clone()
+}
+
+/// The tenant's audit events a connector wrote.
+async fn connector_actions(app: &TestApp, tenant: &TestTenant) -> Vec<Value> {
+    let audit = app.tenant(tenant, AUDIT, json!({})).await;
+    audit.data()["auditEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["actorType"] == "crm_connector")
+        .cloned()
+        .collect()
+}
+
+/// The identity with `email`, once `done` holds for it (the dispatcher applies released
+/// records in the background).
+async fn identity_once(
+    app: &TestApp,
+    tenant: &TestTenant,
+    email: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = identities(app, tenant, Some(email)).await;
+        if done(&found["nodes"][0]) {
+            return found["nodes"][0].clone();
+        }
+        assert!(Instant::now() < deadline, "not applied: {found}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Asserts the identity is as the admin created it: nothing of the CRM's on it.
+fn untouched(identity: &Value) {
+    assert_eq!(identity["displayName"], "Mallory", "{identity}");
+    assert!(identity["phone"].is_null(), "{identity}");
+    assert_eq!(identity["attributes"], json!({ "own": true }), "{identity}");
+    assert_eq!(identity["emailVerified"], false, "{identity}");
+}
+
+#[tokio::test]
+async fn a_pulled_contact_waits_for_an_unverified_address_and_applies_once_it_is_verified() {
+    let hubspot = MockServer::start().await;
+    let email = unique_email();
+    Mock::given(method("POST"))
+        .and(path("/crm/v3/objects/contacts/search"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "total": 1,
+            "results": [
+                { "id": "701", "properties": { "email": email, "firstname": "Ada", "phone": "+44 20 7946 0000", "plan": "gold", "lastmodifieddate": "2026-12-01T08:00:00.000Z" } }
+            ]
+        })))
+        .mount(&hubspot)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v4/objects/contact/701/associations/company"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({ "results": [{ "toObjectId": 9001 }] })),
+        )
+        .mount(&hubspot)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/crm/v3/objects/companies/9001"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({ "id": "9001", "properties": { "name": "Analytical Engines" } }),
+            ),
+        )
+        .mount(&hubspot)
+        .await;
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("crm-wait-pull").await;
+    // Someone holds the address without having proved it.
+    let identity_id = unverified_identity(&app, &tenant, &email).await;
+    let created = connector(
+        &app,
+        &tenant,
+        json!({
+            "name": "HubSpot", "kind": "HUBSPOT", "direction": "PULL",
+            "settings": { "baseUrl": hubspot.uri(), "pullIntervalSeconds": 3600, "pullOrganizations": true },
+            "credentials": { "token": "pat-na1-wait" },
+            "fieldMapping": {
+                "identity": { "email": "email", "firstname": "displayName", "phone": "phone", "plan": "attributes.plan" },
+                "organization": { "name": "name" }
+            },
+        }),
+    )
+    .await;
+    let pull = pulled(&app, &tenant, &created["id"], 0).await;
+    assert!(pull["lastError"].is_null(), "waiting is no error: {pull}");
+    assert_eq!(pull["records"], 0, "nothing was applied: {pull}");
+
+    // The record waits and says why; the identity has nothing of the CRM's, no second identity
+    // was made for the address, no organization and no invitation, and the connector did
+    // nothing at all.
+    let waits = waiting(&app, &tenant, &created["id"]).await;
+    assert_eq!(waits["totalCount"], 1, "{waits}");
+    assert_eq!(
+        waits["nodes"][0],
+        json!({ "remoteId": "701", "email": email, "identityId": identity_id, "reason": UNVERIFIED })
+    );
+    let found = identities(&app, &tenant, None).await;
+    assert_eq!(found["totalCount"], 1, "no second identity: {found}");
+    untouched(&found["nodes"][0]);
+    let orgs = app.tenant(&tenant, ORGANIZATIONS, json!({})).await;
+    assert_eq!(orgs.data()["organizations"]["totalCount"], 0);
+    assert_eq!(connector_actions(&app, &tenant).await, Vec::<Value>::new());
+
+    // The address is verified: the waiting record is applied, its company created and the
+    // identity invited into it.
+    verify(&app, &tenant, &identity_id).await;
+    let applied = identity_once(&app, &tenant, &email, |i| i["displayName"] == "Ada").await;
+    assert_eq!(applied["id"], identity_id.as_str(), "the same identity");
+    assert_eq!(applied["phone"], "+442079460000");
+    assert_eq!(
+        applied["attributes"],
+        json!({ "own": true, "plan": "gold" })
+    );
+    assert_eq!(applied["emailVerified"], true);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let org = loop {
+        let orgs = app.tenant(&tenant, ORGANIZATIONS, json!({})).await;
+        let org = orgs.data()["organizations"]["nodes"][0].clone();
+        if org["invitations"]["nodes"][0].is_object() {
+            break org;
+        }
+        assert!(Instant::now() < deadline, "no invitation: {org}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(org["name"], "Analytical Engines");
+    assert_eq!(org["invitations"]["nodes"][0]["email"], email.as_str());
+    assert_eq!(
+        waiting(&app, &tenant, &created["id"]).await["totalCount"],
+        0
+    );
+    let actions = connector_actions(&app, &tenant).await;
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["action"] == "identity.update" && a["targetId"] == identity_id.as_str()),
+        "{actions:#?}"
+    );
+    // Pulled again, the record is linked and as Latchkey has it: it changes nothing.
+    pull_now(&app, &tenant, &created["id"]).await;
+    let pull = pulled(&app, &tenant, &created["id"], 1).await;
+    assert!(pull["lastError"].is_null(), "{pull}");
+    assert_eq!(identities(&app, &tenant, None).await["totalCount"], 1);
+    assert_eq!(
+        waiting(&app, &tenant, &created["id"]).await["totalCount"],
+        0
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhook_contact_waits_for_an_unverified_address_and_its_newest_version_applies() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("crm-wait-hook").await;
+    let email = unique_email();
+    let identity_id = unverified_identity(&app, &tenant, &email).await;
+    let created = connector(
+        &app,
+        &tenant,
+        json!({ "name": "Contracts", "kind": "WEBHOOK", "direction": "PULL", "settings": {}, "credentials": { "secret": SECRET } }),
+    )
+    .await;
+    let url = created["webhookUrl"].as_str().unwrap().to_owned();
+    let company =
+        json!({ "recordId": "acct-1", "fields": { "name": "Acme Corp", "externalId": "acme-1" } });
+    let event = |id: &str, name: &str| {
+        json!({
+            "id": id, "type": "contact.upserted", "occurredAt": chrono::Utc::now(),
+            "data": {
+                "recordId": "contact-1",
+                "fields": { "email": email, "displayName": name, "phone": "+44 20 7946 0000", "attributes": { "plan": "gold" } },
+                "company": company,
+            },
+        })
+    };
+    let (status, receipt) = signed(&app, &url, SECRET, &event("evt-1", "Ada")).await;
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(
+        receipt,
+        json!({ "applied": 0, "unchanged": 0, "waiting": 1, "duplicates": 0, "ignored": 0 })
+    );
+    // The CRM changes the record meanwhile: it still waits, as its newest version.
+    let (_, receipt) = signed(&app, &url, SECRET, &event("evt-2", "Ada King")).await;
+    assert_eq!(receipt["waiting"], 1, "{receipt}");
+    let waits = waiting(&app, &tenant, &created["id"]).await;
+    assert_eq!(waits["totalCount"], 1, "one record, one row: {waits}");
+    assert_eq!(waits["nodes"][0]["reason"], UNVERIFIED);
+    assert_eq!(waits["nodes"][0]["identityId"], identity_id.as_str());
+    let found = identities(&app, &tenant, None).await;
+    assert_eq!(found["totalCount"], 1, "no second identity: {found}");
+    untouched(&found["nodes"][0]);
+    let orgs = app.tenant(&tenant, ORGANIZATIONS, json!({})).await;
+    assert_eq!(
+        orgs.data()["organizations"]["totalCount"],
+        0,
+        "no invitation"
+    );
+    assert_eq!(connector_actions(&app, &tenant).await, Vec::<Value>::new());
+
+    verify(&app, &tenant, &identity_id).await;
+    let applied = identity_once(&app, &tenant, &email, |i| i["displayName"] == "Ada King").await;
+    assert_eq!(applied["id"], identity_id.as_str());
+    assert_eq!(applied["phone"], "+442079460000");
+    assert_eq!(
+        applied["attributes"],
+        json!({ "own": true, "plan": "gold" })
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let orgs = app.tenant(&tenant, ORGANIZATIONS, json!({})).await;
+        let org = orgs.data()["organizations"]["nodes"][0].clone();
+        if org["invitations"]["nodes"][0]["email"] == email.as_str() {
+            assert_eq!(org["externalId"], "acme-1");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no invitation: {org}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        waiting(&app, &tenant, &created["id"]).await["totalCount"],
+        0
+    );
+    // Linked now: the same content again changes nothing and waits for nothing.
+    let (_, receipt) = signed(&app, &url, SECRET, &event("evt-3", "Ada King")).await;
+    assert_eq!(receipt["unchanged"], 1, "{receipt}");
+    assert_eq!(identities(&app, &tenant, None).await["totalCount"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_record_waiting_in_tenant_a_never_links_to_the_address_verified_in_tenant_b() {
+    let app = TestApp::start().await;
+    let a = app.create_tenant("crm-wait-a").await;
+    let b = app.create_tenant("crm-wait-b").await;
+    let email = unique_email();
+    let held = unverified_identity(&app, &a, &email).await;
+    let ours = connector(
+        &app,
+        &a,
+        json!({ "name": "In", "kind": "WEBHOOK", "direction": "PULL", "settings": {}, "credentials": { "secret": SECRET } }),
+    )
+    .await;
+    let url = ours["webhookUrl"].as_str().unwrap().to_owned();
+    let (_, receipt) = signed(
+        &app,
+        &url,
+        SECRET,
+        &contact_event(
+            "evt-a1",
+            "contact-a1",
+            json!({ "email": email, "displayName": "From A's CRM" }),
+        ),
+    )
+    .await;
+    assert_eq!(receipt["waiting"], 1, "{receipt}");
+
+    // Tenant B has the same address, verified from the start and verified again.
+    let theirs = app
+        .tenant(
+            &b,
+            "mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { identity { id } } }",
+            json!({ "input": { "email": email, "emailVerified": true, "displayName": "B's own" } }),
+        )
+        .await;
+    let theirs = theirs.data()["createIdentity"]["identity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = unverified_identity(&app, &b, &unique_email()).await;
+    verify(&app, &b, &other).await;
+
+    // A control in tenant A: another waiting record, released by its own verification after
+    // B's, shows that the dispatcher has run since.
+    let control = unique_email();
+    let control_id = unverified_identity(&app, &a, &control).await;
+    let (_, receipt) = signed(
+        &app,
+        &url,
+        SECRET,
+        &contact_event(
+            "evt-a2",
+            "contact-a2",
+            json!({ "email": control, "displayName": "Control" }),
+        ),
+    )
+    .await;
+    assert_eq!(receipt["waiting"], 1, "{receipt}");
+    verify(&app, &a, &control_id).await;
+    identity_once(&app, &a, &control, |i| i["displayName"] == "Control").await;
+
+    // A's record still waits for A's identity, which is untouched; B's identity has nothing
+    // of A's CRM, and no connector acted in B.
+    let waits = waiting(&app, &a, &ours["id"]).await;
+    assert_eq!(waits["totalCount"], 1, "{waits}");
+    assert_eq!(waits["nodes"][0]["remoteId"], "contact-a1");
+    assert_eq!(waits["nodes"][0]["identityId"], held.as_str());
+    untouched(&identities(&app, &a, Some(&email)).await["nodes"][0]);
+    let in_b = identities(&app, &b, Some(&email)).await;
+    assert_eq!(in_b["nodes"][0]["id"], theirs.as_str());
+    assert_eq!(in_b["nodes"][0]["displayName"], "B's own");
+    assert_eq!(connector_actions(&app, &b).await, Vec::<Value>::new());
+    // A's waiting records are NOT_FOUND in B's API.
+    let read = app.tenant(&b, WAITING, json!({ "id": ours["id"] })).await;
+    assert_eq!(read.error_code(), "NOT_FOUND");
     app.stop().await;
 }

@@ -1,6 +1,7 @@
 //! CRM connectors and their deliveries: `createCrmConnector`, `updateCrmConnector`,
 //! `deleteCrmConnector`, `enableCrmConnector`, `disableCrmConnector`, `testCrmConnector`,
-//! `crmConnectors`, `crmConnector`, `crmSyncEvents`, `replayCrmSyncEvent`, `pullCrmConnector`.
+//! `crmConnectors`, `crmConnector`, `crmSyncEvents`, `replayCrmSyncEvent`, `pullCrmConnector`,
+//! `crmWaitingRecords`.
 //! Inbound CRM webhooks are plain HTTP (`crate::http::inbound`).
 
 use super::context::request;
@@ -336,6 +337,40 @@ impl From<SyncRun> for CrmSyncRun {
     }
 }
 
+/// A record pulled from a CRM that changed nothing yet: Latchkey trusts no unverified email
+/// address, so it waits until its identity's address is verified, then it is applied.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct CrmWaitingRecord {
+    pub id: ID,
+    pub connector_id: ID,
+    /// The record's id in the CRM.
+    pub remote_id: String,
+    /// The email address the record carries.
+    pub email: String,
+    /// The identity whose email address must be verified first.
+    pub identity_id: ID,
+    /// Why it waits, such as "waiting: the identity's email address is not verified yet".
+    pub reason: String,
+    pub received_at: DateTime<Utc>,
+    /// When the CRM last sent it (or it was last tried).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<core_crm::WaitingRecord> for CrmWaitingRecord {
+    fn from(record: core_crm::WaitingRecord) -> Self {
+        Self {
+            id: ID(record.id.to_string()),
+            connector_id: ID(record.connector_id.to_string()),
+            remote_id: record.remote_id,
+            email: record.email,
+            identity_id: ID(record.identity_id.to_string()),
+            reason: record.reason,
+            received_at: record.received_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
 #[derive(InputObject)]
 pub struct RunCrmSyncInput {
     pub connector_id: ID,
@@ -410,6 +445,29 @@ impl ConnectorQuery {
             .await
             .gql()?;
         Ok(runs.into_iter().map(CrmSyncRun::from).collect())
+    }
+
+    /// A connector's records pulled from its CRM that wait (for their identity's email
+    /// address to be verified), oldest first. Requires the viewer role.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn crm_waiting_records(
+        &self,
+        ctx: &Context<'_>,
+        connector_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<CrmWaitingRecord>> {
+        let (services, req) = request(ctx);
+        let id = parse_id("connectorId", &connector_id)?;
+        let page = page_request(first, after)?;
+        let result = core_crm::list_waiting_records(&services.db, &req.scope, &req.actor, id, page)
+            .await
+            .gql()?;
+        Ok(Connection::from_page(
+            result,
+            |r| r.id,
+            CrmWaitingRecord::from,
+        ))
     }
 
     /// Deliveries of domain events to connectors, oldest first. Requires the viewer role.

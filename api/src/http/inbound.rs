@@ -83,6 +83,7 @@ async fn webhook(
         Ok(receipt) => HttpResponse::Ok().json(json!({
             "applied": receipt.applied,
             "unchanged": receipt.unchanged,
+            "waiting": receipt.waiting,
             "duplicates": receipt.duplicates,
             "ignored": receipt.ignored,
         })),

@@ -103,7 +103,8 @@ impl Dispatcher {
         }
     }
 
-    /// Also runs the connectors' scheduled pulls (one due pull per round, of any tenant).
+    /// Also runs the connectors' scheduled pulls (one due pull per round, of any tenant) and
+    /// applies the waiting CRM records their identities' changes released.
     pub fn with_pulls(mut self, context: PullContext) -> Self {
         self.pulls = Some(context);
         self
@@ -133,6 +134,12 @@ impl Dispatcher {
                 {
                     Ok(pulled) => worked |= pulled,
                     Err(error) => tracing::warn!(%error, "a scheduled CRM pull failed"),
+                }
+                match pull::released::run_released(&self.db, context, self.settings.lease).await {
+                    Ok(applied) => worked |= applied,
+                    Err(error) => {
+                        tracing::warn!(%error, "released CRM records could not be claimed")
+                    }
                 }
             }
             if !worked {
@@ -388,7 +395,7 @@ impl Dispatcher {
                     ),
                 };
                 if let Some(remote) = &remote {
-                    remember_record(&tx, connector.id, row.subject_id, remote).await?;
+                    remember_record(&tx, connector.id, row.subject_id, remote, false).await?;
                 }
                 update = update
                     .col_expr(

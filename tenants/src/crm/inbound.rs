@@ -64,6 +64,8 @@ pub struct Receipt {
     pub applied: usize,
     /// Records that changed nothing (already as the CRM says).
     pub unchanged: usize,
+    /// Records that changed nothing and wait for their identity's address to be verified.
+    pub waiting: usize,
     /// Events applied before (a retry).
     pub duplicates: usize,
     /// Events this connector does not act on (company events, records without an email).
@@ -258,6 +260,7 @@ fn count(receipt: &mut Receipt, applied: Applied) {
     match applied {
         Applied::Created | Applied::Updated => receipt.applied += 1,
         Applied::Unchanged => receipt.unchanged += 1,
+        Applied::Waiting => receipt.waiting += 1,
     }
 }
 

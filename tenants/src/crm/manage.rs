@@ -10,7 +10,7 @@ use super::connector::{
 };
 use super::deliveries::{DeliveryStatus, delivery_row};
 use super::records::record_row;
-use super::{inbound, pull, sync};
+use super::{inbound, pull, sync, waiting};
 use chrono::Utc;
 use latchkey_core::actor::{Actor, Permission};
 use latchkey_core::audit::Target;
@@ -211,6 +211,7 @@ pub async fn delete_connector(
         .exec()
         .await?;
     sync::delete_for_connector_in(&tx, id).await?;
+    waiting::delete_for_connector_in(&tx, id).await?;
     pull::schedule::delete_schedule_in(&tx, id).await?;
     tx.delete_many::<inbound::inbound_row::Entity>()
         .filter(inbound::inbound_row::Column::ConnectorId.eq(id))

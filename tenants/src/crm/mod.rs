@@ -10,8 +10,10 @@
 //!   rules of its configuration, CRM records and their links, the refusal of an inbound
 //!   request, webhook signatures;
 //! * `deliveries`: the delivery queue, how events are queued, its list and replay services;
+//!   `waiting`: pulled records that wait for their identity's address to be verified, and
+//!   their release when it is;
 //! * [`clients`]: the HTTP calls to the CRMs (pushes, tests, reads for pulls);
-//! * [`pull`]: applying pulled records, and the scheduled pulls;
+//! * [`pull`]: applying pulled records, the scheduled pulls, and the released waiting records;
 //! * [`dispatch`] (the delivery loop, which also runs due pulls), [`inbound`] (webhooks from
 //!   the CRMs), [`sync`] (backfills);
 //! * `manage`: the connector services.
@@ -25,6 +27,7 @@ mod manage;
 mod records;
 mod rejection;
 mod signature;
+mod waiting;
 
 pub mod clients;
 pub mod dispatch;
@@ -40,3 +43,4 @@ pub use manage::{
     ConnectorTest, create_connector, delete_connector, get_connector, list_connectors, pull_now,
     pull_status, test_connector, update_connector,
 };
+pub use waiting::{WaitingRecord, WaitingRecordReactions, list_waiting_records};

@@ -6,15 +6,22 @@
 //! connector itself as actor ([`Principal::Connector`]), so it is audited as the connector's
 //! and never pushed back to it (no sync loops).
 //!
+//! No unverified address is trusted: a record changes an identity only if the identity's
+//! address is verified or the record created it. Otherwise the record waits (see
+//! [`super::waiting`]) and changes nothing; [`released`] applies it once the address is
+//! verified.
+//!
 //! [`Principal::Connector`]: latchkey_core::actor::Principal::Connector
 
+pub(super) mod released;
 pub(super) mod schedule;
 
 use super::connector::{Connector, ConnectorKind};
 pub use super::records::RemoteRecord;
 use super::records::{linked_subject, record_row, remember_record};
+use super::waiting::{self, UNVERIFIED};
 use latchkey_core::actor::{Actor, Permission};
-use latchkey_core::authz::{Resource, authorize};
+use latchkey_core::authz::{Grant, Resource, authorize};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::db::Database;
 use latchkey_core::ephemeral::EphemeralStore;
@@ -38,6 +45,8 @@ pub enum Applied {
     Created,
     Updated,
     Unchanged,
+    /// Nothing changed: the record waits for its identity's address to be verified.
+    Waiting,
 }
 
 /// What pulling needs besides the database: where invitations go out from.
@@ -166,16 +175,86 @@ fn merged(current: &Value, fields: &Map<String, Value>, nested: &str) -> Option<
     changed.then_some(Value::Object(object))
 }
 
-async fn link(
+/// Links a contact to the identity it was applied to (`created_subject`: it created it); a
+/// contact that waited no longer does.
+async fn link_contact(
     db: &Database,
     scope: &TenantScope,
     connector_id: Uuid,
-    subject_id: Uuid,
+    identity_id: Uuid,
+    remote_id: &str,
+    created_subject: bool,
+) -> Result<()> {
+    let tx = db.begin_tenant(scope).await?;
+    remember_record(&tx, connector_id, identity_id, remote_id, created_subject).await?;
+    waiting::forget_in(&tx, connector_id, remote_id).await?;
+    tx.commit().await
+}
+
+/// Links a company or account to its organization.
+async fn link_company(
+    db: &Database,
+    scope: &TenantScope,
+    connector_id: Uuid,
+    organization_id: Uuid,
     remote_id: &str,
 ) -> Result<()> {
     let tx = db.begin_tenant(scope).await?;
-    remember_record(&tx, connector_id, subject_id, remote_id).await?;
+    remember_record(&tx, connector_id, organization_id, remote_id, false).await?;
     tx.commit().await
+}
+
+/// Which identity a pulled contact may change.
+enum Match {
+    Identity(Identity),
+    /// No live identity has its record or its address: it creates one.
+    Nobody,
+    /// The identity's address is not verified: the record now waits.
+    Waits,
+}
+
+/// The identity a pulled contact changes: the one its record is linked to, else the live one
+/// with its address. An identity it did not create counts only once its address is verified;
+/// until then the record waits for it (so an address nobody proved never collects a CRM's
+/// data, and no second identity is made for it). The identity is read locked, so that a
+/// verification committing meanwhile either is seen here or releases the waiting record.
+async fn match_identity(
+    db: &Database,
+    scope: &TenantScope,
+    read: &Grant<'_>,
+    connector: &Connector,
+    record: &RemoteRecord,
+    email: &Email,
+) -> Result<Match> {
+    let tx = db.begin_tenant(scope).await?;
+    let live = |identity: Identity| identity.deleted_at.is_none().then_some(identity);
+    let linked = match linked_subject(&tx, connector.id, &record.id).await? {
+        Some(link) => match granted::identity_for_update(&tx, read, link.subject_id).await {
+            Ok(identity) => live(identity).map(|identity| (identity, link.created_subject)),
+            Err(Error::NotFound) => None,
+            Err(error) => return Err(error),
+        },
+        None => None,
+    };
+    let found = match linked {
+        Some(found) => Some(found),
+        None => match granted::identity_by_email(&tx, read, email.normalized()).await? {
+            Some(found) => live(granted::identity_for_update(&tx, read, found.id).await?)
+                .filter(|identity| identity.email_normalized == email.normalized())
+                .map(|identity| (identity, false)),
+            None => None,
+        },
+    };
+    let matched = match found {
+        None => Match::Nobody,
+        Some((identity, own)) if own || identity.email_verified => Match::Identity(identity),
+        Some((identity, _)) => {
+            waiting::wait_in(&tx, connector.id, record, email, identity.id, UNVERIFIED).await?;
+            Match::Waits
+        }
+    };
+    tx.commit().await?;
+    Ok(matched)
 }
 
 /// Applies one pulled contact (and its company). Idempotent: a record applied twice changes
@@ -202,58 +281,61 @@ pub(crate) async fn apply_contact(
         ));
     };
     let email = Email::parse("email", &email)?;
-    let tx = db.begin_tenant(scope).await?;
-    let existing = match linked_subject(&tx, connector.id, &record.id).await? {
-        Some(id) => match granted::identity(&tx, &read, id).await {
-            Ok(identity) if identity.deleted_at.is_none() => Some(identity),
-            Ok(_) | Err(Error::NotFound) => None,
-            Err(error) => return Err(error),
-        },
-        None => None,
-    };
-    let existing = match existing {
-        Some(identity) => Some(identity),
-        None => granted::identity_by_email(&tx, &read, email.normalized()).await?,
-    };
-    tx.commit().await?;
-    let (identity, applied) = match existing {
-        None => {
-            let attributes = merged(&json!({}), &fields, "attributes");
-            match identities::create_identity(
-                db,
-                scope,
-                &actor,
-                NewIdentity {
-                    email: email.as_str().to_owned(),
-                    email_verified: flag(fields.get("emailVerified")).unwrap_or(false),
-                    display_name: text(fields.get("displayName")),
-                    phone: text(fields.get("phone")),
-                    attributes,
-                    external_id: text(fields.get("externalId")),
-                },
-            )
-            .await
-            {
-                Ok(created) => (created, Applied::Created),
-                // Created meanwhile by a parallel delivery of the same record (a webhook and a
-                // pull, or a CRM's retry): update that one.
-                Err(Error::Conflict(_)) => {
-                    let tx = db.begin_tenant(scope).await?;
-                    let found = granted::identity_by_email(&tx, &read, email.normalized()).await?;
-                    tx.commit().await?;
-                    let identity = found.ok_or_else(|| {
-                        Error::Conflict("another identity has this record's external id".into())
-                    })?;
-                    let (updated, _) =
-                        update_identity(db, scope, &actor, identity, &email, &fields).await?;
-                    (updated, Applied::Updated)
-                }
-                Err(error) => return Err(error),
+    let (identity, applied) =
+        match match_identity(db, scope, &read, connector, record, &email).await? {
+            Match::Waits => return Ok(Applied::Waiting),
+            Match::Identity(identity) => {
+                update_identity(db, scope, &actor, identity, &email, &fields).await?
             }
-        }
-        Some(identity) => update_identity(db, scope, &actor, identity, &email, &fields).await?,
-    };
-    link(db, scope, connector.id, identity.id, &record.id).await?;
+            Match::Nobody => {
+                let attributes = merged(&json!({}), &fields, "attributes");
+                let created = identities::create_identity(
+                    db,
+                    scope,
+                    &actor,
+                    NewIdentity {
+                        email: email.as_str().to_owned(),
+                        email_verified: flag(fields.get("emailVerified")).unwrap_or(false),
+                        display_name: text(fields.get("displayName")),
+                        phone: text(fields.get("phone")),
+                        attributes,
+                        external_id: text(fields.get("externalId")),
+                    },
+                )
+                .await;
+                match created {
+                    Ok(created) => (created, Applied::Created),
+                    // Created meanwhile by a parallel delivery of the same record (a webhook
+                    // and a pull, or a CRM's retry): the same rules decide about that one.
+                    Err(Error::Conflict(_)) => {
+                        match match_identity(db, scope, &read, connector, record, &email).await? {
+                            Match::Waits => return Ok(Applied::Waiting),
+                            Match::Identity(identity) => {
+                                let (updated, _) =
+                                    update_identity(db, scope, &actor, identity, &email, &fields)
+                                        .await?;
+                                (updated, Applied::Updated)
+                            }
+                            Match::Nobody => {
+                                return Err(Error::Conflict(
+                                    "another identity has this record's external id".into(),
+                                ));
+                            }
+                        }
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        };
+    link_contact(
+        db,
+        scope,
+        connector.id,
+        identity.id,
+        &record.id,
+        applied == Applied::Created,
+    )
+    .await?;
     if let Some(company) = &record.company {
         let organizations_on = connector.kind == ConnectorKind::Webhook
             || connector.settings["pullOrganizations"].as_bool() == Some(true);
@@ -405,7 +487,7 @@ async fn apply_company(
     let external_id = text(fields.get("externalId"));
     let tx = db.begin_tenant(scope).await?;
     let mut existing = match linked_subject(&tx, connector.id, &company.id).await? {
-        Some(id) => match granted::organization(&tx, &read, id).await {
+        Some(link) => match granted::organization(&tx, &read, link.subject_id).await {
             Ok(organization) => Some(organization),
             Err(Error::NotFound) => None,
             Err(error) => return Err(error),
@@ -453,7 +535,7 @@ async fn apply_company(
             .await?
         }
     };
-    link(db, scope, connector.id, organization.id, &company.id).await?;
+    link_company(db, scope, connector.id, organization.id, &company.id).await?;
     Ok(organization)
 }
 

@@ -1,17 +1,20 @@
 //! CRM records as Latchkey knows them: a record as pulled from a CRM ([`RemoteRecord`]), and
 //! the links (`crm_records`) that say which CRM record of a connector is which identity or
-//! organization, written by pushes (the CRM's answer) and pulls alike.
+//! organization, written by pushes (the CRM's answer) and pulls alike. A link also says
+//! whether its record created the subject (a pull that found no identity): the CRM is then
+//! the identity's source, so its record may keep it current whatever its address's state.
 
 use chrono::Utc;
 use latchkey_core::db::TenantTx;
 use latchkey_core::error::Result;
 use sea_orm::{ColumnTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// A CRM record as pulled: its id in the CRM, its fields by CRM field name (Latchkey field
 /// names for a `WEBHOOK` connector), and for a contact its company or account.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RemoteRecord {
     pub id: String,
     pub fields: Map<String, Value>,
@@ -33,24 +36,36 @@ pub(crate) mod record_row {
         pub subject_id: Uuid,
         pub remote_id: String,
         pub updated_at: DateTimeUtc,
+        pub created_subject: bool,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
 }
 latchkey_core::tenant_owned!(record_row);
 
+/// The subject a CRM record is linked to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Link {
+    pub subject_id: Uuid,
+    /// The record created the subject (a pull that found no identity for it).
+    pub created_subject: bool,
+}
+
 pub(super) async fn linked_subject(
     tx: &TenantTx,
     connector_id: Uuid,
     remote_id: &str,
-) -> Result<Option<Uuid>> {
+) -> Result<Option<Link>> {
     Ok(tx
         .find::<record_row::Entity>()
         .filter(record_row::Column::ConnectorId.eq(connector_id))
         .filter(record_row::Column::RemoteId.eq(remote_id))
         .one()
         .await?
-        .map(|row| row.subject_id))
+        .map(|row| Link {
+            subject_id: row.subject_id,
+            created_subject: row.created_subject,
+        }))
 }
 
 pub(super) async fn remote_record(
@@ -67,11 +82,14 @@ pub(super) async fn remote_record(
         .map(|row| row.remote_id))
 }
 
+/// Links a connector's CRM record to a subject. `created_subject`: the record just created
+/// it. A link to the same record keeps what it knew; a link to another record starts over.
 pub(super) async fn remember_record(
     tx: &TenantTx,
     connector_id: Uuid,
     subject_id: Uuid,
     remote_id: &str,
+    created_subject: bool,
 ) -> Result<()> {
     let existing = tx
         .find::<record_row::Entity>()
@@ -80,10 +98,11 @@ pub(super) async fn remember_record(
         .one()
         .await?;
     match existing {
-        Some(row) if row.remote_id == remote_id => {}
+        Some(row) if row.remote_id == remote_id && (row.created_subject || !created_subject) => {}
         Some(row) => {
             let mut active: record_row::ActiveModel = row.into();
             active.remote_id = Set(remote_id.to_owned());
+            active.created_subject = Set(created_subject);
             active.updated_at = Set(Utc::now());
             tx.update(active).await?;
         }
@@ -94,6 +113,7 @@ pub(super) async fn remember_record(
                 subject_id: Set(subject_id),
                 remote_id: Set(remote_id.to_owned()),
                 updated_at: Set(Utc::now()),
+                created_subject: Set(created_subject),
             })
             .await?;
         }

@@ -2,7 +2,7 @@
 //! an interval, where it stands ([`PullStatus`]), and the run of a due pull: claimed by one
 //! replica, read page by page from the CRM since its cursor and applied record by record.
 
-use super::{PullContext, apply_contact};
+use super::{Applied, PullContext, apply_contact};
 use crate::crm::clients::Clients;
 use crate::crm::connector::{Connector, ConnectorKind, connector_row, open_credentials};
 use crate::resolution;
@@ -291,6 +291,7 @@ async fn pull_pages(job: &Job<'_>, held: &mut DateTime<Utc>) -> Pulled {
             )
             .await
             {
+                Ok(Applied::Waiting) => {}
                 Ok(_) => applied += 1,
                 Err(failed) => {
                     tracing::warn!(crm.record = %record.id, error = %failed, "a pulled CRM record could not be applied");
