@@ -30,11 +30,10 @@ const VIEWER = `query Viewer {
 const EVENT_LABELS = {
   'passkey.register': 'Passkey added',
   'passkey.revoke': 'Passkey removed',
-  'passkey.rename': 'Passkey renamed',
-  'identity.recover': 'Account recovered with an emailed code',
-  'identity.recovered': 'Account recovered with an emailed code',
+  'identity.recover': 'Account recovered',
+  'identity.recovery_request.create': 'Account recovery requested',
   'identity.email_verified': 'Email address verified',
-  'session.refresh_token_reused': 'A session was ended: its sign-in token was used twice',
+  'identity.sessions.revoke': 'Signed out everywhere',
 };
 
 const RENAME_PASSKEY = `mutation RenamePasskey($input: RenamePasskeyInput!) {

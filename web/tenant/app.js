@@ -140,11 +140,15 @@ function seconds(n) {
 function describeProofError(error, context) {
   switch (error.field) {
     case 'code': {
-      const left = /(\d+)\s+(?:more\s+)?(?:tries|try|attempts?)\b/i.exec(error.message ?? '')?.[1];
-      if (left === '0') return 'That code is not right, and it was the last try. Please ask for a new code.';
+      // The server says how many tries are left ("is wrong; 4 tries left"), or that it was the last.
+      const message = error.message ?? '';
+      const left = /(\d+)\s+(?:more\s+)?(?:tries|try|attempts?)\b/i.exec(message)?.[1];
+      if (left === '0' || /last try/i.test(message)) {
+        return 'That code is not right, and that was the last try: this code no longer works. Please ask for a new code once it has expired.';
+      }
       return left
         ? `That code is not right. You can try ${left} more time${left === '1' ? '' : 's'}.`
-        : 'That code is not right. Check the email and try again.';
+        : 'That code is not right. Enter the 6 digits from the email.';
     }
     case 'challengeId':
       return context === 'verify-link'
