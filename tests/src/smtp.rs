@@ -13,6 +13,7 @@ pub struct Received {
     pub data: String,
 }
 
+#[derive(Clone)]
 pub struct SmtpSink {
     /// `smtp://127.0.0.1:<port>` (no TLS), for `LATCHKEY_SMTP_URL`.
     pub url: String,
@@ -106,6 +107,17 @@ impl SmtpSink {
         }
         assert_eq!(self.count_for(address), count, "messages to {address}");
         self.wait_for(address).await
+    }
+
+    /// The newest message to `address` received so far.
+    pub fn last_for(&self, address: &str) -> Option<Received> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+            .cloned()
     }
 
     pub fn count_for(&self, address: &str) -> usize {

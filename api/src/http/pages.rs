@@ -133,6 +133,8 @@ async fn page_config(
             "name": tenant.name,
             "primaryColor": settings.primary_color,
             "selfSignUp": settings.self_sign_up,
+            "requireVerifiedEmail": settings.require_verified_email,
+            "recoveryRequiresApproval": settings.recovery_requires_approval,
         })))
 }
 
