@@ -299,7 +299,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
     assert.match(await page.locator('#code-sent').textContent(), new RegExp(`sent an email to ${EMAIL}`));
     assert.equal(await page.evaluate(() => document.activeElement.id), 'code-input', 'the code field has the focus');
 
-    const mail = await server.mailbox.next(EMAIL);
+    const mail = await server.mailbox.nextCode(EMAIL);
     assert.match(mail.code ?? '', /^\d{6}$/, `the email starts with the code:\n${mail.text}`);
     const link = new URL(mail.link);
     assert.equal(`${link.origin}${link.pathname}`, `${server.url}/t/demo/`);
@@ -879,7 +879,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       ]);
       assert.match(await phone.page.locator('#code-sent').textContent(), /If ada@example\.com belongs to an account/);
 
-      const mail = await server.mailbox.next(EMAIL);
+      const mail = await server.mailbox.nextCode(EMAIL);
       assert.match(mail.code ?? '', /^\d{6}$/, mail.text);
       await phone.page.fill('#code-input', mail.code);
       await phone.page.click('#code-button');
@@ -933,6 +933,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       await phone.autofillWaiting();
       await phone.setPresence(true);
       phone.webauthn.clear();
+      const [created] = await phone.credentials();
       await phone.page.click('#signin-passkey-button');
       await waitForAccount(phone.page, server.url);
       assert.deepEqual(
@@ -943,7 +944,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       account = await accountState(phone.page);
       assert.equal(account.email, EMAIL);
       const [credential] = await phone.credentials();
-      assert.equal(credential.signCount, 1, 'the new passkey signed in');
+      assert.equal(credential.signCount, created.signCount + 1, 'the new passkey signed in');
     } finally {
       await phone.context.close();
     }
@@ -960,7 +961,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       await page.fill('#signup-email', email);
       await page.click('#signup-button');
       await page.locator('#code-form:not([hidden])').waitFor();
-      const mail = await server.mailbox.next(email);
+      const mail = await server.mailbox.nextCode(email);
       assert.ok(mail.link, mail.text);
 
       // A mail scanner fetches the link: the page is served, nothing is spent.
@@ -970,6 +971,10 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       await scanned.text();
 
       const tab = await context.newPage();
+      // Virtual authenticators belong to a page (a DevTools target): the new tab gets its own.
+      const tabDevTools = await context.newCDPSession(tab);
+      await tabDevTools.send('WebAuthn.enable');
+      await tabDevTools.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR });
       await tab.goto(mail.link);
       await tab.locator('main[aria-busy="false"]').waitFor();
       await tab.locator('#link-form:not([hidden])').waitFor();
@@ -1010,7 +1015,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
     }
   });
 
-  step('where recoveries need approval, the page files the request and says an email will follow', async () => {
+  step('where recoveries need approval, the page files the request; once approved, the emailed link adds the passkey', async () => {
     const settings = 'mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { recoveryRequiresApproval } } }';
     const on = await graphql(server.url, settings, { input: { recoveryRequiresApproval: true } }, server.apiKey);
     assert.equal(on.data?.updateTenantSettings.settings.recoveryRequiresApproval, true, JSON.stringify(on));
@@ -1023,7 +1028,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       await page.fill('#recover-email', EMAIL);
       await page.click('#recover-button');
       await page.locator('#code-form:not([hidden])').waitFor();
-      const mail = await server.mailbox.next(EMAIL);
+      const mail = await server.mailbox.nextCode(EMAIL);
       await page.fill('#code-input', mail.code);
       await page.click('#code-button');
       await page.locator('#done-step:not([hidden])').waitFor();
@@ -1031,6 +1036,32 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       assert.equal(operations.named('requestAccountRecovery').length, 1);
       assert.equal(operations.named('beginPasskeyRegistration').length, 0, 'no passkey without an approval');
       assert.equal(await device.tokens(), null, 'not signed in');
+
+      // An administrator approves; the account's address gets a registration link.
+      const pending = await graphql(
+        server.url,
+        'query { recoveryRequests(status: PENDING) { nodes { id identity { email } } } }',
+        {},
+        server.apiKey,
+      );
+      const [request] = pending.data?.recoveryRequests.nodes ?? [];
+      assert.equal(request?.identity.email, EMAIL, JSON.stringify(pending));
+      const approved = await graphql(
+        server.url,
+        'mutation($input: DecideRecoveryRequestInput!) { approveRecoveryRequest(input: $input) { request { status } } }',
+        { input: { requestId: request.id } },
+        server.apiKey,
+      );
+      assert.equal(approved.data?.approveRecoveryRequest.request.status, 'APPROVED', JSON.stringify(approved));
+      const letter = await server.mailbox.next(EMAIL, { matching: (message) => /[?&]registration=/.test(message.text) });
+      const link = /https?:\/\/\S+[?&]registration=[\w-]+/.exec(letter.text)[0];
+      assert.ok(link.startsWith(`${server.url}/t/demo/?registration=`), link);
+      await page.goto(link);
+      await page.locator('#recovery-section:not([hidden])').waitFor();
+      await page.click('#recovery-button');
+      await waitForAccount(page, server.url);
+      assert.equal((await accountState(page)).email, EMAIL);
+      assert.equal((await device.credentials()).length, 1, 'the new passkey is on this device');
     } finally {
       await device.context.close();
       await graphql(server.url, settings, { input: { recoveryRequiresApproval: false } }, server.apiKey);

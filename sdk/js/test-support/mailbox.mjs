@@ -75,11 +75,12 @@ export function verificationOf(message) {
 
 /**
  * The mailbox file of one server. `next(address)` waits for the next message to `address`
- * that this reader has not handed out yet, so a test reads each message once, in order.
+ * that this reader has not passed yet, so a test reads each message once, in order;
+ * `nextCode(address)` passes over other mail (security notices) to the next one with a code.
  */
 export class Mailbox {
   #path;
-  /** Messages handed out per address. */
+  /** Per address, how many of its messages have been handed out or passed over. */
   #read = new Map();
 
   constructor(path) {
@@ -102,21 +103,31 @@ export class Mailbox {
     return (await this.messages()).filter((message) => recipient(message.to) === wanted);
   }
 
-  /** The next unread message to `address`, with its `code` and `link`; waits up to `timeout` ms. */
-  async next(address, { timeout = 10_000 } = {}) {
+  /**
+   * The next message to `address` that `matching` accepts, with its `code` and `link`;
+   * earlier unread ones are passed over. Waits up to `timeout` ms.
+   */
+  async next(address, { matching = () => true, timeout = 10_000 } = {}) {
     const key = address.toLowerCase();
-    const index = this.#read.get(key) ?? 0;
     const deadline = Date.now() + timeout;
     for (;;) {
-      const messages = await this.messagesTo(address);
-      if (messages.length > index) {
-        this.#read.set(key, index + 1);
-        return verificationOf(messages[index]);
+      const messages = (await this.messagesTo(address)).map(verificationOf);
+      const start = this.#read.get(key) ?? 0;
+      const found = messages.findIndex((message, index) => index >= start && matching(message));
+      if (found >= 0) {
+        this.#read.set(key, found + 1);
+        return messages[found];
       }
       if (Date.now() > deadline) {
-        throw new Error(`no message ${index + 1} to ${address} in ${this.#path} after ${timeout} ms`);
+        const seen = messages.slice(start).map((message) => message.subject);
+        throw new Error(`no matching message to ${address} in ${this.#path} after ${timeout} ms; unread: ${JSON.stringify(seen)}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+  }
+
+  /** The next message to `address` that carries a verification code. */
+  nextCode(address, options = {}) {
+    return this.next(address, { ...options, matching: (message) => message.code !== null });
   }
 }

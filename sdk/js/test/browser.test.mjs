@@ -161,7 +161,7 @@ describe('the SDK in Chromium against a real server', { timeout: 60_000 }, () =>
   step('signUp with an emailed code creates the account and a discoverable passkey; the tokens are stored', async () => {
     const started = await call('startEmailVerification', { email: EMAIL, purpose: 'SIGN_UP' });
     assert.equal(started.error, undefined, JSON.stringify(started.error));
-    const { code } = await server.mailbox.next(EMAIL);
+    const { code } = await server.mailbox.nextCode(EMAIL);
     const proven = await call('completeEmailVerification', { challengeId: started.value.challengeId, code });
     assert.equal(proven.error, undefined, JSON.stringify(proven.error));
     assert.equal(proven.value.email, EMAIL);
