@@ -194,16 +194,16 @@ export class Latchkey {
   readonly endpoint: string;
 
   /**
-   * Emails a one-time code (and a link carrying it) to `email`. Answers the same whether or not
-   * the address has an account. `VERIFY_ADDRESS` and `EMAIL_CHANGE` are sent with the session's
-   * access token when there is one.
+   * Emails a one-time code (and a link carrying it) to `email`. Anonymous; answers the same
+   * whether or not the address has an account.
    */
   startEmailVerification(
     options: { email: string; purpose: EmailVerificationPurpose; signal?: AbortSignal },
   ): Promise<EmailVerificationChallenge>;
   /**
    * Exchanges the emailed code for an email proof. A wrong code is `BAD_USER_INPUT` with
-   * `field: "code"`; an unknown, expired, used or exhausted challenge `field: "challengeId"`.
+   * `field: "code"`; an unknown, expired or used challenge `field: "challengeId"`; one that
+   * saw five wrong codes `FORBIDDEN`.
    */
   completeEmailVerification(
     options: { challengeId: string; code: string; signal?: AbortSignal },

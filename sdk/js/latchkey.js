@@ -57,12 +57,6 @@ const REQUEST_ACCOUNT_RECOVERY = `mutation RequestAccountRecovery($input: Reques
   requestAccountRecovery(input: $input) { request { id status createdAt } }
 }`;
 
-/**
- * Purposes of `startEmailVerification` that concern the signed-in person's own account: the
- * SDK sends them with the session's access token when there is one.
- */
-const ACCOUNT_PURPOSES = new Set(['VERIFY_ADDRESS', 'EMAIL_CHANGE']);
-
 const REFRESH_SESSION = `mutation RefreshSession($input: RefreshSessionInput!) {
   refreshSession(input: $input) { accessToken refreshToken expiresIn }
 }`;
@@ -507,16 +501,13 @@ export class Latchkey {
   /**
    * Emails a one-time code for `email` (and a link to the hosted page that carries it) and
    * answers `{ challengeId, expiresIn }`. `purpose` is `SIGN_UP`, `SIGN_IN`, `RECOVERY`,
-   * `EMAIL_CHANGE` or `VERIFY_ADDRESS`; the last two concern the signed-in person's account and
-   * are sent with the session's access token when there is one. The answer is the same whether
-   * or not the address has an account, so the app cannot tell either (and should not say).
+   * `EMAIL_CHANGE` or `VERIFY_ADDRESS`. Anonymous. The answer is the same whether or not the
+   * address has an account, so the app cannot tell either (and should not say). Asking again
+   * for the same address and purpose sends a new code for the same challenge; the old code
+   * stops working.
    */
   async startEmailVerification({ email, purpose, signal } = {}) {
-    const variables = { input: { email, purpose } };
-    const signedIn = ACCOUNT_PURPOSES.has(purpose) && (await this.#storage.load());
-    const data = signedIn
-      ? await this.graphql(START_EMAIL_VERIFICATION, variables, { signal })
-      : await this.#post(START_EMAIL_VERIFICATION, variables, { signal });
+    const data = await this.#post(START_EMAIL_VERIFICATION, { input: { email, purpose } }, { signal });
     return data.startEmailVerification;
   }
 
@@ -524,8 +515,9 @@ export class Latchkey {
    * Exchanges the emailed code for an email proof: `{ emailProof, expiresIn, purpose, email }`.
    * The proof is what `signUp`, `recover` and `requestAccountRecovery` take. A wrong code is
    * `BAD_USER_INPUT` with `field: 'code'` (the message says how many tries are left); an
-   * unknown, expired or used challenge, or one that saw too many wrong codes, is
-   * `BAD_USER_INPUT` with `field: 'challengeId'`: start again.
+   * unknown, expired or used challenge is `BAD_USER_INPUT` with `field: 'challengeId'`: start
+   * again. After five wrong codes the challenge is dead (`FORBIDDEN`), and a new code for that
+   * address and purpose waits until it expires (`RATE_LIMITED`).
    */
   async completeEmailVerification({ challengeId, code, signal } = {}) {
     const input = { challengeId, code: typeof code === 'string' ? code.replace(/\s+/g, '') : code };

@@ -134,6 +134,11 @@ async function newDevice(browser) {
   return device;
 }
 
+/** The `navigator.credentials.create` calls a device's pages made. */
+function webauthnCreates(device) {
+  return device.webauthn.all().filter((call) => call.kind === 'create');
+}
+
 /** The identity an access token was issued to (its `sub`; read, not verified). */
 function subjectOf(accessToken) {
   return JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8')).sub;
@@ -1013,6 +1018,44 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
     } finally {
       await device.context.close();
     }
+  });
+
+  step('the link of an administrator’s verification email confirms the address after a click', async () => {
+    const email = 'linus@example.com';
+    const created = await graphql(
+      server.url,
+      'mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { identity { id emailVerified } } }',
+      { input: { email } },
+      server.apiKey,
+    );
+    const identity = created.data?.createIdentity.identity;
+    assert.equal(identity?.emailVerified, false, JSON.stringify(created));
+    const sent = await graphql(
+      server.url,
+      'mutation($input: SendVerificationEmailInput!) { sendVerificationEmail(input: $input) { challengeId } }',
+      { input: { identityId: identity.id } },
+      server.apiKey,
+    );
+    assert.ok(sent.data?.sendVerificationEmail.challengeId, JSON.stringify(sent));
+    const mail = await server.mailbox.nextCode(email);
+
+    const device = await newDevice(browser);
+    try {
+      const { page, operations } = device;
+      await page.goto(mail.link);
+      await page.locator('main[aria-busy="false"]').waitFor();
+      await page.locator('#link-form:not([hidden])').waitFor();
+      assert.deepEqual(operations.named('completeEmailVerification'), []);
+      await page.click('#link-button');
+      await page.locator('#done-step:not([hidden])').waitFor();
+      assert.equal(await page.locator('#email-heading').textContent(), 'Email address verified');
+      assert.equal(await page.locator('#done-text').textContent(), `Your email address ${email} is verified.`);
+      assert.deepEqual(webauthnCreates(device), [], 'no passkey is involved');
+    } finally {
+      await device.context.close();
+    }
+    const after = await graphql(server.url, 'query($id: ID!) { identity(id: $id) { emailVerified } }', { id: identity.id }, server.apiKey);
+    assert.equal(after.data?.identity.emailVerified, true, JSON.stringify(after));
   });
 
   step('where recoveries need approval, the page files the request; once approved, the emailed link adds the passkey', async () => {

@@ -172,6 +172,12 @@ export function describeError(error, context = 'signin') {
       return '';
     case 'BAD_USER_INPUT':
       return describeProofError(error, context) ?? error.message ?? 'Please check what you entered.';
+    case 'FORBIDDEN':
+      // The one refusal of a code: its challenge saw too many wrong codes.
+      if (context === 'verify-code' || context === 'verify-link') {
+        return 'Too many wrong codes were tried: this code no longer works. You can ask for a new one once it has expired.';
+      }
+      return error.message || 'This is not allowed.';
     case 'RATE_LIMITED':
       return error.retryAfter
         ? `Too many attempts. Please try again in ${seconds(error.retryAfter)}.`

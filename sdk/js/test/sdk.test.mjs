@@ -525,6 +525,25 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     assert.deepEqual([unknown.code, unknown.field], ['BAD_USER_INPUT', 'challengeId']);
   });
 
+  it('five wrong codes end a challenge, and a new code waits until it expires', async () => {
+    const { latchkey } = client({ device: new SoftwareAuthenticator(server.url) });
+    const email = uniqueEmail();
+    const { challengeId } = await latchkey.startEmailVerification({ email, purpose: 'SIGN_UP' });
+    const { code } = await server.mailbox.nextCode(email);
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    const answers = [];
+    for (let i = 0; i < 5; i += 1) {
+      const error = await latchkey.completeEmailVerification({ challengeId, code: wrong }).catch((failure) => failure);
+      answers.push([error.code, error.field]);
+    }
+    assert.deepEqual(answers, Array(5).fill(['BAD_USER_INPUT', 'code']));
+    const dead = await latchkey.completeEmailVerification({ challengeId, code }).catch((error) => error);
+    assert.equal(dead.code, 'FORBIDDEN', 'not even the right code works now');
+    const again = await latchkey.startEmailVerification({ email, purpose: 'SIGN_UP' }).catch((error) => error);
+    assert.equal(again.code, 'RATE_LIMITED');
+    assert.ok(again.retryAfter > 0, `retryAfter ${again.retryAfter}`);
+  });
+
   it('asking to sign up with a taken address answers the same, and the email says so without a code', async () => {
     const person = await signedUp();
     const { latchkey } = client({ device: new SoftwareAuthenticator(server.url) });
