@@ -553,7 +553,14 @@ pub(crate) async fn mark_email_verified_in(
         json!({}),
     )
     .await?;
-    publish(tx, actor, EventType::IdentityUpdated, &identity, &["emailVerified"]).await?;
+    publish(
+        tx,
+        actor,
+        EventType::IdentityUpdated,
+        &identity,
+        &["emailVerified"],
+    )
+    .await?;
     Ok(identity)
 }
 

@@ -8,10 +8,16 @@ use crate::mail::TenantMail;
 /// What happened to the account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Notice<'a> {
-    PasskeyAdded { name: &'a str },
-    PasskeyRemoved { name: &'a str },
+    PasskeyAdded {
+        name: &'a str,
+    },
+    PasskeyRemoved {
+        name: &'a str,
+    },
     /// A new passkey registered through account recovery.
-    Recovered { signed_out_everywhere: bool },
+    Recovered {
+        signed_out_everywhere: bool,
+    },
     /// A recovery that waits for an administrator.
     RecoveryRequested,
 }
@@ -26,7 +32,9 @@ fn compose(mail: &TenantMail<'_>, notice: &Notice<'_>) -> (String, String) {
         ),
         Notice::PasskeyRemoved { name } => (
             format!("A passkey was removed from your {tenant} account"),
-            format!("The passkey named \"{name}\" was removed from your {tenant} account; it can no longer sign in."),
+            format!(
+                "The passkey named \"{name}\" was removed from your {tenant} account; it can no longer sign in."
+            ),
         ),
         Notice::Recovered {
             signed_out_everywhere,

@@ -229,8 +229,14 @@ async fn decide(
         RecoveryRequestStatus::Approved => "identity.recovery_request.approve",
         _ => "identity.recovery_request.decline",
     };
-    audit::record(tx, actor, action, target(&id), json!({ "identityId": row.identity_id }))
-        .await?;
+    audit::record(
+        tx,
+        actor,
+        action,
+        target(&id),
+        json!({ "identityId": row.identity_id }),
+    )
+    .await?;
     with_identity(tx, row).await
 }
 
@@ -251,7 +257,8 @@ pub async fn approve_recovery_request(
     if request.identity.status != IdentityStatus::Active {
         return Err(Error::Refused("the account is not active".into()));
     }
-    let (token, _) = insert_registration_link_in(&tx, request.identity.id, APPROVED_LINK_TTL).await?;
+    let (token, _) =
+        insert_registration_link_in(&tx, request.identity.id, APPROVED_LINK_TTL).await?;
     let tenant = mail.tenant_name;
     mail.send(
         &request.identity.email,

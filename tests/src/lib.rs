@@ -5,10 +5,10 @@
 
 pub mod clock;
 pub mod dns;
+pub mod mailbox;
 pub mod oidc;
 pub mod orgs;
 pub mod passkey;
-pub mod mailbox;
 pub mod smtp;
 
 use latchkey_api::config::{Config, Settings};

@@ -96,7 +96,11 @@ impl RecoveryQuery {
         )
         .await
         .gql()?;
-        Ok(Connection::from_page(result, |r| r.id, RecoveryRequest::from))
+        Ok(Connection::from_page(
+            result,
+            |r| r.id,
+            RecoveryRequest::from,
+        ))
     }
 }
 
@@ -113,10 +117,12 @@ impl RecoveryMutation {
         input: RequestAccountRecoveryInput,
     ) -> async_graphql::Result<RecoveryRequestPayload> {
         let (services, req) = request(ctx);
-        let request =
-            core_recovery::request_account_recovery(&req.verifications(services), &input.email_proof)
-                .await
-                .gql()?;
+        let request = core_recovery::request_account_recovery(
+            &req.verifications(services),
+            &input.email_proof,
+        )
+        .await
+        .gql()?;
         Ok(RecoveryRequestPayload {
             request: request.into(),
         })

@@ -104,8 +104,12 @@ impl Verifications<'_> {
         let email = Email::parse("email", email)?;
         let limits = &self.settings.rate_limits;
         let ip = self.client_ip.unwrap_or("unknown");
-        self.limit("email-verification-ip", ip, limits.email_verification_per_ip)
-            .await?;
+        self.limit(
+            "email-verification-ip",
+            ip,
+            limits.email_verification_per_ip,
+        )
+        .await?;
         self.limit(
             "email-verification-address-ip",
             &format!("{}\n{ip}", email.normalized()),
@@ -203,7 +207,10 @@ impl Verifications<'_> {
             .filter(|c| !c.is_whitespace() && *c != '-')
             .collect();
         if code.is_empty() || code.len() > 12 || !code.chars().all(|c| c.is_ascii_digit()) {
-            return Err(Error::validation("code", "must be the digits from the email"));
+            return Err(Error::validation(
+                "code",
+                "must be the digits from the email",
+            ));
         }
         let now = self.clock.now();
         let tx = self.db.begin_tenant(self.scope).await?;
@@ -260,10 +267,7 @@ impl Verifications<'_> {
         let completed = tx
             .update_many::<rows::Entity>()
             .col_expr(rows::Column::CompletedAt, Expr::value(now))
-            .col_expr(
-                rows::Column::ProofHash,
-                Expr::value(secrets::hash(&proof)),
-            )
+            .col_expr(rows::Column::ProofHash, Expr::value(secrets::hash(&proof)))
             .col_expr(rows::Column::ProofExpiresAt, Expr::value(now + PROOF_TTL))
             .filter(rows::Column::Id.eq(challenge_id))
             .filter(rows::Column::CompletedAt.is_null())

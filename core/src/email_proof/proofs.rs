@@ -37,7 +37,9 @@ async fn live_proof(
         .filter(rows::Column::ProofHash.eq(proof_hash))
         .one()
         .await?
-        .filter(|row| row.proof_used_at.is_none() && row.proof_expires_at.is_some_and(|at| at > now))
+        .filter(|row| {
+            row.proof_used_at.is_none() && row.proof_expires_at.is_some_and(|at| at > now)
+        })
         .ok_or_else(unusable)?;
     let purpose = Purpose::parse(&row.purpose)?;
     if !purposes.contains(&purpose) {

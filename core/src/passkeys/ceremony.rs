@@ -5,15 +5,15 @@
 use super::manage::Passkey;
 use super::relying_party::RelyingParty;
 use crate::actor::Actor;
-use crate::clock::Clock;
-use crate::email_proof::ProvenEmail;
-use crate::mail::TenantMail;
 use crate::audit::{self, Target};
+use crate::clock::Clock;
 use crate::db::Database;
+use crate::email_proof::ProvenEmail;
 pub(super) use crate::ephemeral::rate_limit;
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
 use crate::identities;
+use crate::mail::TenantMail;
 use crate::scope::TenantScope;
 use crate::sessions::{ClientInfo, IssuedTokens, TokenIssuer};
 use serde::{Deserialize, Serialize};

@@ -5,8 +5,8 @@ use super::ceremony::{
     BegunCeremony, Ceremonies, CeremonyOutcome, CeremonyState, SignUp, rate_limit,
 };
 use super::errors::explain;
-use super::relying_party::apply_user_verification;
 use super::manage::Passkey;
+use super::relying_party::apply_user_verification;
 use super::rows::{passkey_row, passkeys_of};
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
@@ -15,10 +15,10 @@ use crate::db::{Database, TenantTx};
 use crate::email_proof::{self, ProvenEmail, Purpose};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, IdentityStatus, NewIdentity};
+use crate::notices::{Notice, send_notice};
 use crate::outbox::EventType;
 use crate::scope::TenantScope;
 use crate::secrets;
-use crate::notices::{Notice, send_notice};
 use crate::session_store::revoke_all_in;
 use crate::sessions;
 use crate::validate::{Email, Name};
@@ -100,7 +100,11 @@ impl Registrant {
     }
 
     /// A new account for `email`.
-    fn new_account(email: String, display_name: Option<String>, proof: Option<ProvenEmail>) -> Self {
+    fn new_account(
+        email: String,
+        display_name: Option<String>,
+        proof: Option<ProvenEmail>,
+    ) -> Self {
         let shown = display_name.clone().unwrap_or_else(|| email.clone());
         Self {
             identity_id: Uuid::now_v7(),
@@ -220,9 +224,7 @@ impl Ceremonies<'_> {
                 registrant.proof = Some(proven);
                 Ok(registrant)
             }
-            (_, _) => Err(Error::Refused(
-                "no active account has this address".into(),
-            )),
+            (_, _) => Err(Error::Refused("no active account has this address".into())),
         }
     }
 
@@ -272,12 +274,14 @@ impl Ceremonies<'_> {
             _ => None,
         };
         let mut started_by_session = None;
-        let registrant = match (&input.registration_token, &input.email_proof, &input.email, caller)
-        {
+        let registrant = match (
+            &input.registration_token,
+            &input.email_proof,
+            &input.email,
+            caller,
+        ) {
             (Some(token), _, _, _) => self.registrant_by_link(&tx, token).await?,
-            (None, Some(proof), _, _) => {
-                self.registrant_by_proof(&tx, proof, display_name).await?
-            }
+            (None, Some(proof), _, _) => self.registrant_by_proof(&tx, proof, display_name).await?,
             (None, None, None, Some((id, session_id))) => {
                 started_by_session = Some(session_id);
                 Registrant::existing(&tx, identities::find_in(&tx, id).await?).await?
@@ -301,7 +305,10 @@ impl Ceremonies<'_> {
             existing,
             proof,
         } = registrant;
-        let recovery = token_hash.is_some() || proof.as_ref().is_some_and(|p| p.purpose == Purpose::Recovery);
+        let recovery = token_hash.is_some()
+            || proof
+                .as_ref()
+                .is_some_and(|p| p.purpose == Purpose::Recovery);
         let sign_out_everywhere = recovery && input.sign_out_everywhere;
         tx.commit().await?;
 
