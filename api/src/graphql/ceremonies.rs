@@ -22,11 +22,20 @@ async fn with_ceremonies<T>(
 
 #[derive(InputObject, Default)]
 pub struct BeginPasskeyRegistrationInput {
-    /// For sign-up (anonymous). Leave out to add a passkey to the signed-in caller.
+    /// From `completeEmailVerification`: a `SIGN_UP` proof creates an account with that
+    /// (verified) address; a `RECOVERY` proof registers a new passkey for the account of
+    /// that address.
+    pub email_proof: Option<String>,
+    /// For sign-up without a proof, only where the tenant does not require verified
+    /// addresses (`requireVerifiedEmail: false`); the address stays unverified. Leave out
+    /// to add a passkey to the signed-in caller.
     pub email: Option<String>,
     pub display_name: Option<String>,
     /// From a registration link (account recovery).
     pub registration_token: Option<String>,
+    /// With a recovery (proof or link): end every other session of the account.
+    #[graphql(default)]
+    pub sign_out_everywhere: bool,
 }
 
 #[derive(InputObject, Default)]
@@ -98,8 +107,9 @@ pub struct CeremonyMutation;
 
 #[Object]
 impl CeremonyMutation {
-    /// Starts a passkey registration: sign-up (anonymous, with `email`), recovery
-    /// (`registrationToken`), or another passkey for the signed-in caller (no email).
+    /// Starts a passkey registration: sign-up (anonymous, with a `SIGN_UP` `emailProof`),
+    /// recovery (a `RECOVERY` `emailProof`, or a `registrationToken`), or another passkey for
+    /// the signed-in caller (no proof, no email).
     async fn begin_passkey_registration(
         &self,
         ctx: &Context<'_>,
@@ -110,6 +120,8 @@ impl CeremonyMutation {
                 email: input.email,
                 display_name: input.display_name,
                 registration_token: input.registration_token,
+                email_proof: input.email_proof,
+                sign_out_everywhere: input.sign_out_everywhere,
             })
             .await
         })

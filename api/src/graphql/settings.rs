@@ -111,6 +111,15 @@ pub struct RateLimitsSettings {
     /// Requests per client IP per minute at the OAuth token, introspection and revocation
     /// endpoints.
     pub token_per_ip: u32,
+    /// Verification emails (`startEmailVerification`) per client IP per minute.
+    pub email_verification_per_ip: u32,
+    /// Verification emails per minute for one address from one client IP.
+    pub email_verification_per_address: u32,
+    /// Verification emails per minute for one address from all client IPs together.
+    pub email_verification_per_address_all_ips: u32,
+    /// Verification emails per minute for the whole tenant: a ceiling far above what one
+    /// client may ask for.
+    pub email_verification_per_tenant: u32,
 }
 
 impl From<RateLimits> for RateLimitsSettings {
@@ -122,6 +131,10 @@ impl From<RateLimits> for RateLimitsSettings {
             sign_up_per_ip: limits.sign_up_per_ip,
             token_per_client: limits.token_per_client,
             token_per_ip: limits.token_per_ip,
+            email_verification_per_ip: limits.email_verification_per_ip,
+            email_verification_per_address: limits.email_verification_per_address,
+            email_verification_per_address_all_ips: limits.email_verification_per_address_all_ips,
+            email_verification_per_tenant: limits.email_verification_per_tenant,
         }
     }
 }
@@ -145,6 +158,14 @@ pub struct RateLimitsInput {
     /// Requests per client IP per minute at the OAuth token, introspection and revocation
     /// endpoints.
     pub token_per_ip: Option<u32>,
+    /// Verification emails per client IP per minute.
+    pub email_verification_per_ip: Option<u32>,
+    /// Verification emails per minute for one address from one client IP.
+    pub email_verification_per_address: Option<u32>,
+    /// Verification emails per minute for one address from all client IPs together.
+    pub email_verification_per_address_all_ips: Option<u32>,
+    /// Verification emails per minute for the whole tenant.
+    pub email_verification_per_tenant: Option<u32>,
 }
 
 impl From<RateLimitsInput> for RateLimitsChange {
@@ -156,6 +177,10 @@ impl From<RateLimitsInput> for RateLimitsChange {
             sign_up_per_ip: Some(input.sign_up_per_ip),
             token_per_client: input.token_per_client,
             token_per_ip: input.token_per_ip,
+            email_verification_per_ip: input.email_verification_per_ip,
+            email_verification_per_address: input.email_verification_per_address,
+            email_verification_per_address_all_ips: input.email_verification_per_address_all_ips,
+            email_verification_per_tenant: input.email_verification_per_tenant,
         }
     }
 }
@@ -175,6 +200,10 @@ pub struct TenantSettingsObject {
     pub effective_origins: Vec<String>,
     pub user_verification: UserVerification,
     pub self_sign_up: bool,
+    /// Sign-up needs a proven address (an email proof).
+    pub require_verified_email: bool,
+    /// Recovery by emailed code waits for an admin's approval.
+    pub recovery_requires_approval: bool,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -196,6 +225,8 @@ pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSett
         effective_origins: rp.origins,
         user_verification: settings.user_verification.into(),
         self_sign_up: settings.self_sign_up,
+        require_verified_email: settings.require_verified_email,
+        recovery_requires_approval: settings.recovery_requires_approval,
         access_token_ttl_seconds: settings.access_token_ttl_seconds,
         refresh_token_ttl_seconds: settings.refresh_token_ttl_seconds,
         refresh_token_reuse_seconds: settings.refresh_token_reuse_seconds,
@@ -235,6 +266,12 @@ pub struct UpdateTenantSettingsInput {
     pub allowed_origins: Option<Vec<String>>,
     pub user_verification: Option<UserVerification>,
     pub self_sign_up: Option<bool>,
+    /// Sign-up needs a proven address (default true); false lets `beginPasskeyRegistration`
+    /// take a typed `email`, which then stays unverified and trusted by nothing.
+    pub require_verified_email: Option<bool>,
+    /// Recovery by emailed code waits for an admin's approval (`requestAccountRecovery`,
+    /// `recoveryRequests`, `approveRecoveryRequest`); default false.
+    pub recovery_requires_approval: Option<bool>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     /// 0 to 60 seconds; 0 turns the reuse interval off.
@@ -280,6 +317,8 @@ impl SettingsMutation {
             allowed_origins: input.allowed_origins,
             user_verification: input.user_verification.map(Into::into),
             self_sign_up: input.self_sign_up,
+            require_verified_email: input.require_verified_email,
+            recovery_requires_approval: input.recovery_requires_approval,
             access_token_ttl_seconds: input.access_token_ttl_seconds,
             refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
             refresh_token_reuse_seconds: input.refresh_token_reuse_seconds,
