@@ -47,12 +47,13 @@ const BACKFILL_SQLITE: &str = "UPDATE crm_records SET created_subject = TRUE WHE
     AND replace(a.target_id, '-', '') = lower(hex(crm_records.subject_id)))";
 
 /// One tenant at a time with that tenant set for the transaction, as the server does, so it
-/// works under forced row-level security (see `m20261206_000013`).
+/// works under forced row-level security for a migration role without BYPASSRLS (the tenants
+/// come from `tenants`, which has none: no `crm_records` row is visible before one is set).
 const BACKFILL_POSTGRES: &str = r#"
 DO $$
 DECLARE t uuid;
 BEGIN
-    FOR t IN SELECT DISTINCT tenant_id FROM crm_records LOOP
+    FOR t IN SELECT id FROM tenants LOOP
         PERFORM set_config('latchkey.tenant_id', t::text, true);
         UPDATE crm_records r SET created_subject = TRUE
             WHERE r.tenant_id = t AND EXISTS (

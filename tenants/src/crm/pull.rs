@@ -206,7 +206,7 @@ async fn link_company(
 
 /// Which identity a pulled contact may change.
 enum Match {
-    Identity(Identity),
+    Identity(Box<Identity>),
     /// No live identity has its record or its address: it creates one.
     Nobody,
     /// The identity's address is not verified: the record now waits.
@@ -247,7 +247,9 @@ async fn match_identity(
     };
     let matched = match found {
         None => Match::Nobody,
-        Some((identity, own)) if own || identity.email_verified => Match::Identity(identity),
+        Some((identity, own)) if own || identity.email_verified => {
+            Match::Identity(Box::new(identity))
+        }
         Some((identity, _)) => {
             waiting::wait_in(&tx, connector.id, record, email, identity.id, UNVERIFIED).await?;
             Match::Waits
@@ -285,7 +287,7 @@ pub(crate) async fn apply_contact(
         match match_identity(db, scope, &read, connector, record, &email).await? {
             Match::Waits => return Ok(Applied::Waiting),
             Match::Identity(identity) => {
-                update_identity(db, scope, &actor, identity, &email, &fields).await?
+                update_identity(db, scope, &actor, *identity, &email, &fields).await?
             }
             Match::Nobody => {
                 let attributes = merged(&json!({}), &fields, "attributes");
@@ -312,7 +314,7 @@ pub(crate) async fn apply_contact(
                             Match::Waits => return Ok(Applied::Waiting),
                             Match::Identity(identity) => {
                                 let (updated, _) =
-                                    update_identity(db, scope, &actor, identity, &email, &fields)
+                                    update_identity(db, scope, &actor, *identity, &email, &fields)
                                         .await?;
                                 (updated, Applied::Updated)
                             }
