@@ -1500,5 +1500,11 @@ async fn a_record_waiting_in_tenant_a_never_links_to_the_address_verified_in_ten
     // A's waiting records are NOT_FOUND in B's API.
     let read = app.tenant(&b, WAITING, json!({ "id": ours["id"] })).await;
     assert_eq!(read.error_code(), "NOT_FOUND");
+    // The CRM deletes the waiting contact: it waits no more, and A's identity stays untouched.
+    let deleted = json!({ "id": "evt-a3", "type": "contact.deleted", "occurredAt": chrono::Utc::now(), "data": { "recordId": "contact-a1" } });
+    let (status, _) = signed(&app, &url, SECRET, &deleted).await;
+    assert_eq!(status, 200);
+    assert_eq!(waiting(&app, &a, &ours["id"]).await["totalCount"], 0);
+    untouched(&identities(&app, &a, Some(&email)).await["nodes"][0]);
     app.stop().await;
 }

@@ -583,8 +583,8 @@ async fn invite(
     Ok(())
 }
 
-/// A CRM record was deleted: its link goes (the identity stays; deleting people is the
-/// tenant's decision, not the CRM's).
+/// A CRM contact was deleted: its link goes (the identity stays; deleting people is the
+/// tenant's decision, not the CRM's), and so does the record if it was waiting.
 pub(crate) async fn unlink(
     db: &Database,
     scope: &TenantScope,
@@ -599,6 +599,7 @@ pub(crate) async fn unlink(
         .exec()
         .await?
         .rows_affected;
+    waiting::forget_in(&tx, connector_id, remote_id).await?;
     tx.commit().await?;
     Ok(removed > 0)
 }
