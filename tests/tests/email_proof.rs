@@ -56,6 +56,27 @@ async fn begin_with_proof(
     .await
 }
 
+/// Signs up with a typed (unproven) address on a tenant that allows it; answers the access
+/// token.
+async fn sign_up_unproven(app: &TestApp, tenant: &TestTenant, email: &str) -> String {
+    let begun = begin_with_proof(app, tenant, json!({ "email": email })).await;
+    let begun = begun.data()["beginPasskeyRegistration"].clone();
+    let mut device = Device::new(app);
+    let credential = device.create(&begun["options"]);
+    let finished = app
+        .finish_registration(
+            tenant,
+            None,
+            begun["ceremonyId"].as_str().unwrap(),
+            credential,
+        )
+        .await;
+    finished.data()["finishPasskeyRegistration"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn a_sign_up_with_a_proven_address_is_verified_and_a_second_one_creates_nothing() {
     let (app, sink, _clock) = start().await;
@@ -270,23 +291,7 @@ async fn sign_up_without_a_proof_is_refused_unless_the_tenant_allows_unverified_
     )
     .await
     .data();
-    let email = unique_email();
-    let begun = begin_with_proof(&app, &tenant, json!({ "email": email })).await;
-    let begun = begun.data()["beginPasskeyRegistration"].clone();
-    let mut device = Device::new(&app);
-    let credential = device.create(&begun["options"]);
-    let finished = app
-        .finish_registration(
-            &tenant,
-            None,
-            begun["ceremonyId"].as_str().unwrap(),
-            credential,
-        )
-        .await;
-    let token = finished.data()["finishPasskeyRegistration"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = sign_up_unproven(&app, &tenant, &unique_email()).await;
     let me = app
         .anonymous(&tenant, Some(&token), VIEWER, json!({}))
         .await;
@@ -435,22 +440,7 @@ async fn accepting_an_emailed_invitation_proves_the_invited_address() {
     let token = latchkey_tests::smtp::invitation_token(&sink.last_for(&email).unwrap());
 
     // A sign-up with the typed address: unverified until the invitation is accepted.
-    let begun = begin_with_proof(&app, &tenant, json!({ "email": email })).await;
-    let begun = begun.data()["beginPasskeyRegistration"].clone();
-    let mut device = Device::new(&app);
-    let credential = device.create(&begun["options"]);
-    let finished = app
-        .finish_registration(
-            &tenant,
-            None,
-            begun["ceremonyId"].as_str().unwrap(),
-            credential,
-        )
-        .await;
-    let access = finished.data()["finishPasskeyRegistration"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let access = sign_up_unproven(&app, &tenant, &email).await;
     let me = app
         .anonymous(&tenant, Some(&access), VIEWER, json!({}))
         .await;
