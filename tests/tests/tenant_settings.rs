@@ -100,6 +100,7 @@ async fn settings_are_validated_and_applied() {
             "selfSignUp": false,
             "requireVerifiedEmail": true,
             "recoveryRequiresApproval": false,
+            "signInMethods": ["PASSKEY", "EMAIL_CODE"],
         })
     );
 
