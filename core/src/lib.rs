@@ -16,6 +16,7 @@ pub mod db;
 pub mod dns;
 pub mod domains;
 pub mod email_proof;
+pub mod email_sign_in;
 pub mod ephemeral;
 pub mod error;
 pub mod granted;

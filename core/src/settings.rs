@@ -13,6 +13,27 @@ pub enum UserVerification {
     Preferred,
 }
 
+/// A way end users may sign in; the tenant allows a set of them (`sign_in_methods`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    Passkey,
+    /// A one-time code sent to the account's address.
+    EmailCode,
+    Password,
+}
+
+impl SignInMethod {
+    /// The GraphQL name, for error messages.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            SignInMethod::Passkey => "PASSKEY",
+            SignInMethod::EmailCode => "EMAIL_CODE",
+            SignInMethod::Password => "PASSWORD",
+        }
+    }
+}
+
 /// The algorithm of the tenant's token signing keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SigningAlgorithm {
@@ -148,6 +169,8 @@ pub struct TenantSettings {
     /// A recovery with an emailed code waits for an administrator's approval instead of
     /// registering a new passkey at once.
     pub recovery_requires_approval: bool,
+    /// The ways end users may sign in; the API refuses the others.
+    pub sign_in_methods: Vec<SignInMethod>,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -169,6 +192,7 @@ impl Default for TenantSettings {
             self_sign_up: true,
             require_verified_email: true,
             recovery_requires_approval: false,
+            sign_in_methods: vec![SignInMethod::Passkey, SignInMethod::EmailCode],
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             refresh_token_reuse_seconds: 5,
@@ -180,6 +204,19 @@ impl Default for TenantSettings {
 }
 
 impl TenantSettings {
+    /// Refuses `method` with a clear error unless the tenant allows it.
+    pub fn require_sign_in_method(&self, method: SignInMethod) -> Result<()> {
+        if self.sign_in_methods.contains(&method) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = self.sign_in_methods.iter().map(|m| m.api_name()).collect();
+        Err(Error::Refused(format!(
+            "this tenant does not allow signing in with {}; it allows {}",
+            method.api_name(),
+            allowed.join(", ")
+        )))
+    }
+
     /// Reads the stored document; unknown or missing fields fall back to defaults.
     pub fn from_json(value: &serde_json::Value) -> Self {
         serde_json::from_value(value.clone()).unwrap_or_default()
@@ -223,6 +260,19 @@ impl TenantSettings {
                     format!("{origin:?} is not an origin such as https://login.example.com"),
                 ));
             }
+        }
+        if self.sign_in_methods.is_empty() {
+            return Err(Error::validation(
+                "signInMethods",
+                "must allow at least one way to sign in",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if !self.sign_in_methods.iter().all(|m| seen.insert(*m)) {
+            return Err(Error::validation(
+                "signInMethods",
+                "lists a method more than once",
+            ));
         }
         if !(60..=86_400).contains(&self.access_token_ttl_seconds) {
             return Err(Error::validation(
@@ -306,6 +356,7 @@ pub struct SettingsChange {
     pub self_sign_up: Option<bool>,
     pub require_verified_email: Option<bool>,
     pub recovery_requires_approval: Option<bool>,
+    pub sign_in_methods: Option<Vec<SignInMethod>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     pub refresh_token_reuse_seconds: Option<u32>,
@@ -337,6 +388,9 @@ impl SettingsChange {
         }
         if let Some(value) = self.recovery_requires_approval {
             settings.recovery_requires_approval = value;
+        }
+        if let Some(value) = self.sign_in_methods {
+            settings.sign_in_methods = value;
         }
         if let Some(value) = self.access_token_ttl_seconds {
             settings.access_token_ttl_seconds = value;

@@ -123,7 +123,7 @@ export interface Passkey {
 
 export interface SignInResult {
   identity: Identity;
-  /** The new passkey after `signUp` or `recover`; null after a sign-in. */
+  /** The new passkey after `signUp` or `recover`; null after a sign-in (with a passkey or a code). */
   passkey: Passkey | null;
   session: Session;
   accessToken: string;
@@ -208,6 +208,15 @@ export class Latchkey {
   completeEmailVerification(
     options: { challengeId: string; code: string; signal?: AbortSignal },
   ): Promise<EmailProof>;
+  /**
+   * Signs in with the code of a `SIGN_IN` challenge and stores the tokens (like `signIn`). A
+   * wrong code, and any code for an address without an account, are `BAD_USER_INPUT` with
+   * `field: "code"`; a challenge of another purpose or unknown `field: "challengeId"`;
+   * `FORBIDDEN` where the tenant does not allow `EMAIL_CODE`.
+   */
+  signInWithEmailCode(
+    options: { challengeId: string; code: string; signal?: AbortSignal },
+  ): Promise<SignInResult>;
 
   /**
    * Creates an account (with `emailProof`, or `email` where the tenant allows unverified

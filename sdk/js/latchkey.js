@@ -1,5 +1,5 @@
 // Latchkey's JavaScript SDK: email proofs (one-time codes), passkey sign-up, sign-in and
-// recovery against one tenant's GraphQL API, a session whose access token is kept fresh, and
+// recovery, and sign-in with an emailed code, against one tenant's GraphQL API, a session whose access token is kept fresh, and
 // authenticated GraphQL calls. One plain ES
 // module without dependencies or a build step. It runs in browsers, and in Node.js 20 or later
 // when it is given a `credentials` implementation (an authenticator) and, for a server that
@@ -51,6 +51,10 @@ const START_EMAIL_VERIFICATION = `mutation StartEmailVerification($input: StartE
 
 const COMPLETE_EMAIL_VERIFICATION = `mutation CompleteEmailVerification($input: CompleteEmailVerificationInput!) {
   completeEmailVerification(input: $input) { emailProof expiresIn purpose email }
+}`;
+
+const SIGN_IN_WITH_EMAIL_CODE = `mutation SignInWithEmailCode($input: SignInWithEmailCodeInput!) {
+  signInWithEmailCode(input: $input) { ${CEREMONY_RESULT} }
 }`;
 
 const REQUEST_ACCOUNT_RECOVERY = `mutation RequestAccountRecovery($input: RequestAccountRecoveryInput!) {
@@ -275,6 +279,11 @@ function sessionOf(tokens) {
 /** The stored form of a ceremony's or a refresh's tokens; `expiresAt` is on this client's clock. */
 function tokensOf({ accessToken, refreshToken, expiresIn }) {
   return { accessToken, refreshToken, expiresAt: Date.now() + Math.max(0, Number(expiresIn) || 0) * 1000 };
+}
+
+/** The input of a typed code: spaces a person may type between the digits are dropped. */
+function codeInput(challengeId, code) {
+  return { challengeId, code: typeof code === 'string' ? code.replace(/\s+/g, '') : code };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -520,9 +529,22 @@ export class Latchkey {
    * address and purpose waits until it expires (`RATE_LIMITED`).
    */
   async completeEmailVerification({ challengeId, code, signal } = {}) {
-    const input = { challengeId, code: typeof code === 'string' ? code.replace(/\s+/g, '') : code };
-    const data = await this.#post(COMPLETE_EMAIL_VERIFICATION, { input }, { signal });
+    const data = await this.#post(COMPLETE_EMAIL_VERIFICATION, { input: codeInput(challengeId, code) }, { signal });
     return data.completeEmailVerification;
+  }
+
+  /**
+   * Signs in with the code of a `SIGN_IN` challenge (`startEmailVerification({ email, purpose:
+   * 'SIGN_IN' })`), in one step, and stores the tokens like `signIn`, replacing any stored
+   * session; a waiting autofill request is withdrawn first. A wrong code, and any code for an
+   * address without an account, are the same `BAD_USER_INPUT` with `field: 'code'`; a challenge
+   * of another purpose, or unknown, expired or used, `field: 'challengeId'`. `FORBIDDEN` where
+   * the tenant does not allow `EMAIL_CODE` (or after five wrong codes).
+   */
+  async signInWithEmailCode({ challengeId, code, signal } = {}) {
+    await this.#startCeremony();
+    const data = await this.#post(SIGN_IN_WITH_EMAIL_CODE, { input: codeInput(challengeId, code) }, { signal });
+    return this.#completeSignIn(data.signInWithEmailCode);
   }
 
   // -------------------------------------------------------------------------------------

@@ -1110,6 +1110,118 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       await graphql(server.url, settings, { input: { recoveryRequiresApproval: false } }, server.apiKey);
     }
   });
+
+  step('"Email me a code" signs in with the emailed code; the offered passkey is added and then signs in', async () => {
+    const tablet = await newDevice(browser);
+    try {
+      const { page, operations, webauthn } = tablet;
+      await page.goto(`${server.url}/t/demo/`);
+      await page.locator('main[aria-busy="false"]').waitFor();
+      assert.deepEqual(
+        (await (await fetch(`${server.url}/t/demo/config.json`)).json()).signInMethods,
+        ['PASSKEY', 'EMAIL_CODE'],
+        'the default sign-in methods',
+      );
+      assert.ok(await page.locator('#signin-code-button').isVisible(), 'a code is offered');
+      assert.ok(await page.locator('#signin-passkey-button').isVisible(), 'and passkeys');
+
+      operations.clear();
+      await page.fill('#signin-email', EMAIL);
+      await page.click('#signin-code-button');
+      await page.locator('#code-form:not([hidden])').waitFor();
+      assert.deepEqual(operations.named('startEmailVerification').map((operation) => operation.variables.input), [
+        { email: EMAIL, purpose: 'SIGN_IN' },
+      ]);
+      assert.equal(await page.locator('#email-heading').textContent(), 'Sign in');
+      const mail = await server.mailbox.nextCode(EMAIL);
+      await page.fill('#code-input', mail.code);
+      await page.click('#code-button');
+
+      // Signed in: the page offers a passkey before going on, with no way back to sign-in.
+      await page.locator('#offer-form:not([hidden])').waitFor();
+      assert.equal(await page.locator('#email-back-button').isVisible(), false);
+      assert.match(await page.locator('#offer-text').textContent(), new RegExp(`signed in as ${EMAIL}`));
+      assert.deepEqual(operations.named('signInWithEmailCode').map((operation) => operation.variables.input), [
+        { challengeId: new URL(mail.link).searchParams.get('verify'), code: mail.code },
+      ]);
+      assert.deepEqual(operations.named('completeEmailVerification'), [], 'a sign-in code is not turned into a proof');
+      const tokens = await tablet.tokens();
+      assert.ok(tokens?.accessToken, 'the session is stored');
+      const identityId = subjectOf(tokens.accessToken);
+      assert.deepEqual(webauthnCreates(tablet), [], 'no passkey prompt before the person asks for it');
+
+      await page.click('#offer-button');
+      await waitForAccount(page, server.url);
+      assert.match(await statusOf(page, 'success'), /passkey is ready/);
+      const begin = operations.named('beginPasskeyRegistration');
+      assert.deepEqual(begin.map((operation) => [operation.variables.input, operation.authorized]), [[{}, true]],
+        'a passkey for the signed-in person');
+      assert.equal((await tablet.credentials()).length, 1, 'the new passkey is on this device');
+      assert.equal((await accountState(page)).email, EMAIL);
+
+      // Signed out, the new passkey signs in to the same account (nobody at the keyboard
+      // until the button: the autofill request waits rather than signing in).
+      await tablet.setPresence(false);
+      webauthn.clear();
+      await page.click('#signout-button');
+      await page.waitForURL(`${server.url}/t/demo/`);
+      await tablet.autofillWaiting();
+      await tablet.setPresence(true);
+      operations.clear();
+      await page.click('#signin-passkey-button');
+      await waitForAccount(page, server.url);
+      assert.equal(subjectOf((await tablet.tokens()).accessToken), identityId);
+      assert.equal(operations.named('finishPasskeySignIn').length, 1);
+      assert.ok(webauthn.all().some((call) => call.kind === 'get' && call.mediation === 'optional' && call.state === 'resolved'));
+    } finally {
+      await tablet.context.close();
+    }
+  });
+
+  step('a tenant that allows only email codes shows no passkey sign-in, and the link in another browser signs in', async () => {
+    const settings = 'mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { signInMethods } } }';
+    const changed = await graphql(server.url, settings, { input: { signInMethods: ['EMAIL_CODE'] } }, server.apiKey);
+    assert.deepEqual(changed.data?.updateTenantSettings.settings.signInMethods, ['EMAIL_CODE'], JSON.stringify(changed));
+    const device = await newDevice(browser);
+    const other = await newDevice(browser);
+    try {
+      const { page, operations, webauthn } = device;
+      await page.goto(`${server.url}/t/demo/`);
+      await page.locator('main[aria-busy="false"]').waitFor();
+      for (const id of ['#signin-passkey-button', '#signin-email-button', '#lost-passkey-button']) {
+        assert.equal(await page.locator(id).isVisible(), false, `${id} is hidden`);
+      }
+      assert.ok(await page.locator('#signin-code-button').isVisible());
+      assert.equal(await page.locator('#signin-email').getAttribute('autocomplete'), 'email', 'no passkeys in the autofill');
+      assert.deepEqual(webauthn.all(), [], 'no autofill request');
+
+      // Enter asks for a code: it is the form's one action.
+      await page.fill('#signin-email', EMAIL);
+      await page.press('#signin-email', 'Enter');
+      await page.locator('#code-form:not([hidden])').waitFor();
+      assert.deepEqual(operations.named('startEmailVerification').map((operation) => operation.variables.input), [
+        { email: EMAIL, purpose: 'SIGN_IN' },
+      ]);
+      assert.deepEqual(operations.named('beginPasskeySignIn'), []);
+
+      // The link, opened in a browser that did not ask for the code: Confirm signs in there,
+      // with no passkey offered (the tenant does not allow them).
+      const mail = await server.mailbox.nextCode(EMAIL);
+      await other.page.goto(mail.link);
+      await other.page.locator('#link-form:not([hidden])').waitFor();
+      assert.deepEqual(other.operations.named('signInWithEmailCode'), [], 'not on load');
+      await other.page.click('#link-button');
+      await waitForAccount(other.page, server.url);
+      assert.equal((await accountState(other.page)).email, EMAIL);
+      assert.deepEqual(other.operations.named('completeEmailVerification'), []);
+      assert.equal(other.operations.named('signInWithEmailCode').length, 1);
+      assert.deepEqual(other.webauthn.all(), []);
+    } finally {
+      await device.context.close();
+      await other.context.close();
+      await graphql(server.url, settings, { input: { signInMethods: ['PASSKEY', 'EMAIL_CODE'] } }, server.apiKey);
+    }
+  });
 });
 
 async function waitUntil(condition, timeout = 10_000) {

@@ -101,6 +101,12 @@ impl TestApp {
         .await
     }
 
+    /// The `beginPasskeyRegistration` input of a sign-up with a fresh, proven address.
+    pub async fn sign_up_input(&self, tenant: &TestTenant) -> Value {
+        let email = crate::unique_email();
+        json!({ "emailProof": self.prove_email(tenant, &email, "SIGN_UP").await })
+    }
+
     /// Proves `email` for `purpose` through the mailbox: starts, reads the code, completes.
     /// Returns the proof.
     pub async fn prove_email(&self, tenant: &TestTenant, email: &str, purpose: &str) -> String {

@@ -56,6 +56,27 @@ async fn begin_with_proof(
     .await
 }
 
+/// Signs up with a typed (unproven) address on a tenant that allows it; answers the access
+/// token.
+async fn sign_up_unproven(app: &TestApp, tenant: &TestTenant, email: &str) -> String {
+    let begun = begin_with_proof(app, tenant, json!({ "email": email })).await;
+    let begun = begun.data()["beginPasskeyRegistration"].clone();
+    let mut device = Device::new(app);
+    let credential = device.create(&begun["options"]);
+    let finished = app
+        .finish_registration(
+            tenant,
+            None,
+            begun["ceremonyId"].as_str().unwrap(),
+            credential,
+        )
+        .await;
+    finished.data()["finishPasskeyRegistration"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn a_sign_up_with_a_proven_address_is_verified_and_a_second_one_creates_nothing() {
     let (app, sink, _clock) = start().await;
@@ -270,23 +291,7 @@ async fn sign_up_without_a_proof_is_refused_unless_the_tenant_allows_unverified_
     )
     .await
     .data();
-    let email = unique_email();
-    let begun = begin_with_proof(&app, &tenant, json!({ "email": email })).await;
-    let begun = begun.data()["beginPasskeyRegistration"].clone();
-    let mut device = Device::new(&app);
-    let credential = device.create(&begun["options"]);
-    let finished = app
-        .finish_registration(
-            &tenant,
-            None,
-            begun["ceremonyId"].as_str().unwrap(),
-            credential,
-        )
-        .await;
-    let token = finished.data()["finishPasskeyRegistration"]["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = sign_up_unproven(&app, &tenant, &unique_email()).await;
     let me = app
         .anonymous(&tenant, Some(&token), VIEWER, json!({}))
         .await;
@@ -410,4 +415,47 @@ async fn a_challenge_code_or_proof_of_one_tenant_is_worthless_in_another() {
     begin_with_proof(&app, &a, json!({ "emailProof": proof }))
         .await
         .data();
+}
+
+#[tokio::test]
+async fn accepting_an_emailed_invitation_proves_the_invited_address() {
+    let (app, sink, _clock) = start().await;
+    let tenant = app.create_tenant("proof-invite").await;
+    app.tenant(
+        &tenant,
+        "mutation { updateTenantSettings(input: { requireVerifiedEmail: false }) { settings { requireVerifiedEmail } } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let (org, _) = app.create_organization(&tenant, "Acme", "CUSTOMER").await;
+    let email = unique_email();
+    app.tenant(
+        &tenant,
+        "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { invitation { id } } }",
+        json!({ "input": { "organizationId": org, "email": email, "roles": ["org:member"] } }),
+    )
+    .await
+    .data();
+    let token = latchkey_tests::smtp::invitation_token(&sink.last_for(&email).unwrap());
+
+    // A sign-up with the typed address: unverified until the invitation is accepted.
+    let access = sign_up_unproven(&app, &tenant, &email).await;
+    let me = app
+        .anonymous(&tenant, Some(&access), VIEWER, json!({}))
+        .await;
+    assert_eq!(me.data()["viewer"]["identity"]["emailVerified"], false);
+
+    app.anonymous(
+        &tenant,
+        Some(&access),
+        "mutation($token: String!) { acceptInvitation(input: { token: $token }) { membership { id } } }",
+        json!({ "token": token }),
+    )
+    .await
+    .data();
+    let me = app
+        .anonymous(&tenant, Some(&access), VIEWER, json!({}))
+        .await;
+    assert_eq!(me.data()["viewer"]["identity"]["emailVerified"], true);
 }

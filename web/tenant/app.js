@@ -173,8 +173,9 @@ export function describeError(error, context = 'signin') {
     case 'BAD_USER_INPUT':
       return describeProofError(error, context) ?? error.message ?? 'Please check what you entered.';
     case 'FORBIDDEN':
-      // The one refusal of a code: its challenge saw too many wrong codes.
-      if (context === 'verify-code' || context === 'verify-link') {
+      // A code is refused when its challenge saw too many wrong codes (a sign-in code also
+      // when the tenant stopped allowing sign-in with codes: the message says so).
+      if ((context === 'verify-code' || context === 'verify-link') && /too many/i.test(error.message ?? '')) {
         return 'Too many wrong codes were tried: this code no longer works. You can ask for a new one once it has expired.';
       }
       return error.message || 'This is not allowed.';

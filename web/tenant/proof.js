@@ -1,9 +1,10 @@
 // Proving an email address on the sign-in page: the email section's steps that end in an
-// email proof. Either the person asks for a code here and types it in (`sendCode`, then
-// `confirmCode`), or they open the link from the email (`?verify=<challengeId>&code=<code>`),
-// which shows a Confirm button (`showLink`, then `confirmLink`). The link never completes on
-// load: mail scanners open links to look at them, and the code is good only once. What a proof
-// is then used for (a new account, a new passkey) is signin.js's.
+// email proof, or, for a `SIGN_IN` code, in a session. Either the person asks for a code here
+// and types it in (`sendCode`, then `confirmCode`), or they open the link from the email
+// (`?verify=<challengeId>&code=<code>`), which shows a Confirm button (`showLink`, then
+// `confirmLink`). The link never completes on load: mail scanners open links to look at them,
+// and the code is good only once. What a proof is then used for (a new account, a new
+// passkey), and what follows a sign-in, is signin.js's.
 //
 // These functions do the work and throw what fails; signin.js runs them one at a time, with
 // the page busy, and shows the errors.
@@ -15,6 +16,7 @@ const section = document.getElementById('email-section');
 const heading = document.getElementById('email-heading');
 const steps = [...section.querySelectorAll('[data-step]')];
 const codeInput = document.getElementById('code-input');
+const backButton = document.getElementById('email-back-button');
 
 /** What each purpose is called where the person reads it. */
 const HEADINGS = {
@@ -40,14 +42,17 @@ let current = null;
 // Steps
 
 /**
- * Shows the email section at one step (`recover`, `code`, `link`, `create`, `replace` or
- * `done`) under `title`, in place of the sign-in and sign-up cards, and moves the focus to it.
+ * Shows the email section at one step (`recover`, `code`, `link`, `create`, `replace`,
+ * `offer` or `done`) under `title`, in place of the sign-in and sign-up cards, and moves the
+ * focus to it. A step for a person already signed in (`data-signed-in`) has no way back to
+ * sign-in.
  */
 export function showStep(step, title) {
   entry.hidden = true;
   section.hidden = false;
   heading.textContent = title;
   for (const element of steps) element.hidden = element.dataset.step !== step;
+  backButton.hidden = steps.some((element) => element.dataset.step === step && 'signedIn' in element.dataset);
   heading.focus();
 }
 
@@ -130,10 +135,14 @@ export function resendCode() {
   return sendCode(purpose, email, { invitation, authorizationRequest });
 }
 
-/** Exchanges the typed code for a proof: `{ emailProof, expiresIn, purpose, email }`. */
+/**
+ * Exchanges the typed code: for a `SIGN_IN` code, a session (`{ purpose: 'SIGN_IN', signedIn }`,
+ * `signedIn` as the SDK's sign-ins answer); for any other, a proof (`{ emailProof, expiresIn,
+ * purpose, email }`).
+ */
 export async function confirmCode(code) {
   try {
-    return await complete(current.challengeId, code);
+    return await complete(current.challengeId, code, current.purpose);
   } catch (error) {
     if (error?.field === 'code' || error?.field === 'challengeId') {
       codeInput.setAttribute('aria-invalid', 'true');
@@ -161,14 +170,31 @@ export function showLink(challengeId) {
   return { invitation: pending?.invitation ?? null, authorizationRequest: pending?.authorizationRequest ?? null };
 }
 
-/** Exchanges the link's code for a proof: `{ emailProof, expiresIn, purpose, email }`. */
-export function confirmLink(challengeId, code) {
-  return complete(challengeId, code);
+/**
+ * Exchanges the link's code, as `confirmCode` does. The purpose is known when this browser
+ * asked for the code. Otherwise (the link opened in another browser), where the tenant allows
+ * signing in with a code (`mayBeSignIn`), the code is tried as a sign-in first: the server
+ * answers a challenge of another purpose as unknown without spending it or counting a wrong
+ * code, and it is then exchanged for a proof. Trying the proof first would spend a sign-in
+ * code on a proof nothing takes.
+ */
+export async function confirmLink(challengeId, code, { mayBeSignIn = false } = {}) {
+  const purpose = loadPending(challengeId)?.purpose;
+  if (purpose || !mayBeSignIn) return complete(challengeId, code, purpose);
+  try {
+    return await complete(challengeId, code, 'SIGN_IN');
+  } catch (error) {
+    if (error?.code !== 'BAD_USER_INPUT' || error.field !== 'challengeId') throw error;
+    return complete(challengeId, code);
+  }
 }
 
-async function complete(challengeId, code) {
-  const proof = await latchkey.completeEmailVerification({ challengeId, code });
+async function complete(challengeId, code, purpose) {
+  const outcome =
+    purpose === 'SIGN_IN'
+      ? { purpose, signedIn: await latchkey.signInWithEmailCode({ challengeId, code }) }
+      : await latchkey.completeEmailVerification({ challengeId, code });
   forgetPending(challengeId);
   current = null;
-  return proof;
+  return outcome;
 }

@@ -1,9 +1,10 @@
-// The sign-in and sign-up page (/t/{slug}/): passkey sign-in; sign-up and account recovery
-// with an emailed code (proof.js proves the address, this module uses the proof); the links
-// from emails (`?verify=`, `?registration=`, `?invitation=`).
+// The sign-in and sign-up page (/t/{slug}/): sign-in with a passkey or an emailed code, as
+// the tenant's `signInMethods` allow, and after a code the offer to add a passkey; sign-up and
+// account recovery with an emailed code (proof.js proves the address, this module uses the
+// proof); the links from emails (`?verify=`, `?registration=`, `?invitation=`).
 //
-// On load, where the browser supports it, a conditional-mediation request is started so the
-// tenant's passkeys show up in the email field's autofill. Only one WebAuthn request may run
+// On load, where the browser supports it and the tenant allows passkeys, a conditional-mediation
+// request is started so the tenant's passkeys show up in the email field's autofill. Only one WebAuthn request may run
 // at a time: the SDK withdraws that request before any other ceremony, and this page starts
 // it again when such a ceremony fails.
 
@@ -34,6 +35,7 @@ const entry = document.getElementById('entry');
 const signInForm = document.getElementById('signin-form');
 const signInEmail = document.getElementById('signin-email');
 const passkeyButton = document.getElementById('signin-passkey-button');
+const codeButton = document.getElementById('signin-code-button');
 const signUpSection = document.getElementById('signup-section');
 const signUpForm = document.getElementById('signup-form');
 const signUpEmail = document.getElementById('signup-email');
@@ -48,7 +50,19 @@ let busy = false;
 /** Whether the browser offers passkeys in autofill (set once on load). */
 let autofillAvailable = false;
 /** The tenant's `config.json` (defaults until it has loaded). */
-let config = { selfSignUp: false, requireVerifiedEmail: true, recoveryRequiresApproval: false };
+let config = {
+  selfSignUp: false,
+  requireVerifiedEmail: true,
+  recoveryRequiresApproval: false,
+  signInMethods: ['PASSKEY', 'EMAIL_CODE'],
+};
+/** Whether passkeys are offered for sign-in: the tenant allows them and the browser has WebAuthn. */
+let usePasskeys = false;
+
+/** Whether the tenant allows signing in with `method` (`PASSKEY`, `EMAIL_CODE`). */
+function allows(method) {
+  return Array.isArray(config.signInMethods) && config.signInMethods.includes(method);
+}
 
 function setBusy(value) {
   busy = value;
@@ -109,7 +123,7 @@ async function completeSignIn({ accessToken }, notice) {
 /** Offers the passkeys in the email field's autofill, until one is picked or another ceremony starts. */
 function startAutofill() {
   // Not while the email section is shown: the email field it fills in is hidden.
-  if (busy || !autofillAvailable || entry.hidden) return;
+  if (busy || !usePasskeys || !autofillAvailable || entry.hidden) return;
   const onCredential = () => {
     // The person picked a passkey from the autofill: this is now the running ceremony.
     setBusy(true);
@@ -151,6 +165,51 @@ function signIn(email) {
     const onCredential = () => showStatus('Signing you in…');
     await completeSignIn(await latchkey.signIn({ email, onCredential }));
   }, 'signin');
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign-in with an emailed code
+
+/** Sign-in with a code, step 1: a code to the address, if it has an account. */
+function startCodeSignIn(email) {
+  if (!email) {
+    showStatus('Enter your email address to get a code.', 'error');
+    signInEmail.focus();
+    return;
+  }
+  return exclusive(async () => {
+    await sendCode('SIGN_IN', email, destination());
+    setBusy(false);
+    showStatus('');
+  }, 'signin');
+}
+
+/** The session of a code sign-in, kept while the page offers to add a passkey. */
+let codeSignIn = null;
+
+/**
+ * After a sign-in with a code: offers to add a passkey on this device (where passkeys are
+ * offered at all), else goes on as after any sign-in.
+ */
+async function offerPasskey(signedIn) {
+  if (!usePasskeys) {
+    await completeSignIn(signedIn);
+    return;
+  }
+  codeSignIn = signedIn;
+  showStatus('');
+  const who = signedIn.identity?.email ? ` as ${signedIn.identity.email}` : '';
+  document.getElementById('offer-text').textContent =
+    `You are signed in${who}. Add a passkey on this device to sign in with it next time.`;
+  showStep('offer', 'Signed in');
+}
+
+function addOfferedPasskey() {
+  return exclusive(async () => {
+    showStatus('Follow your device’s prompt to create a passkey…');
+    await latchkey.addPasskey({ onCredential: () => showStatus('Saving your new passkey…') });
+    await completeSignIn(codeSignIn, 'Your passkey is ready: next time, sign in with it.');
+  }, 'add-passkey');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -203,8 +262,12 @@ function confirmAddress(exchange, context) {
   }, context);
 }
 
-/** Step 3, by what the code was for. */
+/** Step 3, by what the code was for (a sign-in code gave a session, any other a proof). */
 async function useProof(proof) {
+  if (proof.purpose === 'SIGN_IN' && proof.signedIn) {
+    await offerPasskey(proof.signedIn);
+    return;
+  }
   address = { emailProof: proof.emailProof, email: proof.email };
   switch (proof.purpose) {
     case 'SIGN_UP':
@@ -301,7 +364,7 @@ function openVerifyLink(challengeId, code) {
   document.getElementById('link-form').addEventListener('submit', (event) => {
     event.preventDefault();
     confirmAddress(async () => {
-      const proof = await confirmLink(challengeId, code);
+      const proof = await confirmLink(challengeId, code, { mayBeSignIn: allows('EMAIL_CODE') });
       // The code is spent: no copy of it stays in the address bar or the history.
       history.replaceState(null, '', base);
       return proof;
@@ -326,7 +389,9 @@ if (verifyChallenge) openVerifyLink(verifyChallenge, query.get('code') ?? '');
 
 signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  signIn(signInEmail.value.trim());
+  // Enter in the field submits with the form's first button, hidden or not.
+  if (event.submitter === codeButton || !usePasskeys) startCodeSignIn(signInEmail.value.trim());
+  else signIn(signInEmail.value.trim());
 });
 
 passkeyButton.addEventListener('click', () => signIn(''));
@@ -370,6 +435,15 @@ document.getElementById('replace-form').addEventListener('submit', (event) => {
   replacePasskey(replaceSignOut.checked);
 });
 
+document.getElementById('offer-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  addOfferedPasskey();
+});
+
+document.getElementById('offer-skip-button').addEventListener('click', () =>
+  exclusive(() => completeSignIn(codeSignIn), 'signin'),
+);
+
 document.getElementById('email-back-button').addEventListener('click', () => {
   if (verifyChallenge) history.replaceState(null, '', base);
   closeSteps();
@@ -379,6 +453,30 @@ document.getElementById('email-back-button').addEventListener('click', () => {
   startAutofill();
 });
 
+/**
+ * Shows the sign-in methods the tenant allows: the passkey button, autofill and recovery of a
+ * lost passkey with `PASSKEY` (where the browser has WebAuthn), "Email me a code" with
+ * `EMAIL_CODE`. Without passkeys, the code is the form's one action.
+ */
+function showSignInMethods() {
+  usePasskeys = allows('PASSKEY') && passkeysSupported();
+  const shown = { PASSKEY: usePasskeys, EMAIL_CODE: allows('EMAIL_CODE') };
+  for (const element of document.querySelectorAll('#signin-section [data-method]')) {
+    element.hidden = !shown[element.dataset.method];
+  }
+  const hint = document.getElementById('signin-email-hint');
+  if (usePasskeys) {
+    if (shown.EMAIL_CODE) {
+      hint.textContent = 'Choose your passkey from the suggestions, or enter your email and continue with a passkey or ask for a code.';
+    }
+    return;
+  }
+  signInEmail.autocomplete = 'email';
+  codeButton.classList.replace('button-secondary', 'button-primary');
+  hint.textContent = 'Enter your email: we will send you a code to sign in with.';
+  document.getElementById('lede').textContent = 'Sign in with a code sent to your email.';
+}
+
 async function init() {
   // Nothing runs before the tenant's settings are known (they decide the steps).
   setBusy(true);
@@ -387,11 +485,6 @@ async function init() {
     showStatus('You are invited to join an organization. Sign in, or create an account, with the email address the invitation was sent to.');
   }
   if (storedTokens.load()) document.getElementById('signed-in-notice').hidden = false;
-  if (!passkeysSupported()) {
-    document.getElementById('unsupported-notice').hidden = false;
-    setBusy(true);
-    return;
-  }
   try {
     config = { ...config, ...(await loadConfig('Sign in')) };
     signUpSection.hidden = config.selfSignUp !== true;
@@ -399,7 +492,14 @@ async function init() {
   } catch (error) {
     showError(error);
   }
-  autofillAvailable = await latchkey.isConditionalMediationAvailable();
+  showSignInMethods();
+  if (!passkeysSupported()) {
+    document.getElementById('unsupported-notice').hidden = false;
+    // Sign-up, recovery and registration links create passkeys; a code still signs in.
+    signUpSection.hidden = true;
+    if (!allows('EMAIL_CODE')) return;
+  }
+  autofillAvailable = usePasskeys && (await latchkey.isConditionalMediationAvailable());
   setBusy(false);
   startAutofill();
 }

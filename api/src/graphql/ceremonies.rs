@@ -8,6 +8,7 @@ use super::passkeys::Passkey;
 use super::sessions::{SessionReference, count_tokens};
 use super::types::{IntoGraphql, parse_id};
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use latchkey_core::email_sign_in;
 use latchkey_core::passkeys::{BeginRegistration, Ceremonies, CeremonyOutcome};
 use serde_json::Value;
 
@@ -65,6 +66,14 @@ pub struct FinishPasskeyRegistrationInput {
 }
 
 #[derive(InputObject)]
+pub struct SignInWithEmailCodeInput {
+    /// From `startEmailVerification(input: { email, purpose: SIGN_IN })`.
+    pub challenge_id: ID,
+    /// The digits from the email.
+    pub code: String,
+}
+
+#[derive(InputObject)]
 pub struct FinishPasskeySignInInput {
     pub ceremony_id: ID,
     /// The `PublicKeyCredential`'s `toJSON()` form.
@@ -100,6 +109,17 @@ impl From<CeremonyOutcome> for PasskeyCeremonyPayload {
             expires_in: tokens.as_ref().map(|t| t.expires_in),
         }
     }
+}
+
+/// Counts a sign-in attempt by `method` in the metrics.
+fn count_sign_in(ctx: &Context<'_>, method: &str, succeeded: bool) {
+    let label = if succeeded { "success" } else { "failure" };
+    request(ctx)
+        .0
+        .metrics
+        .sign_ins
+        .with_label_values(&[method, label])
+        .inc();
 }
 
 #[derive(Default)]
@@ -163,6 +183,25 @@ impl CeremonyMutation {
         })
     }
 
+    /// Signs in with the code of a `SIGN_IN` email verification and starts a session
+    /// (`amr: ["otp"]`). A wrong code, and any code for an address without an account, get
+    /// the same answer and no session. Anonymous; the tenant must allow `EMAIL_CODE`.
+    async fn sign_in_with_email_code(
+        &self,
+        ctx: &Context<'_>,
+        input: SignInWithEmailCodeInput,
+    ) -> async_graphql::Result<PasskeyCeremonyPayload> {
+        let challenge_id = parse_id("challengeId", &input.challenge_id)?;
+        let outcome = with_ceremonies(ctx, async |c| {
+            email_sign_in::sign_in_with_email_code(c, challenge_id, &input.code).await
+        })
+        .await;
+        count_sign_in(ctx, "email_code", outcome.is_ok());
+        let outcome = outcome?;
+        count_tokens(ctx);
+        Ok(outcome.into())
+    }
+
     /// Finishes a sign-in and starts a session.
     async fn finish_passkey_sign_in(
         &self,
@@ -174,16 +213,7 @@ impl CeremonyMutation {
             c.finish_sign_in(ceremony_id, input.credential.0).await
         })
         .await;
-        let metrics = &request(ctx).0.metrics;
-        let label = if outcome.is_ok() {
-            "success"
-        } else {
-            "failure"
-        };
-        metrics
-            .sign_ins
-            .with_label_values(&["passkey", label])
-            .inc();
+        count_sign_in(ctx, "passkey", outcome.is_ok());
         let outcome = outcome?;
         count_tokens(ctx);
         Ok(outcome.into())

@@ -64,6 +64,35 @@ impl From<UserVerification> for core_settings::UserVerification {
     }
 }
 
+/// A way end users may sign in.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SignInMethod {
+    Passkey,
+    /// A one-time code sent to the account's address (`signInWithEmailCode`).
+    EmailCode,
+    Password,
+}
+
+impl From<core_settings::SignInMethod> for SignInMethod {
+    fn from(value: core_settings::SignInMethod) -> Self {
+        match value {
+            core_settings::SignInMethod::Passkey => SignInMethod::Passkey,
+            core_settings::SignInMethod::EmailCode => SignInMethod::EmailCode,
+            core_settings::SignInMethod::Password => SignInMethod::Password,
+        }
+    }
+}
+
+impl From<SignInMethod> for core_settings::SignInMethod {
+    fn from(value: SignInMethod) -> Self {
+        match value {
+            SignInMethod::Passkey => core_settings::SignInMethod::Passkey,
+            SignInMethod::EmailCode => core_settings::SignInMethod::EmailCode,
+            SignInMethod::Password => core_settings::SignInMethod::Password,
+        }
+    }
+}
+
 /// A token signing key of the tenant (public information only).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct SigningKey {
@@ -204,6 +233,8 @@ pub struct TenantSettingsObject {
     pub require_verified_email: bool,
     /// Recovery by emailed code waits for an admin's approval.
     pub recovery_requires_approval: bool,
+    /// The ways end users may sign in.
+    pub sign_in_methods: Vec<SignInMethod>,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -227,6 +258,12 @@ pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSett
         self_sign_up: settings.self_sign_up,
         require_verified_email: settings.require_verified_email,
         recovery_requires_approval: settings.recovery_requires_approval,
+        sign_in_methods: settings
+            .sign_in_methods
+            .iter()
+            .copied()
+            .map(Into::into)
+            .collect(),
         access_token_ttl_seconds: settings.access_token_ttl_seconds,
         refresh_token_ttl_seconds: settings.refresh_token_ttl_seconds,
         refresh_token_reuse_seconds: settings.refresh_token_reuse_seconds,
@@ -272,6 +309,9 @@ pub struct UpdateTenantSettingsInput {
     /// Recovery by emailed code waits for an admin's approval (`requestAccountRecovery`,
     /// `recoveryRequests`, `approveRecoveryRequest`); default false.
     pub recovery_requires_approval: Option<bool>,
+    /// The ways end users may sign in (default `[PASSKEY, EMAIL_CODE]`); the API refuses
+    /// the others with a clear error. At least one.
+    pub sign_in_methods: Option<Vec<SignInMethod>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     /// 0 to 60 seconds; 0 turns the reuse interval off.
@@ -319,6 +359,9 @@ impl SettingsMutation {
             self_sign_up: input.self_sign_up,
             require_verified_email: input.require_verified_email,
             recovery_requires_approval: input.recovery_requires_approval,
+            sign_in_methods: input
+                .sign_in_methods
+                .map(|methods| methods.into_iter().map(Into::into).collect()),
             access_token_ttl_seconds: input.access_token_ttl_seconds,
             refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
             refresh_token_reuse_seconds: input.refresh_token_reuse_seconds,

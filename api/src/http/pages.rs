@@ -135,6 +135,11 @@ async fn page_config(
             "selfSignUp": settings.self_sign_up,
             "requireVerifiedEmail": settings.require_verified_email,
             "recoveryRequiresApproval": settings.recovery_requires_approval,
+            "signInMethods": settings
+                .sign_in_methods
+                .iter()
+                .map(|method| method.api_name())
+                .collect::<Vec<_>>(),
         })))
 }
 

@@ -10,6 +10,7 @@ use crate::ephemeral::rate_limit;
 use crate::error::{Error, Result};
 use crate::identities::{self, IdentityStatus};
 use crate::secrets;
+use crate::settings::SignInMethod;
 use crate::validate::Email;
 use chrono::{DateTime, Utc};
 use rand::Rng;
@@ -101,6 +102,10 @@ impl Verifications<'_> {
     /// not be had, a message saying why) and answers the challenge id. Anonymous.
     #[tracing::instrument(name = "core.start_email_verification", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn start(&self, email: &str, purpose: Purpose) -> Result<StartedVerification> {
+        if purpose == Purpose::SignIn {
+            self.settings
+                .require_sign_in_method(SignInMethod::EmailCode)?;
+        }
         let email = Email::parse("email", email)?;
         let limits = &self.settings.rate_limits;
         let ip = self.client_ip.unwrap_or("unknown");
@@ -202,6 +207,27 @@ impl Verifications<'_> {
     /// wrong one counts against the challenge. Anonymous.
     #[tracing::instrument(name = "core.complete_email_verification", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn complete(&self, challenge_id: Uuid, code: &str) -> Result<CompletedVerification> {
+        self.complete_checked(challenge_id, code, None).await
+    }
+
+    /// [`Self::complete`] for a challenge of `purpose` only: one of another purpose is
+    /// answered as unknown (and counts no failure).
+    pub async fn complete_for(
+        &self,
+        challenge_id: Uuid,
+        code: &str,
+        purpose: Purpose,
+    ) -> Result<CompletedVerification> {
+        self.complete_checked(challenge_id, code, Some(purpose))
+            .await
+    }
+
+    async fn complete_checked(
+        &self,
+        challenge_id: Uuid,
+        code: &str,
+        expected: Option<Purpose>,
+    ) -> Result<CompletedVerification> {
         let code: String = code
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
@@ -222,6 +248,9 @@ impl Verifications<'_> {
             .filter(|row| row.completed_at.is_none() && row.expires_at > now)
             .ok_or_else(unknown_challenge)?;
         let purpose = Purpose::parse(&challenge.purpose)?;
+        if expected.is_some_and(|expected| expected != purpose) {
+            return Err(unknown_challenge());
+        }
         let target = challenge_id.to_string();
         let audit_target = || Target {
             kind: "email_challenge",

@@ -235,6 +235,7 @@ impl Ceremonies<'_> {
         email: &str,
         display_name: Option<&str>,
     ) -> Result<Registrant> {
+        self.admit_sign_up().await?;
         if self.issuer.settings.require_verified_email {
             return Err(Error::validation(
                 "emailProof",
@@ -243,7 +244,6 @@ impl Ceremonies<'_> {
                  then pass the emailProof instead of the email",
             ));
         }
-        self.admit_sign_up().await?;
         let email = Email::parse("email", email)?;
         let display_name = parse_display_name(display_name)?;
         if identities::find_by_email(tx, email.normalized())

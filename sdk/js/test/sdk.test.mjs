@@ -637,6 +637,109 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     assert.equal((await latchkey.graphql(VIEWER)).viewer.identity.email, person.email);
   });
 
+  it('signInWithEmailCode signs in with the emailed code once, stores the tokens like signIn, and the session can add a passkey', async () => {
+    const person = await signedUp();
+    const phone = new SoftwareAuthenticator(server.url);
+    const { latchkey, operations, changes } = client({ device: phone });
+
+    const { challengeId } = await latchkey.startEmailVerification({ email: person.email, purpose: 'SIGN_IN' });
+    const mail = await server.mailbox.nextCode(person.email);
+    assert.match(mail.code ?? '', /^\d{6}$/, `the email starts with the code:\n${mail.text}`);
+    assert.deepEqual(Object.fromEntries(new URL(mail.link).searchParams), { verify: challengeId, code: mail.code });
+    const result = await latchkey.signInWithEmailCode({ challengeId, code: `${mail.code.slice(0, 3)} ${mail.code.slice(3)}` });
+
+    assert.deepEqual(operations.all().map(({ field, authorized }) => [field, authorized]), [
+      ['startEmailVerification', false],
+      ['signInWithEmailCode', false],
+    ]);
+    assert.deepEqual(operations.all()[1].variables.input, { challengeId, code: mail.code }, 'spaces are dropped');
+    assert.equal(result.identity.id, person.result.identity.id);
+    assert.equal(result.identity.email, person.email);
+    assert.equal(result.passkey, null);
+    assert.equal(result.session.identityId, person.result.identity.id);
+    assert.notEqual(result.session.sessionId, person.result.session.sessionId, 'a new session');
+    assert.deepEqual(changes, [result.session]);
+    assert.deepEqual(await latchkey.getSession(), result.session);
+    assert.equal(phone.requests.length, 0, 'no passkey prompt');
+    const { viewer } = await latchkey.graphql(VIEWER);
+    assert.equal(viewer.identity.email, person.email);
+    assert.equal(viewer.sessions.nodes.find((session) => session.current).id, result.session.sessionId);
+
+    const again = await latchkey.signInWithEmailCode({ challengeId, code: mail.code }).catch((error) => error);
+    assert.ok(again instanceof LatchkeyError, String(again));
+    assert.deepEqual([again.code, again.field], ['BAD_USER_INPUT', 'challengeId'], 'the code works once');
+
+    // The code's session adds a passkey on the new device, which then signs in by itself.
+    const passkey = await latchkey.addPasskey({ passkeyName: 'Phone' });
+    assert.equal(passkey.name, 'Phone');
+    assert.deepEqual(operations.all().at(-2).variables.input, {}, 'beginPasskeyRegistration for the signed-in person');
+    const withPasskey = await client({ device: phone }).latchkey.signIn();
+    assert.equal(withPasskey.identity.id, person.result.identity.id);
+  });
+
+  it('a code for an address without an account is answered like a wrong code, and only sign-in codes sign in', async () => {
+    const person = await signedUp();
+    const { latchkey } = client({ device: new SoftwareAuthenticator(server.url) });
+    const known = await latchkey.startEmailVerification({ email: person.email, purpose: 'SIGN_IN' });
+    const { code } = await server.mailbox.nextCode(person.email);
+    const stranger = uniqueEmail();
+    const unknown = await latchkey.startEmailVerification({ email: stranger, purpose: 'SIGN_IN' });
+    assert.equal(unknown.expiresIn, known.expiresIn, 'the same answer for an address without an account');
+    assert.equal((await server.mailbox.next(stranger)).code, null, 'its email has no code');
+
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    const wrongForKnown = await latchkey.signInWithEmailCode({ challengeId: known.challengeId, code: wrong }).catch((error) => error);
+    const anyForUnknown = await latchkey.signInWithEmailCode({ challengeId: unknown.challengeId, code }).catch((error) => error);
+    assert.ok(anyForUnknown instanceof LatchkeyError, String(anyForUnknown));
+    assert.deepEqual(
+      [anyForUnknown.code, anyForUnknown.field, anyForUnknown.message],
+      [wrongForKnown.code, wrongForKnown.field, wrongForKnown.message],
+    );
+    assert.deepEqual([anyForUnknown.code, anyForUnknown.field], ['BAD_USER_INPUT', 'code']);
+    assert.equal(await latchkey.getSession(), null, 'no session');
+
+    // A sign-up code is not a sign-in code, and is not spent by the try.
+    const newcomer = uniqueEmail();
+    const signUp = await latchkey.startEmailVerification({ email: newcomer, purpose: 'SIGN_UP' });
+    const signUpCode = (await server.mailbox.nextCode(newcomer)).code;
+    const notSignIn = await latchkey.signInWithEmailCode({ challengeId: signUp.challengeId, code: signUpCode }).catch((error) => error);
+    assert.deepEqual([notSignIn.code, notSignIn.field], ['BAD_USER_INPUT', 'challengeId']);
+    const proof = await latchkey.completeEmailVerification({ challengeId: signUp.challengeId, code: signUpCode });
+    assert.equal(proof.purpose, 'SIGN_UP');
+
+    // The known address's right code still signs in after one wrong try.
+    const result = await latchkey.signInWithEmailCode({ challengeId: known.challengeId, code });
+    assert.equal(result.identity.id, person.result.identity.id);
+  });
+
+  it('a sign-in code of one tenant is unknown in another, and a tenant that allows only passkeys refuses codes', async () => {
+    const tenant = await createTenant('sdk-passkeys-only');
+    await raiseLimits(tenant.slug, tenant.apiKey);
+    const person = await signedUp();
+    const demo = client({ device: new SoftwareAuthenticator(server.url) });
+    const { challengeId } = await demo.latchkey.startEmailVerification({ email: person.email, purpose: 'SIGN_IN' });
+    const { code } = await server.mailbox.nextCode(person.email);
+    const elsewhere = client({ device: new SoftwareAuthenticator(server.url), tenant: tenant.slug });
+    await assert.rejects(elsewhere.latchkey.signInWithEmailCode({ challengeId, code }), { code: 'BAD_USER_INPUT', field: 'challengeId' });
+    assert.equal(await elsewhere.latchkey.getSession(), null);
+    assert.equal((await demo.latchkey.signInWithEmailCode({ challengeId, code })).identity.id, person.result.identity.id);
+
+    const settings = await updateSettings(tenant.slug, tenant.apiKey, { signInMethods: ['PASSKEY'] }, 'signInMethods');
+    assert.deepEqual(settings.signInMethods, ['PASSKEY']);
+    const config = await (await fetch(`${server.apiUrl}/t/${tenant.slug}/config.json`)).json();
+    assert.deepEqual(config.signInMethods, ['PASSKEY'], 'the hosted pages learn it from config.json');
+    const refused = await elsewhere.latchkey.startEmailVerification({ email: person.email, purpose: 'SIGN_IN' }).catch((error) => error);
+    assert.ok(refused instanceof LatchkeyError, String(refused));
+    assert.equal(refused.code, 'FORBIDDEN', refused.message);
+    assert.match(refused.message, /EMAIL_CODE/, 'the refusal names the method');
+    const guessed = await elsewhere.latchkey.signInWithEmailCode({ challengeId, code }).catch((error) => error);
+    assert.equal(guessed.code, 'FORBIDDEN', guessed.message);
+    // Other purposes still work there.
+    const other = uniqueEmail();
+    await elsewhere.latchkey.startEmailVerification({ email: other, purpose: 'SIGN_UP' });
+    assert.match((await server.mailbox.nextCode(other)).code ?? '', /^\d{6}$/);
+  });
+
   // Its own time limit: a request the SDK fails to withdraw waits forever.
   it('autofill waits for the person, aborts without leaving a request behind, yields to other ceremonies, and signs in', { timeout: 10_000 }, async () => {
     const person = await signedUp();
