@@ -17,7 +17,7 @@ mod m20261206_000011_email_domains;
 mod m20261206_000012_tenant_quotas;
 mod m20261206_000013_tenant_domain_verification;
 mod m20261206_000014_email_proof;
-mod m20261207_000015_crm_waiting_records;
+mod m20261206_000015_crm_waiting_records;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -44,7 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_tenant_quotas::Migration),
             Box::new(m20261206_000013_tenant_domain_verification::Migration),
             Box::new(m20261206_000014_email_proof::Migration),
-            Box::new(m20261207_000015_crm_waiting_records::Migration),
+            Box::new(m20261206_000015_crm_waiting_records::Migration),
         ]
     }
 }
