@@ -351,12 +351,12 @@ async fn invitations_join_requests_and_domains_take_a_constant_number_of_stateme
     let organizations = many["organizations"]["nodes"].as_array().unwrap();
     assert_eq!(organizations.len(), 20);
     // One by one, 20 organizations with five lists each would take 100 list queries and
-    // more; batched, the same handful for 2 organizations as for 20 (18 on SQLite, a few
-    // more with PostgreSQL's per-transaction tenant setting; a batch cut short by the
-    // loaders' timer only adds another handful).
+    // more; batched, the same handful for 2 organizations as for 20 (18 on SQLite, 24 with
+    // PostgreSQL's per-transaction tenant setting; a batch cut short by the loaders' timer
+    // only adds another handful).
     for (organizations, statements) in [(2, few_statements), (20, many_statements)] {
         assert!(
-            statements <= 30.0,
+            statements <= 40.0,
             "{organizations} organizations with their lists took {statements} statements"
         );
     }
