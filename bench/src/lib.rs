@@ -121,7 +121,7 @@ pub fn backend_settings() -> (Settings, String) {
 pub async fn lift_rate_limits(app: &TestApp, tenant: &TestTenant) {
     app.tenant(
         tenant,
-        "mutation { updateTenantSettings(input: { rateLimits: { signInPerIp: 100000, signInPerIdentity: 100000, signInPerIdentityAllIps: 100000, signUpPerIp: 100000 } }) { settings { selfSignUp } } }",
+        "mutation { updateTenantSettings(input: { rateLimits: { signInPerIp: 100000, signInPerIdentity: 100000, signInPerIdentityAllIps: 100000, signUpPerIp: 100000, emailVerificationPerIp: 100000, emailVerificationPerAddress: 100000, emailVerificationPerAddressAllIps: 100000, emailVerificationPerTenant: 100000 } }) { settings { selfSignUp } } }",
         json!({}),
     )
     .await

@@ -126,3 +126,37 @@ pub async fn list_audit_events(
     tx.commit().await?;
     Ok(rows.map(AuditEvent::from))
 }
+
+/// The newest `limit` events with one of `actions` about the identity `identity_id` or one
+/// of `passkey_ids`, newest first.
+pub(crate) async fn events_about_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+    passkey_ids: &[Uuid],
+    actions: &[&str],
+    limit: u64,
+) -> Result<Vec<AuditEvent>> {
+    use sea_orm::{Condition, QueryOrder, QuerySelect};
+    let about = Condition::any()
+        .add(
+            Condition::all()
+                .add(row::Column::TargetType.eq("identity"))
+                .add(row::Column::TargetId.eq(identity_id.to_string())),
+        )
+        .add(
+            Condition::all()
+                .add(row::Column::TargetType.eq("passkey"))
+                .add(row::Column::TargetId.is_in(passkey_ids.iter().map(Uuid::to_string))),
+        );
+    Ok(tx
+        .find::<row::Entity>()
+        .filter(about)
+        .filter(row::Column::Action.is_in(actions.iter().copied()))
+        .order_by_desc(row::Column::Id)
+        .limit(limit)
+        .all()
+        .await?
+        .into_iter()
+        .map(AuditEvent::from)
+        .collect())
+}

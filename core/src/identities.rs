@@ -460,11 +460,19 @@ pub async fn update_identity(
         return Err(Error::NotFound);
     }
     let mut changed = Vec::new();
+    let current_email = current.email_normalized.clone();
     let mut active: row::ActiveModel = current.into();
-    if let Some(email) = email {
+    if let Some(email) = email
+        && email.normalized() != current_email
+    {
         active.email = Set(email.as_str().to_owned());
         active.email_normalized = Set(email.normalized().to_owned());
         changed.push("email");
+        // Nobody has proven the new address yet (unless the admin says so below).
+        if changes.email_verified.is_none() {
+            active.email_verified = Set(false);
+            changed.push("emailVerified");
+        }
     }
     if let Some(verified) = changes.email_verified {
         active.email_verified = Set(verified);
@@ -514,6 +522,45 @@ pub async fn update_identity(
     .await?;
     publish(&tx, actor, EventType::IdentityUpdated, &identity, &changed).await?;
     tx.commit().await?;
+    Ok(identity)
+}
+
+/// Marks the identity's address verified (its owner proved it, e.g. with an emailed code), in
+/// the caller's transaction, so the domain policies and CRM links that wait for a verified
+/// address act. Does nothing to an address already verified.
+pub(crate) async fn mark_email_verified_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Identity> {
+    let current = find_row(tx, id).await?;
+    if current.email_verified {
+        return Identity::try_from(current);
+    }
+    let mut active: row::ActiveModel = current.into();
+    active.email_verified = Set(true);
+    active.updated_at = Set(Utc::now());
+    let identity = Identity::try_from(tx.update(active).await.map_err(map_write_error)?)?;
+    let target = id.to_string();
+    audit::record(
+        tx,
+        actor,
+        "identity.email_verified",
+        Some(Target {
+            kind: "identity",
+            id: &target,
+        }),
+        json!({}),
+    )
+    .await?;
+    publish(
+        tx,
+        actor,
+        EventType::IdentityUpdated,
+        &identity,
+        &["emailVerified"],
+    )
+    .await?;
     Ok(identity)
 }
 

@@ -483,6 +483,10 @@ pub async fn accept_invitation(
         json!({ "invitationId": invitation_id, "identityId": identity_id, "roles": roles }),
     )
     .await?;
+    // The token reached the person at the invited address: that proves the address.
+    if !identity.email_verified {
+        identities::mark_email_verified_in(&tx, actor, identity_id).await?;
+    }
     let member = organizations::member_of(&tx, membership).await?;
     tx.commit().await?;
     Ok(member)

@@ -13,6 +13,27 @@ pub enum UserVerification {
     Preferred,
 }
 
+/// A way end users may sign in; the tenant allows a set of them (`sign_in_methods`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    Passkey,
+    /// A one-time code sent to the account's address.
+    EmailCode,
+    Password,
+}
+
+impl SignInMethod {
+    /// The GraphQL name, for error messages.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            SignInMethod::Passkey => "PASSKEY",
+            SignInMethod::EmailCode => "EMAIL_CODE",
+            SignInMethod::Password => "PASSWORD",
+        }
+    }
+}
+
 /// The algorithm of the tenant's token signing keys.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SigningAlgorithm {
@@ -42,6 +63,16 @@ pub struct RateLimits {
     /// Requests from one client address.
     pub token_per_ip: u32,
     // --- end of the token endpoint limits ---
+    // --- Email verification (`startEmailVerification`, `email_proof`). ---
+    /// Verification emails asked for by one client IP.
+    pub email_verification_per_ip: u32,
+    /// Verification emails for one address asked for from one client IP.
+    pub email_verification_per_address: u32,
+    /// Verification emails for one address from all client IPs together.
+    pub email_verification_per_address_all_ips: u32,
+    /// Verification emails of the whole tenant: a high ceiling far above what one client may
+    /// ask for, so no single client can use it up.
+    pub email_verification_per_tenant: u32,
 }
 
 impl Default for RateLimits {
@@ -54,6 +85,11 @@ impl Default for RateLimits {
             // Token endpoint limits.
             token_per_client: 30,
             token_per_ip: 600,
+            // Email verification.
+            email_verification_per_ip: 20,
+            email_verification_per_address: 5,
+            email_verification_per_address_all_ips: 20,
+            email_verification_per_tenant: 5_000,
         }
     }
 }
@@ -69,6 +105,10 @@ pub struct RateLimitsChange {
     pub token_per_client: Option<u32>,
     pub token_per_ip: Option<u32>,
     // --- end of the token endpoint limits ---
+    pub email_verification_per_ip: Option<u32>,
+    pub email_verification_per_address: Option<u32>,
+    pub email_verification_per_address_all_ips: Option<u32>,
+    pub email_verification_per_tenant: Option<u32>,
 }
 
 impl RateLimitsChange {
@@ -84,6 +124,23 @@ impl RateLimitsChange {
             // Token endpoint limits.
             (self.token_per_client, &mut limits.token_per_client),
             (self.token_per_ip, &mut limits.token_per_ip),
+            // Email verification.
+            (
+                self.email_verification_per_ip,
+                &mut limits.email_verification_per_ip,
+            ),
+            (
+                self.email_verification_per_address,
+                &mut limits.email_verification_per_address,
+            ),
+            (
+                self.email_verification_per_address_all_ips,
+                &mut limits.email_verification_per_address_all_ips,
+            ),
+            (
+                self.email_verification_per_tenant,
+                &mut limits.email_verification_per_tenant,
+            ),
         ];
         for (change, value) in fields {
             if let Some(change) = change {
@@ -106,6 +163,14 @@ pub struct TenantSettings {
     pub allowed_origins: Vec<String>,
     pub user_verification: UserVerification,
     pub self_sign_up: bool,
+    /// Sign-up needs a proof of the address (`startEmailVerification`); without it sign-ups
+    /// keep unverified addresses that nothing trusts.
+    pub require_verified_email: bool,
+    /// A recovery with an emailed code waits for an administrator's approval instead of
+    /// registering a new passkey at once.
+    pub recovery_requires_approval: bool,
+    /// The ways end users may sign in; the API refuses the others.
+    pub sign_in_methods: Vec<SignInMethod>,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -125,6 +190,9 @@ impl Default for TenantSettings {
             allowed_origins: Vec::new(),
             user_verification: UserVerification::Required,
             self_sign_up: true,
+            require_verified_email: true,
+            recovery_requires_approval: false,
+            sign_in_methods: vec![SignInMethod::Passkey, SignInMethod::EmailCode],
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             refresh_token_reuse_seconds: 5,
@@ -136,6 +204,19 @@ impl Default for TenantSettings {
 }
 
 impl TenantSettings {
+    /// Refuses `method` with a clear error unless the tenant allows it.
+    pub fn require_sign_in_method(&self, method: SignInMethod) -> Result<()> {
+        if self.sign_in_methods.contains(&method) {
+            return Ok(());
+        }
+        let allowed: Vec<&str> = self.sign_in_methods.iter().map(|m| m.api_name()).collect();
+        Err(Error::Refused(format!(
+            "this tenant does not allow signing in with {}; it allows {}",
+            method.api_name(),
+            allowed.join(", ")
+        )))
+    }
+
     /// Reads the stored document; unknown or missing fields fall back to defaults.
     pub fn from_json(value: &serde_json::Value) -> Self {
         serde_json::from_value(value.clone()).unwrap_or_default()
@@ -179,6 +260,19 @@ impl TenantSettings {
                     format!("{origin:?} is not an origin such as https://login.example.com"),
                 ));
             }
+        }
+        if self.sign_in_methods.is_empty() {
+            return Err(Error::validation(
+                "signInMethods",
+                "must allow at least one way to sign in",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if !self.sign_in_methods.iter().all(|m| seen.insert(*m)) {
+            return Err(Error::validation(
+                "signInMethods",
+                "lists a method more than once",
+            ));
         }
         if !(60..=86_400).contains(&self.access_token_ttl_seconds) {
             return Err(Error::validation(
@@ -226,6 +320,22 @@ impl TenantSettings {
                 self.rate_limits.token_per_client,
             ),
             ("rateLimits.tokenPerIp", self.rate_limits.token_per_ip),
+            (
+                "rateLimits.emailVerificationPerIp",
+                self.rate_limits.email_verification_per_ip,
+            ),
+            (
+                "rateLimits.emailVerificationPerAddress",
+                self.rate_limits.email_verification_per_address,
+            ),
+            (
+                "rateLimits.emailVerificationPerAddressAllIps",
+                self.rate_limits.email_verification_per_address_all_ips,
+            ),
+            (
+                "rateLimits.emailVerificationPerTenant",
+                self.rate_limits.email_verification_per_tenant,
+            ),
         ] {
             if !(1..=100_000).contains(&value) {
                 return Err(Error::validation(field, "must be between 1 and 100000"));
@@ -244,6 +354,9 @@ pub struct SettingsChange {
     pub allowed_origins: Option<Vec<String>>,
     pub user_verification: Option<UserVerification>,
     pub self_sign_up: Option<bool>,
+    pub require_verified_email: Option<bool>,
+    pub recovery_requires_approval: Option<bool>,
+    pub sign_in_methods: Option<Vec<SignInMethod>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     pub refresh_token_reuse_seconds: Option<u32>,
@@ -269,6 +382,15 @@ impl SettingsChange {
         }
         if let Some(value) = self.self_sign_up {
             settings.self_sign_up = value;
+        }
+        if let Some(value) = self.require_verified_email {
+            settings.require_verified_email = value;
+        }
+        if let Some(value) = self.recovery_requires_approval {
+            settings.recovery_requires_approval = value;
+        }
+        if let Some(value) = self.sign_in_methods {
+            settings.sign_in_methods = value;
         }
         if let Some(value) = self.access_token_ttl_seconds {
             settings.access_token_ttl_seconds = value;

@@ -206,12 +206,13 @@ async fn an_unverified_address_joins_once_it_is_verified() {
         vec![(ann.id, vec![ORG_MEMBER.to_owned()])]
     );
 
-    // Moving a verified address to the domain joins too.
+    // Moving a verified address to the domain: the new address is unverified until someone
+    // says it is, so it joins only then.
     let bob = create(&world, &t, "bob@elsewhere.example", true)
         .await
         .expect("create bob");
     assert_eq!(world.members(&t, org.id).await.len(), 1);
-    identities::update_identity(
+    let moved = identities::update_identity(
         &world.db,
         &t.scope,
         &owner,
@@ -223,6 +224,21 @@ async fn an_unverified_address_joins_once_it_is_verified() {
     )
     .await
     .expect("change bob's email");
+    assert!(!moved.email_verified);
+    assert_eq!(world.members(&t, org.id).await.len(), 1);
+    identities::update_identity(
+        &world.db,
+        &t.scope,
+        &owner,
+        bob.id,
+        IdentityChanges {
+            email: Some("bob@acme.example".into()),
+            email_verified: Some(true),
+            ..IdentityChanges::default()
+        },
+    )
+    .await
+    .expect("verify bob's new address");
     assert_eq!(
         world.members(&t, org.id).await,
         vec![

@@ -16,6 +16,7 @@ mod m20261206_000010_refresh_successor;
 mod m20261206_000011_email_domains;
 mod m20261206_000012_tenant_quotas;
 mod m20261206_000013_tenant_domain_verification;
+mod m20261206_000014_email_proof;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_email_domains::Migration),
             Box::new(m20261206_000012_tenant_quotas::Migration),
             Box::new(m20261206_000013_tenant_domain_verification::Migration),
+            Box::new(m20261206_000014_email_proof::Migration),
         ]
     }
 }

@@ -123,7 +123,7 @@ export interface Passkey {
 
 export interface SignInResult {
   identity: Identity;
-  /** The new passkey after `signUp`; null after a sign-in. */
+  /** The new passkey after `signUp` or `recover`; null after a sign-in. */
   passkey: Passkey | null;
   session: Session;
   accessToken: string;
@@ -140,12 +140,48 @@ export interface CeremonyOptions {
 }
 
 export interface SignUpOptions extends CeremonyOptions {
+  /** From `completeEmailVerification` with purpose `SIGN_UP`: the account gets a verified address. */
+  emailProof?: string;
+  /** Without a proof, for tenants that do not require verified addresses (`requireVerifiedEmail: false`). */
   email?: string;
   displayName?: string;
   /** Default "Passkey". */
   passkeyName?: string;
   /** From a registration link: registers a new passkey to that account instead of a new account. */
   registrationToken?: string;
+}
+
+export interface RecoverOptions extends CeremonyOptions {
+  /** From `completeEmailVerification` with purpose `RECOVERY`. */
+  emailProof: string;
+  /** End the account's other sessions (default false). */
+  signOutEverywhere?: boolean;
+  /** Default "Passkey". */
+  passkeyName?: string;
+}
+
+/** What an emailed code is for. */
+export type EmailVerificationPurpose = 'SIGN_UP' | 'SIGN_IN' | 'RECOVERY' | 'EMAIL_CHANGE' | 'VERIFY_ADDRESS';
+
+export interface EmailVerificationChallenge {
+  challengeId: string;
+  /** Seconds until the code stops working. */
+  expiresIn: number;
+}
+
+export interface EmailProof {
+  /** Proof that the caller controls `email`, for `purpose` only. */
+  emailProof: string;
+  /** Seconds until the proof stops working. */
+  expiresIn: number;
+  purpose: EmailVerificationPurpose;
+  email: string;
+}
+
+export interface AccountRecoveryRequest {
+  id: string;
+  status: 'PENDING' | string;
+  createdAt: string;
 }
 
 export interface GraphqlOptions {
@@ -157,8 +193,32 @@ export class Latchkey {
   /** The tenant GraphQL endpoint this client calls. */
   readonly endpoint: string;
 
-  /** Creates an account and its first passkey (or, with `registrationToken`, a new passkey for that account) and signs in. */
+  /**
+   * Emails a one-time code (and a link carrying it) to `email`. Anonymous; answers the same
+   * whether or not the address has an account.
+   */
+  startEmailVerification(
+    options: { email: string; purpose: EmailVerificationPurpose; signal?: AbortSignal },
+  ): Promise<EmailVerificationChallenge>;
+  /**
+   * Exchanges the emailed code for an email proof. A wrong code is `BAD_USER_INPUT` with
+   * `field: "code"`; an unknown, expired or used challenge `field: "challengeId"`; one that
+   * saw five wrong codes `FORBIDDEN`.
+   */
+  completeEmailVerification(
+    options: { challengeId: string; code: string; signal?: AbortSignal },
+  ): Promise<EmailProof>;
+
+  /**
+   * Creates an account (with `emailProof`, or `email` where the tenant allows unverified
+   * addresses) and its first passkey, or, with `registrationToken`, a new passkey for that
+   * account; signs in.
+   */
   signUp(options: SignUpOptions): Promise<SignInResult>;
+  /** A new passkey for the account of a `RECOVERY` proof; signs in. */
+  recover(options: RecoverOptions): Promise<SignInResult>;
+  /** Where recoveries need an administrator's approval: files the request (`PENDING`). */
+  requestAccountRecovery(options: { emailProof: string; signal?: AbortSignal }): Promise<AccountRecoveryRequest>;
   /** Signs in with a passkey: that account's passkeys with `email`, any of the site's without. */
   signIn(options?: CeremonyOptions & { email?: string }): Promise<SignInResult>;
   /**

@@ -1,5 +1,6 @@
-// Latchkey's JavaScript SDK: passkey sign-up and sign-in against one tenant's GraphQL API,
-// a session whose access token is kept fresh, and authenticated GraphQL calls. One plain ES
+// Latchkey's JavaScript SDK: email proofs (one-time codes), passkey sign-up, sign-in and
+// recovery against one tenant's GraphQL API, a session whose access token is kept fresh, and
+// authenticated GraphQL calls. One plain ES
 // module without dependencies or a build step. It runs in browsers, and in Node.js 20 or later
 // when it is given a `credentials` implementation (an authenticator) and, for a server that
 // is not on the same origin, an absolute `baseUrl`/`issuer`.
@@ -42,6 +43,18 @@ const BEGIN_SIGN_IN = `mutation BeginPasskeySignIn($input: BeginPasskeySignInInp
 
 const FINISH_SIGN_IN = `mutation FinishPasskeySignIn($input: FinishPasskeySignInInput!) {
   finishPasskeySignIn(input: $input) { ${CEREMONY_RESULT} }
+}`;
+
+const START_EMAIL_VERIFICATION = `mutation StartEmailVerification($input: StartEmailVerificationInput!) {
+  startEmailVerification(input: $input) { challengeId expiresIn }
+}`;
+
+const COMPLETE_EMAIL_VERIFICATION = `mutation CompleteEmailVerification($input: CompleteEmailVerificationInput!) {
+  completeEmailVerification(input: $input) { emailProof expiresIn purpose email }
+}`;
+
+const REQUEST_ACCOUNT_RECOVERY = `mutation RequestAccountRecovery($input: RequestAccountRecoveryInput!) {
+  requestAccountRecovery(input: $input) { request { id status createdAt } }
 }`;
 
 const REFRESH_SESSION = `mutation RefreshSession($input: RefreshSessionInput!) {
@@ -483,6 +496,36 @@ export class Latchkey {
   }
 
   // -------------------------------------------------------------------------------------
+  // Email proofs
+
+  /**
+   * Emails a one-time code for `email` (and a link to the hosted page that carries it) and
+   * answers `{ challengeId, expiresIn }`. `purpose` is `SIGN_UP`, `SIGN_IN`, `RECOVERY`,
+   * `EMAIL_CHANGE` or `VERIFY_ADDRESS`. Anonymous. The answer is the same whether or not the
+   * address has an account, so the app cannot tell either (and should not say). Asking again
+   * for the same address and purpose sends a new code for the same challenge; the old code
+   * stops working.
+   */
+  async startEmailVerification({ email, purpose, signal } = {}) {
+    const data = await this.#post(START_EMAIL_VERIFICATION, { input: { email, purpose } }, { signal });
+    return data.startEmailVerification;
+  }
+
+  /**
+   * Exchanges the emailed code for an email proof: `{ emailProof, expiresIn, purpose, email }`.
+   * The proof is what `signUp`, `recover` and `requestAccountRecovery` take. A wrong code is
+   * `BAD_USER_INPUT` with `field: 'code'` (the message says how many tries are left); an
+   * unknown, expired or used challenge is `BAD_USER_INPUT` with `field: 'challengeId'`: start
+   * again. After five wrong codes the challenge is dead (`FORBIDDEN`), and a new code for that
+   * address and purpose waits until it expires (`RATE_LIMITED`).
+   */
+  async completeEmailVerification({ challengeId, code, signal } = {}) {
+    const input = { challengeId, code: typeof code === 'string' ? code.replace(/\s+/g, '') : code };
+    const data = await this.#post(COMPLETE_EMAIL_VERIFICATION, { input }, { signal });
+    return data.completeEmailVerification;
+  }
+
+  // -------------------------------------------------------------------------------------
   // Passkey ceremonies
 
   #container() {
@@ -532,8 +575,9 @@ export class Latchkey {
   }
 
   /**
-   * begin → `navigator.credentials.create` → finish: anonymous for a sign-up or a registration
-   * link, as the signed-in person (`authenticated`) to add a passkey to their account.
+   * begin → `navigator.credentials.create` → finish: anonymous for a sign-up, a recovery or a
+   * registration link, as the signed-in person (`authenticated`) to add a passkey to their
+   * account.
    */
   async #register(input, passkeyName, { signal, onCredential, authenticated }) {
     const container = this.#requireContainer();
@@ -577,18 +621,39 @@ export class Latchkey {
   }
 
   /**
-   * Creates an account and its first passkey, and signs it in. With `registrationToken` (from
+   * Creates an account and its first passkey, and signs it in. The address is proven with
+   * `emailProof` (from `completeEmailVerification` with purpose `SIGN_UP`); a tenant that does
+   * not require verified addresses also takes a bare `email`. With `registrationToken` (from
    * a registration link) it registers a new passkey to that link's account instead, and signs
    * it in. Replaces any stored session. Every ceremony calls `onCredential()`, when given, once
    * the authenticator has answered and before the server checks the answer.
    */
-  async signUp({ email, displayName, passkeyName, registrationToken, signal, onCredential } = {}) {
-    const payload = await this.#register({ email, displayName, registrationToken }, passkeyName, {
-      signal,
-      onCredential,
-      authenticated: false,
-    });
+  async signUp({ email, emailProof, displayName, passkeyName, registrationToken, signal, onCredential } = {}) {
+    const input = { email, emailProof, displayName, registrationToken };
+    const payload = await this.#register(input, passkeyName, { signal, onCredential, authenticated: false });
     return this.#completeSignIn(payload);
+  }
+
+  /**
+   * Account recovery: registers a new passkey to the account of `emailProof` (purpose
+   * `RECOVERY`) and signs it in; with `signOutEverywhere`, the account's other sessions end.
+   * Refused when the tenant wants recoveries approved: see `requestAccountRecovery`.
+   */
+  async recover({ emailProof, signOutEverywhere = false, passkeyName, signal, onCredential } = {}) {
+    const input = { emailProof, signOutEverywhere };
+    const payload = await this.#register(input, passkeyName, { signal, onCredential, authenticated: false });
+    return this.#completeSignIn(payload);
+  }
+
+  /**
+   * For a tenant whose recoveries an administrator approves: files the request of the account
+   * of `emailProof` (purpose `RECOVERY`) and answers it, `{ id, status: 'PENDING', createdAt }`.
+   * Once approved, the person receives an email with a registration link
+   * (`signUp({ registrationToken })`).
+   */
+  async requestAccountRecovery({ emailProof, signal } = {}) {
+    const data = await this.#post(REQUEST_ACCOUNT_RECOVERY, { input: { emailProof } }, { signal });
+    return data.requestAccountRecovery.request;
   }
 
   /** Adds a passkey to the signed-in person's account; answers it (`{ id, name }`). */
@@ -611,10 +676,10 @@ export class Latchkey {
    * Offers the site's passkeys in the autofill of the page's `autocomplete="username webauthn"`
    * field (conditional mediation) and signs in with the one the person picks. The returned
    * promise waits until then. It rejects with `ABORTED` when `signal` aborts, or when this
-   * client starts another ceremony (`signIn`, `signUp`, `addPasskey`, another autofill), which
-   * aborts the waiting request first so it never blocks the browser. Once a passkey is picked
-   * (`onCredential()` tells when), the sign-in completes regardless. `NOT_SUPPORTED` where
-   * autofill is not available.
+   * client starts another ceremony (`signIn`, `signUp`, `recover`, `addPasskey`, another
+   * autofill), which aborts the waiting request first so it never blocks the browser. Once a
+   * passkey is picked (`onCredential()` tells when), the sign-in completes regardless.
+   * `NOT_SUPPORTED` where autofill is not available.
    */
   async signInWithAutofill({ signal, onCredential } = {}) {
     const turn = ++this.#started;

@@ -1,7 +1,8 @@
 // End-to-end test of the hosted passkey pages in a real browser: Debian's Chromium driven
 // by playwright-core, with the DevTools Protocol's virtual authenticators standing in for a
 // platform authenticator (and, once, a USB security key), against the real `latchkey`
-// server on a fresh data directory. See README.md beside this file.
+// server on a fresh data directory. Emailed codes and links are read from that server's
+// mailbox file. See README.md beside this file.
 //
 // The steps share one browser and one server and run in order; once a step fails, the
 // later ones are skipped rather than failing for the same reason.
@@ -133,6 +134,25 @@ async function newDevice(browser) {
   return device;
 }
 
+/** The `navigator.credentials.create` calls a device's pages made. */
+function webauthnCreates(device) {
+  return device.webauthn.all().filter((call) => call.kind === 'create');
+}
+
+/** The identity an access token was issued to (its `sub`; read, not verified). */
+function subjectOf(accessToken) {
+  return JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8')).sub;
+}
+
+/** The shown step of the sign-in page's email section (`code`, `link`, `create`, …), or null. */
+function shownStep(page) {
+  return page.evaluate(() =>
+    document.getElementById('email-section').hidden
+      ? null
+      : [...document.querySelectorAll('#email-section [data-step]')].filter((step) => !step.hidden).map((step) => step.dataset.step).join(),
+  );
+}
+
 async function waitForAccount(page, url) {
   await page.waitForURL(`${url}/t/demo/account`);
   await page.locator('main[aria-busy="false"]').waitFor();
@@ -239,6 +259,8 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
     const config = await (await fetch(`${server.url}/t/demo/config.json`)).json();
     assert.equal(config.slug, 'demo');
     assert.equal(config.selfSignUp, true, 'the demo tenant allows self sign-up');
+    assert.equal(config.requireVerifiedEmail, true, 'sign-up proves the address by default');
+    assert.equal(config.recoveryRequiresApproval, false);
 
     await page.goto(`${server.url}/t/demo/`);
     await page.locator('main[aria-busy="false"]').waitFor();
@@ -250,6 +272,8 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
     assert.equal(brand.toLowerCase(), config.primaryColor.toLowerCase());
     assert.ok(await page.locator('#signup-section').isVisible(), 'the sign-up section is shown');
     assert.ok(await page.locator('#signin-section').isVisible());
+    assert.ok(await page.locator('#lost-passkey-button').isVisible(), 'recovery is offered');
+    assert.equal(await page.locator('#email-section').isVisible(), false);
 
     assert.equal(await page.locator('#signin-email').getAttribute('autocomplete'), 'username webauthn');
     assert.equal(await status(page).getAttribute('aria-live'), 'polite');
@@ -267,18 +291,49 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
     assert.equal((await status(page).textContent()).trim(), '', 'no error is shown for an unused autofill');
   });
 
-  step('signing up creates the account and its first passkey, and opens the account page', async () => {
+  step('signing up proves the address with the emailed code, then creates the account and its first passkey', async () => {
     const { page, operations, webauthn } = laptop;
     operations.clear();
     webauthn.clear();
     await page.fill('#signup-email', EMAIL);
-    await page.fill('#signup-name', DISPLAY_NAME);
     await page.click('#signup-button');
+    await page.locator('#code-form:not([hidden])').waitFor();
+    assert.deepEqual(operations.named('startEmailVerification').map((operation) => operation.variables.input), [
+      { email: EMAIL, purpose: 'SIGN_UP' },
+    ]);
+    assert.match(await page.locator('#code-sent').textContent(), new RegExp(`sent an email to ${EMAIL}`));
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'code-input', 'the code field has the focus');
+
+    const mail = await server.mailbox.nextCode(EMAIL);
+    assert.match(mail.code ?? '', /^\d{6}$/, `the email starts with the code:\n${mail.text}`);
+    const link = new URL(mail.link);
+    assert.equal(`${link.origin}${link.pathname}`, `${server.url}/t/demo/`);
+    assert.equal(link.searchParams.get('code'), mail.code);
+
+    // A wrong code first: the page says so, and the code can be typed again.
+    const wrong = String((Number(mail.code) + 1) % 1_000_000).padStart(6, '0');
+    await page.fill('#code-input', wrong);
+    await page.click('#code-button');
+    assert.match(await statusOf(page, 'error'), /not right/);
+    assert.equal(await page.getAttribute('#code-input', 'aria-invalid'), 'true');
+    assert.equal(await shownStep(page), 'code');
+
+    await page.fill('#code-input', mail.code);
+    await page.click('#code-button');
+    await page.locator('#create-form:not([hidden])').waitFor();
+    assert.match(await page.locator('#create-text').textContent(), new RegExp(`${EMAIL} is confirmed`));
+    const completed = operations.named('completeEmailVerification');
+    assert.deepEqual(completed.map((operation) => operation.variables.input.code), [wrong, mail.code]);
+    assert.deepEqual(webauthn.all(), [], 'no passkey prompt before the person asks for it');
+
+    await page.fill('#create-name', DISPLAY_NAME);
+    await page.click('#create-button');
     await waitForAccount(page, server.url);
 
     const begin = operations.named('beginPasskeyRegistration');
     assert.equal(begin.length, 1);
-    assert.deepEqual(begin[0].variables.input, { email: EMAIL, displayName: DISPLAY_NAME });
+    assert.deepEqual(Object.keys(begin[0].variables.input).sort(), ['displayName', 'emailProof']);
+    assert.equal(begin[0].variables.input.displayName, DISPLAY_NAME);
     assert.equal(operations.named('finishPasskeyRegistration').length, 1);
     assert.deepEqual(
       webauthn.all().filter((call) => call.kind === 'create').map((call) => call.state),
@@ -801,6 +856,258 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
       );
     } finally {
       await desktop.context.close();
+    }
+  });
+
+  step('a lost passkey: an emailed code lets a new device create a passkey for the same account, signing out everywhere else', async () => {
+    // The laptop is signed in; its session should end when the person chooses so.
+    const { page } = laptop;
+    await page.goto(`${server.url}/t/demo/account`);
+    await waitForAccount(page, server.url);
+    const laptopTokens = await laptop.tokens();
+    const identityId = subjectOf(laptopTokens.accessToken);
+    const passkeysBefore = (await accountState(page)).passkeys.length;
+
+    // A new phone with a new platform authenticator that holds no passkey of this site.
+    const phone = await newDevice(browser);
+    try {
+      await phone.page.goto(`${server.url}/t/demo/`);
+      await phone.page.locator('main[aria-busy="false"]').waitFor();
+      await phone.page.click('#lost-passkey-button');
+      await phone.page.locator('#recover-form:not([hidden])').waitFor();
+      assert.equal(await phone.page.locator('#email-heading').textContent(), 'Recover your account');
+      await phone.page.fill('#recover-email', EMAIL);
+      await phone.page.click('#recover-button');
+      await phone.page.locator('#code-form:not([hidden])').waitFor();
+      assert.deepEqual(phone.operations.named('startEmailVerification').map((operation) => operation.variables.input), [
+        { email: EMAIL, purpose: 'RECOVERY' },
+      ]);
+      assert.match(await phone.page.locator('#code-sent').textContent(), /If ada@example\.com belongs to an account/);
+
+      const mail = await server.mailbox.nextCode(EMAIL);
+      assert.match(mail.code ?? '', /^\d{6}$/, mail.text);
+      await phone.page.fill('#code-input', mail.code);
+      await phone.page.click('#code-button');
+      await phone.page.locator('#replace-form:not([hidden])').waitFor();
+      assert.equal(await phone.page.isChecked('#replace-signout'), true, 'signing out everywhere else is the default');
+      phone.webauthn.clear();
+      await phone.page.click('#replace-button');
+      await waitForAccount(phone.page, server.url);
+      assert.equal(
+        await statusOf(phone.page, 'success'),
+        'Your new passkey is ready, and your account was signed out everywhere else.',
+      );
+
+      const begin = phone.operations.named('beginPasskeyRegistration');
+      assert.equal(begin.length, 1);
+      assert.equal(typeof begin[0].variables.input.emailProof, 'string');
+      assert.equal(begin[0].variables.input.signOutEverywhere, true);
+      assert.deepEqual(phone.webauthn.all().map((call) => [call.kind, call.state]), [['create', 'resolved']]);
+      assert.equal((await phone.credentials()).length, 1, 'the phone holds the new passkey');
+
+      const phoneTokens = await phone.tokens();
+      assert.equal(subjectOf(phoneTokens.accessToken), identityId, 'the same account, not a new one');
+      let account = await accountState(phone.page);
+      assert.equal(account.email, EMAIL);
+      assert.equal(account.passkeys.length, passkeysBefore + 1, 'the old passkeys are kept, the new one added');
+      assert.deepEqual(account.sessions.map((session) => session.current), [true], 'the laptop’s session ended');
+      const events = await phone.page.evaluate(() =>
+        [...document.querySelectorAll('#event-list [data-action]')].map((item) => ({
+          action: item.dataset.action,
+          text: item.querySelector('.event-action').textContent,
+        })),
+      );
+      assert.ok(events.length >= 2, `security events are listed: ${JSON.stringify(events)}`);
+      assert.ok(events.some((event) => event.text === 'Passkey added'), JSON.stringify(events));
+      assert.ok(events.some((event) => event.text === 'Account recovered'), JSON.stringify(events));
+
+      // The laptop's refresh token is refused: the session was ended on the server.
+      const refused = await graphql(
+        server.url,
+        'mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { accessToken } }',
+        { input: { refreshToken: laptopTokens.refreshToken } },
+      );
+      assert.equal(refused.errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+
+      // Signing out and back in with the new passkey (usernameless), nobody at the keyboard
+      // until the button is pressed so the autofill does not sign in first.
+      await phone.setPresence(false);
+      await phone.page.click('#signout-button');
+      await phone.page.waitForURL(`${server.url}/t/demo/`);
+      await phone.page.locator('main[aria-busy="false"]').waitFor();
+      await phone.autofillWaiting();
+      await phone.setPresence(true);
+      phone.webauthn.clear();
+      const [created] = await phone.credentials();
+      await phone.page.click('#signin-passkey-button');
+      await waitForAccount(phone.page, server.url);
+      assert.deepEqual(
+        phone.webauthn.all().filter((call) => call.mediation === 'optional').map((call) => [call.kind, call.state]),
+        [['get', 'resolved']],
+      );
+      assert.equal(subjectOf((await phone.tokens()).accessToken), identityId);
+      account = await accountState(phone.page);
+      assert.equal(account.email, EMAIL);
+      const [credential] = await phone.credentials();
+      assert.equal(credential.signCount, created.signCount + 1, 'the new passkey signed in');
+    } finally {
+      await phone.context.close();
+    }
+  });
+
+  step('the link in the email shows a Confirm button and spends the code only when it is clicked', async () => {
+    const email = 'grace@example.com';
+    const device = await newDevice(browser);
+    try {
+      // Asked for on this browser: the link, opened in another tab, can name the address.
+      const { page, context, operations } = device;
+      await page.goto(`${server.url}/t/demo/`);
+      await page.locator('main[aria-busy="false"]').waitFor();
+      await page.fill('#signup-email', email);
+      await page.click('#signup-button');
+      await page.locator('#code-form:not([hidden])').waitFor();
+      const mail = await server.mailbox.nextCode(email);
+      assert.ok(mail.link, mail.text);
+
+      // A mail scanner fetches the link: the page is served, nothing is spent.
+      const scanned = await fetch(mail.link);
+      assert.equal(scanned.status, 200);
+      assert.match(scanned.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+      await scanned.text();
+
+      const tab = await context.newPage();
+      // Virtual authenticators belong to a page (a DevTools target): the new tab gets its own.
+      const tabDevTools = await context.newCDPSession(tab);
+      await tabDevTools.send('WebAuthn.enable');
+      await tabDevTools.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR });
+      await tab.goto(mail.link);
+      await tab.locator('main[aria-busy="false"]').waitFor();
+      await tab.locator('#link-form:not([hidden])').waitFor();
+      assert.equal(await tab.locator('#link-text').textContent(), `Confirm ${email} to create your account.`);
+      assert.equal(await tab.locator('#entry').isVisible(), false, 'only the Confirm step is shown');
+      await tab.waitForTimeout(500);
+      assert.deepEqual(operations.named('completeEmailVerification'), [], 'nothing completes on load');
+
+      await tab.click('#link-button');
+      await tab.locator('#create-form:not([hidden])').waitFor();
+      assert.equal(new URL(tab.url()).search, '', 'the code left the address bar');
+      assert.deepEqual(operations.named('completeEmailVerification').map((operation) => operation.variables.input), [
+        { challengeId: new URL(mail.link).searchParams.get('verify'), code: mail.code },
+      ]);
+      await tab.fill('#create-name', 'Grace Hopper');
+      await tab.click('#create-button');
+      await waitForAccount(tab, server.url);
+      assert.equal((await accountState(tab)).email, email);
+
+      // The link works once; the page says so rather than failing silently.
+      const again = await newDevice(browser);
+      try {
+        await again.page.goto(mail.link);
+        await again.page.locator('main[aria-busy="false"]').waitFor();
+        assert.equal(
+          await again.page.locator('#link-text').textContent(),
+          'Confirm your email address to continue.',
+          'another browser cannot name the address before Confirm',
+        );
+        await again.page.click('#link-button');
+        assert.match(await statusOf(again.page, 'error'), /no longer works/);
+        assert.equal(await shownStep(again.page), 'link');
+      } finally {
+        await again.context.close();
+      }
+    } finally {
+      await device.context.close();
+    }
+  });
+
+  step('the link of an administrator’s verification email confirms the address after a click', async () => {
+    const email = 'linus@example.com';
+    const created = await graphql(
+      server.url,
+      'mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { identity { id emailVerified } } }',
+      { input: { email } },
+      server.apiKey,
+    );
+    const identity = created.data?.createIdentity.identity;
+    assert.equal(identity?.emailVerified, false, JSON.stringify(created));
+    const sent = await graphql(
+      server.url,
+      'mutation($input: SendVerificationEmailInput!) { sendVerificationEmail(input: $input) { challengeId } }',
+      { input: { identityId: identity.id } },
+      server.apiKey,
+    );
+    assert.ok(sent.data?.sendVerificationEmail.challengeId, JSON.stringify(sent));
+    const mail = await server.mailbox.nextCode(email);
+
+    const device = await newDevice(browser);
+    try {
+      const { page, operations } = device;
+      await page.goto(mail.link);
+      await page.locator('main[aria-busy="false"]').waitFor();
+      await page.locator('#link-form:not([hidden])').waitFor();
+      assert.deepEqual(operations.named('completeEmailVerification'), []);
+      await page.click('#link-button');
+      await page.locator('#done-step:not([hidden])').waitFor();
+      assert.equal(await page.locator('#email-heading').textContent(), 'Email address verified');
+      assert.equal(await page.locator('#done-text').textContent(), `Your email address ${email} is verified.`);
+      assert.deepEqual(webauthnCreates(device), [], 'no passkey is involved');
+    } finally {
+      await device.context.close();
+    }
+    const after = await graphql(server.url, 'query($id: ID!) { identity(id: $id) { emailVerified } }', { id: identity.id }, server.apiKey);
+    assert.equal(after.data?.identity.emailVerified, true, JSON.stringify(after));
+  });
+
+  step('where recoveries need approval, the page files the request; once approved, the emailed link adds the passkey', async () => {
+    const settings = 'mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { recoveryRequiresApproval } } }';
+    const on = await graphql(server.url, settings, { input: { recoveryRequiresApproval: true } }, server.apiKey);
+    assert.equal(on.data?.updateTenantSettings.settings.recoveryRequiresApproval, true, JSON.stringify(on));
+    const device = await newDevice(browser);
+    try {
+      const { page, operations } = device;
+      await page.goto(`${server.url}/t/demo/`);
+      await page.locator('main[aria-busy="false"]').waitFor();
+      await page.click('#lost-passkey-button');
+      await page.fill('#recover-email', EMAIL);
+      await page.click('#recover-button');
+      await page.locator('#code-form:not([hidden])').waitFor();
+      const mail = await server.mailbox.nextCode(EMAIL);
+      await page.fill('#code-input', mail.code);
+      await page.click('#code-button');
+      await page.locator('#done-step:not([hidden])').waitFor();
+      assert.match(await page.locator('#done-text').textContent(), /has been sent.*you will receive an email/s);
+      assert.equal(operations.named('requestAccountRecovery').length, 1);
+      assert.equal(operations.named('beginPasskeyRegistration').length, 0, 'no passkey without an approval');
+      assert.equal(await device.tokens(), null, 'not signed in');
+
+      // An administrator approves; the account's address gets a registration link.
+      const pending = await graphql(
+        server.url,
+        'query { recoveryRequests(status: PENDING) { nodes { id identity { email } } } }',
+        {},
+        server.apiKey,
+      );
+      const [request] = pending.data?.recoveryRequests.nodes ?? [];
+      assert.equal(request?.identity.email, EMAIL, JSON.stringify(pending));
+      const approved = await graphql(
+        server.url,
+        'mutation($input: DecideRecoveryRequestInput!) { approveRecoveryRequest(input: $input) { request { status } } }',
+        { input: { requestId: request.id } },
+        server.apiKey,
+      );
+      assert.equal(approved.data?.approveRecoveryRequest.request.status, 'APPROVED', JSON.stringify(approved));
+      const letter = await server.mailbox.next(EMAIL, { matching: (message) => /[?&]registration=/.test(message.text) });
+      const link = /https?:\/\/\S+[?&]registration=[\w-]+/.exec(letter.text)[0];
+      assert.ok(link.startsWith(`${server.url}/t/demo/?registration=`), link);
+      await page.goto(link);
+      await page.locator('#recovery-section:not([hidden])').waitFor();
+      await page.click('#recovery-button');
+      await waitForAccount(page, server.url);
+      assert.equal((await accountState(page)).email, EMAIL);
+      assert.equal((await device.credentials()).length, 1, 'the new passkey is on this device');
+    } finally {
+      await device.context.close();
+      await graphql(server.url, settings, { input: { recoveryRequiresApproval: false } }, server.apiKey);
     }
   });
 });

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod dns;
+pub mod mailbox;
 pub mod oidc;
 pub mod orgs;
 pub mod passkey;
@@ -95,6 +96,11 @@ pub struct TestApp {
     pub url: String,
     pub platform_token: String,
     pub client: reqwest::Client,
+    /// Where the server's mail goes when it has no SMTP server (the embedded default).
+    pub mailbox: std::path::PathBuf,
+    /// The SMTP listener the server sends to, when a test gave it one
+    /// ([`TestApp::start_with_smtp`]).
+    pub smtp: Option<smtp::SmtpSink>,
     server: RunningServer,
 }
 
@@ -150,6 +156,7 @@ impl TestApp {
     /// [`clock::ManualClock`]).
     pub async fn start_with_clock(settings: Settings, clock: Arc<dyn Clock>) -> Self {
         let platform_token = settings.platform_token.clone().expect("platform token");
+        let mailbox = settings.data_dir.join("mailbox.txt");
         let config = Config::check(settings).expect("test configuration");
         let server = start_with_clock(config, clock)
             .await
@@ -158,8 +165,18 @@ impl TestApp {
             url: format!("http://{}", server.addr),
             platform_token,
             client: reqwest::Client::new(),
+            mailbox,
+            smtp: None,
             server,
         }
+    }
+
+    /// A server that sends its mail over SMTP to `sink`.
+    pub async fn start_with_smtp(mut settings: Settings, sink: &smtp::SmtpSink) -> Self {
+        settings.smtp_url = Some(sink.url.clone());
+        let mut app = Self::start_with(settings).await;
+        app.smtp = Some(sink.clone());
+        app
     }
 
     pub async fn stop(self) {

@@ -193,14 +193,16 @@ impl TestApp {
         .await
     }
 
-    /// Signs up `email` with a new device; returns the device, its credential id and tokens.
+    /// Signs up `email` with a new device, proving the address through the mailbox first;
+    /// returns the device, its credential id and tokens.
     pub async fn sign_up(&self, tenant: &TestTenant, email: &str) -> (Device, String, SignedIn) {
+        let proof = self.prove_email(tenant, email, "SIGN_UP").await;
         let mut device = Device::new(self);
         let begun = self
             .begin_registration(
                 tenant,
                 None,
-                json!({ "email": email, "displayName": "Test User" }),
+                json!({ "emailProof": proof, "displayName": "Test User" }),
             )
             .await;
         let credential = device.create(&begun.options);

@@ -13,6 +13,7 @@ pub struct Received {
     pub data: String,
 }
 
+#[derive(Clone)]
 pub struct SmtpSink {
     /// `smtp://127.0.0.1:<port>` (no TLS), for `LATCHKEY_SMTP_URL`.
     pub url: String,
@@ -108,6 +109,17 @@ impl SmtpSink {
         self.wait_for(address).await
     }
 
+    /// The newest message to `address` received so far.
+    pub fn last_for(&self, address: &str) -> Option<Received> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|m| m.to.iter().any(|t| t.eq_ignore_ascii_case(address)))
+            .cloned()
+    }
+
     pub fn count_for(&self, address: &str) -> usize {
         self.received
             .lock()
@@ -152,15 +164,26 @@ impl Received {
     }
 }
 
-/// The invitation token of an invitation email's link.
-pub fn invitation_token(message: &Received) -> String {
+/// The value of the link parameter `name` (`?name=<token>`) in a message.
+fn link_parameter(message: &Received, name: &str) -> String {
     let text = message.text();
+    let key = format!("{name}=");
     let start = text
-        .find("invitation=")
-        .unwrap_or_else(|| panic!("no invitation link in {text}"))
-        + "invitation=".len();
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} link in {text}"))
+        + key.len();
     text[start..]
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
         .collect()
+}
+
+/// The invitation token of an invitation email's link.
+pub fn invitation_token(message: &Received) -> String {
+    link_parameter(message, "invitation")
+}
+
+/// The registration token of a recovery email's link.
+pub fn registration_token(message: &Received) -> String {
+    link_parameter(message, "registration")
 }

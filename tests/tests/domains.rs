@@ -260,12 +260,12 @@ async fn verified_addresses_at_an_auto_join_domain_become_members() {
     .await;
     let unverified = create_identity(&app, &tenant, &format!("bob@{domain}"), false).await;
     let elsewhere = create_identity(&app, &tenant, &unique_email(), true).await;
-    // A passkey sign-up claims an address nobody has verified: no membership either.
+    // A passkey sign-up proves its address first: it joins as well.
     let (_device, _, signed_up) = app.sign_up(&tenant, &format!("carol@{domain}")).await;
 
     let members = member_ids(&organization(&app, &tenant, &tenant.api_key, &org).await);
-    assert_eq!(members, std::slice::from_ref(&verified));
-    for outsider in [&before, &unverified, &elsewhere, &signed_up.identity_id] {
+    assert_eq!(members, [verified.clone(), signed_up.identity_id.clone()]);
+    for outsider in [&before, &unverified, &elsewhere] {
         assert!(!members.contains(outsider));
     }
     let listed = organization(&app, &tenant, &tenant.api_key, &org).await;
@@ -283,7 +283,7 @@ async fn verified_addresses_at_an_auto_join_domain_become_members() {
     .await
     .data();
     let members = member_ids(&organization(&app, &tenant, &tenant.api_key, &org).await);
-    assert_eq!(members, [verified, unverified]);
+    assert_eq!(members, [verified, signed_up.identity_id, unverified]);
 }
 
 #[tokio::test]
@@ -306,8 +306,8 @@ async fn sign_ups_at_a_request_domain_wait_for_an_org_admin() {
     .await
     .data();
 
-    // A passkey sign-up's address is not verified: it files nothing.
-    let (_d0, _, unverified) = app.sign_up(&tenant, &format!("eve@{domain}")).await;
+    // An address nobody has verified files nothing.
+    let unverified = create_identity(&app, &tenant, &format!("eve@{domain}"), false).await;
     let ada = create_identity(&app, &tenant, &format!("ada@{domain}"), true).await;
     let bob = create_identity(&app, &tenant, &format!("bob@{domain}"), true).await;
     let seen = organization(&app, &tenant, &admin.access_token, &org).await;
@@ -317,7 +317,7 @@ async fn sign_ups_at_a_request_domain_wait_for_an_org_admin() {
     assert!(
         requests
             .iter()
-            .all(|r| r["identity"]["id"] != unverified.identity_id.as_str())
+            .all(|r| r["identity"]["id"] != unverified.as_str())
     );
     assert_eq!(requests[0]["status"], "PENDING");
     assert_eq!(requests[0]["domain"], domain.as_str());

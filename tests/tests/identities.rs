@@ -392,14 +392,10 @@ async fn confusable_domains_and_bidirectional_controls_are_refused() {
         );
     }
 
-    // Signing up with such an address is refused the same way, before any ceremony.
+    // Proving such an address (the first step of a sign-up) is refused the same way, before
+    // any email goes out.
     let response = app
-        .anonymous(
-            &tenant,
-            None,
-            latchkey_tests::passkey::BEGIN_REGISTRATION,
-            json!({ "input": { "email": mixed, "displayName": "Ada" } }),
-        )
+        .start_email_verification(&tenant, &mixed, "SIGN_UP")
         .await;
     assert_eq!(response.error_code(), "BAD_USER_INPUT");
     assert_eq!(response.body["errors"][0]["extensions"]["field"], "email");

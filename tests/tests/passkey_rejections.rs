@@ -241,7 +241,7 @@ async fn ceremonies_serve_once_and_expire() {
 
     // The same for registration.
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
+        .begin_registration(&tenant, None, app.sign_up_input(&tenant).await)
         .await;
     let credential = Device::new(&app).create(&begun.options);
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -260,7 +260,7 @@ async fn spoiled_registrations_are_refused() {
 
     // Wrong origin at registration.
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
+        .begin_registration(&tenant, None, app.sign_up_input(&tenant).await)
         .await;
     let mut credential = Device::new(&app).create(&begun.options);
     set_origin(&mut credential, "https://evil.example");
@@ -272,7 +272,7 @@ async fn spoiled_registrations_are_refused() {
 
     // Without user verification (the authenticator was told it is optional).
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
+        .begin_registration(&tenant, None, app.sign_up_input(&tenant).await)
         .await;
     let mut options = begun.options.clone();
     options["publicKey"]["authenticatorSelection"]["userVerification"] = json!("discouraged");
@@ -289,7 +289,7 @@ async fn spoiled_registrations_are_refused() {
 
     // A response that is not a WebAuthn credential.
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
+        .begin_registration(&tenant, None, app.sign_up_input(&tenant).await)
         .await;
     let response = app
         .finish_registration(&tenant, None, &begun.ceremony_id, json!({ "id": "x" }))

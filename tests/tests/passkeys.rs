@@ -441,9 +441,10 @@ async fn client_addresses_come_from_trusted_proxies_only() {
                 .json(&json!({ "query": query, "variables": variables }))
                 .send()
         };
+        let input = app.sign_up_input(&tenant).await;
         let begun: serde_json::Value = post(
             latchkey_tests::passkey::BEGIN_REGISTRATION,
-            json!({ "input": { "email": unique_email() } }),
+            json!({ "input": input }),
         )
         .await
         .unwrap()

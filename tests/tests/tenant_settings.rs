@@ -93,7 +93,15 @@ async fn settings_are_validated_and_applied() {
         .unwrap();
     assert_eq!(
         config,
-        json!({ "slug": tenant.slug, "name": format!("Tenant {}", tenant.slug), "primaryColor": "#112233", "selfSignUp": false })
+        json!({
+            "slug": tenant.slug,
+            "name": format!("Tenant {}", tenant.slug),
+            "primaryColor": "#112233",
+            "selfSignUp": false,
+            "requireVerifiedEmail": true,
+            "recoveryRequiresApproval": false,
+            "signInMethods": ["PASSKEY", "EMAIL_CODE"],
+        })
     );
 
     // Two updates in one request: the second starts from what the first stored.
@@ -154,7 +162,7 @@ async fn preferred_user_verification_accepts_authenticators_without_it() {
     .await
     .data();
     let begun = app
-        .begin_registration(&tenant, None, json!({ "email": unique_email() }))
+        .begin_registration(&tenant, None, app.sign_up_input(&tenant).await)
         .await;
     assert_eq!(
         begun.options["publicKey"]["authenticatorSelection"]["userVerification"],
@@ -307,7 +315,7 @@ async fn rate_limits_answer_rate_limited_with_a_retry_hint() {
     app.begin_sign_in(&tenant, Some(&unique_email())).await;
 
     for _ in 0..2 {
-        app.begin_registration(&tenant, None, json!({ "email": unique_email() }))
+        app.begin_registration(&tenant, None, app.sign_up_input(&tenant).await)
             .await;
     }
     let limited = app
@@ -315,13 +323,13 @@ async fn rate_limits_answer_rate_limited_with_a_retry_hint() {
             &tenant,
             None,
             latchkey_tests::passkey::BEGIN_REGISTRATION,
-            json!({ "input": { "email": unique_email() } }),
+            json!({ "input": app.sign_up_input(&tenant).await }),
         )
         .await;
     assert_eq!(limited.error_code(), "RATE_LIMITED");
     // Limits are per tenant: another tenant is unaffected.
     let other = app.create_tenant("rate-other").await;
-    app.begin_registration(&other, None, json!({ "email": unique_email() }))
+    app.begin_registration(&other, None, app.sign_up_input(&other).await)
         .await;
     app.stop().await;
 }

@@ -1,6 +1,6 @@
-// The account page (/t/{slug}/account): profile, passkeys (add, rename, remove) and
-// sessions (sign out elsewhere, sign out here). Every change reloads the viewer, so what is
-// shown is always what the server holds.
+// The account page (/t/{slug}/account): profile, passkeys (add, rename, remove), sessions
+// (sign out elsewhere, sign out here) and recent security events. Every change reloads the
+// viewer, so what is shown is always what the server holds.
 
 import {
   asSignedIn,
@@ -22,8 +22,19 @@ const VIEWER = `query Viewer {
     identity { id email displayName }
     passkeys(first: 100) { nodes { id name createdAt lastUsedAt backupState } }
     sessions(first: 100) { nodes { id createdAt lastUsedAt current userAgent } }
+    securityEvents(first: 20) { action occurredAt ipAddress }
   }
 }`;
+
+/** What the security events' actions are called on the page; others are spelled out from the action. */
+const EVENT_LABELS = {
+  'passkey.register': 'Passkey added',
+  'passkey.revoke': 'Passkey removed',
+  'identity.recover': 'Account recovered',
+  'identity.recovery_request.create': 'Account recovery requested',
+  'identity.email_verified': 'Email address verified',
+  'identity.sessions.revoke': 'Signed out everywhere',
+};
 
 const RENAME_PASSKEY = `mutation RenamePasskey($input: RenamePasskeyInput!) {
   renamePasskey(input: $input) { passkey { id name } }
@@ -44,6 +55,8 @@ const addPasskeyForm = document.getElementById('add-passkey-form');
 const addPasskeyName = document.getElementById('add-passkey-name');
 const passkeyTemplate = document.getElementById('passkey-template');
 const sessionTemplate = document.getElementById('session-template');
+const eventList = document.getElementById('event-list');
+const eventTemplate = document.getElementById('event-template');
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
@@ -160,11 +173,34 @@ function renderSessions(sessions) {
   );
 }
 
+/** "Passkey added" for `passkey.register`; an action the page does not know, as "Passkey register". */
+function describeAction(action) {
+  if (EVENT_LABELS[action]) return EVENT_LABELS[action];
+  const words = String(action).replace(/[._]+/g, ' ').trim();
+  return words ? words[0].toUpperCase() + words.slice(1) : 'Security event';
+}
+
+function renderEvents(events) {
+  document.getElementById('events-empty').hidden = events.length > 0;
+  eventList.replaceChildren(
+    ...events.map((event) => {
+      const item = eventTemplate.content.firstElementChild.cloneNode(true);
+      item.dataset.action = event.action;
+      item.querySelector('.event-action').textContent = describeAction(event.action);
+      const meta = [formatDate(event.occurredAt) ?? 'At an unknown time'];
+      if (event.ipAddress) meta.push(`from ${event.ipAddress}`);
+      item.querySelector('.event-meta').textContent = meta.join(' · ');
+      return item;
+    }),
+  );
+}
+
 function render(viewer) {
   document.getElementById('account-email').textContent = viewer.identity.email ?? '';
   document.getElementById('account-name').textContent = viewer.identity.displayName ?? '';
   renderPasskeys(viewer.passkeys.nodes);
   renderSessions(viewer.sessions.nodes);
+  renderEvents(viewer.securityEvents ?? []);
 }
 
 async function reload() {

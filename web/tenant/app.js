@@ -136,15 +136,48 @@ function seconds(n) {
   return `${value} second${value === 1 ? '' : 's'}`;
 }
 
+/** What went wrong with an emailed code or its proof (`BAD_USER_INPUT` about those fields). */
+function describeProofError(error, context) {
+  switch (error.field) {
+    case 'code': {
+      // The server says how many tries are left ("is wrong; 4 tries left"), or that it was the last.
+      const message = error.message ?? '';
+      const left = /(\d+)\s+(?:more\s+)?(?:tries|try|attempts?)\b/i.exec(message)?.[1];
+      if (left === '0' || /last try/i.test(message)) {
+        return 'That code is not right, and that was the last try: this code no longer works. Please ask for a new code once it has expired.';
+      }
+      return left
+        ? `That code is not right. You can try ${left} more time${left === '1' ? '' : 's'}.`
+        : 'That code is not right. Enter the 6 digits from the email.';
+    }
+    case 'challengeId':
+      return context === 'verify-link'
+        ? 'This link no longer works: it has expired, was used already, or a newer code was sent. Go back to sign in and start again.'
+        : 'This code no longer works: it has expired, or too many wrong codes were tried. Please send a new code.';
+    case 'emailProof':
+      return 'The confirmation of your email address has expired. Please go back to sign in and start again.';
+    default:
+      return null;
+  }
+}
+
 /**
  * A sentence for a person about what went wrong (an SDK `LatchkeyError`, by its `code`), or
- * `''` for a ceremony the page stopped itself. `context` is `signin`, `signup`,
- * `add-passkey` or `account`.
+ * `''` for a ceremony the page stopped itself. `context` is `signin`, `signup`, `recover`,
+ * `verify-code`, `verify-link`, `add-passkey` or `account`.
  */
 export function describeError(error, context = 'signin') {
   switch (error?.code) {
     case 'ABORTED':
       return '';
+    case 'BAD_USER_INPUT':
+      return describeProofError(error, context) ?? error.message ?? 'Please check what you entered.';
+    case 'FORBIDDEN':
+      // The one refusal of a code: its challenge saw too many wrong codes.
+      if (context === 'verify-code' || context === 'verify-link') {
+        return 'Too many wrong codes were tried: this code no longer works. You can ask for a new one once it has expired.';
+      }
+      return error.message || 'This is not allowed.';
     case 'RATE_LIMITED':
       return error.retryAfter
         ? `Too many attempts. Please try again in ${seconds(error.retryAfter)}.`

@@ -8,6 +8,7 @@ use super::passkeys::Passkey;
 use super::sessions::{SessionReference, count_tokens};
 use super::types::{IntoGraphql, parse_id};
 use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use latchkey_core::email_sign_in;
 use latchkey_core::passkeys::{BeginRegistration, Ceremonies, CeremonyOutcome};
 use serde_json::Value;
 
@@ -22,11 +23,20 @@ async fn with_ceremonies<T>(
 
 #[derive(InputObject, Default)]
 pub struct BeginPasskeyRegistrationInput {
-    /// For sign-up (anonymous). Leave out to add a passkey to the signed-in caller.
+    /// From `completeEmailVerification`: a `SIGN_UP` proof creates an account with that
+    /// (verified) address; a `RECOVERY` proof registers a new passkey for the account of
+    /// that address.
+    pub email_proof: Option<String>,
+    /// For sign-up without a proof, only where the tenant does not require verified
+    /// addresses (`requireVerifiedEmail: false`); the address stays unverified. Leave out
+    /// to add a passkey to the signed-in caller.
     pub email: Option<String>,
     pub display_name: Option<String>,
     /// From a registration link (account recovery).
     pub registration_token: Option<String>,
+    /// With a recovery (proof or link): end every other session of the account.
+    #[graphql(default)]
+    pub sign_out_everywhere: bool,
 }
 
 #[derive(InputObject, Default)]
@@ -53,6 +63,14 @@ pub struct FinishPasskeyRegistrationInput {
     pub credential: Json<Value>,
     /// A name for the new passkey (default "Passkey").
     pub passkey_name: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct SignInWithEmailCodeInput {
+    /// From `startEmailVerification(input: { email, purpose: SIGN_IN })`.
+    pub challenge_id: ID,
+    /// The digits from the email.
+    pub code: String,
 }
 
 #[derive(InputObject)]
@@ -93,13 +111,25 @@ impl From<CeremonyOutcome> for PasskeyCeremonyPayload {
     }
 }
 
+/// Counts a sign-in attempt by `method` in the metrics.
+fn count_sign_in(ctx: &Context<'_>, method: &str, succeeded: bool) {
+    let label = if succeeded { "success" } else { "failure" };
+    request(ctx)
+        .0
+        .metrics
+        .sign_ins
+        .with_label_values(&[method, label])
+        .inc();
+}
+
 #[derive(Default)]
 pub struct CeremonyMutation;
 
 #[Object]
 impl CeremonyMutation {
-    /// Starts a passkey registration: sign-up (anonymous, with `email`), recovery
-    /// (`registrationToken`), or another passkey for the signed-in caller (no email).
+    /// Starts a passkey registration: sign-up (anonymous, with a `SIGN_UP` `emailProof`),
+    /// recovery (a `RECOVERY` `emailProof`, or a `registrationToken`), or another passkey for
+    /// the signed-in caller (no proof, no email).
     async fn begin_passkey_registration(
         &self,
         ctx: &Context<'_>,
@@ -110,6 +140,8 @@ impl CeremonyMutation {
                 email: input.email,
                 display_name: input.display_name,
                 registration_token: input.registration_token,
+                email_proof: input.email_proof,
+                sign_out_everywhere: input.sign_out_everywhere,
             })
             .await
         })
@@ -151,6 +183,25 @@ impl CeremonyMutation {
         })
     }
 
+    /// Signs in with the code of a `SIGN_IN` email verification and starts a session
+    /// (`amr: ["otp"]`). A wrong code, and any code for an address without an account, get
+    /// the same answer and no session. Anonymous; the tenant must allow `EMAIL_CODE`.
+    async fn sign_in_with_email_code(
+        &self,
+        ctx: &Context<'_>,
+        input: SignInWithEmailCodeInput,
+    ) -> async_graphql::Result<PasskeyCeremonyPayload> {
+        let challenge_id = parse_id("challengeId", &input.challenge_id)?;
+        let outcome = with_ceremonies(ctx, async |c| {
+            email_sign_in::sign_in_with_email_code(c, challenge_id, &input.code).await
+        })
+        .await;
+        count_sign_in(ctx, "email_code", outcome.is_ok());
+        let outcome = outcome?;
+        count_tokens(ctx);
+        Ok(outcome.into())
+    }
+
     /// Finishes a sign-in and starts a session.
     async fn finish_passkey_sign_in(
         &self,
@@ -162,16 +213,7 @@ impl CeremonyMutation {
             c.finish_sign_in(ceremony_id, input.credential.0).await
         })
         .await;
-        let metrics = &request(ctx).0.metrics;
-        let label = if outcome.is_ok() {
-            "success"
-        } else {
-            "failure"
-        };
-        metrics
-            .sign_ins
-            .with_label_values(&["passkey", label])
-            .inc();
+        count_sign_in(ctx, "passkey", outcome.is_ok());
         let outcome = outcome?;
         count_tokens(ctx);
         Ok(outcome.into())

@@ -4,6 +4,8 @@
 
 use crate::state::Services;
 use async_graphql::Context;
+use latchkey_core::email_proof::Verifications;
+use latchkey_core::mail::TenantMail;
 use latchkey_core::passkeys::{Ceremonies, RelyingParty};
 use latchkey_core::sessions::{ClientInfo, TokenIssuer};
 use latchkey_core::settings::TenantSettings;
@@ -26,6 +28,8 @@ pub struct RequestContext {
     pub issuer: String,
     pub actor: Actor,
     pub client: ClientInfo,
+    /// The tenant's hosted page (`{public}/t/{slug}/`), which emailed links point to.
+    pub page_url: String,
 }
 
 impl RequestContext {
@@ -40,7 +44,9 @@ impl RequestContext {
     ) -> Self {
         let settings = TenantSettings::from_json(&tenant.settings);
         let relying_party = RelyingParty::of_tenant(public_url, &tenant.name, &settings);
+        let page_url = format!("{public_url}/t/{}/", scope.slug());
         Self {
+            page_url,
             scope,
             tenant,
             settings,
@@ -73,6 +79,31 @@ impl RequestContext {
             client: self.client.clone(),
             decoy_key: &services.decoy_key,
             ceremony_ttl: services.ceremony_ttl,
+            clock: services.clock.as_ref(),
+            mail: self.mail(services),
+        }
+    }
+
+    /// How the tenant's messages go out in this request.
+    pub fn mail<'a>(&'a self, services: &'a Services) -> TenantMail<'a> {
+        TenantMail {
+            mailer: services.mailer.as_ref(),
+            page_url: &self.page_url,
+            tenant_name: &self.tenant.name,
+        }
+    }
+
+    /// Email verifications started or completed by this request's caller.
+    pub fn verifications<'a>(&'a self, services: &'a Services) -> Verifications<'a> {
+        Verifications {
+            db: &services.db,
+            store: services.store.as_ref(),
+            scope: &self.scope,
+            actor: &self.actor,
+            settings: &self.settings,
+            clock: services.clock.as_ref(),
+            mail: self.mail(services),
+            client_ip: self.client.ip_address.as_deref(),
         }
     }
 }

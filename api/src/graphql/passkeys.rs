@@ -146,9 +146,15 @@ impl PasskeyMutation {
     ) -> async_graphql::Result<RevokePasskeyPayload> {
         let (services, req) = request(ctx);
         let id = parse_id("id", &input.id)?;
-        let passkey = passkeys::revoke_passkey(&services.db, &req.scope, &req.actor, id)
-            .await
-            .gql()?;
+        let passkey = passkeys::revoke_passkey(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            &req.mail(services),
+            id,
+        )
+        .await
+        .gql()?;
         Ok(RevokePasskeyPayload {
             passkey: passkey.into(),
         })

@@ -64,6 +64,35 @@ impl From<UserVerification> for core_settings::UserVerification {
     }
 }
 
+/// A way end users may sign in.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SignInMethod {
+    Passkey,
+    /// A one-time code sent to the account's address (`signInWithEmailCode`).
+    EmailCode,
+    Password,
+}
+
+impl From<core_settings::SignInMethod> for SignInMethod {
+    fn from(value: core_settings::SignInMethod) -> Self {
+        match value {
+            core_settings::SignInMethod::Passkey => SignInMethod::Passkey,
+            core_settings::SignInMethod::EmailCode => SignInMethod::EmailCode,
+            core_settings::SignInMethod::Password => SignInMethod::Password,
+        }
+    }
+}
+
+impl From<SignInMethod> for core_settings::SignInMethod {
+    fn from(value: SignInMethod) -> Self {
+        match value {
+            SignInMethod::Passkey => core_settings::SignInMethod::Passkey,
+            SignInMethod::EmailCode => core_settings::SignInMethod::EmailCode,
+            SignInMethod::Password => core_settings::SignInMethod::Password,
+        }
+    }
+}
+
 /// A token signing key of the tenant (public information only).
 #[derive(SimpleObject, Clone, Debug)]
 pub struct SigningKey {
@@ -111,6 +140,15 @@ pub struct RateLimitsSettings {
     /// Requests per client IP per minute at the OAuth token, introspection and revocation
     /// endpoints.
     pub token_per_ip: u32,
+    /// Verification emails (`startEmailVerification`) per client IP per minute.
+    pub email_verification_per_ip: u32,
+    /// Verification emails per minute for one address from one client IP.
+    pub email_verification_per_address: u32,
+    /// Verification emails per minute for one address from all client IPs together.
+    pub email_verification_per_address_all_ips: u32,
+    /// Verification emails per minute for the whole tenant: a ceiling far above what one
+    /// client may ask for.
+    pub email_verification_per_tenant: u32,
 }
 
 impl From<RateLimits> for RateLimitsSettings {
@@ -122,6 +160,10 @@ impl From<RateLimits> for RateLimitsSettings {
             sign_up_per_ip: limits.sign_up_per_ip,
             token_per_client: limits.token_per_client,
             token_per_ip: limits.token_per_ip,
+            email_verification_per_ip: limits.email_verification_per_ip,
+            email_verification_per_address: limits.email_verification_per_address,
+            email_verification_per_address_all_ips: limits.email_verification_per_address_all_ips,
+            email_verification_per_tenant: limits.email_verification_per_tenant,
         }
     }
 }
@@ -145,6 +187,14 @@ pub struct RateLimitsInput {
     /// Requests per client IP per minute at the OAuth token, introspection and revocation
     /// endpoints.
     pub token_per_ip: Option<u32>,
+    /// Verification emails per client IP per minute.
+    pub email_verification_per_ip: Option<u32>,
+    /// Verification emails per minute for one address from one client IP.
+    pub email_verification_per_address: Option<u32>,
+    /// Verification emails per minute for one address from all client IPs together.
+    pub email_verification_per_address_all_ips: Option<u32>,
+    /// Verification emails per minute for the whole tenant.
+    pub email_verification_per_tenant: Option<u32>,
 }
 
 impl From<RateLimitsInput> for RateLimitsChange {
@@ -156,6 +206,10 @@ impl From<RateLimitsInput> for RateLimitsChange {
             sign_up_per_ip: Some(input.sign_up_per_ip),
             token_per_client: input.token_per_client,
             token_per_ip: input.token_per_ip,
+            email_verification_per_ip: input.email_verification_per_ip,
+            email_verification_per_address: input.email_verification_per_address,
+            email_verification_per_address_all_ips: input.email_verification_per_address_all_ips,
+            email_verification_per_tenant: input.email_verification_per_tenant,
         }
     }
 }
@@ -175,6 +229,12 @@ pub struct TenantSettingsObject {
     pub effective_origins: Vec<String>,
     pub user_verification: UserVerification,
     pub self_sign_up: bool,
+    /// Sign-up needs a proven address (an email proof).
+    pub require_verified_email: bool,
+    /// Recovery by emailed code waits for an admin's approval.
+    pub recovery_requires_approval: bool,
+    /// The ways end users may sign in.
+    pub sign_in_methods: Vec<SignInMethod>,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -196,6 +256,14 @@ pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSett
         effective_origins: rp.origins,
         user_verification: settings.user_verification.into(),
         self_sign_up: settings.self_sign_up,
+        require_verified_email: settings.require_verified_email,
+        recovery_requires_approval: settings.recovery_requires_approval,
+        sign_in_methods: settings
+            .sign_in_methods
+            .iter()
+            .copied()
+            .map(Into::into)
+            .collect(),
         access_token_ttl_seconds: settings.access_token_ttl_seconds,
         refresh_token_ttl_seconds: settings.refresh_token_ttl_seconds,
         refresh_token_reuse_seconds: settings.refresh_token_reuse_seconds,
@@ -235,6 +303,15 @@ pub struct UpdateTenantSettingsInput {
     pub allowed_origins: Option<Vec<String>>,
     pub user_verification: Option<UserVerification>,
     pub self_sign_up: Option<bool>,
+    /// Sign-up needs a proven address (default true); false lets `beginPasskeyRegistration`
+    /// take a typed `email`, which then stays unverified and trusted by nothing.
+    pub require_verified_email: Option<bool>,
+    /// Recovery by emailed code waits for an admin's approval (`requestAccountRecovery`,
+    /// `recoveryRequests`, `approveRecoveryRequest`); default false.
+    pub recovery_requires_approval: Option<bool>,
+    /// The ways end users may sign in (default `[PASSKEY, EMAIL_CODE]`); the API refuses
+    /// the others with a clear error. At least one.
+    pub sign_in_methods: Option<Vec<SignInMethod>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     /// 0 to 60 seconds; 0 turns the reuse interval off.
@@ -280,6 +357,11 @@ impl SettingsMutation {
             allowed_origins: input.allowed_origins,
             user_verification: input.user_verification.map(Into::into),
             self_sign_up: input.self_sign_up,
+            require_verified_email: input.require_verified_email,
+            recovery_requires_approval: input.recovery_requires_approval,
+            sign_in_methods: input
+                .sign_in_methods
+                .map(|methods| methods.into_iter().map(Into::into).collect()),
             access_token_ttl_seconds: input.access_token_ttl_seconds,
             refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
             refresh_token_reuse_seconds: input.refresh_token_reuse_seconds,

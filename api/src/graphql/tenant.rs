@@ -1,7 +1,8 @@
 //! The tenant API, `/t/{slug}/graphql`: the root of its schema, which merges the queries and
 //! mutations of every area (the viewer, identities, API keys, the audit log, passkey
 //! ceremonies, sessions, passkeys, the tenant's settings, applications, organizations,
-//! invitations, organization roles, domains, domain events and CRM connectors). The tenant
+//! invitations, organization roles, domains, domain events, CRM connectors, email
+//! verification and account recovery). The tenant
 //! comes from the URL or host, never from an argument; resolvers only translate between
 //! GraphQL and one core call each.
 
@@ -11,12 +12,14 @@ use super::audit::AuditQuery;
 use super::ceremonies::CeremonyMutation;
 use super::connectors::{ConnectorMutation, ConnectorQuery};
 use super::domains::DomainMutation;
+use super::email_verification::EmailVerificationMutation;
 use super::events::EventQuery;
 use super::identities::{IdentityMutation, IdentityQuery};
 use super::invitations::InvitationMutation;
 use super::organization_roles::{OrganizationRoleMutation, OrganizationRoleQuery};
 use super::organizations::{OrganizationMutation, OrganizationQuery};
 use super::passkeys::{PasskeyMutation, PasskeyQuery};
+use super::recovery::{RecoveryMutation, RecoveryQuery};
 use super::sessions::{SessionMutation, SessionQuery};
 use super::settings::{SettingsMutation, SettingsQuery};
 use super::viewer::ViewerQuery;
@@ -39,6 +42,7 @@ pub struct TenantQuery(
     OrganizationRoleQuery,
     EventQuery,
     ConnectorQuery,
+    RecoveryQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.
@@ -56,4 +60,6 @@ pub struct TenantMutation(
     OrganizationRoleMutation,
     DomainMutation,
     ConnectorMutation,
+    EmailVerificationMutation,
+    RecoveryMutation,
 );

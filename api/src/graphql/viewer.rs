@@ -11,7 +11,8 @@ use super::settings::{TenantSettingsObject, settings_object};
 use super::types::{Connection, IntoGraphql};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use latchkey_core::{Principal, api_keys, identities};
+use latchkey_core::audit::AuditEvent;
+use latchkey_core::{Principal, api_keys, identities, security_events};
 
 /// The tenant being called.
 #[derive(SimpleObject, Clone, Debug)]
@@ -74,6 +75,25 @@ impl Viewer {
         own_sessions(ctx, first, after).await
     }
 
+    /// The signed-in end user's newest security events (passkeys added and removed,
+    /// recoveries, a verified address), newest first; at most `first` (default 20, up to 100).
+    async fn security_events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> async_graphql::Result<Option<Vec<SecurityEvent>>> {
+        let (services, req) = request(ctx);
+        let Principal::Identity { .. } = *req.actor.principal() else {
+            return Ok(None);
+        };
+        let first = u64::try_from(first.clamp(0, 100)).unwrap_or(0);
+        let events =
+            security_events::own_security_events(&services.db, &req.scope, &req.actor, first)
+                .await
+                .gql()?;
+        Ok(Some(events.into_iter().map(SecurityEvent::from).collect()))
+    }
+
     /// The caller's tenant-level roles.
     async fn roles(&self, ctx: &Context<'_>) -> Vec<AdminRole> {
         request(ctx)
@@ -97,6 +117,26 @@ impl Viewer {
                     .into(),
             )),
             _ => Ok(None),
+        }
+    }
+}
+
+/// Something that happened to the signed-in end user's account's security.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SecurityEvent {
+    /// Such as `passkey.register`, `passkey.revoke`, `identity.recover`.
+    pub action: String,
+    pub occurred_at: DateTime<Utc>,
+    /// The client address the change came from, where it was recorded.
+    pub ip_address: Option<String>,
+}
+
+impl From<AuditEvent> for SecurityEvent {
+    fn from(event: AuditEvent) -> Self {
+        Self {
+            ip_address: event.data["ipAddress"].as_str().map(str::to_owned),
+            action: event.action,
+            occurred_at: event.occurred_at,
         }
     }
 }

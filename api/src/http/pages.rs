@@ -15,7 +15,7 @@ use serde_json::json;
 
 const INDEX: &str = include_str!("../../../web/tenant/index.html");
 const ACCOUNT: &str = include_str!("../../../web/tenant/account.html");
-const ASSETS: [(&str, &str, &str); 5] = [
+const ASSETS: [(&str, &str, &str); 6] = [
     (
         "latchkey.js",
         "text/javascript; charset=utf-8",
@@ -30,6 +30,11 @@ const ASSETS: [(&str, &str, &str); 5] = [
         "signin.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../web/tenant/signin.js"),
+    ),
+    (
+        "proof.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/tenant/proof.js"),
     ),
     (
         "account.js",
@@ -128,6 +133,13 @@ async fn page_config(
             "name": tenant.name,
             "primaryColor": settings.primary_color,
             "selfSignUp": settings.self_sign_up,
+            "requireVerifiedEmail": settings.require_verified_email,
+            "recoveryRequiresApproval": settings.recovery_requires_approval,
+            "signInMethods": settings
+                .sign_in_methods
+                .iter()
+                .map(|method| method.api_name())
+                .collect::<Vec<_>>(),
         })))
 }
 

@@ -199,6 +199,7 @@ impl Provider<'_> {
 fn amr(auth_method: &str) -> &str {
     match auth_method {
         "passkey" => "webauthn",
+        crate::email_sign_in::EMAIL_CODE_METHOD => "otp",
         other => other,
     }
 }

@@ -6,11 +6,14 @@ use super::manage::Passkey;
 use super::relying_party::RelyingParty;
 use crate::actor::Actor;
 use crate::audit::{self, Target};
+use crate::clock::Clock;
 use crate::db::Database;
+use crate::email_proof::ProvenEmail;
 pub(super) use crate::ephemeral::rate_limit;
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
 use crate::identities;
+use crate::mail::TenantMail;
 use crate::scope::TenantScope;
 use crate::sessions::{ClientInfo, IssuedTokens, TokenIssuer};
 use serde::{Deserialize, Serialize};
@@ -31,6 +34,10 @@ pub struct Ceremonies<'a> {
     pub decoy_key: &'a [u8],
     /// How long a ceremony may take between begin and finish.
     pub ceremony_ttl: std::time::Duration,
+    /// What email proofs are measured against.
+    pub clock: &'a dyn Clock,
+    /// Where security notices (a passkey added, an account recovered) go out.
+    pub mail: TenantMail<'a>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -42,6 +49,12 @@ pub(super) enum CeremonyState {
         registration_token_hash: Option<String>,
         /// The session that started an "add a passkey" ceremony: only it may finish it.
         started_by_session: Option<Uuid>,
+        /// The email proof the ceremony spends when it finishes (sign-up or recovery).
+        #[serde(default)]
+        proof: Option<ProvenEmail>,
+        /// A recovery asked to end every other session of the account.
+        #[serde(default)]
+        sign_out_everywhere: bool,
     },
     SignIn {
         state: Value,
@@ -56,6 +69,9 @@ pub(super) enum CeremonyState {
 pub(super) struct SignUp {
     pub(super) email: String,
     pub(super) display_name: Option<String>,
+    /// The address was proven (an email proof): the identity starts verified.
+    #[serde(default)]
+    pub(super) email_verified: bool,
 }
 
 /// What `beginPasskeyRegistration` / `beginPasskeySignIn` answer.

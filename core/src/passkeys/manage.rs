@@ -7,6 +7,9 @@ use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
 use crate::db::Database;
 use crate::error::{Error, Result};
+use crate::identities;
+use crate::mail::TenantMail;
+use crate::notices::{Notice, send_notice};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::validate::Name;
@@ -168,16 +171,30 @@ pub async fn rename_passkey(
     .await
 }
 
-/// Revokes a passkey: it can no longer sign in. The caller's own, or any for admins.
+/// Revokes a passkey: it can no longer sign in. The caller's own, or any for admins. The
+/// owner gets a notice by email.
 #[tracing::instrument(name = "core.revoke_passkey", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn revoke_passkey(
     db: &Database,
     scope: &TenantScope,
     actor: &Actor,
+    mail: &TenantMail<'_>,
     id: Uuid,
 ) -> Result<Passkey> {
-    change_passkey(db, scope, actor, id, "passkey.revoke", |active| {
+    let passkey = change_passkey(db, scope, actor, id, "passkey.revoke", |active| {
         active.revoked_at = Set(Some(Utc::now()))
     })
-    .await
+    .await?;
+    let tx = db.begin_tenant(scope).await?;
+    let owner = identities::find_in(&tx, passkey.identity_id).await?;
+    tx.commit().await?;
+    send_notice(
+        mail,
+        &owner.email,
+        Notice::PasskeyRemoved {
+            name: &passkey.name,
+        },
+    )
+    .await;
+    Ok(passkey)
 }

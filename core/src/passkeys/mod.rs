@@ -21,5 +21,7 @@ mod sign_in;
 
 pub use ceremony::{BegunCeremony, Ceremonies, CeremonyOutcome};
 pub use manage::{Passkey, count_passkeys, list_passkeys, rename_passkey, revoke_passkey};
+pub(crate) use registration::insert_registration_link_in;
 pub use registration::{BeginRegistration, REGISTRATION_TOKEN_PREFIX, create_registration_link};
 pub use relying_party::RelyingParty;
+pub(crate) use rows::all_passkey_ids_of;

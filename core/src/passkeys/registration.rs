@@ -5,17 +5,21 @@ use super::ceremony::{
     BegunCeremony, Ceremonies, CeremonyOutcome, CeremonyState, SignUp, rate_limit,
 };
 use super::errors::explain;
+use super::manage::Passkey;
 use super::relying_party::apply_user_verification;
 use super::rows::{passkey_row, passkeys_of};
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
+use crate::email_proof::{self, ProvenEmail, Purpose};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, IdentityStatus, NewIdentity};
+use crate::notices::{Notice, send_notice};
 use crate::outbox::EventType;
 use crate::scope::TenantScope;
 use crate::secrets;
+use crate::session_store::revoke_all_in;
 use crate::sessions;
 use crate::validate::{Email, Name};
 use base64::Engine;
@@ -58,6 +62,64 @@ pub struct BeginRegistration {
     pub email: Option<String>,
     pub display_name: Option<String>,
     pub registration_token: Option<String>,
+    /// A `SIGN_UP` proof (a new account with a verified address) or a `RECOVERY` proof (a new
+    /// passkey for the account of the address).
+    pub email_proof: Option<String>,
+    /// With a recovery (proof or link): end every other session of the account.
+    pub sign_out_everywhere: bool,
+}
+
+/// Who a registration is for, as begin found out.
+struct Registrant {
+    identity_id: Uuid,
+    user_name: String,
+    display_name: String,
+    sign_up: Option<SignUp>,
+    token_hash: Option<String>,
+    existing: Vec<passkey_row::Model>,
+    proof: Option<ProvenEmail>,
+}
+
+impl Registrant {
+    /// Another passkey for an identity that exists.
+    async fn existing(tx: &TenantTx, identity: identities::Identity) -> Result<Self> {
+        let existing = passkeys_of(tx, identity.id).await?;
+        let display_name = identity
+            .display_name
+            .clone()
+            .unwrap_or_else(|| identity.email.clone());
+        Ok(Self {
+            identity_id: identity.id,
+            user_name: identity.email,
+            display_name,
+            sign_up: None,
+            token_hash: None,
+            existing,
+            proof: None,
+        })
+    }
+
+    /// A new account for `email`.
+    fn new_account(
+        email: String,
+        display_name: Option<String>,
+        proof: Option<ProvenEmail>,
+    ) -> Self {
+        let shown = display_name.clone().unwrap_or_else(|| email.clone());
+        Self {
+            identity_id: Uuid::now_v7(),
+            user_name: email.clone(),
+            display_name: shown,
+            sign_up: Some(SignUp {
+                email,
+                display_name,
+                email_verified: proof.is_some(),
+            }),
+            token_hash: None,
+            existing: Vec::new(),
+            proof,
+        }
+    }
 }
 
 fn credential_ids(rows: &[passkey_row::Model]) -> Vec<webauthn_rs::prelude::CredentialID> {
@@ -80,102 +142,174 @@ async fn find_registration_token(tx: &TenantTx, token: &str) -> Result<link_row:
         })
 }
 
+fn parse_display_name(value: Option<&str>) -> Result<Option<String>> {
+    Ok(value
+        .map(|v| Name::parse("displayName", v, 200))
+        .transpose()?
+        .map(Name::into_inner))
+}
+
 impl Ceremonies<'_> {
-    /// `beginPasskeyRegistration`: sign-up (anonymous, with email), a recovery link
-    /// (`registrationToken`), or another passkey for the signed-in caller.
+    /// Sign-up is on, and this client has not signed up too often.
+    async fn admit_sign_up(&self) -> Result<()> {
+        if !self.issuer.settings.self_sign_up {
+            return Err(Error::Refused(
+                "self sign-up is turned off for this tenant".into(),
+            ));
+        }
+        if let Some(ip) = &self.client.ip_address {
+            rate_limit(
+                self.store,
+                self.scope,
+                "sign-up-ip",
+                ip,
+                self.issuer.settings.rate_limits.sign_up_per_ip,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A recovery link: another passkey for the link's identity.
+    async fn registrant_by_link(&self, tx: &TenantTx, token: &str) -> Result<Registrant> {
+        let link = find_registration_token(tx, token).await?;
+        let identity = identities::find_in(tx, link.identity_id).await?;
+        if identity.status != IdentityStatus::Active {
+            return Err(Error::validation(
+                "registrationToken",
+                "the account is not active",
+            ));
+        }
+        let mut registrant = Registrant::existing(tx, identity).await?;
+        registrant.token_hash = Some(link.token_hash);
+        Ok(registrant)
+    }
+
+    /// An email proof: a new account (`SIGN_UP`) or a recovery (`RECOVERY`).
+    async fn registrant_by_proof(
+        &self,
+        tx: &TenantTx,
+        proof: &str,
+        display_name: Option<&str>,
+    ) -> Result<Registrant> {
+        let proven = email_proof::check_proof_in(
+            tx,
+            self.clock.now(),
+            proof,
+            &[Purpose::SignUp, Purpose::Recovery],
+        )
+        .await?;
+        let account = identities::find_by_email(tx, &proven.email_normalized).await?;
+        match (proven.purpose, account) {
+            (Purpose::SignUp, Some(_)) => Err(Error::validation(
+                "emailProof",
+                "an account with this address exists; sign in, or recover it with a RECOVERY proof",
+            )),
+            (Purpose::SignUp, None) => {
+                self.admit_sign_up().await?;
+                let display_name = parse_display_name(display_name)?;
+                Ok(Registrant::new_account(
+                    proven.email.clone(),
+                    display_name,
+                    Some(proven),
+                ))
+            }
+            (_, _) if self.issuer.settings.recovery_requires_approval => Err(Error::Refused(
+                "account recovery in this tenant needs an administrator's approval: \
+                 call requestAccountRecovery with this emailProof"
+                    .into(),
+            )),
+            (_, Some(identity)) if identity.status == IdentityStatus::Active => {
+                let mut registrant = Registrant::existing(tx, identity).await?;
+                registrant.proof = Some(proven);
+                Ok(registrant)
+            }
+            (_, _) => Err(Error::Refused("no active account has this address".into())),
+        }
+    }
+
+    /// A sign-up with a typed address: only where the tenant does not require proven ones.
+    async fn registrant_by_email(
+        &self,
+        tx: &TenantTx,
+        email: &str,
+        display_name: Option<&str>,
+    ) -> Result<Registrant> {
+        self.admit_sign_up().await?;
+        if self.issuer.settings.require_verified_email {
+            return Err(Error::validation(
+                "emailProof",
+                "is required to sign up in this tenant: prove the address with \
+                 startEmailVerification (purpose SIGN_UP) and completeEmailVerification, \
+                 then pass the emailProof instead of the email",
+            ));
+        }
+        let email = Email::parse("email", email)?;
+        let display_name = parse_display_name(display_name)?;
+        if identities::find_by_email(tx, email.normalized())
+            .await?
+            .is_some()
+        {
+            return Err(Error::Conflict(
+                "an account with this email exists; sign in with its passkey instead".into(),
+            ));
+        }
+        Ok(Registrant::new_account(
+            email.as_str().to_owned(),
+            display_name,
+            None,
+        ))
+    }
+
+    /// `beginPasskeyRegistration`: sign-up (anonymous, with an email proof, or with an email
+    /// where the tenant allows unproven addresses), recovery (an email proof or a registration
+    /// link), or another passkey for the signed-in caller.
     #[tracing::instrument(name = "core.begin_registration", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn begin_registration(&self, input: BeginRegistration) -> Result<BegunCeremony> {
         let webauthn = self.relying_party.webauthn()?;
         let tx = self.db.begin_tenant(self.scope).await?;
-        let started_by_caller = input.registration_token.is_none()
-            && input.email.is_none()
-            && matches!(*self.actor.principal(), Principal::Identity { .. });
-        let (identity_id, user_name, display_name, sign_up, token_hash, existing) =
-            if let Some(token) = &input.registration_token {
-                let link = find_registration_token(&tx, token).await?;
-                let identity = identities::find_in(&tx, link.identity_id).await?;
-                if identity.status != IdentityStatus::Active {
-                    return Err(Error::validation(
-                        "registrationToken",
-                        "the account is not active",
-                    ));
-                }
-                let existing = passkeys_of(&tx, identity.id).await?;
-                let name = identity
-                    .display_name
-                    .clone()
-                    .unwrap_or_else(|| identity.email.clone());
-                (
-                    identity.id,
-                    identity.email,
-                    name,
-                    None,
-                    Some(link.token_hash),
-                    existing,
-                )
-            } else if let (Principal::Identity { id, .. }, None) =
-                (self.actor.principal(), &input.email)
-            {
-                let identity = identities::find_in(&tx, *id).await?;
-                let existing = passkeys_of(&tx, identity.id).await?;
-                let name = identity
-                    .display_name
-                    .clone()
-                    .unwrap_or_else(|| identity.email.clone());
-                (identity.id, identity.email, name, None, None, existing)
-            } else {
-                let Some(email) = &input.email else {
-                    return Err(Error::validation(
-                        "email",
-                        "is required to sign up (or sign in first to add a passkey)",
-                    ));
-                };
-                if !self.issuer.settings.self_sign_up {
-                    return Err(Error::Refused(
-                        "self sign-up is turned off for this tenant".into(),
-                    ));
-                }
-                if let Some(ip) = &self.client.ip_address {
-                    rate_limit(
-                        self.store,
-                        self.scope,
-                        "sign-up-ip",
-                        ip,
-                        self.issuer.settings.rate_limits.sign_up_per_ip,
-                    )
-                    .await?;
-                }
-                let email = Email::parse("email", email)?;
-                let display_name = input
-                    .display_name
-                    .as_deref()
-                    .map(|v| Name::parse("displayName", v, 200))
-                    .transpose()?
-                    .map(Name::into_inner);
-                if identities::find_by_email(&tx, email.normalized())
-                    .await?
-                    .is_some()
-                {
-                    return Err(Error::Conflict(
-                        "an account with this email exists; sign in with its passkey instead"
-                            .into(),
-                    ));
-                }
-                let shown = display_name
-                    .clone()
-                    .unwrap_or_else(|| email.as_str().to_owned());
-                (
-                    Uuid::now_v7(),
-                    email.as_str().to_owned(),
-                    shown,
-                    Some(SignUp {
-                        email: email.as_str().to_owned(),
-                        display_name,
-                    }),
-                    None,
-                    Vec::new(),
-                )
-            };
+        let display_name = input.display_name.as_deref();
+        let caller = match *self.actor.principal() {
+            Principal::Identity { id, session_id } => Some((id, session_id)),
+            _ => None,
+        };
+        let mut started_by_session = None;
+        let registrant = match (
+            &input.registration_token,
+            &input.email_proof,
+            &input.email,
+            caller,
+        ) {
+            (Some(token), _, _, _) => self.registrant_by_link(&tx, token).await?,
+            (None, Some(proof), _, _) => self.registrant_by_proof(&tx, proof, display_name).await?,
+            (None, None, None, Some((id, session_id))) => {
+                started_by_session = Some(session_id);
+                Registrant::existing(&tx, identities::find_in(&tx, id).await?).await?
+            }
+            (None, None, Some(email), _) => {
+                self.registrant_by_email(&tx, email, display_name).await?
+            }
+            (None, None, None, None) => {
+                return Err(Error::validation(
+                    "emailProof",
+                    "is required to sign up or recover an account (or sign in first to add a passkey)",
+                ));
+            }
+        };
+        let Registrant {
+            identity_id,
+            user_name,
+            display_name,
+            sign_up,
+            token_hash,
+            existing,
+            proof,
+        } = registrant;
+        let recovery = token_hash.is_some()
+            || proof
+                .as_ref()
+                .is_some_and(|p| p.purpose == Purpose::Recovery);
+        let sign_out_everywhere = recovery && input.sign_out_everywhere;
         tx.commit().await?;
 
         let exclude = credential_ids(&existing);
@@ -206,10 +340,9 @@ impl Ceremonies<'_> {
                 identity_id,
                 sign_up,
                 registration_token_hash: token_hash,
-                started_by_session: match *self.actor.principal() {
-                    Principal::Identity { session_id, .. } if started_by_caller => Some(session_id),
-                    _ => None,
-                },
+                started_by_session,
+                proof,
+                sign_out_everywhere,
             },
             options,
         )
@@ -231,6 +364,8 @@ impl Ceremonies<'_> {
             sign_up,
             registration_token_hash,
             started_by_session,
+            proof,
+            sign_out_everywhere,
         } = self.take_ceremony(ceremony_id).await?
         else {
             return Err(Error::validation(
@@ -294,6 +429,9 @@ impl Ceremonies<'_> {
                 ));
             }
         }
+        if let Some(proof) = &proof {
+            email_proof::spend_proof_in(&tx, self.clock.now(), proof).await?;
+        }
         let identity = match &sign_up {
             Some(sign_up) => {
                 identities::insert_in(
@@ -301,6 +439,7 @@ impl Ceremonies<'_> {
                     identity_id,
                     NewIdentity {
                         email: sign_up.email.clone(),
+                        email_verified: sign_up.email_verified,
                         display_name: sign_up.display_name.clone(),
                         ..NewIdentity::default()
                     },
@@ -343,7 +482,11 @@ impl Ceremonies<'_> {
             Err(error) => return Err(error.into()),
         };
         let passkey_id = row.id.to_string();
-        let actor = match sign_up {
+        let recovery = registration_token_hash.is_some()
+            || proof
+                .as_ref()
+                .is_some_and(|p| p.purpose == Purpose::Recovery);
+        let actor = match &sign_up {
             Some(_) => Actor::new(
                 Principal::Identity {
                     id: identity.id,
@@ -361,9 +504,35 @@ impl Ceremonies<'_> {
                 kind: "passkey",
                 id: &passkey_id,
             }),
-            json!({ "identityId": identity.id, "signUp": registration_token_hash.is_none() && matches!(*self.actor.principal(), Principal::Anonymous) }),
+            json!({
+                "identityId": identity.id,
+                "signUp": sign_up.is_some(),
+                "recovery": recovery,
+                "ipAddress": self.client.ip_address,
+            }),
         )
         .await?;
+        if recovery {
+            let target = identity.id.to_string();
+            audit::record(
+                &tx,
+                &actor,
+                "identity.recover",
+                Some(Target {
+                    kind: "identity",
+                    id: &target,
+                }),
+                json!({
+                    "by": if proof.is_some() { "email_proof" } else { "registration_link" },
+                    "signedOutEverywhere": sign_out_everywhere,
+                    "ipAddress": self.client.ip_address,
+                }),
+            )
+            .await?;
+        }
+        if sign_out_everywhere {
+            revoke_all_in(&tx, identity.id, "recovered").await?;
+        }
         if sign_up.is_some() {
             identities::publish(&tx, &actor, EventType::IdentityCreated, &identity, &[]).await?;
         }
@@ -378,9 +547,22 @@ impl Ceremonies<'_> {
             None
         };
         tx.commit().await?;
+        let passkey: Passkey = row.into();
+        if sign_up.is_none() {
+            let notice = if recovery {
+                Notice::Recovered {
+                    signed_out_everywhere: sign_out_everywhere,
+                }
+            } else {
+                Notice::PasskeyAdded {
+                    name: &passkey.name,
+                }
+            };
+            send_notice(&self.mail, &identity.email, notice).await;
+        }
         Ok(CeremonyOutcome {
             identity,
-            passkey: Some(row.into()),
+            passkey: Some(passkey),
             tokens,
         })
     }
@@ -408,19 +590,7 @@ pub async fn create_registration_link(
     if identity.status != IdentityStatus::Active {
         return Err(Error::Refused("the identity is not active".into()));
     }
-    let token = secrets::generate(REGISTRATION_TOKEN_PREFIX);
-    let now = Utc::now();
-    let expires_at = now + valid_for;
-    tx.insert(link_row::ActiveModel {
-        tenant_id: Set(tx.tenant_id()),
-        id: Set(Uuid::now_v7()),
-        identity_id: Set(identity_id),
-        token_hash: Set(secrets::hash(&token)),
-        created_at: Set(now),
-        expires_at: Set(expires_at),
-        used_at: Set(None),
-    })
-    .await?;
+    let (token, expires_at) = insert_registration_link_in(&tx, identity_id, valid_for).await?;
     let target = identity_id.to_string();
     audit::record(
         &tx,
@@ -434,5 +604,28 @@ pub async fn create_registration_link(
     )
     .await?;
     tx.commit().await?;
+    Ok((token, expires_at))
+}
+
+/// Stores a new registration link for `identity_id`, valid for `valid_for`, in the caller's
+/// transaction; returns the token (shown once) and when it expires.
+pub(crate) async fn insert_registration_link_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+    valid_for: Duration,
+) -> Result<(String, DateTime<Utc>)> {
+    let token = secrets::generate(REGISTRATION_TOKEN_PREFIX);
+    let now = Utc::now();
+    let expires_at = now + valid_for;
+    tx.insert(link_row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        identity_id: Set(identity_id),
+        token_hash: Set(secrets::hash(&token)),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+    })
+    .await?;
     Ok((token, expires_at))
 }

@@ -44,3 +44,15 @@ pub(super) async fn passkeys_of(
         .all()
         .await?)
 }
+
+/// The ids of every passkey an identity ever registered, revoked ones included.
+pub(crate) async fn all_passkey_ids_of(tx: &TenantTx, identity_id: Uuid) -> Result<Vec<Uuid>> {
+    Ok(tx
+        .find::<passkey_row::Entity>()
+        .filter(passkey_row::Column::IdentityId.eq(identity_id))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| row.id)
+        .collect())
+}

@@ -10,6 +10,7 @@ use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::identities::{self, IdentityStatus};
 use crate::sessions;
+use crate::settings::SignInMethod;
 use crate::validate::Email;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,6 +29,9 @@ impl Ceremonies<'_> {
     /// whether an account exists. Without an email: a discoverable (usernameless) ceremony.
     #[tracing::instrument(name = "core.begin_sign_in", skip_all, fields(tenant.id = %self.scope.tenant_id()))]
     pub async fn begin_sign_in(&self, email: Option<String>) -> Result<BegunCeremony> {
+        self.issuer
+            .settings
+            .require_sign_in_method(SignInMethod::Passkey)?;
         let limits = self.issuer.settings.rate_limits;
         let ip = self.client.ip_address.as_deref();
         if let Some(ip) = ip {

@@ -11,6 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Mailbox } from './mailbox.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -24,7 +25,8 @@ export const LATCHKEY_BIN = process.env.LATCHKEY_BIN
  * URL, `http://localhost:PORT`: the origin WebAuthn accepts, since browsers allow it over
  * plain HTTP only on localhost), `apiUrl` (the same server at `http://127.0.0.1:PORT`, for
  * calls from Node.js, which need not resolve localhost), the platform token, the demo
- * tenant's owner API key, `stderr()` and `stop()`.
+ * tenant's owner API key, `mailbox` (its outgoing mail, see mailbox.mjs), `stderr()` and
+ * `stop()`.
  */
 export async function startServer() {
   if (!existsSync(LATCHKEY_BIN)) {
@@ -88,6 +90,7 @@ export async function startServer() {
     apiUrl: `http://127.0.0.1:${banner.port}`,
     platformToken: banner.platformToken,
     apiKey: banner.apiKey,
+    mailbox: new Mailbox(path.join(dataDir, 'mailbox.txt')),
     stderr: () => stderr,
     stop,
   };

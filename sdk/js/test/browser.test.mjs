@@ -158,8 +158,14 @@ describe('the SDK in Chromium against a real server', { timeout: 60_000 }, () =>
     return value.viewer;
   };
 
-  step('signUp creates the account and a discoverable passkey; the tokens are stored', async () => {
-    const { value, error } = await call('signUp', { email: EMAIL, displayName: 'Grace Hopper' });
+  step('signUp with an emailed code creates the account and a discoverable passkey; the tokens are stored', async () => {
+    const started = await call('startEmailVerification', { email: EMAIL, purpose: 'SIGN_UP' });
+    assert.equal(started.error, undefined, JSON.stringify(started.error));
+    const { code } = await server.mailbox.nextCode(EMAIL);
+    const proven = await call('completeEmailVerification', { challengeId: started.value.challengeId, code });
+    assert.equal(proven.error, undefined, JSON.stringify(proven.error));
+    assert.equal(proven.value.email, EMAIL);
+    const { value, error } = await call('signUp', { emailProof: proven.value.emailProof, displayName: 'Grace Hopper' });
     assert.equal(error, undefined, JSON.stringify(error));
     assert.equal(value.identity.email, EMAIL);
     assert.equal(value.identity.displayName, 'Grace Hopper');

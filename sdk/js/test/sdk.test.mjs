@@ -1,8 +1,9 @@
 // The SDK in Node.js against the real `latchkey` server. A small software authenticator,
 // written here, stands in for `navigator.credentials`: real ES256 keys, authenticator data,
 // a "none" attestation in CBOR and real assertion signatures, so the server verifies every
-// ceremony exactly as it verifies a browser's. Each test signs up its own person, so no test
-// depends on another's state.
+// ceremony exactly as it verifies a browser's. Email codes are read from the server's mailbox
+// file (test-support/mailbox.mjs). Each test signs up its own person, so no test depends on
+// another's state.
 
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
@@ -341,6 +342,7 @@ describe('configuration and conversions', () => {
     const latchkey = new Latchkey({ baseUrl: 'http://127.0.0.1:9', tenant: 'demo', fetch: operations.fetch });
     await assert.rejects(latchkey.signIn(), { name: 'LatchkeyError', code: 'NOT_SUPPORTED' });
     await assert.rejects(latchkey.signUp({ email: 'ada@example.com' }), { code: 'NOT_SUPPORTED' });
+    await assert.rejects(latchkey.recover({ emailProof: 'proof' }), { code: 'NOT_SUPPORTED' });
     assert.equal(await latchkey.isConditionalMediationAvailable(), false);
     await assert.rejects(latchkey.signInWithAutofill(), { code: 'NOT_SUPPORTED' });
     assert.equal(await latchkey.getAccessToken(), null, 'nobody is signed in');
@@ -360,14 +362,51 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     // Every test signs up its own person from 127.0.0.1: lift the per-IP limits of the demo
     // tenant so the suite is not rate limited (the limits themselves are tested in a tenant
     // of their own).
-    const raised = await postGraphql(
-      `${server.apiUrl}/t/demo/graphql`,
-      'mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { rateLimits { signUpPerIp } } } }',
-      { input: { rateLimits: { signInPerIp: 10_000, signInPerIdentity: 10_000, signUpPerIp: 10_000 } } },
-      server.apiKey,
-    );
-    assert.equal(raised.body.data?.updateTenantSettings.settings.rateLimits.signUpPerIp, 10_000, JSON.stringify(raised.body));
+    await raiseLimits('demo', server.apiKey);
   });
+
+  /** Lifts a tenant's per-IP limits (sign-in, sign-up, verification emails) for the suite. */
+  async function raiseLimits(slug, apiKey) {
+    const raised = await postGraphql(
+      `${server.apiUrl}/t/${slug}/graphql`,
+      'mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { rateLimits { signUpPerIp emailVerificationPerIp } } } }',
+      {
+        input: {
+          rateLimits: {
+            signInPerIp: 10_000,
+            signInPerIdentity: 10_000,
+            signUpPerIp: 10_000,
+            emailVerificationPerIp: 10_000,
+            emailVerificationPerAddress: 1_000,
+            emailVerificationPerAddressAllIps: 1_000,
+          },
+        },
+      },
+      apiKey,
+    );
+    const limits = raised.body.data?.updateTenantSettings.settings.rateLimits;
+    assert.deepEqual(limits, { signUpPerIp: 10_000, emailVerificationPerIp: 10_000 }, JSON.stringify(raised.body));
+  }
+
+  /** Changes a tenant's settings with its API key; answers the settings asked for. */
+  async function updateSettings(slug, apiKey, input, selection) {
+    const changed = await postGraphql(
+      `${server.apiUrl}/t/${slug}/graphql`,
+      `mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { ${selection} } } }`,
+      { input },
+      apiKey,
+    );
+    assert.ok(changed.body.data?.updateTenantSettings, JSON.stringify(changed.body));
+    return changed.body.data.updateTenantSettings.settings;
+  }
+
+  /** Proves `email` for `purpose` with the code from the mailbox; answers the proof. */
+  async function prove(latchkey, email, purpose = 'SIGN_UP') {
+    const { challengeId } = await latchkey.startEmailVerification({ email, purpose });
+    const { code } = await server.mailbox.nextCode(email);
+    assert.match(code ?? '', /^\d{6}$/, `a code for ${email}`);
+    return latchkey.completeEmailVerification({ challengeId, code });
+  }
 
   after(async () => {
     await server?.stop();
@@ -382,12 +421,13 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     return { latchkey, operations, storage, changes };
   }
 
-  /** A new person with a new device, signed up to the demo tenant. */
+  /** A new person with a new device, signed up to the demo tenant with a proven address. */
   async function signedUp(options = {}) {
     const device = new SoftwareAuthenticator(server.url);
     const email = uniqueEmail();
     const person = client({ device, ...options });
-    const result = await person.latchkey.signUp({ email, displayName: 'Ada Lovelace', passkeyName: 'Laptop' });
+    const { emailProof } = await prove(person.latchkey, email);
+    const result = await person.latchkey.signUp({ emailProof, displayName: 'Ada Lovelace', passkeyName: 'Laptop' });
     person.operations.clear();
     person.changes.splice(0);
     return { ...person, device, email, result };
@@ -404,13 +444,36 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     return { slug, apiKey: created.body.data.createTenant.adminApiKey };
   }
 
-  it('signUp registers a discoverable passkey, starts a session, and the access token reads the viewer', async () => {
+  it('signUp with an email proof registers a discoverable passkey, starts a session, and the access token reads the viewer', async () => {
     const device = new SoftwareAuthenticator(server.url);
     const { latchkey, operations, changes } = client({ device });
     const email = uniqueEmail();
+
+    const challenge = await latchkey.startEmailVerification({ email, purpose: 'SIGN_UP' });
+    assert.equal(typeof challenge.challengeId, 'string');
+    assert.ok(challenge.expiresIn > 0);
+    const mail = await server.mailbox.nextCode(email);
+    assert.match(mail.code ?? '', /^\d{6}$/, 'the email starts with the code');
+    const link = new URL(mail.link);
+    assert.equal(`${link.origin}${link.pathname}`, `${server.url}/t/demo/`, 'the link opens the hosted page');
+    assert.deepEqual(Object.fromEntries(link.searchParams), { verify: challenge.challengeId, code: mail.code });
+    const proof = await latchkey.completeEmailVerification({ challengeId: challenge.challengeId, code: ` ${mail.code.slice(0, 3)} ${mail.code.slice(3)} ` });
+    assert.equal(typeof proof.emailProof, 'string');
+    assert.deepEqual([proof.purpose, proof.email], ['SIGN_UP', email]);
+    assert.ok(proof.expiresIn > 0);
+    assert.deepEqual(changes, [], 'a proof is not a session');
+    assert.equal(await latchkey.getSession(), null);
+    assert.deepEqual(operations.all().map(({ field, authorized }) => [field, authorized]), [
+      ['startEmailVerification', false],
+      ['completeEmailVerification', false],
+    ]);
+    assert.deepEqual(operations.all()[0].variables.input, { email, purpose: 'SIGN_UP' });
+    assert.deepEqual(operations.all()[1].variables.input, { challengeId: challenge.challengeId, code: mail.code }, 'spaces are dropped');
+    operations.clear();
+
     const answered = [];
     const onCredential = () => answered.push(operations.fields());
-    const result = await latchkey.signUp({ email, displayName: 'Ada Lovelace', passkeyName: 'Laptop', onCredential });
+    const result = await latchkey.signUp({ emailProof: proof.emailProof, displayName: 'Ada Lovelace', passkeyName: 'Laptop', onCredential });
 
     assert.equal(result.identity.email, email);
     assert.equal(result.identity.displayName, 'Ada Lovelace');
@@ -424,7 +487,7 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
       ['beginPasskeyRegistration', false],
       ['finishPasskeyRegistration', false],
     ]);
-    assert.deepEqual(operations.all()[0].variables.input, { email, displayName: 'Ada Lovelace' });
+    assert.deepEqual(operations.all()[0].variables.input, { emailProof: proof.emailProof, displayName: 'Ada Lovelace' });
     assert.deepEqual(answered, [['beginPasskeyRegistration']], 'onCredential: once, between the authenticator and finish');
 
     const [request] = device.requests;
@@ -440,6 +503,101 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     assert.deepEqual(viewer.passkeys.nodes.map((passkey) => passkey.name), ['Laptop']);
     assert.deepEqual(viewer.sessions.nodes, [{ id: result.session.sessionId, current: true }]);
     assert.equal(operations.all().at(-1).authorized, true);
+  });
+
+  it('a code proves the address once: a wrong code says so, and a spent or unknown challenge is refused', async () => {
+    const { latchkey } = client({ device: new SoftwareAuthenticator(server.url) });
+    const email = uniqueEmail();
+    const { challengeId } = await latchkey.startEmailVerification({ email, purpose: 'SIGN_UP' });
+    const { code } = await server.mailbox.nextCode(email);
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+
+    const refused = await latchkey.completeEmailVerification({ challengeId, code: wrong }).catch((error) => error);
+    assert.ok(refused instanceof LatchkeyError, String(refused));
+    assert.deepEqual([refused.code, refused.field], ['BAD_USER_INPUT', 'code']);
+    assert.match(refused.message, /\d/, `the message says how many tries are left: ${refused.message}`);
+
+    const proof = await latchkey.completeEmailVerification({ challengeId, code });
+    assert.equal(proof.email, email, 'a wrong try does not spend the challenge');
+    const spent = await latchkey.completeEmailVerification({ challengeId, code }).catch((error) => error);
+    assert.deepEqual([spent.code, spent.field], ['BAD_USER_INPUT', 'challengeId']);
+    const unknown = await latchkey.completeEmailVerification({ challengeId: 'no-such-challenge', code }).catch((error) => error);
+    assert.deepEqual([unknown.code, unknown.field], ['BAD_USER_INPUT', 'challengeId']);
+  });
+
+  it('five wrong codes end a challenge, and a new code waits until it expires', async () => {
+    const { latchkey } = client({ device: new SoftwareAuthenticator(server.url) });
+    const email = uniqueEmail();
+    const { challengeId } = await latchkey.startEmailVerification({ email, purpose: 'SIGN_UP' });
+    const { code } = await server.mailbox.nextCode(email);
+    const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+    const answers = [];
+    for (let i = 0; i < 5; i += 1) {
+      const error = await latchkey.completeEmailVerification({ challengeId, code: wrong }).catch((failure) => failure);
+      answers.push([error.code, error.field]);
+    }
+    assert.deepEqual(answers, Array(5).fill(['BAD_USER_INPUT', 'code']));
+    const dead = await latchkey.completeEmailVerification({ challengeId, code }).catch((error) => error);
+    assert.equal(dead.code, 'FORBIDDEN', 'not even the right code works now');
+    const again = await latchkey.startEmailVerification({ email, purpose: 'SIGN_UP' }).catch((error) => error);
+    assert.equal(again.code, 'RATE_LIMITED');
+    assert.ok(again.retryAfter > 0, `retryAfter ${again.retryAfter}`);
+  });
+
+  it('asking to sign up with a taken address answers the same, and the email says so without a code', async () => {
+    const person = await signedUp();
+    const { latchkey } = client({ device: new SoftwareAuthenticator(server.url) });
+    const challenge = await latchkey.startEmailVerification({ email: person.email, purpose: 'SIGN_UP' });
+    assert.deepEqual(Object.keys(challenge).sort(), ['challengeId', 'expiresIn']);
+    const mail = await server.mailbox.next(person.email, { matching: (message) => /already have/i.test(message.subject) });
+    assert.equal(mail.code, null, 'no code');
+    assert.equal(mail.link, null, 'no link to confirm');
+    assert.match(mail.text, /you already have an account/i);
+  });
+
+  it('recover registers a new passkey on a new device for the same account, and can sign out everywhere else', async () => {
+    const person = await signedUp();
+    const phone = new SoftwareAuthenticator(server.url);
+    const { latchkey, operations, changes } = client({ device: phone });
+    const { emailProof, purpose } = await prove(latchkey, person.email, 'RECOVERY');
+    assert.equal(purpose, 'RECOVERY');
+    operations.clear();
+
+    const result = await latchkey.recover({ emailProof, signOutEverywhere: true, passkeyName: 'Phone' });
+    assert.equal(result.identity.id, person.result.identity.id, 'the same account');
+    assert.equal(result.passkey.name, 'Phone');
+    assert.deepEqual(changes, [result.session]);
+    assert.deepEqual(operations.all().map(({ field, authorized }) => [field, authorized]), [
+      ['beginPasskeyRegistration', false],
+      ['finishPasskeyRegistration', false],
+    ]);
+    assert.deepEqual(operations.all()[0].variables.input, { emailProof, signOutEverywhere: true });
+    assert.equal(phone.credentials.length, 1);
+
+    // The laptop's session is over; the new passkey signs in.
+    await assert.rejects(person.latchkey.graphql(VIEWER), { code: 'UNAUTHENTICATED' });
+    const again = client({ device: phone });
+    const signedIn = await again.latchkey.signIn();
+    assert.equal(signedIn.identity.id, person.result.identity.id);
+    const { viewer } = await again.latchkey.graphql(`query { viewer {
+      passkeys { nodes { name } } sessions { nodes { id } } securityEvents(first: 10) { action occurredAt }
+    } }`);
+    assert.deepEqual(viewer.passkeys.nodes.map((passkey) => passkey.name).sort(), ['Laptop', 'Phone']);
+    assert.equal(viewer.sessions.nodes.length, 2, 'the recovery’s session and this one; the laptop’s ended');
+    const actions = viewer.securityEvents.map((event) => event.action);
+    assert.ok(actions.includes('identity.recover') && actions.includes('passkey.register'), JSON.stringify(actions));
+
+    // A proof is good once.
+    await assert.rejects(latchkey.recover({ emailProof }), { code: 'BAD_USER_INPUT', field: 'emailProof' });
+  });
+
+  it('a recovery without signOutEverywhere keeps the other sessions', async () => {
+    const person = await signedUp();
+    const { latchkey } = client({ device: new SoftwareAuthenticator(server.url) });
+    const { emailProof } = await prove(latchkey, person.email, 'RECOVERY');
+    const result = await latchkey.recover({ emailProof });
+    assert.equal(result.identity.id, person.result.identity.id);
+    assert.equal((await person.latchkey.graphql(VIEWER)).viewer.sessions.nodes.length, 2);
   });
 
   it('signIn with an email hint asks only for that account’s passkeys', async () => {
@@ -668,15 +826,14 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     const device = new SoftwareAuthenticator(server.url);
     const { latchkey } = client({ device });
 
-    const invalid = await latchkey.signUp({ email: 'not-an-email', displayName: 'Ada' }).catch((error) => error);
+    const invalid = await latchkey.startEmailVerification({ email: 'not-an-email', purpose: 'SIGN_UP' }).catch((error) => error);
     assert.ok(invalid instanceof LatchkeyError, String(invalid));
     assert.equal(invalid.code, 'BAD_USER_INPUT');
     assert.equal(invalid.field, 'email');
     assert.match(invalid.message, /^email: /);
+    const forged = await latchkey.signUp({ emailProof: 'not-a-proof', displayName: 'Ada' }).catch((error) => error);
+    assert.deepEqual([forged.code, forged.field], ['BAD_USER_INPUT', 'emailProof']);
     assert.equal(device.requests.length, 0, 'no passkey prompt for refused input');
-
-    const person = await signedUp();
-    await assert.rejects(latchkey.signUp({ email: person.email }), { code: 'CONFLICT' });
 
     // A tenant of its own with one sign-in per email per minute.
     const tenant = await createTenant('sdk-limits');
@@ -694,6 +851,52 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     assert.equal(limitedError.code, 'RATE_LIMITED');
     assert.ok(limitedError.retryAfter > 0 && limitedError.retryAfter <= 60, `retryAfter ${limitedError.retryAfter}`);
     assert.deepEqual(there.operations.fields(), ['beginPasskeySignIn', 'beginPasskeySignIn']);
+  });
+
+  it('a sign-up without a proof is refused where addresses must be verified, and works where the tenant turned that off', async () => {
+    const device = new SoftwareAuthenticator(server.url);
+    const { latchkey } = client({ device });
+    const refused = await latchkey.signUp({ email: uniqueEmail(), displayName: 'Ada' }).catch((error) => error);
+    assert.ok(refused instanceof LatchkeyError, String(refused));
+    assert.equal(refused.code, 'BAD_USER_INPUT', refused.message);
+    assert.equal(refused.field, 'emailProof', refused.message);
+    assert.equal(device.requests.length, 0, 'no passkey prompt');
+
+    const tenant = await createTenant('sdk-unverified');
+    await raiseLimits(tenant.slug, tenant.apiKey);
+    const settings = await updateSettings(tenant.slug, tenant.apiKey, { requireVerifiedEmail: false }, 'requireVerifiedEmail');
+    assert.equal(settings.requireVerifiedEmail, false);
+    const there = client({ device, tenant: tenant.slug });
+    const email = uniqueEmail();
+    const result = await there.latchkey.signUp({ email, displayName: 'Ada' });
+    assert.equal(result.identity.email, email);
+    assert.deepEqual(there.operations.all()[0].variables.input, { email, displayName: 'Ada' });
+    const taken = client({ device: new SoftwareAuthenticator(server.url), tenant: tenant.slug });
+    await assert.rejects(taken.latchkey.signUp({ email }), { code: 'CONFLICT' });
+  });
+
+  it('where recoveries need approval, requestAccountRecovery files a pending request and recover is refused', async () => {
+    const tenant = await createTenant('sdk-approval');
+    await raiseLimits(tenant.slug, tenant.apiKey);
+    const settings = await updateSettings(tenant.slug, tenant.apiKey, { recoveryRequiresApproval: true }, 'recoveryRequiresApproval');
+    assert.equal(settings.recoveryRequiresApproval, true);
+    const laptop = client({ device: new SoftwareAuthenticator(server.url), tenant: tenant.slug });
+    const email = uniqueEmail();
+    const signedUpThere = await laptop.latchkey.signUp({ ...(await prove(laptop.latchkey, email)), displayName: 'Ada' });
+
+    const phone = client({ device: new SoftwareAuthenticator(server.url), tenant: tenant.slug });
+    const { emailProof } = await prove(phone.latchkey, email, 'RECOVERY');
+    const direct = await phone.latchkey.recover({ emailProof }).catch((error) => error);
+    assert.ok(direct instanceof LatchkeyError, String(direct));
+    assert.equal(direct.code, 'FORBIDDEN', direct.message);
+    assert.match(direct.message, /requestAccountRecovery/, 'the refusal says what to do instead');
+
+    const request = await phone.latchkey.requestAccountRecovery({ emailProof });
+    assert.equal(request.status, 'PENDING');
+    assert.equal(typeof request.id, 'string');
+    assert.ok(!Number.isNaN(Date.parse(request.createdAt)), request.createdAt);
+    assert.equal(await phone.latchkey.getSession(), null, 'no session before an administrator approves');
+    assert.equal(signedUpThere.identity.email, email);
   });
 
   it('an unreachable server is NETWORK; a refresh that could not be sent keeps the session', async () => {
@@ -742,6 +945,16 @@ describe('the SDK against a real server', { timeout: 60_000 }, () => {
     const refused = await there.latchkey.signIn().catch((error) => error);
     assert.equal(refused.code, 'FORBIDDEN');
     assert.match(refused.message, /not registered/);
+
+    // An email proof of the demo tenant is worthless in the other one.
+    const fresh = client({ device: new SoftwareAuthenticator(server.url) });
+    const { emailProof } = await prove(fresh.latchkey, uniqueEmail());
+    const elsewhere = client({ device: new SoftwareAuthenticator(server.url), tenant: other.slug });
+    await assert.rejects(elsewhere.latchkey.signUp({ emailProof, displayName: 'Ada' }), { code: 'BAD_USER_INPUT', field: 'emailProof' });
+    const address = uniqueEmail();
+    const { challengeId } = await fresh.latchkey.startEmailVerification({ email: address, purpose: 'SIGN_UP' });
+    const { code } = await server.mailbox.nextCode(address);
+    await assert.rejects(elsewhere.latchkey.completeEmailVerification({ challengeId, code }), { code: 'BAD_USER_INPUT', field: 'challengeId' });
 
     // None of this touched the demo session: its refresh token was not spent elsewhere.
     await person.latchkey.refresh();
