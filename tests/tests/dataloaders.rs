@@ -73,11 +73,12 @@ async fn organizations_with_members_and_passkey_counts_take_a_constant_number_of
     let organizations = hundred["organizations"]["nodes"].as_array().unwrap();
     assert_eq!(organizations.len(), 100);
     // Loaded one by one, 100 organizations with six members each would take 700 statements
-    // and more; batched, a handful whatever the number (a batch cut short by the loaders'
-    // timer only adds another handful).
+    // and more; batched, a handful whatever the number (9 to 12 on SQLite, 12 to 14 on
+    // PostgreSQL; each batch cut short by the loaders' timer on a loaded machine adds another
+    // handful: 16, 21 and 23 were seen on PostgreSQL).
     for (organizations, statements) in [(10, ten_statements), (100, hundred_statements)] {
         assert!(
-            statements <= 20.0,
+            statements <= 30.0,
             "{organizations} organizations with their members took {statements} statements"
         );
     }
