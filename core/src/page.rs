@@ -1,7 +1,9 @@
 //! Keyset pagination shared by every list: ids are UUIDv7, so ordering by id is ordering by
 //! creation, and the cursor is the last id seen.
 
+use crate::db::Query;
 use crate::error::{Error, Result};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 pub const DEFAULT_PAGE_SIZE: u64 = 100;
@@ -64,7 +66,7 @@ impl<T> Page<T> {
 /// of rows matching `query` counted before the cursor applies. Every list of the core pages
 /// through this, so filters always sit inside the SQL, before the limit.
 pub async fn keyset<E>(
-    query: crate::db::Query<'_, sea_orm::Select<E>>,
+    query: Query<'_, sea_orm::Select<E>>,
     id: E::Column,
     request: PageRequest,
 ) -> Result<Page<E::Model>>
@@ -84,6 +86,89 @@ where
         .all()
         .await?;
     Ok(Page::from_rows(rows, request, total))
+}
+
+/// The first page of each of many parents (the DataLoaders' batches): the totals and the page
+/// size that [`first_pages`] found, to group its rows by parent once they are completed.
+#[derive(Debug)]
+pub struct FirstPages {
+    parents: Vec<Uuid>,
+    totals: HashMap<Uuid, u64>,
+    request: PageRequest,
+}
+
+impl FirstPages {
+    /// One page for each parent asked for (empty when it has no rows), from `items`: the rows
+    /// [`first_pages`] answered, in their order, converted or completed.
+    pub fn split<T>(self, items: Vec<T>, parent_of: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Page<T>> {
+        let mut grouped: HashMap<Uuid, Vec<T>> =
+            self.parents.iter().map(|id| (*id, Vec::new())).collect();
+        for item in items {
+            grouped.entry(parent_of(&item)).or_default().push(item);
+        }
+        grouped
+            .into_iter()
+            .map(|(id, rows)| {
+                let total = self.totals.get(&id).copied().unwrap_or(0);
+                (id, Page::from_rows(rows, self.request, total))
+            })
+            .collect()
+    }
+}
+
+/// The first page (`first` rows, oldest first) of each of `parents` among the rows `query`
+/// selects, `parent` being the column that names a row's parent, with each parent's total: two
+/// statements whatever the number of parents, none without parents. Like [`keyset`], the
+/// query's filters apply in the SQL before the rows are ranked and counted. Answers up to
+/// `first + 1` rows per parent (the extra one tells whether more exist), by parent then id,
+/// and what [`FirstPages::split`] needs to make them pages.
+pub async fn first_pages<E>(
+    query: Query<'_, sea_orm::Select<E>>,
+    parent: E::Column,
+    id: E::Column,
+    parents: &[Uuid],
+    first: u64,
+) -> Result<(Vec<E::Model>, FirstPages)>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Send + Sync,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let request = PageRequest { first, after: None };
+    if parents.is_empty() {
+        let none = FirstPages {
+            parents: Vec::new(),
+            totals: HashMap::new(),
+            request,
+        };
+        return Ok((Vec::new(), none));
+    }
+    let query = query.filter(parent.is_in(parents.iter().copied()));
+    let totals: Vec<(Uuid, i64)> = query
+        .clone()
+        .select_only()
+        .column(parent)
+        .column_as(id.count(), "total")
+        .group_by(parent)
+        .into_tuple()
+        .all()
+        .await?;
+    let rows = query
+        .first_of_each(parent, id, first.saturating_add(1))
+        .all()
+        .await?;
+    let totals = totals
+        .into_iter()
+        .map(|(parent, total)| (parent, u64::try_from(total).unwrap_or(0)))
+        .collect();
+    Ok((
+        rows,
+        FirstPages {
+            parents: parents.to_vec(),
+            totals,
+            request,
+        },
+    ))
 }
 
 impl<T> Page<T> {
@@ -132,5 +217,24 @@ mod tests {
         assert!(page.has_next_page);
         let page = Page::from_rows(vec![1, 2], request, 2);
         assert!(!page.has_next_page);
+    }
+
+    #[test]
+    fn first_pages_split_by_parent_and_every_parent_gets_one() {
+        let (a, b, empty) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let pages = FirstPages {
+            parents: vec![a, b, empty],
+            totals: HashMap::from([(a, 5), (b, 1)]),
+            request: PageRequest::new(Some(2), None).unwrap(),
+        }
+        .split(vec![(a, 1), (a, 2), (a, 3), (b, 4)], |(parent, _)| *parent);
+        let items = |id: Uuid| pages[&id].items.iter().map(|(_, n)| *n).collect::<Vec<_>>();
+        assert_eq!(items(a), [1, 2]);
+        assert!(pages[&a].has_next_page);
+        assert_eq!(pages[&a].total_count, 5);
+        assert_eq!(items(b), [4]);
+        assert!(!pages[&b].has_next_page);
+        assert!(pages[&empty].items.is_empty());
+        assert_eq!(pages[&empty].total_count, 0);
     }
 }

@@ -374,6 +374,34 @@ async fn organizations_of_one_tenant_do_not_exist_in_another() {
             .await
             .expect("memberships through B");
     assert_eq!(memberships_b.total_count, 0);
+    // The batched first pages (the DataLoaders') are scoped the same way: through B, A's
+    // organization has no members and its domains are not listable (it does not exist there).
+    domains::add_domain(&world.db, &a.scope, &owner_a, org.id, "acme.example")
+        .await
+        .expect("a domain in A");
+    let first_b = organizations::first_members(&world.db, &b.scope, &owner_b, &[org.id], 10)
+        .await
+        .expect("first members through B");
+    assert_eq!(first_b[&org.id].total_count, 0);
+    assert!(first_b[&org.id].items.is_empty());
+    let domains_b = domains::domains_by_organization(&world.db, &b.scope, &owner_b, &[org.id])
+        .await
+        .expect("domains through B");
+    assert!(domains_b.is_empty());
+    let requests_b =
+        domains::first_join_requests(&world.db, &b.scope, &owner_b, &[org.id], None, 10)
+            .await
+            .expect("join requests through B");
+    assert!(requests_b.is_empty());
+    let first_a = organizations::first_members(&world.db, &a.scope, &owner_a, &[org.id], 10)
+        .await
+        .expect("first members through A");
+    assert_eq!(first_a[&org.id].total_count, 1);
+    assert_eq!(first_a[&org.id].items[0].identity.id, alice.id);
+    let domains_a = domains::domains_by_organization(&world.db, &a.scope, &owner_a, &[org.id])
+        .await
+        .expect("domains through A");
+    assert_eq!(domains_a[&org.id][0].domain, "acme.example");
 
     // In A, all is as it was.
     let org_a = organizations::get_organization(&world.db, &a.scope, &owner_a, org.id)

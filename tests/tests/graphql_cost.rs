@@ -1,7 +1,8 @@
 //! One caller cannot stall the server: a GraphQL operation's cost multiplies by the page sizes
 //! of nested lists and is refused before it runs when over `LATCHKEY_GRAPHQL_MAX_COST` (summed
-//! over a batch), a response holds at most `LATCHKEY_GRAPHQL_MAX_NODES` list items, and
-//! another tenant's light request is answered while a heavy one is still running.
+//! over a batch), a response holds at most `LATCHKEY_GRAPHQL_MAX_NODES` list items, an
+//! operation still running at `LATCHKEY_GRAPHQL_TIMEOUT_SECONDS` is stopped with `TIMEOUT`,
+//! and another tenant's light request is answered while a heavy one is still running.
 
 use latchkey_tests::{TestApp, TestTenant, test_database_url, test_settings, unique_email};
 use serde_json::{Value, json};
@@ -232,4 +233,70 @@ async fn another_tenants_light_request_is_answered_while_a_heavy_one_runs() {
         100,
         "the heavy request completed too"
     );
+}
+
+#[tokio::test]
+async fn an_operation_past_the_time_limit_is_stopped_with_timeout() {
+    // A CRM that takes every connection and never answers: testing a connector against it
+    // waits for the CRM call's own limit (five minutes here), so the operation is certainly
+    // still running when the GraphQL limit (one second) comes.
+    let crm = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let crm_url = format!("http://{}/hooks", crm.local_addr().unwrap());
+    let (reached, crm_reached) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut reached = Some(reached);
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = crm.accept().await {
+            held.push(connection);
+            if let Some(reached) = reached.take() {
+                let _ = reached.send(());
+            }
+        }
+    });
+    let mut settings = test_settings();
+    settings.graphql_timeout_seconds = 1;
+    settings.crm_timeout_seconds = 300;
+    let app = TestApp::start_with(settings).await;
+    let tenant = app.create_tenant("timeout").await;
+    let created = app
+        .tenant(
+            &tenant,
+            "mutation($input: CreateCrmConnectorInput!) { createCrmConnector(input: $input) { connector { id } } }",
+            json!({ "input": {
+                "name": "A CRM that never answers",
+                "kind": "WEBHOOK",
+                "triggers": ["IDENTITY_CREATED"],
+                "settings": { "url": crm_url },
+                "credentials": { "secret": "whsec_0123456789abcdef" },
+            } }),
+        )
+        .await;
+    let id = created.data()["createCrmConnector"]["connector"]["id"].clone();
+
+    let stopped = app
+        .tenant(
+            &tenant,
+            "mutation($input: CrmConnectorIdInput!) { testCrmConnector(input: $input) { ok message } }",
+            json!({ "input": { "id": id } }),
+        )
+        .await;
+    assert_eq!(stopped.status, 503, "{}", stopped.body);
+    assert_eq!(stopped.error_code(), "TIMEOUT");
+    assert!(
+        stopped
+            .error_message()
+            .contains("LATCHKEY_GRAPHQL_TIMEOUT_SECONDS"),
+        "{}",
+        stopped.body
+    );
+    assert!(stopped.body["data"].is_null(), "{}", stopped.body);
+    crm_reached
+        .await
+        .expect("the operation was waiting for the CRM");
+
+    // The server goes on answering.
+    let listed = app
+        .tenant(&tenant, "{ crmConnectors { totalCount } }", json!({}))
+        .await;
+    assert_eq!(listed.data()["crmConnectors"]["totalCount"], 1);
 }

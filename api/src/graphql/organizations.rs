@@ -60,6 +60,20 @@ impl Organization {
         let (services, req) = request(ctx);
         let id = parse_id("id", &self.id)?;
         let page = page_request(first, after)?;
+        // As for `members`: the first page batched, the rest (and refusals) queried directly.
+        if page.after.is_none()
+            && let Some(invitations) = ctx
+                .data_unchecked::<Loaders>()
+                .invitations
+                .load_one((id, (pending_only, page.first)))
+                .await?
+        {
+            return Ok(Connection::from_page(
+                invitations,
+                |i| i.id,
+                Invitation::from,
+            ));
+        }
         let result = core_invitations::list_invitations(
             &services.db,
             &req.scope,
@@ -78,9 +92,13 @@ impl Organization {
     async fn domains(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<OrganizationDomain>> {
         let (services, req) = request(ctx);
         let id = parse_id("id", &self.id)?;
-        let domains = core_domains::list_domains(&services.db, &req.scope, &req.actor, id)
-            .await
-            .gql()?;
+        // Batched with the other organizations of the response; refusals queried directly.
+        let domains = match ctx.data_unchecked::<Loaders>().domains.load_one(id).await? {
+            Some(domains) => domains,
+            None => core_domains::list_domains(&services.db, &req.scope, &req.actor, id)
+                .await
+                .gql()?,
+        };
         Ok(domains.into_iter().map(OrganizationDomain::from).collect())
     }
 
@@ -97,12 +115,23 @@ impl Organization {
         let (services, req) = request(ctx);
         let id = parse_id("id", &self.id)?;
         let page = page_request(first, after)?;
+        let status = status.map(Into::into);
+        // As for `members`: the first page batched, the rest (and refusals) queried directly.
+        if page.after.is_none()
+            && let Some(requests) = ctx
+                .data_unchecked::<Loaders>()
+                .join_requests
+                .load_one((id, (status, page.first)))
+                .await?
+        {
+            return Ok(Connection::from_page(requests, |r| r.id, JoinRequest::from));
+        }
         let result = core_domains::list_join_requests(
             &services.db,
             &req.scope,
             &req.actor,
             id,
-            status.map(Into::into),
+            status,
             page,
         )
         .await

@@ -1,7 +1,8 @@
 //! Scoped storage: the only way code outside this module reaches a table. A [`TenantTx`] hands
 //! out queries on tenant-owned tables ([`TenantOwned`]) with the tenant filter already in
-//! them, sets the tenant on every insert and adds it to every update and delete; raw SQL goes
-//! through [`TenantTx::find_raw`], which binds the tenant itself. Cross-tenant work has narrow
+//! them, sets the tenant on every insert and adds it to every update and delete; there is no raw
+//! SQL on a tenant's tables (a query that ranks rows, [`Query::first_of_each`], is built from a
+//! scoped query, so it keeps the tenant filter). Cross-tenant work has narrow
 //! transactions that reach only their own tables: [`PlatformTx`] the platform catalogue
 //! ([`PlatformTable`]), [`DispatchTx`] the work queues ([`QueueTable`]).
 //!
@@ -99,12 +100,16 @@
 //! ```
 
 use super::{DispatchTx, PlatformTx, TenantTx};
-use sea_orm::sea_query::{DeleteStatement, IntoIden, SelectStatement, SimpleExpr, UpdateStatement};
+use sea_orm::sea_query::{
+    self, Asterisk, DeleteStatement, Expr, ExprTrait, IntoIden, Order, SelectStatement, SimpleExpr,
+    UpdateStatement, WindowStatement,
+};
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction,
     DbBackend, DbErr, DeleteMany, DeleteResult, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, SelectGetableTuple, SelectModel, Selector,
-    SelectorRaw, SelectorTrait, Statement, TryGetableMany, UpdateMany, UpdateResult, Value,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, SelectGetableTuple, SelectModel,
+    Selector, SelectorRaw, SelectorTrait, Statement, TryGetableMany, UpdateMany, UpdateResult,
+    Value,
 };
 use uuid::Uuid;
 
@@ -210,6 +215,35 @@ where
     pub fn into_tuple<T: TryGetableMany>(self) -> Query<'t, Selector<SelectGetableTuple<T>>> {
         bound(self.connection, self.query.into_tuple())
     }
+
+    /// The first `limit` rows by `order` of each value of `partition` among the rows this query
+    /// selects, ordered by `partition` then `order`, in one statement. The query's filters (the
+    /// tenant's among them) apply before the rows are ranked, so no partition comes back short.
+    pub fn first_of_each(
+        self,
+        partition: E::Column,
+        order: E::Column,
+        limit: u64,
+    ) -> Query<'t, SelectorRaw<SelectModel<E::Model>>> {
+        const RANK: &str = "rank_in_partition";
+        let mut ranked = self.query.into_query();
+        ranked.expr_window_as(
+            Expr::cust("ROW_NUMBER()"),
+            WindowStatement::partition_by(partition)
+                .order_by(order, Order::Asc)
+                .take(),
+            RANK,
+        );
+        let first = sea_query::Query::select()
+            .column(Asterisk)
+            .from_subquery(ranked, "ranked")
+            .and_where(Expr::col(RANK).lte(i64::try_from(limit).unwrap_or(i64::MAX)))
+            .order_by(partition, Order::Asc)
+            .order_by(order, Order::Asc)
+            .to_owned();
+        let statement = self.connection.get_database_backend().build(&first);
+        bound(self.connection, E::find().from_raw_sql(statement))
+    }
 }
 
 impl<S: SelectorTrait> Query<'_, Selector<S>> {
@@ -245,35 +279,6 @@ impl<E: EntityTrait> Query<'_, UpdateMany<E>> {
 impl<E: EntityTrait> Query<'_, DeleteMany<E>> {
     pub async fn exec(self) -> Result<DeleteResult, DbErr> {
         self.query.exec(self.connection).await
-    }
-}
-
-/// Placeholders for raw SQL, numbered for the backend; the tenant is always the first value.
-pub struct Binds {
-    backend: DbBackend,
-    values: Vec<Value>,
-    tenant_matched: bool,
-}
-
-impl Binds {
-    /// The condition that rows of `table` (a name or alias) belong to the transaction's tenant.
-    pub fn tenant_matches(&mut self, table: &str) -> String {
-        self.tenant_matched = true;
-        format!("{table}.tenant_id = {}", self.placeholder(1))
-    }
-
-    /// Binds `value` and answers its placeholder.
-    pub fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.values.push(value.into());
-        self.placeholder(self.values.len())
-    }
-
-    fn placeholder(&self, n: usize) -> String {
-        match self.backend {
-            DbBackend::Postgres => format!("${n}"),
-            // Numbered as well, so the tenant's value can stand anywhere in the text.
-            _ => format!("?{n}"),
-        }
     }
 }
 
@@ -346,34 +351,6 @@ impl TenantTx {
         A::Entity: TenantOwned,
     {
         self.scoped(model).delete(&self.transaction).await
-    }
-
-    /// Rows of `E` selected by raw SQL that `build` writes with the placeholders of
-    /// [`Binds`]; SQL that does not use [`Binds::tenant_matches`] is refused.
-    pub fn find_raw<E: TenantOwned>(
-        &self,
-        build: impl FnOnce(&mut Binds) -> String,
-    ) -> Result<Query<'_, SelectorRaw<SelectModel<E::Model>>>, DbErr> {
-        let mut binds = Binds {
-            backend: self.backend(),
-            values: vec![self.tenant_id().into()],
-            tenant_matched: false,
-        };
-        let sql = build(&mut binds);
-        if !binds.tenant_matched {
-            return Err(DbErr::Custom(format!(
-                "raw SQL on {} without the tenant condition",
-                E::default().table_name()
-            )));
-        }
-        Ok(bound(
-            &self.transaction,
-            E::find().from_raw_sql(Statement::from_sql_and_values(
-                binds.backend,
-                sql,
-                binds.values,
-            )),
-        ))
     }
 }
 

@@ -95,8 +95,9 @@ pub(crate) async fn check_may_grant(
 
 /// Which of `organization_ids` the actor holds `permission` in (identities, by their roles
 /// there), or all of them with `tenant_permission` (tenant credentials): two statements at
-/// most.
-pub(super) async fn permitted_in(
+/// most. The batch form of [`authorize_in`]: an organization it leaves out is one that
+/// [`authorize_in`] refuses.
+pub(crate) async fn permitted_in(
     tx: &TenantTx,
     actor: &Actor,
     organization_ids: &[Uuid],

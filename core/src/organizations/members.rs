@@ -10,11 +10,11 @@ use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
 use crate::identities;
 use crate::outbox::EventType;
-use crate::page::{Page, PageRequest, keyset};
+use crate::page::{self, Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::session_store;
 use chrono::Utc;
-use sea_orm::{ColumnTrait, QueryFilter, QuerySelect, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -221,11 +221,7 @@ pub async fn first_members(
         permission::READ_MEMBERS,
     )
     .await?;
-    if allowed.is_empty() {
-        tx.commit().await?;
-        return Ok(HashMap::new());
-    }
-    let pages = first_pages(&tx, Partition::Organization, &allowed, first).await?;
+    let pages = first_member_pages(&tx, Partition::Organization, &allowed, first).await?;
     tx.commit().await?;
     Ok(pages)
 }
@@ -253,7 +249,7 @@ pub async fn first_identity_memberships(
         return Ok(HashMap::new());
     }
     let tx = db.begin_tenant(scope).await?;
-    let pages = first_pages(&tx, Partition::Identity, &allowed, first).await?;
+    let pages = first_member_pages(&tx, Partition::Identity, &allowed, first).await?;
     tx.commit().await?;
     Ok(pages)
 }
@@ -273,13 +269,6 @@ impl Partition {
         }
     }
 
-    fn sql_column(self) -> &'static str {
-        match self {
-            Partition::Organization => "organization_id",
-            Partition::Identity => "identity_id",
-        }
-    }
-
     fn key(self, membership: &Membership) -> Uuid {
         match self {
             Partition::Organization => membership.organization_id,
@@ -289,63 +278,27 @@ impl Partition {
 }
 
 /// The first `first` memberships (oldest first) of each of `ids` on the `by` side, with the
-/// totals, in three statements whatever the number of ids.
-async fn first_pages(
+/// totals, in four statements whatever the number of ids.
+async fn first_member_pages(
     tx: &TenantTx,
     by: Partition,
     ids: &[Uuid],
     first: u64,
 ) -> Result<HashMap<Uuid, Page<Member>>> {
-    // Up to `first + 1` rows per id (the extra one tells whether more exist).
-    let rows = tx
-        .find_raw::<member_row::Entity>(|binds| {
-            let in_list: Vec<String> = ids.iter().map(|id| binds.bind(*id)).collect();
-            let limit = binds.bind(i64::try_from(first + 1).unwrap_or(i64::MAX));
-            let column = by.sql_column();
-            format!(
-                "SELECT tenant_id, id, organization_id, identity_id, roles, created_at, updated_at \
-                 FROM (SELECT m.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY id) \
-                 AS position FROM memberships m WHERE {} AND {column} IN ({})) \
-                 ranked WHERE position <= {limit} ORDER BY {column}, id",
-                binds.tenant_matches("m"),
-                in_list.join(", "),
-            )
-        })?
-        .all()
-        .await?;
-    let totals: Vec<(Uuid, i64)> = tx
-        .find::<member_row::Entity>()
-        .select_only()
-        .column(by.column())
-        .column_as(member_row::Column::Id.count(), "members")
-        .filter(by.column().is_in(ids.iter().copied()))
-        .group_by(by.column())
-        .into_tuple()
-        .all()
-        .await?;
+    let (rows, pages) = page::first_pages(
+        tx.find::<member_row::Entity>(),
+        by.column(),
+        member_row::Column::Id,
+        ids,
+        first,
+    )
+    .await?;
     let memberships = rows
         .into_iter()
         .map(Membership::try_from)
         .collect::<Result<Vec<_>>>()?;
     let members = members_of(tx, memberships).await?;
-    let request = PageRequest { first, after: None };
-    let mut grouped: HashMap<Uuid, Vec<Member>> = ids.iter().map(|id| (*id, Vec::new())).collect();
-    for member in members {
-        grouped
-            .entry(by.key(&member.membership))
-            .or_default()
-            .push(member);
-    }
-    Ok(grouped
-        .into_iter()
-        .map(|(id, items)| {
-            let total = totals
-                .iter()
-                .find(|(key, _)| *key == id)
-                .map_or(0, |(_, n)| u64::try_from(*n).unwrap_or(0));
-            (id, Page::from_rows(items, request, total))
-        })
-        .collect())
+    Ok(pages.split(members, |member| by.key(&member.membership)))
 }
 
 /// The organizations an identity belongs to (its memberships), oldest first: the identity

@@ -14,13 +14,13 @@ mod model;
 mod roles;
 mod store;
 
-pub(crate) use access::{authorize_in, check_may_grant};
+pub(crate) use access::{authorize_in, check_may_grant, permitted_in};
 pub use directory::*;
 pub use members::*;
 pub use model::*;
 pub use roles::*;
 pub(crate) use store::{
-    check_roles, context_by_reference, context_in, count_in, find_by_external_id, find_in,
-    insert_membership_in, member_of, memberships_page_in, organization_in, organizations_of_in,
-    page_in, record,
+    check_roles, context_by_reference, context_in, count_in, existing_in, find_by_external_id,
+    find_in, insert_membership_in, member_of, memberships_page_in, organization_in,
+    organizations_of_in, page_in, record,
 };

@@ -146,6 +146,21 @@ pub(crate) async fn find_in(tx: &TenantTx, id: Uuid) -> Result<Organization> {
     Organization::try_from(find_org(tx, id).await?)
 }
 
+/// Which of `ids` are organizations of the tenant (one statement, none for no ids).
+pub(crate) async fn existing_in(tx: &TenantTx, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(tx
+        .find::<org_row::Entity>()
+        .select_only()
+        .column(org_row::Column::Id)
+        .filter(org_row::Column::Id.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all()
+        .await?)
+}
+
 /// The organization with this external id, if any.
 pub(crate) async fn find_by_external_id(
     tx: &TenantTx,
