@@ -393,3 +393,70 @@ async fn client_credentials_introspection_and_revocation() {
         .unwrap();
     assert!(!introspected.active(), "a revoked token is inactive");
 }
+
+#[tokio::test]
+async fn an_email_code_sign_in_says_otp_in_the_id_token() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("oidc-otp").await;
+    let email = unique_email();
+    app.sign_up(&tenant, &email).await;
+    let challenge = app
+        .start_email_verification(&tenant, &email, "SIGN_IN")
+        .await
+        .data()["startEmailVerification"]["challengeId"]
+        .clone();
+    let code = latchkey_tests::mailbox::code_of(&app.last_mail_to(&email).unwrap()).unwrap();
+    let signed_in = app
+        .anonymous(
+            &tenant,
+            None,
+            "mutation($input: SignInWithEmailCodeInput!) { signInWithEmailCode(input: $input) { accessToken } }",
+            json!({ "input": { "challengeId": challenge, "code": code } }),
+        )
+        .await;
+    let access_token = signed_in.data()["signInWithEmailCode"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let registered = app
+        .create_application(&tenant, "SPA", &["https://spa.example/"], json!({}))
+        .await;
+    let client = CoreClient::from_provider_metadata(
+        discover(&app, &tenant).await,
+        ClientId::new(registered.client_id.clone()),
+        None,
+    )
+    .set_redirect_uri(RedirectUrl::new("https://spa.example/".into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (authorize_url, _, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge)
+        .url();
+    // The hosted page's step after the code sign-in: the session becomes the browser's.
+    let mut browser = Browser::new();
+    browser
+        .establish_session(&app, &tenant, &access_token)
+        .await;
+    let (status, location, body) = browser
+        .get(&authorize_url.as_str().replace("localhost", "127.0.0.1"))
+        .await;
+    assert_eq!(status, StatusCode::FOUND, "{body}");
+    let callback = reqwest::Url::parse(&location.unwrap()).unwrap();
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(param(&callback, "code").unwrap()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http_client())
+        .await
+        .expect("code exchange");
+    let id_token = tokens.id_token().unwrap();
+    id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the ID token validates");
+    assert_eq!(claims(&id_token.to_string())["amr"], json!(["otp"]));
+}
