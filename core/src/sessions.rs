@@ -160,18 +160,22 @@ pub(crate) async fn sign_access_token(
 }
 
 /// The organization context of a session scoped to one; `Unauthenticated` when the
-/// membership has ended (its sessions are revoked then, so this is a race at most).
+/// membership has ended (its sessions are revoked then, so this is a race at most), `Refused`
+/// when the session's sign-in method does not meet the organization's authentication policy.
 pub(crate) async fn organization_of(
     tx: &TenantTx,
     session: &Session,
 ) -> Result<Option<OrgContext>> {
-    match session.organization_id {
-        None => Ok(None),
-        Some(org) => organizations::context_in(tx, org, session.identity_id)
-            .await?
-            .map(Some)
-            .ok_or(Error::Unauthenticated),
-    }
+    let Some(org) = session.organization_id else {
+        return Ok(None);
+    };
+    let context = organizations::context_in(tx, org, session.identity_id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    // The organization's authentication policy, checked whenever its tokens are issued
+    // (switch, refresh): a policy tightened later applies to sessions already scoped to it.
+    context.admit(&session.auth_method)?;
+    Ok(Some(context))
 }
 
 async fn issue_tokens(

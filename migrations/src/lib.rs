@@ -18,6 +18,7 @@ mod m20261206_000012_tenant_quotas;
 mod m20261206_000013_tenant_domain_verification;
 mod m20261206_000014_email_proof;
 mod m20261206_000015_crm_waiting_records;
+mod m20261206_000016_organization_authentication_policy;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_tenant_domain_verification::Migration),
             Box::new(m20261206_000014_email_proof::Migration),
             Box::new(m20261206_000015_crm_waiting_records::Migration),
+            Box::new(m20261206_000016_organization_authentication_policy::Migration),
         ]
     }
 }

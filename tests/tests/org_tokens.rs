@@ -464,3 +464,131 @@ async fn prompt_select_organization_shows_the_picker_for_members_of_several() {
         "{body}"
     );
 }
+
+const POLICY: &str = "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { authenticationPolicy } } }";
+
+/// Signs `email` in with an emailed code; answers the access token.
+async fn sign_in_with_code(app: &TestApp, tenant: &TestTenant, email: &str) -> String {
+    let challenge = app
+        .start_email_verification(tenant, email, "SIGN_IN")
+        .await
+        .data()["startEmailVerification"]["challengeId"]
+        .clone();
+    let code = latchkey_tests::mailbox::code_of(&app.last_mail_to(email).unwrap()).unwrap();
+    let signed_in = app
+        .anonymous(
+            tenant,
+            None,
+            "mutation($input: SignInWithEmailCodeInput!) { signInWithEmailCode(input: $input) { accessToken } }",
+            json!({ "input": { "challengeId": challenge, "code": code } }),
+        )
+        .await;
+    signed_in.data()["signInWithEmailCode"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_organization_that_requires_a_passkey_refuses_other_sign_ins_until_one() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("org-policy").await;
+    let other = app.create_tenant("org-policy-b").await;
+    let web = app
+        .create_application(&tenant, "WEB", &[CALLBACK], json!({}))
+        .await;
+    let (strict, _) = organization(&app, &tenant, "PARTNER").await;
+    let (relaxed, _) = organization(&app, &tenant, "CUSTOMER").await;
+    let email = unique_email();
+    let (mut device, credential_id, signed_up) = app.sign_up(&tenant, &email).await;
+    for org in [&strict, &relaxed] {
+        join(&app, &tenant, org, &signed_up.identity_id, &["org:member"]).await;
+    }
+    let set = app
+        .tenant(
+            &tenant,
+            POLICY,
+            json!({ "input": { "id": strict, "authenticationPolicy": "PASSKEY" } }),
+        )
+        .await;
+    assert_eq!(
+        set.data()["updateOrganization"]["organization"]["authenticationPolicy"],
+        "PASSKEY"
+    );
+    // Another tenant cannot change it.
+    let foreign = app
+        .tenant(
+            &other,
+            POLICY,
+            json!({ "input": { "id": strict, "authenticationPolicy": "ANY" } }),
+        )
+        .await;
+    assert_eq!(foreign.error_code(), "NOT_FOUND");
+
+    // After an email-code sign-in: the strict organization refuses, the relaxed one does not.
+    let access = sign_in_with_code(&app, &tenant, &email).await;
+    let switch = |token: String, org: String| {
+        let (app, tenant) = (&app, &tenant);
+        async move {
+            app.anonymous(
+                tenant,
+                Some(&token),
+                SWITCH,
+                json!({ "input": { "organizationId": org } }),
+            )
+            .await
+        }
+    };
+    let refused = switch(access.clone(), strict.clone()).await;
+    assert_eq!(refused.error_code(), "FORBIDDEN");
+    assert!(refused.error_message().contains("passkey"));
+    // The refused switch left the session as it was: the relaxed organization still works.
+    switch(access.clone(), relaxed.clone()).await.data();
+
+    // The OAuth provider refuses the strict organization to that browser session too.
+    let mut browser = Browser::new();
+    browser.establish_session(&app, &tenant, &access).await;
+    let (_, location, _) = browser
+        .get(&authorize(
+            &app,
+            &tenant,
+            &web.client_id,
+            &[("scope", "openid"), ("organization", &strict)],
+        ))
+        .await;
+    let callback = url::Url::parse(&location.unwrap()).unwrap();
+    assert_eq!(param(&callback, "error").as_deref(), Some("access_denied"));
+    assert_eq!(param(&callback, "code"), None);
+
+    // A passkey sign-in (the step up) gets the strict organization.
+    let stepped_up = app
+        .sign_in(&tenant, &mut device, Some(&email), &credential_id)
+        .await;
+    let switched = switch(stepped_up.access_token.clone(), strict.clone()).await;
+    let tokens = switched.data()["switchOrganization"].clone();
+    assert_eq!(
+        claims(tokens["accessToken"].as_str().unwrap())["org_id"],
+        strict.as_str()
+    );
+
+    // Tightening the relaxed organization applies to the session already scoped to it: its
+    // next refresh is refused.
+    let scoped = switch(access, relaxed.clone()).await;
+    let scoped_refresh = scoped.data()["switchOrganization"]["refreshToken"].clone();
+    app.tenant(
+        &tenant,
+        POLICY,
+        json!({ "input": { "id": relaxed, "authenticationPolicy": "PASSKEY" } }),
+    )
+    .await
+    .data();
+    let tightened = app
+        .anonymous(
+            &tenant,
+            None,
+            "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken } }",
+            json!({ "t": scoped_refresh }),
+        )
+        .await;
+    assert_eq!(tightened.error_code(), "FORBIDDEN");
+}

@@ -116,6 +116,8 @@ pub struct Organization {
     pub external_id: Option<String>,
     /// What happens when someone signs up with an email address at a verified domain.
     pub domain_policy: DomainPolicy,
+    /// How members must have signed in for a session or token scoped to the organization.
+    pub authentication_policy: AuthenticationPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -130,6 +132,7 @@ impl From<core_orgs::Organization> for Organization {
             metadata: Json(org.metadata),
             external_id: org.external_id,
             domain_policy: org.domain_policy.into(),
+            authentication_policy: org.authentication_policy.into(),
             created_at: org.created_at,
             updated_at: org.updated_at,
         }
@@ -164,6 +167,34 @@ impl From<CorePolicy> for DomainPolicy {
             CorePolicy::None => DomainPolicy::None,
             CorePolicy::AutoJoin => DomainPolicy::AutoJoin,
             CorePolicy::RequestToJoin => DomainPolicy::RequestToJoin,
+        }
+    }
+}
+
+/// How an organization's members must have signed in for its sessions and tokens.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum AuthenticationPolicy {
+    /// Any sign-in method the tenant allows.
+    Any,
+    /// A passkey: after another sign-in (an email code, say), `switchOrganization` and
+    /// organization-scoped OAuth requests are refused until the member signs in with a passkey.
+    Passkey,
+}
+
+impl From<AuthenticationPolicy> for core_orgs::AuthenticationPolicy {
+    fn from(policy: AuthenticationPolicy) -> Self {
+        match policy {
+            AuthenticationPolicy::Any => core_orgs::AuthenticationPolicy::Any,
+            AuthenticationPolicy::Passkey => core_orgs::AuthenticationPolicy::Passkey,
+        }
+    }
+}
+
+impl From<core_orgs::AuthenticationPolicy> for AuthenticationPolicy {
+    fn from(policy: core_orgs::AuthenticationPolicy) -> Self {
+        match policy {
+            core_orgs::AuthenticationPolicy::Any => AuthenticationPolicy::Any,
+            core_orgs::AuthenticationPolicy::Passkey => AuthenticationPolicy::Passkey,
         }
     }
 }

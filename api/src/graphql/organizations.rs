@@ -7,7 +7,9 @@ use super::cost::page_cost;
 use super::domains::{JoinRequest, JoinRequestStatus, OrganizationDomain};
 use super::invitations::Invitation;
 use super::loaders::Loaders;
-use super::objects::{DomainPolicy, Identity, Membership, Organization, OrganizationKind};
+use super::objects::{
+    AuthenticationPolicy, DomainPolicy, Identity, Membership, Organization, OrganizationKind,
+};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, SimpleObject};
 use latchkey_core::domains as core_domains;
@@ -264,6 +266,9 @@ pub struct UpdateOrganizationInput {
     /// An empty string clears it.
     pub external_id: Option<String>,
     pub domain_policy: Option<DomainPolicy>,
+    /// `PASSKEY` requires members to have signed in with a passkey for the organization's
+    /// sessions and tokens.
+    pub authentication_policy: Option<AuthenticationPolicy>,
 }
 
 #[derive(SimpleObject)]
@@ -369,6 +374,7 @@ impl OrganizationMutation {
                     .external_id
                     .map(|id| Some(id).filter(|id| !id.is_empty())),
                 domain_policy: input.domain_policy.map(Into::into),
+                authentication_policy: input.authentication_policy.map(Into::into),
             },
         )
         .await

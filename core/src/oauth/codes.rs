@@ -54,16 +54,19 @@ impl Provider<'_> {
                     organizations::context_by_reference(&tx, reference, session.identity_id)
                         .await?;
                 tx.commit().await?;
-                Some(
-                    context
-                        .ok_or_else(|| {
-                            OAuthError::new(
-                                "access_denied",
-                                "the user is not a member of the requested organization",
-                            )
-                        })?
-                        .id,
-                )
+                let context = context.ok_or_else(|| {
+                    OAuthError::new(
+                        "access_denied",
+                        "the user is not a member of the requested organization",
+                    )
+                })?;
+                context.admit(&session.auth_method).map_err(|_| {
+                    OAuthError::new(
+                        "access_denied",
+                        "the organization requires a passkey sign-in",
+                    )
+                })?;
+                Some(context.id)
             }
         };
         let code = secrets::generate(AUTHORIZATION_CODE_PREFIX);

@@ -182,7 +182,7 @@ impl Provider<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::organizations::{DomainPolicy, OrganizationKind};
+    use crate::organizations::{AuthenticationPolicy, DomainPolicy, OrganizationKind};
     use chrono::Utc;
     use uuid::Uuid;
 
@@ -213,6 +213,7 @@ mod tests {
             metadata: serde_json::json!({}),
             external_id: None,
             domain_policy: DomainPolicy::None,
+            authentication_policy: AuthenticationPolicy::Any,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -58,6 +58,7 @@ pub async fn create_organization(
             metadata: Set(metadata),
             external_id: Set(external_id),
             domain_policy: Set(DomainPolicy::None.as_str().to_owned()),
+            authentication_policy: Set(AuthenticationPolicy::Any.as_str().to_owned()),
             created_at: Set(now),
             updated_at: Set(now),
         })
@@ -117,6 +118,9 @@ pub async fn update_organization(
     }
     if let Some(policy) = changes.domain_policy {
         active.domain_policy = Set(policy.as_str().to_owned());
+    }
+    if let Some(policy) = changes.authentication_policy {
+        active.authentication_policy = Set(policy.as_str().to_owned());
     }
     if let Some(metadata) = changes.metadata {
         active.metadata = Set(parse_metadata(metadata)?);

@@ -61,6 +61,7 @@ pub(super) mod org_row {
         pub metadata: Json,
         pub external_id: Option<String>,
         pub domain_policy: String,
+        pub authentication_policy: String,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -169,6 +170,35 @@ impl DomainPolicy {
     }
 }
 
+/// How the organization's members must have signed in for a session or token scoped to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthenticationPolicy {
+    /// Any sign-in method the tenant allows.
+    Any,
+    /// A passkey (phishing-resistant): a member who signed in otherwise gets no
+    /// organization-scoped session or token until they sign in with a passkey.
+    Passkey,
+}
+
+impl AuthenticationPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthenticationPolicy::Any => "any",
+            AuthenticationPolicy::Passkey => "passkey",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self> {
+        match value {
+            "any" => Ok(AuthenticationPolicy::Any),
+            "passkey" => Ok(AuthenticationPolicy::Passkey),
+            other => Err(Error::internal(format!(
+                "unknown authentication policy {other:?}"
+            ))),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Organization {
     pub id: Uuid,
@@ -178,6 +208,7 @@ pub struct Organization {
     pub metadata: Value,
     pub external_id: Option<String>,
     pub domain_policy: DomainPolicy,
+    pub authentication_policy: AuthenticationPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -190,6 +221,7 @@ impl TryFrom<org_row::Model> for Organization {
             id: row.id,
             kind: OrganizationKind::parse(&row.kind)?,
             domain_policy: DomainPolicy::parse(&row.domain_policy)?,
+            authentication_policy: AuthenticationPolicy::parse(&row.authentication_policy)?,
             name: row.name,
             slug: row.slug,
             metadata: row.metadata,
@@ -275,6 +307,22 @@ pub struct OrgContext {
     pub id: Uuid,
     pub kind: OrganizationKind,
     pub roles: Vec<String>,
+    pub authentication_policy: AuthenticationPolicy,
+}
+
+impl OrgContext {
+    /// Refuses a session that signed in with `auth_method` where the organization's policy
+    /// asks for another.
+    pub fn admit(&self, auth_method: &str) -> Result<()> {
+        match self.authentication_policy {
+            AuthenticationPolicy::Passkey if auth_method != "passkey" => Err(Error::Refused(
+                "this organization requires a passkey sign-in: sign in with a passkey, then \
+                 choose the organization again"
+                    .into(),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// A membership with both of its ends, as lists and mutations answer it.
@@ -305,6 +353,7 @@ pub struct OrganizationChanges {
     pub metadata: Option<Value>,
     pub external_id: Option<Option<String>>,
     pub domain_policy: Option<DomainPolicy>,
+    pub authentication_policy: Option<AuthenticationPolicy>,
 }
 
 /// Filters of the organization list.

@@ -29,6 +29,7 @@ pub(crate) async fn context_in(
         id: org.id,
         kind: org.kind,
         roles: serde_json::from_value(membership.roles).map_err(Error::internal)?,
+        authentication_policy: org.authentication_policy,
     }))
 }
 
