@@ -111,11 +111,10 @@ async fn with_delivery<T>(
     f: impl AsyncFnOnce(&Delivery<'_>) -> latchkey_core::Result<T>,
 ) -> async_graphql::Result<T> {
     let (services, req) = request(ctx);
-    let page_url = format!("{}/t/{}/", services.public_url, req.scope.slug());
     f(&Delivery {
         mailer: services.mailer.as_ref(),
         store: services.store.as_ref(),
-        page_url: &page_url,
+        page_url: &req.page_url,
         tenant_name: &req.tenant.name,
     })
     .await
