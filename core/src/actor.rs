@@ -143,6 +143,26 @@ impl Actor {
         &self.principal
     }
 
+    /// The signed-in end user and their session; anyone else is `Unauthenticated`.
+    pub fn signed_in(&self) -> crate::Result<(Uuid, Uuid)> {
+        match self.principal {
+            Principal::Identity { id, session_id } => Ok((id, session_id)),
+            _ => Err(crate::Error::Unauthenticated),
+        }
+    }
+
+    /// The same request acting as `identity_id` of `session_id` (a sign-in that just started
+    /// that session), for the audit log.
+    pub(crate) fn as_identity(&self, identity_id: Uuid, session_id: Uuid) -> Self {
+        Self::new(
+            Principal::Identity {
+                id: identity_id,
+                session_id,
+            },
+            self.request_id.clone(),
+        )
+    }
+
     pub fn request_id(&self) -> Option<&str> {
         self.request_id.as_deref()
     }

@@ -7,6 +7,7 @@
 
 use crate::actor::{Actor, Principal};
 use crate::audit::{self, Target};
+use crate::auth_method::EMAIL_CODE;
 use crate::email_proof::{self, Purpose, Verifications};
 use crate::error::{Error, Result};
 use crate::identities::{self, IdentityStatus};
@@ -15,9 +16,6 @@ use crate::sessions;
 use crate::settings::SignInMethod;
 use serde_json::json;
 use uuid::Uuid;
-
-/// The session method (`sessions.auth_method`) of an email-code sign-in.
-pub const EMAIL_CODE_METHOD: &str = "email_code";
 
 /// `signInWithEmailCode`: anonymous.
 #[tracing::instrument(name = "core.sign_in_with_email_code", skip_all, fields(tenant.id = %ceremonies.scope.tenant_id()))]
@@ -55,7 +53,7 @@ pub async fn sign_in_with_email_code(
         &tx,
         &ceremonies.issuer,
         identity.id,
-        EMAIL_CODE_METHOD,
+        EMAIL_CODE,
         &ceremonies.client,
     )
     .await?;
@@ -74,7 +72,7 @@ pub async fn sign_in_with_email_code(
             kind: "identity",
             id: &target,
         }),
-        json!({ "method": EMAIL_CODE_METHOD, "ipAddress": ceremonies.client.ip_address }),
+        json!({ "method": EMAIL_CODE, "ipAddress": ceremonies.client.ip_address }),
     )
     .await?;
     tx.commit().await?;

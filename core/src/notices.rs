@@ -20,6 +20,23 @@ pub enum Notice<'a> {
     },
     /// A recovery that waits for an administrator.
     RecoveryRequested,
+    /// The first password of the account.
+    PasswordSet,
+    /// The signed-in owner changed the password.
+    PasswordChanged {
+        signed_out_others: bool,
+    },
+    /// A new password through an emailed code.
+    PasswordReset {
+        signed_out_everywhere: bool,
+    },
+    /// An authenticator app became the account's second factor.
+    TotpEnabled,
+    TotpRemoved,
+    /// A sign-in used one of the single-use recovery codes.
+    RecoveryCodeUsed {
+        left: u64,
+    },
 }
 
 fn compose(mail: &TenantMail<'_>, notice: &Notice<'_>) -> (String, String) {
@@ -53,6 +70,52 @@ fn compose(mail: &TenantMail<'_>, notice: &Notice<'_>) -> (String, String) {
             format!("Recovery of your {tenant} account is waiting for approval"),
             format!(
                 "Someone with a code sent to this address asked to recover your {tenant} account. An administrator will review the request; once approved you get an email with a link to register a new passkey."
+            ),
+        ),
+        Notice::PasswordSet => (
+            format!("A password was set on your {tenant} account"),
+            format!("A password was set on your {tenant} account; it can now sign in with it."),
+        ),
+        Notice::PasswordChanged { signed_out_others } => (
+            format!("The password of your {tenant} account was changed"),
+            format!(
+                "The password of your {tenant} account was changed.{}",
+                if *signed_out_others {
+                    " Every other session of the account was signed out."
+                } else {
+                    ""
+                }
+            ),
+        ),
+        Notice::PasswordReset {
+            signed_out_everywhere,
+        } => (
+            format!("The password of your {tenant} account was reset"),
+            format!(
+                "The password of your {tenant} account was reset with a code sent to this address.{}",
+                if *signed_out_everywhere {
+                    " Every session of the account was signed out."
+                } else {
+                    ""
+                }
+            ),
+        ),
+        Notice::TotpEnabled => (
+            format!("An authenticator app now protects your {tenant} account"),
+            format!(
+                "An authenticator app was added to your {tenant} account: password sign-ins now also ask for its code."
+            ),
+        ),
+        Notice::TotpRemoved => (
+            format!("The authenticator app was removed from your {tenant} account"),
+            format!(
+                "The authenticator app was removed from your {tenant} account: password sign-ins no longer ask for a second factor."
+            ),
+        ),
+        Notice::RecoveryCodeUsed { left } => (
+            format!("A recovery code of your {tenant} account was used"),
+            format!(
+                "A sign-in to your {tenant} account used one of its recovery codes; {left} are left. Each works once."
             ),
         ),
     };

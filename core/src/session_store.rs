@@ -7,7 +7,7 @@ use crate::db::TenantTx;
 use crate::error::Result;
 use crate::secrets;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, Condition, QueryFilter, Set};
 use uuid::Uuid;
 
@@ -193,15 +193,31 @@ pub(crate) async fn revoke_tree_in(tx: &TenantTx, session_id: Uuid, reason: &str
 
 /// Revokes every live session of an identity inside `tx`; returns how many.
 pub(crate) async fn revoke_all_in(tx: &TenantTx, identity_id: Uuid, reason: &str) -> Result<u64> {
-    Ok(tx
+    revoke_all_but_in(tx, identity_id, None, reason).await
+}
+
+/// Revokes every live session of `identity_id` except `keep` and the sessions it started
+/// (its applications' sessions): "sign out everywhere else".
+pub(crate) async fn revoke_all_but_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> Result<u64> {
+    let mut query = tx
         .update_many::<session_row::Entity>()
         .col_expr(session_row::Column::RevokedAt, Expr::value(Utc::now()))
         .col_expr(session_row::Column::RevokedReason, Expr::value(reason))
         .filter(session_row::Column::IdentityId.eq(identity_id))
-        .filter(session_row::Column::RevokedAt.is_null())
-        .exec()
-        .await?
-        .rows_affected)
+        .filter(session_row::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        query = query.filter(session_row::Column::Id.ne(keep)).filter(
+            session_row::Column::ParentSessionId
+                .is_null()
+                .or(session_row::Column::ParentSessionId.ne(keep)),
+        );
+    }
+    Ok(query.exec().await?.rows_affected)
 }
 
 /// Revokes every session of an application (the application was deleted).

@@ -73,6 +73,11 @@ pub struct RateLimits {
     /// Verification emails of the whole tenant: a high ceiling far above what one client may
     /// ask for, so no single client can use it up.
     pub email_verification_per_tenant: u32,
+    // --- Password sign-in (`passwords::throttle`), counted over 15 minutes. ---
+    /// Wrong passwords for one address from one client IP before that pair is blocked.
+    pub password_failures_per_account_and_ip: u32,
+    /// Wrong passwords from one client IP, for any addresses, before that IP is blocked.
+    pub password_failures_per_ip: u32,
 }
 
 impl Default for RateLimits {
@@ -90,6 +95,9 @@ impl Default for RateLimits {
             email_verification_per_address: 5,
             email_verification_per_address_all_ips: 20,
             email_verification_per_tenant: 5_000,
+            // Password sign-in.
+            password_failures_per_account_and_ip: 10,
+            password_failures_per_ip: 100,
         }
     }
 }
@@ -109,6 +117,8 @@ pub struct RateLimitsChange {
     pub email_verification_per_address: Option<u32>,
     pub email_verification_per_address_all_ips: Option<u32>,
     pub email_verification_per_tenant: Option<u32>,
+    pub password_failures_per_account_and_ip: Option<u32>,
+    pub password_failures_per_ip: Option<u32>,
 }
 
 impl RateLimitsChange {
@@ -141,6 +151,15 @@ impl RateLimitsChange {
                 self.email_verification_per_tenant,
                 &mut limits.email_verification_per_tenant,
             ),
+            // Password sign-in.
+            (
+                self.password_failures_per_account_and_ip,
+                &mut limits.password_failures_per_account_and_ip,
+            ),
+            (
+                self.password_failures_per_ip,
+                &mut limits.password_failures_per_ip,
+            ),
         ];
         for (change, value) in fields {
             if let Some(change) = change {
@@ -171,6 +190,8 @@ pub struct TenantSettings {
     pub recovery_requires_approval: bool,
     /// The ways end users may sign in; the API refuses the others.
     pub sign_in_methods: Vec<SignInMethod>,
+    /// Password users must have a second factor (TOTP); passwords may then be shorter (8).
+    pub require_second_factor: bool,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -193,6 +214,7 @@ impl Default for TenantSettings {
             require_verified_email: true,
             recovery_requires_approval: false,
             sign_in_methods: vec![SignInMethod::Passkey, SignInMethod::EmailCode],
+            require_second_factor: false,
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             refresh_token_reuse_seconds: 5,
@@ -336,6 +358,14 @@ impl TenantSettings {
                 "rateLimits.emailVerificationPerTenant",
                 self.rate_limits.email_verification_per_tenant,
             ),
+            (
+                "rateLimits.passwordFailuresPerAccountAndIp",
+                self.rate_limits.password_failures_per_account_and_ip,
+            ),
+            (
+                "rateLimits.passwordFailuresPerIp",
+                self.rate_limits.password_failures_per_ip,
+            ),
         ] {
             if !(1..=100_000).contains(&value) {
                 return Err(Error::validation(field, "must be between 1 and 100000"));
@@ -357,6 +387,7 @@ pub struct SettingsChange {
     pub require_verified_email: Option<bool>,
     pub recovery_requires_approval: Option<bool>,
     pub sign_in_methods: Option<Vec<SignInMethod>>,
+    pub require_second_factor: Option<bool>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     pub refresh_token_reuse_seconds: Option<u32>,
@@ -391,6 +422,9 @@ impl SettingsChange {
         }
         if let Some(value) = self.sign_in_methods {
             settings.sign_in_methods = value;
+        }
+        if let Some(value) = self.require_second_factor {
+            settings.require_second_factor = value;
         }
         if let Some(value) = self.access_token_ttl_seconds {
             settings.access_token_ttl_seconds = value;

@@ -13,7 +13,7 @@ use latchkey_core::passkeys::{BeginRegistration, Ceremonies, CeremonyOutcome};
 use serde_json::Value;
 
 /// Runs `f` with the ceremony context of this request.
-async fn with_ceremonies<T>(
+pub(super) async fn with_ceremonies<T>(
     ctx: &Context<'_>,
     f: impl AsyncFnOnce(&Ceremonies<'_>) -> latchkey_core::Result<T>,
 ) -> async_graphql::Result<T> {
@@ -112,7 +112,7 @@ impl From<CeremonyOutcome> for PasskeyCeremonyPayload {
 }
 
 /// Counts a sign-in attempt by `method` in the metrics.
-fn count_sign_in(ctx: &Context<'_>, method: &str, succeeded: bool) {
+pub(super) fn count_sign_in(ctx: &Context<'_>, method: &str, succeeded: bool) {
     let label = if succeeded { "success" } else { "failure" };
     request(ctx)
         .0

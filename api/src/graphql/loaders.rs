@@ -14,6 +14,7 @@ use latchkey_core::invitations::{self as core_invitations, Invitation};
 use latchkey_core::organizations::{self as core_orgs, Member};
 use latchkey_core::page::Page;
 use latchkey_core::passkeys;
+use latchkey_core::passwords::{self, SignInFactors};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::time::Duration;
@@ -44,6 +45,8 @@ pub struct Loaders {
     pub domains: DataLoader<DomainsLoader>,
     /// The number of active passkeys of an identity.
     pub passkey_counts: DataLoader<PasskeyCountLoader>,
+    /// Whether an identity has a password and an authenticator app.
+    pub sign_in_factors: DataLoader<SignInFactorsLoader>,
 }
 
 impl Loaders {
@@ -62,6 +65,10 @@ impl Loaders {
                 request: request.clone(),
             }),
             passkey_counts: batched(PasskeyCountLoader {
+                services: services.clone(),
+                request: request.clone(),
+            }),
+            sign_in_factors: batched(SignInFactorsLoader {
                 services: services.clone(),
                 request: request.clone(),
             }),
@@ -258,6 +265,27 @@ impl Loader<Uuid> for PasskeyCountLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, u64>, Self::Error> {
         passkeys::count_passkeys(
+            &self.services.db,
+            &self.request.scope,
+            &self.request.actor,
+            keys,
+        )
+        .await
+        .map_err(graphql_error)
+    }
+}
+
+pub struct SignInFactorsLoader {
+    services: Services,
+    request: RequestContext,
+}
+
+impl Loader<Uuid> for SignInFactorsLoader {
+    type Value = SignInFactors;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, SignInFactors>, Self::Error> {
+        passwords::sign_in_factors(
             &self.services.db,
             &self.request.scope,
             &self.request.actor,

@@ -25,6 +25,7 @@ pub mod objects;
 pub mod organization_roles;
 pub mod organizations;
 pub mod passkeys;
+pub mod passwords;
 pub mod platform;
 pub mod recovery;
 pub mod sessions;

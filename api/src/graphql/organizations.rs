@@ -16,6 +16,7 @@ use latchkey_core::domains as core_domains;
 use latchkey_core::invitations as core_invitations;
 use latchkey_core::organizations as core_orgs;
 use latchkey_core::page::Page;
+use latchkey_core::passwords::SignInFactors;
 use serde_json::Value;
 
 #[ComplexObject]
@@ -154,6 +155,17 @@ impl Identity {
             .load_one(id)
             .await?;
         Ok(count.unwrap_or(0))
+    }
+
+    /// Whether the identity can sign in with a password: admins with the viewer role, or the
+    /// identity itself.
+    async fn has_password(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(sign_in_factors(ctx, &self.id).await?.password)
+    }
+
+    /// Whether the identity has an authenticator app (TOTP) as its password's second factor.
+    async fn totp_enrolled(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(sign_in_factors(ctx, &self.id).await?.totp)
     }
 
     /// The organizations this identity belongs to, as memberships (oldest first).
@@ -471,4 +483,15 @@ impl OrganizationMutation {
             membership: member.into(),
         })
     }
+}
+
+/// The sign-in factors of the identity `id`, batched with the other identities of the response.
+async fn sign_in_factors(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<SignInFactors> {
+    let id = parse_id("id", id)?;
+    let factors = ctx
+        .data_unchecked::<Loaders>()
+        .sign_in_factors
+        .load_one(id)
+        .await?;
+    Ok(factors.unwrap_or_default())
 }

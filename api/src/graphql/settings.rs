@@ -149,6 +149,12 @@ pub struct RateLimitsSettings {
     /// Verification emails per minute for the whole tenant: a ceiling far above what one
     /// client may ask for.
     pub email_verification_per_tenant: u32,
+    /// Wrong passwords in 15 minutes for one address from one client IP before that pair is
+    /// blocked for the rest of the 15 minutes (the owner elsewhere is not).
+    pub password_failures_per_account_and_ip: u32,
+    /// Wrong passwords in 15 minutes from one client IP, for any addresses, before that IP
+    /// is blocked for the rest of the 15 minutes.
+    pub password_failures_per_ip: u32,
 }
 
 impl From<RateLimits> for RateLimitsSettings {
@@ -164,6 +170,8 @@ impl From<RateLimits> for RateLimitsSettings {
             email_verification_per_address: limits.email_verification_per_address,
             email_verification_per_address_all_ips: limits.email_verification_per_address_all_ips,
             email_verification_per_tenant: limits.email_verification_per_tenant,
+            password_failures_per_account_and_ip: limits.password_failures_per_account_and_ip,
+            password_failures_per_ip: limits.password_failures_per_ip,
         }
     }
 }
@@ -195,6 +203,10 @@ pub struct RateLimitsInput {
     pub email_verification_per_address_all_ips: Option<u32>,
     /// Verification emails per minute for the whole tenant.
     pub email_verification_per_tenant: Option<u32>,
+    /// Wrong passwords in 15 minutes for one address from one client IP.
+    pub password_failures_per_account_and_ip: Option<u32>,
+    /// Wrong passwords in 15 minutes from one client IP.
+    pub password_failures_per_ip: Option<u32>,
 }
 
 impl From<RateLimitsInput> for RateLimitsChange {
@@ -210,6 +222,8 @@ impl From<RateLimitsInput> for RateLimitsChange {
             email_verification_per_address: input.email_verification_per_address,
             email_verification_per_address_all_ips: input.email_verification_per_address_all_ips,
             email_verification_per_tenant: input.email_verification_per_tenant,
+            password_failures_per_account_and_ip: input.password_failures_per_account_and_ip,
+            password_failures_per_ip: input.password_failures_per_ip,
         }
     }
 }
@@ -235,6 +249,9 @@ pub struct TenantSettingsObject {
     pub recovery_requires_approval: bool,
     /// The ways end users may sign in.
     pub sign_in_methods: Vec<SignInMethod>,
+    /// Password users must have an authenticator app (TOTP); passwords may then be 8
+    /// characters instead of 15.
+    pub require_second_factor: bool,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -264,6 +281,7 @@ pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSett
             .copied()
             .map(Into::into)
             .collect(),
+        require_second_factor: settings.require_second_factor,
         access_token_ttl_seconds: settings.access_token_ttl_seconds,
         refresh_token_ttl_seconds: settings.refresh_token_ttl_seconds,
         refresh_token_reuse_seconds: settings.refresh_token_reuse_seconds,
@@ -312,6 +330,9 @@ pub struct UpdateTenantSettingsInput {
     /// The ways end users may sign in (default `[PASSKEY, EMAIL_CODE]`); the API refuses
     /// the others with a clear error. At least one.
     pub sign_in_methods: Option<Vec<SignInMethod>>,
+    /// Password users must have an authenticator app (TOTP) to sign in with their password;
+    /// default false.
+    pub require_second_factor: Option<bool>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     /// 0 to 60 seconds; 0 turns the reuse interval off.
@@ -362,6 +383,7 @@ impl SettingsMutation {
             sign_in_methods: input
                 .sign_in_methods
                 .map(|methods| methods.into_iter().map(Into::into).collect()),
+            require_second_factor: input.require_second_factor,
             access_token_ttl_seconds: input.access_token_ttl_seconds,
             refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
             refresh_token_reuse_seconds: input.refresh_token_reuse_seconds,

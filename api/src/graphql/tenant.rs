@@ -19,6 +19,7 @@ use super::invitations::InvitationMutation;
 use super::organization_roles::{OrganizationRoleMutation, OrganizationRoleQuery};
 use super::organizations::{OrganizationMutation, OrganizationQuery};
 use super::passkeys::{PasskeyMutation, PasskeyQuery};
+use super::passwords::PasswordMutation;
 use super::recovery::{RecoveryMutation, RecoveryQuery};
 use super::sessions::{SessionMutation, SessionQuery};
 use super::settings::{SettingsMutation, SettingsQuery};
@@ -51,6 +52,7 @@ pub struct TenantMutation(
     IdentityMutation,
     ApiKeyMutation,
     CeremonyMutation,
+    PasswordMutation,
     SessionMutation,
     PasskeyMutation,
     SettingsMutation,

@@ -140,6 +140,7 @@ async fn page_config(
                 .iter()
                 .map(|method| method.api_name())
                 .collect::<Vec<_>>(),
+            "requireSecondFactor": settings.require_second_factor,
         })))
 }
 

@@ -4,6 +4,7 @@
 use super::pkce::is_pkce_value;
 use super::{OAuthError, OAuthResult, Provider, scopes};
 use crate::applications::Application;
+use crate::auth_method;
 use crate::error::Error;
 use crate::organizations;
 use crate::secrets;
@@ -36,6 +37,9 @@ pub struct AuthorizeParams {
     pub request_uri: Option<String>,
     /// The organization to scope the tokens to: its id or slug (also as scope `org:{id}`).
     pub organization: Option<String>,
+    /// Space-separated; `phr` asks for a phishing-resistant (passkey) sign-in. Others are
+    /// voluntary (OpenID Connect Core §3.1.2.1) and ignored.
+    pub acr_values: Option<String>,
 }
 
 /// A checked authorization request, kept while the user signs in.
@@ -60,6 +64,9 @@ pub struct AuthorizationRequest {
     pub select_organization: bool,
     /// When the request arrived (Unix seconds): a forced sign-in must be newer than this.
     pub received_at: i64,
+    /// `acr_values=phr`: only a passkey sign-in satisfies the request.
+    #[serde(default)]
+    pub phishing_resistant: bool,
 }
 
 fn bounded(name: &str, value: Option<String>, max: usize) -> OAuthResult<Option<String>> {
@@ -213,6 +220,10 @@ impl Provider<'_> {
                 || OAuthError::invalid_request("max_age must be a number of seconds"),
             )?),
         };
+        let phishing_resistant = params
+            .acr_values
+            .as_deref()
+            .is_some_and(|values| scopes(values).any(|v| v == auth_method::ACR_PHISHING_RESISTANT));
         Ok(AuthorizationRequest {
             client_id: app.client_id.clone(),
             redirect_uri: params.redirect_uri.unwrap_or_default(),
@@ -227,6 +238,7 @@ impl Provider<'_> {
             select_organization: prompts.contains(&"select_organization") && organization.is_none(),
             organization: bounded("organization", organization, 100)?,
             received_at: Utc::now().timestamp(),
+            phishing_resistant,
         })
     }
 
@@ -272,6 +284,30 @@ impl Provider<'_> {
         Ok(Some(
             serde_json::from_slice(&value).map_err(Error::internal)?,
         ))
+    }
+
+    /// Whether a session that signed in by `auth_method` must sign in again with a passkey for
+    /// `request`: it asks for `acr_values=phr`, or names an organization of the user whose
+    /// authentication policy is `PASSKEY`.
+    pub(super) async fn needs_step_up(
+        &self,
+        request: &AuthorizationRequest,
+        session: &Session,
+    ) -> crate::Result<bool> {
+        if auth_method::phishing_resistant(&session.auth_method) {
+            return Ok(false);
+        }
+        if request.phishing_resistant {
+            return Ok(true);
+        }
+        let Some(reference) = &request.organization else {
+            return Ok(false);
+        };
+        let tx = self.db.begin_tenant(self.scope).await?;
+        let context =
+            organizations::context_by_reference(&tx, reference, session.identity_id).await?;
+        tx.commit().await?;
+        Ok(context.is_some_and(|context| context.admit(&session.auth_method).is_err()))
     }
 
     /// The organizations the user of a session belongs to (by name, 100 at most), for the

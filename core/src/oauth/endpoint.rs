@@ -42,6 +42,9 @@ pub enum AuthorizeOutcome {
         handle: String,
         login_hint: Option<String>,
         prompt_login: bool,
+        /// Only a passkey sign-in will do (`acr_values=phr`, or the organization's policy):
+        /// the page offers nothing else.
+        passkey_required: bool,
     },
     /// The user belongs to several organizations and picks one; the request is parked under
     /// `handle`.
@@ -141,6 +144,11 @@ impl Provider<'_> {
             None => None,
         }
         .filter(|session| self.session_satisfies(&request, session));
+        let step_up = match &session {
+            Some(session) => self.needs_step_up(&request, session).await?,
+            None => false,
+        };
+        let session = session.filter(|_| !step_up);
         if let Some(session) = &session
             && request.select_organization
         {
@@ -168,12 +176,20 @@ impl Provider<'_> {
             None if request.prompt_none => AuthorizeOutcome::RedirectError {
                 redirect_uri: request.redirect_uri,
                 state: request.state,
-                error: OAuthError::new("login_required", "the user is not signed in"),
+                error: if step_up {
+                    OAuthError::new(
+                        "interaction_required",
+                        "the request needs a passkey sign-in, and the user signed in otherwise",
+                    )
+                } else {
+                    OAuthError::new("login_required", "the user is not signed in")
+                },
             },
             None => AuthorizeOutcome::SignIn {
                 handle: self.park_request(&request).await?,
                 login_hint: request.login_hint,
                 prompt_login: request.prompt_login,
+                passkey_required: step_up || request.phishing_resistant,
             },
         })
     }
@@ -201,6 +217,7 @@ mod tests {
             organization: None,
             select_organization,
             received_at: 0,
+            phishing_resistant: false,
         }
     }
 

@@ -4,6 +4,7 @@
 
 use super::{OAuthError, OAuthResult, Provider, has_scope};
 use crate::applications::Application;
+use crate::auth_method;
 use crate::db::TenantTx;
 use crate::error::Error;
 use crate::identities;
@@ -41,6 +42,9 @@ pub struct IdTokenClaims {
     pub nonce: Option<String>,
     #[serde(default)]
     pub amr: Vec<String>,
+    /// `phr` after a phishing-resistant (passkey) sign-in; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
     pub sid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub azp: Option<String>,
@@ -150,7 +154,9 @@ impl Provider<'_> {
             iat: now.timestamp(),
             auth_time: browser.created_at.timestamp(),
             nonce,
-            amr: vec![amr(&browser.auth_method).to_owned()],
+            amr: auth_method::amr(&browser.auth_method),
+            acr: auth_method::phishing_resistant(&browser.auth_method)
+                .then(|| auth_method::ACR_PHISHING_RESISTANT.to_owned()),
             sid: browser.id.to_string(),
             azp: Some(app.client_id.clone()),
             profile: self.profile_claims(tx, session.identity_id, scope).await?,
@@ -192,14 +198,5 @@ impl Provider<'_> {
             claims.insert("phone_number".into(), json!(phone));
         }
         Ok(claims)
-    }
-}
-
-/// The `amr` value (RFC 8176 style) for a session's sign-in method.
-fn amr(auth_method: &str) -> &str {
-    match auth_method {
-        "passkey" => "webauthn",
-        crate::email_sign_in::EMAIL_CODE_METHOD => "otp",
-        other => other,
     }
 }

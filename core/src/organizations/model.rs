@@ -315,11 +315,15 @@ impl OrgContext {
     /// asks for another.
     pub fn admit(&self, auth_method: &str) -> Result<()> {
         match self.authentication_policy {
-            AuthenticationPolicy::Passkey if auth_method != "passkey" => Err(Error::Refused(
-                "this organization requires a passkey sign-in: sign in with a passkey, then \
+            AuthenticationPolicy::Passkey
+                if !crate::auth_method::phishing_resistant(auth_method) =>
+            {
+                Err(Error::Refused(
+                    "this organization requires a passkey sign-in: sign in with a passkey, then \
                  choose the organization again"
-                    .into(),
-            )),
+                        .into(),
+                ))
+            }
             _ => Ok(()),
         }
     }

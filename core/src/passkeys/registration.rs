@@ -151,7 +151,7 @@ fn parse_display_name(value: Option<&str>) -> Result<Option<String>> {
 
 impl Ceremonies<'_> {
     /// Sign-up is on, and this client has not signed up too often.
-    async fn admit_sign_up(&self) -> Result<()> {
+    pub(crate) async fn admit_sign_up(&self) -> Result<()> {
         if !self.issuer.settings.self_sign_up {
             return Err(Error::Refused(
                 "self sign-up is turned off for this tenant".into(),
@@ -540,8 +540,14 @@ impl Ceremonies<'_> {
         let tokens = if signs_in {
             identities::touch_sign_in(&tx, identity.id).await?;
             Some(
-                sessions::start_session(&tx, &self.issuer, identity.id, "passkey", &self.client)
-                    .await?,
+                sessions::start_session(
+                    &tx,
+                    &self.issuer,
+                    identity.id,
+                    crate::auth_method::PASSKEY,
+                    &self.client,
+                )
+                .await?,
             )
         } else {
             None

@@ -226,9 +226,14 @@ impl Ceremonies<'_> {
         active.last_used_at = Set(Some(Utc::now()));
         tx.update(active).await?;
         identities::touch_sign_in(&tx, identity_id).await?;
-        let tokens =
-            sessions::start_session(&tx, &self.issuer, identity_id, "passkey", &self.client)
-                .await?;
+        let tokens = sessions::start_session(
+            &tx,
+            &self.issuer,
+            identity_id,
+            crate::auth_method::PASSKEY,
+            &self.client,
+        )
+        .await?;
         let target = identity_id.to_string();
         audit::record(
             &tx,

@@ -82,7 +82,14 @@ async fn authorize(
             handle,
             login_hint,
             prompt_login,
-        } => to_sign_in(&tenant, &handle, login_hint.as_deref(), prompt_login),
+            passkey_required,
+        } => to_sign_in(
+            &tenant,
+            &handle,
+            login_hint.as_deref(),
+            prompt_login,
+            passkey_required,
+        ),
         AuthorizeOutcome::ChooseOrganization {
             handle,
             organizations,
@@ -127,9 +134,13 @@ fn to_sign_in(
     handle: &str,
     login_hint: Option<&str>,
     prompt_login: bool,
+    passkey_required: bool,
 ) -> HttpResponse {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("authorization_request", handle);
+    if passkey_required {
+        query.append_pair("step_up", "passkey");
+    }
     if let Some(hint) = login_hint {
         query.append_pair("login_hint", hint);
     }
