@@ -9,6 +9,7 @@ pub mod mailbox;
 pub mod oidc;
 pub mod orgs;
 pub mod passkey;
+pub mod passwords;
 pub mod smtp;
 
 use latchkey_api::config::{Config, Settings};

@@ -40,7 +40,7 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
-    fn from_payload(payload: &Value) -> Self {
+    pub fn from_payload(payload: &Value) -> Self {
         Self {
             identity_id: payload["identity"]["id"].as_str().unwrap().to_owned(),
             session_id: payload["session"]["id"].as_str().unwrap().to_owned(),
