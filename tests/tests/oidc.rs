@@ -5,7 +5,8 @@
 
 use latchkey_tests::clock::ManualClock;
 use latchkey_tests::oidc::{Browser, param};
-use latchkey_tests::passkey::claims;
+use latchkey_tests::passkey::{Device, claims};
+use latchkey_tests::passwords::PASSWORD;
 use latchkey_tests::{TestApp, TestTenant, test_settings, unique_email};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreUserInfoClaims,
@@ -394,6 +395,73 @@ async fn client_credentials_introspection_and_revocation() {
     assert!(!introspected.active(), "a revoked token is inactive");
 }
 
+/// Runs the code flow of a new single-page application through the `openidconnect` client in
+/// `browser` (signed in already), with `extra` authorization parameters; where the provider
+/// sends the browser to step up with a passkey, signs in with `device` on the page. Answers
+/// the validated ID token's claims and whether a step-up was asked for.
+async fn code_flow_claims(
+    app: &TestApp,
+    tenant: &TestTenant,
+    browser: &mut Browser,
+    device: Option<(&mut Device, &str)>,
+    extra: &[(&str, &str)],
+) -> (serde_json::Value, bool) {
+    let registered = app
+        .create_application(tenant, "SPA", &["https://spa.example/"], json!({}))
+        .await;
+    let client = CoreClient::from_provider_metadata(
+        discover(app, tenant).await,
+        ClientId::new(registered.client_id.clone()),
+        None,
+    )
+    .set_redirect_uri(RedirectUrl::new("https://spa.example/".into()).unwrap());
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut request = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .set_pkce_challenge(challenge);
+    for (name, value) in extra {
+        request = request.add_extra_param(*name, *value);
+    }
+    let (authorize_url, _, nonce) = request.url();
+    let authorize_url = authorize_url.as_str().replace("localhost", "127.0.0.1");
+    let (status, location, body) = browser.get(&authorize_url).await;
+    let stepped_up = status == StatusCode::SEE_OTHER;
+    let callback = if stepped_up {
+        let page = location.unwrap();
+        assert!(page.contains("step_up=passkey"), "{page}");
+        let (device, credential_id) = device.expect("a device to step up with");
+        browser
+            .authorize(app, tenant, device, credential_id, &authorize_url)
+            .await
+    } else {
+        assert_eq!(status, StatusCode::FOUND, "{body}");
+        reqwest::Url::parse(&location.unwrap()).unwrap()
+    };
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(param(&callback, "code").unwrap()))
+        .unwrap()
+        .set_pkce_verifier(verifier)
+        .request_async(&http_client())
+        .await
+        .expect("code exchange");
+    let id_token = tokens.id_token().unwrap();
+    id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .expect("the ID token validates");
+    (claims(&id_token.to_string()), stepped_up)
+}
+
+/// A browser whose session is `access_token`'s (the hosted page's step after a sign-in).
+async fn browser_of(app: &TestApp, tenant: &TestTenant, access_token: &str) -> Browser {
+    let mut browser = Browser::new();
+    browser.establish_session(app, tenant, access_token).await;
+    browser
+}
+
 #[tokio::test]
 async fn an_email_code_sign_in_says_otp_in_the_id_token() {
     let app = TestApp::start().await;
@@ -418,45 +486,88 @@ async fn an_email_code_sign_in_says_otp_in_the_id_token() {
         .as_str()
         .unwrap()
         .to_owned();
+    let mut browser = browser_of(&app, &tenant, &access_token).await;
+    let (id, _) = code_flow_claims(&app, &tenant, &mut browser, None, &[]).await;
+    assert_eq!(id["amr"], json!(["otp"]));
+    assert!(id.get("acr").is_none());
+}
 
-    let registered = app
-        .create_application(&tenant, "SPA", &["https://spa.example/"], json!({}))
-        .await;
-    let client = CoreClient::from_provider_metadata(
-        discover(&app, &tenant).await,
-        ClientId::new(registered.client_id.clone()),
-        None,
-    )
-    .set_redirect_uri(RedirectUrl::new("https://spa.example/".into()).unwrap());
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (authorize_url, _, nonce) = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
-        .set_pkce_challenge(challenge)
-        .url();
-    // The hosted page's step after the code sign-in: the session becomes the browser's.
-    let mut browser = Browser::new();
-    browser
-        .establish_session(&app, &tenant, &access_token)
-        .await;
-    let (status, location, body) = browser
-        .get(&authorize_url.as_str().replace("localhost", "127.0.0.1"))
-        .await;
-    assert_eq!(status, StatusCode::FOUND, "{body}");
-    let callback = reqwest::Url::parse(&location.unwrap()).unwrap();
-    let tokens = client
-        .exchange_code(AuthorizationCode::new(param(&callback, "code").unwrap()))
+#[tokio::test]
+async fn password_sign_ins_say_pwd_and_with_totp_mfa() {
+    let clock = Arc::new(ManualClock::new());
+    let app = TestApp::start_with_clock(test_settings(), clock.clone()).await;
+    let tenant = app.create_tenant("oidc-pwd").await;
+    app.allow_passwords(&tenant, json!({})).await;
+    let email = unique_email();
+    let account = app.password_account(&tenant, &email).await;
+    let mut browser = browser_of(&app, &tenant, &account.access_token).await;
+    let (id, _) = code_flow_claims(&app, &tenant, &mut browser, None, &[]).await;
+    assert_eq!(id["amr"], json!(["pwd"]));
+
+    let now = || {
+        use latchkey_core::clock::Clock;
+        u64::try_from(clock.now().timestamp()).unwrap()
+    };
+    let (authenticator, _) = app.enroll_totp(&tenant, &account.access_token, now()).await;
+    clock.advance(30);
+    let first = app.sign_in_with_password(&tenant, &email, PASSWORD).await;
+    let token = first.data()["signInWithPassword"]["secondFactorToken"]
+        .as_str()
         .unwrap()
-        .set_pkce_verifier(verifier)
-        .request_async(&http_client())
-        .await
-        .expect("code exchange");
-    let id_token = tokens.id_token().unwrap();
-    id_token
-        .claims(&client.id_token_verifier(), &nonce)
-        .expect("the ID token validates");
-    assert_eq!(claims(&id_token.to_string())["amr"], json!(["otp"]));
+        .to_owned();
+    let done = app
+        .complete_second_factor(&tenant, &token, &authenticator.generate(now()))
+        .await;
+    let access_token = done.data()["completeSecondFactor"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut browser = browser_of(&app, &tenant, &access_token).await;
+    let (id, _) = code_flow_claims(&app, &tenant, &mut browser, None, &[]).await;
+    assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
+    assert!(id.get("acr").is_none());
+}
+
+#[tokio::test]
+async fn acr_values_phr_asks_a_password_session_to_step_up_with_a_passkey() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("oidc-phr").await;
+    app.allow_passwords(&tenant, json!({})).await;
+    let email = unique_email();
+    let (mut device, credential_id, passkey_session) = app.sign_up(&tenant, &email).await;
+    app.anonymous(
+        &tenant,
+        Some(&passkey_session.access_token),
+        "mutation($p: String!) { changePassword(input: { newPassword: $p }) { identity { id } } }",
+        json!({ "p": PASSWORD }),
+    )
+    .await
+    .data();
+
+    // A passkey session satisfies phr at once, and the ID token says so.
+    let mut browser = browser_of(&app, &tenant, &passkey_session.access_token).await;
+    let (id, stepped_up) =
+        code_flow_claims(&app, &tenant, &mut browser, None, &[("acr_values", "phr")]).await;
+    assert!(!stepped_up);
+    assert_eq!(id["acr"], "phr");
+    assert_eq!(id["amr"], json!(["webauthn"]));
+
+    // A password session is sent to the page for a passkey; the token after it says phr.
+    let password = app.sign_in_with_password(&tenant, &email, PASSWORD).await;
+    let access_token = password.data()["signInWithPassword"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut browser = browser_of(&app, &tenant, &access_token).await;
+    let (id, stepped_up) = code_flow_claims(
+        &app,
+        &tenant,
+        &mut browser,
+        Some((&mut device, &credential_id)),
+        &[("acr_values", "phr")],
+    )
+    .await;
+    assert!(stepped_up);
+    assert_eq!(id["acr"], "phr");
+    assert_eq!(id["amr"], json!(["webauthn"]));
 }

@@ -545,20 +545,54 @@ async fn an_organization_that_requires_a_passkey_refuses_other_sign_ins_until_on
     // The refused switch left the session as it was: the relaxed organization still works.
     switch(access.clone(), relaxed.clone()).await.data();
 
-    // The OAuth provider refuses the strict organization to that browser session too.
+    // The OAuth provider sends that browser session to step up with a passkey: the sign-in
+    // page, asked for a passkey only, and no code.
     let mut browser = Browser::new();
     browser.establish_session(&app, &tenant, &access).await;
+    let strict_request = authorize(
+        &app,
+        &tenant,
+        &web.client_id,
+        &[("scope", "openid"), ("organization", &strict)],
+    );
+    let (status, location, _) = browser.get(&strict_request).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let page = location.unwrap();
+    assert!(page.contains("step_up=passkey"), "{page}");
+    // Without a page (prompt=none) it cannot step up: interaction_required.
     let (_, location, _) = browser
         .get(&authorize(
             &app,
             &tenant,
             &web.client_id,
-            &[("scope", "openid"), ("organization", &strict)],
+            &[
+                ("scope", "openid"),
+                ("organization", &strict),
+                ("prompt", "none"),
+            ],
         ))
         .await;
     let callback = url::Url::parse(&location.unwrap()).unwrap();
-    assert_eq!(param(&callback, "error").as_deref(), Some("access_denied"));
+    assert_eq!(
+        param(&callback, "error").as_deref(),
+        Some("interaction_required")
+    );
     assert_eq!(param(&callback, "code"), None);
+    // The relaxed organization needs no step up.
+    let (status, _, _) = browser
+        .get(&authorize(
+            &app,
+            &tenant,
+            &web.client_id,
+            &[("scope", "openid"), ("organization", &relaxed)],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FOUND);
+    // After the passkey sign-in on the page, the request completes with a code.
+    let callback = browser
+        .authorize(&app, &tenant, &mut device, &credential_id, &strict_request)
+        .await;
+    assert!(param(&callback, "code").is_some(), "{callback}");
 
     // A passkey sign-in (the step up) gets the strict organization.
     let stepped_up = app

@@ -366,7 +366,9 @@ async fn totp_allows_one_step_of_drift_never_replays_and_has_recovery_codes() {
     for left in [3, 2, 1] {
         let wrong = app.complete_second_factor(&tenant, &token, "000000").await;
         assert!(
-            wrong.error_message().contains(&format!("{left} tries left")),
+            wrong
+                .error_message()
+                .contains(&format!("{left} tries left")),
             "{}",
             wrong.error_message()
         );
