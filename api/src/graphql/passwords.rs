@@ -147,7 +147,7 @@ impl PasswordMutation {
         Ok(match outcome? {
             PasswordSignIn::SignedIn(outcome) => {
                 count_tokens(ctx);
-                PasskeyCeremonyPayload::from(outcome).into()
+                PasskeyCeremonyPayload::from(*outcome).into()
             }
             PasswordSignIn::SecondFactorRequired { token } => PasswordSignInPayload {
                 second_factor_required: true,

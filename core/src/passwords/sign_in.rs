@@ -31,7 +31,7 @@ pub const SECOND_FACTOR_TRIES: u64 = 5;
 
 /// What `signInWithPassword` answers.
 pub enum PasswordSignIn {
-    SignedIn(CeremonyOutcome),
+    SignedIn(Box<CeremonyOutcome>),
     /// The password was right and the account has an authenticator app: finish with
     /// `completeSecondFactor` and this token.
     SecondFactorRequired {
@@ -241,11 +241,11 @@ pub async fn sign_in_with_password(
     }
     let tokens = start_session_in(c, &tx, &identity, PASSWORD_METHOD).await?;
     tx.commit().await?;
-    Ok(PasswordSignIn::SignedIn(CeremonyOutcome {
+    Ok(PasswordSignIn::SignedIn(Box::new(CeremonyOutcome {
         identity,
         passkey: None,
         tokens: Some(tokens),
-    }))
+    })))
 }
 
 /// `completeSecondFactor`: the code of the account's authenticator app, or one of its recovery
