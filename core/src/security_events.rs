@@ -9,13 +9,18 @@ use crate::passkeys::all_passkey_ids_of;
 use crate::scope::TenantScope;
 
 /// The audit actions that are security events of an account.
-pub const SECURITY_ACTIONS: [&str; 6] = [
+pub const SECURITY_ACTIONS: [&str; 11] = [
     "passkey.register",
     "passkey.revoke",
     "identity.recover",
     "identity.recovery_request.create",
     "identity.email_verified",
     "identity.sessions.revoke",
+    "password.set",
+    "password.change",
+    "password.reset",
+    "totp.enable",
+    "totp.remove",
 ];
 
 /// The signed-in caller's newest security events (at most `first`, up to 100), newest first.

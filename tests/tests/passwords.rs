@@ -458,6 +458,17 @@ async fn passwords_change_with_the_current_one_and_reset_with_an_emailed_code() 
             .text()
             .contains("password of your")
     );
+    // The account page lists it among the security events.
+    let events = app
+        .anonymous(
+            &tenant,
+            Some(&first.access_token),
+            "{ viewer { securityEvents { action } } }",
+            json!({}),
+        )
+        .await;
+    let actions = events.data()["viewer"]["securityEvents"].to_string();
+    assert!(actions.contains("password.change"), "{actions}");
     // The other session ended; this one did not.
     let ended = app
         .anonymous(&tenant, None, REFRESH, json!({ "t": other.refresh_token }))

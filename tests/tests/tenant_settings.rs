@@ -101,6 +101,7 @@ async fn settings_are_validated_and_applied() {
             "requireVerifiedEmail": true,
             "recoveryRequiresApproval": false,
             "signInMethods": ["PASSKEY", "EMAIL_CODE"],
+            "requireSecondFactor": false,
         })
     );
 

@@ -88,7 +88,14 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<Checked>
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok();
         let current = parsed.algorithm == argon2::ARGON2ID_IDENT
-            && Params::try_from(&parsed).is_ok_and(|params| params == Params::DEFAULT);
+            && Params::try_from(&parsed).is_ok_and(|params| {
+                (params.m_cost(), params.t_cost(), params.p_cost())
+                    == (
+                        Params::DEFAULT_M_COST,
+                        Params::DEFAULT_T_COST,
+                        Params::DEFAULT_P_COST,
+                    )
+            });
         Checked {
             matches,
             outdated: !current,

@@ -33,16 +33,20 @@ pub struct PasswordContext<'a> {
 }
 
 impl PasswordContext<'_> {
-    fn words(&self) -> Vec<&str> {
+    /// The address, its local part, the names, their words, and the names without spaces.
+    fn words(&self) -> Vec<String> {
         let local = self.email.split('@').next().unwrap_or_default();
-        let mut words = vec![self.email, local, self.tenant_name];
-        words.extend(self.display_name);
-        words.extend(self.tenant_name.split_whitespace());
-        words.extend(
-            self.display_name
-                .into_iter()
-                .flat_map(str::split_whitespace),
-        );
+        let names: Vec<&str> = self
+            .display_name
+            .into_iter()
+            .chain([self.tenant_name])
+            .collect();
+        let mut words = vec![self.email.to_owned(), local.to_owned()];
+        for name in names {
+            words.push(name.to_owned());
+            words.push(name.split_whitespace().collect());
+            words.extend(name.split_whitespace().map(str::to_owned));
+        }
         words
     }
 }
@@ -75,6 +79,7 @@ pub fn check_new_password(
         ));
     }
     let words = context.words();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let estimate = zxcvbn::zxcvbn(&normalized, &words);
     if estimate.score() < Score::Three {
         let why = estimate
