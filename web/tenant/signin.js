@@ -780,8 +780,8 @@ function showSignInMethods() {
     continueButton.textContent = 'Continue with a passkey';
     hint.textContent = usePasskeys
       ? useCodes
-        ? 'Choose your passkey from the suggestions, or enter your email and your password, or continue with a passkey or a code sent to your email.'
-        : 'Choose your passkey from the suggestions, or enter your email and your password, or continue with a passkey.'
+        ? 'Enter your email and password, or choose your passkey from the suggestions. You can also continue with a passkey or a code sent to your email.'
+        : 'Enter your email and password, or choose your passkey from the suggestions or continue with a passkey.'
       : useCodes
         ? 'Enter your email and your password, or ask for a code sent to your email.'
         : 'Enter your email and your password.';
