@@ -299,10 +299,10 @@ function passwordSignIn(email, password) {
   }, 'password');
 }
 
-/** The second step of a password sign-in: `{ token }` of `signInWithPassword`'s answer. */
+/** The second step of a password sign-in: `{ token, recovery }`, the token `signInWithPassword` answered. */
 let secondFactor = null;
 
-/** Whether the second step takes a recovery code rather than the app's 6-digit code. */
+/** Switches the second step between the app’s 6-digit code (`on` false) and a recovery code. */
 function useRecoveryCode(on) {
   secondFactor.recovery = on;
   secondFactorInput.value = '';
