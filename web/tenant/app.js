@@ -194,6 +194,27 @@ function sentence(message) {
   return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
 }
 
+/** What the fields a server message may start with (`field: reason`) are called on the pages. */
+const FIELD_NAMES = {
+  password: 'This password',
+  newPassword: 'The new password',
+  currentPassword: 'Your current password',
+};
+
+/**
+ * A `BAD_USER_INPUT` message (`newPassword: is too short: …`) as a sentence about the field
+ * ("The new password is too short: …").
+ */
+function fieldSentence(error) {
+  const message = String(error.message ?? '');
+  const prefix = `${error.field}: `;
+  if (error.field && message.startsWith(prefix)) {
+    const reason = message.slice(prefix.length);
+    return sentence(FIELD_NAMES[error.field] ? `${FIELD_NAMES[error.field]} ${reason}` : reason);
+  }
+  return sentence(message);
+}
+
 /** Tries left, as the server words them ("4 tries left"), or null. */
 function triesLeft(message) {
   return /(\d+)\s+(?:more\s+)?(?:tries|try|attempts?)\b/i.exec(message ?? '')?.[1] ?? null;
@@ -208,12 +229,12 @@ const PASSWORD_CONTEXTS = new Set(['password', 'password-signup', 'password-rese
  */
 function describeSecondFactorError(error, context) {
   if (error.field === 'code') {
-    const left = triesLeft(error.message);
+    const left = /last try/i.test(error.message ?? '') ? '0' : triesLeft(error.message);
     const advice =
       context === 'totp'
         ? 'Enter the 6-digit code your authenticator app shows now for this account.'
         : 'Enter the code your authenticator app shows now, or one of your recovery codes.';
-    if (left === '0') return 'That code is not right, and that was the last try. Please sign in again.';
+    if (left === '0') return 'That code is not right, and that was the last try. Please sign in with your password again.';
     return left
       ? `That code is not right. You can try ${left} more time${left === '1' ? '' : 's'}. ${advice}`
       : `That code is not right. ${advice}`;
@@ -267,7 +288,7 @@ export function describeError(error, context = 'signin') {
         if (described) return described;
       }
       // A password the rules refuse: the server says why (too short, too common, breached…).
-      if (passwords) return describeProofError(error, context) ?? (sentence(error.message) || 'Please check what you entered.');
+      if (passwords) return describeProofError(error, context) ?? (fieldSentence(error) || 'Please check what you entered.');
       return describeProofError(error, context) ?? error.message ?? 'Please check what you entered.';
     case 'FORBIDDEN':
       if (context === 'password' && /not right/i.test(error.message ?? '')) {

@@ -342,7 +342,9 @@ function completeSecondFactor(code) {
     try {
       signedIn = await latchkey.completeSecondFactor({ secondFactorToken: secondFactor.token, code });
     } catch (error) {
-      if (error?.field === 'code') markInvalid(secondFactorInput);
+      // A wrong code: try again, unless it was the last try; anything else about the sign-in
+      // (an expired token): back to the password.
+      if (error?.field === 'code' && !/last try/i.test(error.message ?? '')) markInvalid(secondFactorInput);
       else if (error?.code !== 'RATE_LIMITED' && error?.code !== 'NETWORK') backToSignIn(passwordInput);
       throw error;
     }
