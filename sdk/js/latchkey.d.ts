@@ -314,7 +314,7 @@ export class Latchkey {
     newPassword: string;
     signOutEverywhere?: boolean;
     signal?: AbortSignal;
-  }): Promise<AccountIdentity>;
+  }): Promise<Identity>;
   /** As the signed-in person, who has a password: the secret and URI for an authenticator app. */
   beginTotpEnrollment(options?: { signal?: AbortSignal }): Promise<TotpEnrollment>;
   /** Confirms the app with one of its codes; answers the ten recovery codes, shown once. */

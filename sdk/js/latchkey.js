@@ -90,7 +90,7 @@ const CHANGE_PASSWORD = `mutation ChangePassword($currentPassword: String, $newP
 
 const RESET_PASSWORD = `mutation ResetPassword($emailProof: String!, $newPassword: String!, $signOutEverywhere: Boolean!) {
   resetPassword(input: { emailProof: $emailProof, newPassword: $newPassword, signOutEverywhere: $signOutEverywhere }) {
-    ${ACCOUNT_IDENTITY}
+    identity { id email displayName }
   }
 }`;
 
@@ -667,7 +667,8 @@ export class Latchkey {
   /**
    * Sets a new password for the account of `emailProof` (purpose `RECOVERY`); with
    * `signOutEverywhere` (the default) every session of the account ends. Does not sign in: the
-   * person then signs in with the new password. Answers the identity, as `changePassword`.
+   * person then signs in with the new password. Answers the identity (`{ id, email,
+   * displayName }`: the caller is anonymous, and `hasPassword` is for the signed-in person).
    */
   async resetPassword({ emailProof, newPassword, signOutEverywhere = true, signal } = {}) {
     const variables = { emailProof, newPassword, signOutEverywhere };

@@ -408,7 +408,7 @@ describe('passwords and authenticator apps against a real server', { timeout: 24
     const identity = await helper.latchkey.resetPassword({ emailProof, newPassword: replacement });
     assert.deepEqual(helper.operations.all().map(({ field, authorized }) => [field, authorized]), [['resetPassword', false]]);
     assert.deepEqual(helper.operations.all()[0].variables, { emailProof, newPassword: replacement, signOutEverywhere: true });
-    assert.deepEqual([identity.id, identity.hasPassword], [person.result.identity.id, true]);
+    assert.deepEqual([identity.id, identity.email], [person.result.identity.id, person.email]);
     assert.equal(await helper.latchkey.getSession(), null, 'a reset does not sign in');
     await assert.rejects(person.latchkey.refresh(), { code: 'UNAUTHENTICATED' }, 'the sessions ended');
     await assert.rejects(helper.latchkey.resetPassword({ emailProof, newPassword: newPassword() }), { code: 'BAD_USER_INPUT', field: 'emailProof' });
@@ -419,8 +419,8 @@ describe('passwords and authenticator apps against a real server', { timeout: 24
 
   it('where the tenant requires a second factor, 8 characters are enough and a password alone is refused until an app is set up', async () => {
     const tenant = await passwordTenant('sdk-second-factor', { requireSecondFactor: true });
-    const { settings } = (await graphql(tenant.slug, 'query { tenant { settings { signInMethods requireSecondFactor } } }', {})).data.tenant;
-    assert.deepEqual(settings, { signInMethods: ['PASSKEY', 'EMAIL_CODE', 'PASSWORD'], requireSecondFactor: true }, 'public, without a credential');
+    const read = await graphql(tenant.slug, 'query { tenant { settings { signInMethods requireSecondFactor } } }', {}, tenant.apiKey);
+    assert.deepEqual(read.data?.tenant.settings, { signInMethods: ['PASSKEY', 'EMAIL_CODE', 'PASSWORD'], requireSecondFactor: true }, JSON.stringify(read));
     const config = await (await fetch(`${server.apiUrl}/t/${tenant.slug}/config.json`)).json();
     assert.equal(config.requireSecondFactor, true, 'the hosted pages learn it from config.json');
 
@@ -440,7 +440,7 @@ describe('passwords and authenticator apps against a real server', { timeout: 24
     assert.equal((await latchkey.completeSecondFactor({ secondFactorToken, code: await app.next() })).identity.id, person.result.identity.id);
   });
 
-  it('a tenant that does not allow PASSWORD refuses password sign-in and sign-up, naming the method', async () => {
+  it('a tenant that does not allow PASSWORD refuses password sign-in, sign-up and reset, naming the method', async () => {
     const person = await passwordPerson();
     const tenant = await passwords();
     await updateSettings(tenant, { signInMethods: ['PASSKEY', 'EMAIL_CODE'] }, 'signInMethods');
@@ -448,6 +448,8 @@ describe('passwords and authenticator apps against a real server', { timeout: 24
     const refused = await latchkey.signInWithPassword({ email: person.email, password: person.password }).catch((error) => error);
     assert.equal(refused.code, 'FORBIDDEN', refused.message);
     assert.match(refused.message, /PASSWORD/);
+    const { emailProof: recoveryProof } = await prove(latchkey, person.email, 'RECOVERY');
+    await assert.rejects(latchkey.resetPassword({ emailProof: recoveryProof, newPassword: newPassword() }), { code: 'FORBIDDEN' });
     const { emailProof } = await prove(latchkey, uniqueEmail());
     const signUp = await latchkey.signUpWithPassword({ emailProof, password: newPassword() }).catch((error) => error);
     assert.equal(signUp.code, 'FORBIDDEN', signUp.message);
