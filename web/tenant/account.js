@@ -39,6 +39,11 @@ const EVENT_LABELS = {
   'identity.recovery_request.create': 'Account recovery requested',
   'identity.email_verified': 'Email address verified',
   'identity.sessions.revoke': 'Signed out everywhere',
+  'password.set': 'Password set',
+  'password.change': 'Password changed',
+  'password.reset': 'Password reset',
+  'totp.enable': 'Authenticator app added',
+  'totp.remove': 'Authenticator app removed',
 };
 
 const RENAME_PASSKEY = `mutation RenamePasskey($input: RenamePasskeyInput!) {
