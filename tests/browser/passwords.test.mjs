@@ -465,6 +465,32 @@ describe('hosted pages: passwords, authenticator apps and passkey step-up in Chr
     await waitForAccount(page, server.url);
   });
 
+  step('where recoveries need approval, "Forgot your password?" files a recovery request and resets nothing', async () => {
+    const settings = 'mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { recoveryRequiresApproval } } }';
+    const on = await graphql(server.url, settings, { input: { recoveryRequiresApproval: true } }, server.apiKey);
+    assert.equal(on.data?.updateTenantSettings.settings.recoveryRequiresApproval, true, JSON.stringify(on));
+    const device = await newDevice(browser);
+    try {
+      const { page, operations } = device;
+      await page.goto(`${server.url}/t/demo/`);
+      await page.locator('main[aria-busy="false"]').waitFor();
+      await page.fill('#signin-email', EMAIL);
+      await page.click('#forgot-password-button');
+      await page.click('#recover-button');
+      await page.locator('#code-form:not([hidden])').waitFor();
+      await page.fill('#code-input', (await server.mailbox.nextCode(EMAIL)).code);
+      await page.click('#code-button');
+      await page.locator('#done-step:not([hidden])').waitFor();
+      assert.match(await page.locator('#done-text').textContent(), /has been sent.*administrator/s);
+      assert.equal(operations.named('requestAccountRecovery').length, 1);
+      assert.deepEqual(operations.named('resetPassword'), [], 'no password without an approval');
+      assert.equal(await device.tokens(), null);
+    } finally {
+      await device.context.close();
+      await graphql(server.url, settings, { input: { recoveryRequiresApproval: false } }, server.apiKey);
+    }
+  });
+
   step('the account page changes the password (the current one is checked) and removes the app', async () => {
     const { page, operations } = laptop;
     operations.clear();

@@ -433,7 +433,9 @@ async function useProof(proof) {
       showCreateStep();
       return;
     case 'RECOVERY':
-      if (recoveryIntent === 'password' && allows('PASSWORD')) {
+      // Where an administrator approves recoveries, a proof alone resets no password either:
+      // the request is filed as for a lost passkey.
+      if (recoveryIntent === 'password' && allows('PASSWORD') && !config.recoveryRequiresApproval) {
         showResetStep();
         return;
       }
