@@ -123,7 +123,7 @@ export interface Passkey {
 
 export interface SignInResult {
   identity: Identity;
-  /** The new passkey after `signUp` or `recover`; null after a sign-in (with a passkey or a code). */
+  /** The new passkey after `signUp` or `recover`; null after a sign-in or a password sign-up. */
   passkey: Passkey | null;
   session: Session;
   accessToken: string;
@@ -188,6 +188,34 @@ export interface GraphqlOptions {
   signal?: AbortSignal;
 }
 
+/** The identity as the password and authenticator-app calls answer it. */
+export interface AccountIdentity extends Identity {
+  hasPassword: boolean;
+  totpEnrolled: boolean;
+}
+
+/** `signInWithPassword` for an account without an authenticator app: signed in, tokens stored. */
+export type PasswordSignInResult = SignInResult & { secondFactorRequired: false };
+
+/** `signInWithPassword` for an account with an authenticator app: nothing stored yet. */
+export interface SecondFactorRequired {
+  secondFactorRequired: true;
+  /** For `completeSecondFactor`: valid 5 minutes, for 5 tries. */
+  secondFactorToken: string;
+}
+
+export interface TotpEnrollment {
+  /** Base32, without padding: what a person types into the app. */
+  secret: string;
+  /** `otpauth://totp/{tenant}:{email}?secret=…&issuer={tenant}&algorithm=SHA1&digits=6&period=30`. */
+  otpauthUri: string;
+}
+
+export interface TotpRecoveryCodes {
+  /** Ten single-use codes (`xxxxx-xxxxx`), shown to the person once. */
+  recoveryCodes: string[];
+}
+
 export class Latchkey {
   constructor(options: LatchkeyOptions);
   /** The tenant GraphQL endpoint this client calls. */
@@ -240,6 +268,59 @@ export class Latchkey {
   isConditionalMediationAvailable(): Promise<boolean>;
   /** Adds a passkey to the signed-in person's account. */
   addPasskey(options?: CeremonyOptions & { passkeyName?: string }): Promise<Passkey>;
+
+  /**
+   * Creates an account with a password for the address of a `SIGN_UP` proof and signs in.
+   * A password the rules refuse is `BAD_USER_INPUT` with `field: "password"` and the reason.
+   */
+  signUpWithPassword(options: {
+    emailProof: string;
+    password: string;
+    displayName?: string;
+    signal?: AbortSignal;
+  }): Promise<SignInResult>;
+  /**
+   * Signs in with a password: signed in (tokens stored), or, for an account with an
+   * authenticator app, `{ secondFactorRequired: true, secondFactorToken }` for
+   * `completeSecondFactor`. A wrong address or password is `FORBIDDEN`.
+   */
+  signInWithPassword(options: {
+    email: string;
+    password: string;
+    signal?: AbortSignal;
+  }): Promise<PasswordSignInResult | SecondFactorRequired>;
+  /** The authenticator app's 6-digit code, or a recovery code, for a password sign-in; signs in. */
+  completeSecondFactor(options: {
+    secondFactorToken: string;
+    code: string;
+    signal?: AbortSignal;
+  }): Promise<SignInResult>;
+  /**
+   * As the signed-in person: changes the password (`currentPassword` required when there is
+   * one) or sets the first one; `signOutOtherSessions` ends their other sessions.
+   */
+  changePassword(options: {
+    currentPassword?: string;
+    newPassword: string;
+    signOutOtherSessions?: boolean;
+    signal?: AbortSignal;
+  }): Promise<AccountIdentity>;
+  /**
+   * A new password for the account of a `RECOVERY` proof; `signOutEverywhere` defaults to
+   * true. Does not sign in.
+   */
+  resetPassword(options: {
+    emailProof: string;
+    newPassword: string;
+    signOutEverywhere?: boolean;
+    signal?: AbortSignal;
+  }): Promise<Identity>;
+  /** As the signed-in person, who has a password: the secret and URI for an authenticator app. */
+  beginTotpEnrollment(options?: { signal?: AbortSignal }): Promise<TotpEnrollment>;
+  /** Confirms the app with one of its codes; answers the ten recovery codes, shown once. */
+  finishTotpEnrollment(options: { code: string; signal?: AbortSignal }): Promise<TotpRecoveryCodes>;
+  /** As the signed-in person: removes the authenticator app and its recovery codes. */
+  removeTotp(options?: { signal?: AbortSignal }): Promise<AccountIdentity>;
 
   /**
    * A valid access token (refreshed first when expired or within 30 s of it), or null when

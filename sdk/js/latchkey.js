@@ -1,9 +1,10 @@
 // Latchkey's JavaScript SDK: email proofs (one-time codes), passkey sign-up, sign-in and
-// recovery, and sign-in with an emailed code, against one tenant's GraphQL API, a session whose access token is kept fresh, and
-// authenticated GraphQL calls. One plain ES
-// module without dependencies or a build step. It runs in browsers, and in Node.js 20 or later
-// when it is given a `credentials` implementation (an authenticator) and, for a server that
-// is not on the same origin, an absolute `baseUrl`/`issuer`.
+// recovery, sign-in with an emailed code, passwords with an authenticator app (TOTP) as a
+// second factor, against one tenant's GraphQL API, a session whose access token is kept fresh,
+// and authenticated GraphQL calls. One plain ES module without dependencies or a build step.
+// It runs in browsers, and in Node.js 20 or later when it is given a `credentials`
+// implementation (an authenticator) and, for a server that is not on the same origin, an
+// absolute `baseUrl`/`issuer`.
 
 /** Refresh this long before the access token expires, so it does not lapse in flight. */
 const REFRESH_MARGIN_MS = 30_000;
@@ -55,6 +56,54 @@ const COMPLETE_EMAIL_VERIFICATION = `mutation CompleteEmailVerification($input: 
 
 const SIGN_IN_WITH_EMAIL_CODE = `mutation SignInWithEmailCode($input: SignInWithEmailCodeInput!) {
   signInWithEmailCode(input: $input) { ${CEREMONY_RESULT} }
+}`;
+
+// Passwords and TOTP. The identity fields the account calls answer.
+const ACCOUNT_IDENTITY = `identity { id email displayName hasPassword totpEnrolled }`;
+
+// The inputs are spelled out field by field, so the operations depend on the contract's
+// field names and types only, not on what the input objects are called.
+const SIGN_UP_WITH_PASSWORD = `mutation SignUpWithPassword($emailProof: String!, $password: String!, $displayName: String) {
+  signUpWithPassword(input: { emailProof: $emailProof, password: $password, displayName: $displayName }) {
+    ${CEREMONY_RESULT}
+  }
+}`;
+
+const SIGN_IN_WITH_PASSWORD = `mutation SignInWithPassword($email: String!, $password: String!) {
+  signInWithPassword(input: { email: $email, password: $password }) {
+    identity { id email displayName }
+    session { id }
+    accessToken refreshToken expiresIn
+    secondFactorRequired secondFactorToken
+  }
+}`;
+
+const COMPLETE_SECOND_FACTOR = `mutation CompleteSecondFactor($secondFactorToken: String!, $code: String!) {
+  completeSecondFactor(input: { secondFactorToken: $secondFactorToken, code: $code }) { ${CEREMONY_RESULT} }
+}`;
+
+const CHANGE_PASSWORD = `mutation ChangePassword($currentPassword: String, $newPassword: String!, $signOutOtherSessions: Boolean!) {
+  changePassword(input: { currentPassword: $currentPassword, newPassword: $newPassword, signOutOtherSessions: $signOutOtherSessions }) {
+    ${ACCOUNT_IDENTITY}
+  }
+}`;
+
+const RESET_PASSWORD = `mutation ResetPassword($emailProof: String!, $newPassword: String!, $signOutEverywhere: Boolean!) {
+  resetPassword(input: { emailProof: $emailProof, newPassword: $newPassword, signOutEverywhere: $signOutEverywhere }) {
+    identity { id email displayName }
+  }
+}`;
+
+const BEGIN_TOTP_ENROLLMENT = `mutation BeginTotpEnrollment {
+  beginTotpEnrollment { secret otpauthUri }
+}`;
+
+const FINISH_TOTP_ENROLLMENT = `mutation FinishTotpEnrollment($code: String!) {
+  finishTotpEnrollment(input: { code: $code }) { recoveryCodes }
+}`;
+
+const REMOVE_TOTP = `mutation RemoveTotp {
+  removeTotp { ${ACCOUNT_IDENTITY} }
 }`;
 
 const REQUEST_ACCOUNT_RECOVERY = `mutation RequestAccountRecovery($input: RequestAccountRecoveryInput!) {
@@ -284,6 +333,15 @@ function tokensOf({ accessToken, refreshToken, expiresIn }) {
 /** The input of a typed code: spaces a person may type between the digits are dropped. */
 function codeInput(challengeId, code) {
   return { challengeId, code: typeof code === 'string' ? code.replace(/\s+/g, '') : code };
+}
+
+/**
+ * A typed second factor: a 6-digit code from an authenticator app or a recovery code
+ * (`xxxxx-xxxxx`, issued in lower case). Spaces are dropped and letters lowered, so a code
+ * read out in groups or typed with caps lock on still matches.
+ */
+function secondFactorCode(code) {
+  return typeof code === 'string' ? code.replace(/\s+/g, '').toLowerCase() : code;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -545,6 +603,103 @@ export class Latchkey {
     await this.#startCeremony();
     const data = await this.#post(SIGN_IN_WITH_EMAIL_CODE, { input: codeInput(challengeId, code) }, { signal });
     return this.#completeSignIn(data.signInWithEmailCode);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Passwords and authenticator apps (TOTP)
+
+  /**
+   * Creates an account with a password, for the address of `emailProof` (from
+   * `completeEmailVerification` with purpose `SIGN_UP`), and signs it in like `signUp` (tokens
+   * stored, any stored session replaced, a waiting autofill request withdrawn first). Only where
+   * the tenant's `signInMethods` has `PASSWORD`. A password the server's rules refuse is
+   * `BAD_USER_INPUT` with `field: 'password'` and a message that says why (too short, too
+   * common, found in breaches, or containing the email address or name).
+   */
+  async signUpWithPassword({ emailProof, password, displayName, signal } = {}) {
+    await this.#startCeremony();
+    const data = await this.#post(SIGN_UP_WITH_PASSWORD, { emailProof, password, displayName }, { signal });
+    return this.#completeSignIn(data.signUpWithPassword);
+  }
+
+  /**
+   * Signs in with an email address and a password. Without an authenticator app enrolled, the
+   * answer is a sign-in like `signIn`'s (tokens stored) with `secondFactorRequired: false`.
+   * With one, nothing is stored yet and the answer is `{ secondFactorRequired: true,
+   * secondFactorToken }`: pass the token and the person's code to `completeSecondFactor`
+   * (within 5 minutes, 5 tries). A wrong address and a wrong password are the same
+   * `FORBIDDEN`; too many tries are `RATE_LIMITED`.
+   */
+  async signInWithPassword({ email, password, signal } = {}) {
+    await this.#startCeremony();
+    const data = await this.#post(SIGN_IN_WITH_PASSWORD, { email, password }, { signal });
+    const payload = data.signInWithPassword;
+    if (payload.secondFactorRequired) {
+      return { secondFactorRequired: true, secondFactorToken: payload.secondFactorToken };
+    }
+    return { ...(await this.#completeSignIn(payload)), secondFactorRequired: false };
+  }
+
+  /**
+   * The second step of a password sign-in that asked for one: `code` is the 6-digit code of
+   * the person's authenticator app or one of their recovery codes (each works once). Spaces
+   * are dropped and letters lowered. Signs in like `signIn` (tokens stored).
+   */
+  async completeSecondFactor({ secondFactorToken, code, signal } = {}) {
+    await this.#startCeremony();
+    const variables = { secondFactorToken, code: secondFactorCode(code) };
+    const data = await this.#post(COMPLETE_SECOND_FACTOR, variables, { signal });
+    return this.#completeSignIn(data.completeSecondFactor);
+  }
+
+  /**
+   * As the signed-in person: changes their password (`currentPassword` required when they
+   * have one) or, without one yet, sets their first. With `signOutOtherSessions`, their other
+   * sessions end. Answers the identity (`{ id, email, displayName, hasPassword, totpEnrolled }`).
+   * The person gets a notice by email.
+   */
+  async changePassword({ currentPassword, newPassword, signOutOtherSessions = false, signal } = {}) {
+    const variables = { currentPassword, newPassword, signOutOtherSessions };
+    const data = await this.graphql(CHANGE_PASSWORD, variables, { signal });
+    return data.changePassword.identity;
+  }
+
+  /**
+   * Sets a new password for the account of `emailProof` (purpose `RECOVERY`); with
+   * `signOutEverywhere` (the default) every session of the account ends. Does not sign in: the
+   * person then signs in with the new password. Answers the identity (`{ id, email,
+   * displayName }`: the caller is anonymous, and `hasPassword` is for the signed-in person).
+   */
+  async resetPassword({ emailProof, newPassword, signOutEverywhere = true, signal } = {}) {
+    const variables = { emailProof, newPassword, signOutEverywhere };
+    const data = await this.#post(RESET_PASSWORD, variables, { signal });
+    return data.resetPassword.identity;
+  }
+
+  /**
+   * As the signed-in person, who has a password: starts adding an authenticator app. Answers
+   * `{ secret, otpauthUri }`, the base32 secret to type into the app and the `otpauth://totp/…`
+   * URI that apps read (from a link, or a QR code of it). Nothing changes until
+   * `finishTotpEnrollment` confirms a code from the app.
+   */
+  async beginTotpEnrollment({ signal } = {}) {
+    const data = await this.graphql(BEGIN_TOTP_ENROLLMENT, {}, { signal });
+    return data.beginTotpEnrollment;
+  }
+
+  /**
+   * Confirms the app with a code it shows, which turns the second factor on. Answers `{
+   * recoveryCodes }`: ten single-use codes, shown to the person this once.
+   */
+  async finishTotpEnrollment({ code, signal } = {}) {
+    const data = await this.graphql(FINISH_TOTP_ENROLLMENT, { code: secondFactorCode(code) }, { signal });
+    return data.finishTotpEnrollment;
+  }
+
+  /** As the signed-in person: removes their authenticator app and recovery codes. Answers the identity. */
+  async removeTotp({ signal } = {}) {
+    const data = await this.graphql(REMOVE_TOTP, {}, { signal });
+    return data.removeTotp.identity;
   }
 
   // -------------------------------------------------------------------------------------

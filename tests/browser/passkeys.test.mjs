@@ -8,155 +8,35 @@
 // later ones are skipped rather than failing for the same reason.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
-import { chromium } from 'playwright-core';
 // The server start the SDK's tests use too (Node.js built-ins only: no install in sdk/js needed).
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
+import {
+  AUTHENTICATOR,
+  launchChromium,
+  newDevice,
+  shownStep,
+  status,
+  statusOf,
+  subjectOf,
+  waitForAccount,
+  waitUntil,
+} from './support.mjs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOT = process.env.LATCHKEY_SCREENSHOT ?? '/tmp/latchkey-account.png';
 
 const EMAIL = 'ada@example.com';
 const DISPLAY_NAME = 'Ada Lovelace';
-
-const AUTHENTICATOR = {
-  protocol: 'ctap2',
-  transport: 'internal',
-  hasResidentKey: true,
-  hasUserVerification: true,
-  isUserVerified: true,
-  automaticPresenceSimulation: true,
-};
 
 /** One GraphQL POST to the demo tenant's API, outside the browser; answers the response body. */
 async function graphql(url, query, variables, accessToken) {
   return (await postGraphql(`${url}/t/demo/graphql`, query, variables, accessToken)).body;
 }
 
-// ---------------------------------------------------------------------------------------
-// The browser
-
-/**
- * Wraps `navigator.credentials.get/create` in every page of a context so the test can see
- * which WebAuthn requests ran (mediation, allowCredentials) and how they ended. The records
- * go to the test process, so they survive the navigations that a sign-in causes.
- */
-async function recordWebAuthn(context) {
-  const calls = new Map();
-  await context.exposeBinding('__latchkeyRecordWebAuthn', (_source, event) => {
-    calls.set(event.id, { ...calls.get(event.id), ...event });
-  });
-  await context.addInitScript(() => {
-    const container = navigator.credentials;
-    if (!container) return;
-    let sequence = 0;
-    for (const kind of ['get', 'create']) {
-      const original = container[kind].bind(container);
-      container[kind] = function (options) {
-        const id = `${performance.timeOrigin}-${++sequence}`;
-        const record = (state, error) =>
-          window.__latchkeyRecordWebAuthn?.({
-            id,
-            kind,
-            page: location.pathname,
-            mediation: options?.mediation ?? 'optional',
-            allowCredentials: options?.publicKey?.allowCredentials?.length ?? 0,
-            state,
-            error,
-          });
-        record('pending');
-        const promise = original(options);
-        promise.then(
-          () => record('resolved'),
-          (error) => record('rejected', error?.name),
-        );
-        return promise;
-      };
-    }
-  });
-  return {
-    all: () => [...calls.values()],
-    clear: () => calls.clear(),
-  };
-}
-
-/** Records the root field and variables of every GraphQL request a context makes. */
-function recordGraphql(context) {
-  const operations = [];
-  context.on('request', (request) => {
-    if (request.method() !== 'POST' || !request.url().endsWith('/graphql')) return;
-    const body = request.postDataJSON();
-    const field = /\{\s*(\w+)/.exec(body?.query ?? '')?.[1];
-    operations.push({ field, variables: body?.variables ?? {}, authorized: !!request.headers().authorization });
-  });
-  return {
-    all: () => operations,
-    named: (field) => operations.filter((operation) => operation.field === field),
-    clear: () => operations.splice(0),
-  };
-}
-
-async function newDevice(browser) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-  context.setDefaultTimeout(15_000);
-  const webauthn = await recordWebAuthn(context);
-  const operations = recordGraphql(context);
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('WebAuthn.enable');
-  const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: AUTHENTICATOR });
-  const device = {
-    context,
-    page,
-    cdp,
-    authenticatorId,
-    webauthn,
-    operations,
-    /** A person at the keyboard (presence on) or not (presence off: requests wait). */
-    setPresence: (enabled) =>
-      cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled }),
-    /**
-     * Waits until the sign-in page has asked the browser for its autofill (conditional) request.
-     * Turning presence on before that lets the virtual authenticator answer the autofill at
-     * once, and the step would sign in through it instead of the ceremony it means to test.
-     */
-    autofillWaiting: () =>
-      waitUntil(() => {
-        const conditional = webauthn.all().filter((call) => call.mediation === 'conditional');
-        return conditional.at(-1)?.state === 'pending';
-      }),
-    credentials: async (id = authenticatorId) =>
-      (await cdp.send('WebAuthn.getCredentials', { authenticatorId: id })).credentials,
-    tokens: () => page.evaluate(() => JSON.parse(localStorage.getItem('latchkey.demo.tokens') ?? 'null')),
-  };
-  return device;
-}
-
 /** The `navigator.credentials.create` calls a device's pages made. */
 function webauthnCreates(device) {
   return device.webauthn.all().filter((call) => call.kind === 'create');
-}
-
-/** The identity an access token was issued to (its `sub`; read, not verified). */
-function subjectOf(accessToken) {
-  return JSON.parse(Buffer.from(accessToken.split('.')[1], 'base64url').toString('utf8')).sub;
-}
-
-/** The shown step of the sign-in page's email section (`code`, `link`, `create`, …), or null. */
-function shownStep(page) {
-  return page.evaluate(() =>
-    document.getElementById('email-section').hidden
-      ? null
-      : [...document.querySelectorAll('#email-section [data-step]')].filter((step) => !step.hidden).map((step) => step.dataset.step).join(),
-  );
-}
-
-async function waitForAccount(page, url) {
-  await page.waitForURL(`${url}/t/demo/account`);
-  await page.locator('main[aria-busy="false"]').waitFor();
-  await page.locator('#account-email:not(:empty)').waitFor();
 }
 
 async function accountState(page) {
@@ -183,15 +63,6 @@ function forgeAccessToken(page) {
     const tokens = JSON.parse(localStorage.getItem('latchkey.demo.tokens'));
     localStorage.setItem('latchkey.demo.tokens', JSON.stringify({ ...tokens, accessToken: 'not-a-token' }));
   });
-}
-
-const status = (page) => page.locator('#status');
-
-/** Waits until the status region shows `kind` and returns its text. */
-async function statusOf(page, kind, hasText) {
-  // `hasText` waits for this message when an earlier one of the same kind may still show.
-  await page.locator(`#status[data-kind="${kind}"]`, hasText ? { hasText } : undefined).waitFor();
-  return (await status(page).textContent()).trim();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -227,22 +98,8 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
   });
 
   async function setUp() {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-    }
     server = await startServer();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
     laptop = await newDevice(browser);
   }
 
@@ -1224,10 +1081,3 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
   });
 });
 
-async function waitUntil(condition, timeout = 10_000) {
-  const deadline = Date.now() + timeout;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${condition}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

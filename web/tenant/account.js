@@ -1,25 +1,30 @@
-// The account page (/t/{slug}/account): profile, passkeys (add, rename, remove), sessions
-// (sign out elsewhere, sign out here) and recent security events. Every change reloads the
-// viewer, so what is shown is always what the server holds.
+// The account page (/t/{slug}/account): profile, passkeys (add, rename, remove), the password
+// and authenticator app (set or change the password, set up or remove the app, its recovery
+// codes shown once), sessions (sign out elsewhere, sign out here) and recent security events.
+// Every change reloads the viewer, so what is shown is always what the server holds.
 
 import {
   asSignedIn,
   authenticated,
   base,
   describeError,
+  hidePasswords,
   latchkey,
   loadConfig,
+  markInvalid,
   passkeysSupported,
+  passwordRules,
   setFlash,
   showError,
   showFlash,
   showStatus,
   storedTokens,
+  wirePasswordToggles,
 } from './app.js';
 
 const VIEWER = `query Viewer {
   viewer {
-    identity { id email displayName }
+    identity { id email displayName hasPassword totpEnrolled }
     passkeys(first: 100) { nodes { id name createdAt lastUsedAt backupState } }
     sessions(first: 100) { nodes { id createdAt lastUsedAt current userAgent } }
     securityEvents(first: 20) { action occurredAt ipAddress }
@@ -34,6 +39,11 @@ const EVENT_LABELS = {
   'identity.recovery_request.create': 'Account recovery requested',
   'identity.email_verified': 'Email address verified',
   'identity.sessions.revoke': 'Signed out everywhere',
+  'password.set': 'Password set',
+  'password.change': 'Password changed',
+  'password.reset': 'Password reset',
+  'totp.enable': 'Authenticator app added',
+  'totp.remove': 'Authenticator app removed',
 };
 
 const RENAME_PASSKEY = `mutation RenamePasskey($input: RenamePasskeyInput!) {
@@ -57,6 +67,22 @@ const passkeyTemplate = document.getElementById('passkey-template');
 const sessionTemplate = document.getElementById('session-template');
 const eventList = document.getElementById('event-list');
 const eventTemplate = document.getElementById('event-template');
+
+const passwordForm = document.getElementById('password-form');
+const currentPassword = document.getElementById('current-password');
+const newPassword = document.getElementById('new-password');
+const signOutOthers = document.getElementById('signout-others');
+const totpForm = document.getElementById('totp-enroll-form');
+const totpCode = document.getElementById('totp-code');
+
+/** The tenant's `config.json` (null until loaded, or when it could not be). */
+let config = null;
+/** The identity last loaded, with `hasPassword` and `totpEnrolled`. */
+let identity = null;
+/** An authenticator app being set up: `{ secret, otpauthUri }` until confirmed or cancelled. */
+let enrollment = null;
+/** The recovery codes of the app just set up, shown until the person says they saved them. */
+let recoveryCodes = null;
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
@@ -195,9 +221,84 @@ function renderEvents(events) {
   );
 }
 
+/** The base32 key in groups of four, as authenticator apps show and accept it. */
+function groupedSecret(secret) {
+  return secret.replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+/**
+ * The password and authenticator-app section: shown where the tenant allows password sign-in
+ * or the person has a password. An app can be set up once there is a password (it is the
+ * password's second factor).
+ */
+function renderPasswordSection() {
+  const allowed = Array.isArray(config?.signInMethods) && config.signInMethods.includes('PASSWORD');
+  const section = document.getElementById('password-section');
+  section.hidden = !allowed && !identity.hasPassword;
+  if (section.hidden) return;
+  section.dataset.hasPassword = String(identity.hasPassword);
+  section.dataset.totpEnrolled = String(identity.totpEnrolled);
+
+  document.getElementById('password-state').textContent = identity.hasPassword
+    ? 'Set: you can sign in with your email address and password.'
+    : 'Not set: you sign in without a password.';
+  document.getElementById('totp-state').textContent = identity.totpEnrolled
+    ? 'On: signing in with your password also asks for a code from the app.'
+    : 'Off';
+
+  document.getElementById('password-form-heading').textContent = identity.hasPassword
+    ? 'Change your password'
+    : 'Set a password';
+  document.getElementById('password-button').textContent = identity.hasPassword ? 'Change password' : 'Set password';
+  document.getElementById('current-password-field').hidden = !identity.hasPassword;
+  currentPassword.required = identity.hasPassword;
+  document.getElementById('password-username').value = identity.email ?? '';
+  document.getElementById('new-password-hint').textContent = passwordRules(config);
+
+  const enrolling = enrollment !== null;
+  const showingCodes = recoveryCodes !== null;
+  const hint = document.getElementById('totp-hint');
+  if (showingCodes) hint.textContent = 'Your authenticator app is set up.';
+  else if (identity.totpEnrolled) {
+    hint.textContent = 'Signing in with your password asks for the 6-digit code your app shows, or one of your recovery codes.';
+  } else if (!identity.hasPassword) {
+    hint.textContent = 'An authenticator app protects sign-in with a password. Set a password first to use one.';
+  } else {
+    hint.textContent = config?.requireSecondFactor
+      ? 'This service asks for a code from an authenticator app when you sign in with your password. Set one up to keep signing in with your password.'
+      : 'Add a second step to signing in with your password: a code from an app on your phone, so a stolen password alone does not get into your account.';
+  }
+  document.getElementById('totp-start-button').hidden =
+    identity.totpEnrolled || !identity.hasPassword || enrolling || showingCodes;
+  document.getElementById('totp-remove-button').hidden = !identity.totpEnrolled || showingCodes;
+
+  totpForm.hidden = !enrolling;
+  if (enrolling) {
+    document.getElementById('totp-secret').textContent = groupedSecret(enrollment.secret);
+    document.getElementById('totp-secret').dataset.secret = enrollment.secret;
+    document.getElementById('totp-uri').textContent = enrollment.otpauthUri;
+    document.getElementById('totp-link').href = enrollment.otpauthUri;
+  }
+
+  document.getElementById('recovery-codes').hidden = !showingCodes;
+  if (showingCodes) {
+    document.getElementById('recovery-code-list').replaceChildren(
+      ...recoveryCodes.map((code) => {
+        const item = document.createElement('li');
+        const text = document.createElement('code');
+        text.textContent = code;
+        item.append(text);
+        return item;
+      }),
+    );
+  }
+}
+
 function render(viewer) {
+  identity = viewer.identity;
   document.getElementById('account-email').textContent = viewer.identity.email ?? '';
   document.getElementById('account-name').textContent = viewer.identity.displayName ?? '';
+  renderPasswordSection();
   renderPasskeys(viewer.passkeys.nodes);
   renderSessions(viewer.sessions.nodes);
   renderEvents(viewer.securityEvents ?? []);
@@ -276,6 +377,116 @@ function addPasskey(passkeyName) {
   );
 }
 
+// ---------------------------------------------------------------------------------------
+// Password and authenticator app
+
+/** Sets the first password, or changes it (with the current one). */
+function changePassword() {
+  const hadPassword = identity.hasPassword;
+  if (hadPassword && !currentPassword.value) {
+    showStatus('Enter your current password.', 'error');
+    currentPassword.focus();
+    return;
+  }
+  if (!newPassword.value) {
+    showStatus('Enter the new password.', 'error');
+    newPassword.focus();
+    return;
+  }
+  currentPassword.removeAttribute('aria-invalid');
+  newPassword.removeAttribute('aria-invalid');
+  const signOutOtherSessions = signOutOthers.checked;
+  return change(
+    async () => {
+      try {
+        await asSignedIn(() =>
+          latchkey.changePassword({
+            currentPassword: hadPassword ? currentPassword.value : undefined,
+            newPassword: newPassword.value,
+            signOutOtherSessions,
+          }),
+        );
+      } catch (error) {
+        if (error?.field === 'newPassword' || error?.field === 'password') markInvalid(newPassword);
+        else if (error?.field === 'currentPassword' || error?.code === 'FORBIDDEN') markInvalid(currentPassword);
+        throw error;
+      }
+      hidePasswords(passwordForm);
+      passwordForm.reset();
+    },
+    (hadPassword ? 'Your password has been changed.' : 'Your password is set: you can sign in with it.') +
+      (signOutOtherSessions ? ' Your other sessions were signed out.' : ''),
+    'password-change',
+    () => document.getElementById('password-heading'),
+  );
+}
+
+function startTotpEnrollment() {
+  return change(
+    async () => {
+      enrollment = await asSignedIn(() => latchkey.beginTotpEnrollment());
+      totpCode.value = '';
+      totpCode.removeAttribute('aria-invalid');
+    },
+    '',
+    'totp',
+    () => totpCode,
+  );
+}
+
+function finishTotpEnrollment(code) {
+  totpCode.removeAttribute('aria-invalid');
+  return change(
+    async () => {
+      try {
+        ({ recoveryCodes } = await asSignedIn(() => latchkey.finishTotpEnrollment({ code })));
+      } catch (error) {
+        if (error?.field === 'code') markInvalid(totpCode);
+        throw error;
+      }
+      enrollment = null;
+    },
+    'Your authenticator app is set up. Save your recovery codes below.',
+    'totp',
+    () => document.getElementById('totp-heading'),
+  );
+}
+
+function cancelTotpEnrollment() {
+  enrollment = null;
+  renderPasswordSection();
+  document.getElementById('totp-start-button').focus();
+}
+
+function removeTotp() {
+  const warning = config?.requireSecondFactor
+    ? 'Remove your authenticator app? Your recovery codes stop working too, and you cannot sign in with your password until you set up an app again.'
+    : 'Remove your authenticator app? Signing in with your password will no longer ask for a code, and your recovery codes stop working.';
+  if (!window.confirm(warning)) return;
+  return change(
+    () => asSignedIn(() => latchkey.removeTotp()),
+    'Your authenticator app has been removed.',
+    'totp',
+    () => document.getElementById('totp-heading'),
+  );
+}
+
+async function copyRecoveryCodes() {
+  try {
+    await navigator.clipboard.writeText(`${recoveryCodes.join('\n')}\n`);
+    showStatus('The recovery codes are copied. Paste them somewhere safe, such as a password manager.', 'success');
+  } catch {
+    showStatus('The codes could not be copied here. Select them and copy them, or write them down.', 'error');
+  }
+}
+
+function recoveryCodesSaved() {
+  recoveryCodes = null;
+  renderPasswordSection();
+  showStatus('');
+  document.getElementById('totp-heading').focus();
+}
+
 async function signOut() {
   setBusy(true);
   try {
@@ -295,6 +506,21 @@ addPasskeyForm.addEventListener('submit', (event) => {
 
 document.getElementById('signout-button').addEventListener('click', signOut);
 
+passwordForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  changePassword();
+});
+document.getElementById('totp-start-button').addEventListener('click', startTotpEnrollment);
+totpForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  finishTotpEnrollment(totpCode.value);
+});
+document.getElementById('totp-cancel-button').addEventListener('click', cancelTotpEnrollment);
+document.getElementById('totp-remove-button').addEventListener('click', removeTotp);
+document.getElementById('recovery-copy-button').addEventListener('click', copyRecoveryCodes);
+document.getElementById('recovery-done-button').addEventListener('click', recoveryCodesSaved);
+wirePasswordToggles();
+
 async function init() {
   if (!storedTokens.load()) {
     location.replace(base);
@@ -302,11 +528,13 @@ async function init() {
   }
   showFlash();
   setBusy(true);
-  loadConfig('Your account').catch(() => {
-    // The page works without the tenant's name and colour.
-  });
+  // The page works without the tenant's name, colour and sign-in methods (the password section
+  // then shows only for a person who has a password).
+  const loaded = loadConfig('Your account').catch(() => null);
   try {
-    await reload();
+    const [loadedConfig] = await Promise.all([loaded, reload()]);
+    config = loadedConfig;
+    if (identity) renderPasswordSection();
   } catch (error) {
     showError(error, 'account');
   } finally {

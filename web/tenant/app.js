@@ -129,11 +129,120 @@ export function passkeysSupported() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Passwords
+
+/**
+ * Makes every "Show password" button (`.password-toggle`, `aria-controls` naming its field)
+ * show and hide its field's text. The label stays the same; `aria-pressed` says whether the
+ * password is shown.
+ */
+export function wirePasswordToggles(root = document) {
+  for (const button of root.querySelectorAll('.password-toggle')) {
+    const input = document.getElementById(button.getAttribute('aria-controls'));
+    if (!input) continue;
+    button.addEventListener('click', () => {
+      const show = input.type === 'password';
+      input.type = show ? 'text' : 'password';
+      button.setAttribute('aria-pressed', String(show));
+      input.focus();
+    });
+  }
+}
+
+/** Hides the text of every shown password again (after it was used, or the step closed). */
+export function hidePasswords(root = document) {
+  for (const button of root.querySelectorAll('.password-toggle[aria-pressed="true"]')) {
+    const input = document.getElementById(button.getAttribute('aria-controls'));
+    if (input) input.type = 'password';
+    button.setAttribute('aria-pressed', 'false');
+  }
+}
+
+/**
+ * What a new password must be, as the server checks it (NIST SP 800-63B): a length, and not
+ * common, breached or made of the person's own details. No rules about kinds of characters.
+ * The minimum is 8 where the tenant requires a second factor (`requireSecondFactor`), else 15.
+ */
+export function passwordRules(config) {
+  const minimum = config?.requireSecondFactor === true ? 8 : 15;
+  return (
+    `At least ${minimum} characters; a phrase of a few words is long and easy to remember. ` +
+    'Common passwords, ones found in data breaches and ones that contain your email address or name are not accepted.'
+  );
+}
+
+/** Marks `input` as the field an error is about (`aria-invalid`), focused and selected. */
+export function markInvalid(input) {
+  input.setAttribute('aria-invalid', 'true');
+  input.focus();
+  input.select?.();
+}
+
+// ---------------------------------------------------------------------------------------
 // Errors
 
 function seconds(n) {
   const value = Math.max(1, Math.ceil(Number(n) || 1));
   return `${value} second${value === 1 ? '' : 's'}`;
+}
+
+/** A server message as a sentence: a capital first letter and a full stop. */
+function sentence(message) {
+  const text = String(message ?? '').trim();
+  if (!text) return '';
+  const capitalized = text[0].toUpperCase() + text.slice(1);
+  return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
+}
+
+/** What the fields a server message may start with (`field: reason`) are called on the pages. */
+const FIELD_NAMES = {
+  password: 'This password',
+  newPassword: 'The new password',
+  currentPassword: 'Your current password',
+};
+
+/**
+ * A `BAD_USER_INPUT` message (`newPassword: is too short: …`) as a sentence about the field
+ * ("The new password is too short: …").
+ */
+function fieldSentence(error) {
+  const message = String(error.message ?? '');
+  const prefix = `${error.field}: `;
+  if (error.field && message.startsWith(prefix)) {
+    const reason = message.slice(prefix.length);
+    return sentence(FIELD_NAMES[error.field] ? `${FIELD_NAMES[error.field]} ${reason}` : reason);
+  }
+  return sentence(message);
+}
+
+/** Tries left, as the server words them ("4 tries left"), or null. */
+function triesLeft(message) {
+  return /(\d+)\s+(?:more\s+)?(?:tries|try|attempts?)\b/i.exec(message ?? '')?.[1] ?? null;
+}
+
+/** Contexts of the password and authenticator-app steps, whose server messages are shown as they are. */
+const PASSWORD_CONTEXTS = new Set(['password', 'password-signup', 'password-reset', 'password-change', 'second-factor', 'totp']);
+
+/**
+ * What went wrong with a code from an authenticator app, or a recovery code (the second step
+ * of a password sign-in, `second-factor`, or confirming a new app, `totp`).
+ */
+function describeSecondFactorError(error, context) {
+  if (error.field === 'code') {
+    const left = /last try/i.test(error.message ?? '') ? '0' : triesLeft(error.message);
+    const advice =
+      context === 'totp'
+        ? 'Enter the 6-digit code your authenticator app shows now for this account.'
+        : 'Enter the code your authenticator app shows now, or one of your recovery codes.';
+    if (left === '0') return 'That code is not right, and that was the last try. Please sign in with your password again.';
+    return left
+      ? `That code is not right. You can try ${left} more time${left === '1' ? '' : 's'}. ${advice}`
+      : `That code is not right. ${advice}`;
+  }
+  if (error.field === 'secondFactorToken') {
+    return 'This sign-in has expired, or too many wrong codes were tried. Please sign in with your password again.';
+  }
+  return null;
 }
 
 /** What went wrong with an emailed code or its proof (`BAD_USER_INPUT` about those fields). */
@@ -142,7 +251,7 @@ function describeProofError(error, context) {
     case 'code': {
       // The server says how many tries are left ("is wrong; 4 tries left"), or that it was the last.
       const message = error.message ?? '';
-      const left = /(\d+)\s+(?:more\s+)?(?:tries|try|attempts?)\b/i.exec(message)?.[1];
+      const left = triesLeft(message);
       if (left === '0' || /last try/i.test(message)) {
         return 'That code is not right, and that was the last try: this code no longer works. Please ask for a new code once it has expired.';
       }
@@ -164,15 +273,33 @@ function describeProofError(error, context) {
 /**
  * A sentence for a person about what went wrong (an SDK `LatchkeyError`, by its `code`), or
  * `''` for a ceremony the page stopped itself. `context` is `signin`, `signup`, `recover`,
- * `verify-code`, `verify-link`, `add-passkey` or `account`.
+ * `verify-code`, `verify-link`, `add-passkey` or `account`, or for passwords and authenticator
+ * apps `password` (sign-in), `password-signup`, `password-reset`, `password-change`,
+ * `second-factor` (the code after a password) or `totp` (setting up an app).
  */
 export function describeError(error, context = 'signin') {
+  const passwords = PASSWORD_CONTEXTS.has(context);
   switch (error?.code) {
     case 'ABORTED':
       return '';
     case 'BAD_USER_INPUT':
+      if (context === 'second-factor' || context === 'totp') {
+        const described = describeSecondFactorError(error, context);
+        if (described) return described;
+      }
+      // A password the rules refuse: the server says why (too short, too common, breached…).
+      if (passwords) return describeProofError(error, context) ?? (fieldSentence(error) || 'Please check what you entered.');
       return describeProofError(error, context) ?? error.message ?? 'Please check what you entered.';
     case 'FORBIDDEN':
+      if (context === 'password' && /not right/i.test(error.message ?? '')) {
+        return 'The email address or password is not right. Check both, or use “Forgot your password?”.';
+      }
+      if (context === 'second-factor' && /expired|too many|no longer/i.test(error.message ?? '')) {
+        return describeSecondFactorError({ field: 'secondFactorToken' }, context);
+      }
+      // The tenant requires a second factor that the account does not have, password sign-in
+      // is not allowed, a wrong current password: the server's message says what to do.
+      if (passwords) return sentence(error.message) || 'This is not allowed.';
       // A code is refused when its challenge saw too many wrong codes (a sign-in code also
       // when the tenant stopped allowing sign-in with codes: the message says so).
       if ((context === 'verify-code' || context === 'verify-link') && /too many/i.test(error.message ?? '')) {

@@ -4,7 +4,7 @@
 // (`?verify=<challengeId>&code=<code>`), which shows a Confirm button (`showLink`, then
 // `confirmLink`). The link never completes on load: mail scanners open links to look at them,
 // and the code is good only once. What a proof is then used for (a new account, a new
-// passkey), and what follows a sign-in, is signin.js's.
+// passkey or password), and what follows a sign-in, is signin.js's.
 //
 // These functions do the work and throw what fails; signin.js runs them one at a time, with
 // the page busy, and shows the errors.
@@ -42,10 +42,10 @@ let current = null;
 // Steps
 
 /**
- * Shows the email section at one step (`recover`, `code`, `link`, `create`, `replace`,
- * `offer` or `done`) under `title`, in place of the sign-in and sign-up cards, and moves the
- * focus to it. A step for a person already signed in (`data-signed-in`) has no way back to
- * sign-in.
+ * Shows the email section at one step (`recover`, `code`, `link`, `create`, `second-factor`,
+ * `reset`, `replace`, `offer` or `done`) under `title`, in place of the sign-in and sign-up
+ * cards, and moves the focus to it. A step for a person already signed in (`data-signed-in`)
+ * has no way back to sign-in.
  */
 export function showStep(step, title) {
   entry.hidden = true;
@@ -63,8 +63,12 @@ export function closeSteps() {
   current = null;
 }
 
-/** The heading of the email section for a purpose. */
-export function headingFor(purpose) {
+/**
+ * The heading of the email section for a purpose; a `RECOVERY` for a new password (`intent`
+ * `password`, from "Forgot your password?") is a password reset.
+ */
+export function headingFor(purpose, intent) {
+  if (purpose === 'RECOVERY' && intent === 'password') return 'Reset your password';
   return HEADINGS[purpose] ?? 'Confirm your email address';
 }
 
@@ -80,8 +84,9 @@ const pendingKey = `latchkey.${slug}.verification`;
 
 /**
  * Keeps, for the link in the email, what this tab knew when it asked for the code: the
- * address, the purpose and where the person was going (an invitation, an application's
- * sign-in). No secret: the code is only in the email.
+ * address, the purpose, what a recovery is for (`intent`: a new passkey or a new password)
+ * and where the person was going (an invitation, an application's sign-in). No secret: the
+ * code is only in the email.
  */
 function savePending(pending) {
   try {
@@ -109,7 +114,8 @@ function forgetPending(challengeId) {
 
 /**
  * Emails a code for `purpose` to `email` and shows the code step. `context` (an invitation
- * token, an authorization request) is kept for the link, should it be opened in another tab.
+ * token, an authorization request, a recovery's `intent`) is kept for the link, should it be
+ * opened in another tab.
  */
 export async function sendCode(purpose, email, context = {}) {
   const { challengeId, expiresIn } = await latchkey.startEmailVerification({ email, purpose });
@@ -124,15 +130,15 @@ export async function sendCode(purpose, email, context = {}) {
   document.getElementById('code-sent').textContent = sent;
   codeInput.value = '';
   codeInput.removeAttribute('aria-invalid');
-  showStep('code', headingFor(purpose));
+  showStep('code', headingFor(purpose, context.intent));
   codeInput.focus();
 }
 
 /** Sends a new code for the address and purpose of the code step (the old code stops working). */
 export function resendCode() {
   const { purpose, email, challengeId } = current;
-  const { invitation, authorizationRequest } = loadPending(challengeId) ?? {};
-  return sendCode(purpose, email, { invitation, authorizationRequest });
+  const { invitation, authorizationRequest, intent } = loadPending(challengeId) ?? {};
+  return sendCode(purpose, email, { invitation, authorizationRequest, intent });
 }
 
 /**
@@ -159,15 +165,23 @@ export async function confirmCode(code) {
 /**
  * Shows the Confirm step for a link. When this browser asked for the code, it names the
  * address and the purpose, and answers what the tab knew then (`{ invitation,
- * authorizationRequest }`), else an empty object.
+ * authorizationRequest, intent }`, each null where unknown).
  */
 export function showLink(challengeId) {
   const pending = loadPending(challengeId);
+  const action =
+    pending?.purpose === 'RECOVERY' && pending.intent === 'password'
+      ? 'to reset your password'
+      : ACTIONS[pending?.purpose] ?? 'to continue';
   document.getElementById('link-text').textContent = pending
-    ? `Confirm ${pending.email} ${ACTIONS[pending.purpose] ?? 'to continue'}.`
+    ? `Confirm ${pending.email} ${action}.`
     : 'Confirm your email address to continue.';
-  showStep('link', pending ? headingFor(pending.purpose) : 'Confirm your email address');
-  return { invitation: pending?.invitation ?? null, authorizationRequest: pending?.authorizationRequest ?? null };
+  showStep('link', pending ? headingFor(pending.purpose, pending.intent) : 'Confirm your email address');
+  return {
+    invitation: pending?.invitation ?? null,
+    authorizationRequest: pending?.authorizationRequest ?? null,
+    intent: pending?.intent ?? null,
+  };
 }
 
 /**

@@ -1,7 +1,11 @@
-// The sign-in and sign-up page (/t/{slug}/): sign-in with a passkey or an emailed code, as
-// the tenant's `signInMethods` allow, and after a code the offer to add a passkey; sign-up and
-// account recovery with an emailed code (proof.js proves the address, this module uses the
-// proof); the links from emails (`?verify=`, `?registration=`, `?invitation=`).
+// The sign-in and sign-up page (/t/{slug}/): sign-in with a passkey, an emailed code or a
+// password (with an authenticator app's code as a second factor where the account has one),
+// as the tenant's `signInMethods` allow, and after a code or a password the offer to add a
+// passkey; sign-up (with a passkey or a password) and account recovery (a new passkey or a new
+// password) with an emailed code (proof.js proves the address, this module uses the proof);
+// the links from emails (`?verify=`, `?registration=`, `?invitation=`); and the passkey step-up
+// an application or an organization asks for (`?step_up=passkey`, from OpenID Connect
+// `authorize`), where only the passkey sign-in is offered.
 //
 // On load, where the browser supports it and the tenant allows passkeys, a conditional-mediation
 // request is started so the tenant's passkeys show up in the email field's autofill. Only one WebAuthn request may run
@@ -10,14 +14,18 @@
 
 import {
   base,
+  hidePasswords,
   latchkey,
   loadConfig,
+  markInvalid,
   passkeysSupported,
+  passwordRules,
   setFlash,
   showError,
   showFlash,
   showStatus,
   storedTokens,
+  wirePasswordToggles,
 } from './app.js';
 import {
   closeSteps,
@@ -35,13 +43,22 @@ const entry = document.getElementById('entry');
 const signInForm = document.getElementById('signin-form');
 const signInEmail = document.getElementById('signin-email');
 const passkeyButton = document.getElementById('signin-passkey-button');
+const continueButton = document.getElementById('signin-email-button');
 const codeButton = document.getElementById('signin-code-button');
+const passwordInput = document.getElementById('signin-password');
+const passwordButton = document.getElementById('signin-password-button');
 const signUpSection = document.getElementById('signup-section');
 const signUpForm = document.getElementById('signup-form');
 const signUpEmail = document.getElementById('signup-email');
 const recoverEmail = document.getElementById('recover-email');
 const codeInput = document.getElementById('code-input');
 const createName = document.getElementById('create-name');
+const createPasswordInput = document.getElementById('create-password-input');
+const createPasswordButton = document.getElementById('create-password-button');
+const createButton = document.getElementById('create-button');
+const secondFactorInput = document.getElementById('second-factor-input');
+const resetPassword = document.getElementById('reset-password');
+const resetSignOut = document.getElementById('reset-signout');
 const replaceSignOut = document.getElementById('replace-signout');
 const buttons = [...document.querySelectorAll('main button')];
 
@@ -54,12 +71,15 @@ let config = {
   selfSignUp: false,
   requireVerifiedEmail: true,
   recoveryRequiresApproval: false,
+  requireSecondFactor: false,
   signInMethods: ['PASSKEY', 'EMAIL_CODE'],
 };
 /** Whether passkeys are offered for sign-in: the tenant allows them and the browser has WebAuthn. */
 let usePasskeys = false;
+/** Whether a password is offered for sign-in: the tenant allows it and no passkey step-up is asked for. */
+let usePassword = false;
 
-/** Whether the tenant allows signing in with `method` (`PASSKEY`, `EMAIL_CODE`). */
+/** Whether the tenant allows signing in with `method` (`PASSKEY`, `EMAIL_CODE`, `PASSWORD`). */
 function allows(method) {
   return Array.isArray(config.signInMethods) && config.signInMethods.includes(method);
 }
@@ -92,6 +112,13 @@ async function establishBrowserSession(accessToken) {
 
 /** Set when the person opened an invitation link (`?invitation=<token>`); see `authorizationRequest`. */
 let invitation = query.get('invitation');
+
+/**
+ * Set when an application asked for a phishing-resistant sign-in (`acr_values=phr`) or an
+ * organization requires passkeys, and the person's session came from another method: the
+ * provider sends them back here with `?step_up=passkey`, and only a passkey signs in.
+ */
+const stepUp = query.get('step_up') === 'passkey';
 
 const ACCEPT_INVITATION = `mutation AcceptInvitation($token: String!) {
   acceptInvitation(input: { token: $token }) { membership { roles organization { name } } }
@@ -184,23 +211,28 @@ function startCodeSignIn(email) {
   }, 'signin');
 }
 
-/** The session of a code sign-in, kept while the page offers to add a passkey. */
+/** The session of a code or password sign-in, kept while the page offers to add a passkey. */
 let codeSignIn = null;
 
 /**
- * After a sign-in with a code: offers to add a passkey on this device (where passkeys are
- * offered at all), else goes on as after any sign-in.
+ * After a sign-in with a code or a password (`method`: `EMAIL_CODE`, `PASSWORD`): offers to
+ * add a passkey on this device (where passkeys are offered at all), else goes on as after any
+ * sign-in.
  */
-async function offerPasskey(signedIn) {
+async function offerPasskey(signedIn, method = 'EMAIL_CODE') {
   if (!usePasskeys) {
     await completeSignIn(signedIn);
     return;
   }
   codeSignIn = signedIn;
   showStatus('');
+  hidePasswords();
   const who = signedIn.identity?.email ? ` as ${signedIn.identity.email}` : '';
   document.getElementById('offer-text').textContent =
     `You are signed in${who}. Add a passkey on this device to sign in with it next time.`;
+  document.getElementById('offer-hint').textContent =
+    'Your device will ask you to create a passkey for this site. Next time, you sign in with it: ' +
+    (method === 'PASSWORD' ? 'no password to type, and nothing a fake site could steal.' : 'no code to wait for.');
   showStep('offer', 'Signed in');
 }
 
@@ -210,6 +242,116 @@ function addOfferedPasskey() {
     await latchkey.addPasskey({ onCredential: () => showStatus('Saving your new passkey…') });
     await completeSignIn(codeSignIn, 'Your passkey is ready: next time, sign in with it.');
   }, 'add-passkey');
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign-in with a password, and the authenticator app's code after it
+
+/**
+ * Runs `action`; when it fails with an error about `input`'s value (`BAD_USER_INPUT` about
+ * one of `fields`, or with `forbidden` any refusal, as of a wrong password), marks that field
+ * before the error is shown.
+ */
+async function markingErrors(input, fields, action, { forbidden = false } = {}) {
+  try {
+    return await action();
+  } catch (error) {
+    if ((error?.code === 'BAD_USER_INPUT' && fields.includes(error.field)) || (forbidden && error?.code === 'FORBIDDEN')) {
+      markInvalid(input);
+    }
+    throw error;
+  }
+}
+
+/** Back from the email section to the sign-in and sign-up cards, with the focus on `field`. */
+function backToSignIn(field = signInEmail) {
+  closeSteps();
+  hidePasswords();
+  secondFactor = null;
+  field.focus();
+  startAutofill();
+}
+
+function passwordSignIn(email, password) {
+  if (!email) {
+    showStatus('Enter your email address.', 'error');
+    signInEmail.focus();
+    return;
+  }
+  if (!password) {
+    showStatus('Enter your password.', 'error');
+    passwordInput.focus();
+    return;
+  }
+  passwordInput.removeAttribute('aria-invalid');
+  return exclusive(async () => {
+    showStatus('Signing you in…');
+    const result = await markingErrors(passwordInput, ['password'], () => latchkey.signInWithPassword({ email, password }), {
+      forbidden: true,
+    });
+    if (result.secondFactorRequired) {
+      showSecondFactor(result.secondFactorToken);
+      setBusy(false);
+      return;
+    }
+    await offerPasskey(result, 'PASSWORD');
+    setBusy(false);
+  }, 'password');
+}
+
+/** The second step of a password sign-in: `{ token, recovery }`, the token `signInWithPassword` answered. */
+let secondFactor = null;
+
+/** Switches the second step between the app’s 6-digit code (`on` false) and a recovery code. */
+function useRecoveryCode(on) {
+  secondFactor.recovery = on;
+  secondFactorInput.value = '';
+  secondFactorInput.removeAttribute('aria-invalid');
+  secondFactorInput.inputMode = on ? 'text' : 'numeric';
+  secondFactorInput.autocomplete = on ? 'off' : 'one-time-code';
+  document.getElementById('second-factor-label').textContent = on ? 'Recovery code' : '6-digit code';
+  document.getElementById('second-factor-hint').textContent = on
+    ? 'One of the recovery codes you saved when you set up your authenticator app, such as abcde-12345. Each works once.'
+    : 'The code your authenticator app shows for this account now. No access to the app? Use a recovery code.';
+  document.getElementById('second-factor-switch').textContent = on
+    ? 'Use the code from your app instead'
+    : 'Use a recovery code instead';
+}
+
+function showSecondFactor(token) {
+  secondFactor = { token, recovery: false };
+  useRecoveryCode(false);
+  showStatus('');
+  hidePasswords();
+  document.getElementById('second-factor-text').textContent =
+    'Your password is right. Your account also asks for a code from your authenticator app.';
+  showStep('second-factor', 'Two-step verification');
+  secondFactorInput.focus();
+}
+
+function completeSecondFactor(code) {
+  if (!code.trim()) {
+    showStatus(secondFactor.recovery ? 'Enter one of your recovery codes.' : 'Enter the 6-digit code from your app.', 'error');
+    secondFactorInput.focus();
+    return;
+  }
+  secondFactorInput.removeAttribute('aria-invalid');
+  return exclusive(async () => {
+    showStatus('Checking the code…');
+    let signedIn;
+    try {
+      signedIn = await latchkey.completeSecondFactor({ secondFactorToken: secondFactor.token, code });
+    } catch (error) {
+      // A wrong code: try again, unless it was the last try; anything else about the sign-in
+      // (an expired token): back to the password.
+      if (error?.field === 'code' && !/last try/i.test(error.message ?? '')) markInvalid(secondFactorInput);
+      else if (error?.code !== 'RATE_LIMITED' && error?.code !== 'NETWORK') backToSignIn(passwordInput);
+      throw error;
+    }
+    secondFactor = null;
+    await offerPasskey(signedIn, 'PASSWORD');
+    setBusy(false);
+  }, 'second-factor');
 }
 
 // ---------------------------------------------------------------------------------------
@@ -243,13 +385,30 @@ function startSignUp(email) {
   }, 'signup');
 }
 
+/**
+ * What the recovery the person started is for: `passkey` ("Lost your passkey?") or `password`
+ * ("Forgot your password?"); null for a link opened in a browser that did not ask for it.
+ */
+let recoveryIntent = null;
+
 /** Recovery, step 1: a code to the address, if it has an account. */
 function startRecovery(email) {
   return exclusive(async () => {
-    await sendCode('RECOVERY', email, destination());
+    await sendCode('RECOVERY', email, { ...destination(), intent: recoveryIntent });
     setBusy(false);
     showStatus('');
   }, 'recover');
+}
+
+/** Recovery's first step for `intent` (`passkey` or `password`). */
+function showRecoverStep(intent) {
+  recoveryIntent = intent;
+  recoverEmail.value = signInEmail.value.trim();
+  document.getElementById('recover-hint').textContent =
+    'Enter the email address of your account. We will email you a code to prove it is yours; then ' +
+    (intent === 'password' ? 'you can choose a new password.' : 'you can create a new passkey on this device.');
+  showStep('recover', headingFor('RECOVERY', intent));
+  recoverEmail.focus();
 }
 
 /** Step 2: the code typed in, or the link's Confirm button; then on with the proof. */
@@ -274,6 +433,12 @@ async function useProof(proof) {
       showCreateStep();
       return;
     case 'RECOVERY':
+      // Where an administrator approves recoveries, a proof alone resets no password either:
+      // the request is filed as for a lost passkey.
+      if (recoveryIntent === 'password' && allows('PASSWORD') && !config.recoveryRequiresApproval) {
+        showResetStep();
+        return;
+      }
       if (config.recoveryRequiresApproval) {
         showStatus('Sending your request…');
         await latchkey.requestAccountRecovery({ emailProof: proof.emailProof });
@@ -284,10 +449,7 @@ async function useProof(proof) {
         );
         return;
       }
-      showStatus('');
-      document.getElementById('replace-text').textContent =
-        `Your address ${proof.email} is confirmed. Create a new passkey on this device to get back into your account.`;
-      showStep('replace', headingFor('RECOVERY'));
+      showReplaceStep();
       return;
     case 'VERIFY_ADDRESS':
       showDone('Email address verified', `Your email address ${proof.email} is verified.`);
@@ -303,14 +465,115 @@ function showDone(title, text) {
   showStep('done', title);
 }
 
-/** The sign-up's passkey step, for `address`. */
+/**
+ * Whether the create step offers a password: the tenant allows password sign-in, and the
+ * address is proven (`signUpWithPassword` takes only a proof).
+ */
+function offersPasswordSignUp() {
+  return allows('PASSWORD') && !!address?.emailProof;
+}
+
+/** The sign-up's last step, for `address`: a passkey, or a password where the tenant allows it. */
 function showCreateStep() {
   showStatus('');
+  const withPassword = offersPasswordSignUp();
+  const withPasskey = passkeysSupported();
+  document.getElementById('create-password').hidden = !withPassword;
+  document.getElementById('create-passkey').hidden = !withPasskey;
+  document.getElementById('create-username').value = address.email;
+  document.getElementById('create-password-hint').textContent = passwordRules(config);
+  createPasswordInput.value = '';
+  createPasswordInput.removeAttribute('aria-invalid');
+  const then = withPassword
+    ? withPasskey
+      ? 'then create a passkey or choose a password'
+      : 'then choose a password'
+    : 'then create your passkey';
   document.getElementById('create-text').textContent = address.emailProof
-    ? `Your address ${address.email} is confirmed. Choose the name shown on your account, then create your passkey.`
+    ? `Your address ${address.email} is confirmed. Choose the name shown on your account, ${then}.`
     : `Choose the name shown on your account, then create the passkey for ${address.email}.`;
   showStep('create', headingFor('SIGN_UP'));
   createName.focus();
+}
+
+function signUpWithPassword(displayName, password) {
+  if (!password) {
+    showStatus('Choose a password for your account.', 'error');
+    createPasswordInput.focus();
+    return;
+  }
+  const { emailProof } = address;
+  createPasswordInput.removeAttribute('aria-invalid');
+  return exclusive(async () => {
+    showStatus('Creating your account…');
+    const signedIn = await markingErrors(createPasswordInput, ['password'], () =>
+      latchkey.signUpWithPassword({ emailProof, password, displayName }),
+    );
+    hidePasswords();
+    await completeSignIn(
+      signedIn,
+      config.requireSecondFactor
+        ? 'Your account is ready. Set up an authenticator app now: signing in with your password needs a code from it.'
+        : 'Your account is ready.',
+    );
+  }, 'password-signup');
+}
+
+/** Recovery with a new passkey, for `address` (a `RECOVERY` proof). */
+function showReplaceStep() {
+  showStatus('');
+  document.getElementById('replace-text').textContent =
+    `Your address ${address.email} is confirmed. Create a new passkey on this device to get back into your account.`;
+  document.getElementById('replace-password-button').parentElement.hidden = !allows('PASSWORD');
+  showStep('replace', headingFor('RECOVERY'));
+}
+
+/** Recovery with a new password, for `address` (a `RECOVERY` proof). */
+function showResetStep() {
+  showStatus('');
+  document.getElementById('reset-text').textContent =
+    `Your address ${address.email} is confirmed. Choose a new password for your account.`;
+  document.getElementById('reset-username').value = address.email;
+  document.getElementById('reset-password-hint').textContent = passwordRules(config);
+  resetPassword.value = '';
+  resetPassword.removeAttribute('aria-invalid');
+  // A new passkey instead, where recoveries create one (not where an administrator approves them).
+  document.getElementById('reset-passkey-button').parentElement.hidden =
+    !passkeysSupported() || config.recoveryRequiresApproval;
+  showStep('reset', headingFor('RECOVERY', 'password'));
+  resetPassword.focus();
+}
+
+/**
+ * Sets the new password. It does not sign in: the page goes back to sign-in with the address
+ * filled in, for the person to sign in with the new password.
+ */
+function resetAccountPassword(newPassword, signOutEverywhere) {
+  if (!newPassword) {
+    showStatus('Choose a new password.', 'error');
+    resetPassword.focus();
+    return;
+  }
+  const { emailProof, email } = address;
+  resetPassword.removeAttribute('aria-invalid');
+  return exclusive(async () => {
+    showStatus('Saving your new password…');
+    await markingErrors(resetPassword, ['newPassword', 'password'], () =>
+      latchkey.resetPassword({ emailProof, newPassword, signOutEverywhere }),
+    );
+    address = null;
+    recoveryIntent = null;
+    signInEmail.value = email;
+    passwordInput.value = '';
+    setBusy(false);
+    backToSignIn(passwordInput);
+    showStatus(
+      signOutEverywhere
+        ? 'Your password has been changed and your account was signed out everywhere. Sign in with your new password.'
+        : 'Your password has been changed. Sign in with your new password.',
+      'success',
+    );
+  }, 'password-reset');
 }
 
 function signUp(displayName) {
@@ -361,6 +624,7 @@ function openVerifyLink(challengeId, code) {
   const before = showLink(challengeId);
   invitation ??= before.invitation;
   authorizationRequest ??= before.authorizationRequest;
+  recoveryIntent ??= before.intent;
   document.getElementById('link-form').addEventListener('submit', (event) => {
     event.preventDefault();
     confirmAddress(async () => {
@@ -389,9 +653,24 @@ if (verifyChallenge) openVerifyLink(verifyChallenge, query.get('code') ?? '');
 
 signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  // Enter in the field submits with the form's first button, hidden or not.
-  if (event.submitter === codeButton || !usePasskeys) startCodeSignIn(signInEmail.value.trim());
-  else signIn(signInEmail.value.trim());
+  const email = signInEmail.value.trim();
+  switch (event.submitter) {
+    case codeButton:
+      startCodeSignIn(email);
+      return;
+    case passwordButton:
+      passwordSignIn(email, passwordInput.value);
+      return;
+    case continueButton:
+      signIn(email);
+      return;
+    default:
+      // Enter in a field (the form's first button, never shown): the password when one was
+      // typed or passkeys are not offered, else a passkey, else a code, as the tenant allows.
+      if (usePassword && (passwordInput.value || !usePasskeys)) passwordSignIn(email, passwordInput.value);
+      else if (usePasskeys || stepUp) signIn(email);
+      else startCodeSignIn(email);
+  }
 });
 
 passkeyButton.addEventListener('click', () => signIn(''));
@@ -401,11 +680,9 @@ signUpForm.addEventListener('submit', (event) => {
   startSignUp(signUpEmail.value.trim());
 });
 
-document.getElementById('lost-passkey-button').addEventListener('click', () => {
-  recoverEmail.value = signInEmail.value.trim();
-  showStep('recover', headingFor('RECOVERY'));
-  recoverEmail.focus();
-});
+document.getElementById('lost-passkey-button').addEventListener('click', () => showRecoverStep('passkey'));
+
+document.getElementById('forgot-password-button').addEventListener('click', () => showRecoverStep('password'));
 
 document.getElementById('recover-form').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -427,13 +704,40 @@ document.getElementById('resend-button').addEventListener('click', () =>
 
 document.getElementById('create-form').addEventListener('submit', (event) => {
   event.preventDefault();
-  signUp(createName.value.trim());
+  const displayName = createName.value.trim();
+  const withPassword =
+    event.submitter === createPasswordButton ||
+    // Enter in a field: the password when one was typed (or when it is the only way).
+    (event.submitter !== createButton &&
+      offersPasswordSignUp() &&
+      (createPasswordInput.value !== '' || !passkeysSupported()));
+  if (withPassword) signUpWithPassword(displayName, createPasswordInput.value);
+  else signUp(displayName);
 });
+
+document.getElementById('second-factor-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  completeSecondFactor(secondFactorInput.value);
+});
+
+document.getElementById('second-factor-switch').addEventListener('click', () => {
+  useRecoveryCode(!secondFactor.recovery);
+  secondFactorInput.focus();
+});
+
+document.getElementById('reset-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  resetAccountPassword(resetPassword.value, resetSignOut.checked);
+});
+
+document.getElementById('reset-passkey-button').addEventListener('click', showReplaceStep);
 
 document.getElementById('replace-form').addEventListener('submit', (event) => {
   event.preventDefault();
   replacePasskey(replaceSignOut.checked);
 });
+
+document.getElementById('replace-password-button').addEventListener('click', showResetStep);
 
 document.getElementById('offer-form').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -446,25 +750,51 @@ document.getElementById('offer-skip-button').addEventListener('click', () =>
 
 document.getElementById('email-back-button').addEventListener('click', () => {
   if (verifyChallenge) history.replaceState(null, '', base);
-  closeSteps();
   showStatus('');
   address = null;
-  signInEmail.focus();
-  startAutofill();
+  recoveryIntent = null;
+  backToSignIn();
 });
+
+wirePasswordToggles();
 
 /**
  * Shows the sign-in methods the tenant allows: the passkey button, autofill and recovery of a
  * lost passkey with `PASSKEY` (where the browser has WebAuthn), "Email me a code" with
- * `EMAIL_CODE`. Without passkeys, the code is the form's one action.
+ * `EMAIL_CODE`, the password field, its Sign in button and "Forgot your password?" with
+ * `PASSWORD`. Without passkeys or a password, the code is the form's one action. A step-up
+ * (`?step_up=passkey`) shows the passkey sign-in only.
  */
 function showSignInMethods() {
   usePasskeys = allows('PASSKEY') && passkeysSupported();
-  const shown = { PASSKEY: usePasskeys, EMAIL_CODE: allows('EMAIL_CODE') };
+  usePassword = allows('PASSWORD') && !stepUp;
+  const useCodes = allows('EMAIL_CODE') && !stepUp;
+  const shown = { PASSKEY: usePasskeys, EMAIL_CODE: useCodes, PASSWORD: usePassword };
   for (const element of document.querySelectorAll('#signin-section [data-method]')) {
     element.hidden = !shown[element.dataset.method];
   }
   const hint = document.getElementById('signin-email-hint');
+  const lede = document.getElementById('lede');
+  if (stepUp) {
+    showStepUp();
+    return;
+  }
+  if (usePassword) {
+    // The password is the form's main action; passkeys and codes are the other buttons.
+    continueButton.textContent = 'Continue with a passkey';
+    hint.textContent = usePasskeys
+      ? useCodes
+        ? 'Enter your email and password, or choose your passkey from the suggestions. You can also continue with a passkey or a code sent to your email.'
+        : 'Enter your email and password, or choose your passkey from the suggestions or continue with a passkey.'
+      : useCodes
+        ? 'Enter your email and your password, or ask for a code sent to your email.'
+        : 'Enter your email and your password.';
+    lede.textContent = usePasskeys
+      ? 'Sign in or create an account. A passkey is the quickest way: no password to remember.'
+      : 'Sign in with your email address.';
+    if (!usePasskeys) signInEmail.autocomplete = 'username';
+    return;
+  }
   if (usePasskeys) {
     if (shown.EMAIL_CODE) {
       hint.textContent = 'Choose your passkey from the suggestions, or enter your email and continue with a passkey or ask for a code.';
@@ -474,7 +804,28 @@ function showSignInMethods() {
   signInEmail.autocomplete = 'email';
   codeButton.classList.replace('button-secondary', 'button-primary');
   hint.textContent = 'Enter your email: we will send you a code to sign in with.';
-  document.getElementById('lede').textContent = 'Sign in with a code sent to your email.';
+  lede.textContent = 'Sign in with a code sent to your email.';
+}
+
+/**
+ * The step-up page: only the passkey sign-in, saying why. Sign-up, recovery and the notice
+ * of the session already on this device (which signed in another way) are hidden.
+ */
+function showStepUp() {
+  signUpSection.hidden = true;
+  document.getElementById('lost-passkey-button').parentElement.hidden = true;
+  document.getElementById('signed-in-notice').hidden = true;
+  document.getElementById('lede').textContent = 'Sign in with a passkey to continue.';
+  document.getElementById('signin-email-hint').textContent =
+    'Choose your passkey from the suggestions, or enter your email and continue.';
+  const notice = document.getElementById('step-up-notice');
+  notice.hidden = false;
+  notice.textContent = usePasskeys
+    ? 'The application or organization you are signing in to asks for a passkey: please sign in with your passkey. Other ways of signing in are not accepted here.'
+    : allows('PASSKEY')
+      ? 'The application or organization you are signing in to asks for a passkey, and this browser cannot use passkeys. Please sign in on a device that has your passkey.'
+      : 'The application or organization you are signing in to asks for a passkey, but this service does not offer passkey sign-in. Please contact the application’s administrator.';
+  if (!usePasskeys) notice.classList.add('notice-error');
 }
 
 async function init() {
@@ -495,9 +846,10 @@ async function init() {
   showSignInMethods();
   if (!passkeysSupported()) {
     document.getElementById('unsupported-notice').hidden = false;
-    // Sign-up, recovery and registration links create passkeys; a code still signs in.
-    signUpSection.hidden = true;
-    if (!allows('EMAIL_CODE')) return;
+    // Recovery of a passkey and registration links create passkeys, and sign-up does unless
+    // it can take a password (with a proven address); a code or a password still signs in.
+    if (!allows('PASSWORD') || config.requireVerifiedEmail === false || stepUp) signUpSection.hidden = true;
+    if (stepUp || (!allows('EMAIL_CODE') && !allows('PASSWORD'))) return;
   }
   autofillAvailable = usePasskeys && (await latchkey.isConditionalMediationAvailable());
   setBusy(false);
