@@ -5,14 +5,11 @@
 //! `amr: ["otp"]`: an email code is not phishing-resistant, and organizations that require a
 //! passkey ask for one on top.
 
-use crate::actor::{Actor, Principal};
-use crate::audit::{self, Target};
 use crate::auth_method::EMAIL_CODE;
 use crate::email_proof::{self, Purpose, Verifications};
 use crate::error::{Error, Result};
 use crate::identities::{self, IdentityStatus};
 use crate::passkeys::{Ceremonies, CeremonyOutcome};
-use crate::sessions;
 use crate::settings::SignInMethod;
 use serde_json::json;
 use uuid::Uuid;
@@ -48,33 +45,9 @@ pub async fn sign_in_with_email_code(
         .await?
         .filter(|identity| identity.status == IdentityStatus::Active)
         .ok_or_else(|| Error::Refused("this account cannot sign in".into()))?;
-    identities::touch_sign_in(&tx, identity.id).await?;
-    let tokens = sessions::start_session(
-        &tx,
-        &ceremonies.issuer,
-        identity.id,
-        EMAIL_CODE,
-        &ceremonies.client,
-    )
-    .await?;
-    let target = identity.id.to_string();
-    audit::record(
-        &tx,
-        &Actor::new(
-            Principal::Identity {
-                id: identity.id,
-                session_id: tokens.session_id,
-            },
-            ceremonies.actor.request_id().map(str::to_owned),
-        ),
-        "identity.sign_in",
-        Some(Target {
-            kind: "identity",
-            id: &target,
-        }),
-        json!({ "method": EMAIL_CODE, "ipAddress": ceremonies.client.ip_address }),
-    )
-    .await?;
+    let tokens = ceremonies
+        .start_session_in(&tx, identity.id, EMAIL_CODE, json!({}))
+        .await?;
     tx.commit().await?;
     Ok(CeremonyOutcome {
         identity,

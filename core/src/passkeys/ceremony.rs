@@ -93,6 +93,37 @@ fn ceremony_key(scope: &TenantScope, id: Uuid) -> StoreKey {
 }
 
 impl Ceremonies<'_> {
+    /// Starts a session for `identity_id` after a sign-in by `method`, in the sign-in's
+    /// transaction, and audits it as `identity.sign_in` (with `details`, the method and the
+    /// client's address).
+    pub(crate) async fn start_session_in(
+        &self,
+        tx: &crate::db::TenantTx,
+        identity_id: Uuid,
+        method: &str,
+        mut details: Value,
+    ) -> Result<IssuedTokens> {
+        identities::touch_sign_in(tx, identity_id).await?;
+        let tokens =
+            crate::sessions::start_session(tx, &self.issuer, identity_id, method, &self.client)
+                .await?;
+        details["method"] = json!(method);
+        details["ipAddress"] = json!(self.client.ip_address);
+        let target = identity_id.to_string();
+        audit::record(
+            tx,
+            &self.actor.as_identity(identity_id, tokens.session_id),
+            "identity.sign_in",
+            Some(Target {
+                kind: "identity",
+                id: &target,
+            }),
+            details,
+        )
+        .await?;
+        Ok(tokens)
+    }
+
     pub(super) async fn audit_failure(
         &self,
         action: &str,

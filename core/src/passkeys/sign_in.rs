@@ -5,11 +5,8 @@ use super::ceremony::{BegunCeremony, Ceremonies, CeremonyOutcome, CeremonyState,
 use super::errors::explain;
 use super::relying_party::apply_user_verification;
 use super::rows::{passkey_row, passkeys_of};
-use crate::actor::{Actor, Principal};
-use crate::audit::{self, Target};
 use crate::error::{Error, Result};
 use crate::identities::{self, IdentityStatus};
-use crate::sessions;
 use crate::settings::SignInMethod;
 use crate::validate::Email;
 use base64::Engine;
@@ -225,33 +222,14 @@ impl Ceremonies<'_> {
         active.passkey = Set(serde_json::to_value(&passkey).map_err(Error::internal)?);
         active.last_used_at = Set(Some(Utc::now()));
         tx.update(active).await?;
-        identities::touch_sign_in(&tx, identity_id).await?;
-        let tokens = sessions::start_session(
-            &tx,
-            &self.issuer,
-            identity_id,
-            crate::auth_method::PASSKEY,
-            &self.client,
-        )
-        .await?;
-        let target = identity_id.to_string();
-        audit::record(
-            &tx,
-            &Actor::new(
-                Principal::Identity {
-                    id: identity_id,
-                    session_id: tokens.session_id,
-                },
-                self.actor.request_id().map(str::to_owned),
-            ),
-            "identity.sign_in",
-            Some(Target {
-                kind: "identity",
-                id: &target,
-            }),
-            json!({ "method": "passkey", "userVerified": result.user_verified() }),
-        )
-        .await?;
+        let tokens = self
+            .start_session_in(
+                &tx,
+                identity_id,
+                crate::auth_method::PASSKEY,
+                json!({ "userVerified": result.user_verified() }),
+            )
+            .await?;
         tx.commit().await?;
         Ok(CeremonyOutcome {
             identity,

@@ -7,16 +7,14 @@ use super::totp::{self, SecondFactor};
 use super::{SECOND_FACTOR_TOKEN_PREFIX, store_hash_in};
 use crate::audit::{self, Target};
 use crate::auth_method::{PASSWORD as PASSWORD_METHOD, PASSWORD_MFA as PASSWORD_MFA_METHOD};
-use crate::db::TenantTx;
 use crate::email_proof::{self, Purpose};
 use crate::ephemeral::StoreKey;
 use crate::error::{Error, Result};
-use crate::identities::{self, Identity, IdentityStatus, NewIdentity};
+use crate::identities::{self, IdentityStatus, NewIdentity};
 use crate::notices::{Notice, send_notice};
 use crate::outbox::EventType;
 use crate::passkeys::{Ceremonies, CeremonyOutcome};
 use crate::secrets;
-use crate::sessions;
 use crate::settings::SignInMethod;
 use crate::validate::{Email, Name};
 use serde::{Deserialize, Serialize};
@@ -51,30 +49,6 @@ fn wrong_password() -> Error {
 
 fn second_factor_key(c: &Ceremonies<'_>, kind: &str, token: &str) -> StoreKey {
     StoreKey::tenant(c.scope, kind, &secrets::hash(token))
-}
-
-/// Starts a session after a password sign-in and records it.
-async fn start_session_in(
-    c: &Ceremonies<'_>,
-    tx: &TenantTx,
-    identity: &Identity,
-    method: &str,
-) -> Result<sessions::IssuedTokens> {
-    identities::touch_sign_in(tx, identity.id).await?;
-    let tokens = sessions::start_session(tx, &c.issuer, identity.id, method, &c.client).await?;
-    let target = identity.id.to_string();
-    audit::record(
-        tx,
-        &c.actor.as_identity(identity.id, tokens.session_id),
-        "identity.sign_in",
-        Some(Target {
-            kind: "identity",
-            id: &target,
-        }),
-        json!({ "method": method, "ipAddress": c.client.ip_address }),
-    )
-    .await?;
-    Ok(tokens)
 }
 
 /// `signUpWithPassword`: a new account for the address of a `SIGN_UP` proof, with a password,
@@ -134,7 +108,9 @@ pub async fn sign_up_with_password(
     )
     .await?;
     store_hash_in(&tx, identity.id, hash, now).await?;
-    let tokens = start_session_in(c, &tx, &identity, PASSWORD_METHOD).await?;
+    let tokens = c
+        .start_session_in(&tx, identity.id, PASSWORD_METHOD, json!({}))
+        .await?;
     let actor = c.actor.as_identity(identity.id, tokens.session_id);
     identities::publish(&tx, &actor, EventType::IdentityCreated, &identity, &[]).await?;
     let target = identity.id.to_string();
@@ -239,7 +215,9 @@ pub async fn sign_in_with_password(
                 .into(),
         ));
     }
-    let tokens = start_session_in(c, &tx, &identity, PASSWORD_METHOD).await?;
+    let tokens = c
+        .start_session_in(&tx, identity.id, PASSWORD_METHOD, json!({}))
+        .await?;
     tx.commit().await?;
     Ok(PasswordSignIn::SignedIn(Box::new(CeremonyOutcome {
         identity,
@@ -306,7 +284,9 @@ pub async fn complete_second_factor(
     if identity.status != IdentityStatus::Active {
         return Err(Error::Refused("this account cannot sign in".into()));
     }
-    let tokens = start_session_in(c, &tx, &identity, PASSWORD_MFA_METHOD).await?;
+    let tokens = c
+        .start_session_in(&tx, identity.id, PASSWORD_MFA_METHOD, json!({}))
+        .await?;
     tx.commit().await?;
     if let SecondFactor::RecoveryCode { left } = factor {
         send_notice(&c.mail, &identity.email, Notice::RecoveryCodeUsed { left }).await;
