@@ -8,7 +8,7 @@ use crate::error::{Error, Result, is_unique_violation};
 use crate::outbox::{self, EventType};
 use crate::page::{Page, PageRequest, contains_pattern, keyset};
 use crate::scope::TenantScope;
-use crate::validate::{Attributes, Email, ExternalId, Name, Phone};
+use crate::validate::{Attributes, Email, ExternalId, Locale, Name, Phone};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Func, LikeExpr};
 use sea_orm::{ColumnTrait, Condition, ExprTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -34,6 +34,9 @@ mod row {
         pub status: String,
         pub attributes: Json,
         pub external_id: Option<String>,
+        pub locale: Option<String>,
+        /// The current consent decisions, by purpose (the history is `consents::rows`).
+        pub consents: Json,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
         pub last_sign_in_at: Option<DateTimeUtc>,
@@ -88,6 +91,11 @@ pub struct Identity {
     pub status: IdentityStatus,
     pub attributes: Value,
     pub external_id: Option<String>,
+    /// The language the user chose for pages and emails (a BCP 47 tag).
+    pub locale: Option<String>,
+    /// The current consent decision of each purpose: `{ "<purpose>": { "granted", "version",
+    /// "decidedAt" } }`.
+    pub consents: Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
@@ -108,6 +116,8 @@ impl TryFrom<row::Model> for Identity {
             display_name: row.display_name,
             attributes: row.attributes,
             external_id: row.external_id,
+            locale: row.locale,
+            consents: row.consents,
             created_at: row.created_at,
             updated_at: row.updated_at,
             last_sign_in_at: row.last_sign_in_at,
@@ -125,6 +135,7 @@ pub struct NewIdentity {
     pub phone: Option<String>,
     pub attributes: Option<Value>,
     pub external_id: Option<String>,
+    pub locale: Option<String>,
 }
 
 /// A field change: leave as is, clear, or set.
@@ -145,6 +156,9 @@ pub struct IdentityChanges {
     pub phone: Change<String>,
     pub attributes: Option<Value>,
     pub external_id: Change<String>,
+    pub locale: Change<String>,
+    /// The consent decisions as they are now (set by `consents` only).
+    pub consents: Option<Value>,
 }
 
 /// Filters for [`list_identities`]. Deleted identities are listed only when asked for by status.
@@ -213,6 +227,8 @@ pub fn event_data(identity: &Identity) -> Value {
         "status": identity.status.as_str(),
         "attributes": identity.attributes,
         "externalId": identity.external_id,
+        "locale": identity.locale,
+        "consents": identity.consents,
         "createdAt": identity.created_at,
         "updatedAt": identity.updated_at,
     })
@@ -247,6 +263,10 @@ pub(crate) async fn insert_in(tx: &TenantTx, id: Uuid, input: NewIdentity) -> Re
         .external_id
         .map(|v| ExternalId::parse("externalId", &v))
         .transpose()?;
+    let locale = input
+        .locale
+        .map(|v| Locale::parse("locale", &v))
+        .transpose()?;
     let now = Utc::now();
     let row = tx
         .insert(row::ActiveModel {
@@ -260,6 +280,8 @@ pub(crate) async fn insert_in(tx: &TenantTx, id: Uuid, input: NewIdentity) -> Re
             status: Set(IdentityStatus::Active.as_str().to_owned()),
             attributes: Set(attributes.into_inner()),
             external_id: Set(external_id.map(ExternalId::into_inner)),
+            locale: Set(locale.map(Locale::into_inner)),
+            consents: Set(serde_json::json!({})),
             created_at: Set(now),
             updated_at: Set(now),
             last_sign_in_at: Set(None),
@@ -453,6 +475,20 @@ pub async fn update_identity(
     changes: IdentityChanges,
 ) -> Result<Identity> {
     authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
+    let tx = db.begin_tenant(scope).await?;
+    let identity = update_in(&tx, actor, id, changes).await?;
+    tx.commit().await?;
+    Ok(identity)
+}
+
+/// Applies `changes` to the identity `id` inside `tx`, audited as `actor`'s and published
+/// with the fields it changed (the caller has authorized it).
+pub(crate) async fn update_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: Uuid,
+    changes: IdentityChanges,
+) -> Result<Identity> {
     let email = changes
         .email
         .map(|v| Email::parse("email", &v))
@@ -466,9 +502,9 @@ pub async fn update_identity(
         .attributes
         .map(|v| Attributes::parse("attributes", v))
         .transpose()?;
+    let locale = parse_optional(changes.locale, |v| Locale::parse("locale", v))?;
 
-    let tx = db.begin_tenant(scope).await?;
-    let current = find_row(&tx, id).await?;
+    let current = find_row(tx, id).await?;
     if current.deleted_at.is_some() {
         return Err(Error::NotFound);
     }
@@ -506,6 +542,15 @@ pub async fn update_identity(
         Change::Clear => active.external_id = Set(None),
         Change::Set(v) => active.external_id = Set(Some(v.into_inner())),
     }
+    match locale {
+        Change::Keep => {}
+        Change::Clear => active.locale = Set(None),
+        Change::Set(v) => active.locale = Set(Some(v.into_inner())),
+    }
+    if let Some(consents) = changes.consents {
+        active.consents = Set(consents);
+        changed.push("consents");
+    }
     if let Some(attributes) = attributes {
         active.attributes = Set(attributes.into_inner());
         changed.push("attributes");
@@ -514,6 +559,7 @@ pub async fn update_identity(
         ("displayName", active.display_name.is_set()),
         ("phone", active.phone.is_set()),
         ("externalId", active.external_id.is_set()),
+        ("locale", active.locale.is_set()),
     ] {
         if is_set {
             changed.push(field);
@@ -523,7 +569,7 @@ pub async fn update_identity(
     let identity = Identity::try_from(tx.update(active).await.map_err(map_write_error)?)?;
     let target = id.to_string();
     audit::record(
-        &tx,
+        tx,
         actor,
         "identity.update",
         Some(Target {
@@ -533,8 +579,7 @@ pub async fn update_identity(
         json!({ "fields": changed }),
     )
     .await?;
-    publish(&tx, actor, EventType::IdentityUpdated, &identity, &changed).await?;
-    tx.commit().await?;
+    publish(tx, actor, EventType::IdentityUpdated, &identity, &changed).await?;
     Ok(identity)
 }
 

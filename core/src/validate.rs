@@ -238,6 +238,38 @@ impl Name {
     }
 }
 
+/// A language tag (BCP 47, e.g. `de`, `fr-CA`, `zh-Hant-TW`): a 2–3 letter language and up
+/// to four subtags of 1–8 letters or digits; stored with the language lowercased.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Locale(String);
+
+impl Locale {
+    pub fn parse(field: &str, input: &str) -> Result<Self> {
+        let value = input.trim().replace('_', "-");
+        let mut parts = value.split('-');
+        let language = parts.next().unwrap_or_default();
+        let subtags: Vec<&str> = parts.collect();
+        let ok = (2..=3).contains(&language.len())
+            && language.chars().all(|c| c.is_ascii_alphabetic())
+            && subtags.len() <= 4
+            && subtags
+                .iter()
+                .all(|s| (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()));
+        if !ok {
+            return Err(Error::validation(
+                field,
+                "must be a language tag such as en, de or fr-CA",
+            ));
+        }
+        let rest: String = subtags.iter().map(|s| format!("-{s}")).collect();
+        Ok(Self(format!("{}{rest}", language.to_ascii_lowercase())))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// A phone number in E.164 form: `+` and 8 to 15 digits.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Phone(String);
