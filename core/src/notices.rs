@@ -37,6 +37,13 @@ pub enum Notice<'a> {
     RecoveryCodeUsed {
         left: u64,
     },
+    /// Sent to the old address: the account moved to `new_email`; `undo_url` moves it back.
+    EmailChanged {
+        new_email: &'a str,
+        undo_url: &'a str,
+    },
+    /// Sent to the restored address: the change was undone and every session ended.
+    EmailChangeUndone,
 }
 
 fn compose(mail: &TenantMail<'_>, notice: &Notice<'_>) -> (String, String) {
@@ -116,6 +123,21 @@ fn compose(mail: &TenantMail<'_>, notice: &Notice<'_>) -> (String, String) {
             format!("A recovery code of your {tenant} account was used"),
             format!(
                 "A sign-in to your {tenant} account used one of its recovery codes; {left} are left. Each works once."
+            ),
+        ),
+        Notice::EmailChanged {
+            new_email,
+            undo_url,
+        } => (
+            format!("The email address of your {tenant} account was changed"),
+            format!(
+                "Your {tenant} account now uses the address {new_email}; this address no longer signs in to it.\n\nIf you did not do this, undo it within 7 days with this link (it also signs the account out everywhere): {undo_url}"
+            ),
+        ),
+        Notice::EmailChangeUndone => (
+            format!("The email address change of your {tenant} account was undone"),
+            format!(
+                "Your {tenant} account uses this address again, and every session of the account was signed out."
             ),
         ),
     };

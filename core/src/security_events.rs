@@ -9,7 +9,7 @@ use crate::passkeys::all_passkey_ids_of;
 use crate::scope::TenantScope;
 
 /// The audit actions that are security events of an account.
-pub const SECURITY_ACTIONS: [&str; 11] = [
+pub const SECURITY_ACTIONS: [&str; 13] = [
     "passkey.register",
     "passkey.revoke",
     "identity.recover",
@@ -21,6 +21,8 @@ pub const SECURITY_ACTIONS: [&str; 11] = [
     "password.reset",
     "totp.enable",
     "totp.remove",
+    "identity.email_change",
+    "identity.email_change_undo",
 ];
 
 /// The signed-in caller's newest security events (at most `first`, up to 100), newest first.

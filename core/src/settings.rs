@@ -2,6 +2,9 @@
 //! so a tenant created before a setting existed reads the default.
 
 use crate::error::{Error, Result};
+use crate::profile_settings::{
+    AttributeDefinition, ConsentPurpose, check_attribute_schema, check_consent_purposes,
+};
 use serde::{Deserialize, Serialize};
 
 /// How strictly WebAuthn ceremonies demand user verification (PIN, biometrics).
@@ -192,6 +195,10 @@ pub struct TenantSettings {
     pub sign_in_methods: Vec<SignInMethod>,
     /// Password users must have a second factor (TOTP); passwords may then be shorter (8).
     pub require_second_factor: bool,
+    /// The custom attributes of identities: types, validation, and which users may edit.
+    pub attribute_schema: Vec<AttributeDefinition>,
+    /// What users are asked to consent to.
+    pub consent_purposes: Vec<ConsentPurpose>,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -215,6 +222,8 @@ impl Default for TenantSettings {
             recovery_requires_approval: false,
             sign_in_methods: vec![SignInMethod::Passkey, SignInMethod::EmailCode],
             require_second_factor: false,
+            attribute_schema: Vec::new(),
+            consent_purposes: Vec::new(),
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             refresh_token_reuse_seconds: 5,
@@ -296,6 +305,8 @@ impl TenantSettings {
                 "lists a method more than once",
             ));
         }
+        check_attribute_schema(&self.attribute_schema)?;
+        check_consent_purposes(&self.consent_purposes)?;
         if !(60..=86_400).contains(&self.access_token_ttl_seconds) {
             return Err(Error::validation(
                 "accessTokenTtlSeconds",
@@ -388,6 +399,8 @@ pub struct SettingsChange {
     pub recovery_requires_approval: Option<bool>,
     pub sign_in_methods: Option<Vec<SignInMethod>>,
     pub require_second_factor: Option<bool>,
+    pub attribute_schema: Option<Vec<AttributeDefinition>>,
+    pub consent_purposes: Option<Vec<ConsentPurpose>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     pub refresh_token_reuse_seconds: Option<u32>,
@@ -425,6 +438,12 @@ impl SettingsChange {
         }
         if let Some(value) = self.require_second_factor {
             settings.require_second_factor = value;
+        }
+        if let Some(value) = self.attribute_schema {
+            settings.attribute_schema = value;
+        }
+        if let Some(value) = self.consent_purposes {
+            settings.consent_purposes = value;
         }
         if let Some(value) = self.access_token_ttl_seconds {
             settings.access_token_ttl_seconds = value;

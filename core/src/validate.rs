@@ -252,9 +252,9 @@ impl Locale {
         let ok = (2..=3).contains(&language.len())
             && language.chars().all(|c| c.is_ascii_alphabetic())
             && subtags.len() <= 4
-            && subtags
-                .iter()
-                .all(|s| (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric()));
+            && subtags.iter().all(|s| {
+                (1..=8).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric())
+            });
         if !ok {
             return Err(Error::validation(
                 field,

@@ -76,6 +76,8 @@ pub struct CreateIdentityInput {
     /// A JSON object of at most 16 KiB.
     pub attributes: Option<Json<Value>>,
     pub external_id: Option<String>,
+    /// A language tag (BCP 47) for pages and emails.
+    pub locale: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -94,6 +96,8 @@ pub struct UpdateIdentityInput {
     /// Replaces the whole attribute object.
     pub attributes: Option<Json<Value>>,
     pub external_id: MaybeUndefined<String>,
+    /// A language tag (BCP 47) for pages and emails; null clears it.
+    pub locale: MaybeUndefined<String>,
 }
 
 #[derive(SimpleObject)]
@@ -122,7 +126,7 @@ pub struct DeleteIdentityPayload {
     pub identity: Identity,
 }
 
-fn change<T>(value: MaybeUndefined<T>) -> Change<T> {
+pub(super) fn change<T>(value: MaybeUndefined<T>) -> Change<T> {
     match value {
         MaybeUndefined::Undefined => Change::Keep,
         MaybeUndefined::Null => Change::Clear,
@@ -153,6 +157,7 @@ impl IdentityMutation {
                 phone: input.phone,
                 attributes: input.attributes.map(|j| j.0),
                 external_id: input.external_id,
+                locale: input.locale,
             },
         )
         .await
@@ -182,6 +187,8 @@ impl IdentityMutation {
                 phone: change(input.phone),
                 attributes: input.attributes.map(|j| j.0),
                 external_id: change(input.external_id),
+                locale: change(input.locale),
+                consents: None,
             },
         )
         .await

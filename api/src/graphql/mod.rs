@@ -27,6 +27,8 @@ pub mod organizations;
 pub mod passkeys;
 pub mod passwords;
 pub mod platform;
+pub mod profile;
+pub mod profile_settings;
 pub mod recovery;
 pub mod sessions;
 pub mod settings;

@@ -51,10 +51,46 @@ pub struct Identity {
     pub attributes: Json<Value>,
     /// The id of this identity in another system, such as a CRM contact id.
     pub external_id: Option<String>,
+    /// The language the user chose for pages and emails (BCP 47), if any.
+    pub locale: Option<String>,
+    /// The current consent decision of each purpose the user decided on.
+    pub consents: Vec<Consent>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A consent decision.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct Consent {
+    /// The purpose's key (`consentPurposes`).
+    pub purpose: String,
+    pub granted: bool,
+    /// The purpose's version the decision was made on.
+    pub version: u32,
+    pub decided_at: Option<DateTime<Utc>>,
+}
+
+/// The current decisions as stored on the identity: `{ "<purpose>": { granted, version,
+/// decidedAt } }`.
+fn consents_of(value: &Value) -> Vec<Consent> {
+    let mut consents: Vec<Consent> = value
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(purpose, decision)| Consent {
+            purpose: purpose.clone(),
+            granted: decision["granted"].as_bool().unwrap_or(false),
+            version: decision["version"]
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .unwrap_or_default(),
+            decided_at: serde_json::from_value(decision["decidedAt"].clone()).ok(),
+        })
+        .collect();
+    consents.sort_by(|a, b| a.purpose.cmp(&b.purpose));
+    consents
 }
 
 impl From<core_identities::Identity> for Identity {
@@ -68,6 +104,8 @@ impl From<core_identities::Identity> for Identity {
             status: identity.status.into(),
             attributes: Json(identity.attributes),
             external_id: identity.external_id,
+            locale: identity.locale,
+            consents: consents_of(&identity.consents),
             created_at: identity.created_at,
             updated_at: identity.updated_at,
             last_sign_in_at: identity.last_sign_in_at,

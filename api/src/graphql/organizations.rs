@@ -10,6 +10,7 @@ use super::loaders::Loaders;
 use super::objects::{
     AuthenticationPolicy, DomainPolicy, Identity, Membership, Organization, OrganizationKind,
 };
+use super::profile::ConsentDecision;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, SimpleObject};
 use latchkey_core::domains as core_domains;
@@ -166,6 +167,15 @@ impl Identity {
     /// Whether the identity has an authenticator app (TOTP) as its password's second factor.
     async fn totp_enrolled(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(sign_in_factors(ctx, &self.id).await?.totp)
+    }
+
+    /// Every consent decision, newest first (at most 100): admins with the viewer role, or the
+    /// identity itself.
+    async fn consent_history(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ConsentDecision>> {
+        super::profile::consent_history(ctx, &self.id).await
     }
 
     /// The organizations this identity belongs to, as memberships (oldest first).

@@ -3,6 +3,9 @@
 
 use super::context::request;
 use super::cost::page_cost;
+use super::profile_settings::{
+    AttributeDefinition, AttributeDefinitionInput, ConsentPurpose, ConsentPurposeInput,
+};
 use super::types::{Connection, IntoGraphql, page_request};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -252,6 +255,10 @@ pub struct TenantSettingsObject {
     /// Password users must have an authenticator app (TOTP); passwords may then be 8
     /// characters instead of 15.
     pub require_second_factor: bool,
+    /// The custom attributes of identities.
+    pub attribute_schema: Vec<AttributeDefinition>,
+    /// What users are asked to consent to.
+    pub consent_purposes: Vec<ConsentPurpose>,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -282,6 +289,16 @@ pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSett
             .map(Into::into)
             .collect(),
         require_second_factor: settings.require_second_factor,
+        attribute_schema: settings
+            .attribute_schema
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+        consent_purposes: settings
+            .consent_purposes
+            .into_iter()
+            .map(Into::into)
+            .collect(),
         access_token_ttl_seconds: settings.access_token_ttl_seconds,
         refresh_token_ttl_seconds: settings.refresh_token_ttl_seconds,
         refresh_token_reuse_seconds: settings.refresh_token_reuse_seconds,
@@ -333,6 +350,11 @@ pub struct UpdateTenantSettingsInput {
     /// Password users must have an authenticator app (TOTP) to sign in with their password;
     /// default false.
     pub require_second_factor: Option<bool>,
+    /// Replaces the attribute schema: types, validation, and which attributes end users may
+    /// edit themselves. Attributes outside it stay as they are and only admins change them.
+    pub attribute_schema: Option<Vec<AttributeDefinitionInput>>,
+    /// Replaces the consent purposes; raise a purpose's version when its text changes.
+    pub consent_purposes: Option<Vec<ConsentPurposeInput>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     /// 0 to 60 seconds; 0 turns the reuse interval off.
@@ -384,6 +406,12 @@ impl SettingsMutation {
                 .sign_in_methods
                 .map(|methods| methods.into_iter().map(Into::into).collect()),
             require_second_factor: input.require_second_factor,
+            attribute_schema: input
+                .attribute_schema
+                .map(|schema| schema.into_iter().map(Into::into).collect()),
+            consent_purposes: input
+                .consent_purposes
+                .map(|purposes| purposes.into_iter().map(Into::into).collect()),
             access_token_ttl_seconds: input.access_token_ttl_seconds,
             refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
             refresh_token_reuse_seconds: input.refresh_token_reuse_seconds,

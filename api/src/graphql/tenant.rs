@@ -20,6 +20,7 @@ use super::organization_roles::{OrganizationRoleMutation, OrganizationRoleQuery}
 use super::organizations::{OrganizationMutation, OrganizationQuery};
 use super::passkeys::{PasskeyMutation, PasskeyQuery};
 use super::passwords::PasswordMutation;
+use super::profile::ProfileMutation;
 use super::recovery::{RecoveryMutation, RecoveryQuery};
 use super::sessions::{SessionMutation, SessionQuery};
 use super::settings::{SettingsMutation, SettingsQuery};
@@ -53,6 +54,7 @@ pub struct TenantMutation(
     ApiKeyMutation,
     CeremonyMutation,
     PasswordMutation,
+    ProfileMutation,
     SessionMutation,
     PasskeyMutation,
     SettingsMutation,

@@ -350,6 +350,9 @@ fn check_field_name(field: &str, value: &str) -> Result<()> {
     }
 }
 
+/// The prefix of a consent decision in an identity mapping (`consents.<purpose>`).
+pub(super) const CONSENTS: &str = "consents.";
+
 /// Latchkey fields a mapping may read, by subject.
 const IDENTITY_FIELDS: [&str; 8] = [
     "id",
@@ -384,7 +387,8 @@ fn default_mapping(kind: ConnectorKind) -> Value {
 
 /// Checks a field mapping: `{ "identity": { "<CRM field>": "<Latchkey field>" },
 /// "organization": { … } }`, where a Latchkey field is one of the known ones, or
-/// `attributes.<key>` (identities) / `metadata.<key>` (organizations).
+/// `attributes.<key>` (identities) / `metadata.<key>` (organizations), or for identities
+/// `consents.<purpose>` (whether the user granted it; pushed only, never pulled).
 pub(super) fn check_mapping(kind: ConnectorKind, mapping: Option<Value>) -> Result<Value> {
     let Some(mapping) = mapping else {
         return Ok(default_mapping(kind));
@@ -414,16 +418,25 @@ pub(super) fn check_mapping(kind: ConnectorKind, mapping: Option<Value>) -> Resu
             let source = source
                 .as_str()
                 .ok_or_else(|| Error::validation(&field, "must name a Latchkey field"))?;
+            let keyed = |prefix: &str| {
+                source
+                    .strip_prefix(prefix)
+                    .is_some_and(|key| !key.is_empty() && key.len() <= 100)
+            };
             let valid = known.contains(&source)
-                || source
-                    .strip_prefix(nested)
-                    .is_some_and(|key| !key.is_empty() && key.len() <= 100);
+                || keyed(nested)
+                || (subject == "identity" && keyed(CONSENTS));
             if !valid {
                 return Err(Error::validation(
                     &field,
                     format!(
-                        "{source:?} is not a Latchkey {subject} field (known: {}, {nested}<key>)",
-                        known.join(", ")
+                        "{source:?} is not a Latchkey {subject} field (known: {}, {nested}<key>{})",
+                        known.join(", "),
+                        if subject == "identity" {
+                            ", consents.<purpose>"
+                        } else {
+                            ""
+                        }
                     ),
                 ));
             }

@@ -433,6 +433,12 @@ fn mapped(mapping: &Value, subject: &str, data: &Value) -> Map<String, Value> {
         for (crm_field, source) in map {
             let source = source.as_str().unwrap_or_default();
             let value = match source.split_once('.') {
+                // A consent is pushed as whether it is granted (false until decided).
+                Some(("consents", purpose)) => Value::Bool(
+                    data["consents"][purpose]["granted"]
+                        .as_bool()
+                        .unwrap_or(false),
+                ),
                 Some((parent, key)) => data[parent][key].clone(),
                 None => data[source].clone(),
             };
