@@ -138,6 +138,23 @@ async fn with_approval_an_admin_decides_and_the_link_goes_to_the_address() {
     .data();
 
     let proof = app.prove_email(&tenant, &email, "RECOVERY").await;
+    // The proof means nothing in another tenant, even one that takes recovery requests.
+    app.tenant(
+        &other,
+        "mutation { updateTenantSettings(input: { recoveryRequiresApproval: true }) { settings { recoveryRequiresApproval } } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let across = app
+        .anonymous(
+            &other,
+            None,
+            REQUEST,
+            json!({ "input": { "emailProof": proof } }),
+        )
+        .await;
+    assert_eq!(across.error_code(), "BAD_USER_INPUT");
     let direct = begin(&app, &tenant, json!({ "emailProof": proof })).await;
     assert_eq!(direct.error_code(), "FORBIDDEN");
     assert!(direct.error_message().contains("requestAccountRecovery"));
