@@ -100,6 +100,7 @@
 //! ```
 
 use super::{DispatchTx, PlatformTx, TenantTx};
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
     self, Asterisk, DeleteStatement, Expr, ExprTrait, IntoIden, Order, SelectStatement, SimpleExpr,
     UpdateStatement, WindowStatement,
@@ -383,6 +384,22 @@ impl PlatformTx {
     }
 }
 
+/// Which rows of a queue table [`DispatchTx::claim_due`] claims. The names and the condition
+/// are SQL written in the code, never input.
+pub struct DueClaim<'a> {
+    pub table: &'static str,
+    /// The key columns, e.g. `tenant_id, id`.
+    pub key: &'static str,
+    /// When a row is due; the claim moves it to the lease's end.
+    pub due_column: &'static str,
+    /// A column the claim sets to now, if any (`updated_at`).
+    pub stamp_column: Option<&'static str>,
+    /// Another condition rows must meet, if any (`status = 'pending'`).
+    pub condition: Option<&'a str>,
+    /// Rows claimed at most.
+    pub limit: i64,
+}
+
 impl DispatchTx {
     pub fn backend(&self) -> DbBackend {
         self.transaction.get_database_backend()
@@ -401,15 +418,51 @@ impl DispatchTx {
         )
     }
 
-    /// Claims queue rows with raw SQL (an `UPDATE … RETURNING *`), values bound in order.
-    pub fn claim_raw<E: QueueTable>(
+    /// Claims the due rows of a queue table of every tenant: an `UPDATE … RETURNING *` that
+    /// moves each claimed row's due time to `until` (so no other replica takes it until then),
+    /// oldest due first, skipping rows another transaction holds on PostgreSQL.
+    pub fn claim_due<E: QueueTable>(
         &self,
-        sql: String,
-        values: Vec<Value>,
+        claim: DueClaim<'_>,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
     ) -> Query<'_, SelectorRaw<SelectModel<E::Model>>> {
+        let backend = self.backend();
+        let param = |n: usize| match backend {
+            DbBackend::Postgres => format!("${n}"),
+            _ => "?".to_owned(),
+        };
+        let lock = match backend {
+            DbBackend::Postgres => " FOR UPDATE SKIP LOCKED",
+            _ => "",
+        };
+        let DueClaim {
+            table,
+            key,
+            due_column,
+            stamp_column,
+            condition,
+            limit,
+        } = claim;
+        let mut values: Vec<Value> = vec![until.into()];
+        let mut set = format!("{due_column} = {}", param(1));
+        if let Some(stamp) = stamp_column {
+            values.push(now.into());
+            set.push_str(&format!(", {stamp} = {}", param(values.len())));
+        }
+        values.push(now.into());
+        let due = param(values.len());
+        values.push(limit.into());
+        let limit = param(values.len());
+        let condition = condition.map(|c| format!("{c} AND ")).unwrap_or_default();
+        let sql = format!(
+            "UPDATE {table} SET {set} WHERE ({key}) IN (SELECT {key} FROM {table} \
+             WHERE {condition}{due_column} <= {due} ORDER BY {due_column} LIMIT {limit}{lock}) \
+             RETURNING *"
+        );
         bound(
             &self.transaction,
-            E::find().from_raw_sql(Statement::from_sql_and_values(self.backend(), sql, values)),
+            E::find().from_raw_sql(Statement::from_sql_and_values(backend, sql, values)),
         )
     }
 }

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use latchkey_core::actor::{Actor, Permission};
 use latchkey_core::authz::{Resource, authorize};
 use latchkey_core::crypto::MasterKey;
-use latchkey_core::db::{Database, TenantTx};
+use latchkey_core::db::{Database, DueClaim, TenantTx};
 use latchkey_core::error::{Error, Result};
 use latchkey_core::granted;
 use latchkey_core::outbox::DomainEvent;
@@ -229,22 +229,18 @@ impl Dispatcher {
             }
         }
         let until = self.lease_end()?;
-        let (p, lock) = match backend {
-            DbBackend::Postgres => (["$1", "$2", "$3", "$4"], " FOR UPDATE SKIP LOCKED"),
-            _ => (["?", "?", "?", "?"], ""),
-        };
-        let sql = format!(
-            "UPDATE crm_deliveries SET next_attempt_at = {}, updated_at = {} \
-             WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM crm_deliveries \
-             WHERE status = 'pending' AND next_attempt_at <= {} ORDER BY next_attempt_at \
-             LIMIT {}{lock}) RETURNING *",
-            p[0], p[1], p[2], p[3]
-        );
-        let limit = i64::try_from(self.settings.batch).unwrap_or(50);
         let rows = tx
-            .claim_raw::<delivery_row::Entity>(
-                sql,
-                vec![until.into(), now.into(), now.into(), limit.into()],
+            .claim_due::<delivery_row::Entity>(
+                DueClaim {
+                    table: "crm_deliveries",
+                    key: "tenant_id, id",
+                    due_column: "next_attempt_at",
+                    stamp_column: Some("updated_at"),
+                    condition: Some("status = 'pending'"),
+                    limit: i64::try_from(self.settings.batch).unwrap_or(50),
+                },
+                now,
+                until,
             )
             .all()
             .await?;

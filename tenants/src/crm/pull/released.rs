@@ -8,9 +8,9 @@ use crate::crm::records::RemoteRecord;
 use crate::crm::waiting::{self, waiting_row};
 use crate::resolution;
 use chrono::{SubsecRound, Utc};
-use latchkey_core::db::Database;
+use latchkey_core::db::{Database, DueClaim};
 use latchkey_core::error::{Error, Result};
-use sea_orm::{ColumnTrait, DbBackend, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 use std::time::Duration;
 use tracing::Instrument;
 
@@ -25,7 +25,6 @@ pub(crate) async fn run_released(
     lease: Duration,
 ) -> Result<bool> {
     let tx = db.begin_dispatcher().await?;
-    let backend = tx.backend();
     let now = Utc::now().trunc_subsecs(6);
     // Idle rounds only read (on SQLite a write would take the one write lock every round).
     let due = tx
@@ -38,18 +37,19 @@ pub(crate) async fn run_released(
         return Ok(false);
     }
     let until = now + chrono::Duration::from_std(lease).map_err(Error::internal)?;
-    let (p, lock) = match backend {
-        DbBackend::Postgres => (["$1", "$2", "$3"], " FOR UPDATE SKIP LOCKED"),
-        _ => (["?", "?", "?"], ""),
-    };
-    let sql = format!(
-        "UPDATE crm_waiting_records SET ready_at = {} WHERE (tenant_id, id) IN \
-         (SELECT tenant_id, id FROM crm_waiting_records WHERE ready_at <= {} \
-         ORDER BY ready_at LIMIT {}{lock}) RETURNING *",
-        p[0], p[1], p[2]
-    );
     let claimed = tx
-        .claim_raw::<waiting_row::Entity>(sql, vec![until.into(), now.into(), BATCH.into()])
+        .claim_due::<waiting_row::Entity>(
+            DueClaim {
+                table: "crm_waiting_records",
+                key: "tenant_id, id",
+                due_column: "ready_at",
+                stamp_column: None,
+                condition: None,
+                limit: BATCH,
+            },
+            now,
+            until,
+        )
         .all()
         .await?;
     tx.commit().await?;

@@ -8,11 +8,11 @@ use crate::crm::connector::{Connector, ConnectorKind, connector_row, open_creden
 use crate::resolution;
 use chrono::{DateTime, SubsecRound, Utc};
 use latchkey_core::crypto::MasterKey;
-use latchkey_core::db::{Database, TenantTx};
+use latchkey_core::db::{Database, DueClaim, TenantTx};
 use latchkey_core::error::{Error, Result};
 use latchkey_core::scope::TenantScope;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DbBackend, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::Value;
 use std::time::Duration;
 use tracing::Instrument;
@@ -134,7 +134,6 @@ pub(crate) async fn run_due(
     lease: Duration,
 ) -> Result<bool> {
     let tx = db.begin_dispatcher().await?;
-    let backend = tx.backend();
     let now = Utc::now().trunc_subsecs(6);
     // Idle rounds only read (on SQLite a write would take the one write lock every round).
     let due = tx
@@ -147,18 +146,19 @@ pub(crate) async fn run_due(
         return Ok(false);
     }
     let until = now + chrono::Duration::from_std(lease).map_err(Error::internal)?;
-    let (p, lock) = match backend {
-        DbBackend::Postgres => (["$1", "$2"], " FOR UPDATE SKIP LOCKED"),
-        _ => (["?", "?"], ""),
-    };
-    let sql = format!(
-        "UPDATE crm_pulls SET next_pull_at = {} WHERE (tenant_id, connector_id) IN \
-         (SELECT tenant_id, connector_id FROM crm_pulls WHERE next_pull_at <= {} \
-         ORDER BY next_pull_at LIMIT 1{lock}) RETURNING *",
-        p[0], p[1]
-    );
     let claimed = tx
-        .claim_raw::<pull_row::Entity>(sql, vec![until.into(), now.into()])
+        .claim_due::<pull_row::Entity>(
+            DueClaim {
+                table: "crm_pulls",
+                key: "tenant_id, connector_id",
+                due_column: "next_pull_at",
+                stamp_column: None,
+                condition: None,
+                limit: 1,
+            },
+            now,
+            until,
+        )
         .one()
         .await?;
     tx.commit().await?;
