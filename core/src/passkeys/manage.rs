@@ -118,7 +118,7 @@ async fn change_passkey(
     id: Uuid,
     action: &str,
     change: impl FnOnce(&mut passkey_row::ActiveModel),
-) -> Result<Passkey> {
+) -> Result<(Passkey, String)> {
     if actor.principal() == &Principal::Anonymous {
         return Err(Error::Unauthenticated);
     }
@@ -151,8 +151,9 @@ async fn change_passkey(
         json!({ "identityId": identity_id }),
     )
     .await?;
+    let owner = identities::find_in(&tx, identity_id).await?;
     tx.commit().await?;
-    Ok(row.into())
+    Ok((row.into(), owner.email))
 }
 
 /// Renames a passkey: the caller's own, or any for admins (`WriteIdentities`).
@@ -165,10 +166,11 @@ pub async fn rename_passkey(
     name: &str,
 ) -> Result<Passkey> {
     let name = Name::parse("name", name, 100)?.into_inner();
-    change_passkey(db, scope, actor, id, "passkey.rename", |active| {
+    let (passkey, _) = change_passkey(db, scope, actor, id, "passkey.rename", |active| {
         active.name = Set(name)
     })
-    .await
+    .await?;
+    Ok(passkey)
 }
 
 /// Revokes a passkey: it can no longer sign in. The caller's own, or any for admins. The
@@ -181,16 +183,13 @@ pub async fn revoke_passkey(
     mail: &TenantMail<'_>,
     id: Uuid,
 ) -> Result<Passkey> {
-    let passkey = change_passkey(db, scope, actor, id, "passkey.revoke", |active| {
+    let (passkey, owner_email) = change_passkey(db, scope, actor, id, "passkey.revoke", |active| {
         active.revoked_at = Set(Some(Utc::now()))
     })
     .await?;
-    let tx = db.begin_tenant(scope).await?;
-    let owner = identities::find_in(&tx, passkey.identity_id).await?;
-    tx.commit().await?;
     send_notice(
         mail,
-        &owner.email,
+        &owner_email,
         Notice::PasskeyRemoved {
             name: &passkey.name,
         },
