@@ -3,15 +3,12 @@
 // lets people edit, from config.json, each rendered by its kind), changing the email address
 // (a code to the new address, then `changeViewerEmail`; the old address gets a notice with an
 // undo link, which undo-email.js handles on the sign-in page) and the consents (one checkbox
-// per purpose of `consentPurposes`, granted or withdrawn at once). Its cards are built here, so
-// account.html only loads this module; every sentence comes from profile-text.js.
+// per purpose of `consentPurposes`, granted or withdrawn at once). account.js hands it the
+// identity it loads (`showProfile`) and the tenant's config.json (`showProfileSettings`); the
+// cards are built here, and every sentence comes from profile-text.js.
 
-import { asSignedIn, authenticated, base, describeError, latchkey, showError, showStatus, slug, storedTokens } from './app.js';
+import { asSignedIn, describeError, latchkey, showError, showStatus, slug } from './app.js';
 import { LANGUAGES, TEXT } from './profile-text.js';
-
-const VIEWER_PROFILE = `query ViewerProfile {
-  viewer { identity { id email displayName phone locale attributes consents { purpose granted version decidedAt } } }
-}`;
 
 /** The tenant's config.json: `attributeSchema` (user-editable only) and `consentPurposes`. */
 let config = { attributeSchema: [], consentPurposes: [] };
@@ -481,13 +478,12 @@ function setConsent(purpose, granted) {
 // ---------------------------------------------------------------------------------------
 // Wiring
 
-/** Shows the identity in this module's cards, and the name and address in the Profile card. */
+/** After a change: the identity the server answered, in this module's cards and the Profile card's details. */
 function renderIdentity() {
   document.getElementById('account-email').textContent = identity.email ?? '';
   document.getElementById('account-name').textContent = identity.displayName ?? '';
-  emailCurrent.textContent = TEXT.emailCurrent(identity.email ?? '');
-  fillProfileForm();
-  renderConsents();
+  filledKey = null;
+  render();
 }
 
 profileForm.addEventListener('submit', (event) => {
@@ -503,33 +499,53 @@ emailCodeForm.addEventListener('submit', (event) => {
   confirmEmailChange(emailCodeInput.value);
 });
 
-async function loadPageConfig() {
-  const response = await fetch(`${base}config.json`, { headers: { accept: 'application/json' } });
-  if (!response.ok) throw new Error(`config.json answered ${response.status}`);
-  const loaded = await response.json();
-  return {
-    attributeSchema: Array.isArray(loaded.attributeSchema) ? loaded.attributeSchema : [],
-    consentPurposes: Array.isArray(loaded.consentPurposes) ? loaded.consentPurposes : [],
-  };
+/** The profile fields of `identity`, to tell whether the form needs filling again. */
+function profileKey(value) {
+  return JSON.stringify([value.displayName, value.phone, value.locale, value.attributes]);
 }
 
-async function init() {
-  // account.js sends a visitor without a session to the sign-in page.
-  if (!storedTokens.load()) return;
-  const profileCard = document.getElementById('profile-heading').closest('section');
-  try {
-    const [loadedConfig, data] = await Promise.all([loadPageConfig(), authenticated(VIEWER_PROFILE, {})]);
-    config = loadedConfig;
-    identity = data.viewer.identity;
-  } catch (error) {
-    showError(error, 'account');
-    return;
+/** What the form was last filled with (a reload of the page's data leaves unsaved edits alone otherwise). */
+let filledKey = null;
+/** Whether the settings have come (`showProfileSettings`), and the cards are in the page. */
+let settingsShown = false;
+let cardsShown = false;
+
+function render() {
+  if (!identity || !settingsShown) return;
+  if (!cardsShown) {
+    buildProfileForm();
+    const profileCard = document.getElementById('profile-heading').closest('section');
+    profileCard.append(profileForm);
+    profileCard.after(emailCard, consentCard);
+    cardsShown = true;
   }
-  buildProfileForm();
-  profileCard.append(profileForm);
-  profileCard.after(emailCard, consentCard);
-  renderIdentity();
+  emailCurrent.textContent = TEXT.emailCurrent(identity.email ?? '');
+  if (profileKey(identity) !== filledKey) {
+    fillProfileForm();
+    filledKey = profileKey(identity);
+  }
+  renderConsents();
   document.getElementById('main').dataset.profileReady = 'true';
 }
 
-init();
+/**
+ * The identity as account.js loaded it (`viewer { identity { … phone locale attributes consents
+ * { purpose granted version decidedAt } } }`), each time it does.
+ */
+export function showProfile(loaded) {
+  identity = loaded;
+  render();
+}
+
+/**
+ * The tenant's config.json once account.js has it (null when it could not be loaded: then
+ * the form has no attributes and there are no consents to show).
+ */
+export function showProfileSettings(loaded) {
+  config = {
+    attributeSchema: Array.isArray(loaded?.attributeSchema) ? loaded.attributeSchema : [],
+    consentPurposes: Array.isArray(loaded?.consentPurposes) ? loaded.consentPurposes : [],
+  };
+  settingsShown = true;
+  render();
+}
