@@ -393,6 +393,24 @@ describe('hosted pages: the self-service profile, consents and email change in C
     );
     const withdrawn = await delivered((data) => data.consents?.marketing?.granted === false && data.consents?.terms?.granted === true);
     assert.equal(withdrawn.data.consents.terms.version, 2);
+
+    // New terms (version 3): the page says the decision was on an older text.
+    const bumped = await graphql(
+      server.url,
+      'mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { consentPurposes { key version } } } }',
+      { input: { consentPurposes: [{ ...PURPOSES[0], version: 3 }, PURPOSES[1]] } },
+      server.apiKey,
+    );
+    assert.deepEqual(bumped.data?.updateTenantSettings.settings.consentPurposes, [
+      { key: 'terms', version: 3 },
+      { key: 'marketing', version: 1 },
+    ]);
+    await openAccount(page, server.url);
+    shown = await consentsShown(page);
+    assert.equal(shown[0].label, 'Terms of service (version 3)');
+    assert.equal(shown[0].checked, true);
+    assert.match(shown[0].meta, /^Agreed .* · You decided on version 2; the text has changed since\.$/);
+    assert.doesNotMatch(shown[1].meta, /changed since/);
   });
 
   step('changing the email address with the emailed code; the notice to the old address undoes it, and the person signs in again', async () => {
