@@ -24,6 +24,19 @@ pub enum AttributeType {
     Date,
 }
 
+impl AttributeType {
+    /// The GraphQL name (`STRING`, `NUMBER`, `BOOLEAN`, `DATE`), also what the hosted pages'
+    /// `config.json` says.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            AttributeType::String => "STRING",
+            AttributeType::Number => "NUMBER",
+            AttributeType::Boolean => "BOOLEAN",
+            AttributeType::Date => "DATE",
+        }
+    }
+}
+
 /// One custom attribute of the tenant's identities.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]

@@ -216,6 +216,30 @@ export interface TotpRecoveryCodes {
   recoveryCodes: string[];
 }
 
+/** A current consent decision (`Identity.consents`). */
+export interface Consent {
+  /** A key of the tenant's `consentPurposes`. */
+  purpose: string;
+  granted: boolean;
+  /** The purpose's version the decision was made on. */
+  version: number;
+  /** ISO 8601. */
+  decidedAt: string | null;
+}
+
+/** A custom attribute's value: by its kind in the tenant's `attributeSchema` (`DATE` is `YYYY-MM-DD`). */
+export type AttributeValue = string | number | boolean;
+
+/** The identity as the profile, email-change and consent calls answer it. */
+export interface ProfileIdentity extends Identity {
+  emailVerified: boolean;
+  phone: string | null;
+  /** BCP 47. */
+  locale: string | null;
+  attributes: Record<string, AttributeValue>;
+  consents: Consent[];
+}
+
 export class Latchkey {
   constructor(options: LatchkeyOptions);
   /** The tenant GraphQL endpoint this client calls. */
@@ -321,6 +345,36 @@ export class Latchkey {
   finishTotpEnrollment(options: { code: string; signal?: AbortSignal }): Promise<TotpRecoveryCodes>;
   /** As the signed-in person: removes the authenticator app and its recovery codes. */
   removeTotp(options?: { signal?: AbortSignal }): Promise<AccountIdentity>;
+
+  /**
+   * As the signed-in person: changes their own profile. Options left out are unchanged; `null`
+   * clears one. `attributes`: only those to change (`null` removes one), each `userEditable` in
+   * the tenant's `attributeSchema`. A refused value is `BAD_USER_INPUT` with `field` naming it
+   * (`phone`, `attributes.tier`); nothing is saved then.
+   */
+  updateViewerProfile(options: {
+    displayName?: string | null;
+    /** E.164. */
+    phone?: string | null;
+    /** BCP 47. */
+    locale?: string | null;
+    attributes?: Record<string, AttributeValue | null>;
+    signal?: AbortSignal;
+  }): Promise<ProfileIdentity>;
+  /**
+   * As the signed-in person: moves the account to the address of an `EMAIL_CHANGE` proof. The
+   * old address gets a notice with an undo link (7 days). `BAD_USER_INPUT` with
+   * `field: "emailProof"` for the current address or one another account uses.
+   */
+  changeViewerEmail(options: { emailProof: string; signal?: AbortSignal }): Promise<ProfileIdentity>;
+  /**
+   * Anonymous: the token of an email change's undo link moves the account back to its old
+   * address and ends all its sessions. Unknown, expired or used: `BAD_USER_INPUT` with
+   * `field: "token"`.
+   */
+  undoEmailChange(options: { token: string; signal?: AbortSignal }): Promise<true>;
+  /** As the signed-in person: grants or withdraws consent for a purpose, at its current version. */
+  setViewerConsent(options: { purpose: string; granted: boolean; signal?: AbortSignal }): Promise<ProfileIdentity>;
 
   /**
    * A valid access token (refreshed first when expired or within 30 s of it), or null when

@@ -1,7 +1,8 @@
 // Latchkey's JavaScript SDK: email proofs (one-time codes), passkey sign-up, sign-in and
 // recovery, sign-in with an emailed code, passwords with an authenticator app (TOTP) as a
-// second factor, against one tenant's GraphQL API, a session whose access token is kept fresh,
-// and authenticated GraphQL calls. One plain ES module without dependencies or a build step.
+// second factor, the signed-in person's own profile, address and consents, against one
+// tenant's GraphQL API, a session whose access token is kept fresh, and authenticated GraphQL
+// calls. One plain ES module without dependencies or a build step.
 // It runs in browsers, and in Node.js 20 or later when it is given a `credentials`
 // implementation (an authenticator) and, for a server that is not on the same origin, an
 // absolute `baseUrl`/`issuer`.
@@ -108,6 +109,29 @@ const REMOVE_TOTP = `mutation RemoveTotp {
 
 const REQUEST_ACCOUNT_RECOVERY = `mutation RequestAccountRecovery($input: RequestAccountRecoveryInput!) {
   requestAccountRecovery(input: $input) { request { id status createdAt } }
+}`;
+
+// The signed-in person's own profile, address and consents. The input objects go whole, so
+// a field left out is unchanged and a null clears it (the two differ for `updateViewerProfile`).
+const PROFILE_IDENTITY = `identity {
+    id email emailVerified displayName phone locale attributes
+    consents { purpose granted version decidedAt }
+  }`;
+
+const UPDATE_VIEWER_PROFILE = `mutation UpdateViewerProfile($input: UpdateViewerProfileInput!) {
+  updateViewerProfile(input: $input) { ${PROFILE_IDENTITY} }
+}`;
+
+const CHANGE_VIEWER_EMAIL = `mutation ChangeViewerEmail($input: ChangeViewerEmailInput!) {
+  changeViewerEmail(input: $input) { ${PROFILE_IDENTITY} }
+}`;
+
+const UNDO_EMAIL_CHANGE = `mutation UndoEmailChange($input: UndoEmailChangeInput!) {
+  undoEmailChange(input: $input)
+}`;
+
+const SET_VIEWER_CONSENT = `mutation SetViewerConsent($input: SetViewerConsentInput!) {
+  setViewerConsent(input: $input) { ${PROFILE_IDENTITY} }
 }`;
 
 const REFRESH_SESSION = `mutation RefreshSession($input: RefreshSessionInput!) {
@@ -700,6 +724,58 @@ export class Latchkey {
   async removeTotp({ signal } = {}) {
     const data = await this.graphql(REMOVE_TOTP, {}, { signal });
     return data.removeTotp.identity;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // The signed-in person's profile, address and consents
+
+  /**
+   * As the signed-in person: changes their own profile. Only the options given change; `null`
+   * clears one (`displayName`, `phone` in E.164, `locale` a BCP 47 tag). `attributes` holds
+   * only the custom attributes to change (`null` removes one), each one the tenant's
+   * `attributeSchema` marks `userEditable`, with a value of its kind. A refused value is
+   * `BAD_USER_INPUT` with `field` naming it (`phone`, `attributes.tier`) and nothing is saved.
+   * Answers the identity (`{ id, email, emailVerified, displayName, phone, locale, attributes,
+   * consents }`).
+   */
+  async updateViewerProfile({ displayName, phone, locale, attributes, signal } = {}) {
+    const data = await this.graphql(UPDATE_VIEWER_PROFILE, { input: { displayName, phone, locale, attributes } }, { signal });
+    return data.updateViewerProfile.identity;
+  }
+
+  /**
+   * As the signed-in person: moves their account to the address of `emailProof` (from
+   * `startEmailVerification({ email, purpose: 'EMAIL_CHANGE' })` and
+   * `completeEmailVerification`). The old address gets a notice with a link to undo it for 7
+   * days (`undoEmailChange`). A proof for the current address or one another account uses is
+   * `BAD_USER_INPUT` with `field: 'emailProof'`. Answers the identity, as `updateViewerProfile`.
+   */
+  async changeViewerEmail({ emailProof, signal } = {}) {
+    const data = await this.graphql(CHANGE_VIEWER_EMAIL, { input: { emailProof } }, { signal });
+    return data.changeViewerEmail.identity;
+  }
+
+  /**
+   * The undo link of an email change (`?undo_email_change=<token>` on the hosted sign-in page):
+   * moves the account back to its old address and ends every session of the account.
+   * Anonymous; the stored tokens are not touched (when they were that account's, the next call
+   * finds the session ended). A token that is unknown, expired or used is `BAD_USER_INPUT` with
+   * `field: 'token'`. Answers true.
+   */
+  async undoEmailChange({ token, signal } = {}) {
+    const data = await this.#post(UNDO_EMAIL_CHANGE, { input: { token } }, { signal });
+    return data.undoEmailChange;
+  }
+
+  /**
+   * As the signed-in person: grants (`granted: true`) or withdraws consent for `purpose`, a key
+   * of the tenant's `consentPurposes`, at its current version. An unknown purpose is
+   * `BAD_USER_INPUT` with `field: 'purpose'`. Answers the identity, whose `consents` hold the
+   * current decision of each purpose (`{ purpose, granted, version, decidedAt }`).
+   */
+  async setViewerConsent({ purpose, granted, signal } = {}) {
+    const data = await this.graphql(SET_VIEWER_CONSENT, { input: { purpose, granted } }, { signal });
+    return data.setViewerConsent.identity;
   }
 
   // -------------------------------------------------------------------------------------

@@ -102,8 +102,62 @@ async fn settings_are_validated_and_applied() {
             "recoveryRequiresApproval": false,
             "signInMethods": ["PASSKEY", "EMAIL_CODE"],
             "requireSecondFactor": false,
+            "attributeSchema": [],
+            "consentPurposes": [],
         })
     );
+
+    // The account page learns the attributes end users may edit (only those, with what the
+    // form needs) and the consent purposes; another tenant's page config shows none of them.
+    let profile = app
+        .tenant(
+            &tenant,
+            "mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { settings { attributeSchema { name } consentPurposes { key } } } }",
+            json!({ "input": {
+                "attributeSchema": [
+                    { "name": "tier", "kind": "STRING", "userEditable": true, "allowedValues": ["free", "pro"], "label": "Plan" },
+                    { "name": "nickname", "kind": "STRING", "userEditable": true, "maxLength": 20 },
+                    { "name": "creditLimit", "kind": "NUMBER", "userEditable": false, "label": "Credit limit" },
+                    { "name": "birthday", "kind": "DATE", "userEditable": true, "label": "Birthday" },
+                ],
+                "consentPurposes": [
+                    { "key": "terms", "version": 3, "title": "Terms of service" },
+                    { "key": "marketing", "version": 1, "title": "News by email" },
+                ],
+            } }),
+        )
+        .await;
+    assert_eq!(
+        profile.data()["updateTenantSettings"]["settings"]["attributeSchema"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    let page_config = |slug: String| {
+        let request = app.client.get(format!("{}/t/{slug}/config.json", app.url));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let config = page_config(tenant.slug.clone()).await;
+    assert_eq!(
+        config["attributeSchema"],
+        json!([
+            { "name": "tier", "kind": "STRING", "label": "Plan", "allowedValues": ["free", "pro"], "maxLength": null },
+            { "name": "nickname", "kind": "STRING", "label": null, "allowedValues": [], "maxLength": 20 },
+            { "name": "birthday", "kind": "DATE", "label": "Birthday", "allowedValues": [], "maxLength": null },
+        ])
+    );
+    assert_eq!(
+        config["consentPurposes"],
+        json!([
+            { "key": "terms", "version": 3, "title": "Terms of service" },
+            { "key": "marketing", "version": 1, "title": "News by email" },
+        ])
+    );
+    let other = app.create_tenant("settings-other").await;
+    let config = page_config(other.slug.clone()).await;
+    assert_eq!(config["attributeSchema"], json!([]));
+    assert_eq!(config["consentPurposes"], json!([]));
 
     // Two updates in one request: the second starts from what the first stored.
     let both = app

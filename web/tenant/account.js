@@ -1,6 +1,7 @@
 // The account page (/t/{slug}/account): profile, passkeys (add, rename, remove), the password
 // and authenticator app (set or change the password, set up or remove the app, its recovery
-// codes shown once), sessions (sign out elsewhere, sign out here) and recent security events.
+// codes shown once), sessions (sign out elsewhere, sign out here) and recent security events;
+// the profile form, the email change and the consents are profile.js's.
 // Every change reloads the viewer, so what is shown is always what the server holds.
 
 import {
@@ -21,10 +22,14 @@ import {
   storedTokens,
   wirePasswordToggles,
 } from './app.js';
+import { showProfile, showProfileSettings } from './profile.js';
 
 const VIEWER = `query Viewer {
   viewer {
-    identity { id email displayName hasPassword totpEnrolled }
+    identity {
+      id email displayName hasPassword totpEnrolled
+      phone locale attributes consents { purpose granted version decidedAt }
+    }
     passkeys(first: 100) { nodes { id name createdAt lastUsedAt backupState } }
     sessions(first: 100) { nodes { id createdAt lastUsedAt current userAgent } }
     securityEvents(first: 20) { action occurredAt ipAddress }
@@ -302,6 +307,7 @@ function render(viewer) {
   renderPasskeys(viewer.passkeys.nodes);
   renderSessions(viewer.sessions.nodes);
   renderEvents(viewer.securityEvents ?? []);
+  showProfile(viewer.identity);
 }
 
 async function reload() {
@@ -535,6 +541,7 @@ async function init() {
     const [loadedConfig] = await Promise.all([loaded, reload()]);
     config = loadedConfig;
     if (identity) renderPasswordSection();
+    showProfileSettings(config);
   } catch (error) {
     showError(error, 'account');
   } finally {

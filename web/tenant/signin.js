@@ -37,6 +37,7 @@ import {
   showLink,
   showStep,
 } from './proof.js';
+import { TEXT as PROFILE_TEXT } from './profile-text.js';
 
 const main = document.getElementById('main');
 const entry = document.getElementById('entry');
@@ -454,6 +455,17 @@ async function useProof(proof) {
     case 'VERIFY_ADDRESS':
       showDone('Email address verified', `Your email address ${proof.email} is verified.`);
       return;
+    case 'EMAIL_CHANGE':
+      // The link of a code asked for on the account page: the account moves to the address
+      // where this browser is signed in; elsewhere the proof has no account to move.
+      if (!storedTokens.load()) {
+        showDone(PROFILE_TEXT.emailHeading, PROFILE_TEXT.emailLinkSignedOut);
+        return;
+      }
+      await latchkey.changeViewerEmail({ emailProof: proof.emailProof });
+      setFlash(PROFILE_TEXT.emailChanged(proof.email), 'success');
+      location.assign(`${base}account`);
+      return;
     default:
       showDone('Email address confirmed', `Your email address ${proof.email} is confirmed.`);
   }
@@ -636,6 +648,37 @@ function openVerifyLink(challengeId, code) {
   });
 }
 
+/**
+ * The undo link in the notice of an email change (`?undo_email_change=<token>`): shows a
+ * button, and only its click moves the account back to its old address (a mail scanner that
+ * opens the link changes nothing). Every session of the account ends, this device's too when
+ * it was signed in to it: the person signs in again.
+ */
+function openUndoLink(token) {
+  document.getElementById('undo-text').textContent = PROFILE_TEXT.undoText;
+  document.getElementById('undo-button').textContent = PROFILE_TEXT.undoButton;
+  showStep('undo', PROFILE_TEXT.undoHeading);
+  document.getElementById('undo-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    exclusive(async () => {
+      try {
+        await latchkey.undoEmailChange({ token });
+      } catch (error) {
+        if (error?.code === 'BAD_USER_INPUT' && error.field === 'token') throw new Error(PROFILE_TEXT.undoFailed);
+        throw error;
+      }
+      // The token is spent: no copy of it stays in the address bar or the history.
+      history.replaceState(null, '', base);
+      // A session of this account on this device has ended: the SDK finds out and forgets it.
+      if (storedTokens.load()) await latchkey.refresh().catch(() => {});
+      document.getElementById('signed-in-notice').hidden = !storedTokens.load();
+      setBusy(false);
+      backToSignIn();
+      showStatus(PROFILE_TEXT.undoDone, 'success');
+    }, 'account');
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // Wiring
 
@@ -650,6 +693,8 @@ if (registrationToken) {
     .addEventListener('click', () => registerFromLink(registrationToken));
 }
 if (verifyChallenge) openVerifyLink(verifyChallenge, query.get('code') ?? '');
+const undoEmailChangeToken = query.get('undo_email_change');
+if (undoEmailChangeToken) openUndoLink(undoEmailChangeToken);
 
 signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -749,7 +794,7 @@ document.getElementById('offer-skip-button').addEventListener('click', () =>
 );
 
 document.getElementById('email-back-button').addEventListener('click', () => {
-  if (verifyChallenge) history.replaceState(null, '', base);
+  if (verifyChallenge || undoEmailChangeToken) history.replaceState(null, '', base);
   showStatus('');
   address = null;
   recoveryIntent = null;

@@ -15,7 +15,7 @@ use serde_json::json;
 
 const INDEX: &str = include_str!("../../../web/tenant/index.html");
 const ACCOUNT: &str = include_str!("../../../web/tenant/account.html");
-const ASSETS: [(&str, &str, &str); 6] = [
+const ASSETS: [(&str, &str, &str); 8] = [
     (
         "latchkey.js",
         "text/javascript; charset=utf-8",
@@ -40,6 +40,16 @@ const ASSETS: [(&str, &str, &str); 6] = [
         "account.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../web/tenant/account.js"),
+    ),
+    (
+        "profile.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/tenant/profile.js"),
+    ),
+    (
+        "profile-text.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/tenant/profile-text.js"),
     ),
     (
         "style.css",
@@ -118,7 +128,10 @@ async fn asset(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpEr
         .body(*body))
 }
 
-/// What the hosted pages need before anyone signs in: the tenant's name and branding.
+/// What the hosted pages need before anyone signs in: the tenant's name and branding, its
+/// sign-in settings, and for the account page the attributes end users may edit themselves
+/// (only the `userEditable` ones: the others are the tenant's business) and the consent
+/// purposes they decide on. Public: nothing in it is secret.
 async fn page_config(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -141,6 +154,27 @@ async fn page_config(
                 .map(|method| method.api_name())
                 .collect::<Vec<_>>(),
             "requireSecondFactor": settings.require_second_factor,
+            "attributeSchema": settings
+                .attribute_schema
+                .iter()
+                .filter(|attribute| attribute.user_editable)
+                .map(|attribute| json!({
+                    "name": attribute.name,
+                    "kind": attribute.kind.api_name(),
+                    "label": attribute.label,
+                    "allowedValues": attribute.allowed_values,
+                    "maxLength": attribute.max_length,
+                }))
+                .collect::<Vec<_>>(),
+            "consentPurposes": settings
+                .consent_purposes
+                .iter()
+                .map(|purpose| json!({
+                    "key": purpose.key,
+                    "version": purpose.version,
+                    "title": purpose.title,
+                }))
+                .collect::<Vec<_>>(),
         })))
 }
 

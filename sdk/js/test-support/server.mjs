@@ -26,9 +26,10 @@ export const LATCHKEY_BIN = process.env.LATCHKEY_BIN
  * plain HTTP only on localhost), `apiUrl` (the same server at `http://127.0.0.1:PORT`, for
  * calls from Node.js, which need not resolve localhost), the platform token, the demo
  * tenant's owner API key, `mailbox` (its outgoing mail, see mailbox.mjs), `stderr()` and
- * `stop()`.
+ * `stop()`. `env` adds settings of the test's own (such as
+ * `LATCHKEY_CRM_ALLOW_PRIVATE_NETWORKS` for a webhook receiver on loopback).
  */
-export async function startServer() {
+export async function startServer({ env: settings = {} } = {}) {
   if (!existsSync(LATCHKEY_BIN)) {
     throw new Error(`no server binary at ${LATCHKEY_BIN}: run \`cargo build\` first or set LATCHKEY_BIN`);
   }
@@ -36,7 +37,7 @@ export async function startServer() {
   // The embedded default: no LATCHKEY_* setting of the calling shell may point this server
   // elsewhere.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LATCHKEY_')));
-  Object.assign(env, { LATCHKEY_DATA_DIR: dataDir, LATCHKEY_BIND: '127.0.0.1:0', RUST_LOG: 'warn' });
+  Object.assign(env, { LATCHKEY_DATA_DIR: dataDir, LATCHKEY_BIND: '127.0.0.1:0', RUST_LOG: 'warn' }, settings);
   const child = spawn(LATCHKEY_BIN, ['serve'], { cwd: dataDir, env, stdio: ['ignore', 'pipe', 'pipe'] });
 
   let stderr = '';
