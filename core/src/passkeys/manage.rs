@@ -8,7 +8,7 @@ use crate::authz::{Resource, authorize};
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::identities;
-use crate::mail::TenantMail;
+use crate::mail::{Recipient, TenantMail};
 use crate::notices::{Notice, send_notice};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
@@ -190,7 +190,7 @@ pub async fn revoke_passkey(
     tx.commit().await?;
     send_notice(
         mail,
-        &owner.email,
+        &Recipient::identity(&owner),
         Notice::PasskeyRemoved {
             name: &passkey.name,
         },
