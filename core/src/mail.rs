@@ -44,11 +44,9 @@ impl<'a> Recipient<'a> {
 
     /// The owner of `identity`, in the language it chose.
     pub fn identity(identity: &'a Identity) -> Self {
-        // `Identity.locale` (the owner's choice) arrives with the self-service profile; until
-        // then the request's browser language and the tenant's default decide.
         Self {
             address: &identity.email,
-            locale: None,
+            locale: identity.locale.as_deref(),
         }
     }
 }

@@ -153,6 +153,7 @@ impl IdentityMutation {
                 phone: input.phone,
                 attributes: input.attributes.map(|j| j.0),
                 external_id: input.external_id,
+                locale: None,
             },
         )
         .await
@@ -182,6 +183,7 @@ impl IdentityMutation {
                 phone: change(input.phone),
                 attributes: input.attributes.map(|j| j.0),
                 external_id: change(input.external_id),
+                ..Default::default()
             },
         )
         .await

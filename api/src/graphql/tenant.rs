@@ -22,6 +22,7 @@ use super::passkeys::{PasskeyMutation, PasskeyQuery};
 use super::passwords::PasswordMutation;
 use super::recovery::{RecoveryMutation, RecoveryQuery};
 use super::sessions::{SessionMutation, SessionQuery};
+use super::email_templates::{EmailTemplateMutation, EmailTemplateQuery};
 use super::settings::{SettingsMutation, SettingsQuery};
 use super::viewer::ViewerQuery;
 use async_graphql::{EmptySubscription, MergedObject, Schema};
@@ -44,6 +45,7 @@ pub struct TenantQuery(
     EventQuery,
     ConnectorQuery,
     RecoveryQuery,
+    EmailTemplateQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.
@@ -64,4 +66,5 @@ pub struct TenantMutation(
     ConnectorMutation,
     EmailVerificationMutation,
     RecoveryMutation,
+    EmailTemplateMutation,
 );

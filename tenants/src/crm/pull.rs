@@ -304,6 +304,7 @@ pub(crate) async fn apply_contact(
                         phone: text(fields.get("phone")),
                         attributes,
                         external_id: text(fields.get("externalId")),
+                        locale: None,
                     },
                 )
                 .await;
@@ -415,6 +416,7 @@ async fn update_identity(
             fields.get("externalId"),
             fields.contains_key("externalId"),
         ),
+        ..IdentityChanges::default()
     };
     let unchanged = changes.email.is_none()
         && changes.email_verified.is_none()
