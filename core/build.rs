@@ -13,14 +13,24 @@ fn main() {
         let catalog = entry.path().join("emails.ftl");
         println!("cargo:rerun-if-changed={}", catalog.display());
         if catalog.is_file() {
-            let tag = entry.file_name().into_string().expect("a language tag is ASCII");
+            let tag = entry
+                .file_name()
+                .into_string()
+                .expect("a language tag is ASCII");
             languages.push((tag, catalog));
         }
     }
     languages.sort();
-    let mut code = String::from("/// Each language's tag and email catalog.\npub(crate) static CATALOGS: &[(&str, &str)] = &[\n");
+    let mut code = String::from(
+        "/// Each language's tag and email catalog.\npub(crate) static CATALOGS: &[(&str, &str)] = &[\n",
+    );
     for (tag, catalog) in &languages {
-        writeln!(code, "    ({tag:?}, include_str!({:?})),", catalog.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    ({tag:?}, include_str!({:?})),",
+            catalog.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("catalogs.rs");

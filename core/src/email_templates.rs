@@ -245,10 +245,7 @@ pub fn render(
         vars.push((name, Var::Text(value)));
     }
     let (subject, text) = match custom {
-        Some(custom) => (
-            fill(&custom.subject, &vars),
-            fill(&custom.text, &vars),
-        ),
+        Some(custom) => (fill(&custom.subject, &vars), fill(&custom.text, &vars)),
         None => {
             let key = email.template.key();
             (
@@ -305,13 +302,13 @@ fn pieces(source: &str) -> std::result::Result<Vec<Piece<'_>>, String> {
         let name = inner
             .strip_prefix('$')
             .filter(|name| {
-                !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
             })
             .ok_or_else(|| {
-                format!("has {{{}}}, which is not a placeholder (write placeholders as {{ $name }})", &after[..close])
+                format!(
+                    "has {{{}}}, which is not a placeholder (write placeholders as {{ $name }})",
+                    &after[..close]
+                )
             })?;
         out.push(Piece::Placeholder(name));
         rest = &after[close + 1..];
@@ -386,10 +383,7 @@ fn line_html(line: &str, color: &str) -> String {
             link = stripped;
         }
         let href = escape(link);
-        let _ = write!(
-            out,
-            "<a href=\"{href}\" style=\"color:{color}\">{href}</a>"
-        );
+        let _ = write!(out, "<a href=\"{href}\" style=\"color:{color}\">{href}</a>");
         rest = &rest[start + link.len()..];
     }
 }
@@ -400,9 +394,9 @@ fn html(language: Language, subject: &str, text: &str, brand: &Brand<'_>) -> Str
     let mut body = String::new();
     for paragraph in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
         let lines: Vec<String> = paragraph.lines().map(|l| line_html(l, color)).collect();
-        let _ = write!(
+        let _ = writeln!(
             body,
-            "<p style=\"margin:0 0 16px\">{}</p>\n",
+            "<p style=\"margin:0 0 16px\">{}</p>",
             lines.join("<br>\n")
         );
     }
@@ -435,8 +429,9 @@ impl TryFrom<row::Model> for TemplateOverride {
 
     fn try_from(row: row::Model) -> Result<Self> {
         Ok(Self {
-            template: EmailTemplate::from_key(&row.template)
-                .ok_or_else(|| Error::internal(format!("unknown email template {}", row.template)))?,
+            template: EmailTemplate::from_key(&row.template).ok_or_else(|| {
+                Error::internal(format!("unknown email template {}", row.template))
+            })?,
             language: Language::from_tag(&row.locale)
                 .ok_or_else(|| Error::internal(format!("no catalog for {}", row.locale)))?,
             subject: row.subject,
@@ -472,14 +467,20 @@ fn check_no_markup(field: &'static str, value: &str) -> Result<()> {
                 return refuse("an event handler attribute (such as onclick=)");
             }
         }
-        if window[0] == b'<' && (window[1].is_ascii_alphabetic() || window[1] == b'/' || window[1] == b'!') {
+        if window[0] == b'<'
+            && (window[1].is_ascii_alphabetic() || window[1] == b'/' || window[1] == b'!')
+        {
             return refuse("HTML (the HTML part is made from the text)");
         }
     }
     Ok(())
 }
 
-fn check_placeholders(field: &'static str, template: EmailTemplate, value: &str) -> Result<Vec<String>> {
+fn check_placeholders(
+    field: &'static str,
+    template: EmailTemplate,
+    value: &str,
+) -> Result<Vec<String>> {
     let pieces = pieces(value).map_err(|reason| Error::validation(field, reason))?;
     let allowed = template.placeholders();
     let mut used = Vec::new();
@@ -535,7 +536,10 @@ pub fn validate_override(
         .chars()
         .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
     {
-        return Err(Error::validation("text", "must not contain control characters"));
+        return Err(Error::validation(
+            "text",
+            "must not contain control characters",
+        ));
     }
     check_no_markup("subject", subject)?;
     check_no_markup("text", text)?;
@@ -700,7 +704,10 @@ mod tests {
     fn code_email() -> Email {
         Email::new(EmailTemplate::VerificationCode)
             .text("code", "042917")
-            .text("link", "https://id.example.com/t/acme/?verify=1&code=042917")
+            .text(
+                "link",
+                "https://id.example.com/t/acme/?verify=1&code=042917",
+            )
             .number("minutes", 15)
             .message("action", Some("action-sign-in"))
     }
@@ -710,8 +717,16 @@ mod tests {
         for language in Language::all() {
             for template in EmailTemplate::ALL {
                 let key = template.key();
-                assert!(language.has(&format!("{key}-subject")), "{} {key}", language.tag());
-                assert!(language.has(&format!("{key}-text")), "{} {key}", language.tag());
+                assert!(
+                    language.has(&format!("{key}-subject")),
+                    "{} {key}",
+                    language.tag()
+                );
+                assert!(
+                    language.has(&format!("{key}-text")),
+                    "{} {key}",
+                    language.tag()
+                );
             }
         }
         // Every placeholder a template advertises is filled (none is left as "{$x}").
@@ -724,14 +739,18 @@ mod tests {
         let rendered = render(&code_email(), german(), &BRAND, None);
         assert_eq!(rendered.subject, "Ihr Bestätigungscode für Acme & Co");
         assert!(rendered.text.starts_with("042917 ist Ihr Bestätigungscode"));
-        assert!(rendered.text.contains("um sich anzumelden"), "{}", rendered.text);
+        assert!(
+            rendered.text.contains("um sich anzumelden"),
+            "{}",
+            rendered.text
+        );
         assert!(rendered.html.contains("<html lang=\"de\">"));
         assert!(rendered.html.contains("color:#0a7f3c"));
         assert!(rendered.html.contains("Acme &amp; Co"));
         assert!(
-            rendered.html.contains(
-                "<a href=\"https://id.example.com/t/acme/?verify=1&amp;code=042917\""
-            ),
+            rendered
+                .html
+                .contains("<a href=\"https://id.example.com/t/acme/?verify=1&amp;code=042917\""),
             "{}",
             rendered.html
         );
@@ -792,16 +811,30 @@ mod tests {
             refused(code, "de", "x", "{ $code } <script>alert(1)</script>"),
             "text"
         );
-        assert_eq!(refused(code, "de", "x", "{ $code } javascript:alert(1)"), "text");
-        assert_eq!(refused(code, "de", "x", "{ $code } <img src=x onerror=alert(1)>"), "text");
-        assert_eq!(refused(code, "de", "x", "{ $code } onclick = alert(1)"), "text");
+        assert_eq!(
+            refused(code, "de", "x", "{ $code } javascript:alert(1)"),
+            "text"
+        );
+        assert_eq!(
+            refused(code, "de", "x", "{ $code } <img src=x onerror=alert(1)>"),
+            "text"
+        );
+        assert_eq!(
+            refused(code, "de", "x", "{ $code } onclick = alert(1)"),
+            "text"
+        );
         assert_eq!(refused(code, "de", "x", "{ $code } <b>bold</b>"), "text");
         assert_eq!(refused(code, "de", "<SCRIPT", "{ $code }"), "subject");
         // Words that merely contain "on" are fine, as are "<" and "=" in prose.
         validate_override(code, "fr", "Bonjour", "{ $code } : 2 < 3, a = b, mon=ami").unwrap();
         // The invitation must keep its link; the password-set notice has no link to keep.
         assert_eq!(
-            refused(EmailTemplate::Invitation, "es", "x", "Bienvenido a { $organization }"),
+            refused(
+                EmailTemplate::Invitation,
+                "es",
+                "x",
+                "Bienvenido a { $organization }"
+            ),
             "text"
         );
         validate_override(EmailTemplate::PasswordSet, "en", "Password set", "Done.").unwrap();
@@ -816,6 +849,9 @@ mod tests {
         for template in EmailTemplate::ALL {
             assert_eq!(EmailTemplate::from_key(template.key()), Some(template));
         }
-        assert_eq!(EmailTemplate::VerificationCode.api_name(), "VERIFICATION_CODE");
+        assert_eq!(
+            EmailTemplate::VerificationCode.api_name(),
+            "VERIFICATION_CODE"
+        );
     }
 }

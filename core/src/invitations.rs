@@ -7,10 +7,10 @@
 use crate::actor::{Actor, Permission, Principal};
 use crate::db::{Database, Query, TenantTx};
 use crate::db::{DomainEvent, EventSubscriber};
+use crate::email_templates::{Email as MailEmail, EmailTemplate};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
 use crate::identities;
-use crate::email_templates::{Email as MailEmail, EmailTemplate};
 use crate::mail::{Recipient, TenantMail};
 use crate::organizations::{self, Member, Organization, permission};
 use crate::outbox::EventType;

@@ -97,16 +97,25 @@ impl Language {
     fn bundle(self) -> &'static Bundle {
         BUNDLES[self.0].get_or_init(|| {
             let (tag, source) = CATALOGS[self.0];
-            let resource = FluentResource::try_new(source.to_owned()).unwrap_or_else(|(resource, errors)| {
-                tracing::error!(language = tag, ?errors, "the catalog has syntax errors; the rest of it is used");
-                resource
-            });
+            let resource =
+                FluentResource::try_new(source.to_owned()).unwrap_or_else(|(resource, errors)| {
+                    tracing::error!(
+                        language = tag,
+                        ?errors,
+                        "the catalog has syntax errors; the rest of it is used"
+                    );
+                    resource
+                });
             let id: LanguageIdentifier = tag.parse().expect("catalog folders are language tags");
             let mut bundle = Bundle::new_concurrent(vec![id]);
             // Emails are plain text: no Unicode isolation marks around placeholders.
             bundle.set_use_isolating(false);
             if let Err(errors) = bundle.add_resource(resource) {
-                tracing::error!(language = tag, ?errors, "the catalog has duplicate messages");
+                tracing::error!(
+                    language = tag,
+                    ?errors,
+                    "the catalog has duplicate messages"
+                );
             }
             bundle
         })
@@ -142,7 +151,12 @@ impl Language {
         let mut errors = Vec::new();
         let text = bundle.format_pattern(pattern, Some(&args), &mut errors);
         if !errors.is_empty() {
-            tracing::warn!(language = self.tag(), message = id, ?errors, "a message did not format cleanly");
+            tracing::warn!(
+                language = self.tag(),
+                message = id,
+                ?errors,
+                "a message did not format cleanly"
+            );
         }
         Some(text.into_owned())
     }
@@ -215,7 +229,10 @@ mod tests {
             from_accept_language("it-IT, fr;q=0.5, de;q=0.8"),
             Some(lang("de"))
         );
-        assert_eq!(from_accept_language("es-MX,es;q=0.9,en;q=0.8"), Some(lang("es")));
+        assert_eq!(
+            from_accept_language("es-MX,es;q=0.9,en;q=0.8"),
+            Some(lang("es"))
+        );
         assert_eq!(from_accept_language("fr-CA, de"), Some(lang("fr")));
         assert_eq!(from_accept_language("de;q=0, it"), None);
         assert_eq!(from_accept_language("*"), None);
@@ -245,7 +262,12 @@ mod tests {
             if let Err((_, errors)) = FluentResource::try_new(source.to_owned()) {
                 panic!("{}: {errors:?}", language.tag());
             }
-            assert_eq!(message_ids(language), ids, "{} has the messages of en", language.tag());
+            assert_eq!(
+                message_ids(language),
+                ids,
+                "{} has the messages of en",
+                language.tag()
+            );
             for id in &ids {
                 let english_vars = placeholders(english, id);
                 let vars = placeholders(language, id);
@@ -254,7 +276,11 @@ mod tests {
                     "{} {id} uses {vars:?}, en {english_vars:?}",
                     language.tag()
                 );
-                assert!(!language.format(id, &[]).is_empty(), "{} {id}", language.tag());
+                assert!(
+                    !language.format(id, &[]).is_empty(),
+                    "{} {id}",
+                    language.tag()
+                );
             }
         }
     }
@@ -273,7 +299,9 @@ mod tests {
     /// The variables message `id` uses (`{ $name }`), read from its source text.
     fn placeholders(language: Language, id: &str) -> std::collections::BTreeSet<String> {
         let source = CATALOGS[language.0].1;
-        let mut lines = source.lines().skip_while(|line| !line.starts_with(&format!("{id} =")));
+        let mut lines = source
+            .lines()
+            .skip_while(|line| !line.starts_with(&format!("{id} =")));
         let Some(first) = lines.next() else {
             return Default::default();
         };

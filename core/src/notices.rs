@@ -45,7 +45,9 @@ const SIGNED_OUT_EVERYWHERE: &str = "sessions-signed-out-everywhere";
 
 fn compose(notice: &Notice<'_>) -> Email {
     match notice {
-        Notice::PasskeyAdded { name } => Email::new(EmailTemplate::PasskeyAdded).text("name", *name),
+        Notice::PasskeyAdded { name } => {
+            Email::new(EmailTemplate::PasskeyAdded).text("name", *name)
+        }
         Notice::PasskeyRemoved { name } => {
             Email::new(EmailTemplate::PasskeyRemoved).text("name", *name)
         }
@@ -101,7 +103,10 @@ mod tests {
         assert!(text.starts_with(
             "The password of your Acme account was reset with a code sent to this address. Every session of the account was signed out.\n"
         ), "{text}");
-        assert!(text.contains("(https://id.example.com/t/acme/account)"), "{text}");
+        assert!(
+            text.contains("(https://id.example.com/t/acme/account)"),
+            "{text}"
+        );
         let quiet = render(
             &compose(&Notice::PasswordReset {
                 signed_out_everywhere: false,
@@ -111,14 +116,22 @@ mod tests {
             None,
         )
         .text;
-        assert!(quiet.starts_with("The password of your Acme account was reset with a code sent to this address.\n"), "{quiet}");
+        assert!(
+            quiet.starts_with(
+                "The password of your Acme account was reset with a code sent to this address.\n"
+            ),
+            "{quiet}"
+        );
         let french = render(
             &compose(&Notice::PasskeyAdded { name: "Clé USB" }),
             Language::from_tag("fr").unwrap(),
             &brand,
             None,
         );
-        assert_eq!(french.subject, "Une clé d'accès a été ajoutée à votre compte Acme");
+        assert_eq!(
+            french.subject,
+            "Une clé d'accès a été ajoutée à votre compte Acme"
+        );
         assert!(french.text.contains("« Clé USB »"), "{}", french.text);
         assert!(french.text.contains("Si c'était vous"), "{}", french.text);
         let spanish = render(

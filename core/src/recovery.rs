@@ -10,9 +10,9 @@ use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::email_proof::{self, Purpose, Verifications};
+use crate::email_templates::{Email, EmailTemplate};
 use crate::error::{Error, Result};
 use crate::identities::{self, Identity, IdentityStatus};
-use crate::email_templates::{Email, EmailTemplate};
 use crate::mail::{Recipient, TenantMail};
 use crate::notices::{Notice, send_notice};
 use crate::page::{Page, PageRequest, keyset};
@@ -266,7 +266,7 @@ pub async fn approve_recovery_request(
     // The administrator's browser is not the owner's: the owner's locale or the tenant's.
     mail.for_someone_else()
         .send_in(&tx, &Recipient::identity(&request.identity), &email)
-    .await?;
+        .await?;
     tx.commit().await?;
     Ok(request)
 }

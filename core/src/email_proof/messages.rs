@@ -43,7 +43,10 @@ pub(super) fn compose(
     match letter {
         Letter::Code => Email::new(EmailTemplate::VerificationCode)
             .text("code", code)
-            .text("link", format!("{page_url}?verify={challenge_id}&code={code}"))
+            .text(
+                "link",
+                format!("{page_url}?verify={challenge_id}&code={code}"),
+            )
             .number("minutes", CODE_TTL.num_minutes())
             .message("action", Some(what_for(purpose))),
         Letter::AlreadyHaveAccount => Email::new(EmailTemplate::AlreadyHaveAccount),
@@ -95,7 +98,13 @@ mod tests {
                 Letter::AddressTaken,
                 Letter::AlreadyVerified,
             ] {
-                let email = compose(BRAND.page_url, letter, Purpose::SignUp, Uuid::now_v7(), "123456");
+                let email = compose(
+                    BRAND.page_url,
+                    letter,
+                    Purpose::SignUp,
+                    Uuid::now_v7(),
+                    "123456",
+                );
                 let rendered = render(&email, language, &BRAND, None);
                 assert!(!rendered.text.contains("123456"), "{letter:?}");
                 assert!(!rendered.text.contains("verify="), "{letter:?}");

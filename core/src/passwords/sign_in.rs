@@ -290,7 +290,12 @@ pub async fn complete_second_factor(
         .await?;
     tx.commit().await?;
     if let SecondFactor::RecoveryCode { left } = factor {
-        send_notice(&c.mail, &Recipient::identity(&identity), Notice::RecoveryCodeUsed { left }).await;
+        send_notice(
+            &c.mail,
+            &Recipient::identity(&identity),
+            Notice::RecoveryCodeUsed { left },
+        )
+        .await;
     }
     Ok(CeremonyOutcome {
         identity,

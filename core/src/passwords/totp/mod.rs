@@ -295,7 +295,12 @@ pub async fn finish_enrollment(c: &Ceremonies<'_>, code_typed: &str) -> Result<V
     .await?;
     let identity = identities::find_in(&tx, identity_id).await?;
     tx.commit().await?;
-    send_notice(&c.mail, &Recipient::identity(&identity), Notice::TotpEnabled).await;
+    send_notice(
+        &c.mail,
+        &Recipient::identity(&identity),
+        Notice::TotpEnabled,
+    )
+    .await;
     Ok(codes)
 }
 
@@ -328,6 +333,11 @@ pub async fn remove(c: &Ceremonies<'_>) -> Result<identities::Identity> {
     .await?;
     let identity = identities::find_in(&tx, identity_id).await?;
     tx.commit().await?;
-    send_notice(&c.mail, &Recipient::identity(&identity), Notice::TotpRemoved).await;
+    send_notice(
+        &c.mail,
+        &Recipient::identity(&identity),
+        Notice::TotpRemoved,
+    )
+    .await;
     Ok(identity)
 }
