@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use latchkey_core::Error;
 use latchkey_core::mail::{Mailer, Message};
 use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::path::PathBuf;
 use tokio::io::AsyncWriteExt;
@@ -32,13 +33,26 @@ fn build(from: &Mailbox, message: &Message) -> latchkey_core::Result<lettre::Mes
         .to
         .parse()
         .map_err(|_| Error::validation("email", "is not an address mail can be sent to"))?;
-    lettre::Message::builder()
+    // Quoted-printable: readable where the text is ASCII, safe where it is not.
+    let part = |content_type: ContentType, body: &str| {
+        SinglePart::builder()
+            .header(content_type)
+            .header(ContentTransferEncoding::QuotedPrintable)
+            .body(body.to_owned())
+    };
+    let builder = lettre::Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(&message.subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(message.text.clone())
-        .map_err(Error::internal)
+        .subject(&message.subject);
+    match &message.html {
+        Some(html) => builder.multipart(
+            MultiPart::alternative()
+                .singlepart(part(ContentType::TEXT_PLAIN, &message.text))
+                .singlepart(part(ContentType::TEXT_HTML, html)),
+        ),
+        None => builder.singlepart(part(ContentType::TEXT_PLAIN, &message.text)),
+    }
+    .map_err(Error::internal)
 }
 
 struct SmtpMailer {

@@ -7,10 +7,11 @@
 use crate::actor::{Actor, Permission, Principal};
 use crate::db::{Database, Query, TenantTx};
 use crate::db::{DomainEvent, EventSubscriber};
+use crate::email_templates::{Email as MailEmail, EmailTemplate};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
 use crate::identities;
-use crate::mail::{Mailer, Message};
+use crate::mail::{Recipient, TenantMail};
 use crate::organizations::{self, Member, Organization, permission};
 use crate::outbox::EventType;
 use crate::page::{self, Page, PageRequest, keyset};
@@ -117,46 +118,38 @@ impl TryFrom<row::Model> for Invitation {
 /// onboarding, too few to turn the tenant's mail into a relay for someone else's messages.
 pub const INVITATIONS_PER_HOUR: u64 = 50;
 
-/// What sending an invitation needs besides the database: the mailer, where the tenant's
-/// hosted page is (the link is `{page_url}?invitation=<token>`), and the store that counts
-/// sends.
+/// What sending an invitation needs besides the database: the tenant's mail (the link is
+/// `{page_url}?invitation=<token>`), and the store that counts sends.
 pub struct Delivery<'a> {
-    pub mailer: &'a dyn Mailer,
+    pub mail: TenantMail<'a>,
     pub store: &'a dyn EphemeralStore,
-    pub page_url: &'a str,
-    pub tenant_name: &'a str,
 }
 
 impl Delivery<'_> {
+    /// Sends the invitation, reading the tenant's own text in `tx`. In the tenant's default
+    /// language: the inviter's browser says nothing of the invitee's language.
     async fn send(
         &self,
-        scope: &TenantScope,
+        tx: &TenantTx,
         organization: &Organization,
         email: &str,
         token: &str,
     ) -> Result<()> {
-        let sends = StoreKey::tenant(scope, "invitation-sends", &organization.id.to_string());
+        let sends = StoreKey::tenant(tx.scope(), "invitation-sends", &organization.id.to_string());
         let window = std::time::Duration::from_secs(3600);
         if self.store.increment(&sends, window).await? > INVITATIONS_PER_HOUR {
             return Err(Error::RateLimited {
                 retry_after: window,
             });
         }
-        let organization = &organization.name;
-        let link = format!("{}?invitation={token}", self.page_url);
-        self.mailer
-            .send(&Message {
-                to: email.to_owned(),
-                subject: format!("You are invited to join {organization} on {}", self.tenant_name),
-                text: format!(
-                    "You have been invited to join {organization} on {tenant}.\n\n\
-                     Open this link to accept; you will sign in (or create an account) with a passkey for {email}:\n\n\
-                     {link}\n\n\
-                     The invitation expires in {days} days and works once. If you did not expect it, ignore this message.\n",
-                    tenant = self.tenant_name,
-                    days = INVITATION_TTL.num_days(),
-                ),
-            })
+        let message = MailEmail::new(EmailTemplate::Invitation)
+            .text("organization", organization.name.as_str())
+            .text("email", email)
+            .text("link", format!("{}?invitation={token}", self.mail.page_url))
+            .number("days", INVITATION_TTL.num_days());
+        self.mail
+            .for_someone_else()
+            .send_in(tx, &Recipient::address(email), &message)
             .await
     }
 }
@@ -230,7 +223,7 @@ pub async fn invite_member(
     )
     .await?;
     delivery
-        .send(scope, &organization, &invitation.email, &token)
+        .send(&tx, &organization, &invitation.email, &token)
         .await?;
     tx.commit().await?;
     Ok(invitation)
@@ -291,7 +284,7 @@ pub async fn resend_invitation(
     )
     .await?;
     delivery
-        .send(scope, &organization, &invitation.email, &token)
+        .send(&tx, &organization, &invitation.email, &token)
         .await?;
     tx.commit().await?;
     Ok(invitation)

@@ -3,7 +3,8 @@
 //! Sent after the change committed; a notice the mailer refuses is logged, never undoes the
 //! change (the audit log and the account page keep the event).
 
-use crate::mail::TenantMail;
+use crate::email_templates::{Email, EmailTemplate};
+use crate::mail::{Recipient, TenantMail};
 
 /// What happened to the account.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,120 +42,122 @@ pub enum Notice<'a> {
     EmailChanged {
         new_email: &'a str,
         undo_url: &'a str,
+        /// How long the link works.
+        days: i64,
     },
     /// Sent to the restored address: the change was undone and every session ended.
     EmailChangeUndone,
 }
 
-fn compose(mail: &TenantMail<'_>, notice: &Notice<'_>) -> (String, String) {
-    let tenant = mail.tenant_name;
-    let page = mail.page_url;
-    let (subject, what) = match notice {
-        Notice::PasskeyAdded { name } => (
-            format!("A passkey was added to your {tenant} account"),
-            format!("A passkey named \"{name}\" was added to your {tenant} account."),
-        ),
-        Notice::PasskeyRemoved { name } => (
-            format!("A passkey was removed from your {tenant} account"),
-            format!(
-                "The passkey named \"{name}\" was removed from your {tenant} account; it can no longer sign in."
-            ),
-        ),
+const SIGNED_OUT_OTHERS: &str = "sessions-signed-out-others";
+const SIGNED_OUT_EVERYWHERE: &str = "sessions-signed-out-everywhere";
+
+fn compose(notice: &Notice<'_>) -> Email {
+    match notice {
+        Notice::PasskeyAdded { name } => {
+            Email::new(EmailTemplate::PasskeyAdded).text("name", *name)
+        }
+        Notice::PasskeyRemoved { name } => {
+            Email::new(EmailTemplate::PasskeyRemoved).text("name", *name)
+        }
         Notice::Recovered {
             signed_out_everywhere,
-        } => (
-            format!("Your {tenant} account was recovered"),
-            format!(
-                "Your {tenant} account was recovered with a code sent to this address, and a new passkey was registered.{}",
-                if *signed_out_everywhere {
-                    " Every other session of the account was signed out."
-                } else {
-                    ""
-                }
-            ),
+        } => Email::new(EmailTemplate::AccountRecovered).message(
+            "sessions",
+            signed_out_everywhere.then_some(SIGNED_OUT_OTHERS),
         ),
-        Notice::RecoveryRequested => (
-            format!("Recovery of your {tenant} account is waiting for approval"),
-            format!(
-                "Someone with a code sent to this address asked to recover your {tenant} account. An administrator will review the request; once approved you get an email with a link to register a new passkey."
-            ),
-        ),
-        Notice::PasswordSet => (
-            format!("A password was set on your {tenant} account"),
-            format!("A password was set on your {tenant} account; it can now sign in with it."),
-        ),
-        Notice::PasswordChanged { signed_out_others } => (
-            format!("The password of your {tenant} account was changed"),
-            format!(
-                "The password of your {tenant} account was changed.{}",
-                if *signed_out_others {
-                    " Every other session of the account was signed out."
-                } else {
-                    ""
-                }
-            ),
-        ),
+        Notice::RecoveryRequested => Email::new(EmailTemplate::RecoveryRequested),
+        Notice::PasswordSet => Email::new(EmailTemplate::PasswordSet),
+        Notice::PasswordChanged { signed_out_others } => Email::new(EmailTemplate::PasswordChanged)
+            .message("sessions", signed_out_others.then_some(SIGNED_OUT_OTHERS)),
         Notice::PasswordReset {
             signed_out_everywhere,
-        } => (
-            format!("The password of your {tenant} account was reset"),
-            format!(
-                "The password of your {tenant} account was reset with a code sent to this address.{}",
-                if *signed_out_everywhere {
-                    " Every session of the account was signed out."
-                } else {
-                    ""
-                }
-            ),
+        } => Email::new(EmailTemplate::PasswordReset).message(
+            "sessions",
+            signed_out_everywhere.then_some(SIGNED_OUT_EVERYWHERE),
         ),
-        Notice::TotpEnabled => (
-            format!("An authenticator app now protects your {tenant} account"),
-            format!(
-                "An authenticator app was added to your {tenant} account: password sign-ins now also ask for its code."
-            ),
-        ),
-        Notice::TotpRemoved => (
-            format!("The authenticator app was removed from your {tenant} account"),
-            format!(
-                "The authenticator app was removed from your {tenant} account: password sign-ins no longer ask for a second factor."
-            ),
-        ),
-        Notice::RecoveryCodeUsed { left } => (
-            format!("A recovery code of your {tenant} account was used"),
-            format!(
-                "A sign-in to your {tenant} account used one of its recovery codes; {left} are left. Each works once."
-            ),
-        ),
+        Notice::TotpEnabled => Email::new(EmailTemplate::TotpEnabled),
+        Notice::TotpRemoved => Email::new(EmailTemplate::TotpRemoved),
+        Notice::RecoveryCodeUsed { left } => Email::new(EmailTemplate::RecoveryCodeUsed)
+            .number("left", i64::try_from(*left).unwrap_or(i64::MAX)),
         Notice::EmailChanged {
             new_email,
             undo_url,
-        } => (
-            format!("The email address of your {tenant} account was changed"),
-            format!(
-                "Your {tenant} account now uses the address {new_email}; this address no longer signs in to it.\n\nIf you did not do this, undo it within 7 days with this link (it also signs the account out everywhere): {undo_url}"
-            ),
-        ),
-        Notice::EmailChangeUndone => (
-            format!("The email address change of your {tenant} account was undone"),
-            format!(
-                "Your {tenant} account uses this address again, and every session of the account was signed out."
-            ),
-        ),
-    };
-    let text = format!(
-        "{what}\n\n\
-         If this was you, there is nothing to do.\n\n\
-         If it was not you: someone can read your email. Secure your mailbox first (change its password), then \
-         recover your account at {page} (\"Lost your passkey?\") and choose to sign out everywhere, \
-         remove the passkeys you do not know on the account page ({page}account), and tell {tenant}'s support.\n"
-    );
-    (subject, text)
+            days,
+        } => Email::new(EmailTemplate::EmailChanged)
+            .text("email", *new_email)
+            .text("link", *undo_url)
+            .number("days", *days),
+        Notice::EmailChangeUndone => Email::new(EmailTemplate::EmailChangeUndone),
+    }
 }
 
-/// Sends `notice` to `to`; a refusal is logged.
-pub async fn send_notice(mail: &TenantMail<'_>, to: &str, notice: Notice<'_>) {
-    let (subject, text) = compose(mail, &notice);
-    if let Err(error) = mail.send(to, subject, text).await {
+/// Sends `notice` to `to` in their language; a refusal is logged. Call it after the change
+/// committed (it reads the tenant's own texts in a transaction of its own).
+pub async fn send_notice(mail: &TenantMail<'_>, to: &Recipient<'_>, notice: Notice<'_>) {
+    if let Err(error) = mail.send(to, &compose(&notice)).await {
         tracing::warn!(%error, "a security notice could not be sent");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::email_templates::{Brand, render};
+    use crate::languages::Language;
+
+    #[test]
+    fn a_notice_says_what_happened_and_what_to_do_in_each_language() {
+        let brand = Brand {
+            tenant_name: "Acme",
+            page_url: "https://id.example.com/t/acme/",
+            primary_color: "#4f46e5",
+        };
+        let english = Language::english();
+        let email = compose(&Notice::PasswordReset {
+            signed_out_everywhere: true,
+        });
+        let text = render(&email, english, &brand, None).text;
+        assert!(text.starts_with(
+            "The password of your Acme account was reset with a code sent to this address. Every session of the account was signed out.\n"
+        ), "{text}");
+        assert!(
+            text.contains("(https://id.example.com/t/acme/account)"),
+            "{text}"
+        );
+        let quiet = render(
+            &compose(&Notice::PasswordReset {
+                signed_out_everywhere: false,
+            }),
+            english,
+            &brand,
+            None,
+        )
+        .text;
+        assert!(
+            quiet.starts_with(
+                "The password of your Acme account was reset with a code sent to this address.\n"
+            ),
+            "{quiet}"
+        );
+        let french = render(
+            &compose(&Notice::PasskeyAdded { name: "Clé USB" }),
+            Language::from_tag("fr").unwrap(),
+            &brand,
+            None,
+        );
+        assert_eq!(
+            french.subject,
+            "Une clé d'accès a été ajoutée à votre compte Acme"
+        );
+        assert!(french.text.contains("« Clé USB »"), "{}", french.text);
+        assert!(french.text.contains("Si c'était vous"), "{}", french.text);
+        let spanish = render(
+            &compose(&Notice::RecoveryCodeUsed { left: 7 }),
+            Language::from_tag("es").unwrap(),
+            &brand,
+            None,
+        );
+        assert!(spanish.text.contains("quedan 7"), "{}", spanish.text);
     }
 }

@@ -10,9 +10,10 @@ use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::email_proof::{self, Purpose, Verifications};
+use crate::email_templates::{Email, EmailTemplate};
 use crate::error::{Error, Result};
 use crate::identities::{self, Identity, IdentityStatus};
-use crate::mail::TenantMail;
+use crate::mail::{Recipient, TenantMail};
 use crate::notices::{Notice, send_notice};
 use crate::page::{Page, PageRequest, keyset};
 use crate::passkeys::insert_registration_link_in;
@@ -165,7 +166,7 @@ pub async fn request_account_recovery(
     tx.commit().await?;
     send_notice(
         &verifications.mail,
-        &identity.email,
+        &Recipient::identity(&identity),
         Notice::RecoveryRequested,
     )
     .await;
@@ -259,19 +260,13 @@ pub async fn approve_recovery_request(
     }
     let (token, _) =
         insert_registration_link_in(&tx, request.identity.id, APPROVED_LINK_TTL).await?;
-    let tenant = mail.tenant_name;
-    mail.send(
-        &request.identity.email,
-        format!("Register a new passkey for your {tenant} account"),
-        format!(
-            "An administrator approved the recovery of your {tenant} account. Open this link to register a new passkey:\n\n\
-             {page}?registration={token}\n\n\
-             The link works once, for {hours} hours. If you did not ask to recover your account, do not open it and tell {tenant}'s support.\n",
-            page = mail.page_url,
-            hours = APPROVED_LINK_TTL.num_hours(),
-        ),
-    )
-    .await?;
+    let email = Email::new(EmailTemplate::RecoveryApproved)
+        .text("link", format!("{}?registration={token}", mail.page_url))
+        .number("hours", APPROVED_LINK_TTL.num_hours());
+    // The administrator's browser is not the owner's: the owner's locale or the tenant's.
+    mail.for_someone_else()
+        .send_in(&tx, &Recipient::identity(&request.identity), &email)
+        .await?;
     tx.commit().await?;
     Ok(request)
 }

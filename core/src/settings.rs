@@ -2,6 +2,7 @@
 //! so a tenant created before a setting existed reads the default.
 
 use crate::error::{Error, Result};
+use crate::languages::Language;
 use crate::profile_settings::{
     AttributeDefinition, ConsentPurpose, check_attribute_schema, check_consent_purposes,
 };
@@ -207,6 +208,10 @@ pub struct TenantSettings {
     pub refresh_token_reuse_seconds: u32,
     pub signing_algorithm: SigningAlgorithm,
     pub primary_color: String,
+    /// The language of emails and pages for someone whose own language Latchkey cannot tell
+    /// (no stored locale, no browser language it has a catalog for): a tag of
+    /// [`Language::tags`], `en` by default.
+    pub default_locale: String,
     pub rate_limits: RateLimits,
 }
 
@@ -229,6 +234,7 @@ impl Default for TenantSettings {
             refresh_token_reuse_seconds: 5,
             signing_algorithm: SigningAlgorithm::ES256,
             primary_color: "#4f46e5".into(),
+            default_locale: "en".into(),
             rate_limits: RateLimits::default(),
         }
     }
@@ -336,6 +342,12 @@ impl TenantSettings {
                 "must be a colour such as #4f46e5",
             ));
         }
+        if Language::from_tag(&self.default_locale).is_none() {
+            return Err(Error::validation(
+                "defaultLocale",
+                format!("must be one of {}", Language::tags().join(", ")),
+            ));
+        }
         for (field, value) in [
             ("rateLimits.signInPerIp", self.rate_limits.sign_in_per_ip),
             (
@@ -406,6 +418,7 @@ pub struct SettingsChange {
     pub refresh_token_reuse_seconds: Option<u32>,
     pub signing_algorithm: Option<SigningAlgorithm>,
     pub primary_color: Option<String>,
+    pub default_locale: Option<String>,
     pub rate_limits: Option<RateLimitsChange>,
 }
 
@@ -459,6 +472,9 @@ impl SettingsChange {
         }
         if let Some(value) = self.primary_color {
             settings.primary_color = value;
+        }
+        if let Some(value) = self.default_locale {
+            settings.default_locale = value;
         }
         if let Some(change) = self.rate_limits {
             change.apply(&mut settings.rate_limits);
@@ -532,6 +548,20 @@ mod tests {
                 "primaryColor",
                 TenantSettings {
                     primary_color: "blue".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "defaultLocale",
+                TenantSettings {
+                    default_locale: "it".into(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "defaultLocale",
+                TenantSettings {
+                    default_locale: "de-AT".into(),
                     ..Default::default()
                 },
             ),

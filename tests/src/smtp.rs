@@ -131,37 +131,96 @@ impl SmtpSink {
 }
 
 impl Received {
-    /// The message as a mail client shows it: headers as sent, a quoted-printable body
-    /// decoded (soft line breaks joined, `=XX` escapes turned back into bytes).
+    /// The message as a mail client shows it: headers as sent, then the plain-text body (of
+    /// a `multipart/alternative` message, its `text/plain` part), quoted-printable decoded
+    /// (soft line breaks joined, `=XX` escapes turned back into bytes).
     pub fn text(&self) -> String {
-        let Some((headers, body)) = self.data.split_once("\n\n") else {
-            return self.data.clone();
-        };
-        if !headers
-            .to_ascii_lowercase()
-            .contains("content-transfer-encoding: quoted-printable")
-        {
-            return self.data.clone();
+        self.part("text/plain")
+    }
+
+    /// The HTML part of a `multipart/alternative` message, decoded; empty if it has none.
+    pub fn html(&self) -> String {
+        let text = self.part("text/html");
+        match text.split_once("\n\n") {
+            Some((_, body)) if self.is_multipart() => body.to_owned(),
+            _ => String::new(),
         }
-        let joined = body.replace("=\n", "");
-        let bytes = joined.as_bytes();
-        let mut decoded = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            match (bytes[i], bytes.get(i + 1..i + 3)) {
-                (b'=', Some(hex)) if hex.iter().all(u8::is_ascii_hexdigit) => {
-                    let hex = std::str::from_utf8(hex).unwrap();
-                    decoded.push(u8::from_str_radix(hex, 16).unwrap());
-                    i += 3;
-                }
-                (byte, _) => {
-                    decoded.push(byte);
-                    i += 1;
-                }
+    }
+
+    fn is_multipart(&self) -> bool {
+        self.data.split_once("\n\n").is_some_and(|(headers, _)| {
+            headers
+                .to_ascii_lowercase()
+                .contains("multipart/alternative")
+        })
+    }
+
+    /// The top-level headers and the decoded body of the part of `content_type` (or of the
+    /// whole message when it is not multipart).
+    fn part(&self, content_type: &str) -> String {
+        let data = self.data.replace("\r\n", "\n");
+        let Some((headers, body)) = data.split_once("\n\n") else {
+            return data;
+        };
+        let lower = headers.to_ascii_lowercase();
+        if !lower.contains("multipart/alternative") {
+            return format!("{headers}\n\n{}", decode_body(headers, body));
+        }
+        let boundary = headers
+            .split("boundary=")
+            .nth(1)
+            .map(|b| {
+                b.split([';', '\n'])
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_matches('"')
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        let delimiter = format!("--{boundary}");
+        for part in body.split(&delimiter) {
+            let part = part.trim_start_matches('\n');
+            let Some((part_headers, part_body)) = part.split_once("\n\n") else {
+                continue;
+            };
+            if part_headers
+                .to_ascii_lowercase()
+                .contains(&format!("content-type: {content_type}"))
+            {
+                return format!("{headers}\n\n{}", decode_body(part_headers, part_body));
             }
         }
-        format!("{headers}\n\n{}", String::from_utf8_lossy(&decoded))
+        format!("{headers}\n\n")
     }
+}
+
+/// A body as its `Content-Transfer-Encoding` header says (quoted-printable or as it is).
+fn decode_body(headers: &str, body: &str) -> String {
+    if !headers
+        .to_ascii_lowercase()
+        .contains("content-transfer-encoding: quoted-printable")
+    {
+        return body.to_owned();
+    }
+    let joined = body.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3)) {
+            (b'=', Some(hex)) if hex.iter().all(u8::is_ascii_hexdigit) => {
+                let hex = std::str::from_utf8(hex).unwrap();
+                decoded.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// The value of the link parameter `name` (`?name=<token>`) in a message.

@@ -97,6 +97,8 @@ async fn settings_are_validated_and_applied() {
             "slug": tenant.slug,
             "name": format!("Tenant {}", tenant.slug),
             "primaryColor": "#112233",
+            "defaultLocale": "en",
+            "locales": ["de", "en", "es", "fr"],
             "selfSignUp": false,
             "requireVerifiedEmail": true,
             "recoveryRequiresApproval": false,

@@ -30,6 +30,8 @@ pub struct RequestContext {
     pub client: ClientInfo,
     /// The tenant's hosted page (`{public}/t/{slug}/`), which emailed links point to.
     pub page_url: String,
+    /// The browser's languages (`Accept-Language`), for mail to the caller.
+    pub accept_language: Option<String>,
 }
 
 impl RequestContext {
@@ -41,6 +43,7 @@ impl RequestContext {
         issuer: String,
         actor: Actor,
         client: ClientInfo,
+        accept_language: Option<String>,
     ) -> Self {
         let settings = TenantSettings::from_json(&tenant.settings);
         let relying_party = RelyingParty::of_tenant(public_url, &tenant.name, &settings);
@@ -54,6 +57,7 @@ impl RequestContext {
             issuer,
             actor,
             client,
+            accept_language,
         }
     }
 
@@ -87,9 +91,15 @@ impl RequestContext {
     /// How the tenant's messages go out in this request.
     pub fn mail<'a>(&'a self, services: &'a Services) -> TenantMail<'a> {
         TenantMail {
-            mailer: services.mailer.as_ref(),
-            page_url: &self.page_url,
-            tenant_name: &self.tenant.name,
+            accept_language: self.accept_language.as_deref(),
+            ..TenantMail::new(
+                services.mailer.as_ref(),
+                &services.db,
+                &self.scope,
+                &self.page_url,
+                &self.tenant.name,
+                &self.settings,
+            )
         }
     }
 

@@ -112,10 +112,8 @@ async fn with_delivery<T>(
 ) -> async_graphql::Result<T> {
     let (services, req) = request(ctx);
     f(&Delivery {
-        mailer: services.mailer.as_ref(),
+        mail: req.mail(services),
         store: services.store.as_ref(),
-        page_url: &req.page_url,
-        tenant_name: &req.tenant.name,
     })
     .await
     .gql()

@@ -15,6 +15,7 @@ pub mod connectors;
 pub mod context;
 pub mod cost;
 pub mod domains;
+pub mod email_templates;
 pub mod email_verification;
 pub mod events;
 pub mod identities;

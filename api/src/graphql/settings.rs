@@ -9,6 +9,7 @@ use super::profile_settings::{
 use super::types::{Connection, IntoGraphql, page_request};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use latchkey_core::languages::Language;
 use latchkey_core::passkeys::RelyingParty;
 use latchkey_core::settings::{
     self as core_settings, RateLimits, RateLimitsChange, SettingsChange, TenantSettings,
@@ -266,6 +267,11 @@ pub struct TenantSettingsObject {
     pub refresh_token_reuse_seconds: u32,
     pub signing_algorithm: SigningAlgorithm,
     pub primary_color: String,
+    /// The language of emails and pages when neither the identity's locale nor the
+    /// browser's languages name one Latchkey has (`en`, `de`, `fr`, `es`, …).
+    pub default_locale: String,
+    /// The languages Latchkey has catalogs for.
+    pub supported_locales: Vec<String>,
     pub rate_limits: RateLimitsSettings,
 }
 
@@ -304,6 +310,8 @@ pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSett
         refresh_token_reuse_seconds: settings.refresh_token_reuse_seconds,
         signing_algorithm: settings.signing_algorithm.into(),
         primary_color: settings.primary_color,
+        default_locale: settings.default_locale,
+        supported_locales: Language::tags().into_iter().map(str::to_owned).collect(),
         rate_limits: settings.rate_limits.into(),
     }
 }
@@ -362,6 +370,8 @@ pub struct UpdateTenantSettingsInput {
     /// Changing it rotates to a key of the new algorithm at once.
     pub signing_algorithm: Option<SigningAlgorithm>,
     pub primary_color: Option<String>,
+    /// One of `supportedLocales`; default `en`.
+    pub default_locale: Option<String>,
     pub rate_limits: Option<RateLimitsInput>,
 }
 
@@ -417,6 +427,7 @@ impl SettingsMutation {
             refresh_token_reuse_seconds: input.refresh_token_reuse_seconds,
             signing_algorithm: input.signing_algorithm.map(Into::into),
             primary_color: input.primary_color,
+            default_locale: input.default_locale,
             rate_limits: input.rate_limits.map(Into::into),
         };
         let tenant = latchkey_tenants::update_settings(

@@ -12,6 +12,7 @@ use super::audit::AuditQuery;
 use super::ceremonies::CeremonyMutation;
 use super::connectors::{ConnectorMutation, ConnectorQuery};
 use super::domains::DomainMutation;
+use super::email_templates::{EmailTemplateMutation, EmailTemplateQuery};
 use super::email_verification::EmailVerificationMutation;
 use super::events::EventQuery;
 use super::identities::{IdentityMutation, IdentityQuery};
@@ -45,6 +46,7 @@ pub struct TenantQuery(
     EventQuery,
     ConnectorQuery,
     RecoveryQuery,
+    EmailTemplateQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.
@@ -66,4 +68,5 @@ pub struct TenantMutation(
     ConnectorMutation,
     EmailVerificationMutation,
     RecoveryMutation,
+    EmailTemplateMutation,
 );

@@ -112,7 +112,18 @@ pub(super) async fn tenant_caller(
         issuer,
         actor,
         client_info(request, trusted_proxies),
+        accept_language(request),
     ))
+}
+
+/// The browser's languages (`Accept-Language`), if sent and short enough to be a browser's.
+fn accept_language(request: &HttpRequest) -> Option<String> {
+    request
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 512)
+        .map(str::to_owned)
 }
 
 /// The client of a request, for rate limits and session records. Behind trusted proxies the

@@ -8,6 +8,7 @@ use super::errors::HttpError;
 use crate::graphql::types::code;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use latchkey_core::languages::Language;
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::signing_keys;
 use latchkey_core::validate::Slug;
@@ -145,6 +146,8 @@ async fn page_config(
             "slug": tenant.slug,
             "name": tenant.name,
             "primaryColor": settings.primary_color,
+            "defaultLocale": settings.default_locale,
+            "locales": Language::tags(),
             "selfSignUp": settings.self_sign_up,
             "requireVerifiedEmail": settings.require_verified_email,
             "recoveryRequiresApproval": settings.recovery_requires_approval,

@@ -12,6 +12,7 @@ use crate::audit::{self, Target};
 use crate::email_proof::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::identities::{self, Identity, IdentityChanges, IdentityStatus};
+use crate::mail::Recipient;
 use crate::notices::{Notice, send_notice};
 use crate::passkeys::Ceremonies;
 use crate::secrets;
@@ -101,10 +102,11 @@ pub async fn change_viewer_email(c: &Ceremonies<'_>, proof: &str) -> Result<Iden
         .append_pair("undo_email_change", &token);
     send_notice(
         &c.mail,
-        &current.email,
+        &Recipient::identity(&current),
         Notice::EmailChanged {
             new_email: &identity.email,
             undo_url: undo_url.as_str(),
+            days: UNDO_TTL.num_days(),
         },
     )
     .await;
@@ -176,6 +178,11 @@ pub async fn undo_email_change(c: &Ceremonies<'_>, token: &str) -> Result<Identi
     )
     .await?;
     tx.commit().await?;
-    send_notice(&c.mail, &identity.email, Notice::EmailChangeUndone).await;
+    send_notice(
+        &c.mail,
+        &Recipient::identity(&identity),
+        Notice::EmailChangeUndone,
+    )
+    .await;
     Ok(identity)
 }

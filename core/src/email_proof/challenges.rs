@@ -8,7 +8,8 @@ use crate::authz::{Resource, authorize};
 use crate::db::TenantTx;
 use crate::ephemeral::rate_limit;
 use crate::error::{Error, Result};
-use crate::identities::{self, IdentityStatus};
+use crate::identities::{self, Identity, IdentityStatus};
+use crate::mail::Recipient;
 use crate::secrets;
 use crate::settings::SignInMethod;
 use crate::validate::Email;
@@ -48,24 +49,29 @@ fn seconds(duration: chrono::Duration) -> u32 {
 }
 
 /// Which message an address gets for `purpose`, from the account that has it (if any).
-async fn letter_for(tx: &TenantTx, purpose: Purpose, normalized: &str) -> Result<Letter> {
+async fn letter_for(
+    tx: &TenantTx,
+    purpose: Purpose,
+    normalized: &str,
+) -> Result<(Letter, Option<Identity>)> {
     let account = identities::find_by_email(tx, normalized).await?;
     let active = account
         .as_ref()
         .is_some_and(|identity| identity.status == IdentityStatus::Active);
-    Ok(match purpose {
+    let letter = match purpose {
         Purpose::SignUp if account.is_some() => Letter::AlreadyHaveAccount,
         Purpose::SignUp => Letter::Code,
         Purpose::EmailChange if account.is_some() => Letter::AddressTaken,
         Purpose::EmailChange => Letter::Code,
         Purpose::SignIn | Purpose::Recovery if active => Letter::Code,
         Purpose::SignIn | Purpose::Recovery => Letter::NoAccount,
-        Purpose::VerifyAddress => match account {
+        Purpose::VerifyAddress => match &account {
             Some(identity) if identity.email_verified => Letter::AlreadyVerified,
             Some(_) if active => Letter::Code,
             _ => Letter::NoAccount,
         },
-    })
+    };
+    Ok((letter, account))
 }
 
 /// The live (unexpired, not completed) challenge for an address and purpose, if any.
@@ -136,7 +142,7 @@ impl Verifications<'_> {
 
         let now = self.clock.now();
         let tx = self.db.begin_tenant(self.scope).await?;
-        let letter = letter_for(&tx, purpose, email.normalized()).await?;
+        let (letter, account) = letter_for(&tx, purpose, email.normalized()).await?;
         let code = new_code();
         let expires_at = now + CODE_TTL;
         let challenge_id = match live_challenge(&tx, purpose, email.normalized(), now).await? {
@@ -193,9 +199,19 @@ impl Verifications<'_> {
             }),
         )
         .await?;
-        let (subject, text) = compose(&self.mail, letter, purpose, challenge_id, &code);
+        let message = compose(self.mail.page_url, letter, purpose, challenge_id, &code);
+        // Written in the account's language where there is one, else the browser's.
+        let recipient = match &account {
+            Some(identity) => Recipient::identity(identity),
+            None => Recipient::address(email.as_str()),
+        };
+        // The address as typed, not as stored on the account.
+        let recipient = Recipient {
+            address: email.as_str(),
+            ..recipient
+        };
         // Sent before the commit: a message the mailer refused leaves no challenge behind.
-        self.mail.send(email.as_str(), subject, text).await?;
+        self.mail.send_in(&tx, &recipient, &message).await?;
         tx.commit().await?;
         Ok(StartedVerification {
             challenge_id,

@@ -8,7 +8,7 @@ use crate::authz::{Resource, authorize};
 use crate::db::Database;
 use crate::error::{Error, Result};
 use crate::identities;
-use crate::mail::TenantMail;
+use crate::mail::{Recipient, TenantMail};
 use crate::notices::{Notice, send_notice};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
@@ -118,7 +118,7 @@ async fn change_passkey(
     id: Uuid,
     action: &str,
     change: impl FnOnce(&mut passkey_row::ActiveModel),
-) -> Result<(Passkey, String)> {
+) -> Result<(Passkey, identities::Identity)> {
     if actor.principal() == &Principal::Anonymous {
         return Err(Error::Unauthenticated);
     }
@@ -153,7 +153,7 @@ async fn change_passkey(
     .await?;
     let owner = identities::find_in(&tx, identity_id).await?;
     tx.commit().await?;
-    Ok((row.into(), owner.email))
+    Ok((row.into(), owner))
 }
 
 /// Renames a passkey: the caller's own, or any for admins (`WriteIdentities`).
@@ -183,13 +183,13 @@ pub async fn revoke_passkey(
     mail: &TenantMail<'_>,
     id: Uuid,
 ) -> Result<Passkey> {
-    let (passkey, owner_email) = change_passkey(db, scope, actor, id, "passkey.revoke", |active| {
+    let (passkey, owner) = change_passkey(db, scope, actor, id, "passkey.revoke", |active| {
         active.revoked_at = Set(Some(Utc::now()))
     })
     .await?;
     send_notice(
         mail,
-        &owner_email,
+        &Recipient::identity(&owner),
         Notice::PasskeyRemoved {
             name: &passkey.name,
         },

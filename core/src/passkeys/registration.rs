@@ -15,6 +15,7 @@ use crate::db::{Database, TenantTx};
 use crate::email_proof::{self, ProvenEmail, Purpose};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, IdentityStatus, NewIdentity};
+use crate::mail::Recipient;
 use crate::notices::{Notice, send_notice};
 use crate::outbox::EventType;
 use crate::scope::TenantScope;
@@ -564,7 +565,7 @@ impl Ceremonies<'_> {
                     name: &passkey.name,
                 }
             };
-            send_notice(&self.mail, &identity.email, notice).await;
+            send_notice(&self.mail, &Recipient::identity(&identity), notice).await;
         }
         Ok(CeremonyOutcome {
             identity,

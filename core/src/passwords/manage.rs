@@ -9,6 +9,7 @@ use crate::audit::{self, Target};
 use crate::email_proof::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::identities::{self, Identity, IdentityStatus};
+use crate::mail::Recipient;
 use crate::notices::{Notice, send_notice};
 use crate::passkeys::Ceremonies;
 use crate::session_store::revoke_all_but_in;
@@ -99,7 +100,7 @@ pub async fn change_password(
     } else {
         Notice::PasswordSet
     };
-    send_notice(&c.mail, &identity.email, notice).await;
+    send_notice(&c.mail, &Recipient::identity(&identity), notice).await;
     Ok(identity)
 }
 
@@ -154,7 +155,7 @@ pub async fn reset_password(
     tx.commit().await?;
     send_notice(
         &c.mail,
-        &identity.email,
+        &Recipient::identity(&identity),
         Notice::PasswordReset {
             signed_out_everywhere: sign_out_everywhere,
         },

@@ -11,6 +11,7 @@ use crate::email_proof::{self, Purpose};
 use crate::ephemeral::StoreKey;
 use crate::error::{Error, Result};
 use crate::identities::{self, IdentityStatus, NewIdentity};
+use crate::mail::Recipient;
 use crate::notices::{Notice, send_notice};
 use crate::outbox::EventType;
 use crate::passkeys::{Ceremonies, CeremonyOutcome};
@@ -289,7 +290,12 @@ pub async fn complete_second_factor(
         .await?;
     tx.commit().await?;
     if let SecondFactor::RecoveryCode { left } = factor {
-        send_notice(&c.mail, &identity.email, Notice::RecoveryCodeUsed { left }).await;
+        send_notice(
+            &c.mail,
+            &Recipient::identity(&identity),
+            Notice::RecoveryCodeUsed { left },
+        )
+        .await;
     }
     Ok(CeremonyOutcome {
         identity,

@@ -14,7 +14,7 @@ use latchkey_core::crypto::MasterKey;
 use latchkey_core::ephemeral::InProcessStore;
 use latchkey_core::identities::{self, Identity, NewIdentity};
 use latchkey_core::invitations::Delivery;
-use latchkey_core::mail::{Mailer, Message};
+use latchkey_core::mail::{Mailer, Message, TenantMail};
 use latchkey_core::organizations::{self, NewOrganization, Organization, OrganizationKind};
 use latchkey_core::page::PageRequest;
 use latchkey_core::sessions::{self, ClientInfo, KeyCache, TokenIssuer};
@@ -188,11 +188,25 @@ impl World {
         mailer: &'a RecordingMailer,
     ) -> Delivery<'a> {
         Delivery {
-            mailer,
+            mail: self.mail(tenant, mailer),
             store: &self.store,
-            page_url: PAGE_URL,
-            tenant_name: &tenant.tenant.name,
         }
+    }
+
+    /// How `tenant`'s messages go out, with `mailer` delivering.
+    pub fn mail<'a>(
+        &'a self,
+        tenant: &'a TestTenant,
+        mailer: &'a RecordingMailer,
+    ) -> TenantMail<'a> {
+        TenantMail::new(
+            mailer,
+            &self.db,
+            &tenant.scope,
+            PAGE_URL,
+            &tenant.tenant.name,
+            &tenant.settings,
+        )
     }
 
     /// Presents an API key secret on `tenant`'s endpoint.

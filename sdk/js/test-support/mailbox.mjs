@@ -31,22 +31,50 @@ function quotedPrintable(text) {
   return Buffer.from(bytes);
 }
 
-/** One rendered message: `{ to, subject, headers, text }`, the body decoded, with LF line ends. */
-function parseMessage(raw) {
-  const split = raw.indexOf('\r\n\r\n');
-  const head = raw.slice(0, split);
-  const body = raw.slice(split + 4);
+function parseHeaders(head) {
   const headers = {};
   for (const line of head.replace(/\r\n(?=[ \t])/g, '').split('\r\n')) {
     const colon = line.indexOf(':');
     if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = decodeWords(line.slice(colon + 1).trim());
   }
+  return headers;
+}
+
+function decodeBody(headers, body) {
   const encoding = (headers['content-transfer-encoding'] ?? '7bit').toLowerCase();
   let text;
   if (encoding === 'base64') text = Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
   else if (encoding === 'quoted-printable') text = quotedPrintable(body).toString('utf8');
   else text = body;
-  return { to: headers.to ?? '', subject: headers.subject ?? '', headers, text: text.replace(/\r\n/g, '\n') };
+  return text.replace(/\r\n/g, '\n');
+}
+
+/**
+ * One rendered message: `{ to, subject, headers, text, html }`, the body decoded, with LF line
+ * ends. Of a `multipart/alternative` message, `text` is the plain part and `html` the HTML one.
+ */
+function parseMessage(raw) {
+  const split = raw.indexOf('\r\n\r\n');
+  const headers = parseHeaders(raw.slice(0, split));
+  const body = raw.slice(split + 4);
+  let text = null;
+  let html = null;
+  const boundary = /boundary="?([^";\s]+)"?/i.exec(headers['content-type'] ?? '')?.[1];
+  if (boundary && /^multipart\//i.test(headers['content-type'])) {
+    for (const part of body.split(`--${boundary}`)) {
+      const trimmed = part.replace(/^\r\n/, '');
+      const end = trimmed.indexOf('\r\n\r\n');
+      if (end < 0) continue;
+      const partHeaders = parseHeaders(trimmed.slice(0, end));
+      const decoded = decodeBody(partHeaders, trimmed.slice(end + 4).replace(/\r\n$/, ''));
+      const type = (partHeaders['content-type'] ?? '').toLowerCase();
+      if (type.startsWith('text/plain') && text === null) text = decoded;
+      if (type.startsWith('text/html') && html === null) html = decoded;
+    }
+  } else {
+    text = decodeBody(headers, body);
+  }
+  return { to: headers.to ?? '', subject: headers.subject ?? '', headers, text: text ?? '', html };
 }
 
 /** Every message in a mailbox file's text, oldest first. */

@@ -22,6 +22,7 @@ use super::records::{linked_subject, record_row, remember_record};
 use super::waiting::{self, UNVERIFIED};
 use latchkey_core::actor::{Actor, Permission};
 use latchkey_core::authz::{Grant, Resource, authorize};
+use latchkey_core::catalogue::tenant_row;
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::db::Database;
 use latchkey_core::ephemeral::EphemeralStore;
@@ -29,9 +30,10 @@ use latchkey_core::error::{Error, Result};
 use latchkey_core::granted;
 use latchkey_core::identities::{self, Change, Identity, IdentityChanges, NewIdentity};
 use latchkey_core::invitations::{self, Delivery};
-use latchkey_core::mail::Mailer;
+use latchkey_core::mail::{Mailer, TenantMail};
 use latchkey_core::organizations::{self, NewOrganization, Organization, OrganizationKind};
 use latchkey_core::scope::TenantScope;
+use latchkey_core::settings::TenantSettings;
 use latchkey_core::validate::{Email, Phone};
 pub use schedule::PullStatus;
 use sea_orm::{ColumnTrait, QueryFilter};
@@ -562,6 +564,13 @@ async fn invite(
     let invited =
         granted::invitation_pending(&tx, &read, organization.id, &identity.email_normalized)
             .await?;
+    // The invitation carries the tenant's colour and is in its default language.
+    let settings = tx
+        .find::<tenant_row::Entity>()
+        .one()
+        .await?
+        .map(|tenant| TenantSettings::from_json(&tenant.settings))
+        .unwrap_or_default();
     tx.commit().await?;
     if member || invited {
         return Ok(());
@@ -572,10 +581,15 @@ async fn invite(
         scope,
         actor,
         &Delivery {
-            mailer: context.mailer.as_ref(),
+            mail: TenantMail::new(
+                context.mailer.as_ref(),
+                db,
+                scope,
+                &page_url,
+                tenant_name,
+                &settings,
+            ),
             store: context.store.as_ref(),
-            page_url: &page_url,
-            tenant_name,
         },
         organization.id,
         &identity.email,

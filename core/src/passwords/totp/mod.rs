@@ -19,6 +19,7 @@ use crate::crypto::MasterKey;
 use crate::db::TenantTx;
 use crate::error::{Error, Result};
 use crate::identities;
+use crate::mail::Recipient;
 use crate::notices::{Notice, send_notice};
 use crate::passkeys::Ceremonies;
 use chrono::{DateTime, Utc};
@@ -292,9 +293,14 @@ pub async fn finish_enrollment(c: &Ceremonies<'_>, code_typed: &str) -> Result<V
         json!({}),
     )
     .await?;
-    let email = identities::find_in(&tx, identity_id).await?.email;
+    let identity = identities::find_in(&tx, identity_id).await?;
     tx.commit().await?;
-    send_notice(&c.mail, &email, Notice::TotpEnabled).await;
+    send_notice(
+        &c.mail,
+        &Recipient::identity(&identity),
+        Notice::TotpEnabled,
+    )
+    .await;
     Ok(codes)
 }
 
@@ -327,6 +333,11 @@ pub async fn remove(c: &Ceremonies<'_>) -> Result<identities::Identity> {
     .await?;
     let identity = identities::find_in(&tx, identity_id).await?;
     tx.commit().await?;
-    send_notice(&c.mail, &identity.email, Notice::TotpRemoved).await;
+    send_notice(
+        &c.mail,
+        &Recipient::identity(&identity),
+        Notice::TotpRemoved,
+    )
+    .await;
     Ok(identity)
 }
