@@ -462,7 +462,8 @@ describe('hosted pages: the self-service profile, consents and email change in C
     assert.equal(await page.locator('#signed-in-notice').isHidden(), true);
     assert.equal(await page.locator('#signin-section').isVisible(), true);
     assert.equal((await asAdmin()).email, EMAIL);
-    await server.mailbox.next(EMAIL, { matching: (message) => /undone/i.test(message.subject) });
+    // In the language the person chose on the profile form (French).
+    await server.mailbox.next(EMAIL, { matching: (message) => /a été annulé/.test(message.subject) });
     await delivered((data) => data.email === EMAIL);
 
     // The link works once.
