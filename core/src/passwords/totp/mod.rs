@@ -171,6 +171,23 @@ fn audit_target(identity_id: &str) -> Target<'_> {
     }
 }
 
+/// Audits a change of `identity_id`'s authenticator as `action`, commits it, then tells the
+/// owner with `notice`.
+async fn finish_change(
+    c: &Ceremonies<'_>,
+    tx: TenantTx,
+    identity_id: Uuid,
+    action: &str,
+    notice: Notice<'_>,
+) -> Result<identities::Identity> {
+    let target = identity_id.to_string();
+    audit::record(&tx, c.actor, action, Some(audit_target(&target)), json!({})).await?;
+    let identity = identities::find_in(&tx, identity_id).await?;
+    tx.commit().await?;
+    send_notice(&c.mail, &Recipient::identity(&identity), notice).await;
+    Ok(identity)
+}
+
 /// `beginTotpEnrollment`: a new secret for the signed-in caller, who must have a password (TOTP
 /// is the second factor of password sign-ins). Replaces an enrollment not yet finished; an
 /// authenticator in use must be removed first.
@@ -284,23 +301,7 @@ pub async fn finish_enrollment(c: &Ceremonies<'_>, code_typed: &str) -> Result<V
         })
         .await?;
     }
-    let target = identity_id.to_string();
-    audit::record(
-        &tx,
-        c.actor,
-        "totp.enable",
-        Some(audit_target(&target)),
-        json!({}),
-    )
-    .await?;
-    let identity = identities::find_in(&tx, identity_id).await?;
-    tx.commit().await?;
-    send_notice(
-        &c.mail,
-        &Recipient::identity(&identity),
-        Notice::TotpEnabled,
-    )
-    .await;
+    finish_change(c, tx, identity_id, "totp.enable", Notice::TotpEnabled).await?;
     Ok(codes)
 }
 
@@ -322,22 +323,6 @@ pub async fn remove(c: &Ceremonies<'_>) -> Result<identities::Identity> {
         .filter(recovery_code::Column::IdentityId.eq(identity_id))
         .exec()
         .await?;
-    let target = identity_id.to_string();
-    audit::record(
-        &tx,
-        c.actor,
-        "totp.remove",
-        Some(audit_target(&target)),
-        json!({}),
-    )
-    .await?;
-    let identity = identities::find_in(&tx, identity_id).await?;
-    tx.commit().await?;
-    send_notice(
-        &c.mail,
-        &Recipient::identity(&identity),
-        Notice::TotpRemoved,
-    )
-    .await;
+    let identity = finish_change(c, tx, identity_id, "totp.remove", Notice::TotpRemoved).await?;
     Ok(identity)
 }
