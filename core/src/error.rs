@@ -23,12 +23,44 @@ pub enum Error {
     /// Refused for a reason the caller may know (a sign-in rule, a disabled feature).
     #[error("{0}")]
     Refused(String),
+    /// A dependency (the database, Redis) did not answer in time or refused the connection:
+    /// the request did nothing it acknowledged and may be retried after `retry_after`.
+    #[error("{dependency} is unavailable; retry in {} seconds", retry_after.as_secs().max(1))]
+    Unavailable {
+        dependency: Dependency,
+        retry_after: Duration,
+    },
     /// The tenant exists but is suspended.
     #[error("tenant is suspended")]
     TenantSuspended,
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// What a request may find unavailable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dependency {
+    Database,
+    Redis,
+}
+
+impl Dependency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dependency::Database => "database",
+            Dependency::Redis => "redis",
+        }
+    }
+}
+
+impl std::fmt::Display for Dependency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How long a client is told to wait after [`Error::Unavailable`].
+pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -40,14 +72,56 @@ impl Error {
         }
     }
 
+    /// The dependency failed; the cause goes to the log, the caller gets `Unavailable`.
+    pub fn unavailable(dependency: Dependency, cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(dependency = dependency.as_str(), error = %cause, "dependency unavailable");
+        Error::Unavailable {
+            dependency,
+            retry_after: UNAVAILABLE_RETRY_AFTER,
+        }
+    }
+
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Error::Internal(source.into())
     }
 }
 
+/// A database error that says the database could not be reached (no connection within the
+/// acquire timeout, connection refused or dropped), as opposed to a failed statement.
+pub fn is_unreachable(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx = match error {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    matches!(
+        **sqlx,
+        sea_orm::sqlx::Error::Io(_)
+            | sea_orm::sqlx::Error::PoolTimedOut
+            | sea_orm::sqlx::Error::PoolClosed
+            | sea_orm::sqlx::Error::WorkerCrashed
+            | sea_orm::sqlx::Error::Tls(_)
+    ) || sqlx
+        .as_database_error()
+        .and_then(|e| e.code())
+        .is_some_and(|code| {
+            // PostgreSQL: admin shutdown, crash shutdown, cannot connect now, too many
+            // connections (classes 57P and 53300).
+            matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        })
+}
+
 impl From<sea_orm::DbErr> for Error {
     fn from(error: sea_orm::DbErr) -> Self {
-        Error::internal(error)
+        if is_unreachable(&error) {
+            Error::unavailable(Dependency::Database, &error)
+        } else {
+            Error::internal(error)
+        }
     }
 }
 

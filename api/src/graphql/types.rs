@@ -17,6 +17,8 @@ pub mod code {
     pub const CONFLICT: &str = "CONFLICT";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const INTERNAL: &str = "INTERNAL";
+    /// A dependency (the database, Redis) is down or too slow; retry after `retryAfter`.
+    pub const UNAVAILABLE: &str = "UNAVAILABLE";
     /// The operation ran past `LATCHKEY_GRAPHQL_TIMEOUT_SECONDS`.
     pub const TIMEOUT: &str = "TIMEOUT";
 }
@@ -34,6 +36,7 @@ pub fn graphql_error(error: Error) -> async_graphql::Error {
         ),
         Error::Validation { .. } => (code::BAD_USER_INPUT, error.to_string()),
         Error::RateLimited { .. } => (code::RATE_LIMITED, error.to_string()),
+        Error::Unavailable { .. } => (code::UNAVAILABLE, error.to_string()),
         Error::TenantSuspended | Error::Refused(_) => (code::FORBIDDEN, error.to_string()),
         Error::Internal(source) => {
             tracing::error!(error = %source, "internal error");
@@ -41,7 +44,9 @@ pub fn graphql_error(error: Error) -> async_graphql::Error {
         }
     };
     let retry_after = match &error {
-        Error::RateLimited { retry_after } => Some(retry_after.as_secs().max(1)),
+        Error::RateLimited { retry_after } | Error::Unavailable { retry_after, .. } => {
+            Some(retry_after.as_secs().max(1))
+        }
         _ => None,
     };
     let field = match &error {

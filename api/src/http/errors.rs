@@ -89,7 +89,7 @@ pub(super) fn status_for_code(code: &str) -> StatusCode {
         code::CONFLICT => StatusCode::CONFLICT,
         code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
         code::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
-        code::TIMEOUT => StatusCode::SERVICE_UNAVAILABLE,
+        code::TIMEOUT | code::UNAVAILABLE => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -106,6 +106,10 @@ impl From<Error> for OAuthError {
                     ),
                 )
             },
+            Error::Unavailable { retry_after, .. } => OAuthError {
+                retry_after: Some(retry_after),
+                ..OAuthError::new("temporarily_unavailable", error.to_string())
+            },
             other => OAuthError::new("server_error", other.to_string()),
         }
     }

@@ -32,6 +32,7 @@ impl From<Error> for Rejection {
             Error::RateLimited { .. } => {
                 Rejection::Unavailable("rate limited; retry later".to_owned())
             }
+            Error::Unavailable { .. } => Rejection::Unavailable(error.to_string()),
             other => {
                 tracing::error!(error = %other, "an inbound CRM webhook failed");
                 Rejection::Internal
