@@ -12,11 +12,13 @@ use latchkey_tenants::{custom_domains, operators};
 /// The slug of the tenant created on first start in the embedded mode.
 pub const DEMO_TENANT: &str = "demo";
 
-/// What the first start created (empty on later starts).
+/// What the first start created (no secrets on later starts).
 #[derive(Clone, Debug, Default)]
 pub struct Bootstrap {
     pub platform_token: Option<String>,
     pub demo_api_key: Option<String>,
+    /// Whether this deployment has the `demo` tenant (`LATCHKEY_DEMO_TENANT`).
+    pub demo_tenant: bool,
 }
 
 pub async fn bootstrap(
@@ -28,7 +30,10 @@ pub async fn bootstrap(
     if let Some(token) = &config.platform_token {
         operators::ensure_configured_token(db, token).await?;
     }
-    let mut report = Bootstrap::default();
+    let mut report = Bootstrap {
+        demo_tenant: config.demo_tenant,
+        ..Bootstrap::default()
+    };
     if !first_start {
         return Ok(report);
     }

@@ -126,11 +126,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let url = &server.public_url;
     let mut banner = format!(
         "\nLatchkey is listening on {} ({url})\n\
-         \x20 Platform GraphQL API:     {url}/platform/graphql\n\
-         \x20 Demo tenant GraphQL API:  {url}/t/{}/graphql\n",
+         \x20 Platform GraphQL API:     {url}/platform/graphql\n",
         server.addr,
-        crate::bootstrap::DEMO_TENANT
     );
+    if server.bootstrap.demo_tenant {
+        banner += &format!(
+            "  Demo tenant GraphQL API:  {url}/t/{}/graphql\n",
+            crate::bootstrap::DEMO_TENANT
+        );
+    }
     if let Some(token) = &server.bootstrap.platform_token {
         banner += &format!("  Platform token (shown once; store it now):        {token}\n");
     }

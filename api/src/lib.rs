@@ -5,6 +5,7 @@
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
+pub mod database_wait;
 pub mod graphql;
 pub mod http;
 pub mod logging;

@@ -2,6 +2,7 @@
 
 use crate::bootstrap::{Bootstrap, bootstrap, warn_conflicting_domains};
 use crate::config::{Config, files};
+use crate::database_wait;
 use crate::graphql::{platform_schema, tenant_schema};
 use crate::http::AppState;
 use crate::http::caller::RequestId;
@@ -68,16 +69,17 @@ fn security_headers(https: bool) -> DefaultHeaders {
 /// configuration allows it, and refusing to start on a database that needs them otherwise.
 pub async fn open_database(config: &Config) -> anyhow::Result<Database> {
     ensure_data_dir(config)?;
-    let db = latchkey_core::connect(
+    let db = database_wait::connect(
         &config.database_url,
-        config.database_max_connections,
+        config.database_pool,
         vec![
             Arc::new(DeliverySubscriber),
             Arc::new(WaitingRecordReactions),
         ],
+        config.database_wait,
     )
     .await
-    .context("LATCHKEY_DATABASE_URL: cannot connect to the database")?;
+    .context("LATCHKEY_DATABASE_URL")?;
     if config.auto_migrate {
         if config.migration_database_url == config.database_url {
             db.migrate().await.context("applying migrations failed")?;
@@ -120,9 +122,18 @@ fn ensure_data_dir(config: &Config) -> anyhow::Result<()> {
 /// Applies pending migrations with the migration URL; returns how many were applied.
 pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
     ensure_data_dir(config)?;
-    let db = latchkey_core::connect(&config.migration_database_url, 2, Vec::new())
-        .await
-        .context("cannot connect to the database to migrate it")?;
+    let pool = latchkey_core::PoolSettings {
+        max_connections: 2,
+        ..config.database_pool
+    };
+    let db = database_wait::connect(
+        &config.migration_database_url,
+        pool,
+        Vec::new(),
+        config.database_wait,
+    )
+    .await
+    .context("LATCHKEY_MIGRATION_DATABASE_URL")?;
     let pending = db.pending_migrations().await.unwrap_or(0);
     db.migrate().await.context("applying migrations failed")?;
     Ok(pending)

@@ -5,6 +5,7 @@
 use crate::actor::{Actor, AdminRole, Permission, Principal};
 use crate::audit::{self, Target};
 use crate::authz::{Grant, Resource, authorize};
+use crate::cache;
 use crate::db::{Database, TenantTx};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
@@ -223,6 +224,8 @@ pub async fn revoke_api_key(
         tx.commit().await?;
         return Ok(key);
     }
+    let cache_key = StoreKey::tenant(scope, CACHE_KIND, &secret_hash);
+    cache::drop_before_commit(store, &cache_key).await?;
     let mut active: row::ActiveModel = current.into();
     active.revoked_at = Set(Some(Utc::now()));
     let key = ApiKey::try_from(tx.update(active).await?)?;
@@ -239,9 +242,7 @@ pub async fn revoke_api_key(
     )
     .await?;
     tx.commit().await?;
-    store
-        .delete(&StoreKey::tenant(scope, CACHE_KIND, &secret_hash))
-        .await?;
+    cache::drop_after_commit(store, &cache_key).await;
     Ok(key)
 }
 
@@ -257,9 +258,7 @@ pub async fn authenticate_api_key(
 ) -> Result<Actor> {
     let secret_hash = secrets::hash(secret);
     let cache_key = StoreKey::tenant(scope, CACHE_KIND, &secret_hash);
-    if let Some(bytes) = store.get(&cache_key).await?
-        && let Ok(cached) = serde_json::from_slice::<CachedKey>(&bytes)
-    {
+    if let Some(cached) = cache::read::<CachedKey>(store, &cache_key).await {
         return Ok(Actor::new(
             Principal::ApiKey {
                 id: cached.id,
@@ -281,12 +280,11 @@ pub async fn authenticate_api_key(
     active.last_used_at = Set(Some(Utc::now()));
     tx.update(active).await?;
     tx.commit().await?;
-    let cached = serde_json::to_vec(&CachedKey {
+    let cached = CachedKey {
         id: key.id,
         roles: key.roles.clone(),
-    })
-    .map_err(Error::internal)?;
-    store.set(&cache_key, &cached, CACHE_TTL).await?;
+    };
+    cache::write(store, &cache_key, &cached, CACHE_TTL).await;
     // A revocation that committed between the read above and this cache write deleted the
     // cache entry before it was written: look again, so it cannot come back for a minute.
     if revoked_since(db, scope, key.id).await? {

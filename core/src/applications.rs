@@ -10,6 +10,7 @@
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
+use crate::cache;
 use crate::db::{Database, TenantTx};
 use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result, is_unique_violation};
@@ -535,8 +536,7 @@ pub async fn update_application(
     active.updated_at = Set(Utc::now());
     let app = Application::try_from(tx.update(active).await?)?;
     record(&tx, actor, "application.update", &app).await?;
-    tx.commit().await?;
-    forget(store, scope, &app.client_id).await?;
+    commit_and_forget(tx, store, scope, &app.client_id).await?;
     Ok(app)
 }
 
@@ -565,8 +565,7 @@ pub async fn rotate_application_secret(
     active.updated_at = Set(Utc::now());
     let app = Application::try_from(tx.update(active).await?)?;
     record(&tx, actor, "application.rotate_secret", &app).await?;
-    tx.commit().await?;
-    forget(store, scope, &app.client_id).await?;
+    commit_and_forget(tx, store, scope, &app.client_id).await?;
     Ok((app, secret))
 }
 
@@ -589,8 +588,7 @@ pub async fn delete_application(
         .exec()
         .await?;
     record(&tx, actor, "application.delete", &app).await?;
-    tx.commit().await?;
-    forget(store, scope, &app.client_id).await?;
+    commit_and_forget(tx, store, scope, &app.client_id).await?;
     Ok(app)
 }
 
@@ -629,9 +627,19 @@ fn cache_key(scope: &TenantScope, client_id: &str) -> StoreKey {
     StoreKey::tenant(scope, CACHE_KIND, client_id)
 }
 
-/// Drops the cached lookup of a changed or deleted client, on every replica sharing the store.
-async fn forget(store: &dyn EphemeralStore, scope: &TenantScope, client_id: &str) -> Result<()> {
-    store.delete(&cache_key(scope, client_id)).await
+/// Commits a change to a client and drops its cached lookup, on every replica sharing the
+/// store (see [`cache`]: refused with `Unavailable`, unchanged, when the store is down).
+async fn commit_and_forget(
+    tx: TenantTx,
+    store: &dyn EphemeralStore,
+    scope: &TenantScope,
+    client_id: &str,
+) -> Result<()> {
+    let key = cache_key(scope, client_id);
+    cache::drop_before_commit(store, &key).await?;
+    tx.commit().await?;
+    cache::drop_after_commit(store, &key).await;
+    Ok(())
 }
 
 /// The application with `client_id` in this tenant, for the OAuth endpoints (no actor: the
@@ -644,9 +652,7 @@ pub async fn find_by_client_id(
     client_id: &str,
 ) -> Result<Option<Application>> {
     let key = cache_key(scope, client_id);
-    if let Some(cached) = store.get(&key).await?
-        && let Ok(app) = serde_json::from_slice::<Application>(&cached)
-    {
+    if let Some(app) = cache::read::<Application>(store, &key).await {
         return Ok(Some(app));
     }
     let tx = db.begin_tenant(scope).await?;
@@ -659,8 +665,7 @@ pub async fn find_by_client_id(
         .transpose()?;
     tx.commit().await?;
     if let Some(app) = &app {
-        let value = serde_json::to_vec(app).map_err(Error::internal)?;
-        store.set(&key, &value, CACHE_TTL).await?;
+        cache::write(store, &key, app, CACHE_TTL).await;
     }
     Ok(app)
 }

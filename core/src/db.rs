@@ -5,8 +5,8 @@
 use crate::error::{Error, Result};
 use crate::scope::{PlatformScope, TenantScope};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    Statement, TransactionTrait,
 };
 use sea_orm_migration_api::MigratorTrait;
 use std::sync::Arc;
@@ -60,16 +60,26 @@ impl Database {
     /// SQLite file is put in WAL mode and gets a second, read-only pool for tenant resolution
     /// (`RESOLUTION_READERS` connections), whose reads never write and so never wait for the
     /// writer.
-    pub(crate) async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+    ///
+    /// The error is the driver's, with its cause (connection refused, authentication failed),
+    /// for the start-up to say.
+    pub(crate) async fn connect(url: &str, pool: PoolSettings) -> Result<Self, DbErr> {
         let statements = Arc::new(StatementCounts::default());
         let sqlite = url.starts_with("sqlite:");
-        let connection =
-            open_pool(url, if sqlite { 1 } else { max_connections }, &statements).await?;
+        let writers = PoolSettings {
+            max_connections: if sqlite { 1 } else { pool.max_connections },
+            ..pool
+        };
+        let connection = open_pool(url, writers, &statements).await?;
         let resolution = if sqlite && !url.contains(":memory:") && !url.contains("mode=memory") {
             connection
                 .execute_unprepared("PRAGMA journal_mode=WAL")
                 .await?;
-            open_pool(url, RESOLUTION_READERS, &statements).await?
+            let readers = PoolSettings {
+                max_connections: RESOLUTION_READERS,
+                ..pool
+            };
+            open_pool(url, readers, &statements).await?
         } else {
             connection.clone()
         };
@@ -225,22 +235,41 @@ impl Database {
 /// Connections of the resolution pool beside a SQLite file's one writer.
 const RESOLUTION_READERS: u32 = 4;
 
-/// A pool of at most `max_connections` to `url`, counting its statements into `statements`.
+/// How a pool is sized and how long a request waits for one of its connections.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// The longest a request waits for a connection (opening one included) before it fails
+    /// with [`Error::Unavailable`]: a database that is down answers within this, not later.
+    pub acquire_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// The default wait for a connection (`LATCHKEY_DATABASE_ACQUIRE_TIMEOUT_MS`).
+    pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+    pub fn new(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            acquire_timeout: Self::DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
+
+/// A pool of `pool.max_connections` to `url`, counting its statements into `statements`.
 async fn open_pool(
     url: &str,
-    max_connections: u32,
+    pool: PoolSettings,
     statements: &Arc<StatementCounts>,
-) -> Result<DatabaseConnection> {
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(max_connections)
+        .max_connections(pool.max_connections)
         .min_connections(0)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(pool.acquire_timeout)
+        .acquire_timeout(pool.acquire_timeout)
         .sqlx_logging(false);
-    let mut connection = sea_orm::Database::connect(options)
-        .await
-        .map_err(Error::internal)?;
+    let mut connection = sea_orm::Database::connect(options).await?;
     let counts = statements.clone();
     connection.set_metric_callback(move |info| {
         let counter = if info.failed {

@@ -115,6 +115,27 @@ pub fn is_unreachable(error: &sea_orm::DbErr) -> bool {
         })
 }
 
+/// The innermost cause of a connection failure, in the words an operator looks for.
+pub fn connection_cause(error: &sea_orm::DbErr) -> String {
+    use sea_orm::sqlx::Error as SqlxError;
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx = match error {
+        DbErr::Conn(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) => e,
+        other => return other.to_string(),
+    };
+    match &**sqlx {
+        SqlxError::Io(io) => match io.kind() {
+            std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+            std::io::ErrorKind::TimedOut => "connection timed out".to_owned(),
+            std::io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
+            _ => io.to_string(),
+        },
+        SqlxError::PoolTimedOut => "no connection within the acquire timeout".to_owned(),
+        SqlxError::Database(e) => e.message().to_owned(),
+        other => other.to_string(),
+    }
+}
+
 impl From<sea_orm::DbErr> for Error {
     fn from(error: sea_orm::DbErr) -> Self {
         if is_unreachable(&error) {

@@ -10,6 +10,7 @@ pub mod applications;
 pub mod audit;
 pub mod auth_method;
 pub mod authz;
+pub mod cache;
 pub mod catalogue;
 pub mod clock;
 pub mod consents;
@@ -27,6 +28,7 @@ pub mod granted;
 pub mod identities;
 pub mod invitations;
 pub mod languages;
+pub mod lenient_limits;
 pub mod mail;
 pub mod net;
 pub mod notices;
@@ -50,7 +52,7 @@ pub mod signing_keys;
 pub mod validate;
 
 pub use actor::{Actor, AdminRole, Permission, Principal};
-pub use db::Database;
+pub use db::{Database, PoolSettings};
 pub use error::{Error, Result};
 pub use scope::{PlatformScope, TenantScope};
 
@@ -59,17 +61,20 @@ pub use scope::{PlatformScope, TenantScope};
 /// event asks for), then the core's own reactions (domain policies, the clean-up after a
 /// deleted organization), which may write further events. So an event's own deliveries are
 /// queued before those of the changes it causes.
+///
+/// The error is the driver's, so the caller can say why (connection refused, authentication
+/// failed) and decide whether waiting could help ([`error::is_unreachable`]).
 pub async fn connect(
     url: &str,
-    max_connections: u32,
+    pool: PoolSettings,
     recorders: Vec<std::sync::Arc<dyn outbox::EventSubscriber>>,
-) -> Result<Database> {
+) -> Result<Database, sea_orm::DbErr> {
     use std::sync::Arc;
     let reactions: [Arc<dyn outbox::EventSubscriber>; 2] = [
         Arc::new(domains::DomainReactions),
         Arc::new(invitations::InvitationReactions),
     ];
-    let db = Database::connect(url, max_connections).await?;
+    let db = Database::connect(url, pool).await?;
     Ok(recorders
         .into_iter()
         .chain(reactions)

@@ -10,10 +10,12 @@
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
+use crate::cache;
 use crate::catalogue::{self, Tenant};
 use crate::db::Database;
-use crate::ephemeral::{EphemeralStore, StoreKey, rate_limit};
+use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
+use crate::lenient_limits::rate_limit_or_allow;
 use crate::scope::{PlatformScope, TenantScope};
 use sea_orm::{ColumnTrait, QueryFilter, Set};
 use std::collections::HashMap;
@@ -61,28 +63,26 @@ async fn quota(
     scope: &TenantScope,
 ) -> Result<Option<u32>> {
     let key = cache_key(scope);
-    if let Some(cached) = store.get(&key).await? {
-        return Ok(std::str::from_utf8(&cached)
-            .ok()
-            .and_then(|text| text.parse().ok()));
+    if let Some(cached) = cache::read::<Option<u32>>(store, &key).await {
+        return Ok(cached);
     }
     let tx = db.begin_tenant(scope).await?;
     let row = tx.find::<quota_row::Entity>().one().await?;
     tx.commit().await?;
     let quota = requests_per_minute(row);
-    let cached = quota.map(|n| n.to_string()).unwrap_or_else(|| "off".into());
-    store.set(&key, cached.as_bytes(), CACHE_TTL).await?;
+    cache::write(store, &key, &quota, CACHE_TTL).await;
     Ok(quota)
 }
 
-/// Counts one request of the tenant against its quota: `RateLimited` past it.
+/// Counts one request of the tenant against its quota: `RateLimited` past it. Without the
+/// store the request is not counted (see [`crate::lenient_limits`]).
 pub async fn enforce_quota(
     db: &Database,
     store: &dyn EphemeralStore,
     scope: &TenantScope,
 ) -> Result<()> {
     match quota(db, store, scope).await? {
-        Some(limit) => rate_limit(store, scope, "quota", "requests", limit).await,
+        Some(limit) => rate_limit_or_allow(store, scope, "quota", "requests", limit).await,
         None => Ok(()),
     }
 }
@@ -131,9 +131,10 @@ pub async fn set_quota(
         serde_json::json!({ "requestsPerMinute": requests_per_minute }),
     )
     .await?;
-    let scope = tx.scope().clone();
+    let key = cache_key(tx.scope());
+    cache::drop_before_commit(store, &key).await?;
     tx.commit().await?;
-    store.delete(&cache_key(&scope)).await?;
+    cache::drop_after_commit(store, &key).await;
     tracing::info!(
         tenant.id = %tenant_id,
         quota.requests_per_minute = ?requests_per_minute,

@@ -5,6 +5,7 @@
 
 pub mod clock;
 pub mod dns;
+pub mod fault_proxy;
 pub mod mailbox;
 pub mod oidc;
 pub mod orgs;
@@ -77,6 +78,8 @@ pub fn test_settings() -> Settings {
         platform_token: Some(process_platform_token().to_owned()),
         auto_migrate: Some(true),
         database_max_connections: 5,
+        // Many test servers share one PostgreSQL in CI: a busy moment is not an outage.
+        database_acquire_timeout_ms: 10_000,
         // CRM deliveries retry fast and give up after three attempts. On PostgreSQL every test
         // server's dispatcher may deliver any test's events, so all of them pace alike.
         crm_poll_interval_ms: 50,

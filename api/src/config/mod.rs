@@ -55,6 +55,11 @@ pub struct Settings {
     /// Create the `demo` tenant on first start; unset = yes in the embedded mode only.
     pub demo_tenant: Option<bool>,
     pub database_max_connections: u32,
+    /// Milliseconds a request waits for a database connection before it fails with
+    /// `UNAVAILABLE` (503).
+    pub database_acquire_timeout_ms: u64,
+    /// Seconds the start-up waits for PostgreSQL to accept connections before it gives up.
+    pub database_wait_seconds: u64,
     /// Seconds a passkey ceremony may take between begin and finish.
     pub ceremony_ttl_seconds: u64,
     /// Comma-separated addresses or CIDR ranges of reverse proxies (ingress) whose
@@ -129,6 +134,8 @@ impl Default for Settings {
             auto_migrate: None,
             demo_tenant: None,
             database_max_connections: 16,
+            database_acquire_timeout_ms: 2000,
+            database_wait_seconds: 30,
             ceremony_ttl_seconds: 300,
             trusted_proxies: None,
             graphql_max_depth: 12,
@@ -203,7 +210,8 @@ pub struct Config {
     pub base_domain: Option<String>,
     pub auto_migrate: bool,
     pub demo_tenant: bool,
-    pub database_max_connections: u32,
+    pub database_pool: latchkey_core::PoolSettings,
+    pub database_wait: std::time::Duration,
     pub ceremony_ttl: std::time::Duration,
     pub trusted_proxies: Vec<IpRange>,
     pub limits: GraphqlLimits,
@@ -363,6 +371,10 @@ impl Config {
                 settings.database_max_connections as usize,
             ),
             (
+                "LATCHKEY_DATABASE_ACQUIRE_TIMEOUT_MS",
+                usize::try_from(settings.database_acquire_timeout_ms).unwrap_or(usize::MAX),
+            ),
+            (
                 "LATCHKEY_CEREMONY_TTL_SECONDS",
                 settings.ceremony_ttl_seconds as usize,
             ),
@@ -439,7 +451,13 @@ impl Config {
             public_url,
             base_domain: settings.base_domain,
             demo_tenant: settings.demo_tenant.unwrap_or(embedded),
-            database_max_connections: settings.database_max_connections,
+            database_pool: latchkey_core::PoolSettings {
+                max_connections: settings.database_max_connections,
+                acquire_timeout: std::time::Duration::from_millis(
+                    settings.database_acquire_timeout_ms,
+                ),
+            },
+            database_wait: std::time::Duration::from_secs(settings.database_wait_seconds),
             ceremony_ttl: std::time::Duration::from_secs(settings.ceremony_ttl_seconds),
             trusted_proxies: match &settings.trusted_proxies {
                 Some(list) => list

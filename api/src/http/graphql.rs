@@ -14,12 +14,13 @@ use crate::graphql::limits::count_aliases;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::types::code;
 use crate::metrics::Metrics;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
 use async_graphql::{BatchRequest, BatchResponse, ObjectType, Request, Response, Schema};
+use latchkey_core::error::UNAVAILABLE_RETRY_AFTER;
 use tracing::Instrument;
 
 /// Parses a POST body into one operation or a bounded batch.
@@ -79,6 +80,10 @@ where
             return response;
         }
     }
+    let is_query = document
+        .as_ref()
+        .and_then(|d| operation_type(d, request.operation_name.as_deref()))
+        == Some(OperationType::Query);
     let span = tracing::info_span!("graphql.operation", graphql.api = observed.api);
     let response = match tokio::time::timeout(
         limits.timeout,
@@ -86,7 +91,7 @@ where
     )
     .await
     {
-        Ok(response) => with_codes(response),
+        Ok(response) => without_partial_answers(with_codes(response), is_query),
         Err(_) => timed_out(limits),
     };
     observed.record(document.as_ref(), &response);
@@ -168,6 +173,41 @@ impl Observed<'_> {
     }
 }
 
+/// Whether the operation `name` (or the only or first one) of `document` is a query or a
+/// mutation.
+fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    match &document.operations {
+        DocumentOperations::Single(op) => Some(op.node.ty),
+        DocumentOperations::Multiple(ops) => match name {
+            Some(name) => ops.get(name).map(|op| op.node.ty),
+            None => ops.values().next().map(|op| op.node.ty),
+        },
+    }
+}
+
+fn is_unavailable(error: &async_graphql::ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .is_some_and(|c| *c == async_graphql::Value::from(code::UNAVAILABLE))
+}
+
+/// A dependency that failed during an operation leaves no partial answer: a query answers no
+/// data at all (a client must not take half an answer for the whole), with the `UNAVAILABLE`
+/// error first, so the response is a 503. A mutation keeps the data of the fields that ran
+/// before the failure: each committed, and hiding that would invite a client to repeat it.
+fn without_partial_answers(mut response: Response, is_query: bool) -> Response {
+    if let Some(index) = response.errors.iter().position(is_unavailable) {
+        let error = response.errors.remove(index);
+        response.errors.insert(0, error);
+        if is_query {
+            response.data = async_graphql::Value::Null;
+        }
+    }
+    response
+}
+
 /// Errors raised by async-graphql itself (parse, validation, limits) carry no code: they are
 /// the client's mistake.
 fn with_codes(mut response: Response) -> Response {
@@ -180,9 +220,12 @@ fn with_codes(mut response: Response) -> Response {
     response
 }
 
-/// The HTTP status of a single response: 200 when there is data; otherwise the status of the
-/// first error's code, so a request that did nothing is never a 200.
+/// The HTTP status of a single response: 503 when a dependency failed; 200 when there is data;
+/// otherwise the status of the first error's code, so a request that did nothing is never a 200.
 fn status_of(response: &Response) -> StatusCode {
+    if response.errors.first().is_some_and(is_unavailable) {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     if response.errors.is_empty() || response.data != async_graphql::Value::Null {
         return StatusCode::OK;
     }
@@ -214,7 +257,12 @@ where
     match batch {
         BatchRequest::Single(request) => {
             let response = run_one(schema, attach(request), limits, &observed).await;
-            HttpResponse::build(status_of(&response)).json(BatchResponse::Single(response))
+            let status = status_of(&response);
+            let mut answer = HttpResponse::build(status);
+            if status == StatusCode::SERVICE_UNAVAILABLE {
+                answer.insert_header((header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.as_secs()));
+            }
+            answer.json(BatchResponse::Single(response))
         }
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
@@ -241,13 +289,7 @@ fn get_request(request: &HttpRequest) -> Result<Option<Request>, HttpError> {
         HttpError::bad_input(StatusCode::BAD_REQUEST, format!("bad query string: {e}"))
     })?;
     if let Ok(document) = async_graphql::parser::parse_query(&parsed.query) {
-        let operation_type = match &document.operations {
-            DocumentOperations::Single(op) => Some(op.node.ty),
-            DocumentOperations::Multiple(ops) => match &parsed.operation_name {
-                Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
-                None => ops.values().next().map(|op| op.node.ty),
-            },
-        };
+        let operation_type = operation_type(&document, parsed.operation_name.as_deref());
         if operation_type.is_some_and(|ty| ty != OperationType::Query) {
             return Err(HttpError::bad_input(
                 StatusCode::METHOD_NOT_ALLOWED,

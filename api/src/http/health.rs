@@ -1,15 +1,16 @@
-//! Health and metrics: `/healthz` (the process is up), `/readyz` (the database and the
-//! ephemeral store answer) and `/metrics` (Prometheus; behind a bearer token when
+//! Health and metrics: `/healthz` (the process is up), `/readyz` (the database answers, and
+//! whether the ephemeral store does) and `/metrics` (Prometheus; behind a bearer token when
 //! `LATCHKEY_METRICS_TOKEN` is set).
 
 use super::AppState;
 use super::caller::bearer;
 use super::errors::HttpError;
 use crate::graphql::types::code;
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::secrets::same_secret;
 use serde_json::json;
+use std::time::Duration;
 
 pub(super) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
@@ -51,24 +52,48 @@ pub(super) async fn metrics(
         .body(metrics.render()))
 }
 
+/// How long `/readyz` waits for each dependency: it answers within this, whatever they do.
+const READINESS_BUDGET: Duration = Duration::from_millis(500);
+
+/// What one dependency said to the readiness check.
+async fn probe(check: impl Future<Output = latchkey_core::Result<()>>) -> &'static str {
+    match tokio::time::timeout(READINESS_BUDGET, check).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, "readiness check failed");
+            "unreachable"
+        }
+        Err(_) => {
+            tracing::warn!("readiness check timed out");
+            "timeout"
+        }
+    }
+}
+
+/// Ready when the database answers. The database is required: without it nothing can be
+/// served, so 503 takes this replica out of the load balancer. Redis is not: without it, what
+/// needs only the database (API keys, tokens, admin work) is still served and the rest answers
+/// `UNAVAILABLE`; since Redis is shared, a 503 would take every replica out at once and turn a
+/// degraded service into an outage. So a missing Redis is 200 with `"status": "degraded"`.
 pub(super) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let services = &state.services;
-    let (database, store) = futures::join!(services.db.ping(), services.store.ping());
-    let describe = |result: &latchkey_core::Result<()>| match result {
-        Ok(()) => "ok".to_owned(),
-        Err(error) => {
-            tracing::warn!(error = ?error, "readiness check failed");
-            "unreachable".to_owned()
-        }
+    let (database, store) = futures::join!(probe(services.db.ping()), probe(services.store.ping()));
+    let status = match (database, store) {
+        ("ok", "ok") => "ready",
+        ("ok", _) => "degraded",
+        _ => "unavailable",
     };
     let body = json!({
-        "database": describe(&database),
-        "store": describe(&store),
+        "status": status,
+        "database": database,
+        "store": store,
         "storeKind": services.store.kind(),
     });
-    if database.is_ok() && store.is_ok() {
+    if database == "ok" {
         HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
+        HttpResponse::ServiceUnavailable()
+            .insert_header((header::RETRY_AFTER, 1))
+            .json(body)
     }
 }

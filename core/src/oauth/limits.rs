@@ -9,12 +9,13 @@
 //!   client id cannot lock the client out.
 //!
 //! Counters live in the ephemeral store under the tenant's keys, so one tenant's traffic never
-//! counts against another's.
+//! counts against another's. Without the store they are not counted (see
+//! [`crate::lenient_limits`]).
 
 use super::clients::ClientCredentials;
 use super::{OAuthResult, Provider};
 use crate::applications::Application;
-use crate::ephemeral::rate_limit;
+use crate::lenient_limits::rate_limit_or_allow;
 
 impl Provider<'_> {
     /// Authenticates a client at the token, introspection or revocation endpoint, within the
@@ -26,11 +27,12 @@ impl Provider<'_> {
     ) -> OAuthResult<Application> {
         let limits = self.issuer.settings.rate_limits;
         if let Some(ip) = client_ip {
-            rate_limit(self.store, self.scope, "token-ip", ip, limits.token_per_ip).await?;
+            rate_limit_or_allow(self.store, self.scope, "token-ip", ip, limits.token_per_ip)
+                .await?;
         }
         match self.authenticate_client(credentials).await {
             Err(error) if error.error == "invalid_client" => {
-                rate_limit(
+                rate_limit_or_allow(
                     self.store,
                     self.scope,
                     "token-client",

@@ -21,7 +21,7 @@ use latchkey_core::sessions::{self, ClientInfo, KeyCache, TokenIssuer};
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::signing_keys::{self, SigningKeyCache};
 use latchkey_core::validate::{Name, Slug};
-use latchkey_core::{Actor, AdminRole, Database, Permission, Result, TenantScope};
+use latchkey_core::{Actor, AdminRole, Database, Permission, PoolSettings, Result, TenantScope};
 use uuid::Uuid;
 
 /// Asserts that `$result` is an `Err` matching `$pattern` (a pattern of `latchkey_core::Error`),
@@ -103,7 +103,7 @@ impl World {
     /// A fresh database (`sqlite::memory:` with one connection is a database of its own),
     /// migrated, with the core's reactions to domain events.
     pub async fn new() -> Self {
-        let db = latchkey_core::connect("sqlite::memory:", 1, Vec::new())
+        let db = latchkey_core::connect("sqlite::memory:", PoolSettings::new(1), Vec::new())
             .await
             .expect("connect to in-memory SQLite");
         db.migrate().await.expect("migrate");
