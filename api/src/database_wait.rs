@@ -3,7 +3,7 @@
 //! then the start fails with the cause. A failure that waiting cannot mend (a wrong password, a
 //! database that does not exist, a malformed URL) fails at once.
 
-use latchkey_core::error::{connection_cause as cause, is_unreachable};
+use latchkey_core::error::{connection_cause as cause, is_pool_timeout, is_unreachable};
 use latchkey_core::outbox::EventSubscriber;
 use latchkey_core::{Database, PoolSettings};
 use std::sync::Arc;
@@ -36,7 +36,7 @@ pub async fn connect(
                         "waiting for {} at {}: {} (giving up after {} s, LATCHKEY_DATABASE_WAIT_SECONDS)",
                         engine(url),
                         address(url),
-                        cause(&error),
+                        why(url, &error, pool).await,
                         wait.as_secs()
                     );
                     last_log = Some(Instant::now());
@@ -53,10 +53,30 @@ pub async fn connect(
                     "cannot connect to {} at {}: {}{waited}",
                     engine(url),
                     address(url),
-                    cause(&error)
+                    why(url, &error, pool).await
                 );
             }
         }
+    }
+}
+
+/// Why the connection failed. The pool retries refused connections until its acquire timeout
+/// and then reports only the timeout; a plain TCP connection to the server tells the cause
+/// (refused, timed out, no such host) an operator needs.
+async fn why(url: &str, error: &latchkey_core::error::DbError, pool: PoolSettings) -> String {
+    let said = cause(error);
+    if !is_pool_timeout(error) || !url.starts_with("postgres") {
+        return said;
+    }
+    let target = address(url);
+    match tokio::time::timeout(pool.acquire_timeout, tokio::net::TcpStream::connect(&target)).await
+    {
+        Ok(Err(io)) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused".to_owned()
+        }
+        Ok(Err(io)) => io.to_string(),
+        Err(_) => "connection timed out".to_owned(),
+        Ok(Ok(_)) => said,
     }
 }
 

@@ -86,6 +86,22 @@ impl Error {
     }
 }
 
+/// The database driver's error (what [`crate::connect`] fails with).
+pub type DbError = sea_orm::DbErr;
+
+/// A connection that did not come within the pool's acquire timeout (the pool retries refused
+/// connections until then, so the cause is not in the error).
+pub fn is_pool_timeout(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match error {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) => {
+            matches!(**e, sea_orm::sqlx::Error::PoolTimedOut)
+        }
+        _ => false,
+    }
+}
+
 /// A database error that says the database could not be reached (no connection within the
 /// acquire timeout, connection refused or dropped), as opposed to a failed statement.
 pub fn is_unreachable(error: &sea_orm::DbErr) -> bool {

@@ -57,6 +57,8 @@ pub struct OAuthError {
     pub description: String,
     /// Set when a rate limit refused the request: when to try again (HTTP 429, `Retry-After`).
     pub retry_after: Option<std::time::Duration>,
+    /// A dependency (the database, Redis) is down: HTTP 503 with `Retry-After`.
+    pub unavailable: bool,
 }
 
 impl OAuthError {
@@ -65,6 +67,7 @@ impl OAuthError {
             error,
             description: description.into(),
             retry_after: None,
+            unavailable: false,
         }
     }
 
@@ -108,6 +111,7 @@ impl From<Error> for OAuthError {
             },
             Error::Unavailable { retry_after, .. } => OAuthError {
                 retry_after: Some(retry_after),
+                unavailable: true,
                 ..OAuthError::new("temporarily_unavailable", error.to_string())
             },
             other => OAuthError::new("server_error", other.to_string()),

@@ -9,14 +9,15 @@ use serde_json::json;
 const PAGE_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// An OAuth error as JSON (token, introspection, revocation). A rate limit's refusal is 429
-/// with `Retry-After`.
+/// with `Retry-After`; a dependency that is down, 503 with `Retry-After`.
 pub(super) fn oauth_error(error: &OAuthError, basic_auth_used: bool) -> HttpResponse {
     let status = match error.error {
+        _ if error.unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ if error.retry_after.is_some() => StatusCode::TOO_MANY_REQUESTS,
+        "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "invalid_client" | "invalid_token" => StatusCode::UNAUTHORIZED,
         "insufficient_scope" => StatusCode::FORBIDDEN,
         "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-        "temporarily_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::BAD_REQUEST,
     };
     let mut response = HttpResponse::build(status);
