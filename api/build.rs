@@ -2,8 +2,9 @@
 //! adding a language to the pages is adding its catalog file. The list is sorted by language
 //! tag, English included.
 
-use std::fmt::Write;
 use std::path::Path;
+
+include!("../core/catalog_list.rs");
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/tenant/locales");
@@ -12,7 +13,10 @@ fn main() {
     for entry in std::fs::read_dir(&root).expect("web/tenant/locales exists") {
         let catalog = entry.expect("web/tenant/locales is readable").path();
         println!("cargo:rerun-if-changed={}", catalog.display());
-        if catalog.extension().is_some_and(|extension| extension == "json") {
+        if catalog
+            .extension()
+            .is_some_and(|extension| extension == "json")
+        {
             let tag = catalog
                 .file_stem()
                 .and_then(|stem| stem.to_str())
@@ -21,19 +25,10 @@ fn main() {
             languages.push((tag, catalog));
         }
     }
-    languages.sort();
-    let mut code = String::from(
-        "/// Each language's tag and the hosted pages' catalog.\npub(crate) static PAGE_CATALOGS: &[(&str, &str)] = &[\n",
+    write_catalog_list(
+        languages,
+        "Each language's tag and the hosted pages' catalog.",
+        "PAGE_CATALOGS",
+        "page_catalogs.rs",
     );
-    for (tag, catalog) in &languages {
-        writeln!(
-            code,
-            "    ({tag:?}, include_str!({:?})),",
-            catalog.display().to_string()
-        )
-        .unwrap();
-    }
-    code.push_str("];\n");
-    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("page_catalogs.rs");
-    std::fs::write(out, code).unwrap();
 }

@@ -9,9 +9,9 @@
 // later ones are skipped rather than failing for the same reason.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
-import { launchChromium, message, newDevice, statusOf, waitForAccount } from './support.mjs';
+import { launchChromium, message, newDevice, statusOf, stepsInOrder, waitForAccount } from './support.mjs';
 
 const EMAIL = 'grete@example.com';
 
@@ -43,21 +43,8 @@ describe('hosted pages: languages in Chromium', { timeout: 300_000 }, () => {
   let server;
   let browser;
   let identityId;
-  let failed = false;
-  let setupError = null;
-
-  function step(name, body) {
-    it(name, { timeout: 90_000 }, async (t) => {
-      if (failed) return t.skip('an earlier step failed');
-      try {
-        if (setupError) throw setupError;
-        await body(t);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    });
-  }
+  const steps = stepsInOrder(90_000);
+  const { step } = steps;
 
   before(async () => {
     try {
@@ -73,14 +60,14 @@ describe('hosted pages: languages in Chromium', { timeout: 300_000 }, () => {
       assert.equal(created.data.createIdentity.identity.locale, null);
       browser = await launchChromium();
     } catch (error) {
-      setupError = error;
+      steps.setupError = error;
     }
   });
 
   after(async () => {
     await browser?.close();
     if (server) {
-      if (failed) console.error(`server stderr (last part):\n${server.stderr()}`);
+      if (steps.failed) console.error(`server stderr (last part):\n${server.stderr()}`);
       await server.stop();
     }
   });

@@ -13,9 +13,9 @@
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
-import { launchChromium, message, newDevice, statusOf, subjectOf, waitForAccount, waitUntil } from './support.mjs';
+import { launchChromium, message, newDevice, statusOf, stepsInOrder, subjectOf, waitForAccount, waitUntil } from './support.mjs';
 
 /** A message of the French catalog, as the account page shows it once French is chosen. */
 const fr = (key, values) => message('fr', key, values);
@@ -121,21 +121,8 @@ describe('hosted pages: the self-service profile, consents and email change in C
   let laptop;
   let identityId;
   let connectorId;
-  let failed = false;
-  let setupError = null;
-
-  function step(name, body) {
-    it(name, { timeout: 90_000 }, async (t) => {
-      if (failed) return t.skip('an earlier step failed');
-      try {
-        if (setupError) throw setupError;
-        await body(t);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    });
-  }
+  const steps = stepsInOrder(90_000);
+  const { step } = steps;
 
   /** The administrator's view of the identity. */
   async function asAdmin() {
@@ -208,7 +195,7 @@ describe('hosted pages: the self-service profile, consents and email change in C
       browser = await launchChromium();
       laptop = await newDevice(browser);
     } catch (error) {
-      setupError = error;
+      steps.setupError = error;
     }
   });
 
@@ -216,7 +203,7 @@ describe('hosted pages: the self-service profile, consents and email change in C
     await browser?.close();
     await receiver?.close();
     if (server) {
-      if (failed) console.error(`server stderr (last part):\n${server.stderr()}`);
+      if (steps.failed) console.error(`server stderr (last part):\n${server.stderr()}`);
       await server.stop();
     }
   });

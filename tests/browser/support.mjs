@@ -3,6 +3,7 @@
 // WebAuthn and GraphQL requests their pages make, and what the hosted pages show.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { it } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -183,4 +184,30 @@ export function message(tag, key, values = {}) {
   const catalog = JSON.parse(readFileSync(new URL(`../../web/tenant/locales/${tag}.json`, import.meta.url), 'utf8'));
   if (typeof catalog[key] !== 'string') throw new Error(`${tag}.json has no message ${key}`);
   return catalog[key].replace(/\{(\w+)\}/g, (placeholder, name) => (name in values ? String(values[name]) : placeholder));
+}
+
+/**
+ * Steps that share one browser and server and run in order, each within `timeout` ms: once one
+ * fails, the later ones are skipped rather than failing for the same reason. A set-up that
+ * fails (`steps.setupError = error` in `before`) fails the first step: a failing hook would
+ * leave the runner counting no test. `steps.failed` says whether one failed.
+ */
+export function stepsInOrder(timeout) {
+  const steps = {
+    failed: false,
+    setupError: null,
+    step(name, body) {
+      it(name, { timeout }, async (t) => {
+        if (steps.failed) return t.skip('an earlier step failed');
+        try {
+          if (steps.setupError) throw steps.setupError;
+          await body(t);
+        } catch (error) {
+          steps.failed = true;
+          throw error;
+        }
+      });
+    },
+  };
+  return steps;
 }

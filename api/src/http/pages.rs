@@ -4,9 +4,9 @@
 //! words are in one catalog per language (`locales/<tag>.json`, see [`page_catalogs`]).
 
 use super::AppState;
-use super::page_catalogs;
 use super::caller::tenant_by_path;
 use super::errors::HttpError;
+use super::page_catalogs;
 use crate::graphql::types::code;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
