@@ -1,8 +1,9 @@
 //! Finds the email catalogs (`locales/<language>/emails.ftl`) and embeds each one: adding a
 //! language is adding its catalog file. The list is sorted by language tag, English included.
 
-use std::fmt::Write;
 use std::path::Path;
+
+include!("catalog_list.rs");
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
@@ -20,19 +21,10 @@ fn main() {
             languages.push((tag, catalog));
         }
     }
-    languages.sort();
-    let mut code = String::from(
-        "/// Each language's tag and email catalog.\npub(crate) static CATALOGS: &[(&str, &str)] = &[\n",
+    write_catalog_list(
+        languages,
+        "Each language's tag and email catalog.",
+        "CATALOGS",
+        "catalogs.rs",
     );
-    for (tag, catalog) in &languages {
-        writeln!(
-            code,
-            "    ({tag:?}, include_str!({:?})),",
-            catalog.display().to_string()
-        )
-        .unwrap();
-    }
-    code.push_str("];\n");
-    let out = Path::new(&std::env::var("OUT_DIR").unwrap()).join("catalogs.rs");
-    std::fs::write(out, code).unwrap();
 }

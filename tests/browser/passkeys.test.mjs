@@ -8,7 +8,7 @@
 // later ones are skipped rather than failing for the same reason.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import * as oidc from 'openid-client';
 // The server start the SDK's tests use too (Node.js built-ins only: no install in sdk/js needed).
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
@@ -19,6 +19,7 @@ import {
   shownStep,
   status,
   statusOf,
+  stepsInOrder,
   subjectOf,
   waitForAccount,
   waitUntil,
@@ -72,28 +73,14 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
   let server;
   let browser;
   let laptop;
-  let failed = false;
-  // A failed set-up fails the first step (a failing hook would leave the runner counting no test).
-  let setupError = null;
-
-  function step(name, body) {
-    it(name, { timeout: 60_000 }, async (t) => {
-      if (failed) return t.skip('an earlier step failed');
-      try {
-        if (setupError) throw setupError;
-        await body(t);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    });
-  }
+  const steps = stepsInOrder(60_000);
+  const { step } = steps;
 
   before(async () => {
     try {
       await setUp();
     } catch (error) {
-      setupError = error;
+      steps.setupError = error;
     }
   });
 
@@ -106,7 +93,7 @@ describe('hosted passkey pages in Chromium', { timeout: 180_000 }, () => {
   after(async () => {
     await browser?.close();
     if (server) {
-      if (failed) console.error(`server stderr (last part):\n${server.stderr()}`);
+      if (steps.failed) console.error(`server stderr (last part):\n${server.stderr()}`);
       await server.stop();
     }
   });

@@ -9,7 +9,7 @@
 // later ones are skipped rather than failing for the same reason.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import * as oidc from 'openid-client';
 import * as OTPAuth from 'otpauth';
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
@@ -19,6 +19,7 @@ import {
   shownStep,
   status,
   statusOf,
+  stepsInOrder,
   subjectOf,
   waitForAccount,
 } from './support.mjs';
@@ -126,21 +127,8 @@ describe('hosted pages: passwords, authenticator apps and passkey step-up in Chr
   let app;
   let recoveryCodes;
   let identityId;
-  let failed = false;
-  let setupError = null;
-
-  function step(name, body) {
-    it(name, { timeout: 90_000 }, async (t) => {
-      if (failed) return t.skip('an earlier step failed');
-      try {
-        if (setupError) throw setupError;
-        await body(t);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    });
-  }
+  const steps = stepsInOrder(90_000);
+  const { step } = steps;
 
   before(async () => {
     try {
@@ -169,14 +157,14 @@ describe('hosted pages: passwords, authenticator apps and passkey step-up in Chr
       browser = await launchChromium();
       laptop = await newDevice(browser);
     } catch (error) {
-      setupError = error;
+      steps.setupError = error;
     }
   });
 
   after(async () => {
     await browser?.close();
     if (server) {
-      if (failed) console.error(`server stderr (last part):\n${server.stderr()}`);
+      if (steps.failed) console.error(`server stderr (last part):\n${server.stderr()}`);
       await server.stop();
     }
   });

@@ -4,7 +4,8 @@
 // change reaching a WEBHOOK connector (a small HTTP server this test runs on loopback, which
 // checks the signature), the consents, and an email change with the undo link of the notice
 // sent to the old address. Emailed codes and notices are read from the server's mailbox file.
-// See README.md beside this file.
+// The person chooses French on the profile form: the account page is in French from then on
+// (the sign-in page stays in the browser's English). See README.md beside this file.
 //
 // The steps share one browser and one server and run in order; once a step fails, the
 // later ones are skipped rather than failing for the same reason.
@@ -12,9 +13,12 @@
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe } from 'node:test';
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
-import { launchChromium, newDevice, statusOf, subjectOf, waitForAccount, waitUntil } from './support.mjs';
+import { launchChromium, message, newDevice, statusOf, stepsInOrder, subjectOf, waitForAccount, waitUntil } from './support.mjs';
+
+/** A message of the French catalog, as the account page shows it once French is chosen. */
+const fr = (key, values) => message('fr', key, values);
 
 const EMAIL = 'ada@example.com';
 const NEW_EMAIL = 'countess@example.com';
@@ -117,21 +121,8 @@ describe('hosted pages: the self-service profile, consents and email change in C
   let laptop;
   let identityId;
   let connectorId;
-  let failed = false;
-  let setupError = null;
-
-  function step(name, body) {
-    it(name, { timeout: 90_000 }, async (t) => {
-      if (failed) return t.skip('an earlier step failed');
-      try {
-        if (setupError) throw setupError;
-        await body(t);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    });
-  }
+  const steps = stepsInOrder(90_000);
+  const { step } = steps;
 
   /** The administrator's view of the identity. */
   async function asAdmin() {
@@ -204,7 +195,7 @@ describe('hosted pages: the self-service profile, consents and email change in C
       browser = await launchChromium();
       laptop = await newDevice(browser);
     } catch (error) {
-      setupError = error;
+      steps.setupError = error;
     }
   });
 
@@ -212,7 +203,7 @@ describe('hosted pages: the self-service profile, consents and email change in C
     await browser?.close();
     await receiver?.close();
     if (server) {
-      if (failed) console.error(`server stderr (last part):\n${server.stderr()}`);
+      if (steps.failed) console.error(`server stderr (last part):\n${server.stderr()}`);
       await server.stop();
     }
   });
@@ -264,7 +255,7 @@ describe('hosted pages: the self-service profile, consents and email change in C
     });
   });
 
-  step('saving the profile sends only what changed; a refused phone is shown under its field and saves nothing', async () => {
+  step('saving the profile sends only what changed; a refused phone is shown under its field and saves nothing; the page is then in the chosen language', async () => {
     const { page, operations } = laptop;
     operations.clear();
     await page.fill('#profile-display-name', 'Ada King');
@@ -285,7 +276,15 @@ describe('hosted pages: the self-service profile, consents and email change in C
 
     await page.fill('#profile-phone', '+442079460958');
     await page.click('#profile-save-button');
-    assert.equal(await statusOf(page, 'success'), 'Your profile has been saved.');
+    // Saved with French as the language: the page switches to French at once.
+    assert.equal(await statusOf(page, 'success'), 'Votre profil a été enregistré.');
+    assert.equal(await page.getAttribute('html', 'lang'), 'fr');
+    assert.equal(await page.locator('h1').textContent(), 'Votre compte');
+    assert.equal(await page.locator('label[for="profile-display-name"]').textContent(), 'Nom affiché');
+    assert.equal(await page.locator('#profile-save-button').textContent(), 'Enregistrer le profil');
+    assert.equal(await page.locator('#email-change-heading').textContent(), 'Adresse e-mail');
+    assert.match(await page.locator('#passkey-count').textContent(), /^\(0 clé d’accès\)$/);
+    assert.equal(await page.title(), 'Votre compte · Demo');
     assert.equal(await page.locator('[data-field="phone"] .field-error').isVisible(), false);
     assert.equal(await page.getAttribute('#profile-phone', 'aria-invalid'), null);
     assert.equal(await page.locator('#account-name').textContent(), 'Ada King');
@@ -314,16 +313,17 @@ describe('hosted pages: the self-service profile, consents and email change in C
       newsletter: true,
       birthday: '1815-12-10',
     });
+    assert.equal(await page.getAttribute('html', 'lang'), 'fr', 'the stored locale chooses the language');
     operations.clear();
     await page.click('#profile-save-button');
-    assert.equal(await statusOf(page, 'info'), 'Nothing to save: you have not changed anything.');
+    assert.equal(await statusOf(page, 'info'), fr('profile.unchanged'));
     assert.deepEqual(operations.named('updateViewerProfile'), []);
 
     // Clearing a field and a number attribute.
     await page.fill('#profile-attribute-score', '42.5');
     await page.selectOption('#profile-attribute-tier', '');
     await page.click('#profile-save-button');
-    await statusOf(page, 'success', 'Your profile has been saved.');
+    await statusOf(page, 'success', fr('profile.saved'));
     assert.deepEqual(operations.named('updateViewerProfile').at(-1).variables.input, { attributes: { tier: null, score: 42.5 } });
     assert.deepEqual((await asAdmin()).attributes, { creditLimit: 500, newsletter: true, birthday: '1815-12-10', score: 42.5 });
   });
@@ -358,14 +358,14 @@ describe('hosted pages: the self-service profile, consents and email change in C
     const { page, operations } = laptop;
     operations.clear();
     assert.deepEqual(await consentsShown(page), [
-      { purpose: 'terms', checked: false, granted: null, label: 'Terms of service (version 2)', meta: 'Not decided yet' },
-      { purpose: 'marketing', checked: false, granted: null, label: 'News by email (version 1)', meta: 'Not decided yet' },
+      { purpose: 'terms', checked: false, granted: null, label: 'Terms of service (version 2)', meta: fr('consents.notDecided') },
+      { purpose: 'marketing', checked: false, granted: null, label: 'News by email (version 1)', meta: fr('consents.notDecided') },
     ]);
     await page.check('#consent-marketing');
-    assert.equal(await statusOf(page, 'success', 'News by email'), 'You agreed to “News by email”.');
+    assert.equal(await statusOf(page, 'success', 'News by email'), fr('consents.granted', { title: 'News by email' }));
     let shown = await consentsShown(page);
     assert.deepEqual([shown[1].checked, shown[1].granted], [true, 'true']);
-    assert.match(shown[1].meta, /^Agreed /);
+    assert.ok(shown[1].meta.startsWith(fr('consents.grantedOn', { date: '' })), shown[1].meta);
     assert.deepEqual(operations.named('setViewerConsent').map((operation) => operation.variables.input), [
       { purpose: 'marketing', granted: true },
     ]);
@@ -378,10 +378,11 @@ describe('hosted pages: the self-service profile, consents and email change in C
     assert.deepEqual(shown.map((consent) => consent.checked), [false, true], 'the page shows what the server holds');
 
     await page.uncheck('#consent-marketing');
-    assert.equal(await statusOf(page, 'success', 'withdrew'), 'You withdrew your consent to “News by email”.');
+    const withdrawnText = fr('consents.withdrawn', { title: 'News by email' });
+    assert.equal(await statusOf(page, 'success', withdrawnText), withdrawnText);
     shown = await consentsShown(page);
     assert.deepEqual([shown[1].checked, shown[1].granted], [false, 'false']);
-    assert.match(shown[1].meta, /^Withdrawn /);
+    assert.ok(shown[1].meta.startsWith(fr('consents.withdrawnOn', { date: '' })), shown[1].meta);
     await page.check('#consent-terms');
     await statusOf(page, 'success', 'Terms of service');
     assert.deepEqual(
@@ -409,8 +410,9 @@ describe('hosted pages: the self-service profile, consents and email change in C
     shown = await consentsShown(page);
     assert.equal(shown[0].label, 'Terms of service (version 3)');
     assert.equal(shown[0].checked, true);
-    assert.match(shown[0].meta, /^Agreed .* · You decided on version 2; the text has changed since\.$/);
-    assert.doesNotMatch(shown[1].meta, /changed since/);
+    assert.ok(shown[0].meta.startsWith(fr('consents.grantedOn', { date: '' })), shown[0].meta);
+    assert.ok(shown[0].meta.endsWith(` · ${fr('consents.outdated', { version: 2 })}`), shown[0].meta);
+    assert.doesNotMatch(shown[1].meta, / · /);
   });
 
   step('changing the email address with the emailed code; the notice to the old address undoes it, and the person signs in again', async () => {
@@ -427,12 +429,12 @@ describe('hosted pages: the self-service profile, consents and email change in C
     await page.fill('#email-code', wrong);
     await page.click('#email-code-button');
     await page.locator('[data-field="code"] .field-error:not([hidden])').waitFor();
-    assert.match(await page.locator('[data-field="code"] .field-error').textContent(), /not right/);
+    assert.match(await page.locator('[data-field="code"] .field-error').textContent(), /n’est pas correct/);
     assert.equal(await page.getAttribute('#email-code', 'aria-invalid'), 'true');
 
     await page.fill('#email-code', mail.code);
     await page.click('#email-code-button');
-    assert.match(await statusOf(page, 'success', NEW_EMAIL), /Your account now uses countess@example\.com\. We sent a notice to your old address/);
+    assert.equal(await statusOf(page, 'success', NEW_EMAIL), fr('emailChange.changed', { email: NEW_EMAIL }));
     assert.equal(await page.locator('#account-email').textContent(), NEW_EMAIL);
     assert.equal(await page.locator('#email-code-form').isHidden(), true);
     assert.deepEqual(
@@ -447,7 +449,8 @@ describe('hosted pages: the self-service profile, consents and email change in C
     const link = /https?:\/\/\S+\?undo_email_change=\S+/.exec(notice.text)[0].replace(/[.,;:)>]+$/, '');
     assert.ok(link.startsWith(`${server.url}/t/demo/?undo_email_change=`), link);
 
-    // Opening it changes nothing until the button is pressed.
+    // Opening it changes nothing until the button is pressed. The sign-in page knows nobody's
+    // stored locale: it is in the browser's language.
     await page.goto(link);
     await page.locator('#undo-form:not([hidden])').waitFor();
     await page.locator('main[aria-busy="false"]').waitFor();
@@ -503,7 +506,8 @@ describe('hosted pages: the self-service profile, consents and email change in C
     assert.equal((await asAdmin()).email, EMAIL, 'nothing changes before Confirm');
     await page.click('#link-button');
     await waitForAccount(page, server.url);
-    assert.match(await statusOf(page, 'success', NEW_EMAIL), /Your account now uses countess@example\.com/);
+    // The notice is kept as a message, and shown in the account page's language.
+    assert.equal(await statusOf(page, 'success', NEW_EMAIL), fr('emailChange.changed', { email: NEW_EMAIL }));
     assert.equal(await page.locator('#account-email').textContent(), NEW_EMAIL);
     assert.equal((await asAdmin()).email, NEW_EMAIL);
   });

@@ -2,7 +2,8 @@
 // DevTools Protocol's virtual authenticators, devices (browser profiles) that record the
 // WebAuthn and GraphQL requests their pages make, and what the hosted pages show.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { it } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -99,9 +100,11 @@ export function recordGraphql(context) {
  * A device: a browser profile (its own cookies and storage) with a platform authenticator
  * (a virtual one, holding no passkey yet) and records of the WebAuthn and GraphQL requests
  * its pages make. `tokens()` reads the session the hosted pages stored for the demo tenant.
+ * `locale` is the browser's language (`navigator.languages`, `Accept-Language`); Playwright's
+ * default is `en-US`.
  */
-export async function newDevice(browser) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+export async function newDevice(browser, { locale } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, ...(locale ? { locale } : {}) });
   context.setDefaultTimeout(15_000);
   const webauthn = await recordWebAuthn(context);
   const operations = recordGraphql(context);
@@ -171,4 +174,40 @@ export async function waitUntil(condition, timeout = 10_000) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${condition}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * Message `key` of the hosted pages' catalog of language `tag` (web/tenant/locales/<tag>.json)
+ * with its `{name}` placeholders filled in from `values`, as the pages show it.
+ */
+export function message(tag, key, values = {}) {
+  const catalog = JSON.parse(readFileSync(new URL(`../../web/tenant/locales/${tag}.json`, import.meta.url), 'utf8'));
+  if (typeof catalog[key] !== 'string') throw new Error(`${tag}.json has no message ${key}`);
+  return catalog[key].replace(/\{(\w+)\}/g, (placeholder, name) => (name in values ? String(values[name]) : placeholder));
+}
+
+/**
+ * Steps that share one browser and server and run in order, each within `timeout` ms: once one
+ * fails, the later ones are skipped rather than failing for the same reason. A set-up that
+ * fails (`steps.setupError = error` in `before`) fails the first step: a failing hook would
+ * leave the runner counting no test. `steps.failed` says whether one failed.
+ */
+export function stepsInOrder(timeout) {
+  const steps = {
+    failed: false,
+    setupError: null,
+    step(name, body) {
+      it(name, { timeout }, async (t) => {
+        if (steps.failed) return t.skip('an earlier step failed');
+        try {
+          if (steps.setupError) throw steps.setupError;
+          await body(t);
+        } catch (error) {
+          steps.failed = true;
+          throw error;
+        }
+      });
+    },
+  };
+  return steps;
 }

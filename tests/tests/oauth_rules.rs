@@ -665,7 +665,11 @@ async fn prompt_login_and_max_age_force_a_new_sign_in() {
             &tenant,
             &web.client_id,
             CALLBACK,
-            &[extra[0], ("login_hint", "who@example.com")],
+            &[
+                extra[0],
+                ("login_hint", "who@example.com"),
+                ("ui_locales", "de-AT fr"),
+            ],
         );
         let (status, location, _) = browser.get(&url).await;
         assert_eq!(
@@ -678,6 +682,8 @@ async fn prompt_login_and_max_age_force_a_new_sign_in() {
             location.contains("login_hint=who%40example.com"),
             "{location}"
         );
+        // The page's language: the application's choice, passed on.
+        assert!(location.contains("ui_locales=de-AT+fr"), "{location}");
     }
     let url = authorize_url(
         &app,

@@ -513,6 +513,25 @@ async fn pages_and_public_documents() {
             .status(),
         404
     );
+    // The pages' catalogs: one per language, the same for every tenant.
+    let catalog = get(format!("/t/{}/locales/de.json", tenant.slug)).await;
+    assert_eq!(catalog.status(), 200);
+    assert_eq!(
+        catalog.headers()["content-type"],
+        "application/json; charset=utf-8"
+    );
+    assert_eq!(catalog.headers()["cache-control"], "no-cache");
+    let german: Value = catalog.json().await.unwrap();
+    assert_eq!(german["signin.title"], "Anmelden");
+    for missing in ["it.json", "de", "../en.json"] {
+        assert_eq!(
+            get(format!("/t/{}/locales/{missing}", tenant.slug))
+                .await
+                .status(),
+            404,
+            "{missing}"
+        );
+    }
     assert_eq!(get("/t/no-such-tenant/".into()).await.status(), 404);
     assert_eq!(
         get("/t/no-such-tenant/jwks.json".into()).await.status(),

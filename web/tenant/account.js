@@ -3,6 +3,8 @@
 // codes shown once), sessions (sign out elsewhere, sign out here) and recent security events;
 // the profile form, the email change and the consents are profile.js's.
 // Every change reloads the viewer, so what is shown is always what the server holds.
+// The page is in the language of the person's stored locale, else the browser's, else the
+// tenant's default; it changes language when they save another locale (profile.js).
 
 import {
   asSignedIn,
@@ -12,6 +14,7 @@ import {
   hidePasswords,
   latchkey,
   loadConfig,
+  localizePage,
   markInvalid,
   passkeysSupported,
   passwordRules,
@@ -22,6 +25,7 @@ import {
   storedTokens,
   wirePasswordToggles,
 } from './app.js';
+import { currentLanguage, has, plural, t, translate } from './i18n.js';
 import { showProfile, showProfileSettings } from './profile.js';
 
 const VIEWER = `query Viewer {
@@ -35,21 +39,6 @@ const VIEWER = `query Viewer {
     securityEvents(first: 20) { action occurredAt ipAddress }
   }
 }`;
-
-/** What the security events' actions are called on the page; others are spelled out from the action. */
-const EVENT_LABELS = {
-  'passkey.register': 'Passkey added',
-  'passkey.revoke': 'Passkey removed',
-  'identity.recover': 'Account recovered',
-  'identity.recovery_request.create': 'Account recovery requested',
-  'identity.email_verified': 'Email address verified',
-  'identity.sessions.revoke': 'Signed out everywhere',
-  'password.set': 'Password set',
-  'password.change': 'Password changed',
-  'password.reset': 'Password reset',
-  'totp.enable': 'Authenticator app added',
-  'totp.remove': 'Authenticator app removed',
-};
 
 const RENAME_PASSKEY = `mutation RenamePasskey($input: RenamePasskeyInput!) {
   renamePasskey(input: $input) { passkey { id name } }
@@ -84,22 +73,24 @@ const totpCode = document.getElementById('totp-code');
 let config = null;
 /** The identity last loaded, with `hasPassword` and `totpEnrolled`. */
 let identity = null;
+/** The viewer last loaded (shown again when the page changes language). */
+let viewer = null;
 /** An authenticator app being set up: `{ secret, otpauthUri }` until confirmed or cancelled. */
 let enrollment = null;
 /** The recovery codes of the app just set up, shown until the person says they saved them. */
 let recoveryCodes = null;
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
+/** A time as the page shows it, in the page's language; null for none. */
 function formatDate(value) {
   if (!value) return null;
   const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : dateFormat.format(date);
+  if (Number.isNaN(date.getTime())) return null;
+  return new Intl.DateTimeFormat(currentLanguage(), { dateStyle: 'medium', timeStyle: 'short' }).format(date);
 }
 
 /** "Chrome on Linux" from a user agent string; the full string goes in a tooltip. */
 function describeUserAgent(userAgent) {
-  if (!userAgent) return 'Unknown device';
+  if (!userAgent) return t('account.unknownDevice');
   const browser =
     [
       [/Edg(e|A|iOS)?\//, 'Edge'],
@@ -117,8 +108,8 @@ function describeUserAgent(userAgent) {
       [/Windows/, 'Windows'],
       [/Linux/, 'Linux'],
     ].find(([pattern]) => pattern.test(userAgent))?.[1] ?? null;
-  if (browser && system) return `${browser} on ${system}`;
-  return browser ?? system ?? 'Unknown device';
+  if (browser && system) return t('account.browserOnSystem', { browser, system });
+  return browser ?? system ?? t('account.unknownDevice');
 }
 
 function setBusy(value) {
@@ -126,34 +117,37 @@ function setBusy(value) {
   for (const button of main.querySelectorAll('button')) button.disabled = value;
 }
 
-function setCount(id, count, one, many) {
-  document.getElementById(id).textContent = `(${count} ${count === 1 ? one : many})`;
+/** A copy of a `<template>`'s item, in the page's language. */
+function itemFrom(template) {
+  const item = template.content.firstElementChild.cloneNode(true);
+  translate(item);
+  return item;
 }
 
 function renderPasskeys(passkeys) {
-  setCount('passkey-count', passkeys.length, 'passkey', 'passkeys');
+  document.getElementById('passkey-count').textContent = plural('account.passkeyCount', passkeys.length);
   passkeyList.replaceChildren(
     ...passkeys.map((passkey, index) => {
-      const item = passkeyTemplate.content.firstElementChild.cloneNode(true);
-      const name = passkey.name || 'Passkey';
+      const item = itemFrom(passkeyTemplate);
+      const name = passkey.name || t('account.passkey');
       item.dataset.passkeyId = passkey.id;
       item.querySelector('.passkey-name').textContent = name;
-      const meta = [`Added ${formatDate(passkey.createdAt) ?? 'at an unknown time'}`];
+      const meta = [t('account.passkeyAdded', { date: formatDate(passkey.createdAt) ?? t('common.unknownTime') })];
       const lastUsed = formatDate(passkey.lastUsedAt);
-      meta.push(lastUsed ? `last used ${lastUsed}` : 'not used yet');
-      if (passkey.backupState) meta.push('synced across devices');
+      meta.push(lastUsed ? t('account.passkeyLastUsed', { date: lastUsed }) : t('account.passkeyNotUsed'));
+      if (passkey.backupState) meta.push(t('account.passkeySynced'));
       item.querySelector('.passkey-meta').textContent = meta.join(' · ');
 
       const renameButton = item.querySelector('.passkey-rename');
       const revokeButton = item.querySelector('.passkey-revoke');
-      renameButton.setAttribute('aria-label', `Rename ${name}`);
-      revokeButton.setAttribute('aria-label', `Remove ${name}`);
+      renameButton.setAttribute('aria-label', t('account.renameNamed', { name }));
+      revokeButton.setAttribute('aria-label', t('account.removeNamed', { name }));
 
       const form = item.querySelector('.rename-form');
       const input = item.querySelector('.rename-input');
       input.id = `rename-input-${index}`;
       item.querySelector('.rename-label').htmlFor = input.id;
-      item.querySelector('.rename-label').textContent = `New name for ${name}`;
+      item.querySelector('.rename-label').textContent = t('account.newNameFor', { name });
 
       renameButton.addEventListener('click', () => {
         form.hidden = false;
@@ -176,10 +170,10 @@ function renderPasskeys(passkeys) {
 }
 
 function renderSessions(sessions) {
-  setCount('session-count', sessions.length, 'session', 'sessions');
+  document.getElementById('session-count').textContent = plural('account.sessionCount', sessions.length);
   sessionList.replaceChildren(
     ...sessions.map((session) => {
-      const item = sessionTemplate.content.firstElementChild.cloneNode(true);
+      const item = itemFrom(sessionTemplate);
       item.dataset.sessionId = session.id;
       item.dataset.current = String(session.current === true);
       const device = describeUserAgent(session.userAgent);
@@ -187,16 +181,19 @@ function renderSessions(sessions) {
       deviceElement.textContent = device;
       if (session.userAgent) deviceElement.title = session.userAgent;
       item.querySelector('.session-current').hidden = session.current !== true;
-      const meta = [`Signed in ${formatDate(session.createdAt) ?? 'at an unknown time'}`];
+      const meta = [t('account.sessionSignedIn', { date: formatDate(session.createdAt) ?? t('common.unknownTime') })];
       const lastUsed = formatDate(session.lastUsedAt);
-      if (lastUsed) meta.push(`last active ${lastUsed}`);
+      if (lastUsed) meta.push(t('account.sessionLastActive', { date: lastUsed }));
       item.querySelector('.session-meta').textContent = meta.join(' · ');
       const revokeButton = item.querySelector('.session-revoke');
       if (session.current) {
         // This device signs out with the page's own Sign out button.
         revokeButton.remove();
       } else {
-        revokeButton.setAttribute('aria-label', `Sign out ${device}, signed in ${formatDate(session.createdAt) ?? ''}`.trim());
+        revokeButton.setAttribute(
+          'aria-label',
+          t('account.signOutSession', { device, date: formatDate(session.createdAt) ?? t('common.unknownTime') }),
+        );
         revokeButton.addEventListener('click', () => revokeSession(session.id));
       }
       return item;
@@ -204,22 +201,25 @@ function renderSessions(sessions) {
   );
 }
 
-/** "Passkey added" for `passkey.register`; an action the page does not know, as "Passkey register". */
+/**
+ * "Passkey added" for `passkey.register` (`event.<action>` in the catalogs); an action the
+ * catalogs do not name, spelled out from the action ("Passkey register").
+ */
 function describeAction(action) {
-  if (EVENT_LABELS[action]) return EVENT_LABELS[action];
+  if (has(`event.${action}`)) return t(`event.${action}`);
   const words = String(action).replace(/[._]+/g, ' ').trim();
-  return words ? words[0].toUpperCase() + words.slice(1) : 'Security event';
+  return words ? words[0].toUpperCase() + words.slice(1) : t('account.eventOther');
 }
 
 function renderEvents(events) {
   document.getElementById('events-empty').hidden = events.length > 0;
   eventList.replaceChildren(
     ...events.map((event) => {
-      const item = eventTemplate.content.firstElementChild.cloneNode(true);
+      const item = itemFrom(eventTemplate);
       item.dataset.action = event.action;
       item.querySelector('.event-action').textContent = describeAction(event.action);
-      const meta = [formatDate(event.occurredAt) ?? 'At an unknown time'];
-      if (event.ipAddress) meta.push(`from ${event.ipAddress}`);
+      const meta = [formatDate(event.occurredAt) ?? t('account.eventUnknownTime')];
+      if (event.ipAddress) meta.push(t('account.eventFrom', { address: event.ipAddress }));
       item.querySelector('.event-meta').textContent = meta.join(' · ');
       return item;
     }),
@@ -244,17 +244,13 @@ function renderPasswordSection() {
   section.dataset.hasPassword = String(identity.hasPassword);
   section.dataset.totpEnrolled = String(identity.totpEnrolled);
 
-  document.getElementById('password-state').textContent = identity.hasPassword
-    ? 'Set: you can sign in with your email address and password.'
-    : 'Not set: you sign in without a password.';
-  document.getElementById('totp-state').textContent = identity.totpEnrolled
-    ? 'On: signing in with your password also asks for a code from the app.'
-    : 'Off';
+  document.getElementById('password-state').textContent = t(identity.hasPassword ? 'account.passwordIsSet' : 'account.passwordNotSet');
+  document.getElementById('totp-state').textContent = t(identity.totpEnrolled ? 'account.appOn' : 'account.appOff');
 
-  document.getElementById('password-form-heading').textContent = identity.hasPassword
-    ? 'Change your password'
-    : 'Set a password';
-  document.getElementById('password-button').textContent = identity.hasPassword ? 'Change password' : 'Set password';
+  document.getElementById('password-form-heading').textContent = t(
+    identity.hasPassword ? 'account.changePasswordHeading' : 'account.setPasswordHeading',
+  );
+  document.getElementById('password-button').textContent = t(identity.hasPassword ? 'account.changePassword' : 'account.setPassword');
   document.getElementById('current-password-field').hidden = !identity.hasPassword;
   currentPassword.required = identity.hasPassword;
   document.getElementById('password-username').value = identity.email ?? '';
@@ -263,16 +259,10 @@ function renderPasswordSection() {
   const enrolling = enrollment !== null;
   const showingCodes = recoveryCodes !== null;
   const hint = document.getElementById('totp-hint');
-  if (showingCodes) hint.textContent = 'Your authenticator app is set up.';
-  else if (identity.totpEnrolled) {
-    hint.textContent = 'Signing in with your password asks for the 6-digit code your app shows, or one of your recovery codes.';
-  } else if (!identity.hasPassword) {
-    hint.textContent = 'An authenticator app protects sign-in with a password. Set a password first to use one.';
-  } else {
-    hint.textContent = config?.requireSecondFactor
-      ? 'This service asks for a code from an authenticator app when you sign in with your password. Set one up to keep signing in with your password.'
-      : 'Add a second step to signing in with your password: a code from an app on your phone, so a stolen password alone does not get into your account.';
-  }
+  if (showingCodes) hint.textContent = t('account.appReady');
+  else if (identity.totpEnrolled) hint.textContent = t('account.appHintOn');
+  else if (!identity.hasPassword) hint.textContent = t('account.appHintNoPassword');
+  else hint.textContent = t(config?.requireSecondFactor ? 'account.appHintRequired' : 'account.appHintOffer');
   document.getElementById('totp-start-button').hidden =
     identity.totpEnrolled || !identity.hasPassword || enrolling || showingCodes;
   document.getElementById('totp-remove-button').hidden = !identity.totpEnrolled || showingCodes;
@@ -299,14 +289,20 @@ function renderPasswordSection() {
   }
 }
 
-function render(viewer) {
-  identity = viewer.identity;
-  document.getElementById('account-email').textContent = viewer.identity.email ?? '';
-  document.getElementById('account-name').textContent = viewer.identity.displayName ?? '';
+/** What this module shows in words of the page's language (the loaded `viewer`'s). */
+function renderLists() {
   renderPasswordSection();
   renderPasskeys(viewer.passkeys.nodes);
   renderSessions(viewer.sessions.nodes);
   renderEvents(viewer.securityEvents ?? []);
+}
+
+function render(loaded) {
+  viewer = loaded;
+  identity = viewer.identity;
+  document.getElementById('account-email').textContent = viewer.identity.email ?? '';
+  document.getElementById('account-name').textContent = viewer.identity.displayName ?? '';
+  renderLists();
   showProfile(viewer.identity);
 }
 
@@ -314,6 +310,11 @@ async function reload() {
   const data = await authenticated(VIEWER, {});
   render(data.viewer);
 }
+
+// A new stored locale (profile.js): what this module built is shown again in the new language.
+document.addEventListener('latchkey:languagechange', () => {
+  if (viewer) renderLists();
+});
 
 /** Runs a change, reloads the account, and announces the outcome. */
 async function change(action, success, context, focusAfter) {
@@ -332,26 +333,22 @@ async function change(action, success, context, focusAfter) {
 
 function renamePasskey(id, name) {
   if (!name) {
-    showStatus('Please enter a name for the passkey.', 'error');
+    showStatus(t('account.enterPasskeyName'), 'error');
     return;
   }
   return change(
     () => authenticated(RENAME_PASSKEY, { input: { id, name } }),
-    `Passkey renamed to “${name}”.`,
+    t('account.passkeyRenamed', { name }),
     'account',
     () => passkeyList.querySelector(`[data-passkey-id="${CSS.escape(id)}"] .passkey-rename`),
   );
 }
 
 function revokePasskey(id, name, count) {
-  const warning =
-    count === 1
-      ? `Remove “${name}”? It is your only passkey: you will not be able to sign in again without one.`
-      : `Remove “${name}”? You will no longer be able to sign in with it.`;
-  if (!window.confirm(warning)) return;
+  if (!window.confirm(t(count === 1 ? 'account.removeOnlyPasskey' : 'account.removePasskey', { name }))) return;
   return change(
     () => authenticated(REVOKE_PASSKEY, { input: { id } }),
-    `Passkey “${name}” removed.`,
+    t('account.passkeyRemoved', { name }),
     'account',
     () => document.getElementById('passkeys-heading'),
   );
@@ -360,7 +357,7 @@ function revokePasskey(id, name, count) {
 function revokeSession(id) {
   return change(
     () => authenticated(REVOKE_SESSION, { input: { id } }),
-    'That session has been signed out.',
+    t('account.sessionSignedOut'),
     'account',
     () => document.getElementById('sessions-heading'),
   );
@@ -368,17 +365,17 @@ function revokeSession(id) {
 
 function addPasskey(passkeyName) {
   if (!passkeysSupported()) {
-    showStatus('This browser does not support passkeys.', 'error');
+    showStatus(t('account.passkeysUnsupported'), 'error');
     return;
   }
   return change(
     async () => {
-      showStatus('Follow your device’s prompt to create a passkey…');
+      showStatus(t('common.followPrompt'));
       // No name: the server's default.
       await asSignedIn(() => latchkey.addPasskey({ passkeyName: passkeyName || undefined }));
       addPasskeyName.value = '';
     },
-    'Passkey added.',
+    t('account.passkeyAddedNow'),
     'add-passkey',
   );
 }
@@ -390,12 +387,12 @@ function addPasskey(passkeyName) {
 function changePassword() {
   const hadPassword = identity.hasPassword;
   if (hadPassword && !currentPassword.value) {
-    showStatus('Enter your current password.', 'error');
+    showStatus(t('account.enterCurrentPassword'), 'error');
     currentPassword.focus();
     return;
   }
   if (!newPassword.value) {
-    showStatus('Enter the new password.', 'error');
+    showStatus(t('account.enterNewPassword'), 'error');
     newPassword.focus();
     return;
   }
@@ -420,8 +417,9 @@ function changePassword() {
       hidePasswords(passwordForm);
       passwordForm.reset();
     },
-    (hadPassword ? 'Your password has been changed.' : 'Your password is set: you can sign in with it.') +
-      (signOutOtherSessions ? ' Your other sessions were signed out.' : ''),
+    [t(hadPassword ? 'account.passwordChanged' : 'account.passwordSet'), signOutOtherSessions ? t('account.othersSignedOut') : null]
+      .filter(Boolean)
+      .join(' '),
     'password-change',
     () => document.getElementById('password-heading'),
   );
@@ -452,7 +450,7 @@ function finishTotpEnrollment(code) {
       }
       enrollment = null;
     },
-    'Your authenticator app is set up. Save your recovery codes below.',
+    t('account.appSetUp'),
     'totp',
     () => document.getElementById('totp-heading'),
   );
@@ -465,13 +463,10 @@ function cancelTotpEnrollment() {
 }
 
 function removeTotp() {
-  const warning = config?.requireSecondFactor
-    ? 'Remove your authenticator app? Your recovery codes stop working too, and you cannot sign in with your password until you set up an app again.'
-    : 'Remove your authenticator app? Signing in with your password will no longer ask for a code, and your recovery codes stop working.';
-  if (!window.confirm(warning)) return;
+  if (!window.confirm(t(config?.requireSecondFactor ? 'account.appRemoveConfirmRequired' : 'account.appRemoveConfirm'))) return;
   return change(
     () => asSignedIn(() => latchkey.removeTotp()),
-    'Your authenticator app has been removed.',
+    t('account.appRemoved'),
     'totp',
     () => document.getElementById('totp-heading'),
   );
@@ -480,9 +475,9 @@ function removeTotp() {
 async function copyRecoveryCodes() {
   try {
     await navigator.clipboard.writeText(`${recoveryCodes.join('\n')}\n`);
-    showStatus('The recovery codes are copied. Paste them somewhere safe, such as a password manager.', 'success');
+    showStatus(t('account.recoveryCodesCopied'), 'success');
   } catch {
-    showStatus('The codes could not be copied here. Select them and copy them, or write them down.', 'error');
+    showStatus(t('account.recoveryCodesNotCopied'), 'error');
   }
 }
 
@@ -497,10 +492,10 @@ async function signOut() {
   setBusy(true);
   try {
     await latchkey.signOut();
-    setFlash('You have signed out.', 'info');
+    setFlash('account.signedOut');
   } catch (error) {
     // The SDK forgets the tokens either way; say why the server may still list this session.
-    setFlash(`You have signed out on this device. ${describeError(error, 'account')}`, 'info');
+    setFlash('account.signedOutHere', { reason: describeError(error, 'account') });
   }
   location.assign(base);
 }
@@ -532,21 +527,29 @@ async function init() {
     location.replace(base);
     return;
   }
-  showFlash();
   setBusy(true);
   // The page works without the tenant's name, colour and sign-in methods (the password section
-  // then shows only for a person who has a password).
-  const loaded = loadConfig('Your account').catch(() => null);
-  try {
-    const [loadedConfig] = await Promise.all([loaded, reload()]);
-    config = loadedConfig;
-    if (identity) renderPasswordSection();
+  // then shows only for a person who has a password). Nothing is shown before the language is
+  // known, which takes the person's stored locale.
+  let failure = null;
+  const [loadedConfig, data] = await Promise.all([
+    loadConfig().catch(() => null),
+    authenticated(VIEWER, {}).catch((error) => {
+      failure = error;
+      return null;
+    }),
+  ]);
+  config = loadedConfig;
+  await localizePage({ config, preferred: [data?.viewer.identity.locale], title: 'account.title' }).catch((error) => {
+    failure ??= error;
+  });
+  showFlash();
+  if (data) {
+    render(data.viewer);
     showProfileSettings(config);
-  } catch (error) {
-    showError(error, 'account');
-  } finally {
-    setBusy(false);
   }
+  if (failure) showError(failure, 'account');
+  setBusy(false);
 }
 
 init();

@@ -1,8 +1,10 @@
 // Shared code for the hosted pages of one tenant (served at /t/{slug}/): the pages' client of
-// the tenant API, tenant configuration and page chrome, and error messages a person can act
-// on. The API, the passkey ceremonies and the session's tokens are the JavaScript SDK's
-// (sdk/js/latchkey.js, served beside this file). Plain ES modules, no build step.
+// the tenant API, tenant configuration and page chrome (its language among them), and error
+// messages a person can act on. The API, the passkey ceremonies and the session's tokens are
+// the JavaScript SDK's (sdk/js/latchkey.js, served beside this file); the words are the
+// catalogs' (i18n.js). Plain ES modules, no build step.
 
+import { chooseLanguage, currentLanguage, has, loadCatalog, plural, t, translate } from './i18n.js';
 import { Latchkey, localStorageTokens } from './latchkey.js';
 
 /** The tenant's slug, from `/t/{slug}/…`. */
@@ -25,22 +27,57 @@ export const latchkey = new Latchkey({ issuer: `${location.origin}/t/${slug}`, s
 // ---------------------------------------------------------------------------------------
 // Tenant configuration and page chrome
 
-/**
- * Loads `config.json` and applies the tenant's name and colour to the page: the `h1` with
- * `data-tenant-name`, the document title (`{page} · {name}`) and the `--brand` property.
- */
-export async function loadConfig(pageTitle) {
+/** Loads `config.json` and applies the tenant's colour to the page (the `--brand` property). */
+export async function loadConfig() {
   const response = await fetch(`${base}config.json`, { headers: { accept: 'application/json' } });
   if (!response.ok) throw new Error(`config.json answered ${response.status}`);
   const config = await response.json();
-  for (const element of document.querySelectorAll('[data-tenant-name]')) {
-    element.textContent = config.name;
-  }
-  document.title = pageTitle ? `${pageTitle} · ${config.name}` : config.name;
   if (typeof config.primaryColor === 'string' && /^#[0-9a-f]{3,8}$/i.test(config.primaryColor)) {
     document.documentElement.style.setProperty('--brand', config.primaryColor);
   }
   return config;
+}
+
+/** What `localizePage` was last given, for `switchLanguage`. */
+let shown = { config: null, title: '' };
+
+/**
+ * Shows the page in the first language with a catalog among `preferred` (the signed-in
+ * person's stored locale, or the languages an application asked for), then the browser's
+ * languages, then the tenant's `defaultLocale` (`config`, the tenant's config.json or null;
+ * its `locales` are the languages with a catalog): loads that catalog, sets `<html lang>`,
+ * puts the text into the markup, shows the tenant's name in the elements with
+ * `data-tenant-name` and titles the page `{title} · {name}` (`title`, a message key). Should
+ * the catalog not load, English is tried before the error is thrown.
+ */
+export async function localizePage({ config, preferred = [], title }) {
+  shown = { config, title };
+  const tag = chooseLanguage([...preferred, ...navigator.languages], config?.locales ?? [], config?.defaultLocale);
+  try {
+    await loadCatalog(`${base}locales/${tag}.json`, tag).catch((error) => {
+      if (tag === 'en') throw error;
+      return loadCatalog(`${base}locales/en.json`, 'en');
+    });
+    translate();
+  } finally {
+    // Shown either way (style.css hides the page until then), with whatever text it has.
+    document.documentElement.lang = currentLanguage();
+  }
+  const name = config?.name;
+  for (const element of document.querySelectorAll('[data-tenant-name]')) {
+    if (name) element.textContent = name;
+  }
+  document.title = name ? `${t(title)} · ${name}` : t(title);
+}
+
+/**
+ * Shows the page again in the language for `locale` (the person's new stored locale, or null
+ * for none), chosen as `localizePage` does; then tells the page's modules to show what they
+ * built in it (the `latchkey:languagechange` event on `document`).
+ */
+export async function switchLanguage(locale) {
+  await localizePage({ ...shown, preferred: [locale] });
+  document.dispatchEvent(new Event('latchkey:languagechange'));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -66,10 +103,13 @@ export function showError(error, context) {
   else showStatus('');
 }
 
-/** Keeps a message for the next page of this tenant (shown once by `showFlash`). */
-export function setFlash(message, kind = 'info') {
+/**
+ * Keeps a message (its key and values) for the next page of this tenant, shown once by
+ * `showFlash` in that page's language.
+ */
+export function setFlash(key, values = {}, kind = 'info') {
   try {
-    sessionStorage.setItem(flashKey, JSON.stringify({ message, kind }));
+    sessionStorage.setItem(flashKey, JSON.stringify({ key, values, kind }));
   } catch {
     // Storage can be unavailable (private modes, quotas); a lost notice is not worth failing for.
   }
@@ -81,8 +121,8 @@ export function showFlash() {
     const raw = sessionStorage.getItem(flashKey);
     if (!raw) return;
     sessionStorage.removeItem(flashKey);
-    const { message, kind } = JSON.parse(raw);
-    showStatus(message, kind);
+    const { key, values, kind } = JSON.parse(raw);
+    showStatus(t(key, values), kind);
   } catch {
     // See setFlash.
   }
@@ -91,10 +131,10 @@ export function showFlash() {
 // ---------------------------------------------------------------------------------------
 // The signed-in person
 
-/** Ends this page's session locally and goes to the sign-in page with a notice. */
-export function signedOutRedirect(message = 'Your session has ended. Please sign in again.') {
+/** Ends this page's session locally and goes to the sign-in page with a notice (a message key). */
+export function signedOutRedirect(notice = 'session.ended') {
   storedTokens.save(null);
-  setFlash(message, 'info');
+  setFlash(notice);
   location.assign(base);
 }
 
@@ -106,7 +146,7 @@ export function signedOutRedirect(message = 'Your session has ended. Please sign
  */
 export async function asSignedIn(call) {
   if (!storedTokens.load()) {
-    signedOutRedirect('Please sign in.');
+    signedOutRedirect('session.signIn');
     return new Promise(() => {});
   }
   try {
@@ -164,11 +204,7 @@ export function hidePasswords(root = document) {
  * The minimum is 8 where the tenant requires a second factor (`requireSecondFactor`), else 15.
  */
 export function passwordRules(config) {
-  const minimum = config?.requireSecondFactor === true ? 8 : 15;
-  return (
-    `At least ${minimum} characters; a phrase of a few words is long and easy to remember. ` +
-    'Common passwords, ones found in data breaches and ones that contain your email address or name are not accepted.'
-  );
+  return t('password.rules', { minimum: config?.requireSecondFactor === true ? 8 : 15 });
 }
 
 /** Marks `input` as the field an error is about (`aria-invalid`), focused and selected. */
@@ -181,11 +217,6 @@ export function markInvalid(input) {
 // ---------------------------------------------------------------------------------------
 // Errors
 
-function seconds(n) {
-  const value = Math.max(1, Math.ceil(Number(n) || 1));
-  return `${value} second${value === 1 ? '' : 's'}`;
-}
-
 /** A server message as a sentence: a capital first letter and a full stop. */
 function sentence(message) {
   const text = String(message ?? '').trim();
@@ -194,23 +225,18 @@ function sentence(message) {
   return /[.!?]$/.test(capitalized) ? capitalized : `${capitalized}.`;
 }
 
-/** What the fields a server message may start with (`field: reason`) are called on the pages. */
-const FIELD_NAMES = {
-  password: 'This password',
-  newPassword: 'The new password',
-  currentPassword: 'Your current password',
-};
-
 /**
  * A `BAD_USER_INPUT` message (`newPassword: is too short: …`) as a sentence about the field
- * ("The new password is too short: …").
+ * ("The new password is too short: …"; `error.field.<field>` in the catalogs). The reason is
+ * the server's, as it words it.
  */
 function fieldSentence(error) {
   const message = String(error.message ?? '');
   const prefix = `${error.field}: `;
   if (error.field && message.startsWith(prefix)) {
     const reason = message.slice(prefix.length);
-    return sentence(FIELD_NAMES[error.field] ? `${FIELD_NAMES[error.field]} ${reason}` : reason);
+    const named = `error.field.${error.field}`;
+    return sentence(has(named) ? t(named, { reason }) : reason);
   }
   return sentence(message);
 }
@@ -230,18 +256,11 @@ const PASSWORD_CONTEXTS = new Set(['password', 'password-signup', 'password-rese
 function describeSecondFactorError(error, context) {
   if (error.field === 'code') {
     const left = /last try/i.test(error.message ?? '') ? '0' : triesLeft(error.message);
-    const advice =
-      context === 'totp'
-        ? 'Enter the 6-digit code your authenticator app shows now for this account.'
-        : 'Enter the code your authenticator app shows now, or one of your recovery codes.';
-    if (left === '0') return 'That code is not right, and that was the last try. Please sign in with your password again.';
-    return left
-      ? `That code is not right. You can try ${left} more time${left === '1' ? '' : 's'}. ${advice}`
-      : `That code is not right. ${advice}`;
+    const advice = t(context === 'totp' ? 'error.appCodeAdviceSetup' : 'error.appCodeAdvice');
+    if (left === '0') return t('error.appCodeWrongLast');
+    return left ? plural('error.appCodeWrongLeft', Number(left), { advice }) : t('error.appCodeWrong', { advice });
   }
-  if (error.field === 'secondFactorToken') {
-    return 'This sign-in has expired, or too many wrong codes were tried. Please sign in with your password again.';
-  }
+  if (error.field === 'secondFactorToken') return t('error.secondFactorExpired');
   return null;
 }
 
@@ -252,19 +271,13 @@ function describeProofError(error, context) {
       // The server says how many tries are left ("is wrong; 4 tries left"), or that it was the last.
       const message = error.message ?? '';
       const left = triesLeft(message);
-      if (left === '0' || /last try/i.test(message)) {
-        return 'That code is not right, and that was the last try: this code no longer works. Please ask for a new code once it has expired.';
-      }
-      return left
-        ? `That code is not right. You can try ${left} more time${left === '1' ? '' : 's'}.`
-        : 'That code is not right. Enter the 6 digits from the email.';
+      if (left === '0' || /last try/i.test(message)) return t('error.codeWrongLast');
+      return left ? plural('error.codeWrongLeft', Number(left)) : t('error.codeWrong');
     }
     case 'challengeId':
-      return context === 'verify-link'
-        ? 'This link no longer works: it has expired, was used already, or a newer code was sent. Go back to sign in and start again.'
-        : 'This code no longer works: it has expired, or too many wrong codes were tried. Please send a new code.';
+      return t(context === 'verify-link' ? 'error.linkExpired' : 'error.codeExpired');
     case 'emailProof':
-      return 'The confirmation of your email address has expired. Please go back to sign in and start again.';
+      return t('error.proofExpired');
     default:
       return null;
   }
@@ -288,52 +301,42 @@ export function describeError(error, context = 'signin') {
         if (described) return described;
       }
       // A password the rules refuse: the server says why (too short, too common, breached…).
-      if (passwords) return describeProofError(error, context) ?? (fieldSentence(error) || 'Please check what you entered.');
-      return describeProofError(error, context) ?? error.message ?? 'Please check what you entered.';
+      if (passwords) return describeProofError(error, context) ?? (fieldSentence(error) || t('error.checkInput'));
+      return describeProofError(error, context) ?? error.message ?? t('error.checkInput');
     case 'FORBIDDEN':
-      if (context === 'password' && /not right/i.test(error.message ?? '')) {
-        return 'The email address or password is not right. Check both, or use “Forgot your password?”.';
-      }
+      if (context === 'password' && /not right/i.test(error.message ?? '')) return t('error.wrongPassword');
       if (context === 'second-factor' && /expired|too many|no longer/i.test(error.message ?? '')) {
         return describeSecondFactorError({ field: 'secondFactorToken' }, context);
       }
       // The tenant requires a second factor that the account does not have, password sign-in
       // is not allowed, a wrong current password: the server's message says what to do.
-      if (passwords) return sentence(error.message) || 'This is not allowed.';
+      if (passwords) return sentence(error.message) || t('error.notAllowed');
       // A code is refused when its challenge saw too many wrong codes (a sign-in code also
       // when the tenant stopped allowing sign-in with codes: the message says so).
       if ((context === 'verify-code' || context === 'verify-link') && /too many/i.test(error.message ?? '')) {
-        return 'Too many wrong codes were tried: this code no longer works. You can ask for a new one once it has expired.';
+        return t('error.tooManyCodes');
       }
-      return error.message || 'This is not allowed.';
+      return error.message || t('error.notAllowed');
     case 'RATE_LIMITED':
       return error.retryAfter
-        ? `Too many attempts. Please try again in ${seconds(error.retryAfter)}.`
-        : 'Too many attempts. Please wait a little and try again.';
+        ? plural('error.rateLimited', Math.max(1, Math.ceil(Number(error.retryAfter) || 1)))
+        : t('error.rateLimitedWait');
     case 'UNAUTHENTICATED':
-      return 'Your session has ended. Please sign in again.';
+      return t('session.ended');
     case 'NETWORK':
-      return 'The server could not be reached. Check your connection and try again.';
+      return t('error.network');
     case 'INTERNAL':
-      return error.message && !/^internal/i.test(error.message)
-        ? error.message
-        : 'Something went wrong on our side. Please try again.';
+      return error.message && !/^internal/i.test(error.message) ? error.message : t('error.internal');
     case 'NOT_ALLOWED':
-      return context === 'signin'
-        ? 'No passkey was used: the request was cancelled or timed out, or this device has no passkey for this site.'
-        : 'The passkey was not created: the request was cancelled, timed out, or was not allowed.';
+      return t(context === 'signin' ? 'error.noPasskeyUsed' : 'error.passkeyNotCreated');
     case 'PASSKEY_EXISTS':
-      return context === 'add-passkey'
-        ? 'This device or security key already holds a passkey for your account.'
-        : 'This device already holds a passkey for this account. Sign in with it instead.';
+      return t(context === 'add-passkey' ? 'error.passkeyOnKey' : 'error.passkeyOnDevice');
     case 'NOT_SUPPORTED':
-      return 'This device does not support the kind of passkey this site asks for.';
+      return t('error.passkeyKindUnsupported');
     case 'WEBAUTHN':
-      if (error.cause?.name === 'SecurityError') {
-        return 'Passkeys cannot be used on this address: it does not match the site the passkeys belong to.';
-      }
-      return error.message || 'Something went wrong. Please try again.';
+      if (error.cause?.name === 'SecurityError') return t('error.wrongSite');
+      return error.message || t('error.unknown');
     default:
-      return error?.message || 'Something went wrong. Please try again.';
+      return error?.message || t('error.unknown');
   }
 }

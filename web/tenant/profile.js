@@ -2,27 +2,37 @@
 // profile form (display name, phone, language and the attributes the tenant's `attributeSchema`
 // lets people edit, from config.json, each rendered by its kind), changing the email address
 // (a code to the new address, then `changeViewerEmail`; the old address gets a notice with an
-// undo link, which undo-email.js handles on the sign-in page) and the consents (one checkbox
+// undo link, which signin.js handles on the sign-in page) and the consents (one checkbox
 // per purpose of `consentPurposes`, granted or withdrawn at once). account.js hands it the
 // identity it loads (`showProfile`) and the tenant's config.json (`showProfileSettings`); the
-// cards are built here, and every sentence comes from profile-text.js.
+// cards are built here, their words from the page's catalog (i18n.js). Saving another
+// language switches the page to it.
 
-import { asSignedIn, describeError, latchkey, showError, showStatus, slug } from './app.js';
-import { LANGUAGES, TEXT } from './profile-text.js';
+import { asSignedIn, describeError, latchkey, showError, showStatus, slug, switchLanguage } from './app.js';
+import { currentLanguage, plural, t, translate } from './i18n.js';
 
-/** The tenant's config.json: `attributeSchema` (user-editable only) and `consentPurposes`. */
-let config = { attributeSchema: [], consentPurposes: [] };
+/**
+ * The tenant's config.json: `attributeSchema` (user-editable only), `consentPurposes` and
+ * `locales` (the languages with a catalog).
+ */
+let config = { attributeSchema: [], consentPurposes: [], locales: [] };
 /** The identity last loaded or answered by a change. */
 let identity = null;
-/** The code step of an email change: `{ challengeId, email }`. */
+/** The code step of an email change: `{ challengeId, email, minutes }`. */
 let pendingEmail = null;
 let busy = false;
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-
 function formatDate(value) {
   const date = value ? new Date(value) : null;
-  return date && !Number.isNaN(date.getTime()) ? dateFormat.format(date) : TEXT.unknownTime;
+  return date && !Number.isNaN(date.getTime())
+    ? new Intl.DateTimeFormat(currentLanguage(), { dateStyle: 'medium', timeStyle: 'short' }).format(date)
+    : t('common.unknownTime');
+}
+
+/** A language's name in that language ("Deutsch" for `de`), as the language list shows it. */
+function languageName(tag) {
+  const name = new Intl.DisplayNames([tag], { type: 'language' }).of(tag);
+  return name[0].toLocaleUpperCase(tag) + name.slice(1);
 }
 
 /** `h('p', { class: 'hint' }, 'text', child…)`: an element with attributes (or properties, for `on…` and `hidden`). */
@@ -78,11 +88,12 @@ async function run(action, failed) {
 
 /**
  * A `.field` for `control` named by the API `field` (`displayName`, `attributes.tier`), with a
- * hint and a place for its error, tied to the control with `aria-describedby`.
+ * label (text, or a `message`), a hint (a message key) and a place for its error, tied to the
+ * control with `aria-describedby`.
  */
 function field(fieldName, label, control, hint, { check = false } = {}) {
   const errorId = `${control.id}-error`;
-  const hintElement = hint ? h('p', { class: 'hint', id: `${control.id}-hint` }, hint) : null;
+  const hintElement = hint ? h('p', { class: 'hint', id: `${control.id}-hint`, 'data-i18n': hint }) : null;
   const error = h('p', { class: 'field-error', id: errorId, hidden: true });
   control.setAttribute('aria-describedby', [hintElement?.id, errorId].filter(Boolean).join(' '));
   const labelElement = h('label', { for: control.id }, label);
@@ -116,6 +127,11 @@ function showFieldError(form, fieldName, message) {
   return true;
 }
 
+/** An element holding message `key` of the catalog (filled in by `translate`). */
+function message(key) {
+  return h('span', { 'data-i18n': key });
+}
+
 // ---------------------------------------------------------------------------------------
 // The profile form
 
@@ -130,7 +146,7 @@ function attributeControl(attribute) {
     return h(
       'select',
       { id, name },
-      h('option', { value: '' }, TEXT.attributeNotSet),
+      h('option', { value: '', 'data-i18n': 'profile.notSet' }),
       ...attribute.allowedValues.map((value) => h('option', { value }, value)),
     );
   }
@@ -150,20 +166,24 @@ function buildProfileForm() {
   const languages = h(
     'select',
     { id: 'profile-locale', name: 'locale' },
-    h('option', { value: '' }, TEXT.localeDefault),
-    ...LANGUAGES.map(([tag, name]) => h('option', { value: tag, lang: tag }, name)),
+    h('option', { value: '', 'data-i18n': 'common.defaultLanguage' }),
+    ...config.locales.map((tag) => h('option', { value: tag, lang: tag }, languageName(tag))),
   );
   profileForm.replaceChildren(
-    h('h3', { id: 'profile-form-heading' }, TEXT.profileFormHeading),
-    field('displayName', TEXT.displayName, h('input', { id: 'profile-display-name', name: 'displayName', type: 'text', maxlength: 200, autocomplete: 'name' })),
-    field('phone', TEXT.phone, h('input', { id: 'profile-phone', name: 'phone', type: 'tel', autocomplete: 'tel' }), TEXT.phoneHint),
-    field('locale', TEXT.locale, languages, TEXT.localeHint),
+    h('h3', { id: 'profile-form-heading', 'data-i18n': 'profile.formHeading' }),
+    field(
+      'displayName',
+      message('common.displayName'),
+      h('input', { id: 'profile-display-name', name: 'displayName', type: 'text', maxlength: 200, autocomplete: 'name' }),
+    ),
+    field('phone', message('profile.phone'), h('input', { id: 'profile-phone', name: 'phone', type: 'tel', autocomplete: 'tel' }), 'profile.phoneHint'),
+    field('locale', message('profile.language'), languages, 'profile.languageHint'),
     ...config.attributeSchema.map((attribute) =>
       field(`attributes.${attribute.name}`, attribute.label || attribute.name, attributeControl(attribute), null, {
         check: attribute.kind === 'BOOLEAN',
       }),
     ),
-    h('button', { id: 'profile-save-button', type: 'submit', class: 'button button-primary' }, TEXT.saveProfile),
+    h('button', { id: 'profile-save-button', type: 'submit', class: 'button button-primary', 'data-i18n': 'profile.save' }),
   );
   profileForm.setAttribute('aria-labelledby', 'profile-form-heading');
 }
@@ -213,7 +233,7 @@ function profileChanges() {
       if (control.checked === (current === true)) continue;
       value = control.checked;
     } else if (attribute.kind === 'NUMBER') {
-      if (control.validity.badInput) throw { field: `attributes.${attribute.name}`, message: TEXT.notANumber };
+      if (control.validity.badInput) throw { field: `attributes.${attribute.name}`, message: t('profile.notANumber') };
       value = control.value.trim() === '' ? null : Number(control.value);
     } else {
       value = control.value.trim() === '' ? null : control.value.trim();
@@ -231,11 +251,11 @@ function saveProfile() {
     input = profileChanges();
   } catch (invalid) {
     showFieldError(profileForm, invalid.field, invalid.message);
-    showStatus(TEXT.profileCheckFields, 'error');
+    showStatus(t('profile.checkFields'), 'error');
     return;
   }
   if (Object.keys(input).length === 0) {
-    showStatus(TEXT.profileUnchanged, 'info');
+    showStatus(t('profile.unchanged'), 'info');
     return;
   }
   return run(
@@ -243,12 +263,14 @@ function saveProfile() {
       showStatus('');
       identity = await asSignedIn(() => latchkey.updateViewerProfile(input));
       renderIdentity();
-      showStatus(TEXT.profileSaved, 'success');
+      // The page in the language just chosen (or, with none, the browser's or the tenant's).
+      if ('locale' in input) await switchLanguage(identity.locale);
+      showStatus(t('profile.saved'), 'success');
     },
     (error) => {
       if (error?.code !== 'BAD_USER_INPUT' || !error.field) return false;
       if (!showFieldError(profileForm, error.field, reasonOf(error))) return false;
-      showStatus(TEXT.profileCheckFields, 'error');
+      showStatus(t('profile.checkFields'), 'error');
       return true;
     },
   );
@@ -271,8 +293,8 @@ const newEmailInput = h('input', {
 const emailForm = h(
   'form',
   { id: 'email-change-form', class: 'inline-form', 'data-profile': true, novalidate: true },
-  field('email', TEXT.newEmail, newEmailInput),
-  h('button', { id: 'email-change-button', type: 'submit', class: 'button button-primary' }, TEXT.sendCode),
+  field('email', message('emailChange.newEmail'), newEmailInput),
+  h('button', { id: 'email-change-button', type: 'submit', class: 'button button-primary', 'data-i18n': 'code.send' }),
 );
 const emailCodeSent = h('p', { id: 'email-code-sent' });
 const emailCodeInput = h('input', {
@@ -290,19 +312,31 @@ const emailCodeForm = h(
   'form',
   { id: 'email-code-form', class: 'stack-form', 'data-profile': true, hidden: true, novalidate: true },
   emailCodeSent,
-  field('code', TEXT.code, emailCodeInput, TEXT.codeHint),
+  field('code', message('code.label'), emailCodeInput, 'emailChange.codeHint'),
   h(
     'div',
     { class: 'button-row' },
-    h('button', { id: 'email-code-button', type: 'submit', class: 'button button-primary' }, TEXT.changeEmail),
-    h('button', { id: 'email-resend-button', type: 'button', class: 'button button-secondary', onclick: () => sendEmailCode(pendingEmail.email, true) }, TEXT.resendCode),
-    h('button', { id: 'email-cancel-button', type: 'button', class: 'button button-secondary', onclick: () => closeEmailCode() }, TEXT.cancel),
+    h('button', { id: 'email-code-button', type: 'submit', class: 'button button-primary', 'data-i18n': 'emailChange.button' }),
+    h('button', {
+      id: 'email-resend-button',
+      type: 'button',
+      class: 'button button-secondary',
+      'data-i18n': 'code.resend',
+      onclick: () => sendEmailCode(pendingEmail.email, true),
+    }),
+    h('button', {
+      id: 'email-cancel-button',
+      type: 'button',
+      class: 'button button-secondary',
+      'data-i18n': 'common.cancel',
+      onclick: () => closeEmailCode(),
+    }),
   ),
 );
 const emailCard = h(
   'section',
   { id: 'email-change-section', class: 'card', 'aria-labelledby': 'email-change-heading' },
-  h('h2', { id: 'email-change-heading', tabindex: '-1' }, TEXT.emailHeading),
+  h('h2', { id: 'email-change-heading', tabindex: '-1', 'data-i18n': 'emailChange.heading' }),
   emailCurrent,
   emailForm,
   emailCodeForm,
@@ -324,28 +358,33 @@ function sendEmailCode(email, again = false) {
   clearFieldErrors(emailForm);
   clearFieldErrors(emailCodeForm);
   if (!email) {
-    showFieldError(emailForm, 'email', TEXT.emailEnterAddress);
+    showFieldError(emailForm, 'email', t('emailChange.enterAddress'));
     return;
   }
   if (email.toLowerCase() === identity.email?.toLowerCase()) {
-    showFieldError(emailForm, 'email', TEXT.emailSameAddress);
+    showFieldError(emailForm, 'email', t('emailChange.sameAddress'));
     return;
   }
   return run(
     async () => {
       const { challengeId, expiresIn } = await latchkey.startEmailVerification({ email, purpose: 'EMAIL_CHANGE' });
-      pendingEmail = { challengeId, email };
+      pendingEmail = { challengeId, email, minutes: Math.max(1, Math.round(Number(expiresIn) / 60) || 1) };
       rememberForLink(challengeId, email);
-      emailCodeSent.textContent = TEXT.codeSent(email, Math.max(1, Math.round(Number(expiresIn) / 60) || 1));
+      showCodeSent();
       emailCodeInput.value = '';
       emailForm.hidden = true;
       emailCodeForm.hidden = false;
-      showStatus(again ? TEXT.codeResent : '', again ? 'success' : 'info');
+      showStatus(again ? t('code.resent') : '', again ? 'success' : 'info');
     },
     (error) => error?.code === 'BAD_USER_INPUT' && error.field === 'email' && showFieldError(emailForm, 'email', reasonOf(error)),
   ).then((done) => {
     if (done) emailCodeInput.focus();
   });
+}
+
+/** The code step's sentence: where the code went, and for how long it works. */
+function showCodeSent() {
+  emailCodeSent.textContent = plural('emailChange.codeSent', pendingEmail.minutes, { email: pendingEmail.email });
 }
 
 function closeEmailCode() {
@@ -359,7 +398,7 @@ function closeEmailCode() {
 function confirmEmailChange(code) {
   clearFieldErrors(emailCodeForm);
   if (!code.trim()) {
-    showFieldError(emailCodeForm, 'code', TEXT.enterCode);
+    showFieldError(emailCodeForm, 'code', t('emailChange.enterCode'));
     return;
   }
   const { challengeId } = pendingEmail;
@@ -378,7 +417,7 @@ function confirmEmailChange(code) {
       emailCodeForm.hidden = true;
       emailForm.hidden = false;
       renderIdentity();
-      showStatus(TEXT.emailChanged(identity.email), 'success');
+      showStatus(t('emailChange.changed', { email: identity.email }), 'success');
       document.getElementById('email-change-heading').focus();
     },
     (error) => {
@@ -391,14 +430,14 @@ function confirmEmailChange(code) {
       if (error.field === 'challengeId' || error.field === 'emailProof') {
         // The code or its proof no longer works (expired, or the address was taken meanwhile):
         // back to the address.
-        const message = /another account/i.test(error.message ?? '')
-          ? TEXT.emailTaken
+        const refusal = /another account/i.test(error.message ?? '')
+          ? t('emailChange.taken')
           : error.field === 'emailProof'
-            ? TEXT.emailProofExpired
+            ? t('emailChange.proofExpired')
             : describeError(error, 'verify-code');
         closeEmailCode();
-        showFieldError(emailForm, 'email', message);
-        showStatus(message, 'error');
+        showFieldError(emailForm, 'email', refusal);
+        showStatus(refusal, 'error');
         return true;
       }
       return false;
@@ -413,8 +452,8 @@ const consentList = h('ul', { id: 'consent-list', class: 'items', 'data-profile'
 const consentCard = h(
   'section',
   { id: 'consents-section', class: 'card', 'aria-labelledby': 'consents-heading', hidden: true },
-  h('h2', { id: 'consents-heading' }, TEXT.consentsHeading),
-  h('p', { class: 'hint' }, TEXT.consentsHint),
+  h('h2', { id: 'consents-heading', 'data-i18n': 'consents.heading' }),
+  h('p', { class: 'hint', 'data-i18n': 'consents.hint' }),
   consentList,
 );
 
@@ -429,10 +468,10 @@ function renderConsents() {
       checkbox.checked = decision?.granted === true;
       checkbox.addEventListener('change', () => setConsent(purpose, checkbox.checked));
       const meta = [];
-      if (!decision) meta.push(TEXT.consentNotDecided);
+      if (!decision) meta.push(t('consents.notDecided'));
       else {
-        meta.push(decision.granted ? TEXT.consentGrantedOn(formatDate(decision.decidedAt)) : TEXT.consentWithdrawnOn(formatDate(decision.decidedAt)));
-        if (decision.version !== purpose.version) meta.push(TEXT.consentOutdated(decision.version));
+        meta.push(t(decision.granted ? 'consents.grantedOn' : 'consents.withdrawnOn', { date: formatDate(decision.decidedAt) }));
+        if (decision.version !== purpose.version) meta.push(t('consents.outdated', { version: decision.version }));
       }
       return h(
         'li',
@@ -446,7 +485,12 @@ function renderConsents() {
           'div',
           { class: 'field-check consent' },
           checkbox,
-          h('label', { for: id }, `${purpose.title} `, h('span', { class: 'meta consent-version' }, `(${TEXT.consentVersion(purpose.version)})`)),
+          h(
+            'label',
+            { for: id },
+            `${purpose.title} `,
+            h('span', { class: 'meta consent-version' }, `(${t('consents.version', { version: purpose.version })})`),
+          ),
           h('p', { class: 'hint consent-meta', id: `${id}-meta` }, meta.join(' · ')),
         ),
       );
@@ -464,7 +508,7 @@ function setConsent(purpose, granted) {
     async () => {
       identity = await asSignedIn(() => latchkey.setViewerConsent({ purpose: purpose.key, granted }));
       renderConsents();
-      showStatus(granted ? TEXT.consentGranted(purpose.title) : TEXT.consentWithdrawn(purpose.title), 'success');
+      showStatus(t(granted ? 'consents.granted' : 'consents.withdrawn', { title: purpose.title }), 'success');
       document.getElementById(`consent-${purpose.key}`)?.focus();
     },
     () => {
@@ -517,9 +561,11 @@ function render() {
     const profileCard = document.getElementById('profile-heading').closest('section');
     profileCard.append(profileForm);
     profileCard.after(emailCard, consentCard);
+    for (const built of [profileForm, emailCard, consentCard]) translate(built);
     cardsShown = true;
   }
-  emailCurrent.textContent = TEXT.emailCurrent(identity.email ?? '');
+  emailCurrent.textContent = t('emailChange.current', { email: identity.email ?? '' });
+  if (pendingEmail) showCodeSent();
   if (profileKey(identity) !== filledKey) {
     fillProfileForm();
     filledKey = profileKey(identity);
@@ -545,7 +591,11 @@ export function showProfileSettings(loaded) {
   config = {
     attributeSchema: Array.isArray(loaded?.attributeSchema) ? loaded.attributeSchema : [],
     consentPurposes: Array.isArray(loaded?.consentPurposes) ? loaded.consentPurposes : [],
+    locales: Array.isArray(loaded?.locales) ? loaded.locales : [],
   };
   settingsShown = true;
   render();
 }
+
+// The page in another language (a saved locale): the sentences this module writes again.
+document.addEventListener('latchkey:languagechange', render);

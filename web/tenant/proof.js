@@ -10,6 +10,7 @@
 // the page busy, and shows the errors.
 
 import { latchkey, slug } from './app.js';
+import { has, plural, t } from './i18n.js';
 
 const entry = document.getElementById('entry');
 const section = document.getElementById('email-section');
@@ -17,23 +18,6 @@ const heading = document.getElementById('email-heading');
 const steps = [...section.querySelectorAll('[data-step]')];
 const codeInput = document.getElementById('code-input');
 const backButton = document.getElementById('email-back-button');
-
-/** What each purpose is called where the person reads it. */
-const HEADINGS = {
-  SIGN_UP: 'Create an account',
-  RECOVERY: 'Recover your account',
-  VERIFY_ADDRESS: 'Verify your email address',
-  EMAIL_CHANGE: 'Confirm your new email address',
-  SIGN_IN: 'Sign in',
-};
-
-const ACTIONS = {
-  SIGN_UP: 'to create your account',
-  RECOVERY: 'to recover your account',
-  VERIFY_ADDRESS: 'to verify it',
-  EMAIL_CHANGE: 'to make it your account’s address',
-  SIGN_IN: 'to sign in',
-};
 
 /** The challenge this page is waiting for a code for: `{ challengeId, email, purpose }`. */
 let current = null;
@@ -64,17 +48,23 @@ export function closeSteps() {
 }
 
 /**
- * The heading of the email section for a purpose; a `RECOVERY` for a new password (`intent`
- * `password`, from "Forgot your password?") is a password reset.
+ * The message key of a purpose's text in `group` (`proof.heading`, `proof.confirm`): each
+ * purpose has its own, a `RECOVERY` for a new password (`intent` `password`, from "Forgot your
+ * password?") is a password reset, and a purpose the catalogs do not name is `other`.
  */
-export function headingFor(purpose, intent) {
-  if (purpose === 'RECOVERY' && intent === 'password') return 'Reset your password';
-  return HEADINGS[purpose] ?? 'Confirm your email address';
+function purposeKey(group, purpose, intent) {
+  if (purpose === 'RECOVERY' && intent === 'password') return `${group}.passwordReset`;
+  return has(`${group}.${purpose}`) ? `${group}.${purpose}` : `${group}.other`;
 }
 
+/** The heading of the email section for a purpose (and a recovery's `intent`). */
+export function headingFor(purpose, intent) {
+  return t(purposeKey('proof.heading', purpose, intent));
+}
+
+/** Minutes, at least one, from seconds (how long a code works). */
 function minutes(seconds) {
-  const value = Math.max(1, Math.round(Number(seconds) / 60) || 1);
-  return `${value} minute${value === 1 ? '' : 's'}`;
+  return Math.max(1, Math.round(Number(seconds) / 60) || 1);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -121,13 +111,11 @@ export async function sendCode(purpose, email, context = {}) {
   const { challengeId, expiresIn } = await latchkey.startEmailVerification({ email, purpose });
   current = { challengeId, email, purpose };
   savePending({ ...current, ...context });
-  const sent =
-    purpose === 'SIGN_UP'
-      ? `We sent an email to ${email}. Enter the 6-digit code from it; it works for ${minutes(expiresIn)}. ` +
-        'If this address already has an account, the email says so instead: sign in, or use “Lost your passkey?”.'
-      : `If ${email} belongs to an account, we sent it an email with a 6-digit code. Enter it here; ` +
-        `it works for ${minutes(expiresIn)}.`;
-  document.getElementById('code-sent').textContent = sent;
+  document.getElementById('code-sent').textContent = plural(
+    purpose === 'SIGN_UP' ? 'proof.sentSignUp' : 'proof.sent',
+    minutes(expiresIn),
+    { email },
+  );
   codeInput.value = '';
   codeInput.removeAttribute('aria-invalid');
   showStep('code', headingFor(purpose, context.intent));
@@ -169,14 +157,10 @@ export async function confirmCode(code) {
  */
 export function showLink(challengeId) {
   const pending = loadPending(challengeId);
-  const action =
-    pending?.purpose === 'RECOVERY' && pending.intent === 'password'
-      ? 'to reset your password'
-      : ACTIONS[pending?.purpose] ?? 'to continue';
   document.getElementById('link-text').textContent = pending
-    ? `Confirm ${pending.email} ${action}.`
-    : 'Confirm your email address to continue.';
-  showStep('link', pending ? headingFor(pending.purpose, pending.intent) : 'Confirm your email address');
+    ? t(purposeKey('proof.confirm', pending.purpose, pending.intent), { email: pending.email })
+    : t('proof.confirmUnknown');
+  showStep('link', pending ? headingFor(pending.purpose, pending.intent) : t('proof.heading.other'));
   return {
     invitation: pending?.invitation ?? null,
     authorizationRequest: pending?.authorizationRequest ?? null,

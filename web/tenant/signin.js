@@ -5,7 +5,9 @@
 // password) with an emailed code (proof.js proves the address, this module uses the proof);
 // the links from emails (`?verify=`, `?registration=`, `?invitation=`); and the passkey step-up
 // an application or an organization asks for (`?step_up=passkey`, from OpenID Connect
-// `authorize`), where only the passkey sign-in is offered.
+// `authorize`), where only the passkey sign-in is offered. The page is in the language an
+// application asked for (`?ui_locales=`, from `authorize`), else the browser's, else the
+// tenant's default.
 //
 // On load, where the browser supports it and the tenant allows passkeys, a conditional-mediation
 // request is started so the tenant's passkeys show up in the email field's autofill. Only one WebAuthn request may run
@@ -17,6 +19,7 @@ import {
   hidePasswords,
   latchkey,
   loadConfig,
+  localizePage,
   markInvalid,
   passkeysSupported,
   passwordRules,
@@ -37,7 +40,7 @@ import {
   showLink,
   showStep,
 } from './proof.js';
-import { TEXT as PROFILE_TEXT } from './profile-text.js';
+import { t } from './i18n.js';
 
 const main = document.getElementById('main');
 const entry = document.getElementById('entry');
@@ -130,21 +133,21 @@ const ACCEPT_INVITATION = `mutation AcceptInvitation($token: String!) {
  * with, then back to the application or on to the account (showing `notice` there).
  */
 async function completeSignIn({ accessToken }, notice) {
-  if (notice) setFlash(notice, 'success');
+  if (notice) setFlash(notice, {}, 'success');
   if (invitation) {
     const { acceptInvitation } = await latchkey.graphql(ACCEPT_INVITATION, { token: invitation });
     history.replaceState(null, '', base);
-    setFlash(`You joined ${acceptInvitation.membership.organization.name}.`, 'success');
+    setFlash('signin.joined', { organization: acceptInvitation.membership.organization.name }, 'success');
   }
   if (authorizationRequest) {
     await establishBrowserSession(accessToken);
-    showStatus('Signed in. Returning to the application…', 'success');
+    showStatus(t('signin.returning'), 'success');
     location.assign(`${base}oauth2/authorize?authorization_request=${encodeURIComponent(authorizationRequest)}`);
     return;
   }
   // Single sign-on for applications later is a convenience; the account page works without it.
   await establishBrowserSession(accessToken).catch(() => {});
-  showStatus('Signed in. Opening your account…', 'success');
+  showStatus(t('signin.opening'), 'success');
   location.assign(`${base}account`);
 }
 
@@ -155,7 +158,7 @@ function startAutofill() {
   const onCredential = () => {
     // The person picked a passkey from the autofill: this is now the running ceremony.
     setBusy(true);
-    showStatus('Signing you in…');
+    showStatus(t('signin.signingIn'));
   };
   latchkey
     .signInWithAutofill({ onCredential })
@@ -189,8 +192,8 @@ async function exclusive(ceremony, context) {
 
 function signIn(email) {
   return exclusive(async () => {
-    showStatus('Waiting for your passkey…');
-    const onCredential = () => showStatus('Signing you in…');
+    showStatus(t('signin.waitingForPasskey'));
+    const onCredential = () => showStatus(t('signin.signingIn'));
     await completeSignIn(await latchkey.signIn({ email, onCredential }));
   }, 'signin');
 }
@@ -201,7 +204,7 @@ function signIn(email) {
 /** Sign-in with a code, step 1: a code to the address, if it has an account. */
 function startCodeSignIn(email) {
   if (!email) {
-    showStatus('Enter your email address to get a code.', 'error');
+    showStatus(t('signin.enterEmailForCode'), 'error');
     signInEmail.focus();
     return;
   }
@@ -228,20 +231,17 @@ async function offerPasskey(signedIn, method = 'EMAIL_CODE') {
   codeSignIn = signedIn;
   showStatus('');
   hidePasswords();
-  const who = signedIn.identity?.email ? ` as ${signedIn.identity.email}` : '';
-  document.getElementById('offer-text').textContent =
-    `You are signed in${who}. Add a passkey on this device to sign in with it next time.`;
-  document.getElementById('offer-hint').textContent =
-    'Your device will ask you to create a passkey for this site. Next time, you sign in with it: ' +
-    (method === 'PASSWORD' ? 'no password to type, and nothing a fake site could steal.' : 'no code to wait for.');
-  showStep('offer', 'Signed in');
+  const email = signedIn.identity?.email;
+  document.getElementById('offer-text').textContent = email ? t('offer.textAs', { email }) : t('offer.text');
+  document.getElementById('offer-hint').textContent = t(method === 'PASSWORD' ? 'offer.hintAfterPassword' : 'offer.hintAfterCode');
+  showStep('offer', t('offer.heading'));
 }
 
 function addOfferedPasskey() {
   return exclusive(async () => {
-    showStatus('Follow your device’s prompt to create a passkey…');
-    await latchkey.addPasskey({ onCredential: () => showStatus('Saving your new passkey…') });
-    await completeSignIn(codeSignIn, 'Your passkey is ready: next time, sign in with it.');
+    showStatus(t('common.followPrompt'));
+    await latchkey.addPasskey({ onCredential: () => showStatus(t('common.savingPasskey')) });
+    await completeSignIn(codeSignIn, 'offer.ready');
   }, 'add-passkey');
 }
 
@@ -275,18 +275,18 @@ function backToSignIn(field = signInEmail) {
 
 function passwordSignIn(email, password) {
   if (!email) {
-    showStatus('Enter your email address.', 'error');
+    showStatus(t('signin.enterEmail'), 'error');
     signInEmail.focus();
     return;
   }
   if (!password) {
-    showStatus('Enter your password.', 'error');
+    showStatus(t('signin.enterPassword'), 'error');
     passwordInput.focus();
     return;
   }
   passwordInput.removeAttribute('aria-invalid');
   return exclusive(async () => {
-    showStatus('Signing you in…');
+    showStatus(t('signin.signingIn'));
     const result = await markingErrors(passwordInput, ['password'], () => latchkey.signInWithPassword({ email, password }), {
       forbidden: true,
     });
@@ -310,13 +310,9 @@ function useRecoveryCode(on) {
   secondFactorInput.removeAttribute('aria-invalid');
   secondFactorInput.inputMode = on ? 'text' : 'numeric';
   secondFactorInput.autocomplete = on ? 'off' : 'one-time-code';
-  document.getElementById('second-factor-label').textContent = on ? 'Recovery code' : '6-digit code';
-  document.getElementById('second-factor-hint').textContent = on
-    ? 'One of the recovery codes you saved when you set up your authenticator app, such as abcde-12345. Each works once.'
-    : 'The code your authenticator app shows for this account now. No access to the app? Use a recovery code.';
-  document.getElementById('second-factor-switch').textContent = on
-    ? 'Use the code from your app instead'
-    : 'Use a recovery code instead';
+  document.getElementById('second-factor-label').textContent = t(on ? 'secondFactor.recoveryCode' : 'code.label');
+  document.getElementById('second-factor-hint').textContent = t(on ? 'secondFactor.recoveryHint' : 'secondFactor.appHint');
+  document.getElementById('second-factor-switch').textContent = t(on ? 'secondFactor.useApp' : 'secondFactor.useRecoveryCode');
 }
 
 function showSecondFactor(token) {
@@ -324,21 +320,20 @@ function showSecondFactor(token) {
   useRecoveryCode(false);
   showStatus('');
   hidePasswords();
-  document.getElementById('second-factor-text').textContent =
-    'Your password is right. Your account also asks for a code from your authenticator app.';
-  showStep('second-factor', 'Two-step verification');
+  document.getElementById('second-factor-text').textContent = t('secondFactor.text');
+  showStep('second-factor', t('secondFactor.heading'));
   secondFactorInput.focus();
 }
 
 function completeSecondFactor(code) {
   if (!code.trim()) {
-    showStatus(secondFactor.recovery ? 'Enter one of your recovery codes.' : 'Enter the 6-digit code from your app.', 'error');
+    showStatus(t(secondFactor.recovery ? 'secondFactor.enterRecoveryCode' : 'secondFactor.enterAppCode'), 'error');
     secondFactorInput.focus();
     return;
   }
   secondFactorInput.removeAttribute('aria-invalid');
   return exclusive(async () => {
-    showStatus('Checking the code…');
+    showStatus(t('common.checkingCode'));
     let signedIn;
     try {
       signedIn = await latchkey.completeSecondFactor({ secondFactorToken: secondFactor.token, code });
@@ -405,9 +400,7 @@ function startRecovery(email) {
 function showRecoverStep(intent) {
   recoveryIntent = intent;
   recoverEmail.value = signInEmail.value.trim();
-  document.getElementById('recover-hint').textContent =
-    'Enter the email address of your account. We will email you a code to prove it is yours; then ' +
-    (intent === 'password' ? 'you can choose a new password.' : 'you can create a new passkey on this device.');
+  document.getElementById('recover-hint').textContent = t(intent === 'password' ? 'recover.hintPassword' : 'recover.hintPasskey');
   showStep('recover', headingFor('RECOVERY', intent));
   recoverEmail.focus();
 }
@@ -415,7 +408,7 @@ function showRecoverStep(intent) {
 /** Step 2: the code typed in, or the link's Confirm button; then on with the proof. */
 function confirmAddress(exchange, context) {
   return exclusive(async () => {
-    showStatus('Checking the code…');
+    showStatus(t('common.checkingCode'));
     const proof = await exchange();
     await useProof(proof);
     setBusy(false);
@@ -441,33 +434,29 @@ async function useProof(proof) {
         return;
       }
       if (config.recoveryRequiresApproval) {
-        showStatus('Sending your request…');
+        showStatus(t('recover.sending'));
         await latchkey.requestAccountRecovery({ emailProof: proof.emailProof });
-        showDone(
-          headingFor('RECOVERY'),
-          `Your request to recover the account of ${proof.email} has been sent. An administrator ` +
-            'will review it; once it is approved, you will receive an email with a link to set up a new passkey.',
-        );
+        showDone(headingFor('RECOVERY'), t('recover.requested', { email: proof.email }));
         return;
       }
       showReplaceStep();
       return;
     case 'VERIFY_ADDRESS':
-      showDone('Email address verified', `Your email address ${proof.email} is verified.`);
+      showDone(t('proof.verifiedHeading'), t('proof.verified', { email: proof.email }));
       return;
     case 'EMAIL_CHANGE':
       // The link of a code asked for on the account page: the account moves to the address
       // where this browser is signed in; elsewhere the proof has no account to move.
       if (!storedTokens.load()) {
-        showDone(PROFILE_TEXT.emailHeading, PROFILE_TEXT.emailLinkSignedOut);
+        showDone(t('emailChange.heading'), t('emailChange.linkSignedOut'));
         return;
       }
       await latchkey.changeViewerEmail({ emailProof: proof.emailProof });
-      setFlash(PROFILE_TEXT.emailChanged(proof.email), 'success');
+      setFlash('emailChange.changed', { email: proof.email }, 'success');
       location.assign(`${base}account`);
       return;
     default:
-      showDone('Email address confirmed', `Your email address ${proof.email} is confirmed.`);
+      showDone(t('proof.confirmedHeading'), t('proof.confirmed', { email: proof.email }));
   }
 }
 
@@ -496,46 +485,36 @@ function showCreateStep() {
   document.getElementById('create-password-hint').textContent = passwordRules(config);
   createPasswordInput.value = '';
   createPasswordInput.removeAttribute('aria-invalid');
-  const then = withPassword
-    ? withPasskey
-      ? 'then create a passkey or choose a password'
-      : 'then choose a password'
-    : 'then create your passkey';
-  document.getElementById('create-text').textContent = address.emailProof
-    ? `Your address ${address.email} is confirmed. Choose the name shown on your account, ${then}.`
-    : `Choose the name shown on your account, then create the passkey for ${address.email}.`;
+  const text = withPassword ? (withPasskey ? 'create.textPasskeyOrPassword' : 'create.textPassword') : 'create.textPasskey';
+  document.getElementById('create-text').textContent = t(address.emailProof ? text : 'create.textUnverified', {
+    email: address.email,
+  });
   showStep('create', headingFor('SIGN_UP'));
   createName.focus();
 }
 
 function signUpWithPassword(displayName, password) {
   if (!password) {
-    showStatus('Choose a password for your account.', 'error');
+    showStatus(t('create.enterPassword'), 'error');
     createPasswordInput.focus();
     return;
   }
   const { emailProof } = address;
   createPasswordInput.removeAttribute('aria-invalid');
   return exclusive(async () => {
-    showStatus('Creating your account…');
+    showStatus(t('signup.creating'));
     const signedIn = await markingErrors(createPasswordInput, ['password'], () =>
       latchkey.signUpWithPassword({ emailProof, password, displayName }),
     );
     hidePasswords();
-    await completeSignIn(
-      signedIn,
-      config.requireSecondFactor
-        ? 'Your account is ready. Set up an authenticator app now: signing in with your password needs a code from it.'
-        : 'Your account is ready.',
-    );
+    await completeSignIn(signedIn, config.requireSecondFactor ? 'signup.readySetUpApp' : 'signup.ready');
   }, 'password-signup');
 }
 
 /** Recovery with a new passkey, for `address` (a `RECOVERY` proof). */
 function showReplaceStep() {
   showStatus('');
-  document.getElementById('replace-text').textContent =
-    `Your address ${address.email} is confirmed. Create a new passkey on this device to get back into your account.`;
+  document.getElementById('replace-text').textContent = t('replace.text', { email: address.email });
   document.getElementById('replace-password-button').parentElement.hidden = !allows('PASSWORD');
   showStep('replace', headingFor('RECOVERY'));
 }
@@ -543,8 +522,7 @@ function showReplaceStep() {
 /** Recovery with a new password, for `address` (a `RECOVERY` proof). */
 function showResetStep() {
   showStatus('');
-  document.getElementById('reset-text').textContent =
-    `Your address ${address.email} is confirmed. Choose a new password for your account.`;
+  document.getElementById('reset-text').textContent = t('reset.text', { email: address.email });
   document.getElementById('reset-username').value = address.email;
   document.getElementById('reset-password-hint').textContent = passwordRules(config);
   resetPassword.value = '';
@@ -562,14 +540,14 @@ function showResetStep() {
  */
 function resetAccountPassword(newPassword, signOutEverywhere) {
   if (!newPassword) {
-    showStatus('Choose a new password.', 'error');
+    showStatus(t('reset.enterPassword'), 'error');
     resetPassword.focus();
     return;
   }
   const { emailProof, email } = address;
   resetPassword.removeAttribute('aria-invalid');
   return exclusive(async () => {
-    showStatus('Saving your new password…');
+    showStatus(t('reset.saving'));
     await markingErrors(resetPassword, ['newPassword', 'password'], () =>
       latchkey.resetPassword({ emailProof, newPassword, signOutEverywhere }),
     );
@@ -579,20 +557,15 @@ function resetAccountPassword(newPassword, signOutEverywhere) {
     passwordInput.value = '';
     setBusy(false);
     backToSignIn(passwordInput);
-    showStatus(
-      signOutEverywhere
-        ? 'Your password has been changed and your account was signed out everywhere. Sign in with your new password.'
-        : 'Your password has been changed. Sign in with your new password.',
-      'success',
-    );
+    showStatus(t(signOutEverywhere ? 'reset.doneEverywhere' : 'reset.done'), 'success');
   }, 'password-reset');
 }
 
 function signUp(displayName) {
   const { emailProof, email } = address;
   return exclusive(async () => {
-    showStatus('Follow your device’s prompt to create a passkey…');
-    const onCredential = () => showStatus('Creating your account…');
+    showStatus(t('common.followPrompt'));
+    const onCredential = () => showStatus(t('signup.creating'));
     const proven = emailProof ? { emailProof } : { email };
     await completeSignIn(await latchkey.signUp({ ...proven, displayName, onCredential }));
   }, 'signup');
@@ -601,15 +574,10 @@ function signUp(displayName) {
 function replacePasskey(signOutEverywhere) {
   const { emailProof } = address;
   return exclusive(async () => {
-    showStatus('Follow your device’s prompt to create a passkey…');
-    const onCredential = () => showStatus('Saving your new passkey…');
+    showStatus(t('common.followPrompt'));
+    const onCredential = () => showStatus(t('common.savingPasskey'));
     const signedIn = await latchkey.recover({ emailProof, signOutEverywhere, onCredential });
-    await completeSignIn(
-      signedIn,
-      signOutEverywhere
-        ? 'Your new passkey is ready, and your account was signed out everywhere else.'
-        : 'Your new passkey is ready.',
-    );
+    await completeSignIn(signedIn, signOutEverywhere ? 'replace.readyElsewhere' : 'replace.ready');
   }, 'recover');
 }
 
@@ -619,8 +587,8 @@ function replacePasskey(signOutEverywhere) {
 /** A registration link (`?registration=<token>`): register a new passkey to that account. */
 function registerFromLink(registrationToken) {
   return exclusive(async () => {
-    showStatus('Follow your device’s prompt to create a passkey…');
-    const onCredential = () => showStatus('Saving your new passkey…');
+    showStatus(t('common.followPrompt'));
+    const onCredential = () => showStatus(t('common.savingPasskey'));
     const signedIn = await latchkey.signUp({ registrationToken, onCredential });
     history.replaceState(null, '', base);
     await completeSignIn(signedIn);
@@ -655,16 +623,14 @@ function openVerifyLink(challengeId, code) {
  * it was signed in to it: the person signs in again.
  */
 function openUndoLink(token) {
-  document.getElementById('undo-text').textContent = PROFILE_TEXT.undoText;
-  document.getElementById('undo-button').textContent = PROFILE_TEXT.undoButton;
-  showStep('undo', PROFILE_TEXT.undoHeading);
+  showStep('undo', t('emailChange.undoHeading'));
   document.getElementById('undo-form').addEventListener('submit', (event) => {
     event.preventDefault();
     exclusive(async () => {
       try {
         await latchkey.undoEmailChange({ token });
       } catch (error) {
-        if (error?.code === 'BAD_USER_INPUT' && error.field === 'token') throw new Error(PROFILE_TEXT.undoFailed);
+        if (error?.code === 'BAD_USER_INPUT' && error.field === 'token') throw new Error(t('emailChange.undoFailed'));
         throw error;
       }
       // The token is spent: no copy of it stays in the address bar or the history.
@@ -674,7 +640,7 @@ function openUndoLink(token) {
       document.getElementById('signed-in-notice').hidden = !storedTokens.load();
       setBusy(false);
       backToSignIn();
-      showStatus(PROFILE_TEXT.undoDone, 'success');
+      showStatus(t('emailChange.undone'), 'success');
     }, 'account');
   });
 }
@@ -692,9 +658,7 @@ if (registrationToken) {
     .getElementById('recovery-button')
     .addEventListener('click', () => registerFromLink(registrationToken));
 }
-if (verifyChallenge) openVerifyLink(verifyChallenge, query.get('code') ?? '');
 const undoEmailChangeToken = query.get('undo_email_change');
-if (undoEmailChangeToken) openUndoLink(undoEmailChangeToken);
 
 signInForm.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -743,7 +707,7 @@ document.getElementById('resend-button').addEventListener('click', () =>
   exclusive(async () => {
     await resendCode();
     setBusy(false);
-    showStatus('We sent a new code. The one before no longer works.', 'success');
+    showStatus(t('code.resent'), 'success');
   }, 'verify-code'),
 );
 
@@ -826,30 +790,26 @@ function showSignInMethods() {
   }
   if (usePassword) {
     // The password is the form's main action; passkeys and codes are the other buttons.
-    continueButton.textContent = 'Continue with a passkey';
-    hint.textContent = usePasskeys
+    continueButton.dataset.i18n = 'signin.continueWithPasskey';
+    hint.dataset.i18n = usePasskeys
       ? useCodes
-        ? 'Enter your email and password, or choose your passkey from the suggestions. You can also continue with a passkey or a code sent to your email.'
-        : 'Enter your email and password, or choose your passkey from the suggestions or continue with a passkey.'
+        ? 'signin.emailHintPasswordPasskeyCode'
+        : 'signin.emailHintPasswordPasskey'
       : useCodes
-        ? 'Enter your email and your password, or ask for a code sent to your email.'
-        : 'Enter your email and your password.';
-    lede.textContent = usePasskeys
-      ? 'Sign in or create an account. A passkey is the quickest way: no password to remember.'
-      : 'Sign in with your email address.';
+        ? 'signin.emailHintPasswordCode'
+        : 'signin.emailHintPassword';
+    lede.dataset.i18n = usePasskeys ? 'signin.ledePasskeyFirst' : 'signin.ledeEmail';
     if (!usePasskeys) signInEmail.autocomplete = 'username';
     return;
   }
   if (usePasskeys) {
-    if (shown.EMAIL_CODE) {
-      hint.textContent = 'Choose your passkey from the suggestions, or enter your email and continue with a passkey or ask for a code.';
-    }
+    if (shown.EMAIL_CODE) hint.dataset.i18n = 'signin.emailHintPasskeyCode';
     return;
   }
   signInEmail.autocomplete = 'email';
   codeButton.classList.replace('button-secondary', 'button-primary');
-  hint.textContent = 'Enter your email: we will send you a code to sign in with.';
-  lede.textContent = 'Sign in with a code sent to your email.';
+  hint.dataset.i18n = 'signin.emailHintCode';
+  lede.dataset.i18n = 'signin.ledeCode';
 }
 
 /**
@@ -860,35 +820,47 @@ function showStepUp() {
   signUpSection.hidden = true;
   document.getElementById('lost-passkey-button').parentElement.hidden = true;
   document.getElementById('signed-in-notice').hidden = true;
-  document.getElementById('lede').textContent = 'Sign in with a passkey to continue.';
-  document.getElementById('signin-email-hint').textContent =
-    'Choose your passkey from the suggestions, or enter your email and continue.';
+  document.getElementById('lede').dataset.i18n = 'stepUp.lede';
+  document.getElementById('signin-email-hint').dataset.i18n = 'signin.emailHint';
   const notice = document.getElementById('step-up-notice');
   notice.hidden = false;
-  notice.textContent = usePasskeys
-    ? 'The application or organization you are signing in to asks for a passkey: please sign in with your passkey. Other ways of signing in are not accepted here.'
+  notice.dataset.i18n = usePasskeys
+    ? 'stepUp.notice'
     : allows('PASSKEY')
-      ? 'The application or organization you are signing in to asks for a passkey, and this browser cannot use passkeys. Please sign in on a device that has your passkey.'
-      : 'The application or organization you are signing in to asks for a passkey, but this service does not offer passkey sign-in. Please contact the application’s administrator.';
+      ? 'stepUp.noticeNoBrowserSupport'
+      : 'stepUp.noticeNotOffered';
   if (!usePasskeys) notice.classList.add('notice-error');
 }
 
+/**
+ * The languages an application asked for (OpenID Connect `ui_locales`, space-separated, passed
+ * on by `authorize`), best first.
+ */
+const uiLocales = (query.get('ui_locales') ?? '').split(' ').filter(Boolean);
+
 async function init() {
-  // Nothing runs before the tenant's settings are known (they decide the steps).
+  // Nothing runs before the tenant's settings are known (they decide the steps and the language).
   setBusy(true);
-  showFlash();
-  if (invitation) {
-    showStatus('You are invited to join an organization. Sign in, or create an account, with the email address the invitation was sent to.');
-  }
   if (storedTokens.load()) document.getElementById('signed-in-notice').hidden = false;
+  let failure = null;
+  let loaded = null;
   try {
-    config = { ...config, ...(await loadConfig('Sign in')) };
+    loaded = await loadConfig();
+    config = { ...config, ...loaded };
     signUpSection.hidden = config.selfSignUp !== true;
     document.getElementById('signup-email-hint').hidden = config.requireVerifiedEmail === false;
   } catch (error) {
-    showError(error);
+    failure = error;
   }
   showSignInMethods();
+  await localizePage({ config: loaded, preferred: uiLocales, title: 'signin.title' }).catch((error) => {
+    failure ??= error;
+  });
+  showFlash();
+  if (invitation) showStatus(t('signin.invited'));
+  if (failure) showError(failure);
+  if (verifyChallenge) openVerifyLink(verifyChallenge, query.get('code') ?? '');
+  if (undoEmailChangeToken) openUndoLink(undoEmailChangeToken);
   if (!passkeysSupported()) {
     document.getElementById('unsupported-notice').hidden = false;
     // Recovery of a passkey and registration links create passkeys, and sign-up does unless

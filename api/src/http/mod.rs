@@ -4,7 +4,7 @@
 //!
 //! [`routes`] wires the endpoints of the other modules (`graphql`, `oidc`, `inbound`, `pages`,
 //! `health`); they share [`errors`], [`caller`] and [`body`], and none of them imports
-//! [`routes`].
+//! [`routes`]. `pages` serves the catalogs of [`page_catalogs`].
 
 pub mod body;
 pub mod caller;
@@ -13,6 +13,7 @@ pub mod graphql;
 pub mod health;
 pub mod inbound;
 pub mod oidc;
+pub mod page_catalogs;
 pub mod pages;
 pub mod routes;
 

@@ -1,10 +1,12 @@
 //! The hosted pages of each tenant (sign-in / sign-up, account) and its public documents
 //! (`config.json` for the pages, `jwks.json` for token verifiers). The pages are plain HTML,
-//! CSS and ES modules from `web/tenant/`, embedded in the binary; no third-party origin.
+//! CSS and ES modules from `web/tenant/`, embedded in the binary; no third-party origin. Their
+//! words are in one catalog per language (`locales/<tag>.json`, see [`page_catalogs`]).
 
 use super::AppState;
 use super::caller::tenant_by_path;
 use super::errors::HttpError;
+use super::page_catalogs;
 use crate::graphql::types::code;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -48,9 +50,9 @@ const ASSETS: [(&str, &str, &str); 8] = [
         include_str!("../../../web/tenant/profile.js"),
     ),
     (
-        "profile-text.js",
+        "i18n.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../../web/tenant/profile-text.js"),
+        include_str!("../../../web/tenant/i18n.js"),
     ),
     (
         "style.css",
@@ -66,6 +68,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/t/{slug}/", web::get().to(sign_in_page))
         .route("/t/{slug}/account", web::get().to(account_page))
         .route("/t/{slug}/assets/{name}", web::get().to(asset))
+        .route("/t/{slug}/locales/{name}", web::get().to(catalog))
         .route("/t/{slug}/config.json", web::get().to(page_config))
         .route("/t/{slug}/jwks.json", web::get().to(jwks));
 }
@@ -122,11 +125,26 @@ async fn asset(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpEr
         .iter()
         .find(|(file, _, _)| *file == name)
         .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, code::NOT_FOUND, "no such asset"))?;
-    Ok(HttpResponse::Ok()
-        .content_type(*content_type)
+    Ok(embedded(content_type, body))
+}
+
+/// A file embedded in the binary; revalidated on every use, so a new release shows at once.
+fn embedded(content_type: &'static str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(*body))
+        .body(body)
+}
+
+/// The pages' catalog of one language, `{tag}.json`: the same for every tenant.
+async fn catalog(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpError> {
+    let (_, name) = path.into_inner();
+    let body = name
+        .strip_suffix(".json")
+        .and_then(page_catalogs::catalog)
+        .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, code::NOT_FOUND, "no such catalog"))?;
+    Ok(embedded("application/json; charset=utf-8", body))
 }
 
 /// What the hosted pages need before anyone signs in: the tenant's name and branding, its

@@ -33,6 +33,9 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    /// The languages the end user prefers for the pages, best first, space-separated BCP 47
+    /// tags (OpenID Connect Core §3.1.2.1); passed on to the sign-in page.
+    pub ui_locales: Option<String>,
     pub request: Option<String>,
     pub request_uri: Option<String>,
     /// The organization to scope the tokens to: its id or slug (also as scope `org:{id}`).
@@ -57,6 +60,9 @@ pub struct AuthorizationRequest {
     pub prompt_login: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// `ui_locales`, as the client sent it: the sign-in page's language choice uses it.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
     /// The organization (id or slug) the tokens are to be scoped to.
     pub organization: Option<String>,
     /// `prompt=select_organization` without an organization: the user picks one of theirs.
@@ -235,6 +241,7 @@ impl Provider<'_> {
             prompt_login: prompts.contains(&"login"),
             max_age,
             login_hint: bounded("login_hint", params.login_hint, 320)?,
+            ui_locales: bounded("ui_locales", params.ui_locales, 200)?,
             select_organization: prompts.contains(&"select_organization") && organization.is_none(),
             organization: bounded("organization", organization, 100)?,
             received_at: Utc::now().timestamp(),

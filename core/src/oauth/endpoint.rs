@@ -41,6 +41,8 @@ pub enum AuthorizeOutcome {
     SignIn {
         handle: String,
         login_hint: Option<String>,
+        /// The languages the client asked the pages to be in (`ui_locales`).
+        ui_locales: Option<String>,
         prompt_login: bool,
         /// Only a passkey sign-in will do (`acr_values=phr`, or the organization's policy):
         /// the page offers nothing else.
@@ -188,6 +190,7 @@ impl Provider<'_> {
             None => AuthorizeOutcome::SignIn {
                 handle: self.park_request(&request).await?,
                 login_hint: request.login_hint,
+                ui_locales: request.ui_locales,
                 prompt_login: request.prompt_login,
                 passkey_required: step_up || request.phishing_resistant,
             },
@@ -214,6 +217,7 @@ mod tests {
             prompt_login: false,
             max_age: None,
             login_hint: None,
+            ui_locales: None,
             organization: None,
             select_organization,
             received_at: 0,

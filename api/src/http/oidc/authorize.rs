@@ -81,12 +81,14 @@ async fn authorize(
         AuthorizeOutcome::SignIn {
             handle,
             login_hint,
+            ui_locales,
             prompt_login,
             passkey_required,
         } => to_sign_in(
             &tenant,
             &handle,
             login_hint.as_deref(),
+            ui_locales.as_deref(),
             prompt_login,
             passkey_required,
         ),
@@ -128,11 +130,13 @@ fn organization_picker(
 }
 
 /// Sends the browser to the hosted sign-in page, which comes back to
-/// `authorize?authorization_request={handle}` once the user has signed in.
+/// `authorize?authorization_request={handle}` once the user has signed in. The page is shown in
+/// the first of `ui_locales` it has a catalog for.
 fn to_sign_in(
     tenant: &Tenant,
     handle: &str,
     login_hint: Option<&str>,
+    ui_locales: Option<&str>,
     prompt_login: bool,
     passkey_required: bool,
 ) -> HttpResponse {
@@ -143,6 +147,9 @@ fn to_sign_in(
     }
     if let Some(hint) = login_hint {
         query.append_pair("login_hint", hint);
+    }
+    if let Some(languages) = ui_locales {
+        query.append_pair("ui_locales", languages);
     }
     if prompt_login {
         query.append_pair("prompt", "login");

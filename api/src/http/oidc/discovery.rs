@@ -44,6 +44,7 @@ pub(super) async fn discovery(
             "scopes_supported": latchkey_core::applications::OIDC_SCOPES,
             "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp", "name", "updated_at", "email", "email_verified", "phone_number", "org_id", "org_kind", "roles"],
             "prompt_values_supported": ["none", "login", "consent", "select_account", "select_organization"],
+            "ui_locales_supported": latchkey_core::languages::Language::tags(),
             "authorization_response_iss_parameter_supported": true,
             "request_parameter_supported": false,
             "request_uri_parameter_supported": false,
