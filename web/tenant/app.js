@@ -321,6 +321,8 @@ export function describeError(error, context = 'signin') {
       return error.retryAfter
         ? plural('error.rateLimited', Math.max(1, Math.ceil(Number(error.retryAfter) || 1)))
         : t('error.rateLimitedWait');
+    case 'UNAVAILABLE':
+      return t('error.unavailable');
     case 'UNAUTHENTICATED':
       return t('session.ended');
     case 'NETWORK':

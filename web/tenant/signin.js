@@ -341,7 +341,7 @@ function completeSecondFactor(code) {
       // A wrong code: try again, unless it was the last try; anything else about the sign-in
       // (an expired token): back to the password.
       if (error?.field === 'code' && !/last try/i.test(error.message ?? '')) markInvalid(secondFactorInput);
-      else if (error?.code !== 'RATE_LIMITED' && error?.code !== 'NETWORK') backToSignIn(passwordInput);
+      else if (!['RATE_LIMITED', 'UNAVAILABLE', 'NETWORK'].includes(error?.code)) backToSignIn(passwordInput);
       throw error;
     }
     secondFactor = null;
