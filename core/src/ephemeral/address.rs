@@ -37,9 +37,11 @@ impl RedisAddress {
     /// Parses the URL; the error says what is wrong without repeating the password.
     pub fn parse(url: &str) -> Result<Self, String> {
         let Some((scheme, rest)) = url.split_once("://") else {
-            return Err("is not a URL (expected redis://, rediss://, redis+cluster://, \
+            return Err(
+                "is not a URL (expected redis://, rediss://, redis+cluster://, \
                         rediss+cluster://, redis+sentinel:// or rediss+sentinel://)"
-                .into());
+                    .into(),
+            );
         };
         let (node_scheme, topology) = match scheme.split_once('+') {
             Some((node, topology)) => (node, Some(topology)),

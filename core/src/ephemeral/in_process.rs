@@ -124,4 +124,3 @@ impl EphemeralStore for InProcessStore {
         "in-process"
     }
 }
-

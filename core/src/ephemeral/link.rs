@@ -123,9 +123,11 @@ impl Target {
     /// Opens a connection that has answered once (a node still loading its data has not).
     async fn open(&mut self, config: &AsyncConnectionConfig) -> RedisResult<Connection> {
         let mut connection = match self {
-            Target::Node(client) => {
-                Connection::Node(client.get_multiplexed_async_connection_with_config(config).await?)
-            }
+            Target::Node(client) => Connection::Node(
+                client
+                    .get_multiplexed_async_connection_with_config(config)
+                    .await?,
+            ),
             // The client checks with ROLE that the node the sentinels name is the primary.
             Target::Sentinel(sentinel) => Connection::Node(
                 sentinel

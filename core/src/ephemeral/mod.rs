@@ -78,4 +78,3 @@ pub trait EphemeralStore: Send + Sync + 'static {
     /// "in-process" or "redis", for logs and `/readyz`.
     fn kind(&self) -> &'static str;
 }
-

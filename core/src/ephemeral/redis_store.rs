@@ -45,7 +45,10 @@ impl RedisStore {
             return Err(failure.into_error());
         }
         match self.link.replacement(generation).await {
-            Some(fresh) => self.attempt(fresh, request).await.map_err(Failure::into_error),
+            Some(fresh) => self
+                .attempt(fresh, request)
+                .await
+                .map_err(Failure::into_error),
             None => Err(failure.into_error()),
         }
     }
@@ -170,7 +173,9 @@ impl EphemeralStore for RedisStore {
             .arg(key.as_str())
             .arg(ttl_millis(window))
             .arg("NX");
-        let (count, _): (u64, i64) = self.query(&Request::Pipeline(pipeline), Retry::Never).await?;
+        let (count, _): (u64, i64) = self
+            .query(&Request::Pipeline(pipeline), Retry::Never)
+            .await?;
         Ok(count)
     }
 
