@@ -65,11 +65,7 @@ impl RedisAddress {
                         "a cluster URL takes no path (found \"/{path}\"): a cluster has one database"
                     ));
                 }
-                let nodes = hosts_of(hosts, DEFAULT_PORT)?
-                    .into_iter()
-                    .map(|host| node_url(node_scheme, credentials, &host))
-                    .collect::<Vec<_>>();
-                nodes.iter().try_for_each(|node| check_node(node))?;
+                let nodes = node_urls(node_scheme, credentials, hosts, DEFAULT_PORT)?;
                 Ok(RedisAddress::Cluster(nodes))
             }
             Some("sentinel") => {
@@ -84,11 +80,7 @@ impl RedisAddress {
                         "the master name {master:?} may not contain \"/\" or \"?\""
                     ));
                 }
-                let sentinels = hosts_of(hosts, DEFAULT_SENTINEL_PORT)?
-                    .into_iter()
-                    .map(|host| node_url(node_scheme, None, &host))
-                    .collect::<Vec<_>>();
-                sentinels.iter().try_for_each(|node| check_node(node))?;
+                let sentinels = node_urls(node_scheme, None, hosts, DEFAULT_SENTINEL_PORT)?;
                 let primary = node_url(node_scheme, credentials, "primary");
                 check_node(&primary)?;
                 Ok(RedisAddress::Sentinel {
@@ -148,6 +140,22 @@ fn hosts_of(hosts: &str, default_port: u16) -> Result<Vec<String>, String> {
                     .ok_or_else(|| format!("has an invalid port {port:?} in {host:?}"))?,
             };
             Ok(format!("{name}:{port}"))
+        })
+        .collect()
+}
+
+/// One checked node URL per host of the list.
+fn node_urls(
+    scheme: &str,
+    credentials: Option<&str>,
+    hosts: &str,
+    default_port: u16,
+) -> Result<Vec<String>, String> {
+    hosts_of(hosts, default_port)?
+        .into_iter()
+        .map(|host| {
+            let url = node_url(scheme, credentials, &host);
+            check_node(&url).map(|()| url)
         })
         .collect()
 }

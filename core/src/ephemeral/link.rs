@@ -9,8 +9,8 @@
 //!   and at once when a command reports a failure; a connection that fails the check is
 //!   replaced right away, so the first request after Redis returns finds a fresh connection.
 //! - **Bounded.** Every connection attempt and every check gives up after the store's timeout.
-//! - **Failover.** A Sentinel connection is checked with `ROLE`: once its node is no longer the
-//!   primary, the sentinels are asked again. A cluster connection follows its cluster itself
+//! - **Failover.** A Sentinel connection is checked by asking the sentinels which node is the
+//!   primary (and that node, with `ROLE`): once they name another, the store connects to it. A cluster connection follows its cluster itself
 //!   (redirections, slot refresh, reconnection per node), so it is opened once and kept.
 //!
 //! The redis crate's `ConnectionManager` was not used: it reconnects only after a command has
@@ -81,7 +81,11 @@ impl ConnectionLike for Connection {
 enum Target {
     Node(redis::Client),
     Cluster(ClusterClient),
-    Sentinel(SentinelClient),
+    Sentinel {
+        sentinels: SentinelClient,
+        /// The node the current connection goes to.
+        primary: Option<redis::ConnectionAddr>,
+    },
 }
 
 impl Target {
@@ -110,12 +114,15 @@ impl Target {
                 if matches!(primary.addr(), redis::ConnectionAddr::TcpTls { .. }) {
                     node = node.set_tls_mode(redis::TlsMode::Secure);
                 }
-                Target::Sentinel(SentinelClient::build(
-                    sentinels.iter().map(String::as_str).collect(),
-                    master.as_str(),
-                    Some(node),
-                    SentinelServerType::Master,
-                )?)
+                Target::Sentinel {
+                    sentinels: SentinelClient::build(
+                        sentinels.iter().map(String::as_str).collect(),
+                        master.as_str(),
+                        Some(node),
+                        SentinelServerType::Master,
+                    )?,
+                    primary: None,
+                }
             }
         })
     }
@@ -129,13 +136,13 @@ impl Target {
                     .await?,
             ),
             // The client checks with ROLE that the node the sentinels name is the primary.
-            Target::Sentinel(sentinel) => Connection::Node(
-                sentinel
-                    .async_get_client()
-                    .await?
-                    .get_multiplexed_async_connection_with_config(config)
-                    .await?,
-            ),
+            Target::Sentinel { sentinels, primary } => {
+                let client = sentinels.async_get_client().await?;
+                let connection = client.get_multiplexed_async_connection_with_config(config);
+                let connection = Connection::Node(connection.await?);
+                *primary = Some(client.get_connection_info().addr().clone());
+                connection
+            }
             Target::Cluster(client) => {
                 return Ok(Connection::Cluster(client.get_async_connection().await?));
             }
@@ -146,9 +153,11 @@ impl Target {
         Ok(connection)
     }
 
-    /// Whether a connection still serves: a node answers, a Sentinel's node is still the
-    /// primary. A cluster connection is not replaced, so it always passes.
-    async fn check(&self, mut connection: Connection) -> RedisResult<bool> {
+    /// Whether a connection still serves: a node answers; a Sentinel's node is still the
+    /// primary and still the one the sentinels name (after a forced failover the old primary
+    /// keeps accepting writes until the sentinels demote it, and those writes are lost). A
+    /// cluster connection is not replaced, so it always passes.
+    async fn check(&mut self, mut connection: Connection) -> RedisResult<bool> {
         Ok(match self {
             Target::Node(_) => {
                 redis::cmd("PING")
@@ -156,12 +165,16 @@ impl Target {
                     .await?;
                 true
             }
-            Target::Sentinel(_) => matches!(
-                redis::cmd("ROLE")
-                    .query_async::<redis::Role>(&mut connection)
-                    .await?,
-                redis::Role::Primary { .. }
-            ),
+            Target::Sentinel { sentinels, primary } => {
+                let named = sentinels.async_get_client().await?;
+                primary.as_ref() == Some(named.get_connection_info().addr())
+                    && matches!(
+                        redis::cmd("ROLE")
+                            .query_async::<redis::Role>(&mut connection)
+                            .await?,
+                        redis::Role::Primary { .. }
+                    )
+            }
             Target::Cluster(_) => true,
         })
     }
@@ -289,7 +302,7 @@ async fn keep(
                 }
                 reachable = Some(true);
                 publish(&state, Some(connection.clone()));
-                watch_connection(&target, connection, &failed, timeout).await;
+                watch_connection(&mut target, connection, &failed, timeout).await;
                 // Replace it at once; it is withdrawn only if that fails.
                 continue;
             }
@@ -314,7 +327,7 @@ async fn keep(
 /// Returns when the connection fails its check: on a failure report, or every
 /// [`HEALTH_INTERVAL`].
 async fn watch_connection(
-    target: &Target,
+    target: &mut Target,
     connection: Connection,
     failed: &Notify,
     timeout: Duration,
@@ -327,7 +340,7 @@ async fn watch_connection(
         match tokio::time::timeout(timeout, target.check(connection.clone())).await {
             Ok(Ok(true)) => {}
             Ok(Ok(false)) => {
-                tracing::info!("the Redis node is no longer the primary; asking the sentinels");
+                tracing::info!("the sentinels name another primary; reconnecting");
                 return;
             }
             Ok(Err(error)) => {

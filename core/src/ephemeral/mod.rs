@@ -6,9 +6,12 @@
 //! (`{…}`) so all of a tenant's keys land in one Redis Cluster slot.
 //!
 //! Children: `address` (the forms of `LATCHKEY_REDIS_URL`), `in_process`, `link` (the Redis
-//! connection, kept by a background task) → `redis_store`.
+//! connection, kept by a background task) → `redis_store`; tests: `suite` (every store) →
+//! `faults` (outages and failovers on Redis processes of their own).
 
 mod address;
+#[cfg(test)]
+mod faults;
 mod in_process;
 mod link;
 mod redis_store;
