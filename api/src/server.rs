@@ -142,9 +142,11 @@ pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
 async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn EphemeralStore>> {
     Ok(match &config.redis_url {
         Some(url) => Arc::new(
-            RedisStore::connect(url)
+            // Returns whether or not Redis is up: the store connects in the background and
+            // logs once while it cannot.
+            RedisStore::connect(url, config.redis_timeout)
                 .await
-                .context("LATCHKEY_REDIS_URL: cannot connect to Redis")?,
+                .context("LATCHKEY_REDIS_URL")?,
         ),
         None => Arc::new(InProcessStore::default()),
     })

@@ -74,6 +74,8 @@ pub fn test_settings() -> Settings {
         database_url: Some(test_database_url().unwrap_or_else(|| "sqlite::memory:".into())),
         migration_database_url: test_migration_database_url(),
         redis_url: test_redis_url(),
+        // Roomier than the 250 ms default: suites run many servers at once on a busy machine.
+        redis_timeout_ms: 1000,
         master_key: Some(TEST_MASTER_KEY.into()),
         platform_token: Some(process_platform_token().to_owned()),
         auto_migrate: Some(true),

@@ -36,8 +36,13 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// URL with the rights to change the schema, for `latchkey migrate`; unset = `database_url`.
     pub migration_database_url: Option<String>,
-    /// `redis://…`; unset = the in-process ephemeral store.
+    /// `redis://…` (one node), `redis+cluster://h1:p1,h2:p2,…` (Redis Cluster) or
+    /// `redis+sentinel://h1:p1,h2:p2,…/<master name>` (Sentinel), `rediss…` with TLS; unset =
+    /// the in-process ephemeral store.
     pub redis_url: Option<String>,
+    /// Milliseconds a Redis command or connection attempt may take before the request that
+    /// needs it answers UNAVAILABLE.
+    pub redis_timeout_ms: u64,
     /// 32 bytes, base64 or hex, that encrypt secrets at rest.
     pub master_key: Option<String>,
     /// A file holding the master key (instead of `master_key`).
@@ -125,6 +130,7 @@ impl Default for Settings {
             database_url: None,
             migration_database_url: None,
             redis_url: None,
+            redis_timeout_ms: 250,
             master_key: None,
             master_key_file: None,
             platform_token: None,
@@ -203,6 +209,8 @@ pub struct Config {
     /// SQLite in the data directory with nothing configured: the development mode.
     pub embedded: bool,
     pub redis_url: Option<String>,
+    /// Bounds every Redis command and connection attempt.
+    pub redis_timeout: std::time::Duration,
     pub master_key: MasterKeySource,
     pub platform_token: Option<String>,
     /// Without a trailing slash. `None` = derived from the bound port at start-up.
@@ -296,7 +304,19 @@ impl Config {
             None => database_url.clone(),
         };
         if let Some(url) = &settings.redis_url {
-            check_url("LATCHKEY_REDIS_URL", url, &["redis", "rediss"])?;
+            latchkey_core::ephemeral::RedisAddress::parse(url).map_err(|reason| {
+                bad("LATCHKEY_REDIS_URL", format!("{:?} {reason}", redact(url)))
+            })?;
+        }
+        if !(1..=60_000).contains(&settings.redis_timeout_ms) {
+            return Err(bad(
+                "LATCHKEY_REDIS_TIMEOUT_MS",
+                format!(
+                    "{} is not between 1 and 60000 milliseconds (default 250: well under a \
+                     second, so that requests fail fast while Redis is down)",
+                    settings.redis_timeout_ms
+                ),
+            ));
         }
         let master_key = match (settings.master_key, settings.master_key_file) {
             (Some(_), Some(_)) => {
@@ -446,6 +466,7 @@ impl Config {
             migration_database_url,
             embedded,
             redis_url: settings.redis_url,
+            redis_timeout: std::time::Duration::from_millis(settings.redis_timeout_ms),
             master_key,
             platform_token: settings.platform_token,
             public_url,
@@ -574,6 +595,14 @@ mod tests {
                 Box::new(|s| s.redis_url = Some("localhost:6379".into())),
             ),
             (
+                "LATCHKEY_REDIS_URL",
+                Box::new(|s| s.redis_url = Some("redis+sentinel://s1:26379".into())),
+            ),
+            (
+                "LATCHKEY_REDIS_TIMEOUT_MS",
+                Box::new(|s| s.redis_timeout_ms = 0),
+            ),
+            (
                 "LATCHKEY_MASTER_KEY",
                 Box::new(|s| s.master_key = Some("short".into())),
             ),
@@ -627,6 +656,29 @@ mod tests {
         assert_eq!(
             Config::check(s).unwrap_err().setting,
             "LATCHKEY_TRUSTED_PROXIES"
+        );
+    }
+
+    #[test]
+    fn redis_urls_of_every_topology_are_accepted() {
+        for url in [
+            "redis://127.0.0.1:6379",
+            "rediss://:pw@cache:6380/1",
+            "redis+cluster://10.0.0.1:7000,10.0.0.2:7000",
+            "rediss+cluster://app:pw@10.0.0.1:7000",
+            "redis+sentinel://s1:26379,s2:26379,s3:26379/main",
+            "rediss+sentinel://:pw@s1:26379/main",
+        ] {
+            let mut s = settings();
+            s.redis_url = Some(url.into());
+            assert_eq!(Config::check(s).unwrap().redis_url.as_deref(), Some(url));
+        }
+        let mut s = settings();
+        s.redis_url = Some("redis+cluster://u:secret@a:notaport".into());
+        let error = Config::check(s).unwrap_err().to_string();
+        assert!(
+            error.contains("invalid port") && !error.contains("secret"),
+            "{error}"
         );
     }
 
