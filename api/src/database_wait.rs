@@ -69,7 +69,11 @@ async fn why(url: &str, error: &latchkey_core::error::DbError, pool: PoolSetting
         return said;
     }
     let target = address(url);
-    match tokio::time::timeout(pool.acquire_timeout, tokio::net::TcpStream::connect(&target)).await
+    match tokio::time::timeout(
+        pool.acquire_timeout,
+        tokio::net::TcpStream::connect(&target),
+    )
+    .await
     {
         Ok(Err(io)) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             "connection refused".to_owned()

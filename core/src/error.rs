@@ -105,30 +105,36 @@ pub fn is_pool_timeout(error: &sea_orm::DbErr) -> bool {
 /// A database error that says the database could not be reached (no connection within the
 /// acquire timeout, connection refused or dropped), as opposed to a failed statement.
 pub fn is_unreachable(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as SqlxError;
     use sea_orm::{DbErr, RuntimeErr};
-    let sqlx = match error {
+    let (sqlx, connecting) = match error {
         DbErr::ConnectionAcquire(_) => return true,
-        DbErr::Conn(RuntimeErr::SqlxError(e))
-        | DbErr::Exec(RuntimeErr::SqlxError(e))
-        | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        DbErr::Conn(RuntimeErr::SqlxError(e)) => (e, true),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            (e, false)
+        }
         DbErr::Conn(_) => return true,
         _ => return false,
     };
-    matches!(
-        **sqlx,
-        sea_orm::sqlx::Error::Io(_)
-            | sea_orm::sqlx::Error::PoolTimedOut
-            | sea_orm::sqlx::Error::PoolClosed
-            | sea_orm::sqlx::Error::WorkerCrashed
-            | sea_orm::sqlx::Error::Tls(_)
-    ) || sqlx
-        .as_database_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| {
-            // PostgreSQL: admin shutdown, crash shutdown, cannot connect now, too many
-            // connections (classes 57P and 53300).
-            matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
-        })
+    match &**sqlx {
+        // PostgreSQL: admin shutdown, crash shutdown, cannot connect now, too many
+        // connections (classes 57P and 53300). Other answers of the server (a wrong
+        // password, a database that does not exist) are not outages.
+        SqlxError::Database(e) => e
+            .code()
+            .is_some_and(|code| matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")),
+        // Anything else while connecting (refused, reset, a connection closed during the
+        // handshake, which the driver reads as a protocol error) means the server is not
+        // there; during a statement, a broken or timed-out connection does.
+        _ if connecting => true,
+        SqlxError::Io(_)
+        | SqlxError::Protocol(_)
+        | SqlxError::PoolTimedOut
+        | SqlxError::PoolClosed
+        | SqlxError::WorkerCrashed
+        | SqlxError::Tls(_) => true,
+        _ => false,
+    }
 }
 
 /// The innermost cause of a connection failure, in the words an operator looks for.

@@ -2,9 +2,11 @@
 //! task, so that requests never wait for Redis to come back and never meet a stale connection.
 //!
 //! - **Start without Redis.** The task connects; until it has, and whenever it finds Redis
-//!   unreachable, [`Link::current`] answers `Unavailable` at once (no request waits out a
-//!   timeout) while the task retries every [`RECONNECT_INTERVAL`]. It logs the outage once and
-//!   the recovery once.
+//!   unreachable, it retries every [`RECONNECT_INTERVAL`], and at once when a command asks:
+//!   [`Link::current`] then waits for that one attempt, which a refused connection ends at
+//!   once and the timeout bounds otherwise. So a command fails fast while Redis is down, and
+//!   the first command after Redis returns finds it (it does not wait for the next retry).
+//!   The task logs the outage once and the recovery once.
 //! - **Recover at once.** The task checks the connection it holds every [`HEALTH_INTERVAL`],
 //!   and at once when a command reports a failure; a connection that fails the check is
 //!   replaced right away, so the first request after Redis returns finds a fresh connection.
@@ -27,12 +29,15 @@ use redis::cluster_async::ClusterConnection;
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{AsyncConnectionConfig, IntoConnectionInfo, RedisResult};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, watch};
 
 /// How often the task tries again while Redis is unreachable: the longest a recovered Redis
 /// waits before the store uses it again.
 pub(super) const RECONNECT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The least time between two connection attempts while Redis is unreachable.
+const MIN_RETRY_SPACING: Duration = Duration::from_millis(10);
 
 /// How often the task checks a connection that no command has reported as failed.
 const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
@@ -186,6 +191,11 @@ struct State {
     connection: Option<Connection>,
     /// Counts the changes of `connection`, so a command can wait for the next one.
     generation: u64,
+    /// Counts the connection attempts that failed, so a command can wait for the next one.
+    failed_attempts: u64,
+    /// When the last failed attempt ended, if it ran into the timeout (Redis hangs rather
+    /// than refuses): another attempt right away would only wait out the timeout again.
+    hung_at: Option<Instant>,
 }
 
 /// The connection kept by the background task; the task ends when the link is dropped.
@@ -232,17 +242,41 @@ impl Link {
         })
     }
 
-    /// The connection to use and its generation, or `Unavailable` at once while Redis is
-    /// known to be unreachable (the task logged that once; this does not log per request).
-    pub(super) fn current(&self) -> Result<(Connection, u64)> {
-        let state = self.state.borrow();
-        match &state.connection {
-            Some(connection) => Ok((connection.clone(), state.generation)),
-            None => Err(Error::Unavailable {
-                dependency: Dependency::Redis,
-                retry_after: UNAVAILABLE_RETRY_AFTER,
-            }),
+    /// The connection to use and its generation. While Redis is known to be unreachable, the
+    /// task tries once more now and this waits for that attempt (at most the timeout):
+    /// `Unavailable` if it failed (the task logged the outage once; this does not log per
+    /// request).
+    ///
+    /// A Redis that hangs is not tried again for each command: for [`RECONNECT_INTERVAL`]
+    /// after an attempt ran into the timeout, commands fail at once (so one request meets the
+    /// timeout at most once, not at every command it sends).
+    pub(super) async fn current(&self) -> Result<(Connection, u64)> {
+        if let Some(found) = self.connected() {
+            return Ok(found);
         }
+        let mut state = self.state.clone();
+        let (seen, hung_at) = {
+            let now = state.borrow();
+            (now.failed_attempts, now.hung_at)
+        };
+        if hung_at.is_none_or(|at| at.elapsed() >= RECONNECT_INTERVAL) {
+            self.failed.notify_one();
+            let _ = tokio::time::timeout(
+                self.timeout,
+                state.wait_for(|state| state.connection.is_some() || state.failed_attempts > seen),
+            )
+            .await;
+        }
+        self.connected().ok_or(Error::Unavailable {
+            dependency: Dependency::Redis,
+            retry_after: UNAVAILABLE_RETRY_AFTER,
+        })
+    }
+
+    fn connected(&self) -> Option<(Connection, u64)> {
+        let state = self.state.borrow();
+        let connection = state.connection.clone()?;
+        Some((connection, state.generation))
     }
 
     /// Tells the task that a command failed, so it checks its connection now.
@@ -306,9 +340,20 @@ async fn keep(
                 // Replace it at once; it is withdrawn only if that fails.
                 continue;
             }
-            Ok(Err(error)) => error.to_string(),
-            Err(_) => format!("no answer within {} ms", timeout.as_millis()),
+            Ok(Err(error)) => {
+                let hung_at = error.is_timeout().then(Instant::now);
+                (error.to_string(), hung_at)
+            }
+            Err(_) => (
+                format!("no answer within {} ms", timeout.as_millis()),
+                Some(Instant::now()),
+            ),
         };
+        let (cause, hung_at) = cause;
+        state.send_modify(|state| {
+            state.failed_attempts += 1;
+            state.hung_at = hung_at;
+        });
         if reachable != Some(false) {
             tracing::warn!(
                 redis.topology = topology,
@@ -320,7 +365,13 @@ async fn keep(
             reachable = Some(false);
             publish(&state, None);
         }
-        tokio::time::sleep(RECONNECT_INTERVAL).await;
+        // The next attempt: after the interval, or sooner when a command asks for it (never
+        // more often than every MIN_RETRY_SPACING, however many commands ask).
+        tokio::time::sleep(MIN_RETRY_SPACING).await;
+        tokio::select! {
+            () = tokio::time::sleep(RECONNECT_INTERVAL) => {}
+            () = failed.notified() => {}
+        }
     }
 }
 

@@ -9,8 +9,9 @@ use redis::FromRedisValue;
 use std::time::Duration;
 
 /// The store in Redis. Every failure of Redis (refused, timed out, dropped, cluster down,
-/// failover in progress) is [`Error::Unavailable`]; a command fails at once while Redis is
-/// known to be unreachable, and otherwise within about the timeout (twice that for a command
+/// failover in progress) is [`Error::Unavailable`]; a command fails within one connection
+/// attempt while Redis is known to be unreachable (at once when it refuses), and otherwise
+/// within about the timeout (twice that for a command
 /// retried on a fresh connection). Idempotent commands (`GET`, `SET`, `DEL`, `PING`) are
 /// retried once on a fresh connection when the first attempt failed; `GETDEL` and the
 /// counter's `INCR` are not, since the first attempt may have run.
@@ -34,7 +35,7 @@ impl RedisStore {
     }
 
     async fn query<T: FromRedisValue>(&self, request: &Request, retry: Retry) -> Result<T> {
-        let (connection, generation) = self.link.current()?;
+        let (connection, generation) = self.link.current().await?;
         let failure = match self.attempt(connection, request).await {
             Ok(value) => return Ok(value),
             Err(failure) if failure.is_ours() => return Err(failure.into_error()),
