@@ -131,10 +131,9 @@ mod tests {
             max_connections: 1,
             acquire_timeout: Duration::from_millis(300),
         };
-        let error = connect(&url, pool, Vec::new(), Duration::from_millis(1200))
-            .await
-            .err()
-            .expect("nothing listens there");
+        let Err(error) = connect(&url, pool, Vec::new(), Duration::from_millis(1200)).await else {
+            panic!("nothing listens there");
+        };
         let message = error.to_string();
         assert!(
             message.starts_with(&format!(
