@@ -59,16 +59,26 @@ async fn readyz(app: &TestApp) -> (u16, Value, Duration) {
     (status, response.json().await.unwrap(), started.elapsed())
 }
 
-#[tokio::test]
-async fn without_redis_what_needs_only_the_database_keeps_working() {
+/// A test server whose Redis is reached through a [`FaultProxy`]; `None` (skipped) without
+/// `LATCHKEY_TEST_REDIS_URL`.
+async fn behind_proxy_to_redis() -> Option<(FaultProxy, TestApp)> {
     let Some(redis_url) = test_redis_url() else {
         eprintln!("skipped: LATCHKEY_TEST_REDIS_URL is not set");
-        return;
+        return None;
     };
     let proxy = FaultProxy::start(upstream_of(&redis_url)).await;
     let mut settings = test_settings();
     settings.redis_url = Some(proxy.url_for(&redis_url));
-    let app = TestApp::start_with(settings).await;
+    // One Redis timeout is what a request that needs Redis waits at most.
+    settings.redis_timeout_ms = 300;
+    Some((proxy, TestApp::start_with(settings).await))
+}
+
+#[tokio::test]
+async fn without_redis_what_needs_only_the_database_keeps_working() {
+    let Some((proxy, app)) = behind_proxy_to_redis().await else {
+        return;
+    };
     let tenant = app.create_tenant("no-redis").await;
     // The key is cached in Redis now.
     assert_eq!(
@@ -223,14 +233,9 @@ async fn without_the_database_requests_fail_fast_with_unavailable() {
 async fn a_tenant_cannot_see_or_cause_another_tenants_outage_answers() {
     // The degraded answers stay within the caller's tenant: a key of one tenant is not let
     // into another's API by the database fallback.
-    let Some(redis_url) = test_redis_url() else {
-        eprintln!("skipped: LATCHKEY_TEST_REDIS_URL is not set");
+    let Some((proxy, app)) = behind_proxy_to_redis().await else {
         return;
     };
-    let proxy = FaultProxy::start(upstream_of(&redis_url)).await;
-    let mut settings = test_settings();
-    settings.redis_url = Some(proxy.url_for(&redis_url));
-    let app = TestApp::start_with(settings).await;
     let mine = app.create_tenant("outage-mine").await;
     let theirs = app.create_tenant("outage-theirs").await;
     proxy.set(Mode::Cut);
