@@ -12,5 +12,6 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod server;
+pub mod shutdown;
 pub mod state;
 pub mod sync;

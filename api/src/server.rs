@@ -9,8 +9,10 @@ use crate::http::caller::RequestId;
 use crate::http::routes::routes;
 use crate::mail;
 use crate::metrics::Metrics;
+use crate::shutdown::{self, Draining};
 use crate::state::Services;
 use actix_web::dev::{ServerHandle, Service};
+use actix_web::http::ConnectionType;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpMessage, HttpServer, web};
@@ -30,7 +32,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -161,6 +163,8 @@ pub struct RunningServer {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     stop_dispatcher: watch::Sender<bool>,
     dispatcher: tokio::task::JoinHandle<()>,
+    draining: Draining,
+    drain: Duration,
 }
 
 impl RunningServer {
@@ -172,11 +176,19 @@ impl RunningServer {
         let _ = self.dispatcher.await;
     }
 
-    /// Runs until the server stops (SIGINT/SIGTERM): in-flight requests finish, then the
-    /// outbox dispatcher finishes the delivery in hand (the rest of its batch falls due again
-    /// for any replica).
-    pub async fn wait(self) -> anyhow::Result<()> {
-        let served = self.task.await;
+    /// Runs until the server stops. On SIGTERM or SIGINT it drains first (see [`shutdown`]),
+    /// then stops accepting; in-flight requests finish, then the outbox dispatcher finishes
+    /// the delivery in hand (the rest of its batch falls due again for any replica).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let served = tokio::select! {
+            served = &mut self.task => served,
+            requested = shutdown::stop_requested() => {
+                requested.context("cannot listen for stop signals")?;
+                shutdown::drain(&self.draining, self.drain).await;
+                self.handle.stop(true).await;
+                self.task.await
+            }
+        };
         let _ = self.stop_dispatcher.send(true);
         let _ = self.dispatcher.await;
         served??;
@@ -236,6 +248,8 @@ pub async fn start_with_clock(
     } else {
         tokio::spawn(async {})
     };
+    let draining = Draining::default();
+    let drain = config.shutdown_drain;
     let state = web::Data::new(AppState {
         services: Services {
             db,
@@ -259,10 +273,13 @@ pub async fn start_with_clock(
         tenant_schema: tenant_schema(&config.limits),
         platform_schema: platform_schema(&config.limits),
         config: Arc::new(config),
+        draining: draining.clone(),
     });
     let https = public_url.starts_with("https://");
+    let server_draining = draining.clone();
     let server = HttpServer::new(move || {
         let metrics = metrics.clone();
+        let draining = server_draining.clone();
         App::new()
             .app_data(state.clone())
             .wrap(security_headers(https))
@@ -297,8 +314,17 @@ pub async fn start_with_clock(
                 let response = span.in_scope(|| service.call(request));
                 let metrics = metrics.clone();
                 let request_span = span.clone();
+                let draining = draining.clone();
                 async move {
                     let mut response = response.await?;
+                    if draining.is_draining() {
+                        // The client's next request opens a new connection, which the load
+                        // balancer gives to a replica that stays.
+                        response
+                            .response_mut()
+                            .head_mut()
+                            .set_connection_type(ConnectionType::Close);
+                    }
                     let status = response.status().as_u16().to_string();
                     metrics
                         .http_requests
@@ -329,6 +355,8 @@ pub async fn start_with_clock(
     })
     .listen(listener)?
     .shutdown_timeout(30)
+    // Signals are handled by [`RunningServer::wait`], which drains before stopping.
+    .disable_signals()
     .run();
     let handle = server.handle();
     let task = tokio::spawn(server);
@@ -340,5 +368,7 @@ pub async fn start_with_clock(
         task,
         stop_dispatcher,
         dispatcher,
+        draining,
+        drain,
     })
 }

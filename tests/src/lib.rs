@@ -11,6 +11,7 @@ pub mod oidc;
 pub mod orgs;
 pub mod passkey;
 pub mod passwords;
+pub mod replicas;
 pub mod smtp;
 
 use latchkey_api::config::{Config, Settings};
@@ -19,6 +20,7 @@ use latchkey_core::clock::{Clock, SystemClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 /// The PostgreSQL URL tests run against (the application role), if any.
@@ -99,7 +101,10 @@ pub fn test_settings() -> Settings {
 
 /// A running server and an HTTP client for it.
 pub struct TestApp {
+    /// Where the test reaches the server.
     pub url: String,
+    /// Where users reach it: the issuer of its tokens and the origin of its passkeys.
+    pub public_url: String,
     pub platform_token: String,
     pub client: reqwest::Client,
     /// Where the server's mail goes when it has no SMTP server (the embedded default).
@@ -107,7 +112,8 @@ pub struct TestApp {
     /// The SMTP listener the server sends to, when a test gave it one
     /// ([`TestApp::start_with_smtp`]).
     pub smtp: Option<smtp::SmtpSink>,
-    server: RunningServer,
+    /// The server, when this process runs it ([`TestApp::remote`] ones run elsewhere).
+    server: Option<RunningServer>,
 }
 
 /// A tenant created for one test, with its owner API key.
@@ -167,13 +173,30 @@ impl TestApp {
         let server = start_with_clock(config, clock)
             .await
             .expect("server starts");
+        let url = format!("http://{}", server.addr);
         Self {
-            url: format!("http://{}", server.addr),
+            public_url: url.replace("127.0.0.1", "localhost"),
+            url,
             platform_token,
             client: reqwest::Client::new(),
             mailbox,
             smtp: None,
-            server,
+            server: Some(server),
+        }
+    }
+
+    /// A client of a server that runs elsewhere (another process, or replicas behind a load
+    /// balancer), reached at `url` and known to its users as `public_url`, which writes its
+    /// mail to `mailbox`.
+    pub fn remote(url: &str, public_url: &str, platform_token: &str, mailbox: &Path) -> Self {
+        Self {
+            url: url.to_owned(),
+            public_url: public_url.to_owned(),
+            platform_token: platform_token.to_owned(),
+            client: reqwest::Client::new(),
+            mailbox: mailbox.to_owned(),
+            smtp: None,
+            server: None,
         }
     }
 
@@ -186,7 +209,9 @@ impl TestApp {
     }
 
     pub async fn stop(self) {
-        self.server.stop().await;
+        if let Some(server) = self.server {
+            server.stop().await;
+        }
     }
 
     /// POSTs a GraphQL operation to `path` with an optional bearer token.

@@ -157,7 +157,7 @@ pub fn param(url: &Url, name: &str) -> Option<String> {
 impl TestApp {
     /// The tenant's issuer URL.
     pub fn issuer(&self, tenant: &TestTenant) -> String {
-        format!("{}/t/{}", self.public_url(), tenant.slug)
+        format!("{}/t/{}", self.public_url, tenant.slug)
     }
 
     /// A tenant endpoint on the loopback address the test client reaches.

@@ -53,9 +53,14 @@ impl SignedIn {
 impl Device {
     /// An authenticator that reports user verification (as a platform passkey does).
     pub fn new(app: &TestApp) -> Self {
+        Self::for_origin(&app.public_url)
+    }
+
+    /// The same, on a page of `origin` (a deployment's public URL).
+    pub fn for_origin(origin: &str) -> Self {
         Self {
             authenticator: SoftPasskey::new(true),
-            origin: url::Url::parse(&app.public_url()).unwrap(),
+            origin: url::Url::parse(origin).unwrap(),
             user_handles: HashMap::new(),
         }
     }
@@ -108,11 +113,6 @@ impl Device {
 }
 
 impl TestApp {
-    /// The public URL the server derives its relying party from.
-    pub fn public_url(&self) -> String {
-        self.url.replace("127.0.0.1", "localhost")
-    }
-
     /// An anonymous (or bearer-authenticated) call to a tenant's API.
     pub async fn anonymous(
         &self,

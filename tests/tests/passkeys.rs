@@ -18,7 +18,7 @@ async fn sign_up_sign_in_and_the_viewer() {
 
     // The access token is an ES256 JWT with the documented claims.
     let token_claims = claims(&signed_up.access_token);
-    let issuer = format!("{}/t/{}", app.public_url(), tenant.slug);
+    let issuer = format!("{}/t/{}", app.public_url, tenant.slug);
     assert_eq!(token_claims["iss"], issuer.as_str());
     assert_eq!(token_claims["aud"], issuer.as_str());
     assert_eq!(token_claims["sub"], signed_up.identity_id.as_str());

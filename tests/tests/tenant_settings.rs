@@ -25,7 +25,7 @@ async fn settings_are_validated_and_applied() {
     let defaults = app.tenant(&tenant, "{ tenant { settings { effectiveRpId effectiveOrigins userVerification selfSignUp accessTokenTtlSeconds signingAlgorithm } } }", json!({})).await;
     let settings = &defaults.data()["tenant"]["settings"];
     assert_eq!(settings["effectiveRpId"], "localhost");
-    assert_eq!(settings["effectiveOrigins"], json!([app.public_url()]));
+    assert_eq!(settings["effectiveOrigins"], json!([app.public_url]));
     assert_eq!(settings["userVerification"], "REQUIRED");
     assert_eq!(settings["selfSignUp"], true);
     assert_eq!(settings["signingAlgorithm"], "ES256");

@@ -120,6 +120,10 @@ pub struct Settings {
     pub metrics_tenant_label_limit: usize,
     /// When set, `/metrics` answers only `Authorization: Bearer <this token>`; unset = open.
     pub metrics_token: Option<String>,
+    /// Milliseconds between SIGTERM and closing the listener, during which `/readyz` answers
+    /// 503 `draining` and requests are still served, so a load balancer's health checks take
+    /// the replica out of rotation first; 0 = close at once.
+    pub shutdown_drain_ms: u64,
 }
 
 impl Default for Settings {
@@ -166,6 +170,7 @@ impl Default for Settings {
             crm_allow_private_networks: false,
             metrics_tenant_label_limit: 0,
             metrics_token: None,
+            shutdown_drain_ms: 0,
         }
     }
 }
@@ -233,6 +238,9 @@ pub struct Config {
     pub metrics_tenant_label_limit: usize,
     /// The bearer token `/metrics` requires; `None` = open.
     pub metrics_token: Option<String>,
+    /// How long a replica keeps serving, reported not ready, between SIGTERM and closing its
+    /// listener.
+    pub shutdown_drain: std::time::Duration,
 }
 
 impl Config {
@@ -455,6 +463,7 @@ impl Config {
             crm_timeout: std::time::Duration::from_secs(settings.crm_timeout_seconds),
             metrics_tenant_label_limit: settings.metrics_tenant_label_limit,
             metrics_token: settings.metrics_token,
+            shutdown_drain: std::time::Duration::from_millis(settings.shutdown_drain_ms),
             crm_allow_private_networks: settings.crm_allow_private_networks,
             crm_dispatcher: settings.crm_dispatcher,
             bind,

@@ -76,6 +76,9 @@ async fn probe(check: impl Future<Output = latchkey_core::Result<()>>) -> &'stat
 /// `UNAVAILABLE`; since Redis is shared, a 503 would take every replica out at once and turn a
 /// degraded service into an outage. So a missing Redis is 200 with `"status": "degraded"`.
 pub(super) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.draining.is_draining() {
+        return HttpResponse::ServiceUnavailable().json(json!({ "status": "draining" }));
+    }
     let services = &state.services;
     let (database, store) = futures::join!(probe(services.db.ping()), probe(services.store.ping()));
     let status = match (database, store) {

@@ -20,6 +20,7 @@ pub mod routes;
 use crate::config::Config;
 use crate::graphql::platform::PlatformSchema;
 use crate::graphql::tenant::TenantSchema;
+use crate::shutdown::Draining;
 use crate::state::Services;
 use std::sync::Arc;
 
@@ -29,4 +30,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub tenant_schema: TenantSchema,
     pub platform_schema: PlatformSchema,
+    /// Set once the replica is shutting down: `/readyz` reports it.
+    pub draining: Draining,
 }
