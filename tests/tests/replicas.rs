@@ -19,7 +19,7 @@ use latchkey_tests::passkey::Device;
 use latchkey_tests::replicas::enabled;
 use latchkey_tests::replicas::fleet::Fleet;
 use latchkey_tests::replicas::load::{
-    Acknowledged, Client, Context, Load, OidcClient, Observed, Record, Rotation, Target,
+    Acknowledged, Client, Context, Load, Observed, OidcClient, Record, Rotation, Target,
 };
 use latchkey_tests::replicas::outcome::Outcome;
 use latchkey_tests::{TestApp, TestTenant, unique_email};
@@ -154,21 +154,18 @@ async fn three_replicas_behind_haproxy_ride_out_restarts_kills_and_outages() {
         r.outcome == Outcome::Ok
     });
     for client in [Client::ApiKey, Client::Passkey, Client::Oidc] {
-        violations.check(
-            observed.records.iter().any(|r| r.client == client),
-            || format!("(baseline) the {client:?} client made no request"),
-        );
+        violations.check(observed.records.iter().any(|r| r.client == client), || {
+            format!("(baseline) the {client:?} client made no request")
+        });
     }
     experiments.push(finish("baseline", observed, vec![], &mut acknowledged));
 
-    experiments.push(
-        rolling_restart(&mut fleet, &context, &mut violations, &mut acknowledged).await,
-    );
+    experiments
+        .push(rolling_restart(&mut fleet, &context, &mut violations, &mut acknowledged).await);
     experiments.push(kill_one(&mut fleet, &context, &mut violations, &mut acknowledged).await);
     experiments.push(redis_outage(&mut fleet, &context, &mut violations, &mut acknowledged).await);
-    experiments.push(
-        postgres_restart(&mut fleet, &context, &mut violations, &mut acknowledged).await,
-    );
+    experiments
+        .push(postgres_restart(&mut fleet, &context, &mut violations, &mut acknowledged).await);
 
     let checked = Instant::now();
     check_writes(&fleet, &context.tenant, &acknowledged, &mut violations);
@@ -181,7 +178,12 @@ async fn three_replicas_behind_haproxy_ride_out_restarts_kills_and_outages() {
         .servers()
         .await
         .iter()
-        .map(|s| format!("{} {} retries, {} redispatched", s.name, s.retries, s.redispatches))
+        .map(|s| {
+            format!(
+                "{} {} retries, {} redispatched",
+                s.name, s.retries, s.redispatches
+            )
+        })
         .collect();
     println!("HAProxy: {}", haproxy.join("; "));
     println!(
@@ -257,7 +259,9 @@ async fn oidc_client(balancer: &TestApp, tenant: &TestTenant) -> OidcClient {
         .data();
     OidcClient {
         client_id: application.client_id,
-        client_secret: application.client_secret.expect("a web application's secret"),
+        client_secret: application
+            .client_secret
+            .expect("a web application's secret"),
         redirect_uri: CALLBACK.to_owned(),
         device: Mutex::new(device),
         credential_id,
@@ -299,7 +303,10 @@ async fn rolling_restart(
             replicas[index].stop(Signal::SIGTERM, Duration::from_secs(45)),
         );
         violations.check(status.success(), || {
-            format!("(a) replica {} exited with {status} after SIGTERM", index + 1)
+            format!(
+                "(a) replica {} exited with {status} after SIGTERM",
+                index + 1
+            )
         });
         violations.check(out < exited, || {
             format!(
@@ -322,7 +329,12 @@ async fn rolling_restart(
     violations.each("a", &observed.records, Instant::now(), |r| {
         r.outcome == Outcome::Ok
     });
-    finish("(a) rolling restart, SIGTERM", observed, notes, acknowledged)
+    finish(
+        "(a) rolling restart, SIGTERM",
+        observed,
+        notes,
+        acknowledged,
+    )
 }
 
 /// (b) One replica is SIGKILLed under load: only requests it had in hand may fail.
@@ -353,8 +365,8 @@ async fn kill_one(
     // or sent through HAProxy and answered by no one (HAProxy closes the client's connection
     // when the replica's breaks under a request it may not retry), before the kill.
     let in_flight = |r: &Record| {
-        let on_killed = r.touched(KILLED)
-            || (r.target == Target::Balancer && r.served_by.is_none());
+        let on_killed =
+            r.touched(KILLED) || (r.target == Target::Balancer && r.served_by.is_none());
         on_killed && r.started <= killed_at && r.ended >= killed_at
     };
     violations.each("b", &observed.records, killed_at, |r| {

@@ -75,6 +75,7 @@ async fn probe(check: impl Future<Output = latchkey_core::Result<()>>) -> &'stat
 /// needs only the database (API keys, tokens, admin work) is still served and the rest answers
 /// `UNAVAILABLE`; since Redis is shared, a 503 would take every replica out at once and turn a
 /// degraded service into an outage. So a missing Redis is 200 with `"status": "degraded"`.
+/// A replica shutting down answers 503 `draining` (see [`crate::shutdown`]).
 pub(super) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.draining.is_draining() {
         return HttpResponse::ServiceUnavailable().json(json!({ "status": "draining" }));

@@ -13,7 +13,9 @@
 
 use super::outcome::{Outcome, graphql_outcome, http_outcome};
 use crate::oidc::{Pkce, param};
-use crate::passkey::{BEGIN_REGISTRATION, BEGIN_SIGN_IN, Device, FINISH_REGISTRATION, FINISH_SIGN_IN};
+use crate::passkey::{
+    BEGIN_REGISTRATION, BEGIN_SIGN_IN, Device, FINISH_REGISTRATION, FINISH_SIGN_IN,
+};
 use crate::{TestTenant, unique, unique_email};
 use reqwest::header::{COOKIE, LOCATION, RETRY_AFTER, SET_COOKIE};
 use reqwest::{RequestBuilder, StatusCode};
@@ -256,7 +258,11 @@ impl<'a> Flow<'a> {
                     body: String::new(),
                 };
                 match response.text().await {
-                    Err(error) => (Outcome::Failed(format!("body cut: {error}")), served_by, None),
+                    Err(error) => (
+                        Outcome::Failed(format!("body cut: {error}")),
+                        served_by,
+                        None,
+                    ),
                     Ok(body) => {
                         let answer = Answer { body, ..answer };
                         (classify(&answer), served_by, Some(answer))
@@ -524,7 +530,10 @@ async fn code_flow(flow: &Flow<'_>) -> Option<()> {
     let session = flow
         .oauth(
             "session",
-            |http, base| http.post(format!("{base}/session")).bearer_auth(&access_token),
+            |http, base| {
+                http.post(format!("{base}/session"))
+                    .bearer_auth(&access_token)
+            },
             |status, _| status == StatusCode::NO_CONTENT,
         )
         .await?;
@@ -539,7 +548,8 @@ async fn code_flow(flow: &Flow<'_>) -> Option<()> {
             },
             |status, location| {
                 status == StatusCode::FOUND
-                    && location.is_some_and(|l| l.starts_with(&oidc.redirect_uri) && l.contains("code="))
+                    && location
+                        .is_some_and(|l| l.starts_with(&oidc.redirect_uri) && l.contains("code="))
             },
         )
         .await?;

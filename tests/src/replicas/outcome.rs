@@ -25,7 +25,10 @@ pub fn graphql_outcome(status: StatusCode, body: &str) -> (Outcome, Option<Value
         return if status == StatusCode::OK && !body["data"].is_null() {
             (Outcome::Ok, Some(body["data"].clone()))
         } else {
-            (Outcome::Failed(format!("HTTP {status} without errors")), None)
+            (
+                Outcome::Failed(format!("HTTP {status} without errors")),
+                None,
+            )
         };
     };
     let code = error["extensions"]["code"].as_str().unwrap_or("(no code)");

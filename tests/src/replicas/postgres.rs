@@ -73,7 +73,9 @@ impl Postgres {
             "postgres",
             &[
                 "CREATE ROLE latchkey_app NOLOGIN NOSUPERUSER NOBYPASSRLS",
-                &format!("CREATE ROLE {SERVER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE latchkey_app"),
+                &format!(
+                    "CREATE ROLE {SERVER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS IN ROLE latchkey_app"
+                ),
                 &format!("CREATE DATABASE {DATABASE}"),
             ],
         );
@@ -87,7 +89,10 @@ impl Postgres {
 
     /// The application role's URL (the replicas).
     pub fn server_url(&self) -> String {
-        format!("postgres://{SERVER_ROLE}@127.0.0.1:{}/{DATABASE}", self.port)
+        format!(
+            "postgres://{SERVER_ROLE}@127.0.0.1:{}/{DATABASE}",
+            self.port
+        )
     }
 
     /// Starts the server and waits until it accepts connections.
@@ -145,7 +150,15 @@ impl Postgres {
     fn run_sql(&self, database: &str, statements: &[&str]) -> String {
         let mut command = Command::new(self.bin.join("psql"));
         command.args(["-h", "127.0.0.1", "-p", &self.port.to_string()]);
-        command.args(["-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qAt"]);
+        command.args([
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qAt",
+        ]);
         for statement in statements {
             command.args(["-c", statement]);
         }
