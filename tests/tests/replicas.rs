@@ -26,7 +26,7 @@ use latchkey_tests::{TestApp, TestTenant, unique_email};
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -66,7 +66,7 @@ impl Violations {
     ) {
         for record in records.iter().filter(|r| !allowed(r)) {
             self.0.push(format!(
-                "({experiment}) {:?} {} via {:?} (served by {}) at {:+.3}s: {:?}",
+                "{experiment}: {:?} {} via {:?} (served by {}) at {:+.3}s: {:?}",
                 record.client,
                 record.operation,
                 record.target,
@@ -84,11 +84,6 @@ fn seconds_between(from: Instant, to: Instant) -> f64 {
     } else {
         -(from - to).as_secs_f64()
     }
-}
-
-/// Whether the client needs Redis for this: ceremonies, rate-limit counters, codes.
-fn needs_redis(record: &Record) -> bool {
-    record.client != Client::ApiKey
 }
 
 /// The first success among `records` that started at or after `since`: how long after.
@@ -123,7 +118,7 @@ async fn three_replicas_behind_haproxy_ride_out_restarts_kills_and_outages() {
         return;
     }
     let began = Instant::now();
-    let mut fleet = Fleet::start(REPLICAS).await;
+    let fleet = Fleet::start(REPLICAS).await;
     let started_in = began.elapsed();
     let receiver = MockServer::start().await;
     Mock::given(method("POST"))
@@ -141,31 +136,26 @@ async fn three_replicas_behind_haproxy_ride_out_restarts_kills_and_outages() {
         tenant,
         rotation: Rotation::new(REPLICAS),
     });
-    let mut violations = Violations::default();
-    let mut experiments = Vec::new();
-    let mut acknowledged = Vec::new();
-
-    // Before any fault, everything works: the baseline that makes the rest meaningful.
-    let load = Load::start(context.clone());
-    tokio::time::sleep(SETTLE).await;
-    let observed = load.stop().await;
-    let at = Instant::now();
-    violations.each("baseline", &observed.records, at, |r| {
-        r.outcome == Outcome::Ok
-    });
-    for client in [Client::ApiKey, Client::Passkey, Client::Oidc] {
-        violations.check(observed.records.iter().any(|r| r.client == client), || {
-            format!("(baseline) the {client:?} client made no request")
-        });
-    }
-    experiments.push(finish("baseline", observed, vec![], &mut acknowledged));
-
-    experiments
-        .push(rolling_restart(&mut fleet, &context, &mut violations, &mut acknowledged).await);
-    experiments.push(kill_one(&mut fleet, &context, &mut violations, &mut acknowledged).await);
-    experiments.push(redis_outage(&mut fleet, &context, &mut violations, &mut acknowledged).await);
-    experiments
-        .push(postgres_restart(&mut fleet, &context, &mut violations, &mut acknowledged).await);
+    let mut run = Run {
+        fleet,
+        context,
+        violations: Violations::default(),
+        experiments: Vec::new(),
+        acknowledged: Vec::new(),
+    };
+    run.baseline().await;
+    run.rolling_restart().await;
+    run.kill_one().await;
+    run.outage(Dependency::Redis, "(c) Redis stopped").await;
+    run.outage(Dependency::Postgres, "(d) PostgreSQL restarted")
+        .await;
+    let Run {
+        fleet,
+        context,
+        mut violations,
+        experiments,
+        acknowledged,
+    } = run;
 
     let checked = Instant::now();
     check_writes(&fleet, &context.tenant, &acknowledged, &mut violations);
@@ -263,217 +253,227 @@ async fn oidc_client(balancer: &TestApp, tenant: &TestTenant) -> OidcClient {
             .client_secret
             .expect("a web application's secret"),
         redirect_uri: CALLBACK.to_owned(),
-        device: Mutex::new(device),
+        device: tokio::sync::Mutex::new(device),
         credential_id,
     }
 }
 
-fn finish(
-    name: &'static str,
-    observed: Observed,
-    notes: Vec<String>,
-    acknowledged: &mut Vec<Acknowledged>,
-) -> Experiment {
-    acknowledged.extend(observed.acknowledged);
-    Experiment {
-        name,
-        records: observed.records,
-        notes,
+/// A service the replicas depend on.
+#[derive(Clone, Copy, Debug)]
+enum Dependency {
+    Redis,
+    Postgres,
+}
+
+impl Dependency {
+    /// Whether a request cannot succeed without it: everything needs PostgreSQL; API keys,
+    /// tenants and quotas come from PostgreSQL when Redis fails, ceremonies and codes do not.
+    fn needed_by(self, record: &Record) -> bool {
+        match self {
+            Dependency::Redis => record.client != Client::ApiKey,
+            Dependency::Postgres => true,
+        }
+    }
+
+    /// Stops it: Redis with SIGTERM (it closes every connection and exits), PostgreSQL with a
+    /// fast shutdown (what a restart or a failover does to the clients' sessions).
+    async fn stop(self, fleet: &mut Fleet) {
+        match self {
+            Dependency::Redis => fleet.redis.stop_server().await,
+            Dependency::Postgres => fleet.postgres.stop_server().await,
+        }
+    }
+
+    /// Starts it again (Redis empty, as a cache without persistence comes back).
+    async fn start(self, fleet: &mut Fleet) {
+        match self {
+            Dependency::Redis => fleet.redis.start_server().await,
+            Dependency::Postgres => fleet.postgres.start_server().await,
+        }
     }
 }
 
-/// (a) Each replica in turn gets SIGTERM and is started again once it has exited; HAProxy
-/// must count it out before it stops accepting, and no client request may fail.
-async fn rolling_restart(
-    fleet: &mut Fleet,
-    context: &Arc<Context>,
-    violations: &mut Violations,
-    acknowledged: &mut Vec<Acknowledged>,
-) -> Experiment {
-    let load = Load::start(context.clone());
-    tokio::time::sleep(SETTLE).await;
-    let mut notes = Vec::new();
-    for index in 0..REPLICAS {
-        context.rotation.set(index, false);
-        let Fleet {
-            haproxy, replicas, ..
-        } = &mut *fleet;
-        let (out, (status, exited)) = tokio::join!(
-            haproxy.wait_status(index, "DOWN", Duration::from_secs(30)),
-            replicas[index].stop(Signal::SIGTERM, Duration::from_secs(45)),
-        );
-        violations.check(status.success(), || {
-            format!(
-                "(a) replica {} exited with {status} after SIGTERM",
-                index + 1
-            )
+/// The fleet, the clients' shared context, and what the experiments found so far.
+struct Run {
+    fleet: Fleet,
+    context: Arc<Context>,
+    violations: Violations,
+    experiments: Vec<Experiment>,
+    acknowledged: Vec<Acknowledged>,
+}
+
+impl Run {
+    /// Starts the load and lets it run a while before the fault.
+    async fn start_load(&self) -> Load {
+        let load = Load::start(self.context.clone());
+        tokio::time::sleep(SETTLE).await;
+        load
+    }
+
+    /// Keeps what an experiment's load saw, for the table and the final checks.
+    fn keep(&mut self, name: &'static str, observed: Observed, notes: Vec<String>) {
+        self.acknowledged.extend(observed.acknowledged);
+        self.experiments.push(Experiment {
+            name,
+            records: observed.records,
+            notes,
         });
-        violations.check(out < exited, || {
-            format!(
-                "(a) replica {} closed before HAProxy counted it out ({out:?} ≥ {exited:?})",
-                index + 1
-            )
-        });
-        let back = fleet.restart(index).await;
-        context.rotation.set(index, true);
-        notes.push(format!(
-            "r{}: out of HAProxy {:.2}s after SIGTERM, exited {:.2}s, back in {:.2}s",
-            index + 1,
+    }
+
+    /// Before any fault, everything works: the baseline that makes the rest meaningful.
+    async fn baseline(&mut self) {
+        let observed = self.start_load().await.stop().await;
+        self.violations
+            .each("baseline", &observed.records, Instant::now(), |r| {
+                r.outcome == Outcome::Ok
+            });
+        for client in [Client::ApiKey, Client::Passkey, Client::Oidc] {
+            self.violations
+                .check(observed.records.iter().any(|r| r.client == client), || {
+                    format!("(baseline) the {client:?} client made no request")
+                });
+        }
+        self.keep("baseline", observed, vec![]);
+    }
+
+    /// (a) Each replica in turn gets SIGTERM and is started again once it has exited;
+    /// HAProxy must count it out before it stops accepting, and no client request may fail.
+    async fn rolling_restart(&mut self) {
+        const NAME: &str = "(a) rolling restart, SIGTERM";
+        let load = self.start_load().await;
+        let mut notes = Vec::new();
+        for index in 0..REPLICAS {
+            self.context.rotation.set(index, false);
+            let Fleet {
+                haproxy, replicas, ..
+            } = &mut self.fleet;
+            let (out, (status, exited)) = tokio::join!(
+                haproxy.wait_status(index, "DOWN", Duration::from_secs(30)),
+                replicas[index].stop(Signal::SIGTERM, Duration::from_secs(45)),
+            );
+            self.violations.check(status.success(), || {
+                format!(
+                    "(a) replica {} exited with {status} after SIGTERM",
+                    index + 1
+                )
+            });
+            self.violations.check(out < exited, || {
+                format!(
+                    "(a) replica {} closed before HAProxy counted it out ({out:?} ≥ {exited:?})",
+                    index + 1
+                )
+            });
+            let back = self.fleet.restart(index).await;
+            self.context.rotation.set(index, true);
+            notes.push(format!(
+                "r{}: out of HAProxy {:.2}s after SIGTERM, exited {:.2}s, back in {:.2}s",
+                index + 1,
+                out.as_secs_f64(),
+                exited.as_secs_f64(),
+                back.as_secs_f64()
+            ));
+        }
+        tokio::time::sleep(SETTLE).await;
+        let observed = load.stop().await;
+        self.violations
+            .each(NAME, &observed.records, Instant::now(), |r| {
+                r.outcome == Outcome::Ok
+            });
+        self.keep(NAME, observed, notes);
+    }
+
+    /// (b) One replica is SIGKILLed under load: only requests it had in hand may fail.
+    async fn kill_one(&mut self) {
+        const NAME: &str = "(b) one replica SIGKILLed";
+        const KILLED: usize = 1;
+        let load = self.start_load().await;
+        self.context.rotation.set(KILLED, false);
+        let killed_at = Instant::now();
+        self.fleet.replicas[KILLED]
+            .stop(Signal::SIGKILL, Duration::from_secs(5))
+            .await;
+        // The process is gone and its connections are closed.
+        let dead_at = Instant::now();
+        let out = self
+            .fleet
+            .haproxy
+            .wait_status(KILLED, "DOWN", Duration::from_secs(10))
+            .await;
+        tokio::time::sleep(SETTLE).await;
+        let back = self.fleet.restart(KILLED).await;
+        self.context.rotation.set(KILLED, true);
+        tokio::time::sleep(SETTLE).await;
+        let observed = load.stop().await;
+        // What was in flight on the replica as it died: a step of a flow that had chosen it
+        // before (addressed directly), or a request HAProxy had given it (HAProxy names it,
+        // or, for a request it may not retry, closes the client's connection unanswered).
+        let in_flight = |r: &Record| match r.target {
+            Target::Replica(index) => index == KILLED && r.flow_started <= dead_at,
+            Target::Balancer => {
+                (r.touched(KILLED) || r.served_by.is_none())
+                    && r.started <= dead_at
+                    && r.ended >= killed_at
+            }
+        };
+        self.violations
+            .each(NAME, &observed.records, killed_at, |r| {
+                r.outcome == Outcome::Ok || in_flight(r)
+            });
+        let notes = vec![format!(
+            "r{} out of HAProxy {:.2}s after the kill; restarted and back in {:.2}s",
+            KILLED + 1,
             out.as_secs_f64(),
-            exited.as_secs_f64(),
             back.as_secs_f64()
-        ));
+        )];
+        self.keep(NAME, observed, notes);
     }
-    tokio::time::sleep(SETTLE).await;
-    let observed = load.stop().await;
-    violations.each("a", &observed.records, Instant::now(), |r| {
-        r.outcome == Outcome::Ok
-    });
-    finish(
-        "(a) rolling restart, SIGTERM",
-        observed,
-        notes,
-        acknowledged,
-    )
-}
 
-/// (b) One replica is SIGKILLed under load: only requests it had in hand may fail.
-async fn kill_one(
-    fleet: &mut Fleet,
-    context: &Arc<Context>,
-    violations: &mut Violations,
-    acknowledged: &mut Vec<Acknowledged>,
-) -> Experiment {
-    const KILLED: usize = 1;
-    let load = Load::start(context.clone());
-    tokio::time::sleep(SETTLE).await;
-    context.rotation.set(KILLED, false);
-    let killed_at = Instant::now();
-    fleet.replicas[KILLED]
-        .stop(Signal::SIGKILL, Duration::from_secs(5))
-        .await;
-    let out = fleet
-        .haproxy
-        .wait_status(KILLED, "DOWN", Duration::from_secs(10))
-        .await;
-    tokio::time::sleep(SETTLE).await;
-    let back = fleet.restart(KILLED).await;
-    context.rotation.set(KILLED, true);
-    tokio::time::sleep(SETTLE).await;
-    let observed = load.stop().await;
-    // In flight on the killed replica: sent to it (directly, or by HAProxy, which names it),
-    // or sent through HAProxy and answered by no one (HAProxy closes the client's connection
-    // when the replica's breaks under a request it may not retry), before the kill.
-    let in_flight = |r: &Record| {
-        let on_killed =
-            r.touched(KILLED) || (r.target == Target::Balancer && r.served_by.is_none());
-        on_killed && r.started <= killed_at && r.ended >= killed_at
-    };
-    violations.each("b", &observed.records, killed_at, |r| {
-        r.outcome == Outcome::Ok || in_flight(r)
-    });
-    let notes = vec![format!(
-        "r{} out of HAProxy {:.2}s after the kill; restarted and back in {:.2}s",
-        KILLED + 1,
-        out.as_secs_f64(),
-        back.as_secs_f64()
-    )];
-    finish("(b) one replica SIGKILLed", observed, notes, acknowledged)
-}
-
-/// (c) Redis is stopped for a few seconds under load, then started again (empty).
-async fn redis_outage(
-    fleet: &mut Fleet,
-    context: &Arc<Context>,
-    violations: &mut Violations,
-    acknowledged: &mut Vec<Acknowledged>,
-) -> Experiment {
-    let load = Load::start(context.clone());
-    tokio::time::sleep(SETTLE).await;
-    let stopped_at = Instant::now();
-    fleet.redis.stop_server().await;
-    tokio::time::sleep(OUTAGE).await;
-    fleet.redis.start_server().await;
-    let back_at = Instant::now();
-    tokio::time::sleep(SETTLE * 2).await;
-    let observed = load.stop().await;
-    let records = &observed.records;
-    let during = |r: &Record| r.ended >= stopped_at && r.started <= back_at;
-    // API keys, tenants and quotas come from PostgreSQL when Redis fails.
-    violations.each("c", records, stopped_at, |r| {
-        needs_redis(r) || r.outcome == Outcome::Ok
-    });
-    // What needs Redis is refused as unavailable, never as an error.
-    violations.each("c", records, stopped_at, |r| {
-        !needs_redis(r) || !during(r) || matches!(r.outcome, Outcome::Ok | Outcome::Unavailable)
-    });
-    // Once Redis answers again, every flow that starts succeeds.
-    violations.each("c", records, back_at, |r| {
-        !needs_redis(r) || r.flow_started < back_at || r.outcome == Outcome::Ok
-    });
-    violations.check(
-        records
-            .iter()
-            .any(|r| during(r) && r.outcome == Outcome::Unavailable),
-        || "(c) no request was refused while Redis was down: the outage went unnoticed".into(),
-    );
-    let notes = vec![
-        format!(
-            "Redis down {:.2}s; slowest request meanwhile {}",
-            (back_at - stopped_at).as_secs_f64(),
-            slowest(records, during)
-        ),
-        format!(
-            "after Redis is back: first API-key success {}, first Redis-bound success {}",
-            first_success(records, back_at, |r| !needs_redis(r)),
-            first_success(records, back_at, needs_redis)
-        ),
-    ];
-    finish("(c) Redis stopped", observed, notes, acknowledged)
-}
-
-/// (d) PostgreSQL is restarted (fast shutdown, a few seconds down, started again).
-async fn postgres_restart(
-    fleet: &mut Fleet,
-    context: &Arc<Context>,
-    violations: &mut Violations,
-    acknowledged: &mut Vec<Acknowledged>,
-) -> Experiment {
-    let load = Load::start(context.clone());
-    tokio::time::sleep(SETTLE).await;
-    let stopped_at = Instant::now();
-    fleet.postgres.stop_server().await;
-    tokio::time::sleep(OUTAGE).await;
-    fleet.postgres.start_server().await;
-    let back_at = Instant::now();
-    tokio::time::sleep(SETTLE * 2).await;
-    let observed = load.stop().await;
-    let records = &observed.records;
-    let during = |r: &Record| r.ended >= stopped_at && r.started <= back_at;
-    violations.each("d", records, stopped_at, |r| {
-        !during(r) || matches!(r.outcome, Outcome::Ok | Outcome::Unavailable)
-    });
-    violations.each("d", records, back_at, |r| {
-        r.flow_started < back_at || r.outcome == Outcome::Ok
-    });
-    violations.check(
-        records
-            .iter()
-            .any(|r| during(r) && r.outcome == Outcome::Unavailable),
-        || "(d) no request was refused while PostgreSQL was down".into(),
-    );
-    let notes = vec![
-        format!(
-            "PostgreSQL down {:.2}s; slowest request meanwhile {}",
-            (back_at - stopped_at).as_secs_f64(),
-            slowest(records, during)
-        ),
-        format!(
-            "after it is back: first success {}",
-            first_success(records, back_at, |_| true)
-        ),
-    ];
-    finish("(d) PostgreSQL restarted", observed, notes, acknowledged)
+    /// (c) and (d): `dependency` is stopped for a few seconds under load, then started
+    /// again. What does not need it never fails; what does succeeds or is refused as
+    /// unavailable, never with an error, and at least one request is refused; every flow that
+    /// starts once it is back succeeds.
+    async fn outage(&mut self, dependency: Dependency, name: &'static str) {
+        let load = self.start_load().await;
+        let stopped_at = Instant::now();
+        dependency.stop(&mut self.fleet).await;
+        tokio::time::sleep(OUTAGE).await;
+        dependency.start(&mut self.fleet).await;
+        let back_at = Instant::now();
+        tokio::time::sleep(SETTLE * 2).await;
+        let observed = load.stop().await;
+        let records = &observed.records;
+        let needs = |r: &Record| dependency.needed_by(r);
+        let during = |r: &Record| r.ended >= stopped_at && r.started <= back_at;
+        let violations = &mut self.violations;
+        violations.each(name, records, stopped_at, |r| {
+            needs(r) || r.outcome == Outcome::Ok
+        });
+        violations.each(name, records, stopped_at, |r| {
+            !needs(r) || !during(r) || matches!(r.outcome, Outcome::Ok | Outcome::Unavailable)
+        });
+        violations.each(name, records, back_at, |r| {
+            !needs(r) || r.flow_started < back_at || r.outcome == Outcome::Ok
+        });
+        violations.check(
+            records
+                .iter()
+                .any(|r| during(r) && r.outcome == Outcome::Unavailable),
+            || format!("{name}: no request was refused while {dependency:?} was down"),
+        );
+        let notes = vec![
+            format!(
+                "{dependency:?} down {:.2}s; slowest request meanwhile {}",
+                (back_at - stopped_at).as_secs_f64(),
+                slowest(records, during)
+            ),
+            format!(
+                "after it is back: first success needing it {}, of the rest {}",
+                first_success(records, back_at, needs),
+                first_success(records, back_at, |r| !needs(r))
+            ),
+        ];
+        self.keep(name, observed, notes);
+    }
 }
 
 /// Every acknowledged identity exists once, with one `identity.create` audit event and one

@@ -80,7 +80,8 @@ pub struct OidcClient {
     pub client_id: String,
     pub client_secret: String,
     pub redirect_uri: String,
-    pub device: Mutex<Device>,
+    /// One OIDC client uses it at a time (its sign counter moves with each sign-in).
+    pub device: tokio::sync::Mutex<Device>,
     pub credential_id: String,
 }
 
@@ -420,24 +421,24 @@ async fn sign_up_and_in(flow: &Flow<'_>, device: &mut Device, replicas: &[usize]
         )
         .await?;
     let identity = registered["finishPasskeyRegistration"]["identity"]["id"].clone();
-    let signed_in = sign_in(flow, device, &credential_id, replicas[1], replicas[2]).await?;
+    let (begin, finish) = (Target::Replica(replicas[1]), Target::Replica(replicas[2]));
+    let signed_in = sign_in(flow, device, &credential_id, begin, finish).await?;
     assert_eq!(
-        signed_in["finishPasskeySignIn"]["identity"]["id"], identity,
+        signed_in["identity"]["id"], identity,
         "the passkey signs in the identity it was registered for"
     );
     Some(())
 }
 
-/// A discoverable passkey sign-in, begun on `begin` and finished on `finish`; the payload of
+/// A discoverable passkey sign-in, begun at `begin` and finished at `finish`; the payload of
 /// `finishPasskeySignIn`.
 async fn sign_in(
     flow: &Flow<'_>,
     device: &mut Device,
     credential_id: &str,
-    begin: usize,
-    finish: usize,
+    begin: Target,
+    finish: Target,
 ) -> Option<Value> {
-    let (begin, finish) = (Target::Replica(begin), Target::Replica(finish));
     let begun = flow
         .graphql(
             begin,
@@ -449,14 +450,16 @@ async fn sign_in(
         .await?;
     let begun = &begun["beginPasskeySignIn"];
     let assertion = device.get(&begun["options"], Some(credential_id));
-    flow.graphql(
-        finish,
-        "finishPasskeySignIn",
-        None,
-        FINISH_SIGN_IN,
-        json!({ "input": { "ceremonyId": begun["ceremonyId"], "credential": assertion } }),
-    )
-    .await
+    let finished = flow
+        .graphql(
+            finish,
+            "finishPasskeySignIn",
+            None,
+            FINISH_SIGN_IN,
+            json!({ "input": { "ceremonyId": begun["ceremonyId"], "credential": assertion } }),
+        )
+        .await?;
+    Some(finished["finishPasskeySignIn"].clone())
 }
 
 /// The authorization-code flow with PKCE, through the load balancer.
@@ -500,33 +503,15 @@ async fn code_flow(flow: &Flow<'_>) -> Option<()> {
     let handle = param(&sign_in_page, "authorization_request")?;
     // The hosted page signs in with the passkey over GraphQL, then trades the session's
     // access token for the provider's cookie.
-    let begun = flow
-        .graphql(
-            Target::Balancer,
-            "beginPasskeySignIn",
-            None,
-            BEGIN_SIGN_IN,
-            json!({ "input": {} }),
-        )
-        .await?;
-    let begun = &begun["beginPasskeySignIn"];
-    let assertion = oidc
-        .device
-        .lock()
-        .unwrap()
-        .get(&begun["options"], Some(&oidc.credential_id));
-    let signed_in = flow
-        .graphql(
-            Target::Balancer,
-            "finishPasskeySignIn",
-            None,
-            FINISH_SIGN_IN,
-            json!({ "input": { "ceremonyId": begun["ceremonyId"], "credential": assertion } }),
-        )
-        .await?;
-    let access_token = signed_in["finishPasskeySignIn"]["accessToken"]
-        .as_str()?
-        .to_owned();
+    let signed_in = sign_in(
+        flow,
+        &mut *oidc.device.lock().await,
+        &oidc.credential_id,
+        Target::Balancer,
+        Target::Balancer,
+    )
+    .await?;
+    let access_token = signed_in["accessToken"].as_str()?.to_owned();
     let session = flow
         .oauth(
             "session",
