@@ -266,6 +266,13 @@ enum Dependency {
 }
 
 impl Dependency {
+    fn name(self) -> &'static str {
+        match self {
+            Dependency::Redis => "Redis",
+            Dependency::Postgres => "PostgreSQL",
+        }
+    }
+
     /// Whether a request cannot succeed without it: everything needs PostgreSQL; API keys,
     /// tenants and quotas come from PostgreSQL when Redis fails, ceremonies and codes do not.
     fn needed_by(self, record: &Record) -> bool {
@@ -458,11 +465,17 @@ impl Run {
             records
                 .iter()
                 .any(|r| during(r) && r.outcome == Outcome::Unavailable),
-            || format!("{name}: no request was refused while {dependency:?} was down"),
+            || {
+                format!(
+                    "{name}: no request was refused while {} was down",
+                    dependency.name()
+                )
+            },
         );
         let notes = vec![
             format!(
-                "{dependency:?} down {:.2}s; slowest request meanwhile {}",
+                "{} down {:.2}s; slowest request meanwhile {}",
+                dependency.name(),
                 (back_at - stopped_at).as_secs_f64(),
                 slowest(records, during)
             ),
