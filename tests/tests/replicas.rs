@@ -170,8 +170,8 @@ async fn three_replicas_behind_haproxy_ride_out_restarts_kills_and_outages() {
         .iter()
         .map(|s| {
             format!(
-                "{} {} retries, {} redispatched",
-                s.name, s.retries, s.redispatches
+                "{} {} requests, {} retried, {} redispatched",
+                s.name, s.sessions, s.retries, s.redispatches
             )
         })
         .collect();
@@ -480,7 +480,7 @@ impl Run {
                 slowest(records, during)
             ),
             format!(
-                "after it is back: first success needing it {}, of the rest {}",
+                "after it is back: first success {} (of what needs it), {} (of the rest)",
                 first_success(records, back_at, needs),
                 first_success(records, back_at, |r| !needs(r))
             ),

@@ -26,6 +26,8 @@ pub struct ServerState {
     pub name: String,
     /// `UP`, `DOWN`, `UP 1/2` (going down), `DOWN 1/2` (coming up), `no check` (backups).
     pub status: String,
+    /// Requests (sessions) it was given.
+    pub sessions: u64,
     /// Requests HAProxy sent again after a failed connection or answer.
     pub retries: u64,
     /// Requests it moved to another server.
@@ -136,7 +138,8 @@ impl Haproxy {
         let header: Vec<&str> = lines.next()?.trim_start_matches("# ").split(',').collect();
         let column = |name: &str| header.iter().position(|h| *h == name);
         let (proxy, server, status) = (column("pxname")?, column("svname")?, column("status")?);
-        let (retries, redispatches) = (column("wretr")?, column("wredis")?);
+        let (sessions, retries, redispatches) =
+            (column("stot")?, column("wretr")?, column("wredis")?);
         Some(
             lines
                 .map(|line| line.split(',').collect::<Vec<_>>())
@@ -145,6 +148,7 @@ impl Haproxy {
                 .map(|fields| ServerState {
                     name: fields[server].to_owned(),
                     status: fields[status].to_owned(),
+                    sessions: fields[sessions].parse().unwrap_or(0),
                     retries: fields[retries].parse().unwrap_or(0),
                     redispatches: fields[redispatches].parse().unwrap_or(0),
                 })
