@@ -129,8 +129,8 @@ impl Language {
     fn bundle(self, catalog: Catalog) -> &'static Bundle {
         BUNDLES[catalog as usize][self.0].get_or_init(|| {
             let tag = self.tag();
-            let resource = FluentResource::try_new(self.source(catalog).to_owned())
-                .unwrap_or_else(|(resource, errors)| {
+            let resource = FluentResource::try_new(self.source(catalog).to_owned()).unwrap_or_else(
+                |(resource, errors)| {
                     tracing::error!(
                         language = tag,
                         ?catalog,
@@ -138,7 +138,8 @@ impl Language {
                         "the catalog has syntax errors; the rest of it is used"
                     );
                     resource
-                });
+                },
+            );
             let id: LanguageIdentifier = tag.parse().expect("catalog folders are language tags");
             let mut bundle = Bundle::new_concurrent(vec![id]);
             // Emails are plain text and the pages escape each message whole: no Unicode
@@ -178,7 +179,11 @@ impl Language {
             Some(text) => text,
             None if self != Self::english() => Self::english().format_in(catalog, id, vars),
             None => {
-                tracing::error!(?catalog, message = id, "no such message in the English catalog");
+                tracing::error!(
+                    ?catalog,
+                    message = id,
+                    "no such message in the English catalog"
+                );
                 String::new()
             }
         }
@@ -322,7 +327,8 @@ mod tests {
             assert!(ids.len() >= at_least, "{catalog:?}: {ids:?}");
             for language in Language::all() {
                 let tag = language.tag();
-                if let Err((_, errors)) = FluentResource::try_new(language.source(catalog).to_owned())
+                if let Err((_, errors)) =
+                    FluentResource::try_new(language.source(catalog).to_owned())
                 {
                     panic!("{tag} {catalog:?}: {errors:?}");
                 }
@@ -339,7 +345,9 @@ mod tests {
                         "{tag} {catalog:?} {id} uses {vars:?}, en {english_vars:?}"
                     );
                     assert!(
-                        language.format_own(catalog, id, &[]).is_some_and(|text| !text.is_empty()),
+                        language
+                            .format_own(catalog, id, &[])
+                            .is_some_and(|text| !text.is_empty()),
                         "{tag} {catalog:?} {id}"
                     );
                 }

@@ -337,10 +337,7 @@ async fn the_logout_confirmation_is_in_the_browsers_language_or_the_one_asked_fo
         page.contains("<p>Eine Anwendung hat darum gebeten, Sie abzumelden.</p>"),
         "{page}"
     );
-    assert!(
-        page.contains("value=\"yes\">Abmelden</button>"),
-        "{page}"
-    );
+    assert!(page.contains("value=\"yes\">Abmelden</button>"), "{page}");
     // What came in the request is escaped, as before.
     assert!(!page.contains("<script>"), "{page}");
     assert!(
@@ -349,13 +346,7 @@ async fn the_logout_confirmation_is_in_the_browsers_language_or_the_one_asked_fo
     );
 
     // The logout's ui_locales beat the browser, and go with the confirmation.
-    let (_, page) = logout_page(
-        &app,
-        &tenant,
-        &browser(Some("de")),
-        "ui_locales=it%20es-MX",
-    )
-    .await;
+    let (_, page) = logout_page(&app, &tenant, &browser(Some("de")), "ui_locales=it%20es-MX").await;
     assert!(page.contains("<html lang=\"es\">"), "{page}");
     assert!(page.contains("<title>¿Cerrar sesión?</title>"), "{page}");
     assert!(
@@ -499,7 +490,9 @@ async fn the_organization_picker_is_in_the_language_ui_locales_asks_for() {
             "{page}"
         );
         assert!(
-            page.contains("<p>Pertenece a varias organizaciones. ¿En cuál quiere iniciar sesión?</p>"),
+            page.contains(
+                "<p>Pertenece a varias organizaciones. ¿En cuál quiere iniciar sesión?</p>"
+            ),
             "{page}"
         );
         // The names are as the tenant typed them, escaped.
@@ -541,9 +534,7 @@ async fn the_organization_picker_is_in_the_language_ui_locales_asks_for() {
     assert_spanish_picker(status, &page);
 
     // Without ui_locales, the browser's German.
-    let (status, _, page) = german
-        .get(&request.replace("&ui_locales=es", ""))
-        .await;
+    let (status, _, page) = german.get(&request.replace("&ui_locales=es", "")).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("<html lang=\"de\">"), "{page}");
     assert!(

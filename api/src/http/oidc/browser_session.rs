@@ -85,17 +85,22 @@ async fn end_session(
     let language = page_language(request, &tenant, get("ui_locales"));
     let confirmed = posted && get("confirm") == Some("yes");
     if get("id_token_hint").is_none() && !confirmed {
-        let hidden: String = ["client_id", "post_logout_redirect_uri", "state", "ui_locales"]
-            .iter()
-            .filter_map(|name| {
-                get(name).map(|value| {
-                    format!(
-                        "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-                        escape_html(value)
-                    )
-                })
+        let hidden: String = [
+            "client_id",
+            "post_logout_redirect_uri",
+            "state",
+            "ui_locales",
+        ]
+        .iter()
+        .filter_map(|name| {
+            get(name).map(|value| {
+                format!(
+                    "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                    escape_html(value)
+                )
             })
-            .collect();
+        })
+        .collect();
         return Ok(page(
             language,
             StatusCode::OK,

@@ -100,7 +100,12 @@ pub(super) fn page_text(language: Language, id: &str) -> String {
 /// A small page for the person at the browser, in `language`, titled with the catalog's text
 /// `title` and with `body` (HTML; whatever it holds from outside is escaped): errors that must
 /// not be redirected, the logout confirmation, the organization picker.
-pub(super) fn page(language: Language, status: StatusCode, title: &str, body: &str) -> HttpResponse {
+pub(super) fn page(
+    language: Language,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_SECURITY_POLICY))
