@@ -1,13 +1,16 @@
 //! The languages Latchkey speaks to end users, their message catalogs, and which one a
 //! message is written in.
 //!
-//! Each language is one Fluent catalog, `core/locales/<tag>/emails.ftl`, embedded in the
-//! binary by the build script: adding a language is adding its catalog (and the hosted pages'
-//! `web/tenant/i18n/<tag>.json`). A catalog is parsed on its first use only, so a server whose
-//! users read English holds the English catalog alone.
+//! Each language has two Fluent catalogs, `core/locales/<tag>/emails.ftl` (the emails) and
+//! `core/locales/<tag>/pages.ftl` (the few pages the server renders itself: the OpenID Connect
+//! error page, the sign-out confirmation, the organization picker), embedded in the binary by
+//! the build script: adding a language is adding its catalogs (and the hosted pages'
+//! `web/tenant/locales/<tag>.json`). A catalog is parsed on its first use only, so a server
+//! whose users read English holds the English catalogs alone.
 //!
-//! The language of a message is, in order: the recipient's stored locale (`Identity.locale`),
-//! the browser's languages of the request (`Accept-Language`), the tenant's default language
+//! The language of a message is, in order: the languages asked for by name (the recipient's
+//! stored locale, `Identity.locale`, or an authorization request's `ui_locales`), the
+//! browser's languages of the request (`Accept-Language`), the tenant's default language
 //! (`defaultLocale`). Each is used when Latchkey has a catalog for its language; a region
 //! (`de-AT`) falls back to its language (`de`).
 
@@ -17,16 +20,41 @@ use std::sync::OnceLock;
 use unic_langid::LanguageIdentifier;
 
 include!(concat!(env!("OUT_DIR"), "/catalogs.rs"));
+include!(concat!(env!("OUT_DIR"), "/page_catalogs.rs"));
 
+/// How many languages there are. The build script gives every language both catalogs, so
+/// `CATALOGS` and `PAGE_CATALOGS` list the same tags in the same order.
 const COUNT: usize = CATALOGS.len();
 
 type Bundle = FluentBundle<FluentResource>;
 
-/// Each catalog once parsed; empty until its language is first used.
-static BUNDLES: [OnceLock<Bundle>; COUNT] = [const { OnceLock::new() }; COUNT];
+/// A language's catalogs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Catalog {
+    /// `emails.ftl`: the subject and text of every email.
+    Emails,
+    /// `pages.ftl`: the pages the server renders itself.
+    Pages,
+}
 
-/// How many entries of an `Accept-Language` header are looked at: a browser sends a few; a
-/// longer list is someone else's.
+impl Catalog {
+    const ALL: [Catalog; 2] = [Catalog::Emails, Catalog::Pages];
+
+    /// Each language's tag and source of this catalog.
+    fn list(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Catalog::Emails => CATALOGS,
+            Catalog::Pages => PAGE_CATALOGS,
+        }
+    }
+}
+
+/// Each catalog once parsed; empty until a message of its kind in its language is first used.
+static BUNDLES: [[OnceLock<Bundle>; COUNT]; Catalog::ALL.len()] =
+    [const { [const { OnceLock::new() }; COUNT] }; Catalog::ALL.len()];
+
+/// How many entries of an `Accept-Language` header, or of a list of requested languages, are
+/// looked at: a browser sends a few; a longer list is someone else's.
 const MAX_ACCEPT_LANGUAGE_ENTRIES: usize = 20;
 
 /// A language Latchkey has a catalog for.
@@ -94,25 +122,33 @@ impl Language {
         Self::from_tag(&id.language.as_str().to_ascii_lowercase())
     }
 
-    fn bundle(self) -> &'static Bundle {
-        BUNDLES[self.0].get_or_init(|| {
-            let (tag, source) = CATALOGS[self.0];
-            let resource =
-                FluentResource::try_new(source.to_owned()).unwrap_or_else(|(resource, errors)| {
+    fn source(self, catalog: Catalog) -> &'static str {
+        catalog.list()[self.0].1
+    }
+
+    fn bundle(self, catalog: Catalog) -> &'static Bundle {
+        BUNDLES[catalog as usize][self.0].get_or_init(|| {
+            let tag = self.tag();
+            let resource = FluentResource::try_new(self.source(catalog).to_owned()).unwrap_or_else(
+                |(resource, errors)| {
                     tracing::error!(
                         language = tag,
+                        ?catalog,
                         ?errors,
                         "the catalog has syntax errors; the rest of it is used"
                     );
                     resource
-                });
+                },
+            );
             let id: LanguageIdentifier = tag.parse().expect("catalog folders are language tags");
             let mut bundle = Bundle::new_concurrent(vec![id]);
-            // Emails are plain text: no Unicode isolation marks around placeholders.
+            // Emails are plain text and the pages escape each message whole: no Unicode
+            // isolation marks around placeholders.
             bundle.set_use_isolating(false);
             if let Err(errors) = bundle.add_resource(resource) {
                 tracing::error!(
                     language = tag,
+                    ?catalog,
                     ?errors,
                     "the catalog has duplicate messages"
                 );
@@ -121,25 +157,40 @@ impl Language {
         })
     }
 
-    /// Whether this language's catalog has message `id`.
+    /// Whether this language's email catalog has message `id`.
     pub fn has(self, id: &str) -> bool {
-        self.bundle().has_message(id)
+        self.bundle(Catalog::Emails).has_message(id)
     }
 
-    /// Message `id` with `vars`, in this language, or in English where the catalog lacks it.
+    /// Email message `id` with `vars`, in this language, or in English where the catalog
+    /// lacks it.
     pub fn format(self, id: &str, vars: &[(&str, Var)]) -> String {
-        match self.format_own(id, vars) {
+        self.format_in(Catalog::Emails, id, vars)
+    }
+
+    /// Text `id` of the pages the server renders itself (`pages.ftl`), in this language, or
+    /// in English where the catalog lacks it. Plain text: the page escapes it.
+    pub fn page_text(self, id: &str) -> String {
+        self.format_in(Catalog::Pages, id, &[])
+    }
+
+    fn format_in(self, catalog: Catalog, id: &str, vars: &[(&str, Var)]) -> String {
+        match self.format_own(catalog, id, vars) {
             Some(text) => text,
-            None if self != Self::english() => Self::english().format(id, vars),
+            None if self != Self::english() => Self::english().format_in(catalog, id, vars),
             None => {
-                tracing::error!(message = id, "no such message in the English catalog");
+                tracing::error!(
+                    ?catalog,
+                    message = id,
+                    "no such message in the English catalog"
+                );
                 String::new()
             }
         }
     }
 
-    fn format_own(self, id: &str, vars: &[(&str, Var)]) -> Option<String> {
-        let bundle = self.bundle();
+    fn format_own(self, catalog: Catalog, id: &str, vars: &[(&str, Var)]) -> Option<String> {
+        let bundle = self.bundle(catalog);
         let pattern = bundle.get_message(id)?.value()?;
         let mut args = FluentArgs::new();
         for (name, value) in vars {
@@ -185,15 +236,27 @@ pub fn from_accept_language(header: &str) -> Option<Language> {
     ranked.first().map(|(_, _, language)| *language)
 }
 
-/// The language to write to someone in: their stored locale, else the request's browser
-/// languages, else the tenant's default. Each is skipped when Latchkey has no catalog for it.
+/// The first language of `requested`, BCP 47 tags separated by spaces in order of preference
+/// (an OpenID Connect `ui_locales`; a stored locale is a list of one), that Latchkey has a
+/// catalog for.
+pub fn from_requested(requested: &str) -> Option<Language> {
+    requested
+        .split_whitespace()
+        .take(MAX_ACCEPT_LANGUAGE_ENTRIES)
+        .find_map(Language::parse)
+}
+
+/// The language to write to someone in: the languages asked for by name (their stored locale,
+/// or an authorization request's `ui_locales`; see [`from_requested`]), else the request's
+/// browser languages, else the tenant's default. Each is skipped when Latchkey has no catalog
+/// for it.
 pub fn choose(
-    identity_locale: Option<&str>,
+    requested: Option<&str>,
     accept_language: Option<&str>,
     tenant_default: Language,
 ) -> Language {
-    identity_locale
-        .and_then(Language::parse)
+    requested
+        .and_then(from_requested)
         .or_else(|| accept_language.and_then(from_accept_language))
         .unwrap_or(tenant_default)
 }
@@ -241,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn the_identity_locale_beats_the_browser_which_beats_the_tenant_default() {
+    fn the_languages_asked_for_beat_the_browser_which_beats_the_tenant_default() {
         let default = lang("es");
         assert_eq!(choose(Some("de"), Some("fr"), default), lang("de"));
         assert_eq!(choose(None, Some("fr-FR,en;q=0.5"), default), lang("fr"));
@@ -250,44 +313,71 @@ mod tests {
         assert_eq!(choose(Some("it"), Some("de"), default), lang("de"));
         assert_eq!(choose(Some("it"), Some("pt-BR"), default), lang("es"));
         assert_eq!(choose(Some("fr-CA"), None, default), lang("fr"));
+        // ui_locales: the first of the list with a catalog.
+        assert_eq!(choose(Some("it fr-CA de"), Some("es"), default), lang("fr"));
+        assert_eq!(choose(Some("it pt"), Some("de"), default), lang("de"));
+        assert_eq!(from_requested("  "), None);
     }
 
     #[test]
     fn every_catalog_parses_and_has_every_english_message_with_no_new_placeholders() {
         let english = Language::english();
-        let ids = message_ids(english);
-        assert!(ids.len() > 20);
-        for language in Language::all() {
-            let source = CATALOGS[language.0].1;
-            if let Err((_, errors)) = FluentResource::try_new(source.to_owned()) {
-                panic!("{}: {errors:?}", language.tag());
-            }
-            assert_eq!(
-                message_ids(language),
-                ids,
-                "{} has the messages of en",
-                language.tag()
-            );
-            for id in &ids {
-                let english_vars = placeholders(english, id);
-                let vars = placeholders(language, id);
-                assert!(
-                    vars.is_subset(&english_vars),
-                    "{} {id} uses {vars:?}, en {english_vars:?}",
-                    language.tag()
+        for (catalog, at_least) in [(Catalog::Emails, 20), (Catalog::Pages, 7)] {
+            let ids = message_ids(english, catalog);
+            assert!(ids.len() >= at_least, "{catalog:?}: {ids:?}");
+            for language in Language::all() {
+                let tag = language.tag();
+                if let Err((_, errors)) =
+                    FluentResource::try_new(language.source(catalog).to_owned())
+                {
+                    panic!("{tag} {catalog:?}: {errors:?}");
+                }
+                assert_eq!(
+                    message_ids(language, catalog),
+                    ids,
+                    "{tag} {catalog:?} has the messages of en"
                 );
-                assert!(
-                    !language.format(id, &[]).is_empty(),
-                    "{} {id}",
-                    language.tag()
-                );
+                for id in &ids {
+                    let english_vars = placeholders(english, catalog, id);
+                    let vars = placeholders(language, catalog, id);
+                    assert!(
+                        vars.is_subset(&english_vars),
+                        "{tag} {catalog:?} {id} uses {vars:?}, en {english_vars:?}"
+                    );
+                    assert!(
+                        language
+                            .format_own(catalog, id, &[])
+                            .is_some_and(|text| !text.is_empty()),
+                        "{tag} {catalog:?} {id}"
+                    );
+                }
             }
         }
     }
 
-    fn message_ids(language: Language) -> std::collections::BTreeSet<String> {
-        CATALOGS[language.0]
-            .1
+    #[test]
+    fn the_emails_and_the_pages_have_the_same_languages() {
+        for catalog in Catalog::ALL {
+            let tags: Vec<&str> = catalog.list().iter().map(|(tag, _)| *tag).collect();
+            assert_eq!(tags, Language::tags(), "{catalog:?}");
+        }
+    }
+
+    #[test]
+    fn page_texts_are_in_the_language_asked_for() {
+        assert_eq!(lang("de").page_text("sign-out-title"), "Abmelden?");
+        assert_eq!(lang("en").page_text("sign-out-title"), "Sign out?");
+        assert_eq!(
+            lang("es").page_text("choose-organization-title"),
+            "Elija una organización"
+        );
+        // Page texts and email texts are separate catalogs.
+        assert!(!lang("en").has("sign-out-title"));
+    }
+
+    fn message_ids(language: Language, catalog: Catalog) -> std::collections::BTreeSet<String> {
+        language
+            .source(catalog)
             .lines()
             .filter_map(|line| line.split_once(" ="))
             .map(|(id, _)| id)
@@ -297,8 +387,12 @@ mod tests {
     }
 
     /// The variables message `id` uses (`{ $name }`), read from its source text.
-    fn placeholders(language: Language, id: &str) -> std::collections::BTreeSet<String> {
-        let source = CATALOGS[language.0].1;
+    fn placeholders(
+        language: Language,
+        catalog: Catalog,
+        id: &str,
+    ) -> std::collections::BTreeSet<String> {
+        let source = language.source(catalog);
         let mut lines = source
             .lines()
             .skip_while(|line| !line.starts_with(&format!("{id} =")));

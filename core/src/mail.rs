@@ -86,8 +86,7 @@ impl<'a> TenantMail<'a> {
             page_url,
             tenant_name,
             primary_color: &settings.primary_color,
-            default_language: Language::parse(&settings.default_locale)
-                .unwrap_or_else(Language::english),
+            default_language: settings.default_language(),
             accept_language: None,
         }
     }

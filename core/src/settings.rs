@@ -241,6 +241,12 @@ impl Default for TenantSettings {
 }
 
 impl TenantSettings {
+    /// The language of [`Self::default_locale`]; English should the stored tag have lost its
+    /// catalog.
+    pub fn default_language(&self) -> Language {
+        Language::parse(&self.default_locale).unwrap_or_else(Language::english)
+    }
+
     /// Refuses `method` with a clear error unless the tenant allows it.
     pub fn require_sign_in_method(&self, method: SignInMethod) -> Result<()> {
         if self.sign_in_methods.contains(&method) {

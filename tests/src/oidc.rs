@@ -7,7 +7,7 @@ use crate::{TestApp, TestTenant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -52,6 +52,8 @@ impl Default for Pkce {
 pub struct Browser {
     pub client: reqwest::Client,
     pub cookie: Option<String>,
+    /// The browser's languages, sent as `Accept-Language` when set.
+    pub accept_language: Option<String>,
 }
 
 impl Default for Browser {
@@ -68,14 +70,19 @@ impl Browser {
                 .build()
                 .unwrap(),
             cookie: None,
+            accept_language: None,
         }
     }
 
-    /// GETs `url` with the cookie; returns the status and the `Location` header.
+    /// GETs `url` with the cookie and the browser's languages; returns the status, the
+    /// `Location` header and the body.
     pub async fn get(&self, url: &str) -> (StatusCode, Option<String>, String) {
         let mut request = self.client.get(url);
         if let Some(cookie) = &self.cookie {
             request = request.header(COOKIE, cookie);
+        }
+        if let Some(languages) = &self.accept_language {
+            request = request.header(ACCEPT_LANGUAGE, languages);
         }
         let response = request.send().await.expect("request is sent");
         let status = response.status();

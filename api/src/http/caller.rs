@@ -117,7 +117,7 @@ pub(super) async fn tenant_caller(
 }
 
 /// The browser's languages (`Accept-Language`), if sent and short enough to be a browser's.
-fn accept_language(request: &HttpRequest) -> Option<String> {
+pub(crate) fn accept_language(request: &HttpRequest) -> Option<String> {
     request
         .headers()
         .get(header::ACCEPT_LANGUAGE)

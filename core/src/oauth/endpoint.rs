@@ -23,8 +23,12 @@ pub enum AuthorizeInput {
 #[derive(Clone, Debug)]
 pub enum AuthorizeOutcome {
     /// An error shown to the user, never redirected (no open redirector): unknown client or
-    /// redirect URI, an expired or completed request.
-    ErrorPage(OAuthError),
+    /// redirect URI, an expired or completed request. The page is in the first of `ui_locales`
+    /// (the request's, when it is known) with a catalog.
+    ErrorPage {
+        error: OAuthError,
+        ui_locales: Option<String>,
+    },
     /// Back to the client's (checked) redirect URI with an error.
     RedirectError {
         redirect_uri: String,
@@ -49,10 +53,11 @@ pub enum AuthorizeOutcome {
         passkey_required: bool,
     },
     /// The user belongs to several organizations and picks one; the request is parked under
-    /// `handle`.
+    /// `handle`. The picker is in the first of `ui_locales` with a catalog.
     ChooseOrganization {
         handle: String,
         organizations: Vec<Organization>,
+        ui_locales: Option<String>,
     },
 }
 
@@ -101,19 +106,31 @@ impl Provider<'_> {
                 organization,
             } => {
                 let Some(mut parked) = self.resume_request(&handle).await? else {
-                    return Ok(AuthorizeOutcome::ErrorPage(OAuthError::invalid_request(
-                        "this sign-in request has expired or was already completed; start again from the application",
-                    )));
+                    return Ok(AuthorizeOutcome::ErrorPage {
+                        error: OAuthError::invalid_request(
+                            "this sign-in request has expired or was already completed; start again from the application",
+                        ),
+                        ui_locales: None,
+                    });
                 };
-                if let Err(error) = apply_choice(&mut parked, organization) {
-                    return Ok(AuthorizeOutcome::ErrorPage(error));
-                }
-                match self
-                    .authorization_client(Some(&parked.client_id), Some(&parked.redirect_uri))
-                    .await
-                {
+                let checked = match apply_choice(&mut parked, organization) {
+                    Ok(()) => {
+                        self.authorization_client(
+                            Some(&parked.client_id),
+                            Some(&parked.redirect_uri),
+                        )
+                        .await
+                    }
+                    Err(error) => Err(error),
+                };
+                match checked {
                     Ok(app) => (app, parked),
-                    Err(error) => return Ok(AuthorizeOutcome::ErrorPage(error)),
+                    Err(error) => {
+                        return Ok(AuthorizeOutcome::ErrorPage {
+                            error,
+                            ui_locales: parked.ui_locales,
+                        });
+                    }
                 }
             }
             AuthorizeInput::New(params) => {
@@ -125,7 +142,12 @@ impl Provider<'_> {
                     .await
                 {
                     Ok(app) => app,
-                    Err(error) => return Ok(AuthorizeOutcome::ErrorPage(error)),
+                    Err(error) => {
+                        return Ok(AuthorizeOutcome::ErrorPage {
+                            error,
+                            ui_locales: params.ui_locales,
+                        });
+                    }
                 };
                 let redirect_uri = params.redirect_uri.clone().unwrap_or_default();
                 let state = params.state.clone();
@@ -159,6 +181,7 @@ impl Provider<'_> {
                 return Ok(AuthorizeOutcome::ChooseOrganization {
                     handle: self.park_request(&request).await?,
                     organizations,
+                    ui_locales: request.ui_locales,
                 });
             }
         }

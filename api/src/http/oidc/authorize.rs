@@ -2,12 +2,15 @@
 //! page.
 
 use super::browser_session::{cookie_path, session_cookie_value};
-use super::responses::{error_page, escape_html, page, redirect, redirect_error};
+use super::responses::{
+    error_page, escape_html, page, page_language, page_text, redirect, redirect_error,
+};
 use super::{Tenant, parameters, provider, tenant};
 use crate::http::AppState;
 use crate::http::errors::HttpError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
+use latchkey_core::languages::Language;
 use latchkey_core::oauth::{AuthorizeInput, AuthorizeOutcome};
 use latchkey_core::organizations::Organization;
 use serde_json::json;
@@ -31,6 +34,8 @@ pub(super) async fn authorize_post(
 
 /// The authorization endpoint: reads the request and the browser-session cookie, lets the
 /// provider decide, and answers with the sign-in page, the organization picker, or a redirect.
+/// Its pages are in the request's `ui_locales` where the provider knows them (see
+/// [`page_language`]).
 async fn authorize(
     state: &AppState,
     request: &HttpRequest,
@@ -39,9 +44,10 @@ async fn authorize(
 ) -> Result<HttpResponse, HttpError> {
     let tenant = tenant(state, request, slug).await?;
     let provider = provider(state, &tenant);
+    let language = |ui_locales: Option<&str>| page_language(request, &tenant, ui_locales);
     let mut params = match parameters(raw) {
         Ok(params) => params,
-        Err(error) => return Ok(error_page(&error)),
+        Err(error) => return Ok(error_page(language(None), &error)),
     };
     let chosen_organization = params.remove("organization");
     let input = match params.remove("authorization_request") {
@@ -60,17 +66,26 @@ async fn authorize(
     };
     let cookie = session_cookie_value(request);
     Ok(match provider.authorize(input, cookie.as_deref()).await? {
-        AuthorizeOutcome::ErrorPage(error) => error_page(&error),
+        AuthorizeOutcome::ErrorPage { error, ui_locales } => {
+            error_page(language(ui_locales.as_deref()), &error)
+        }
         AuthorizeOutcome::RedirectError {
             redirect_uri,
             state,
             error,
-        } => redirect_error(&tenant.issuer, &redirect_uri, state.as_deref(), &error),
+        } => redirect_error(
+            language(None),
+            &tenant.issuer,
+            &redirect_uri,
+            state.as_deref(),
+            &error,
+        ),
         AuthorizeOutcome::Code {
             redirect_uri,
             state,
             code,
         } => redirect(
+            language(None),
             &redirect_uri,
             &[
                 ("code", Some(&code)),
@@ -95,13 +110,21 @@ async fn authorize(
         AuthorizeOutcome::ChooseOrganization {
             handle,
             organizations,
-        } => organization_picker(&tenant, &handle, &organizations),
+            ui_locales,
+        } => organization_picker(
+            language(ui_locales.as_deref()),
+            &tenant,
+            &handle,
+            &organizations,
+        ),
     })
 }
 
-/// The page where a member of several organizations picks the one to sign in to: one link
-/// per organization back to `authorize` with the request parked under `handle`.
+/// The page where a member of several organizations picks the one to sign in to, in
+/// `language`: one link per organization (its name as the tenant typed it, escaped) back to
+/// `authorize` with the request parked under `handle`.
 fn organization_picker(
+    language: Language,
     tenant: &Tenant,
     handle: &str,
     organizations: &[Organization],
@@ -121,10 +144,12 @@ fn organization_picker(
         })
         .collect();
     page(
+        language,
         StatusCode::OK,
-        "Choose an organization",
+        "choose-organization-title",
         &format!(
-            "<p>You belong to several organizations. Which one do you want to sign in to?</p><ul class=\"organizations\">{choices}</ul>"
+            "<p>{}</p><ul class=\"organizations\">{choices}</ul>",
+            page_text(language, "choose-organization-text")
         ),
     )
 }

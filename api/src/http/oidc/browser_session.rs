@@ -1,7 +1,7 @@
 //! The provider's browser session: the cookie the hosted sign-in page sets right after a
 //! sign-in, and RP-initiated logout, which ends it.
 
-use super::responses::{error_page, escape_html, page, redirect};
+use super::responses::{error_page, escape_html, page, page_language, page_text, redirect};
 use super::{Tenant, parameters, provider, tenant};
 use crate::http::AppState;
 use crate::http::caller::{bearer, request_id};
@@ -67,7 +67,8 @@ pub(super) async fn end_session_post(
 
 /// RP-initiated logout. With a valid `id_token_hint` the sign-out happens at once; without
 /// one the user confirms with a same-origin POST (a cross-site page cannot forge it: the
-/// cookie is SameSite=Lax).
+/// cookie is SameSite=Lax). The confirmation and the error page are in the request's
+/// `ui_locales` (RP-Initiated Logout 1.0 §2) or, failing that, as [`page_language`] says.
 async fn end_session(
     state: &AppState,
     request: &HttpRequest,
@@ -78,30 +79,39 @@ async fn end_session(
     let tenant = tenant(state, request, slug).await?;
     let params = match parameters(raw) {
         Ok(params) => params,
-        Err(error) => return Ok(error_page(&error)),
+        Err(error) => return Ok(error_page(page_language(request, &tenant, None), &error)),
     };
     let get = |name: &str| params.get(name).map(String::as_str);
+    let language = page_language(request, &tenant, get("ui_locales"));
     let confirmed = posted && get("confirm") == Some("yes");
     if get("id_token_hint").is_none() && !confirmed {
-        let hidden: String = ["client_id", "post_logout_redirect_uri", "state"]
-            .iter()
-            .filter_map(|name| {
-                get(name).map(|value| {
-                    format!(
-                        "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
-                        escape_html(value)
-                    )
-                })
+        let hidden: String = [
+            "client_id",
+            "post_logout_redirect_uri",
+            "state",
+            "ui_locales",
+        ]
+        .iter()
+        .filter_map(|name| {
+            get(name).map(|value| {
+                format!(
+                    "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                    escape_html(value)
+                )
             })
-            .collect();
+        })
+        .collect();
         return Ok(page(
+            language,
             StatusCode::OK,
-            "Sign out?",
+            "sign-out-title",
             &format!(
-                "<p>An application asked to sign you out.</p>\
+                "<p>{}</p>\
                  <form method=\"post\" action=\"{}oauth2/logout\">{hidden}\
-                 <button type=\"submit\" name=\"confirm\" value=\"yes\">Sign out</button></form>",
-                cookie_path(&tenant)
+                 <button type=\"submit\" name=\"confirm\" value=\"yes\">{}</button></form>",
+                page_text(language, "sign-out-text"),
+                cookie_path(&tenant),
+                page_text(language, "sign-out-button")
             ),
         ));
     }
@@ -115,12 +125,12 @@ async fn end_session(
         )
         .await;
     let mut response = match result {
-        Ok(Some(uri)) => redirect(&uri, &[("state", get("state"))]),
+        Ok(Some(uri)) => redirect(language, &uri, &[("state", get("state"))]),
         Ok(None) => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, cookie_path(&tenant)))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
-        Err(error) => return Ok(error_page(&error)),
+        Err(error) => return Ok(error_page(language, &error)),
     };
     // The cookie goes only if its session ended (a logout for someone else's session, or a
     // forged one, leaves this browser signed in).

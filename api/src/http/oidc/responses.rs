@@ -1,8 +1,12 @@
 //! What the endpoints answer: OAuth errors and no-store JSON for clients; small pages, and
-//! redirects back to the client, for the person at the browser.
+//! redirects back to the client, for the person at the browser. The pages' words are in the
+//! catalogs `core/locales/<tag>/pages.ftl`, in the language [`page_language`] chooses.
 
+use super::Tenant;
+use crate::http::caller::accept_language;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse};
+use latchkey_core::languages::{self, Language};
 use latchkey_core::oauth::OAuthError;
 use serde_json::json;
 
@@ -73,44 +77,82 @@ pub(super) fn escape_html(text: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// A small page for the person at the browser: errors that must not be redirected and the
-/// logout confirmation.
-pub(super) fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
+/// The language of a page for the person at the browser: the first of `ui_locales` (the
+/// request's, where it has them) with a catalog, else the browser's languages
+/// (`Accept-Language`), else the default language of the request's tenant.
+pub(super) fn page_language(
+    request: &HttpRequest,
+    tenant: &Tenant,
+    ui_locales: Option<&str>,
+) -> Language {
+    languages::choose(
+        ui_locales,
+        accept_language(request).as_deref(),
+        tenant.settings.default_language(),
+    )
+}
+
+/// Text `id` of the pages' catalog in `language`, escaped for HTML.
+pub(super) fn page_text(language: Language, id: &str) -> String {
+    escape_html(&language.page_text(id))
+}
+
+/// A small page for the person at the browser, in `language`, titled with the catalog's text
+/// `title` and with `body` (HTML; whatever it holds from outside is escaped): errors that must
+/// not be redirected, the logout confirmation, the organization picker.
+pub(super) fn page(
+    language: Language,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_SECURITY_POLICY))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_LANGUAGE, language.tag()))
         .body(format!(
-            "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+            "<!doctype html><html lang=\"{lang}\"><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
              <title>{title}</title><style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}</style>\
              <h1>{title}</h1>{body}</html>",
-            title = escape_html(title)
+            lang = language.tag(),
+            title = page_text(language, title)
         ))
 }
 
-pub(super) fn error_page(error: &OAuthError) -> HttpResponse {
+/// The page of an error that must not be redirected, in `language`. The error's description
+/// is the server's own words (English), its code the protocol's.
+pub(super) fn error_page(language: Language, error: &OAuthError) -> HttpResponse {
     page(
+        language,
         StatusCode::BAD_REQUEST,
-        "This sign-in request cannot be completed",
+        "error-title",
         &format!(
-            "<p>{}</p><p><small>Error: <code>{}</code>. Go back to the application and try again; if it keeps happening, tell the application's owner.</small></p>",
+            "<p>{}</p><p><small>{} <code>{}</code>. {}</small></p>",
             escape_html(&error.description),
-            escape_html(error.error)
+            page_text(language, "error-code"),
+            escape_html(error.error),
+            page_text(language, "error-advice")
         ),
     )
 }
 
-/// A redirect to `uri` with `pairs` added to its query.
-pub(super) fn redirect(uri: &str, pairs: &[(&str, Option<&str>)]) -> HttpResponse {
+/// A redirect to `uri` with `pairs` added to its query; the error page in `language` should
+/// `uri` not be a URL.
+pub(super) fn redirect(
+    language: Language,
+    uri: &str,
+    pairs: &[(&str, Option<&str>)],
+) -> HttpResponse {
     let mut url = match url::Url::parse(uri) {
         Ok(url) => url,
         Err(_) => {
-            return error_page(&OAuthError::new(
-                "server_error",
-                "the redirect URI cannot be used",
-            ));
+            return error_page(
+                language,
+                &OAuthError::new("server_error", "the redirect URI cannot be used"),
+            );
         }
     };
     {
@@ -130,12 +172,14 @@ pub(super) fn redirect(uri: &str, pairs: &[(&str, Option<&str>)]) -> HttpRespons
 /// The authorization error response, sent back to the (already checked) redirect URI with
 /// `iss` (RFC 9207).
 pub(super) fn redirect_error(
+    language: Language,
     issuer: &str,
     redirect_uri: &str,
     state: Option<&str>,
     error: &OAuthError,
 ) -> HttpResponse {
     redirect(
+        language,
         redirect_uri,
         &[
             ("error", Some(error.error)),

@@ -1,0 +1,13 @@
+# Die Seiten, die Latchkeys Server selbst erzeugt, auf Deutsch: die Fehlerseite von OpenID
+# Connect, die Bestätigung der Abmeldung und die Auswahl der Organisation.
+
+error-title = Diese Anmeldeanfrage kann nicht abgeschlossen werden
+error-code = Fehler:
+error-advice = Kehren Sie zur Anwendung zurück und versuchen Sie es erneut; wenn der Fehler bleibt, wenden Sie sich an den Betreiber der Anwendung.
+
+sign-out-title = Abmelden?
+sign-out-text = Eine Anwendung hat darum gebeten, Sie abzumelden.
+sign-out-button = Abmelden
+
+choose-organization-title = Organisation auswählen
+choose-organization-text = Sie gehören mehreren Organisationen an. Bei welcher möchten Sie sich anmelden?
