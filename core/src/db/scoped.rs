@@ -410,6 +410,16 @@ impl DispatchTx {
         bound(&self.transaction, E::find())
     }
 
+    /// Whether a queue row of any tenant is due (`due` at or before `now`). Only a read, so an
+    /// idle round that finds nothing takes no write lock (on SQLite, the one writer's).
+    pub async fn any_due<E>(&self, due: E::Column, now: DateTime<Utc>) -> crate::error::Result<bool>
+    where
+        E: QueueTable,
+        E::Model: Send + Sync,
+    {
+        Ok(self.find::<E>().filter(due.lte(now)).count().await? > 0)
+    }
+
     /// An update of queue rows of the tenant a claimed row belongs to.
     pub fn update_many_of<E: QueueTable>(&self, tenant_id: Uuid) -> Query<'_, UpdateMany<E>> {
         bound(

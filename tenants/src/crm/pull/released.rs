@@ -26,13 +26,10 @@ pub(crate) async fn run_released(
 ) -> Result<bool> {
     let tx = db.begin_dispatcher().await?;
     let now = Utc::now().trunc_subsecs(6);
-    // Idle rounds only read (on SQLite a write would take the one write lock every round).
-    let due = tx
-        .find::<waiting_row::Entity>()
-        .filter(waiting_row::Column::ReadyAt.lte(now))
-        .count()
-        .await?;
-    if due == 0 {
+    if !tx
+        .any_due::<waiting_row::Entity>(waiting_row::Column::ReadyAt, now)
+        .await?
+    {
         tx.commit().await?;
         return Ok(false);
     }

@@ -135,13 +135,10 @@ pub(crate) async fn run_due(
 ) -> Result<bool> {
     let tx = db.begin_dispatcher().await?;
     let now = Utc::now().trunc_subsecs(6);
-    // Idle rounds only read (on SQLite a write would take the one write lock every round).
-    let due = tx
-        .find::<pull_row::Entity>()
-        .filter(pull_row::Column::NextPullAt.lte(now))
-        .count()
-        .await?;
-    if due == 0 {
+    if !tx
+        .any_due::<pull_row::Entity>(pull_row::Column::NextPullAt, now)
+        .await?
+    {
         tx.commit().await?;
         return Ok(false);
     }
