@@ -9,7 +9,10 @@ use latchkey_core::email_templates::{self as core_templates, TemplateOverride};
 
 /// An email Latchkey sends. Placeholders every email has: `{ $tenant }`, `{ $page }` (the
 /// hosted sign-in page) and `{ $account_page }`; the others are listed per value.
+// `remote` derives the conversions to and from the core's enum, which names the same
+// emails.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "core_templates::EmailTemplate")]
 pub enum EmailTemplate {
     /// A verification code: `{ $code }` (required), `{ $link }`, `{ $minutes }`, `{ $action }`.
     VerificationCode,
@@ -46,60 +49,6 @@ pub enum EmailTemplate {
     EmailChangeUndone,
     /// An invitation: `{ $organization }`, `{ $email }`, `{ $link }` (required), `{ $days }`.
     Invitation,
-}
-
-impl From<EmailTemplate> for core_templates::EmailTemplate {
-    fn from(template: EmailTemplate) -> Self {
-        use core_templates::EmailTemplate as T;
-        match template {
-            EmailTemplate::VerificationCode => T::VerificationCode,
-            EmailTemplate::AlreadyHaveAccount => T::AlreadyHaveAccount,
-            EmailTemplate::NoAccount => T::NoAccount,
-            EmailTemplate::AddressTaken => T::AddressTaken,
-            EmailTemplate::AlreadyVerified => T::AlreadyVerified,
-            EmailTemplate::PasskeyAdded => T::PasskeyAdded,
-            EmailTemplate::PasskeyRemoved => T::PasskeyRemoved,
-            EmailTemplate::AccountRecovered => T::AccountRecovered,
-            EmailTemplate::RecoveryRequested => T::RecoveryRequested,
-            EmailTemplate::RecoveryApproved => T::RecoveryApproved,
-            EmailTemplate::PasswordSet => T::PasswordSet,
-            EmailTemplate::PasswordChanged => T::PasswordChanged,
-            EmailTemplate::PasswordReset => T::PasswordReset,
-            EmailTemplate::TotpEnabled => T::TotpEnabled,
-            EmailTemplate::TotpRemoved => T::TotpRemoved,
-            EmailTemplate::RecoveryCodeUsed => T::RecoveryCodeUsed,
-            EmailTemplate::EmailChanged => T::EmailChanged,
-            EmailTemplate::EmailChangeUndone => T::EmailChangeUndone,
-            EmailTemplate::Invitation => T::Invitation,
-        }
-    }
-}
-
-impl From<core_templates::EmailTemplate> for EmailTemplate {
-    fn from(template: core_templates::EmailTemplate) -> Self {
-        use core_templates::EmailTemplate as T;
-        match template {
-            T::VerificationCode => EmailTemplate::VerificationCode,
-            T::AlreadyHaveAccount => EmailTemplate::AlreadyHaveAccount,
-            T::NoAccount => EmailTemplate::NoAccount,
-            T::AddressTaken => EmailTemplate::AddressTaken,
-            T::AlreadyVerified => EmailTemplate::AlreadyVerified,
-            T::PasskeyAdded => EmailTemplate::PasskeyAdded,
-            T::PasskeyRemoved => EmailTemplate::PasskeyRemoved,
-            T::AccountRecovered => EmailTemplate::AccountRecovered,
-            T::RecoveryRequested => EmailTemplate::RecoveryRequested,
-            T::RecoveryApproved => EmailTemplate::RecoveryApproved,
-            T::PasswordSet => EmailTemplate::PasswordSet,
-            T::PasswordChanged => EmailTemplate::PasswordChanged,
-            T::PasswordReset => EmailTemplate::PasswordReset,
-            T::TotpEnabled => EmailTemplate::TotpEnabled,
-            T::TotpRemoved => EmailTemplate::TotpRemoved,
-            T::RecoveryCodeUsed => EmailTemplate::RecoveryCodeUsed,
-            T::EmailChanged => EmailTemplate::EmailChanged,
-            T::EmailChangeUndone => EmailTemplate::EmailChangeUndone,
-            T::Invitation => EmailTemplate::Invitation,
-        }
-    }
 }
 
 /// The tenant's own subject and text of one email in one language.
