@@ -141,15 +141,22 @@ pub async fn migrate(config: &Config) -> anyhow::Result<usize> {
     Ok(pending)
 }
 
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn EphemeralStore>> {
+/// The ephemeral store; with Redis, also the replicas' change feed of `db`'s near cache.
+async fn open_store(config: &Config, db: &Database) -> anyhow::Result<Arc<dyn EphemeralStore>> {
     Ok(match &config.redis_url {
-        Some(url) => Arc::new(
+        Some(url) => {
             // Returns whether or not Redis is up: the store connects in the background and
             // logs once while it cannot.
-            RedisStore::connect(url, config.redis_timeout)
-                .await
-                .context("LATCHKEY_REDIS_URL")?,
-        ),
+            let store = Arc::new(
+                RedisStore::connect(url, config.redis_timeout)
+                    .await
+                    .context("LATCHKEY_REDIS_URL")?,
+            );
+            store
+                .follow_changes(db.near_cache().freshness())
+                .context("LATCHKEY_REDIS_URL")?;
+            store
+        }
         None => Arc::new(InProcessStore::default()),
     })
 }
@@ -209,7 +216,7 @@ pub async fn start_with_clock(
 ) -> anyhow::Result<RunningServer> {
     let master_key = Arc::new(config.load_master_key()?);
     let db = open_database(&config).await?;
-    let store = open_store(&config).await?;
+    let store = open_store(&config, &db).await?;
     let bootstrap = bootstrap(&db, &master_key, &config)
         .await
         .context("first-start bootstrap failed")?;

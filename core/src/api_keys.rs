@@ -1,29 +1,25 @@
 //! Tenant API keys: bearer secrets for tenant admins and back ends, with roles. Only the
-//! SHA-256 of a key is stored; lookups are cached briefly in the ephemeral store, and a
-//! revocation deletes the cached entry, which on Redis clears it for every replica at once.
+//! SHA-256 of a key is stored; lookups are kept in the replica's near cache, which a revocation
+//! makes stale on every replica at once (the keys' table is guarded: see [`crate::freshness`]).
 
 use crate::actor::{Actor, AdminRole, Permission, Principal};
 use crate::audit::{self, Target};
 use crate::authz::{Grant, Resource, authorize};
-use crate::cache;
 use crate::db::{Database, TenantTx};
-use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
 use crate::validate::Name;
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, QueryFilter, Set};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::time::Duration;
 use uuid::Uuid;
 
 /// Every tenant API key starts with this.
 pub const API_KEY_PREFIX: &str = "lk_";
-/// How long a successful lookup is cached.
-const CACHE_TTL: Duration = Duration::from_secs(60);
+/// The near cache's kind of entry: a live key by the hash of its secret.
 const CACHE_KIND: &str = "api-key";
 
 mod row {
@@ -49,7 +45,7 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(row);
+crate::tenant_owned!(row, guards Tenant);
 
 /// An API key as admins see it (never the secret).
 #[derive(Clone, Debug)]
@@ -83,7 +79,7 @@ impl TryFrom<row::Model> for ApiKey {
 }
 
 /// What is cached per key hash.
-#[derive(Serialize, Deserialize)]
+#[derive(Clone)]
 struct CachedKey {
     id: Uuid,
     roles: Vec<AdminRole>,
@@ -194,7 +190,6 @@ pub async fn list_api_keys(
 #[tracing::instrument(name = "core.revoke_api_key", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn revoke_api_key(
     db: &Database,
-    store: &dyn EphemeralStore,
     scope: &TenantScope,
     actor: &Actor,
     id: Uuid,
@@ -207,7 +202,6 @@ pub async fn revoke_api_key(
         .one()
         .await?
         .ok_or(Error::NotFound)?;
-    let secret_hash = current.secret_hash.clone();
     let key = ApiKey::try_from(current.clone())?;
     if let Some(role) = key
         .roles
@@ -224,8 +218,6 @@ pub async fn revoke_api_key(
         tx.commit().await?;
         return Ok(key);
     }
-    let cache_key = StoreKey::tenant(scope, CACHE_KIND, &secret_hash);
-    cache::drop_before_commit(store, &cache_key).await?;
     let mut active: row::ActiveModel = current.into();
     active.revoked_at = Set(Some(Utc::now()));
     let key = ApiKey::try_from(tx.update(active).await?)?;
@@ -242,7 +234,6 @@ pub async fn revoke_api_key(
     )
     .await?;
     tx.commit().await?;
-    cache::drop_after_commit(store, &cache_key).await;
     Ok(key)
 }
 
@@ -251,46 +242,21 @@ pub async fn revoke_api_key(
 #[tracing::instrument(name = "core.authenticate_api_key", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn authenticate_api_key(
     db: &Database,
-    store: &dyn EphemeralStore,
     scope: &TenantScope,
     secret: &str,
     request_id: Option<String>,
 ) -> Result<Actor> {
     let secret_hash = secrets::hash(secret);
-    let cache_key = StoreKey::tenant(scope, CACHE_KIND, &secret_hash);
-    if let Some(cached) = cache::read::<CachedKey>(store, &cache_key).await {
-        return Ok(Actor::new(
-            Principal::ApiKey {
-                id: cached.id,
-                roles: cached.roles,
-            },
-            request_id,
-        ));
-    }
-    let tx = db.begin_tenant(scope).await?;
-    let row = tx
-        .find::<row::Entity>()
-        .filter(row::Column::SecretHash.eq(secret_hash.as_str()))
-        .filter(row::Column::RevokedAt.is_null())
-        .one()
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    let key = ApiKey::try_from(row.clone())?;
-    let mut active: row::ActiveModel = row.into();
-    active.last_used_at = Set(Some(Utc::now()));
-    tx.update(active).await?;
-    tx.commit().await?;
-    let cached = CachedKey {
-        id: key.id,
-        roles: key.roles.clone(),
-    };
-    cache::write(store, &cache_key, &cached, CACHE_TTL).await;
-    // A revocation that committed between the read above and this cache write deleted the
-    // cache entry before it was written: look again, so it cannot come back for a minute.
-    if revoked_since(db, scope, key.id).await? {
-        store.delete(&cache_key).await?;
-        return Err(Error::Unauthenticated);
-    }
+    let key = db
+        .near_cache()
+        .get_or_load(
+            CACHE_KIND,
+            Some(scope.tenant_id()),
+            &secret_hash,
+            live_key(db, scope, &secret_hash),
+            |_| true,
+        )
+        .await?;
     Ok(Actor::new(
         Principal::ApiKey {
             id: key.id,
@@ -300,15 +266,27 @@ pub async fn authenticate_api_key(
     ))
 }
 
-async fn revoked_since(db: &Database, scope: &TenantScope, id: Uuid) -> Result<bool> {
+/// The live key with this secret hash, its use recorded; `Unauthenticated` if none.
+async fn live_key(db: &Database, scope: &TenantScope, secret_hash: &str) -> Result<CachedKey> {
     let tx = db.begin_tenant(scope).await?;
     let row = tx
         .find::<row::Entity>()
-        .filter(row::Column::Id.eq(id))
+        .filter(row::Column::SecretHash.eq(secret_hash))
+        .filter(row::Column::RevokedAt.is_null())
         .one()
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let key = ApiKey::try_from(row)?;
+    tx.record_use::<row::Entity>()
+        .col_expr(row::Column::LastUsedAt, Expr::value(Utc::now()))
+        .filter(row::Column::Id.eq(key.id))
+        .exec()
         .await?;
     tx.commit().await?;
-    Ok(row.is_none_or(|row| row.revoked_at.is_some()))
+    Ok(CachedKey {
+        id: key.id,
+        roles: key.roles,
+    })
 }
 
 /// The key the caller authenticated with (no permission needed: it is their own).

@@ -10,9 +10,7 @@
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
-use crate::cache;
 use crate::db::{Database, TenantTx};
-use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
@@ -34,8 +32,7 @@ pub const CLIENT_SECRET_PREFIX: &str = "lkcs_";
 pub const OIDC_SCOPES: [&str; 5] = ["openid", "profile", "email", "phone", "offline_access"];
 const DEFAULT_USER_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 const MAX_REDIRECT_URIS: usize = 20;
-/// How long a client lookup is cached in the ephemeral store; changes delete the entry.
-const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// The near cache's kind of entry: an application by its client id.
 const CACHE_KIND: &str = "oauth-client";
 const MAX_SCOPES: usize = 50;
 
@@ -66,7 +63,7 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(row);
+crate::tenant_owned!(row, guards Tenant);
 
 /// The kind of client, which decides how it authenticates and which grants it may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -490,7 +487,6 @@ pub async fn create_application(
 #[tracing::instrument(name = "core.update_application", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn update_application(
     db: &Database,
-    store: &dyn EphemeralStore,
     scope: &TenantScope,
     actor: &Actor,
     id: Uuid,
@@ -536,7 +532,7 @@ pub async fn update_application(
     active.updated_at = Set(Utc::now());
     let app = Application::try_from(tx.update(active).await?)?;
     record(&tx, actor, "application.update", &app).await?;
-    commit_and_forget(tx, store, scope, &app.client_id).await?;
+    tx.commit().await?;
     Ok(app)
 }
 
@@ -545,7 +541,6 @@ pub async fn update_application(
 #[tracing::instrument(name = "core.rotate_application_secret", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn rotate_application_secret(
     db: &Database,
-    store: &dyn EphemeralStore,
     scope: &TenantScope,
     actor: &Actor,
     id: Uuid,
@@ -565,7 +560,7 @@ pub async fn rotate_application_secret(
     active.updated_at = Set(Utc::now());
     let app = Application::try_from(tx.update(active).await?)?;
     record(&tx, actor, "application.rotate_secret", &app).await?;
-    commit_and_forget(tx, store, scope, &app.client_id).await?;
+    tx.commit().await?;
     Ok((app, secret))
 }
 
@@ -574,7 +569,6 @@ pub async fn rotate_application_secret(
 #[tracing::instrument(name = "core.delete_application", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn delete_application(
     db: &Database,
-    store: &dyn EphemeralStore,
     scope: &TenantScope,
     actor: &Actor,
     id: Uuid,
@@ -588,7 +582,7 @@ pub async fn delete_application(
         .exec()
         .await?;
     record(&tx, actor, "application.delete", &app).await?;
-    commit_and_forget(tx, store, scope, &app.client_id).await?;
+    tx.commit().await?;
     Ok(app)
 }
 
@@ -623,51 +617,35 @@ pub async fn list_applications(
     rows.try_map(Application::try_from)
 }
 
-fn cache_key(scope: &TenantScope, client_id: &str) -> StoreKey {
-    StoreKey::tenant(scope, CACHE_KIND, client_id)
-}
-
-/// Commits a change to a client and drops its cached lookup, on every replica sharing the
-/// store (see [`cache`]: refused with `Unavailable`, unchanged, when the store is down).
-async fn commit_and_forget(
-    tx: TenantTx,
-    store: &dyn EphemeralStore,
-    scope: &TenantScope,
-    client_id: &str,
-) -> Result<()> {
-    let key = cache_key(scope, client_id);
-    cache::drop_before_commit(store, &key).await?;
-    tx.commit().await?;
-    cache::drop_after_commit(store, &key).await;
-    Ok(())
-}
-
 /// The application with `client_id` in this tenant, for the OAuth endpoints (no actor: the
 /// client authenticates itself there). A client of another tenant is not found. Lookups are
-/// cached briefly in the ephemeral store; every change deletes the entry.
+/// kept in the near cache, which every change to the applications' table makes stale.
 pub async fn find_by_client_id(
     db: &Database,
-    store: &dyn EphemeralStore,
     scope: &TenantScope,
     client_id: &str,
 ) -> Result<Option<Application>> {
-    let key = cache_key(scope, client_id);
-    if let Some(app) = cache::read::<Application>(store, &key).await {
-        return Ok(Some(app));
-    }
-    let tx = db.begin_tenant(scope).await?;
-    let app = tx
-        .find::<row::Entity>()
-        .filter(row::Column::ClientId.eq(client_id))
-        .one()
-        .await?
-        .map(Application::try_from)
-        .transpose()?;
-    tx.commit().await?;
-    if let Some(app) = &app {
-        cache::write(store, &key, app, CACHE_TTL).await;
-    }
-    Ok(app)
+    let read = async {
+        let tx = db.begin_tenant(scope).await?;
+        let app = tx
+            .find::<row::Entity>()
+            .filter(row::Column::ClientId.eq(client_id))
+            .one()
+            .await?
+            .map(Application::try_from)
+            .transpose()?;
+        tx.commit().await?;
+        Ok(app)
+    };
+    db.near_cache()
+        .get_or_load(
+            CACHE_KIND,
+            Some(scope.tenant_id()),
+            client_id,
+            read,
+            Option::is_some,
+        )
+        .await
 }
 
 #[cfg(test)]

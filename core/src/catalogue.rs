@@ -81,8 +81,8 @@ pub mod credential_row {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-crate::tenant_owned!(domain_row);
-crate::tenant_owned!(tenant_row, Id);
+crate::tenant_owned!(domain_row, guards Catalogue);
+crate::tenant_owned!(tenant_row, Id, guards Catalogue);
 impl crate::db::PlatformTable for tenant_row::Entity {}
 impl crate::db::PlatformTable for domain_row::Entity {}
 impl crate::db::PlatformTable for credential_row::Entity {}
@@ -153,6 +153,21 @@ pub enum TenantKey<'a> {
 /// The tenant `key` names, with its scope: `NotFound` when there is none, `TenantSuspended`
 /// when it is suspended.
 pub async fn resolve(db: &Database, key: TenantKey<'_>) -> Result<(TenantScope, Tenant)> {
+    let cache_key = match key {
+        TenantKey::Slug(slug) => format!("s:{slug}"),
+        TenantKey::Id(id) => format!("i:{id}"),
+        TenantKey::Domain(domain) => format!("d:{domain}"),
+    };
+    db.near_cache()
+        .get_or_load(CACHE_KIND, None, &cache_key, read(db, key), |_| true)
+        .await
+}
+
+/// The near cache's kind of entry: a resolved tenant (only active ones are kept; a change to
+/// any tenant or domain makes every entry stale).
+const CACHE_KIND: &str = "tenant";
+
+async fn read(db: &Database, key: TenantKey<'_>) -> Result<(TenantScope, Tenant)> {
     let tx = db.begin_resolution().await?;
     let condition = match key {
         TenantKey::Slug(slug) => tenant_row::Column::Slug.eq(slug),

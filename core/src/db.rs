@@ -3,6 +3,8 @@
 //! function form of `SET LOCAL`), which row-level security policies compare against.
 
 use crate::error::{Error, Result};
+use crate::freshness::{Change, Freshness, Guard};
+use crate::near_cache::NearCache;
 use crate::scope::{PlatformScope, TenantScope};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
@@ -10,7 +12,7 @@ use sea_orm::{
 };
 use sea_orm_migration_api::MigratorTrait;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -50,6 +52,9 @@ pub struct Database {
     /// Who reacts to domain events in the transaction that writes them (the outbox's
     /// subscribers: the CRM connectors queue their deliveries).
     subscribers: Arc<[Arc<dyn EventSubscriber>]>,
+    /// Lookups kept in memory, and the counters that say whether they still hold (bumped by
+    /// the commits of transactions that changed a guarded table).
+    near_cache: NearCache,
 }
 
 impl Database {
@@ -89,7 +94,17 @@ impl Database {
             statements,
             work_queued: Arc::new(Notify::new()),
             subscribers: Arc::new([]),
+            near_cache: NearCache::new(Arc::new(Freshness::default())),
         })
+    }
+
+    /// This replica's cache of lookups.
+    pub fn near_cache(&self) -> &NearCache {
+        &self.near_cache
+    }
+
+    fn freshness(&self) -> Arc<Freshness> {
+        self.near_cache.freshness().clone()
     }
 
     /// This pool with `subscriber` told of every domain event, in the event's transaction.
@@ -196,6 +211,8 @@ impl Database {
             work_queued: self.work_queued.clone(),
             queued: AtomicBool::new(false),
             subscribers: self.subscribers.clone(),
+            freshness: self.freshness(),
+            changed: Changed::default(),
         })
     }
 
@@ -209,6 +226,8 @@ impl Database {
             transaction,
             work_queued: self.work_queued.clone(),
             subscribers: self.subscribers.clone(),
+            freshness: self.freshness(),
+            changed: Changed::default(),
         })
     }
 
@@ -295,6 +314,31 @@ async fn set_tenant(transaction: &DatabaseTransaction, tenant_id: Uuid) -> Resul
     Ok(())
 }
 
+/// The widest [`Guard`] a transaction's changes reached, published when it commits.
+#[derive(Default)]
+struct Changed(AtomicU8);
+
+impl Changed {
+    fn note(&self, guard: Guard) {
+        let level = match guard {
+            Guard::Nothing => return,
+            Guard::Tenant => 1,
+            Guard::Catalogue => 2,
+        };
+        self.0.fetch_max(level, Ordering::Relaxed);
+    }
+
+    /// Applies and publishes what changed in `tenant` once the transaction committed.
+    async fn publish(&self, freshness: &Freshness, tenant: Option<Uuid>) {
+        let change = match (self.0.load(Ordering::Relaxed), tenant) {
+            (0, _) => return,
+            (1, Some(tenant)) => Change::Tenant(tenant),
+            _ => Change::Everything,
+        };
+        freshness.changed(change).await;
+    }
+}
+
 /// A transaction bound to one tenant.
 pub struct TenantTx {
     transaction: DatabaseTransaction,
@@ -302,6 +346,8 @@ pub struct TenantTx {
     work_queued: Arc<Notify>,
     queued: AtomicBool,
     subscribers: Arc<[Arc<dyn EventSubscriber>]>,
+    freshness: Arc<Freshness>,
+    changed: Changed,
 }
 
 impl TenantTx {
@@ -322,8 +368,16 @@ impl TenantTx {
         self.queued.store(true, Ordering::Relaxed);
     }
 
+    /// Notes a change to a table guarded by `guard`.
+    pub(crate) fn changes(&self, guard: Guard) {
+        self.changed.note(guard);
+    }
+
     pub async fn commit(self) -> Result<()> {
         self.transaction.commit().await.map_err(Error::from)?;
+        self.changed
+            .publish(&self.freshness, Some(self.scope.tenant_id()))
+            .await;
         if self.queued.load(Ordering::Relaxed) {
             self.work_queued.notify_one();
         }
@@ -336,6 +390,8 @@ pub struct PlatformTx {
     transaction: DatabaseTransaction,
     work_queued: Arc<Notify>,
     subscribers: Arc<[Arc<dyn EventSubscriber>]>,
+    freshness: Arc<Freshness>,
+    changed: Changed,
 }
 
 impl PlatformTx {
@@ -349,11 +405,20 @@ impl PlatformTx {
             work_queued: self.work_queued,
             queued: AtomicBool::new(false),
             subscribers: self.subscribers,
+            freshness: self.freshness,
+            changed: self.changed,
         })
     }
 
+    /// Notes a change to the catalogue (every platform table is part of it).
+    pub(crate) fn changes_catalogue(&self) {
+        self.changed.note(Guard::Catalogue);
+    }
+
     pub async fn commit(self) -> Result<()> {
-        self.transaction.commit().await.map_err(Error::from)
+        self.transaction.commit().await.map_err(Error::from)?;
+        self.changed.publish(&self.freshness, None).await;
+        Ok(())
     }
 }
 

@@ -45,7 +45,7 @@ mod row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(row);
+crate::tenant_owned!(row, guards Tenant);
 
 const MAX_DISPLAY_NAME: usize = 200;
 
@@ -374,7 +374,7 @@ pub(crate) async fn find_by_email(tx: &TenantTx, normalized: &str) -> Result<Opt
 
 /// Records a successful sign-in.
 pub(crate) async fn touch_sign_in(tx: &TenantTx, id: Uuid) -> Result<()> {
-    tx.update_many::<row::Entity>()
+    tx.record_use::<row::Entity>()
         .col_expr(row::Column::LastSignInAt, Expr::value(Utc::now()))
         .filter(row::Column::Id.eq(id))
         .exec()

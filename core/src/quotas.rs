@@ -3,28 +3,26 @@
 //! default (no quota row, or a null one). Over its quota, a tenant's requests are refused with
 //! `RateLimited` (HTTP 429) until the minute's window ends; other tenants are not affected.
 //!
-//! The quota is read through the ephemeral store, cached for [`CACHE_TTL`] per tenant, and
-//! counted there in fixed windows of a minute (shared by the replicas when the store is
-//! Redis).
+//! The quota is kept in the replica's near cache (a change makes it stale on every replica at
+//! once) and counted in the ephemeral store in fixed windows of a minute (shared by the
+//! replicas when the store is Redis).
 
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
-use crate::cache;
 use crate::catalogue::{self, Tenant};
 use crate::db::Database;
-use crate::ephemeral::{EphemeralStore, StoreKey};
+use crate::ephemeral::EphemeralStore;
 use crate::error::{Error, Result};
+use crate::freshness::Guard;
 use crate::lenient_limits::rate_limit_or_allow;
 use crate::scope::{PlatformScope, TenantScope};
 use sea_orm::{ColumnTrait, QueryFilter, Set};
 use std::collections::HashMap;
-use std::time::Duration;
 use uuid::Uuid;
 
-/// How long a replica keeps using a quota it read (a change through this replica applies at
-/// once; other replicas with the in-process store pick it up within this time).
-pub const CACHE_TTL: Duration = Duration::from_secs(30);
+/// The near cache's kind of entry: a tenant's quota.
+const CACHE_KIND: &str = "quota";
 
 /// The largest quota accepted.
 const MAX_REQUESTS_PER_MINUTE: u32 = 10_000_000;
@@ -44,34 +42,25 @@ mod quota_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(quota_row);
+crate::tenant_owned!(quota_row, guards Tenant);
 impl crate::db::PlatformTable for quota_row::Entity {}
-
-fn cache_key(scope: &TenantScope) -> StoreKey {
-    StoreKey::tenant(scope, "quota", "requests-per-minute")
-}
 
 fn requests_per_minute(row: Option<quota_row::Model>) -> Option<u32> {
     row.and_then(|r| r.requests_per_minute)
         .and_then(|n| u32::try_from(n).ok())
 }
 
-/// The tenant's quota, from the cache or the database.
-async fn quota(
-    db: &Database,
-    store: &dyn EphemeralStore,
-    scope: &TenantScope,
-) -> Result<Option<u32>> {
-    let key = cache_key(scope);
-    if let Some(cached) = cache::read::<Option<u32>>(store, &key).await {
-        return Ok(cached);
-    }
-    let tx = db.begin_tenant(scope).await?;
-    let row = tx.find::<quota_row::Entity>().one().await?;
-    tx.commit().await?;
-    let quota = requests_per_minute(row);
-    cache::write(store, &key, &quota, CACHE_TTL).await;
-    Ok(quota)
+/// The tenant's quota, from the near cache or the database.
+async fn quota(db: &Database, scope: &TenantScope) -> Result<Option<u32>> {
+    let read = async {
+        let tx = db.begin_tenant(scope).await?;
+        let row = tx.find::<quota_row::Entity>().one().await?;
+        tx.commit().await?;
+        Ok(requests_per_minute(row))
+    };
+    db.near_cache()
+        .get_or_load(CACHE_KIND, Some(scope.tenant_id()), "", read, |_| true)
+        .await
 }
 
 /// Counts one request of the tenant against its quota: `RateLimited` past it. Without the
@@ -81,7 +70,7 @@ pub async fn enforce_quota(
     store: &dyn EphemeralStore,
     scope: &TenantScope,
 ) -> Result<()> {
-    match quota(db, store, scope).await? {
+    match quota(db, scope).await? {
         Some(limit) => rate_limit_or_allow(store, scope, "quota", "requests", limit).await,
         None => Ok(()),
     }
@@ -91,7 +80,6 @@ pub async fn enforce_quota(
 /// tenant's log; answers the tenant. Platform operators only.
 pub async fn set_quota(
     db: &Database,
-    store: &dyn EphemeralStore,
     platform: &PlatformScope,
     tenant_id: Uuid,
     requests_per_minute: Option<u32>,
@@ -117,7 +105,11 @@ pub async fn set_quota(
     };
     match existing {
         Some(_) => tx.update(row).await?,
-        None => tx.insert(row).await?,
+        None => {
+            // The near cache keeps "no quota" too, which an insert makes stale.
+            tx.changes(Guard::Tenant);
+            tx.insert(row).await?
+        }
     };
     let id = tenant_id.to_string();
     audit::record(
@@ -131,10 +123,7 @@ pub async fn set_quota(
         serde_json::json!({ "requestsPerMinute": requests_per_minute }),
     )
     .await?;
-    let key = cache_key(tx.scope());
-    cache::drop_before_commit(store, &key).await?;
     tx.commit().await?;
-    cache::drop_after_commit(store, &key).await;
     tracing::info!(
         tenant.id = %tenant_id,
         quota.requests_per_minute = ?requests_per_minute,

@@ -42,7 +42,7 @@ pub(crate) mod session_row {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
-crate::tenant_owned!(session_row);
+crate::tenant_owned!(session_row, guards Tenant);
 
 pub(crate) mod refresh_row {
     use sea_orm::entity::prelude::*;

@@ -426,7 +426,7 @@ pub(crate) async fn redeem_refresh_token(
     let Some(session) = live_session_in(tx, token.session_id).await? else {
         return Ok(Redeemed::Invalid);
     };
-    tx.update_many::<session_row::Entity>()
+    tx.record_use::<session_row::Entity>()
         .col_expr(session_row::Column::LastUsedAt, Expr::value(Utc::now()))
         .filter(session_row::Column::Id.eq(session.id))
         .exec()
@@ -680,19 +680,48 @@ pub async fn authenticate_access_token(
         .as_deref()
         .and_then(|sid| Uuid::parse_str(sid).ok())
         .ok_or(Error::Unauthenticated)?;
-    let tx = db.begin_tenant(scope).await?;
-    let session = live_session_in(&tx, session_id).await?;
-    tx.commit().await?;
-    match session {
-        Some(session) if session.identity_id == identity_id => Ok(Actor::new(
-            Principal::Identity {
-                id: identity_id,
-                session_id,
-            },
-            request_id,
-        )),
+    let read = async {
+        let tx = db.begin_tenant(scope).await?;
+        let session = live_session_in(&tx, session_id).await?;
+        tx.commit().await?;
+        Ok(session.map(|session| LiveSession {
+            identity_id: session.identity_id,
+            expires_at: session.expires_at,
+        }))
+    };
+    let live = db
+        .near_cache()
+        .get_or_load(
+            LIVE_SESSION,
+            Some(scope.tenant_id()),
+            &session_id.to_string(),
+            read,
+            Option::is_some,
+        )
+        .await?;
+    match live {
+        Some(live) if live.identity_id == identity_id && live.expires_at > Utc::now() => {
+            Ok(Actor::new(
+                Principal::Identity {
+                    id: identity_id,
+                    session_id,
+                },
+                request_id,
+            ))
+        }
         _ => Err(Error::Unauthenticated),
     }
+}
+
+/// The near cache's kind of entry: a session found live (a revocation, and any change to the
+/// tenant's sessions or identities, makes it stale; its expiry is checked on every use).
+const LIVE_SESSION: &str = "live-session";
+
+/// What the near cache keeps of a live session.
+#[derive(Clone)]
+struct LiveSession {
+    identity_id: Uuid,
+    expires_at: DateTime<Utc>,
 }
 
 /// `signOut`: ends the caller's own session, and with `everywhere` all their sessions.

@@ -172,7 +172,7 @@ async fn a_viewer_key_reads_but_does_not_write() {
         Error::PermissionDenied
     );
     assert_err!(
-        api_keys::revoke_api_key(&world.db, &world.store, &t.scope, &viewer, t.owner_key.id).await,
+        api_keys::revoke_api_key(&world.db, &t.scope, &viewer, t.owner_key.id).await,
         Error::PermissionDenied
     );
 
@@ -387,10 +387,9 @@ async fn a_revoked_key_stops_at_once_even_when_cached() {
     let owner = world.owner(&t).await;
     // Cached by this successful lookup.
     world.viewer(&t).await;
-    let revoked =
-        api_keys::revoke_api_key(&world.db, &world.store, &t.scope, &owner, t.viewer_key.id)
-            .await
-            .expect("revoke");
+    let revoked = api_keys::revoke_api_key(&world.db, &t.scope, &owner, t.viewer_key.id)
+        .await
+        .expect("revoke");
     assert_eq!(revoked.id, t.viewer_key.id);
     assert!(revoked.revoked_at.is_some());
     assert_err!(
@@ -413,7 +412,7 @@ async fn a_revoked_key_stops_at_once_even_when_cached() {
         Error::PermissionDenied
     );
     assert_err!(
-        api_keys::revoke_api_key(&world.db, &world.store, &t.scope, &admin, t.owner_key.id).await,
+        api_keys::revoke_api_key(&world.db, &t.scope, &admin, t.owner_key.id).await,
         Error::PermissionDenied
     );
     world.owner(&t).await;

@@ -146,15 +146,9 @@ impl ApiKeyMutation {
     ) -> async_graphql::Result<RevokeApiKeyPayload> {
         let (services, req) = request(ctx);
         let id = parse_id("id", &input.id)?;
-        let key = api_keys::revoke_api_key(
-            &services.db,
-            services.store.as_ref(),
-            &req.scope,
-            &req.actor,
-            id,
-        )
-        .await
-        .gql()?;
+        let key = api_keys::revoke_api_key(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
         Ok(RevokeApiKeyPayload {
             api_key: key.into(),
         })

@@ -223,7 +223,6 @@ impl ApplicationMutation {
         let id = parse_id("id", &input.id)?;
         let app = core_apps::update_application(
             &services.db,
-            services.store.as_ref(),
             &req.scope,
             &req.actor,
             id,
@@ -251,15 +250,10 @@ impl ApplicationMutation {
     ) -> async_graphql::Result<RotateApplicationSecretPayload> {
         let (services, req) = request(ctx);
         let id = parse_id("id", &input.id)?;
-        let (app, client_secret) = core_apps::rotate_application_secret(
-            &services.db,
-            services.store.as_ref(),
-            &req.scope,
-            &req.actor,
-            id,
-        )
-        .await
-        .gql()?;
+        let (app, client_secret) =
+            core_apps::rotate_application_secret(&services.db, &req.scope, &req.actor, id)
+                .await
+                .gql()?;
         Ok(RotateApplicationSecretPayload {
             application: app.into(),
             client_secret,
@@ -274,15 +268,9 @@ impl ApplicationMutation {
     ) -> async_graphql::Result<DeleteApplicationPayload> {
         let (services, req) = request(ctx);
         let id = parse_id("id", &input.id)?;
-        let app = core_apps::delete_application(
-            &services.db,
-            services.store.as_ref(),
-            &req.scope,
-            &req.actor,
-            id,
-        )
-        .await
-        .gql()?;
+        let app = core_apps::delete_application(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
         Ok(DeleteApplicationPayload {
             application: app.into(),
         })

@@ -425,7 +425,6 @@ impl PlatformMutation {
         let id = parse_id("tenantId", &input.tenant_id)?;
         let tenant = quotas::set_quota(
             &services.db,
-            services.store.as_ref(),
             &req.scope,
             id,
             input.requests_per_minute,

@@ -84,14 +84,7 @@ pub(super) async fn tenant_caller(
     let actor = match bearer(request)? {
         None => Actor::anonymous(request_id),
         Some(token) if token.starts_with(API_KEY_PREFIX) => {
-            authenticate_api_key(
-                &services.db,
-                services.store.as_ref(),
-                &scope,
-                token,
-                request_id,
-            )
-            .await?
+            authenticate_api_key(&services.db, &scope, token, request_id).await?
         }
         Some(token) => {
             authenticate_access_token(

@@ -100,6 +100,7 @@
 //! ```
 
 use super::{DispatchTx, PlatformTx, TenantTx};
+use crate::freshness::Guard;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{
     self, Asterisk, DeleteStatement, Expr, ExprTrait, IntoIden, Order, SelectStatement, SimpleExpr,
@@ -116,6 +117,10 @@ use uuid::Uuid;
 
 /// A table whose rows belong to one tenant. Implemented with [`tenant_owned!`](crate::tenant_owned).
 pub trait TenantOwned: EntityTrait {
+    /// What a change to its rows makes stale in the replicas' caches: a transaction that
+    /// updates or deletes rows of a guarded table publishes the change when it commits.
+    const GUARD: Guard = Guard::Nothing;
+
     /// The column that holds the owning tenant's id.
     fn tenant_column() -> Self::Column;
 }
@@ -128,14 +133,23 @@ pub trait PlatformTable: EntityTrait {}
 pub trait QueueTable: TenantOwned {}
 
 /// Declares the entity of row module `$module` owned by the tenant in its `tenant_id` column
-/// (or in the column named second, for the tenant's own row).
+/// (or in the column named second, for the tenant's own row); `guards Tenant` (or
+/// `guards Catalogue`) declares what its changes make stale ([`Guard`]).
 #[macro_export]
 macro_rules! tenant_owned {
     ($module:ident) => {
-        $crate::tenant_owned!($module, TenantId);
+        $crate::tenant_owned!($module, TenantId, guards Nothing);
+    };
+    ($module:ident, guards $guard:ident) => {
+        $crate::tenant_owned!($module, TenantId, guards $guard);
     };
     ($module:ident, $column:ident) => {
+        $crate::tenant_owned!($module, $column, guards Nothing);
+    };
+    ($module:ident, $column:ident, guards $guard:ident) => {
         impl $crate::db::TenantOwned for $module::Entity {
+            const GUARD: $crate::freshness::Guard = $crate::freshness::Guard::$guard;
+
             fn tenant_column() -> $module::Column {
                 $module::Column::$column
             }
@@ -310,6 +324,17 @@ impl TenantTx {
 
     /// An update of rows of `E` in this tenant.
     pub fn update_many<E: TenantOwned>(&self) -> Query<'_, UpdateMany<E>> {
+        self.changes(E::GUARD);
+        bound(
+            &self.transaction,
+            E::update_many().filter(E::tenant_column().eq(self.tenant_id())),
+        )
+    }
+
+    /// An update that only records use (a last-used or last-sign-in time) of rows of `E` in
+    /// this tenant: no cached decision reads those columns, so it publishes no change even on
+    /// a guarded table. Anything else is an [`update_many`](Self::update_many).
+    pub fn record_use<E: TenantOwned>(&self) -> Query<'_, UpdateMany<E>> {
         bound(
             &self.transaction,
             E::update_many().filter(E::tenant_column().eq(self.tenant_id())),
@@ -318,6 +343,7 @@ impl TenantTx {
 
     /// A deletion of rows of `E` in this tenant.
     pub fn delete_many<E: TenantOwned>(&self) -> Query<'_, DeleteMany<E>> {
+        self.changes(E::GUARD);
         bound(
             &self.transaction,
             E::delete_many().filter(E::tenant_column().eq(self.tenant_id())),
@@ -342,6 +368,7 @@ impl TenantTx {
         A::Entity: TenantOwned,
         <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
     {
+        self.changes(<A::Entity as TenantOwned>::GUARD);
         self.scoped(model).update(&self.transaction).await
     }
 
@@ -351,6 +378,7 @@ impl TenantTx {
         A: ActiveModelTrait + ActiveModelBehavior + Send,
         A::Entity: TenantOwned,
     {
+        self.changes(<A::Entity as TenantOwned>::GUARD);
         self.scoped(model).delete(&self.transaction).await
     }
 }
@@ -362,6 +390,7 @@ impl PlatformTx {
     }
 
     pub fn update_many<E: PlatformTable>(&self) -> Query<'_, UpdateMany<E>> {
+        self.changes_catalogue();
         bound(&self.transaction, E::update_many())
     }
 
@@ -380,6 +409,7 @@ impl PlatformTx {
         A::Entity: PlatformTable,
         <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
     {
+        self.changes_catalogue();
         model.update(&self.transaction).await
     }
 }

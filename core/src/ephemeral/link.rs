@@ -83,9 +83,10 @@ impl ConnectionLike for Connection {
 }
 
 /// What the task connects to.
-enum Target {
+pub(super) enum Target {
     Node(redis::Client),
-    Cluster(ClusterClient),
+    /// The cluster's client, and the nodes it was given.
+    Cluster(ClusterClient, Vec<String>),
     Sentinel {
         sentinels: SentinelClient,
         /// The node the current connection goes to.
@@ -94,7 +95,7 @@ enum Target {
 }
 
 impl Target {
-    fn new(address: &RedisAddress, timeout: Duration) -> RedisResult<Self> {
+    pub(super) fn new(address: &RedisAddress, timeout: Duration) -> RedisResult<Self> {
         Ok(match address {
             RedisAddress::Node(url) => Target::Node(redis::Client::open(url.as_str())?),
             RedisAddress::Cluster(nodes) => Target::Cluster(
@@ -107,6 +108,7 @@ impl Target {
                     .max_retry_wait(100)
                     .retry_wait_formula(10, 2)
                     .build()?,
+                nodes.clone(),
             ),
             RedisAddress::Sentinel {
                 sentinels,
@@ -148,7 +150,7 @@ impl Target {
                 *primary = Some(client.get_connection_info().addr().clone());
                 connection
             }
-            Target::Cluster(client) => {
+            Target::Cluster(client, _) => {
                 return Ok(Connection::Cluster(client.get_async_connection().await?));
             }
         };
@@ -156,6 +158,20 @@ impl Target {
             .query_async::<()>(&mut connection)
             .await?;
         Ok(connection)
+    }
+
+    /// Clients for the nodes that carry the deployment's pub/sub messages, to try in turn: the
+    /// node, the primary the sentinels name, or every cluster node given (a cluster passes
+    /// each message to all its nodes).
+    pub(super) async fn node_clients(&mut self) -> RedisResult<Vec<redis::Client>> {
+        match self {
+            Target::Node(client) => Ok(vec![client.clone()]),
+            Target::Sentinel { sentinels, .. } => Ok(vec![sentinels.async_get_client().await?]),
+            Target::Cluster(_, nodes) => nodes
+                .iter()
+                .map(|node| redis::Client::open(node.as_str()))
+                .collect(),
+        }
     }
 
     /// Whether a connection still serves: a node answers; a Sentinel's node is still the
@@ -180,7 +196,7 @@ impl Target {
                         redis::Role::Primary { .. }
                     )
             }
-            Target::Cluster(_) => true,
+            Target::Cluster(..) => true,
         })
     }
 }
@@ -220,7 +236,7 @@ impl Link {
     /// address the redis crate cannot use is an error; an unreachable Redis is not.
     pub(super) async fn start(address: &RedisAddress, timeout: Duration) -> RedisResult<Self> {
         let target = Target::new(address, timeout)?;
-        let replaced = !matches!(target, Target::Cluster(_));
+        let replaced = !matches!(target, Target::Cluster(..));
         let (sender, mut state) = watch::channel(State::default());
         let failed = Arc::new(Notify::new());
         let task = tokio::spawn(keep(

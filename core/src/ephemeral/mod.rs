@@ -6,10 +6,12 @@
 //! (`{…}`) so all of a tenant's keys land in one Redis Cluster slot.
 //!
 //! Children: `address` (the forms of `LATCHKEY_REDIS_URL`), `in_process`, `link` (the Redis
-//! connection, kept by a background task) → `redis_store`; tests: `suite` (every store) →
+//! connection, kept by a background task) → `redis_store` and `changes` (the replicas' change
+//! feed, see [`crate::freshness`]); tests: `suite` (every store) →
 //! `faults` (outages and failovers on Redis processes of their own).
 
 mod address;
+mod changes;
 #[cfg(test)]
 mod faults;
 mod in_process;

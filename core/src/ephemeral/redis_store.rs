@@ -1,11 +1,14 @@
 //! The store in Redis (one node, Sentinel or Cluster), shared by replicas.
 
 use super::address::RedisAddress;
+use super::changes;
 use super::link::{Connection, Link};
 use super::{EphemeralStore, StoreKey};
 use crate::error::{Dependency, Error, Result};
+use crate::freshness::{Change, ChangeFeed, Freshness};
 use async_trait::async_trait;
 use redis::FromRedisValue;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The store in Redis. Every failure of Redis (refused, timed out, dropped, cluster down,
@@ -18,6 +21,17 @@ use std::time::Duration;
 pub struct RedisStore {
     link: Link,
     timeout: Duration,
+    address: RedisAddress,
+    /// The task that follows the replicas' changes, once [`RedisStore::follow_changes`] ran.
+    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        if let Some(follower) = self.follower.lock().ok().and_then(|mut f| f.take()) {
+            follower.abort();
+        }
+    }
 }
 
 impl RedisStore {
@@ -31,7 +45,26 @@ impl RedisStore {
         let link = Link::start(&address, timeout)
             .await
             .map_err(|e| Error::validation("LATCHKEY_REDIS_URL", e.to_string()))?;
-        Ok(Self { link, timeout })
+        Ok(Self {
+            link,
+            timeout,
+            address,
+            follower: Mutex::new(None),
+        })
+    }
+
+    /// Keeps `freshness` following the changes the replicas publish (see
+    /// [`crate::freshness`]) and publishes this replica's changes, both through this Redis.
+    pub fn follow_changes(self: &Arc<Self>, freshness: &Arc<Freshness>) -> Result<()> {
+        let follower = changes::follow(&self.address, self.timeout, freshness)
+            .map_err(|e| Error::validation("LATCHKEY_REDIS_URL", e.to_string()))?;
+        if let Ok(mut slot) = self.follower.lock()
+            && let Some(previous) = slot.replace(follower)
+        {
+            previous.abort();
+        }
+        freshness.publish_through(self.clone());
+        Ok(())
     }
 
     async fn query<T: FromRedisValue>(&self, request: &Request, retry: Retry) -> Result<T> {
@@ -132,6 +165,20 @@ fn command(name: &str, key: &StoreKey) -> redis::Cmd {
     let mut command = redis::cmd(name);
     command.arg(key.as_str());
     command
+}
+
+#[async_trait]
+impl ChangeFeed for RedisStore {
+    #[tracing::instrument(name = "redis", skip_all, fields(db.operation = "PUBLISH"))]
+    async fn publish(&self, change: Change) -> Result<()> {
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(changes::CHANNEL).arg(change.encode());
+        // Publishing twice only makes some entries stale twice.
+        let _receivers: i64 = self
+            .query(&Request::Command(publish), Retry::OnceOnFreshConnection)
+            .await?;
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -146,7 +146,7 @@ impl Provider<'_> {
     }
 
     async fn application(&self, client_id: &str) -> crate::Result<Option<Application>> {
-        applications::find_by_client_id(self.db, self.store, self.scope, client_id).await
+        applications::find_by_client_id(self.db, self.scope, client_id).await
     }
 }
 

@@ -211,7 +211,7 @@ impl World {
 
     /// Presents an API key secret on `tenant`'s endpoint.
     pub async fn authenticate_key(&self, tenant: &TestTenant, secret: &str) -> Result<Actor> {
-        api_keys::authenticate_api_key(&self.db, &self.store, &tenant.scope, secret, None).await
+        api_keys::authenticate_api_key(&self.db, &tenant.scope, secret, None).await
     }
 
     /// The tenant's owner key, authenticated.

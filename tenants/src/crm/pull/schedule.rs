@@ -190,6 +190,7 @@ pub(crate) async fn run_due(
             applied: 0,
             more: false,
             error: None,
+            retry_after: None,
         };
         finish(db, &scope, &claimed, until, idle, interval).await?;
         return Ok(true);
@@ -219,10 +220,10 @@ pub(crate) async fn run_due(
     )
     .instrument(span)
     .await;
-    let next = if pulled.more {
-        Duration::ZERO
-    } else {
-        interval
+    let next = match (pulled.more, pulled.retry_after) {
+        (true, _) => Duration::ZERO,
+        (false, Some(retry_after)) => retry_after,
+        (false, None) => interval,
     };
     finish(db, &scope, &claimed, held, pulled, next).await?;
     Ok(true)
@@ -234,6 +235,9 @@ struct Pulled {
     applied: i32,
     more: bool,
     error: Option<String>,
+    /// Set when a dependency of ours was unavailable or a limit was reached: the pull runs
+    /// again after this, not after its interval.
+    retry_after: Option<Duration>,
 }
 
 /// What one pull works with.
@@ -253,13 +257,15 @@ struct Job<'a> {
 /// Reads up to [`PAGES_PER_PULL`] pages of changed contacts and applies them, moving the
 /// cursor page by page and renewing the claim after each page (`held` is where it stands). A
 /// record that fails for another reason than its own content stops the pull with the cursor
-/// before its page, so the next pull reads it again; a record that cannot be an identity (no
-/// email, say) is reported and passed over.
+/// before its page, so the next pull reads it again (after the wait the failure names when our
+/// database was unavailable or a limit was reached, else after the interval); a record that
+/// cannot be an identity (no email, say) is reported and passed over.
 async fn pull_pages(job: &Job<'_>, held: &mut DateTime<Utc>) -> Pulled {
     let mut cursor = job.claimed.pull_cursor.clone();
     let mut applied = 0;
     let mut more = false;
     let mut error = None;
+    let mut retry_after = None;
     'pages: for _ in 0..PAGES_PER_PULL {
         let page = match job
             .clients
@@ -294,6 +300,13 @@ async fn pull_pages(job: &Job<'_>, held: &mut DateTime<Utc>) -> Pulled {
                     tracing::warn!(crm.record = %record.id, error = %failed, "a pulled CRM record could not be applied");
                     error = Some(format!("record {}: {failed}", record.id));
                     if !matches!(failed, Error::Validation { .. }) {
+                        if let Error::Unavailable {
+                            retry_after: after, ..
+                        }
+                        | Error::RateLimited { retry_after: after } = failed
+                        {
+                            retry_after = Some(after);
+                        }
                         more = false;
                         break 'pages;
                     }
@@ -331,6 +344,7 @@ async fn pull_pages(job: &Job<'_>, held: &mut DateTime<Utc>) -> Pulled {
         applied,
         more,
         error,
+        retry_after,
     }
 }
 
