@@ -85,18 +85,16 @@ async fn without_redis_what_needs_only_the_database_keeps_working() {
         app.tenant(&tenant, VIEWER, json!({})).await.data()["viewer"]["kind"],
         "API_KEY"
     );
-    let second = app
-        .tenant(
-            &tenant,
-            "mutation { createApiKey(input: { name: \"second\", roles: [VIEWER] }) { apiKey { id } secret } }",
-            json!({}),
-        )
-        .await;
-    let second_id = second.data()["createApiKey"]["apiKey"]["id"].clone();
-    let second_secret = second.data()["createApiKey"]["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let create_key = "mutation { createApiKey(input: { name: \"second\", roles: [VIEWER] }) { apiKey { id } secret } }";
+    let revoke_key =
+        "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }";
+    let new_key = async || {
+        let created = app.tenant(&tenant, create_key, json!({})).await;
+        let created = created.data()["createApiKey"].clone();
+        let secret = created["secret"].as_str().unwrap().to_owned();
+        (created["apiKey"]["id"].clone(), secret)
+    };
+    let (second_id, second_secret) = new_key().await;
     assert_eq!(
         app.as_key(&tenant, &second_secret, VIEWER, json!({}))
             .await
@@ -122,22 +120,17 @@ async fn without_redis_what_needs_only_the_database_keeps_working() {
         // A ceremony needs Redis: refused at once, as unavailable (not rate limited).
         let (begun, elapsed) = timed(&app, &tenant, BEGIN_SIGN_IN, json!({})).await;
         assert_unavailable(&begun, elapsed, &format!("{mode:?}: beginPasskeySignIn"));
-        // Revoking a key must drop it from every replica's cache: refused, nothing changed.
-        let revoke = app
-            .tenant(
-                &tenant,
-                "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }",
-                json!({ "id": second_id }),
-            )
-            .await;
-        assert_eq!(revoke.error_code(), "UNAVAILABLE", "{mode:?}");
-        assert_eq!(
-            app.as_key(&tenant, &second_secret, VIEWER, json!({}))
-                .await
-                .data()["viewer"]["kind"],
-            "API_KEY",
-            "{mode:?}: a refused revocation changed nothing"
-        );
+        // Without its change feed a replica keeps nothing in memory (it could miss another
+        // replica's revocation): keys come from the database, and a revocation works and
+        // stops the key at once.
+        let (id, secret) = new_key().await;
+        let as_new_key = app.as_key(&tenant, &secret, VIEWER, json!({})).await;
+        assert_eq!(as_new_key.data()["viewer"]["kind"], "API_KEY", "{mode:?}");
+        app.tenant(&tenant, revoke_key, json!({ "id": id }))
+            .await
+            .data();
+        let revoked = app.as_key(&tenant, &secret, VIEWER, json!({})).await;
+        assert_eq!(revoked.error_code(), "UNAUTHENTICATED", "{mode:?}");
         // Ready, degraded: a 503 would take every replica out of the load balancer at once.
         let (status, body, elapsed) = readyz(&app).await;
         assert_eq!(status, 200, "{mode:?}: {body}");
@@ -150,19 +143,18 @@ async fn without_redis_what_needs_only_the_database_keeps_working() {
         );
     }
 
-    // Redis is back: the very first request that needs it succeeds.
+    // Redis is back: the first request that needs it succeeds. (A Redis that hung is not
+    // tried again within 100 ms of the attempt that ran into the timeout: requests in that
+    // window fail at once rather than each wait the timeout.)
     proxy.set(Mode::Pass);
+    tokio::time::sleep(Duration::from_millis(150)).await;
     app.tenant(&tenant, BEGIN_SIGN_IN, json!({})).await.data();
     let (status, body, _) = readyz(&app).await;
     assert_eq!((status, &body["status"]), (200, &json!("ready")));
     // And a revocation stops the key at once.
-    app.tenant(
-        &tenant,
-        "mutation($id: ID!) { revokeApiKey(input: { id: $id }) { apiKey { revokedAt } } }",
-        json!({ "id": second_id }),
-    )
-    .await
-    .data();
+    app.tenant(&tenant, revoke_key, json!({ "id": second_id }))
+        .await
+        .data();
     let after = app.as_key(&tenant, &second_secret, VIEWER, json!({})).await;
     assert_eq!(after.error_code(), "UNAUTHENTICATED");
     app.stop().await;

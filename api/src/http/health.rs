@@ -92,6 +92,12 @@ pub(super) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         "database": database,
         "store": store,
         "storeKind": services.store.kind(),
+        // Bypassed while this replica may miss the others' changes (its change feed is down).
+        "nearCache": if services.db.near_cache().freshness().is_following() {
+            "in use"
+        } else {
+            "bypassed"
+        },
     });
     if database == "ok" {
         HttpResponse::Ok().json(body)
