@@ -258,7 +258,7 @@ pub async fn start_with_clock(
     let draining = Draining::default();
     let drain = config.shutdown_drain;
     let state = web::Data::new(AppState {
-        services: Services {
+        services: Arc::new(Services {
             db,
             store,
             decoy_key: master_key.derive("latchkey decoy credential ids"),
@@ -276,7 +276,7 @@ pub async fn start_with_clock(
             },
             crm,
             clock,
-        },
+        }),
         tenant_schema: tenant_schema(&config.limits),
         platform_schema: platform_schema(&config.limits),
         config: Arc::new(config),

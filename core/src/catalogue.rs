@@ -12,10 +12,12 @@ use crate::db::{Database, PlatformTx, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::scope::{PlatformScope, TenantScope};
 use crate::secrets;
+use crate::settings::TenantSettings;
 use crate::validate::{Name, Slug};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::Value;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The `tenants` table: one row per tenant, its settings document included.
@@ -118,7 +120,8 @@ pub struct Tenant {
     pub slug: String,
     pub name: String,
     pub status: TenantStatus,
-    pub settings: Value,
+    /// Read once from the row, shared by every request that resolves the tenant.
+    pub settings: Arc<TenantSettings>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -132,7 +135,7 @@ impl TryFrom<tenant_row::Model> for Tenant {
             status: TenantStatus::parse(&row.status)?,
             slug: row.slug,
             name: row.name,
-            settings: row.settings,
+            settings: Arc::new(TenantSettings::from_json(&row.settings)),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

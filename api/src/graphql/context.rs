@@ -11,6 +11,7 @@ use latchkey_core::sessions::{ClientInfo, TokenIssuer};
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::{Actor, TenantScope};
 use latchkey_tenants::Tenant;
+use std::sync::Arc;
 
 /// Per-request context of the tenant API, built once by the HTTP layer after tenant resolution
 /// and authentication, so resolvers neither re-read the settings nor recompute what follows
@@ -21,7 +22,7 @@ pub struct RequestContext {
     /// The tenant as resolved for this request (name, settings).
     pub tenant: Tenant,
     /// The tenant's settings, parsed (defaults filled in).
-    pub settings: TenantSettings,
+    pub settings: Arc<TenantSettings>,
     /// The WebAuthn relying party in force for the tenant.
     pub relying_party: RelyingParty,
     /// The issuer (and tenant API audience) of the tenant's tokens.
@@ -45,7 +46,7 @@ impl RequestContext {
         client: ClientInfo,
         accept_language: Option<String>,
     ) -> Self {
-        let settings = TenantSettings::from_json(&tenant.settings);
+        let settings = tenant.settings.clone();
         let relying_party = RelyingParty::of_tenant(public_url, &tenant.name, &settings);
         let page_url = format!("{public_url}/t/{}/", scope.slug());
         Self {
@@ -120,7 +121,7 @@ impl RequestContext {
 
 pub(super) fn request<'a>(ctx: &'a Context<'_>) -> (&'a Services, &'a RequestContext) {
     (
-        ctx.data_unchecked::<Services>(),
-        ctx.data_unchecked::<RequestContext>(),
+        ctx.data_unchecked::<Arc<Services>>(),
+        ctx.data_unchecked::<Arc<RequestContext>>(),
     )
 }

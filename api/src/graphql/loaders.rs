@@ -17,6 +17,7 @@ use latchkey_core::passkeys;
 use latchkey_core::passwords::{self, SignInFactors};
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -50,7 +51,7 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(services: &Services, request: &RequestContext) -> Self {
+    pub fn new(services: &Arc<Services>, request: &Arc<RequestContext>) -> Self {
         Self {
             members: FirstPagesLoader::batched(services, request, MembershipSide::Organization),
             identity_organizations: FirstPagesLoader::batched(
@@ -104,13 +105,17 @@ pub trait FirstPages: Send + Sync + 'static {
 
 /// Loads the first pages of a [`FirstPages`] list, by (parent id, arguments).
 pub struct FirstPagesLoader<L> {
-    services: Services,
-    request: RequestContext,
+    services: Arc<Services>,
+    request: Arc<RequestContext>,
     list: L,
 }
 
 impl<L: FirstPages> FirstPagesLoader<L> {
-    fn batched(services: &Services, request: &RequestContext, list: L) -> DataLoader<Self> {
+    fn batched(
+        services: &Arc<Services>,
+        request: &Arc<RequestContext>,
+        list: L,
+    ) -> DataLoader<Self> {
         batched(Self {
             services: services.clone(),
             request: request.clone(),
@@ -231,8 +236,8 @@ impl FirstPages for OrganizationJoinRequests {
 
 /// Loads organizations' domains (those the caller may list; the others are left out).
 pub struct DomainsLoader {
-    services: Services,
-    request: RequestContext,
+    services: Arc<Services>,
+    request: Arc<RequestContext>,
 }
 
 impl Loader<Uuid> for DomainsLoader {
@@ -255,8 +260,8 @@ impl Loader<Uuid> for DomainsLoader {
 }
 
 pub struct PasskeyCountLoader {
-    services: Services,
-    request: RequestContext,
+    services: Arc<Services>,
+    request: Arc<RequestContext>,
 }
 
 impl Loader<Uuid> for PasskeyCountLoader {
@@ -276,8 +281,8 @@ impl Loader<Uuid> for PasskeyCountLoader {
 }
 
 pub struct SignInFactorsLoader {
-    services: Services,
-    request: RequestContext,
+    services: Arc<Services>,
+    request: Arc<RequestContext>,
 }
 
 impl Loader<Uuid> for SignInFactorsLoader {

@@ -90,7 +90,7 @@ impl Loader<Uuid> for QuotaLoader {
 
 fn request<'a>(ctx: &'a Context<'_>) -> (&'a Services, &'a PlatformRequest) {
     (
-        ctx.data_unchecked::<Services>(),
+        ctx.data_unchecked::<Arc<Services>>(),
         ctx.data_unchecked::<Arc<PlatformRequest>>(),
     )
 }

@@ -440,7 +440,7 @@ impl SettingsMutation {
         )
         .await
         .gql()?;
-        let settings = TenantSettings::from_json(&tenant.settings);
+        let settings = (*tenant.settings).clone();
         let rp = RelyingParty::of_tenant(&services.public_url, &req.tenant.name, &settings);
         Ok(UpdateTenantSettingsPayload {
             settings: settings_object(settings, rp),

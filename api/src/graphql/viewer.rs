@@ -159,7 +159,7 @@ impl ViewerQuery {
             .gql()?;
         Ok(Tenant {
             id: ID(tenant.id.to_string()),
-            settings: settings_object(req.settings.clone(), req.relying_party.clone()),
+            settings: settings_object((*req.settings).clone(), req.relying_party.clone()),
             slug: tenant.slug,
             name: tenant.name,
             created_at: tenant.created_at,

@@ -21,6 +21,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{BatchRequest, BatchResponse, ObjectType, Request, Response, Schema};
 use latchkey_core::error::UNAVAILABLE_RETRY_AFTER;
+use std::sync::Arc;
 use tracing::Instrument;
 
 /// Parses a POST body into one operation or a bounded batch.
@@ -63,10 +64,18 @@ where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
 {
-    let document = async_graphql::parser::parse_query(&request.query).ok();
-    if let Some(document) = &document {
-        let aliases = count_aliases(document);
-        if aliases > limits.max_aliases {
+    let mut request = request;
+    // Parsed once: the request keeps the document for the schema to run.
+    let operation_name = request.operation_name.clone();
+    let parsed = request.parsed_query().ok().map(|document| {
+        (
+            count_aliases(document),
+            operation_type(document, operation_name.as_deref()),
+            first_root_field(document),
+        )
+    });
+    let (is_query, root_field) = match parsed {
+        Some((aliases, _, root_field)) if aliases > limits.max_aliases => {
             let response = with_codes(Response::from_errors(vec![
                 async_graphql::ServerError::new(
                     format!(
@@ -76,14 +85,12 @@ where
                     None,
                 ),
             ]));
-            observed.record(None, &response);
+            observed.record(Some(root_field.as_str()), &response);
             return response;
         }
-    }
-    let is_query = document
-        .as_ref()
-        .and_then(|d| operation_type(d, request.operation_name.as_deref()))
-        == Some(OperationType::Query);
+        Some((_, ty, root_field)) => (ty == Some(OperationType::Query), Some(root_field)),
+        None => (false, None),
+    };
     let span = tracing::info_span!("graphql.operation", graphql.api = observed.api);
     let response = match tokio::time::timeout(
         limits.timeout,
@@ -94,8 +101,28 @@ where
         Ok(response) => without_partial_answers(with_codes(response), is_query),
         Err(_) => timed_out(limits),
     };
-    observed.record(document.as_ref(), &response);
+    observed.record(root_field.as_deref(), &response);
     response
+}
+
+/// The first root field of the document's first operation, `(none)` if it has none.
+fn first_root_field(document: &ExecutableDocument) -> String {
+    document
+        .operations
+        .iter()
+        .next()
+        .and_then(|(_, op)| {
+            op.node
+                .selection_set
+                .node
+                .items
+                .iter()
+                .find_map(|s| match &s.node {
+                    Selection::Field(f) => Some(f.node.name.node.to_string()),
+                    _ => None,
+                })
+        })
+        .unwrap_or_else(|| "(none)".to_owned())
 }
 
 /// The answer to an operation stopped at the time limit (its work is dropped, so its
@@ -124,30 +151,15 @@ struct Observed<'a> {
 
 impl Observed<'_> {
     /// Counts one operation by its first root field (a schema name, so bounded; requests that
-    /// failed validation count as "(invalid)") and its outcome.
-    fn record(&self, document: Option<&ExecutableDocument>, response: &Response) {
+    /// failed to parse or validate count as "(invalid)") and its outcome.
+    fn record(&self, root_field: Option<&str>, response: &Response) {
         // Parse and validation errors carry no path: the operation never ran.
         let request_failed = response.data == async_graphql::Value::Null
             && !response.errors.is_empty()
             && response.errors.iter().all(|e| e.path.is_empty());
-        let field = match document.filter(|_| !request_failed) {
-            Some(document) => document
-                .operations
-                .iter()
-                .next()
-                .and_then(|(_, op)| {
-                    op.node
-                        .selection_set
-                        .node
-                        .items
-                        .iter()
-                        .find_map(|s| match &s.node {
-                            Selection::Field(f) => Some(f.node.name.node.to_string()),
-                            _ => None,
-                        })
-                })
-                .unwrap_or_else(|| "(none)".to_owned()),
-            None => "(invalid)".to_owned(),
+        let field = match root_field.filter(|_| !request_failed) {
+            Some(field) => field,
+            None => "(invalid)",
         };
         let outcome = if response.errors.is_empty() {
             "ok"
@@ -156,7 +168,7 @@ impl Observed<'_> {
         };
         self.metrics
             .graphql_operations
-            .with_label_values(&[self.api, field.as_str(), outcome])
+            .with_label_values(&[self.api, field, outcome])
             .inc();
         let rate_limited = response.errors.iter().any(|e| {
             e.extensions
@@ -327,13 +339,15 @@ async fn tenant_post(
     resolved: Resolved,
 ) -> Result<HttpResponse, HttpError> {
     let limits = &state.config.limits;
-    let caller = tenant_caller(
-        &state.services,
-        &state.config.trusted_proxies,
-        &request,
-        resolved,
-    )
-    .await?;
+    let caller = Arc::new(
+        tenant_caller(
+            &state.services,
+            &state.config.trusted_proxies,
+            &request,
+            resolved,
+        )
+        .await?,
+    );
     let body = read_body(&request, payload, limits.max_body_bytes).await?;
     let batch = parse_body(&body, limits)?;
     Ok(execute(
@@ -356,13 +370,15 @@ async fn tenant_get(
     resolved: Resolved,
     endpoint: &str,
 ) -> Result<HttpResponse, HttpError> {
-    let caller = tenant_caller(
-        &state.services,
-        &state.config.trusted_proxies,
-        &request,
-        resolved,
-    )
-    .await?;
+    let caller = Arc::new(
+        tenant_caller(
+            &state.services,
+            &state.config.trusted_proxies,
+            &request,
+            resolved,
+        )
+        .await?,
+    );
     let Some(graphql_request) = get_request(&request)? else {
         return Err(no_query(endpoint));
     };

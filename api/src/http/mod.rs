@@ -26,7 +26,8 @@ use std::sync::Arc;
 
 /// Shared state of the HTTP server.
 pub struct AppState {
-    pub services: Services,
+    /// Shared by every request (an `Arc`, so a request's GraphQL data costs no copy).
+    pub services: Arc<Services>,
     pub config: Arc<Config>,
     pub tenant_schema: TenantSchema,
     pub platform_schema: PlatformSchema,

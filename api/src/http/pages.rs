@@ -11,7 +11,6 @@ use crate::graphql::types::code;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::languages::Language;
-use latchkey_core::settings::TenantSettings;
 use latchkey_core::signing_keys;
 use latchkey_core::validate::Slug;
 use serde_json::json;
@@ -157,7 +156,7 @@ async fn page_config(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let (_, tenant) = resolve(&state, &request, &slug).await?;
-    let settings = TenantSettings::from_json(&tenant.settings);
+    let settings = &tenant.settings;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .json(json!({

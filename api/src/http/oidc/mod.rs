@@ -79,7 +79,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
 /// The tenant of a request with what its provider needs.
 struct Tenant {
     scope: TenantScope,
-    settings: TenantSettings,
+    settings: std::sync::Arc<TenantSettings>,
     issuer: String,
 }
 
@@ -88,7 +88,7 @@ async fn tenant(state: &AppState, request: &HttpRequest, slug: &str) -> Result<T
     tracing::Span::current().record("tenant.id", tracing::field::display(scope.tenant_id()));
     Ok(Tenant {
         issuer: oauth::issuer_url(&state.services.public_url, &scope),
-        settings: TenantSettings::from_json(&tenant.settings),
+        settings: tenant.settings,
         scope,
     })
 }
