@@ -1,10 +1,20 @@
 //! What the load generators in `benches/` share: knobs from the environment, a server on the
-//! configured backend, workers driven for a fixed time, and the table rows they print.
+//! configured backend (in this process, or the release binary as a process of its own:
+//! [`server`]), workers driven for a fixed time on their own connections, the loads several
+//! benches run ([`oidc`], [`sessions`]), and the table rows they print. [`usage`] reads what the
+//! server side spends from `/proc`; [`bulk`] seeds big tenants straight into the database.
+
+pub mod bulk;
+pub mod oidc;
+pub mod server;
+pub mod sessions;
+pub mod usage;
 
 use latchkey_api::config::Settings;
 use latchkey_tests::{TestApp, TestTenant, test_database_url, test_redis_url, test_settings};
-use serde_json::json;
+use serde_json::{Value, json};
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -84,6 +94,74 @@ where
     Figures::from_latencies(latencies, started.elapsed())
 }
 
+/// The HTTP client of worker `worker`: one keep-alive connection, from a loopback address of its
+/// own (127.0.0.2, 127.0.0.3, …), so that the server's per-address rate limits count the
+/// workers apart as they would count distinct users. It does not follow redirects (a browser's
+/// steps are checked one by one).
+pub fn worker_client(worker: usize) -> reqwest::Client {
+    let address = Ipv4Addr::new(127, 0, (worker / 250) as u8, (worker % 250 + 2) as u8);
+    reqwest::Client::builder()
+        .local_address(IpAddr::V4(address))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Each worker sends `request(client, worker, n)` (its `n`-th request) on its own client, for
+/// `duration`; the time counts from sending to the parsed JSON answer, which must be a success
+/// that `ok` accepts.
+pub async fn http_load<R>(
+    clients: Vec<reqwest::Client>,
+    duration: Duration,
+    request: R,
+    ok: fn(&Value) -> bool,
+) -> Figures
+where
+    R: Fn(&reqwest::Client, usize, usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let request = Arc::new(request);
+    let states = clients
+        .into_iter()
+        .enumerate()
+        .map(|(worker, client)| (client, worker, 0))
+        .collect();
+    drive(states, duration, move |(client, worker, n)| {
+        let request = request.clone();
+        async move {
+            let sent = Instant::now();
+            let response = request(&client, worker, n)
+                .send()
+                .await
+                .expect("request is sent");
+            let status = response.status();
+            let body: Value = response.json().await.expect("a JSON answer");
+            assert!(status.is_success() && ok(&body), "HTTP {status}: {body}");
+            ((client, worker, n + 1), sent.elapsed())
+        }
+    })
+    .await
+}
+
+/// A GraphQL request to `tenant`'s API on the server at `url`, with `token`.
+pub fn graphql_request(
+    client: &reqwest::Client,
+    url: &str,
+    tenant: &TestTenant,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{url}/t/{}/graphql", tenant.slug))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+}
+
+/// A GraphQL answer without errors.
+pub fn no_errors(body: &Value) -> bool {
+    body.get("errors").is_none()
+}
+
 /// A server on PostgreSQL/Redis when `LATCHKEY_TEST_DATABASE_URL` / `LATCHKEY_TEST_REDIS_URL`
 /// are set, else on a SQLite file (as the embedded default runs) and the in-process store.
 /// Returns it with a description of the backend.
@@ -116,12 +194,12 @@ pub fn backend_settings() -> (Settings, String) {
     (settings, format!("{backend} + {store} store"))
 }
 
-/// Lifts a tenant's sign-in and sign-up rate limits: the per-IP defaults would throttle a
-/// load generator on one address.
+/// Lifts a tenant's sign-in, sign-up and token endpoint rate limits: the per-address defaults
+/// would throttle a load generator on one address.
 pub async fn lift_rate_limits(app: &TestApp, tenant: &TestTenant) {
     app.tenant(
         tenant,
-        "mutation { updateTenantSettings(input: { rateLimits: { signInPerIp: 100000, signInPerIdentity: 100000, signInPerIdentityAllIps: 100000, signUpPerIp: 100000, emailVerificationPerIp: 100000, emailVerificationPerAddress: 100000, emailVerificationPerAddressAllIps: 100000, emailVerificationPerTenant: 100000 } }) { settings { selfSignUp } } }",
+        "mutation { updateTenantSettings(input: { rateLimits: { signInPerIp: 100000, signInPerIdentity: 100000, signInPerIdentityAllIps: 100000, signUpPerIp: 100000, emailVerificationPerIp: 100000, emailVerificationPerAddress: 100000, emailVerificationPerAddressAllIps: 100000, emailVerificationPerTenant: 100000, tokenPerIp: 100000, tokenPerClient: 100000 } }) { settings { selfSignUp } } }",
         json!({}),
     )
     .await
