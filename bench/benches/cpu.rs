@@ -6,9 +6,11 @@
 //! tenants, applications, API keys and identities through the platform and tenant APIs (the big
 //! identity tenants by direct inserts, `latchkey_bench::bulk`), then drives each scenario for
 //! `BENCH_SECONDS` (12) with `BENCH_CONCURRENCY` (32) workers, each on its own keep-alive
-//! connection, and reports requests, requests/s, p50, p99 and requests per CPU-second of the
-//! server side: the server process, plus every `postgres` and `redis-server` process on
-//! PostgreSQL + Redis (`latchkey_bench::usage`). The load generator's own CPU does not count.
+//! connection, and reports requests (answered successfully), errors (error answers, such as a
+//! 503 for a request that waited too long for a database connection: counted, not fatal),
+//! requests/s, p50, p99 and requests per CPU-second of the server side: the server process,
+//! plus every `postgres` and `redis-server` process on PostgreSQL + Redis
+//! (`latchkey_bench::usage`). The load generator's own CPU does not count.
 //!
 //! `cargo bench -p latchkey-bench --bench cpu -- <scenario>` runs one scenario (see
 //! [`SCENARIOS`]), no argument runs all. `BENCH_BIG_TENANT` (1000000) sizes `identities_1m`.
@@ -366,8 +368,9 @@ fn print_row(name: &str, figures: &Figures, usage: &Usage, services: &Services) 
         }
     };
     println!(
-        "| {name} | {} | {:.0} | {:.2} ms | {:.2} ms | **{:.0}** | {:.2} | {} | {} | {:.1} MiB |",
+        "| {name} | {} | {} | {:.0} | {:.2} ms | {:.2} ms | **{:.0}** | {:.2} | {} | {} | {:.1} MiB |",
         figures.requests,
+        figures.errors,
         figures.per_second(),
         figures.p50.as_secs_f64() * 1000.0,
         figures.p99.as_secs_f64() * 1000.0,
@@ -453,9 +456,9 @@ async fn main() {
         mib(idle)
     );
     println!(
-        "| scenario | requests | requests/s | p50 | p99 | per CPU-s | server CPU-s | PostgreSQL CPU-s | Redis CPU-s | peak RSS |"
+        "| scenario | requests | errors | requests/s | p50 | p99 | per CPU-s | server CPU-s | PostgreSQL CPU-s | Redis CPU-s | peak RSS |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let (mut per_cpu, mut notes) = (Vec::new(), Vec::new());
     for scenario in prepared {
         let (pid, services) = match &scenario.side {
@@ -467,6 +470,10 @@ async fn main() {
             let figures = run(duration).await;
             let usage = meter.finish();
             print_row(&row, &figures, &usage, &services);
+            if let Some(first) = &figures.first_error {
+                let first: String = first.chars().take(300).collect();
+                notes.push(format!("{row}: the first error answer was {first}"));
+            }
             if usage.other_databases_seconds >= 0.01 {
                 notes.push(format!(
                     "{row}: {:.2} of its PostgreSQL CPU-s were spent by backends of other databases (the machine was not idle)",

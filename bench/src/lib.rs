@@ -28,22 +28,33 @@ pub fn knob(name: &str, default: usize) -> usize {
 
 /// Throughput and latency of one scenario.
 pub struct Figures {
+    /// Requests answered successfully: the throughput and the latencies count only these.
     pub requests: usize,
     pub elapsed: Duration,
     pub p50: Duration,
     pub p99: Duration,
+    /// Requests answered with an error, and the first such answer.
+    pub errors: usize,
+    pub first_error: Option<String>,
 }
 
 impl Figures {
     pub fn from_latencies(mut latencies: Vec<Duration>, elapsed: Duration) -> Self {
         latencies.sort();
-        let at =
-            |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+        let last = latencies.len().saturating_sub(1);
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(last))
+                .copied()
+                .unwrap_or_default()
+        };
         Self {
             requests: latencies.len(),
             elapsed,
             p50: at(0.50),
             p99: at(0.99),
+            errors: 0,
+            first_error: None,
         }
     }
 
@@ -51,24 +62,34 @@ impl Figures {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
-    /// One Markdown table row: name, requests/s, p50, p99.
+    /// One Markdown table row: name (with the errors, if any), requests/s, p50, p99.
     pub fn print_row(&self, name: &str) {
         println!(
-            "| {name} | {:.0} | {:.2} ms | {:.2} ms |",
+            "| {name}{} | {:.0} | {:.2} ms | {:.2} ms |",
+            self.errors_note(),
             self.per_second(),
             self.p50.as_secs_f64() * 1000.0,
             self.p99.as_secs_f64() * 1000.0
         );
     }
+
+    /// ` (N errors, the first: …)`, or nothing without errors.
+    fn errors_note(&self) -> String {
+        match &self.first_error {
+            Some(first) => format!(" ({} errors, the first: {first})", self.errors),
+            None => String::new(),
+        }
+    }
 }
 
 /// Runs one worker per state until `duration` is over. Each `step` takes its worker's state
-/// and gives it back with the time that counts (so untimed preparation can happen inside).
+/// and gives it back with the time that counts (so untimed preparation can happen inside), or
+/// with what went wrong when the server answered with an error.
 pub async fn drive<S, F, Fut>(states: Vec<S>, duration: Duration, step: F) -> Figures
 where
     S: Send + 'static,
     F: Fn(S) -> Fut + Send + Sync + Clone + 'static,
-    Fut: Future<Output = (S, Duration)> + Send,
+    Fut: Future<Output = (S, Result<Duration, String>)> + Send,
 {
     let started = Instant::now();
     let deadline = started + duration;
@@ -77,21 +98,30 @@ where
         .map(|mut state| {
             let step = step.clone();
             tokio::spawn(async move {
-                let mut latencies = Vec::new();
+                let (mut latencies, mut errors) = (Vec::new(), Vec::new());
                 while Instant::now() < deadline {
-                    let (next, took) = step(state).await;
+                    let (next, outcome) = step(state).await;
                     state = next;
-                    latencies.push(took);
+                    match outcome {
+                        Ok(took) => latencies.push(took),
+                        Err(error) => errors.push(error),
+                    }
                 }
-                latencies
+                (latencies, errors)
             })
         })
         .collect();
-    let mut latencies = Vec::new();
+    let (mut latencies, mut errors) = (Vec::new(), Vec::new());
     for worker in workers {
-        latencies.extend(worker.await.expect("worker"));
+        let (worker_latencies, worker_errors) = worker.await.expect("worker");
+        latencies.extend(worker_latencies);
+        errors.extend(worker_errors);
     }
-    Figures::from_latencies(latencies, started.elapsed())
+    Figures {
+        errors: errors.len(),
+        first_error: errors.into_iter().next(),
+        ..Figures::from_latencies(latencies, started.elapsed())
+    }
 }
 
 /// The HTTP client of worker `worker`: one keep-alive connection, from a loopback address of its
@@ -108,8 +138,8 @@ pub fn worker_client(worker: usize) -> reqwest::Client {
 }
 
 /// Each worker sends `request(client, worker, n)` (its `n`-th request) on its own client, for
-/// `duration`; the time counts from sending to the parsed JSON answer, which must be a success
-/// that `ok` accepts.
+/// `duration`; the time counts from sending to the parsed JSON answer. An answer that is not a
+/// success which `ok` accepts counts as an error.
 pub async fn http_load<R>(
     clients: Vec<reqwest::Client>,
     duration: Duration,
@@ -134,9 +164,13 @@ where
                 .await
                 .expect("request is sent");
             let status = response.status();
-            let body: Value = response.json().await.expect("a JSON answer");
-            assert!(status.is_success() && ok(&body), "HTTP {status}: {body}");
-            ((client, worker, n + 1), sent.elapsed())
+            let text = response.text().await.expect("an answer");
+            let accepted = serde_json::from_str::<Value>(&text).is_ok_and(|body| ok(&body));
+            let outcome = match status.is_success() && accepted {
+                true => Ok(sent.elapsed()),
+                false => Err(format!("HTTP {status}: {text}")),
+            };
+            ((client, worker, n + 1), outcome)
         }
     })
     .await

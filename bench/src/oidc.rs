@@ -115,9 +115,15 @@ impl CodeExchanges {
                     .send()
                     .await
                     .expect("token request");
-                assert!(response.status().is_success(), "{}", response.status());
-                let took = sent.elapsed();
-                (browser, took)
+                let outcome = match response.status().is_success() {
+                    true => Ok(sent.elapsed()),
+                    false => Err(format!(
+                        "HTTP {}: {}",
+                        response.status(),
+                        response.text().await.unwrap_or_default()
+                    )),
+                };
+                (browser, outcome)
             }
         })
         .await

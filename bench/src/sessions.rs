@@ -133,11 +133,17 @@ impl RefreshChains {
                 let response = app
                     .anonymous(&tenant, None, REFRESH, json!({ "t": refresh_token }))
                     .await;
-                let next = response.data()["refreshSession"]["refreshToken"]
-                    .as_str()
-                    .expect("a new refresh token")
-                    .to_owned();
-                ((app, next), sent.elapsed())
+                let took = sent.elapsed();
+                // After an error the chain goes on with the token it has: a request refused
+                // before its transaction did not spend it, and one that did is answered with
+                // its successor within the tenant's reuse interval.
+                match response.body["data"]["refreshSession"]["refreshToken"].as_str() {
+                    Some(next) => ((app, next.to_owned()), Ok(took)),
+                    None => {
+                        let error = format!("HTTP {}: {}", response.status, response.body);
+                        ((app, refresh_token), Err(error))
+                    }
+                }
             }
         })
         .await

@@ -4,7 +4,9 @@
 //!
 //! A sampler thread looks every 100 ms. The CPU of a process is its last sample minus its first:
 //! processes that exist when the window opens count from their time then, processes that appear
-//! during the window count from zero, and processes that end during it keep their last sample.
+//! during the window count from zero. A service process that ends during the window is counted
+//! through its parent's time for ended children (see `Samples::seconds`), so that even one
+//! that lived between two samples counts.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -29,15 +31,26 @@ pub fn clock_ticks() -> u64 {
     })
 }
 
-/// utime + stime of `pid` in clock ticks (every thread, living or ended), `None` once it is gone.
-fn cpu_ticks(pid: u32) -> Option<u64> {
+/// CPU times of a process in clock ticks.
+#[derive(Clone, Copy, Default)]
+struct Ticks {
+    /// utime + stime: every thread of the process, living or ended.
+    own: u64,
+    /// cutime + cstime: its children that have ended and been waited for.
+    children: u64,
+}
+
+/// The CPU times of `pid`, `None` once it is gone.
+fn cpu_ticks(pid: u32) -> Option<Ticks> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces; fields 14 and 15 of
-    // proc(5) are the 12th and 13th after it.
+    // The command name (field 2) is in parentheses and may hold spaces; fields 14 to 17 of
+    // proc(5) (utime, stime, cutime, cstime) are the 12th to 15th after it.
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    Some(utime + stime)
+    let field = |n: usize| fields.get(n)?.parse::<u64>().ok();
+    Some(Ticks {
+        own: field(11)? + field(12)?,
+        children: field(13)? + field(14)?,
+    })
 }
 
 /// `VmRSS` of `pid` in KiB.
@@ -73,8 +86,10 @@ struct Tracked {
     role: Role,
     /// A backend of another database than the measured one.
     foreign: bool,
-    first: u64,
-    last: u64,
+    first: Ticks,
+    last: Ticks,
+    /// The sample that saw it last.
+    last_seen: u64,
 }
 
 /// What the sampler has seen so far.
@@ -82,12 +97,14 @@ struct Samples {
     server: u32,
     services: Services,
     tracked: HashMap<u32, Tracked>,
-    opened: bool,
+    /// Samples taken so far.
+    taken: u64,
     peak_rss_kib: u64,
 }
 
 impl Samples {
     fn take(&mut self) {
+        self.taken += 1;
         if let Some(rss) = resident_kib(self.server) {
             self.peak_rss_kib = self.peak_rss_kib.max(rss);
         }
@@ -121,10 +138,16 @@ impl Samples {
         };
         if let Some(tracked) = self.tracked.get_mut(&pid) {
             tracked.last = ticks;
+            tracked.last_seen = self.taken;
             return;
         }
         let foreign = role == Role::Postgres && self.serves_another_database(pid);
-        let first = if self.opened { 0 } else { ticks };
+        // The first sample opens the window; a process first seen later counts from zero.
+        let first = if self.taken == 1 {
+            ticks
+        } else {
+            Ticks::default()
+        };
         self.tracked.insert(
             pid,
             Tracked {
@@ -132,6 +155,7 @@ impl Samples {
                 foreign,
                 first,
                 last: ticks,
+                last_seen: self.taken,
             },
         );
     }
@@ -146,12 +170,36 @@ impl Samples {
         backend && !title.split_whitespace().any(|word| Some(word) == ours)
     }
 
-    fn seconds(&self, keep: impl Fn(&Tracked) -> bool) -> f64 {
+    /// The CPU seconds of the processes of `role` over the window. A service process that ended
+    /// during it (a PostgreSQL backend or parallel worker, even one that lived between two
+    /// samples) is in its parent's children's time, which the parent (the postmaster, tracked
+    /// too) gained when it waited for it: its whole life is counted there, and what it had
+    /// spent before the window opened is taken off.
+    fn seconds(&self, role: Role) -> f64 {
+        let ticks: i64 = self
+            .tracked
+            .values()
+            .filter(|t| t.role == role)
+            .map(|t| {
+                let children = t.last.children as i64 - t.first.children as i64;
+                let ended = t.last_seen < self.taken && role != Role::Server;
+                let own = match ended {
+                    false => t.last.own as i64 - t.first.own as i64,
+                    true => -(t.first.own as i64),
+                };
+                own + children
+            })
+            .sum();
+        ticks.max(0) as f64 / clock_ticks() as f64
+    }
+
+    /// What the backends of other databases spent while they were seen (a lower bound).
+    fn other_databases_seconds(&self) -> f64 {
         let ticks: u64 = self
             .tracked
             .values()
-            .filter(|t| keep(t))
-            .map(|t| t.last.saturating_sub(t.first))
+            .filter(|t| t.foreign)
+            .map(|t| t.last.own.saturating_sub(t.first.own))
             .sum();
         ticks as f64 / clock_ticks() as f64
     }
@@ -187,11 +235,10 @@ impl Meter {
             server,
             services,
             tracked: HashMap::new(),
-            opened: false,
+            taken: 0,
             peak_rss_kib: 0,
         };
         samples.take();
-        samples.opened = true;
         let (stop, stopped) = mpsc::channel();
         let sampler = std::thread::spawn(move || {
             while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(SAMPLE_EVERY) {
@@ -208,10 +255,10 @@ impl Meter {
         let mut samples = self.sampler.join().expect("the sampler");
         samples.take();
         Usage {
-            server_seconds: samples.seconds(|t| t.role == Role::Server),
-            postgres_seconds: samples.seconds(|t| t.role == Role::Postgres),
-            redis_seconds: samples.seconds(|t| t.role == Role::Redis),
-            other_databases_seconds: samples.seconds(|t| t.foreign),
+            server_seconds: samples.seconds(Role::Server),
+            postgres_seconds: samples.seconds(Role::Postgres),
+            redis_seconds: samples.seconds(Role::Redis),
+            other_databases_seconds: samples.other_databases_seconds(),
             peak_rss_kib: samples.peak_rss_kib,
         }
     }
