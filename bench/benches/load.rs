@@ -10,119 +10,34 @@
 //! `BENCH_CONCURRENCY` (32), `BENCH_SECONDS` per scenario (10). The server and the load share
 //! the machine, so the figures are a floor, not a ceiling.
 
-use latchkey_bench::{Figures, drive, knob, lift_rate_limits, start_server};
-use latchkey_tests::passkey::SignedIn;
+use latchkey_bench::sessions::{PasskeySignIns, RefreshChains};
+use latchkey_bench::{
+    Figures, graphql_request, http_load, knob, lift_rate_limits, no_errors, start_server,
+    worker_client,
+};
 use latchkey_tests::{TestApp, TestTenant};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// One GraphQL query with an API key, tenants taken in turn.
+/// One GraphQL query with an API key, worker `i` in tenant `i` modulo their number.
 async fn measure(
-    app: Arc<TestApp>,
+    app: &TestApp,
     tenants: Arc<Vec<TestTenant>>,
     query: &'static str,
     concurrency: usize,
     duration: Duration,
 ) -> Figures {
-    drive((0..concurrency).collect(), duration, move |i: usize| {
-        let (app, tenants) = (app.clone(), tenants.clone());
-        async move {
-            let tenant = &tenants[i % tenants.len()];
-            let sent = Instant::now();
-            let response = app.tenant(tenant, query, json!({})).await;
-            assert!(response.status.is_success(), "{}", response.body);
-            (i + 1, sent.elapsed())
-        }
-    })
-    .await
-}
-
-/// Passkey sign-ins: each worker has its own identity and device (a credential's counter must
-/// rise in order). Server time is begin + finish; signing time is collected apart.
-async fn measure_sign_ins(
-    app: Arc<TestApp>,
-    tenant: TestTenant,
-    concurrency: usize,
-    duration: Duration,
-) -> (Figures, Figures) {
-    let mut accounts = Vec::new();
-    for _ in 0..concurrency {
-        let email = format!("{}@example.com", latchkey_tests::unique("bench"));
-        let (device, credential_id, _) = app.sign_up(&tenant, &email).await;
-        accounts.push((device, credential_id, email));
-    }
-    let started = Instant::now();
-    let deadline = started + duration;
-    let workers = accounts
-        .into_iter()
-        .map(|(mut device, credential_id, email)| {
-            let app = app.clone();
-            let tenant = tenant.clone();
-            tokio::spawn(async move {
-                let (mut server, mut signing) = (Vec::new(), Vec::new());
-                while Instant::now() < deadline {
-                    let begin = Instant::now();
-                    let begun = app.begin_sign_in(&tenant, Some(&email)).await;
-                    let begin_time = begin.elapsed();
-                    let sign = Instant::now();
-                    let assertion = device.get(&begun.options, Some(&credential_id));
-                    signing.push(sign.elapsed());
-                    let finish = Instant::now();
-                    let response = app
-                        .finish_sign_in(&tenant, &begun.ceremony_id, assertion)
-                        .await;
-                    assert!(response.data()["finishPasskeySignIn"]["accessToken"].is_string());
-                    server.push(begin_time + finish.elapsed());
-                }
-                (server, signing)
-            })
-        });
-    let (mut server, mut signing) = (Vec::new(), Vec::new());
-    for worker in workers.collect::<Vec<_>>() {
-        let (s, g) = worker.await.expect("worker");
-        server.extend(s);
-        signing.extend(g);
-    }
-    let elapsed = started.elapsed();
-    (
-        Figures::from_latencies(server, elapsed),
-        Figures::from_latencies(signing, elapsed),
+    let url = app.url.clone();
+    http_load(
+        (0..concurrency).map(worker_client).collect(),
+        duration,
+        move |client, worker, _| {
+            let tenant = &tenants[worker % tenants.len()];
+            graphql_request(client, &url, tenant, &tenant.api_key, query, json!({}))
+        },
+        no_errors,
     )
-}
-
-/// `refreshSession` chains: each worker rotates its own session's refresh token.
-async fn measure_refreshes(
-    app: Arc<TestApp>,
-    tenant: TestTenant,
-    concurrency: usize,
-    duration: Duration,
-) -> Figures {
-    let mut sessions: Vec<SignedIn> = Vec::new();
-    for _ in 0..concurrency {
-        let email = format!("{}@example.com", latchkey_tests::unique("bench"));
-        sessions.push(app.sign_up(&tenant, &email).await.2);
-    }
-    let refresh_tokens = sessions.into_iter().map(|s| s.refresh_token).collect();
-    drive(refresh_tokens, duration, move |refresh_token: String| {
-        let (app, tenant) = (app.clone(), tenant.clone());
-        async move {
-            let sent = Instant::now();
-            let response = app
-                .anonymous(
-                    &tenant,
-                    None,
-                    "mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { accessToken refreshToken } }",
-                    json!({ "t": refresh_token }),
-                )
-                .await;
-            let next = response.data()["refreshSession"]["refreshToken"]
-                .as_str()
-                .expect("a new refresh token")
-                .to_owned();
-            (next, sent.elapsed())
-        }
-    })
     .await
 }
 
@@ -174,7 +89,7 @@ async fn main() {
         ),
     ] {
         let figures = measure(
-            app.clone(),
+            &app,
             tenants.clone(),
             query,
             concurrency,
@@ -185,27 +100,19 @@ async fn main() {
     }
     let passkey_tenant = app.create_tenant("bench-passkeys").await;
     lift_rate_limits(&app, &passkey_tenant).await;
-    let (server, signing) = measure_sign_ins(
-        app.clone(),
-        passkey_tenant.clone(),
-        concurrency,
-        Duration::from_secs(seconds),
-    )
-    .await;
+    let workers = vec![app.clone(); concurrency];
+    let sign_ins = PasskeySignIns::prepare(&app, &passkey_tenant, &workers).await;
+    let (server, signing) = sign_ins.run(Duration::from_secs(seconds)).await;
     server.print_row("passkey sign-in (begin + finish, server time)");
     println!(
         "| (software authenticator signing, not server time) | | {:.3} ms | {:.3} ms |",
         signing.p50.as_secs_f64() * 1000.0,
         signing.p99.as_secs_f64() * 1000.0
     );
-    let refreshes = measure_refreshes(
-        app.clone(),
-        passkey_tenant,
-        concurrency,
-        Duration::from_secs(seconds),
-    )
-    .await;
+    let chains = RefreshChains::prepare(&app, &passkey_tenant, &workers).await;
+    let refreshes = chains.run(Duration::from_secs(seconds)).await;
     refreshes.print_row("refreshSession");
+    drop(workers);
     if let Ok(app) = Arc::try_unwrap(app) {
         app.stop().await;
     }

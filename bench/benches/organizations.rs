@@ -112,7 +112,7 @@ async fn main() {
                     )
                     .await;
                 assert!(response.status.is_success(), "{}", response.body);
-                (i, sent.elapsed())
+                (i, Ok(sent.elapsed()))
             }
         }
     })
@@ -154,7 +154,7 @@ async fn main() {
                     )
                     .await;
                 assert_eq!(response.data()["organization"]["id"], org.as_str());
-                ((token, org), sent.elapsed())
+                ((token, org), Ok(sent.elapsed()))
             }
         }
     })
