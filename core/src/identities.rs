@@ -5,8 +5,9 @@ use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
+use crate::freshness::Guard;
 use crate::outbox::{self, EventType};
-use crate::page::{Page, PageRequest, contains_pattern, keyset};
+use crate::page::{Page, PageRequest, contains_pattern, keyset, keyset_with_total};
 use crate::scope::TenantScope;
 use crate::validate::{Attributes, Email, ExternalId, Locale, Name, Phone};
 use chrono::{DateTime, Utc};
@@ -268,6 +269,8 @@ pub(crate) async fn insert_in(tx: &TenantTx, id: Uuid, input: NewIdentity) -> Re
         .map(|v| Locale::parse("locale", &v))
         .transpose()?;
     let now = Utc::now();
+    // The near cache keeps the number of identities, which an insert changes.
+    tx.changes(Guard::Tenant);
     let row = tx
         .insert(row::ActiveModel {
             tenant_id: Set(tx.tenant_id()),
@@ -429,6 +432,9 @@ pub async fn list_identities(
 ) -> Result<Page<Identity>> {
     authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
+    let unfiltered = filter.status.is_none()
+        && filter.email.is_none()
+        && filter.search.as_deref().is_none_or(|s| s.trim().is_empty());
     let mut condition = Condition::all();
     condition = match filter.status {
         Some(status) => condition.add(row::Column::Status.eq(status.as_str())),
@@ -459,10 +465,24 @@ pub async fn list_identities(
         );
     }
     let query = tx.find::<row::Entity>().filter(condition);
-    let rows = keyset(query, row::Column::Id, page).await?;
+    let rows = if unfiltered {
+        // Counting every identity of a large tenant is most of a page's cost: the total of
+        // the unfiltered list is kept until an identity is added, changed or deleted.
+        let count = async { Ok(query.clone().count().await?) };
+        let total = db
+            .near_cache()
+            .get_or_load(LIVE_COUNT, Some(scope.tenant_id()), "", count, |_| true)
+            .await?;
+        keyset_with_total(query, row::Column::Id, page, total).await?
+    } else {
+        keyset(query, row::Column::Id, page).await?
+    };
     tx.commit().await?;
     rows.try_map(Identity::try_from)
 }
+
+/// The near cache's kind of entry: the number of a tenant's live identities.
+const LIVE_COUNT: &str = "live-identities";
 
 /// Changes an identity's profile. Deleted identities cannot be changed (`NotFound`).
 /// Requires `WriteIdentities`.

@@ -74,8 +74,23 @@ where
     E: sea_orm::EntityTrait,
     E::Model: Send + Sync,
 {
-    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
     let total = query.clone().count().await?;
+    keyset_with_total(query, id, request, total).await
+}
+
+/// [`keyset`] with the total already known (kept by the caller, see
+/// `identities::list_identities`).
+pub async fn keyset_with_total<E>(
+    query: Query<'_, sea_orm::Select<E>>,
+    id: E::Column,
+    request: PageRequest,
+    total: u64,
+) -> Result<Page<E::Model>>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Send + Sync,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
     let mut query = query;
     if let Some(after) = request.after {
         query = query.filter(id.gt(after));
