@@ -130,7 +130,8 @@ mod tests {
     #[tokio::test]
     async fn an_entry_counts_until_its_tenant_changes_and_is_not_kept_while_not_following() {
         let cache = NearCache::new(Arc::new(Freshness::default()));
-        let tenant = Some(Uuid::now_v7());
+        let id = Uuid::now_v7();
+        let tenant = Some(id);
         let load = |value: u32| async move { Ok(value) };
         let always = |_: &u32| true;
         assert_eq!(
@@ -148,7 +149,7 @@ mod tests {
             1
         );
         assert_eq!(cache.get::<u32>("k", None, "a"), None, "another tenant's");
-        cache.freshness().apply(Change::Tenant(tenant.unwrap()));
+        cache.freshness().apply(Change::Tenant(id));
         assert_eq!(cache.get::<u32>("k", tenant, "a"), None);
         assert_eq!(
             cache

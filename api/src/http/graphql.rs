@@ -9,6 +9,7 @@ use super::body::read_body;
 use super::caller::{Resolved, platform_caller, tenant_by_host, tenant_by_path, tenant_caller};
 use super::errors::{HttpError, status_for_code};
 use crate::config::GraphqlLimits;
+use crate::graphql::context::RequestContext;
 use crate::graphql::cost::Budget;
 use crate::graphql::limits::count_aliases;
 use crate::graphql::loaders::Loaders;
@@ -157,10 +158,9 @@ impl Observed<'_> {
         let request_failed = response.data == async_graphql::Value::Null
             && !response.errors.is_empty()
             && response.errors.iter().all(|e| e.path.is_empty());
-        let field = match root_field.filter(|_| !request_failed) {
-            Some(field) => field,
-            None => "(invalid)",
-        };
+        let field = root_field
+            .filter(|_| !request_failed)
+            .unwrap_or("(invalid)");
         let outcome = if response.errors.is_empty() {
             "ok"
         } else {
@@ -332,6 +332,30 @@ fn observed<'a>(state: &'a AppState, api: &'static str) -> Observed<'a> {
     }
 }
 
+/// The caller of a tenant request, shared by its operations and their DataLoaders.
+async fn shared_caller(
+    state: &AppState,
+    request: &HttpRequest,
+    resolved: Resolved,
+) -> Result<Arc<RequestContext>, HttpError> {
+    let caller = tenant_caller(
+        &state.services,
+        &state.config.trusted_proxies,
+        request,
+        resolved,
+    )
+    .await?;
+    Ok(Arc::new(caller))
+}
+
+/// One tenant operation with what its resolvers read: the services, the caller, the loaders.
+fn with_tenant_caller(request: Request, state: &AppState, caller: &Arc<RequestContext>) -> Request {
+    request
+        .data(Loaders::new(&state.services, caller))
+        .data(state.services.clone())
+        .data(caller.clone())
+}
+
 async fn tenant_post(
     state: &AppState,
     request: HttpRequest,
@@ -339,15 +363,7 @@ async fn tenant_post(
     resolved: Resolved,
 ) -> Result<HttpResponse, HttpError> {
     let limits = &state.config.limits;
-    let caller = Arc::new(
-        tenant_caller(
-            &state.services,
-            &state.config.trusted_proxies,
-            &request,
-            resolved,
-        )
-        .await?,
-    );
+    let caller = shared_caller(state, &request, resolved).await?;
     let body = read_body(&request, payload, limits.max_body_bytes).await?;
     let batch = parse_body(&body, limits)?;
     Ok(execute(
@@ -355,11 +371,7 @@ async fn tenant_post(
         batch,
         limits,
         observed(state, "tenant"),
-        |r| {
-            r.data(Loaders::new(&state.services, &caller))
-                .data(state.services.clone())
-                .data(caller.clone())
-        },
+        |r| with_tenant_caller(r, state, &caller),
     )
     .await)
 }
@@ -370,15 +382,7 @@ async fn tenant_get(
     resolved: Resolved,
     endpoint: &str,
 ) -> Result<HttpResponse, HttpError> {
-    let caller = Arc::new(
-        tenant_caller(
-            &state.services,
-            &state.config.trusted_proxies,
-            &request,
-            resolved,
-        )
-        .await?,
-    );
+    let caller = shared_caller(state, &request, resolved).await?;
     let Some(graphql_request) = get_request(&request)? else {
         return Err(no_query(endpoint));
     };
@@ -387,11 +391,7 @@ async fn tenant_get(
         BatchRequest::Single(graphql_request),
         &state.config.limits,
         observed(state, "tenant"),
-        |r| {
-            r.data(Loaders::new(&state.services, &caller))
-                .data(state.services.clone())
-                .data(caller.clone())
-        },
+        |r| with_tenant_caller(r, state, &caller),
     )
     .await)
 }
