@@ -63,23 +63,6 @@ impl Backend {
     }
 }
 
-/// The `latchkey` binary: `LATCHKEY_BIN`, else the release build in the target directory this
-/// benchmark was built in (`target/release/deps/<bench>` → `target/release/latchkey`).
-pub fn binary() -> PathBuf {
-    let path = std::env::var_os("LATCHKEY_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let bench = std::env::current_exe().expect("the benchmark's path");
-            bench.parent().unwrap().parent().unwrap().join("latchkey")
-        });
-    assert!(
-        path.exists(),
-        "{} does not exist: run `cargo build --release` first, or set LATCHKEY_BIN",
-        path.display()
-    );
-    path
-}
-
 /// What every start of the server gets: the same binary, backend, data directory, port and
 /// platform token, so that it can be stopped and started again on the same data.
 pub struct ServerConfig {
@@ -95,7 +78,7 @@ impl ServerConfig {
     pub fn new(backend: Backend) -> Self {
         let data_dir = std::env::temp_dir().join(unique("latchkey-bench"));
         Self {
-            binary: binary(),
+            binary: latchkey_tests::replicas::replica::binary(),
             backend,
             data_dir,
             port: free_port(),

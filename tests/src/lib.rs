@@ -290,6 +290,32 @@ impl TestApp {
     }
 
     /// `/metrics`, parsed from the Prometheus text format into `name{labels}` → value.
+    /// `/readyz`: its status and body.
+    pub async fn readyz(&self) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .get(format!("{}/readyz", self.url))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// The status `secret` gets for `query` once the change feed has carried another replica's
+    /// change: the first answer other than 200 within a second (the feed takes milliseconds; a
+    /// cached entry would live 60 s), else the last 200.
+    pub async fn status_after_feed(&self, tenant: &TestTenant, secret: &str, query: &str) -> u16 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        loop {
+            let status = self.as_key(tenant, secret, query, json!({})).await.status;
+            if status != StatusCode::OK || std::time::Instant::now() > deadline {
+                return status.as_u16();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
     pub async fn metrics(&self) -> HashMap<String, f64> {
         let response = self
             .client

@@ -241,14 +241,8 @@ async fn health_and_readiness() {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
-    let ready = app
-        .client
-        .get(format!("{}/readyz", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 200);
-    let ready: Value = ready.json().await.unwrap();
+    let (status, ready) = app.readyz().await;
+    assert_eq!(status, 200);
     assert_eq!(ready["database"], "ok");
     assert_eq!(ready["store"], "ok");
     let expected = if latchkey_tests::test_redis_url().is_some() {

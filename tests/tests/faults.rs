@@ -49,14 +49,8 @@ fn assert_unavailable(response: &GraphqlResponse, elapsed: Duration, what: &str)
 
 async fn readyz(app: &TestApp) -> (u16, Value, Duration) {
     let started = Instant::now();
-    let response = app
-        .client
-        .get(format!("{}/readyz", app.url))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap(), started.elapsed())
+    let (status, body) = app.readyz().await;
+    (status.as_u16(), body, started.elapsed())
 }
 
 /// A test server whose Redis is reached through a [`FaultProxy`]; `None` (skipped) without

@@ -6,7 +6,7 @@
 use latchkey_tests::fault_proxy::{FaultProxy, Mode, upstream_of};
 use latchkey_tests::{TestApp, TestTenant, test_database_url, test_redis_url, test_settings};
 use latchkey_tests::{unique, unique_email};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 const VIEWER: &str = "{ viewer { kind } }";
@@ -29,36 +29,11 @@ async fn viewer_status(app: &TestApp, tenant: &TestTenant, token: &str, query: &
         .as_u16()
 }
 
-/// The status `token` gets on `app` once the change feed has carried another replica's change:
-/// the first refusal within a second (the feed takes milliseconds; a cache entry lives 60 s).
-async fn status_after_feed(app: &TestApp, tenant: &TestTenant, token: &str, query: &str) -> u16 {
-    let deadline = Instant::now() + Duration::from_secs(1);
-    loop {
-        let status = viewer_status(app, tenant, token, query).await;
-        if status != 200 || Instant::now() > deadline {
-            return status;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
-async fn ready(app: &TestApp) -> Value {
-    let url = format!("{}/readyz", app.url);
-    app.client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// Waits (at most 5 s) until `/readyz` says the near cache is `state`.
 async fn near_cache_becomes(app: &TestApp, state: &str) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let body = ready(app).await;
+        let (_, body) = app.readyz().await;
         if body["nearCache"] == state {
             return;
         }
@@ -137,9 +112,9 @@ async fn what_one_replica_revokes_stops_at_once_on_another_that_cached_it() {
     )
     .await
     .data();
-    assert_eq!(status_after_feed(&two, &tenant, &key, VIEWER).await, 401);
+    assert_eq!(two.status_after_feed(&tenant, &key, VIEWER).await, 401);
     for user in [&signed_out, &suspended] {
-        let status = status_after_feed(&two, &tenant, &user.access_token, VIEWER_IDENTITY);
+        let status = two.status_after_feed(&tenant, &user.access_token, VIEWER_IDENTITY);
         assert_eq!(status.await, 401);
     }
 
@@ -153,7 +128,7 @@ async fn what_one_replica_revokes_stops_at_once_on_another_that_cached_it() {
     .await
     .data();
     assert_ne!(
-        status_after_feed(&two, &tenant, &owner_two, VIEWER).await,
+        two.status_after_feed(&tenant, &owner_two, VIEWER).await,
         200
     );
     let refused = two.as_key(&tenant, &owner_two, VIEWER, json!({})).await;
@@ -211,7 +186,7 @@ async fn a_replica_that_lost_its_change_feed_bypasses_its_cache_until_it_is_back
     )
     .await
     .data();
-    assert_eq!(status_after_feed(&two, &tenant, &second, VIEWER).await, 401);
+    assert_eq!(two.status_after_feed(&tenant, &second, VIEWER).await, 401);
     one.stop().await;
     two.stop().await;
 }

@@ -31,19 +31,18 @@ pub struct Replica {
     process: Option<Process>,
 }
 
-/// The `latchkey` binary: `LATCHKEY_BIN`, else the one cargo built beside this test
-/// (`cargo build -p latchkey-api` puts it in the same target directory).
+/// The `latchkey` binary: `LATCHKEY_BIN`, else the one cargo built beside this test or
+/// benchmark (`target/<profile>/deps/<it>` → `target/<profile>/latchkey`).
 pub fn binary() -> PathBuf {
     let path = std::env::var_os("LATCHKEY_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            // target/<profile>/deps/<this test> → target/<profile>/latchkey
             let test = std::env::current_exe().expect("the test's path");
             test.parent().unwrap().parent().unwrap().join("latchkey")
         });
     assert!(
         path.exists(),
-        "{} does not exist: run `cargo build -p latchkey-api --bin latchkey` first, or set LATCHKEY_BIN",
+        "{} does not exist: run `cargo build -p latchkey-api --bin latchkey` (with `--release` for benchmarks) first, or set LATCHKEY_BIN",
         path.display()
     );
     path
