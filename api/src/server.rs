@@ -215,7 +215,7 @@ pub async fn start_with_clock(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<RunningServer> {
     let master_key = Arc::new(config.load_master_key()?);
-    let db = open_database(&config).await?;
+    let db = open_database(&config).await?.with_clock(clock.clone());
     let store = open_store(&config, &db).await?;
     let bootstrap = bootstrap(&db, &master_key, &config)
         .await
@@ -236,22 +236,27 @@ pub async fn start_with_clock(
     let mailer: Arc<dyn latchkey_core::mail::Mailer> = Arc::from(mail::mailer(&config.mail)?);
     let (stop_dispatcher, stopped) = watch::channel(false);
     let dispatcher = if config.crm_dispatcher {
-        tokio::spawn(
-            Dispatcher::new(
-                db.clone(),
-                master_key.clone(),
-                crm.clone(),
-                config.dispatch.clone(),
-                metrics.clone(),
-            )
-            .with_pulls(PullContext {
-                key: master_key.clone(),
-                mailer: mailer.clone(),
-                store: store.clone(),
-                public_url: public_url.clone(),
-            })
-            .run(stopped),
+        // The starts and ends of membership windows are background work of the same kind:
+        // claimed rows, so every replica may run them.
+        let transitions =
+            latchkey_core::organizations::run_transitions(db.clone(), stopped.clone());
+        let deliveries = Dispatcher::new(
+            db.clone(),
+            master_key.clone(),
+            crm.clone(),
+            config.dispatch.clone(),
+            metrics.clone(),
         )
+        .with_pulls(PullContext {
+            key: master_key.clone(),
+            mailer: mailer.clone(),
+            store: store.clone(),
+            public_url: public_url.clone(),
+        })
+        .run(stopped);
+        tokio::spawn(async move {
+            futures::join!(deliveries, transitions);
+        })
     } else {
         tokio::spawn(async {})
     };

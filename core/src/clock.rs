@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 /// Tells the time.
-pub trait Clock: Send + Sync {
+pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
 }
 

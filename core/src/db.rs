@@ -2,6 +2,7 @@
 //! PostgreSQL a tenant transaction sets `latchkey.tenant_id` with `set_config(…, true)` (the
 //! function form of `SET LOCAL`), which row-level security policies compare against.
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::freshness::{Change, Freshness, Guard};
 use crate::near_cache::NearCache;
@@ -55,6 +56,8 @@ pub struct Database {
     /// Lookups kept in memory, and the counters that say whether they still hold (bumped by
     /// the commits of transactions that changed a guarded table).
     near_cache: NearCache,
+    /// What time-based rules inside transactions measure against ([`TenantTx::now`]).
+    clock: Arc<dyn Clock>,
 }
 
 impl Database {
@@ -95,7 +98,19 @@ impl Database {
             work_queued: Arc::new(Notify::new()),
             subscribers: Arc::new([]),
             near_cache: NearCache::new(Arc::new(Freshness::default())),
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// This pool with its transactions telling the time by `clock` (tests move theirs).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The time time-based rules are measured against.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     /// This replica's cache of lookups.
@@ -213,6 +228,7 @@ impl Database {
             subscribers: self.subscribers.clone(),
             freshness: self.freshness(),
             changed: Changed::default(),
+            clock: self.clock.clone(),
         })
     }
 
@@ -228,6 +244,7 @@ impl Database {
             subscribers: self.subscribers.clone(),
             freshness: self.freshness(),
             changed: Changed::default(),
+            clock: self.clock.clone(),
         })
     }
 
@@ -348,11 +365,18 @@ pub struct TenantTx {
     subscribers: Arc<[Arc<dyn EventSubscriber>]>,
     freshness: Arc<Freshness>,
     changed: Changed,
+    clock: Arc<dyn Clock>,
 }
 
 impl TenantTx {
     pub fn scope(&self) -> &TenantScope {
         &self.scope
+    }
+
+    /// The time time-based rules in this transaction are measured against (the database's
+    /// clock: the system's, or a test's).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
     }
 
     pub(crate) fn tenant_id(&self) -> Uuid {
@@ -392,6 +416,7 @@ pub struct PlatformTx {
     subscribers: Arc<[Arc<dyn EventSubscriber>]>,
     freshness: Arc<Freshness>,
     changed: Changed,
+    clock: Arc<dyn Clock>,
 }
 
 impl PlatformTx {
@@ -407,6 +432,7 @@ impl PlatformTx {
             subscribers: self.subscribers,
             freshness: self.freshness,
             changed: self.changed,
+            clock: self.clock,
         })
     }
 

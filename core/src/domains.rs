@@ -572,10 +572,7 @@ async fn apply_policy_in(tx: &TenantTx, actor: &Actor, identity: &Identity) -> R
     };
     let organization_id = claimed.organization_id;
     let organization = organizations::find_in(tx, organization_id).await?;
-    if organizations::context_in(tx, organization_id, identity.id)
-        .await?
-        .is_some()
-    {
+    if organizations::is_member_in(tx, organization_id, identity.id).await? {
         return Ok(());
     }
     // An address nobody has verified proves nothing about who signed up: neither policy acts
@@ -587,8 +584,16 @@ async fn apply_policy_in(tx: &TenantTx, actor: &Actor, identity: &Identity) -> R
         DomainPolicy::None => Ok(()),
         DomainPolicy::AutoJoin => {
             let roles = [ORG_MEMBER.to_owned()];
-            organizations::insert_membership_in(tx, actor, organization_id, identity.id, &roles)
-                .await?;
+            let window = organizations::Window::default();
+            organizations::insert_membership_in(
+                tx,
+                actor,
+                organization_id,
+                identity.id,
+                &roles,
+                window,
+            )
+            .await?;
             organizations::record(
                 tx,
                 actor,
@@ -776,6 +781,7 @@ pub async fn decide_join_request(
                 organization_id,
                 identity_id,
                 &roles,
+                organizations::Window::default(),
             )
             .await?;
             Some(organizations::member_of(&tx, membership).await?)

@@ -10,7 +10,7 @@ use crate::db::TenantTx;
 use crate::error::Result;
 use crate::identities::{self, Identity};
 use crate::invitations;
-use crate::organizations::{self, Membership, OrgContext, Organization};
+use crate::organizations::{self, Membership, Organization};
 use crate::outbox::{self, DomainEvent};
 use serde_json::Value;
 use uuid::Uuid;
@@ -100,15 +100,15 @@ pub async fn organization_counts(tx: &TenantTx, grant: &Grant<'_>) -> Result<(u6
     organizations::count_in(tx).await
 }
 
-/// The identity's standing in an organization, `None` if it is not a member.
-pub async fn member_context(
+/// Whether the identity has a membership of the organization (whatever its window).
+pub async fn is_member(
     tx: &TenantTx,
     grant: &Grant<'_>,
     organization_id: Uuid,
     identity_id: Uuid,
-) -> Result<Option<OrgContext>> {
+) -> Result<bool> {
     grant.require(Permission::ReadOrganizations)?;
-    organizations::context_in(tx, organization_id, identity_id).await
+    organizations::is_member_in(tx, organization_id, identity_id).await
 }
 
 /// Whether an invitation to the organization waits for this normalised email.

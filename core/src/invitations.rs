@@ -12,7 +12,7 @@ use crate::ephemeral::{EphemeralStore, StoreKey};
 use crate::error::{Error, Result};
 use crate::identities;
 use crate::mail::{Recipient, TenantMail};
-use crate::organizations::{self, Member, Organization, permission};
+use crate::organizations::{self, Member, Organization, Window, permission};
 use crate::outbox::EventType;
 use crate::page::{self, Page, PageRequest, keyset};
 use crate::scope::TenantScope;
@@ -52,6 +52,8 @@ mod row {
         pub accepted_at: Option<DateTimeUtc>,
         pub accepted_by: Option<Uuid>,
         pub revoked_at: Option<DateTimeUtc>,
+        pub valid_from: Option<DateTimeUtc>,
+        pub valid_until: Option<DateTimeUtc>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -67,12 +69,31 @@ pub enum InvitationStatus {
     Expired,
 }
 
+/// What an invitation offers: roles, for a window.
+#[derive(Clone, Copy, Debug)]
+pub struct Offer<'a> {
+    pub roles: &'a [String],
+    pub window: Window,
+}
+
+impl<'a> Offer<'a> {
+    /// `roles` from acceptance on, without an end.
+    pub fn lasting(roles: &'a [String]) -> Self {
+        Self {
+            roles,
+            window: Window::default(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Invitation {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub email: String,
     pub roles: Vec<String>,
+    /// The window of the membership it creates.
+    pub window: Window,
     pub invited_by: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: DateTime<Utc>,
@@ -104,6 +125,10 @@ impl TryFrom<row::Model> for Invitation {
             organization_id: row.organization_id,
             email: row.email,
             roles: serde_json::from_value(row.roles).map_err(Error::internal)?,
+            window: Window {
+                valid_from: row.valid_from,
+                valid_until: row.valid_until,
+            },
             invited_by: row.invited_by,
             created_at: row.created_at,
             sent_at: row.sent_at,
@@ -173,9 +198,11 @@ pub async fn invite_member(
     delivery: &Delivery<'_>,
     organization_id: Uuid,
     email: &str,
-    roles: &[String],
+    offer: Offer<'_>,
 ) -> Result<Invitation> {
     let email = Email::parse("email", email)?;
+    let window = Window::checked(offer.window.valid_from, offer.window.valid_until)?;
+    let roles = offer.roles;
     let tx = db.begin_tenant(scope).await?;
     organizations::authorize_in(
         &tx,
@@ -210,6 +237,8 @@ pub async fn invite_member(
             accepted_at: Set(None),
             accepted_by: Set(None),
             revoked_at: Set(None),
+            valid_from: Set(window.valid_from),
+            valid_until: Set(window.valid_until),
         })
         .await?;
     let invitation = Invitation::try_from(row)?;
@@ -459,9 +488,24 @@ pub async fn accept_invitation(
         )));
     }
     let roles: Vec<String> = serde_json::from_value(row.roles.clone()).map_err(Error::internal)?;
-    let membership =
-        organizations::insert_membership_in(&tx, actor, row.organization_id, identity_id, &roles)
-            .await?;
+    let window = Window {
+        valid_from: row.valid_from,
+        valid_until: row.valid_until,
+    };
+    if let Some(until) = window.valid_until.filter(|until| *until <= tx.now()) {
+        return Err(Error::Refused(format!(
+            "the access this invitation offers ended at {until}; ask for a new invitation"
+        )));
+    }
+    let membership = organizations::insert_membership_in(
+        &tx,
+        actor,
+        row.organization_id,
+        identity_id,
+        &roles,
+        window,
+    )
+    .await?;
     let (organization_id, invitation_id) = (row.organization_id, row.id);
     let mut active: row::ActiveModel = row.into();
     active.accepted_at = Set(Some(Utc::now()));

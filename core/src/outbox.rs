@@ -51,10 +51,18 @@ pub enum EventType {
     MembershipAdded,
     MembershipUpdated,
     MembershipRemoved,
+    /// A membership's window started (it was `PENDING`).
+    MembershipStarted,
+    /// A membership's window ended.
+    MembershipExpired,
+    /// A role grant's window started (or it was granted without a later start).
+    MembershipRoleGranted,
+    /// A role grant's window ended.
+    MembershipRoleExpired,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 9] = [
+    pub const ALL: [EventType; 13] = [
         EventType::IdentityCreated,
         EventType::IdentityUpdated,
         EventType::IdentityDeleted,
@@ -64,6 +72,10 @@ impl EventType {
         EventType::MembershipAdded,
         EventType::MembershipUpdated,
         EventType::MembershipRemoved,
+        EventType::MembershipStarted,
+        EventType::MembershipExpired,
+        EventType::MembershipRoleGranted,
+        EventType::MembershipRoleExpired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -77,6 +89,10 @@ impl EventType {
             EventType::MembershipAdded => "membership.added",
             EventType::MembershipUpdated => "membership.updated",
             EventType::MembershipRemoved => "membership.removed",
+            EventType::MembershipStarted => "membership.started",
+            EventType::MembershipExpired => "membership.expired",
+            EventType::MembershipRoleGranted => "membership.role_granted",
+            EventType::MembershipRoleExpired => "membership.role_expired",
         }
     }
 

@@ -115,6 +115,19 @@ impl Grant {
     }
 }
 
+impl Grant {
+    /// This grant with its access lifetime cut so that an organization-scoped token ends when
+    /// the membership (or a granted role it carries) does, as `expires_in` says (the token's
+    /// `exp` is cut to the end itself: [`access_claims`]).
+    pub(crate) fn within_membership(mut self, now: DateTime<Utc>) -> Self {
+        if let Some(until) = self.organization.as_ref().and_then(|org| org.until) {
+            let left = u32::try_from((until - now).num_seconds().max(0)).unwrap_or(u32::MAX);
+            self.access_ttl_seconds = self.access_ttl_seconds.min(left);
+        }
+        self
+    }
+}
+
 /// The claims of an access token for `subject` under `grant`; `session_id` is absent for
 /// client-credentials tokens.
 pub(crate) fn access_claims(
@@ -124,12 +137,20 @@ pub(crate) fn access_claims(
     session_id: Option<Uuid>,
 ) -> AccessClaims {
     let now = Utc::now();
+    let expires = now + Duration::seconds(grant.access_ttl_seconds.into());
     AccessClaims {
         iss: issuer.issuer.to_owned(),
         sub: subject.to_owned(),
         aud: grant.audience.clone(),
         sid: session_id.map(|id| id.to_string()),
-        exp: (now + Duration::seconds(grant.access_ttl_seconds.into())).timestamp(),
+        // An organization-scoped token ends when the membership (or a granted role it
+        // carries) does.
+        exp: grant
+            .organization
+            .as_ref()
+            .and_then(|org| org.until)
+            .map_or(expires, |until| expires.min(until))
+            .timestamp(),
         iat: now.timestamp(),
         jti: Uuid::now_v7().to_string(),
         roles: grant
@@ -187,7 +208,8 @@ async fn issue_tokens(
     let grant = Grant {
         organization: organization_of(tx, session).await?,
         ..Grant::first_party(issuer)
-    };
+    }
+    .within_membership(tx.now());
     let access_token = sign_access_token(
         tx,
         issuer,
@@ -674,6 +696,11 @@ pub async fn authenticate_access_token(
         },
     )
     .await?;
+    // An organization-scoped token ends exactly when the membership does (its `exp` was cut to
+    // it): no leeway here, where the issuer is also the verifier.
+    if claims.org_id.is_some() && claims.exp <= db.now().timestamp() {
+        return Err(Error::Unauthenticated);
+    }
     let identity_id = Uuid::parse_str(&claims.sub).map_err(|_| Error::Unauthenticated)?;
     let session_id = claims
         .sid

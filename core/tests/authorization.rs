@@ -152,6 +152,7 @@ async fn a_viewer_key_reads_but_does_not_write() {
             org.id,
             alice.id,
             &[ORG_MEMBER.to_owned()],
+            organizations::Window::default(),
         )
         .await,
         Error::PermissionDenied
@@ -269,7 +270,15 @@ async fn an_anonymous_caller_is_unauthenticated() {
         Error::Unauthenticated
     );
     assert_err!(
-        organizations::list_members(db, scope, &anonymous, org.id, page()).await,
+        organizations::list_members(
+            db,
+            scope,
+            &anonymous,
+            org.id,
+            organizations::MemberFilter::default(),
+            page()
+        )
+        .await,
         Error::Unauthenticated
     );
     assert_err!(
@@ -279,7 +288,8 @@ async fn an_anonymous_caller_is_unauthenticated() {
             &anonymous,
             org.id,
             alice.id,
-            &[ORG_MEMBER.to_owned()]
+            &[ORG_MEMBER.to_owned()],
+            organizations::Window::default()
         )
         .await,
         Error::Unauthenticated
@@ -429,9 +439,17 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
     let stranger = world.identity(&t, "stranger@example.com", true).await;
     let newcomer = world.identity(&t, "newcomer@example.com", true).await;
     for (who, role) in [(member.id, ORG_MEMBER), (admin.id, ORG_ADMIN)] {
-        organizations::add_member(&world.db, &t.scope, &owner, org.id, who, &[role.to_owned()])
-            .await
-            .expect("add member as owner");
+        organizations::add_member(
+            &world.db,
+            &t.scope,
+            &owner,
+            org.id,
+            who,
+            &[role.to_owned()],
+            organizations::Window::default(),
+        )
+        .await
+        .expect("add member as owner");
     }
     let as_member = world.sign_in(&t, member.id).await.actor;
     let as_admin = world.sign_in(&t, admin.id).await.actor;
@@ -452,9 +470,16 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
         .await
         .expect("member reads its organization");
     assert_eq!(seen.name, "Org acme-corp");
-    let listed = organizations::list_members(db, scope, &as_member, org.id, page())
-        .await
-        .expect("member lists members");
+    let listed = organizations::list_members(
+        db,
+        scope,
+        &as_member,
+        org.id,
+        organizations::MemberFilter::default(),
+        page(),
+    )
+    .await
+    .expect("member lists members");
     assert_eq!(listed.total_count, 2);
     // ...but has no members:write: adding, changing roles, removing and inviting are denied.
     assert_err!(
@@ -464,7 +489,8 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
             &as_member,
             org.id,
             newcomer.id,
-            &[ORG_MEMBER.to_owned()]
+            &[ORG_MEMBER.to_owned()],
+            organizations::Window::default()
         )
         .await,
         Error::PermissionDenied
@@ -494,7 +520,7 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
             &world.delivery(&t, &mailer),
             org.id,
             "friend@example.com",
-            &[ORG_MEMBER.to_owned()],
+            invitations::Offer::lasting(&[ORG_MEMBER.to_owned()]),
         )
         .await,
         Error::PermissionDenied
@@ -537,7 +563,15 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
         Error::NotFound
     );
     assert_err!(
-        organizations::list_members(db, scope, &as_stranger, org.id, page()).await,
+        organizations::list_members(
+            db,
+            scope,
+            &as_stranger,
+            org.id,
+            organizations::MemberFilter::default(),
+            page()
+        )
+        .await,
         Error::NotFound
     );
     assert_err!(
@@ -547,7 +581,8 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
             &as_stranger,
             org.id,
             stranger.id,
-            &[ORG_MEMBER.to_owned()]
+            &[ORG_MEMBER.to_owned()],
+            organizations::Window::default()
         )
         .await,
         Error::NotFound
@@ -570,7 +605,8 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
             &as_admin,
             org.id,
             newcomer.id,
-            &[ORG_MEMBER.to_owned()]
+            &[ORG_MEMBER.to_owned()],
+            organizations::Window::default()
         )
         .await,
         Err(Error::Refused(_))
@@ -657,6 +693,7 @@ async fn members_grant_only_what_they_hold() {
         org.id,
         inviter.id,
         &["inviter".to_owned()],
+        organizations::Window::default(),
     )
     .await
     .expect("add inviter");
@@ -673,7 +710,7 @@ async fn members_grant_only_what_they_hold() {
             &delivery,
             org.id,
             "boss@example.com",
-            &[ORG_ADMIN.to_owned()],
+            invitations::Offer::lasting(&[ORG_ADMIN.to_owned()]),
         )
         .await,
         Err(Error::Refused(_))
@@ -685,7 +722,7 @@ async fn members_grant_only_what_they_hold() {
         &delivery,
         org.id,
         "friend@example.com",
-        &[ORG_MEMBER.to_owned()],
+        invitations::Offer::lasting(&[ORG_MEMBER.to_owned()]),
     )
     .await
     .expect("invite within own permissions");
@@ -754,7 +791,15 @@ async fn an_end_user_reaches_its_own_things_only() {
         Error::NotFound
     );
     assert_err!(
-        organizations::identity_memberships(db, scope, &as_alice.actor, bob.id, page()).await,
+        organizations::identity_memberships(
+            db,
+            scope,
+            &as_alice.actor,
+            bob.id,
+            organizations::MemberFilter::default(),
+            page()
+        )
+        .await,
         Error::NotFound
     );
     // Tenant-wide reads by id are for tenant credentials.

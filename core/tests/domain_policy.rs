@@ -113,15 +113,28 @@ async fn auto_join_makes_a_verified_address_a_member_as_it_is_created() {
         ]
     );
     for outsider in [carl.id, dana.id] {
-        let memberships =
-            organizations::identity_memberships(&world.db, &t.scope, &owner, outsider, page())
-                .await
-                .expect("memberships");
+        let memberships = organizations::identity_memberships(
+            &world.db,
+            &t.scope,
+            &owner,
+            outsider,
+            organizations::MemberFilter::default(),
+            page(),
+        )
+        .await
+        .expect("memberships");
         assert_eq!(memberships.total_count, 0);
     }
-    let anns = organizations::identity_memberships(&world.db, &t.scope, &owner, ann.id, page())
-        .await
-        .expect("ann's memberships");
+    let anns = organizations::identity_memberships(
+        &world.db,
+        &t.scope,
+        &owner,
+        ann.id,
+        organizations::MemberFilter::default(),
+        page(),
+    )
+    .await
+    .expect("ann's memberships");
     assert_eq!(anns.items.len(), 1);
     assert_eq!(anns.items[0].organization.id, org.id);
     assert_eq!(
@@ -396,7 +409,7 @@ async fn deleting_an_organization_removes_its_domains_invitations_and_join_reque
         &world.delivery(&t, &mailer),
         org.id,
         "friend@example.com",
-        &[ORG_MEMBER.to_owned()],
+        invitations::Offer::lasting(&[ORG_MEMBER.to_owned()]),
     )
     .await
     .expect("invite");

@@ -291,6 +291,7 @@ async fn organizations_of_one_tenant_do_not_exist_in_another() {
         org.id,
         alice.id,
         &[ORG_MEMBER.to_owned()],
+        organizations::Window::default(),
     )
     .await
     .expect("add alice in A");
@@ -326,6 +327,7 @@ async fn organizations_of_one_tenant_do_not_exist_in_another() {
             org.id,
             bob.id,
             &[ORG_MEMBER.to_owned()],
+            organizations::Window::default(),
         )
         .await,
         Error::NotFound
@@ -339,6 +341,7 @@ async fn organizations_of_one_tenant_do_not_exist_in_another() {
             org.id,
             bob.id,
             &[ORG_MEMBER.to_owned()],
+            organizations::Window::default(),
         )
         .await,
         Error::NotFound
@@ -364,15 +367,28 @@ async fn organizations_of_one_tenant_do_not_exist_in_another() {
     assert_eq!(listed_b.total_count, 0);
     // Listing members of A's organization through B finds none (tenant admins pass the
     // organization check for any id; the rows are not in B).
-    let members_b = organizations::list_members(&world.db, &b.scope, &owner_b, org.id, page())
-        .await
-        .expect("members through B");
+    let members_b = organizations::list_members(
+        &world.db,
+        &b.scope,
+        &owner_b,
+        org.id,
+        organizations::MemberFilter::default(),
+        page(),
+    )
+    .await
+    .expect("members through B");
     assert_eq!(members_b.total_count, 0);
     assert!(members_b.items.is_empty());
-    let memberships_b =
-        organizations::identity_memberships(&world.db, &b.scope, &owner_b, alice.id, page())
-            .await
-            .expect("memberships through B");
+    let memberships_b = organizations::identity_memberships(
+        &world.db,
+        &b.scope,
+        &owner_b,
+        alice.id,
+        organizations::MemberFilter::default(),
+        page(),
+    )
+    .await
+    .expect("memberships through B");
     assert_eq!(memberships_b.total_count, 0);
     // The batched first pages (the DataLoaders') are scoped the same way: through B, A's
     // organization has no members and its domains are not listable (it does not exist there).
@@ -409,9 +425,16 @@ async fn organizations_of_one_tenant_do_not_exist_in_another() {
         .expect("A reads its organization");
     assert_eq!(org_a.name, "Acme");
     assert_eq!(org_a.updated_at, org.updated_at);
-    let members_a = organizations::list_members(&world.db, &a.scope, &owner_a, org.id, page())
-        .await
-        .expect("members through A");
+    let members_a = organizations::list_members(
+        &world.db,
+        &a.scope,
+        &owner_a,
+        org.id,
+        organizations::MemberFilter::default(),
+        page(),
+    )
+    .await
+    .expect("members through A");
     assert_eq!(
         members_a
             .items

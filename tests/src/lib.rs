@@ -99,6 +99,21 @@ pub fn test_settings() -> Settings {
     }
 }
 
+/// [`test_settings`] whose data outlives the server, for tests that restart it or share its
+/// database with a command or a second server: a SQLite file in the data directory, or the
+/// test PostgreSQL database.
+pub fn durable_settings() -> Settings {
+    let mut settings = test_settings();
+    if test_database_url().is_none() {
+        std::fs::create_dir_all(&settings.data_dir).unwrap();
+        settings.database_url = Some(format!(
+            "sqlite://{}?mode=rwc",
+            settings.data_dir.join("latchkey.db").display()
+        ));
+    }
+    settings
+}
+
 /// A running server and an HTTP client for it.
 pub struct TestApp {
     /// Where the test reaches the server.

@@ -719,7 +719,7 @@ async fn bad_connector_input_names_the_field() {
     assert_eq!(connector["settings"]["baseUrl"], "https://api.hubapi.com");
     assert_eq!(connector["fieldMapping"]["identity"]["email"], "email");
     assert_eq!(connector["direction"], "PUSH");
-    assert_eq!(connector["triggers"].as_array().unwrap().len(), 9);
+    assert_eq!(connector["triggers"].as_array().unwrap().len(), 13);
     let again = create(&app, &tenant, json!({ "name": "HubSpot", "kind": "HUBSPOT", "settings": {}, "credentials": { "token": "t" } })).await;
     assert_eq!(again["errors"][0]["extensions"]["code"], "CONFLICT");
     // A viewer key reads connectors but does not create them.
@@ -989,14 +989,7 @@ async fn run_crm_sync_backfills_everything_with_progress() {
 async fn the_cli_backfill_queues_and_delivers_until_done() {
     let receiver = accepting_receiver().await;
     // The command and the server share a database: a SQLite file here, or PostgreSQL.
-    let mut settings = latchkey_tests::test_settings();
-    if latchkey_tests::test_database_url().is_none() {
-        std::fs::create_dir_all(&settings.data_dir).unwrap();
-        settings.database_url = Some(format!(
-            "sqlite://{}?mode=rwc",
-            settings.data_dir.join("latchkey.db").display()
-        ));
-    }
+    let settings = latchkey_tests::durable_settings();
     let app = TestApp::start_with(settings.clone()).await;
     let tenant = app.create_tenant("crm-cli").await;
     backfill_fixture(&app, &tenant).await;

@@ -4,7 +4,7 @@
 //! operation still running at `LATCHKEY_GRAPHQL_TIMEOUT_SECONDS` is stopped with `TIMEOUT`,
 //! and another tenant's light request is answered while a heavy one is still running.
 
-use latchkey_tests::{TestApp, TestTenant, test_database_url, test_settings, unique_email};
+use latchkey_tests::{TestApp, TestTenant, test_settings, unique_email};
 use serde_json::{Value, json};
 
 /// The review's query: five aliases of a fan-out through identities, their organizations,
@@ -187,16 +187,9 @@ async fn a_response_holds_at_most_the_configured_list_items() {
 
 #[tokio::test]
 async fn another_tenants_light_request_is_answered_while_a_heavy_one_runs() {
-    let mut settings = test_settings();
-    if test_database_url().is_none() {
-        // The embedded default: a SQLite file (an in-memory database has no readers beside
-        // its one connection).
-        settings.database_url = Some(format!(
-            "sqlite://{}?mode=rwc",
-            settings.data_dir.join("latchkey.db").display()
-        ));
-        std::fs::create_dir_all(&settings.data_dir).unwrap();
-    }
+    // The embedded default is a SQLite file here (an in-memory database has no readers
+    // beside its one connection).
+    let mut settings = latchkey_tests::durable_settings();
     // An operator who lifted the limits: the heavy request is allowed and runs long.
     settings.graphql_max_cost = Some(usize::MAX / 2);
     settings.graphql_max_nodes = 10_000_000;

@@ -21,6 +21,14 @@ pub enum DomainEventType {
     MembershipAdded,
     MembershipUpdated,
     MembershipRemoved,
+    /// A membership's window started (`membership.started`).
+    MembershipStarted,
+    /// A membership's window ended (`membership.expired`).
+    MembershipExpired,
+    /// A role grant took effect (`membership.role_granted`).
+    MembershipRoleGranted,
+    /// A role grant's window ended (`membership.role_expired`).
+    MembershipRoleExpired,
 }
 
 impl From<DomainEventType> for EventType {
@@ -35,6 +43,10 @@ impl From<DomainEventType> for EventType {
             DomainEventType::MembershipAdded => EventType::MembershipAdded,
             DomainEventType::MembershipUpdated => EventType::MembershipUpdated,
             DomainEventType::MembershipRemoved => EventType::MembershipRemoved,
+            DomainEventType::MembershipStarted => EventType::MembershipStarted,
+            DomainEventType::MembershipExpired => EventType::MembershipExpired,
+            DomainEventType::MembershipRoleGranted => EventType::MembershipRoleGranted,
+            DomainEventType::MembershipRoleExpired => EventType::MembershipRoleExpired,
         }
     }
 }
@@ -51,6 +63,10 @@ impl From<EventType> for DomainEventType {
             EventType::MembershipAdded => DomainEventType::MembershipAdded,
             EventType::MembershipUpdated => DomainEventType::MembershipUpdated,
             EventType::MembershipRemoved => DomainEventType::MembershipRemoved,
+            EventType::MembershipStarted => DomainEventType::MembershipStarted,
+            EventType::MembershipExpired => DomainEventType::MembershipExpired,
+            EventType::MembershipRoleGranted => DomainEventType::MembershipRoleGranted,
+            EventType::MembershipRoleExpired => DomainEventType::MembershipRoleExpired,
         }
     }
 }

@@ -45,6 +45,10 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When the membership the invitation creates starts giving access (open if null).
+    pub valid_from: Option<DateTime<Utc>>,
+    /// When that membership ends (open if null).
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
 impl From<core_invitations::Invitation> for Invitation {
@@ -61,6 +65,8 @@ impl From<core_invitations::Invitation> for Invitation {
             expires_at: invitation.expires_at,
             accepted_at: invitation.accepted_at,
             revoked_at: invitation.revoked_at,
+            valid_from: invitation.window.valid_from,
+            valid_until: invitation.window.valid_until,
         }
     }
 }
@@ -71,6 +77,9 @@ pub struct InviteOrganizationMemberInput {
     pub email: String,
     #[graphql(default_with = "vec![core_orgs::ORG_MEMBER.to_owned()]")]
     pub roles: Vec<String>,
+    /// The window of the membership the invitation creates (RFC 3339; open if left out).
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
 #[derive(SimpleObject)]
@@ -141,7 +150,13 @@ impl InvitationMutation {
                 delivery,
                 organization_id,
                 &input.email,
-                &input.roles,
+                core_invitations::Offer {
+                    roles: &input.roles,
+                    window: core_orgs::Window {
+                        valid_from: input.valid_from,
+                        valid_until: input.valid_until,
+                    },
+                },
             )
             .await
         })

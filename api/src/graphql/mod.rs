@@ -7,6 +7,7 @@
 //! an area; where an area uses another's types (`organizations` shows `domains` and
 //! `invitations`), the import goes one way. `platform` stands alone on `types`.
 
+pub mod access;
 pub mod api_keys;
 pub mod applications;
 pub mod audit;

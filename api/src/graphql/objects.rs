@@ -237,12 +237,78 @@ impl From<core_orgs::AuthenticationPolicy> for AuthenticationPolicy {
     }
 }
 
-/// An identity's membership of an organization, with its roles there.
+/// Where a membership or a role grant stands against its window at the time of the read.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum MembershipStatus {
+    /// Before `validFrom`: it gives nothing yet.
+    Pending,
+    Active,
+    /// At or after `validUntil`: it gives nothing any more.
+    Expired,
+}
+
+impl From<core_orgs::AccessStatus> for MembershipStatus {
+    fn from(status: core_orgs::AccessStatus) -> Self {
+        match status {
+            core_orgs::AccessStatus::Pending => MembershipStatus::Pending,
+            core_orgs::AccessStatus::Active => MembershipStatus::Active,
+            core_orgs::AccessStatus::Expired => MembershipStatus::Expired,
+        }
+    }
+}
+
+impl From<MembershipStatus> for core_orgs::AccessStatus {
+    fn from(status: MembershipStatus) -> Self {
+        match status {
+            MembershipStatus::Pending => core_orgs::AccessStatus::Pending,
+            MembershipStatus::Active => core_orgs::AccessStatus::Active,
+            MembershipStatus::Expired => core_orgs::AccessStatus::Expired,
+        }
+    }
+}
+
+/// A role given within a membership for a window of its own (temporary elevated access).
+#[derive(SimpleObject, Clone, Debug)]
+pub struct RoleGrant {
+    pub id: ID,
+    pub role: String,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub status: MembershipStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+impl RoleGrant {
+    /// `grant` as it stands at `now`.
+    pub fn at(grant: core_orgs::RoleGrant, now: DateTime<Utc>) -> Self {
+        Self {
+            id: ID(grant.id.to_string()),
+            status: grant.window.status(now).into(),
+            role: grant.role,
+            valid_from: grant.window.valid_from,
+            valid_until: grant.window.valid_until,
+            created_at: grant.created_at,
+        }
+    }
+}
+
+/// An identity's membership of an organization: its roles there and the window in which it
+/// gives access.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Membership {
     pub id: ID,
-    /// Organization role names (`org:admin`, `org:member`, or the tenant's own).
+    /// The lasting organization role names (`org:admin`, `org:member`, or the tenant's own).
     pub roles: Vec<String>,
+    /// The roles the membership gives now: none outside its window; inside it, `roles` and the
+    /// roles of the grants in their own windows.
+    pub roles_in_force: Vec<String>,
+    /// Every role grant of the membership, oldest first.
+    pub grants: Vec<RoleGrant>,
+    /// When it starts giving access (open if null).
+    pub valid_from: Option<DateTime<Utc>>,
+    /// When it stops giving access (open if null).
+    pub valid_until: Option<DateTime<Utc>>,
+    pub status: MembershipStatus,
     pub organization: Organization,
     pub identity: Identity,
     pub created_at: DateTime<Utc>,
@@ -251,9 +317,19 @@ pub struct Membership {
 
 impl From<core_orgs::Member> for Membership {
     fn from(member: core_orgs::Member) -> Self {
+        let now = member.read_at;
         Self {
             id: ID(member.membership.id.to_string()),
             roles: member.membership.roles,
+            roles_in_force: member.roles_in_force,
+            grants: member
+                .grants
+                .into_iter()
+                .map(|grant| RoleGrant::at(grant, now))
+                .collect(),
+            valid_from: member.membership.window.valid_from,
+            valid_until: member.membership.window.valid_until,
+            status: member.status.into(),
             organization: member.organization.into(),
             identity: member.identity.into(),
             created_at: member.membership.created_at,

@@ -2,6 +2,7 @@
 //! fields resolved on organizations (`members`, `invitations`, `domains`, `joinRequests`) and
 //! on identities (`passkeyCount`, `organizations`).
 
+use super::access::MemberFilter;
 use super::context::request;
 use super::cost::page_cost;
 use super::domains::{JoinRequest, JoinRequestStatus, OrganizationDomain};
@@ -12,7 +13,10 @@ use super::objects::{
 };
 use super::profile::ConsentDecision;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
-use async_graphql::{ComplexObject, Context, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject,
+};
+use chrono::{DateTime, Utc};
 use latchkey_core::domains as core_domains;
 use latchkey_core::invitations as core_invitations;
 use latchkey_core::organizations as core_orgs;
@@ -30,13 +34,16 @@ impl Organization {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        filter: Option<MemberFilter>,
     ) -> async_graphql::Result<Connection<Membership>> {
         let (services, req) = request(ctx);
         let id = parse_id("id", &self.id)?;
         let page = page_request(first, after)?;
-        // The first page comes from the DataLoader, batched with the other organizations of
-        // the response; later pages, and refusals (with their reason), from the direct query.
+        // The first unfiltered page comes from the DataLoader, batched with the other
+        // organizations of the response; later pages, filtered ones and refusals (with their
+        // reason), from the direct query.
         if page.after.is_none()
+            && filter.is_none()
             && let Some(members) = ctx
                 .data_unchecked::<Loaders>()
                 .members
@@ -45,9 +52,11 @@ impl Organization {
         {
             return Ok(connection(members));
         }
-        let members = core_orgs::list_members(&services.db, &req.scope, &req.actor, id, page)
-            .await
-            .gql()?;
+        let filter = filter.map(Into::into).unwrap_or_default();
+        let members =
+            core_orgs::list_members(&services.db, &req.scope, &req.actor, id, filter, page)
+                .await
+                .gql()?;
         Ok(connection(members))
     }
 
@@ -199,15 +208,38 @@ impl Identity {
         {
             return Ok(connection(members));
         }
+        let filter = core_orgs::MemberFilter::default();
         let members =
-            core_orgs::identity_memberships(&services.db, &req.scope, &req.actor, id, page)
+            core_orgs::identity_memberships(&services.db, &req.scope, &req.actor, id, filter, page)
+                .await
+                .gql()?;
+        Ok(connection(members))
+    }
+
+    /// Who this identity is to which organization until when: its memberships with their
+    /// windows, statuses, grants and the roles in force now (every status unless `filter`
+    /// says otherwise), oldest first. The identity itself, or tenant admins.
+    #[graphql(complexity = "page_cost(first, child_complexity)")]
+    async fn access(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<MemberFilter>,
+    ) -> async_graphql::Result<Connection<Membership>> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &self.id)?;
+        let page = page_request(first, after)?;
+        let filter = filter.map(Into::into).unwrap_or_default();
+        let members =
+            core_orgs::identity_memberships(&services.db, &req.scope, &req.actor, id, filter, page)
                 .await
                 .gql()?;
         Ok(connection(members))
     }
 }
 
-fn connection(page: Page<core_orgs::Member>) -> Connection<Membership> {
+pub(super) fn connection(page: Page<core_orgs::Member>) -> Connection<Membership> {
     Connection::from_page(page, |m| m.membership.id, Membership::from)
 }
 
@@ -314,6 +346,10 @@ pub struct AddOrganizationMemberInput {
     pub identity_id: ID,
     #[graphql(default_with = "vec![core_orgs::ORG_MEMBER.to_owned()]")]
     pub roles: Vec<String>,
+    /// When the membership starts giving access (RFC 3339; at once if left out).
+    pub valid_from: Option<DateTime<Utc>>,
+    /// When it stops (RFC 3339; never if left out). Must be after `validFrom`.
+    pub valid_until: Option<DateTime<Utc>>,
 }
 
 #[derive(SimpleObject)]
@@ -325,7 +361,12 @@ pub struct AddOrganizationMemberPayload {
 pub struct UpdateOrganizationMemberInput {
     pub organization_id: ID,
     pub identity_id: ID,
-    pub roles: Vec<String>,
+    /// The lasting roles; left out, they stay.
+    pub roles: Option<Vec<String>>,
+    /// The window's start; left out, it stays; null, access starts at once.
+    pub valid_from: MaybeUndefined<DateTime<Utc>>,
+    /// The window's end; left out, it stays; null, access does not end.
+    pub valid_until: MaybeUndefined<DateTime<Utc>>,
 }
 
 #[derive(SimpleObject)]
@@ -439,6 +480,10 @@ impl OrganizationMutation {
             organization_id,
             identity_id,
             &input.roles,
+            core_orgs::Window {
+                valid_from: input.valid_from,
+                valid_until: input.valid_until,
+            },
         )
         .await
         .gql()?;
@@ -447,7 +492,8 @@ impl OrganizationMutation {
         })
     }
 
-    /// Replaces a member's roles.
+    /// Changes a member's lasting roles and window; a window that no longer holds the present
+    /// ends the member's access at once.
     async fn update_organization_member(
         &self,
         ctx: &Context<'_>,
@@ -456,13 +502,17 @@ impl OrganizationMutation {
         let (services, req) = request(ctx);
         let organization_id = parse_id("organizationId", &input.organization_id)?;
         let identity_id = parse_id("identityId", &input.identity_id)?;
-        let member = core_orgs::update_member_roles(
+        let member = core_orgs::update_member(
             &services.db,
             &req.scope,
             &req.actor,
             organization_id,
             identity_id,
-            &input.roles,
+            core_orgs::MemberChanges {
+                roles: input.roles,
+                valid_from: maybe(input.valid_from),
+                valid_until: maybe(input.valid_until),
+            },
         )
         .await
         .gql()?;
@@ -492,6 +542,15 @@ impl OrganizationMutation {
         Ok(RemoveOrganizationMemberPayload {
             membership: member.into(),
         })
+    }
+}
+
+/// A field left out (`None`), set to null (`Some(None)`) or to a value.
+fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(value)),
     }
 }
 

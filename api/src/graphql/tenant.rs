@@ -6,6 +6,7 @@
 //! comes from the URL or host, never from an argument; resolvers only translate between
 //! GraphQL and one core call each.
 
+use super::access::{AccessMutation, AccessQuery};
 use super::api_keys::{ApiKeyMutation, ApiKeyQuery};
 use super::applications::{ApplicationMutation, ApplicationQuery};
 use super::audit::AuditQuery;
@@ -42,6 +43,7 @@ pub struct TenantQuery(
     SettingsQuery,
     ApplicationQuery,
     OrganizationQuery,
+    AccessQuery,
     OrganizationRoleQuery,
     EventQuery,
     ConnectorQuery,
@@ -62,6 +64,7 @@ pub struct TenantMutation(
     SettingsMutation,
     ApplicationMutation,
     OrganizationMutation,
+    AccessMutation,
     InvitationMutation,
     OrganizationRoleMutation,
     DomainMutation,

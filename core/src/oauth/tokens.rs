@@ -71,6 +71,7 @@ impl Provider<'_> {
             access_ttl_seconds: self.access_ttl(app),
             organization,
         }
+        .within_membership(self.clock.now())
     }
 
     /// Access token, refresh token (when the session was granted `offline_access`; `refresh`

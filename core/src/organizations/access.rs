@@ -9,7 +9,6 @@ use crate::authz::{Resource, authorize};
 use crate::db::TenantTx;
 use crate::error::{Error, Result};
 use sea_orm::{ColumnTrait, QueryFilter};
-use serde_json::Value;
 use uuid::Uuid;
 
 /// Whether the caller may act on organization `id` with an organization `permission`;
@@ -25,8 +24,8 @@ pub(crate) async fn authorize_in(
     let holds = match *actor.principal() {
         Principal::Identity {
             id: identity_id, ..
-        } => match find_membership(tx, id, identity_id).await? {
-            Some(membership) => Some(permissions_held(tx, membership.roles).await?),
+        } => match roles_held(tx, id, identity_id).await? {
+            Some(roles) => Some(permissions_of(&roles_in(tx).await?, &roles)),
             None => None,
         },
         _ => None,
@@ -43,10 +42,23 @@ pub(crate) async fn authorize_in(
     Ok(())
 }
 
-/// The organization permissions that the roles of a membership (as stored) carry.
-pub(super) async fn permissions_held(tx: &TenantTx, held: Value) -> Result<Vec<String>> {
-    let held: Vec<String> = serde_json::from_value(held).map_err(Error::internal)?;
-    Ok(permissions_of(&roles_in(tx).await?, &held))
+/// The roles `identity_id` holds in organization `organization_id` now (lasting and granted),
+/// `None` without a membership in force: outside its window a membership gives nothing.
+async fn roles_held(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Option<Vec<String>>> {
+    let Some(row) = find_membership(tx, organization_id, identity_id).await? else {
+        return Ok(None);
+    };
+    let membership = Membership::try_from(row)?;
+    let now = tx.now();
+    if !membership.window.is_active(now) {
+        return Ok(None);
+    }
+    let grants = grants_of(tx, &[membership.id]).await?;
+    Ok(Some(roles_in_force(&membership, &grants, now)))
 }
 
 pub(super) fn permissions_of(roles: &[OrganizationRole], held: &[String]) -> Vec<String> {
@@ -75,11 +87,11 @@ pub(crate) async fn check_may_grant(
             "members cannot change their own roles".into(),
         ));
     }
-    let membership = find_membership(tx, organization_id, id)
+    let held = roles_held(tx, organization_id, id)
         .await?
         .ok_or(Error::NotFound)?;
-    let own = permissions_held(tx, membership.roles).await?;
     let all = roles_in(tx).await?;
+    let own = permissions_of(&all, &held);
     let beyond = all
         .iter()
         .filter(|role| roles.contains(&role.name))
@@ -126,8 +138,8 @@ pub(crate) async fn permitted_in(
             .filter(|id| allowed(*id, None))
             .collect());
     };
-    let memberships = tx
-        .find::<member_row::Entity>()
+    let now = tx.now();
+    let memberships = in_force(tx.find::<member_row::Entity>(), now)
         .filter(member_row::Column::IdentityId.eq(identity_id))
         .filter(member_row::Column::OrganizationId.is_in(organization_ids.iter().copied()))
         .all()
@@ -136,10 +148,15 @@ pub(crate) async fn permitted_in(
         return Ok(Vec::new());
     }
     let roles = roles_in(tx).await?;
+    let memberships = memberships
+        .into_iter()
+        .map(Membership::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    let ids: Vec<Uuid> = memberships.iter().map(|m| m.id).collect();
+    let grants = grants_of(tx, &ids).await?;
     let mut permitted = Vec::new();
     for membership in memberships {
-        let held: Vec<String> =
-            serde_json::from_value(membership.roles).map_err(Error::internal)?;
+        let held = roles_in_force(&membership, &grants, now);
         if allowed(
             membership.organization_id,
             Some(&permissions_of(&roles, &held)),

@@ -1,6 +1,8 @@
 //! The organizations themselves: create, change, delete, get and list.
 
 use super::access::*;
+use super::events::*;
+use super::grants::remove_organization_grants_in;
 use super::model::*;
 use super::store::*;
 use crate::actor::{Actor, Permission, Principal};
@@ -166,6 +168,7 @@ pub async fn delete_organization(
     // Its invitations and domains go with it (their modules subscribe to the event), before
     // the rows they point to.
     publish(&tx, actor, EventType::OrganizationDeleted, &org).await?;
+    remove_organization_grants_in(&tx, id).await?;
     tx.delete_many::<member_row::Entity>()
         .filter(member_row::Column::OrganizationId.eq(id))
         .exec()

@@ -2,11 +2,15 @@
 //! page of many at once, or one identity's memberships).
 
 use super::access::*;
+use super::events::*;
+use super::grants::remove_grants_in;
 use super::model::*;
 use super::store::*;
+use super::transitions;
+use super::window::{AccessStatus, Window};
 use crate::actor::{Actor, Permission, Principal};
 use crate::authz::{Resource, authorize};
-use crate::db::{Database, TenantTx};
+use crate::db::{Database, Query, TenantTx};
 use crate::error::{Error, Result};
 use crate::identities;
 use crate::outbox::EventType;
@@ -14,13 +18,13 @@ use crate::page::{self, Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::session_store;
 use chrono::Utc;
-use sea_orm::{ColumnTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QuerySelect, Select, Set};
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Adds an identity to an organization with `roles`. Tenant admins only
-/// (`WriteOrganizations`); members with `members:write` invite instead.
+/// Adds an identity to an organization with `roles` for `window` (open-ended by default).
+/// Tenant admins only (`WriteOrganizations`); members with `members:write` invite instead.
 #[tracing::instrument(name = "core.add_member", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn add_member(
     db: &Database,
@@ -29,6 +33,7 @@ pub async fn add_member(
     organization_id: Uuid,
     identity_id: Uuid,
     roles: &[String],
+    window: Window,
 ) -> Result<Member> {
     let tx = db.begin_tenant(scope).await?;
     authorize_in(
@@ -53,14 +58,20 @@ pub async fn add_member(
     ) {
         return Err(Error::NotFound);
     }
-    let membership = insert_membership_in(&tx, actor, organization_id, identity_id, roles).await?;
+    let membership =
+        insert_membership_in(&tx, actor, organization_id, identity_id, roles, window).await?;
     record(
         &tx,
         actor,
         "organization.member.add",
         "organization",
         organization_id,
-        json!({ "identityId": identity_id, "roles": membership.roles }),
+        json!({
+            "identityId": identity_id,
+            "roles": membership.roles,
+            "validFrom": window.valid_from,
+            "validUntil": window.valid_until,
+        }),
     )
     .await?;
     let member = member_of(&tx, membership).await?;
@@ -68,16 +79,26 @@ pub async fn add_member(
     Ok(member)
 }
 
-/// Replaces a member's roles. Same permission as [`add_member`]. Sessions scoped to the
-/// organization pick up the new roles at their next refresh.
-#[tracing::instrument(name = "core.update_member_roles", skip_all, fields(tenant.id = %scope.tenant_id()))]
-pub async fn update_member_roles(
+/// What `updateOrganizationMember` changes; `None` leaves a field alone, `Some(None)` clears a
+/// window's end.
+#[derive(Clone, Debug, Default)]
+pub struct MemberChanges {
+    pub roles: Option<Vec<String>>,
+    pub valid_from: Option<Option<chrono::DateTime<Utc>>>,
+    pub valid_until: Option<Option<chrono::DateTime<Utc>>>,
+}
+
+/// Changes a member's lasting roles and window. Same permission as [`add_member`]. Sessions
+/// scoped to the organization pick up new roles at their next refresh; a window that now
+/// excludes the present ends the member's access at once.
+#[tracing::instrument(name = "core.update_member", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn update_member(
     db: &Database,
     scope: &TenantScope,
     actor: &Actor,
     organization_id: Uuid,
     identity_id: Uuid,
-    roles: &[String],
+    changes: MemberChanges,
 ) -> Result<Member> {
     let tx = db.begin_tenant(scope).await?;
     authorize_in(
@@ -91,14 +112,22 @@ pub async fn update_member_roles(
     let current = find_membership(&tx, organization_id, identity_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let roles = check_roles(&tx, roles).await?;
+    let before = Membership::try_from(current.clone())?;
+    let roles = match &changes.roles {
+        Some(roles) => check_roles(&tx, roles).await?,
+        None => before.roles.clone(),
+    };
+    let window = Window::checked(
+        changes.valid_from.unwrap_or(before.window.valid_from),
+        changes.valid_until.unwrap_or(before.window.valid_until),
+    )?;
     // Both the roles taken away and the roles given must be within the caller's own.
-    let before: Vec<String> =
-        serde_json::from_value(current.roles.clone()).map_err(Error::internal)?;
-    let touched: Vec<String> = before.iter().chain(roles.iter()).cloned().collect();
+    let touched: Vec<String> = before.roles.iter().chain(roles.iter()).cloned().collect();
     check_may_grant(&tx, actor, organization_id, Some(identity_id), &touched).await?;
     let mut active: member_row::ActiveModel = current.into();
     active.roles = Set(json!(roles));
+    active.valid_from = Set(window.valid_from);
+    active.valid_until = Set(window.valid_until);
     active.updated_at = Set(Utc::now());
     let membership = Membership::try_from(tx.update(active).await?)?;
     record(
@@ -107,13 +136,38 @@ pub async fn update_member_roles(
         "organization.member.update",
         "organization",
         organization_id,
-        json!({ "identityId": identity_id, "roles": membership.roles }),
+        json!({
+            "identityId": identity_id,
+            "roles": membership.roles,
+            "validFrom": window.valid_from,
+            "validUntil": window.valid_until,
+        }),
     )
     .await?;
     publish_membership(&tx, actor, EventType::MembershipUpdated, &membership).await?;
+    if window != before.window {
+        let was_pending = before.window.status(tx.now()) == AccessStatus::Pending;
+        transitions::schedule_membership_in(&tx, &membership, was_pending).await?;
+    }
     let member = member_of(&tx, membership).await?;
     tx.commit().await?;
     Ok(member)
+}
+
+/// Replaces a member's lasting roles ([`update_member`] with only roles).
+pub async fn update_member_roles(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+    roles: &[String],
+) -> Result<Member> {
+    let changes = MemberChanges {
+        roles: Some(roles.to_vec()),
+        ..MemberChanges::default()
+    };
+    update_member(db, scope, actor, organization_id, identity_id, changes).await
 }
 
 /// Removes a member and revokes their sessions (and refresh tokens) scoped to the
@@ -152,6 +206,7 @@ pub async fn remove_member(
         )
         .await?;
     }
+    remove_grants_in(&tx, member.membership.id).await?;
     tx.delete_many::<member_row::Entity>()
         .filter(member_row::Column::Id.eq(member.membership.id))
         .exec()
@@ -173,13 +228,15 @@ pub async fn remove_member(
     Ok(member)
 }
 
-/// An organization's members, oldest first: tenant admins or members with `members:read`.
+/// An organization's members (every status unless `filter` says otherwise), oldest first:
+/// tenant admins or members with `members:read`.
 #[tracing::instrument(name = "core.list_members", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn list_members(
     db: &Database,
     scope: &TenantScope,
     actor: &Actor,
     organization_id: Uuid,
+    filter: MemberFilter,
     page: PageRequest,
 ) -> Result<Page<Member>> {
     let tx = db.begin_tenant(scope).await?;
@@ -194,10 +251,22 @@ pub async fn list_members(
     let query = tx
         .find::<member_row::Entity>()
         .filter(member_row::Column::OrganizationId.eq(organization_id));
-    let rows = keyset(query, member_row::Column::Id, page).await?;
-    let page = complete_page(&tx, rows).await?;
+    let page = members_page(&tx, query, filter, page).await?;
     tx.commit().await?;
     Ok(page)
+}
+
+/// One page of the memberships `query` selects, narrowed by `filter` at the transaction's time
+/// and completed.
+async fn members_page(
+    tx: &TenantTx,
+    query: Query<'_, Select<member_row::Entity>>,
+    filter: MemberFilter,
+    page: PageRequest,
+) -> Result<Page<Member>> {
+    let query = filtered(query, filter, tx.now());
+    let rows = keyset(query, member_row::Column::Id, page).await?;
+    complete_page(tx, rows).await
 }
 
 /// The first page (`first` members, oldest first) of each of `organization_ids` whose
@@ -301,14 +370,16 @@ async fn first_member_pages(
     Ok(pages.split(members, |member| by.key(&member.membership)))
 }
 
-/// The organizations an identity belongs to (its memberships), oldest first: the identity
-/// itself, or tenant admins with `ReadOrganizations`.
+/// The organizations an identity belongs to (its memberships, every status unless `filter`
+/// says otherwise), oldest first: the identity itself, or tenant admins with
+/// `ReadOrganizations`.
 #[tracing::instrument(name = "core.identity_memberships", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn identity_memberships(
     db: &Database,
     scope: &TenantScope,
     actor: &Actor,
     identity_id: Uuid,
+    filter: MemberFilter,
     page: PageRequest,
 ) -> Result<Page<Member>> {
     authorize(
@@ -320,6 +391,43 @@ pub async fn identity_memberships(
     let query = tx
         .find::<member_row::Entity>()
         .filter(member_row::Column::IdentityId.eq(identity_id));
+    let page = members_page(&tx, query, filter, page).await?;
+    tx.commit().await?;
+    Ok(page)
+}
+
+/// What expires soon: the memberships in force now that end before `before`, or that have a
+/// grant in force ending before it; oldest first. Tenant admins (`ReadOrganizations`).
+#[tracing::instrument(name = "core.expiring_access", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn expiring_access(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    before: chrono::DateTime<Utc>,
+    page: PageRequest,
+) -> Result<Page<Member>> {
+    authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
+    let tx = db.begin_tenant(scope).await?;
+    let now = tx.now();
+    let granted: Vec<Uuid> = tx
+        .find::<grant_row::Entity>()
+        .select_only()
+        .column(grant_row::Column::MembershipId)
+        .filter(grant_row::Column::ValidUntil.lt(before))
+        .filter(grant_row::Column::ValidUntil.gt(now))
+        .filter(
+            Condition::any()
+                .add(grant_row::Column::ValidFrom.is_null())
+                .add(grant_row::Column::ValidFrom.lte(now)),
+        )
+        .into_tuple()
+        .all()
+        .await?;
+    let query = in_force(tx.find::<member_row::Entity>(), now).filter(
+        Condition::any()
+            .add(member_row::Column::ValidUntil.lt(before))
+            .add(member_row::Column::Id.is_in(granted)),
+    );
     let rows = keyset(query, member_row::Column::Id, page).await?;
     let page = complete_page(&tx, rows).await?;
     tx.commit().await?;

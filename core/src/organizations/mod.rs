@@ -9,18 +9,25 @@
 
 mod access;
 mod directory;
+mod events;
+mod grants;
 mod members;
 mod model;
 mod roles;
 mod store;
+mod transitions;
+mod window;
 
 pub(crate) use access::{authorize_in, check_may_grant, permitted_in};
 pub use directory::*;
+pub use grants::{GrantChange, GrantSelector, NewGrant, grant_role, revoke_role};
 pub use members::*;
 pub use model::*;
 pub use roles::*;
 pub(crate) use store::{
     check_roles, context_by_reference, context_in, count_in, existing_in, find_by_external_id,
-    find_in, insert_membership_in, member_of, memberships_page_in, organization_in,
+    find_in, insert_membership_in, is_member_in, member_of, memberships_page_in, organization_in,
     organizations_of_in, page_in, record,
 };
+pub use transitions::{POLL_INTERVAL, fire_due, run as run_transitions};
+pub use window::{AccessStatus, Window};

@@ -1,6 +1,7 @@
 //! What an organization is: its rows, the organization, role, membership and member types,
 //! the built-in roles and their permissions, and how events show them.
 
+use super::window::{AccessStatus, Window};
 use crate::error::{Error, Result};
 use crate::identities;
 use chrono::{DateTime, Utc};
@@ -107,11 +108,35 @@ pub(super) mod member_row {
         pub roles: Json,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        pub valid_from: Option<DateTimeUtc>,
+        pub valid_until: Option<DateTimeUtc>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
 }
 crate::tenant_owned!(member_row);
+
+pub(super) mod grant_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "membership_role_grants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub membership_id: Uuid,
+        pub role: String,
+        pub valid_from: Option<DateTimeUtc>,
+        pub valid_until: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+crate::tenant_owned!(grant_row);
 
 /// Whether an organization is a business customer or a partner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -274,15 +299,65 @@ impl TryFrom<role_row::Model> for OrganizationRole {
     }
 }
 
-/// An identity's membership of an organization.
+/// An identity's membership of an organization: its lasting roles and the window in which
+/// it gives access.
 #[derive(Clone, Debug)]
 pub struct Membership {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub identity_id: Uuid,
     pub roles: Vec<String>,
+    pub window: Window,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A role given within a membership for a window of its own (temporary elevated access).
+#[derive(Clone, Debug)]
+pub struct RoleGrant {
+    pub id: Uuid,
+    pub membership_id: Uuid,
+    pub role: String,
+    pub window: Window,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<grant_row::Model> for RoleGrant {
+    fn from(row: grant_row::Model) -> Self {
+        Self {
+            id: row.id,
+            membership_id: row.membership_id,
+            role: row.role,
+            window: Window {
+                valid_from: row.valid_from,
+                valid_until: row.valid_until,
+            },
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// The roles a membership gives at a moment: none outside its window; inside it, its lasting
+/// roles and the roles of its grants in their own windows.
+pub fn roles_in_force(
+    membership: &Membership,
+    grants: &[RoleGrant],
+    now: DateTime<Utc>,
+) -> Vec<String> {
+    if !membership.window.is_active(now) {
+        return Vec::new();
+    }
+    let mut roles = membership.roles.clone();
+    for grant in grants {
+        if grant.membership_id == membership.id
+            && grant.window.is_active(now)
+            && !roles.contains(&grant.role)
+        {
+            roles.push(grant.role.clone());
+        }
+    }
+    roles.sort();
+    roles
 }
 
 impl TryFrom<member_row::Model> for Membership {
@@ -294,6 +369,10 @@ impl TryFrom<member_row::Model> for Membership {
             organization_id: row.organization_id,
             identity_id: row.identity_id,
             roles: serde_json::from_value(row.roles).map_err(Error::internal)?,
+            window: Window {
+                valid_from: row.valid_from,
+                valid_until: row.valid_until,
+            },
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -306,8 +385,12 @@ impl TryFrom<member_row::Model> for Membership {
 pub struct OrgContext {
     pub id: Uuid,
     pub kind: OrganizationKind,
+    /// The roles in force (lasting and granted).
     pub roles: Vec<String>,
     pub authentication_policy: AuthenticationPolicy,
+    /// When the membership, or a grant among `roles`, ends: organization-scoped tokens and
+    /// sessions do not last beyond it.
+    pub until: Option<DateTime<Utc>>,
 }
 
 impl OrgContext {
@@ -329,12 +412,30 @@ impl OrgContext {
     }
 }
 
-/// A membership with both of its ends, as lists and mutations answer it.
+/// A membership with both of its ends, its grants and what it gives now, as lists and
+/// mutations answer it.
 #[derive(Clone, Debug)]
 pub struct Member {
     pub membership: Membership,
     pub organization: Organization,
     pub identity: identities::Identity,
+    /// Every grant of the membership (any status), oldest first.
+    pub grants: Vec<RoleGrant>,
+    /// The membership's status at the time of the read.
+    pub status: AccessStatus,
+    /// The roles in force at the time of the read ([`roles_in_force`]).
+    pub roles_in_force: Vec<String>,
+    /// When the read was made, for the grants' statuses.
+    pub read_at: DateTime<Utc>,
+}
+
+/// Which members a list answers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MemberFilter {
+    pub status: Option<AccessStatus>,
+    /// Only memberships whose window ends before this time (ended ones included: combine with
+    /// `status: Active` for those still to end).
+    pub expiring_before: Option<DateTime<Utc>>,
 }
 
 /// What `createOrganization` takes.
@@ -389,5 +490,17 @@ pub fn membership_event_data(membership: &Membership) -> Value {
         "organizationId": membership.organization_id,
         "identityId": membership.identity_id,
         "roles": membership.roles,
+        "validFrom": membership.window.valid_from,
+        "validUntil": membership.window.valid_until,
+    })
+}
+
+/// A role grant as events and connectors see it.
+pub fn grant_event_data(grant: &RoleGrant) -> Value {
+    json!({
+        "id": grant.id,
+        "role": grant.role,
+        "validFrom": grant.window.valid_from,
+        "validUntil": grant.window.valid_until,
     })
 }

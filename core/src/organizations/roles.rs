@@ -133,9 +133,14 @@ pub async fn delete_organization_role(
         )
         .count()
         .await?;
-    if holders > 0 {
+    let granted = tx
+        .find::<grant_row::Entity>()
+        .filter(grant_row::Column::Role.eq(role.name.as_str()))
+        .count()
+        .await?;
+    if holders + granted > 0 {
         return Err(Error::Conflict(format!(
-            "{holders} member(s) hold this role; change their roles first"
+            "{holders} member(s) hold this role and {granted} grant(s) give it; change their roles and revoke the grants (revokeOrganizationRole) first"
         )));
     }
     tx.delete_many::<role_row::Entity>()

@@ -2,20 +2,24 @@
 //! with their identities, inserting memberships, paging for backfills, and publishing their
 //! events and audit records.
 
+use super::events::publish_membership;
 use super::model::*;
+use super::transitions;
+use super::window::{Window, earliest_end};
 use crate::actor::Actor;
 use crate::audit::{self, Target};
 use crate::db::TenantTx;
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities;
-use crate::outbox::{self, EventType};
+use crate::outbox::EventType;
 use crate::page::Page;
 use chrono::Utc;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ColumnTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-/// The member's context in an organization, `None` if the identity is not a member.
+/// The member's context in an organization, `None` if the identity is not a member or its
+/// membership is outside its window now.
 pub(crate) async fn context_in(
     tx: &TenantTx,
     organization_id: Uuid,
@@ -24,12 +28,25 @@ pub(crate) async fn context_in(
     let Some(membership) = find_membership(tx, organization_id, identity_id).await? else {
         return Ok(None);
     };
+    let membership = Membership::try_from(membership)?;
+    let now = tx.now();
+    if !membership.window.is_active(now) {
+        return Ok(None);
+    }
+    let grants = grants_of(tx, &[membership.id]).await?;
+    let until = grants
+        .iter()
+        .filter(|grant| grant.window.is_active(now) && !membership.roles.contains(&grant.role))
+        .fold(membership.window.valid_until, |until, grant| {
+            earliest_end(until, grant.window.valid_until)
+        });
     let org = Organization::try_from(find_org(tx, organization_id).await?)?;
     Ok(Some(OrgContext {
         id: org.id,
         kind: org.kind,
-        roles: serde_json::from_value(membership.roles).map_err(Error::internal)?,
+        roles: roles_in_force(&membership, &grants, now),
         authentication_policy: org.authentication_policy,
+        until,
     }))
 }
 
@@ -50,8 +67,24 @@ pub(crate) async fn context_by_reference(
     context_in(tx, org.id, identity_id).await
 }
 
-/// Completes memberships with their organizations and identities: two queries whatever the
-/// number of memberships.
+/// The grants of `membership_ids` (any status), oldest first: one statement.
+pub(super) async fn grants_of(tx: &TenantTx, membership_ids: &[Uuid]) -> Result<Vec<RoleGrant>> {
+    if membership_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(tx
+        .find::<grant_row::Entity>()
+        .filter(grant_row::Column::MembershipId.is_in(membership_ids.iter().copied()))
+        .order_by_asc(grant_row::Column::Id)
+        .all()
+        .await?
+        .into_iter()
+        .map(RoleGrant::from)
+        .collect())
+}
+
+/// Completes memberships with their organizations, identities and grants, and what they give
+/// now: three queries whatever the number of memberships.
 pub(super) async fn members_of(tx: &TenantTx, memberships: Vec<Membership>) -> Result<Vec<Member>> {
     let mut org_ids: Vec<Uuid> = memberships.iter().map(|m| m.organization_id).collect();
     org_ids.sort();
@@ -68,6 +101,9 @@ pub(super) async fn members_of(tx: &TenantTx, memberships: Vec<Membership>) -> R
         .map(Organization::try_from)
         .collect::<Result<Vec<_>>>()?;
     let identities = identities::find_many_in(tx, &identity_ids).await?;
+    let membership_ids: Vec<Uuid> = memberships.iter().map(|m| m.id).collect();
+    let grants = grants_of(tx, &membership_ids).await?;
+    let now = tx.now();
     memberships
         .into_iter()
         .map(|membership| {
@@ -82,6 +118,14 @@ pub(super) async fn members_of(tx: &TenantTx, memberships: Vec<Membership>) -> R
                 .cloned()
                 .ok_or_else(|| Error::internal("membership of a missing identity"))?;
             Ok(Member {
+                grants: grants
+                    .iter()
+                    .filter(|g| g.membership_id == membership.id)
+                    .cloned()
+                    .collect(),
+                status: membership.window.status(now),
+                roles_in_force: roles_in_force(&membership, &grants, now),
+                read_at: now,
                 membership,
                 organization,
                 identity,
@@ -196,28 +240,6 @@ pub(super) async fn find_membership(
         .await?)
 }
 
-pub(super) async fn publish(
-    tx: &TenantTx,
-    actor: &Actor,
-    event: EventType,
-    organization: &Organization,
-) -> Result<()> {
-    let subject = ("organization", organization.id);
-    outbox::publish(tx, actor, event, subject, event_data(organization), &[]).await
-}
-
-/// Writes the event of a change to `membership` (as it is after it, before it for a removal).
-pub(super) async fn publish_membership(
-    tx: &TenantTx,
-    actor: &Actor,
-    event: EventType,
-    membership: &Membership,
-) -> Result<()> {
-    let subject = ("membership", membership.id);
-    let data = membership_event_data(membership);
-    outbox::publish(tx, actor, event, subject, data, &[]).await
-}
-
 pub(crate) async fn record(
     tx: &TenantTx,
     actor: &Actor,
@@ -250,14 +272,17 @@ pub(crate) async fn organization_in(tx: &TenantTx, id: Uuid) -> Result<Organizat
     Organization::try_from(find_org(tx, id).await?)
 }
 
-/// Writes a membership with checked `roles`; `Conflict` if the identity is a member already.
+/// Writes a membership with checked `roles` for `window` (and schedules the events of its
+/// start and end); `Conflict` if the identity is a member already.
 pub(crate) async fn insert_membership_in(
     tx: &TenantTx,
     actor: &Actor,
     organization_id: Uuid,
     identity_id: Uuid,
     roles: &[String],
+    window: Window,
 ) -> Result<Membership> {
+    let window = Window::checked(window.valid_from, window.valid_until)?;
     let roles = check_roles(tx, roles).await?;
     let now = Utc::now();
     let row = tx
@@ -269,11 +294,14 @@ pub(crate) async fn insert_membership_in(
             roles: Set(json!(roles)),
             created_at: Set(now),
             updated_at: Set(now),
+            valid_from: Set(window.valid_from),
+            valid_until: Set(window.valid_until),
         })
         .await
         .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
     let membership = Membership::try_from(row)?;
     publish_membership(tx, actor, EventType::MembershipAdded, &membership).await?;
+    transitions::schedule_membership_in(tx, &membership, false).await?;
     Ok(membership)
 }
 
@@ -324,14 +352,59 @@ pub(crate) async fn count_in(tx: &TenantTx) -> Result<(u64, u64)> {
     Ok((organizations, memberships))
 }
 
-/// The organizations `identity_id` belongs to, by name (at most `limit`).
+/// Only the memberships whose window holds `now`.
+pub(super) fn in_force<Q: QueryFilter>(query: Q, now: chrono::DateTime<Utc>) -> Q {
+    query
+        .filter(
+            member_row::Column::ValidFrom
+                .is_null()
+                .or(member_row::Column::ValidFrom.lte(now)),
+        )
+        .filter(
+            member_row::Column::ValidUntil
+                .is_null()
+                .or(member_row::Column::ValidUntil.gt(now)),
+        )
+}
+
+/// Members by `filter` at `now`.
+pub(super) fn filtered<Q: QueryFilter>(
+    query: Q,
+    filter: MemberFilter,
+    now: chrono::DateTime<Utc>,
+) -> Q {
+    use super::window::AccessStatus;
+    let query = match filter.status {
+        None => query,
+        Some(AccessStatus::Active) => in_force(query, now),
+        Some(AccessStatus::Pending) => query.filter(member_row::Column::ValidFrom.gt(now)),
+        Some(AccessStatus::Expired) => query.filter(member_row::Column::ValidUntil.lte(now)),
+    };
+    match filter.expiring_before {
+        Some(before) => query.filter(member_row::Column::ValidUntil.lt(before)),
+        None => query,
+    }
+}
+
+/// Whether `identity_id` has a membership of the organization, whatever its status.
+pub(crate) async fn is_member_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<bool> {
+    Ok(find_membership(tx, organization_id, identity_id)
+        .await?
+        .is_some())
+}
+
+/// The organizations `identity_id` belongs to now (its membership in force), by name (at most
+/// `limit`).
 pub(crate) async fn organizations_of_in(
     tx: &TenantTx,
     identity_id: Uuid,
     limit: u64,
 ) -> Result<Vec<Organization>> {
-    let org_ids: Vec<Uuid> = tx
-        .find::<member_row::Entity>()
+    let org_ids: Vec<Uuid> = in_force(tx.find::<member_row::Entity>(), tx.now())
         .select_only()
         .column(member_row::Column::OrganizationId)
         .filter(member_row::Column::IdentityId.eq(identity_id))

@@ -274,6 +274,7 @@ impl World {
             &tenant.scope,
             &self.owner(tenant).await,
             organization,
+            organizations::MemberFilter::default(),
             page(),
         )
         .await

@@ -108,6 +108,12 @@ impl Clients {
     }
 
     pub(crate) async fn push(&self, kind: ConnectorKind, push: &Push<'_>) -> Pushed {
+        // A CRM links a contact to a company; a role grant's start or end changes no link
+        // (webhooks still get the event).
+        let action = push.event.event_type.rsplit('.').next().unwrap_or("");
+        if kind != ConnectorKind::Webhook && matches!(action, "role_granted" | "role_expired") {
+            return Ok(None);
+        }
         match kind {
             ConnectorKind::Webhook => self.webhook(push).await,
             ConnectorKind::HubSpot => self.hubspot(push).await,

@@ -558,9 +558,7 @@ async fn invite(
 ) -> Result<()> {
     let read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let member = granted::member_context(&tx, &read, organization.id, identity.id)
-        .await?
-        .is_some();
+    let member = granted::is_member(&tx, &read, organization.id, identity.id).await?;
     let invited =
         granted::invitation_pending(&tx, &read, organization.id, &identity.email_normalized)
             .await?;
@@ -593,7 +591,7 @@ async fn invite(
         },
         organization.id,
         &identity.email,
-        &[INVITED_ROLE.to_owned()],
+        invitations::Offer::lasting(&[INVITED_ROLE.to_owned()]),
     )
     .await?;
     Ok(())

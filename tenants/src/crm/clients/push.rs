@@ -57,11 +57,11 @@ impl Clients {
         };
         let (kind, object) = subject(push.event);
         match (kind, push.event.event_type.rsplit('.').next().unwrap_or("")) {
-            ("membership", removed) => {
+            ("membership", action) => {
                 let (Some(contact), Some(company)) = &push.member_records else {
                     return Err(not_yet_pushed());
                 };
-                let request = if removed == "removed" {
+                let request = if unlinks(action) {
                     call(
                         Method::DELETE,
                         format!("/crm/v4/objects/contact/{contact}/associations/company/{company}"),
@@ -239,7 +239,7 @@ impl Clients {
                 let (Some(contact_id), Some(account_id)) = &push.member_records else {
                     return Err((not_yet_pushed(), false));
                 };
-                let account = if action == "removed" {
+                let account = if unlinks(action) {
                     Value::Null
                 } else {
                     json!(account_id)
@@ -316,7 +316,7 @@ impl Clients {
                 let (Some(contact_id), Some(account_id)) = &push.member_records else {
                     return Err((not_yet_pushed(), false));
                 };
-                let link = if action == "removed" {
+                let link = if unlinks(action) {
                     Value::Null
                 } else {
                     json!(format!("/accounts({account_id})"))
@@ -446,4 +446,10 @@ fn mapped(mapping: &Value, subject: &str, data: &Value) -> Map<String, Value> {
         }
     }
     fields
+}
+
+/// Whether a membership event's action ends the contact's link to the company: the member was
+/// removed, or the membership's window ended (`membership.expired`).
+fn unlinks(action: &str) -> bool {
+    matches!(action, "removed" | "expired")
 }
