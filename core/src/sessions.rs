@@ -61,6 +61,15 @@ pub struct AccessClaims {
     pub org_kind: Option<String>,
 }
 
+impl AccessClaims {
+    /// Whether an organization-scoped token has reached its `exp`, which was cut to the end of
+    /// the membership (or of a granted role it carries): no leeway here, where the issuer is
+    /// also the verifier.
+    pub(crate) fn outlived_its_membership(&self, now: DateTime<Utc>) -> bool {
+        self.org_id.is_some() && self.exp <= now.timestamp()
+    }
+}
+
 /// Where tokens are issued: the tenant's issuer URL (also the audience of tokens for the
 /// tenant API), its settings and the master key that opens its signing keys.
 pub struct TokenIssuer<'a> {
@@ -696,9 +705,7 @@ pub async fn authenticate_access_token(
         },
     )
     .await?;
-    // An organization-scoped token ends exactly when the membership does (its `exp` was cut to
-    // it): no leeway here, where the issuer is also the verifier.
-    if claims.org_id.is_some() && claims.exp <= db.now().timestamp() {
+    if claims.outlived_its_membership(db.now()) {
         return Err(Error::Unauthenticated);
     }
     let identity_id = Uuid::parse_str(&claims.sub).map_err(|_| Error::Unauthenticated)?;

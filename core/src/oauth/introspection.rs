@@ -37,6 +37,9 @@ impl Provider<'_> {
         else {
             return Ok(None);
         };
+        if claims.outlived_its_membership(self.clock.now()) {
+            return Ok(None);
+        }
         let live = match claims.sid.as_deref().map(Uuid::parse_str) {
             Some(Ok(session_id)) => {
                 let tx = self.db.begin_tenant(self.scope).await?;
