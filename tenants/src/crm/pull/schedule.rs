@@ -312,6 +312,13 @@ async fn pull_pages(job: &Job<'_>, held: &mut DateTime<Utc>) -> Pulled {
                     }
                 }
             }
+            // A slow page (a busy database, a CRM that answers slowly) keeps its claim: renewed
+            // once half the lease has passed, so no other replica runs the same pull meanwhile.
+            let half = chrono::Duration::from_std(job.lease / 2).unwrap_or_default();
+            if Utc::now() + half >= *held && !keep_claim(job, held, &mut error).await {
+                more = false;
+                break 'pages;
+            }
         }
         more = page.more;
         if more && page.cursor == cursor {
@@ -326,16 +333,7 @@ async fn pull_pages(job: &Job<'_>, held: &mut DateTime<Utc>) -> Pulled {
         if page.cursor.is_some() {
             cursor = page.cursor;
         }
-        match renew(job, *held).await {
-            Ok(Some(until)) => *held = until,
-            // Taken over after the lease ran out (or the connector is gone): stop here.
-            Ok(None) => break,
-            Err(failed) => {
-                error = Some(format!("the pull's claim could not be renewed: {failed}"));
-                break;
-            }
-        }
-        if !more {
+        if !keep_claim(job, held, &mut error).await || !more {
             break;
         }
     }
@@ -349,6 +347,22 @@ async fn pull_pages(job: &Job<'_>, held: &mut DateTime<Utc>) -> Pulled {
 }
 
 /// Pushes the claim of a running pull forward by its lease, if it is still this pull's.
+/// Renews the claim; `false` when the pull must stop: taken over after the lease ran out (or
+/// the connector is gone), or the renewal failed (said in `error`).
+async fn keep_claim(job: &Job<'_>, held: &mut DateTime<Utc>, error: &mut Option<String>) -> bool {
+    match renew(job, *held).await {
+        Ok(Some(until)) => {
+            *held = until;
+            true
+        }
+        Ok(None) => false,
+        Err(failed) => {
+            *error = Some(format!("the pull's claim could not be renewed: {failed}"));
+            false
+        }
+    }
+}
+
 async fn renew(job: &Job<'_>, held: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
     let until = Utc::now().trunc_subsecs(6)
         + chrono::Duration::from_std(job.lease).map_err(Error::internal)?;
