@@ -9,8 +9,8 @@ use crate::authz::Grant;
 use crate::db::TenantTx;
 use crate::error::Result;
 use crate::identities::{self, Identity};
-use crate::invitations;
-use crate::organizations::{self, Membership, Organization};
+use crate::invitations::{self, Invitation};
+use crate::organizations::{self, HeldEntitlement, Membership, Organization};
 use crate::outbox::{self, DomainEvent};
 use serde_json::Value;
 use uuid::Uuid;
@@ -98,6 +98,61 @@ pub async fn memberships_after(
 pub async fn organization_counts(tx: &TenantTx, grant: &Grant<'_>) -> Result<(u64, u64)> {
     grant.require(Permission::ReadOrganizations)?;
     organizations::count_in(tx).await
+}
+
+/// The identity's membership of the organization (whatever its window), if any.
+pub async fn membership(
+    tx: &TenantTx,
+    grant: &Grant<'_>,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Option<Membership>> {
+    grant.require(Permission::ReadOrganizations)?;
+    organizations::membership_in(tx, organization_id, identity_id).await
+}
+
+/// The memberships of an organization, or of an identity, or both (any window).
+pub async fn memberships(
+    tx: &TenantTx,
+    grant: &Grant<'_>,
+    organization_id: Option<Uuid>,
+    identity_id: Option<Uuid>,
+) -> Result<Vec<Membership>> {
+    grant.require(Permission::ReadOrganizations)?;
+    organizations::memberships_where_in(tx, organization_id, identity_id).await
+}
+
+/// The pending invitations into an organization, or for an address, or both.
+pub async fn pending_invitations(
+    tx: &TenantTx,
+    grant: &Grant<'_>,
+    organization_id: Option<Uuid>,
+    email_normalized: Option<&str>,
+) -> Result<Vec<Invitation>> {
+    grant.require(Permission::ReadOrganizations)?;
+    invitations::pending_in(tx, organization_id, email_normalized).await
+}
+
+/// The names of the tenant's organization roles and its entitlement keys: what a mapping
+/// may name.
+pub async fn role_names_and_entitlement_keys(
+    tx: &TenantTx,
+    grant: &Grant<'_>,
+) -> Result<(Vec<String>, Vec<String>)> {
+    grant.require(Permission::ReadOrganizations)?;
+    let roles = organizations::role_names_in(tx).await?;
+    let keys = organizations::entitlements_in(tx).await?;
+    Ok((roles, keys.into_iter().map(|e| e.key).collect()))
+}
+
+/// The entitlements the organization holds (any status), by key.
+pub async fn organization_entitlements(
+    tx: &TenantTx,
+    grant: &Grant<'_>,
+    organization_id: Uuid,
+) -> Result<Vec<HeldEntitlement>> {
+    grant.require(Permission::ReadOrganizations)?;
+    organizations::entitlements_held_in(tx, organization_id).await
 }
 
 /// Whether the identity has a membership of the organization (whatever its window).

@@ -19,7 +19,7 @@ use crate::scope::TenantScope;
 use crate::secrets;
 use crate::validate::Email;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, QueryFilter, Select, Set};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, Select, Set};
 use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -319,6 +319,68 @@ pub async fn resend_invitation(
     Ok(invitation)
 }
 
+/// Changes what the pending invitation of `email` into the organization offers (its roles and
+/// the window of the membership it creates), without sending it again; `None` when no
+/// invitation waits. Same permission as [`invite_member`]. For sources that keep an offer
+/// current, such as a CRM contract whose dates moved.
+#[tracing::instrument(name = "core.update_pending_offer", skip_all, fields(tenant.id = %scope.tenant_id()))]
+pub async fn update_pending_offer(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    organization_id: Uuid,
+    email_normalized: &str,
+    offer: Offer<'_>,
+) -> Result<Option<Invitation>> {
+    let window = Window::checked(offer.window.valid_from, offer.window.valid_until)?;
+    let tx = db.begin_tenant(scope).await?;
+    organizations::authorize_in(
+        &tx,
+        actor,
+        organization_id,
+        Permission::WriteOrganizations,
+        permission::WRITE_MEMBERS,
+    )
+    .await?;
+    let Some(row) = invitations_in(&tx, true)
+        .filter(row::Column::OrganizationId.eq(organization_id))
+        .filter(row::Column::EmailNormalized.eq(email_normalized))
+        .one()
+        .await?
+    else {
+        tx.commit().await?;
+        return Ok(None);
+    };
+    let roles = organizations::check_roles(&tx, offer.roles).await?;
+    organizations::check_may_grant(&tx, actor, organization_id, None, &roles).await?;
+    let current = Invitation::try_from(row.clone())?;
+    if current.roles == roles && current.window == window {
+        tx.commit().await?;
+        return Ok(Some(current));
+    }
+    let mut active: row::ActiveModel = row.into();
+    active.roles = Set(json!(roles));
+    active.valid_from = Set(window.valid_from);
+    active.valid_until = Set(window.valid_until);
+    let invitation = Invitation::try_from(tx.update(active).await?)?;
+    organizations::record(
+        &tx,
+        actor,
+        "organization.invitation.update",
+        "organization",
+        organization_id,
+        json!({
+            "invitationId": invitation.id,
+            "roles": invitation.roles,
+            "validFrom": window.valid_from,
+            "validUntil": window.valid_until,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(invitation))
+}
+
 /// Revokes a pending invitation.
 #[tracing::instrument(name = "core.revoke_invitation", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn revoke_invitation(
@@ -425,6 +487,29 @@ fn invitations_in(tx: &TenantTx, pending_only: bool) -> Query<'_, Select<row::En
         .filter(row::Column::AcceptedAt.is_null())
         .filter(row::Column::RevokedAt.is_null())
         .filter(row::Column::ExpiresAt.gt(Utc::now()))
+}
+
+/// The pending invitations into `organization_id` (all organizations when `None`) for
+/// `email_normalized` (any address when `None`), oldest first.
+pub(crate) async fn pending_in(
+    tx: &TenantTx,
+    organization_id: Option<Uuid>,
+    email_normalized: Option<&str>,
+) -> Result<Vec<Invitation>> {
+    let mut query = invitations_in(tx, true);
+    if let Some(id) = organization_id {
+        query = query.filter(row::Column::OrganizationId.eq(id));
+    }
+    if let Some(email) = email_normalized {
+        query = query.filter(row::Column::EmailNormalized.eq(email));
+    }
+    query
+        .order_by_asc(row::Column::Id)
+        .all()
+        .await?
+        .into_iter()
+        .map(Invitation::try_from)
+        .collect()
 }
 
 /// Whether `email` (normalised) has a pending invitation into the organization.

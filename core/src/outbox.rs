@@ -59,10 +59,14 @@ pub enum EventType {
     MembershipRoleGranted,
     /// A role grant's window ended.
     MembershipRoleExpired,
+    /// An organization was given an entitlement (or its window changed).
+    EntitlementGranted,
+    /// An entitlement was taken from an organization.
+    EntitlementRevoked,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 15] = [
         EventType::IdentityCreated,
         EventType::IdentityUpdated,
         EventType::IdentityDeleted,
@@ -76,6 +80,8 @@ impl EventType {
         EventType::MembershipExpired,
         EventType::MembershipRoleGranted,
         EventType::MembershipRoleExpired,
+        EventType::EntitlementGranted,
+        EventType::EntitlementRevoked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -93,6 +99,8 @@ impl EventType {
             EventType::MembershipExpired => "membership.expired",
             EventType::MembershipRoleGranted => "membership.role_granted",
             EventType::MembershipRoleExpired => "membership.role_expired",
+            EventType::EntitlementGranted => "entitlement.granted",
+            EventType::EntitlementRevoked => "entitlement.revoked",
         }
     }
 

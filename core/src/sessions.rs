@@ -59,6 +59,9 @@ pub struct AccessClaims {
     /// `customer` or `partner`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_kind: Option<String>,
+    /// The entitlement keys the organization holds (organization-scoped tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_entitlements: Option<Vec<String>>,
 }
 
 impl AccessClaims {
@@ -174,6 +177,10 @@ pub(crate) fn access_claims(
             .organization
             .as_ref()
             .map(|org| org.kind.as_str().to_owned()),
+        org_entitlements: grant
+            .organization
+            .as_ref()
+            .map(|org| org.entitlements.clone()),
     }
 }
 

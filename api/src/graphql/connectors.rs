@@ -8,7 +8,9 @@ use super::context::request;
 use super::cost::page_cost;
 use super::events::DomainEventType;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject,
+};
 use chrono::{DateTime, Utc};
 use latchkey_core::outbox::EventType;
 use latchkey_tenants::crm::sync::{self as core_sync, SyncRun};
@@ -143,6 +145,13 @@ pub struct CrmConnector {
     pub settings: Json<Value>,
     /// CRM field ← Latchkey field, per subject (`identity`, `organization`).
     pub field_mapping: Json<Value>,
+    /// What was bought and contact roles → organization roles and entitlements:
+    /// `{ products: { <SKU, product code or name>: { roles, entitlements } }, contactRoles:
+    /// { <role on the deal>: { roles, entitlements } } }` (null when none is set).
+    pub contract_mapping: Option<Json<Value>>,
+    /// What a contact or company deleted in the CRM does (connectors that pull; null for
+    /// those that only push).
+    pub on_remote_delete: Option<RemoteDeleteAction>,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -150,6 +159,10 @@ pub struct CrmConnector {
 
 impl From<core_crm::Connector> for CrmConnector {
     fn from(connector: core_crm::Connector) -> Self {
+        let on_remote_delete = connector
+            .direction
+            .pulls()
+            .then(|| connector.on_remote_delete().into());
         Self {
             id: ID(connector.id.to_string()),
             name: connector.name,
@@ -157,10 +170,44 @@ impl From<core_crm::Connector> for CrmConnector {
             direction: connector.direction.into(),
             triggers: connector.triggers.into_iter().map(Into::into).collect(),
             settings: Json(connector.settings),
+            on_remote_delete,
             field_mapping: Json(connector.field_mapping),
+            contract_mapping: connector.contract_mapping.map(Json),
             enabled: connector.enabled,
             created_at: connector.created_at,
             updated_at: connector.updated_at,
+        }
+    }
+}
+
+/// What a contact or company deleted in the CRM does (`settings.onRemoteDelete`).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RemoteDeleteAction {
+    /// Only the link to the CRM record goes (identities and memberships stay).
+    Unlink,
+    /// The memberships the connector's organizations gave go, with pending invitations into
+    /// them (the default).
+    RemoveMembership,
+    /// The identities are suspended (their sessions end).
+    SuspendIdentity,
+}
+
+impl From<core_crm::RemoteDelete> for RemoteDeleteAction {
+    fn from(action: core_crm::RemoteDelete) -> Self {
+        match action {
+            core_crm::RemoteDelete::Unlink => RemoteDeleteAction::Unlink,
+            core_crm::RemoteDelete::RemoveMembership => RemoteDeleteAction::RemoveMembership,
+            core_crm::RemoteDelete::SuspendIdentity => RemoteDeleteAction::SuspendIdentity,
+        }
+    }
+}
+
+impl From<RemoteDeleteAction> for core_crm::RemoteDelete {
+    fn from(action: RemoteDeleteAction) -> Self {
+        match action {
+            RemoteDeleteAction::Unlink => core_crm::RemoteDelete::Unlink,
+            RemoteDeleteAction::RemoveMembership => core_crm::RemoteDelete::RemoveMembership,
+            RemoteDeleteAction::SuspendIdentity => core_crm::RemoteDelete::SuspendIdentity,
         }
     }
 }
@@ -258,6 +305,11 @@ pub struct CreateCrmConnectorInput {
     /// `{ identity: { <CRM field>: <Latchkey field> }, organization: { … } }`; the kind's
     /// default when left out.
     pub field_mapping: Option<Json<Value>>,
+    /// Products and contact roles → organization roles and entitlements (see
+    /// `CrmConnector.contractMapping`); checked against the tenant's roles and entitlements.
+    pub contract_mapping: Option<Json<Value>>,
+    /// Sets `settings.onRemoteDelete` (`REMOVE_MEMBERSHIP` unless given).
+    pub on_remote_delete: Option<RemoteDeleteAction>,
 }
 
 #[derive(InputObject)]
@@ -269,6 +321,10 @@ pub struct UpdateCrmConnectorInput {
     /// Replaces the credentials whole.
     pub credentials: Option<Json<Value>>,
     pub field_mapping: Option<Json<Value>>,
+    /// Replaces the contract mapping; null removes it.
+    pub contract_mapping: MaybeUndefined<Json<Value>>,
+    /// Sets `settings.onRemoteDelete`.
+    pub on_remote_delete: Option<RemoteDeleteAction>,
 }
 
 #[derive(InputObject)]
@@ -525,9 +581,10 @@ impl ConnectorMutation {
                 kind: input.kind.into(),
                 direction: input.direction.into(),
                 triggers: triggers(input.triggers),
-                settings: input.settings.0,
+                settings: with_remote_delete(input.settings.0, input.on_remote_delete),
                 credentials: input.credentials.0,
                 field_mapping: input.field_mapping.map(|m| m.0),
+                contract_mapping: input.contract_mapping.map(|m| m.0),
             },
         )
         .await
@@ -549,6 +606,12 @@ impl ConnectorMutation {
             settings: input.settings.map(|s| s.0),
             credentials: input.credentials.map(|c| c.0),
             field_mapping: input.field_mapping.map(|m| m.0),
+            contract_mapping: match input.contract_mapping {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(Value::Null),
+                MaybeUndefined::Value(mapping) => Some(mapping.0),
+            },
+            on_remote_delete: input.on_remote_delete.map(Into::into),
             enabled: None,
         };
         change(ctx, id, changes).await
@@ -674,6 +737,15 @@ impl ConnectorMutation {
             sync_event: delivery.into(),
         })
     }
+}
+
+/// `settings` with `onRemoteDelete` set when the input names it.
+fn with_remote_delete(mut settings: Value, action: Option<RemoteDeleteAction>) -> Value {
+    if let (Some(action), Some(map)) = (action, settings.as_object_mut()) {
+        let action: core_crm::RemoteDelete = action.into();
+        map.insert("onRemoteDelete".into(), Value::from(action.as_str()));
+    }
+    settings
 }
 
 async fn set_enabled(

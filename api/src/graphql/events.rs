@@ -29,6 +29,8 @@ pub enum DomainEventType {
     MembershipRoleGranted,
     /// A role grant's window ended (`membership.role_expired`).
     MembershipRoleExpired,
+    EntitlementGranted,
+    EntitlementRevoked,
 }
 
 impl From<DomainEventType> for EventType {
@@ -47,6 +49,8 @@ impl From<DomainEventType> for EventType {
             DomainEventType::MembershipExpired => EventType::MembershipExpired,
             DomainEventType::MembershipRoleGranted => EventType::MembershipRoleGranted,
             DomainEventType::MembershipRoleExpired => EventType::MembershipRoleExpired,
+            DomainEventType::EntitlementGranted => EventType::EntitlementGranted,
+            DomainEventType::EntitlementRevoked => EventType::EntitlementRevoked,
         }
     }
 }
@@ -67,6 +71,8 @@ impl From<EventType> for DomainEventType {
             EventType::MembershipExpired => DomainEventType::MembershipExpired,
             EventType::MembershipRoleGranted => DomainEventType::MembershipRoleGranted,
             EventType::MembershipRoleExpired => DomainEventType::MembershipRoleExpired,
+            EventType::EntitlementGranted => DomainEventType::EntitlementGranted,
+            EventType::EntitlementRevoked => DomainEventType::EntitlementRevoked,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod cost;
 pub mod domains;
 pub mod email_templates;
 pub mod email_verification;
+pub mod entitlements;
 pub mod events;
 pub mod identities;
 pub mod invitations;

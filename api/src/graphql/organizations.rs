@@ -5,6 +5,7 @@
 use super::access::MemberFilter;
 use super::context::request;
 use super::cost::page_cost;
+use super::entitlements::{OrganizationEntitlement, held_by};
 use super::domains::{JoinRequest, JoinRequestStatus, OrganizationDomain};
 use super::invitations::Invitation;
 use super::loaders::Loaders;
@@ -26,6 +27,15 @@ use serde_json::Value;
 
 #[ComplexObject]
 impl Organization {
+    /// The entitlements the organization holds (any status), by key: tenant admins, or its
+    /// members with `organization:read`.
+    async fn entitlements(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<OrganizationEntitlement>> {
+        held_by(ctx, &self.id).await
+    }
+
     /// The organization's members, oldest first (tenant admins, or members with
     /// `members:read`).
     #[graphql(complexity = "page_cost(first, child_complexity)")]

@@ -15,6 +15,7 @@ use super::connectors::{ConnectorMutation, ConnectorQuery};
 use super::domains::DomainMutation;
 use super::email_templates::{EmailTemplateMutation, EmailTemplateQuery};
 use super::email_verification::EmailVerificationMutation;
+use super::entitlements::{EntitlementMutation, EntitlementQuery};
 use super::events::EventQuery;
 use super::identities::{IdentityMutation, IdentityQuery};
 use super::invitations::InvitationMutation;
@@ -45,6 +46,7 @@ pub struct TenantQuery(
     OrganizationQuery,
     AccessQuery,
     OrganizationRoleQuery,
+    EntitlementQuery,
     EventQuery,
     ConnectorQuery,
     RecoveryQuery,
@@ -67,6 +69,7 @@ pub struct TenantMutation(
     AccessMutation,
     InvitationMutation,
     OrganizationRoleMutation,
+    EntitlementMutation,
     DomainMutation,
     ConnectorMutation,
     EmailVerificationMutation,

@@ -170,6 +170,9 @@ impl Provider<'_> {
                 .profile
                 .insert("org_kind".into(), json!(org.kind.as_str()));
             claims.profile.insert("roles".into(), json!(org.roles));
+            claims
+                .profile
+                .insert("org_entitlements".into(), json!(org.entitlements));
         }
         self.issuer.signer().sign(tx, TokenType::Id, &claims).await
     }

@@ -169,6 +169,7 @@ pub async fn delete_organization(
     // the rows they point to.
     publish(&tx, actor, EventType::OrganizationDeleted, &org).await?;
     remove_organization_grants_in(&tx, id).await?;
+    super::entitlements::remove_organization_entitlements_in(&tx, id).await?;
     tx.delete_many::<member_row::Entity>()
         .filter(member_row::Column::OrganizationId.eq(id))
         .exec()

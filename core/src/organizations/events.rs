@@ -13,8 +13,19 @@ pub(super) async fn publish(
     event: EventType,
     organization: &Organization,
 ) -> Result<()> {
+    publish_data(tx, actor, event, organization, event_data(organization)).await
+}
+
+/// Writes an event about `organization` with `data` (its event data, with more said).
+pub(super) async fn publish_data(
+    tx: &TenantTx,
+    actor: &Actor,
+    event: EventType,
+    organization: &Organization,
+    data: Value,
+) -> Result<()> {
     let subject = ("organization", organization.id);
-    outbox::publish(tx, actor, event, subject, event_data(organization), &[]).await
+    outbox::publish(tx, actor, event, subject, data, &[]).await
 }
 
 /// Writes the event of a change to `membership` (as it is after it, before it for a removal).

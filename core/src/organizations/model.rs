@@ -388,8 +388,10 @@ pub struct OrgContext {
     /// The roles in force (lasting and granted).
     pub roles: Vec<String>,
     pub authentication_policy: AuthenticationPolicy,
-    /// When the membership, or a grant among `roles`, ends: organization-scoped tokens and
-    /// sessions do not last beyond it.
+    /// The entitlement keys the organization holds now, sorted.
+    pub entitlements: Vec<String>,
+    /// When the membership, a grant among `roles` or an entitlement among `entitlements`
+    /// ends: organization-scoped tokens and sessions do not last beyond it.
     pub until: Option<DateTime<Utc>>,
 }
 

@@ -41,11 +41,20 @@ pub(crate) async fn context_in(
             earliest_end(until, grant.window.valid_until)
         });
     let org = Organization::try_from(find_org(tx, organization_id).await?)?;
+    let held: Vec<_> = super::entitlements::held_by_in(tx, organization_id)
+        .await?
+        .into_iter()
+        .filter(|held| held.window.is_active(now))
+        .collect();
+    let until = held.iter().fold(until, |until, held| {
+        earliest_end(until, held.window.valid_until)
+    });
     Ok(Some(OrgContext {
         id: org.id,
         kind: org.kind,
         roles: roles_in_force(&membership, &grants, now),
         authentication_policy: org.authentication_policy,
+        entitlements: held.into_iter().map(|held| held.key).collect(),
         until,
     }))
 }
@@ -387,6 +396,45 @@ pub(super) fn filtered<Q: QueryFilter>(
 }
 
 /// Whether `identity_id` has a membership of the organization, whatever its status.
+/// The identity's membership of the organization, whatever its window.
+pub(crate) async fn membership_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Option<Membership>> {
+    find_membership(tx, organization_id, identity_id)
+        .await?
+        .map(Membership::try_from)
+        .transpose()
+}
+
+/// The memberships of an organization, or of an identity, or both (any window), oldest first.
+pub(crate) async fn memberships_where_in(
+    tx: &TenantTx,
+    organization_id: Option<Uuid>,
+    identity_id: Option<Uuid>,
+) -> Result<Vec<Membership>> {
+    let mut query = tx.find::<member_row::Entity>();
+    if let Some(id) = organization_id {
+        query = query.filter(member_row::Column::OrganizationId.eq(id));
+    }
+    if let Some(id) = identity_id {
+        query = query.filter(member_row::Column::IdentityId.eq(id));
+    }
+    query
+        .order_by_asc(member_row::Column::Id)
+        .all()
+        .await?
+        .into_iter()
+        .map(Membership::try_from)
+        .collect()
+}
+
+/// The names of the tenant's organization roles, built-ins first.
+pub(crate) async fn role_names_in(tx: &TenantTx) -> Result<Vec<String>> {
+    Ok(roles_in(tx).await?.into_iter().map(|r| r.name).collect())
+}
+
 pub(crate) async fn is_member_in(
     tx: &TenantTx,
     organization_id: Uuid,

@@ -65,6 +65,17 @@ impl Window {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.status(now) == AccessStatus::Active
     }
+
+    /// The window from the earliest start to the latest end of `windows` (an open end among
+    /// them leaves that end open); `None` for no windows. Gaps between them are covered.
+    pub fn span(windows: impl IntoIterator<Item = Window>) -> Option<Window> {
+        let mut windows = windows.into_iter();
+        let first = windows.next()?;
+        Some(windows.fold(first, |span, window| Window {
+            valid_from: span.valid_from.zip(window.valid_from).map(|(a, b)| a.min(b)),
+            valid_until: span.valid_until.zip(window.valid_until).map(|(a, b)| a.max(b)),
+        }))
+    }
 }
 
 /// The earlier of two optional ends (a missing one is open).
@@ -107,6 +118,29 @@ mod tests {
                 other => panic!("expected a validation error, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_span_covers_every_window_and_keeps_open_ends_open() {
+        let t = Utc::now();
+        let at = |hours| Some(t + Duration::hours(hours));
+        let a = Window {
+            valid_from: at(0),
+            valid_until: at(10),
+        };
+        let b = Window {
+            valid_from: at(5),
+            valid_until: at(20),
+        };
+        let span = Window::span([a, b]).unwrap();
+        assert_eq!((span.valid_from, span.valid_until), (at(0), at(20)));
+        let open = Window {
+            valid_from: None,
+            valid_until: at(1),
+        };
+        let span = Window::span([a, open, b]).unwrap();
+        assert_eq!((span.valid_from, span.valid_until), (None, at(20)));
+        assert_eq!(Window::span([]), None);
     }
 
     #[test]

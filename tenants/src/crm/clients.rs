@@ -2,8 +2,10 @@
 //! (HubSpot CRM v3 objects and v4 associations, Salesforce sObjects upserts by external id,
 //! Dataverse Web API upserts by alternate key) or into a signed webhook POST.
 //!
-//! Pushes are in `push`, reads for pulls in `fetch`, the HTTP transport in `http`.
+//! Pushes are in `push`, reads for pulls in `fetch` (contacts) and `contracts` (deals and
+//! opportunities), the HTTP transport in `http`.
 
+mod contracts;
 mod fetch;
 mod http;
 mod push;

@@ -3,7 +3,7 @@
 //! pulling CRM connectors), what a `fieldMapping` may name, and the trigger list. Pure
 //! checks; errors name the bad field (`settings.url`, `credentials.secret`, …).
 
-use super::connector::{ConnectorKind, Direction};
+use super::connector::{ConnectorKind, Direction, RemoteDelete};
 use latchkey_core::error::{Error, Result};
 use latchkey_core::outbox::EventType;
 use serde_json::{Map, Value, json};
@@ -56,8 +56,32 @@ pub(super) fn check_kind(
     settings: &Value,
     credentials: &Value,
 ) -> Result<(Value, Value)> {
-    let (settings, credentials) = check_kind_members(kind, direction, settings, credentials)?;
-    Ok((with_pull_settings(kind, direction, settings)?, credentials))
+    let on_delete = settings.get("onRemoteDelete").filter(|v| !v.is_null());
+    let on_delete = match on_delete {
+        None => None,
+        Some(_) if !direction.pulls() => {
+            return Err(Error::validation(
+                "settings.onRemoteDelete",
+                "applies only to connectors with direction PULL or BOTH",
+            ));
+        }
+        Some(value) => Some(value.as_str().and_then(RemoteDelete::parse).ok_or_else(|| {
+            Error::validation(
+                "settings.onRemoteDelete",
+                "must be UNLINK, REMOVE_MEMBERSHIP or SUSPEND_IDENTITY",
+            )
+        })?),
+    };
+    let mut given = settings.clone();
+    if let Some(map) = given.as_object_mut() {
+        map.remove("onRemoteDelete");
+    }
+    let (settings, credentials) = check_kind_members(kind, direction, &given, credentials)?;
+    let mut settings = with_pull_settings(kind, direction, settings)?;
+    if let Some(action) = on_delete {
+        settings["onRemoteDelete"] = json!(action.as_str());
+    }
+    Ok((settings, credentials))
 }
 
 /// The pull settings (`pullIntervalSeconds`, `pullOrganizations`) added to checked settings:
@@ -115,20 +139,34 @@ fn with_pull_settings(
         }
     }
     .to_owned();
-    match settings.get("closedWonStage") {
-        None | Some(Value::Null) => {}
-        Some(_) if kind != ConnectorKind::HubSpot => {
-            return Err(Error::validation(
-                "settings.closedWonStage",
-                "applies to HUBSPOT only (Salesforce and Dynamics mark won deals themselves)",
-            ));
+    for (name, example) in [("closedWonStage", "closedwon"), ("closedLostStage", "closedlost")] {
+        match settings.get(name) {
+            None | Some(Value::Null) => {}
+            Some(_) if kind != ConnectorKind::HubSpot => {
+                return Err(Error::validation(
+                    &format!("settings.{name}"),
+                    "applies to HUBSPOT only (Salesforce and Dynamics mark won and lost deals themselves)",
+                ));
+            }
+            Some(Value::String(stage)) if !stage.trim().is_empty() && stage.len() <= 100 => {}
+            Some(_) => {
+                return Err(Error::validation(
+                    &format!("settings.{name}"),
+                    format!("must be a HubSpot deal stage id such as {example}"),
+                ));
+            }
         }
-        Some(Value::String(stage)) if !stage.trim().is_empty() && stage.len() <= 100 => {}
-        Some(_) => {
-            return Err(Error::validation(
-                "settings.closedWonStage",
-                "must be a HubSpot deal stage id such as closedwon",
-            ));
+    }
+    for name in ["contractStartField", "contractEndField"] {
+        match settings.get(name) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(field)) => check_field_name(&format!("settings.{name}"), field)?,
+            Some(_) => {
+                return Err(Error::validation(
+                    &format!("settings.{name}"),
+                    "must name a date field of the deal or opportunity",
+                ));
+            }
         }
     }
     settings["pullIntervalSeconds"] = json!(interval);
@@ -138,11 +176,14 @@ fn with_pull_settings(
 }
 
 /// The settings only pulling CRM connectors take.
-const PULL_SETTINGS: [&str; 4] = [
+const PULL_SETTINGS: [&str; 7] = [
     "pullIntervalSeconds",
     "pullOrganizations",
     "pullFrom",
     "closedWonStage",
+    "closedLostStage",
+    "contractStartField",
+    "contractEndField",
 ];
 
 /// Scheduled pulls every five minutes unless a connector says otherwise.
@@ -364,7 +405,16 @@ const IDENTITY_FIELDS: [&str; 8] = [
     "externalId",
     "createdAt",
 ];
-const ORGANIZATION_FIELDS: [&str; 6] = ["id", "name", "slug", "kind", "externalId", "createdAt"];
+const ORGANIZATION_FIELDS: [&str; 7] = [
+    "id",
+    "name",
+    "slug",
+    "kind",
+    "externalId",
+    "createdAt",
+    // The entitlement keys it holds now, `;`-separated (pushed only).
+    "entitlements",
+];
 
 /// The default mapping of a kind: CRM field → Latchkey field.
 fn default_mapping(kind: ConnectorKind) -> Value {

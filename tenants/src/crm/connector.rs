@@ -30,6 +30,7 @@ pub(crate) mod connector_row {
         pub settings: Json,
         pub credentials: String,
         pub field_mapping: Json,
+        pub contract_mapping: Option<Json>,
         pub enabled: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
@@ -101,8 +102,41 @@ impl Direction {
         matches!(self, Direction::Push | Direction::Both)
     }
 
-    pub(super) fn pulls(self) -> bool {
+    pub fn pulls(self) -> bool {
         matches!(self, Direction::Pull | Direction::Both)
+    }
+}
+
+/// What a connector does when its CRM deletes a contact or company it pulled
+/// (`settings.onRemoteDelete`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemoteDelete {
+    /// The link to the record goes; the identity, organization and memberships stay.
+    Unlink,
+    /// The memberships the connector's organizations gave go too (and pending invitations
+    /// into them): the default.
+    RemoveMembership,
+    /// The identities are suspended (their sessions end) and the link goes.
+    SuspendIdentity,
+}
+
+impl RemoteDelete {
+    pub const ALL: [RemoteDelete; 3] = [
+        RemoteDelete::Unlink,
+        RemoteDelete::RemoveMembership,
+        RemoteDelete::SuspendIdentity,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemoteDelete::Unlink => "UNLINK",
+            RemoteDelete::RemoveMembership => "REMOVE_MEMBERSHIP",
+            RemoteDelete::SuspendIdentity => "SUSPEND_IDENTITY",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|action| action.as_str() == value)
     }
 }
 
@@ -116,9 +150,23 @@ pub struct Connector {
     pub triggers: Vec<EventType>,
     pub settings: Value,
     pub field_mapping: Value,
+    /// What was bought and contact roles → organization roles and entitlements (pulling CRM
+    /// connectors; see `contract_mapping`).
+    pub contract_mapping: Option<Value>,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Connector {
+    /// What a deletion in the CRM does (`settings.onRemoteDelete`, `REMOVE_MEMBERSHIP` unless
+    /// set).
+    pub fn on_remote_delete(&self) -> RemoteDelete {
+        self.settings["onRemoteDelete"]
+            .as_str()
+            .and_then(RemoteDelete::parse)
+            .unwrap_or(RemoteDelete::RemoveMembership)
+    }
 }
 
 impl TryFrom<&connector_row::Model> for Connector {
@@ -141,6 +189,7 @@ impl TryFrom<&connector_row::Model> for Connector {
                 .collect::<Result<_>>()?,
             settings: row.settings.clone(),
             field_mapping: row.field_mapping.clone(),
+            contract_mapping: row.contract_mapping.clone(),
             enabled: row.enabled,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -160,6 +209,7 @@ pub struct NewConnector {
     pub settings: Value,
     pub credentials: Value,
     pub field_mapping: Option<Value>,
+    pub contract_mapping: Option<Value>,
 }
 
 /// What `updateCrmConnector` changes; `None` keeps a field.
@@ -170,6 +220,10 @@ pub struct ConnectorChanges {
     pub settings: Option<Value>,
     pub credentials: Option<Value>,
     pub field_mapping: Option<Value>,
+    /// `Some(Value::Null)` removes the mapping.
+    pub contract_mapping: Option<Value>,
+    /// Sets `settings.onRemoteDelete` (kept with the rest of the settings).
+    pub on_remote_delete: Option<RemoteDelete>,
     pub enabled: Option<bool>,
 }
 

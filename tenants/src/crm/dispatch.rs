@@ -498,7 +498,20 @@ async fn current_state(tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Res
         "organization" => {
             let read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
             match granted::organization(tx, &read, event.subject_id).await {
-                Ok(organization) => Some(organizations::event_data(&organization)),
+                Ok(organization) => {
+                    // With the entitlement keys it holds now, for a mapping that pushes them.
+                    let now = tx.now();
+                    let keys: Vec<String> =
+                        granted::organization_entitlements(tx, &read, organization.id)
+                            .await?
+                            .into_iter()
+                            .filter(|held| held.window.is_active(now))
+                            .map(|held| held.key)
+                            .collect();
+                    let mut data = organizations::event_data(&organization);
+                    data["entitlements"] = Value::from(organizations::entitlement_list(&keys));
+                    Some(data)
+                }
                 Err(Error::NotFound) => None,
                 Err(error) => return Err(error),
             }

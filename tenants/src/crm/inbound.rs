@@ -8,6 +8,7 @@
 
 use super::clients::Clients;
 use super::connector::{Connector, ConnectorKind, connector_row, open_credentials};
+use super::pull::deleted::{RecordKind, remote_deleted};
 use super::pull::{self, Applied, PullContext, RemoteRecord};
 pub use super::rejection::Rejection;
 pub use super::signature::{
@@ -281,10 +282,10 @@ async fn generic_event(
     })?;
     if !matches!(
         envelope.event_type.as_str(),
-        "contact.upserted" | "contact.deleted"
+        "contact.upserted" | "contact.deleted" | "company.deleted"
     ) {
         return Err(Rejection::Malformed(format!(
-            "type {:?} is not one of contact.upserted, contact.deleted",
+            "type {:?} is not one of contact.upserted, contact.deleted, company.deleted",
             envelope.event_type
         )));
     }
@@ -304,8 +305,13 @@ async fn generic_event(
         receipt.duplicates += 1;
         return Ok(receipt);
     }
-    if envelope.event_type == "contact.deleted" {
-        pull::unlink(inbound.db, scope, connector.id, &record_id).await?;
+    if envelope.event_type.ends_with(".deleted") {
+        let kind = if envelope.event_type == "company.deleted" {
+            RecordKind::Company
+        } else {
+            RecordKind::Contact
+        };
+        remote_deleted(inbound.db, scope, inbound.context, connector, (kind, &record_id)).await?;
         receipt.applied += 1;
     } else {
         let record = RemoteRecord {
@@ -373,8 +379,14 @@ async fn hubspot_batch(
             continue;
         }
         match subscription {
-            "contact.deletion" | "contact.privacyDeletion" => {
-                pull::unlink(inbound.db, scope, connector.id, &object_id).await?;
+            "contact.deletion" | "contact.privacyDeletion" | "company.deletion" => {
+                let kind = if subscription == "company.deletion" {
+                    RecordKind::Company
+                } else {
+                    RecordKind::Contact
+                };
+                remote_deleted(inbound.db, scope, inbound.context, connector, (kind, &object_id))
+                    .await?;
                 receipt.applied += 1;
             }
             contact if contact.starts_with("contact.") => {
@@ -391,7 +403,14 @@ async fn hubspot_batch(
                         })?;
                     match record {
                         None => {
-                            pull::unlink(inbound.db, scope, connector.id, &object_id).await?;
+                            remote_deleted(
+                                inbound.db,
+                                scope,
+                                inbound.context,
+                                connector,
+                                (RecordKind::Contact, &object_id),
+                            )
+                            .await?;
                             receipt.ignored += 1;
                         }
                         Some(record) => {

@@ -4,6 +4,7 @@
 
 use super::clients::Clients;
 use super::config::{check_kind, check_mapping, check_triggers, trigger_names};
+use super::contract_mapping::check_contract_mapping;
 use super::connector::{
     Connector, ConnectorChanges, ConnectorKind, Direction, NewConnector, connector_row, find_row,
     open_credentials, seal_credentials,
@@ -27,6 +28,29 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+/// A contract mapping checked against the tenant's roles and entitlement keys (`None` when
+/// none is given); only connectors that pull from a CRM take one.
+async fn checked_contract_mapping(
+    tx: &TenantTx,
+    actor: &Actor,
+    kind: ConnectorKind,
+    direction: Direction,
+    mapping: Option<&Value>,
+) -> Result<Option<Value>> {
+    let Some(mapping) = mapping.filter(|m| !m.is_null()) else {
+        return Ok(None);
+    };
+    if kind == ConnectorKind::Webhook || !direction.pulls() {
+        return Err(Error::validation(
+            "contractMapping",
+            "applies only to HUBSPOT, SALESFORCE and DYNAMICS365 connectors with direction PULL or BOTH",
+        ));
+    }
+    let read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
+    let (roles, keys) = granted::role_names_and_entitlement_keys(tx, &read).await?;
+    check_contract_mapping(mapping, &roles, &keys).map(Some)
+}
 
 fn name_conflict(error: sea_orm::DbErr) -> Error {
     if is_unique_violation(&error) {
@@ -75,6 +99,14 @@ pub async fn create_connector(
     let id = Uuid::now_v7();
     let now = Utc::now();
     let tx = db.begin_tenant(scope).await?;
+    let contract_mapping = checked_contract_mapping(
+        &tx,
+        actor,
+        new.kind,
+        new.direction,
+        new.contract_mapping.as_ref(),
+    )
+    .await?;
     let row = tx
         .insert(connector_row::ActiveModel {
             tenant_id: Set(tx.scope().tenant_id()),
@@ -86,6 +118,7 @@ pub async fn create_connector(
             settings: Set(settings),
             credentials: Set(seal_credentials(key, id, &credentials)?),
             field_mapping: Set(mapping),
+            contract_mapping: Set(contract_mapping),
             enabled: Set(true),
             created_at: Set(now),
             updated_at: Set(now),
@@ -128,10 +161,14 @@ pub async fn update_connector(
         active.name = Set(Name::parse("name", &name, 100)?.into_inner());
         fields.push("name");
     }
-    if changes.settings.is_some() || changes.credentials.is_some() {
+    if changes.settings.is_some() || changes.credentials.is_some() || changes.on_remote_delete.is_some()
+    {
         let new_credentials = changes.credentials.is_some();
         let current_credentials = open_credentials(key, &row)?;
-        let settings = changes.settings.unwrap_or(row.settings.clone());
+        let mut settings = changes.settings.unwrap_or(row.settings.clone());
+        if let (Some(action), Some(map)) = (changes.on_remote_delete, settings.as_object_mut()) {
+            map.insert("onRemoteDelete".into(), json!(action.as_str()));
+        }
         let credentials = changes.credentials.unwrap_or(current_credentials);
         let (settings, credentials) = check_kind(kind, direction, &settings, &credentials)?;
         // The stored credentials never go to an address they were not given for.
@@ -156,6 +193,17 @@ pub async fn update_connector(
     if let Some(mapping) = changes.field_mapping {
         active.field_mapping = Set(check_mapping(kind, Some(mapping))?);
         fields.push("fieldMapping");
+    }
+    if let Some(mapping) = changes.contract_mapping {
+        active.contract_mapping = Set(checked_contract_mapping(
+            &tx,
+            actor,
+            kind,
+            direction,
+            Some(&mapping),
+        )
+        .await?);
+        fields.push("contractMapping");
     }
     if let Some(triggers) = changes.triggers {
         active.triggers = Set(trigger_names(&check_triggers(triggers)));

@@ -22,6 +22,7 @@
 
 mod config;
 mod connector;
+mod contract_mapping;
 mod deliveries;
 mod manage;
 mod records;
@@ -35,7 +36,9 @@ pub mod inbound;
 pub mod pull;
 pub mod sync;
 
-pub use connector::{Connector, ConnectorChanges, ConnectorKind, Direction, NewConnector};
+pub use connector::{
+    Connector, ConnectorChanges, ConnectorKind, Direction, NewConnector, RemoteDelete,
+};
 pub use deliveries::{
     Delivery, DeliveryFilter, DeliveryStatus, DeliverySubscriber, list_deliveries, replay_delivery,
 };

@@ -13,12 +13,14 @@
 //!
 //! [`Principal::Connector`]: latchkey_core::actor::Principal::Connector
 
+pub(super) mod contracts;
+pub(super) mod deleted;
 pub(super) mod released;
 pub(super) mod schedule;
 
 use super::connector::{Connector, ConnectorKind};
 pub use super::records::RemoteRecord;
-use super::records::{linked_subject, record_row, remember_record};
+use super::records::{linked_subject, remember_record};
 use super::waiting::{self, UNVERIFIED};
 use latchkey_core::actor::{Actor, Permission};
 use latchkey_core::authz::{Grant, Resource, authorize};
@@ -36,7 +38,6 @@ use latchkey_core::scope::TenantScope;
 use latchkey_core::settings::TenantSettings;
 use latchkey_core::validate::{Email, Phone};
 pub use schedule::PullStatus;
-use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -62,8 +63,13 @@ pub struct PullContext {
     pub public_url: String,
 }
 
-/// The organization role pulled contacts are invited with.
-const INVITED_ROLE: &str = "org:member";
+/// Who a pull invites: the identity a contact record is linked to.
+struct Invitee<'a> {
+    identity: &'a Identity,
+    connector_id: Uuid,
+    /// The contact's CRM record id.
+    contact: &'a str,
+}
 
 fn connector_actor(context: &PullContext, connector_id: Uuid) -> Actor {
     Actor::connector(
@@ -346,16 +352,12 @@ pub(crate) async fn apply_contact(
             || connector.settings["pullOrganizations"].as_bool() == Some(true);
         if organizations_on {
             let organization = apply_company(db, scope, context, connector, company).await?;
-            invite(
-                db,
-                scope,
-                tenant_name,
-                context,
-                &actor,
-                &organization,
-                &identity,
-            )
-            .await?;
+            let invitee = Invitee {
+                identity: &identity,
+                connector_id: connector.id,
+                contact: &record.id,
+            };
+            invite(db, scope, tenant_name, context, &actor, &organization, invitee).await?;
         }
     }
     Ok(applied)
@@ -546,7 +548,8 @@ async fn apply_company(
 }
 
 /// Invites the identity into the organization unless it is a member or has a pending
-/// invitation already.
+/// invitation already: as `org:member` without an end, or with what the connector's
+/// contracts of the organization offer the contact (see [`contracts`]).
 async fn invite(
     db: &Database,
     scope: &TenantScope,
@@ -554,10 +557,13 @@ async fn invite(
     context: &PullContext,
     actor: &Actor,
     organization: &Organization,
-    identity: &Identity,
+    invitee: Invitee<'_>,
 ) -> Result<()> {
+    let identity = invitee.identity;
     let read = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
+    let offer =
+        contracts::offer_in(&tx, invitee.connector_id, organization.id, invitee.contact).await?;
     let member = granted::is_member(&tx, &read, organization.id, identity.id).await?;
     let invited =
         granted::invitation_pending(&tx, &read, organization.id, &identity.email_normalized)
@@ -573,6 +579,7 @@ async fn invite(
     if member || invited {
         return Ok(());
     }
+    let lasting = [organizations::ORG_MEMBER.to_owned()];
     let page_url = format!("{}/t/{}/", context.public_url, scope.slug());
     invitations::invite_member(
         db,
@@ -591,29 +598,14 @@ async fn invite(
         },
         organization.id,
         &identity.email,
-        invitations::Offer::lasting(&[INVITED_ROLE.to_owned()]),
+        match &offer {
+            Some((roles, window)) => invitations::Offer {
+                roles,
+                window: *window,
+            },
+            None => invitations::Offer::lasting(&lasting),
+        },
     )
     .await?;
     Ok(())
-}
-
-/// A CRM contact was deleted: its link goes (the identity stays; deleting people is the
-/// tenant's decision, not the CRM's), and so does the record if it was waiting.
-pub(crate) async fn unlink(
-    db: &Database,
-    scope: &TenantScope,
-    connector_id: Uuid,
-    remote_id: &str,
-) -> Result<bool> {
-    let tx = db.begin_tenant(scope).await?;
-    let removed = tx
-        .delete_many::<record_row::Entity>()
-        .filter(record_row::Column::ConnectorId.eq(connector_id))
-        .filter(record_row::Column::RemoteId.eq(remote_id))
-        .exec()
-        .await?
-        .rows_affected;
-    waiting::forget_in(&tx, connector_id, remote_id).await?;
-    tx.commit().await?;
-    Ok(removed > 0)
 }

@@ -4,7 +4,7 @@
 //! whether its record created the subject (a pull that found no identity): the CRM is then
 //! the identity's source, so its record may keep it current whatever its address's state.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use latchkey_core::db::TenantTx;
 use latchkey_core::error::Result;
 use sea_orm::{ColumnTrait, QueryFilter, Set};
@@ -19,6 +19,44 @@ pub struct RemoteRecord {
     pub id: String,
     pub fields: Map<String, Value>,
     pub company: Option<Box<RemoteRecord>>,
+}
+
+/// Where a pulled contract stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ContractState {
+    /// Won (or active): it gives access within its dates.
+    #[default]
+    Won,
+    /// Lost or cancelled: it gives nothing after its `ends`.
+    Ended,
+}
+
+impl ContractState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractState::Won => "won",
+            ContractState::Ended => "ended",
+        }
+    }
+}
+
+/// A closed deal or opportunity as pulled, the contract: its dates, what was bought and who is
+/// on it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RemoteContract {
+    pub id: String,
+    pub state: ContractState,
+    /// When access starts: the contract's start date, else the day it was won.
+    pub starts: Option<DateTime<Utc>>,
+    /// When access ends (exclusive): the day after its end date; for an ended contract the
+    /// day it was lost or cancelled, if earlier.
+    pub ends: Option<DateTime<Utc>>,
+    /// Each product or line item bought, by its identifiers (SKU, product code, id, name).
+    pub products: Vec<Vec<String>>,
+    /// Its contacts (CRM record ids) with the role each has on it.
+    pub contacts: Vec<(String, Option<String>)>,
+    /// The company or account it was sold to (its CRM record id).
+    pub company: Option<String>,
 }
 
 pub(crate) mod record_row {
@@ -66,6 +104,24 @@ pub(super) async fn linked_subject(
             subject_id: row.subject_id,
             created_subject: row.created_subject,
         }))
+}
+
+/// Every subject the connector's record `remote_id` is linked to (a CRM may use one id for a
+/// contact and a company).
+pub(super) async fn linked_subjects(
+    tx: &TenantTx,
+    connector_id: Uuid,
+    remote_id: &str,
+) -> Result<Vec<Uuid>> {
+    Ok(tx
+        .find::<record_row::Entity>()
+        .filter(record_row::Column::ConnectorId.eq(connector_id))
+        .filter(record_row::Column::RemoteId.eq(remote_id))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| row.subject_id)
+        .collect())
 }
 
 pub(super) async fn remote_record(

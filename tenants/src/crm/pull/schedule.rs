@@ -2,9 +2,11 @@
 //! an interval, where it stands ([`PullStatus`]), and the run of a due pull: claimed by one
 //! replica, read page by page from the CRM since its cursor and applied record by record.
 
-use super::{Applied, PullContext, apply_contact};
+use super::contracts::apply_contract;
+use super::{Applied, PullContext, apply_contact, connector_actor};
 use crate::crm::clients::Clients;
 use crate::crm::connector::{Connector, ConnectorKind, connector_row, open_credentials};
+use crate::crm::records::{RemoteContract, RemoteRecord};
 use crate::resolution;
 use chrono::{DateTime, SubsecRound, Utc};
 use latchkey_core::crypto::MasterKey;
@@ -229,6 +231,12 @@ pub(crate) async fn run_due(
     Ok(true)
 }
 
+/// One thing a page brought.
+enum Item<'a> {
+    Contact(&'a RemoteRecord),
+    Contract(&'a RemoteContract),
+}
+
 /// What one pull did.
 struct Pulled {
     cursor: Option<String>,
@@ -283,22 +291,38 @@ async fn pull_pages(job: &Job<'_>, held: &mut DateTime<Utc>) -> Pulled {
                 break;
             }
         };
-        for record in &page.records {
-            match apply_contact(
-                job.db,
-                job.scope,
-                job.tenant_name,
-                job.context,
-                job.connector,
-                record,
-            )
-            .await
-            {
+        // The contacts first (they become identities and are invited), then the contracts
+        // they are on.
+        let actor = connector_actor(job.context, job.connector.id);
+        let records = page.records.iter().map(Item::Contact);
+        let contracts = page.contracts.iter().map(Item::Contract);
+        for item in records.chain(contracts) {
+            let (what, id, outcome) = match item {
+                Item::Contact(record) => (
+                    "record",
+                    &record.id,
+                    apply_contact(
+                        job.db,
+                        job.scope,
+                        job.tenant_name,
+                        job.context,
+                        job.connector,
+                        record,
+                    )
+                    .await,
+                ),
+                Item::Contract(contract) => (
+                    "contract",
+                    &contract.id,
+                    apply_contract(job.db, job.scope, &actor, job.connector, contract).await,
+                ),
+            };
+            match outcome {
                 Ok(Applied::Waiting) => {}
                 Ok(_) => applied += 1,
                 Err(failed) => {
-                    tracing::warn!(crm.record = %record.id, error = %failed, "a pulled CRM record could not be applied");
-                    error = Some(format!("record {}: {failed}", record.id));
+                    tracing::warn!(crm.record = %id, error = %failed, "a pulled CRM {what} could not be applied");
+                    error = Some(format!("{what} {id}: {failed}"));
                     if !matches!(failed, Error::Validation { .. }) {
                         if let Error::Unavailable {
                             retry_after: after, ..
