@@ -719,7 +719,7 @@ async fn bad_connector_input_names_the_field() {
     assert_eq!(connector["settings"]["baseUrl"], "https://api.hubapi.com");
     assert_eq!(connector["fieldMapping"]["identity"]["email"], "email");
     assert_eq!(connector["direction"], "PUSH");
-    assert_eq!(connector["triggers"].as_array().unwrap().len(), 13);
+    assert_eq!(connector["triggers"].as_array().unwrap().len(), 15);
     let again = create(&app, &tenant, json!({ "name": "HubSpot", "kind": "HUBSPOT", "settings": {}, "credentials": { "token": "t" } })).await;
     assert_eq!(again["errors"][0]["extensions"]["code"], "CONFLICT");
     // A viewer key reads connectors but does not create them.

@@ -7,13 +7,16 @@
 
 use aws_lc_rs::hmac;
 use base64::Engine;
+use latchkey_tests::crm::{
+    CREATE, connector, entra_issues, latchkey_signature, post, pull_now, pulled,
+    salesforce_issuing, signed,
+};
 use latchkey_tests::{TestApp, TestTenant, unique_email};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
-const CREATE: &str = "mutation($input: CreateCrmConnectorInput!) { createCrmConnector(input: $input) { connector { id direction settings webhookUrl } } }";
 const IDENTITIES: &str = "query($email: String) { identities(first: 10, filter: { email: $email }) { totalCount nodes { id email emailVerified displayName phone externalId attributes } } }";
 const ORGANIZATIONS: &str = "{ organizations(first: 10) { totalCount nodes { id name externalId invitations { nodes { email status roles } } } } }";
 const PULL: &str = "query($id: ID!) { crmConnector(id: $id) { pull { cursor lastPullAt lastError records nextPullAt } } }";
@@ -24,39 +27,8 @@ const AUDIT: &str = "{ auditEvents(first: 100) { nodes { action actorType actorI
 const SECRET: &str = "whsec_inbound_0123456789";
 const UNVERIFIED: &str = "waiting: the identity's email address is not verified yet";
 
-async fn connector(app: &TestApp, tenant: &TestTenant, input: Value) -> Value {
-    let created = app.tenant(tenant, CREATE, json!({ "input": input })).await;
-    created.data()["createCrmConnector"]["connector"].clone()
-}
-
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-fn latchkey_signature(secret: &str, t: i64, body: &str) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    let tag = hmac::sign(&key, format!("{t}.{body}").as_bytes());
-    format!("t={t},v1={}", hex::encode(tag.as_ref()))
-}
-
-async fn post(app: &TestApp, url: &str, headers: &[(&str, String)], body: String) -> (u16, Value) {
-    let mut request = app
-        .client
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body);
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn signed(app: &TestApp, url: &str, secret: &str, event: &Value) -> (u16, Value) {
-    let body = event.to_string();
-    let signature = latchkey_signature(secret, now(), &body);
-    post(app, url, &[("latchkey-signature", signature)], body).await
 }
 
 async fn identities(app: &TestApp, tenant: &TestTenant, email: Option<&str>) -> Value {
@@ -639,50 +611,6 @@ async fn hubspot_webhooks_are_checked_with_signature_v3_and_read_the_contact() {
     app.stop().await;
 }
 
-async fn pull_now(app: &TestApp, tenant: &TestTenant, id: &Value) {
-    app.tenant(tenant, PULL_NOW, json!({ "id": id }))
-        .await
-        .data();
-}
-
-/// A fake Salesforce whose token endpoint issues `token` (with itself as the instance URL).
-async fn salesforce_issuing(token: &str) -> MockServer {
-    let salesforce = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/services/oauth2/token"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": token, "instance_url": salesforce.uri(), "token_type": "Bearer", "issued_at": "1714557600000"
-        })))
-        .mount(&salesforce)
-        .await;
-    salesforce
-}
-
-/// A Microsoft Entra token endpoint at `path` of `server` that issues `token`.
-async fn entra_issues(server: &MockServer, token_path: &str, token: &str) {
-    Mock::given(method("POST"))
-        .and(path(token_path))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "token_type": "Bearer", "expires_in": 3599, "access_token": token
-        })))
-        .mount(server)
-        .await;
-}
-
-/// Waits until the connector's scheduled pull has run (at least `runs` records applied).
-async fn pulled(app: &TestApp, tenant: &TestTenant, id: &Value, records: i64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let status = app.tenant(tenant, PULL, json!({ "id": id })).await;
-        let pull = status.data()["crmConnector"]["pull"].clone();
-        if pull["lastPullAt"].is_string() && pull["records"].as_i64().unwrap_or(0) >= records {
-            return pull;
-        }
-        assert!(Instant::now() < deadline, "no pull: {pull}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test]
 async fn hubspot_pulls_contacts_changed_since_the_cursor() {
     let hubspot = MockServer::start().await;
@@ -943,215 +871,6 @@ async fn dynamics_pulls_contacts_modified_since_the_cursor() {
     let body: Value = serde_json::from_slice(&patch.body).unwrap();
     assert_eq!(body["lastname"], "Hedy");
     assert_eq!(body["new_idpuserid"], id.as_str());
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn hubspot_pulls_the_contacts_of_closed_won_deals() {
-    let hubspot = MockServer::start().await;
-    let buyer = unique_email();
-    Mock::given(method("POST"))
-        .and(path("/crm/v3/objects/deals/search"))
-        .and(body_partial_json(json!({
-            "filterGroups": [{ "filters": [
-                { "propertyName": "dealstage", "operator": "EQ", "value": "contractsigned" },
-                { "propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": "0" }
-            ] }],
-            "sorts": [{ "propertyName": "hs_lastmodifieddate", "direction": "ASCENDING" }]
-        })))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "total": 1,
-            "results": [{ "id": "7001", "properties": { "dealstage": "contractsigned", "hs_lastmodifieddate": "2026-12-04T12:00:00.000Z" } }]
-        })))
-        .mount(&hubspot)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/crm/v4/objects/deal/7001/associations/contact"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "results": [{ "toObjectId": 801, "associationTypes": [{ "category": "HUBSPOT_DEFINED", "typeId": 3, "label": null }] }]
-        })))
-        .mount(&hubspot)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/crm/v3/objects/contacts/801"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "801", "properties": { "email": buyer, "firstname": "Buyer" }
-        })))
-        .mount(&hubspot)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/crm/v4/objects/contact/801/associations/company"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "results": [{ "toObjectId": 9100, "associationTypes": [] }]
-        })))
-        .mount(&hubspot)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/crm/v3/objects/companies/9100"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "9100", "properties": { "name": "Buyer Corp", "hs_object_id": "9100" }
-        })))
-        .mount(&hubspot)
-        .await;
-    let app = TestApp::start().await;
-    let tenant = app.create_tenant("crm-hubspot-deals").await;
-    let created = connector(
-        &app,
-        &tenant,
-        json!({
-            "name": "HubSpot deals", "kind": "HUBSPOT", "direction": "PULL",
-            "settings": { "baseUrl": hubspot.uri(), "pullFrom": "closedWonDeals", "closedWonStage": "contractsigned", "pullOrganizations": true },
-            "credentials": { "token": "pat-na1-deals" },
-        }),
-    )
-    .await;
-    let pull = pulled(&app, &tenant, &created["id"], 1).await;
-    assert_eq!(pull["cursor"], "2026-12-04T12:00:00.000Z", "{pull}");
-    let found = identities(&app, &tenant, Some(&buyer)).await;
-    assert_eq!(found["nodes"][0]["displayName"], "Buyer");
-    let orgs = app.tenant(&tenant, ORGANIZATIONS, json!({})).await;
-    let org = &orgs.data()["organizations"]["nodes"][0];
-    assert_eq!(org["name"], "Buyer Corp");
-    assert_eq!(org["invitations"]["nodes"][0]["email"], buyer.as_str());
-    // Contacts are not searched: only the deal's contact came in.
-    let searched: Vec<String> = hubspot
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path().ends_with("/search"))
-        .map(|r| r.url.path().to_owned())
-        .collect();
-    assert!(
-        searched.iter().all(|p| p == "/crm/v3/objects/deals/search"),
-        "{searched:?}"
-    );
-    app.stop().await;
-}
-
-#[tokio::test]
-async fn salesforce_and_dynamics_pull_the_contacts_of_won_opportunities() {
-    let salesforce = salesforce_issuing("00Dxx!won").await;
-    let (sf_buyer, dyn_buyer) = (unique_email(), unique_email());
-    Mock::given(method("GET"))
-        .and(path("/services/data/v62.0/query"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "totalSize": 1, "done": true,
-            "records": [{
-                "attributes": { "type": "OpportunityContactRole" },
-                "Opportunity": { "attributes": { "type": "Opportunity" }, "SystemModstamp": "2026-12-04T09:30:00.000+0000" },
-                "Contact": { "attributes": { "type": "Contact" }, "Id": "003W", "Email": sf_buyer, "LastName": "Won", "Phone": null }
-            }]
-        })))
-        .mount(&salesforce)
-        .await;
-    let dataverse = MockServer::start().await;
-    entra_issues(&dataverse, "/tid/oauth2/v2.0/token", "eyJ.won").await;
-    Mock::given(method("GET"))
-        .and(path("/api/data/v9.2/opportunities"))
-        .and(query_param("$filter", "statecode eq 1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "value": [{
-                "opportunityid": "00000000-0000-0000-0000-0000000000a1", "modifiedon": "2026-12-04T09:45:00Z",
-                "parentcontactid": { "contactid": "00000000-0000-0000-0000-0000000000c9", "emailaddress1": dyn_buyer, "lastname": "Winner", "modifiedon": "2026-11-01T00:00:00Z" }
-            }, {
-                "opportunityid": "00000000-0000-0000-0000-0000000000a2", "modifiedon": "2026-12-04T09:50:00Z",
-                "parentcontactid": null
-            }]
-        })))
-        .mount(&dataverse)
-        .await;
-    let app = TestApp::start().await;
-    let tenant = app.create_tenant("crm-won").await;
-    let sf = connector(
-        &app,
-        &tenant,
-        json!({
-            "name": "Salesforce won", "kind": "SALESFORCE", "direction": "PULL",
-            "settings": { "instanceUrl": salesforce.uri(), "contactExternalIdField": "IdP_User_Id__c", "accountExternalIdField": "IdP_Org_Id__c", "pullFrom": "closedWonDeals" },
-            "credentials": { "clientId": "3MVG9-won", "clientSecret": "s3cr3t" },
-        }),
-    )
-    .await;
-    let dynamics = connector(
-        &app,
-        &tenant,
-        json!({
-            "name": "Dynamics won", "kind": "DYNAMICS365", "direction": "PULL",
-            "settings": { "baseUrl": format!("{}/api/data/v9.2", dataverse.uri()), "tokenUrl": format!("{}/tid/oauth2/v2.0/token", dataverse.uri()), "contactKey": "new_idpuserid", "accountKey": "new_idporgid", "pullFrom": "closedWonDeals" },
-            "credentials": { "clientId": "app", "clientSecret": "secret" },
-        }),
-    )
-    .await;
-    let pull = pulled(&app, &tenant, &sf["id"], 1).await;
-    assert_eq!(pull["cursor"], "2026-12-04T09:30:00.000Z", "{pull}");
-    let pull = pulled(&app, &tenant, &dynamics["id"], 1).await;
-    assert_eq!(
-        pull["cursor"], "2026-12-04T09:50:00.000Z",
-        "the opportunity's stamp: {pull}"
-    );
-    assert_eq!(
-        identities(&app, &tenant, Some(&sf_buyer)).await["nodes"][0]["displayName"],
-        "Won"
-    );
-    assert_eq!(
-        identities(&app, &tenant, Some(&dyn_buyer)).await["nodes"][0]["displayName"],
-        "Winner"
-    );
-    let soql: Vec<String> = salesforce
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|r| {
-            r.url
-                .query_pairs()
-                .find(|(k, _)| k == "q")
-                .map(|(_, v)| v.into_owned())
-        })
-        .collect();
-    assert!(
-        soql[0].starts_with("SELECT Opportunity.SystemModstamp,Contact.Id,Contact.Email,")
-            && soql[0].contains(" FROM OpportunityContactRole WHERE Opportunity.IsWon = true ORDER BY Opportunity.SystemModstamp ASC"),
-        "{}",
-        soql[0]
-    );
-    let expand: Vec<String> = dataverse
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|r| {
-            r.url
-                .query_pairs()
-                .find(|(k, _)| k == "$expand")
-                .map(|(_, v)| v.into_owned())
-        })
-        .collect();
-    assert!(
-        expand[0].starts_with("parentcontactid($select=contactid,modifiedon,"),
-        "{expand:?}"
-    );
-    // Settings: an unknown source and a stage for a CRM without stages are refused by name.
-    for (settings, field) in [
-        (
-            json!({ "instanceUrl": salesforce.uri(), "contactExternalIdField": "A__c", "accountExternalIdField": "B__c", "pullFrom": "leads" }),
-            "settings.pullFrom",
-        ),
-        (
-            json!({ "instanceUrl": salesforce.uri(), "contactExternalIdField": "A__c", "accountExternalIdField": "B__c", "closedWonStage": "won" }),
-            "settings.closedWonStage",
-        ),
-    ] {
-        let refused = app
-            .tenant(&tenant, CREATE, json!({ "input": { "name": "x", "kind": "SALESFORCE", "direction": "PULL", "settings": settings, "credentials": { "clientId": "a", "clientSecret": "b" } } }))
-            .await;
-        assert_eq!(
-            refused.body["errors"][0]["extensions"]["field"], field,
-            "{}",
-            refused.body
-        );
-    }
     app.stop().await;
 }
 

@@ -5,8 +5,8 @@
 use super::access::MemberFilter;
 use super::context::request;
 use super::cost::page_cost;
-use super::entitlements::{OrganizationEntitlement, held_by};
 use super::domains::{JoinRequest, JoinRequestStatus, OrganizationDomain};
+use super::entitlements::{OrganizationEntitlement, held_by};
 use super::invitations::Invitation;
 use super::loaders::Loaders;
 use super::objects::{

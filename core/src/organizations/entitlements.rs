@@ -296,18 +296,12 @@ pub async fn grant_entitlement(
         }
         Some(held) => {
             tx.update_many::<held_row::Entity>()
-                .col_expr(
-                    held_row::Column::ValidFrom,
-                    Expr::value(window.valid_from),
-                )
+                .col_expr(held_row::Column::ValidFrom, Expr::value(window.valid_from))
                 .col_expr(
                     held_row::Column::ValidUntil,
                     Expr::value(window.valid_until),
                 )
-                .col_expr(
-                    held_row::Column::Source,
-                    Expr::value(grant.source.clone()),
-                )
+                .col_expr(held_row::Column::Source, Expr::value(grant.source.clone()))
                 .filter(held_row::Column::Id.eq(held.id))
                 .exec()
                 .await?;
@@ -418,7 +412,10 @@ pub async fn organization_entitlements(
 }
 
 /// Every entitlement an organization holds, any status, by key.
-pub(crate) async fn held_by_in(tx: &TenantTx, organization_id: Uuid) -> Result<Vec<HeldEntitlement>> {
+pub(crate) async fn held_by_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+) -> Result<Vec<HeldEntitlement>> {
     Ok(tx
         .find::<held_row::Entity>()
         .filter(held_row::Column::OrganizationId.eq(organization_id))
@@ -453,7 +450,11 @@ pub(super) async fn remove_organization_entitlements_in(
     Ok(())
 }
 
-async fn held_in(tx: &TenantTx, organization_id: Uuid, key: &str) -> Result<Option<HeldEntitlement>> {
+async fn held_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    key: &str,
+) -> Result<Option<HeldEntitlement>> {
     Ok(tx
         .find::<held_row::Entity>()
         .filter(held_row::Column::OrganizationId.eq(organization_id))

@@ -71,9 +71,17 @@ impl Window {
     pub fn span(windows: impl IntoIterator<Item = Window>) -> Option<Window> {
         let mut windows = windows.into_iter();
         let first = windows.next()?;
-        Some(windows.fold(first, |span, window| Window {
-            valid_from: span.valid_from.zip(window.valid_from).map(|(a, b)| a.min(b)),
-            valid_until: span.valid_until.zip(window.valid_until).map(|(a, b)| a.max(b)),
+        Some(windows.fold(first, |span, window| {
+            Window {
+                valid_from: span
+                    .valid_from
+                    .zip(window.valid_from)
+                    .map(|(a, b)| a.min(b)),
+                valid_until: span
+                    .valid_until
+                    .zip(window.valid_until)
+                    .map(|(a, b)| a.max(b)),
+            }
         }))
     }
 }

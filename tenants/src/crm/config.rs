@@ -65,12 +65,17 @@ pub(super) fn check_kind(
                 "applies only to connectors with direction PULL or BOTH",
             ));
         }
-        Some(value) => Some(value.as_str().and_then(RemoteDelete::parse).ok_or_else(|| {
-            Error::validation(
-                "settings.onRemoteDelete",
-                "must be UNLINK, REMOVE_MEMBERSHIP or SUSPEND_IDENTITY",
-            )
-        })?),
+        Some(value) => Some(
+            value
+                .as_str()
+                .and_then(RemoteDelete::parse)
+                .ok_or_else(|| {
+                    Error::validation(
+                        "settings.onRemoteDelete",
+                        "must be UNLINK, REMOVE_MEMBERSHIP or SUSPEND_IDENTITY",
+                    )
+                })?,
+        ),
     };
     let mut given = settings.clone();
     if let Some(map) = given.as_object_mut() {
@@ -139,7 +144,10 @@ fn with_pull_settings(
         }
     }
     .to_owned();
-    for (name, example) in [("closedWonStage", "closedwon"), ("closedLostStage", "closedlost")] {
+    for (name, example) in [
+        ("closedWonStage", "closedwon"),
+        ("closedLostStage", "closedlost"),
+    ] {
         match settings.get(name) {
             None | Some(Value::Null) => {}
             Some(_) if kind != ConnectorKind::HubSpot => {

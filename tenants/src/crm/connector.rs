@@ -136,7 +136,9 @@ impl RemoteDelete {
     }
 
     pub fn parse(value: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|action| action.as_str() == value)
+        Self::ALL
+            .into_iter()
+            .find(|action| action.as_str() == value)
     }
 }
 

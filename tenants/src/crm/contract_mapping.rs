@@ -84,9 +84,12 @@ pub(super) fn check_contract_mapping(
     entitlements: &[String],
 ) -> Result<Value> {
     const FIELD: &str = "contractMapping";
-    let map = value
-        .as_object()
-        .ok_or_else(|| invalid(FIELD, "must be a JSON object with products and contactRoles"))?;
+    let map = value.as_object().ok_or_else(|| {
+        invalid(
+            FIELD,
+            "must be a JSON object with products and contactRoles",
+        )
+    })?;
     let mut checked = Map::new();
     for (member, table) in map {
         if !matches!(member.as_str(), "products" | "contactRoles") {

@@ -311,7 +311,14 @@ async fn generic_event(
         } else {
             RecordKind::Contact
         };
-        remote_deleted(inbound.db, scope, inbound.context, connector, (kind, &record_id)).await?;
+        remote_deleted(
+            inbound.db,
+            scope,
+            inbound.context,
+            connector,
+            (kind, &record_id),
+        )
+        .await?;
         receipt.applied += 1;
     } else {
         let record = RemoteRecord {
@@ -385,8 +392,14 @@ async fn hubspot_batch(
                 } else {
                     RecordKind::Contact
                 };
-                remote_deleted(inbound.db, scope, inbound.context, connector, (kind, &object_id))
-                    .await?;
+                remote_deleted(
+                    inbound.db,
+                    scope,
+                    inbound.context,
+                    connector,
+                    (kind, &object_id),
+                )
+                .await?;
                 receipt.applied += 1;
             }
             contact if contact.starts_with("contact.") => {

@@ -4,11 +4,11 @@
 
 use super::clients::Clients;
 use super::config::{check_kind, check_mapping, check_triggers, trigger_names};
-use super::contract_mapping::check_contract_mapping;
 use super::connector::{
     Connector, ConnectorChanges, ConnectorKind, Direction, NewConnector, connector_row, find_row,
     open_credentials, seal_credentials,
 };
+use super::contract_mapping::check_contract_mapping;
 use super::deliveries::{DeliveryStatus, delivery_row};
 use super::records::record_row;
 use super::{inbound, pull, sync, waiting};
@@ -161,7 +161,9 @@ pub async fn update_connector(
         active.name = Set(Name::parse("name", &name, 100)?.into_inner());
         fields.push("name");
     }
-    if changes.settings.is_some() || changes.credentials.is_some() || changes.on_remote_delete.is_some()
+    if changes.settings.is_some()
+        || changes.credentials.is_some()
+        || changes.on_remote_delete.is_some()
     {
         let new_credentials = changes.credentials.is_some();
         let current_credentials = open_credentials(key, &row)?;
@@ -195,14 +197,8 @@ pub async fn update_connector(
         fields.push("fieldMapping");
     }
     if let Some(mapping) = changes.contract_mapping {
-        active.contract_mapping = Set(checked_contract_mapping(
-            &tx,
-            actor,
-            kind,
-            direction,
-            Some(&mapping),
-        )
-        .await?);
+        active.contract_mapping =
+            Set(checked_contract_mapping(&tx, actor, kind, direction, Some(&mapping)).await?);
         fields.push("contractMapping");
     }
     if let Some(triggers) = changes.triggers {

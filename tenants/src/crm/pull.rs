@@ -357,7 +357,16 @@ pub(crate) async fn apply_contact(
                 connector_id: connector.id,
                 contact: &record.id,
             };
-            invite(db, scope, tenant_name, context, &actor, &organization, invitee).await?;
+            invite(
+                db,
+                scope,
+                tenant_name,
+                context,
+                &actor,
+                &organization,
+                invitee,
+            )
+            .await?;
         }
     }
     Ok(applied)

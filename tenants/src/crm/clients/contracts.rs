@@ -70,7 +70,11 @@ fn configured<'a>(connector: &Connector, setting: &str, deal: &'a Value) -> Opti
 
 /// A contract's window from its dates: an ended one ends when it was lost or cancelled, if
 /// that is before its end.
-fn ending(state: ContractState, ends: Option<DateTime<Utc>>, closed: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+fn ending(
+    state: ContractState,
+    ends: Option<DateTime<Utc>>,
+    closed: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
     match (state, ends, closed) {
         (ContractState::Ended, Some(end), Some(closed)) => Some(end.min(closed)),
         (ContractState::Ended, None, closed) => closed,
@@ -119,7 +123,9 @@ impl Clients {
                 connector,
                 credentials,
                 ("deals", "hs_lastmodifieddate"),
-                vec![json!({ "propertyName": "dealstage", "operator": "IN", "values": [won, lost] })],
+                vec![
+                    json!({ "propertyName": "dealstage", "operator": "IN", "values": [won, lost] }),
+                ],
                 properties,
                 cursor,
             )
@@ -154,7 +160,9 @@ impl Clients {
                 .into_iter()
                 .map(|(id, _)| id)
                 .next();
-            let lines = self.hubspot_line_items(connector, credentials, &deal_id).await?;
+            let lines = self
+                .hubspot_line_items(connector, credentials, &deal_id)
+                .await?;
             let properties = &deal["properties"];
             let starts = configured(connector, "contractStartField", properties)
                 .and_then(start_date)
@@ -164,7 +172,9 @@ impl Clients {
                         .filter_map(|l| start_date(&l["hs_recurring_billing_start_date"]))
                         .min()
                 })
-                .or_else(|| start_date(&properties["closedate"]).filter(|_| state == ContractState::Won));
+                .or_else(|| {
+                    start_date(&properties["closedate"]).filter(|_| state == ContractState::Won)
+                });
             let ends = configured(connector, "contractEndField", properties)
                 .and_then(end_date)
                 .or_else(|| {
@@ -452,7 +462,10 @@ mod tests {
     fn dates_last_through_their_day_and_times_are_exact() {
         let day = Utc.with_ymd_and_hms(2027, 6, 30, 0, 0, 0).unwrap();
         assert_eq!(start_date(&json!("2027-06-30")), Some(day));
-        assert_eq!(end_date(&json!("2027-06-30")), Some(day + Duration::days(1)));
+        assert_eq!(
+            end_date(&json!("2027-06-30")),
+            Some(day + Duration::days(1))
+        );
         // HubSpot date properties: midnight UTC in epoch milliseconds.
         let millis = day.timestamp_millis().to_string();
         assert_eq!(end_date(&json!(millis)), Some(day + Duration::days(1)));
@@ -468,7 +481,10 @@ mod tests {
         let later = t + Duration::days(30);
         assert_eq!(ending(ContractState::Ended, Some(later), Some(t)), Some(t));
         assert_eq!(ending(ContractState::Ended, None, Some(t)), Some(t));
-        assert_eq!(ending(ContractState::Won, Some(later), Some(t)), Some(later));
+        assert_eq!(
+            ending(ContractState::Won, Some(later), Some(t)),
+            Some(later)
+        );
         assert_eq!(ending(ContractState::Ended, None, None), None);
     }
 }

@@ -327,7 +327,9 @@ impl Clients {
                     .iter()
                     .filter_map(|r| {
                         let label = r["associationTypes"].as_array().and_then(|types| {
-                            types.iter().find_map(|t| t["label"].as_str().map(str::to_owned))
+                            types
+                                .iter()
+                                .find_map(|t| t["label"].as_str().map(str::to_owned))
                         });
                         id_of(&r["toObjectId"]).map(|id| (id, label))
                     })

@@ -27,9 +27,7 @@ use latchkey_core::db::{Database, TenantTx};
 use latchkey_core::error::{Error, Result};
 use latchkey_core::granted;
 use latchkey_core::invitations::{self, Offer};
-use latchkey_core::organizations::{
-    self, EntitlementGrant, MemberChanges, ORG_MEMBER, Window,
-};
+use latchkey_core::organizations::{self, EntitlementGrant, MemberChanges, ORG_MEMBER, Window};
 use latchkey_core::scope::TenantScope;
 use sea_orm::{ColumnTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
@@ -283,6 +281,7 @@ async fn offer_contact(
     contact: &str,
 ) -> Result<()> {
     let read = authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
+    let read_organizations = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
     let Some(link) = linked_subject(&tx, connector.id, contact).await? else {
         // Never pulled (a lost deal's contact), or waiting for its address to be verified:
@@ -299,7 +298,8 @@ async fn offer_contact(
         Err(error) => return Err(error),
     };
     let offer = offer_in(&tx, connector.id, organization_id, contact).await?;
-    let membership = granted::membership(&tx, &read, organization_id, identity.id).await?;
+    let membership =
+        granted::membership(&tx, &read_organizations, organization_id, identity.id).await?;
     tx.commit().await?;
     let Some((roles, window)) = offer else {
         return Ok(());

@@ -128,11 +128,14 @@ async fn subject(
     let read_organizations = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
     for id in linked_subjects(tx, connector_id, remote_id).await? {
         let found = match kind {
-            RecordKind::Contact => granted::identity(tx, &read_identities, id)
-                .await
-                .map(|identity| {
-                    (identity.deleted_at.is_none()).then(|| Subject::Contact(Box::new(identity)))
-                }),
+            RecordKind::Contact => {
+                granted::identity(tx, &read_identities, id)
+                    .await
+                    .map(|identity| {
+                        (identity.deleted_at.is_none())
+                            .then(|| Subject::Contact(Box::new(identity)))
+                    })
+            }
             RecordKind::Company => granted::organization(tx, &read_organizations, id)
                 .await
                 .map(|organization| Some(Subject::Company(Box::new(organization)))),
@@ -234,7 +237,10 @@ async fn end_contracts(
     let held = granted::organization_entitlements(&tx, &read, organization_id).await?;
     tx.commit().await?;
     let ours = source(connector.id);
-    for held in held.iter().filter(|h| h.source.as_deref() == Some(ours.as_str())) {
+    for held in held
+        .iter()
+        .filter(|h| h.source.as_deref() == Some(ours.as_str()))
+    {
         organizations::revoke_entitlement(db, scope, actor, organization_id, &held.key).await?;
     }
     Ok(())
