@@ -78,6 +78,22 @@ pub async fn entra_issues(server: &MockServer, token_path: &str, token: &str) {
         .await;
 }
 
+/// The values of query parameter `name` in the requests `server` received, oldest first.
+pub async fn sent_query_values(server: &MockServer, name: &str) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect()
+}
+
 /// Asks for the connector's pull now.
 pub async fn pull_now(app: &TestApp, tenant: &TestTenant, id: &Value) {
     app.tenant(tenant, PULL_NOW, json!({ "id": id }))

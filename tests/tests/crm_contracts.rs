@@ -6,7 +6,9 @@
 //! save; entitlement changes go out to CRMs that push; and none of it crosses tenants.
 
 use chrono::{Duration as Span, SecondsFormat, Utc};
-use latchkey_tests::crm::{CREATE, connector, entra_issues, pull_now, pulled, salesforce_issuing};
+use latchkey_tests::crm::{
+    CREATE, connector, entra_issues, pull_now, pulled, salesforce_issuing, sent_query_values,
+};
 use latchkey_tests::{TestApp, TestTenant, unique_email};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -383,18 +385,7 @@ async fn salesforce_and_dataverse_opportunities_map_their_products() {
     assert_eq!(invitation["email"], dyn_buyer.as_str());
     assert_eq!(invitation["roles"], json!(["analyst", "org:member"]));
     // What was asked of each CRM.
-    let soql: Vec<String> = salesforce
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|r| {
-            r.url
-                .query_pairs()
-                .find(|(k, _)| k == "q")
-                .map(|(_, v)| v.into_owned())
-        })
-        .collect();
+    let soql = sent_query_values(&salesforce, "q").await;
     assert!(
         soql[0].contains("(SELECT ProductCode,Product2Id,Product2.ProductCode,Product2.Name FROM OpportunityLineItems)")
             && soql[0].contains("(SELECT Role,Contact.Id,Contact.Email,")
@@ -402,18 +393,7 @@ async fn salesforce_and_dataverse_opportunities_map_their_products() {
         "{}",
         soql[0]
     );
-    let expand: Vec<String> = dataverse
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter_map(|r| {
-            r.url
-                .query_pairs()
-                .find(|(k, _)| k == "$expand")
-                .map(|(_, v)| v.into_owned())
-        })
-        .collect();
+    let expand = sent_query_values(&dataverse, "$expand").await;
     assert!(
         expand[0].contains("product_opportunities($select=productdescription;$expand=productid($select=productnumber,name))"),
         "{expand:?}"

@@ -9,7 +9,7 @@
 use super::events::publish_data;
 use super::model::*;
 use super::store::*;
-use super::window::{AccessStatus, Window};
+use super::window::Window;
 use crate::actor::{Actor, Permission};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
@@ -22,48 +22,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
-
-pub(super) mod entitlement_row {
-    use sea_orm::entity::prelude::*;
-
-    #[sea_orm::model]
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "entitlements")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub tenant_id: Uuid,
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub key: String,
-        pub description: Option<String>,
-        pub created_at: DateTimeUtc,
-    }
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-crate::tenant_owned!(entitlement_row);
-
-pub(super) mod held_row {
-    use sea_orm::entity::prelude::*;
-
-    #[sea_orm::model]
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "organization_entitlements")]
-    pub struct Model {
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub tenant_id: Uuid,
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
-        pub organization_id: Uuid,
-        pub key: String,
-        pub valid_from: Option<DateTimeUtc>,
-        pub valid_until: Option<DateTimeUtc>,
-        pub source: Option<String>,
-        pub created_at: DateTimeUtc,
-    }
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-crate::tenant_owned!(held_row);
 
 /// An entitlement key the tenant defined.
 #[derive(Clone, Debug)]
@@ -80,40 +38,6 @@ impl From<entitlement_row::Model> for Entitlement {
             description: row.description,
             created_at: row.created_at,
         }
-    }
-}
-
-/// An entitlement an organization holds, for its window.
-#[derive(Clone, Debug)]
-pub struct HeldEntitlement {
-    pub id: Uuid,
-    pub organization_id: Uuid,
-    pub key: String,
-    pub window: Window,
-    /// Who manages it: `None` for an admin's grant, `connector:<id>` for a CRM connector's.
-    pub source: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl From<held_row::Model> for HeldEntitlement {
-    fn from(row: held_row::Model) -> Self {
-        Self {
-            id: row.id,
-            organization_id: row.organization_id,
-            key: row.key,
-            window: Window {
-                valid_from: row.valid_from,
-                valid_until: row.valid_until,
-            },
-            source: row.source,
-            created_at: row.created_at,
-        }
-    }
-}
-
-impl HeldEntitlement {
-    pub fn status(&self, now: DateTime<Utc>) -> AccessStatus {
-        self.window.status(now)
     }
 }
 
@@ -409,22 +333,6 @@ pub async fn organization_entitlements(
         entitlements,
         read_at,
     })
-}
-
-/// Every entitlement an organization holds, any status, by key.
-pub(crate) async fn held_by_in(
-    tx: &TenantTx,
-    organization_id: Uuid,
-) -> Result<Vec<HeldEntitlement>> {
-    Ok(tx
-        .find::<held_row::Entity>()
-        .filter(held_row::Column::OrganizationId.eq(organization_id))
-        .order_by_asc(held_row::Column::Key)
-        .all()
-        .await?
-        .into_iter()
-        .map(HeldEntitlement::from)
-        .collect())
 }
 
 /// The keys an organization holds now, sorted.

@@ -21,20 +21,21 @@ mod window;
 
 pub(crate) use access::{authorize_in, check_may_grant, permitted_in};
 pub use directory::*;
+pub(crate) use entitlements::entitlements_in;
 pub use entitlements::{
-    Entitlement, EntitlementChange, EntitlementGrant, HeldEntitlement, Holdings,
-    create_entitlement, delete_entitlement, entitlement_list, grant_entitlement, held_event_data,
-    list_entitlements, organization_entitlements, parse_entitlement_key, revoke_entitlement,
+    Entitlement, EntitlementChange, EntitlementGrant, Holdings, create_entitlement,
+    delete_entitlement, entitlement_list, grant_entitlement, held_event_data, list_entitlements,
+    organization_entitlements, parse_entitlement_key, revoke_entitlement,
 };
-pub(crate) use entitlements::{entitlements_in, held_by_in as entitlements_held_in};
 pub use grants::{GrantChange, GrantSelector, NewGrant, grant_role, revoke_role};
 pub use members::*;
 pub use model::*;
 pub use roles::*;
 pub(crate) use store::{
     check_roles, context_by_reference, context_in, count_in, existing_in, find_by_external_id,
-    find_in, insert_membership_in, is_member_in, member_of, membership_in, memberships_page_in,
-    memberships_where_in, organization_in, organizations_of_in, page_in, record, role_names_in,
+    find_in, held_by_in as entitlements_held_in, insert_membership_in, is_member_in, member_of,
+    membership_in, memberships_page_in, memberships_where_in, organization_in, organizations_of_in,
+    page_in, record, role_names_in,
 };
 pub use transitions::{POLL_INTERVAL, fire_due, run as run_transitions};
 pub use window::{AccessStatus, Window};

@@ -138,6 +138,48 @@ pub(super) mod grant_row {
 }
 crate::tenant_owned!(grant_row);
 
+pub(super) mod entitlement_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "entitlements")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub description: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+crate::tenant_owned!(entitlement_row);
+
+pub(super) mod held_row {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "organization_entitlements")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub tenant_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organization_id: Uuid,
+        pub key: String,
+        pub valid_from: Option<DateTimeUtc>,
+        pub valid_until: Option<DateTimeUtc>,
+        pub source: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+crate::tenant_owned!(held_row);
+
 /// Whether an organization is a business customer or a partner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OrganizationKind {
@@ -334,6 +376,40 @@ impl From<grant_row::Model> for RoleGrant {
             },
             created_at: row.created_at,
         }
+    }
+}
+
+/// An entitlement an organization holds, for its window.
+#[derive(Clone, Debug)]
+pub struct HeldEntitlement {
+    pub id: Uuid,
+    pub organization_id: Uuid,
+    pub key: String,
+    pub window: Window,
+    /// Who manages it: `None` for an admin's grant, `connector:<id>` for a CRM connector's.
+    pub source: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<held_row::Model> for HeldEntitlement {
+    fn from(row: held_row::Model) -> Self {
+        Self {
+            id: row.id,
+            organization_id: row.organization_id,
+            key: row.key,
+            window: Window {
+                valid_from: row.valid_from,
+                valid_until: row.valid_until,
+            },
+            source: row.source,
+            created_at: row.created_at,
+        }
+    }
+}
+
+impl HeldEntitlement {
+    pub fn status(&self, now: DateTime<Utc>) -> AccessStatus {
+        self.window.status(now)
     }
 }
 

@@ -41,7 +41,7 @@ pub(crate) async fn context_in(
             earliest_end(until, grant.window.valid_until)
         });
     let org = Organization::try_from(find_org(tx, organization_id).await?)?;
-    let held: Vec<_> = super::entitlements::held_by_in(tx, organization_id)
+    let held: Vec<_> = held_by_in(tx, organization_id)
         .await?
         .into_iter()
         .filter(|held| held.window.is_active(now))
@@ -74,6 +74,22 @@ pub(crate) async fn context_by_reference(
         return Ok(None);
     };
     context_in(tx, org.id, identity_id).await
+}
+
+/// Every entitlement an organization holds, any status, by key.
+pub(crate) async fn held_by_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+) -> Result<Vec<HeldEntitlement>> {
+    Ok(tx
+        .find::<held_row::Entity>()
+        .filter(held_row::Column::OrganizationId.eq(organization_id))
+        .order_by_asc(held_row::Column::Key)
+        .all()
+        .await?
+        .into_iter()
+        .map(HeldEntitlement::from)
+        .collect())
 }
 
 /// The grants of `membership_ids` (any status), oldest first: one statement.

@@ -306,11 +306,7 @@ async fn generic_event(
         return Ok(receipt);
     }
     if envelope.event_type.ends_with(".deleted") {
-        let kind = if envelope.event_type == "company.deleted" {
-            RecordKind::Company
-        } else {
-            RecordKind::Contact
-        };
+        let kind = RecordKind::of_event(&envelope.event_type);
         remote_deleted(
             inbound.db,
             scope,
@@ -387,11 +383,7 @@ async fn hubspot_batch(
         }
         match subscription {
             "contact.deletion" | "contact.privacyDeletion" | "company.deletion" => {
-                let kind = if subscription == "company.deletion" {
-                    RecordKind::Company
-                } else {
-                    RecordKind::Contact
-                };
+                let kind = RecordKind::of_event(subscription);
                 remote_deleted(
                     inbound.db,
                     scope,

@@ -44,6 +44,17 @@ enum Subject {
     Company(Box<Organization>),
 }
 
+impl RecordKind {
+    /// The kind an inbound event names (`company.deleted`, HubSpot's `company.deletion`).
+    pub(crate) fn of_event(event: &str) -> RecordKind {
+        if event.starts_with("company.") {
+            RecordKind::Company
+        } else {
+            RecordKind::Contact
+        }
+    }
+}
+
 impl Subject {
     fn id(&self) -> Uuid {
         match self {
