@@ -66,8 +66,8 @@ pub struct AccessClaims {
 
 impl AccessClaims {
     /// Whether an organization-scoped token has reached its `exp`, which was cut to the end of
-    /// the membership (or of a granted role it carries): no leeway here, where the issuer is
-    /// also the verifier.
+    /// the membership (or of a granted role or an entitlement it carries): no leeway here,
+    /// where the issuer is also the verifier.
     pub(crate) fn outlived_its_membership(&self, now: DateTime<Utc>) -> bool {
         self.org_id.is_some() && self.exp <= now.timestamp()
     }
