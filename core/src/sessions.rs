@@ -62,6 +62,9 @@ pub struct AccessClaims {
     /// The entitlement keys the organization holds (organization-scoped tokens only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org_entitlements: Option<Vec<String>>,
+    /// The permissions the member's roles in force give (organization-scoped tokens only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_permissions: Option<Vec<String>>,
 }
 
 impl AccessClaims {
@@ -181,6 +184,10 @@ pub(crate) fn access_claims(
             .organization
             .as_ref()
             .map(|org| org.entitlements.clone()),
+        org_permissions: grant
+            .organization
+            .as_ref()
+            .map(|org| org.permissions.clone()),
     }
 }
 

@@ -133,7 +133,8 @@ pub struct SwitchOrganizationInput {
 #[derive(SimpleObject)]
 pub struct SwitchOrganizationPayload {
     pub session: SessionReference,
-    /// Carries `org_id`, `org_kind`, `org_entitlements` and the caller's roles in the organization.
+    /// Carries `org_id`, `org_kind`, `org_entitlements`, `org_permissions` and the caller's roles
+    /// in the organization.
     pub access_token: String,
     /// A new refresh token of the same session (refreshes keep the organization).
     pub refresh_token: String,

@@ -173,6 +173,9 @@ impl Provider<'_> {
             claims
                 .profile
                 .insert("org_entitlements".into(), json!(org.entitlements));
+            claims
+                .profile
+                .insert("org_permissions".into(), json!(org.permissions));
         }
         self.issuer.signer().sign(tx, TokenType::Id, &claims).await
     }

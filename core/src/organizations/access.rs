@@ -61,14 +61,6 @@ async fn roles_held(
     Ok(Some(roles_in_force(&membership, &grants, now)))
 }
 
-pub(super) fn permissions_of(roles: &[OrganizationRole], held: &[String]) -> Vec<String> {
-    roles
-        .iter()
-        .filter(|role| held.contains(&role.name))
-        .flat_map(|role| role.permissions.iter().cloned())
-        .collect()
-}
-
 /// For an identity acting through its membership: it may hand out only roles whose
 /// permissions it holds itself (nobody grants more than they have), and never change its own
 /// roles. Tenant admins are not limited here.

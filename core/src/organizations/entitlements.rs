@@ -115,6 +115,20 @@ pub async fn create_entitlement(
         None => None,
     };
     let tx = db.begin_tenant(scope).await?;
+    let total: usize = entitlements_in(&tx)
+        .await?
+        .iter()
+        .map(|e| e.key.len())
+        .sum::<usize>()
+        + key.len();
+    if total > MAX_ENTITLEMENT_CHARACTERS {
+        return Err(Error::validation(
+            "key",
+            format!(
+                "the tenant's entitlement keys would total {total} characters; organization tokens carry them (org_entitlements), so at most {MAX_ENTITLEMENT_CHARACTERS}: delete unused keys or shorten them"
+            ),
+        ));
+    }
     let row = tx
         .insert(entitlement_row::ActiveModel {
             tenant_id: Set(tx.tenant_id()),

@@ -413,6 +413,23 @@ impl HeldEntitlement {
     }
 }
 
+/// The permissions `held` role names give, by the tenant's `roles` (with repeats).
+pub(super) fn permissions_of(roles: &[OrganizationRole], held: &[String]) -> Vec<String> {
+    roles
+        .iter()
+        .filter(|role| held.contains(&role.name))
+        .flat_map(|role| role.permissions.iter().cloned())
+        .collect()
+}
+
+/// How many characters the distinct permission names of a tenant's roles may total: what
+/// bounds `org_permissions` in organization-scoped tokens (with the JSON around them, about
+/// 2.5 KB at most).
+pub const MAX_PERMISSION_CHARACTERS: usize = 2048;
+
+/// How many characters a tenant's entitlement keys may total: what bounds `org_entitlements`.
+pub const MAX_ENTITLEMENT_CHARACTERS: usize = 1024;
+
 /// The roles a membership gives at a moment: none outside its window; inside it, its lasting
 /// roles and the roles of its grants in their own windows.
 pub fn roles_in_force(
@@ -466,6 +483,8 @@ pub struct OrgContext {
     pub authentication_policy: AuthenticationPolicy,
     /// The entitlement keys the organization holds now, sorted.
     pub entitlements: Vec<String>,
+    /// The permissions `roles` give, sorted, each once.
+    pub permissions: Vec<String>,
     /// When the membership, a grant among `roles` or an entitlement among `entitlements`
     /// ends: organization-scoped tokens and sessions do not last beyond it.
     pub until: Option<DateTime<Utc>>,

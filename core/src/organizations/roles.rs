@@ -80,6 +80,23 @@ pub async fn create_organization_role(
     };
     let permissions = parse_permissions(permissions)?;
     let tx = db.begin_tenant(scope).await?;
+    let mut named: Vec<String> = roles_in(&tx)
+        .await?
+        .into_iter()
+        .flat_map(|role| role.permissions)
+        .chain(permissions.iter().cloned())
+        .collect();
+    named.sort();
+    named.dedup();
+    let total: usize = named.iter().map(String::len).sum();
+    if total > MAX_PERMISSION_CHARACTERS {
+        return Err(Error::validation(
+            "permissions",
+            format!(
+                "the tenant's roles would name permissions of {total} characters in all; organization tokens carry them (org_permissions), so at most {MAX_PERMISSION_CHARACTERS}: reuse permission names or shorten them"
+            ),
+        ));
+    }
     let row = tx
         .insert(role_row::ActiveModel {
             tenant_id: Set(tx.tenant_id()),

@@ -49,10 +49,15 @@ pub(crate) async fn context_in(
     let until = held.iter().fold(until, |until, held| {
         earliest_end(until, held.window.valid_until)
     });
+    let roles = roles_in_force(&membership, &grants, now);
+    let mut permissions = permissions_of(&roles_in(tx).await?, &roles);
+    permissions.sort();
+    permissions.dedup();
     Ok(Some(OrgContext {
         id: org.id,
         kind: org.kind,
-        roles: roles_in_force(&membership, &grants, now),
+        permissions,
+        roles,
         authentication_policy: org.authentication_policy,
         entitlements: held.into_iter().map(|held| held.key).collect(),
         until,
@@ -181,7 +186,11 @@ pub(crate) async fn member_of(tx: &TenantTx, membership: Membership) -> Result<M
 
 /// Every role of the tenant: built-ins first, then the tenant's own by creation.
 pub(super) async fn roles_in(tx: &TenantTx) -> Result<Vec<OrganizationRole>> {
-    let custom = tx.find::<role_row::Entity>().all().await?;
+    let custom = tx
+        .find::<role_row::Entity>()
+        .order_by_asc(role_row::Column::Id)
+        .all()
+        .await?;
     let mut roles: Vec<OrganizationRole> = built_in_roles().collect();
     for row in custom {
         roles.push(OrganizationRole::try_from(row)?);

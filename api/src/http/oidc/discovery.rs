@@ -42,7 +42,7 @@ pub(super) async fn discovery(
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "code_challenge_methods_supported": ["S256"],
             "scopes_supported": latchkey_core::applications::OIDC_SCOPES,
-            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp", "name", "updated_at", "email", "email_verified", "phone_number", "org_id", "org_kind", "org_entitlements", "roles"],
+            "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "azp", "name", "updated_at", "email", "email_verified", "phone_number", "org_id", "org_kind", "org_entitlements", "org_permissions", "roles"],
             "prompt_values_supported": ["none", "login", "consent", "select_account", "select_organization"],
             "ui_locales_supported": latchkey_core::languages::Language::tags(),
             "authorization_response_iss_parameter_supported": true,
