@@ -183,8 +183,7 @@ pub async fn add_domain(
         &tx,
         actor,
         organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_ORGANIZATION,
+        organizations::Needs::WRITE_ORGANIZATION,
     )
     .await?;
     // Tenant admins pass the check above for any id: an organization of another tenant (or
@@ -290,8 +289,7 @@ pub async fn verify_domain(
         &tx,
         actor,
         row.organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_ORGANIZATION,
+        organizations::Needs::WRITE_ORGANIZATION,
     )
     .await?;
     tx.commit().await?;
@@ -334,8 +332,7 @@ pub async fn remove_domain(
         &tx,
         actor,
         row.organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_ORGANIZATION,
+        organizations::Needs::WRITE_ORGANIZATION,
     )
     .await?;
     tx.delete_many::<domain_row::Entity>()
@@ -370,8 +367,7 @@ pub async fn list_domains(
         &tx,
         actor,
         organization_id,
-        Permission::ReadOrganizations,
-        permission::READ_ORGANIZATION,
+        organizations::Needs::READ_ORGANIZATION,
     )
     .await?;
     organizations::find_in(&tx, organization_id).await?;
@@ -657,8 +653,7 @@ pub async fn list_join_requests(
         &tx,
         actor,
         organization_id,
-        Permission::ReadOrganizations,
-        permission::READ_MEMBERS,
+        organizations::Needs::READ_MEMBERS,
     )
     .await?;
     organizations::find_in(&tx, organization_id).await?;
@@ -746,8 +741,7 @@ pub async fn decide_join_request(
         &tx,
         actor,
         organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_MEMBERS,
+        organizations::Needs::WRITE_MEMBERS,
     )
     .await?;
     let identity_id = row.identity_id;

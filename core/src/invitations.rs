@@ -208,8 +208,7 @@ pub async fn invite_member(
         &tx,
         actor,
         organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_MEMBERS,
+        organizations::Needs::WRITE_MEMBERS,
     )
     .await?;
     let organization = organizations::organization_in(&tx, organization_id).await?;
@@ -265,8 +264,7 @@ async fn manageable(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<row::Model
         tx,
         actor,
         row.organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_MEMBERS,
+        organizations::Needs::WRITE_MEMBERS,
     )
     .await?;
     Ok(row)
@@ -338,8 +336,7 @@ pub async fn update_pending_offer(
         &tx,
         actor,
         organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_MEMBERS,
+        organizations::Needs::WRITE_MEMBERS,
     )
     .await?;
     let Some(row) = invitations_in(&tx, true)
@@ -426,8 +423,7 @@ pub async fn list_invitations(
         &tx,
         actor,
         organization_id,
-        Permission::ReadOrganizations,
-        permission::WRITE_MEMBERS,
+        organizations::Needs(Permission::ReadOrganizations, permission::WRITE_MEMBERS),
     )
     .await?;
     let query =

@@ -11,15 +11,31 @@ use crate::error::{Error, Result};
 use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
-/// Whether the caller may act on organization `id` with an organization `permission`;
-/// tenant admins need `tenant_permission` instead. Identities that are not members get
-/// `NotFound`; members without the permission `PermissionDenied`.
+/// What acting on an organization needs: tenant credentials the tenant permission, a member
+/// the organization permission.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Needs(pub Permission, pub &'static str);
+
+impl Needs {
+    pub(crate) const READ_ORGANIZATION: Needs =
+        Needs(Permission::ReadOrganizations, permission::READ_ORGANIZATION);
+    pub(crate) const WRITE_ORGANIZATION: Needs = Needs(
+        Permission::WriteOrganizations,
+        permission::WRITE_ORGANIZATION,
+    );
+    pub(crate) const READ_MEMBERS: Needs =
+        Needs(Permission::ReadOrganizations, permission::READ_MEMBERS);
+    pub(crate) const WRITE_MEMBERS: Needs =
+        Needs(Permission::WriteOrganizations, permission::WRITE_MEMBERS);
+}
+
+/// Whether the caller may act on organization `id` as `needs` says. Identities that are not
+/// members get `NotFound`; members without the permission `PermissionDenied`.
 pub(crate) async fn authorize_in(
     tx: &TenantTx,
     actor: &Actor,
     id: Uuid,
-    tenant_permission: Permission,
-    permission: &str,
+    Needs(tenant_permission, permission): Needs,
 ) -> Result<()> {
     let holds = match *actor.principal() {
         Principal::Identity {

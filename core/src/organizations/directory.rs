@@ -94,14 +94,7 @@ pub async fn update_organization(
     changes: OrganizationChanges,
 ) -> Result<Organization> {
     let tx = db.begin_tenant(scope).await?;
-    authorize_in(
-        &tx,
-        actor,
-        id,
-        Permission::WriteOrganizations,
-        permission::WRITE_ORGANIZATION,
-    )
-    .await?;
+    authorize_in(&tx, actor, id, Needs::WRITE_ORGANIZATION).await?;
     // The kind and the external id (the CRM link) are the tenant's to decide.
     if matches!(*actor.principal(), Principal::Identity { .. })
         && (changes.kind.is_some() || changes.external_id.is_some())
@@ -201,14 +194,7 @@ pub async fn get_organization(
     id: Uuid,
 ) -> Result<Organization> {
     let tx = db.begin_tenant(scope).await?;
-    authorize_in(
-        &tx,
-        actor,
-        id,
-        Permission::ReadOrganizations,
-        permission::READ_ORGANIZATION,
-    )
-    .await?;
+    authorize_in(&tx, actor, id, Needs::READ_ORGANIZATION).await?;
     let org = Organization::try_from(find_org(&tx, id).await?)?;
     tx.commit().await?;
     Ok(org)

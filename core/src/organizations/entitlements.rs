@@ -6,6 +6,7 @@
 //! `entitlement.revoked` about the organization, with the keys it holds after the change, so
 //! connectors that push tell the CRM what the customer can use.
 
+use super::access::{Needs, authorize_in};
 use super::events::publish_data;
 use super::model::*;
 use super::store::*;
@@ -332,14 +333,7 @@ pub async fn organization_entitlements(
 ) -> Result<Holdings> {
     let tx = db.begin_tenant(scope).await?;
     find_org(&tx, organization_id).await?;
-    super::access::authorize_in(
-        &tx,
-        actor,
-        organization_id,
-        Permission::ReadOrganizations,
-        permission::READ_ORGANIZATION,
-    )
-    .await?;
+    authorize_in(&tx, actor, organization_id, Needs::READ_ORGANIZATION).await?;
     let entitlements = held_by_in(&tx, organization_id).await?;
     let read_at = tx.now();
     tx.commit().await?;

@@ -8,7 +8,7 @@ use super::model::*;
 use super::store::*;
 use super::transitions;
 use super::window::{AccessStatus, Window};
-use crate::actor::{Actor, Permission};
+use crate::actor::Actor;
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
 use crate::outbox::EventType;
@@ -63,14 +63,7 @@ pub async fn grant_role(
 ) -> Result<GrantChange> {
     let tx = db.begin_tenant(scope).await?;
     let membership = membership_in(&tx, grant.membership_id).await?;
-    authorize_in(
-        &tx,
-        actor,
-        membership.organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_MEMBERS,
-    )
-    .await?;
+    authorize_in(&tx, actor, membership.organization_id, Needs::WRITE_MEMBERS).await?;
     if !roles_in(&tx).await?.iter().any(|r| r.name == grant.role) {
         return Err(Error::validation(
             "role",
@@ -174,14 +167,7 @@ pub async fn revoke_role(
         }
     };
     let membership = membership_in(&tx, membership_id).await?;
-    authorize_in(
-        &tx,
-        actor,
-        membership.organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_MEMBERS,
-    )
-    .await?;
+    authorize_in(&tx, actor, membership.organization_id, Needs::WRITE_MEMBERS).await?;
     query = query.filter(grant_row::Column::MembershipId.eq(membership_id));
     let revoked: Vec<RoleGrant> = query
         .all()

@@ -36,14 +36,7 @@ pub async fn add_member(
     window: Window,
 ) -> Result<Member> {
     let tx = db.begin_tenant(scope).await?;
-    authorize_in(
-        &tx,
-        actor,
-        organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_MEMBERS,
-    )
-    .await?;
+    authorize_in(&tx, actor, organization_id, Needs::WRITE_MEMBERS).await?;
     // An identity cannot pull another identity in: people join through invitations, which
     // they accept themselves.
     if matches!(*actor.principal(), Principal::Identity { .. }) {
@@ -101,14 +94,7 @@ pub async fn update_member(
     changes: MemberChanges,
 ) -> Result<Member> {
     let tx = db.begin_tenant(scope).await?;
-    authorize_in(
-        &tx,
-        actor,
-        organization_id,
-        Permission::WriteOrganizations,
-        permission::WRITE_MEMBERS,
-    )
-    .await?;
+    authorize_in(&tx, actor, organization_id, Needs::WRITE_MEMBERS).await?;
     let current = find_membership(&tx, organization_id, identity_id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -183,14 +169,7 @@ pub async fn remove_member(
     let tx = db.begin_tenant(scope).await?;
     let leaving = matches!(*actor.principal(), Principal::Identity { id, .. } if id == identity_id);
     if !leaving {
-        authorize_in(
-            &tx,
-            actor,
-            organization_id,
-            Permission::WriteOrganizations,
-            permission::WRITE_MEMBERS,
-        )
-        .await?;
+        authorize_in(&tx, actor, organization_id, Needs::WRITE_MEMBERS).await?;
     }
     let current = find_membership(&tx, organization_id, identity_id)
         .await?
@@ -240,14 +219,7 @@ pub async fn list_members(
     page: PageRequest,
 ) -> Result<Page<Member>> {
     let tx = db.begin_tenant(scope).await?;
-    authorize_in(
-        &tx,
-        actor,
-        organization_id,
-        Permission::ReadOrganizations,
-        permission::READ_MEMBERS,
-    )
-    .await?;
+    authorize_in(&tx, actor, organization_id, Needs::READ_MEMBERS).await?;
     let query = tx
         .find::<member_row::Entity>()
         .filter(member_row::Column::OrganizationId.eq(organization_id));

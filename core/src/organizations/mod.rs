@@ -19,7 +19,7 @@ mod store;
 mod transitions;
 mod window;
 
-pub(crate) use access::{authorize_in, check_may_grant, permitted_in};
+pub(crate) use access::{Needs, authorize_in, check_may_grant, permitted_in};
 pub use directory::*;
 pub(crate) use entitlements::entitlements_in;
 pub use entitlements::{

@@ -15,9 +15,11 @@
 //!   `OpportunityLineItems` (`ProductCode`, `Product2.ProductCode`, `Product2.Name`) and
 //!   `OpportunityContactRoles` (`Role`, `Contact.…`).
 //! * Dataverse: closed opportunities (`statecode ne 0`: 1 won, 2 lost; `statuscode` 4 is
-//!   cancelled) on `modifiedon`, with `actualclosedate`, the parent contact (and account) and
-//!   `product_opportunities` with each line's `productid` (`productnumber`, `name`) or
-//!   `productdescription`.
+//!   cancelled) on `modifiedon`, with `actualclosedate` and the parent contact (and account);
+//!   per opportunity its lines (`opportunityproducts` of `_opportunityid_value`) with each
+//!   line's `productid` (`productnumber`, `name`) or `productdescription`. The lines are a
+//!   request of their own: Dataverse does not take `$orderby` with a nested `$expand` of a
+//!   collection.
 //!
 //! `settings.contractStartField` / `contractEndField` name date fields of the deal or
 //! opportunity that override where the start and end come from. A date without a time is a
@@ -380,12 +382,7 @@ impl Clients {
         select.extend(date_fields(connector));
         let mut query = vec![
             ("$select".to_owned(), select.join(",")),
-            (
-                "$expand".to_owned(),
-                format!(
-                    "{contact},product_opportunities($select=productdescription;$expand=productid($select=productnumber,name))"
-                ),
-            ),
+            ("$expand".to_owned(), contact),
         ];
         query.extend(odata_since(cursor, vec!["statecode ne 0".to_owned()]));
         let (rows, more) = self
@@ -416,7 +413,9 @@ impl Clients {
                 state,
                 starts,
                 ends: ending(state, ends, closed),
-                products: related(&row["product_opportunities"])
+                products: self
+                    .dynamics_lines(connector, version, credentials, id)
+                    .await?
                     .iter()
                     .map(|line| {
                         identifiers([
@@ -444,14 +443,46 @@ impl Clients {
     }
 }
 
-/// The rows of a related list: a Salesforce subquery (`{ records: [...] }`, or null when it
-/// has none) or a Dataverse collection (an array).
+impl Clients {
+    /// The lines (`opportunityproduct`) of a Dataverse opportunity, each with its product.
+    async fn dynamics_lines(
+        &self,
+        connector: &Connector,
+        version: i64,
+        credentials: &Value,
+        opportunity: &str,
+    ) -> Result<Vec<Value>, Failure> {
+        // A GUID, so that no answer can put another filter into the request.
+        let Ok(opportunity) = uuid::Uuid::parse_str(opportunity) else {
+            return Ok(Vec::new());
+        };
+        let query = [
+            ("$select".to_owned(), "productdescription".to_owned()),
+            (
+                "$expand".to_owned(),
+                "productid($select=productnumber,name)".to_owned(),
+            ),
+            (
+                "$filter".to_owned(),
+                format!("_opportunityid_value eq {opportunity}"),
+            ),
+        ];
+        let (lines, _) = self
+            .dynamics_get(
+                connector,
+                version,
+                credentials,
+                "opportunityproducts",
+                &query,
+            )
+            .await?;
+        Ok(lines)
+    }
+}
+
+/// The rows of a Salesforce subquery (`{ records: [...] }`, or null when it has none).
 fn related(value: &Value) -> Vec<Value> {
-    value["records"]
-        .as_array()
-        .or_else(|| value.as_array())
-        .cloned()
-        .unwrap_or_default()
+    value["records"].as_array().cloned().unwrap_or_default()
 }
 
 #[cfg(test)]
