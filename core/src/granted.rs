@@ -155,6 +155,16 @@ pub async fn organization_entitlements(
     organizations::entitlements_held_in(tx, organization_id).await
 }
 
+/// The entitlement keys the organization holds now, sorted.
+pub async fn entitlements_in_force(
+    tx: &TenantTx,
+    grant: &Grant<'_>,
+    organization_id: Uuid,
+) -> Result<Vec<String>> {
+    grant.require(Permission::ReadOrganizations)?;
+    organizations::entitlements_in_force_in(tx, organization_id).await
+}
+
 /// Whether the identity has a membership of the organization (whatever its window).
 pub async fn is_member(
     tx: &TenantTx,

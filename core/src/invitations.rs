@@ -339,12 +339,7 @@ pub async fn update_pending_offer(
         organizations::Needs::WRITE_MEMBERS,
     )
     .await?;
-    let Some(row) = invitations_in(&tx, true)
-        .filter(row::Column::OrganizationId.eq(organization_id))
-        .filter(row::Column::EmailNormalized.eq(email_normalized))
-        .one()
-        .await?
-    else {
+    let Some(row) = pending_row_in(&tx, organization_id, email_normalized).await? else {
         tx.commit().await?;
         return Ok(None);
     };
@@ -514,12 +509,22 @@ pub(crate) async fn pending_for(
     organization_id: Uuid,
     email_normalized: &str,
 ) -> Result<bool> {
+    Ok(pending_row_in(tx, organization_id, email_normalized)
+        .await?
+        .is_some())
+}
+
+/// The pending invitation of `email` (normalised) into the organization, if any.
+async fn pending_row_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    email_normalized: &str,
+) -> Result<Option<row::Model>> {
     Ok(invitations_in(tx, true)
         .filter(row::Column::OrganizationId.eq(organization_id))
         .filter(row::Column::EmailNormalized.eq(email_normalized))
         .one()
-        .await?
-        .is_some())
+        .await?)
 }
 
 /// `acceptInvitation`: the signed-in identity whose email the invitation was sent to becomes

@@ -21,12 +21,12 @@ mod window;
 
 pub(crate) use access::{Needs, authorize_in, check_may_grant, permitted_in};
 pub use directory::*;
-pub(crate) use entitlements::entitlements_in;
 pub use entitlements::{
     Entitlement, EntitlementChange, EntitlementGrant, Holdings, create_entitlement,
     delete_entitlement, entitlement_list, grant_entitlement, held_event_data, list_entitlements,
     organization_entitlements, parse_entitlement_key, revoke_entitlement,
 };
+pub(crate) use entitlements::{entitlements_in, in_force_in as entitlements_in_force_in};
 pub use grants::{GrantChange, GrantSelector, NewGrant, grant_role, revoke_role};
 pub use members::*;
 pub use model::*;

@@ -500,14 +500,7 @@ async fn current_state(tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Res
             match granted::organization(tx, &read, event.subject_id).await {
                 Ok(organization) => {
                     // With the entitlement keys it holds now, for a mapping that pushes them.
-                    let now = tx.now();
-                    let keys: Vec<String> =
-                        granted::organization_entitlements(tx, &read, organization.id)
-                            .await?
-                            .into_iter()
-                            .filter(|held| held.window.is_active(now))
-                            .map(|held| held.key)
-                            .collect();
+                    let keys = granted::entitlements_in_force(tx, &read, organization.id).await?;
                     let mut data = organizations::event_data(&organization);
                     data["entitlements"] = Value::from(organizations::entitlement_list(&keys));
                     Some(data)
