@@ -78,9 +78,13 @@ pub(crate) async fn record(
     actor: &Actor,
     action: &str,
     target: Option<Target<'_>>,
-    data: Value,
+    mut data: Value,
 ) -> Result<()> {
     let (actor_type, actor_id) = actor.audit_identity();
+    // A partner's admin acting in a customer organization: the record names the relationship.
+    if let (Some(delegation), Some(fields)) = (tx.delegation(), data.as_object_mut()) {
+        fields.insert("delegation".into(), delegation);
+    }
     tx.insert(row::ActiveModel {
         tenant_id: Set(tx.tenant_id()),
         id: Set(Uuid::now_v7()),

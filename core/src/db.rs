@@ -229,6 +229,7 @@ impl Database {
             freshness: self.freshness(),
             changed: Changed::default(),
             clock: self.clock.clone(),
+            delegation: std::sync::Mutex::new(None),
         })
     }
 
@@ -366,9 +367,28 @@ pub struct TenantTx {
     freshness: Arc<Freshness>,
     changed: Changed,
     clock: Arc<dyn Clock>,
+    /// How the caller reaches what it acts on, when not in its own right (a partner's admin
+    /// through a relationship): every audit record of the transaction names it.
+    delegation: std::sync::Mutex<Option<serde_json::Value>>,
 }
 
 impl TenantTx {
+    /// Notes that the caller acts through `delegation` (see [`Self::delegation`]).
+    pub(crate) fn act_through(&self, delegation: serde_json::Value) {
+        *self
+            .delegation
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(delegation);
+    }
+
+    /// The delegation the caller acts through in this transaction, if any.
+    pub(crate) fn delegation(&self) -> Option<serde_json::Value> {
+        self.delegation
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     pub fn scope(&self) -> &TenantScope {
         &self.scope
     }
@@ -433,6 +453,7 @@ impl PlatformTx {
             freshness: self.freshness,
             changed: self.changed,
             clock: self.clock,
+            delegation: std::sync::Mutex::new(None),
         })
     }
 

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth_method;
 pub mod authz;
 pub mod catalogue;
+pub mod claim_mappings;
 pub mod clock;
 pub mod consents;
 pub mod crypto;

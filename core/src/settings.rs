@@ -1,6 +1,7 @@
 //! Per-tenant settings, stored as one JSON document on the tenant. Every field has a default,
 //! so a tenant created before a setting existed reads the default.
 
+use crate::claim_mappings::{self, ClaimMapping};
 use crate::error::{Error, Result};
 use crate::languages::Language;
 use crate::profile_settings::{
@@ -200,6 +201,9 @@ pub struct TenantSettings {
     pub attribute_schema: Vec<AttributeDefinition>,
     /// What users are asked to consent to.
     pub consent_purposes: Vec<ConsentPurpose>,
+    /// Custom claims every application's tokens carry (an application's own mapping of the
+    /// same claim replaces the tenant's).
+    pub claim_mappings: Vec<ClaimMapping>,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -229,6 +233,7 @@ impl Default for TenantSettings {
             require_second_factor: false,
             attribute_schema: Vec::new(),
             consent_purposes: Vec::new(),
+            claim_mappings: Vec::new(),
             access_token_ttl_seconds: 900,
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             refresh_token_reuse_seconds: 5,
@@ -258,6 +263,14 @@ impl TenantSettings {
             method.api_name(),
             allowed.join(", ")
         )))
+    }
+
+    /// The names of the custom attributes of [`Self::attribute_schema`].
+    pub fn attribute_names(&self) -> Vec<&str> {
+        self.attribute_schema
+            .iter()
+            .map(|definition| definition.name.as_str())
+            .collect()
     }
 
     /// Reads the stored document; unknown or missing fields fall back to defaults.
@@ -319,6 +332,11 @@ impl TenantSettings {
         }
         check_attribute_schema(&self.attribute_schema)?;
         check_consent_purposes(&self.consent_purposes)?;
+        claim_mappings::check(
+            "claimMappings",
+            &self.claim_mappings,
+            &self.attribute_names(),
+        )?;
         if !(60..=86_400).contains(&self.access_token_ttl_seconds) {
             return Err(Error::validation(
                 "accessTokenTtlSeconds",
@@ -419,6 +437,7 @@ pub struct SettingsChange {
     pub require_second_factor: Option<bool>,
     pub attribute_schema: Option<Vec<AttributeDefinition>>,
     pub consent_purposes: Option<Vec<ConsentPurpose>>,
+    pub claim_mappings: Option<Vec<ClaimMapping>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     pub refresh_token_reuse_seconds: Option<u32>,
@@ -463,6 +482,9 @@ impl SettingsChange {
         }
         if let Some(value) = self.consent_purposes {
             settings.consent_purposes = value;
+        }
+        if let Some(value) = self.claim_mappings {
+            settings.claim_mappings = value;
         }
         if let Some(value) = self.access_token_ttl_seconds {
             settings.access_token_ttl_seconds = value;

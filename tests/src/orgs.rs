@@ -26,4 +26,22 @@ impl TestApp {
             .to_owned();
         (id, slug)
     }
+
+    /// Adds identity `identity` to organization `org` with `roles` (`addOrganizationMember`,
+    /// as a tenant admin).
+    pub async fn add_organization_member(
+        &self,
+        tenant: &TestTenant,
+        org: &str,
+        identity: &str,
+        roles: &[&str],
+    ) {
+        self.tenant(
+            tenant,
+            "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { id } } }",
+            json!({ "input": { "organizationId": org, "identityId": identity, "roles": roles } }),
+        )
+        .await
+        .data();
+    }
 }

@@ -194,6 +194,9 @@ async fn another_tenants_light_request_is_answered_while_a_heavy_one_runs() {
     settings.graphql_max_cost = Some(usize::MAX / 2);
     settings.graphql_max_nodes = 10_000_000;
     settings.graphql_max_aliases = 100;
+    // The heavy request's loads queue for the file's one writer connection; on a busy machine
+    // one may wait past the default 2 s, which is not what this test is about.
+    settings.database_acquire_timeout_ms = 30_000;
     let app = std::sync::Arc::new(TestApp::start_with(settings).await);
     let heavy_tenant = app.create_tenant("heavy").await;
     let light_tenant = app.create_tenant("light").await;

@@ -1,6 +1,8 @@
 //! Applications (OpenID Connect clients) in the tenant API: register, change, rotate the
 //! secret, delete and list. Client secrets are returned once and never readable again.
 
+use super::access_policies::{AccessPolicy, AccessPolicyInput};
+use super::claim_mappings::{ClaimMapping, ClaimMappingInput, mappings_in, mappings_out};
 use super::context::request;
 use super::cost::page_cost;
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
@@ -66,6 +68,11 @@ pub struct Application {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub secret_rotated_at: Option<DateTime<Utc>>,
+    /// Custom claims of this application's tokens, besides the tenant's
+    /// (`TenantSettings.claimMappings`); one of the same claim replaces the tenant's.
+    pub claim_mappings: Vec<ClaimMapping>,
+    /// Who may sign in to this application.
+    pub access_policy: AccessPolicy,
 }
 
 impl From<core_apps::Application> for Application {
@@ -84,6 +91,8 @@ impl From<core_apps::Application> for Application {
             created_at: app.created_at,
             updated_at: app.updated_at,
             secret_rotated_at: app.secret_rotated_at,
+            claim_mappings: mappings_out(app.claim_mappings),
+            access_policy: app.access_policy.into(),
         }
     }
 }
@@ -135,6 +144,11 @@ pub struct CreateApplicationInput {
     pub scopes: Option<Vec<String>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
+    /// Custom claims of its tokens (at most 25).
+    #[graphql(default)]
+    pub claim_mappings: Vec<ClaimMappingInput>,
+    /// Who may sign in; anyone by default.
+    pub access_policy: Option<AccessPolicyInput>,
 }
 
 #[derive(SimpleObject)]
@@ -154,6 +168,10 @@ pub struct UpdateApplicationInput {
     pub scopes: Option<Vec<String>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
+    /// Replaces the custom claims (an empty list removes them).
+    pub claim_mappings: Option<Vec<ClaimMappingInput>>,
+    /// Replaces who may sign in; it applies at the next authorization or refresh.
+    pub access_policy: Option<AccessPolicyInput>,
 }
 
 #[derive(SimpleObject)]
@@ -191,10 +209,15 @@ impl ApplicationMutation {
         input: CreateApplicationInput,
     ) -> async_graphql::Result<CreateApplicationPayload> {
         let (services, req) = request(ctx);
+        let access_policy = match input.access_policy {
+            Some(policy) => policy.into_core()?,
+            None => core_apps::AccessPolicy::default(),
+        };
         let (app, client_secret) = core_apps::create_application(
             &services.db,
             &req.scope,
             &req.actor,
+            &req.settings,
             core_apps::NewApplication {
                 name: input.name,
                 app_type: input.app_type.into(),
@@ -203,6 +226,8 @@ impl ApplicationMutation {
                 scopes: input.scopes,
                 access_token_ttl_seconds: input.access_token_ttl_seconds,
                 refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
+                claim_mappings: mappings_in(input.claim_mappings),
+                access_policy,
             },
         )
         .await
@@ -213,7 +238,8 @@ impl ApplicationMutation {
         })
     }
 
-    /// Changes an application's name, redirect URIs, scopes or token lifetimes.
+    /// Changes an application's name, redirect URIs, scopes, token lifetimes, custom claims
+    /// or access policy.
     async fn update_application(
         &self,
         ctx: &Context<'_>,
@@ -221,10 +247,15 @@ impl ApplicationMutation {
     ) -> async_graphql::Result<UpdateApplicationPayload> {
         let (services, req) = request(ctx);
         let id = parse_id("id", &input.id)?;
+        let access_policy = input
+            .access_policy
+            .map(AccessPolicyInput::into_core)
+            .transpose()?;
         let app = core_apps::update_application(
             &services.db,
             &req.scope,
             &req.actor,
+            &req.settings,
             id,
             core_apps::ApplicationChanges {
                 name: input.name,
@@ -233,6 +264,8 @@ impl ApplicationMutation {
                 scopes: input.scopes,
                 access_token_ttl_seconds: input.access_token_ttl_seconds,
                 refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
+                claim_mappings: input.claim_mappings.map(mappings_in),
+                access_policy,
             },
         )
         .await

@@ -8,10 +8,12 @@
 //! `invitations`), the import goes one way. `platform` stands alone on `types`.
 
 pub mod access;
+pub mod access_policies;
 pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod ceremonies;
+pub mod claim_mappings;
 pub mod connectors;
 pub mod context;
 pub mod cost;
@@ -33,6 +35,7 @@ pub mod platform;
 pub mod profile;
 pub mod profile_settings;
 pub mod recovery;
+pub mod relationships;
 pub mod sessions;
 pub mod settings;
 pub mod tenant;

@@ -1,6 +1,7 @@
 //! The tenant's passkey, token and page settings (and the relying party they give), and its
 //! token signing keys: read, changed and rotated.
 
+use super::claim_mappings::{ClaimMapping, ClaimMappingInput, mappings_in, mappings_out};
 use super::context::request;
 use super::cost::page_cost;
 use super::profile_settings::{
@@ -260,6 +261,9 @@ pub struct TenantSettingsObject {
     pub attribute_schema: Vec<AttributeDefinition>,
     /// What users are asked to consent to.
     pub consent_purposes: Vec<ConsentPurpose>,
+    /// Custom claims of every application's tokens (an application's own mapping of the same
+    /// claim replaces the tenant's).
+    pub claim_mappings: Vec<ClaimMapping>,
     pub access_token_ttl_seconds: u32,
     pub refresh_token_ttl_seconds: u32,
     /// For how long after a refresh token was rotated presenting it again answers the same
@@ -300,6 +304,7 @@ pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSett
             .into_iter()
             .map(Into::into)
             .collect(),
+        claim_mappings: mappings_out(settings.claim_mappings),
         consent_purposes: settings
             .consent_purposes
             .into_iter()
@@ -363,6 +368,9 @@ pub struct UpdateTenantSettingsInput {
     pub attribute_schema: Option<Vec<AttributeDefinitionInput>>,
     /// Replaces the consent purposes; raise a purpose's version when its text changes.
     pub consent_purposes: Option<Vec<ConsentPurposeInput>>,
+    /// Replaces the custom claims every application's tokens carry (at most 25; an empty
+    /// list removes them).
+    pub claim_mappings: Option<Vec<ClaimMappingInput>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
     /// 0 to 60 seconds; 0 turns the reuse interval off.
@@ -422,6 +430,7 @@ impl SettingsMutation {
             consent_purposes: input
                 .consent_purposes
                 .map(|purposes| purposes.into_iter().map(Into::into).collect()),
+            claim_mappings: input.claim_mappings.map(mappings_in),
             access_token_ttl_seconds: input.access_token_ttl_seconds,
             refresh_token_ttl_seconds: input.refresh_token_ttl_seconds,
             refresh_token_reuse_seconds: input.refresh_token_reuse_seconds,

@@ -25,6 +25,7 @@ use super::passkeys::{PasskeyMutation, PasskeyQuery};
 use super::passwords::PasswordMutation;
 use super::profile::ProfileMutation;
 use super::recovery::{RecoveryMutation, RecoveryQuery};
+use super::relationships::{RelationshipMutation, RelationshipQuery};
 use super::sessions::{SessionMutation, SessionQuery};
 use super::settings::{SettingsMutation, SettingsQuery};
 use super::viewer::ViewerQuery;
@@ -47,6 +48,7 @@ pub struct TenantQuery(
     AccessQuery,
     OrganizationRoleQuery,
     EntitlementQuery,
+    RelationshipQuery,
     EventQuery,
     ConnectorQuery,
     RecoveryQuery,
@@ -70,6 +72,7 @@ pub struct TenantMutation(
     InvitationMutation,
     OrganizationRoleMutation,
     EntitlementMutation,
+    RelationshipMutation,
     DomainMutation,
     ConnectorMutation,
     EmailVerificationMutation,

@@ -6,6 +6,7 @@ use super::context::request;
 use super::cost::page_cost;
 use super::objects::Identity;
 use super::passkeys::{Passkey, own_passkeys};
+use super::relationships::{CustomerOrganization, customer_organizations};
 use super::sessions::{Session, own_sessions};
 use super::settings::{TenantSettingsObject, settings_object};
 use super::types::{Connection, IntoGraphql};
@@ -51,6 +52,15 @@ impl Viewer {
     /// The signed-in end user, if the caller is one.
     async fn identity(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Identity>> {
         own_identity(ctx).await
+    }
+
+    /// The customer organizations the signed-in end user administers as an admin of a
+    /// partner organization (relationships in force), by name; empty for anyone else.
+    async fn customer_organizations(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<CustomerOrganization>> {
+        customer_organizations(ctx).await
     }
 
     /// The signed-in end user's passkeys.

@@ -11,3 +11,7 @@ sign-out-button = Abmelden
 
 choose-organization-title = Organisation auswählen
 choose-organization-text = Sie gehören mehreren Organisationen an. Bei welcher möchten Sie sich anmelden?
+
+access-denied-title = Sie können sich bei dieser Anwendung nicht anmelden
+access-denied-text = Ihr Konto ist angemeldet, aber die Anwendung lässt es nicht zu. Bitten Sie den Betreiber der Anwendung um Zugang oder melden Sie sich mit einem anderen Konto an.
+access-denied-return = Zurück zur Anwendung

@@ -12,3 +12,7 @@ sign-out-button = Sign out
 
 choose-organization-title = Choose an organization
 choose-organization-text = You belong to several organizations. Which one do you want to sign in to?
+
+access-denied-title = You cannot sign in to this application
+access-denied-text = Your account is signed in, but the application does not let it in. Ask the application's owner for access, or sign in with another account.
+access-denied-return = Return to the application

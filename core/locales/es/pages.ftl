@@ -11,3 +11,7 @@ sign-out-button = Cerrar sesión
 
 choose-organization-title = Elija una organización
 choose-organization-text = Pertenece a varias organizaciones. ¿En cuál quiere iniciar sesión?
+
+access-denied-title = No puede iniciar sesión en esta aplicación
+access-denied-text = Su cuenta ha iniciado sesión, pero la aplicación no la admite. Pida acceso al responsable de la aplicación o inicie sesión con otra cuenta.
+access-denied-return = Volver a la aplicación

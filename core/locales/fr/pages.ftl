@@ -11,3 +11,7 @@ sign-out-button = Se déconnecter
 
 choose-organization-title = Choisissez une organisation
 choose-organization-text = Vous appartenez à plusieurs organisations. À laquelle voulez-vous vous connecter ?
+
+access-denied-title = Vous ne pouvez pas vous connecter à cette application
+access-denied-text = Votre compte est connecté, mais l'application ne l'admet pas. Demandez l'accès au responsable de l'application ou connectez-vous avec un autre compte.
+access-denied-return = Revenir à l'application

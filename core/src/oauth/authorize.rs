@@ -3,7 +3,7 @@
 
 use super::pkce::is_pkce_value;
 use super::{OAuthError, OAuthResult, Provider, scopes};
-use crate::applications::Application;
+use crate::applications::{Allow, Application};
 use crate::auth_method;
 use crate::error::Error;
 use crate::organizations;
@@ -315,6 +315,38 @@ impl Provider<'_> {
             organizations::context_by_reference(&tx, reference, session.identity_id).await?;
         tx.commit().await?;
         Ok(context.is_some_and(|context| context.admit(&session.auth_method).is_err()))
+    }
+
+    /// Why the application's access policy keeps the user of `session` out of `request`, as
+    /// `access_denied`; `None` when it lets them in (or when the request names an
+    /// organization the user is not a member of: issuing the code refuses that).
+    pub(super) async fn policy_refusal(
+        &self,
+        app: &Application,
+        request: &AuthorizationRequest,
+        session: &Session,
+    ) -> crate::Result<Option<OAuthError>> {
+        if app.access_policy.allow == Allow::Any {
+            return Ok(None);
+        }
+        let tx = self.db.begin_tenant(self.scope).await?;
+        let context = match &request.organization {
+            None => None,
+            Some(reference) => {
+                match organizations::context_by_reference(&tx, reference, session.identity_id)
+                    .await?
+                {
+                    Some(context) => Some(context),
+                    None => return Ok(None),
+                }
+            }
+        };
+        let reason = app
+            .access_policy
+            .refusal_in(&tx, session.identity_id, context.as_ref())
+            .await?;
+        tx.commit().await?;
+        Ok(reason.map(|reason| OAuthError::new("access_denied", reason)))
     }
 
     /// The organizations the user of a session belongs to (by name, 100 at most), for the

@@ -35,6 +35,16 @@ pub enum AuthorizeOutcome {
         state: Option<String>,
         error: OAuthError,
     },
+    /// The user is signed in, but the application's access policy keeps them out: a page
+    /// that says why (in the first of `ui_locales` with a catalog), with a way back to the
+    /// client's redirect URI with `access_denied`.
+    Denied {
+        redirect_uri: String,
+        state: Option<String>,
+        error: OAuthError,
+        application: String,
+        ui_locales: Option<String>,
+    },
     /// Back to the client's redirect URI with an authorization code.
     Code {
         redirect_uri: String,
@@ -184,6 +194,24 @@ impl Provider<'_> {
                     ui_locales: request.ui_locales,
                 });
             }
+        }
+        if let Some(session) = &session
+            && let Some(error) = self.policy_refusal(&app, &request, session).await?
+        {
+            return Ok(match request.prompt_none {
+                true => AuthorizeOutcome::RedirectError {
+                    redirect_uri: request.redirect_uri,
+                    state: request.state,
+                    error,
+                },
+                false => AuthorizeOutcome::Denied {
+                    redirect_uri: request.redirect_uri,
+                    state: request.state,
+                    error,
+                    application: app.name,
+                    ui_locales: request.ui_locales,
+                },
+            });
         }
         Ok(match session {
             Some(session) => match self.issue_code(&app, &request, &session).await {

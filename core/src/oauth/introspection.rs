@@ -175,8 +175,28 @@ impl Provider<'_> {
             ));
         }
         let identity_id = Uuid::parse_str(&claims.sub).map_err(Error::internal)?;
+        let organization_id = claims
+            .org_id
+            .as_deref()
+            .map(Uuid::parse_str)
+            .transpose()
+            .map_err(Error::internal)?;
+        let app = match &claims.client_id {
+            Some(client_id) => self.application(client_id).await?,
+            None => None,
+        };
         let tx = self.db.begin_tenant(self.scope).await?;
         let mut profile = self.profile_claims(&tx, identity_id, &scope).await?;
+        // The custom claims the application's ID tokens carry, as OpenID Connect Core §5.3.2
+        // has userinfo return the claims the ID token would.
+        if let Some(app) = &app {
+            let custom = self
+                .custom_claims(&tx, app, identity_id, organization_id)
+                .await?;
+            for (claim, value) in custom.id_token {
+                profile.entry(claim).or_insert(value);
+            }
+        }
         tx.commit().await?;
         profile.insert("sub".into(), json!(claims.sub));
         Ok(Value::Object(profile))

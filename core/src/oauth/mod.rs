@@ -20,6 +20,7 @@ mod authorize;
 mod browser_session;
 mod clients;
 mod codes;
+mod custom_claims;
 mod endpoint;
 mod grants;
 mod introspection;

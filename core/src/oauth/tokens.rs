@@ -52,6 +52,16 @@ pub struct IdTokenClaims {
     pub profile: Map<String, Value>,
 }
 
+/// An access token's claims with the application's custom claims beside them (never in place
+/// of them: their names are checked when saved).
+#[derive(Serialize)]
+struct WithCustomClaims<'a> {
+    #[serde(flatten)]
+    claims: &'a sessions::AccessClaims,
+    #[serde(flatten)]
+    custom: &'a Map<String, Value>,
+}
+
 impl Provider<'_> {
     fn access_ttl(&self, app: &Application) -> u32 {
         app.access_token_ttl_seconds
@@ -97,15 +107,39 @@ impl Provider<'_> {
                     }
                     other => other.into(),
                 })?;
+        // The application's access policy, checked whenever its tokens are issued: a policy
+        // changed later, or a membership ended, stops the next refresh.
+        if let Some(reason) = app
+            .access_policy
+            .refusal_in(tx, session.identity_id, organization.as_ref())
+            .await?
+        {
+            return Err(OAuthError::invalid_grant(format!(
+                "the application's access policy does not let this user in: {reason}"
+            )));
+        }
         let grant = self.app_grant(app, scope, organization);
-        let access_token = sessions::sign_access_token(
-            tx,
+        let custom = self
+            .custom_claims(tx, app, session.identity_id, session.organization_id)
+            .await?;
+        let claims = sessions::access_claims(
             &self.issuer,
             &grant,
             &session.identity_id.to_string(),
             Some(session.id),
-        )
-        .await?;
+        );
+        let access_token = self
+            .issuer
+            .signer()
+            .sign(
+                tx,
+                TokenType::Access,
+                &WithCustomClaims {
+                    claims: &claims,
+                    custom: &custom.access_token,
+                },
+            )
+            .await?;
         let offline = session
             .scope
             .as_deref()
@@ -116,8 +150,16 @@ impl Provider<'_> {
         };
         let id_token = match has_scope(scope, "openid") {
             true => Some(
-                self.id_token(tx, app, session, scope, nonce, grant.organization.as_ref())
-                    .await?,
+                self.id_token(
+                    tx,
+                    app,
+                    session,
+                    scope,
+                    nonce,
+                    grant.organization.as_ref(),
+                    custom.id_token,
+                )
+                .await?,
             ),
             false => None,
         };
@@ -131,6 +173,7 @@ impl Provider<'_> {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn id_token(
         &self,
         tx: &TenantTx,
@@ -139,6 +182,7 @@ impl Provider<'_> {
         scope: &str,
         nonce: Option<String>,
         organization: Option<&OrgContext>,
+        custom: Map<String, Value>,
     ) -> crate::Result<String> {
         // The user signed in when the browser session started.
         let browser = match session.parent_session_id {
@@ -176,6 +220,10 @@ impl Provider<'_> {
             claims
                 .profile
                 .insert("org_permissions".into(), json!(org.permissions));
+        }
+        // Custom claims never replace Latchkey's own (their names are checked when saved).
+        for (claim, value) in custom {
+            claims.profile.entry(claim).or_insert(value);
         }
         self.issuer.signer().sign(tx, TokenType::Id, &claims).await
     }

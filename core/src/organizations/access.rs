@@ -3,6 +3,7 @@
 //! roles beyond their own.
 
 use super::model::*;
+use super::relationships::{delegations_in, note_delegation};
 use super::store::*;
 use crate::actor::{Actor, Permission, Principal};
 use crate::authz::{Resource, authorize};
@@ -58,23 +59,23 @@ pub(crate) async fn authorize_in(
     Ok(())
 }
 
-/// The roles `identity_id` holds in organization `organization_id` now (lasting and granted),
-/// `None` without a membership in force: outside its window a membership gives nothing.
+/// The roles `identity_id` holds in organization `organization_id` now: through its
+/// membership in force (lasting and granted roles), or else as an admin of a partner with a
+/// relationship in force to it (the relationships' roles; the transaction then names them in
+/// its audit records). `None` when neither: outside its window a membership gives nothing.
 async fn roles_held(
     tx: &TenantTx,
     organization_id: Uuid,
     identity_id: Uuid,
 ) -> Result<Option<Vec<String>>> {
-    let Some(row) = find_membership(tx, organization_id, identity_id).await? else {
-        return Ok(None);
-    };
-    let membership = Membership::try_from(row)?;
-    let now = tx.now();
-    if !membership.window.is_active(now) {
-        return Ok(None);
+    if let Some(roles) = member_roles_in(tx, organization_id, identity_id).await? {
+        return Ok(Some(roles));
     }
-    let grants = grants_of(tx, &[membership.id]).await?;
-    Ok(Some(roles_in_force(&membership, &grants, now)))
+    let mut delegations = delegations_in(tx, identity_id, Some(&[organization_id])).await?;
+    Ok(delegations.remove(&organization_id).map(|delegation| {
+        note_delegation(tx, identity_id, &delegation);
+        delegation.roles
+    }))
 }
 
 /// For an identity acting through its membership: it may hand out only roles whose
@@ -152,17 +153,29 @@ pub(crate) async fn permitted_in(
         .filter(member_row::Column::OrganizationId.is_in(organization_ids.iter().copied()))
         .all()
         .await?;
-    if memberships.is_empty() {
+    // The organizations without a membership may be customers of a partner the identity
+    // administers.
+    let others: Vec<Uuid> = organization_ids
+        .iter()
+        .copied()
+        .filter(|id| memberships.iter().all(|m| m.organization_id != *id))
+        .collect();
+    let delegations = delegations_in(tx, identity_id, Some(&others)).await?;
+    if memberships.is_empty() && delegations.is_empty() {
         return Ok(Vec::new());
     }
     let roles = roles_in(tx).await?;
+    let mut permitted: Vec<Uuid> = delegations
+        .into_iter()
+        .filter(|(id, delegation)| allowed(*id, Some(&permissions_of(&roles, &delegation.roles))))
+        .map(|(id, _)| id)
+        .collect();
     let memberships = memberships
         .into_iter()
         .map(Membership::try_from)
         .collect::<Result<Vec<_>>>()?;
     let ids: Vec<Uuid> = memberships.iter().map(|m| m.id).collect();
     let grants = grants_of(tx, &ids).await?;
-    let mut permitted = Vec::new();
     for membership in memberships {
         let held = roles_in_force(&membership, &grants, now);
         if allowed(

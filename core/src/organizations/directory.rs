@@ -4,6 +4,7 @@ use super::access::*;
 use super::events::*;
 use super::grants::remove_organization_grants_in;
 use super::model::*;
+use super::relationships;
 use super::store::*;
 use crate::actor::{Actor, Permission, Principal};
 use crate::authz::{Resource, authorize};
@@ -101,7 +102,9 @@ pub async fn update_organization(
     {
         return Err(Error::PermissionDenied);
     }
-    let mut active: org_row::ActiveModel = find_org(&tx, id).await?.into();
+    let row = find_org(&tx, id).await?;
+    let current_kind = row.kind.clone();
+    let mut active: org_row::ActiveModel = row.into();
     if let Some(name) = changes.name {
         active.name = Set(Name::parse("name", &name, 200)?.into_inner());
     }
@@ -109,6 +112,12 @@ pub async fn update_organization(
         active.slug = Set(Slug::parse("slug", &slug)?.as_str().to_owned());
     }
     if let Some(kind) = changes.kind {
+        // A relationship runs from a partner to a customer; it would no longer.
+        if kind.as_str() != current_kind && relationships::unended_for(&tx, id).await? {
+            return Err(Error::Conflict(
+                "the organization is part of a partner relationship that has not ended; end it (endOrganizationRelationship) before changing its kind".into(),
+            ));
+        }
         active.kind = Set(kind.as_str().to_owned());
     }
     if let Some(policy) = changes.domain_policy {

@@ -4,8 +4,10 @@
 //! Who may do what: tenant admins (API keys) with `ReadOrganizations` / `WriteOrganizations`
 //! act on every organization. An identity acts on an organization only through its membership
 //! there: the permissions of its roles decide (`org:admin` manages members, so organizations
-//! administer themselves). To an identity, an organization it is not a member of does not
-//! exist (`NotFound`), like one of another tenant.
+//! administer themselves). An admin of a `PARTNER` organization also acts on the `CUSTOMER`
+//! organizations a relationship in force gives its partner, with that relationship's roles
+//! (`partners`, `relationships`). To an identity, an organization it reaches neither way does
+//! not exist (`NotFound`), like one of another tenant.
 
 mod access;
 mod directory;
@@ -14,6 +16,8 @@ mod events;
 mod grants;
 mod members;
 mod model;
+mod partners;
+mod relationships;
 mod roles;
 mod store;
 mod transitions;
@@ -30,6 +34,11 @@ pub(crate) use entitlements::{entitlements_in, in_force_in as entitlements_in_fo
 pub use grants::{GrantChange, GrantSelector, NewGrant, grant_role, revoke_role};
 pub use members::*;
 pub use model::*;
+pub use partners::{
+    DelegatedCustomer, NewRelationship, create_relationship, delegated_customers, end_relationship,
+    organization_relationships,
+};
+pub use relationships::OrganizationRelationship;
 pub use roles::*;
 pub(crate) use store::{
     check_roles, context_by_reference, context_in, count_in, existing_in, find_by_external_id,

@@ -181,7 +181,8 @@ pub(super) mod held_row {
 crate::tenant_owned!(held_row);
 
 /// Whether an organization is a business customer or a partner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OrganizationKind {
     Customer,
     Partner,

@@ -64,6 +64,25 @@ pub(crate) async fn context_in(
     }))
 }
 
+/// The roles `identity_id` holds in organization `organization_id` through its membership
+/// now (lasting and granted), `None` without a membership in force.
+pub(super) async fn member_roles_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+    identity_id: Uuid,
+) -> Result<Option<Vec<String>>> {
+    let Some(row) = find_membership(tx, organization_id, identity_id).await? else {
+        return Ok(None);
+    };
+    let membership = Membership::try_from(row)?;
+    let now = tx.now();
+    if !membership.window.is_active(now) {
+        return Ok(None);
+    }
+    let grants = grants_of(tx, &[membership.id]).await?;
+    Ok(Some(roles_in_force(&membership, &grants, now)))
+}
+
 /// The member's context in the organization named by `reference` (its id or slug), `None` if
 /// there is no such organization or the identity is not a member.
 pub(crate) async fn context_by_reference(

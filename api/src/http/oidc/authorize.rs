@@ -3,7 +3,8 @@
 
 use super::browser_session::{cookie_path, session_cookie_value};
 use super::responses::{
-    error_page, escape_html, page, page_language, page_text, redirect, redirect_error,
+    error_page, error_pairs, escape_html, page, page_language, page_text, redirect, redirect_error,
+    with_query,
 };
 use super::{Tenant, parameters, provider, tenant};
 use crate::http::AppState;
@@ -11,7 +12,7 @@ use crate::http::errors::HttpError;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::languages::Language;
-use latchkey_core::oauth::{AuthorizeInput, AuthorizeOutcome};
+use latchkey_core::oauth::{AuthorizeInput, AuthorizeOutcome, OAuthError};
 use latchkey_core::organizations::Organization;
 use serde_json::json;
 
@@ -76,6 +77,20 @@ async fn authorize(
         } => redirect_error(
             language(None),
             &tenant.issuer,
+            &redirect_uri,
+            state.as_deref(),
+            &error,
+        ),
+        AuthorizeOutcome::Denied {
+            redirect_uri,
+            state,
+            error,
+            application,
+            ui_locales,
+        } => access_denied(
+            language(ui_locales.as_deref()),
+            &tenant,
+            &application,
             &redirect_uri,
             state.as_deref(),
             &error,
@@ -150,6 +165,35 @@ fn organization_picker(
         &format!(
             "<p>{}</p><ul class=\"organizations\">{choices}</ul>",
             page_text(language, "choose-organization-text")
+        ),
+    )
+}
+
+/// The page for a signed-in user the application's access policy keeps out, in `language`:
+/// the application's name and the reason (escaped), and a link back to its redirect URI with
+/// `access_denied`, as the client expects. Forbidden (403).
+fn access_denied(
+    language: Language,
+    tenant: &Tenant,
+    application: &str,
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &OAuthError,
+) -> HttpResponse {
+    let Some(back) = with_query(redirect_uri, &error_pairs(&tenant.issuer, state, error)) else {
+        return error_page(language, error);
+    };
+    page(
+        language,
+        StatusCode::FORBIDDEN,
+        "access-denied-title",
+        &format!(
+            "<p><strong>{}</strong></p><p>{}</p><p>{}.</p><p><a id=\"return\" href=\"{}\">{}</a></p>",
+            escape_html(application),
+            page_text(language, "access-denied-text"),
+            escape_html(&error.description),
+            escape_html(back.as_str()),
+            page_text(language, "access-denied-return")
         ),
     )
 }

@@ -139,22 +139,10 @@ pub(super) fn error_page(language: Language, error: &OAuthError) -> HttpResponse
     )
 }
 
-/// A redirect to `uri` with `pairs` added to its query; the error page in `language` should
+/// `uri` with `pairs` added to its query (the pairs without a value left out); `None` should
 /// `uri` not be a URL.
-pub(super) fn redirect(
-    language: Language,
-    uri: &str,
-    pairs: &[(&str, Option<&str>)],
-) -> HttpResponse {
-    let mut url = match url::Url::parse(uri) {
-        Ok(url) => url,
-        Err(_) => {
-            return error_page(
-                language,
-                &OAuthError::new("server_error", "the redirect URI cannot be used"),
-            );
-        }
-    };
+pub(super) fn with_query(uri: &str, pairs: &[(&str, Option<&str>)]) -> Option<url::Url> {
+    let mut url = url::Url::parse(uri).ok()?;
     {
         let mut query = url.query_pairs_mut();
         for (name, value) in pairs {
@@ -163,10 +151,40 @@ pub(super) fn redirect(
             }
         }
     }
-    HttpResponse::Found()
-        .insert_header((header::LOCATION, url.as_str()))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
+    Some(url)
+}
+
+/// The pairs of an authorization error response (RFC 6749 §4.1.2.1, with `iss` of RFC 9207).
+pub(super) fn error_pairs<'a>(
+    issuer: &'a str,
+    state: Option<&'a str>,
+    error: &'a OAuthError,
+) -> [(&'static str, Option<&'a str>); 4] {
+    [
+        ("error", Some(error.error)),
+        ("error_description", Some(&error.description)),
+        ("state", state),
+        ("iss", Some(issuer)),
+    ]
+}
+
+/// A redirect to `uri` with `pairs` added to its query; the error page in `language` should
+/// `uri` not be a URL.
+pub(super) fn redirect(
+    language: Language,
+    uri: &str,
+    pairs: &[(&str, Option<&str>)],
+) -> HttpResponse {
+    match with_query(uri, pairs) {
+        Some(url) => HttpResponse::Found()
+            .insert_header((header::LOCATION, url.as_str()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        None => error_page(
+            language,
+            &OAuthError::new("server_error", "the redirect URI cannot be used"),
+        ),
+    }
 }
 
 /// The authorization error response, sent back to the (already checked) redirect URI with
@@ -178,14 +196,5 @@ pub(super) fn redirect_error(
     state: Option<&str>,
     error: &OAuthError,
 ) -> HttpResponse {
-    redirect(
-        language,
-        redirect_uri,
-        &[
-            ("error", Some(error.error)),
-            ("error_description", Some(&error.description)),
-            ("state", state),
-            ("iss", Some(issuer)),
-        ],
-    )
+    redirect(language, redirect_uri, &error_pairs(issuer, state, error))
 }

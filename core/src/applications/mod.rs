@@ -7,15 +7,21 @@
 //! that the string an authorization request sends is either one of them or refused. `http` is
 //! allowed only for native apps on a loopback IP, whose port may vary (RFC 8252 §7.3).
 
+mod access_policy;
+
+pub use access_policy::{AccessPolicy, Allow};
+
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
+use crate::claim_mappings::{self, ClaimMapping};
 use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::page::{Page, PageRequest, keyset};
 use crate::scope::TenantScope;
 use crate::secrets;
 use crate::sessions;
+use crate::settings::TenantSettings;
 use crate::validate::Name;
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, QueryFilter, Set};
@@ -59,6 +65,8 @@ mod row {
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
         pub secret_rotated_at: Option<DateTimeUtc>,
+        pub claim_mappings: Option<Json>,
+        pub access_policy: Option<Json>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -126,6 +134,10 @@ pub struct Application {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub secret_rotated_at: Option<DateTime<Utc>>,
+    /// The custom claims this application's tokens carry besides the tenant's.
+    pub claim_mappings: Vec<ClaimMapping>,
+    /// Who may sign in to it.
+    pub access_policy: AccessPolicy,
     secret_hash: Option<String>,
 }
 
@@ -135,6 +147,14 @@ impl TryFrom<row::Model> for Application {
     fn try_from(row: row::Model) -> Result<Self> {
         let strings = |value: serde_json::Value| {
             serde_json::from_value::<Vec<String>>(value).map_err(Error::internal)
+        };
+        let claim_mappings = match row.claim_mappings {
+            Some(value) => serde_json::from_value(value).map_err(Error::internal)?,
+            None => Vec::new(),
+        };
+        let access_policy = match row.access_policy {
+            Some(value) => serde_json::from_value(value).map_err(Error::internal)?,
+            None => AccessPolicy::default(),
         };
         Ok(Self {
             id: row.id,
@@ -149,6 +169,8 @@ impl TryFrom<row::Model> for Application {
             created_at: row.created_at,
             updated_at: row.updated_at,
             secret_rotated_at: row.secret_rotated_at,
+            claim_mappings,
+            access_policy,
             secret_hash: row.secret_hash,
         })
     }
@@ -354,6 +376,8 @@ pub struct NewApplication {
     pub scopes: Option<Vec<String>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
+    pub claim_mappings: Vec<ClaimMapping>,
+    pub access_policy: AccessPolicy,
 }
 
 /// What `updateApplication` changes; `None` leaves a field as it is. The type never changes.
@@ -365,6 +389,40 @@ pub struct ApplicationChanges {
     pub scopes: Option<Vec<String>>,
     pub access_token_ttl_seconds: Option<u32>,
     pub refresh_token_ttl_seconds: Option<u32>,
+    pub claim_mappings: Option<Vec<ClaimMapping>>,
+    pub access_policy: Option<AccessPolicy>,
+}
+
+/// Checks an application's claim mappings against the tenant's attribute schema; machine
+/// applications have no user to take claims from.
+fn check_claim_mappings(
+    app_type: AppType,
+    settings: &TenantSettings,
+    mappings: &[ClaimMapping],
+) -> Result<()> {
+    if !app_type.signs_users_in() && !mappings.is_empty() {
+        return Err(Error::validation(
+            "claimMappings",
+            "machine applications sign no users in; their tokens have no identity to take claims from",
+        ));
+    }
+    claim_mappings::check("claimMappings", mappings, &settings.attribute_names())
+}
+
+/// Checks an application's access policy in `tx`; machine applications sign no users in.
+async fn checked_policy(
+    tx: &TenantTx,
+    app_type: AppType,
+    policy: AccessPolicy,
+) -> Result<AccessPolicy> {
+    if !app_type.signs_users_in() && policy != AccessPolicy::default() {
+        return Err(Error::validation(
+            "accessPolicy.allow",
+            "machine applications sign no users in; they take no access policy",
+        ));
+    }
+    policy.check_in(tx).await?;
+    Ok(policy.deduplicated())
 }
 
 fn check_redirects_for_type(
@@ -413,6 +471,8 @@ async fn record(tx: &TenantTx, actor: &Actor, action: &str, app: &Application) -
             "redirectUris": app.redirect_uris,
             "postLogoutRedirectUris": app.post_logout_redirect_uris,
             "scopes": app.scopes,
+            "claimMappings": app.claim_mappings,
+            "accessPolicy": app.access_policy,
         }),
     )
     .await
@@ -425,6 +485,7 @@ pub async fn create_application(
     db: &Database,
     scope: &TenantScope,
     actor: &Actor,
+    settings: &TenantSettings,
     new: NewApplication,
 ) -> Result<(Application, Option<String>)> {
     authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
@@ -447,11 +508,13 @@ pub async fn create_application(
         new.refresh_token_ttl_seconds,
         REFRESH_TTL,
     )?;
+    check_claim_mappings(new.app_type, settings, &new.claim_mappings)?;
     let secret = (!new.app_type.is_public()).then(|| secrets::generate(CLIENT_SECRET_PREFIX));
     // 128 random bits are plenty for a public identifier.
     let client_id = secrets::generate(CLIENT_ID_PREFIX)[..CLIENT_ID_PREFIX.len() + 22].to_owned();
     let now = Utc::now();
     let tx = db.begin_tenant(scope).await?;
+    let access_policy = checked_policy(&tx, new.app_type, new.access_policy).await?;
     let row = tx
         .insert(row::ActiveModel {
             tenant_id: Set(tx.tenant_id()),
@@ -468,6 +531,8 @@ pub async fn create_application(
             created_at: Set(now),
             updated_at: Set(now),
             secret_rotated_at: Set(None),
+            claim_mappings: Set(Some(json!(new.claim_mappings))),
+            access_policy: Set(Some(json!(access_policy))),
         })
         .await
         .map_err(|error| {
@@ -489,6 +554,7 @@ pub async fn update_application(
     db: &Database,
     scope: &TenantScope,
     actor: &Actor,
+    settings: &TenantSettings,
     id: Uuid,
     changes: ApplicationChanges,
 ) -> Result<Application> {
@@ -528,6 +594,13 @@ pub async fn update_application(
             changes.refresh_token_ttl_seconds,
             REFRESH_TTL,
         )?);
+    }
+    if let Some(mappings) = changes.claim_mappings {
+        check_claim_mappings(app_type, settings, &mappings)?;
+        active.claim_mappings = Set(Some(json!(mappings)));
+    }
+    if let Some(policy) = changes.access_policy {
+        active.access_policy = Set(Some(json!(checked_policy(&tx, app_type, policy).await?)));
     }
     active.updated_at = Set(Utc::now());
     let app = Application::try_from(tx.update(active).await?)?;
@@ -694,6 +767,8 @@ mod tests {
             created_at: Utc::now(),
             updated_at: Utc::now(),
             secret_rotated_at: None,
+            claim_mappings: Vec::new(),
+            access_policy: AccessPolicy::default(),
             secret_hash: None,
         };
         let native = app(AppType::Native, "http://127.0.0.1/cb");
