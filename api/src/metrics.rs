@@ -14,6 +14,7 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     pub graphql_operations: IntCounterVec,
     pub sign_ins: IntCounterVec,
+    pub federated_sign_ins: IntCounterVec,
     pub tokens_issued: IntCounterVec,
     pub oauth_token_requests: IntCounterVec,
     pub rate_limited: IntCounterVec,
@@ -92,6 +93,11 @@ impl Metrics {
                 "sign_ins_total",
                 "Sign-ins by method and outcome",
                 &["method", "outcome"],
+            ),
+            federated_sign_ins: counter(
+                "federated_sign_ins_total",
+                "Federated sign-ins by provider preset and outcome (signed_in, linked, refused)",
+                &["preset", "outcome"],
             ),
             tokens_issued: counter(
                 "tokens_issued_total",

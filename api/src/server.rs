@@ -26,6 +26,7 @@ use latchkey_tenants::crm::clients::Clients;
 use latchkey_tenants::crm::dispatch::Dispatcher;
 use latchkey_tenants::crm::pull::PullContext;
 use latchkey_tenants::crm::{DeliverySubscriber, WaitingRecordReactions};
+use latchkey_tenants::federation::Federation;
 use latchkey_tenants::resolution::Hosts;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -231,7 +232,7 @@ pub async fn start_with_clock(
     let metrics = Arc::new(Metrics::new(config.metrics_tenant_label_limit));
     let crm = Arc::new(Clients::new(
         config.crm_timeout,
-        config.crm_allow_private_networks,
+        config.allow_private_networks,
     ));
     let mailer: Arc<dyn latchkey_core::mail::Mailer> = Arc::from(mail::mailer(&config.mail)?);
     let (stop_dispatcher, stopped) = watch::channel(false);
@@ -280,6 +281,10 @@ pub async fn start_with_clock(
                 None => DnsVerifier::system()?,
             },
             crm,
+            federation: Arc::new(Federation::new(
+                config.crm_timeout,
+                config.allow_private_networks,
+            )),
             clock,
         }),
         tenant_schema: tenant_schema(&config.limits),

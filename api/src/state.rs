@@ -10,6 +10,7 @@ use latchkey_core::mail::Mailer;
 use latchkey_core::sessions::KeyCache;
 use latchkey_core::signing_keys::SigningKeyCache;
 use latchkey_tenants::crm::clients::Clients;
+use latchkey_tenants::federation::Federation;
 use latchkey_tenants::resolution::Hosts;
 use std::sync::Arc;
 
@@ -39,6 +40,8 @@ pub struct Services {
     pub dns: DnsVerifier,
     /// The CRM connectors' HTTP client and OAuth tokens.
     pub crm: Arc<Clients>,
+    /// The identity providers' HTTP client and their discovered documents and keys.
+    pub federation: Arc<Federation>,
     /// What time-based rules are measured against (the system clock; tests move their own).
     pub clock: Arc<dyn Clock>,
 }

@@ -119,7 +119,7 @@ pub async fn run(
             master_key,
             Arc::new(Clients::new(
                 config.crm_timeout,
-                config.crm_allow_private_networks,
+                config.allow_private_networks,
             )),
             config.dispatch.clone(),
             Arc::new(Metrics::default()),

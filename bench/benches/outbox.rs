@@ -102,7 +102,7 @@ async fn start(poll_interval_ms: u64) -> (TestApp, String) {
     settings.crm_max_attempts = 10;
     settings.crm_timeout_seconds = 10;
     settings.crm_lease_seconds = 120;
-    settings.crm_allow_private_networks = true;
+    settings.allow_private_networks = true;
     (TestApp::start_with(settings).await, backend)
 }
 

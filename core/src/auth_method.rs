@@ -11,6 +11,9 @@ pub const PASSWORD: &str = "password";
 /// A password and a second factor (an authenticator app's code or a recovery code).
 pub const PASSWORD_MFA: &str = "password_mfa";
 
+/// A sign-in through an identity provider (federation).
+pub const FEDERATED: &str = "federated";
+
 /// The `acr` value of a phishing-resistant sign-in (OpenID Connect `acr_values=phr`).
 pub const ACR_PHISHING_RESISTANT: &str = "phr";
 
@@ -21,6 +24,7 @@ pub fn amr(auth_method: &str) -> Vec<String> {
         EMAIL_CODE => &["otp"],
         PASSWORD => &["pwd"],
         PASSWORD_MFA => &["pwd", "otp", "mfa"],
+        FEDERATED => &["fed"],
         other => return vec![other.to_owned()],
     };
     values.iter().map(|v| (*v).to_owned()).collect()

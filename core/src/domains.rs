@@ -159,6 +159,17 @@ impl TryFrom<domain_row::Model> for OrganizationDomain {
     }
 }
 
+/// The organization for which `domain` (lower case) is verified in the tenant, if any.
+pub(crate) async fn verified_owner_in(tx: &TenantTx, domain: &str) -> Result<Option<Uuid>> {
+    Ok(tx
+        .find::<domain_row::Entity>()
+        .filter(domain_row::Column::Domain.eq(domain))
+        .filter(domain_row::Column::VerifiedAt.is_not_null())
+        .one()
+        .await?
+        .map(|row| row.organization_id))
+}
+
 async fn find_domain(tx: &TenantTx, id: Uuid) -> Result<domain_row::Model> {
     tx.find::<domain_row::Entity>()
         .filter(domain_row::Column::Id.eq(id))

@@ -24,6 +24,7 @@ pub mod email_sign_in;
 pub mod email_templates;
 pub mod ephemeral;
 pub mod error;
+pub mod federation;
 pub mod freshness;
 pub mod granted;
 pub mod identities;
@@ -51,6 +52,7 @@ pub mod session_store;
 pub mod sessions;
 pub mod settings;
 pub mod signing_keys;
+pub mod sso;
 pub mod validate;
 
 pub use actor::{Actor, AdminRole, Permission, Principal};

@@ -26,6 +26,10 @@ pub enum SignInMethod {
     /// A one-time code sent to the account's address.
     EmailCode,
     Password,
+    /// Through an identity provider: the hosted page shows the tenant-wide (social) providers
+    /// as buttons. An organization's provider and `/federation/{id}/start` work whatever the
+    /// methods say.
+    Federated,
 }
 
 impl SignInMethod {
@@ -35,6 +39,7 @@ impl SignInMethod {
             SignInMethod::Passkey => "PASSKEY",
             SignInMethod::EmailCode => "EMAIL_CODE",
             SignInMethod::Password => "PASSWORD",
+            SignInMethod::Federated => "FEDERATED",
         }
     }
 }
@@ -253,8 +258,13 @@ impl TenantSettings {
     }
 
     /// Refuses `method` with a clear error unless the tenant allows it.
+    /// Whether end users may sign in with `method`.
+    pub fn allows(&self, method: SignInMethod) -> bool {
+        self.sign_in_methods.contains(&method)
+    }
+
     pub fn require_sign_in_method(&self, method: SignInMethod) -> Result<()> {
-        if self.sign_in_methods.contains(&method) {
+        if self.allows(method) {
             return Ok(());
         }
         let allowed: Vec<&str> = self.sign_in_methods.iter().map(|m| m.api_name()).collect();

@@ -5,8 +5,10 @@
 
 pub mod crm;
 pub mod custom_domains;
+pub mod federation;
 pub mod lifecycle;
 pub mod operators;
+pub mod outbound;
 pub mod resolution;
 pub mod settings;
 

@@ -94,8 +94,8 @@ pub fn test_settings() -> Settings {
         // Test servers stop (and drop their dispatchers) all the time: what one claimed is
         // taken over soon.
         crm_lease_seconds: 6,
-        // The fake CRMs listen on loopback.
-        crm_allow_private_networks: true,
+        // The fake CRMs and the upstream identity providers listen on loopback.
+        allow_private_networks: true,
         ..Settings::default()
     }
 }

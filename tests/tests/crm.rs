@@ -1019,7 +1019,7 @@ async fn the_cli_backfill_queues_and_delivers_until_done() {
 async fn connectors_cannot_reach_private_addresses_unless_allowed() {
     let receiver = accepting_receiver().await;
     let mut settings = latchkey_tests::test_settings();
-    settings.crm_allow_private_networks = false;
+    settings.allow_private_networks = false;
     // On PostgreSQL a dispatcher here would take other tests' deliveries to loopback
     // receivers and refuse them; testCrmConnector needs none.
     settings.crm_dispatcher = false;

@@ -660,9 +660,56 @@ if (registrationToken) {
 }
 const undoEmailChangeToken = query.get('undo_email_change');
 
-signInForm.addEventListener('submit', (event) => {
+/** Where a sign-in with identity provider `id` starts, carrying the parked request and the address. */
+function federationStart(id, email) {
+  const params = new URLSearchParams();
+  if (authorizationRequest) params.set('authorization_request', authorizationRequest);
+  if (email) params.set('login_hint', email);
+  const search = params.toString();
+  return `${base}federation/${encodeURIComponent(id)}/start${search ? `?${search}` : ''}`;
+}
+
+/**
+ * Shows the tenant-wide identity providers (config.json `identityProviders`, present when the
+ * tenant's sign-in methods include `FEDERATED`) as "Continue with …" links; not on a step-up.
+ */
+function showIdentityProviders() {
+  const providers = Array.isArray(config.identityProviders) ? config.identityProviders : [];
+  const links = providers.map((provider) => {
+    const link = document.createElement('a');
+    link.className = 'button button-secondary';
+    link.href = federationStart(provider.id, '');
+    link.dataset.provider = provider.id;
+    link.textContent = t('signin.continueWith', { name: provider.name });
+    return link;
+  });
+  document.getElementById('federation-buttons').replaceChildren(...links);
+  document.getElementById('federation-section').hidden = links.length === 0 || stepUp;
+}
+
+/**
+ * Home-realm discovery: when some organization signs its people in with SSO
+ * (config.json `enterpriseSso`), the provider that answers for the address's domain, if any.
+ */
+async function organizationProvider(email) {
+  if (config.enterpriseSso !== true || stepUp || !email.includes('@')) return null;
+  const response = await fetch(`${base}federation/discover?email=${encodeURIComponent(email)}`, {
+    headers: { accept: 'application/json' },
+  });
+  if (!response.ok) return null;
+  return (await response.json()).providerId ?? null;
+}
+
+signInForm.addEventListener('submit', async (event) => {
   event.preventDefault();
   const email = signInEmail.value.trim();
+  // An address of an organization with SSO goes to its provider, whatever was pressed.
+  const provider = await organizationProvider(email).catch(() => null);
+  if (provider) {
+    showStatus(t('signin.ssoRedirect'));
+    location.assign(federationStart(provider, email));
+    return;
+  }
   switch (event.submitter) {
     case codeButton:
       startCodeSignIn(email);
@@ -856,6 +903,7 @@ async function init() {
   await localizePage({ config: loaded, preferred: uiLocales, title: 'signin.title' }).catch((error) => {
     failure ??= error;
   });
+  showIdentityProviders();
   showFlash();
   if (invitation) showStatus(t('signin.invited'));
   if (failure) showError(failure);

@@ -111,9 +111,12 @@ pub struct Settings {
     /// Run an outbox dispatcher in this server (off for replicas that should only serve
     /// requests while others deliver).
     pub crm_dispatcher: bool,
-    /// Let CRM connectors call private, loopback and link-local addresses (a CRM or webhook
-    /// receiver inside your own network). Off: a tenant admin cannot aim a connector at the
-    /// deployment's internal services.
+    /// Let every outbound call (CRM connectors, webhooks, identity providers) go to private,
+    /// loopback and link-local addresses and over plain http (a CRM, webhook receiver or
+    /// identity provider inside your own network). Off: a tenant admin cannot aim the server
+    /// at the deployment's internal services.
+    pub allow_private_networks: bool,
+    /// The older name of `allow_private_networks`, still accepted (either one allows).
     pub crm_allow_private_networks: bool,
     /// How many tenants get their own `tenant` label on `latchkey_tenant_graphql_requests_total`
     /// (the rest count as `other`); 0 = no per-tenant metric.
@@ -167,6 +170,7 @@ impl Default for Settings {
             crm_lease_seconds: 120,
             crm_concurrency: 8,
             crm_dispatcher: true,
+            allow_private_networks: false,
             crm_allow_private_networks: false,
             metrics_tenant_label_limit: 0,
             metrics_token: None,
@@ -233,7 +237,8 @@ pub struct Config {
     pub dns_server: Option<SocketAddr>,
     pub dispatch: DispatchSettings,
     pub crm_timeout: std::time::Duration,
-    pub crm_allow_private_networks: bool,
+    /// `LATCHKEY_ALLOW_PRIVATE_NETWORKS` or its alias `LATCHKEY_CRM_ALLOW_PRIVATE_NETWORKS`.
+    pub allow_private_networks: bool,
     pub crm_dispatcher: bool,
     pub metrics_tenant_label_limit: usize,
     /// The bearer token `/metrics` requires; `None` = open.
@@ -464,7 +469,8 @@ impl Config {
             metrics_tenant_label_limit: settings.metrics_tenant_label_limit,
             metrics_token: settings.metrics_token,
             shutdown_drain: std::time::Duration::from_millis(settings.shutdown_drain_ms),
-            crm_allow_private_networks: settings.crm_allow_private_networks,
+            allow_private_networks: settings.allow_private_networks
+                || settings.crm_allow_private_networks,
             crm_dispatcher: settings.crm_dispatcher,
             bind,
             data_dir: settings.data_dir,

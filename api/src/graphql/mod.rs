@@ -23,6 +23,7 @@ pub mod email_verification;
 pub mod entitlements;
 pub mod events;
 pub mod identities;
+pub mod identity_providers;
 pub mod invitations;
 pub mod limits;
 pub mod loaders;

@@ -197,6 +197,15 @@ impl Identity {
         super::profile::consent_history(ctx, &self.id).await
     }
 
+    /// The identity providers this identity is linked to (oldest first): admins with the
+    /// viewer role, or the identity itself.
+    async fn federated_links(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::identity_providers::FederatedLink>> {
+        super::identity_providers::federated_links(ctx, parse_id("id", &self.id)?).await
+    }
+
     /// The organizations this identity belongs to, as memberships (oldest first).
     #[graphql(complexity = "page_cost(first, child_complexity)")]
     async fn organizations(

@@ -76,6 +76,9 @@ pub enum SignInMethod {
     /// A one-time code sent to the account's address (`signInWithEmailCode`).
     EmailCode,
     Password,
+    /// Through an identity provider: the hosted page shows the tenant-wide providers as
+    /// buttons (an organization's provider works whatever the methods say).
+    Federated,
 }
 
 impl From<core_settings::SignInMethod> for SignInMethod {
@@ -84,6 +87,7 @@ impl From<core_settings::SignInMethod> for SignInMethod {
             core_settings::SignInMethod::Passkey => SignInMethod::Passkey,
             core_settings::SignInMethod::EmailCode => SignInMethod::EmailCode,
             core_settings::SignInMethod::Password => SignInMethod::Password,
+            core_settings::SignInMethod::Federated => SignInMethod::Federated,
         }
     }
 }
@@ -94,6 +98,7 @@ impl From<SignInMethod> for core_settings::SignInMethod {
             SignInMethod::Passkey => core_settings::SignInMethod::Passkey,
             SignInMethod::EmailCode => core_settings::SignInMethod::EmailCode,
             SignInMethod::Password => core_settings::SignInMethod::Password,
+            SignInMethod::Federated => core_settings::SignInMethod::Federated,
         }
     }
 }

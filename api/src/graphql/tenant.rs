@@ -18,6 +18,7 @@ use super::email_verification::EmailVerificationMutation;
 use super::entitlements::{EntitlementMutation, EntitlementQuery};
 use super::events::EventQuery;
 use super::identities::{IdentityMutation, IdentityQuery};
+use super::identity_providers::{IdentityProviderMutation, IdentityProviderQuery};
 use super::invitations::InvitationMutation;
 use super::organization_roles::{OrganizationRoleMutation, OrganizationRoleQuery};
 use super::organizations::{OrganizationMutation, OrganizationQuery};
@@ -53,6 +54,7 @@ pub struct TenantQuery(
     ConnectorQuery,
     RecoveryQuery,
     EmailTemplateQuery,
+    IdentityProviderQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.
@@ -78,4 +80,5 @@ pub struct TenantMutation(
     EmailVerificationMutation,
     RecoveryMutation,
     EmailTemplateMutation,
+    IdentityProviderMutation,
 );

@@ -147,7 +147,7 @@ async fn catalog(path: web::Path<(String, String)>) -> Result<HttpResponse, Http
 }
 
 /// What the hosted pages need before anyone signs in: the tenant's name and branding, its
-/// sign-in settings, and for the account page the attributes end users may edit themselves
+/// sign-in settings and identity providers, and for the account page the attributes end users may edit themselves
 /// (only the `userEditable` ones: the others are the tenant's business) and the consent
 /// purposes they decide on. Public: nothing in it is secret.
 async fn page_config(
@@ -155,8 +155,10 @@ async fn page_config(
     request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (_, tenant) = resolve(&state, &request, &slug).await?;
+    let (scope, tenant) = resolve(&state, &request, &slug).await?;
     let settings = &tenant.settings;
+    let federation =
+        latchkey_core::federation::sign_in_options(&state.services.db, &scope, settings).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .json(json!({
@@ -174,6 +176,19 @@ async fn page_config(
                 .map(|method| method.api_name())
                 .collect::<Vec<_>>(),
             "requireSecondFactor": settings.require_second_factor,
+            // The tenant-wide providers, as buttons (with `FEDERATED` in `signInMethods`).
+            "identityProviders": federation
+                .buttons
+                .iter()
+                .map(|provider| json!({
+                    "id": provider.id,
+                    "name": provider.name,
+                    "preset": provider.preset.as_str(),
+                }))
+                .collect::<Vec<_>>(),
+            // Some organization signs its people in with SSO: the page asks for the address
+            // first (`federation/discover`).
+            "enterpriseSso": federation.enterprise,
             "attributeSchema": settings
                 .attribute_schema
                 .iter()

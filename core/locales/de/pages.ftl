@@ -15,3 +15,6 @@ choose-organization-text = Sie gehören mehreren Organisationen an. Bei welcher 
 access-denied-title = Sie können sich bei dieser Anwendung nicht anmelden
 access-denied-text = Ihr Konto ist angemeldet, aber die Anwendung lässt es nicht zu. Bitten Sie den Betreiber der Anwendung um Zugang oder melden Sie sich mit einem anderen Konto an.
 access-denied-return = Zurück zur Anwendung
+
+federation-title = Die Anmeldung über Ihren Anbieter wurde nicht abgeschlossen
+federation-return = Zurück zur Anmeldung

@@ -16,3 +16,6 @@ choose-organization-text = You belong to several organizations. Which one do you
 access-denied-title = You cannot sign in to this application
 access-denied-text = Your account is signed in, but the application does not let it in. Ask the application's owner for access, or sign in with another account.
 access-denied-return = Return to the application
+
+federation-title = Sign-in through your provider did not complete
+federation-return = Back to sign-in

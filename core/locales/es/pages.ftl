@@ -15,3 +15,6 @@ choose-organization-text = Pertenece a varias organizaciones. ¿En cuál quiere 
 access-denied-title = No puede iniciar sesión en esta aplicación
 access-denied-text = Su cuenta ha iniciado sesión, pero la aplicación no la admite. Pida acceso al responsable de la aplicación o inicie sesión con otra cuenta.
 access-denied-return = Volver a la aplicación
+
+federation-title = El inicio de sesión con su proveedor no se completó
+federation-return = Volver al inicio de sesión

@@ -15,3 +15,6 @@ choose-organization-text = Vous appartenez à plusieurs organisations. À laquel
 access-denied-title = Vous ne pouvez pas vous connecter à cette application
 access-denied-text = Votre compte est connecté, mais l'application ne l'admet pas. Demandez l'accès au responsable de l'application ou connectez-vous avec un autre compte.
 access-denied-return = Revenir à l'application
+
+federation-title = La connexion par votre fournisseur n'a pas abouti
+federation-return = Revenir à la connexion

@@ -33,6 +33,8 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    /// An identity provider's id: the sign-in goes straight to that provider.
+    pub idp_hint: Option<String>,
     /// The languages the end user prefers for the pages, best first, space-separated BCP 47
     /// tags (OpenID Connect Core §3.1.2.1); passed on to the sign-in page.
     pub ui_locales: Option<String>,
@@ -60,6 +62,9 @@ pub struct AuthorizationRequest {
     pub prompt_login: bool,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
+    /// `idp_hint`: the identity provider the sign-in goes straight to.
+    #[serde(default)]
+    pub idp_hint: Option<uuid::Uuid>,
     /// `ui_locales`, as the client sent it: the sign-in page's language choice uses it.
     #[serde(default)]
     pub ui_locales: Option<String>,
@@ -241,6 +246,16 @@ impl Provider<'_> {
             prompt_login: prompts.contains(&"login"),
             max_age,
             login_hint: bounded("login_hint", params.login_hint, 320)?,
+            idp_hint: params
+                .idp_hint
+                .map(|hint| {
+                    uuid::Uuid::parse_str(&hint).map_err(|_| {
+                        OAuthError::invalid_request(
+                            "idp_hint must be the id of an identity provider",
+                        )
+                    })
+                })
+                .transpose()?,
             ui_locales: bounded("ui_locales", params.ui_locales, 200)?,
             select_organization: prompts.contains(&"select_organization") && organization.is_none(),
             organization: bounded("organization", organization, 100)?,

@@ -55,6 +55,8 @@ pub enum AuthorizeOutcome {
     SignIn {
         handle: String,
         login_hint: Option<String>,
+        /// The identity provider to go straight to (`idp_hint`).
+        idp_hint: Option<uuid::Uuid>,
         /// The languages the client asked the pages to be in (`ui_locales`).
         ui_locales: Option<String>,
         prompt_login: bool,
@@ -241,6 +243,7 @@ impl Provider<'_> {
             None => AuthorizeOutcome::SignIn {
                 handle: self.park_request(&request).await?,
                 login_hint: request.login_hint,
+                idp_hint: request.idp_hint,
                 ui_locales: request.ui_locales,
                 prompt_login: request.prompt_login,
                 passkey_required: step_up || request.phishing_resistant,
@@ -268,6 +271,7 @@ mod tests {
             prompt_login: false,
             max_age: None,
             login_hint: None,
+            idp_hint: None,
             ui_locales: None,
             organization: None,
             select_organization,

@@ -140,6 +140,40 @@ pub async fn update_member(
     Ok(member)
 }
 
+/// Sets a member's lasting roles to `roles` where they differ, as an identity provider's role
+/// mapping says at a sign-in; audited and published like [`update_member`]. Nothing happens
+/// for someone who is not a member.
+pub(crate) async fn sync_roles_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+    roles: &[String],
+) -> Result<()> {
+    let Some(current) = find_membership(tx, organization_id, identity_id).await? else {
+        return Ok(());
+    };
+    let before = Membership::try_from(current.clone())?;
+    let roles = check_roles(tx, roles).await?;
+    if roles == before.roles {
+        return Ok(());
+    }
+    let mut active: member_row::ActiveModel = current.into();
+    active.roles = Set(json!(roles));
+    active.updated_at = Set(Utc::now());
+    let membership = Membership::try_from(tx.update(active).await?)?;
+    record(
+        tx,
+        actor,
+        "organization.member.update",
+        "organization",
+        organization_id,
+        json!({ "identityId": identity_id, "roles": membership.roles, "by": "identity_provider" }),
+    )
+    .await?;
+    publish_membership(tx, actor, EventType::MembershipUpdated, &membership).await
+}
+
 /// Replaces a member's lasting roles ([`update_member`] with only roles).
 pub async fn update_member_roles(
     db: &Database,

@@ -103,6 +103,9 @@ impl Ceremonies<'_> {
         method: &str,
         mut details: Value,
     ) -> Result<IssuedTokens> {
+        if method != crate::auth_method::FEDERATED {
+            crate::sso::check_in(tx, identity_id, None).await?;
+        }
         identities::touch_sign_in(tx, identity_id).await?;
         let tokens =
             crate::sessions::start_session(tx, &self.issuer, identity_id, method, &self.client)
@@ -130,6 +133,18 @@ impl Ceremonies<'_> {
         reason: &str,
         identity_id: Option<Uuid>,
     ) {
+        self.audit_refusal(action, json!({ "reason": reason }), identity_id)
+            .await;
+    }
+
+    /// Audits a refused ceremony or sign-in in a transaction of its own (the refused one
+    /// wrote nothing); a failure to record is logged.
+    pub(crate) async fn audit_refusal(
+        &self,
+        action: &str,
+        details: Value,
+        identity_id: Option<Uuid>,
+    ) {
         let record = async {
             let tx = self.db.begin_tenant(self.scope).await?;
             let target = identity_id.map(|id| id.to_string());
@@ -141,13 +156,13 @@ impl Ceremonies<'_> {
                     kind: "identity",
                     id,
                 }),
-                json!({ "reason": reason }),
+                details,
             )
             .await?;
             tx.commit().await
         };
         if let Err(error) = record.await {
-            tracing::error!(error = ?error, "could not record a failed ceremony");
+            tracing::error!(error = ?error, "could not record a refusal");
         }
     }
 

@@ -24,4 +24,4 @@ pub use manage::{Passkey, count_passkeys, list_passkeys, rename_passkey, revoke_
 pub(crate) use registration::insert_registration_link_in;
 pub use registration::{BeginRegistration, REGISTRATION_TOKEN_PREFIX, create_registration_link};
 pub use relying_party::RelyingParty;
-pub(crate) use rows::all_passkey_ids_of;
+pub(crate) use rows::{all_passkey_ids_of, has_passkey_in};

@@ -45,6 +45,11 @@ pub(super) async fn passkeys_of(
         .await?)
 }
 
+/// Whether the identity has an active passkey.
+pub(crate) async fn has_passkey_in(tx: &TenantTx, identity_id: Uuid) -> Result<bool> {
+    Ok(!passkeys_of(tx, identity_id).await?.is_empty())
+}
+
 /// The ids of every passkey an identity ever registered, revoked ones included.
 pub(crate) async fn all_passkey_ids_of(tx: &TenantTx, identity_id: Uuid) -> Result<Vec<Uuid>> {
     Ok(tx

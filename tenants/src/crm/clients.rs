@@ -12,12 +12,12 @@ mod push;
 
 use super::connector::ConnectorKind;
 use chrono::Utc;
-use http::{PublicOnly, check, send_traced};
+use http::{check, send_traced};
 use latchkey_core::outbox::DomainEvent;
 use reqwest::{RequestBuilder, Response};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -91,15 +91,8 @@ impl Clients {
     /// addresses (for CRMs and receivers inside your own network; off by default, so a tenant
     /// admin cannot point a connector at the deployment's internal services).
     pub fn new(timeout: Duration, allow_private_networks: bool) -> Self {
-        let mut builder = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Latchkey/", env!("CARGO_PKG_VERSION")));
-        if !allow_private_networks {
-            builder = builder.dns_resolver(Arc::new(PublicOnly));
-        }
         Self {
-            http: builder.build().expect("an HTTP client with rustls"),
+            http: crate::outbound::client(timeout, allow_private_networks),
             allow_private: allow_private_networks,
             tokens: Mutex::new(HashMap::new()),
         }

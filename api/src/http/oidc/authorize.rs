@@ -111,6 +111,7 @@ async fn authorize(
         AuthorizeOutcome::SignIn {
             handle,
             login_hint,
+            idp_hint,
             ui_locales,
             prompt_login,
             passkey_required,
@@ -118,6 +119,7 @@ async fn authorize(
             &tenant,
             &handle,
             login_hint.as_deref(),
+            idp_hint.filter(|_| !passkey_required),
             ui_locales.as_deref(),
             prompt_login,
             passkey_required,
@@ -200,17 +202,35 @@ fn access_denied(
 
 /// Sends the browser to the hosted sign-in page, which comes back to
 /// `authorize?authorization_request={handle}` once the user has signed in. The page is shown in
-/// the first of `ui_locales` it has a catalog for.
+/// the first of `ui_locales` it has a catalog for. With an `idp_hint`, the browser goes to that
+/// identity provider's start instead (which comes back the same way).
 fn to_sign_in(
     tenant: &Tenant,
     handle: &str,
     login_hint: Option<&str>,
+    idp_hint: Option<uuid::Uuid>,
     ui_locales: Option<&str>,
     prompt_login: bool,
     passkey_required: bool,
 ) -> HttpResponse {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     query.append_pair("authorization_request", handle);
+    if let Some(provider) = idp_hint {
+        if let Some(hint) = login_hint {
+            query.append_pair("login_hint", hint);
+        }
+        return HttpResponse::SeeOther()
+            .insert_header((
+                header::LOCATION,
+                format!(
+                    "{}federation/{provider}/start?{}",
+                    cookie_path(tenant),
+                    query.finish()
+                ),
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish();
+    }
     if passkey_required {
         query.append_pair("step_up", "passkey");
     }

@@ -145,7 +145,7 @@ async fn end_session(
     Ok(response)
 }
 
-fn session_cookie(state: &AppState, tenant: &Tenant, value: String) -> Cookie<'static> {
+pub(super) fn session_cookie(state: &AppState, tenant: &Tenant, value: String) -> Cookie<'static> {
     Cookie::build(SESSION_COOKIE, value)
         .path(cookie_path(tenant))
         .http_only(true)

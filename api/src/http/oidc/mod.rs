@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod browser_session;
 pub mod client;
 pub mod discovery;
+pub mod federation;
 pub mod introspection;
 pub mod responses;
 pub mod token;
@@ -65,6 +66,22 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route(
             "/t/{slug}/oauth2/session",
             web::post().to(browser_session::establish_session),
+        )
+        .route(
+            "/t/{slug}/federation/{provider}/start",
+            web::get().to(federation::start),
+        )
+        .route(
+            "/t/{slug}/federation/discover",
+            web::get().to(federation::discover),
+        )
+        .route(
+            "/t/{slug}/federation/callback",
+            web::get().to(federation::callback_get),
+        )
+        .route(
+            "/t/{slug}/federation/callback",
+            web::post().to(federation::callback_post),
         )
         .route(
             "/t/{slug}/oauth2/{endpoint}",

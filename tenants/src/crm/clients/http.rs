@@ -1,41 +1,15 @@
 //! The HTTP transport of the CRM clients: calls go to public addresses only (by
-//! [`latchkey_core::net::is_public`], unless private networks are allowed), carry the W3C trace
+//! [`crate::outbound`], unless private networks are allowed), carry the W3C trace
 //! context of the current span, and their answers are read into a JSON body or a [`Failure`]
 //! that says whether a retry can help.
 
 use super::Failure;
-use latchkey_core::net::{is_public, why_not_public};
 use opentelemetry::propagation::{Injector, TextMapPropagator};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::Value;
-use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
-
-/// Resolves host names to their public addresses only; a name with none is refused.
-pub(super) struct PublicOnly;
-
-impl Resolve for PublicOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .filter(|address| is_public(address.ip()))
-                .collect();
-            if found.is_empty() {
-                return Err(format!(
-                    "{host} resolves to no public address; CRM calls go to public addresses only"
-                )
-                .into());
-            }
-            let addresses: Addrs = Box::new(found.into_iter());
-            Ok(addresses)
-        })
-    }
-}
 
 /// Sends the W3C trace context of the current span (`traceparent`, `tracestate`) along, when
 /// spans are exported.
@@ -64,17 +38,8 @@ pub(super) async fn send_traced(
     let request = request
         .build()
         .map_err(|error| Failure::permanent(format!("the request cannot be built: {error}")))?;
-    if let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = request.url().host()
-        && let Some(Ok(ip)) = request
-            .url()
-            .host_str()
-            .map(|h| h.trim_matches(['[', ']']).parse::<IpAddr>())
-        && !allow_private
-        && let Some(why) = why_not_public(ip)
-    {
-        return Err(Failure::permanent(format!(
-            "{ip} is not a public address ({why}); CRM calls go to public addresses only"
-        )));
+    if let Some(why) = crate::outbound::refused_literal(request.url(), allow_private) {
+        return Err(Failure::permanent(why));
     }
     client.execute(request).await.map_err(|error| {
         let what = if error.is_timeout() {

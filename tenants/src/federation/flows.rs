@@ -1,0 +1,322 @@
+//! The federated sign-in flow: the start (a flow kept under a random `state` for ten minutes,
+//! the browser sent to the provider) and the callback (the flow taken once by its `state`,
+//! the code exchanged, the ID token validated, the person signed in or the account linked).
+//! Every refusal is audited with its reason.
+
+use super::discovery::Directory;
+use super::http::ProviderHttp;
+use super::oidc::{self, Refused};
+use latchkey_core::crypto::MasterKey;
+use latchkey_core::ephemeral::StoreKey;
+use latchkey_core::error::{Error, Result};
+use latchkey_core::federation::{self, FederatedLink, IdentityProvider};
+use latchkey_core::oauth::s256_challenge;
+use latchkey_core::passkeys::{Ceremonies, CeremonyOutcome};
+use latchkey_core::secrets;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How long a started flow waits for the provider's answer.
+const FLOW_TTL: Duration = Duration::from_secs(600);
+
+/// Where the browser goes once the flow is done.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Then {
+    /// Back to `authorize` with the parked authorization request.
+    Authorize { handle: String },
+    /// To the account page.
+    Account,
+    /// Link the provider's account to this signed-in identity, then to the account page.
+    Link { identity_id: Uuid },
+}
+
+#[derive(Serialize, Deserialize)]
+struct Flow {
+    provider_id: Uuid,
+    nonce: String,
+    verifier: String,
+    then: Then,
+    /// The hash of the secret the starting browser keeps in a cookie: only that browser may
+    /// finish the flow (no signing someone in to the attacker's account with a forged link).
+    browser: String,
+}
+
+/// What the provider sent back to the callback.
+#[derive(Clone, Debug, Default)]
+pub struct Callback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    /// The secret of the browser's flow cookie.
+    pub browser: Option<String>,
+}
+
+/// A started flow: where to send the browser, and the secret it keeps in a cookie.
+pub struct Started {
+    pub redirect: String,
+    pub browser_secret: String,
+}
+
+/// How a flow ended.
+pub enum Finished {
+    SignedIn {
+        outcome: CeremonyOutcome,
+        then: Then,
+        /// The provider's preset (for metrics).
+        preset: &'static str,
+    },
+    Linked {
+        link: FederatedLink,
+        then: Then,
+        preset: &'static str,
+    },
+}
+
+/// The outbound client and the providers' documents: one per server.
+pub struct Federation {
+    pub http: ProviderHttp,
+    pub directory: Directory,
+}
+
+fn flow_key(ceremonies: &Ceremonies<'_>, state: &str) -> StoreKey {
+    StoreKey::tenant(ceremonies.scope, "federation", &secrets::hash(state))
+}
+
+impl Federation {
+    /// `allow_private`: `LATCHKEY_ALLOW_PRIVATE_NETWORKS`.
+    pub fn new(timeout: Duration, allow_private: bool) -> Self {
+        Self {
+            http: ProviderHttp::new(timeout, allow_private),
+            directory: Directory::default(),
+        }
+    }
+
+    /// Starts a flow with provider `provider_id` of the tenant (`NotFound` for another
+    /// tenant's): answers the provider's URL to send the browser to and the browser's secret.
+    pub async fn start(
+        &self,
+        ceremonies: &Ceremonies<'_>,
+        master_key: &MasterKey,
+        provider_id: Uuid,
+        callback_url: &str,
+        then: Then,
+        login_hint: Option<&str>,
+    ) -> Result<Started> {
+        let (provider, credentials) =
+            federation::provider_for_flow(ceremonies.db, ceremonies.scope, master_key, provider_id)
+                .await?;
+        let discovered = self
+            .directory
+            .get(&self.http, &provider)
+            .await
+            .map_err(|why| self.unreachable(&provider, why))?;
+        let state = secrets::generate("");
+        let browser_secret = secrets::generate("");
+        let flow = Flow {
+            browser: secrets::hash(&browser_secret),
+            provider_id,
+            nonce: secrets::generate(""),
+            verifier: secrets::generate(""),
+            then,
+        };
+        ceremonies
+            .store
+            .set(
+                &flow_key(ceremonies, &state),
+                &serde_json::to_vec(&flow).map_err(Error::internal)?,
+                FLOW_TTL,
+            )
+            .await?;
+        let redirect = oidc::authorization_url(
+            &discovered,
+            &provider,
+            &credentials,
+            callback_url,
+            &state,
+            &flow.nonce,
+            &s256_challenge(&flow.verifier),
+            login_hint.filter(|hint| hint.len() <= 320),
+        );
+        Ok(Started {
+            redirect,
+            browser_secret,
+        })
+    }
+
+    fn unreachable(&self, provider: &IdentityProvider, why: String) -> Error {
+        tracing::warn!(provider.id = %provider.id, error = %why, "identity provider unreachable");
+        Error::Refused(format!(
+            "{} cannot be reached just now; try again later or sign in another way",
+            provider.name
+        ))
+    }
+
+    /// Finishes a flow at the callback.
+    pub async fn finish(
+        &self,
+        ceremonies: &Ceremonies<'_>,
+        master_key: &MasterKey,
+        callback_url: &str,
+        callback: Callback,
+    ) -> Result<Finished> {
+        let refuse = |provider: Option<Uuid>, reason: &'static str, message: String| async move {
+            federation::record_refusal(ceremonies, provider, reason, None).await;
+            Error::Refused(message)
+        };
+        let Some(state) = callback.state.as_deref().filter(|s| s.len() <= 100) else {
+            return Err(refuse(
+                None,
+                "missing_state",
+                "the provider's answer carries no state; start the sign-in again".into(),
+            )
+            .await);
+        };
+        let Some(flow) = ceremonies.store.take(&flow_key(ceremonies, state)).await? else {
+            return Err(refuse(
+                None,
+                "unknown_state",
+                "this sign-in has expired or was already used; start it again".into(),
+            )
+            .await);
+        };
+        let flow: Flow = serde_json::from_slice(&flow).map_err(Error::internal)?;
+        let provider_id = Some(flow.provider_id);
+        let same_browser = callback
+            .browser
+            .as_deref()
+            .is_some_and(|secret| secrets::same_secret(&secrets::hash(secret), &flow.browser));
+        if !same_browser {
+            return Err(refuse(
+                provider_id,
+                "other_browser",
+                "this sign-in was started in another browser; start it again here".into(),
+            )
+            .await);
+        }
+        if let Some(error) = callback.error {
+            let description = callback.error_description.unwrap_or_default();
+            return Err(refuse(
+                provider_id,
+                "provider_error",
+                format!(
+                    "the provider did not sign you in ({error}{}{description})",
+                    if description.is_empty() { "" } else { ": " }
+                ),
+            )
+            .await);
+        }
+        let Some(code) = callback.code else {
+            return Err(refuse(
+                provider_id,
+                "missing_code",
+                "the provider's answer carries no code".into(),
+            )
+            .await);
+        };
+        let (provider, credentials) = federation::provider_for_flow(
+            ceremonies.db,
+            ceremonies.scope,
+            master_key,
+            flow.provider_id,
+        )
+        .await?;
+        let discovered = self
+            .directory
+            .get(&self.http, &provider)
+            .await
+            .map_err(|why| self.unreachable(&provider, why))?;
+        let token_endpoint = discovered
+            .metadata
+            .token_endpoint()
+            .map(|t| t.as_str().to_owned())
+            .unwrap_or_default();
+        let answer = self
+            .http
+            .post_form(
+                &token_endpoint,
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", callback_url),
+                    ("code_verifier", &flow.verifier),
+                ],
+                &credentials.client_id,
+                credentials.client_secret.as_deref(),
+            )
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(why) => {
+                tracing::warn!(provider.id = %provider.id, error = %why, "code exchange failed");
+                return Err(refuse(
+                    provider_id,
+                    "code_exchange_failed",
+                    format!("{} did not accept the sign-in: {why}", provider.name),
+                )
+                .await);
+            }
+        };
+        let Some(id_token) = answer["id_token"].as_str() else {
+            return Err(refuse(
+                provider_id,
+                "no_id_token",
+                format!("{} answered without an ID token", provider.name),
+            )
+            .await);
+        };
+        let now = ceremonies.clock.now();
+        let verified = match oidc::verify(
+            &discovered,
+            &provider,
+            &credentials,
+            id_token,
+            &flow.nonce,
+            now,
+        ) {
+            Err(refusal) if oidc::unknown_key(&refusal) => {
+                // The provider may have rolled its keys over since they were read.
+                let refreshed = self
+                    .directory
+                    .refresh_keys(&self.http, &provider, &discovered)
+                    .await
+                    .map_err(|why| self.unreachable(&provider, why))?;
+                oidc::verify(
+                    &refreshed,
+                    &provider,
+                    &credentials,
+                    id_token,
+                    &flow.nonce,
+                    now,
+                )
+            }
+            other => other,
+        };
+        let profile = match verified {
+            Ok(profile) => profile,
+            Err(Refused { reason, message }) => {
+                return Err(refuse(provider_id, reason, message).await);
+            }
+        };
+        match flow.then {
+            Then::Link { identity_id } => {
+                let link =
+                    federation::link_federated(ceremonies, identity_id, &provider, profile).await?;
+                Ok(Finished::Linked {
+                    link,
+                    then: Then::Link { identity_id },
+                    preset: provider.preset.as_str(),
+                })
+            }
+            then => {
+                let outcome = federation::sign_in_federated(ceremonies, &provider, profile).await?;
+                Ok(Finished::SignedIn {
+                    outcome,
+                    then,
+                    preset: provider.preset.as_str(),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Federation's protocol side: the OpenID Connect relying party that signs people in through
+//! a tenant's identity providers. The rules that need no network (providers, links, linking,
+//! provisioning) are in [`latchkey_core::federation`].
+//!
+//! Layers: `http` (the outbound client) → `discovery` (documents and keys, cached) → `oidc`
+//! (authorization URL, ID token validation) → `flows` (start and callback) → `manage` (the
+//! services the API calls).
+
+mod discovery;
+mod flows;
+mod http;
+mod manage;
+mod oidc;
+
+pub use flows::{Callback, Federation, Finished, Started, Then};
+pub use manage::{create_identity_provider, test_identity_provider, update_identity_provider};

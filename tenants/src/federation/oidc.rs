@@ -1,0 +1,227 @@
+//! The OpenID Connect code flow with an upstream provider, as a relying party: the
+//! authorization request (PKCE S256, `state`, `nonce`), the code exchange, and the ID token's
+//! validation with the `openidconnect` crate (signature by the provider's keys, issuer,
+//! audience, expiry, nonce; Microsoft's multi-tenant issuers checked against `tid`). What the
+//! token says becomes a [`FederatedProfile`], with the preset's rule for a proven address.
+
+use super::discovery::{Discovered, named_issuer};
+use latchkey_core::federation::{Credentials, FederatedProfile, IdentityProvider, Preset};
+use openidconnect::core::{
+    CoreGenderClaim, CoreIdTokenVerifier, CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+};
+use openidconnect::{
+    AdditionalClaims, ClaimsVerificationError, ClientId, IdToken, IssuerUrl, Nonce,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// The claims read besides the standard ones: every other claim, by name (Microsoft's `tid`,
+/// `oid`, `xms_edov`, Google's `hd`, the role mapping's claim).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct OtherClaims {
+    #[serde(flatten)]
+    pub claims: HashMap<String, Value>,
+}
+
+impl AdditionalClaims for OtherClaims {}
+
+type ProviderIdToken = IdToken<
+    OtherClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJwsSigningAlgorithm,
+>;
+
+/// The asymmetric algorithms accepted (never HMAC with the client secret, never `none`).
+const ALGORITHMS: [CoreJwsSigningAlgorithm; 7] = [
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha384,
+    CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha512,
+    CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+    CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+    CoreJwsSigningAlgorithm::EdDsa,
+];
+
+/// The URL that sends the browser to the provider.
+#[allow(clippy::too_many_arguments)]
+pub fn authorization_url(
+    discovered: &Discovered,
+    provider: &IdentityProvider,
+    credentials: &Credentials,
+    redirect_uri: &str,
+    state: &str,
+    nonce: &str,
+    code_challenge: &str,
+    login_hint: Option<&str>,
+) -> String {
+    let mut url = url::Url::parse(discovered.metadata.authorization_endpoint().as_str())
+        .expect("a checked authorization endpoint");
+    {
+        let mut query = url.query_pairs_mut();
+        query
+            .append_pair("response_type", "code")
+            .append_pair("client_id", &credentials.client_id)
+            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("scope", &provider.scopes().join(" "))
+            .append_pair("state", state)
+            .append_pair("nonce", nonce)
+            .append_pair("code_challenge", code_challenge)
+            .append_pair("code_challenge_method", "S256");
+        if let Some(hint) = login_hint {
+            query.append_pair("login_hint", hint);
+        }
+    }
+    url.into()
+}
+
+/// Why an ID token was refused: a reason for the audit log, and a message for the person.
+pub struct Refused {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+fn refused(reason: &'static str, message: impl Into<String>) -> Refused {
+    Refused {
+        reason,
+        message: message.into(),
+    }
+}
+
+/// Whether the verification failed for want of the signing key (a key the provider rolled
+/// over to since its keys were read).
+pub fn unknown_key(refusal: &Refused) -> bool {
+    refusal.reason == "bad_signature"
+}
+
+/// Validates the ID token and reads the profile it proves. `now` is the clock's time.
+pub fn verify(
+    discovered: &Discovered,
+    provider: &IdentityProvider,
+    credentials: &Credentials,
+    id_token: &str,
+    nonce: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<FederatedProfile, Refused> {
+    let token: ProviderIdToken = id_token.parse().map_err(|_| {
+        refused(
+            "malformed_id_token",
+            "the provider's ID token is not a signed JWT",
+        )
+    })?;
+    let issuer = provider.issuer().unwrap_or_default();
+    let multi_tenant = provider.preset.multi_tenant(issuer);
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(credentials.client_id.clone()),
+        IssuerUrl::new(discovered.metadata.issuer().as_str().to_owned())
+            .map_err(|_| refused("bad_issuer", "the provider's issuer is not a URL"))?,
+        discovered.jwks.clone(),
+    )
+    .set_allowed_algs(ALGORITHMS)
+    .require_issuer_match(!multi_tenant)
+    .set_time_fn(move || now);
+    let claims = token
+        .claims(&verifier, &Nonce::new(nonce.to_owned()))
+        .map_err(|error| match error {
+            ClaimsVerificationError::InvalidIssuer(why) => refused(
+                "wrong_issuer",
+                format!("the ID token is from another issuer ({why})"),
+            ),
+            ClaimsVerificationError::InvalidAudience(why) => refused(
+                "wrong_audience",
+                format!("the ID token is for another client ({why})"),
+            ),
+            ClaimsVerificationError::InvalidNonce(_) => refused(
+                "wrong_nonce",
+                "the ID token answers another sign-in (nonce)",
+            ),
+            ClaimsVerificationError::Expired(_) => {
+                refused("expired_id_token", "the provider's ID token has expired")
+            }
+            ClaimsVerificationError::SignatureVerification(why) => refused(
+                "bad_signature",
+                format!(
+                    "the ID token's signature does not verify with the provider's keys ({why})"
+                ),
+            ),
+            other => refused(
+                "invalid_id_token",
+                format!("the ID token is not valid ({other})"),
+            ),
+        })?;
+    let other = &claims.additional_claims().claims;
+    let text = |name: &str| other.get(name).and_then(Value::as_str).map(str::to_owned);
+    let truthy = |name: &str| match other.get(name) {
+        Some(Value::Bool(value)) => *value,
+        Some(Value::String(value)) => matches!(value.as_str(), "true" | "1"),
+        Some(Value::Number(value)) => value.as_u64() == Some(1),
+        _ => false,
+    };
+    let email = claims.email().map(|e| e.as_str().to_owned());
+    let verified = claims.email_verified() == Some(true);
+    let domain = email
+        .as_deref()
+        .and_then(|e| e.rsplit_once('@'))
+        .map(|(_, d)| d.to_ascii_lowercase());
+    let subject = claims.subject().as_str().to_owned();
+    let (subject, email_proven) = match provider.preset {
+        Preset::Microsoft => {
+            let (Some(tid), Some(oid)) = (text("tid"), text("oid")) else {
+                return Err(refused(
+                    "missing_tid_oid",
+                    "the Microsoft ID token has no tid or oid claim",
+                ));
+            };
+            if multi_tenant {
+                let expected = named_issuer(&discovered.metadata).replace("{tenantid}", &tid);
+                if claims.issuer().as_str() != expected {
+                    return Err(refused(
+                        "wrong_issuer",
+                        format!(
+                            "the ID token's issuer {} is not its tenant's ({expected})",
+                            claims.issuer().as_str()
+                        ),
+                    ));
+                }
+            }
+            // Entra's email claim is not proven unless `xms_edov` says its domain owner is
+            // verified (the nOAuth case).
+            (
+                format!("{tid}/{oid}"),
+                email.is_some() && truthy("xms_edov"),
+            )
+        }
+        Preset::Google => {
+            let consumer = matches!(domain.as_deref(), Some("gmail.com" | "googlemail.com"));
+            let hosted = text("hd").is_some_and(|hd| Some(hd.to_ascii_lowercase()) == domain);
+            (subject, verified && (consumer || hosted))
+        }
+        Preset::Generic | Preset::Apple | Preset::Github => (subject, verified),
+    };
+    let groups_claim = provider
+        .role_mapping
+        .as_ref()
+        .map(|m| m.claim.as_str())
+        .unwrap_or("groups");
+    let groups = match other.get(groups_claim) {
+        Some(Value::Array(values)) => values
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .take(500)
+            .collect(),
+        Some(Value::String(value)) => vec![value.clone()],
+        _ => Vec::new(),
+    };
+    Ok(FederatedProfile {
+        subject,
+        email,
+        email_proven,
+        display_name: claims
+            .name()
+            .and_then(|name| name.get(None))
+            .map(|name| name.as_str().to_owned()),
+        groups,
+    })
+}
