@@ -179,14 +179,50 @@ async fn a_person_signs_in_through_another_latchkey_tenant_and_is_linked_by_subj
     let (callback, flow_cookie) = through_upstream(&app, &down, &provider, &upstream, "").await;
     let (status, location, cookies, body) = get(&callback, Some(&flow_cookie)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    // The hosted page collects the session's tokens with the code, from this browser only.
+    let location = location.unwrap();
+    let page = format!("/t/{}/?federation=", down.slug);
+    assert!(location.starts_with(&page), "{location}");
+    let code = &location[page.len()..];
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("latchkey_session=") && c.len() > 30)
+        .expect("the provider's session cookie")
+        .clone();
+    let handoff = format!("{}/t/{}/federation/handoff", app.url, down.slug);
+    let collect = |cookie: Option<String>| {
+        let mut request = app.client.post(&handoff).form(&[("code", code)]);
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send()
+    };
+    assert_eq!(collect(None).await.unwrap().status(), StatusCode::FORBIDDEN);
+    let collected = collect(Some(session.clone())).await.unwrap();
+    assert_eq!(collected.status(), StatusCode::OK);
+    let tokens: Value = collected.json().await.unwrap();
     assert_eq!(
-        location.as_deref(),
-        Some(format!("/t/{}/account", down.slug).as_str())
+        collect(Some(session)).await.unwrap().status(),
+        StatusCode::FORBIDDEN
     );
-    assert!(
-        cookies
-            .iter()
-            .any(|c| c.starts_with("latchkey_session=") && c.len() > 30)
+    let viewer: Value = app
+        .client
+        .post(format!("{}/t/{}/graphql", app.url, down.slug))
+        .bearer_auth(tokens["accessToken"].as_str().unwrap())
+        .json(&json!({ "query": "{ viewer { identity { email federatedLinks { providerName } } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        viewer["data"]["viewer"]["identity"]["email"],
+        email.as_str()
+    );
+    assert_eq!(
+        viewer["data"]["viewer"]["identity"]["federatedLinks"][0]["providerName"],
+        "Upstream"
     );
     let found = app.tenant(&down, IDENTITY, json!({ "e": email })).await;
     let identity = &found.data()["identities"]["nodes"][0];

@@ -33,6 +33,7 @@ const VIEWER = `query Viewer {
     identity {
       id email displayName hasPassword totpEnrolled
       phone locale attributes consents { purpose granted version decidedAt }
+      federatedLinks { providerId providerName email lastSignInAt }
     }
     passkeys(first: 100) { nodes { id name createdAt lastUsedAt backupState } }
     sessions(first: 100) { nodes { id createdAt lastUsedAt current userAgent } }
@@ -46,6 +47,10 @@ const RENAME_PASSKEY = `mutation RenamePasskey($input: RenamePasskeyInput!) {
 
 const REVOKE_PASSKEY = `mutation RevokePasskey($input: RevokePasskeyInput!) {
   revokePasskey(input: $input) { passkey { id } }
+}`;
+
+const UNLINK_PROVIDER = `mutation UnlinkIdentityProvider($input: UnlinkIdentityProviderInput!) {
+  unlinkIdentityProvider(input: $input) { unlinked }
 }`;
 
 const REVOKE_SESSION = `mutation RevokeSession($input: RevokeSessionInput!) {
@@ -165,6 +170,39 @@ function renderPasskeys(passkeys) {
       });
       revokeButton.addEventListener('click', () => revokePasskey(passkey.id, name, passkeys.length));
       return item;
+    }),
+  );
+}
+
+/**
+ * The providers the account signs in with (each with Unlink, which the server refuses when it
+ * is the last way in), and links to the tenant-wide providers it is not linked to yet.
+ */
+function renderProviders(links) {
+  const available = (Array.isArray(config?.identityProviders) ? config.identityProviders : []).filter(
+    (provider) => !links.some((link) => link.providerId === provider.id),
+  );
+  document.getElementById('providers-section').hidden = links.length === 0 && available.length === 0;
+  document.getElementById('provider-list').replaceChildren(
+    ...links.map((link) => {
+      const item = itemFrom(document.getElementById('provider-template'));
+      const name = link.providerName;
+      item.querySelector('.provider-name').textContent = name;
+      const lastUsed = formatDate(link.lastSignInAt) ?? t('common.unknownTime');
+      item.querySelector('.provider-meta').textContent = t('account.providerMeta', { email: link.email ?? '', date: lastUsed });
+      const unlink = item.querySelector('.provider-unlink');
+      unlink.setAttribute('aria-label', t('account.unlinkNamed', { name }));
+      unlink.addEventListener('click', () => unlinkProvider(link.providerId, name));
+      return item;
+    }),
+  );
+  document.getElementById('provider-links').replaceChildren(
+    ...available.map((provider) => {
+      const link = document.createElement('a');
+      link.className = 'button button-small button-secondary';
+      link.href = `${base}federation/${encodeURIComponent(provider.id)}/start?intent=link`;
+      link.textContent = t('account.linkProvider', { name: provider.name });
+      return link;
     }),
   );
 }
@@ -293,6 +331,7 @@ function renderPasswordSection() {
 function renderLists() {
   renderPasswordSection();
   renderPasskeys(viewer.passkeys.nodes);
+  renderProviders(viewer.identity.federatedLinks ?? []);
   renderSessions(viewer.sessions.nodes);
   renderEvents(viewer.securityEvents ?? []);
 }
@@ -351,6 +390,16 @@ function revokePasskey(id, name, count) {
     t('account.passkeyRemoved', { name }),
     'account',
     () => document.getElementById('passkeys-heading'),
+  );
+}
+
+function unlinkProvider(providerId, name) {
+  if (!window.confirm(t('account.unlinkConfirm', { name }))) return;
+  return change(
+    () => authenticated(UNLINK_PROVIDER, { input: { providerId } }),
+    t('account.providerUnlinked', { name }),
+    'account',
+    () => document.getElementById('providers-heading'),
   );
 }
 

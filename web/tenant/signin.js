@@ -114,6 +114,36 @@ async function establishBrowserSession(accessToken) {
   if (!response.ok) throw new Error(`oauth2/session answered ${response.status}`);
 }
 
+/**
+ * Set when a sign-in through an identity provider came back here (`?federation=<code>`): the
+ * page collects the new session's tokens with the code (from this browser only: the server
+ * checks the session's cookie) and opens the account.
+ */
+const federationHandoff = query.get('federation');
+
+async function collectFederatedSignIn(code) {
+  history.replaceState(null, '', base);
+  const response = await fetch(`${base}federation/handoff`, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ code }),
+  });
+  if (!response.ok) {
+    showStatus(t('session.ended'), 'error');
+    return false;
+  }
+  const tokens = await response.json();
+  storedTokens.save({
+    accessToken: tokens.accessToken,
+    refreshToken: tokens.refreshToken,
+    expiresAt: Date.now() + Math.max(0, Number(tokens.expiresIn) || 0) * 1000,
+  });
+  showStatus(t('signin.opening'), 'success');
+  location.assign(`${base}account`);
+  return true;
+}
+
 /** Set when the person opened an invitation link (`?invitation=<token>`); see `authorizationRequest`. */
 let invitation = query.get('invitation');
 
@@ -907,6 +937,7 @@ async function init() {
   showFlash();
   if (invitation) showStatus(t('signin.invited'));
   if (failure) showError(failure);
+  if (federationHandoff && (await collectFederatedSignIn(federationHandoff).catch(() => false))) return;
   if (verifyChallenge) openVerifyLink(verifyChallenge, query.get('code') ?? '');
   if (undoEmailChangeToken) openUndoLink(undoEmailChangeToken);
   if (!passkeysSupported()) {

@@ -33,9 +33,11 @@ pub enum PresetKind {
     Google,
     /// Microsoft Entra ID (keyed by `tid` and `oid`; addresses count only with `xms_edov`).
     Microsoft,
-    /// Sign in with Apple (not available in this version).
+    /// Sign in with Apple (credentials `{ clientId, teamId, keyId, privateKey }`: the server
+    /// signs the client secret; Apple answers by form post).
     Apple,
-    /// GitHub (not available in this version).
+    /// GitHub (OAuth 2; the verified primary address is read from its API; settings may name
+    /// `authorizationEndpoint`, `tokenEndpoint`, `apiUrl` for GitHub Enterprise Server).
     Github,
 }
 
@@ -125,6 +127,7 @@ impl IdentityProvider {
 #[derive(SimpleObject, Clone, Debug)]
 pub struct FederatedLink {
     pub provider_id: ID,
+    pub provider_name: String,
     /// The provider's id of the person (Microsoft: `{tid}/{oid}`).
     pub subject: String,
     /// The address the provider gave when the link was made.
@@ -133,10 +136,12 @@ pub struct FederatedLink {
     pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
-impl From<federation::FederatedLink> for FederatedLink {
-    fn from(link: federation::FederatedLink) -> Self {
+impl From<federation::LinkedProvider> for FederatedLink {
+    fn from(linked: federation::LinkedProvider) -> Self {
+        let link = linked.link;
         Self {
             provider_id: ID(link.provider_id.to_string()),
+            provider_name: linked.provider_name,
             subject: link.subject,
             email: link.email,
             created_at: link.created_at,
@@ -232,9 +237,11 @@ pub struct CreateIdentityProviderInput {
     /// Verified domains of the organization this provider answers for.
     #[graphql(default)]
     pub domains: Vec<String>,
-    /// OIDC: `{ issuer, scopes? }` (Google's and Microsoft's issuers are the default).
+    /// OIDC: `{ issuer, scopes? }` (Google's, Microsoft's and Apple's issuers are the
+    /// default); GITHUB: `{ scopes?, authorizationEndpoint?, tokenEndpoint?, apiUrl? }`.
     pub settings: Json<Value>,
-    /// OIDC: `{ clientId, clientSecret }`. Write-only, sealed under the master key.
+    /// `{ clientId, clientSecret? }` (no secret: a public client); APPLE: `{ clientId, teamId,
+    /// keyId, privateKey }`. Write-only, sealed under the master key.
     pub credentials: Json<Value>,
     /// `{ claim: "groups", rules: [{ value, roles }], defaultRoles }` (organization providers).
     pub role_mapping: Option<Json<Value>>,

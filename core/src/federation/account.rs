@@ -2,6 +2,7 @@
 //! one from the account page while another way in remains.
 
 use super::links::{self, FederatedLink};
+use super::providers;
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
@@ -14,6 +15,13 @@ use crate::settings::{SignInMethod, TenantSettings};
 use serde_json::json;
 use uuid::Uuid;
 
+/// A link with the name of its provider, as the account page and administrators show it.
+#[derive(Clone, Debug)]
+pub struct LinkedProvider {
+    pub link: FederatedLink,
+    pub provider_name: String,
+}
+
 /// The providers `identity_id` is linked to: its own, or anyone's for admins
 /// (`ReadIdentities`).
 pub async fn federated_links(
@@ -21,14 +29,29 @@ pub async fn federated_links(
     scope: &TenantScope,
     actor: &Actor,
     identity_id: Uuid,
-) -> Result<Vec<FederatedLink>> {
+) -> Result<Vec<LinkedProvider>> {
     authorize(
         actor,
         Permission::ReadIdentities,
         Resource::OwnedBy(identity_id),
     )?;
     let tx = db.begin_tenant(scope).await?;
-    links::of_identity_in(&tx, identity_id).await
+    let links = links::of_identity_in(&tx, identity_id).await?;
+    if links.is_empty() {
+        return Ok(Vec::new());
+    }
+    let providers = providers::all_in(&tx).await?;
+    Ok(links
+        .into_iter()
+        .map(|link| LinkedProvider {
+            provider_name: providers
+                .iter()
+                .find(|p| p.id == link.provider_id)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            link,
+        })
+        .collect())
 }
 
 /// `unlinkIdentityProvider`: the signed-in user removes their link to `provider_id`, if another

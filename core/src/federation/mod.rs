@@ -6,17 +6,19 @@
 //! federated profile signs in, links or provisions (`sign_in`), and the account's view of its
 //! links (`account`).
 //!
-//! Layers: `providers`, `links` → `sign_in`, `account`, `requirement` (an organization's SSO
+//! Layers: `presets` (settings and credentials per preset) → `providers`, `links` → `sign_in`, `account`, `requirement` (an organization's SSO
 //! requirement; the check at every sign-in is `crate::sso`).
 
 mod account;
 mod links;
+mod presets;
 mod providers;
 mod requirement;
 mod sign_in;
 
-pub use account::{federated_links, unlink_provider};
+pub use account::{LinkedProvider, federated_links, unlink_provider};
 pub use links::FederatedLink;
+pub use presets::AppleKey;
 pub use providers::{
     CheckedSettings, Credentials, IdentityProvider, NewProvider, Preset, Protocol, ProviderChanges,
     RoleMapping, RoleRule, SignInOptions, check_changes, check_new, create_provider,

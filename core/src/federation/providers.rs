@@ -2,6 +2,10 @@
 //! the control plane reads the provider's discovery document), their sealed credentials, and
 //! their role mapping.
 
+use super::presets::check_enterprise_issuer;
+pub use super::presets::{
+    CheckedSettings, Credentials, Preset, Protocol, check_credentials, check_settings,
+};
 use crate::actor::{Actor, Permission};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
@@ -50,91 +54,6 @@ pub const MAX_PROVIDERS: u64 = 100;
 const MAX_DOMAINS: usize = 50;
 /// The most role-mapping rules of one provider.
 const MAX_RULES: usize = 100;
-
-/// How Latchkey talks to a provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protocol {
-    Oidc,
-    Saml,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Oidc => "oidc",
-            Protocol::Saml => "saml",
-        }
-    }
-
-    fn parse(value: &str) -> Result<Self> {
-        match value {
-            "oidc" => Ok(Protocol::Oidc),
-            "saml" => Ok(Protocol::Saml),
-            other => Err(Error::internal(format!("unknown protocol {other:?}"))),
-        }
-    }
-}
-
-/// What Latchkey knows about a provider beyond the protocol: its defaults and its quirks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Preset {
-    /// Any standard OpenID Connect provider (Okta, Auth0, Keycloak, Google Workspace, another
-    /// Latchkey tenant) or SAML identity provider.
-    Generic,
-    /// Google: its issuer by default; an address outside `gmail.com` counts only with a
-    /// matching signed `hd` claim.
-    Google,
-    /// Microsoft Entra ID: accounts are keyed by `tid` and `oid`; the `common` and
-    /// `organizations` issuers are checked against the token's `tid`; an address counts only
-    /// with `xms_edov`.
-    Microsoft,
-    /// Sign in with Apple (its client secret is a JWT the server signs; answers by form post).
-    Apple,
-    /// GitHub (OAuth 2 only: the verified primary address comes from its API).
-    Github,
-}
-
-impl Preset {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Preset::Generic => "generic",
-            Preset::Google => "google",
-            Preset::Microsoft => "microsoft",
-            Preset::Apple => "apple",
-            Preset::Github => "github",
-        }
-    }
-
-    fn parse(value: &str) -> Result<Self> {
-        Ok(match value {
-            "generic" => Preset::Generic,
-            "google" => Preset::Google,
-            "microsoft" => Preset::Microsoft,
-            "apple" => Preset::Apple,
-            "github" => Preset::Github,
-            other => return Err(Error::internal(format!("unknown preset {other:?}"))),
-        })
-    }
-
-    /// Whether `issuer` is Microsoft's multi-tenant issuer (`common`, `organizations`,
-    /// `consumers`): any Entra tenant signs in through it, and its discovery document names
-    /// the issuer with a `{tenantid}` placeholder.
-    pub fn multi_tenant(self, issuer: &str) -> bool {
-        self == Preset::Microsoft
-            && ["/common/v2.0", "/organizations/v2.0", "/consumers/v2.0"]
-                .iter()
-                .any(|tail| issuer.ends_with(tail))
-    }
-
-    /// The issuer a preset uses when the settings name none.
-    pub fn default_issuer(self) -> Option<&'static str> {
-        match self {
-            Preset::Google => Some("https://accounts.google.com"),
-            Preset::Microsoft => Some("https://login.microsoftonline.com/organizations/v2.0"),
-            Preset::Generic | Preset::Apple | Preset::Github => None,
-        }
-    }
-}
 
 /// Which organization roles an enterprise sign-in gives, from the values of one claim (OIDC
 /// `groups`, a SAML attribute): the roles of every rule whose value the claim holds, or
@@ -270,16 +189,6 @@ impl TryFrom<provider_row::Model> for IdentityProvider {
     }
 }
 
-/// The credentials of a provider, unsealed for the flows only.
-#[derive(Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Credentials {
-    pub client_id: String,
-    /// `None` for a public client (PKCE alone; the client id goes in the token request).
-    #[serde(default)]
-    pub client_secret: Option<String>,
-}
-
 /// What `createIdentityProvider` takes.
 #[derive(Clone, Debug)]
 pub struct NewProvider {
@@ -304,168 +213,12 @@ pub struct ProviderChanges {
     pub role_mapping: Option<Value>,
 }
 
-/// A provider's settings and credentials as checked on save (before discovery).
-#[derive(Clone, Debug)]
-pub struct CheckedSettings {
-    /// OIDC: the issuer whose discovery document the control plane reads.
-    pub issuer: String,
-    pub scopes: Vec<String>,
-}
-
-/// Checks the settings of an OIDC provider of `preset`: `{ issuer, scopes? }` (the issuer may
-/// be left out where the preset has one). Every field error names its field.
-pub fn check_settings(
-    protocol: Protocol,
-    preset: Preset,
-    settings: &Value,
-) -> Result<CheckedSettings> {
-    if protocol == Protocol::Saml {
-        return Err(Error::validation(
-            "protocol",
-            "SAML providers are not available in this version; use OIDC (see docs/federation.md)",
-        ));
-    }
-    if matches!(preset, Preset::Apple | Preset::Github) {
-        return Err(Error::validation(
-            "preset",
-            "the APPLE and GITHUB presets are not available in this version; use GENERIC, GOOGLE or MICROSOFT (see docs/federation.md)",
-        ));
-    }
-    let object = settings
-        .as_object()
-        .ok_or_else(|| Error::validation("settings", "must be an object { issuer, scopes }"))?;
-    if let Some(unknown) = object
-        .keys()
-        .find(|k| !matches!(k.as_str(), "issuer" | "scopes"))
-    {
-        return Err(Error::validation(
-            &format!("settings.{unknown}"),
-            "is not a setting of an OIDC provider (issuer, scopes)",
-        ));
-    }
-    let issuer = match (&settings["issuer"], preset.default_issuer()) {
-        (Value::String(issuer), _) => issuer.trim().trim_end_matches('/').to_owned(),
-        (Value::Null, Some(default)) => default.to_owned(),
-        _ => {
-            return Err(Error::validation(
-                "settings.issuer",
-                "is required: the provider's issuer URL (its discovery document is at {issuer}/.well-known/openid-configuration)",
-            ));
-        }
-    };
-    let parsed = url::Url::parse(&issuer)
-        .map_err(|_| Error::validation("settings.issuer", "is not a URL"))?;
-    if !matches!(parsed.scheme(), "https" | "http")
-        || parsed.host_str().is_none()
-        || parsed.query().is_some()
-        || parsed.fragment().is_some()
-        || issuer.len() > 500
-    {
-        return Err(Error::validation(
-            "settings.issuer",
-            "must be an https URL without query or fragment (at most 500 characters)",
-        ));
-    }
-    let scopes = match &settings["scopes"] {
-        Value::Null => vec!["openid".into(), "email".into(), "profile".into()],
-        Value::Array(items) => {
-            let mut scopes = Vec::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                let scope = item.as_str().filter(|s| {
-                    !s.is_empty() && s.len() <= 200 && s.chars().all(|c| c.is_ascii_graphic())
-                });
-                let Some(scope) = scope else {
-                    return Err(Error::validation(
-                        &format!("settings.scopes[{i}]"),
-                        "must be a scope name (printable ASCII without spaces)",
-                    ));
-                };
-                scopes.push(scope.to_owned());
-            }
-            if !scopes.iter().any(|s| s == "openid") {
-                scopes.insert(0, "openid".into());
-            }
-            if scopes.len() > 30 {
-                return Err(Error::validation("settings.scopes", "at most 30 scopes"));
-            }
-            scopes
-        }
-        _ => {
-            return Err(Error::validation(
-                "settings.scopes",
-                "must be a list of scope names",
-            ));
-        }
-    };
-    Ok(CheckedSettings { issuer, scopes })
-}
-
-/// An organization's Microsoft provider names its own Entra tenant: through a multi-tenant
-/// issuer any Entra tenant could claim addresses at the organization's domains.
-fn check_enterprise_issuer(
-    organization_id: Option<Uuid>,
-    preset: Preset,
-    checked: &CheckedSettings,
-) -> Result<()> {
-    if organization_id.is_some() && preset.multi_tenant(&checked.issuer) {
-        return Err(Error::validation(
-            "settings.issuer",
-            "an organization's Microsoft provider names its Entra tenant: https://login.microsoftonline.com/{tenant-id}/v2.0 (a multi-tenant issuer would let any Entra tenant sign in with the organization's addresses)",
-        ));
-    }
-    Ok(())
-}
-
-/// Checks `{ clientId, clientSecret? }` (no secret: a public client, PKCE alone).
-pub fn check_credentials(credentials: &Value) -> Result<Credentials> {
-    let field = |name: &str| -> Result<Option<String>> {
-        match &credentials[name] {
-            Value::Null => Ok(None),
-            Value::String(v) if !v.is_empty() && v.len() <= 2048 => Ok(Some(v.clone())),
-            _ => Err(Error::validation(
-                &format!("credentials.{name}"),
-                "must be the value the provider gave when you registered Latchkey (at most 2048 characters)",
-            )),
-        }
-    };
-    if let Some(unknown) = credentials
-        .as_object()
-        .ok_or_else(|| {
-            Error::validation(
-                "credentials",
-                "must be an object { clientId, clientSecret }",
-            )
-        })?
-        .keys()
-        .find(|k| !matches!(k.as_str(), "clientId" | "clientSecret"))
-    {
-        return Err(Error::validation(
-            &format!("credentials.{unknown}"),
-            "is not a credential of an OIDC provider (clientId, clientSecret)",
-        ));
-    }
-    Ok(Credentials {
-        client_id: field("clientId")?.ok_or_else(|| {
-            Error::validation(
-                "credentials.clientId",
-                "is required (the client id the provider gave when you registered Latchkey)",
-            )
-        })?,
-        client_secret: field("clientSecret")?,
-    })
-}
-
-fn settings_value(checked: &CheckedSettings) -> Value {
-    json!({ "issuer": checked.issuer, "scopes": checked.scopes })
-}
-
 fn credentials_context(provider_id: Uuid) -> Vec<u8> {
     format!("latchkey identity provider credentials {provider_id}").into_bytes()
 }
 
 fn seal(key: &MasterKey, provider_id: Uuid, credentials: &Credentials) -> Result<String> {
-    let plain =
-        json!({ "clientId": credentials.client_id, "clientSecret": credentials.client_secret });
+    let plain = serde_json::to_value(credentials).map_err(Error::internal)?;
     key.seal(
         &credentials_context(provider_id),
         plain.to_string().as_bytes(),
@@ -589,7 +342,7 @@ pub async fn check_new(
     Name::parse("name", &input.name, 100)?;
     let checked = check_settings(input.protocol, input.preset, &input.settings)?;
     check_enterprise_issuer(input.organization_id, input.preset, &checked)?;
-    let credentials = check_credentials(&input.credentials)?;
+    let credentials = check_credentials(input.preset, &input.credentials)?;
     if let Some(mapping) = &input.role_mapping {
         if input.organization_id.is_none() {
             return Err(Error::validation(
@@ -662,7 +415,7 @@ pub async fn create_provider(
             protocol: Set(input.protocol.as_str().to_owned()),
             preset: Set(input.preset.as_str().to_owned()),
             domains: Set(json!(domains)),
-            settings: Set(settings_value(checked)),
+            settings: Set(checked.value.clone()),
             credentials: Set(seal(master_key, id, credentials)?),
             role_mapping: Set(role_mapping.map(|m| json!(m))),
             created_at: Set(now),
@@ -695,7 +448,7 @@ pub async fn check_changes(
     let checked = check_settings(provider.protocol, provider.preset, settings)?;
     check_enterprise_issuer(provider.organization_id, provider.preset, &checked)?;
     let credentials = match &changes.credentials {
-        Some(value) => check_credentials(value)?,
+        Some(value) => check_credentials(provider.preset, value)?,
         None => current,
     };
     if let Some(domains) = &changes.domains {
@@ -742,7 +495,7 @@ pub async fn update_provider(
             value => Some(json!(RoleMapping::parse(value)?)),
         });
     }
-    active.settings = Set(settings_value(checked));
+    active.settings = Set(checked.value.clone());
     active.credentials = Set(seal(master_key, id, credentials)?);
     active.updated_at = Set(Utc::now());
     let provider = IdentityProvider::try_from(tx.update(active).await?)?;
@@ -887,48 +640,5 @@ mod tests {
         assert_eq!(mapping.roles_for(&[]), ["member"]);
         assert!(RoleMapping::parse(json!({ "rules": [{ "value": "", "roles": [] }] })).is_err());
         assert!(RoleMapping::parse(json!({ "unknown": 1 })).is_err());
-    }
-
-    #[test]
-    fn oidc_settings_are_checked_by_field() {
-        let checked = check_settings(
-            Protocol::Oidc,
-            Preset::Generic,
-            &json!({ "issuer": "https://idp.example/" }),
-        )
-        .unwrap();
-        assert_eq!(checked.issuer, "https://idp.example");
-        assert_eq!(checked.scopes, ["openid", "email", "profile"]);
-        let google = check_settings(
-            Protocol::Oidc,
-            Preset::Google,
-            &json!({ "scopes": ["email"] }),
-        )
-        .unwrap();
-        assert_eq!(google.issuer, "https://accounts.google.com");
-        assert_eq!(google.scopes, ["openid", "email"]);
-        let field =
-            |settings: Value| match check_settings(Protocol::Oidc, Preset::Generic, &settings) {
-                Err(Error::Validation { field, .. }) => field,
-                other => panic!("{other:?}"),
-            };
-        assert_eq!(field(json!({})), "settings.issuer");
-        assert_eq!(field(json!({ "issuer": "ftp://x" })), "settings.issuer");
-        assert_eq!(
-            field(json!({ "issuer": "https://x", "scopes": ["a b"] })),
-            "settings.scopes[0]"
-        );
-        assert_eq!(
-            field(json!({ "issuer": "https://x", "other": 1 })),
-            "settings.other"
-        );
-        assert!(check_credentials(&json!({ "clientSecret": "a" })).is_err());
-        assert!(check_credentials(&json!({ "clientId": "a", "other": 1 })).is_err());
-        assert_eq!(
-            check_credentials(&json!({ "clientId": "a" }))
-                .unwrap()
-                .client_secret,
-            None
-        );
     }
 }

@@ -1,15 +1,19 @@
 //! The federated sign-in flow: the start (a flow kept under a random `state` for ten minutes,
 //! the browser sent to the provider) and the callback (the flow taken once by its `state`,
-//! the code exchanged, the ID token validated, the person signed in or the account linked).
+//! the code exchanged, the ID token validated (GitHub: its API read), the person signed in or
+//! the account linked).
 //! Every refusal is audited with its reason.
 
 use super::discovery::Directory;
+use super::github;
 use super::http::ProviderHttp;
 use super::oidc::{self, Refused};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::ephemeral::StoreKey;
 use latchkey_core::error::{Error, Result};
-use latchkey_core::federation::{self, FederatedLink, IdentityProvider};
+use latchkey_core::federation::{
+    self, Credentials, FederatedLink, FederatedProfile, IdentityProvider, Preset,
+};
 use latchkey_core::oauth::s256_challenge;
 use latchkey_core::passkeys::{Ceremonies, CeremonyOutcome};
 use latchkey_core::secrets;
@@ -51,6 +55,20 @@ pub struct Callback {
     pub error_description: Option<String>,
     /// The secret of the browser's flow cookie.
     pub browser: Option<String>,
+    /// Apple's `user` (JSON with the name, posted at the first authorization only).
+    pub user: Option<String>,
+}
+
+/// The name in Apple's `user` field (`{"name": {"firstName", "lastName"}, "email"}`).
+fn apple_name(user: &str) -> Option<String> {
+    let user: serde_json::Value = serde_json::from_str(user).ok()?;
+    let name = &user["name"];
+    let full = [name["firstName"].as_str(), name["lastName"].as_str()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!full.trim().is_empty() && full.chars().count() <= 200).then(|| full.trim().to_owned())
 }
 
 /// A started flow: where to send the browser, and the secret it keeps in a cookie.
@@ -62,7 +80,7 @@ pub struct Started {
 /// How a flow ended.
 pub enum Finished {
     SignedIn {
-        outcome: CeremonyOutcome,
+        outcome: Box<CeremonyOutcome>,
         then: Then,
         /// The provider's preset (for metrics).
         preset: &'static str,
@@ -107,11 +125,6 @@ impl Federation {
         let (provider, credentials) =
             federation::provider_for_flow(ceremonies.db, ceremonies.scope, master_key, provider_id)
                 .await?;
-        let discovered = self
-            .directory
-            .get(&self.http, &provider)
-            .await
-            .map_err(|why| self.unreachable(&provider, why))?;
         let state = secrets::generate("");
         let browser_secret = secrets::generate("");
         let flow = Flow {
@@ -129,16 +142,37 @@ impl Federation {
                 FLOW_TTL,
             )
             .await?;
-        let redirect = oidc::authorization_url(
-            &discovered,
-            &provider,
-            &credentials,
-            callback_url,
-            &state,
-            &flow.nonce,
-            &s256_challenge(&flow.verifier),
-            login_hint.filter(|hint| hint.len() <= 320),
-        );
+        let challenge = s256_challenge(&flow.verifier);
+        let login_hint = login_hint.filter(|hint| hint.len() <= 320);
+        let redirect = match provider.preset {
+            Preset::Github => github::authorization_url(
+                &provider,
+                &credentials,
+                callback_url,
+                &state,
+                &challenge,
+                login_hint,
+            )?,
+            _ => {
+                let discovered = self
+                    .directory
+                    .get(&self.http, &provider)
+                    .await
+                    .map_err(|why| self.unreachable(&provider, why))?;
+                oidc::authorization_url(
+                    &discovered,
+                    &provider,
+                    &credentials,
+                    oidc::Request {
+                        redirect_uri: callback_url,
+                        state: &state,
+                        nonce: &flow.nonce,
+                        code_challenge: &challenge,
+                        login_hint,
+                    },
+                )
+            }
+        };
         Ok(Started {
             redirect,
             browser_secret,
@@ -151,6 +185,67 @@ impl Federation {
             "{} cannot be reached just now; try again later or sign in another way",
             provider.name
         ))
+    }
+
+    /// The code exchanged at an OpenID Connect provider and its ID token validated (its keys
+    /// read again once when the token names one Latchkey does not have: a rollover).
+    async fn oidc_profile(
+        &self,
+        ceremonies: &Ceremonies<'_>,
+        provider: &IdentityProvider,
+        credentials: &Credentials,
+        code: &str,
+        callback_url: &str,
+        flow: &Flow,
+    ) -> Result<std::result::Result<FederatedProfile, Refused>> {
+        let discovered = self
+            .directory
+            .get(&self.http, provider)
+            .await
+            .map_err(|why| self.unreachable(provider, why))?;
+        let now = ceremonies.clock.now();
+        let id_token = match oidc::exchange(
+            &self.http,
+            &discovered,
+            provider,
+            credentials,
+            code,
+            callback_url,
+            &flow.verifier,
+            now,
+        )
+        .await
+        {
+            Ok(id_token) => id_token,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        Ok(
+            match oidc::verify(
+                &discovered,
+                provider,
+                credentials,
+                &id_token,
+                &flow.nonce,
+                now,
+            ) {
+                Err(refusal) if oidc::unknown_key(&refusal) => {
+                    let refreshed = self
+                        .directory
+                        .refresh_keys(&self.http, provider, &discovered)
+                        .await
+                        .map_err(|why| self.unreachable(provider, why))?;
+                    oidc::verify(
+                        &refreshed,
+                        provider,
+                        credentials,
+                        &id_token,
+                        &flow.nonce,
+                        now,
+                    )
+                }
+                other => other,
+            },
+        )
     }
 
     /// Finishes a flow at the callback.
@@ -222,83 +317,40 @@ impl Federation {
             flow.provider_id,
         )
         .await?;
-        let discovered = self
-            .directory
-            .get(&self.http, &provider)
-            .await
-            .map_err(|why| self.unreachable(&provider, why))?;
-        let token_endpoint = discovered
-            .metadata
-            .token_endpoint()
-            .map(|t| t.as_str().to_owned())
-            .unwrap_or_default();
-        let answer = self
-            .http
-            .post_form(
-                &token_endpoint,
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", &code),
-                    ("redirect_uri", callback_url),
-                    ("code_verifier", &flow.verifier),
-                ],
-                &credentials.client_id,
-                credentials.client_secret.as_deref(),
-            )
-            .await;
-        let answer = match answer {
-            Ok(answer) => answer,
-            Err(why) => {
-                tracing::warn!(provider.id = %provider.id, error = %why, "code exchange failed");
-                return Err(refuse(
-                    provider_id,
-                    "code_exchange_failed",
-                    format!("{} did not accept the sign-in: {why}", provider.name),
-                )
-                .await);
-            }
-        };
-        let Some(id_token) = answer["id_token"].as_str() else {
-            return Err(refuse(
-                provider_id,
-                "no_id_token",
-                format!("{} answered without an ID token", provider.name),
-            )
-            .await);
-        };
-        let now = ceremonies.clock.now();
-        let verified = match oidc::verify(
-            &discovered,
-            &provider,
-            &credentials,
-            id_token,
-            &flow.nonce,
-            now,
-        ) {
-            Err(refusal) if oidc::unknown_key(&refusal) => {
-                // The provider may have rolled its keys over since they were read.
-                let refreshed = self
-                    .directory
-                    .refresh_keys(&self.http, &provider, &discovered)
-                    .await
-                    .map_err(|why| self.unreachable(&provider, why))?;
-                oidc::verify(
-                    &refreshed,
+        let exchanged = match provider.preset {
+            Preset::Github => {
+                github::profile(
+                    &self.http,
                     &provider,
                     &credentials,
-                    id_token,
-                    &flow.nonce,
-                    now,
+                    &code,
+                    callback_url,
+                    &flow.verifier,
                 )
+                .await
             }
-            other => other,
+            _ => {
+                self.oidc_profile(
+                    ceremonies,
+                    &provider,
+                    &credentials,
+                    &code,
+                    callback_url,
+                    &flow,
+                )
+                .await?
+            }
         };
-        let profile = match verified {
+        let mut profile = match exchanged {
             Ok(profile) => profile,
             Err(Refused { reason, message }) => {
                 return Err(refuse(provider_id, reason, message).await);
             }
         };
+        if profile.display_name.is_none() {
+            // Apple posts the name once, at the first authorization, outside the ID token.
+            profile.display_name = callback.user.as_deref().and_then(apple_name);
+        }
         match flow.then {
             Then::Link { identity_id } => {
                 let link =
@@ -312,7 +364,7 @@ impl Federation {
             then => {
                 let outcome = federation::sign_in_federated(ceremonies, &provider, profile).await?;
                 Ok(Finished::SignedIn {
-                    outcome,
+                    outcome: Box::new(outcome),
                     then,
                     preset: provider.preset.as_str(),
                 })

@@ -9,6 +9,16 @@ use std::time::Duration;
 /// The largest answer read from a provider.
 const MAX_BODY: usize = 1024 * 1024;
 
+/// How the client authenticates at a token endpoint.
+pub enum ClientAuth<'a> {
+    /// HTTP basic with the client secret (`client_secret_basic`).
+    Basic(&'a str),
+    /// The secret in the form (`client_secret_post`: Apple, GitHub).
+    Post(&'a str),
+    /// No secret: a public client, PKCE alone.
+    Public,
+}
+
 /// The client for every call to identity providers.
 pub struct ProviderHttp {
     http: reqwest::Client,
@@ -47,37 +57,49 @@ impl ProviderHttp {
         self.read(&url, request).await
     }
 
-    /// POSTs a form (the token endpoint) as `client_id`: with HTTP basic client
-    /// authentication where there is a secret, else with the client id in the form (a public
-    /// client).
+    /// POSTs a form (the token endpoint) as `client_id`, authenticated as `auth` says.
     pub async fn post_form(
         &self,
         url: &str,
         form: &[(&str, &str)],
         client_id: &str,
-        client_secret: Option<&str>,
+        auth: ClientAuth<'_>,
     ) -> Result<Value, String> {
         let url = self.check_url(url)?;
-        let mut request = self
+        let request = self
             .http
             .post(url.clone())
             .header("accept", "application/json");
-        request = match client_secret {
-            Some(secret) => {
+        let mut fields = form.to_vec();
+        let request = match auth {
+            ClientAuth::Basic(secret) => {
                 // RFC 6749 §2.3.1: the id and secret are form-encoded before basic auth.
                 let encode = |value: &str| {
                     url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
                 };
-                request
-                    .basic_auth(encode(client_id), Some(encode(secret)))
-                    .form(form)
+                request.basic_auth(encode(client_id), Some(encode(secret)))
             }
-            None => {
-                let mut fields = form.to_vec();
+            ClientAuth::Post(secret) => {
                 fields.push(("client_id", client_id));
-                request.form(&fields)
+                fields.push(("client_secret", secret));
+                request
+            }
+            ClientAuth::Public => {
+                fields.push(("client_id", client_id));
+                request
             }
         };
+        self.read(&url, request.form(&fields)).await
+    }
+
+    /// GETs a JSON document of an API with an access token.
+    pub async fn get_api(&self, url: &str, token: &str) -> Result<Value, String> {
+        let url = self.check_url(url)?;
+        let request = self
+            .http
+            .get(url.clone())
+            .bearer_auth(token)
+            .header("accept", "application/vnd.github+json, application/json");
         self.read(&url, request).await
     }
 

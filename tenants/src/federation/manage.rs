@@ -18,9 +18,25 @@ async fn check_reachable(
     preset: Preset,
     checked: &CheckedSettings,
 ) -> Result<()> {
-    discover(&federation.http, preset, &checked.issuer)
-        .await
-        .map_err(|why| Error::validation("settings.issuer", why))?;
+    match &checked.issuer {
+        Some(issuer) => {
+            discover(&federation.http, preset, issuer)
+                .await
+                .map_err(|why| Error::validation("settings.issuer", why))?;
+        }
+        // GitHub publishes no discovery document: its endpoints are checked as URLs Latchkey
+        // may call.
+        None => {
+            for (name, url) in checked.value.as_object().into_iter().flatten() {
+                if let Some(url) = url.as_str().filter(|_| name != "scopes") {
+                    federation
+                        .http
+                        .check_url(url)
+                        .map_err(|why| Error::validation(&format!("settings.{name}"), why))?;
+                }
+            }
+        }
+    }
     Ok(())
 }
 
@@ -83,11 +99,16 @@ pub async fn test_identity_provider(
         &ProviderChanges::default(),
     )
     .await?;
+    let Some(issuer) = &checked.issuer else {
+        return Ok(match check_reachable(federation, provider.preset, &checked).await {
+            Ok(()) => Ok("GitHub publishes no discovery document; its endpoints are URLs Latchkey may call".into()),
+            Err(error) => Err(error.to_string()),
+        });
+    };
     Ok(
-        match discover(&federation.http, provider.preset, &checked.issuer).await {
+        match discover(&federation.http, provider.preset, issuer).await {
             Ok(discovered) => Ok(format!(
-                "the discovery document of {} was read; it has {} signing keys",
-                checked.issuer,
+                "the discovery document of {issuer} was read; it has {} signing keys",
                 discovered.jwks.keys().len()
             )),
             Err(why) => Err(why),

@@ -5,6 +5,7 @@
 //! token says becomes a [`FederatedProfile`], with the preset's rule for a proven address.
 
 use super::discovery::{Discovered, named_issuer};
+use super::http::{ClientAuth, ProviderHttp};
 use latchkey_core::federation::{Credentials, FederatedProfile, IdentityProvider, Preset};
 use openidconnect::core::{
     CoreGenderClaim, CoreIdTokenVerifier, CoreJweContentEncryptionAlgorithm,
@@ -45,17 +46,22 @@ const ALGORITHMS: [CoreJwsSigningAlgorithm; 7] = [
     CoreJwsSigningAlgorithm::EdDsa,
 ];
 
-/// The URL that sends the browser to the provider.
-#[allow(clippy::too_many_arguments)]
+/// What an authorization request carries besides the provider's own values.
+pub struct Request<'a> {
+    pub redirect_uri: &'a str,
+    pub state: &'a str,
+    pub nonce: &'a str,
+    pub code_challenge: &'a str,
+    pub login_hint: Option<&'a str>,
+}
+
+/// The URL that sends the browser to the provider. Apple answers by form post (its only mode
+/// when scopes are asked for).
 pub fn authorization_url(
     discovered: &Discovered,
     provider: &IdentityProvider,
     credentials: &Credentials,
-    redirect_uri: &str,
-    state: &str,
-    nonce: &str,
-    code_challenge: &str,
-    login_hint: Option<&str>,
+    request: Request<'_>,
 ) -> String {
     let mut url = url::Url::parse(discovered.metadata.authorization_endpoint().as_str())
         .expect("a checked authorization endpoint");
@@ -64,17 +70,79 @@ pub fn authorization_url(
         query
             .append_pair("response_type", "code")
             .append_pair("client_id", &credentials.client_id)
-            .append_pair("redirect_uri", redirect_uri)
+            .append_pair("redirect_uri", request.redirect_uri)
             .append_pair("scope", &provider.scopes().join(" "))
-            .append_pair("state", state)
-            .append_pair("nonce", nonce)
-            .append_pair("code_challenge", code_challenge)
+            .append_pair("state", request.state)
+            .append_pair("nonce", request.nonce)
+            .append_pair("code_challenge", request.code_challenge)
             .append_pair("code_challenge_method", "S256");
-        if let Some(hint) = login_hint {
+        if provider.preset == Preset::Apple {
+            query.append_pair("response_mode", "form_post");
+        }
+        if let Some(hint) = request.login_hint {
             query.append_pair("login_hint", hint);
         }
     }
     url.into()
+}
+
+/// Exchanges the code at the token endpoint (as a confidential client with basic
+/// authentication, Apple with the JWT it signs as its secret, or a public client) and answers
+/// the ID token.
+#[allow(clippy::too_many_arguments)]
+pub async fn exchange(
+    http: &ProviderHttp,
+    discovered: &Discovered,
+    provider: &IdentityProvider,
+    credentials: &Credentials,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String, Refused> {
+    let token_endpoint = discovered
+        .metadata
+        .token_endpoint()
+        .map(|t| t.as_str().to_owned())
+        .unwrap_or_default();
+    let apple_secret = credentials
+        .apple_client_secret(discovered.metadata.issuer().as_str(), now)
+        .map_err(|_| {
+            refused(
+                "code_exchange_failed",
+                "the Apple key cannot sign a client secret",
+            )
+        })?;
+    let auth = match (&apple_secret, &credentials.client_secret) {
+        (Some(secret), _) => ClientAuth::Post(secret),
+        (None, Some(secret)) => ClientAuth::Basic(secret),
+        (None, None) => ClientAuth::Public,
+    };
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier),
+    ];
+    let answer = http
+        .post_form(&token_endpoint, &form, &credentials.client_id, auth)
+        .await
+        .map_err(|why| {
+            tracing::warn!(provider.id = %provider.id, error = %why, "code exchange failed");
+            refused(
+                "code_exchange_failed",
+                format!("{} did not accept the sign-in: {why}", provider.name),
+            )
+        })?;
+    answer["id_token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            refused(
+                "no_id_token",
+                format!("{} answered without an ID token", provider.name),
+            )
+        })
 }
 
 /// Why an ID token was refused: a reason for the audit log, and a message for the person.
@@ -83,7 +151,7 @@ pub struct Refused {
     pub message: String,
 }
 
-fn refused(reason: &'static str, message: impl Into<String>) -> Refused {
+pub(super) fn refused(reason: &'static str, message: impl Into<String>) -> Refused {
     Refused {
         reason,
         message: message.into(),

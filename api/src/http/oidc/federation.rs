@@ -15,11 +15,13 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::oauth;
-use latchkey_tenants::federation::{Callback, Finished, Then};
+use latchkey_tenants::federation::{Callback, Finished, Then, collect, hand_off};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// The cookie that binds a started flow to the browser (HttpOnly, SameSite=Lax, ten minutes).
+/// The cookie that binds a started flow to the browser (HttpOnly, ten minutes, path
+/// `/t/{slug}/federation/`). Over https it is `SameSite=None; Secure`, so that it comes along
+/// with a provider's cross-site form post (Apple); it holds only the flow's secret.
 const FLOW_COOKIE: &str = "latchkey_federation";
 
 /// Where every OIDC provider of the tenant sends the browser back.
@@ -34,11 +36,12 @@ fn query(request: &HttpRequest) -> HashMap<String, String> {
 }
 
 fn flow_cookie(state: &AppState, tenant: &Tenant, value: String) -> Cookie<'static> {
+    let https = state.services.public_url.starts_with("https://");
     Cookie::build(FLOW_COOKIE, value)
         .path(format!("{}federation/", cookie_path(tenant)))
         .http_only(true)
-        .secure(state.services.public_url.starts_with("https://"))
-        .same_site(SameSite::Lax)
+        .secure(https)
+        .same_site(if https { SameSite::None } else { SameSite::Lax })
         .max_age(actix_web::cookie::time::Duration::minutes(10))
         .finish()
 }
@@ -186,6 +189,38 @@ pub(super) async fn discover(
         .json(serde_json::json!({ "providerId": provider.map(|p| p.id) })))
 }
 
+/// The hosted page collects a federated sign-in's tokens with the code the callback gave it
+/// (`POST`, form `code`), from the browser holding that session's cookie: `{ accessToken,
+/// refreshToken, expiresIn }`.
+pub(super) async fn handoff(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    slug: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    let (scope, tenant) = tenant_by_path(&state.services, &request, &slug).await?;
+    let tenant = Tenant {
+        issuer: oauth::issuer_url(&state.services.public_url, &scope),
+        settings: tenant.settings,
+        scope,
+    };
+    let code = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "code")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    let session = cookie_session(&state, &tenant, &request)
+        .await?
+        .map(|s| s.id);
+    let handed = collect(state.services.store.as_ref(), &tenant.scope, &code, session).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({
+            "accessToken": handed.access_token,
+            "refreshToken": handed.refresh_token,
+            "expiresIn": handed.expires_in,
+        })))
+}
+
 pub(super) async fn callback_get(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -230,6 +265,7 @@ async fn callback(
         error: params.remove("error"),
         error_description: params.remove("error_description"),
         browser: request.cookie(FLOW_COOKIE).map(|c| c.value().to_owned()),
+        user: params.remove("user"),
     };
     let finished = state
         .services
@@ -289,7 +325,13 @@ async fn callback(
                         query.finish()
                     )
                 }
-                Then::Account | Then::Link { .. } => account,
+                // The hosted page collects the session's tokens (`handoff`) and opens the
+                // account.
+                Then::Account | Then::Link { .. } => {
+                    let code =
+                        hand_off(state.services.store.as_ref(), &tenant.scope, &tokens).await?;
+                    format!("{}?federation={code}", cookie_path(&tenant))
+                }
             };
             see_other(&location)
                 .cookie(session_cookie(state, &tenant, sealed))

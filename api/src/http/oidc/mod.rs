@@ -72,6 +72,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
             web::get().to(federation::start),
         )
         .route(
+            "/t/{slug}/federation/handoff",
+            web::post().to(federation::handoff),
+        )
+        .route(
             "/t/{slug}/federation/discover",
             web::get().to(federation::discover),
         )
