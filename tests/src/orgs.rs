@@ -44,4 +44,24 @@ impl TestApp {
         .await
         .data();
     }
+
+    /// Claims `domain` for organization `org` and verifies it by hand (`addVerifiedDomain`,
+    /// `markDomainVerified`).
+    pub async fn verified_domain(&self, tenant: &TestTenant, org: &str, domain: &str) {
+        let added = self
+            .tenant(
+                tenant,
+                "mutation($input: AddVerifiedDomainInput!) { addVerifiedDomain(input: $input) { domain { id } } }",
+                json!({ "input": { "organizationId": org, "domain": domain } }),
+            )
+            .await;
+        let id = added.data()["addVerifiedDomain"]["domain"]["id"].clone();
+        self.tenant(
+            tenant,
+            "mutation($input: DomainIdInput!) { markDomainVerified(input: $input) { domain { id } } }",
+            json!({ "input": { "id": id } }),
+        )
+        .await
+        .data();
+    }
 }

@@ -211,21 +211,7 @@ async fn add_member(app: &TestApp, tenant: &TestTenant, org: &str, identity: &st
 /// answers the domain.
 async fn requests_to_join(app: &TestApp, tenant: &TestTenant, org: &str) -> String {
     let domain = format!("{}.example", unique("corp"));
-    let added = app
-        .tenant(
-            tenant,
-            "mutation($input: AddVerifiedDomainInput!) { addVerifiedDomain(input: $input) { domain { id } } }",
-            json!({ "input": { "organizationId": org, "domain": domain } }),
-        )
-        .await;
-    let id = added.data()["addVerifiedDomain"]["domain"]["id"].clone();
-    app.tenant(
-        tenant,
-        "mutation($input: DomainIdInput!) { markDomainVerified(input: $input) { domain { id } } }",
-        json!({ "input": { "id": id } }),
-    )
-    .await
-    .data();
+    app.verified_domain(tenant, org, &domain).await;
     app.tenant(
         tenant,
         "mutation($input: UpdateOrganizationInput!) { updateOrganization(input: $input) { organization { id } } }",

@@ -169,11 +169,7 @@ async fn a_person_signs_in_through_another_latchkey_tenant_and_is_linked_by_subj
     let provider = upstream_provider(&app, &up, &down, "GENERIC").await;
 
     let email = unique_email();
-    let (_device, _, signed_up) = app.sign_up(&up, &email).await;
-    let mut upstream = Browser::new();
-    upstream
-        .establish_session(&app, &up, &signed_up.access_token)
-        .await;
+    let (upstream, upstream_id) = upstream_person(&app, &up, &email).await;
 
     // First sign-in: the identity is created (the upstream proves the address) and linked.
     let (callback, flow_cookie) = through_upstream(&app, &down, &provider, &upstream, "").await;
@@ -233,7 +229,7 @@ async fn a_person_signs_in_through_another_latchkey_tenant_and_is_linked_by_subj
     );
     assert_eq!(
         identity["federatedLinks"][0]["subject"],
-        signed_up.identity_id.as_str()
+        upstream_id.as_str()
     );
     let identity_id = identity["id"].as_str().unwrap().to_owned();
 
@@ -380,11 +376,7 @@ async fn another_tenants_provider_is_not_found_on_every_path() {
     );
     // A callback's state from one tenant means nothing at another.
     let email = unique_email();
-    let (_device, _, signed_up) = app.sign_up(&up, &email).await;
-    let mut upstream = Browser::new();
-    upstream
-        .establish_session(&app, &up, &signed_up.access_token)
-        .await;
+    let (upstream, _) = upstream_person(&app, &up, &email).await;
     let (callback, flow_cookie) = through_upstream(&app, &down, &provider, &upstream, "").await;
     let foreign = callback.replace(
         &format!("/t/{}/", down.slug),
@@ -406,12 +398,8 @@ async fn an_address_the_preset_does_not_count_as_proven_never_links_an_existing_
     // claim, which the upstream never sends.
     let provider = upstream_provider(&app, &up, &down, "GOOGLE").await;
     let email = unique_email();
-    let (_device, _, signed_up) = app.sign_up(&up, &email).await;
     let (_victim, _, _) = app.sign_up(&down, &email).await;
-    let mut upstream = Browser::new();
-    upstream
-        .establish_session(&app, &up, &signed_up.access_token)
-        .await;
+    let (upstream, _) = upstream_person(&app, &up, &email).await;
     let (callback, flow_cookie) = through_upstream(&app, &down, &provider, &upstream, "").await;
     let (status, _, cookies, body) = get(&callback, Some(&flow_cookie)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -475,33 +463,14 @@ async fn providers_are_checked_on_save_and_nothing_is_saved_when_wrong() {
     assert_eq!(listed.data()["identityProviders"], json!([]));
 }
 
-/// Verifies `domain` for organization `org` of `tenant` by hand.
-async fn verified_domain(app: &TestApp, tenant: &TestTenant, org: &str, domain: &str) {
-    let added = app
-        .tenant(
-            tenant,
-            "mutation($input: AddVerifiedDomainInput!) { addVerifiedDomain(input: $input) { domain { id } } }",
-            json!({ "input": { "organizationId": org, "domain": domain } }),
-        )
-        .await;
-    let id = added.data()["addVerifiedDomain"]["domain"]["id"].clone();
-    app.tenant(
-        tenant,
-        "mutation($input: DomainIdInput!) { markDomainVerified(input: $input) { domain { id } } }",
-        json!({ "input": { "id": id } }),
-    )
-    .await
-    .data();
-}
-
-/// Signs `email` up at `up` and answers a browser signed in there.
-async fn upstream_person(app: &TestApp, up: &TestTenant, email: &str) -> Browser {
+/// Signs `email` up at `up`; answers a browser signed in there and the identity's id.
+async fn upstream_person(app: &TestApp, up: &TestTenant, email: &str) -> (Browser, String) {
     let (_device, _, signed_up) = app.sign_up(up, email).await;
     let mut browser = Browser::new();
     browser
         .establish_session(app, up, &signed_up.access_token)
         .await;
-    browser
+    (browser, signed_up.identity_id)
 }
 
 #[tokio::test]
@@ -513,8 +482,8 @@ async fn an_organizations_provider_provisions_members_of_its_domains_and_can_be_
     let (globex, _) = app.create_organization(&down, "Globex", "CUSTOMER").await;
     let acme_domain = format!("{}.example", latchkey_tests::unique("acme"));
     let globex_domain = format!("{}.example", latchkey_tests::unique("globex"));
-    verified_domain(&app, &down, &acme, &acme_domain).await;
-    verified_domain(&app, &down, &globex, &globex_domain).await;
+    app.verified_domain(&down, &acme, &acme_domain).await;
+    app.verified_domain(&down, &globex, &globex_domain).await;
     let client = app
         .create_application(
             &up,
@@ -526,6 +495,23 @@ async fn an_organizations_provider_provisions_members_of_its_domains_and_can_be_
             json!({}),
         )
         .await;
+    // An organization's provider answers only for that organization's verified domains.
+    let foreign_domain = app
+        .tenant(
+            &down,
+            CREATE,
+            json!({ "input": {
+                "name": "Acme SSO", "protocol": "OIDC", "organizationId": acme, "domains": [globex_domain],
+                "settings": { "issuer": format!("{}/t/{}", app.url, up.slug) },
+                "credentials": { "clientId": client.client_id }
+            } }),
+        )
+        .await;
+    assert_eq!(foreign_domain.error_code(), "BAD_USER_INPUT");
+    assert_eq!(
+        foreign_domain.body["errors"][0]["extensions"]["field"],
+        "domains[0]"
+    );
     let input = json!({
         "name": "Acme SSO", "protocol": "OIDC", "organizationId": acme, "domains": [acme_domain],
         "settings": { "issuer": format!("{}/t/{}", app.url, up.slug) },
@@ -537,6 +523,14 @@ async fn an_organizations_provider_provisions_members_of_its_domains_and_can_be_
         .as_str()
         .unwrap()
         .to_owned();
+    let globex_providers = app
+        .tenant(
+            &down,
+            "query($o: ID) { identityProviders(organizationId: $o) { id } }",
+            json!({ "o": globex }),
+        )
+        .await;
+    assert_eq!(globex_providers.data()["identityProviders"], json!([]));
     // Home-realm discovery names it for its domain only, and the page is identifier-first.
     let (_, _, _, body) = get(
         &format!(
@@ -573,7 +567,7 @@ async fn an_organizations_provider_provisions_members_of_its_domains_and_can_be_
 
     // Acme's provider is not trusted for Globex's domain (nor any other).
     let outsider = format!("{}@{globex_domain}", latchkey_tests::unique("u"));
-    let browser = upstream_person(&app, &up, &outsider).await;
+    let (browser, _) = upstream_person(&app, &up, &outsider).await;
     let (callback, cookie) = through_upstream(&app, &down, &provider, &browser, "").await;
     let (status, _, _, body) = get(&callback, Some(&cookie)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -583,7 +577,7 @@ async fn an_organizations_provider_provisions_members_of_its_domains_and_can_be_
     // A person of Acme's domain: the identity and the membership are made just in time, with
     // the mapped roles.
     let email = format!("{}@{acme_domain}", latchkey_tests::unique("u"));
-    let browser = upstream_person(&app, &up, &email).await;
+    let (browser, _) = upstream_person(&app, &up, &email).await;
     let (callback, cookie) = through_upstream(&app, &down, &provider, &browser, "").await;
     let (status, _, _, body) = get(&callback, Some(&cookie)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");

@@ -215,21 +215,15 @@ async fn resolve_in(
             "an account with this address exists but its address was never verified; sign in with it and verify the address first",
         )),
         Some(identity) => {
-            let link = links::insert_in(
-                tx,
-                identity.id,
-                provider.id,
-                &profile.subject,
-                Some(email.as_str()),
-            )
-            .await
-            .map_err(internal)?;
-            record_in(
+            let details = json!({ "providerId": provider.id, "by": "proven_email" });
+            let link = link_in(
                 tx,
                 actor,
+                &identity,
+                provider,
+                profile,
                 "federation.link",
-                identity.id,
-                json!({ "providerId": provider.id, "by": "proven_email" }),
+                details,
             )
             .await
             .map_err(internal)?;
@@ -254,27 +248,43 @@ async fn resolve_in(
             identities::publish(tx, actor, EventType::IdentityCreated, &identity, &[])
                 .await
                 .map_err(internal)?;
-            let link = links::insert_in(
-                tx,
-                identity.id,
-                provider.id,
-                &profile.subject,
-                Some(email.as_str()),
-            )
-            .await
-            .map_err(internal)?;
-            record_in(
+            let details = json!({ "providerId": provider.id, "email": identity.email });
+            let link = link_in(
                 tx,
                 actor,
+                &identity,
+                provider,
+                profile,
                 "federation.provision",
-                identity.id,
-                json!({ "providerId": provider.id, "email": identity.email }),
+                details,
             )
             .await
             .map_err(internal)?;
             Ok((identity, link))
         }
     }
+}
+
+/// Links `identity` to the profile's subject at `provider` and audits it as `action`.
+async fn link_in(
+    tx: &TenantTx,
+    actor: &crate::Actor,
+    identity: &Identity,
+    provider: &IdentityProvider,
+    profile: &FederatedProfile,
+    action: &str,
+    details: Value,
+) -> Result<FederatedLink> {
+    let link = links::insert_in(
+        tx,
+        identity.id,
+        provider.id,
+        &profile.subject,
+        Some(identity.email.as_str()),
+    )
+    .await?;
+    record_in(tx, actor, action, identity.id, details).await?;
+    Ok(link)
 }
 
 /// Makes the person a member of the provider's organization (just in time) and applies the
