@@ -1,7 +1,8 @@
 // End-to-end test of federated sign-in in a real browser (Debian's Chromium driven by
 // playwright-core) against the real `latchkey` server, with node's `oidc-provider` as the
 // upstream OpenID Connect provider (a third-party implementation, its development login and
-// consent pages standing in for a company's identity provider). Through the hosted pages:
+// consent pages standing in for a company's identity provider; it puts the address in
+// userinfo only, as OpenID Connect Core §5.4 says, so Latchkey reads userinfo too). Through the hosted pages:
 // "Continue with …" on the sign-in page, the provider's login and consent, back to the account
 // page with the provider linked; and an organization's single sign-on found from the address
 // typed (home-realm discovery), which makes the person a member with the mapped role.

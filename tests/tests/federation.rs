@@ -324,6 +324,46 @@ async fn a_person_signs_in_through_another_latchkey_tenant_and_is_linked_by_subj
     let reasons = refusals(&app, &down).await;
     assert!(reasons.contains(&"unknown_state".to_owned()), "{reasons:?}");
     assert!(reasons.contains(&"other_browser".to_owned()), "{reasons:?}");
+
+    // Unlinking: refused while it would be the only way in (no passkey, no password, and no
+    // email codes once the tenant stops offering them), allowed while another way exists.
+    const UNLINK: &str =
+        "mutation($p: ID!) { unlinkIdentityProvider(input: { providerId: $p }) { unlinked } }";
+    let unlink = || {
+        let query = app
+            .client
+            .post(format!("{}/t/{}/graphql", app.url, down.slug))
+            .bearer_auth(tokens["accessToken"].as_str().unwrap())
+            .json(&json!({ "query": UNLINK, "variables": { "p": provider } }));
+        async move { query.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    const METHODS: &str = "mutation($m: [SignInMethod!]) { updateTenantSettings(input: { signInMethods: $m }) { settings { signInMethods } } }";
+    app.tenant(&down, METHODS, json!({ "m": ["PASSKEY", "FEDERATED"] }))
+        .await
+        .data();
+    let refused = unlink().await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused}"
+    );
+    assert!(
+        refused["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("only way to sign in")
+    );
+    app.tenant(
+        &down,
+        METHODS,
+        json!({ "m": ["PASSKEY", "EMAIL_CODE", "FEDERATED"] }),
+    )
+    .await
+    .data();
+    let unlinked = unlink().await;
+    assert_eq!(
+        unlinked["data"]["unlinkIdentityProvider"]["unlinked"], true,
+        "{unlinked}"
+    );
 }
 
 #[tokio::test]
@@ -662,4 +702,100 @@ async fn an_organizations_provider_provisions_members_of_its_domains_and_can_be_
         )
         .await;
     assert_eq!(deleted.error_code(), "CONFLICT");
+}
+
+#[tokio::test]
+async fn a_signed_in_person_links_a_provider_and_unlinks_it_while_another_way_in_remains() {
+    let app = server().await;
+    let up = tenant(&app, "upstream").await;
+    let down = tenant(&app, "down").await;
+    let provider = upstream_provider(&app, &up, &down, "GENERIC").await;
+    // Someone signed in at `down` with a passkey, under another address than upstream's.
+    let (_device, _, member) = app.sign_up(&down, &unique_email()).await;
+    let mut downstream = Browser::new();
+    downstream
+        .establish_session(&app, &down, &member.access_token)
+        .await;
+    let (upstream, upstream_id) = upstream_person(&app, &up, &unique_email()).await;
+
+    // Linking needs the browser session; then the provider's account is this person's.
+    let (status, _, _, body) = get(
+        &format!(
+            "{}/t/{}/federation/{provider}/start?intent=link",
+            app.url, down.slug
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, location, cookies, body) = get(
+        &format!(
+            "{}/t/{}/federation/{provider}/start?intent=link",
+            app.url, down.slug
+        ),
+        downstream.cookie.as_deref(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let flow_cookie = cookies
+        .into_iter()
+        .find(|c| c.starts_with("latchkey_federation="))
+        .unwrap();
+    let (status, callback, body) = upstream.get(&location.unwrap()).await;
+    assert_eq!(status, StatusCode::FOUND, "{body}");
+    let (status, location, _, body) = get(&callback.unwrap(), Some(&flow_cookie)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/t/{}/account", down.slug).as_str())
+    );
+    const LINKS: &str = "{ viewer { identity { federatedLinks { providerId subject } } } }";
+    let viewer = |token: String| {
+        let query = app
+            .client
+            .post(format!("{}/t/{}/graphql", app.url, down.slug))
+            .bearer_auth(token)
+            .json(&json!({ "query": LINKS }));
+        async move { query.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let links = viewer(member.access_token.clone()).await;
+    assert_eq!(
+        links["data"]["viewer"]["identity"]["federatedLinks"],
+        json!([{ "providerId": provider, "subject": upstream_id }])
+    );
+    let audit = app.tenant(&down, AUDIT, json!({})).await;
+    assert!(
+        audit.data()["auditEvents"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "federation.link" && e["data"]["by"] == "signed_in")
+    );
+
+    // Another identity cannot take the same account at the provider.
+    let (_, _, other) = app.sign_up(&down, &unique_email()).await;
+    let mut elsewhere = Browser::new();
+    elsewhere
+        .establish_session(&app, &down, &other.access_token)
+        .await;
+    let (_, location, cookies, _) = get(
+        &format!(
+            "{}/t/{}/federation/{provider}/start?intent=link",
+            app.url, down.slug
+        ),
+        elsewhere.cookie.as_deref(),
+    )
+    .await;
+    let flow_cookie = cookies
+        .into_iter()
+        .find(|c| c.starts_with("latchkey_federation="))
+        .unwrap();
+    let (_, callback, _) = upstream.get(&location.unwrap()).await;
+    let (status, _, _, body) = get(&callback.unwrap(), Some(&flow_cookie)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        refusals(&app, &down)
+            .await
+            .contains(&"linked_to_another_identity".to_owned())
+    );
 }

@@ -104,6 +104,8 @@ async fn settings_are_validated_and_applied() {
             "recoveryRequiresApproval": false,
             "signInMethods": ["PASSKEY", "EMAIL_CODE"],
             "requireSecondFactor": false,
+            "identityProviders": [],
+            "enterpriseSso": false,
             "attributeSchema": [],
             "consentPurposes": [],
         })

@@ -204,7 +204,7 @@ impl Federation {
             .await
             .map_err(|why| self.unreachable(provider, why))?;
         let now = ceremonies.clock.now();
-        let id_token = match oidc::exchange(
+        let exchanged = match oidc::exchange(
             &self.http,
             &discovered,
             provider,
@@ -216,36 +216,50 @@ impl Federation {
         )
         .await
         {
-            Ok(id_token) => id_token,
+            Ok(exchanged) => exchanged,
             Err(refusal) => return Ok(Err(refusal)),
         };
-        Ok(
-            match oidc::verify(
-                &discovered,
-                provider,
-                credentials,
-                &id_token,
-                &flow.nonce,
-                now,
-            ) {
-                Err(refusal) if oidc::unknown_key(&refusal) => {
-                    let refreshed = self
-                        .directory
-                        .refresh_keys(&self.http, provider, &discovered)
-                        .await
-                        .map_err(|why| self.unreachable(provider, why))?;
-                    oidc::verify(
-                        &refreshed,
-                        provider,
-                        credentials,
-                        &id_token,
-                        &flow.nonce,
-                        now,
-                    )
-                }
-                other => other,
-            },
+        let id_token = &exchanged.id_token;
+        let verified = match oidc::verify(
+            &discovered,
+            provider,
+            credentials,
+            id_token,
+            &flow.nonce,
+            now,
+        ) {
+            Err(refusal) if oidc::unknown_key(&refusal) => {
+                let refreshed = self
+                    .directory
+                    .refresh_keys(&self.http, provider, &discovered)
+                    .await
+                    .map_err(|why| self.unreachable(provider, why))?;
+                oidc::verify(
+                    &refreshed,
+                    provider,
+                    credentials,
+                    id_token,
+                    &flow.nonce,
+                    now,
+                )
+            }
+            other => other,
+        };
+        let mut claims = match verified {
+            Ok(claims) => claims,
+            Err(refusal) => return Ok(Err(refusal)),
+        };
+        if let Err(refusal) = oidc::add_userinfo(
+            &self.http,
+            &discovered,
+            exchanged.access_token.as_deref(),
+            &mut claims,
         )
+        .await
+        {
+            return Ok(Err(refusal));
+        }
+        Ok(oidc::profile(provider, &claims))
     }
 
     /// Finishes a flow at the callback.

@@ -15,7 +15,7 @@ use openidconnect::{
     AdditionalClaims, ClaimsVerificationError, ClientId, IdToken, IssuerUrl, Nonce,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// The claims read besides the standard ones: every other claim, by name (Microsoft's `tid`,
@@ -99,7 +99,7 @@ pub async fn exchange(
     redirect_uri: &str,
     verifier: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<String, Refused> {
+) -> Result<Exchanged, Refused> {
     let token_endpoint = discovered
         .metadata
         .token_endpoint()
@@ -134,7 +134,7 @@ pub async fn exchange(
                 format!("{} did not accept the sign-in: {why}", provider.name),
             )
         })?;
-    answer["id_token"]
+    let id_token = answer["id_token"]
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| {
@@ -142,7 +142,60 @@ pub async fn exchange(
                 "no_id_token",
                 format!("{} answered without an ID token", provider.name),
             )
-        })
+        })?;
+    Ok(Exchanged {
+        id_token,
+        access_token: answer["access_token"].as_str().map(str::to_owned),
+    })
+}
+
+/// What the token endpoint answered.
+pub struct Exchanged {
+    pub id_token: String,
+    pub access_token: Option<String>,
+}
+
+/// Adds the claims of the userinfo endpoint the ID token lacks, where it lacks the address
+/// (providers that follow OpenID Connect Core §5.4 put scope claims in userinfo only when an
+/// access token is issued). The userinfo `sub` must be the ID token's (§5.3.2).
+pub async fn add_userinfo(
+    http: &ProviderHttp,
+    discovered: &Discovered,
+    access_token: Option<&str>,
+    claims: &mut Map<String, Value>,
+) -> Result<(), Refused> {
+    let (Some(endpoint), Some(token)) = (discovered.metadata.userinfo_endpoint(), access_token)
+    else {
+        return Ok(());
+    };
+    if claims.contains_key("email") {
+        return Ok(());
+    }
+    let userinfo = http
+        .get_api(endpoint.as_str(), token)
+        .await
+        .map_err(|why| {
+            refused(
+                "userinfo_failed",
+                format!("the provider's userinfo failed: {why}"),
+            )
+        })?;
+    let Some(userinfo) = userinfo.as_object() else {
+        return Err(refused(
+            "userinfo_failed",
+            "the provider's userinfo is not a JSON object",
+        ));
+    };
+    if userinfo.get("sub") != claims.get("sub") {
+        return Err(refused(
+            "userinfo_failed",
+            "the provider's userinfo is about someone else (sub)",
+        ));
+    }
+    for (name, value) in userinfo {
+        claims.entry(name.clone()).or_insert_with(|| value.clone());
+    }
+    Ok(())
 }
 
 /// Why an ID token was refused: a reason for the audit log, and a message for the person.
@@ -164,7 +217,7 @@ pub fn unknown_key(refusal: &Refused) -> bool {
     refusal.reason == "bad_signature"
 }
 
-/// Validates the ID token and reads the profile it proves. `now` is the clock's time.
+/// Validates the ID token; answers its claims. `now` is the clock's time.
 pub fn verify(
     discovered: &Discovered,
     provider: &IdentityProvider,
@@ -172,7 +225,7 @@ pub fn verify(
     id_token: &str,
     nonce: &str,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<FederatedProfile, Refused> {
+) -> Result<Map<String, Value>, Refused> {
     let token: ProviderIdToken = id_token.parse().map_err(|_| {
         refused(
             "malformed_id_token",
@@ -219,21 +272,56 @@ pub fn verify(
                 format!("the ID token is not valid ({other})"),
             ),
         })?;
-    let other = &claims.additional_claims().claims;
-    let text = |name: &str| other.get(name).and_then(Value::as_str).map(str::to_owned);
-    let truthy = |name: &str| match other.get(name) {
+    let claims = match serde_json::to_value(claims) {
+        Ok(Value::Object(claims)) => claims,
+        _ => {
+            return Err(refused(
+                "invalid_id_token",
+                "the ID token's claims cannot be read",
+            ));
+        }
+    };
+    if multi_tenant {
+        let tid = claims
+            .get("tid")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let expected = named_issuer(&discovered.metadata).replace("{tenantid}", tid);
+        let issued_by = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if tid.is_empty() || issued_by != expected {
+            return Err(refused(
+                "wrong_issuer",
+                format!("the ID token's issuer {issued_by} is not its tenant's ({expected})"),
+            ));
+        }
+    }
+    Ok(claims)
+}
+
+/// The profile the claims prove, by the preset's rules: Microsoft people are `{tid}/{oid}` and
+/// their address counts only with `xms_edov` (the nOAuth case); a Google address outside
+/// gmail.com needs a matching `hd`; others need `email_verified`.
+pub fn profile(
+    provider: &IdentityProvider,
+    claims: &Map<String, Value>,
+) -> Result<FederatedProfile, Refused> {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    let truthy = |name: &str| match claims.get(name) {
         Some(Value::Bool(value)) => *value,
         Some(Value::String(value)) => matches!(value.as_str(), "true" | "1"),
         Some(Value::Number(value)) => value.as_u64() == Some(1),
         _ => false,
     };
-    let email = claims.email().map(|e| e.as_str().to_owned());
-    let verified = claims.email_verified() == Some(true);
+    let email = text("email");
+    let verified = truthy("email_verified");
     let domain = email
         .as_deref()
         .and_then(|e| e.rsplit_once('@'))
         .map(|(_, d)| d.to_ascii_lowercase());
-    let subject = claims.subject().as_str().to_owned();
+    let subject = text("sub").unwrap_or_default();
     let (subject, email_proven) = match provider.preset {
         Preset::Microsoft => {
             let (Some(tid), Some(oid)) = (text("tid"), text("oid")) else {
@@ -242,20 +330,6 @@ pub fn verify(
                     "the Microsoft ID token has no tid or oid claim",
                 ));
             };
-            if multi_tenant {
-                let expected = named_issuer(&discovered.metadata).replace("{tenantid}", &tid);
-                if claims.issuer().as_str() != expected {
-                    return Err(refused(
-                        "wrong_issuer",
-                        format!(
-                            "the ID token's issuer {} is not its tenant's ({expected})",
-                            claims.issuer().as_str()
-                        ),
-                    ));
-                }
-            }
-            // Entra's email claim is not proven unless `xms_edov` says its domain owner is
-            // verified (the nOAuth case).
             (
                 format!("{tid}/{oid}"),
                 email.is_some() && truthy("xms_edov"),
@@ -273,7 +347,7 @@ pub fn verify(
         .as_ref()
         .map(|m| m.claim.as_str())
         .unwrap_or("groups");
-    let groups = match other.get(groups_claim) {
+    let groups = match claims.get(groups_claim) {
         Some(Value::Array(values)) => values
             .iter()
             .filter_map(|v| v.as_str().map(str::to_owned))
@@ -286,10 +360,7 @@ pub fn verify(
         subject,
         email,
         email_proven,
-        display_name: claims
-            .name()
-            .and_then(|name| name.get(None))
-            .map(|name| name.as_str().to_owned()),
+        display_name: text("name"),
         groups,
     })
 }
