@@ -123,11 +123,17 @@ pub(super) fn page(
 }
 
 /// The page of an error that must not be redirected, in `language`. The error's description
-/// is the server's own words (English), its code the protocol's.
+/// is the server's own words (English), its code the protocol's. 400, except a dependency that
+/// is down (503) or a rate limit (429), which say when to try again (`Retry-After`).
 pub(super) fn error_page(language: Language, error: &OAuthError) -> HttpResponse {
-    page(
+    let status = match (error.unavailable, error.retry_after) {
+        (true, _) => StatusCode::SERVICE_UNAVAILABLE,
+        (false, Some(_)) => StatusCode::TOO_MANY_REQUESTS,
+        (false, None) => StatusCode::BAD_REQUEST,
+    };
+    let mut response = page(
         language,
-        StatusCode::BAD_REQUEST,
+        status,
         "error-title",
         &format!(
             "<p>{}</p><p><small>{} <code>{}</code>. {}</small></p>",
@@ -136,7 +142,14 @@ pub(super) fn error_page(language: Language, error: &OAuthError) -> HttpResponse
             escape_html(error.error),
             page_text(language, "error-advice")
         ),
-    )
+    );
+    if let Some(retry_after) = error.retry_after {
+        let seconds = retry_after.as_secs().max(1).to_string();
+        if let Ok(value) = header::HeaderValue::from_str(&seconds) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    response
 }
 
 /// `uri` with `pairs` added to its query (the pairs without a value left out); `None` should
