@@ -503,6 +503,16 @@ async fn providers_are_checked_on_save_and_nothing_is_saved_when_wrong() {
     assert_eq!(listed.data()["identityProviders"], json!([]));
 }
 
+/// `setOrganizationSsoRequirement(input)` at `tenant`.
+async fn require_sso(
+    app: &TestApp,
+    tenant: &TestTenant,
+    input: Value,
+) -> latchkey_tests::GraphqlResponse {
+    const REQUIRE: &str = "mutation($input: SetOrganizationSsoRequirementInput!) { setOrganizationSsoRequirement(input: $input) { requirement { organizationId exceptions } } }";
+    app.tenant(tenant, REQUIRE, json!({ "input": input })).await
+}
+
 /// Signs `email` up at `up`; answers a browser signed in there and the identity's id.
 async fn upstream_person(app: &TestApp, up: &TestTenant, email: &str) -> (Browser, String) {
     let (_device, _, signed_up) = app.sign_up(up, email).await;
@@ -638,31 +648,27 @@ async fn an_organizations_provider_provisions_members_of_its_domains_and_can_be_
     let (mut device, credential, member) = app.sign_up(&down, &member_email).await;
     app.add_organization_member(&down, &acme, &member.identity_id, &["org:member"])
         .await;
-    const REQUIRE: &str = "mutation($input: SetOrganizationSsoRequirementInput!) { setOrganizationSsoRequirement(input: $input) { requirement { organizationId exceptions } } }";
     let other = tenant(&app, "other").await;
-    let foreign = app
-        .tenant(
-            &other,
-            REQUIRE,
-            json!({ "input": { "organizationId": acme, "required": true } }),
-        )
-        .await;
+    let foreign = require_sso(
+        &app,
+        &other,
+        json!({ "organizationId": acme, "required": true }),
+    )
+    .await;
     assert_eq!(foreign.error_code(), "NOT_FOUND");
-    let no_provider = app
-        .tenant(
-            &down,
-            REQUIRE,
-            json!({ "input": { "organizationId": globex, "required": true } }),
-        )
-        .await;
+    let no_provider = require_sso(
+        &app,
+        &down,
+        json!({ "organizationId": globex, "required": true }),
+    )
+    .await;
     assert_eq!(no_provider.error_code(), "BAD_USER_INPUT");
-    let required = app
-        .tenant(
-            &down,
-            REQUIRE,
-            json!({ "input": { "organizationId": acme, "required": true } }),
-        )
-        .await;
+    let required = require_sso(
+        &app,
+        &down,
+        json!({ "organizationId": acme, "required": true }),
+    )
+    .await;
     assert_eq!(
         required.data()["setOrganizationSsoRequirement"]["requirement"]["organizationId"],
         acme.as_str()
@@ -684,10 +690,10 @@ async fn an_organizations_provider_provisions_members_of_its_domains_and_can_be_
     let (status, _, _, body) = get(&callback, Some(&cookie)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     // A break-glass exception signs in with the passkey again.
-    app.tenant(
+    require_sso(
+        &app,
         &down,
-        REQUIRE,
-        json!({ "input": { "organizationId": acme, "required": true, "exceptions": [member.identity_id] } }),
+        json!({ "organizationId": acme, "required": true, "exceptions": [member.identity_id] }),
     )
     .await
     .data();

@@ -343,6 +343,7 @@ pub async fn check_new(
     let checked = check_settings(input.protocol, input.preset, &input.settings)?;
     check_enterprise_issuer(input.organization_id, input.preset, &checked)?;
     let credentials = check_credentials(input.preset, &input.credentials)?;
+    let tx = db.begin_tenant(scope).await?;
     if let Some(mapping) = &input.role_mapping {
         if input.organization_id.is_none() {
             return Err(Error::validation(
@@ -350,11 +351,8 @@ pub async fn check_new(
                 "only an organization's provider maps groups to organization roles (set organizationId)",
             ));
         }
-        let mapping = RoleMapping::parse(mapping.clone())?;
-        let tx = db.begin_tenant(scope).await?;
-        check_mapping_roles(&tx, &mapping).await?;
+        check_mapping_roles(&tx, &RoleMapping::parse(mapping.clone())?).await?;
     }
-    let tx = db.begin_tenant(scope).await?;
     if let Some(organization_id) = input.organization_id {
         organizations::organization_in(&tx, organization_id)
             .await
