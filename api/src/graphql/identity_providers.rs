@@ -94,11 +94,16 @@ pub struct IdentityProvider {
     pub organization_id: Option<ID>,
     /// The organization's verified domains it answers for (home-realm discovery).
     pub domains: Vec<String>,
-    /// The checked settings (OIDC: `issuer`, `scopes`).
+    /// The checked settings (OIDC: `issuer`, `scopes`; SAML: `metadataXml` or `metadataUrl`).
     pub settings: Json<Value>,
     pub role_mapping: Option<Json<Value>>,
     /// Where a sign-in with it starts (`/t/{slug}/federation/{id}/start`).
     pub start_path: String,
+    /// SAML: Latchkey's service-provider metadata for the IdP's administrator
+    /// (`/t/{slug}/saml/{id}/metadata`; its full URL is also Latchkey's entity id).
+    pub service_provider_metadata_path: Option<String>,
+    /// SAML: where the IdP posts its responses (`/t/{slug}/saml/{id}/acs`).
+    pub assertion_consumer_service_path: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -107,6 +112,10 @@ impl IdentityProvider {
     fn of(provider: federation::IdentityProvider, slug: &str) -> Self {
         Self {
             start_path: format!("/t/{slug}/federation/{}/start", provider.id),
+            service_provider_metadata_path: (provider.protocol == Protocol::Saml)
+                .then(|| format!("/t/{slug}/saml/{}/metadata", provider.id)),
+            assertion_consumer_service_path: (provider.protocol == Protocol::Saml)
+                .then(|| format!("/t/{slug}/saml/{}/acs", provider.id)),
             id: ID(provider.id.to_string()),
             name: provider.name,
             protocol: provider.protocol.into(),
@@ -238,10 +247,11 @@ pub struct CreateIdentityProviderInput {
     #[graphql(default)]
     pub domains: Vec<String>,
     /// OIDC: `{ issuer, scopes? }` (Google's, Microsoft's and Apple's issuers are the
-    /// default); GITHUB: `{ scopes?, authorizationEndpoint?, tokenEndpoint?, apiUrl? }`.
+    /// default); GITHUB: `{ scopes?, authorizationEndpoint?, tokenEndpoint?, apiUrl? }`;
+    /// SAML: `{ metadataXml }` or `{ metadataUrl }` (the IdP's metadata).
     pub settings: Json<Value>,
     /// `{ clientId, clientSecret? }` (no secret: a public client); APPLE: `{ clientId, teamId,
-    /// keyId, privateKey }`. Write-only, sealed under the master key.
+    /// keyId, privateKey }`; SAML: `{}`. Write-only, sealed under the master key.
     pub credentials: Json<Value>,
     /// `{ claim: "groups", rules: [{ value, roles }], defaultRoles }` (organization providers).
     pub role_mapping: Option<Json<Value>>,

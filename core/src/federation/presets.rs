@@ -194,6 +194,58 @@ fn only_keys(object: &Map<String, Value>, known: &[&str], what: &str) -> Result<
     }
 }
 
+/// The largest IdP metadata document kept in a provider's settings.
+const MAX_METADATA: usize = 512 * 1024;
+
+/// A SAML provider's settings: the IdP's metadata, `{ metadataXml }` (the document) or
+/// `{ metadataUrl }` (where Latchkey reads it, and reads it again each hour and at a
+/// certificate rollover). The document itself is checked where it is read.
+fn saml_settings(preset: Preset, object: &Map<String, Value>) -> Result<CheckedSettings> {
+    if preset != Preset::Generic {
+        return Err(Error::validation(
+            "preset",
+            "SAML providers use the GENERIC preset (the presets are OpenID Connect providers)",
+        ));
+    }
+    only_keys(object, &["metadataXml", "metadataUrl"], "a SAML provider")?;
+    let value = match (object.get("metadataXml"), object.get("metadataUrl")) {
+        (Some(Value::String(document)), None) => {
+            if document.trim().is_empty() || document.len() > MAX_METADATA {
+                return Err(Error::validation(
+                    "settings.metadataXml",
+                    format!("must be the IdP's metadata document (at most {MAX_METADATA} bytes)"),
+                ));
+            }
+            json!({ "metadataXml": document })
+        }
+        (None, Some(Value::String(url))) => {
+            let parsed = url::Url::parse(url.trim())
+                .map_err(|_| Error::validation("settings.metadataUrl", "is not a URL"))?;
+            if !matches!(parsed.scheme(), "https" | "http")
+                || parsed.host_str().is_none()
+                || parsed.fragment().is_some()
+                || url.len() > 2000
+            {
+                return Err(Error::validation(
+                    "settings.metadataUrl",
+                    "must be an https URL without fragment (at most 2000 characters)",
+                ));
+            }
+            json!({ "metadataUrl": parsed.as_str() })
+        }
+        _ => {
+            return Err(Error::validation(
+                "settings",
+                "a SAML provider takes its IdP's metadata: { metadataXml } (the document) or { metadataUrl } (where to read it), one of them",
+            ));
+        }
+    };
+    Ok(CheckedSettings {
+        value,
+        issuer: None,
+    })
+}
+
 /// Checks the settings of a provider of `preset`. OpenID Connect: `{ issuer, scopes? }` (the
 /// issuer may be left out where the preset has one). GitHub: `{ scopes?, authorizationEndpoint?,
 /// tokenEndpoint?, apiUrl? }`. Every field error names its field.
@@ -202,15 +254,12 @@ pub fn check_settings(
     preset: Preset,
     settings: &Value,
 ) -> Result<CheckedSettings> {
-    if protocol == Protocol::Saml {
-        return Err(Error::validation(
-            "protocol",
-            "SAML providers are not available in this version; use OIDC (see docs/federation.md)",
-        ));
-    }
     let object = settings
         .as_object()
         .ok_or_else(|| Error::validation("settings", "must be an object"))?;
+    if protocol == Protocol::Saml {
+        return saml_settings(preset, object);
+    }
     let scopes = scopes_setting(preset, &settings["scopes"])?;
     if preset == Preset::Github {
         let known: Vec<&str> = GITHUB_ENDPOINTS
@@ -280,6 +329,7 @@ pub(super) fn check_enterprise_issuer(
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Credentials {
+    /// Empty for a SAML provider, which has none.
     pub client_id: String,
     /// `None` for a public client (PKCE alone; the client id goes in the token request) and for
     /// Apple (whose secret is made per request).
@@ -347,13 +397,30 @@ fn required(credentials: &Value, name: &str, what: &str) -> Result<String> {
     })
 }
 
-/// Checks the credentials of a provider of `preset`: `{ clientId, clientSecret? }` (no secret:
+/// Checks the credentials of a provider of `preset`: SAML: `{}`; `{ clientId, clientSecret? }` (no secret:
 /// a public client, PKCE alone; GitHub needs one); Apple: `{ clientId, teamId, keyId,
 /// privateKey }`.
-pub fn check_credentials(preset: Preset, credentials: &Value) -> Result<Credentials> {
+pub fn check_credentials(
+    protocol: Protocol,
+    preset: Preset,
+    credentials: &Value,
+) -> Result<Credentials> {
     let object = credentials
         .as_object()
         .ok_or_else(|| Error::validation("credentials", "must be an object"))?;
+    if protocol == Protocol::Saml {
+        if let Some(unknown) = object.keys().next() {
+            return Err(Error::validation(
+                &format!("credentials.{unknown}"),
+                "a SAML provider takes no credentials: Latchkey does not sign its requests; the IdP signs its responses",
+            ));
+        }
+        return Ok(Credentials {
+            client_id: String::new(),
+            client_secret: None,
+            apple: None,
+        });
+    }
     let known: &[&str] = match preset {
         Preset::Apple => &["clientId", "teamId", "keyId", "privateKey"],
         _ => &["clientId", "clientSecret"],
@@ -489,7 +556,8 @@ mod tests {
 
     #[test]
     fn credentials_are_checked_per_preset() {
-        let missing = |preset, value: Value| match check_credentials(preset, &value) {
+        let missing = |preset, value: Value| match check_credentials(Protocol::Oidc, preset, &value)
+        {
             Err(Error::Validation { field, .. }) => field,
             other => panic!("{:?}", other.map(|c| c.client_id)),
         };
@@ -513,10 +581,60 @@ mod tests {
             "credentials.privateKey"
         );
         assert_eq!(
-            check_credentials(Preset::Generic, &json!({ "clientId": "a" }))
+            check_credentials(Protocol::Oidc, Preset::Generic, &json!({ "clientId": "a" }))
                 .unwrap()
                 .client_secret,
             None
+        );
+        assert!(check_credentials(Protocol::Saml, Preset::Generic, &json!({})).is_ok());
+        assert!(matches!(
+            check_credentials(Protocol::Saml, Preset::Generic, &json!({ "clientId": "a" })),
+            Err(Error::Validation { field, .. }) if field == "credentials.clientId"
+        ));
+    }
+
+    #[test]
+    fn saml_settings_take_the_metadata_one_way() {
+        let saml = |preset, settings: Value| check_settings(Protocol::Saml, preset, &settings);
+        let url = saml(
+            Preset::Generic,
+            json!({ "metadataUrl": "https://login.example/fm.xml?appid=1" }),
+        )
+        .unwrap();
+        assert_eq!(
+            url.value["metadataUrl"],
+            "https://login.example/fm.xml?appid=1"
+        );
+        assert!(
+            saml(
+                Preset::Generic,
+                json!({ "metadataXml": "<md:EntityDescriptor/>" })
+            )
+            .is_ok()
+        );
+        let field = |result: Result<CheckedSettings>| match result {
+            Err(Error::Validation { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(saml(Preset::Generic, json!({}))), "settings");
+        assert_eq!(
+            field(saml(
+                Preset::Generic,
+                json!({ "metadataXml": "<x/>", "metadataUrl": "https://x" })
+            )),
+            "settings"
+        );
+        assert_eq!(
+            field(saml(Preset::Generic, json!({ "metadataUrl": "ftp://x" }))),
+            "settings.metadataUrl"
+        );
+        assert_eq!(
+            field(saml(Preset::Generic, json!({ "issuer": "https://x" }))),
+            "settings.issuer"
+        );
+        assert_eq!(
+            field(saml(Preset::Google, json!({ "metadataXml": "<x/>" }))),
+            "preset"
         );
     }
 }

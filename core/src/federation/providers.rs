@@ -342,7 +342,7 @@ pub async fn check_new(
     Name::parse("name", &input.name, 100)?;
     let checked = check_settings(input.protocol, input.preset, &input.settings)?;
     check_enterprise_issuer(input.organization_id, input.preset, &checked)?;
-    let credentials = check_credentials(input.preset, &input.credentials)?;
+    let credentials = check_credentials(input.protocol, input.preset, &input.credentials)?;
     let tx = db.begin_tenant(scope).await?;
     if let Some(mapping) = &input.role_mapping {
         if input.organization_id.is_none() {
@@ -446,7 +446,7 @@ pub async fn check_changes(
     let checked = check_settings(provider.protocol, provider.preset, settings)?;
     check_enterprise_issuer(provider.organization_id, provider.preset, &checked)?;
     let credentials = match &changes.credentials {
-        Some(value) => check_credentials(provider.preset, value)?,
+        Some(value) => check_credentials(provider.protocol, provider.preset, value)?,
         None => current,
     };
     if let Some(domains) = &changes.domains {

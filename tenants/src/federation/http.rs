@@ -103,11 +103,22 @@ impl ProviderHttp {
         self.read(&url, request).await
     }
 
-    async fn read(
+    /// GETs a text document (SAML metadata): a success status is required.
+    pub async fn get_text(&self, url: &str) -> Result<String, String> {
+        let url = self.check_url(url)?;
+        let (status, body) = self.body(&url, self.http.get(url.clone())).await?;
+        if !status.is_success() {
+            return Err(format!("{url} answered {status}"));
+        }
+        String::from_utf8(body).map_err(|_| format!("{url} answered with a body that is not UTF-8"))
+    }
+
+    /// Sends `request` and reads its body (at most 1 MiB; redirects are not followed).
+    async fn body(
         &self,
         url: &url::Url,
         request: reqwest::RequestBuilder,
-    ) -> Result<Value, String> {
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), String> {
         let mut response = request
             .send()
             .await
@@ -129,6 +140,15 @@ impl ProviderHttp {
                 "{url} answered with a redirect ({status}); redirects are not followed"
             ));
         }
+        Ok((status, body))
+    }
+
+    async fn read(
+        &self,
+        url: &url::Url,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Value, String> {
+        let (status, body) = self.body(url, request).await?;
         let json = serde_json::from_slice::<Value>(&body)
             .map_err(|_| format!("{url} answered {status} without JSON"))?;
         if !status.is_success() {

@@ -2,8 +2,10 @@
 //! the provider (keeping a secret in a cookie, so only this browser may finish), and
 //! `/t/{slug}/federation/callback` (GET, or POST for providers that answer by form post)
 //! finishes: the provider's session cookie is set and the browser goes back to `authorize`,
-//! or to the account page. The rules are in `latchkey_tenants::federation` and
-//! `latchkey_core::federation`.
+//! or to the account page. A SAML provider answers at its assertion consumer service,
+//! `/t/{slug}/saml/{providerId}/acs` (POST), and its administrator imports Latchkey's service
+//! provider metadata from `/t/{slug}/saml/{providerId}/metadata`. The rules are in
+//! `latchkey_tenants::federation` and `latchkey_core::federation`.
 
 use super::Tenant;
 use super::browser_session::{cookie_path, cookie_session, session_cookie};
@@ -15,13 +17,14 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use latchkey_core::oauth;
-use latchkey_tenants::federation::{Callback, Finished, Then, collect, hand_off};
+use latchkey_tenants::federation::{Callback, Finished, ServiceProvider, Then, collect, hand_off};
 use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The cookie that binds a started flow to the browser (HttpOnly, ten minutes, path
-/// `/t/{slug}/federation/`). Over https it is `SameSite=None; Secure`, so that it comes along
-/// with a provider's cross-site form post (Apple); it holds only the flow's secret.
+/// `/t/{slug}/`, so that both the callback and the SAML assertion consumer services see it).
+/// Over https it is `SameSite=None; Secure`, so that it comes along with a provider's
+/// cross-site form post (Apple, SAML); it holds only the flow's secret.
 const FLOW_COOKIE: &str = "latchkey_federation";
 
 /// Where every OIDC provider of the tenant sends the browser back.
@@ -38,7 +41,7 @@ fn query(request: &HttpRequest) -> HashMap<String, String> {
 fn flow_cookie(state: &AppState, tenant: &Tenant, value: String) -> Cookie<'static> {
     let https = state.services.public_url.starts_with("https://");
     Cookie::build(FLOW_COOKIE, value)
-        .path(format!("{}federation/", cookie_path(tenant)))
+        .path(cookie_path(tenant))
         .http_only(true)
         .secure(https)
         .same_site(if https { SameSite::None } else { SameSite::Lax })
@@ -150,6 +153,7 @@ pub(super) async fn start(
             &state.services.master_key,
             provider_id,
             &callback_url(&state.services.public_url, &slug),
+            &ServiceProvider::new(&state.services.public_url, &slug, provider_id),
             then,
             params.get("login_hint").map(String::as_str),
         )
@@ -240,12 +244,12 @@ pub(super) async fn callback_post(
     callback(&state, &request, &slug, params).await
 }
 
-async fn callback(
+/// The tenant of a provider's answer, with the caller.
+async fn answer_context(
     state: &AppState,
     request: &HttpRequest,
     slug: &str,
-    mut params: HashMap<String, String>,
-) -> Result<HttpResponse, HttpError> {
+) -> Result<(crate::graphql::context::RequestContext, Tenant), HttpError> {
     let context = tenant_caller(
         &state.services,
         &state.config.trusted_proxies,
@@ -258,6 +262,16 @@ async fn callback(
         settings: context.settings.clone(),
         issuer: context.issuer.clone(),
     };
+    Ok((context, tenant))
+}
+
+async fn callback(
+    state: &AppState,
+    request: &HttpRequest,
+    slug: &str,
+    mut params: HashMap<String, String>,
+) -> Result<HttpResponse, HttpError> {
+    let (context, tenant) = answer_context(state, request, slug).await?;
     let ceremonies = context.ceremonies(&state.services);
     let answer = Callback {
         code: params.remove("code"),
@@ -277,6 +291,69 @@ async fn callback(
             answer,
         )
         .await;
+    conclude(state, request, &tenant, finished).await
+}
+
+/// A SAML provider's assertion consumer service (HTTP-POST binding: form `SAMLResponse`,
+/// `RelayState`).
+pub(super) async fn saml_acs(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    let (slug, provider) = path.into_inner();
+    let (context, tenant) = answer_context(&state, &request, &slug).await?;
+    let provider_id = Uuid::parse_str(&provider).map_err(|_| latchkey_core::Error::NotFound)?;
+    let saml_response = url::form_urlencoded::parse(&body)
+        .find(|(name, _)| name == "SAMLResponse")
+        .map(|(_, value)| value.into_owned());
+    let ceremonies = context.ceremonies(&state.services);
+    let finished = state
+        .services
+        .federation
+        .finish_saml(
+            &ceremonies,
+            &state.services.master_key,
+            &ServiceProvider::new(&state.services.public_url, &slug, provider_id),
+            provider_id,
+            saml_response.as_deref(),
+            request.cookie(FLOW_COOKIE).as_ref().map(|c| c.value()),
+        )
+        .await;
+    conclude(&state, &request, &tenant, finished).await
+}
+
+/// Latchkey's service-provider metadata for a SAML provider (for the IdP's administrator).
+pub(super) async fn saml_metadata(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, HttpError> {
+    let (slug, provider) = path.into_inner();
+    let (scope, _) = tenant_by_path(&state.services, &request, &slug).await?;
+    let provider_id = Uuid::parse_str(&provider).map_err(|_| latchkey_core::Error::NotFound)?;
+    let metadata = latchkey_tenants::federation::service_provider_metadata(
+        &state.services.db,
+        &scope,
+        &state.services.master_key,
+        &ServiceProvider::new(&state.services.public_url, &slug, provider_id),
+        provider_id,
+    )
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/samlmetadata+xml")
+        .body(metadata))
+}
+
+/// The answer to a finished (or refused) flow: the session cookie and the way on, or the
+/// refusal's page; the flow cookie spent either way.
+async fn conclude(
+    state: &AppState,
+    request: &HttpRequest,
+    tenant: &Tenant,
+    finished: latchkey_core::Result<Finished>,
+) -> Result<HttpResponse, HttpError> {
     let mut spent = flow_cookie(state, &tenant, String::new());
     spent.make_removal();
     let account = format!("{}account", cookie_path(&tenant));

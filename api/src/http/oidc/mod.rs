@@ -88,6 +88,14 @@ pub fn routes(config: &mut web::ServiceConfig) {
             web::post().to(federation::callback_post),
         )
         .route(
+            "/t/{slug}/saml/{provider}/acs",
+            web::post().to(federation::saml_acs),
+        )
+        .route(
+            "/t/{slug}/saml/{provider}/metadata",
+            web::get().to(federation::saml_metadata),
+        )
+        .route(
             "/t/{slug}/oauth2/{endpoint}",
             web::method(actix_web::http::Method::OPTIONS).to(preflight),
         )
