@@ -13,6 +13,7 @@ pub mod orgs;
 pub mod passkey;
 pub mod passwords;
 pub mod replicas;
+pub mod saml;
 pub mod smtp;
 
 use latchkey_api::config::{Config, Settings};

@@ -467,7 +467,7 @@ async fn providers_are_checked_on_save_and_nothing_is_saved_when_wrong() {
     let cases: [(Value, &str); 5] = [
         (
             json!({ "protocol": "SAML", "settings": {}, "credentials": {} }),
-            "protocol",
+            "settings",
         ),
         (
             json!({ "protocol": "OIDC", "settings": {}, "credentials": { "clientId": "a" } }),

@@ -15,7 +15,7 @@ mod handoff;
 mod http;
 mod manage;
 mod oidc;
-mod saml;
+pub mod saml;
 
 pub use flows::{Callback, Federation, Finished, Started, Then};
 pub use handoff::{HandedOff, collect, hand_off};

@@ -10,10 +10,7 @@ mod response;
 mod service_provider;
 mod xml;
 
-#[cfg(test)]
-mod tests;
-
-pub use metadata::{Metadatas, read as read_metadata};
+pub use metadata::{IdpMetadata, Metadatas, parse as parse_metadata, read as read_metadata};
 pub use profile::profile;
-pub use response::{Expected, check};
+pub use response::{Asserted, Expected, check};
 pub use service_provider::ServiceProvider;

@@ -1,33 +1,17 @@
-//! The SAML gate against responses signed here with test keys (`tests/fixtures/saml/`, made for these
-//! tests only): what passes, and every way to forge or misdirect one that must not. The same
-//! code against a real IdP (samlify) is in `tests/browser/saml.test.mjs`.
+//! The SAML response gate (`latchkey_tenants::federation::saml::check`) against responses
+//! signed with test keys: what passes, and every way to forge or misdirect one that must not
+//! (signature wrapping, other keys, weak algorithms, comments in values, wrong destination,
+//! issuer, audience, recipient, window, unsolicited answers).
 
-use super::metadata::{IdpMetadata, parse as parse_metadata};
-use super::response::{Asserted, Expected, check};
-use super::service_provider::ServiceProvider;
-use base64::Engine;
 use bergshamra::core::algorithm;
-use bergshamra::{DsigContext, KeysManager};
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
+use latchkey_tenants::federation::ServiceProvider;
+use latchkey_tenants::federation::saml::{Asserted, Expected, IdpMetadata, check, parse_metadata};
+use latchkey_tests::saml::{
+    CERT_A, CERT_B, IDP, KEY_A, KEY_B, Parts, assertion, assertion_signed, encode, metadata_xml,
+    response, sign, signature, signed_assertion,
+};
 use uuid::Uuid;
-
-const KEY_A: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/saml/idp-a.key"
-));
-const CERT_A: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/saml/idp-a.crt"
-));
-const KEY_B: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/saml/idp-b.key"
-));
-const CERT_B: &str = include_str!(concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/saml/idp-b.crt"
-));
-const IDP: &str = "https://idp.example.com/metadata";
 
 fn now() -> DateTime<Utc> {
     "2026-12-07T10:00:00Z".parse().unwrap()
@@ -37,129 +21,13 @@ fn sp() -> ServiceProvider {
     ServiceProvider::new("https://id.example.com", "acme", Uuid::nil())
 }
 
-fn at(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-fn pem_body(pem: &str) -> String {
-    pem.lines().filter(|l| !l.starts_with("-----")).collect()
-}
-
-fn metadata_xml(certs: &[&str]) -> String {
-    let keys: String = certs
-        .iter()
-        .map(|c| {
-            format!(
-                r#"<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"#,
-                pem_body(c)
-            )
-        })
-        .collect();
-    format!(
-        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{IDP}"><md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">{keys}<md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="https://idp.example.com/post"/><md:SingleSignOnService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://idp.example.com/sso"/></md:IDPSSODescriptor></md:EntityDescriptor>"#
-    )
+fn parts() -> Parts {
+    let sp = sp();
+    Parts::new(&sp.acs_url, &sp.entity_id, now())
 }
 
 fn idp(certs: &[&str]) -> IdpMetadata {
     parse_metadata(&metadata_xml(certs)).unwrap()
-}
-
-/// The parts of a response a test changes.
-struct Parts {
-    status: &'static str,
-    destination: String,
-    response_issuer: String,
-    assertion_issuer: String,
-    audience: String,
-    recipient: String,
-    in_response_to: Option<String>,
-    name_id: String,
-    name_id_format: &'static str,
-    not_before: DateTime<Utc>,
-    not_on_or_after: DateTime<Utc>,
-}
-
-impl Default for Parts {
-    fn default() -> Self {
-        let sp = sp();
-        Self {
-            status: "urn:oasis:names:tc:SAML:2.0:status:Success",
-            destination: sp.acs_url.clone(),
-            response_issuer: IDP.into(),
-            assertion_issuer: IDP.into(),
-            audience: sp.entity_id,
-            recipient: sp.acs_url,
-            in_response_to: Some("_request1".into()),
-            name_id: "00u1abcd".into(),
-            name_id_format: "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
-            not_before: now() - TimeDelta::seconds(60),
-            not_on_or_after: now() + TimeDelta::seconds(300),
-        }
-    }
-}
-
-fn signature(reference: &str) -> String {
-    format!(
-        r##"<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:CanonicalizationMethod Algorithm="{c14n}"/><ds:SignatureMethod Algorithm="{method}"/><ds:Reference URI="#{reference}"><ds:Transforms><ds:Transform Algorithm="{enveloped}"/><ds:Transform Algorithm="{c14n}"/></ds:Transforms><ds:DigestMethod Algorithm="{digest}"/><ds:DigestValue></ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue></ds:SignatureValue></ds:Signature>"##,
-        c14n = algorithm::EXC_C14N,
-        method = algorithm::RSA_SHA256,
-        enveloped = algorithm::ENVELOPED_SIGNATURE,
-        digest = algorithm::SHA256,
-    )
-}
-
-fn assertion(p: &Parts, id: &str, signature: &str) -> String {
-    let in_response_to = p
-        .in_response_to
-        .as_deref()
-        .map(|r| format!(r#" InResponseTo="{r}""#))
-        .unwrap_or_default();
-    format!(
-        r#"<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="{id}" Version="2.0" IssueInstant="{issued}"><saml:Issuer>{issuer}</saml:Issuer>{signature}<saml:Subject><saml:NameID Format="{format}">{name_id}</saml:NameID><saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{until}" Recipient="{recipient}"{in_response_to}/></saml:SubjectConfirmation></saml:Subject><saml:Conditions NotBefore="{from}" NotOnOrAfter="{until}"><saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions><saml:AuthnStatement AuthnInstant="{issued}"><saml:AuthnContext><saml:AuthnContextClassRef>urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement><saml:AttributeStatement><saml:Attribute Name="email"><saml:AttributeValue>ada@example.com</saml:AttributeValue></saml:Attribute><saml:Attribute Name="groups"><saml:AttributeValue>engineering</saml:AttributeValue><saml:AttributeValue>admins</saml:AttributeValue></saml:Attribute></saml:AttributeStatement></saml:Assertion>"#,
-        issued = at(now()),
-        issuer = p.assertion_issuer,
-        format = p.name_id_format,
-        name_id = p.name_id,
-        until = at(p.not_on_or_after),
-        from = at(p.not_before),
-        recipient = p.recipient,
-        audience = p.audience,
-    )
-}
-
-fn response(p: &Parts, signature: &str, assertion: &str) -> String {
-    let in_response_to = p
-        .in_response_to
-        .as_deref()
-        .map(|r| format!(r#" InResponseTo="{r}""#))
-        .unwrap_or_default();
-    format!(
-        r#"<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r1" Version="2.0" IssueInstant="{issued}" Destination="{destination}"{in_response_to}><saml:Issuer>{issuer}</saml:Issuer>{signature}<samlp:Status><samlp:StatusCode Value="{status}"/></samlp:Status>{assertion}</samlp:Response>"#,
-        issued = at(now()),
-        destination = p.destination,
-        issuer = p.response_issuer,
-        status = p.status,
-    )
-}
-
-/// Signs the first signature template of `template` with `key`.
-fn sign(template: &str, key: &str) -> String {
-    let mut keys = KeysManager::new();
-    keys.add_key(bergshamra::keys::loader::load_pem_auto(key.as_bytes(), None).unwrap());
-    bergshamra::sign(&DsigContext::new_permissive(keys), template).unwrap()
-}
-
-fn signed_assertion(p: &Parts, key: &str) -> String {
-    sign(&assertion(p, "_a1", &signature("_a1")), key)
-}
-
-/// A response whose assertion is signed with `key`.
-fn assertion_signed(p: &Parts, key: &str) -> String {
-    response(p, "", &signed_assertion(p, key))
-}
-
-fn encode(xml: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(xml)
 }
 
 fn run(xml: &str, idp: &IdpMetadata) -> Result<Asserted, &'static str> {
@@ -178,7 +46,7 @@ fn reason(xml: &str) -> &'static str {
 
 #[test]
 fn a_signed_assertion_passes_and_says_who() {
-    let asserted = run(&assertion_signed(&Parts::default(), KEY_A), &idp(&[CERT_A])).unwrap();
+    let asserted = run(&assertion_signed(&parts(), KEY_A), &idp(&[CERT_A])).unwrap();
     assert_eq!(asserted.name_id, "00u1abcd");
     assert_eq!(asserted.in_response_to, "_request1");
     assert_eq!(asserted.assertion_id, "_a1");
@@ -189,7 +57,7 @@ fn a_signed_assertion_passes_and_says_who() {
 
 #[test]
 fn a_signed_response_covers_its_assertion() {
-    let p = Parts::default();
+    let p = parts();
     let xml = sign(
         &response(&p, &signature("_r1"), &assertion(&p, "_a1", "")),
         KEY_A,
@@ -205,7 +73,7 @@ fn a_signed_response_covers_its_assertion() {
 
 #[test]
 fn unsigned_or_otherwise_signed_responses_are_refused() {
-    let p = Parts::default();
+    let p = parts();
     assert_eq!(
         reason(&response(&p, "", &assertion(&p, "_a1", ""))),
         "unsigned"
@@ -228,7 +96,7 @@ fn unsigned_or_otherwise_signed_responses_are_refused() {
 
 #[test]
 fn a_rollover_trusts_both_certificates_of_the_metadata() {
-    let p = Parts::default();
+    let p = parts();
     let both = idp(&[CERT_A, CERT_B]);
     assert!(run(&assertion_signed(&p, KEY_A), &both).is_ok());
     assert!(run(&assertion_signed(&p, KEY_B), &both).is_ok());
@@ -236,11 +104,11 @@ fn a_rollover_trusts_both_certificates_of_the_metadata() {
 
 #[test]
 fn signature_wrapping_is_refused() {
-    let p = Parts::default();
+    let p = parts();
     let signed = signed_assertion(&p, KEY_A);
     let evil_parts = Parts {
         name_id: "admin".into(),
-        ..Parts::default()
+        ..parts()
     };
     let evil = assertion(&evil_parts, "_evil", "");
     // XSW 3: an unsigned assertion beside the signed one (before or after it).
@@ -282,7 +150,7 @@ fn signature_wrapping_is_refused() {
 
 #[test]
 fn a_signature_must_cover_the_element_it_sits_in() {
-    let p = Parts::default();
+    let p = parts();
     // A valid signature over the Status, placed in the response: the assertion stays unsigned.
     let xml = response(&p, &signature("_s1"), &assertion(&p, "_a1", ""))
         .replace("<samlp:Status>", r#"<samlp:Status ID="_s1">"#);
@@ -298,7 +166,7 @@ fn a_signature_must_cover_the_element_it_sits_in() {
 
 #[test]
 fn weak_or_unexpected_algorithms_are_refused() {
-    let p = Parts::default();
+    let p = parts();
     let signed = assertion_signed(&p, KEY_A);
     for (from, to) in [
         (
@@ -324,7 +192,7 @@ fn weak_or_unexpected_algorithms_are_refused() {
 #[test]
 fn a_comment_inside_the_name_id_is_refused_not_skipped() {
     // Exclusive C14N drops comments, so the signature still verifies after one is added.
-    let p = Parts::default();
+    let p = parts();
     let split = assertion_signed(&p, KEY_A).replace("00u1abcd", "00u1<!---->abcd");
     assert_eq!(reason(&split), "malformed_response");
 }
@@ -335,42 +203,42 @@ fn misdirected_or_stale_responses_are_refused() {
         (
             Parts {
                 destination: "https://elsewhere.example/acs".into(),
-                ..Parts::default()
+                ..parts()
             },
             "wrong_destination",
         ),
         (
             Parts {
                 response_issuer: "https://other-idp.example".into(),
-                ..Parts::default()
+                ..parts()
             },
             "wrong_issuer",
         ),
         (
             Parts {
                 assertion_issuer: "https://other-idp.example".into(),
-                ..Parts::default()
+                ..parts()
             },
             "wrong_issuer",
         ),
         (
             Parts {
                 audience: "https://other-sp.example".into(),
-                ..Parts::default()
+                ..parts()
             },
             "wrong_audience",
         ),
         (
             Parts {
                 recipient: "https://elsewhere.example/acs".into(),
-                ..Parts::default()
+                ..parts()
             },
             "wrong_recipient",
         ),
         (
             Parts {
                 in_response_to: None,
-                ..Parts::default()
+                ..parts()
             },
             "unsolicited",
         ),
@@ -378,28 +246,28 @@ fn misdirected_or_stale_responses_are_refused() {
             Parts {
                 not_before: now() - TimeDelta::seconds(900),
                 not_on_or_after: now() - TimeDelta::seconds(600),
-                ..Parts::default()
+                ..parts()
             },
             "expired",
         ),
         (
             Parts {
                 not_before: now() + TimeDelta::seconds(600),
-                ..Parts::default()
+                ..parts()
             },
             "not_yet_valid",
         ),
         (
             Parts {
                 name_id_format: "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
-                ..Parts::default()
+                ..parts()
             },
             "transient_name_id",
         ),
         (
             Parts {
                 status: "urn:oasis:names:tc:SAML:2.0:status:Responder",
-                ..Parts::default()
+                ..parts()
             },
             "provider_error",
         ),
@@ -408,11 +276,11 @@ fn misdirected_or_stale_responses_are_refused() {
         assert_eq!(reason(&assertion_signed(&parts, KEY_A)), expected);
     }
     // The response names another request than its assertion.
-    let p = Parts::default();
+    let p = parts();
     let mismatched = response(
         &Parts {
             in_response_to: Some("_other".into()),
-            ..Parts::default()
+            ..parts()
         },
         "",
         &signed_assertion(&p, KEY_A),
@@ -422,7 +290,7 @@ fn misdirected_or_stale_responses_are_refused() {
 
 #[test]
 fn encrypted_assertions_and_dtds_are_refused_with_a_reason() {
-    let p = Parts::default();
+    let p = parts();
     let encrypted = response(
         &p,
         "",
