@@ -354,9 +354,9 @@ async fn conclude(
     tenant: &Tenant,
     finished: latchkey_core::Result<Finished>,
 ) -> Result<HttpResponse, HttpError> {
-    let mut spent = flow_cookie(state, &tenant, String::new());
+    let mut spent = flow_cookie(state, tenant, String::new());
     spent.make_removal();
-    let account = format!("{}account", cookie_path(&tenant));
+    let account = format!("{}account", cookie_path(tenant));
     let metrics = &state.services.metrics;
     let (preset, outcome) = match &finished {
         Ok(Finished::Linked { preset, .. }) => (*preset, "linked"),
@@ -398,7 +398,7 @@ async fn conclude(
                     query.append_pair("authorization_request", &handle);
                     format!(
                         "{}oauth2/authorize?{}",
-                        cookie_path(&tenant),
+                        cookie_path(tenant),
                         query.finish()
                     )
                 }
@@ -407,14 +407,14 @@ async fn conclude(
                 Then::Account | Then::Link { .. } => {
                     let code =
                         hand_off(state.services.store.as_ref(), &tenant.scope, &tokens).await?;
-                    format!("{}?federation={code}", cookie_path(&tenant))
+                    format!("{}?federation={code}", cookie_path(tenant))
                 }
             };
             see_other(&location)
-                .cookie(session_cookie(state, &tenant, sealed))
+                .cookie(session_cookie(state, tenant, sealed))
                 .finish()
         }
-        Err(error) => refusal(request, &tenant, error)?,
+        Err(error) => refusal(request, tenant, error)?,
     };
     response
         .add_cookie(&spent)
