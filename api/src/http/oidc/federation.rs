@@ -396,11 +396,7 @@ async fn conclude(
                 Then::Authorize { handle } => {
                     let mut query = url::form_urlencoded::Serializer::new(String::new());
                     query.append_pair("authorization_request", &handle);
-                    format!(
-                        "{}oauth2/authorize?{}",
-                        cookie_path(tenant),
-                        query.finish()
-                    )
+                    format!("{}oauth2/authorize?{}", cookie_path(tenant), query.finish())
                 }
                 // The hosted page collects the session's tokens (`handoff`) and opens the
                 // account.
