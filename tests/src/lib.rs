@@ -167,6 +167,17 @@ impl GraphqlResponse {
             .unwrap_or_else(|| panic!("expected an error, got {}", self.body))
     }
 
+    /// Asserts the answer is `BAD_USER_INPUT` naming `field` (`extensions.field`).
+    #[track_caller]
+    pub fn assert_bad_input(&self, field: &str) {
+        assert_eq!(self.error_code(), "BAD_USER_INPUT", "{}", self.body);
+        assert_eq!(
+            self.body["errors"][0]["extensions"]["field"], field,
+            "{}",
+            self.body
+        );
+    }
+
     pub fn error_message(&self) -> &str {
         self.body["errors"][0]["message"].as_str().unwrap_or("")
     }

@@ -3,16 +3,11 @@
 //! kept for an hour, and read again when a token names a key Latchkey does not have (key
 //! rollover).
 
+use super::cache::ProviderCache;
 use super::http::ProviderHttp;
-use chrono::{DateTime, Utc};
 use latchkey_core::federation::{IdentityProvider, Preset};
 use openidconnect::core::{CoreJsonWebKeySet, CoreProviderMetadata};
 use std::sync::Arc;
-use std::time::Duration;
-use uuid::Uuid;
-
-/// How long a provider's document and keys are kept before they are read again.
-const REFRESH: Duration = Duration::from_secs(3600);
 
 /// A provider's discovery document and keys.
 pub struct Discovered {
@@ -83,20 +78,10 @@ pub async fn keys(
         .map_err(|error| format!("the keys at {url} are not a JSON Web Key Set: {error}"))
 }
 
-/// The discovered providers, by id and version (a changed provider is read again).
+/// The discovered providers.
+#[derive(Default)]
 pub struct Directory {
-    cache: moka::future::Cache<(Uuid, DateTime<Utc>), Arc<Discovered>>,
-}
-
-impl Default for Directory {
-    fn default() -> Self {
-        Self {
-            cache: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(REFRESH)
-                .build(),
-        }
-    }
+    cache: ProviderCache<Discovered>,
 }
 
 impl Directory {
@@ -106,14 +91,12 @@ impl Directory {
         http: &ProviderHttp,
         provider: &IdentityProvider,
     ) -> Result<Arc<Discovered>, String> {
-        let key = (provider.id, provider.updated_at);
-        if let Some(found) = self.cache.get(&key).await {
+        if let Some(found) = self.cache.get(provider).await {
             return Ok(found);
         }
         let issuer = provider.issuer().ok_or("the provider has no issuer")?;
-        let discovered = Arc::new(discover(http, provider.preset, issuer).await?);
-        self.cache.insert(key, discovered.clone()).await;
-        Ok(discovered)
+        let discovered = discover(http, provider.preset, issuer).await?;
+        Ok(self.cache.keep(provider, discovered).await)
     }
 
     /// Reads the provider's keys again (a token named a key that was not in them).
@@ -124,13 +107,10 @@ impl Directory {
         current: &Discovered,
     ) -> Result<Arc<Discovered>, String> {
         let jwks = keys(http, &current.metadata).await?;
-        let refreshed = Arc::new(Discovered {
+        let refreshed = Discovered {
             metadata: current.metadata.clone(),
             jwks,
-        });
-        self.cache
-            .insert((provider.id, provider.updated_at), refreshed.clone())
-            .await;
-        Ok(refreshed)
+        };
+        Ok(self.cache.keep(provider, refreshed).await)
     }
 }

@@ -2,12 +2,14 @@
 //! provider that sign people in through a tenant's identity providers. The rules that need no network (providers, links, linking,
 //! provisioning) are in [`latchkey_core::federation`].
 //!
-//! Layers: `http` (the outbound client), `handoff` (the tokens for the hosted page) →
+//! Layers: `http` (the outbound client), `cache` (what was read, per provider version),
+//! `handoff` (the tokens for the hosted page) →
 //! `discovery` (documents and keys, cached) → `oidc` (authorization URL, code exchange, ID
 //! token validation) → `github` (OAuth 2 and its API); `saml` (metadata, requests, the response
 //! gate) → `flows` (start, callback and assertion consumer service) →
 //! `manage` (the services the API calls).
 
+mod cache;
 mod discovery;
 mod flows;
 mod github;

@@ -5,18 +5,14 @@
 //! certificate the metadata lists for signing is trusted side by side, so a rollover that
 //! publishes the new certificate next to the old one needs no downtime.
 
+use super::super::cache::ProviderCache;
 use super::super::http::ProviderHttp;
 use super::xml::{self, DSIG, HTTP_REDIRECT, METADATA};
 use base64::Engine;
-use chrono::{DateTime, Utc};
 use latchkey_core::federation::IdentityProvider;
 use std::sync::Arc;
-use std::time::Duration;
 use uppsala::{Document, NodeId};
-use uuid::Uuid;
 
-/// How long metadata read from a URL is kept before it is read again.
-const REFRESH: Duration = Duration::from_secs(3600);
 /// The largest metadata document read.
 pub const MAX_METADATA: usize = 512 * 1024;
 
@@ -132,20 +128,10 @@ pub async fn read(
     Ok(metadata)
 }
 
-/// The providers' metadata, by id and version (a changed provider is read again).
+/// The providers' metadata.
+#[derive(Default)]
 pub struct Metadatas {
-    cache: moka::future::Cache<(Uuid, DateTime<Utc>), Arc<IdpMetadata>>,
-}
-
-impl Default for Metadatas {
-    fn default() -> Self {
-        Self {
-            cache: moka::future::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(REFRESH)
-                .build(),
-        }
-    }
+    cache: ProviderCache<IdpMetadata>,
 }
 
 impl Metadatas {
@@ -155,8 +141,7 @@ impl Metadatas {
         http: &ProviderHttp,
         provider: &IdentityProvider,
     ) -> Result<Arc<IdpMetadata>, String> {
-        let key = (provider.id, provider.updated_at);
-        if let Some(found) = self.cache.get(&key).await {
+        if let Some(found) = self.cache.get(provider).await {
             return Ok(found);
         }
         self.refresh(http, provider).await
@@ -168,14 +153,9 @@ impl Metadatas {
         http: &ProviderHttp,
         provider: &IdentityProvider,
     ) -> Result<Arc<IdpMetadata>, String> {
-        let metadata = Arc::new(
-            read(http, &provider.settings)
-                .await
-                .map_err(|(_, why)| why)?,
-        );
-        self.cache
-            .insert((provider.id, provider.updated_at), metadata.clone())
-            .await;
-        Ok(metadata)
+        let metadata = read(http, &provider.settings)
+            .await
+            .map_err(|(_, why)| why)?;
+        Ok(self.cache.keep(provider, metadata).await)
     }
 }
