@@ -19,7 +19,7 @@ use serde_json::Value;
 pub enum ProtocolKind {
     /// OpenID Connect (the code flow with PKCE).
     Oidc,
-    /// SAML 2.0 (not available in this version: refused on create).
+    /// SAML 2.0 (SP-initiated; settings `{ metadataXml }` or `{ metadataUrl }`).
     Saml,
 }
 
