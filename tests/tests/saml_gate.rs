@@ -52,7 +52,8 @@ fn a_signed_assertion_passes_and_says_who() {
     assert_eq!(asserted.assertion_id, "_a1");
     assert_eq!(asserted.attributes["email"], ["ada@example.com"]);
     assert_eq!(asserted.attributes["groups"], ["engineering", "admins"]);
-    assert_eq!(asserted.not_on_or_after, now() + TimeDelta::seconds(300));
+    // Its expiry and the three minutes of tolerated clock difference.
+    assert_eq!(asserted.acceptable_until, now() + TimeDelta::seconds(480));
 }
 
 #[test]
@@ -182,11 +183,92 @@ fn weak_or_unexpected_algorithms_are_refused() {
             "</ds:Transforms>",
             r#"<ds:Transform Algorithm="http://www.w3.org/TR/1999/REC-xpath-19991116"/></ds:Transforms>"#,
         ),
+        // The enveloped transform alone (the digest would use inclusive C14N).
+        (
+            r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#,
+            "",
+        ),
     ] {
         let changed = signed.replacen(from, to, 1);
         assert_ne!(changed, signed, "{from}");
         assert_eq!(reason(&changed), "unexpected_signature", "{to}");
     }
+}
+
+/// What the signature library would act on before any signature is checked (an XSLT
+/// transform, a reference to a file, a key fetched from elsewhere) is refused by its shape:
+/// it must never reach the library.
+#[test]
+fn a_signature_holding_more_than_a_plain_enveloped_one_never_reaches_the_library() {
+    let p = parts();
+    let signed = assertion_signed(&p, KEY_A);
+    let xslt = "http://www.w3.org/TR/1999/REC-xslt-19991116";
+    for (from, to) in [
+        // A transform in another namespace, which a reader by local name would run.
+        (
+            "</ds:Transforms>".to_owned(),
+            format!(r#"<x:Transform xmlns:x="urn:x" Algorithm="{xslt}"/></ds:Transforms>"#),
+        ),
+        // A namespaced attribute before the one this gate reads.
+        (
+            r#"<ds:Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>"#.to_owned(),
+            format!(r#"<ds:Transform xmlns:x="urn:x" x:Algorithm="{xslt}" Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/>"#),
+        ),
+        (
+            r##"<ds:Reference URI="#_a1">"##.to_owned(),
+            r##"<ds:Reference xmlns:x="urn:x" x:URI="latchkey-data/latchkey.db" URI="#_a1">"##.to_owned(),
+        ),
+        // Content inside a transform, an Object, a key from elsewhere.
+        (
+            r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"/>"#.to_owned(),
+            r#"<ds:Transform Algorithm="http://www.w3.org/2001/10/xml-exc-c14n#"><ds:XPath>1</ds:XPath></ds:Transform>"#.to_owned(),
+        ),
+        (
+            "</ds:SignatureValue>".to_owned(),
+            "</ds:SignatureValue><ds:Object>x</ds:Object>".to_owned(),
+        ),
+        (
+            "</ds:SignatureValue>".to_owned(),
+            r#"</ds:SignatureValue><ds:KeyInfo><ds:RetrievalMethod URI="/etc/passwd"/></ds:KeyInfo>"#.to_owned(),
+        ),
+    ] {
+        let changed = signed.replacen(&from, &to, 1);
+        assert_ne!(changed, signed, "{from}");
+        assert_eq!(reason(&changed), "unexpected_signature", "{to}");
+    }
+    // The certificate in KeyInfo, as IdPs send it, is fine (and never used as the key).
+    let with_certificate = signed.replacen(
+        "</ds:SignatureValue>",
+        &format!(
+            "</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo>",
+            CERT_B.lines().filter(|l| !l.starts_with("-----")).collect::<String>()
+        ),
+        1,
+    );
+    assert!(run(&with_certificate, &idp(&[CERT_A])).is_ok());
+}
+
+#[test]
+fn a_condition_latchkey_does_not_understand_is_refused() {
+    let p = parts();
+    let signed = assertion_signed(&p, KEY_A).replacen(
+        "</saml:Conditions>",
+        "<saml:ProxyRestriction Count=\"0\"/></saml:Conditions>",
+        1,
+    );
+    // Added after signing: the shape of the assertion is judged once the signature holds, so
+    // sign the changed one.
+    assert_eq!(reason(&signed), "bad_signature");
+    let template = response(
+        &p,
+        "",
+        &assertion(&p, &p.assertion_id, &signature(&p.assertion_id)).replacen(
+            "</saml:Conditions>",
+            "<saml:ProxyRestriction Count=\"0\"/></saml:Conditions>",
+            1,
+        ),
+    );
+    assert_eq!(reason(&sign(&template, KEY_A)), "unknown_condition");
 }
 
 #[test]

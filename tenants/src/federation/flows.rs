@@ -26,10 +26,10 @@ use uuid::Uuid;
 
 /// How long a started flow waits for the provider's answer.
 const FLOW_TTL: Duration = Duration::from_secs(600);
-/// How long a SAML assertion's id is kept to refuse it a second time: until it expires (with
-/// the tolerated clock difference), within these bounds.
+/// How long a SAML assertion's id is kept to refuse it a second time: as long as it could be
+/// accepted (its expiry and the tolerated clock difference), within these bounds.
 const REPLAY_MIN: Duration = Duration::from_secs(300);
-const REPLAY_MAX: Duration = Duration::from_secs(86_400);
+const REPLAY_MAX: Duration = Duration::from_secs(7 * 86_400);
 
 /// Where the browser goes once the flow is done.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -492,24 +492,26 @@ impl Federation {
             },
         );
         let checked = match checked {
-            // A certificate the kept metadata does not list: the IdP may have rolled over.
+            // A certificate the kept metadata does not list: the IdP may have rolled over. Read
+            // again at most every few minutes, whoever posts bad signatures.
             Err(refusal)
                 if refusal.reason == "bad_signature"
                     && provider.settings["metadataUrl"].is_string() =>
             {
-                let metadata = self
-                    .metadatas
-                    .refresh(&self.http, &provider)
-                    .await
-                    .map_err(|why| self.unreachable(&provider, why))?;
-                saml::check(
-                    encoded,
-                    &saml::Expected {
-                        idp: &metadata,
-                        sp,
-                        now,
-                    },
-                )
+                match self.metadatas.reread(&self.http, &provider).await {
+                    Some(metadata) => {
+                        let metadata = metadata.map_err(|why| self.unreachable(&provider, why))?;
+                        saml::check(
+                            encoded,
+                            &saml::Expected {
+                                idp: &metadata,
+                                sp,
+                                now,
+                            },
+                        )
+                    }
+                    None => Err(refusal),
+                }
             }
             other => other,
         };
@@ -522,7 +524,7 @@ impl Federation {
             "saml-assertion",
             &secrets::hash(&format!("{provider_id}/{}", asserted.assertion_id)),
         );
-        let keep = (asserted.not_on_or_after - now)
+        let keep = (asserted.acceptable_until - now)
             .to_std()
             .unwrap_or_default()
             .clamp(REPLAY_MIN, REPLAY_MAX);

@@ -1,7 +1,7 @@
 //! What Latchkey knows of a SAML identity provider: its metadata (entity id, single sign-on
 //! URL, signing certificates), from the provider's `metadataXml` setting or read from its
 //! `metadataUrl`; checked on save, kept for an hour, and read again when a response's
-//! signature matches none of the certificates (an IdP's certificate rollover). Every
+//! signature does not verify (an IdP's certificate rollover), at most every five minutes. Every
 //! certificate the metadata lists for signing is trusted side by side, so a rollover that
 //! publishes the new certificate next to the old one needs no downtime.
 
@@ -11,7 +11,9 @@ use super::xml::{self, DSIG, HTTP_REDIRECT, METADATA};
 use base64::Engine;
 use latchkey_core::federation::IdentityProvider;
 use std::sync::Arc;
+use std::time::Duration;
 use uppsala::{Document, NodeId};
+use uuid::Uuid;
 
 /// The largest metadata document read.
 pub const MAX_METADATA: usize = 512 * 1024;
@@ -128,10 +130,26 @@ pub async fn read(
     Ok(metadata)
 }
 
+/// How often a provider's metadata may be read again because a signature did not verify.
+const REREAD: Duration = Duration::from_secs(300);
+
 /// The providers' metadata.
-#[derive(Default)]
 pub struct Metadatas {
     cache: ProviderCache<IdpMetadata>,
+    /// The providers whose metadata was read again lately.
+    reread: moka::future::Cache<Uuid, ()>,
+}
+
+impl Default for Metadatas {
+    fn default() -> Self {
+        Self {
+            cache: ProviderCache::default(),
+            reread: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(REREAD)
+                .build(),
+        }
+    }
 }
 
 impl Metadatas {
@@ -147,8 +165,22 @@ impl Metadatas {
         self.refresh(http, provider).await
     }
 
-    /// Reads the provider's metadata again (a response's signature matched no certificate).
-    pub async fn refresh(
+    /// Reads the provider's metadata again because a response's signature did not verify (an
+    /// IdP's rollover), unless it was read again in the last five minutes (`None`): posting
+    /// bad signatures does not make Latchkey hammer the IdP.
+    pub async fn reread(
+        &self,
+        http: &ProviderHttp,
+        provider: &IdentityProvider,
+    ) -> Option<Result<Arc<IdpMetadata>, String>> {
+        if self.reread.contains_key(&provider.id) {
+            return None;
+        }
+        self.reread.insert(provider.id, ()).await;
+        Some(self.refresh(http, provider).await)
+    }
+
+    async fn refresh(
         &self,
         http: &ProviderHttp,
         provider: &IdentityProvider,

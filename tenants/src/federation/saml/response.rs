@@ -1,12 +1,15 @@
-//! The gate every SAML response passes before anything in it is believed. One parse of the
-//! posted XML (no DTD); the status; exactly one assertion, a child of the response, and no
-//! encrypted one; signatures only on the response or the assertion, each with exactly one
-//! reference, to the element it sits in, only exclusive canonicalisation (no comments) and the
-//! enveloped transform, SHA-256 or stronger; every signature verified by `bergshamra` against
-//! the certificates of the IdP's metadata only (never a key the response carries), and the
-//! element each verified signature covers compared by node with the assertion that is then
-//! read (so nothing unsigned is ever read: signature wrapping). Then: destination, issuer,
-//! audience, bearer confirmation (recipient, `InResponseTo`, window), conditions' window.
+//! The gate every SAML response passes before anything in it is believed. The posted XML is
+//! parsed once (no DTD) and that tree is what the signature library verifies and what the
+//! gate reads: the status; exactly one assertion, a child of the response, and no encrypted
+//! one; signatures only on the response or the assertion, each made only of the elements a
+//! plain enveloped signature has (no attribute with a namespace anywhere in it, since the
+//! library reads attributes by local name), with exactly one reference, to the element it sits
+//! in, exclusive canonicalisation, exactly the transforms enveloped-signature then exclusive
+//! C14N, SHA-256 or stronger; every signature verified by `bergshamra` against the
+//! certificates of the IdP's metadata only (never a key the response carries), and the element
+//! each verified signature covers compared by node with the assertion that is then read (so
+//! what is read is what is signed: signature wrapping). Then: destination, issuer, audience,
+//! conditions understood, bearer confirmation (recipient, `InResponseTo`, window).
 
 use super::super::oidc::{Refused, refused};
 use super::metadata::IdpMetadata;
@@ -50,8 +53,9 @@ pub struct Asserted {
     /// The id of Latchkey's request this answers.
     pub in_response_to: String,
     pub assertion_id: String,
-    /// Until when the assertion could be presented (the replay cache keeps its id that long).
-    pub not_on_or_after: DateTime<Utc>,
+    /// Until when the assertion could be accepted: its `NotOnOrAfter` and the tolerated clock
+    /// difference (the replay cache keeps its id that long).
+    pub acceptable_until: DateTime<Utc>,
     pub name_id: String,
     pub name_id_format: Option<String>,
     /// Attribute name → its text values.
@@ -89,6 +93,67 @@ fn decode(encoded: &str) -> Result<String, Refused> {
     String::from_utf8(bytes).map_err(|_| malformed("it is not UTF-8"))
 }
 
+const EXC_C14N_NS: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
+
+/// The elements a signature may hold, by parent (everything in the XML-DSig namespace except
+/// exclusive C14N's `InclusiveNamespaces`): no `Object`, no `Manifest`, no `RetrievalMethod`,
+/// nothing the library would act on beyond one reference to the signed element.
+fn allowed_children(parent: &str) -> &'static [(&'static str, &'static str)] {
+    match parent {
+        "Signature" => &[
+            (DSIG, "SignedInfo"),
+            (DSIG, "SignatureValue"),
+            (DSIG, "KeyInfo"),
+        ],
+        "SignedInfo" => &[
+            (DSIG, "CanonicalizationMethod"),
+            (DSIG, "SignatureMethod"),
+            (DSIG, "Reference"),
+        ],
+        "CanonicalizationMethod" | "Transform" => &[(EXC_C14N_NS, "InclusiveNamespaces")],
+        "Reference" => &[
+            (DSIG, "Transforms"),
+            (DSIG, "DigestMethod"),
+            (DSIG, "DigestValue"),
+        ],
+        "Transforms" => &[(DSIG, "Transform")],
+        "KeyInfo" => &[(DSIG, "X509Data"), (DSIG, "KeyName")],
+        "X509Data" => &[(DSIG, "X509Certificate")],
+        _ => &[],
+    }
+}
+
+/// Every element of the signature is one it may hold where it is, and no attribute has a
+/// namespace: the library reads attributes by local name in any namespace, so a prefixed
+/// `x:URI` or `x:Algorithm` would be what it acts on while this gate read another.
+fn check_elements(doc: &Document<'_>, node: NodeId) -> Result<(), String> {
+    let element = doc.element(node).ok_or("is not an element")?;
+    if element
+        .attributes
+        .iter()
+        .any(|a| a.name.namespace_uri.is_some() || a.name.prefix.is_some())
+    {
+        return Err("carries an attribute with a namespace".into());
+    }
+    let allowed = allowed_children(&element.name.local_name);
+    for child in doc.children_iter(node) {
+        let Some(inner) = doc.element(child) else {
+            continue;
+        };
+        let known = allowed
+            .iter()
+            .any(|(namespace, local)| inner.matches_name_ns(namespace, local));
+        if !known {
+            return Err(format!(
+                "holds an element Latchkey does not accept ({})",
+                inner.name.local_name
+            ));
+        }
+        check_elements(doc, child)?;
+    }
+    Ok(())
+}
+
 fn algorithm_of(doc: &Document<'_>, parent: NodeId, local: &str) -> Result<String, String> {
     let node = xml::only_child(doc, parent, DSIG, local)?.ok_or(format!("has no {local}"))?;
     xml::attr(doc, node, "Algorithm")
@@ -96,9 +161,11 @@ fn algorithm_of(doc: &Document<'_>, parent: NodeId, local: &str) -> Result<Strin
         .ok_or(format!("names no {local} algorithm"))
 }
 
-/// The shape of a signature inside `parent`: one reference, to `parent` itself, exclusive
-/// canonicalisation, the enveloped transform, strong algorithms.
+/// The shape of a signature inside `parent`: only the elements a plain enveloped signature
+/// has, one reference, to `parent` itself, exclusive canonicalisation, exactly the transforms
+/// enveloped-signature then exclusive C14N, strong algorithms.
 fn check_shape(doc: &Document<'_>, signature: NodeId, parent: NodeId) -> Result<(), String> {
+    check_elements(doc, signature)?;
     let info = xml::only_child(doc, signature, DSIG, "SignedInfo")?.ok_or("has no SignedInfo")?;
     if algorithm_of(doc, info, "CanonicalizationMethod")? != algorithm::EXC_C14N {
         return Err("is not canonicalised with exclusive C14N without comments".into());
@@ -122,12 +189,15 @@ fn check_shape(doc: &Document<'_>, signature: NodeId, parent: NodeId) -> Result<
         .iter()
         .map(|&t| xml::attr(doc, t, "Algorithm"))
         .collect();
-    let allowed = |a: &Option<&str>| matches!(a, Some(a) if *a == algorithm::ENVELOPED_SIGNATURE || *a == algorithm::EXC_C14N);
-    if algorithms.len() > 2
-        || !algorithms.iter().all(allowed)
-        || !algorithms.contains(&Some(algorithm::ENVELOPED_SIGNATURE))
+    if algorithms
+        != [
+            Some(algorithm::ENVELOPED_SIGNATURE),
+            Some(algorithm::EXC_C14N),
+        ]
     {
-        return Err("uses transforms other than enveloped-signature and exclusive C14N".into());
+        return Err(
+            "must transform with enveloped-signature then exclusive C14N, and nothing else".into(),
+        );
     }
     if !DIGEST_METHODS.contains(&algorithm_of(doc, reference, "DigestMethod")?.as_str()) {
         return Err("uses a digest weaker than SHA-256".into());
@@ -182,17 +252,21 @@ fn check_signatures(
             "the identity provider's metadata lists no signing certificate, so nothing it sends is believed",
         ));
     }
-    let context = DsigContext::new(keys);
+    let context = DsigContext::new(keys)
+        .with_trusted_keys_only(true)
+        .with_strict_verification(true)
+        .with_require_reference_digests(true);
+    // The library's reasons stay in the log: they may quote the document.
+    let bad_signature = |why: &dyn std::fmt::Display| {
+        tracing::info!(reason = %why, "SAML signature refused");
+        refused(
+            "bad_signature",
+            "the signature of the identity provider's answer does not verify with the certificates of its metadata",
+        )
+    };
     let results =
         bergshamra::dsig::verify::verify_all_document_with_source(&context, doc, Some(source))
-            .map_err(|error| {
-                refused(
-                    "bad_signature",
-                    format!(
-                        "the signature of the identity provider's answer does not verify ({error})"
-                    ),
-                )
-            })?;
+            .map_err(|error| bad_signature(&error))?;
     let mut covered = Vec::with_capacity(results.len());
     for result in results {
         match result {
@@ -217,14 +291,7 @@ fn check_signatures(
                     }
                 }
             }
-            VerifyResult::Invalid { reason } => {
-                return Err(refused(
-                    "bad_signature",
-                    format!(
-                        "the signature of the identity provider's answer does not verify with the certificates of its metadata ({reason})"
-                    ),
-                ));
-            }
+            VerifyResult::Invalid { reason } => return Err(bad_signature(&reason)),
         }
     }
     if covered.contains(&assertion) || covered.contains(&response) {
@@ -320,6 +387,18 @@ fn conditions(
         return Err(refused(
             "expired",
             "the identity provider's assertion has expired; sign in again",
+        ));
+    }
+    // A condition Latchkey does not understand makes the assertion invalid for it (SAML core
+    // 2.5.1.5).
+    let understood = ["AudienceRestriction", "OneTimeUse"];
+    if doc.children_iter(conditions).any(|c| {
+        doc.element(c)
+            .is_some_and(|e| !understood.iter().any(|u| e.matches_name_ns(ASSERTION, u)))
+    }) {
+        return Err(refused(
+            "unknown_condition",
+            "the identity provider's assertion has a condition Latchkey does not understand (only AudienceRestriction and OneTimeUse are)",
         ));
     }
     let restrictions = xml::children(doc, conditions, ASSERTION, "AudienceRestriction");
@@ -456,7 +535,8 @@ pub fn check(encoded: &str, expected: &Expected<'_>) -> Result<Asserted, Refused
     Ok(Asserted {
         in_response_to,
         assertion_id,
-        not_on_or_after: conditions_until.map_or(confirmed_until, |c| c.min(confirmed_until)),
+        acceptable_until: conditions_until.map_or(confirmed_until, |c| c.min(confirmed_until))
+            + SKEW,
         name_id: name,
         name_id_format,
         attributes: attributes(&doc, assertion),
