@@ -409,4 +409,13 @@ fn metadata_is_checked_for_what_sign_in_needs() {
             .unwrap_err()
             .contains("not SAML 2.0 metadata")
     );
+    let script = metadata_xml(&[CERT_A]).replace(
+        "https://idp.example.com/sso",
+        "javascript:alert(document.cookie)",
+    );
+    assert!(
+        parse_metadata(&script)
+            .unwrap_err()
+            .contains("not an https URL")
+    );
 }

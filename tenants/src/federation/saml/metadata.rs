@@ -85,6 +85,10 @@ pub fn parse(document: &str) -> Result<IdpMetadata, String> {
         .find_map(|s| xml::attr(&doc, s, "Location"))
         .ok_or("offers no single sign-on service with the HTTP-Redirect binding")?
         .to_owned();
+    // Where browsers are sent: an http(s) URL, nothing a browser would run or open locally.
+    if !url::Url::parse(&sso_url).is_ok_and(|u| matches!(u.scheme(), "https" | "http")) {
+        return Err("names a single sign-on service that is not an https URL".into());
+    }
     let certificates = certificates(&doc, descriptor)?;
     if certificates.is_empty() {
         return Err(
