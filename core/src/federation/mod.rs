@@ -6,7 +6,7 @@
 //! federated profile signs in, links or provisions (`sign_in`), and the account's view of its
 //! links (`account`).
 //!
-//! Layers: `presets` (settings and credentials per preset) → `providers`, `links` → `sign_in`, `account`, `requirement` (an organization's SSO
+//! Layers: `presets` (settings and credentials per preset), `role_mapping` → `providers`, `links` → `sign_in`, `account`, `requirement` (an organization's SSO
 //! requirement; the check at every sign-in is `crate::sso`).
 
 mod account;
@@ -14,6 +14,7 @@ mod links;
 mod presets;
 mod providers;
 mod requirement;
+mod role_mapping;
 mod sign_in;
 
 pub use account::{LinkedProvider, federated_links, unlink_provider};
