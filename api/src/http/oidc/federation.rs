@@ -108,18 +108,7 @@ pub(super) async fn start(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, HttpError> {
     let (slug, provider) = path.into_inner();
-    let context = tenant_caller(
-        &state.services,
-        &state.config.trusted_proxies,
-        &request,
-        tenant_by_path(&state.services, &request, &slug).await,
-    )
-    .await?;
-    let tenant = Tenant {
-        scope: context.scope.clone(),
-        settings: context.settings.clone(),
-        issuer: context.issuer.clone(),
-    };
+    let (context, tenant) = flow_context(&state, &request, &slug).await?;
     let provider_id = Uuid::parse_str(&provider).map_err(|_| latchkey_core::Error::NotFound)?;
     let params = query(&request);
     let then = if params.get("intent").map(String::as_str) == Some("link") {
@@ -244,8 +233,8 @@ pub(super) async fn callback_post(
     callback(&state, &request, &slug, params).await
 }
 
-/// The tenant of a provider's answer, with the caller.
-async fn answer_context(
+/// The tenant of a flow's request (its start, or the provider's answer), with the caller.
+async fn flow_context(
     state: &AppState,
     request: &HttpRequest,
     slug: &str,
@@ -271,7 +260,7 @@ async fn callback(
     slug: &str,
     mut params: HashMap<String, String>,
 ) -> Result<HttpResponse, HttpError> {
-    let (context, tenant) = answer_context(state, request, slug).await?;
+    let (context, tenant) = flow_context(state, request, slug).await?;
     let ceremonies = context.ceremonies(&state.services);
     let answer = Callback {
         code: params.remove("code"),
@@ -303,7 +292,7 @@ pub(super) async fn saml_acs(
     body: web::Bytes,
 ) -> Result<HttpResponse, HttpError> {
     let (slug, provider) = path.into_inner();
-    let (context, tenant) = answer_context(&state, &request, &slug).await?;
+    let (context, tenant) = flow_context(&state, &request, &slug).await?;
     let provider_id = Uuid::parse_str(&provider).map_err(|_| latchkey_core::Error::NotFound)?;
     let saml_response = url::form_urlencoded::parse(&body)
         .find(|(name, _)| name == "SAMLResponse")
