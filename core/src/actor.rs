@@ -78,6 +78,13 @@ pub enum Principal {
     /// A CRM connector applying what it pulled from its CRM: it writes identities,
     /// organizations and invitations, and its own changes are not pushed back to it.
     Connector { id: Uuid },
+    /// A directory (Microsoft Entra ID, Okta…) provisioning over SCIM with a SCIM token: for
+    /// the whole tenant, or for one organization. It holds no tenant role; the SCIM services
+    /// decide what it reaches (`scim`).
+    ScimToken {
+        id: Uuid,
+        organization_id: Option<Uuid>,
+    },
 }
 
 /// The caller of one request: the principal and the request id that ties audit events to logs.
@@ -171,7 +178,10 @@ impl Actor {
         match &self.principal {
             Principal::ApiKey { roles, .. } => roles,
             Principal::Platform { .. } => &[AdminRole::Owner],
-            Principal::Anonymous | Principal::Identity { .. } | Principal::Connector { .. } => &[],
+            Principal::Anonymous
+            | Principal::Identity { .. }
+            | Principal::Connector { .. }
+            | Principal::ScimToken { .. } => &[],
         }
     }
 
@@ -183,6 +193,7 @@ impl Actor {
             Principal::Platform { operator } => ("platform", Some(operator.clone())),
             Principal::Identity { id, .. } => ("identity", Some(id.to_string())),
             Principal::Connector { id } => ("crm_connector", Some(id.to_string())),
+            Principal::ScimToken { id, .. } => ("scim_token", Some(id.to_string())),
         }
     }
 }

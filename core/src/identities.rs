@@ -199,10 +199,21 @@ pub async fn create_identity(
 ) -> Result<Identity> {
     authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let identity = insert_in(&tx, Uuid::now_v7(), input).await?;
+    let identity = create_in(&tx, actor, input).await?;
+    tx.commit().await?;
+    Ok(identity)
+}
+
+/// [`create_identity`] inside `tx`, audited and published (the caller has authorized it).
+pub(crate) async fn create_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    input: NewIdentity,
+) -> Result<Identity> {
+    let identity = insert_in(tx, Uuid::now_v7(), input).await?;
     let id = identity.id.to_string();
     audit::record(
-        &tx,
+        tx,
         actor,
         "identity.create",
         Some(Target {
@@ -212,8 +223,7 @@ pub async fn create_identity(
         json!({ "email": identity.email }),
     )
     .await?;
-    publish(&tx, actor, EventType::IdentityCreated, &identity, &[]).await?;
-    tx.commit().await?;
+    publish(tx, actor, EventType::IdentityCreated, &identity, &[]).await?;
     Ok(identity)
 }
 
@@ -338,6 +348,21 @@ pub(crate) async fn page_in(
     }
     query
         .order_by_asc(row::Column::Id)
+        .limit(limit)
+        .all()
+        .await?
+        .into_iter()
+        .map(Identity::try_from)
+        .collect()
+}
+
+/// Up to `limit` identities that are not deleted, by id, from the `offset`-th (SCIM's
+/// `startIndex` pages).
+pub(crate) async fn page_at_in(tx: &TenantTx, offset: u64, limit: u64) -> Result<Vec<Identity>> {
+    tx.find::<row::Entity>()
+        .filter(row::Column::DeletedAt.is_null())
+        .order_by_asc(row::Column::Id)
+        .offset(offset)
         .limit(limit)
         .all()
         .await?
@@ -652,13 +677,25 @@ pub async fn set_identity_status(
     status: IdentityStatus,
 ) -> Result<Identity> {
     authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
+    let tx = db.begin_tenant(scope).await?;
+    let identity = set_status_in(&tx, actor, id, status).await?;
+    tx.commit().await?;
+    Ok(identity)
+}
+
+/// [`set_identity_status`] inside `tx` (the caller has authorized it).
+pub(crate) async fn set_status_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    id: Uuid,
+    status: IdentityStatus,
+) -> Result<Identity> {
     let action = match status {
         IdentityStatus::Active => "identity.resume",
         IdentityStatus::Suspended => "identity.suspend",
         IdentityStatus::Deleted => return Err(Error::validation("status", "use deleteIdentity")),
     };
-    let tx = db.begin_tenant(scope).await?;
-    let current = find_row(&tx, id).await?;
+    let current = find_row(tx, id).await?;
     if current.deleted_at.is_some() {
         return Err(Error::NotFound);
     }
@@ -668,11 +705,11 @@ pub async fn set_identity_status(
     let identity = Identity::try_from(tx.update(active).await?)?;
     if status == IdentityStatus::Suspended {
         // Resuming later must not bring the old sessions back.
-        crate::session_store::revoke_all_in(&tx, id, "identity_suspended").await?;
+        crate::session_store::revoke_all_in(tx, id, "identity_suspended").await?;
     }
     let target = id.to_string();
     audit::record(
-        &tx,
+        tx,
         actor,
         action,
         Some(Target {
@@ -683,14 +720,13 @@ pub async fn set_identity_status(
     )
     .await?;
     publish(
-        &tx,
+        tx,
         actor,
         EventType::IdentityUpdated,
         &identity,
         &["status"],
     )
     .await?;
-    tx.commit().await?;
     Ok(identity)
 }
 
@@ -705,7 +741,14 @@ pub async fn delete_identity(
 ) -> Result<Identity> {
     authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let current = find_row(&tx, id).await?;
+    let identity = delete_in(&tx, actor, id).await?;
+    tx.commit().await?;
+    Ok(identity)
+}
+
+/// [`delete_identity`] inside `tx` (the caller has authorized it).
+pub(crate) async fn delete_in(tx: &TenantTx, actor: &Actor, id: Uuid) -> Result<Identity> {
+    let current = find_row(tx, id).await?;
     if current.deleted_at.is_some() {
         return Err(Error::NotFound);
     }
@@ -715,10 +758,10 @@ pub async fn delete_identity(
     active.deleted_at = Set(Some(now));
     active.updated_at = Set(now);
     let identity = Identity::try_from(tx.update(active).await?)?;
-    crate::session_store::revoke_all_in(&tx, id, "identity_deleted").await?;
+    crate::session_store::revoke_all_in(tx, id, "identity_deleted").await?;
     let target = id.to_string();
     audit::record(
-        &tx,
+        tx,
         actor,
         "identity.delete",
         Some(Target {
@@ -728,7 +771,6 @@ pub async fn delete_identity(
         json!({}),
     )
     .await?;
-    publish(&tx, actor, EventType::IdentityDeleted, &identity, &[]).await?;
-    tx.commit().await?;
+    publish(tx, actor, EventType::IdentityDeleted, &identity, &[]).await?;
     Ok(identity)
 }

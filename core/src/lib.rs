@@ -45,6 +45,7 @@ pub mod profile;
 pub mod profile_settings;
 pub mod quotas;
 pub mod recovery;
+pub mod scim;
 pub mod scope;
 pub mod secrets;
 pub mod security_events;

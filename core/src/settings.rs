@@ -88,6 +88,8 @@ pub struct RateLimits {
     pub password_failures_per_account_and_ip: u32,
     /// Wrong passwords from one client IP, for any addresses, before that IP is blocked.
     pub password_failures_per_ip: u32,
+    /// SCIM requests per minute with one SCIM token.
+    pub scim_per_token: u32,
 }
 
 impl Default for RateLimits {
@@ -108,6 +110,8 @@ impl Default for RateLimits {
             // Password sign-in.
             password_failures_per_account_and_ip: 10,
             password_failures_per_ip: 100,
+            // SCIM: Entra ID and Okta send a few requests per second at most.
+            scim_per_token: 1_200,
         }
     }
 }
@@ -129,6 +133,7 @@ pub struct RateLimitsChange {
     pub email_verification_per_tenant: Option<u32>,
     pub password_failures_per_account_and_ip: Option<u32>,
     pub password_failures_per_ip: Option<u32>,
+    pub scim_per_token: Option<u32>,
 }
 
 impl RateLimitsChange {
@@ -170,6 +175,7 @@ impl RateLimitsChange {
                 self.password_failures_per_ip,
                 &mut limits.password_failures_per_ip,
             ),
+            (self.scim_per_token, &mut limits.scim_per_token),
         ];
         for (change, value) in fields {
             if let Some(change) = change {
@@ -423,6 +429,7 @@ impl TenantSettings {
                 "rateLimits.passwordFailuresPerIp",
                 self.rate_limits.password_failures_per_ip,
             ),
+            ("rateLimits.scimPerToken", self.rate_limits.scim_per_token),
         ] {
             if !(1..=100_000).contains(&value) {
                 return Err(Error::validation(field, "must be between 1 and 100000"));

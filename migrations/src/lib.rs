@@ -26,6 +26,7 @@ mod m20261206_000020_membership_windows;
 mod m20261207_000021_entitlements_and_contracts;
 mod m20261207_000022_tokens_and_policies;
 mod m20261207_000023_federation;
+mod m20261207_000024_scim;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000021_entitlements_and_contracts::Migration),
             Box::new(m20261207_000022_tokens_and_policies::Migration),
             Box::new(m20261207_000023_federation::Migration),
+            Box::new(m20261207_000024_scim::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ pub mod passkey;
 pub mod passwords;
 pub mod replicas;
 pub mod saml;
+pub mod scim;
 pub mod smtp;
 
 use latchkey_api::config::{Config, Settings};

@@ -37,6 +37,7 @@ pub mod profile;
 pub mod profile_settings;
 pub mod recovery;
 pub mod relationships;
+pub mod scim_tokens;
 pub mod sessions;
 pub mod settings;
 pub mod tenant;

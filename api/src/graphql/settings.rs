@@ -165,6 +165,8 @@ pub struct RateLimitsSettings {
     /// Wrong passwords in 15 minutes from one client IP, for any addresses, before that IP
     /// is blocked for the rest of the 15 minutes.
     pub password_failures_per_ip: u32,
+    /// SCIM requests per minute with one SCIM token (then `429` until the minute ends).
+    pub scim_per_token: u32,
 }
 
 impl From<RateLimits> for RateLimitsSettings {
@@ -182,6 +184,7 @@ impl From<RateLimits> for RateLimitsSettings {
             email_verification_per_tenant: limits.email_verification_per_tenant,
             password_failures_per_account_and_ip: limits.password_failures_per_account_and_ip,
             password_failures_per_ip: limits.password_failures_per_ip,
+            scim_per_token: limits.scim_per_token,
         }
     }
 }
@@ -217,6 +220,8 @@ pub struct RateLimitsInput {
     pub password_failures_per_account_and_ip: Option<u32>,
     /// Wrong passwords in 15 minutes from one client IP.
     pub password_failures_per_ip: Option<u32>,
+    /// SCIM requests per minute with one SCIM token.
+    pub scim_per_token: Option<u32>,
 }
 
 impl From<RateLimitsInput> for RateLimitsChange {
@@ -234,6 +239,7 @@ impl From<RateLimitsInput> for RateLimitsChange {
             email_verification_per_tenant: input.email_verification_per_tenant,
             password_failures_per_account_and_ip: input.password_failures_per_account_and_ip,
             password_failures_per_ip: input.password_failures_per_ip,
+            scim_per_token: input.scim_per_token,
         }
     }
 }

@@ -27,6 +27,7 @@ use super::passwords::PasswordMutation;
 use super::profile::ProfileMutation;
 use super::recovery::{RecoveryMutation, RecoveryQuery};
 use super::relationships::{RelationshipMutation, RelationshipQuery};
+use super::scim_tokens::{ScimTokenMutation, ScimTokenQuery};
 use super::sessions::{SessionMutation, SessionQuery};
 use super::settings::{SettingsMutation, SettingsQuery};
 use super::viewer::ViewerQuery;
@@ -55,6 +56,7 @@ pub struct TenantQuery(
     RecoveryQuery,
     EmailTemplateQuery,
     IdentityProviderQuery,
+    ScimTokenQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.
@@ -81,4 +83,5 @@ pub struct TenantMutation(
     RecoveryMutation,
     EmailTemplateMutation,
     IdentityProviderMutation,
+    ScimTokenMutation,
 );

@@ -43,9 +43,11 @@ impl Viewer {
             Principal::ApiKey { .. } => ViewerKind::ApiKey,
             Principal::Identity { .. } => ViewerKind::Identity,
             // Connectors act inside the server only; they never call the API.
-            Principal::Anonymous | Principal::Platform { .. } | Principal::Connector { .. } => {
-                ViewerKind::Anonymous
-            }
+            // SCIM tokens are refused on the GraphQL API before they get here.
+            Principal::Anonymous
+            | Principal::Platform { .. }
+            | Principal::Connector { .. }
+            | Principal::ScimToken { .. } => ViewerKind::Anonymous,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod oidc;
 pub mod page_catalogs;
 pub mod pages;
 pub mod routes;
+pub mod scim;
 
 use crate::config::Config;
 use crate::graphql::platform::PlatformSchema;
@@ -33,4 +34,14 @@ pub struct AppState {
     pub platform_schema: PlatformSchema,
     /// Set once the replica is shutting down: `/readyz` reports it.
     pub draining: Draining,
+}
+
+/// A request's query-string parameters; a malformed query string reads as what it holds, so
+/// the endpoint answers in its own format.
+pub(crate) fn query_parameters(
+    request: &actix_web::HttpRequest,
+) -> std::collections::HashMap<String, String> {
+    url::form_urlencoded::parse(request.query_string().as_bytes())
+        .into_owned()
+        .collect()
 }

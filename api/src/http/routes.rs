@@ -2,7 +2,7 @@
 //! path.
 
 use super::errors::HttpError;
-use super::{graphql, health, inbound, oidc, pages};
+use super::{graphql, health, inbound, oidc, pages, scim};
 use crate::graphql::types::code;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -26,6 +26,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/graphql", web::get().to(graphql::tenant_get_by_host))
         .configure(oidc::routes)
         .configure(inbound::routes)
+        .configure(scim::routes)
         .configure(pages::routes)
         .default_service(web::to(not_found));
 }

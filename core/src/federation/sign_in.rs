@@ -310,6 +310,7 @@ async fn join_in(
                 organization_id,
                 identity_id,
                 &roles,
+                "identity_provider",
             )
             .await?;
         }

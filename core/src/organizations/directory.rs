@@ -42,6 +42,18 @@ pub async fn create_organization(
     new: NewOrganization,
 ) -> Result<Organization> {
     authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
+    let tx = db.begin_tenant(scope).await?;
+    let org = create_in(&tx, actor, new).await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+/// [`create_organization`] inside `tx`, audited and published (the caller has authorized it).
+pub(crate) async fn create_in(
+    tx: &crate::db::TenantTx,
+    actor: &Actor,
+    new: NewOrganization,
+) -> Result<Organization> {
     let name = Name::parse("name", &new.name, 200)?;
     let slug = Slug::parse("slug", &new.slug)?;
     let metadata = parse_metadata(new.metadata.unwrap_or_else(|| json!({})))?;
@@ -50,7 +62,6 @@ pub async fn create_organization(
         None => None,
     };
     let now = Utc::now();
-    let tx = db.begin_tenant(scope).await?;
     let row = tx
         .insert(org_row::ActiveModel {
             tenant_id: Set(tx.tenant_id()),
@@ -71,7 +82,7 @@ pub async fn create_organization(
         })?;
     let org = Organization::try_from(row)?;
     record(
-        &tx,
+        tx,
         actor,
         "organization.create",
         "organization",
@@ -79,8 +90,7 @@ pub async fn create_organization(
         json!({ "name": org.name, "slug": org.slug, "kind": org.kind.as_str() }),
     )
     .await?;
-    publish(&tx, actor, EventType::OrganizationCreated, &org).await?;
-    tx.commit().await?;
+    publish(tx, actor, EventType::OrganizationCreated, &org).await?;
     Ok(org)
 }
 
@@ -102,7 +112,19 @@ pub async fn update_organization(
     {
         return Err(Error::PermissionDenied);
     }
-    let row = find_org(&tx, id).await?;
+    let org = update_in(&tx, actor, id, changes).await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+/// [`update_organization`] inside `tx`, audited and published (the caller has authorized it).
+pub(crate) async fn update_in(
+    tx: &crate::db::TenantTx,
+    actor: &Actor,
+    id: Uuid,
+    changes: OrganizationChanges,
+) -> Result<Organization> {
+    let row = find_org(tx, id).await?;
     let current_kind = row.kind.clone();
     let mut active: org_row::ActiveModel = row.into();
     if let Some(name) = changes.name {
@@ -113,7 +135,7 @@ pub async fn update_organization(
     }
     if let Some(kind) = changes.kind {
         // A relationship runs from a partner to a customer; it would no longer.
-        if kind.as_str() != current_kind && relationships::unended_for(&tx, id).await? {
+        if kind.as_str() != current_kind && relationships::unended_for(tx, id).await? {
             return Err(Error::Conflict(
                 "the organization is part of a partner relationship that has not ended; end it (endOrganizationRelationship) before changing its kind".into(),
             ));
@@ -141,7 +163,7 @@ pub async fn update_organization(
     })?;
     let org = Organization::try_from(row)?;
     record(
-        &tx,
+        tx,
         actor,
         "organization.update",
         "organization",
@@ -149,8 +171,7 @@ pub async fn update_organization(
         json!({ "name": org.name, "slug": org.slug, "kind": org.kind.as_str() }),
     )
     .await?;
-    publish(&tx, actor, EventType::OrganizationUpdated, &org).await?;
-    tx.commit().await?;
+    publish(tx, actor, EventType::OrganizationUpdated, &org).await?;
     Ok(org)
 }
 
@@ -165,13 +186,24 @@ pub async fn delete_organization(
 ) -> Result<Organization> {
     authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
     let tx = db.begin_tenant(scope).await?;
-    let org = Organization::try_from(find_org(&tx, id).await?)?;
-    session_store::revoke_organization_sessions_in(&tx, id, None).await?;
+    let org = delete_in(&tx, actor, id).await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
+/// [`delete_organization`] inside `tx`, audited and published (the caller has authorized it).
+pub(crate) async fn delete_in(
+    tx: &crate::db::TenantTx,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<Organization> {
+    let org = Organization::try_from(find_org(tx, id).await?)?;
+    session_store::revoke_organization_sessions_in(tx, id, None).await?;
     // Its invitations and domains go with it (their modules subscribe to the event), before
     // the rows they point to.
-    publish(&tx, actor, EventType::OrganizationDeleted, &org).await?;
-    remove_organization_grants_in(&tx, id).await?;
-    super::entitlements::remove_organization_entitlements_in(&tx, id).await?;
+    publish(tx, actor, EventType::OrganizationDeleted, &org).await?;
+    remove_organization_grants_in(tx, id).await?;
+    super::entitlements::remove_organization_entitlements_in(tx, id).await?;
     tx.delete_many::<member_row::Entity>()
         .filter(member_row::Column::OrganizationId.eq(id))
         .exec()
@@ -181,7 +213,7 @@ pub async fn delete_organization(
         .exec()
         .await?;
     record(
-        &tx,
+        tx,
         actor,
         "organization.delete",
         "organization",
@@ -189,7 +221,6 @@ pub async fn delete_organization(
         json!({ "name": org.name, "slug": org.slug }),
     )
     .await?;
-    tx.commit().await?;
     Ok(org)
 }
 

@@ -44,17 +44,31 @@ pub async fn add_member(
             "organization members invite people (inviteOrganizationMember); adding an identity directly is for tenant admins".into(),
         ));
     }
-    find_org(&tx, organization_id).await?;
+    let member = add_in(&tx, actor, organization_id, identity_id, roles, window).await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+/// [`add_member`] inside `tx`, audited and published (the caller has authorized it).
+pub(crate) async fn add_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    organization_id: Uuid,
+    identity_id: Uuid,
+    roles: &[String],
+    window: Window,
+) -> Result<Member> {
+    find_org(tx, organization_id).await?;
     if !matches!(
-        identities::status_of(&tx, identity_id).await?,
+        identities::status_of(tx, identity_id).await?,
         Some(identities::IdentityStatus::Active | identities::IdentityStatus::Suspended)
     ) {
         return Err(Error::NotFound);
     }
     let membership =
-        insert_membership_in(&tx, actor, organization_id, identity_id, roles, window).await?;
+        insert_membership_in(tx, actor, organization_id, identity_id, roles, window).await?;
     record(
-        &tx,
+        tx,
         actor,
         "organization.member.add",
         "organization",
@@ -67,9 +81,7 @@ pub async fn add_member(
         }),
     )
     .await?;
-    let member = member_of(&tx, membership).await?;
-    tx.commit().await?;
-    Ok(member)
+    member_of(tx, membership).await
 }
 
 /// What `updateOrganizationMember` changes; `None` leaves a field alone, `Some(None)` clears a
@@ -140,15 +152,16 @@ pub async fn update_member(
     Ok(member)
 }
 
-/// Sets a member's lasting roles to `roles` where they differ, as an identity provider's role
-/// mapping says at a sign-in; audited and published like [`update_member`]. Nothing happens
-/// for someone who is not a member.
+/// Sets a member's lasting roles to `roles` where they differ, as `by` says (an identity
+/// provider's role mapping at a sign-in, a directory over SCIM); audited and published like
+/// [`update_member`]. Nothing happens for someone who is not a member.
 pub(crate) async fn sync_roles_in(
     tx: &TenantTx,
     actor: &Actor,
     organization_id: Uuid,
     identity_id: Uuid,
     roles: &[String],
+    by: &str,
 ) -> Result<()> {
     let Some(current) = find_membership(tx, organization_id, identity_id).await? else {
         return Ok(());
@@ -168,7 +181,7 @@ pub(crate) async fn sync_roles_in(
         "organization.member.update",
         "organization",
         organization_id,
-        json!({ "identityId": identity_id, "roles": membership.roles, "by": "identity_provider" }),
+        json!({ "identityId": identity_id, "roles": membership.roles, "by": by }),
     )
     .await?;
     publish_membership(tx, actor, EventType::MembershipUpdated, &membership).await
@@ -219,16 +232,25 @@ pub async fn remove_member(
         )
         .await?;
     }
-    remove_grants_in(&tx, member.membership.id).await?;
+    remove_in(&tx, actor, &member.membership).await?;
+    tx.commit().await?;
+    Ok(member)
+}
+
+/// Removes `membership` inside `tx` with its grants and the sessions scoped to its
+/// organization, audited and published (the caller has authorized it).
+pub(crate) async fn remove_in(tx: &TenantTx, actor: &Actor, membership: &Membership) -> Result<()> {
+    let (organization_id, identity_id) = (membership.organization_id, membership.identity_id);
+    remove_grants_in(tx, membership.id).await?;
     tx.delete_many::<member_row::Entity>()
-        .filter(member_row::Column::Id.eq(member.membership.id))
+        .filter(member_row::Column::Id.eq(membership.id))
         .exec()
         .await?;
     let revoked =
-        session_store::revoke_organization_sessions_in(&tx, organization_id, Some(identity_id))
+        session_store::revoke_organization_sessions_in(tx, organization_id, Some(identity_id))
             .await?;
     record(
-        &tx,
+        tx,
         actor,
         "organization.member.remove",
         "organization",
@@ -236,9 +258,50 @@ pub async fn remove_member(
         json!({ "identityId": identity_id, "revokedSessions": revoked }),
     )
     .await?;
-    publish_membership(&tx, actor, EventType::MembershipRemoved, &member.membership).await?;
-    tx.commit().await?;
-    Ok(member)
+    publish_membership(tx, actor, EventType::MembershipRemoved, membership).await
+}
+
+/// Suspends (`suspended`) or reactivates a membership inside `tx`: a suspended one keeps its
+/// roles and window but gives no access, and its sessions scoped to the organization end at
+/// once. Audited and published as `membership.updated`; nothing happens when it is already
+/// so (the caller has authorized it).
+pub(crate) async fn set_suspended_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    membership: &Membership,
+    suspended: bool,
+) -> Result<Membership> {
+    if membership.suspended_at.is_some() == suspended {
+        return Ok(membership.clone());
+    }
+    let current = find_membership(tx, membership.organization_id, membership.identity_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let now = Utc::now();
+    let mut active: member_row::ActiveModel = current.into();
+    active.suspended_at = Set(suspended.then_some(now));
+    active.updated_at = Set(now);
+    let updated = Membership::try_from(tx.update(active).await?)?;
+    let (organization_id, identity_id) = (updated.organization_id, updated.identity_id);
+    if suspended {
+        session_store::revoke_organization_sessions_in(tx, organization_id, Some(identity_id))
+            .await?;
+    }
+    record(
+        tx,
+        actor,
+        if suspended {
+            "organization.member.suspend"
+        } else {
+            "organization.member.resume"
+        },
+        "organization",
+        organization_id,
+        json!({ "identityId": identity_id }),
+    )
+    .await?;
+    publish_membership(tx, actor, EventType::MembershipUpdated, &updated).await?;
+    Ok(updated)
 }
 
 /// An organization's members (every status unless `filter` says otherwise), oldest first:

@@ -44,7 +44,7 @@ pub(crate) use store::{
     check_roles, context_by_reference, context_in, count_in, existing_in, find_by_external_id,
     find_in, held_by_in as entitlements_held_in, insert_membership_in, is_member_in, member_of,
     membership_in, memberships_page_in, memberships_where_in, organization_in, organizations_of_in,
-    page_in, record, role_names_in,
+    page_in, record, role_names_in, roles_in as organization_roles_in,
 };
 pub use transitions::{POLL_INTERVAL, fire_due, run as run_transitions};
 pub use window::{AccessStatus, Window};

@@ -110,6 +110,7 @@ pub(super) mod member_row {
         pub updated_at: DateTimeUtc,
         pub valid_from: Option<DateTimeUtc>,
         pub valid_until: Option<DateTimeUtc>,
+        pub suspended_at: Option<DateTimeUtc>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -351,8 +352,18 @@ pub struct Membership {
     pub identity_id: Uuid,
     pub roles: Vec<String>,
     pub window: Window,
+    /// Set while the membership is suspended (by the organization's directory over SCIM): it
+    /// is kept with its roles but gives no access.
+    pub suspended_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Membership {
+    /// Whether the membership gives access at `now`: inside its window and not suspended.
+    pub fn gives_access(&self, now: DateTime<Utc>) -> bool {
+        self.suspended_at.is_none() && self.window.is_active(now)
+    }
 }
 
 /// A role given within a membership for a window of its own (temporary elevated access).
@@ -438,7 +449,7 @@ pub fn roles_in_force(
     grants: &[RoleGrant],
     now: DateTime<Utc>,
 ) -> Vec<String> {
-    if !membership.window.is_active(now) {
+    if !membership.gives_access(now) {
         return Vec::new();
     }
     let mut roles = membership.roles.clone();
@@ -467,6 +478,7 @@ impl TryFrom<member_row::Model> for Membership {
                 valid_from: row.valid_from,
                 valid_until: row.valid_until,
             },
+            suspended_at: row.suspended_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })

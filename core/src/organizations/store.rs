@@ -30,7 +30,7 @@ pub(crate) async fn context_in(
     };
     let membership = Membership::try_from(membership)?;
     let now = tx.now();
-    if !membership.window.is_active(now) {
+    if !membership.gives_access(now) {
         return Ok(None);
     }
     let grants = grants_of(tx, &[membership.id]).await?;
@@ -76,7 +76,7 @@ pub(super) async fn member_roles_in(
     };
     let membership = Membership::try_from(row)?;
     let now = tx.now();
-    if !membership.window.is_active(now) {
+    if !membership.gives_access(now) {
         return Ok(None);
     }
     let grants = grants_of(tx, &[membership.id]).await?;
@@ -204,7 +204,7 @@ pub(crate) async fn member_of(tx: &TenantTx, membership: Membership) -> Result<M
 }
 
 /// Every role of the tenant: built-ins first, then the tenant's own by creation.
-pub(super) async fn roles_in(tx: &TenantTx) -> Result<Vec<OrganizationRole>> {
+pub(crate) async fn roles_in(tx: &TenantTx) -> Result<Vec<OrganizationRole>> {
     let custom = tx
         .find::<role_row::Entity>()
         .order_by_asc(role_row::Column::Id)
@@ -349,6 +349,7 @@ pub(crate) async fn insert_membership_in(
             updated_at: Set(now),
             valid_from: Set(window.valid_from),
             valid_until: Set(window.valid_until),
+            suspended_at: Set(None),
         })
         .await
         .map_err(|e| conflict_on_unique(e, "the identity is already a member"))?;
@@ -408,6 +409,7 @@ pub(crate) async fn count_in(tx: &TenantTx) -> Result<(u64, u64)> {
 /// Only the memberships whose window holds `now`.
 pub(super) fn in_force<Q: QueryFilter>(query: Q, now: chrono::DateTime<Utc>) -> Q {
     query
+        .filter(member_row::Column::SuspendedAt.is_null())
         .filter(
             member_row::Column::ValidFrom
                 .is_null()

@@ -10,9 +10,9 @@
 use super::Tenant;
 use super::browser_session::{cookie_path, cookie_session, session_cookie};
 use super::responses::{escape_html, page, page_language, page_text};
-use crate::http::AppState;
 use crate::http::caller::{tenant_by_path, tenant_caller};
 use crate::http::errors::HttpError;
+use crate::http::{AppState, query_parameters};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -30,12 +30,6 @@ const FLOW_COOKIE: &str = "latchkey_federation";
 /// Where every OIDC provider of the tenant sends the browser back.
 fn callback_url(public_url: &str, slug: &str) -> String {
     format!("{public_url}/t/{slug}/federation/callback")
-}
-
-fn query(request: &HttpRequest) -> HashMap<String, String> {
-    url::form_urlencoded::parse(request.query_string().as_bytes())
-        .into_owned()
-        .collect()
 }
 
 fn flow_cookie(state: &AppState, tenant: &Tenant, value: String) -> Cookie<'static> {
@@ -110,7 +104,7 @@ pub(super) async fn start(
     let (slug, provider) = path.into_inner();
     let (context, tenant) = flow_context(&state, &request, &slug).await?;
     let provider_id = Uuid::parse_str(&provider).map_err(|_| latchkey_core::Error::NotFound)?;
-    let params = query(&request);
+    let params = query_parameters(&request);
     let then = if params.get("intent").map(String::as_str) == Some("link") {
         match cookie_session(&state, &tenant, &request).await? {
             Some(session) => Then::Link {
@@ -164,7 +158,7 @@ pub(super) async fn discover(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let (scope, _) = tenant_by_path(&state.services, &request, &slug).await?;
-    let params = query(&request);
+    let params = query_parameters(&request);
     let domain = params
         .get("email")
         .and_then(|email| email.trim().rsplit_once('@'))
@@ -219,7 +213,7 @@ pub(super) async fn callback_get(
     request: HttpRequest,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let params = query(&request);
+    let params = query_parameters(&request);
     callback(&state, &request, &slug, params).await
 }
 
