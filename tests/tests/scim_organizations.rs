@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 const SWITCH: &str = "mutation($input: SwitchOrganizationInput!) { switchOrganization(input: $input) { accessToken } }";
 const MEMBERS: &str = "query($id: ID!) { organization(id: $id) { members(first: 20) { nodes { roles identity { id email } } } } }";
+const SUSPENDED: &str = "query($id: ID!) { organization(id: $id) { members(first: 20) { nodes { suspendedAt rolesInForce } } } }";
 const IDENTITY: &str = "query($id: ID!) { identity(id: $id) { id email emailVerified status } }";
 const BY_EMAIL: &str =
     "query($e: String) { identities(first: 5, filter: { email: $e }) { nodes { id } } }";
@@ -211,6 +212,12 @@ async fn deactivation_suspends_the_membership_and_delete_removes_only_the_member
     );
     let refused = switch(signed_in.access_token.clone()).await;
     assert!(refused.body.get("errors").is_some(), "{}", refused.body);
+    let shown = app
+        .tenant(&tenant, SUSPENDED, json!({ "id": acme.org }))
+        .await;
+    let member = &shown.data()["organization"]["members"]["nodes"][0];
+    assert!(member["suspendedAt"].is_string(), "{member}");
+    assert_eq!(member["rolesInForce"], json!([]));
 
     let on = directory
         .patch(

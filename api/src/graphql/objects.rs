@@ -309,6 +309,10 @@ pub struct Membership {
     /// When it stops giving access (open if null).
     pub valid_until: Option<DateTime<Utc>>,
     pub status: MembershipStatus,
+    /// Set while the organization's own directory has suspended the membership over SCIM
+    /// (`active: false`): it keeps its roles and window but gives no access (`rolesInForce` is
+    /// empty) until the directory resumes it.
+    pub suspended_at: Option<DateTime<Utc>>,
     pub organization: Organization,
     pub identity: Identity,
     pub created_at: DateTime<Utc>,
@@ -330,6 +334,7 @@ impl From<core_orgs::Member> for Membership {
             valid_from: member.membership.window.valid_from,
             valid_until: member.membership.window.valid_until,
             status: member.status.into(),
+            suspended_at: member.membership.suspended_at,
             organization: member.organization.into(),
             identity: member.identity.into(),
             created_at: member.membership.created_at,
