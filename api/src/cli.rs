@@ -42,6 +42,78 @@ pub enum Command {
         #[command(subcommand)]
         command: ConnectorsCommand,
     },
+    /// Import and export a tenant's identities (needs database access; works beside a running
+    /// server).
+    Identities {
+        #[command(subcommand)]
+        command: IdentitiesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IdentitiesCommand {
+    /// Import identities from a file: every record is checked first (a report of what is
+    /// wrong, nothing written), then written in batches with progress. Identities are matched
+    /// by external id, then address, so running it again changes nothing; --resume continues
+    /// an interrupted import of the same file.
+    Import {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The file to import.
+        #[arg(long)]
+        file: PathBuf,
+        /// latchkey (an export), auth0, keycloak, firebase or csv.
+        #[arg(long, value_parser = parse_format)]
+        format: latchkey_transfer::Format,
+        /// Check the file and count what would be created and updated; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Continue the unfinished import of this file after its last written batch.
+        #[arg(long)]
+        resume: bool,
+        /// Import the valid records of a file that has invalid ones (they are reported).
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Firebase: the project's `base64_signer_key` (password hash parameters).
+        #[arg(long, requires_all = ["firebase_salt_separator", "firebase_rounds", "firebase_mem_cost"])]
+        firebase_signer_key: Option<String>,
+        /// Firebase: `base64_salt_separator`.
+        #[arg(long)]
+        firebase_salt_separator: Option<String>,
+        /// Firebase: `rounds`.
+        #[arg(long)]
+        firebase_rounds: Option<u32>,
+        /// Firebase: `mem_cost`.
+        #[arg(long)]
+        firebase_mem_cost: Option<u32>,
+    },
+    /// Export the tenant's identities: roles, organizations and identities with their
+    /// passkeys (public keys), memberships, federated links and CRM records.
+    Export {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// latchkey (JSON lines, what an import reads back) or csv (identities only).
+        #[arg(long, default_value = "latchkey", value_parser = parse_export_format)]
+        format: latchkey_transfer::ExportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Include password hashes (audited).
+        #[arg(long)]
+        password_hashes: bool,
+    },
+}
+
+fn parse_format(value: &str) -> Result<latchkey_transfer::Format, String> {
+    latchkey_transfer::Format::parse(value)
+        .ok_or_else(|| "expected latchkey, auth0, keycloak, firebase or csv".to_owned())
+}
+
+fn parse_export_format(value: &str) -> Result<latchkey_transfer::ExportFormat, String> {
+    latchkey_transfer::ExportFormat::parse(value)
+        .ok_or_else(|| "expected latchkey or csv".to_owned())
 }
 
 #[derive(Subcommand, Debug)]
@@ -93,6 +165,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     resume,
                 },
         } => crate::sync::run(config, &tenant, connector, resume).await,
+        Command::Identities {
+            command:
+                IdentitiesCommand::Import {
+                    tenant,
+                    file,
+                    format,
+                    dry_run,
+                    resume,
+                    skip_invalid,
+                    firebase_signer_key,
+                    firebase_salt_separator,
+                    firebase_rounds,
+                    firebase_mem_cost,
+                },
+        } => {
+            let firebase =
+                firebase_signer_key.map(|signer_key| latchkey_password_hashes::FirebaseConfig {
+                    signer_key,
+                    salt_separator: firebase_salt_separator.unwrap_or_default(),
+                    rounds: firebase_rounds.unwrap_or_default(),
+                    mem_cost: firebase_mem_cost.unwrap_or_default(),
+                });
+            crate::transfer::import(
+                config,
+                crate::transfer::ImportArgs {
+                    tenant,
+                    file,
+                    format,
+                    dry_run,
+                    resume,
+                    skip_invalid,
+                    firebase,
+                },
+            )
+            .await
+        }
+        Command::Identities {
+            command:
+                IdentitiesCommand::Export {
+                    tenant,
+                    format,
+                    output,
+                    password_hashes,
+                },
+        } => {
+            crate::transfer::export(
+                config,
+                crate::transfer::ExportArgs {
+                    tenant,
+                    format,
+                    output,
+                    password_hashes,
+                },
+            )
+            .await
+        }
         Command::Tenant {
             command: TenantCommand::Create { slug, name },
         } => {

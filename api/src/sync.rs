@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::progress::bar;
 use crate::server;
 use anyhow::Context;
 use latchkey_core::Actor;
@@ -10,28 +11,10 @@ use latchkey_tenants::crm::dispatch::Dispatcher;
 use latchkey_tenants::crm::sync::{self, SyncRun};
 use latchkey_tenants::operators;
 use latchkey_tenants::resolution;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use uuid::Uuid;
-
-/// `[#########-----------]  4500/12000 queued` on one line of stderr.
-fn bar(done: u64, total: u64, what: &str) {
-    const WIDTH: u64 = 30;
-    let filled = (done.min(total) * WIDTH)
-        .checked_div(total)
-        .unwrap_or(WIDTH);
-    let line = format!(
-        "\r[{}{}] {done:>7}/{total} {what}",
-        "#".repeat(filled as usize),
-        "-".repeat((WIDTH - filled) as usize)
-    );
-    let mut stderr = std::io::stderr();
-    let _ = stderr
-        .write_all(line.as_bytes())
-        .and_then(|()| stderr.flush());
-}
 
 pub async fn run(
     config: Config,

@@ -27,6 +27,7 @@ mod m20261207_000021_entitlements_and_contracts;
 mod m20261207_000022_tokens_and_policies;
 mod m20261207_000023_federation;
 mod m20261207_000024_scim;
+mod m20261207_000025_identity_transfer;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000022_tokens_and_policies::Migration),
             Box::new(m20261207_000023_federation::Migration),
             Box::new(m20261207_000024_scim::Migration),
+            Box::new(m20261207_000025_identity_transfer::Migration),
         ]
     }
 }

@@ -4,14 +4,15 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
 
 /// Runs `ddl` after replacing the portable type names `UUID`, `TIMESTAMPTZ`, `JSONB` and
-/// `BOOLEAN` with what the connected backend stores them as.
+/// `BYTEA` with what the connected backend stores them as.
 pub async fn run_ddl(manager: &SchemaManager<'_>, ddl: &str) -> Result<(), DbErr> {
     let connection = manager.get_connection();
     let text = match connection.get_database_backend() {
         DbBackend::Sqlite => ddl
             .replace("UUID", "BLOB")
             .replace("TIMESTAMPTZ", "TEXT")
-            .replace("JSONB", "TEXT"),
+            .replace("JSONB", "TEXT")
+            .replace("BYTEA", "BLOB"),
         _ => ddl.to_owned(),
     };
     for statement in text.split(';').map(str::trim).filter(|s| !s.is_empty()) {

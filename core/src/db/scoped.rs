@@ -360,6 +360,23 @@ impl TenantTx {
         self.scoped(model).insert(&self.transaction).await
     }
 
+    /// Inserts `models` as rows of this tenant (whatever tenant they name) in one statement,
+    /// for bulk work such as imports; nothing is returned.
+    pub async fn insert_many<A>(&self, models: Vec<A>) -> Result<(), DbErr>
+    where
+        A: ActiveModelTrait + Send,
+        A::Entity: TenantOwned,
+    {
+        if models.is_empty() {
+            return Ok(());
+        }
+        let models: Vec<A> = models.into_iter().map(|model| self.scoped(model)).collect();
+        <A::Entity as EntityTrait>::insert_many(models)
+            .exec_without_returning(&self.transaction)
+            .await?;
+        Ok(())
+    }
+
     /// Updates `model`'s row in this tenant (a row of another tenant is never touched: the
     /// tenant is part of every primary key).
     pub async fn update<A>(&self, model: A) -> Result<<A::Entity as EntityTrait>::Model, DbErr>

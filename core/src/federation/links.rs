@@ -116,9 +116,17 @@ pub(super) async fn touch_in(tx: &TenantTx, link_id: Uuid) -> Result<()> {
 
 /// The identity's links, oldest first.
 pub(crate) async fn of_identity_in(tx: &TenantTx, identity_id: Uuid) -> Result<Vec<FederatedLink>> {
+    of_identities_in(tx, &[identity_id]).await
+}
+
+/// The links of `identity_ids`, oldest first.
+pub(crate) async fn of_identities_in(
+    tx: &TenantTx,
+    identity_ids: &[Uuid],
+) -> Result<Vec<FederatedLink>> {
     Ok(tx
         .find::<link_row::Entity>()
-        .filter(link_row::Column::IdentityId.eq(identity_id))
+        .filter(link_row::Column::IdentityId.is_in(identity_ids.iter().copied()))
         .order_by_asc(link_row::Column::CreatedAt)
         .all()
         .await?

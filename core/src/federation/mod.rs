@@ -19,6 +19,7 @@ mod sign_in;
 
 pub use account::{LinkedProvider, federated_links, unlink_provider};
 pub use links::FederatedLink;
+pub(crate) use links::of_identities_in as links_of_identities_in;
 pub use presets::AppleKey;
 pub use providers::{
     CheckedSettings, Credentials, IdentityProvider, NewProvider, Preset, Protocol, ProviderChanges,

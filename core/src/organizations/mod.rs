@@ -17,6 +17,7 @@ mod grants;
 mod members;
 mod model;
 mod partners;
+mod portable;
 mod relationships;
 mod roles;
 mod store;
@@ -37,6 +38,10 @@ pub use model::*;
 pub use partners::{
     DelegatedCustomer, NewRelationship, create_relationship, delegated_customers, end_relationship,
     organization_relationships,
+};
+pub(crate) use portable::{
+    by_slug_in, import_membership_in, import_organization_in, import_role_in, memberships_of_in,
+    tenant_roles_in,
 };
 pub use relationships::OrganizationRelationship;
 pub use roles::*;

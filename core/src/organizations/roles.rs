@@ -4,7 +4,7 @@ use super::model::*;
 use super::store::*;
 use crate::actor::{Actor, Permission};
 use crate::authz::{Resource, authorize};
-use crate::db::Database;
+use crate::db::{Database, TenantTx};
 use crate::error::{Error, Result};
 use crate::scope::TenantScope;
 use crate::validate::Name;
@@ -73,14 +73,27 @@ pub async fn create_organization_role(
     permissions: &[String],
 ) -> Result<OrganizationRole> {
     authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
+    let tx = db.begin_tenant(scope).await?;
+    let role = create_role_in(&tx, actor, name, description, permissions).await?;
+    tx.commit().await?;
+    Ok(role)
+}
+
+/// [`create_organization_role`] inside `tx`, audited (the caller has authorized it).
+pub(crate) async fn create_role_in(
+    tx: &TenantTx,
+    actor: &Actor,
+    name: &str,
+    description: Option<&str>,
+    permissions: &[String],
+) -> Result<OrganizationRole> {
     let name = parse_role_name(name)?;
     let description = match description {
         Some(text) => Some(Name::parse("description", text, 500)?.into_inner()),
         None => None,
     };
     let permissions = parse_permissions(permissions)?;
-    let tx = db.begin_tenant(scope).await?;
-    let mut named: Vec<String> = roles_in(&tx)
+    let mut named: Vec<String> = roles_in(tx)
         .await?
         .into_iter()
         .flat_map(|role| role.permissions)
@@ -110,7 +123,7 @@ pub async fn create_organization_role(
         .map_err(|e| conflict_on_unique(e, "a role with this name exists"))?;
     let role = OrganizationRole::try_from(row)?;
     record(
-        &tx,
+        tx,
         actor,
         "organization_role.create",
         "organization_role",
@@ -118,7 +131,6 @@ pub async fn create_organization_role(
         json!({ "name": role.name, "permissions": role.permissions }),
     )
     .await?;
-    tx.commit().await?;
     Ok(role)
 }
 

@@ -7,13 +7,15 @@
 //! The submodules, in layers (a module uses only those listed before it): `errors` (how a
 //! rejected WebAuthn response is explained), `relying_party` (the tenant's WebAuthn relying
 //! party), `rows` (the stored passkeys), `manage` (listing, counting, renaming and revoking
-//! passkeys), `ceremony` (what registration and sign-in share: the request, the stored
+//! passkeys), `portable` (passkeys as exports carry them and imports bring
+//! them back), `ceremony` (what registration and sign-in share: the request, the stored
 //! ceremony state, rate limits), `registration` (the registration ceremony and registration
 //! links) and `sign_in` (the sign-in ceremony).
 
 mod ceremony;
 mod errors;
 mod manage;
+mod portable;
 mod registration;
 mod relying_party;
 mod rows;
@@ -21,6 +23,8 @@ mod sign_in;
 
 pub use ceremony::{BegunCeremony, Ceremonies, CeremonyOutcome};
 pub use manage::{Passkey, count_passkeys, list_passkeys, rename_passkey, revoke_passkey};
+pub use portable::PortablePasskey;
+pub(crate) use portable::{import_in, portable_of_in};
 pub(crate) use registration::insert_registration_link_in;
 pub use registration::{BeginRegistration, REGISTRATION_TOKEN_PREFIX, create_registration_link};
 pub use relying_party::RelyingParty;

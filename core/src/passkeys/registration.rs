@@ -7,7 +7,7 @@ use super::ceremony::{
 use super::errors::explain;
 use super::manage::Passkey;
 use super::relying_party::apply_user_verification;
-use super::rows::{passkey_row, passkeys_of};
+use super::rows::{new_row, passkey_row, passkeys_of};
 use crate::actor::{Actor, Permission, Principal};
 use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
@@ -453,20 +453,15 @@ impl Ceremonies<'_> {
             return Err(Error::Refused("the account is not active".into()));
         }
         let row = tx
-            .insert(passkey_row::ActiveModel {
-                tenant_id: Set(tx.tenant_id()),
-                id: Set(Uuid::now_v7()),
-                identity_id: Set(identity.id),
-                credential_id: Set(credential_id),
-                name: Set(name.unwrap_or_else(|| "Passkey".to_owned())),
-                sign_count: Set(stored["cred"]["counter"].as_i64().unwrap_or(0)),
-                backup_eligible: Set(stored["cred"]["backup_eligible"].as_bool().unwrap_or(false)),
-                backup_state: Set(stored["cred"]["backup_state"].as_bool().unwrap_or(false)),
-                passkey: Set(stored),
-                created_at: Set(Utc::now()),
-                last_used_at: Set(None),
-                revoked_at: Set(None),
-            })
+            .insert(new_row(
+                tx.tenant_id(),
+                identity.id,
+                credential_id,
+                name.unwrap_or_else(|| "Passkey".to_owned()),
+                stored,
+                Utc::now(),
+                None,
+            ))
             .await;
         let row = match row {
             Ok(row) => row,

@@ -2,7 +2,8 @@
 
 use crate::db::TenantTx;
 use crate::error::Result;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 pub(super) mod passkey_row {
@@ -31,6 +32,33 @@ pub(super) mod passkey_row {
     impl ActiveModelBehavior for ActiveModel {}
 }
 crate::tenant_owned!(passkey_row);
+
+/// The row of a new passkey, its counter and backup flags read from the stored credential.
+pub(super) fn new_row(
+    tenant_id: Uuid,
+    identity_id: Uuid,
+    credential_id: String,
+    name: String,
+    stored: serde_json::Value,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+) -> passkey_row::ActiveModel {
+    let flag = |name: &str| stored["cred"][name].as_bool().unwrap_or(false);
+    passkey_row::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(Uuid::now_v7()),
+        identity_id: Set(identity_id),
+        credential_id: Set(credential_id),
+        name: Set(name),
+        sign_count: Set(stored["cred"]["counter"].as_i64().unwrap_or(0)),
+        backup_eligible: Set(flag("backup_eligible")),
+        backup_state: Set(flag("backup_state")),
+        passkey: Set(stored),
+        created_at: Set(created_at),
+        last_used_at: Set(last_used_at),
+        revoked_at: Set(None),
+    }
+}
 
 pub(super) async fn passkeys_of(
     tx: &TenantTx,

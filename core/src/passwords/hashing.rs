@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
 use std::sync::LazyLock;
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -70,32 +70,36 @@ pub struct Checked {
     pub outdated: bool,
 }
 
-/// Checks `password` against `stored` (a PHC string); `None` checks against the decoy, which
-/// never matches but costs the same.
-pub async fn verify(password: String, stored: Option<String>) -> Result<Checked> {
+/// Checks a password against `stored`; `None` checks against the decoy, which never matches
+/// but costs the same. New hashes are argon2id PHC strings of the `normalized` password;
+/// imported ones may be any scheme `latchkey-password-hashes` verifies (bcrypt, argon2,
+/// PBKDF2, Firebase's scrypt), all of them outdated, and their sources hashed the password as
+/// typed: when `typed` differs from `normalized`, it is tried too.
+pub async fn verify(typed: String, normalized: String, stored: Option<String>) -> Result<Checked> {
     on_a_free_core(move || {
         let known = stored.is_some();
         let stored = stored.unwrap_or_else(|| DECOY.clone());
-        let Ok(parsed) = PasswordHash::new(&stored) else {
-            tracing::error!("a stored password hash is not a PHC string");
-            return Checked {
-                matches: false,
-                outdated: false,
+        let current = PasswordHash::new(&stored).is_ok_and(|parsed| {
+            parsed.algorithm == argon2::ARGON2ID_IDENT
+                && Params::try_from(&parsed).is_ok_and(|params| {
+                    (params.m_cost(), params.t_cost(), params.p_cost())
+                        == (
+                            Params::DEFAULT_M_COST,
+                            Params::DEFAULT_T_COST,
+                            Params::DEFAULT_P_COST,
+                        )
+                })
+        });
+        let check =
+            |password: &str| match latchkey_password_hashes::verify(password.as_bytes(), &stored) {
+                Ok(matches) => matches,
+                Err(error) => {
+                    tracing::error!(%error, "a stored password hash cannot be read");
+                    false
+                }
             };
-        };
-        let matches = known
-            && argon2id()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok();
-        let current = parsed.algorithm == argon2::ARGON2ID_IDENT
-            && Params::try_from(&parsed).is_ok_and(|params| {
-                (params.m_cost(), params.t_cost(), params.p_cost())
-                    == (
-                        Params::DEFAULT_M_COST,
-                        Params::DEFAULT_T_COST,
-                        Params::DEFAULT_P_COST,
-                    )
-            });
+        let matches =
+            known && (check(&normalized) || (!current && typed != normalized && check(&typed)));
         Checked {
             matches,
             outdated: !current,
@@ -108,13 +112,21 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<Checked>
 mod tests {
     use super::*;
 
+    /// `hunter2` as Django 3.2's `PBKDF2PasswordHasher` stores it (made with `hashlib`).
+    const DJANGO_EXAMPLE: &str =
+        "pbkdf2_sha256$260000$seasalt2024$4571tXhE/j30Fqse9JNH5XmYQMRl6N5pDdskpgIkPn4=";
+
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
         let stored = hash("violet tractor harbor".into()).await.unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        let right = verify("violet tractor harbor".into(), Some(stored.clone()))
-            .await
-            .unwrap();
+        let right = verify(
+            "violet tractor harbor".into(),
+            "violet tractor harbor".into(),
+            Some(stored.clone()),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             right,
             Checked {
@@ -122,11 +134,37 @@ mod tests {
                 outdated: false
             }
         );
-        let wrong = verify("violet tractor harbour".into(), Some(stored))
+        let wrong = verify(
+            "violet tractor harbour".into(),
+            "violet tractor harbour".into(),
+            Some(stored),
+        )
+        .await
+        .unwrap();
+        assert!(!wrong.matches);
+        assert!(
+            !verify("anything".into(), "anything".into(), None)
+                .await
+                .unwrap()
+                .matches
+        );
+    }
+
+    #[tokio::test]
+    async fn imported_hashes_verify_and_are_outdated() {
+        // Django's documented example of `pbkdf2_sha256`, as `latchkey-password-hashes` stores it.
+        let stored = latchkey_password_hashes::from_django(DJANGO_EXAMPLE).unwrap();
+        let checked = verify("hunter2".into(), "hunter2".into(), Some(stored.clone()))
             .await
             .unwrap();
-        assert!(!wrong.matches);
-        assert!(!verify("anything".into(), None).await.unwrap().matches);
+        assert!(checked.matches);
+        assert!(checked.outdated);
+        assert!(
+            !verify("hunter3".into(), "hunter3".into(), Some(stored))
+                .await
+                .unwrap()
+                .matches
+        );
     }
 
     #[tokio::test]
@@ -139,9 +177,13 @@ mod tests {
         .hash_password(b"violet tractor harbor")
         .unwrap()
         .to_string();
-        let checked = verify("violet tractor harbor".into(), Some(weak))
-            .await
-            .unwrap();
+        let checked = verify(
+            "violet tractor harbor".into(),
+            "violet tractor harbor".into(),
+            Some(weak),
+        )
+        .await
+        .unwrap();
         assert!(checked.matches);
         assert!(checked.outdated);
     }

@@ -61,7 +61,7 @@ pub async fn change_password(
             client_ip: c.client.ip_address.as_deref(),
         };
         throttle.admit().await?;
-        if !hashing::verify(policy::normalize(current), stored)
+        if !hashing::verify(current.to_owned(), policy::normalize(current), stored)
             .await?
             .matches
         {

@@ -38,6 +38,7 @@ use crate::error::Result;
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Every second-factor token starts with this.
@@ -89,4 +90,49 @@ async fn store_hash_in(
         }
     }
     Ok(())
+}
+
+/// Stores imported hashes (checked by `latchkey-password-hashes` beforehand) for the
+/// identities that have no password yet; one that has a password keeps it (it may have been
+/// changed since the file was made). Returns how many were stored.
+pub(crate) async fn import_hashes_in(
+    tx: &TenantTx,
+    hashes: Vec<(Uuid, String)>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    let having: HashSet<Uuid> =
+        hashes_of_in(tx, &hashes.iter().map(|(id, _)| *id).collect::<Vec<_>>())
+            .await?
+            .into_keys()
+            .collect();
+    let rows: Vec<rows::ActiveModel> = hashes
+        .into_iter()
+        .filter(|(identity_id, _)| !having.contains(identity_id))
+        .map(|(identity_id, hash)| rows::ActiveModel {
+            tenant_id: Set(tx.tenant_id()),
+            identity_id: Set(identity_id),
+            hash: Set(hash),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    let stored = rows.len() as u64;
+    tx.insert_many(rows).await?;
+    Ok(stored)
+}
+
+/// The stored hashes of those of `identity_ids` that have a password (for exports that ask
+/// for them; the caller authorizes and audits).
+pub(crate) async fn hashes_of_in(
+    tx: &TenantTx,
+    identity_ids: &[Uuid],
+) -> Result<HashMap<Uuid, String>> {
+    Ok(tx
+        .find::<rows::Entity>()
+        .filter(rows::Column::IdentityId.is_in(identity_ids.iter().copied()))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| (row.identity_id, row.hash))
+        .collect())
 }

@@ -177,7 +177,7 @@ pub async fn sign_in_with_password(
     };
     tx.commit().await?;
     let normalized = policy::normalize(password);
-    let checked = hashing::verify(normalized.clone(), stored).await?;
+    let checked = hashing::verify(password.to_owned(), normalized.clone(), stored).await?;
     let Some(identity) = identity.filter(|_| checked.matches) else {
         throttle.failed().await?;
         return Err(wrong_password());

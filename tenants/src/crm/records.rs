@@ -5,6 +5,8 @@
 //! the identity's source, so its record may keep it current whatever its address's state.
 
 use chrono::{DateTime, Utc};
+use latchkey_core::actor::Permission;
+use latchkey_core::authz::Grant;
 use latchkey_core::db::TenantTx;
 use latchkey_core::error::Result;
 use sea_orm::{ColumnTrait, QueryFilter, Set};
@@ -175,4 +177,37 @@ pub(super) async fn remember_record(
         }
     }
     Ok(())
+}
+
+/// A CRM record linked to an identity or organization, as exports show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordLink {
+    pub connector_id: Uuid,
+    pub subject_id: Uuid,
+    /// The record's id in the CRM.
+    pub remote_id: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The CRM records linked to `subject_ids`, of every connector (for exports).
+pub async fn links_of_in(
+    tx: &TenantTx,
+    grant: &Grant<'_>,
+    subject_ids: &[Uuid],
+) -> Result<Vec<RecordLink>> {
+    grant.require(Permission::ReadConnectors)?;
+    Ok(tx
+        .find::<record_row::Entity>()
+        .filter(record_row::Column::SubjectId.is_in(subject_ids.iter().copied()))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| RecordLink {
+            connector_id: row.connector_id,
+            subject_id: row.subject_id,
+            remote_id: row.remote_id,
+            updated_at: row.updated_at,
+        })
+        .collect())
 }

@@ -16,6 +16,11 @@ use sea_orm::{ColumnTrait, Condition, ExprTrait, QueryFilter, QueryOrder, QueryS
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod bulk;
+
+pub use bulk::ImportedIdentity;
+pub(crate) use bulk::{insert_many_in, matching_in, overwrite_in, taken_ids_in};
+
 mod row {
     use sea_orm::entity::prelude::*;
 
@@ -258,48 +263,92 @@ pub(crate) async fn publish(
     outbox::publish(tx, actor, event, subject, event_data(identity), changed).await
 }
 
+/// A [`NewIdentity`] with every field checked: what is stored.
+#[derive(Clone, Debug)]
+pub struct CheckedIdentity {
+    pub email: Email,
+    pub email_verified: bool,
+    pub display_name: Option<String>,
+    pub phone: Option<String>,
+    pub attributes: Value,
+    pub external_id: Option<String>,
+    pub locale: Option<String>,
+}
+
+impl NewIdentity {
+    /// Checks every field as `createIdentity` does; the error names the first wrong field.
+    pub fn check(self) -> Result<CheckedIdentity> {
+        let email = Email::parse("email", &self.email)?;
+        let display_name = self
+            .display_name
+            .map(|v| Name::parse("displayName", &v, MAX_DISPLAY_NAME))
+            .transpose()?;
+        let phone = self.phone.map(|v| Phone::parse("phone", &v)).transpose()?;
+        let attributes = match self.attributes {
+            Some(value) => Attributes::parse("attributes", value)?,
+            None => Attributes::empty(),
+        };
+        let external_id = self
+            .external_id
+            .map(|v| ExternalId::parse("externalId", &v))
+            .transpose()?;
+        let locale = self
+            .locale
+            .map(|v| Locale::parse("locale", &v))
+            .transpose()?;
+        Ok(CheckedIdentity {
+            email,
+            email_verified: self.email_verified,
+            display_name: display_name.map(Name::into_inner),
+            phone: phone.map(Phone::into_inner),
+            attributes: attributes.into_inner(),
+            external_id: external_id.map(ExternalId::into_inner),
+            locale: locale.map(Locale::into_inner),
+        })
+    }
+}
+
+/// The row of a new identity.
+fn new_row(
+    tenant_id: Uuid,
+    id: Uuid,
+    identity: &CheckedIdentity,
+    status: IdentityStatus,
+    created_at: DateTime<Utc>,
+) -> row::ActiveModel {
+    row::ActiveModel {
+        tenant_id: Set(tenant_id),
+        id: Set(id),
+        email: Set(identity.email.as_str().to_owned()),
+        email_normalized: Set(identity.email.normalized().to_owned()),
+        email_verified: Set(identity.email_verified),
+        phone: Set(identity.phone.clone()),
+        display_name: Set(identity.display_name.clone()),
+        status: Set(status.as_str().to_owned()),
+        attributes: Set(identity.attributes.clone()),
+        external_id: Set(identity.external_id.clone()),
+        locale: Set(identity.locale.clone()),
+        consents: Set(serde_json::json!({})),
+        created_at: Set(created_at),
+        updated_at: Set(created_at),
+        last_sign_in_at: Set(None),
+        deleted_at: Set(None),
+    }
+}
+
 /// Validates and inserts an identity with a chosen id inside `tx` (the caller audits).
 pub(crate) async fn insert_in(tx: &TenantTx, id: Uuid, input: NewIdentity) -> Result<Identity> {
-    let email = Email::parse("email", &input.email)?;
-    let display_name = input
-        .display_name
-        .map(|v| Name::parse("displayName", &v, MAX_DISPLAY_NAME))
-        .transpose()?;
-    let phone = input.phone.map(|v| Phone::parse("phone", &v)).transpose()?;
-    let attributes = match input.attributes {
-        Some(value) => Attributes::parse("attributes", value)?,
-        None => Attributes::empty(),
-    };
-    let external_id = input
-        .external_id
-        .map(|v| ExternalId::parse("externalId", &v))
-        .transpose()?;
-    let locale = input
-        .locale
-        .map(|v| Locale::parse("locale", &v))
-        .transpose()?;
-    let now = Utc::now();
+    let identity = input.check()?;
     // The near cache keeps the number of identities, which an insert changes.
     tx.changes(Guard::Tenant);
     let row = tx
-        .insert(row::ActiveModel {
-            tenant_id: Set(tx.tenant_id()),
-            id: Set(id),
-            email: Set(email.as_str().to_owned()),
-            email_normalized: Set(email.normalized().to_owned()),
-            email_verified: Set(input.email_verified),
-            phone: Set(phone.map(Phone::into_inner)),
-            display_name: Set(display_name.map(Name::into_inner)),
-            status: Set(IdentityStatus::Active.as_str().to_owned()),
-            attributes: Set(attributes.into_inner()),
-            external_id: Set(external_id.map(ExternalId::into_inner)),
-            locale: Set(locale.map(Locale::into_inner)),
-            consents: Set(serde_json::json!({})),
-            created_at: Set(now),
-            updated_at: Set(now),
-            last_sign_in_at: Set(None),
-            deleted_at: Set(None),
-        })
+        .insert(new_row(
+            tx.tenant_id(),
+            id,
+            &identity,
+            IdentityStatus::Active,
+            Utc::now(),
+        ))
         .await
         .map_err(map_write_error)?;
     Identity::try_from(row)
@@ -334,7 +383,8 @@ pub(crate) async fn find_many_in(tx: &TenantTx, ids: &[Uuid]) -> Result<Vec<Iden
         .collect()
 }
 
-/// Up to `limit` identities that are not deleted, by id, after `after` (for backfills).
+/// Up to `limit` identities that are not deleted, by id, after `after` (for backfills and
+/// exports).
 pub(crate) async fn page_in(
     tx: &TenantTx,
     after: Option<Uuid>,

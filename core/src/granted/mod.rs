@@ -3,6 +3,8 @@
 //! here takes the [`Grant`] and checks that it covers what it does, so none of them skips
 //! authorization. Core services use the crate-private functions these wrap.
 
+pub mod transfer;
+
 use crate::actor::Permission;
 use crate::audit::{self, Target};
 use crate::authz::Grant;
