@@ -2,6 +2,9 @@
 //! No business rules live here: handlers resolve the tenant, authenticate the caller and call
 //! one core service.
 
+// The tenant API merges many query and mutation objects; their types nest deeply.
+#![recursion_limit = "256"]
+
 pub mod bootstrap;
 pub mod cli;
 pub mod config;

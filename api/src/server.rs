@@ -241,6 +241,8 @@ pub async fn start_with_clock(
         // claimed rows, so every replica may run them.
         let transitions =
             latchkey_core::organizations::run_transitions(db.clone(), stopped.clone());
+        // So are the import and export jobs of the API.
+        let transfers = latchkey_transfer::worker::run(db.clone(), stopped.clone());
         let deliveries = Dispatcher::new(
             db.clone(),
             master_key.clone(),
@@ -256,7 +258,7 @@ pub async fn start_with_clock(
         })
         .run(stopped);
         tokio::spawn(async move {
-            futures::join!(deliveries, transitions);
+            futures::join!(deliveries, transitions, transfers);
         })
     } else {
         tokio::spawn(async {})

@@ -152,6 +152,7 @@ pub async fn import(config: Config, args: ImportArgs) -> anyhow::Result<()> {
                         source: format!("cli:{name}"),
                         digest: digest.clone(),
                         dry_run: args.dry_run,
+                        skip_invalid: args.skip_invalid,
                         file_id: None,
                     },
                 )
@@ -165,15 +166,9 @@ pub async fn import(config: Config, args: ImportArgs) -> anyhow::Result<()> {
             args.file.display(),
             args.format.as_str()
         );
-        job = latchkey_transfer::validate_import(
-            &db,
-            &scope,
-            &actor,
-            job,
-            records(&args, &options)?,
-            args.skip_invalid,
-        )
-        .await?;
+        job =
+            latchkey_transfer::validate_import(&db, &scope, &actor, job, records(&args, &options)?)
+                .await?;
         let invalid = job.errors.len();
         if job.status == ImportStatus::Failed {
             eprintln!(

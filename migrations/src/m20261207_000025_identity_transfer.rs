@@ -2,7 +2,7 @@
 //! their progress, resume point and report; export jobs; and the files both work on, stored in
 //! the database in chunks (so any replica serves them) until they expire.
 
-use crate::sql::{grant_app_role, run_ddl, tenant_isolation};
+use crate::sql::{dispatcher_access, grant_app_role, run_ddl, tenant_isolation};
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -54,6 +54,7 @@ CREATE TABLE identity_imports (
     PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX identity_imports_digest ON identity_imports (tenant_id, digest);
+CREATE INDEX identity_imports_lease ON identity_imports (lease_until);
 CREATE TABLE identity_exports (
     tenant_id UUID NOT NULL REFERENCES tenants (id),
     id UUID NOT NULL,
@@ -70,7 +71,8 @@ CREATE TABLE identity_exports (
     finished_at TIMESTAMPTZ NULL,
     expires_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (tenant_id, id)
-)
+);
+CREATE INDEX identity_exports_lease ON identity_exports (lease_until)
 "#;
 
 #[async_trait::async_trait]
@@ -85,6 +87,11 @@ impl MigrationTrait for Migration {
         ] {
             tenant_isolation(manager, table).await?;
         }
+        // Any replica's worker claims the jobs of the API (command-line jobs have no lease).
+        dispatcher_access(manager, "identity_imports").await?;
+        dispatcher_access(manager, "identity_exports").await?;
+        // … and finds the tenants whose files expired.
+        dispatcher_access(manager, "transfer_files").await?;
         grant_app_role(manager).await
     }
 }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::process::Command;
 
 /// The generator, beside this crate's manifest.
-const GENERATOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/generate.py");
+const GENERATOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/hashes/generate.py");
 
 const PASSWORD: &str = "correct horse ☃ battery";
 const WRONG_PASSWORD: &str = "correct horse ☃ batterz";

@@ -16,6 +16,7 @@ pub mod replicas;
 pub mod saml;
 pub mod scim;
 pub mod smtp;
+pub mod transfer;
 
 use latchkey_api::config::{Config, Settings};
 use latchkey_api::server::{RunningServer, start_with_clock};

@@ -65,8 +65,8 @@ fn io(error: std::io::Error) -> Error {
 }
 
 /// Writes the tenant's identities to `out`, calling `progress` with the identities written
-/// so far; returns their number. Requires `WriteIdentities` and `ReadOrganizations`
-/// (administrators), and `ManageTenant` for password hashes.
+/// so far; returns their number. Requires `WriteIdentities` (administrators), and
+/// `ManageTenant` for password hashes.
 pub async fn export_identities(
     db: &Database,
     scope: &TenantScope,
@@ -75,11 +75,19 @@ pub async fn export_identities(
     out: &mut (impl Write + Send),
     mut progress: impl FnMut(u64) + Send,
 ) -> Result<u64> {
-    authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
-    if request.password_hashes {
-        authorize(actor, Permission::ManageTenant, Resource::Tenant)?;
-    }
+    // Administrators only: a whole tenant's data is more than reading identities one by one.
     let grant = authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
+    let identities = authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
+    let organizations = authorize(actor, Permission::ReadOrganizations, Resource::Tenant)?;
+    let connectors = authorize(actor, Permission::ReadConnectors, Resource::Tenant)?;
+    let hashes = match request.password_hashes {
+        true => Some(authorize(
+            actor,
+            Permission::ManageTenant,
+            Resource::Tenant,
+        )?),
+        false => None,
+    };
     let csv = request.format == ExportFormat::Csv;
     let tx = db.begin_tenant(scope).await?;
     granted::audit(
@@ -92,7 +100,7 @@ pub async fn export_identities(
     .await?;
     let mut slugs = HashMap::new();
     if !csv {
-        for role in transfer::tenant_roles(&tx, &grant).await? {
+        for role in transfer::tenant_roles(&tx, &organizations).await? {
             line(
                 out,
                 &Record::Role(RoleRecord {
@@ -104,7 +112,7 @@ pub async fn export_identities(
         }
         let mut after = None;
         loop {
-            let page = granted::organizations_after(&tx, &grant, after, 1000).await?;
+            let page = granted::organizations_after(&tx, &organizations, after, 1000).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             for organization in page {
@@ -130,23 +138,23 @@ pub async fn export_identities(
     let mut after = None;
     loop {
         let tx = db.begin_tenant(scope).await?;
-        let page = granted::identities_after(&tx, &grant, after, PAGE).await?;
+        let page = granted::identities_after(&tx, &identities, after, PAGE).await?;
         let Some(last) = page.last() else {
             tx.commit().await?;
             break;
         };
         after = Some(last.id);
         let ids: Vec<Uuid> = page.iter().map(|identity| identity.id).collect();
-        let mut hashes = match request.password_hashes {
-            true => transfer::password_hashes(&tx, &grant, &ids).await?,
-            false => HashMap::new(),
+        let mut hashes = match &hashes {
+            Some(grant) => transfer::password_hashes(&tx, grant, &ids).await?,
+            None => HashMap::new(),
         };
         let mut records: HashMap<Uuid, IdentityRecord> = HashMap::new();
         if !csv {
-            for (id, passkey) in transfer::passkeys_of(&tx, &grant, &ids).await? {
+            for (id, passkey) in transfer::passkeys_of(&tx, &identities, &ids).await? {
                 records.entry(id).or_default().passkeys.push(passkey);
             }
-            for membership in transfer::memberships_of(&tx, &grant, &ids).await? {
+            for membership in transfer::memberships_of(&tx, &organizations, &ids).await? {
                 records
                     .entry(membership.identity_id)
                     .or_default()
@@ -161,7 +169,7 @@ pub async fn export_identities(
                         valid_until: membership.window.valid_until,
                     });
             }
-            for link in transfer::federated_links_of(&tx, &grant, &ids).await? {
+            for link in transfer::federated_links_of(&tx, &identities, &ids).await? {
                 records
                     .entry(link.identity_id)
                     .or_default()
@@ -173,7 +181,7 @@ pub async fn export_identities(
                         created_at: link.created_at,
                     });
             }
-            for link in latchkey_tenants::crm::record_links_of_in(&tx, &grant, &ids).await? {
+            for link in latchkey_tenants::crm::record_links_of_in(&tx, &connectors, &ids).await? {
                 records
                     .entry(link.subject_id)
                     .or_default()

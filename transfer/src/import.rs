@@ -37,15 +37,26 @@ pub struct ImportRequest {
     pub source: String,
     /// The file's SHA-256, hex.
     pub digest: String,
-    /// Check and try every record, then roll back: the report and counts of a real import.
+    /// Check every record and count what would be created and updated; write nothing.
     pub dry_run: bool,
+    /// Report and skip invalid records instead of failing the whole import.
+    pub skip_invalid: bool,
     /// The uploaded file, for jobs of the API.
     pub file_id: Option<Uuid>,
 }
 
-fn grant(actor: &Actor) -> Result<Grant<'_>> {
-    authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?;
-    authorize(actor, Permission::WriteIdentities, Resource::Tenant)
+/// What an import may do: write identities, and write organizations (their roles and
+/// memberships).
+struct Grants<'a> {
+    identities: Grant<'a>,
+    organizations: Grant<'a>,
+}
+
+fn grant(actor: &Actor) -> Result<Grants<'_>> {
+    Ok(Grants {
+        identities: authorize(actor, Permission::WriteIdentities, Resource::Tenant)?,
+        organizations: authorize(actor, Permission::WriteOrganizations, Resource::Tenant)?,
+    })
 }
 
 /// Starts an import job. Requires `WriteIdentities` and `WriteOrganizations`.
@@ -55,7 +66,7 @@ pub async fn start_import(
     actor: &Actor,
     request: ImportRequest,
 ) -> Result<ImportJob> {
-    let grant = grant(actor)?;
+    let grants = grant(actor)?;
     let (actor_type, actor_id) = actor.audit_identity();
     let tx = db.begin_tenant(scope).await?;
     let job = jobs::insert_in(
@@ -63,6 +74,7 @@ pub async fn start_import(
         NewJob {
             format: request.format,
             options: request.options,
+            skip_invalid: request.skip_invalid,
             source: request.source,
             digest: request.digest,
             dry_run: request.dry_run,
@@ -75,7 +87,7 @@ pub async fn start_import(
     let id = job.id.to_string();
     granted::audit(
         &tx,
-        &grant,
+        &grants.identities,
         "identity.import.start",
         Some(Target {
             kind: "identity_import",
@@ -143,14 +155,13 @@ async fn save(db: &Database, scope: &TenantScope, job: &ImportJob) -> Result<()>
 }
 
 /// The first pass: reads and checks every record of `records`, writing nothing but the job's
-/// report and total. Without `skip_invalid`, a file with any problem fails here.
+/// report and total. Unless the job skips invalid records, a file with any problem fails here.
 pub async fn validate_import(
     db: &Database,
     scope: &TenantScope,
     actor: &Actor,
     job: ImportJob,
     records: impl Iterator<Item = Read>,
-    skip_invalid: bool,
 ) -> Result<ImportJob> {
     grant(actor)?;
     let mut job = job;
@@ -165,7 +176,7 @@ pub async fn validate_import(
         }
     }
     job.total = total;
-    if invalid > 0 && !skip_invalid {
+    if invalid > 0 && !job.skip_invalid {
         job.failed = invalid;
         job.status = ImportStatus::Failed;
         job.finished_at = Some(Utc::now());
@@ -187,7 +198,7 @@ pub async fn run_import(
     records: impl Iterator<Item = Read>,
     mut progress: impl FnMut(&ImportJob),
 ) -> Result<ImportJob> {
-    let grant = grant(actor)?;
+    let grants = grant(actor)?;
     let mut job = job;
     let mut seen = Seen::default();
     let mut organizations = HashMap::new();
@@ -204,7 +215,7 @@ pub async fn run_import(
             write(
                 db,
                 scope,
-                &grant,
+                &grants,
                 &mut job,
                 &mut organizations,
                 std::mem::take(&mut batch),
@@ -213,7 +224,7 @@ pub async fn run_import(
             progress(&job);
         }
     }
-    write(db, scope, &grant, &mut job, &mut organizations, batch).await?;
+    write(db, scope, &grants, &mut job, &mut organizations, batch).await?;
     job.status = ImportStatus::Succeeded;
     job.finished_at = Some(Utc::now());
     let tx = db.begin_tenant(scope).await?;
@@ -221,7 +232,7 @@ pub async fn run_import(
     let id = job.id.to_string();
     granted::audit(
         &tx,
-        &grant,
+        &grants.identities,
         "identity.import.finish",
         Some(Target { kind: "identity_import", id: &id }),
         json!({ "created": job.created, "updated": job.updated, "failed": job.failed, "dryRun": job.dry_run }),
@@ -265,7 +276,7 @@ impl ImportJob {
 async fn write(
     db: &Database,
     scope: &TenantScope,
-    grant: &Grant<'_>,
+    grants: &Grants<'_>,
     job: &mut ImportJob,
     organizations: &mut HashMap<String, Uuid>,
     batch: Vec<(u64, std::result::Result<Checked, Vec<Problem>>)>,
@@ -285,7 +296,7 @@ async fn write(
     let dry_run = job.dry_run;
     let mut known = organizations.clone();
     let tx = db.begin_tenant(scope).await?;
-    match write_in(&tx, grant, &mut known, &valid, dry_run).await {
+    match write_in(&tx, grants, &mut known, &valid, dry_run).await {
         Ok(written) => {
             outcome.add(written);
             job.advance(count, outcome);
@@ -306,7 +317,7 @@ async fn write(
         let tx = db.begin_tenant(scope).await?;
         match write_in(
             &tx,
-            grant,
+            grants,
             &mut known,
             std::slice::from_ref(&record),
             dry_run,
@@ -333,7 +344,7 @@ async fn write(
 /// created and updated) and writes nothing.
 async fn write_in(
     tx: &TenantTx,
-    grant: &Grant<'_>,
+    grants: &Grants<'_>,
     organizations: &mut HashMap<String, Uuid>,
     records: &[(u64, Checked)],
     dry_run: bool,
@@ -344,25 +355,25 @@ async fn write_in(
         match record {
             Checked::Role(_) | Checked::Organization(_) if dry_run => {}
             Checked::Role(role) => {
-                transfer::import_role(tx, grant, role).await?;
+                transfer::import_role(tx, &grants.organizations, role).await?;
             }
             Checked::Organization(new) => {
                 let (organization, _) =
-                    transfer::import_organization(tx, grant, new.clone()).await?;
+                    transfer::import_organization(tx, &grants.organizations, new.clone()).await?;
                 organizations.insert(organization.slug, organization.id);
             }
             Checked::Identity(identity) => identities.push((*number, identity)),
         }
     }
     if !dry_run {
-        organizations_named(tx, grant, organizations, &mut identities, &mut outcome).await?;
+        organizations_named(tx, grants, organizations, &mut identities, &mut outcome).await?;
     }
     if identities.is_empty() {
         return Ok(outcome);
     }
-    let matches = classify(tx, grant, &identities).await?;
+    let matches = classify(tx, grants, &identities).await?;
     let ids: Vec<Uuid> = identities.iter().filter_map(|(_, r)| r.id).collect();
-    let taken: HashSet<Uuid> = transfer::taken_identity_ids(tx, grant, &ids)
+    let taken: HashSet<Uuid> = transfer::taken_identity_ids(tx, &grants.identities, &ids)
         .await?
         .into_iter()
         .collect();
@@ -390,7 +401,9 @@ async fn write_in(
         match &matched {
             Some(_) if dry_run => outcome.updated += 1,
             Some(current) => {
-                if transfer::overwrite_identity(tx, grant, current, &imported, now).await? {
+                if transfer::overwrite_identity(tx, &grants.identities, current, &imported, now)
+                    .await?
+                {
                     outcome.updated += 1;
                 }
             }
@@ -406,23 +419,23 @@ async fn write_in(
     if dry_run {
         return Ok(outcome);
     }
-    transfer::insert_identities(tx, grant, &new).await?;
+    transfer::insert_identities(tx, &grants.identities, &new).await?;
     let hashes = written
         .iter()
         .filter_map(|(id, r)| r.password_hash.clone().map(|hash| (*id, hash)))
         .collect();
-    transfer::import_password_hashes(tx, grant, hashes, now).await?;
+    transfer::import_password_hashes(tx, &grants.identities, hashes, now).await?;
     let passkeys = written
         .iter()
         .flat_map(|(id, r)| r.passkeys.iter().map(|p| (*id, p.clone())))
         .collect();
-    transfer::import_passkeys(tx, grant, passkeys).await?;
+    transfer::import_passkeys(tx, &grants.identities, passkeys).await?;
     for (id, record) in &written {
         for membership in &record.memberships {
             let organization = organizations[&membership.organization];
             transfer::import_membership(
                 tx,
-                grant,
+                &grants.organizations,
                 organization,
                 *id,
                 &membership.roles,
@@ -438,7 +451,7 @@ async fn write_in(
 /// tenant); a record naming one that does not exist fails as a whole.
 async fn organizations_named(
     tx: &TenantTx,
-    grant: &Grant<'_>,
+    grants: &Grants<'_>,
     organizations: &mut HashMap<String, Uuid>,
     identities: &mut Vec<(u64, &CheckedIdentityRecord)>,
     outcome: &mut Outcome,
@@ -450,7 +463,7 @@ async fn organizations_named(
             if organizations.contains_key(slug) || missing.contains(slug) {
                 continue;
             }
-            match transfer::organization_by_slug(tx, grant, slug).await? {
+            match transfer::organization_by_slug(tx, &grants.organizations, slug).await? {
                 Some(organization) => {
                     organizations.insert(organization.slug, organization.id);
                 }
@@ -484,7 +497,7 @@ async fn organizations_named(
 /// id), or the problem of an external id and an address that belong to two identities.
 async fn classify(
     tx: &TenantTx,
-    grant: &Grant<'_>,
+    grants: &Grants<'_>,
     identities: &[(u64, &CheckedIdentityRecord)],
 ) -> Result<Vec<std::result::Result<Option<Identity>, Problem>>> {
     let emails: Vec<String> = identities
@@ -496,7 +509,8 @@ async fn classify(
         .filter_map(|(_, r)| r.identity.external_id.clone())
         .collect();
     let ids: Vec<Uuid> = identities.iter().filter_map(|(_, r)| r.id).collect();
-    let existing = transfer::matching_identities(tx, grant, &emails, &external_ids, &ids).await?;
+    let existing =
+        transfer::matching_identities(tx, &grants.identities, &emails, &external_ids, &ids).await?;
     let by_email: HashMap<&str, &Identity> = existing
         .iter()
         .map(|i| (i.email_normalized.as_str(), i))
@@ -533,4 +547,43 @@ async fn classify(
                 .cloned())
         })
         .collect())
+}
+
+/// What an import of an uploaded file is.
+pub struct UploadedImport {
+    pub upload_id: Uuid,
+    pub format: Format,
+    pub options: FormatOptions,
+    pub dry_run: bool,
+    pub skip_invalid: bool,
+}
+
+/// Starts an import of a file uploaded to `POST /t/{slug}/imports`; a worker of any replica
+/// runs it. `NotFound` for an upload that is not the tenant's, incomplete or expired.
+/// Requires `WriteIdentities` and `WriteOrganizations`.
+pub async fn start_uploaded_import(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    import: UploadedImport,
+) -> Result<ImportJob> {
+    grant(actor)?;
+    let tx = db.begin_tenant(scope).await?;
+    let file = crate::files::upload_in(&tx, import.upload_id).await?;
+    tx.commit().await?;
+    start_import(
+        db,
+        scope,
+        actor,
+        ImportRequest {
+            format: import.format,
+            options: import.options,
+            source: format!("upload:{}", file.name),
+            digest: file.digest.unwrap_or_default(),
+            dry_run: import.dry_run,
+            skip_invalid: import.skip_invalid,
+            file_id: Some(file.id),
+        },
+    )
+    .await
 }

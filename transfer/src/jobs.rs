@@ -16,6 +16,9 @@ use uuid::Uuid;
 pub const MAX_ERRORS: usize = 1000;
 /// How long a job and its report are kept after it starts.
 pub const KEPT_FOR: Duration = Duration::days(7);
+/// How long a replica's worker holds a job of the API before another may take it over; each
+/// batch written renews it.
+pub const LEASE: Duration = Duration::minutes(5);
 
 pub(crate) mod import_row {
     use sea_orm::entity::prelude::*;
@@ -52,6 +55,7 @@ pub(crate) mod import_row {
     impl ActiveModelBehavior for ActiveModel {}
 }
 latchkey_core::tenant_owned!(import_row);
+impl latchkey_core::db::QueueTable for import_row::Entity {}
 
 /// Where an import stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +96,8 @@ pub struct ImportJob {
     pub id: Uuid,
     pub format: Format,
     pub options: FormatOptions,
+    /// Invalid records are reported and skipped rather than failing the whole import.
+    pub skip_invalid: bool,
     /// `cli:<file name>` or `upload:<file name>`.
     pub source: String,
     /// The SHA-256 of the file, hex: `--resume` finds the job of the same file.
@@ -135,7 +141,9 @@ impl TryFrom<import_row::Model> for ImportJob {
             format: Format::parse(&row.format).ok_or_else(|| {
                 Error::internal(format!("unknown import format {:?}", row.format))
             })?,
-            options: serde_json::from_value(row.options).map_err(Error::internal)?,
+            options: serde_json::from_value(row.options["format"].clone())
+                .map_err(Error::internal)?,
+            skip_invalid: row.options["skipInvalid"].as_bool().unwrap_or(false),
             source: row.source,
             digest: row.digest,
             dry_run: row.dry_run,
@@ -160,6 +168,7 @@ impl TryFrom<import_row::Model> for ImportJob {
 pub(crate) struct NewJob {
     pub format: Format,
     pub options: FormatOptions,
+    pub skip_invalid: bool,
     pub source: String,
     pub digest: String,
     pub dry_run: bool,
@@ -175,7 +184,7 @@ pub(crate) async fn insert_in(tx: &TenantTx, new: NewJob, now: DateTime<Utc>) ->
             format: Set(new.format.as_str().to_owned()),
             source: Set(new.source),
             digest: Set(new.digest),
-            options: Set(serde_json::to_value(&new.options).map_err(Error::internal)?),
+            options: Set(json!({ "format": new.options, "skipInvalid": new.skip_invalid })),
             dry_run: Set(new.dry_run),
             status: Set(ImportStatus::Validating.as_str().to_owned()),
             total: Set(0),
@@ -185,7 +194,8 @@ pub(crate) async fn insert_in(tx: &TenantTx, new: NewJob, now: DateTime<Utc>) ->
             failed: Set(0),
             errors: Set(json!([])),
             file_id: Set(new.file_id),
-            lease_until: Set(None),
+            // A job of the API is due for a worker at once; the command line runs its own.
+            lease_until: Set(new.file_id.map(|_| now)),
             created_by: Set(new.created_by),
             created_at: Set(now),
             updated_at: Set(now),
@@ -245,8 +255,19 @@ pub(crate) async fn save_in(tx: &TenantTx, job: &ImportJob, now: DateTime<Utc>) 
         errors: Set(serde_json::to_value(&job.errors).map_err(Error::internal)?),
         updated_at: Set(now),
         finished_at: Set(job.finished_at),
+        lease_until: Set(job.file_id.filter(|_| !job.finished()).map(|_| now + LEASE)),
         ..Default::default()
     })
     .await?;
     Ok(())
+}
+
+/// Removes the tenant's jobs kept past their expiry.
+pub(crate) async fn delete_expired_in(tx: &TenantTx, now: DateTime<Utc>) -> Result<u64> {
+    Ok(tx
+        .delete_many::<import_row::Entity>()
+        .filter(import_row::Column::ExpiresAt.lte(now))
+        .exec()
+        .await?
+        .rows_affected)
 }

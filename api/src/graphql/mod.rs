@@ -24,6 +24,7 @@ pub mod entitlements;
 pub mod events;
 pub mod identities;
 pub mod identity_providers;
+pub mod identity_transfer;
 pub mod invitations;
 pub mod limits;
 pub mod loaders;

@@ -19,6 +19,7 @@ use super::entitlements::{EntitlementMutation, EntitlementQuery};
 use super::events::EventQuery;
 use super::identities::{IdentityMutation, IdentityQuery};
 use super::identity_providers::{IdentityProviderMutation, IdentityProviderQuery};
+use super::identity_transfer::{IdentityTransferMutation, IdentityTransferQuery};
 use super::invitations::InvitationMutation;
 use super::organization_roles::{OrganizationRoleMutation, OrganizationRoleQuery};
 use super::organizations::{OrganizationMutation, OrganizationQuery};
@@ -57,6 +58,7 @@ pub struct TenantQuery(
     EmailTemplateQuery,
     IdentityProviderQuery,
     ScimTokenQuery,
+    IdentityTransferQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.
@@ -84,4 +86,5 @@ pub struct TenantMutation(
     EmailTemplateMutation,
     IdentityProviderMutation,
     ScimTokenMutation,
+    IdentityTransferMutation,
 );

@@ -17,6 +17,7 @@ pub mod page_catalogs;
 pub mod pages;
 pub mod routes;
 pub mod scim;
+pub mod transfer;
 
 use crate::config::Config;
 use crate::graphql::platform::PlatformSchema;

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The identities that are not deleted whose normalized address, external id or id is among
-/// the given ones.
+/// the given ones (what an import matches its records to).
 pub async fn matching_identities(
     tx: &TenantTx,
     grant: &Grant<'_>,
@@ -26,7 +26,7 @@ pub async fn matching_identities(
     external_ids: &[String],
     ids: &[Uuid],
 ) -> Result<Vec<Identity>> {
-    grant.require(Permission::ReadIdentities)?;
+    grant.require(Permission::WriteIdentities)?;
     identities::matching_in(tx, emails_normalized, external_ids, ids).await
 }
 
@@ -36,7 +36,7 @@ pub async fn taken_identity_ids(
     grant: &Grant<'_>,
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>> {
-    grant.require(Permission::ReadIdentities)?;
+    grant.require(Permission::WriteIdentities)?;
     identities::taken_ids_in(tx, ids).await
 }
 
@@ -129,13 +129,13 @@ pub async fn tenant_roles(tx: &TenantTx, grant: &Grant<'_>) -> Result<Vec<Organi
     organizations::tenant_roles_in(tx).await
 }
 
-/// The organization with `slug`, if any.
+/// The organization with `slug`, if any (what an import's memberships name).
 pub async fn organization_by_slug(
     tx: &TenantTx,
     grant: &Grant<'_>,
     slug: &str,
 ) -> Result<Option<Organization>> {
-    grant.require(Permission::ReadOrganizations)?;
+    grant.require(Permission::WriteOrganizations)?;
     organizations::by_slug_in(tx, slug).await
 }
 
