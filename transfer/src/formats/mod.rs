@@ -91,23 +91,19 @@ fn json_lines<'a, T: Send + 'a>(
     source: Box<dyn BufRead + Send + 'a>,
     parse: impl Fn(u64, &str) -> Result<T, Vec<Problem>> + Send + 'a,
 ) -> impl Iterator<Item = (u64, Result<T, Vec<Problem>>)> + Send + 'a {
-    source
-        .lines()
-        .enumerate()
-        .map(move |(index, line)| {
-            let number = index as u64 + 1;
-            let parsed = match line {
-                Ok(line) if line.trim().is_empty() => return None,
-                Ok(line) => parse(number, &line),
-                Err(error) => Err(vec![Problem::new(
-                    number,
-                    "",
-                    format!("cannot be read: {error}"),
-                )]),
-            };
-            Some((number, parsed))
-        })
-        .flatten()
+    source.lines().enumerate().filter_map(move |(index, line)| {
+        let number = index as u64 + 1;
+        let parsed = match line {
+            Ok(line) if line.trim().is_empty() => return None,
+            Ok(line) => parse(number, &line),
+            Err(error) => Err(vec![Problem::new(
+                number,
+                "",
+                format!("cannot be read: {error}"),
+            )]),
+        };
+        Some((number, parsed))
+    })
 }
 
 /// The `users` array of a JSON document (`{"users": […]}`, or the array itself), each user
