@@ -67,6 +67,8 @@ pub enum EmailTemplate {
     RecoveryRequested,
     /// The link an approved recovery registers a new passkey with.
     RecoveryApproved,
+    /// The link an administrator sends to set up a first passkey (an imported account).
+    PasskeyEnrollment,
     PasswordSet,
     PasswordChanged,
     PasswordReset,
@@ -82,7 +84,7 @@ pub enum EmailTemplate {
 }
 
 impl EmailTemplate {
-    pub const ALL: [EmailTemplate; 19] = [
+    pub const ALL: [EmailTemplate; 20] = [
         EmailTemplate::VerificationCode,
         EmailTemplate::AlreadyHaveAccount,
         EmailTemplate::NoAccount,
@@ -93,6 +95,7 @@ impl EmailTemplate {
         EmailTemplate::AccountRecovered,
         EmailTemplate::RecoveryRequested,
         EmailTemplate::RecoveryApproved,
+        EmailTemplate::PasskeyEnrollment,
         EmailTemplate::PasswordSet,
         EmailTemplate::PasswordChanged,
         EmailTemplate::PasswordReset,
@@ -117,6 +120,7 @@ impl EmailTemplate {
             EmailTemplate::AccountRecovered => "account-recovered",
             EmailTemplate::RecoveryRequested => "recovery-requested",
             EmailTemplate::RecoveryApproved => "recovery-approved",
+            EmailTemplate::PasskeyEnrollment => "passkey-enrollment",
             EmailTemplate::PasswordSet => "password-set",
             EmailTemplate::PasswordChanged => "password-changed",
             EmailTemplate::PasswordReset => "password-reset",
@@ -147,7 +151,9 @@ impl EmailTemplate {
             EmailTemplate::AccountRecovered
             | EmailTemplate::PasswordChanged
             | EmailTemplate::PasswordReset => &["sessions"],
-            EmailTemplate::RecoveryApproved => &["link", "hours"],
+            EmailTemplate::RecoveryApproved | EmailTemplate::PasskeyEnrollment => {
+                &["link", "hours"]
+            }
             EmailTemplate::RecoveryCodeUsed => &["left"],
             EmailTemplate::EmailChanged => &["email", "link", "days"],
             EmailTemplate::Invitation => &["organization", "email", "link", "days"],
@@ -176,6 +182,7 @@ impl EmailTemplate {
         match self {
             EmailTemplate::VerificationCode => &["code"],
             EmailTemplate::RecoveryApproved
+            | EmailTemplate::PasskeyEnrollment
             | EmailTemplate::Invitation
             | EmailTemplate::EmailChanged => &["link"],
             _ => &[],

@@ -411,3 +411,50 @@ async fn imports_stay_in_their_tenant() {
         .await;
     assert_eq!(foreign.error_code(), "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn an_imported_account_without_a_password_is_emailed_a_link_to_set_up_a_passkey() {
+    let settings = durable_settings();
+    let app = TestApp::start_with(settings.clone()).await;
+    let tenant = app.create_tenant("import-enroll").await;
+    let email = format!("{}@example.com", unique("enroll"));
+    let file = format!(
+        "{}\n",
+        json!({ "type": "identity", "email": email, "emailVerified": true, "displayName": "New Here" })
+    );
+    import(
+        &settings,
+        Import::new(&tenant.slug, Format::Latchkey, &file),
+    )
+    .await
+    .unwrap();
+    let id = identities(&app, &tenant, json!({ "email": email })).await["nodes"][0]["id"].clone();
+    const LINK: &str = "mutation($id: ID!) { createRegistrationLink(input: { identityId: $id, sendEmail: true }) { expiresAt } }";
+
+    // Not through another tenant.
+    let other = app.create_tenant("import-enroll-other").await;
+    assert_eq!(
+        app.tenant(&other, LINK, json!({ "id": id }))
+            .await
+            .error_code(),
+        "NOT_FOUND"
+    );
+    assert_eq!(app.mail_count(&email), 0);
+
+    app.tenant(&tenant, LINK, json!({ "id": id })).await.data();
+    let mail = app.last_mail_to(&email).expect("the link was emailed");
+    assert!(mail.text().contains("set up a passkey"), "{}", mail.text());
+    let token = latchkey_tests::smtp::registration_token(&mail);
+    let mut device = latchkey_tests::passkey::Device::new(&app);
+    let begun = app
+        .begin_registration(&tenant, None, json!({ "registrationToken": token }))
+        .await;
+    let credential = device.create(&begun.options);
+    let finished = app
+        .finish_registration(&tenant, None, &begun.ceremony_id, credential)
+        .await;
+    assert_eq!(
+        finished.data()["finishPasskeyRegistration"]["identity"]["id"],
+        id
+    );
+}

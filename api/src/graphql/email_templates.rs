@@ -33,6 +33,9 @@ pub enum EmailTemplate {
     RecoveryRequested,
     /// The link of an approved recovery: `{ $link }` (required), `{ $hours }`.
     RecoveryApproved,
+    /// The link an administrator sends to set up a first passkey (`createRegistrationLink`
+    /// with `sendEmail`): `{ $link }` (required), `{ $hours }`.
+    PasskeyEnrollment,
     PasswordSet,
     /// Notice: `{ $sessions }`.
     PasswordChanged,

@@ -105,6 +105,10 @@ pub struct CreateRegistrationLinkInput {
     pub identity_id: ID,
     /// Default one day; between 300 and 604800.
     pub expires_in_seconds: Option<i64>,
+    /// Also email the link to the identity (`PASSKEY_ENROLLMENT`): a first passkey for an
+    /// imported account, or a new one for a lost device.
+    #[graphql(default)]
+    pub send_email: bool,
 }
 
 #[derive(SimpleObject)]
@@ -160,8 +164,9 @@ impl PasskeyMutation {
         })
     }
 
-    /// A one-time link for an identity to register a new passkey (lost device). Requires the
-    /// admin role.
+    /// A one-time link for an identity to register a passkey (a lost device, or a first
+    /// passkey for an imported account), emailed to it with `sendEmail`. Requires the admin
+    /// role.
     async fn create_registration_link(
         &self,
         ctx: &Context<'_>,
@@ -176,10 +181,17 @@ impl PasskeyMutation {
                 "must be between 300 and 604800",
             ))
         })?;
-        let (token, expires_at) =
-            passkeys::create_registration_link(&services.db, &req.scope, &req.actor, id, valid_for)
-                .await
-                .gql()?;
+        let mail = req.mail(services);
+        let (token, expires_at) = passkeys::create_registration_link(
+            &services.db,
+            &req.scope,
+            &req.actor,
+            id,
+            valid_for,
+            input.send_email.then_some(&mail),
+        )
+        .await
+        .gql()?;
         Ok(CreateRegistrationLinkPayload {
             url: format!("{}/?registration={token}", req.issuer),
             token,

@@ -89,6 +89,14 @@ recovery-approved-text =
 
     Der Link gilt einmal, { $hours } Stunden lang. Wenn Sie keine Wiederherstellung angefordert haben, öffnen Sie ihn nicht und benachrichtigen Sie den Support von { $tenant }.
 
+passkey-enrollment-subject = Richten Sie die Anmeldung für Ihr Konto bei { $tenant } ein
+passkey-enrollment-text =
+    Ihr Konto bei { $tenant } ist bereit. Öffnen Sie diesen Link, um einen Passkey einzurichten und sich damit anzumelden:
+
+    { $link }
+
+    Der Link gilt einmal, { $hours } Stunden lang. Wenn Sie diese Nachricht nicht erwartet haben, ignorieren Sie sie.
+
 password-set-subject = Für Ihr Konto bei { $tenant } wurde ein Passwort festgelegt
 password-set-text =
     Für Ihr Konto bei { $tenant } wurde ein Passwort festgelegt; es kann sich jetzt damit anmelden.

@@ -93,6 +93,14 @@ recovery-approved-text =
 
     The link works once, for { $hours } hours. If you did not ask to recover your account, do not open it and tell { $tenant }'s support.
 
+passkey-enrollment-subject = Set up sign-in for your { $tenant } account
+passkey-enrollment-text =
+    Your { $tenant } account is ready. Open this link to set up a passkey and sign in with it:
+
+    { $link }
+
+    The link works once, for { $hours } hours. If you did not expect this message, ignore it.
+
 password-set-subject = A password was set on your { $tenant } account
 password-set-text =
     A password was set on your { $tenant } account; it can now sign in with it.

@@ -89,6 +89,14 @@ recovery-approved-text =
 
     El enlace funciona una vez, durante { $hours } horas. Si no pidió recuperar su cuenta, no lo abra y avise al soporte de { $tenant }.
 
+passkey-enrollment-subject = Configure el inicio de sesión de su cuenta de { $tenant }
+passkey-enrollment-text =
+    Su cuenta de { $tenant } está lista. Abra este enlace para configurar una llave de acceso e iniciar sesión con ella:
+
+    { $link }
+
+    El enlace funciona una vez, durante { $hours } horas. Si no esperaba este mensaje, ignórelo.
+
 password-set-subject = Se estableció una contraseña en su cuenta de { $tenant }
 password-set-text =
     Se estableció una contraseña en su cuenta de { $tenant }; ahora puede iniciar sesión con ella.

@@ -89,6 +89,14 @@ recovery-approved-text =
 
     Le lien fonctionne une fois, pendant { $hours } heures. Si vous n'avez pas demandé à récupérer votre compte, ne l'ouvrez pas et prévenez le support de { $tenant }.
 
+passkey-enrollment-subject = Configurez la connexion à votre compte { $tenant }
+passkey-enrollment-text =
+    Votre compte { $tenant } est prêt. Ouvrez ce lien pour configurer une clé d'accès et vous connecter avec :
+
+    { $link }
+
+    Le lien fonctionne une fois, pendant { $hours } heures. Si vous n'attendiez pas ce message, ignorez-le.
+
 password-set-subject = Un mot de passe a été défini sur votre compte { $tenant }
 password-set-text =
     Un mot de passe a été défini sur votre compte { $tenant } ; il peut désormais servir à se connecter.

@@ -13,9 +13,10 @@ use crate::audit::{self, Target};
 use crate::authz::{Resource, authorize};
 use crate::db::{Database, TenantTx};
 use crate::email_proof::{self, ProvenEmail, Purpose};
+use crate::email_templates::{Email as MailEmail, EmailTemplate};
 use crate::error::{Error, Result, is_unique_violation};
 use crate::identities::{self, IdentityStatus, NewIdentity};
-use crate::mail::Recipient;
+use crate::mail::{Recipient, TenantMail};
 use crate::notices::{Notice, send_notice};
 use crate::outbox::EventType;
 use crate::scope::TenantScope;
@@ -570,8 +571,10 @@ impl Ceremonies<'_> {
     }
 }
 
-/// A one-time link that lets an identity register a new passkey (a lost device). Requires
-/// `WriteIdentities`. Returns the token (shown once) and when it expires.
+/// A one-time link for an identity to register a passkey (a lost device, or a first passkey
+/// for an imported account): the token (shown once) and when it expires. With `mail`, the link
+/// is also emailed to the identity (`PASSKEY_ENROLLMENT`, in its language). Requires
+/// `WriteIdentities`.
 #[tracing::instrument(name = "core.create_registration_link", skip_all, fields(tenant.id = %scope.tenant_id()))]
 pub async fn create_registration_link(
     db: &Database,
@@ -579,6 +582,7 @@ pub async fn create_registration_link(
     actor: &Actor,
     identity_id: Uuid,
     valid_for: Duration,
+    mail: Option<&TenantMail<'_>>,
 ) -> Result<(String, DateTime<Utc>)> {
     authorize(actor, Permission::WriteIdentities, Resource::Tenant)?;
     if valid_for < Duration::minutes(5) || valid_for > Duration::days(7) {
@@ -602,9 +606,18 @@ pub async fn create_registration_link(
             kind: "identity",
             id: &target,
         }),
-        json!({ "expiresAt": expires_at }),
+        json!({ "expiresAt": expires_at, "emailed": mail.is_some() }),
     )
     .await?;
+    if let Some(mail) = mail {
+        let email = MailEmail::new(EmailTemplate::PasskeyEnrollment)
+            .text("link", format!("{}?registration={token}", mail.page_url))
+            .number("hours", valid_for.num_hours().max(1));
+        // The administrator's browser is not the owner's: the owner's locale or the tenant's.
+        mail.for_someone_else()
+            .send_in(&tx, &Recipient::identity(&identity), &email)
+            .await?;
+    }
     tx.commit().await?;
     Ok((token, expires_at))
 }
