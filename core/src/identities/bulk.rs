@@ -10,7 +10,7 @@ use crate::db::TenantTx;
 use crate::error::Result;
 use crate::freshness::Guard;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, QueryFilter, Set};
+use sea_orm::{ColumnTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 /// One identity as an import writes it.
@@ -24,24 +24,46 @@ pub struct ImportedIdentity {
 }
 
 /// The identities that are not deleted whose normalized address, external id or id is among
-/// the given ones.
+/// the given ones. Three lookups, one per index: a single query with `OR` made SQLite scan the
+/// tenant's identities for every batch.
 pub(crate) async fn matching_in(
     tx: &TenantTx,
     emails_normalized: &[String],
     external_ids: &[String],
     ids: &[Uuid],
 ) -> Result<Vec<Identity>> {
-    tx.find::<row::Entity>()
-        .filter(row::Column::DeletedAt.is_null())
-        .filter(
-            Condition::any()
-                .add(row::Column::EmailNormalized.is_in(emails_normalized.iter().cloned()))
-                .add(row::Column::ExternalId.is_in(external_ids.iter().cloned()))
-                .add(row::Column::Id.is_in(ids.iter().copied())),
-        )
-        .all()
-        .await?
-        .into_iter()
+    let live = || {
+        tx.find::<row::Entity>()
+            .filter(row::Column::DeletedAt.is_null())
+    };
+    let mut rows = Vec::new();
+    if !emails_normalized.is_empty() {
+        rows.extend(
+            live()
+                .filter(row::Column::EmailNormalized.is_in(emails_normalized.iter().cloned()))
+                .all()
+                .await?,
+        );
+    }
+    if !external_ids.is_empty() {
+        rows.extend(
+            live()
+                .filter(row::Column::ExternalId.is_in(external_ids.iter().cloned()))
+                .all()
+                .await?,
+        );
+    }
+    if !ids.is_empty() {
+        rows.extend(
+            live()
+                .filter(row::Column::Id.is_in(ids.iter().copied()))
+                .all()
+                .await?,
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    rows.into_iter()
+        .filter(|row| seen.insert(row.id))
         .map(Identity::try_from)
         .collect()
 }
