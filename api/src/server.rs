@@ -243,6 +243,8 @@ pub async fn start_with_clock(
             latchkey_core::organizations::run_transitions(db.clone(), stopped.clone());
         // So are the import and export jobs of the API.
         let transfers = latchkey_transfer::worker::run(db.clone(), stopped.clone());
+        // And the erasure of accounts whose deletion is due, and the audit-log retention.
+        let data_rights = latchkey_core::data_rights::run(db.clone(), stopped.clone());
         let deliveries = Dispatcher::new(
             db.clone(),
             master_key.clone(),
@@ -258,7 +260,7 @@ pub async fn start_with_clock(
         })
         .run(stopped);
         tokio::spawn(async move {
-            futures::join!(deliveries, transitions, transfers);
+            futures::join!(deliveries, transitions, transfers, data_rights);
         })
     } else {
         tokio::spawn(async {})

@@ -164,3 +164,132 @@ pub(crate) async fn events_about_in(
         .map(AuditEvent::from)
         .collect())
 }
+
+/// What makes an entry about `identity_id`: it acted, it was the target, or the entry's data
+/// names it (or, with `email`, its address).
+fn about(identity_id: Uuid, email: Option<&str>) -> sea_orm::Condition {
+    use crate::page::contains_pattern;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr};
+    let id = identity_id.to_string();
+    let data_text = || Func::lower(Expr::col(row::Column::Data).cast_as(Alias::new("text")));
+    let mut condition = sea_orm::Condition::any()
+        .add(
+            sea_orm::Condition::all()
+                .add(row::Column::ActorType.eq("identity"))
+                .add(row::Column::ActorId.eq(id.clone())),
+        )
+        .add(row::Column::TargetId.eq(id.clone()))
+        .add(Expr::expr(data_text()).like(LikeExpr::new(contains_pattern(&id)).escape('\\')));
+    if let Some(email) = email.filter(|email| !email.is_empty()) {
+        condition = condition
+            .add(Expr::expr(data_text()).like(LikeExpr::new(contains_pattern(email)).escape('\\')));
+    }
+    condition
+}
+
+/// Every entry about `identity_id`, oldest first, for its owner's data export.
+pub(crate) async fn entries_about_in(tx: &TenantTx, identity_id: Uuid) -> Result<Vec<AuditEvent>> {
+    use sea_orm::QueryOrder;
+    Ok(tx
+        .find::<row::Entity>()
+        .filter(about(identity_id, None))
+        .order_by_asc(row::Column::Id)
+        .all()
+        .await?
+        .into_iter()
+        .map(AuditEvent::from)
+        .collect())
+}
+
+/// Makes the entries about `identity_id` (its account is being erased) pseudonymous: where
+/// it acted or was the target, its id becomes `pseudonym`; the data of every entry about it
+/// (naming its id or `email`) is removed. The entries themselves stay: what happened and when.
+pub(crate) async fn pseudonymize_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+    email: &str,
+    pseudonym: &str,
+) -> Result<()> {
+    use sea_orm::sea_query::Expr;
+    let id = identity_id.to_string();
+    let erased = || Expr::value(serde_json::json!({ "erased": true }));
+    tx.update_many::<row::Entity>()
+        .col_expr(row::Column::ActorId, Expr::value(pseudonym))
+        .filter(row::Column::ActorType.eq("identity"))
+        .filter(row::Column::ActorId.eq(id.clone()))
+        .exec()
+        .await?;
+    tx.update_many::<row::Entity>()
+        .col_expr(row::Column::TargetId, Expr::value(pseudonym))
+        .filter(row::Column::TargetId.eq(id))
+        .exec()
+        .await?;
+    // Entries naming the pseudonym were about the identity too.
+    let pseudonymous = sea_orm::Condition::any()
+        .add(row::Column::ActorId.eq(pseudonym))
+        .add(row::Column::TargetId.eq(pseudonym));
+    tx.update_many::<row::Entity>()
+        .col_expr(row::Column::Data, erased())
+        .filter(
+            sea_orm::Condition::any()
+                .add(pseudonymous)
+                .add(about(identity_id, Some(email))),
+        )
+        .exec()
+        .await?;
+    Ok(())
+}
+
+/// Records the erasure of an account under its `pseudonym`: by `actor` (an administrator's
+/// `eraseIdentity`), or, without one, by the account's owner (its own deletion request, which
+/// the entry names by the pseudonym too).
+pub(crate) async fn record_erasure(
+    tx: &TenantTx,
+    actor: Option<&Actor>,
+    pseudonym: &str,
+    data: Value,
+) -> Result<()> {
+    let (actor_type, actor_id) = match actor {
+        Some(actor) => actor.audit_identity(),
+        None => ("identity", Some(pseudonym.to_owned())),
+    };
+    tx.insert(row::ActiveModel {
+        tenant_id: Set(tx.tenant_id()),
+        id: Set(Uuid::now_v7()),
+        actor_type: Set(actor_type.to_owned()),
+        actor_id: Set(actor_id),
+        action: Set("identity.erase".to_owned()),
+        target_type: Set(Some("identity".to_owned())),
+        target_id: Set(Some(pseudonym.to_owned())),
+        request_id: Set(actor.and_then(Actor::request_id).map(str::to_owned)),
+        data: Set(data),
+        occurred_at: Set(Utc::now()),
+    })
+    .await?;
+    Ok(())
+}
+
+/// Removes the entries that occurred before `cutoff` (the tenant's audit-log retention), at
+/// most `batch` of them, oldest first; answers how many.
+pub(crate) async fn prune_in(tx: &TenantTx, cutoff: DateTime<Utc>, batch: u64) -> Result<u64> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let ids: Vec<Uuid> = tx
+        .find::<row::Entity>()
+        .select_only()
+        .column(row::Column::Id)
+        .filter(row::Column::OccurredAt.lt(cutoff))
+        .order_by_asc(row::Column::OccurredAt)
+        .limit(batch)
+        .into_tuple()
+        .all()
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(tx
+        .delete_many::<row::Entity>()
+        .filter(row::Column::Id.is_in(ids))
+        .exec()
+        .await?
+        .rows_affected)
+}

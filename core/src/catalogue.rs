@@ -200,6 +200,23 @@ async fn read(db: &Database, key: TenantKey<'_>) -> Result<(TenantScope, Tenant)
     }
 }
 
+/// The ids of the active tenants, for background work that visits each (the audit-log
+/// retention).
+pub(crate) async fn active_tenant_ids(db: &Database) -> Result<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+    let tx = db.begin_resolution().await?;
+    let ids = tx
+        .find::<tenant_row::Entity>()
+        .select_only()
+        .column(tenant_row::Column::Id)
+        .filter(tenant_row::Column::Status.eq(TenantStatus::Active.as_str()))
+        .into_tuple()
+        .all()
+        .await?;
+    tx.commit().await?;
+    Ok(ids)
+}
+
 /// Creates a tenant and returns a transaction bound to it, so the caller writes the tenant's
 /// first rows (owner key, audit event) atomically with it.
 pub async fn create_tenant(

@@ -821,3 +821,35 @@ pub async fn decide_join_request(
     tx.commit().await?;
     Ok((decided, member))
 }
+
+/// The requests of `identity_id` to join organizations, for its owner's data export.
+pub(crate) async fn join_requests_data_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+) -> Result<Vec<serde_json::Value>> {
+    Ok(tx
+        .find::<request_row::Entity>()
+        .filter(request_row::Column::IdentityId.eq(identity_id))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            json!({
+                "organizationId": row.organization_id,
+                "domain": row.domain,
+                "status": row.status,
+                "createdAt": row.created_at,
+                "decidedAt": row.decided_at,
+            })
+        })
+        .collect())
+}
+
+/// Removes the join requests of `identity_id` (its account is being erased).
+pub(crate) async fn erase_join_requests_in(tx: &TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<request_row::Entity>()
+        .filter(request_row::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
+}

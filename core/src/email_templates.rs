@@ -79,12 +79,14 @@ pub enum EmailTemplate {
     EmailChanged,
     /// To the restored address after an undone email change.
     EmailChangeUndone,
+    /// The owner asked to delete the account: when it is erased, and that signing in keeps it.
+    AccountDeletionScheduled,
     /// An invitation into an organization.
     Invitation,
 }
 
 impl EmailTemplate {
-    pub const ALL: [EmailTemplate; 20] = [
+    pub const ALL: [EmailTemplate; 21] = [
         EmailTemplate::VerificationCode,
         EmailTemplate::AlreadyHaveAccount,
         EmailTemplate::NoAccount,
@@ -104,6 +106,7 @@ impl EmailTemplate {
         EmailTemplate::RecoveryCodeUsed,
         EmailTemplate::EmailChanged,
         EmailTemplate::EmailChangeUndone,
+        EmailTemplate::AccountDeletionScheduled,
         EmailTemplate::Invitation,
     ];
 
@@ -129,6 +132,7 @@ impl EmailTemplate {
             EmailTemplate::RecoveryCodeUsed => "recovery-code-used",
             EmailTemplate::EmailChanged => "email-changed",
             EmailTemplate::EmailChangeUndone => "email-change-undone",
+            EmailTemplate::AccountDeletionScheduled => "account-deletion-scheduled",
             EmailTemplate::Invitation => "invitation",
         }
     }
@@ -156,6 +160,7 @@ impl EmailTemplate {
             }
             EmailTemplate::RecoveryCodeUsed => &["left"],
             EmailTemplate::EmailChanged => &["email", "link", "days"],
+            EmailTemplate::AccountDeletionScheduled => &["date", "days"],
             EmailTemplate::Invitation => &["organization", "email", "link", "days"],
             EmailTemplate::AlreadyHaveAccount
             | EmailTemplate::AddressTaken

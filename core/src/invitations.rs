@@ -643,3 +643,36 @@ async fn delete_for_organization_in(tx: &TenantTx, organization_id: Uuid) -> Res
         .await?;
     Ok(())
 }
+
+/// The invitations sent to `email_normalized`, for its owner's data export (never a token).
+pub(crate) async fn invitations_data_in(
+    tx: &TenantTx,
+    email_normalized: &str,
+) -> Result<Vec<serde_json::Value>> {
+    Ok(tx
+        .find::<row::Entity>()
+        .filter(row::Column::EmailNormalized.eq(email_normalized))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            json!({
+                "organizationId": row.organization_id,
+                "roles": row.roles,
+                "sentAt": row.sent_at,
+                "expiresAt": row.expires_at,
+                "acceptedAt": row.accepted_at,
+                "revokedAt": row.revoked_at,
+            })
+        })
+        .collect())
+}
+
+/// Removes the invitations sent to `email_normalized` (its account is being erased).
+pub(crate) async fn erase_invitations_in(tx: &TenantTx, email_normalized: &str) -> Result<()> {
+    tx.delete_many::<row::Entity>()
+        .filter(row::Column::EmailNormalized.eq(email_normalized))
+        .exec()
+        .await?;
+    Ok(())
+}

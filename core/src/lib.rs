@@ -15,6 +15,7 @@ pub mod claim_mappings;
 pub mod clock;
 pub mod consents;
 pub mod crypto;
+pub mod data_rights;
 pub mod db;
 pub mod dns;
 pub mod domains;

@@ -47,6 +47,12 @@ pub enum Notice<'a> {
     },
     /// Sent to the restored address: the change was undone and every session ended.
     EmailChangeUndone,
+    /// The owner asked to delete the account: it is erased on `date` (in `days` days) unless
+    /// they sign in before; every session ended.
+    AccountDeletionScheduled {
+        date: &'a str,
+        days: i64,
+    },
 }
 
 const SIGNED_OUT_OTHERS: &str = "sessions-signed-out-others";
@@ -89,6 +95,11 @@ fn compose(notice: &Notice<'_>) -> Email {
             .text("link", *undo_url)
             .number("days", *days),
         Notice::EmailChangeUndone => Email::new(EmailTemplate::EmailChangeUndone),
+        Notice::AccountDeletionScheduled { date, days } => {
+            Email::new(EmailTemplate::AccountDeletionScheduled)
+                .text("date", *date)
+                .number("days", *days)
+        }
     }
 }
 

@@ -205,3 +205,20 @@ pub async fn list_events(
     tx.commit().await?;
     Ok(rows.map(DomainEvent::from))
 }
+
+/// Removes the data of the events about `subject_ids` (an identity being erased, and its
+/// memberships): the events stay, with their type, subject id and time.
+pub(crate) async fn scrub_subjects_in(tx: &TenantTx, subject_ids: &[Uuid]) -> Result<()> {
+    use sea_orm::sea_query::Expr;
+    for chunk in subject_ids.chunks(500) {
+        tx.update_many::<row::Entity>()
+            .col_expr(
+                row::Column::Data,
+                Expr::value(serde_json::json!({ "erased": true })),
+            )
+            .filter(row::Column::SubjectId.is_in(chunk.iter().copied()))
+            .exec()
+            .await?;
+    }
+    Ok(())
+}

@@ -285,3 +285,35 @@ pub async fn decline_recovery_request(
     tx.commit().await?;
     Ok(request)
 }
+
+/// The recovery requests of `identity_id`, for its owner's data export.
+pub(crate) async fn requests_data_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+) -> Result<Vec<serde_json::Value>> {
+    Ok(tx
+        .find::<row::Entity>()
+        .filter(row::Column::IdentityId.eq(identity_id))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            json!({
+                "id": row.id,
+                "status": row.status,
+                "ipAddress": row.ip_address,
+                "createdAt": row.created_at,
+                "decidedAt": row.decided_at,
+            })
+        })
+        .collect())
+}
+
+/// Removes the recovery requests of `identity_id` (its account is being erased).
+pub(crate) async fn erase_requests_in(tx: &TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<row::Entity>()
+        .filter(row::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
+}

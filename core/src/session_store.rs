@@ -146,7 +146,8 @@ pub(crate) struct NewSession<'a> {
 }
 
 pub(crate) async fn insert_session(tx: &TenantTx, new: NewSession<'_>) -> Result<Session> {
-    let now = Utc::now();
+    // The injected clock: how recent a sign-in is (`deleteViewerAccount`) is measured by it.
+    let now = tx.now();
     let row = tx
         .insert(session_row::ActiveModel {
             tenant_id: Set(tx.tenant_id()),
@@ -269,4 +270,62 @@ pub(crate) async fn find_session_in(tx: &TenantTx, session_id: Uuid) -> Result<O
         .one()
         .await?
         .map(Session::from))
+}
+
+/// Every session of `identity_id`, ended ones included, for its owner's data export: when and
+/// how it started, where from, until when, and how it ended (never a token).
+pub(crate) async fn sessions_data_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+) -> Result<Vec<serde_json::Value>> {
+    use sea_orm::QueryOrder;
+    Ok(tx
+        .find::<session_row::Entity>()
+        .filter(session_row::Column::IdentityId.eq(identity_id))
+        .order_by_asc(session_row::Column::Id)
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            serde_json::json!({
+                "id": row.id,
+                "authMethod": row.auth_method,
+                "createdAt": row.created_at,
+                "lastUsedAt": row.last_used_at,
+                "expiresAt": row.expires_at,
+                "revokedAt": row.revoked_at,
+                "revokedReason": row.revoked_reason,
+                "userAgent": row.user_agent,
+                "ipAddress": row.ip_address,
+                "applicationId": row.application_id,
+                "organizationId": row.organization_id,
+                "scope": row.scope,
+            })
+        })
+        .collect())
+}
+
+/// Removes every session of `identity_id` with its refresh tokens (its account is being
+/// erased): its access tokens stop working with them.
+pub(crate) async fn erase_sessions_in(tx: &TenantTx, identity_id: Uuid) -> Result<()> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<Uuid> = tx
+        .find::<session_row::Entity>()
+        .select_only()
+        .column(session_row::Column::Id)
+        .filter(session_row::Column::IdentityId.eq(identity_id))
+        .into_tuple()
+        .all()
+        .await?;
+    for chunk in ids.chunks(500) {
+        tx.delete_many::<refresh_row::Entity>()
+            .filter(refresh_row::Column::SessionId.is_in(chunk.iter().copied()))
+            .exec()
+            .await?;
+    }
+    tx.delete_many::<session_row::Entity>()
+        .filter(session_row::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
 }

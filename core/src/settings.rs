@@ -228,7 +228,17 @@ pub struct TenantSettings {
     /// [`Language::tags`], `en` by default.
     pub default_locale: String,
     pub rate_limits: RateLimits,
+    /// Days between an end user's `deleteViewerAccount` and the erasure of their account;
+    /// signing in meanwhile cancels it. 0 erases at once.
+    pub account_deletion_grace_days: u32,
+    /// Days the audit log keeps an entry; older entries are removed. 0 keeps them for ever.
+    pub audit_log_retention_days: u32,
 }
+
+/// The longest grace period of an account deletion (`account_deletion_grace_days`).
+pub const MAX_ACCOUNT_DELETION_GRACE_DAYS: u32 = 365;
+/// The longest audit-log retention (`audit_log_retention_days`), ten years.
+pub const MAX_AUDIT_LOG_RETENTION_DAYS: u32 = 3650;
 
 impl Default for TenantSettings {
     fn default() -> Self {
@@ -252,6 +262,8 @@ impl Default for TenantSettings {
             primary_color: "#4f46e5".into(),
             default_locale: "en".into(),
             rate_limits: RateLimits::default(),
+            account_deletion_grace_days: 30,
+            audit_log_retention_days: 0,
         }
     }
 }
@@ -371,6 +383,18 @@ impl TenantSettings {
                 format!("must be between 0 and {MAX_REFRESH_TOKEN_REUSE_SECONDS}"),
             ));
         }
+        if self.account_deletion_grace_days > MAX_ACCOUNT_DELETION_GRACE_DAYS {
+            return Err(Error::validation(
+                "accountDeletionGraceDays",
+                format!("must be between 0 and {MAX_ACCOUNT_DELETION_GRACE_DAYS}"),
+            ));
+        }
+        if self.audit_log_retention_days > MAX_AUDIT_LOG_RETENTION_DAYS {
+            return Err(Error::validation(
+                "auditLogRetentionDays",
+                format!("must be between 0 (keep for ever) and {MAX_AUDIT_LOG_RETENTION_DAYS}"),
+            ));
+        }
         let color_ok = self.primary_color.len() == 7
             && self.primary_color.starts_with('#')
             && self.primary_color[1..]
@@ -462,6 +486,8 @@ pub struct SettingsChange {
     pub primary_color: Option<String>,
     pub default_locale: Option<String>,
     pub rate_limits: Option<RateLimitsChange>,
+    pub account_deletion_grace_days: Option<u32>,
+    pub audit_log_retention_days: Option<u32>,
 }
 
 impl SettingsChange {
@@ -523,6 +549,12 @@ impl SettingsChange {
         }
         if let Some(change) = self.rate_limits {
             change.apply(&mut settings.rate_limits);
+        }
+        if let Some(value) = self.account_deletion_grace_days {
+            settings.account_deletion_grace_days = value;
+        }
+        if let Some(value) = self.audit_log_retention_days {
+            settings.audit_log_retention_days = value;
         }
     }
 }

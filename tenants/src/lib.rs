@@ -5,6 +5,7 @@
 
 pub mod crm;
 pub mod custom_domains;
+pub mod data_rights;
 pub mod federation;
 pub mod lifecycle;
 pub mod operators;

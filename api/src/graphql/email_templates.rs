@@ -50,6 +50,9 @@ pub enum EmailTemplate {
     EmailChanged,
     /// Notice: the email change was undone.
     EmailChangeUndone,
+    /// Notice of `deleteViewerAccount`: `{ $date }` of the erasure, `{ $days }` until then;
+    /// signing in at `{ $page }` keeps the account.
+    AccountDeletionScheduled,
     /// An invitation: `{ $organization }`, `{ $email }`, `{ $link }` (required), `{ $days }`.
     Invitation,
 }

@@ -17,6 +17,7 @@ pub mod claim_mappings;
 pub mod connectors;
 pub mod context;
 pub mod cost;
+pub mod data_rights;
 pub mod domains;
 pub mod email_templates;
 pub mod email_verification;

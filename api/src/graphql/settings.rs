@@ -288,6 +288,11 @@ pub struct TenantSettingsObject {
     /// The languages Latchkey has catalogs for.
     pub supported_locales: Vec<String>,
     pub rate_limits: RateLimitsSettings,
+    /// Days between an end user's `deleteViewerAccount` and the erasure of their account
+    /// (signing in meanwhile cancels it); 0 erases at once. Default 30.
+    pub account_deletion_grace_days: u32,
+    /// Days the audit log keeps an entry; 0 keeps them for ever (the default).
+    pub audit_log_retention_days: u32,
 }
 
 /// The GraphQL object of `settings` and the relying party they give.
@@ -329,6 +334,8 @@ pub fn settings_object(settings: TenantSettings, rp: RelyingParty) -> TenantSett
         default_locale: settings.default_locale,
         supported_locales: Language::tags().into_iter().map(str::to_owned).collect(),
         rate_limits: settings.rate_limits.into(),
+        account_deletion_grace_days: settings.account_deletion_grace_days,
+        audit_log_retention_days: settings.audit_log_retention_days,
     }
 }
 
@@ -392,6 +399,10 @@ pub struct UpdateTenantSettingsInput {
     /// One of `supportedLocales`; default `en`.
     pub default_locale: Option<String>,
     pub rate_limits: Option<RateLimitsInput>,
+    /// 0 to 365 days between `deleteViewerAccount` and the erasure; 0 erases at once.
+    pub account_deletion_grace_days: Option<u32>,
+    /// 0 (keep for ever) to 3650 days; older audit entries are removed within the hour.
+    pub audit_log_retention_days: Option<u32>,
 }
 
 #[derive(SimpleObject)]
@@ -449,6 +460,8 @@ impl SettingsMutation {
             primary_color: input.primary_color,
             default_locale: input.default_locale,
             rate_limits: input.rate_limits.map(Into::into),
+            account_deletion_grace_days: input.account_deletion_grace_days,
+            audit_log_retention_days: input.audit_log_retention_days,
         };
         let tenant = latchkey_tenants::update_settings(
             &services.db,

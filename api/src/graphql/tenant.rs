@@ -12,6 +12,7 @@ use super::applications::{ApplicationMutation, ApplicationQuery};
 use super::audit::AuditQuery;
 use super::ceremonies::CeremonyMutation;
 use super::connectors::{ConnectorMutation, ConnectorQuery};
+use super::data_rights::DataRightsMutation;
 use super::domains::DomainMutation;
 use super::email_templates::{EmailTemplateMutation, EmailTemplateQuery};
 use super::email_verification::EmailVerificationMutation;
@@ -87,4 +88,5 @@ pub struct TenantMutation(
     IdentityProviderMutation,
     ScimTokenMutation,
     IdentityTransferMutation,
+    DataRightsMutation,
 );

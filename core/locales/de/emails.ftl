@@ -145,6 +145,14 @@ email-change-undone-text =
 
     { notice-footer }
 
+account-deletion-scheduled-subject = Ihr Konto bei { $tenant } wird gelöscht
+account-deletion-scheduled-text =
+    Sie haben die Löschung Ihres Kontos bei { $tenant } beantragt. Es wird am { $date } (in { $days } Tagen) mit allem, was { $tenant } über Sie speichert, gelöscht, und alle Sitzungen des Kontos wurden abgemeldet.
+
+    Haben Sie es sich anders überlegt? Melden Sie sich vorher unter { $page } an, dann bleibt das Konto erhalten.
+
+    Wenn Sie das nicht beantragt haben, melden Sie sich an, um Ihr Konto zu behalten, und sichern Sie dann Ihr Postfach und Ihre Passkeys.
+
 invitation-subject = Sie sind eingeladen, { $organization } bei { $tenant } beizutreten
 invitation-text =
     Sie wurden eingeladen, { $organization } bei { $tenant } beizutreten.

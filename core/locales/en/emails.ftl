@@ -149,6 +149,14 @@ email-change-undone-text =
 
     { notice-footer }
 
+account-deletion-scheduled-subject = Your { $tenant } account will be deleted
+account-deletion-scheduled-text =
+    You asked to delete your { $tenant } account. It will be erased on { $date } (in { $days } days), with everything { $tenant } holds about you, and every session of the account was signed out.
+
+    Changed your mind? Sign in before then at { $page } and the account stays as it is.
+
+    If it was not you who asked, sign in to keep your account, then secure your mailbox and your passkeys.
+
 invitation-subject = You are invited to join { $organization } on { $tenant }
 invitation-text =
     You have been invited to join { $organization } on { $tenant }.

@@ -145,6 +145,14 @@ email-change-undone-text =
 
     { notice-footer }
 
+account-deletion-scheduled-subject = Su cuenta de { $tenant } se eliminará
+account-deletion-scheduled-text =
+    Ha solicitado eliminar su cuenta de { $tenant }. Se borrará el { $date } (dentro de { $days } días), con todo lo que { $tenant } guarda sobre usted, y se han cerrado todas las sesiones de la cuenta.
+
+    ¿Ha cambiado de opinión? Inicie sesión antes en { $page } y la cuenta se quedará como está.
+
+    Si no fue usted quien lo solicitó, inicie sesión para conservar su cuenta y después proteja su buzón y sus llaves de acceso.
+
 invitation-subject = Le invitan a unirse a { $organization } en { $tenant }
 invitation-text =
     Le han invitado a unirse a { $organization } en { $tenant }.

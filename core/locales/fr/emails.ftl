@@ -145,6 +145,14 @@ email-change-undone-text =
 
     { notice-footer }
 
+account-deletion-scheduled-subject = Votre compte { $tenant } va être supprimé
+account-deletion-scheduled-text =
+    Vous avez demandé la suppression de votre compte { $tenant }. Il sera effacé le { $date } (dans { $days } jours), avec tout ce que { $tenant } conserve à votre sujet, et toutes les sessions du compte ont été fermées.
+
+    Vous avez changé d'avis ? Connectez-vous avant cette date sur { $page } et le compte restera tel quel.
+
+    Si ce n'est pas vous qui l'avez demandé, connectez-vous pour garder votre compte, puis sécurisez votre messagerie et vos clés d'accès.
+
 invitation-subject = Vous êtes invité à rejoindre { $organization } sur { $tenant }
 invitation-text =
     Vous avez été invité à rejoindre { $organization } sur { $tenant }.

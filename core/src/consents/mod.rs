@@ -134,3 +134,37 @@ pub async fn consent_history(
     tx.commit().await?;
     Ok(decisions.into_iter().map(Into::into).collect())
 }
+
+/// Every consent decision of `identity_id` as it was made, oldest first, for its owner's data
+/// export.
+pub(crate) async fn decisions_data_in(
+    tx: &crate::db::TenantTx,
+    identity_id: Uuid,
+) -> Result<Vec<serde_json::Value>> {
+    Ok(tx
+        .find::<rows::Entity>()
+        .filter(rows::Column::IdentityId.eq(identity_id))
+        .order_by_asc(rows::Column::Id)
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            json!({
+                "purpose": row.purpose,
+                "version": row.version,
+                "granted": row.granted,
+                "ipAddress": row.ip_address,
+                "decidedAt": row.decided_at,
+            })
+        })
+        .collect())
+}
+
+/// Removes the consent history of `identity_id` (its account is being erased).
+pub(crate) async fn erase_decisions_in(tx: &crate::db::TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<rows::Entity>()
+        .filter(rows::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
+}

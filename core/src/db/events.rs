@@ -22,6 +22,14 @@ pub struct DomainEvent {
     pub occurred_at: DateTime<Utc>,
 }
 
+impl DomainEvent {
+    /// Whether this is the `identity.deleted` of an erasure (`eraseIdentity`, or a deletion its
+    /// owner asked for): nothing about the identity may be kept after it.
+    pub fn is_erasure(&self) -> bool {
+        self.event_type == "identity.deleted" && self.data["erased"] == Value::Bool(true)
+    }
+}
+
 /// Reacts to domain events inside the transaction that writes them; an error rolls the change
 /// back with its event. `changed` names the fields the change touched (empty where the event
 /// type says it all).

@@ -186,3 +186,35 @@ pub async fn undo_email_change(c: &Ceremonies<'_>, token: &str) -> Result<Identi
     .await;
     Ok(identity)
 }
+
+/// The address changes of `identity_id` that can still be or were undone, for its owner's
+/// data export (never the undo link).
+pub(crate) async fn changes_data_in(
+    tx: &crate::db::TenantTx,
+    identity_id: Uuid,
+) -> Result<Vec<serde_json::Value>> {
+    Ok(tx
+        .find::<rows::Entity>()
+        .filter(rows::Column::IdentityId.eq(identity_id))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            json!({
+                "from": row.old_email,
+                "to": row.new_email,
+                "changedAt": row.created_at,
+                "undoneAt": row.used_at,
+            })
+        })
+        .collect())
+}
+
+/// Removes the address changes of `identity_id` (its account is being erased).
+pub(crate) async fn erase_changes_in(tx: &crate::db::TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<rows::Entity>()
+        .filter(rows::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
+}

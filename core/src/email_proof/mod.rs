@@ -111,3 +111,38 @@ pub struct Verifications<'a> {
     /// The caller's address, for the rate limits and the audit.
     pub client_ip: Option<&'a str>,
 }
+
+/// The codes sent to `email_normalized`, for its owner's data export (never a code or proof).
+pub(crate) async fn challenges_data_in(
+    tx: &crate::db::TenantTx,
+    email_normalized: &str,
+) -> Result<Vec<serde_json::Value>> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(tx
+        .find::<rows::Entity>()
+        .filter(rows::Column::EmailNormalized.eq(email_normalized))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            serde_json::json!({
+                "purpose": row.purpose,
+                "sentAt": row.created_at,
+                "completedAt": row.completed_at,
+            })
+        })
+        .collect())
+}
+
+/// Removes the codes and proofs of `email_normalized` (its account is being erased).
+pub(crate) async fn erase_challenges_in(
+    tx: &crate::db::TenantTx,
+    email_normalized: &str,
+) -> Result<()> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    tx.delete_many::<rows::Entity>()
+        .filter(rows::Column::EmailNormalized.eq(email_normalized))
+        .exec()
+        .await?;
+    Ok(())
+}

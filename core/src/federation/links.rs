@@ -157,3 +157,12 @@ pub(super) async fn delete_for_provider_in(tx: &TenantTx, provider_id: Uuid) -> 
         .await?;
     Ok(())
 }
+
+/// Removes every federated link of `identity_id` (its account is being erased).
+pub(crate) async fn erase_links_in(tx: &TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<link_row::Entity>()
+        .filter(link_row::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
+}

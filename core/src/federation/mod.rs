@@ -20,6 +20,7 @@ mod sign_in;
 pub use account::{LinkedProvider, federated_links, unlink_provider};
 pub use links::FederatedLink;
 pub(crate) use links::of_identities_in as links_of_identities_in;
+pub(crate) use links::{erase_links_in, of_identity_in as links_of_identity_in};
 pub use presets::AppleKey;
 pub use providers::{
     CheckedSettings, Credentials, IdentityProvider, NewProvider, Preset, Protocol, ProviderChanges,

@@ -17,9 +17,11 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod bulk;
+pub(crate) mod deletion;
 
 pub use bulk::ImportedIdentity;
 pub(crate) use bulk::{insert_many_in, matching_in, overwrite_in, taken_ids_in};
+pub use deletion::PendingDeletion;
 
 mod row {
     use sea_orm::entity::prelude::*;
@@ -454,6 +456,16 @@ pub(crate) async fn find_by_email(tx: &TenantTx, normalized: &str) -> Result<Opt
 pub(crate) async fn touch_sign_in(tx: &TenantTx, id: Uuid) -> Result<()> {
     tx.record_use::<row::Entity>()
         .col_expr(row::Column::LastSignInAt, Expr::value(Utc::now()))
+        .filter(row::Column::Id.eq(id))
+        .exec()
+        .await?;
+    Ok(())
+}
+
+/// Removes the row of `id` (its account is being erased, everything hanging from it first):
+/// its address and external id are free, and nothing of it is left.
+pub(crate) async fn erase_row_in(tx: &TenantTx, id: Uuid) -> Result<()> {
+    tx.delete_many::<row::Entity>()
         .filter(row::Column::Id.eq(id))
         .exec()
         .await?;

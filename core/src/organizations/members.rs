@@ -502,3 +502,70 @@ pub async fn expiring_access(
     tx.commit().await?;
     Ok(page)
 }
+
+/// The memberships of `identity_id` with their organizations' names, roles, windows and
+/// temporary role grants, for its owner's data export.
+pub(crate) async fn memberships_data_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+) -> Result<Vec<serde_json::Value>> {
+    let rows = tx
+        .find::<member_row::Entity>()
+        .filter(member_row::Column::IdentityId.eq(identity_id))
+        .all()
+        .await?;
+    let mut memberships = Vec::with_capacity(rows.len());
+    for row in rows {
+        let organization = organization_in(tx, row.organization_id).await?;
+        let grants: Vec<serde_json::Value> = tx
+            .find::<grant_row::Entity>()
+            .filter(grant_row::Column::MembershipId.eq(row.id))
+            .all()
+            .await?
+            .into_iter()
+            .map(|grant| {
+                json!({
+                    "role": grant.role,
+                    "validFrom": grant.valid_from,
+                    "validUntil": grant.valid_until,
+                })
+            })
+            .collect();
+        memberships.push(json!({
+            "organization": {
+                "id": organization.id,
+                "name": organization.name,
+                "slug": organization.slug,
+            },
+            "roles": row.roles,
+            "validFrom": row.valid_from,
+            "validUntil": row.valid_until,
+            "suspendedAt": row.suspended_at,
+            "roleGrants": grants,
+            "createdAt": row.created_at,
+        }));
+    }
+    Ok(memberships)
+}
+
+/// Removes every membership of `identity_id` with its role grants and pending transitions
+/// (its account is being erased; the erasure's own event stands for them). Answers the
+/// memberships' ids.
+pub(crate) async fn erase_memberships_in(tx: &TenantTx, identity_id: Uuid) -> Result<Vec<Uuid>> {
+    let ids: Vec<Uuid> = tx
+        .find::<member_row::Entity>()
+        .select_only()
+        .column(member_row::Column::Id)
+        .filter(member_row::Column::IdentityId.eq(identity_id))
+        .into_tuple()
+        .all()
+        .await?;
+    for id in &ids {
+        remove_grants_in(tx, *id).await?;
+    }
+    tx.delete_many::<member_row::Entity>()
+        .filter(member_row::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(ids)
+}

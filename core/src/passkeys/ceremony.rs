@@ -113,9 +113,12 @@ impl Ceremonies<'_> {
         details["method"] = json!(method);
         details["ipAddress"] = json!(self.client.ip_address);
         let target = identity_id.to_string();
+        let signed_in = self.actor.as_identity(identity_id, tokens.session_id);
+        // Signing in cancels a deletion the owner asked for (`deleteViewerAccount`).
+        identities::deletion::cancel_in(tx, &signed_in, identity_id).await?;
         audit::record(
             tx,
-            &self.actor.as_identity(identity_id, tokens.session_id),
+            &signed_in,
             "identity.sign_in",
             Some(Target {
                 kind: "identity",

@@ -536,16 +536,18 @@ impl Ceremonies<'_> {
         let signs_in = !matches!(*self.actor.principal(), Principal::Identity { .. });
         let tokens = if signs_in {
             identities::touch_sign_in(&tx, identity.id).await?;
-            Some(
-                sessions::start_session(
-                    &tx,
-                    &self.issuer,
-                    identity.id,
-                    crate::auth_method::PASSKEY,
-                    &self.client,
-                )
-                .await?,
+            let tokens = sessions::start_session(
+                &tx,
+                &self.issuer,
+                identity.id,
+                crate::auth_method::PASSKEY,
+                &self.client,
             )
+            .await?;
+            // Signing in (here through a recovery link) cancels a deletion the owner asked for.
+            let signed_in = self.actor.as_identity(identity.id, tokens.session_id);
+            identities::deletion::cancel_in(&tx, &signed_in, identity.id).await?;
+            Some(tokens)
         } else {
             None
         };
@@ -643,4 +645,13 @@ pub(crate) async fn insert_registration_link_in(
     })
     .await?;
     Ok((token, expires_at))
+}
+
+/// Removes every registration link of `identity_id` (its account is being erased).
+pub(crate) async fn erase_registration_links_in(tx: &TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<link_row::Entity>()
+        .filter(link_row::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
 }

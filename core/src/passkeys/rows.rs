@@ -89,3 +89,40 @@ pub(crate) async fn all_passkey_ids_of(tx: &TenantTx, identity_id: Uuid) -> Resu
         .map(|row| row.id)
         .collect())
 }
+
+/// Every passkey of `identity_id`, removed ones included, for its owner's data export: what
+/// the account page shows, with the credential id (never the stored credential).
+pub(crate) async fn passkeys_data_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+) -> Result<Vec<serde_json::Value>> {
+    Ok(tx
+        .find::<passkey_row::Entity>()
+        .filter(passkey_row::Column::IdentityId.eq(identity_id))
+        .order_by_asc(passkey_row::Column::Id)
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            serde_json::json!({
+                "id": row.id,
+                "name": row.name,
+                "credentialId": row.credential_id,
+                "backupEligible": row.backup_eligible,
+                "backedUp": row.backup_state,
+                "createdAt": row.created_at,
+                "lastUsedAt": row.last_used_at,
+                "revokedAt": row.revoked_at,
+            })
+        })
+        .collect())
+}
+
+/// Removes every passkey of `identity_id` (its account is being erased).
+pub(crate) async fn erase_passkeys_in(tx: &TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<passkey_row::Entity>()
+        .filter(passkey_row::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
+}

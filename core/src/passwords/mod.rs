@@ -59,6 +59,34 @@ pub(crate) async fn has_password_in(tx: &TenantTx, identity_id: Uuid) -> Result<
     Ok(stored_hash_in(tx, identity_id).await?.is_some())
 }
 
+/// Whether `identity_id` has a password and since when, with its second factor, for its
+/// owner's data export (never the hash).
+pub(crate) async fn password_data_in(
+    tx: &TenantTx,
+    identity_id: Uuid,
+) -> Result<serde_json::Value> {
+    let password = tx
+        .find::<rows::Entity>()
+        .filter(rows::Column::IdentityId.eq(identity_id))
+        .one()
+        .await?;
+    Ok(serde_json::json!({
+        "hasPassword": password.is_some(),
+        "setAt": password.as_ref().map(|row| row.created_at),
+        "changedAt": password.map(|row| row.updated_at),
+        "authenticatorApp": totp::totp_data_in(tx, identity_id).await?,
+    }))
+}
+
+/// Removes the password and second factor of `identity_id` (its account is being erased).
+pub(crate) async fn erase_password_in(tx: &TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<rows::Entity>()
+        .filter(rows::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    totp::erase_totp_in(tx, identity_id).await
+}
+
 /// Stores `hash` as the password of `identity_id` (replacing any).
 async fn store_hash_in(
     tx: &TenantTx,

@@ -250,3 +250,34 @@ pub(super) async fn delete_group_link_in(
         .await?;
     Ok(())
 }
+
+/// The directories that provision `identity_id` over SCIM, for its owner's data export: the
+/// scope (the tenant's id, or an organization's), the directory's id for it and what it sent.
+pub(crate) async fn provisioning_data_in(tx: &TenantTx, identity_id: Uuid) -> Result<Vec<Value>> {
+    Ok(tx
+        .find::<user_row::Entity>()
+        .filter(user_row::Column::IdentityId.eq(identity_id))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            serde_json::json!({
+                "scope": row.scope_id,
+                "externalId": row.external_id,
+                "profile": row.profile,
+                "createdAt": row.created_at,
+                "updatedAt": row.updated_at,
+            })
+        })
+        .collect())
+}
+
+/// Removes the SCIM links of `identity_id` (its account is being erased): its directories
+/// find the user gone.
+pub(crate) async fn erase_provisioning_in(tx: &TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<user_row::Entity>()
+        .filter(user_row::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
+}

@@ -19,6 +19,7 @@
 
 mod groups;
 mod links;
+pub(crate) use links::{erase_provisioning_in, provisioning_data_in};
 mod tokens;
 mod user_resource;
 mod users;

@@ -4,6 +4,7 @@
 //! transaction), and the list and replay services. The `dispatch` loop delivers them.
 
 use super::connector::{Connector, connector_row};
+use super::records::forget_links_in;
 use chrono::{DateTime, Utc};
 use latchkey_core::actor::{Actor, Permission, Principal};
 use latchkey_core::audit::Target;
@@ -85,6 +86,7 @@ async fn enqueue_in(
         _ => None,
     };
     let connectors = tx.find::<connector_row::Entity>().all().await?;
+    let mut notified = Vec::new();
     for row in connectors {
         let connector = Connector::try_from(&row)?;
         if connector.direction.pushes()
@@ -92,7 +94,13 @@ async fn enqueue_in(
             && origin != Some(connector.id)
         {
             insert_delivery_in(tx, connector.id, event, None).await?;
+            notified.push(connector.id);
         }
+    }
+    // An erased identity keeps its CRM links only until each connector that is told has been
+    // (the delivery finds the record by its link, then forgets it).
+    if event.is_erasure() {
+        forget_links_in(tx, event.subject_id, &notified).await?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use super::clients::{Clients, Failure, Push};
 use super::connector::{ConnectorKind, connector_row, open_credentials};
 use super::deliveries::{DeliveryStatus, delivery_row};
 use super::pull::{self, PullContext};
-use super::records::{remember_record, remote_record};
+use super::records::{forget_record, remember_record, remote_record};
 use crate::resolution;
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
@@ -390,7 +390,10 @@ impl Dispatcher {
                         Some("skipped: the subject was deleted before this delivery went out"),
                     ),
                 };
-                if let Some(remote) = &remote {
+                if event.is_erasure() {
+                    // Told of the erasure: the link was the last thing kept for it.
+                    forget_record(&tx, connector.id, row.subject_id).await?;
+                } else if let Some(remote) = &remote {
                     remember_record(&tx, connector.id, row.subject_id, remote, false).await?;
                 }
                 update = update

@@ -46,5 +46,6 @@ pub use manage::{
     ConnectorTest, create_connector, delete_connector, get_connector, list_connectors, pull_now,
     pull_status, test_connector, update_connector,
 };
+pub(crate) use records::own_links_in as own_record_links_in;
 pub use records::{RecordLink, links_of_in as record_links_of_in};
 pub use waiting::{WaitingRecord, WaitingRecordReactions, list_waiting_records};

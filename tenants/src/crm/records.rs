@@ -211,3 +211,52 @@ pub async fn links_of_in(
         })
         .collect())
 }
+
+/// Forgets the CRM links of `subject_id` except those of the connectors in `keep` (its
+/// erasure: they are still to be told).
+pub(super) async fn forget_links_in(tx: &TenantTx, subject_id: Uuid, keep: &[Uuid]) -> Result<()> {
+    tx.delete_many::<record_row::Entity>()
+        .filter(record_row::Column::SubjectId.eq(subject_id))
+        .filter(record_row::Column::ConnectorId.is_not_in(keep.iter().copied()))
+        .exec()
+        .await?;
+    Ok(())
+}
+
+/// Forgets the link of `connector_id`'s record to `subject_id` (the connector was told of
+/// the subject's erasure).
+pub(super) async fn forget_record(
+    tx: &TenantTx,
+    connector_id: Uuid,
+    subject_id: Uuid,
+) -> Result<()> {
+    tx.delete_many::<record_row::Entity>()
+        .filter(record_row::Column::ConnectorId.eq(connector_id))
+        .filter(record_row::Column::SubjectId.eq(subject_id))
+        .exec()
+        .await?;
+    Ok(())
+}
+
+/// The CRM records linked to the signed-in caller, with their connectors' names and kinds,
+/// for their data export.
+pub(crate) async fn own_links_in(tx: &TenantTx, identity_id: Uuid) -> Result<Vec<Value>> {
+    use super::connector::connector_row;
+    let connectors = tx.find::<connector_row::Entity>().all().await?;
+    Ok(tx
+        .find::<record_row::Entity>()
+        .filter(record_row::Column::SubjectId.eq(identity_id))
+        .all()
+        .await?
+        .into_iter()
+        .map(|row| {
+            let connector = connectors.iter().find(|c| c.id == row.connector_id);
+            serde_json::json!({
+                "connector": connector.map(|c| c.name.clone()),
+                "kind": connector.map(|c| c.kind.clone()),
+                "recordId": row.remote_id,
+                "linkedAt": row.updated_at,
+            })
+        })
+        .collect())
+}

@@ -192,6 +192,14 @@ impl EventSubscriber for WaitingRecordReactions {
             {
                 false
             }
+            // An erased identity's waiting records go: applying them would bring it back.
+            Some(EventType::IdentityDeleted) if event.is_erasure() => {
+                tx.delete_many::<waiting_row::Entity>()
+                    .filter(waiting_row::Column::IdentityId.eq(event.subject_id))
+                    .exec()
+                    .await?;
+                return Ok(());
+            }
             Some(EventType::IdentityDeleted) => true,
             _ => return Ok(()),
         };

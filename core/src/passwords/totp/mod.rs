@@ -326,3 +326,34 @@ pub async fn remove(c: &Ceremonies<'_>) -> Result<identities::Identity> {
     let identity = finish_change(c, tx, identity_id, "totp.remove", Notice::TotpRemoved).await?;
     Ok(identity)
 }
+
+/// Whether `identity_id` has an authenticator app, since when, and how many unused recovery
+/// codes it holds, for its owner's data export (never the secret or the codes).
+pub(crate) async fn totp_data_in(tx: &TenantTx, identity_id: Uuid) -> Result<serde_json::Value> {
+    let authenticator = authenticator_of(tx, identity_id).await?;
+    let unused_codes = tx
+        .find::<recovery_code::Entity>()
+        .filter(recovery_code::Column::IdentityId.eq(identity_id))
+        .filter(recovery_code::Column::UsedAt.is_null())
+        .count()
+        .await?;
+    Ok(json!({
+        "enrolled": authenticator.as_ref().is_some_and(|a| a.confirmed_at.is_some()),
+        "confirmedAt": authenticator.and_then(|a| a.confirmed_at),
+        "unusedRecoveryCodes": unused_codes,
+    }))
+}
+
+/// Removes the authenticator app and recovery codes of `identity_id` (its account is being
+/// erased).
+pub(crate) async fn erase_totp_in(tx: &TenantTx, identity_id: Uuid) -> Result<()> {
+    tx.delete_many::<recovery_code::Entity>()
+        .filter(recovery_code::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    tx.delete_many::<authenticator::Entity>()
+        .filter(authenticator::Column::IdentityId.eq(identity_id))
+        .exec()
+        .await?;
+    Ok(())
+}
