@@ -11,11 +11,9 @@
 // later ones are skipped rather than failing for the same reason.
 
 import assert from 'node:assert/strict';
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
 import { after, before, describe } from 'node:test';
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
-import { launchChromium, message, newDevice, statusOf, stepsInOrder, subjectOf, waitForAccount, waitUntil } from './support.mjs';
+import { launchChromium, message, newDevice, statusOf, stepsInOrder, subjectOf, waitForAccount, waitUntil, webhookReceiver } from './support.mjs';
 
 /** A message of the French catalog, as the account page shows it once French is chosen. */
 const fr = (key, values) => message('fr', key, values);
@@ -38,42 +36,6 @@ const PURPOSES = [
 
 async function graphql(url, query, variables, bearer) {
   return (await postGraphql(`${url}/t/demo/graphql`, query, variables, bearer)).body;
-}
-
-/**
- * A webhook receiver on 127.0.0.1: answers 204 to every POST, and keeps each event whose
- * `Latchkey-Signature` verifies (HMAC-SHA256 of `<t>.<body>` with the secret); a request
- * with a bad signature is answered 401 and kept in `refused`.
- */
-async function webhookReceiver() {
-  const events = [];
-  const refused = [];
-  const server = createServer((request, response) => {
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const header = String(request.headers['latchkey-signature'] ?? '');
-      const t = /(?:^|,)t=(\d+)/.exec(header)?.[1];
-      const signatures = [...header.matchAll(/v1=([0-9a-f]{64})/g)].map((match) => Buffer.from(match[1], 'hex'));
-      const expected = t ? createHmac('sha256', SECRET).update(`${t}.`).update(body).digest() : null;
-      const valid = expected && signatures.some((signature) => timingSafeEqual(signature, expected));
-      if (!valid || request.method !== 'POST') {
-        refused.push({ header, body: body.toString('utf8') });
-        response.writeHead(401).end();
-        return;
-      }
-      events.push({ idempotencyKey: request.headers['idempotency-key'], ...JSON.parse(body.toString('utf8')) });
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${server.address().port}/hooks/latchkey`,
-    events,
-    refused,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
 }
 
 /** What the profile form shows, by field. */
@@ -145,7 +107,7 @@ describe('hosted pages: the self-service profile, consents and email change in C
 
   before(async () => {
     try {
-      receiver = await webhookReceiver();
+      receiver = await webhookReceiver(SECRET);
       // The receiver is on loopback, which connectors refuse unless the deployment allows it.
       server = await startServer({ env: { LATCHKEY_CRM_ALLOW_PRIVATE_NETWORKS: 'true' } });
       const settings = await graphql(

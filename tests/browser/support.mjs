@@ -1,8 +1,11 @@
 // What the browser tests share: Chromium (Debian's, driven by playwright-core) with the
 // DevTools Protocol's virtual authenticators, devices (browser profiles) that record the
-// WebAuthn and GraphQL requests their pages make, and what the hosted pages show.
+// WebAuthn and GraphQL requests their pages make, what the hosted pages show, and a CRM
+// webhook receiver.
 
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { it } from 'node:test';
 import { chromium } from 'playwright-core';
 
@@ -210,4 +213,40 @@ export function stepsInOrder(timeout) {
     },
   };
   return steps;
+}
+
+/**
+ * A webhook receiver on 127.0.0.1: answers 204 to every POST, and keeps each event whose
+ * `Latchkey-Signature` verifies (HMAC-SHA256 of `<t>.<body>` with `secret`); a request
+ * with a bad signature is answered 401 and kept in `refused`.
+ */
+export async function webhookReceiver(secret) {
+  const events = [];
+  const refused = [];
+  const server = createServer((request, response) => {
+    const chunks = [];
+    request.on('data', (chunk) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const header = String(request.headers['latchkey-signature'] ?? '');
+      const t = /(?:^|,)t=(\d+)/.exec(header)?.[1];
+      const signatures = [...header.matchAll(/v1=([0-9a-f]{64})/g)].map((match) => Buffer.from(match[1], 'hex'));
+      const expected = t ? createHmac('sha256', secret).update(`${t}.`).update(body).digest() : null;
+      const valid = expected && signatures.some((signature) => timingSafeEqual(signature, expected));
+      if (!valid || request.method !== 'POST') {
+        refused.push({ header, body: body.toString('utf8') });
+        response.writeHead(401).end();
+        return;
+      }
+      events.push({ idempotencyKey: request.headers['idempotency-key'], ...JSON.parse(body.toString('utf8')) });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hooks/latchkey`,
+    events,
+    refused,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
 }

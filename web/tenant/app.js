@@ -131,10 +131,10 @@ export function showFlash() {
 // ---------------------------------------------------------------------------------------
 // The signed-in person
 
-/** Ends this page's session locally and goes to the sign-in page with a notice (a message key). */
-export function signedOutRedirect(notice = 'session.ended') {
+/** Ends this page's session locally and goes to the sign-in page with a notice (a message key and its values). */
+export function signedOutRedirect(notice = 'session.ended', values = {}) {
   storedTokens.save(null);
-  setFlash(notice);
+  setFlash(notice, values);
   location.assign(base);
 }
 

@@ -17,7 +17,7 @@ use serde_json::json;
 
 const INDEX: &str = include_str!("../../../web/tenant/index.html");
 const ACCOUNT: &str = include_str!("../../../web/tenant/account.html");
-const ASSETS: [(&str, &str, &str); 8] = [
+const ASSETS: [(&str, &str, &str); 9] = [
     (
         "latchkey.js",
         "text/javascript; charset=utf-8",
@@ -47,6 +47,11 @@ const ASSETS: [(&str, &str, &str); 8] = [
         "profile.js",
         "text/javascript; charset=utf-8",
         include_str!("../../../web/tenant/profile.js"),
+    ),
+    (
+        "data.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../../web/tenant/data.js"),
     ),
     (
         "i18n.js",
