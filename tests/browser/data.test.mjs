@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe } from 'node:test';
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
-import { launchChromium, message, newDevice, statusOf, stepsInOrder, waitForAccount, waitUntil, webhookReceiver } from './support.mjs';
+import { launchChromium, message, newDevice, signInWithCode, statusOf, stepsInOrder, waitUntil, webhookReceiver } from './support.mjs';
 
 const EMAIL = 'grace@example.com';
 const SECRET = 'a webhook secret of the data test';
@@ -43,23 +43,6 @@ describe('hosted pages: downloading one’s data and deleting the account in Chr
       { input: { accountDeletionGraceDays: days } },
     );
     assert.equal(set.data?.updateTenantSettings.settings.accountDeletionGraceDays, days, JSON.stringify(set));
-  }
-
-  /** Signs in on the sign-in page with an emailed code and waits for the account page. */
-  async function signInWithCode() {
-    const { page } = laptop;
-    await page.goto(`${server.url}/t/demo/`);
-    await page.locator('main[aria-busy="false"]').waitFor();
-    await page.fill('#signin-email', EMAIL);
-    await page.click('#signin-code-button');
-    await page.locator('#code-form:not([hidden])').waitFor();
-    const mail = await server.mailbox.nextCode(EMAIL);
-    await page.fill('#code-input', mail.code);
-    await page.click('#code-button');
-    const offer = page.locator('#offer-form:not([hidden])');
-    await Promise.race([offer.waitFor(), page.waitForURL(`${server.url}/t/demo/account`)]);
-    if (await offer.isVisible()) await page.click('#offer-skip-button');
-    await waitForAccount(page, server.url);
   }
 
   async function auditActions() {
@@ -108,7 +91,7 @@ describe('hosted pages: downloading one’s data and deleting the account in Chr
   });
 
   step('"Download my data" saves a JSON file of everything held about the person', async () => {
-    await signInWithCode();
+    await signInWithCode(laptop.page, server, EMAIL);
     const { page } = laptop;
     assert.equal(await page.locator('#data-heading').textContent(), en('data.heading'));
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#data-export-button')]);
@@ -134,7 +117,7 @@ describe('hosted pages: downloading one’s data and deleting the account in Chr
     assert.equal(await laptop.tokens(), null, 'the tokens are forgotten');
     assert.ok((await auditActions()).some((e) => e.action === 'identity.deletion_request' && e.targetId === identityId));
 
-    await signInWithCode();
+    await signInWithCode(laptop.page, server, EMAIL);
     assert.ok((await auditActions()).some((e) => e.action === 'identity.deletion_cancel' && e.targetId === identityId));
   });
 

@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 import { postGraphql, startServer } from '../../sdk/js/test-support/server.mjs';
-import { launchChromium, message, newDevice, statusOf, stepsInOrder, subjectOf, waitForAccount, waitUntil, webhookReceiver } from './support.mjs';
+import { launchChromium, message, newDevice, signInWithCode, statusOf, stepsInOrder, subjectOf, waitForAccount, waitUntil, webhookReceiver } from './support.mjs';
 
 /** A message of the French catalog, as the account page shows it once French is chosen. */
 const fr = (key, values) => message('fr', key, values);
@@ -172,17 +172,7 @@ describe('hosted pages: the self-service profile, consents and email change in C
 
   step('signed in with an emailed code, the account page shows the profile form with the user-editable attributes only', async () => {
     const { page } = laptop;
-    await page.goto(`${server.url}/t/demo/`);
-    await page.locator('main[aria-busy="false"]').waitFor();
-    await page.fill('#signin-email', EMAIL);
-    await page.click('#signin-code-button');
-    await page.locator('#code-form:not([hidden])').waitFor();
-    const mail = await server.mailbox.nextCode(EMAIL);
-    await page.fill('#code-input', mail.code);
-    await page.click('#code-button');
-    await page.locator('#offer-form:not([hidden])').waitFor();
-    await page.click('#offer-skip-button');
-    await waitForAccount(page, server.url);
+    await signInWithCode(page, server, EMAIL);
     await page.locator('main[data-profile-ready="true"]').waitFor();
     assert.equal(subjectOf((await laptop.tokens()).accessToken), identityId);
 
@@ -439,16 +429,7 @@ describe('hosted pages: the self-service profile, consents and email change in C
     assert.match(await statusOf(page, 'error'), /no longer works/);
 
     // Signing in again with the old address.
-    await page.goto(`${server.url}/t/demo/`);
-    await page.locator('main[aria-busy="false"]').waitFor();
-    await page.fill('#signin-email', EMAIL);
-    await page.click('#signin-code-button');
-    await page.locator('#code-form:not([hidden])').waitFor();
-    await page.fill('#code-input', (await server.mailbox.nextCode(EMAIL)).code);
-    await page.click('#code-button');
-    await page.locator('#offer-form:not([hidden])').waitFor();
-    await page.click('#offer-skip-button');
-    await waitForAccount(page, server.url);
+    await signInWithCode(page, server, EMAIL);
     assert.equal(subjectOf((await laptop.tokens()).accessToken), identityId);
     assert.equal(await page.locator('#account-email').textContent(), EMAIL);
   });

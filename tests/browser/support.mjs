@@ -162,6 +162,25 @@ export async function waitForAccount(page, url) {
   await page.locator('#account-email:not(:empty)').waitFor();
 }
 
+/**
+ * Signs `email` in on the sign-in page of `server` (sdk/js/test-support/server.mjs) with the
+ * code emailed to it, skips the offer of a passkey when it is made, and waits for the account
+ * page.
+ */
+export async function signInWithCode(page, server, email) {
+  await page.goto(`${server.url}/t/demo/`);
+  await page.locator('main[aria-busy="false"]').waitFor();
+  await page.fill('#signin-email', email);
+  await page.click('#signin-code-button');
+  await page.locator('#code-form:not([hidden])').waitFor();
+  await page.fill('#code-input', (await server.mailbox.nextCode(email)).code);
+  await page.click('#code-button');
+  const offer = page.locator('#offer-form:not([hidden])');
+  await Promise.race([offer.waitFor(), page.waitForURL(`${server.url}/t/demo/account`)]);
+  if (await offer.isVisible()) await page.click('#offer-skip-button');
+  await waitForAccount(page, server.url);
+}
+
 export const status = (page) => page.locator('#status');
 
 /** Waits until the status region shows `kind` and returns its text. */

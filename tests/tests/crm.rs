@@ -1083,3 +1083,70 @@ async fn connectors_cannot_reach_private_addresses_unless_allowed() {
         "https://eu1.api.hubapi.example"
     );
 }
+
+/// An erased identity's `identity.deleted` carries no address: HubSpot's contact is found by
+/// the link its creation recorded, and deleted.
+#[tokio::test]
+async fn hubspot_deletes_the_linked_contact_of_an_erased_identity() {
+    let hubspot = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/crm/v3/objects/contacts/batch/upsert"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": "COMPLETE",
+            "results": [{ "id": "512", "new": true, "properties": {}, "createdAt": "2026-11-30T00:00:00Z", "updatedAt": "2026-11-30T00:00:00Z", "archived": false }],
+            "startedAt": "2026-11-30T00:00:00Z", "completedAt": "2026-11-30T00:00:00Z"
+        })))
+        .mount(&hubspot)
+        .await;
+    Mock::given(method("DELETE"))
+        .and(path("/crm/v3/objects/contacts/512"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&hubspot)
+        .await;
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("crm-hubspot-erase").await;
+    let id = connector(
+        &app,
+        &tenant,
+        json!({
+            "name": "HubSpot",
+            "kind": "HUBSPOT",
+            "triggers": ["IDENTITY_CREATED", "IDENTITY_DELETED"],
+            "settings": { "baseUrl": hubspot.uri() },
+            "credentials": { "token": "pat-na1-erase" },
+        }),
+    )
+    .await;
+    let email = unique_email();
+    let identity = app.create_identity(&tenant, &email).await;
+    let created = settled(&app, &tenant, &id, 1).await;
+    assert_eq!(created[0]["remoteId"], "512", "{}", created[0]);
+    app.tenant(
+        &tenant,
+        "mutation($input: IdentityIdInput!) { eraseIdentity(input: $input) { erasedIdentityId } }",
+        json!({ "input": { "id": identity } }),
+    )
+    .await
+    .data();
+    let events = settled(&app, &tenant, &id, 2).await;
+    let deleted = events
+        .iter()
+        .find(|e| e["eventType"] == "identity.deleted")
+        .unwrap();
+    assert_eq!(deleted["status"], "DELIVERED", "{deleted}");
+    assert_eq!(deleted["remoteId"], "512");
+    let calls: Vec<String> = hubspot
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "POST /crm/v3/objects/contacts/batch/upsert",
+            "DELETE /crm/v3/objects/contacts/512"
+        ]
+    );
+}

@@ -6,6 +6,8 @@
 
 use latchkey_tests::clock::ManualClock;
 use latchkey_tests::passkey::SignedIn;
+use latchkey_tests::passwords::PASSWORD;
+use latchkey_tests::scim::Directory;
 use latchkey_tests::{TestApp, TestTenant, test_settings, unique_email};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -532,4 +534,109 @@ async fn a_deletion_is_the_signed_in_users_own() {
         mine.data()["viewer"]["identity"]["id"],
         me.identity_id.as_str()
     );
+}
+
+#[tokio::test]
+async fn an_erasure_removes_everything_hanging_from_the_identity() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("rights-all").await;
+    app.allow_passwords(
+        &tenant,
+        json!({ "consentPurposes": [{ "key": "news", "version": 1, "title": "News" }] }),
+    )
+    .await;
+    let email = unique_email();
+    let person = app.password_account(&tenant, &email).await;
+    let id = person.identity_id.clone();
+    // A consent decision, an authenticator app with its recovery codes, a membership with a
+    // temporary role grant, an invitation to the address, and a directory's SCIM link.
+    app.as_key(
+        &tenant,
+        &person.access_token,
+        "mutation { setViewerConsent(input: { purpose: \"news\", granted: true }) { identity { id } } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    app.enroll_totp(&tenant, &person.access_token, now).await;
+    let (org, _) = app.create_organization(&tenant, "Acme", "CUSTOMER").await;
+    let added = app
+        .tenant(
+            &tenant,
+            "mutation($input: AddOrganizationMemberInput!) { addOrganizationMember(input: $input) { membership { id } } }",
+            json!({ "input": { "organizationId": org, "identityId": id, "roles": ["org:member"] } }),
+        )
+        .await;
+    let membership = added.data()["addOrganizationMember"]["membership"]["id"].clone();
+    let until = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
+    app.tenant(
+        &tenant,
+        "mutation($input: GrantOrganizationRoleInput!) { grantOrganizationRole(input: $input) { grant { id } } }",
+        json!({ "input": { "membershipId": membership, "role": "org:admin", "validUntil": until } }),
+    )
+    .await
+    .data();
+    let (other_org, _) = app.create_organization(&tenant, "Other", "CUSTOMER").await;
+    app.tenant(
+        &tenant,
+        "mutation($input: InviteOrganizationMemberInput!) { inviteOrganizationMember(input: $input) { invitation { id } } }",
+        json!({ "input": { "organizationId": other_org, "email": email } }),
+    )
+    .await
+    .data();
+    let (_, scim_token) = app.create_scim_token(&tenant, None).await;
+    let directory = Directory::new(&app, &tenant, &scim_token);
+    let provisioned = directory
+        .create_user(&unique_email(), json!({ "externalId": "entra-42" }))
+        .await;
+
+    let export = app
+        .as_key(&tenant, &person.access_token, EXPORT, json!({}))
+        .await;
+    let data = &export.data()["exportViewerData"];
+    assert_eq!(data["password"]["hasPassword"], true);
+    assert_eq!(data["password"]["authenticatorApp"]["enrolled"], true);
+    assert_eq!(
+        data["password"]["authenticatorApp"]["unusedRecoveryCodes"],
+        10
+    );
+    assert_eq!(data["consentDecisions"][0]["purpose"], "news");
+    assert_eq!(data["memberships"][0]["roleGrants"][0]["role"], "org:admin");
+    assert_eq!(data["invitations"][0]["organizationId"], other_org.as_str());
+    assert!(!data.to_string().contains("$argon2"), "no hash");
+
+    for erased in [&id, &provisioned] {
+        let answer = app.tenant(&tenant, ERASE, json!({ "id": erased })).await;
+        assert_eq!(
+            answer.data()["eraseIdentity"]["erasedIdentityId"],
+            erased.as_str()
+        );
+    }
+    let signed_in = app.sign_in_with_password(&tenant, &email, PASSWORD).await;
+    assert!(signed_in.body["errors"].is_array(), "{}", signed_in.body);
+    let pending = app
+        .tenant(
+            &tenant,
+            "query($id: ID!) { organization(id: $id) { invitations(first: 10, pendingOnly: true) { nodes { email } } } }",
+            json!({ "id": other_org }),
+        )
+        .await;
+    assert_eq!(
+        pending.data()["organization"]["invitations"]["nodes"],
+        json!([])
+    );
+    let scim = directory.get(&format!("/Users/{provisioned}")).await;
+    assert_eq!(scim.status, 404, "{}", scim.body);
+    audit_forgot(&app, &tenant, &id, &email).await;
+    // The address signs up anew, with nothing of the erased account.
+    let again = app.password_account(&tenant, &email).await;
+    assert_ne!(again.identity_id, id);
+    let fresh = app
+        .as_key(&tenant, &again.access_token, EXPORT, json!({}))
+        .await;
+    let fresh = &fresh.data()["exportViewerData"];
+    assert_eq!(fresh["memberships"], json!([]));
+    assert_eq!(fresh["consentDecisions"], json!([]));
+    assert_eq!(fresh["password"]["authenticatorApp"]["enrolled"], false);
 }

@@ -55,24 +55,12 @@ pub async fn export_viewer_data(
             })
         })
         .collect();
+    let mut identity_data = identities::event_data(&identity);
+    identity_data["lastSignInAt"] = json!(identity.last_sign_in_at);
     let data = json!({
         "exportedAt": db.now(),
         "tenant": scope.slug(),
-        "identity": {
-            "id": identity.id,
-            "email": identity.email,
-            "emailVerified": identity.email_verified,
-            "phone": identity.phone,
-            "displayName": identity.display_name,
-            "status": identity.status.as_str(),
-            "attributes": identity.attributes,
-            "externalId": identity.external_id,
-            "locale": identity.locale,
-            "consents": identity.consents,
-            "createdAt": identity.created_at,
-            "updatedAt": identity.updated_at,
-            "lastSignInAt": identity.last_sign_in_at,
-        },
+        "identity": identity_data,
         "pendingDeletion": deletion::pending_in(&tx, id).await?.map(|pending| json!({
             "requestedAt": pending.requested_at,
             "eraseAt": pending.erase_at,

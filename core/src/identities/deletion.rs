@@ -154,13 +154,7 @@ pub(crate) async fn still_due_in(tx: &TenantTx, identity_id: Uuid) -> Result<boo
 pub(crate) async fn claim_due(db: &Database, batch: i64) -> Result<Vec<DueDeletion>> {
     let now = db.now().trunc_subsecs(6);
     let tx = db.begin_dispatcher().await?;
-    // An idle round only reads (on SQLite it takes no write lock).
-    let due = tx
-        .find::<row::Entity>()
-        .filter(row::Column::DueAt.lte(now))
-        .count()
-        .await?;
-    if due == 0 {
+    if !tx.any_due::<row::Entity>(row::Column::DueAt, now).await? {
         tx.commit().await?;
         return Ok(Vec::new());
     }
