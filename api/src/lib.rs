@@ -15,6 +15,7 @@ pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod progress;
+pub mod retry;
 pub mod server;
 pub mod shutdown;
 pub mod state;

@@ -3,6 +3,7 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::progress::bar;
+use crate::retry::patiently;
 use crate::server;
 use anyhow::Context;
 use latchkey_core::Actor;
@@ -32,23 +33,15 @@ pub async fn run(
         Some(id) => sync::get_sync_run(&db, &scope, &actor, id)
             .await
             .with_context(|| format!("backfill {id}: not found in tenant {tenant:?}"))?,
-        None => {
-            let mut failures = 0;
-            loop {
-                match sync::start_sync(&db, &scope, &actor, connector).await {
-                    Ok(run) => break run,
-                    // A busy SQLite file shared with a running server: try again shortly.
-                    Err(latchkey_core::Error::Internal(_)) if failures < 5 => {
-                        failures += 1;
-                        tokio::time::sleep(Duration::from_millis(200 * failures)).await;
-                    }
-                    Err(error) => anyhow::bail!(
-                        "cannot start the backfill of connector {connector}: {:#}",
-                        anyhow::Error::from(error)
-                    ),
-                }
-            }
-        }
+        // A busy SQLite file shared with a running server: tried again shortly.
+        None => patiently(|| sync::start_sync(&db, &scope, &actor, connector))
+            .await
+            .map_err(|error| {
+                anyhow::anyhow!(
+                    "cannot start the backfill of connector {connector}: {:#}",
+                    anyhow::Error::from(error)
+                )
+            })?,
     };
     let connector_now = latchkey_tenants::crm::get_connector(&db, &scope, &actor, connector)
         .await

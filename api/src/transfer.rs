@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::progress::bar;
+use crate::retry::patiently;
 use crate::server;
 use anyhow::Context;
 use latchkey_core::Actor;
@@ -88,23 +89,6 @@ fn report(job: &ImportJob) {
             "  … and {more} more (identityImport(id: \"{}\") {{ errors }} lists up to 1000)",
             job.id
         );
-    }
-}
-
-/// Retries `work` a few times when it fails for a moment (a SQLite file busy with a running
-/// server, a dropped connection).
-async fn patiently<T, F: Future<Output = latchkey_core::Result<T>>>(
-    mut work: impl FnMut() -> F,
-) -> latchkey_core::Result<T> {
-    let mut failures = 0;
-    loop {
-        match work().await {
-            Err(latchkey_core::Error::Internal(_)) if failures < 5 => {
-                failures += 1;
-                tokio::time::sleep(Duration::from_millis(200 * failures)).await;
-            }
-            other => return other,
-        }
     }
 }
 

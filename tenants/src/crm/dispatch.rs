@@ -483,6 +483,10 @@ pub async fn queue_depth(db: &Database) -> Result<u64> {
 /// deletions and memberships, and nothing when an identity or organization was deleted since
 /// (its data must not be sent again).
 async fn current_state(tx: &TenantTx, actor: &Actor, event: &DomainEvent) -> Result<Option<Value>> {
+    // An earlier event of an identity erased since: its data is gone, and nothing goes out.
+    if event.data.get("id").is_none() && event.data["erased"] == Value::Bool(true) {
+        return Ok(None);
+    }
     let deletion = event.event_type.ends_with(".deleted") || event.event_type.ends_with(".removed");
     if deletion {
         return Ok(Some(event.data.clone()));

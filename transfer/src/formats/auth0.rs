@@ -4,7 +4,7 @@
 //! `user_metadata` as attributes, `blocked` as a suspension, `created_at`, and `passwordHash`
 //! (bcrypt). Other fields are ignored.
 
-use super::{Read, any_hash, json_lines};
+use super::{Read, any_hash, json_lines, parsed, required_email};
 use crate::problem::Problem;
 use crate::record::{IdentityRecord, Record};
 use serde::Deserialize;
@@ -36,26 +36,14 @@ pub(super) fn read<'a>(source: Box<dyn BufRead + Send + 'a>) -> impl Iterator<It
 }
 
 fn convert(number: u64, line: &str) -> Result<Record, Vec<Problem>> {
-    let user: User = serde_json::from_str(line).map_err(|error| {
-        vec![Problem::new(
-            number,
-            "",
-            format!("not an Auth0 user: {error}"),
-        )]
-    })?;
+    let user: User = parsed(number, serde_json::from_str(line), "an Auth0 user")?;
     let oid = match &user.oid {
         Some(Value::Object(map)) => map.get("$oid").and_then(Value::as_str).map(str::to_owned),
         Some(Value::String(oid)) => Some(oid.clone()),
         _ => None,
     };
     let external_id = user.user_id.or(oid.map(|oid| format!("auth0|{oid}")));
-    let Some(email) = user.email else {
-        return Err(vec![Problem::new(
-            number,
-            "email",
-            "is missing; Latchkey identities have an address",
-        )]);
-    };
+    let email = required_email(number, user.email)?;
     let display_name = user.name.or_else(|| {
         let joined = [user.given_name, user.family_name]
             .into_iter()

@@ -4,7 +4,7 @@
 //! string) as attributes, and `passwordHash` with `salt`, which verify only with the project's
 //! hash parameters.
 
-use super::{Read, json_users};
+use super::{Read, json_users, parsed, required_email};
 use crate::problem::Problem;
 use crate::record::{IdentityRecord, Record};
 use latchkey_password_hashes::FirebaseConfig;
@@ -43,20 +43,8 @@ fn convert(
     user: Value,
     config: Option<&FirebaseConfig>,
 ) -> Result<Record, Vec<Problem>> {
-    let user: User = serde_json::from_value(user).map_err(|error| {
-        vec![Problem::new(
-            number,
-            "",
-            format!("not a Firebase user: {error}"),
-        )]
-    })?;
-    let Some(email) = user.email else {
-        return Err(vec![Problem::new(
-            number,
-            "email",
-            "is missing; Latchkey identities have an address",
-        )]);
-    };
+    let user: User = parsed(number, serde_json::from_value(user), "a Firebase user")?;
+    let email = required_email(number, user.email)?;
     let mut problems = Vec::new();
     let password_hash = match (user.password_hash, config) {
         (None, _) => None,

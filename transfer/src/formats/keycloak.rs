@@ -4,7 +4,7 @@
 //! `createdTimestamp`, `attributes` (one-value lists become values; `locale` becomes the
 //! language), and the `password` credential (PBKDF2 `secretData` and `credentialData`).
 
-use super::{Read, json_users};
+use super::{Read, json_users, parsed, required_email};
 use crate::problem::Problem;
 use crate::record::{IdentityRecord, Record};
 use serde::Deserialize;
@@ -44,20 +44,8 @@ pub(super) fn read<'a>(
 }
 
 fn convert(number: u64, user: Value) -> Result<Record, Vec<Problem>> {
-    let user: User = serde_json::from_value(user).map_err(|error| {
-        vec![Problem::new(
-            number,
-            "",
-            format!("not a Keycloak user: {error}"),
-        )]
-    })?;
-    let Some(email) = user.email else {
-        return Err(vec![Problem::new(
-            number,
-            "email",
-            "is missing; Latchkey identities have an address",
-        )]);
-    };
+    let user: User = parsed(number, serde_json::from_value(user), "a Keycloak user")?;
+    let email = required_email(number, user.email)?;
     let mut attributes = Map::new();
     let mut locale = None;
     for (name, value) in user.attributes {

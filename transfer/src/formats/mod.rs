@@ -86,6 +86,22 @@ pub fn read<'a>(
     }
 }
 
+/// Record `number` as one of `what` (`an Auth0 user`), from the parser's answer.
+fn parsed<T>(number: u64, answer: serde_json::Result<T>, what: &str) -> Result<T, Vec<Problem>> {
+    answer.map_err(|error| vec![Problem::new(number, "", format!("not {what}: {error}"))])
+}
+
+/// The address of record `number`, which every Latchkey identity has.
+fn required_email(number: u64, email: Option<String>) -> Result<String, Vec<Problem>> {
+    email.ok_or_else(|| {
+        vec![Problem::new(
+            number,
+            "email",
+            "is missing; Latchkey identities have an address",
+        )]
+    })
+}
+
 /// The lines of `source` that are not blank, numbered from 1, each parsed by `parse`.
 fn json_lines<'a, T: Send + 'a>(
     source: Box<dyn BufRead + Send + 'a>,
