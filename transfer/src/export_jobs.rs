@@ -46,14 +46,46 @@ pub(crate) mod export_row {
 latchkey_core::tenant_owned!(export_row);
 impl latchkey_core::db::QueueTable for export_row::Entity {}
 
+/// Where an export job stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportStatus {
+    /// Waiting for a worker.
+    Queued,
+    Running,
+    /// Its file is ready to download.
+    Succeeded,
+    /// Stopped: `error` says why.
+    Failed,
+}
+
+impl ExportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportStatus::Queued => "queued",
+            ExportStatus::Running => "running",
+            ExportStatus::Succeeded => "succeeded",
+            ExportStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(value: &str) -> Result<Self> {
+        match value {
+            "queued" => Ok(ExportStatus::Queued),
+            "running" => Ok(ExportStatus::Running),
+            "succeeded" => Ok(ExportStatus::Succeeded),
+            "failed" => Ok(ExportStatus::Failed),
+            other => Err(Error::internal(format!("unknown export status {other:?}"))),
+        }
+    }
+}
+
 /// An export job.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExportJob {
     pub id: Uuid,
     pub format: ExportFormat,
     pub password_hashes: bool,
-    /// `queued`, `running`, `succeeded` or `failed`.
-    pub status: String,
+    pub status: ExportStatus,
     /// Identities written so far.
     pub processed: u64,
     /// Why it failed.
@@ -69,7 +101,7 @@ pub struct ExportJob {
 impl ExportJob {
     /// Whether its file is ready to download.
     pub fn ready(&self) -> bool {
-        self.status == "succeeded" && self.file_id.is_some()
+        self.status == ExportStatus::Succeeded && self.file_id.is_some()
     }
 }
 
@@ -83,7 +115,7 @@ impl TryFrom<export_row::Model> for ExportJob {
                 Error::internal(format!("unknown export format {:?}", row.format))
             })?,
             password_hashes: row.password_hashes,
-            status: row.status,
+            status: ExportStatus::parse(&row.status)?,
             processed: u64::try_from(row.processed).unwrap_or_default(),
             error: row.error,
             created_by: row.created_by,
@@ -122,7 +154,7 @@ pub async fn start_export(
             id: Set(Uuid::now_v7()),
             format: Set(request.format.as_str().to_owned()),
             password_hashes: Set(request.password_hashes),
-            status: Set("queued".into()),
+            status: Set(ExportStatus::Queued.as_str().into()),
             processed: Set(0),
             error: Set(None),
             file_id: Set(None),
@@ -262,7 +294,7 @@ pub(crate) async fn run_export(
         scope,
         job.id,
         export_row::ActiveModel {
-            status: Set("running".into()),
+            status: Set(ExportStatus::Running.as_str().into()),
             ..Default::default()
         },
     )
@@ -282,7 +314,7 @@ pub(crate) async fn run_export(
             let name = format!("identities-{}.{extension}", job.id);
             let file_id = files::store_export(db, scope, actor, &name, &contents).await?;
             export_row::ActiveModel {
-                status: Set("succeeded".into()),
+                status: Set(ExportStatus::Succeeded.as_str().into()),
                 processed: Set(i64::try_from(count).unwrap_or(i64::MAX)),
                 file_id: Set(Some(file_id)),
                 ..Default::default()
@@ -290,7 +322,7 @@ pub(crate) async fn run_export(
         }
         Err(error @ Error::Internal(_)) => return Err(error),
         Err(error) => export_row::ActiveModel {
-            status: Set("failed".into()),
+            status: Set(ExportStatus::Failed.as_str().into()),
             error: Set(Some(error.to_string())),
             ..Default::default()
         },

@@ -11,7 +11,7 @@
 
 use crate::checked::{Checked, CheckedIdentityRecord, Seen, check};
 use crate::formats::{Format, FormatOptions, Read};
-use crate::jobs::{self, ImportJob, ImportStatus, MAX_ERRORS, NewJob};
+use crate::jobs::{self, ImportJob, ImportStatus, NewJob, Outcome};
 use crate::problem::Problem;
 use chrono::Utc;
 use latchkey_core::actor::{Actor, Permission};
@@ -142,12 +142,6 @@ pub async fn list_imports(
     Ok(list)
 }
 
-/// Adds `problems` to the job's report (kept up to [`MAX_ERRORS`]).
-fn note(job: &mut ImportJob, problems: Vec<Problem>) {
-    let room = MAX_ERRORS.saturating_sub(job.errors.len());
-    job.errors.extend(problems.into_iter().take(room));
-}
-
 async fn save(db: &Database, scope: &TenantScope, job: &ImportJob) -> Result<()> {
     let tx = db.begin_tenant(scope).await?;
     jobs::save_in(&tx, job, Utc::now()).await?;
@@ -172,7 +166,7 @@ pub async fn validate_import(
         total += 1;
         if let Err(problems) = read.and_then(|record| check(number, record, &mut seen)) {
             invalid += 1;
-            note(&mut job, problems);
+            job.note(problems);
         }
     }
     job.total = total;
@@ -241,33 +235,6 @@ pub async fn run_import(
     tx.commit().await?;
     progress(&job);
     Ok(job)
-}
-
-/// What writing some records did.
-#[derive(Default)]
-struct Outcome {
-    created: u64,
-    updated: u64,
-    failed: Vec<Problem>,
-}
-
-impl Outcome {
-    fn add(&mut self, other: Outcome) {
-        self.created += other.created;
-        self.updated += other.updated;
-        self.failed.extend(other.failed);
-    }
-}
-
-impl ImportJob {
-    /// Moves the job past `count` records that had `outcome`.
-    fn advance(&mut self, count: u64, outcome: Outcome) {
-        self.position += count;
-        self.created += outcome.created;
-        self.updated += outcome.updated;
-        self.failed += outcome.failed.len() as u64;
-        note(self, outcome.failed);
-    }
 }
 
 /// Writes one batch and the job's new position in one transaction (a dry run writes nothing

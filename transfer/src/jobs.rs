@@ -129,6 +129,37 @@ impl ImportJob {
     pub fn finished(&self) -> bool {
         matches!(self.status, ImportStatus::Succeeded | ImportStatus::Failed)
     }
+
+    /// Adds `problems` to the job's report (kept up to [`MAX_ERRORS`]).
+    pub(crate) fn note(&mut self, problems: Vec<Problem>) {
+        let room = MAX_ERRORS.saturating_sub(self.errors.len());
+        self.errors.extend(problems.into_iter().take(room));
+    }
+
+    /// Moves the job past `count` records that had `outcome`.
+    pub(crate) fn advance(&mut self, count: u64, outcome: Outcome) {
+        self.position += count;
+        self.created += outcome.created;
+        self.updated += outcome.updated;
+        self.failed += outcome.failed.len() as u64;
+        self.note(outcome.failed);
+    }
+}
+
+/// What writing some records did.
+#[derive(Default)]
+pub(crate) struct Outcome {
+    pub(crate) created: u64,
+    pub(crate) updated: u64,
+    pub(crate) failed: Vec<Problem>,
+}
+
+impl Outcome {
+    pub(crate) fn add(&mut self, other: Outcome) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.failed.extend(other.failed);
+    }
 }
 
 impl TryFrom<import_row::Model> for ImportJob {

@@ -21,7 +21,9 @@ pub mod record;
 pub mod worker;
 
 pub use export::{ExportFormat, ExportRequest, export_identities};
-pub use export_jobs::{ExportJob, export_chunk, get_export, list_exports, start_export};
+pub use export_jobs::{
+    ExportJob, ExportStatus, export_chunk, get_export, list_exports, start_export,
+};
 pub use files::{TransferFile, Upload, begin_upload};
 pub use formats::{Format, FormatOptions};
 pub use import::{

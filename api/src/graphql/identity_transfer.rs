@@ -177,7 +177,7 @@ pub struct IdentityExport {
 fn export_of(job: transfer::ExportJob, slug: &str) -> IdentityExport {
     IdentityExport {
         id: ID(job.id.to_string()),
-        status: job.status.to_ascii_uppercase(),
+        status: job.status.as_str().to_ascii_uppercase(),
         format: match job.format {
             transfer::ExportFormat::Latchkey => ExportFileFormat::Latchkey,
             transfer::ExportFormat::Csv => ExportFileFormat::Csv,
