@@ -89,6 +89,7 @@ pub async fn export_identities(
         false => None,
     };
     let csv = request.format == ExportFormat::Csv;
+    let mut sink = Sink::new(out, csv);
     let tx = db.begin_tenant(scope).await?;
     granted::audit(
         &tx,
@@ -101,14 +102,11 @@ pub async fn export_identities(
     let mut slugs = HashMap::new();
     if !csv {
         for role in transfer::tenant_roles(&tx, &organizations).await? {
-            line(
-                out,
-                &Record::Role(RoleRecord {
-                    name: role.name,
-                    description: role.description,
-                    permissions: role.permissions,
-                }),
-            )?;
+            sink.line(&Record::Role(RoleRecord {
+                name: role.name,
+                description: role.description,
+                permissions: role.permissions,
+            }))?;
         }
         let mut after = None;
         loop {
@@ -117,20 +115,17 @@ pub async fn export_identities(
             after = Some(last.id);
             for organization in page {
                 slugs.insert(organization.id, organization.slug.clone());
-                line(
-                    out,
-                    &Record::Organization(OrganizationRecord {
-                        slug: organization.slug,
-                        name: organization.name,
-                        kind: Some(organization.kind.as_str().to_owned()),
-                        external_id: organization.external_id,
-                        metadata: Some(organization.metadata),
-                    }),
-                )?;
+                sink.line(&Record::Organization(OrganizationRecord {
+                    slug: organization.slug,
+                    name: organization.name,
+                    kind: Some(organization.kind.as_str().to_owned()),
+                    external_id: organization.external_id,
+                    metadata: Some(organization.metadata),
+                }))?;
             }
         }
     } else {
-        csv_line(out, csv_header(request.password_hashes))?;
+        sink.row(csv_header(request.password_hashes))?;
     }
     tx.commit().await?;
 
@@ -195,30 +190,55 @@ pub async fn export_identities(
             record.password_hash = hashes.remove(&identity.id);
             if csv {
                 let hash = record.password_hash.as_deref();
-                csv_line(out, csv_row(&identity, hash, request.password_hashes))?;
+                sink.row(csv_row(&identity, hash, request.password_hashes))?;
             } else {
-                line(out, &Record::Identity(Box::new(fill(record, identity))))?;
+                sink.line(&Record::Identity(Box::new(fill(record, identity))))?;
             }
             written += 1;
         }
         progress(written);
     }
-    out.flush().map_err(io)?;
+    sink.flush()?;
     Ok(written)
 }
 
-/// One CSV row, quoted where it needs to be.
-fn csv_line<T: AsRef<[u8]>>(out: &mut impl Write, fields: Vec<T>) -> Result<()> {
-    let mut writer = csv::WriterBuilder::new().from_writer(&mut *out);
-    writer
-        .write_record(fields)
-        .and_then(|()| writer.flush().map_err(csv::Error::from))
-        .map_err(|e| io(e.into()))
+/// Where an export's records go: JSON lines, or CSV rows through one writer (quoted where
+/// they need to be).
+enum Sink<'o, W: Write> {
+    Lines(&'o mut W),
+    Csv(csv::Writer<&'o mut W>),
 }
 
-fn line(out: &mut impl Write, record: &Record) -> Result<()> {
-    serde_json::to_writer(&mut *out, record).map_err(Error::internal)?;
-    out.write_all(b"\n").map_err(io)
+impl<'o, W: Write> Sink<'o, W> {
+    fn new(out: &'o mut W, csv: bool) -> Self {
+        match csv {
+            true => Sink::Csv(csv::WriterBuilder::new().from_writer(out)),
+            false => Sink::Lines(out),
+        }
+    }
+
+    fn line(&mut self, record: &Record) -> Result<()> {
+        let Sink::Lines(out) = self else {
+            return Err(Error::internal("a JSON line in a CSV export"));
+        };
+        serde_json::to_writer(&mut **out, record).map_err(Error::internal)?;
+        out.write_all(b"\n").map_err(io)
+    }
+
+    fn row<T: AsRef<[u8]>>(&mut self, fields: Vec<T>) -> Result<()> {
+        let Sink::Csv(writer) = self else {
+            return Err(Error::internal("a CSV row in a JSON-lines export"));
+        };
+        writer.write_record(fields).map_err(|e| io(e.into()))
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        match self {
+            Sink::Lines(out) => out.flush(),
+            Sink::Csv(writer) => writer.flush(),
+        }
+        .map_err(io)
+    }
 }
 
 /// `record` (holding what other tables say) with the identity's own fields.

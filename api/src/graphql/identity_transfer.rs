@@ -12,6 +12,7 @@ use latchkey_transfer::{self as transfer, ExportRequest, FormatOptions, Uploaded
 
 /// The format of an import file.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "transfer::Format")]
 pub enum ImportFormat {
     /// Latchkey's own JSON lines, as an export writes them.
     Latchkey,
@@ -25,32 +26,9 @@ pub enum ImportFormat {
     Csv,
 }
 
-impl From<ImportFormat> for transfer::Format {
-    fn from(format: ImportFormat) -> Self {
-        match format {
-            ImportFormat::Latchkey => transfer::Format::Latchkey,
-            ImportFormat::Auth0 => transfer::Format::Auth0,
-            ImportFormat::Keycloak => transfer::Format::Keycloak,
-            ImportFormat::Firebase => transfer::Format::Firebase,
-            ImportFormat::Csv => transfer::Format::Csv,
-        }
-    }
-}
-
-impl From<transfer::Format> for ImportFormat {
-    fn from(format: transfer::Format) -> Self {
-        match format {
-            transfer::Format::Latchkey => ImportFormat::Latchkey,
-            transfer::Format::Auth0 => ImportFormat::Auth0,
-            transfer::Format::Keycloak => ImportFormat::Keycloak,
-            transfer::Format::Firebase => ImportFormat::Firebase,
-            transfer::Format::Csv => ImportFormat::Csv,
-        }
-    }
-}
-
 /// Where an import stands.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "transfer::ImportStatus")]
 pub enum ImportStatus {
     /// Every record is being checked; nothing is written yet.
     Validating,
@@ -58,17 +36,6 @@ pub enum ImportStatus {
     Succeeded,
     /// Stopped: `errors` says why.
     Failed,
-}
-
-impl From<transfer::ImportStatus> for ImportStatus {
-    fn from(status: transfer::ImportStatus) -> Self {
-        match status {
-            transfer::ImportStatus::Validating => ImportStatus::Validating,
-            transfer::ImportStatus::Running => ImportStatus::Running,
-            transfer::ImportStatus::Succeeded => ImportStatus::Succeeded,
-            transfer::ImportStatus::Failed => ImportStatus::Failed,
-        }
-    }
 }
 
 /// What is wrong with one record of an import file.
@@ -148,6 +115,7 @@ impl From<transfer::ImportJob> for IdentityImport {
 
 /// The format of an export file.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "transfer::ExportFormat")]
 pub enum ExportFileFormat {
     /// JSON lines: roles, organizations, identities with passkeys and memberships; what an
     /// import reads back.
@@ -178,10 +146,7 @@ fn export_of(job: transfer::ExportJob, slug: &str) -> IdentityExport {
     IdentityExport {
         id: ID(job.id.to_string()),
         status: job.status.as_str().to_ascii_uppercase(),
-        format: match job.format {
-            transfer::ExportFormat::Latchkey => ExportFileFormat::Latchkey,
-            transfer::ExportFormat::Csv => ExportFileFormat::Csv,
-        },
+        format: job.format.into(),
         password_hashes: job.password_hashes,
         processed: count(job.processed),
         download_path: job.ready().then(|| format!("/t/{slug}/exports/{}", job.id)),
@@ -350,10 +315,7 @@ impl IdentityTransferMutation {
     ) -> async_graphql::Result<StartIdentityExportPayload> {
         let (services, req) = request(ctx);
         let request = ExportRequest {
-            format: match input.format {
-                ExportFileFormat::Latchkey => transfer::ExportFormat::Latchkey,
-                ExportFileFormat::Csv => transfer::ExportFormat::Csv,
-            },
+            format: input.format.into(),
             password_hashes: input.password_hashes,
         };
         let job = transfer::start_export(&services.db, &req.scope, &req.actor, request)
