@@ -206,13 +206,13 @@ pub async fn export_identities(
 /// they need to be).
 enum Sink<'o, W: Write> {
     Lines(&'o mut W),
-    Csv(csv::Writer<&'o mut W>),
+    Csv(Box<csv::Writer<&'o mut W>>),
 }
 
 impl<'o, W: Write> Sink<'o, W> {
     fn new(out: &'o mut W, csv: bool) -> Self {
         match csv {
-            true => Sink::Csv(csv::WriterBuilder::new().from_writer(out)),
+            true => Sink::Csv(Box::new(csv::WriterBuilder::new().from_writer(out))),
             false => Sink::Lines(out),
         }
     }
