@@ -1,9 +1,12 @@
-//! First start: the platform credential and, in the embedded mode, the `demo` tenant. Secrets
-//! are generated once, returned to be printed once, and stored only as hashes; later starts
+//! First start: the platform credential, in the embedded mode the `demo` tenant, and the
+//! one-time console link that enrols the first owner (a platform owner, and the `demo`
+//! tenant's owner where there is one). Secrets are generated once, returned to be printed once, and stored only as hashes; later starts
 //! find the credentials and create nothing. Every start also warns about custom domains that
 //! now name the deployment itself.
 
 use crate::config::Config;
+use latchkey_core::administrators;
+use latchkey_core::catalogue::{self, TenantKey};
 use latchkey_core::crypto::MasterKey;
 use latchkey_core::{Database, Error};
 use latchkey_tenants::resolution::Hosts;
@@ -17,6 +20,8 @@ pub const DEMO_TENANT: &str = "demo";
 pub struct Bootstrap {
     pub platform_token: Option<String>,
     pub demo_api_key: Option<String>,
+    /// The token of the first owner's console link (`administrators::enrolment_link`).
+    pub first_owner_token: Option<String>,
     /// Whether this deployment has the `demo` tenant (`LATCHKEY_DEMO_TENANT`).
     pub demo_tenant: bool,
 }
@@ -56,6 +61,15 @@ pub async fn bootstrap(
             Err(error) => return Err(error),
         }
     }
+    let demo = match config.demo_tenant {
+        true => Some(
+            catalogue::resolve(db, TenantKey::Slug(DEMO_TENANT))
+                .await?
+                .0,
+        ),
+        false => None,
+    };
+    report.first_owner_token = Some(administrators::invite_first_owner(db, demo.as_ref()).await?);
     Ok(report)
 }
 

@@ -32,6 +32,11 @@ pub enum Command {
     /// Apply pending database migrations and exit (run this before starting a new version in
     /// production; uses LATCHKEY_MIGRATION_DATABASE_URL if set).
     Migrate,
+    /// Manage the console's administrators (needs database access).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Manage tenants from the command line (needs database access).
     Tenant {
         #[command(subcommand)]
@@ -135,6 +140,31 @@ pub enum ConnectorsCommand {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Invite an administrator: prints a one-time link (7 days) into the console where they
+    /// enrol a passkey. Give --tenant, --platform, or both.
+    Invite {
+        /// Their email address.
+        #[arg(long)]
+        email: String,
+        /// The tenant they administer (its slug).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Their role in that tenant: owner, admin, viewer or support.
+        #[arg(long, default_value = "owner", value_parser = parse_role, requires = "tenant")]
+        role: latchkey_core::AdminRole,
+        /// Make them a platform operator (tenants, custom domains).
+        #[arg(long)]
+        platform: bool,
+    },
+}
+
+fn parse_role(value: &str) -> Result<latchkey_core::AdminRole, String> {
+    latchkey_core::AdminRole::parse(value)
+        .ok_or_else(|| "expected owner, admin, viewer or support".to_owned())
+}
+
+#[derive(Subcommand, Debug)]
 pub enum TenantCommand {
     /// Create a tenant and print its first owner API key (shown once).
     Create {
@@ -221,6 +251,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+        Command::Admin {
+            command:
+                AdminCommand::Invite {
+                    email,
+                    tenant,
+                    role,
+                    platform,
+                },
+        } => {
+            let db = server::open_database(&config).await?;
+            let token = latchkey_core::administrators::invite_from_command_line(
+                &db,
+                &email,
+                tenant.as_deref(),
+                role,
+                platform,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot invite the administrator: {e}"))?;
+            println!(
+                "Console link for {email} (one use; expires in 7 days): {}",
+                latchkey_core::administrators::enrolment_link(
+                    &config.public_url_for(config.bind),
+                    &token
+                )
+            );
+            Ok(())
+        }
         Command::Tenant {
             command: TenantCommand::Create { slug, name },
         } => {
@@ -268,6 +326,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     if let Some(key) = &server.bootstrap.demo_api_key {
         banner += &format!("  Demo tenant owner API key (shown once; store it now): {key}\n");
+    }
+    if let Some(token) = &server.bootstrap.first_owner_token {
+        banner += &format!(
+            "  Console link for the first owner (one use; expires in 24 h): {}\n",
+            latchkey_core::administrators::enrolment_link(url, token)
+        );
     }
     banner += "  Use them as `Authorization: Bearer <secret>`.\n";
     // A closed stdout (a supervisor that stopped reading) must not stop the server.

@@ -107,3 +107,48 @@ fn migrate_then_create_a_tenant() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8(bad.stderr).unwrap().contains("slug"));
 }
+
+#[test]
+fn admin_invite_prints_a_one_time_console_link() {
+    let data = temp_dir("admin");
+    assert!(
+        latchkey(&data)
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let output = latchkey(&data)
+        .args([
+            "admin",
+            "invite",
+            "--email",
+            "ops@example.com",
+            "--platform",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("Console link for ops@example.com"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("/console/enrol#token=lke_"), "{stdout}");
+
+    let output = latchkey(&data)
+        .args(["admin", "invite", "--email", "ops@example.com"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("--tenant") && stderr.contains("--platform"),
+        "{stderr}"
+    );
+}

@@ -6,7 +6,8 @@ use crate::scope::PlatformScope;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// A tenant-level administrative role, held by API keys (and later by console users).
+/// A tenant-level administrative role, held by API keys and by administrators (people who
+/// sign in to the console, `administrators`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AdminRole {
@@ -16,6 +17,9 @@ pub enum AdminRole {
     Admin,
     /// Read-only.
     Viewer,
+    /// Support staff: identities (read and write), organizations and the audit log, read;
+    /// no settings, keys, connectors or other secrets.
+    Support,
 }
 
 /// What a service call needs. Grants per role live in [`AdminRole::grants`].
@@ -36,13 +40,22 @@ pub enum Permission {
     ReadConnectors,
     /// CRM connectors: create, change, delete, replay and sync.
     ManageConnectors,
+    /// The tenant's administrators and their invitations, read.
+    ReadAdministrators,
+    /// Inviting administrators, changing their roles, removing them: owners only.
+    ManageAdministrators,
 }
 
 impl AdminRole {
     pub fn grants(self, permission: Permission) -> bool {
         use Permission::*;
         match self {
-            AdminRole::Owner | AdminRole::Admin => true,
+            AdminRole::Owner => true,
+            AdminRole::Admin => permission != ManageAdministrators,
+            AdminRole::Support => matches!(
+                permission,
+                ReadIdentities | WriteIdentities | ReadOrganizations | ReadAuditEvents
+            ),
             AdminRole::Viewer => matches!(
                 permission,
                 ReadTenant
@@ -51,8 +64,21 @@ impl AdminRole {
                     | ReadAuditEvents
                     | ReadOrganizations
                     | ReadConnectors
+                    | ReadAdministrators
             ),
         }
+    }
+
+    /// The role [`AdminRole::as_str`] names.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            AdminRole::Owner,
+            AdminRole::Admin,
+            AdminRole::Viewer,
+            AdminRole::Support,
+        ]
+        .into_iter()
+        .find(|role| role.as_str() == text)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +86,7 @@ impl AdminRole {
             AdminRole::Owner => "owner",
             AdminRole::Admin => "admin",
             AdminRole::Viewer => "viewer",
+            AdminRole::Support => "support",
         }
     }
 }
@@ -71,6 +98,12 @@ pub enum Principal {
     Anonymous,
     /// A tenant API key with its roles.
     ApiKey { id: Uuid, roles: Vec<AdminRole> },
+    /// An administrator signed in to the console, with their role in the request's tenant.
+    Administrator {
+        id: Uuid,
+        session_id: Uuid,
+        roles: Vec<AdminRole>,
+    },
     /// A platform operator acting on a tenant (tenant creation, suspension).
     Platform { operator: String },
     /// An end user signed in with an access token of a session.
@@ -176,7 +209,7 @@ impl Actor {
 
     pub fn roles(&self) -> &[AdminRole] {
         match &self.principal {
-            Principal::ApiKey { roles, .. } => roles,
+            Principal::ApiKey { roles, .. } | Principal::Administrator { roles, .. } => roles,
             Principal::Platform { .. } => &[AdminRole::Owner],
             Principal::Anonymous
             | Principal::Identity { .. }
@@ -190,6 +223,7 @@ impl Actor {
         match &self.principal {
             Principal::Anonymous => ("anonymous", None),
             Principal::ApiKey { id, .. } => ("api_key", Some(id.to_string())),
+            Principal::Administrator { id, .. } => ("administrator", Some(id.to_string())),
             Principal::Platform { operator } => ("platform", Some(operator.clone())),
             Principal::Identity { id, .. } => ("identity", Some(id.to_string())),
             Principal::Connector { id } => ("crm_connector", Some(id.to_string())),

@@ -457,11 +457,6 @@ impl PlatformTx {
         })
     }
 
-    /// Notes a change to the catalogue (every platform table is part of it).
-    pub(crate) fn changes_catalogue(&self) {
-        self.changed.note(Guard::Catalogue);
-    }
-
     pub async fn commit(self) -> Result<()> {
         self.transaction.commit().await.map_err(Error::from)?;
         self.changed.publish(&self.freshness, None).await;

@@ -5,6 +5,7 @@
 //! and do their work in one transaction opened through a [`TenantScope`].
 
 pub mod actor;
+pub mod administrators;
 pub mod api_keys;
 pub mod applications;
 pub mod audit;

@@ -29,6 +29,7 @@ mod m20261207_000023_federation;
 mod m20261207_000024_scim;
 mod m20261207_000025_identity_transfer;
 mod m20261208_000026_account_deletions;
+mod m20261209_000027_administrators;
 mod sql;
 
 /// The name of the PostgreSQL role the server's queries run as. Migrations create it (NOLOGIN)
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000024_scim::Migration),
             Box::new(m20261207_000025_identity_transfer::Migration),
             Box::new(m20261208_000026_account_deletions::Migration),
+            Box::new(m20261209_000027_administrators::Migration),
         ]
     }
 }

@@ -1,11 +1,13 @@
 // What the browser tests share: Chromium (Debian's, driven by playwright-core) with the
 // DevTools Protocol's virtual authenticators, devices (browser profiles) that record the
-// WebAuthn and GraphQL requests their pages make, what the hosted pages show, and a CRM
-// webhook receiver.
+// WebAuthn and GraphQL requests their pages make, what the hosted pages show, a CRM
+// webhook receiver, and what the admin console's test needs (its session, its emailed links,
+// axe-core).
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
 import { it } from 'node:test';
 import { chromium } from 'playwright-core';
 
@@ -268,4 +270,78 @@ export async function webhookReceiver(secret) {
     refused,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// The admin console (web/console/, console.test.mjs)
+
+/** Waits until the console has drawn its screen (its first data loaded): `main[aria-busy=false]`. */
+export async function consoleReady(page) {
+  await page.locator('main[aria-busy="false"]').waitFor();
+}
+
+/**
+ * The console enrolment link in an email (an administrator's invitation or recovery), rebuilt
+ * on `origin` (the tests' `http://localhost:PORT`), or null when the message has none.
+ */
+export function consoleLinkIn(message, origin) {
+  const pattern = /\/console\/enrol#token=([A-Za-z0-9_-]+)/;
+  const token = pattern.exec(message.text ?? '')?.[1] ?? pattern.exec(message.html ?? '')?.[1];
+  return token ? `${origin}/console/enrol#token=${token}` : null;
+}
+
+/** The console session of a page's browser profile (`GET /console/api/session`): the JSON, or `{ status }`. */
+export function consoleSession(page) {
+  return page.evaluate(async () => {
+    const response = await fetch('/console/api/session', { credentials: 'same-origin', headers: { accept: 'application/json' } });
+    return response.ok ? response.json() : { status: response.status };
+  });
+}
+
+/**
+ * One GraphQL POST from a page, as the console sends it: the session cookie and, unless
+ * `csrf: false`, the session's CSRF token in `X-Latchkey-CSRF`; never an Authorization
+ * header. Answers `{ status, body }` (`body` null when the answer is not JSON).
+ */
+export function graphqlFromPage(page, endpoint, query, variables = {}, { csrf = true } = {}) {
+  return page.evaluate(
+    async ({ endpoint, query, variables, csrf }) => {
+      const headers = { 'content-type': 'application/json', accept: 'application/json' };
+      if (csrf) {
+        const session = await fetch('/console/api/session', { credentials: 'same-origin' });
+        if (session.ok) headers['x-latchkey-csrf'] = (await session.json()).csrfToken;
+      }
+      const response = await fetch(endpoint, { method: 'POST', credentials: 'same-origin', headers, body: JSON.stringify({ query, variables }) });
+      const text = await response.text();
+      let body = null;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = null;
+      }
+      return { status: response.status, body };
+    },
+    { endpoint, query, variables, csrf },
+  );
+}
+
+let axeSource = null;
+
+/**
+ * Runs axe-core (npm `axe-core`, a dev dependency of these tests) on the page and answers its
+ * violations of impact `serious` or `critical`, each as one line (rule, impact, elements). The
+ * script goes in through `page.evaluate`, which the pages' CSP does not apply to (a script tag
+ * would be refused).
+ */
+export async function axeViolations(page, { impacts = ['serious', 'critical'] } = {}) {
+  axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
+  const { violations } = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return violations
+    .filter((violation) => impacts.includes(violation.impact))
+    .map(
+      (violation) =>
+        `${violation.id} (${violation.impact}): ${violation.help}; ` +
+        violation.nodes.map((node) => `${node.target.join(' ')}: ${node.failureSummary.replace(/\s+/g, ' ')}`).join(' | '),
+    );
 }

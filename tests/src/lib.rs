@@ -4,6 +4,7 @@
 //! Every test works in tenants of its own, so tests never depend on each other's data.
 
 pub mod clock;
+pub mod console;
 pub mod crm;
 pub mod dns;
 pub mod fault_proxy;

@@ -87,6 +87,11 @@ impl Device {
         credential
     }
 
+    /// The ids of the credentials this device created.
+    pub fn credential_ids(&self) -> Vec<String> {
+        self.user_handles.keys().cloned().collect()
+    }
+
     /// Answers sign-in options as `navigator.credentials.get` would. For discoverable
     /// ceremonies (no `allowCredentials`), `known` names the credential the authenticator
     /// would pick. The software authenticator keeps no resident credentials, so the user

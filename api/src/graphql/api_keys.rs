@@ -8,31 +8,19 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use latchkey_core::{AdminRole as CoreRole, api_keys};
 
+/// A tenant-level administrative role, held by API keys and by administrators.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "CoreRole")]
 pub enum AdminRole {
+    /// Everything in the tenant, including owner keys and administrators.
     Owner,
+    /// Everything but the owner role and managing administrators.
     Admin,
+    /// Read-only.
     Viewer,
-}
-
-impl From<CoreRole> for AdminRole {
-    fn from(role: CoreRole) -> Self {
-        match role {
-            CoreRole::Owner => AdminRole::Owner,
-            CoreRole::Admin => AdminRole::Admin,
-            CoreRole::Viewer => AdminRole::Viewer,
-        }
-    }
-}
-
-impl From<AdminRole> for CoreRole {
-    fn from(role: AdminRole) -> Self {
-        match role {
-            AdminRole::Owner => CoreRole::Owner,
-            AdminRole::Admin => CoreRole::Admin,
-            AdminRole::Viewer => CoreRole::Viewer,
-        }
-    }
+    /// Support staff: identities (read and write), organizations and the audit log (read);
+    /// no settings, keys, connectors or secrets.
+    Support,
 }
 
 /// A tenant API key. The secret is shown once, by `createApiKey`, and never again.

@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod access_policies;
+pub mod administrators;
 pub mod api_keys;
 pub mod applications;
 pub mod audit;
@@ -62,13 +63,12 @@ where
         .limit_recursive_depth(32)
         .extension(cost::CostGuard)
         .limit_directives(limits.max_directives);
+    // Introspection off is decided per request (administrators and keys may introspect, see
+    // `http::graphql`); field suggestions are off for everyone.
     if limits.introspection {
         builder.finish()
     } else {
-        builder
-            .disable_introspection()
-            .disable_suggestions()
-            .finish()
+        builder.disable_suggestions().finish()
     }
 }
 

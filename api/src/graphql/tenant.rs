@@ -7,6 +7,7 @@
 //! GraphQL and one core call each.
 
 use super::access::{AccessMutation, AccessQuery};
+use super::administrators::{AdministratorMutation, AdministratorQuery};
 use super::api_keys::{ApiKeyMutation, ApiKeyQuery};
 use super::applications::{ApplicationMutation, ApplicationQuery};
 use super::audit::AuditQuery;
@@ -60,6 +61,7 @@ pub struct TenantQuery(
     IdentityProviderQuery,
     ScimTokenQuery,
     IdentityTransferQuery,
+    AdministratorQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.
@@ -89,4 +91,5 @@ pub struct TenantMutation(
     ScimTokenMutation,
     IdentityTransferMutation,
     DataRightsMutation,
+    AdministratorMutation,
 );

@@ -31,6 +31,8 @@ pub enum ViewerKind {
     ApiKey,
     /// An end user, with an access token.
     Identity,
+    /// An administrator signed in to the console.
+    Administrator,
 }
 
 /// Who is calling.
@@ -42,6 +44,7 @@ impl Viewer {
         match *request(ctx).1.actor.principal() {
             Principal::ApiKey { .. } => ViewerKind::ApiKey,
             Principal::Identity { .. } => ViewerKind::Identity,
+            Principal::Administrator { .. } => ViewerKind::Administrator,
             // Connectors act inside the server only; they never call the API.
             // SCIM tokens are refused on the GraphQL API before they get here.
             Principal::Anonymous

@@ -1,5 +1,10 @@
 //! Who is calling: the request id, the client (address and user agent), and the caller
-//! authenticated on the tenant API (API key or access token) or on the platform API.
+//! authenticated on the tenant API (API key, access token or console session) or on the
+//! platform API (platform token or a platform owner's console session).
+//!
+//! A console session counts only with its CSRF header (`X-Latchkey-CSRF`): without it the
+//! cookie is ignored, so a hosted page on the same origin, or a page of another site, calls
+//! as itself, never as the administrator whose browser it runs in.
 
 use super::AppState;
 use super::errors::HttpError;
@@ -10,6 +15,7 @@ use crate::graphql::types::code;
 use crate::state::Services;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest};
+use latchkey_core::administrators::{self, Presented};
 use latchkey_core::api_keys::{API_KEY_PREFIX, authenticate_api_key};
 use latchkey_core::sessions::{ClientInfo, authenticate_access_token};
 use latchkey_core::{Actor, TenantScope, oauth, quotas};
@@ -82,7 +88,18 @@ pub(super) async fn tenant_caller(
     let request_id = request_id(request);
     let issuer = oauth::issuer_url(&services.public_url, &scope);
     let actor = match bearer(request)? {
-        None => Actor::anonymous(request_id),
+        None => match ConsoleCredential::of(request, &services.public_url) {
+            Some(console) => {
+                administrators::authenticate_tenant(
+                    &services.db,
+                    &scope,
+                    console.presented(),
+                    request_id,
+                )
+                .await?
+            }
+            None => Actor::anonymous(request_id),
+        },
         Some(token) if token.starts_with(API_KEY_PREFIX) => {
             authenticate_api_key(&services.db, &scope, token, request_id).await?
         }
@@ -169,18 +186,80 @@ pub(crate) fn bearer(request: &HttpRequest) -> Result<Option<&str>, HttpError> {
     }
 }
 
+/// The console's session cookie: `__Host-` prefixed (Secure, path `/`, no domain) where the
+/// deployment is served over HTTPS; browsers refuse `Secure` cookies on plain HTTP.
+pub(crate) fn console_cookie_name(public_url: &str) -> &'static str {
+    if public_url.starts_with("https://") {
+        "__Host-latchkey-console"
+    } else {
+        "latchkey-console"
+    }
+}
+
+/// The header a console request carries its session's CSRF token in.
+const CSRF_HEADER: &str = "x-latchkey-csrf";
+
+/// A console session as a request presents it: the cookie, the CSRF header, the browser.
+pub(crate) struct ConsoleCredential {
+    token: String,
+    csrf_token: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl ConsoleCredential {
+    /// The request's console cookie with its CSRF header; `None` without either.
+    fn of(request: &HttpRequest, public_url: &str) -> Option<Self> {
+        let credential = Self::cookie(request, public_url)?;
+        credential.csrf_token.is_some().then_some(credential)
+    }
+
+    /// The request's console cookie, with the CSRF header if it has one.
+    pub(crate) fn cookie(request: &HttpRequest, public_url: &str) -> Option<Self> {
+        let cookie = request.cookie(console_cookie_name(public_url))?;
+        let header = |name| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Some(Self {
+            token: cookie.value().to_owned(),
+            csrf_token: header(CSRF_HEADER),
+            user_agent: header(header::USER_AGENT.as_str()),
+        })
+    }
+
+    pub(crate) fn presented(&self) -> Presented<'_> {
+        Presented {
+            token: &self.token,
+            csrf_token: self.csrf_token.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+        }
+    }
+}
+
 pub(super) async fn platform_caller(
     state: &AppState,
     request: &HttpRequest,
 ) -> Result<Arc<PlatformRequest>, HttpError> {
-    let token = bearer(request)?.ok_or_else(|| {
-        HttpError::new(
-            StatusCode::UNAUTHORIZED,
-            code::UNAUTHENTICATED,
-            "the platform API needs `Authorization: Bearer <platform token>`",
-        )
-    })?;
-    let scope = operators::authenticate(&state.services.db, token).await?;
+    let db = &state.services.db;
+    let scope = match (
+        bearer(request)?,
+        ConsoleCredential::of(request, &state.services.public_url),
+    ) {
+        (Some(token), _) => operators::authenticate(db, token).await?,
+        (None, Some(console)) => {
+            administrators::authenticate_platform(db, console.presented()).await?
+        }
+        (None, None) => {
+            return Err(HttpError::new(
+                StatusCode::UNAUTHORIZED,
+                code::UNAUTHENTICATED,
+                "the platform API needs `Authorization: Bearer <platform token>` (or a platform owner's console session)",
+            ));
+        }
+    };
     Ok(Arc::new(PlatformRequest::new(
         state.services.db.clone(),
         scope,

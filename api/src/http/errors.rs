@@ -15,6 +15,8 @@ pub struct HttpError {
     message: String,
     /// Seconds until a rate-limited caller may try again (`Retry-After`).
     retry_after: Option<u64>,
+    /// The input field a `BAD_USER_INPUT` is about, for forms to mark it.
+    field: Option<String>,
 }
 
 impl HttpError {
@@ -24,6 +26,7 @@ impl HttpError {
             code: code.to_owned(),
             message: message.into(),
             retry_after: None,
+            field: None,
         }
     }
 
@@ -53,6 +56,9 @@ impl actix_web::ResponseError for HttpError {
             response.insert_header((header::RETRY_AFTER, seconds));
             extensions["retryAfter"] = json!(seconds);
         }
+        if let Some(field) = &self.field {
+            extensions["field"] = json!(field);
+        }
         response.json(json!({
             "errors": [{ "message": self.message, "extensions": extensions }]
         }))
@@ -74,8 +80,13 @@ impl From<Error> for HttpError {
             async_graphql::Value::Number(n) => n.as_u64(),
             _ => None,
         });
+        let field = extension("field").and_then(|v| match v {
+            async_graphql::Value::String(s) => Some(s.clone()),
+            _ => None,
+        });
         Self {
             retry_after,
+            field,
             ..Self::new(status_for_code(&code), &code, error.message.clone())
         }
     }

@@ -1,7 +1,7 @@
 //! The GraphQL endpoints: `/t/{slug}/graphql`, `/graphql` (the tenant by host) and
 //! `/platform/graphql`. POST takes one operation or a bounded batch; GET takes a query (never a
-//! mutation); a GET without one answers where to send queries (no GraphiQL: the server serves
-//! no third-party script). Each operation is checked against the alias limit, run with
+//! mutation); a GET without one sends a browser to the console's explorer and tells other
+//! clients where to send queries (no GraphiQL: the server serves no third-party script). Each operation is checked against the alias limit, run with
 //! the caller attached, counted, and answered with the status of its first error.
 
 use super::AppState;
@@ -312,17 +312,32 @@ fn get_request(request: &HttpRequest) -> Result<Option<Request>, HttpError> {
     Ok(Some(parsed))
 }
 
-/// A GET without `query`. No GraphiQL: it loads scripts from a CDN, and no origin of this
-/// server serves a third-party script (the hosted pages keep sessions on these origins).
-fn no_query(endpoint: &str) -> HttpError {
-    HttpError::bad_input(
+/// A GET without `query`: a browser (it accepts HTML) goes to the console's explorer at
+/// `explorer`; other clients learn where to send queries. No GraphiQL: it loads scripts from
+/// a CDN, and no origin of this server serves a third-party script.
+fn no_query(
+    request: &HttpRequest,
+    endpoint: &str,
+    explorer: &str,
+) -> Result<HttpResponse, HttpError> {
+    let browser = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if browser {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, explorer))
+            .finish());
+    }
+    Err(HttpError::bad_input(
         StatusCode::BAD_REQUEST,
         format!(
             "no query: POST {{\"query\": …}} to {endpoint}, or GET {endpoint}?query=…; \
-             to explore the schema use the console's explorer or any GraphQL client \
-             (see docs/api.md)"
+             to explore the schema open {explorer} in a browser (the console's explorer) or \
+             use any GraphQL client (see docs/api.md)"
         ),
-    )
+    ))
 }
 
 fn observed<'a>(state: &'a AppState, api: &'static str) -> Observed<'a> {
@@ -349,7 +364,14 @@ async fn shared_caller(
 }
 
 /// One tenant operation with what its resolvers read: the services, the caller, the loaders.
+/// With introspection off, only callers with a tenant role (administrators, API keys) may
+/// introspect: the console's explorer works, an anonymous caller learns nothing.
 fn with_tenant_caller(request: Request, state: &AppState, caller: &Arc<RequestContext>) -> Request {
+    let request = if state.config.limits.introspection || !caller.actor.roles().is_empty() {
+        request
+    } else {
+        request.disable_introspection()
+    };
     request
         .data(Loaders::new(&state.services, caller))
         .data(state.services.clone())
@@ -384,7 +406,8 @@ async fn tenant_get(
 ) -> Result<HttpResponse, HttpError> {
     let caller = shared_caller(state, &request, resolved).await?;
     let Some(graphql_request) = get_request(&request)? else {
-        return Err(no_query(endpoint));
+        let explorer = format!("/console/t/{}/explorer", caller.scope.slug());
+        return no_query(&request, endpoint, &explorer);
     };
     Ok(execute(
         &state.tenant_schema,
@@ -457,7 +480,7 @@ pub(super) async fn platform_get(
     request: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
     let Some(graphql_request) = get_request(&request)? else {
-        return Err(no_query("/platform/graphql"));
+        return no_query(&request, "/platform/graphql", "/console/platform/explorer");
     };
     let caller = platform_caller(&state, &request).await?;
     Ok(execute(

@@ -3,11 +3,12 @@
 //! `{"errors":[{"message", "extensions":{"code"}}]}`.
 //!
 //! [`routes`] wires the endpoints of the other modules (`graphql`, `oidc`, `inbound`, `pages`,
-//! `health`); they share [`errors`], [`caller`] and [`body`], and none of them imports
+//! `console`, `health`); they share [`errors`], [`caller`] and [`body`], and none of them imports
 //! [`routes`]. `pages` serves the catalogs of [`page_catalogs`].
 
 pub mod body;
 pub mod caller;
+pub mod console;
 pub mod errors;
 pub mod graphql;
 pub mod health;

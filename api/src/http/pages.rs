@@ -77,7 +77,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/t/{slug}/jwks.json", web::get().to(jwks));
 }
 
-fn page(body: &'static str) -> HttpResponse {
+pub(super) fn page(body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
@@ -133,7 +133,7 @@ async fn asset(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpEr
 }
 
 /// A file embedded in the binary; revalidated on every use, so a new release shows at once.
-fn embedded(content_type: &'static str, body: &'static str) -> HttpResponse {
+pub(super) fn embedded(content_type: &'static str, body: &'static str) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(content_type)
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))

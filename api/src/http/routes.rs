@@ -2,7 +2,7 @@
 //! path.
 
 use super::errors::HttpError;
-use super::{graphql, health, inbound, oidc, pages, scim, transfer};
+use super::{console, graphql, health, inbound, oidc, pages, scim, transfer};
 use crate::graphql::types::code;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -29,6 +29,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .configure(scim::routes)
         .configure(transfer::routes)
         .configure(pages::routes)
+        .configure(console::routes)
         .default_service(web::to(not_found));
 }
 

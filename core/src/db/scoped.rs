@@ -126,8 +126,12 @@ pub trait TenantOwned: EntityTrait {
 }
 
 /// A table of the platform, read before any tenant is known (the tenant catalogue, custom
-/// domains, platform credentials).
-pub trait PlatformTable: EntityTrait {}
+/// domains, platform credentials, the deployment's administrators).
+pub trait PlatformTable: EntityTrait {
+    /// What a change to its rows makes stale in the replicas' caches: tenant resolution,
+    /// unless the table says otherwise.
+    const GUARD: Guard = Guard::Catalogue;
+}
 
 /// A work queue that background workers claim from across tenants.
 pub trait QueueTable: TenantOwned {}
@@ -407,8 +411,13 @@ impl PlatformTx {
     }
 
     pub fn update_many<E: PlatformTable>(&self) -> Query<'_, UpdateMany<E>> {
-        self.changes_catalogue();
+        self.changed.note(E::GUARD);
         bound(&self.transaction, E::update_many())
+    }
+
+    pub fn delete_many<E: PlatformTable>(&self) -> Query<'_, DeleteMany<E>> {
+        self.changed.note(E::GUARD);
+        bound(&self.transaction, E::delete_many())
     }
 
     pub async fn insert<A>(&self, model: A) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
@@ -426,7 +435,7 @@ impl PlatformTx {
         A::Entity: PlatformTable,
         <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
     {
-        self.changes_catalogue();
+        self.changed.note(<A::Entity as PlatformTable>::GUARD);
         model.update(&self.transaction).await
     }
 }

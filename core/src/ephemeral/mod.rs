@@ -53,13 +53,19 @@ pub async fn rate_limit(
     Ok(())
 }
 
-/// A key in the ephemeral store, always bound to a tenant.
+/// A key in the ephemeral store, bound to a tenant (or to the console, whose administrators
+/// belong to no tenant).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct StoreKey(String);
 
 impl StoreKey {
     pub fn tenant(scope: &TenantScope, kind: &str, id: &str) -> Self {
         Self(format!("lk:{{{}}}:{kind}:{id}", scope.tenant_id()))
+    }
+
+    /// A key of the console's own state (its ceremonies and rate limits).
+    pub fn console(kind: &str, id: &str) -> Self {
+        Self(format!("lk:{{console}}:{kind}:{id}"))
     }
 
     pub fn as_str(&self) -> &str {

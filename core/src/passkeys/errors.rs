@@ -3,7 +3,7 @@
 use webauthn_rs::prelude::WebauthnError;
 
 /// A client-facing explanation of a rejected WebAuthn response.
-pub(super) fn explain(error: &WebauthnError) -> String {
+pub(crate) fn explain(error: &WebauthnError) -> String {
     match error {
         WebauthnError::InvalidRPOrigin => "the page's origin is not allowed for this tenant".into(),
         WebauthnError::InvalidRPIDHash => "the passkey was made for another relying party (RP id)".into(),

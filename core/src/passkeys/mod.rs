@@ -22,6 +22,7 @@ mod rows;
 mod sign_in;
 
 pub use ceremony::{BegunCeremony, Ceremonies, CeremonyOutcome};
+pub(crate) use errors::explain;
 pub use manage::{Passkey, count_passkeys, list_passkeys, rename_passkey, revoke_passkey};
 pub use portable::PortablePasskey;
 pub(crate) use portable::{import_in, portable_of_in};

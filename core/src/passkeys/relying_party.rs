@@ -43,7 +43,7 @@ impl RelyingParty {
         }
     }
 
-    pub(super) fn webauthn(&self) -> Result<Webauthn> {
+    pub(crate) fn webauthn(&self) -> Result<Webauthn> {
         let origins = self
             .origins
             .iter()

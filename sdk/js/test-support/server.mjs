@@ -25,7 +25,9 @@ export const LATCHKEY_BIN = process.env.LATCHKEY_BIN
  * URL, `http://localhost:PORT`: the origin WebAuthn accepts, since browsers allow it over
  * plain HTTP only on localhost), `apiUrl` (the same server at `http://127.0.0.1:PORT`, for
  * calls from Node.js, which need not resolve localhost), the platform token, the demo
- * tenant's owner API key, `mailbox` (its outgoing mail, see mailbox.mjs), `stderr()` and
+ * tenant's owner API key, `consoleLink` (the first owner's one-time enrolment link into the
+ * admin console, on `url`; null when the banner has none), `mailbox` (its outgoing mail, see
+ * mailbox.mjs), `stderr()` and
  * `stop()`. `env` adds settings of the test's own (such as
  * `LATCHKEY_CRM_ALLOW_PRIVATE_NETWORKS` for a webhook receiver on loopback).
  */
@@ -71,7 +73,10 @@ export async function startServer({ env: settings = {} } = {}) {
       if (!port || !platformToken || !apiKey) {
         return fail(new Error('the banner lacks the address, the platform token or the demo API key'));
       }
-      resolve({ port, platformToken, apiKey });
+      // The first owner's one-time console enrolment link (printed by a server with the admin
+      // console): only its token is kept, the link is rebuilt on `url` below.
+      const consoleToken = /\/console\/enrol#token=(lke_[A-Za-z0-9_-]+)/.exec(stdout)?.[1] ?? null;
+      resolve({ port, platformToken, apiKey, consoleToken });
     });
   });
 
@@ -91,6 +96,7 @@ export async function startServer({ env: settings = {} } = {}) {
     apiUrl: `http://127.0.0.1:${banner.port}`,
     platformToken: banner.platformToken,
     apiKey: banner.apiKey,
+    consoleLink: banner.consoleToken ? `http://localhost:${banner.port}/console/enrol#token=${banner.consoleToken}` : null,
     mailbox: new Mailbox(path.join(dataDir, 'mailbox.txt')),
     stderr: () => stderr,
     stop,
