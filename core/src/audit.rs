@@ -95,7 +95,7 @@ pub(crate) async fn record(
         target_id: Set(target.as_ref().map(|t| t.id.to_owned())),
         request_id: Set(actor.request_id().map(str::to_owned)),
         data: Set(data),
-        occurred_at: Set(Utc::now()),
+        occurred_at: Set(tx.now()),
     })
     .await?;
     Ok(())
@@ -263,7 +263,7 @@ pub(crate) async fn record_erasure(
         target_id: Set(Some(pseudonym.to_owned())),
         request_id: Set(actor.and_then(Actor::request_id).map(str::to_owned)),
         data: Set(data),
-        occurred_at: Set(Utc::now()),
+        occurred_at: Set(tx.now()),
     })
     .await?;
     Ok(())
@@ -292,4 +292,27 @@ pub(crate) async fn prune_in(tx: &TenantTx, cutoff: DateTime<Utc>, batch: u64) -
         .exec()
         .await?
         .rows_affected)
+}
+
+/// How many entries of any of `actions` were recorded per UTC day since `since`:
+/// `(day, count)`.
+pub(crate) async fn daily_counts_in(
+    tx: &TenantTx,
+    actions: &[&str],
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::Expr;
+    let day = crate::db::utc_day(tx.backend(), "occurred_at");
+    Ok(tx
+        .find::<row::Entity>()
+        .select_only()
+        .column_as(day.clone(), "day")
+        .column_as(Expr::cust("COUNT(*)"), "count")
+        .filter(row::Column::Action.is_in(actions.iter().copied()))
+        .filter(row::Column::OccurredAt.gte(since))
+        .group_by(day)
+        .into_tuple()
+        .all()
+        .await?)
 }

@@ -4,6 +4,7 @@
 //! No HTTP and no GraphQL live here. Services check permissions themselves (deny by default)
 //! and do their work in one transaction opened through a [`TenantScope`].
 
+pub mod activity;
 pub mod actor;
 pub mod administrators;
 pub mod api_keys;

@@ -329,3 +329,38 @@ pub(crate) async fn erase_sessions_in(tx: &TenantTx, identity_id: Uuid) -> Resul
         .await?;
     Ok(())
 }
+
+/// How many sessions of the tenant are live at `now` (neither revoked nor expired), browser
+/// and application sessions alike.
+pub(crate) async fn live_sessions_in(tx: &TenantTx, now: DateTime<Utc>) -> Result<u64> {
+    Ok(tx
+        .find::<session_row::Entity>()
+        .filter(session_row::Column::RevokedAt.is_null())
+        .filter(session_row::Column::ExpiresAt.gt(now))
+        .count()
+        .await?)
+}
+
+/// How many sign-ins started a session per UTC day since `since`, by method: the sessions
+/// without a parent (an application's session hangs from the browser session it signed in
+/// with, and is no sign-in of its own). `(day, method, count)`.
+pub(crate) async fn sign_ins_per_day_in(
+    tx: &TenantTx,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, String, i64)>> {
+    use sea_orm::QuerySelect;
+    let day = crate::db::utc_day(tx.backend(), "created_at");
+    Ok(tx
+        .find::<session_row::Entity>()
+        .select_only()
+        .column_as(day.clone(), "day")
+        .column(session_row::Column::AuthMethod)
+        .column_as(Expr::cust("COUNT(*)"), "count")
+        .filter(session_row::Column::ParentSessionId.is_null())
+        .filter(session_row::Column::CreatedAt.gte(since))
+        .group_by(day)
+        .group_by(session_row::Column::AuthMethod)
+        .into_tuple()
+        .all()
+        .await?)
+}

@@ -4,17 +4,32 @@
 // `#view`, so the answers of a screen left behind land nowhere.
 //
 // Routes: /console (→ the last tenant chosen), /console/enrol#token=…, /console/t/<slug>
-// (overview), /console/t/<slug>/overview, …/identities, …/identities/<id>,
-// …/administrators, …/explorer, /console/platform/explorer.
+// (overview), /console/t/<slug>/overview, …/identities, …/identities/<id>, …/organizations,
+// …/organizations/<id>, …/applications, …/applications/<id>, …/connectors,
+// …/connectors/<id>, …/audit, …/access, …/directory, …/settings, …/api-keys,
+// …/administrators, …/explorer; /console/platform (→ tenants), /console/platform/tenants,
+// /console/platform/tenants/<slug>, /console/platform/explorer.
 
+import { renderAccess } from './access.js';
 import { onSessionEnded } from './api.js';
 import { renderAdministrators } from './administrators.js';
+import { renderApiKeys } from './apikeys.js';
+import { renderApplication } from './application.js';
+import { renderApplications } from './applications.js';
+import { renderAudit } from './audit.js';
+import { renderConnector } from './connector.js';
+import { renderConnectors } from './connectors.js';
+import { renderDirectory } from './directory.js';
 import { renderEnrol } from './enrol.js';
 import { renderExplorer } from './explorer.js';
 import { renderIdentities } from './identities.js';
 import { renderIdentity } from './identity.js';
+import { renderOrganization } from './organization.js';
+import { renderOrganizations } from './organizations.js';
 import { renderOverview } from './overview.js';
+import { renderPlatformTenant, renderPlatformTenants } from './platform.js';
 import { currentSession, forgetSession, loadSession, roleOn, signOut } from './session.js';
+import { renderSettings } from './settings.js';
 import { renderSignIn } from './signin.js';
 import { h, replace, showError, showStatus } from './ui.js';
 
@@ -24,25 +39,64 @@ const ROUTES = [
   { pattern: /^\/console\/?$/, name: 'home' },
   { pattern: /^\/console\/enrol\/?$/, name: 'enrol' },
   { pattern: /^\/console\/platform\/explorer\/?$/, name: 'platform-explorer' },
+  { pattern: /^\/console\/platform(?:\/tenants)?\/?$/, name: 'platform-tenants' },
+  { pattern: /^\/console\/platform\/tenants\/([^/]+)\/?$/, name: 'platform-tenant' },
   { pattern: /^\/console\/t\/([^/]+)(?:\/overview)?\/?$/, name: 'overview' },
   { pattern: /^\/console\/t\/([^/]+)\/identities\/?$/, name: 'identities' },
   { pattern: /^\/console\/t\/([^/]+)\/identities\/([^/]+)\/?$/, name: 'identity' },
+  { pattern: /^\/console\/t\/([^/]+)\/organizations\/?$/, name: 'organizations' },
+  { pattern: /^\/console\/t\/([^/]+)\/organizations\/([^/]+)\/?$/, name: 'organization' },
+  { pattern: /^\/console\/t\/([^/]+)\/applications\/?$/, name: 'applications' },
+  { pattern: /^\/console\/t\/([^/]+)\/applications\/([^/]+)\/?$/, name: 'application' },
+  { pattern: /^\/console\/t\/([^/]+)\/connectors\/?$/, name: 'connectors' },
+  { pattern: /^\/console\/t\/([^/]+)\/connectors\/([^/]+)\/?$/, name: 'connector' },
+  { pattern: /^\/console\/t\/([^/]+)\/audit\/?$/, name: 'audit' },
+  { pattern: /^\/console\/t\/([^/]+)\/access\/?$/, name: 'access' },
+  { pattern: /^\/console\/t\/([^/]+)\/directory\/?$/, name: 'directory' },
+  { pattern: /^\/console\/t\/([^/]+)\/settings\/?$/, name: 'settings' },
+  { pattern: /^\/console\/t\/([^/]+)\/api-keys\/?$/, name: 'api-keys' },
   { pattern: /^\/console\/t\/([^/]+)\/administrators\/?$/, name: 'administrators' },
   { pattern: /^\/console\/t\/([^/]+)\/explorer\/?$/, name: 'explorer' },
 ];
 
-/** The tenant areas in the nav: route name, path segment, label. */
+/**
+ * The tenant areas in the nav: route name, path segment, label, the screens under it (for
+ * `aria-current`), and the roles it is not shown to (support staff see no settings or keys).
+ */
 const AREAS = [
   { name: 'overview', segment: 'overview', label: 'Overview' },
-  { name: 'identities', segment: 'identities', label: 'Identities' },
+  { name: 'identities', segment: 'identities', label: 'Identities', under: ['identity'] },
+  { name: 'organizations', segment: 'organizations', label: 'Organizations', under: ['organization'] },
+  { name: 'applications', segment: 'applications', label: 'Applications', under: ['application'] },
+  { name: 'connectors', segment: 'connectors', label: 'CRM', under: ['connector'] },
+  { name: 'audit', segment: 'audit', label: 'Audit log' },
+  { name: 'access', segment: 'access', label: 'Access' },
+  { name: 'directory', segment: 'directory', label: 'Directory' },
+  { name: 'settings', segment: 'settings', label: 'Settings', under: ['api-keys'], hiddenFor: ['SUPPORT'] },
   { name: 'administrators', segment: 'administrators', label: 'Administrators' },
   { name: 'explorer', segment: 'explorer', label: 'Explorer' },
 ];
+
+/** The area a screen belongs to (an identity → Identities, API keys → Settings). */
+function areaOf(name) {
+  return AREAS.find((item) => item.name === name || item.under?.includes(name));
+}
 
 const SCREENS = {
   overview: renderOverview,
   identities: renderIdentities,
   identity: renderIdentity,
+  organizations: renderOrganizations,
+  organization: renderOrganization,
+  applications: renderApplications,
+  application: renderApplication,
+  connectors: renderConnectors,
+  connector: renderConnector,
+  audit: renderAudit,
+  access: renderAccess,
+  directory: renderDirectory,
+  settings: renderSettings,
+  'api-keys': renderApiKeys,
   administrators: renderAdministrators,
   explorer: renderExplorer,
 };
@@ -87,7 +141,7 @@ function homePath(session, preferredSlug) {
   const preferred = session.tenants.find((tenant) => tenant.slug === preferredSlug);
   const tenant = preferred ?? rememberedTenant(session);
   if (tenant) return `/console/t/${encodeURIComponent(tenant.slug)}/overview`;
-  if (session.platformRole) return '/console/platform/explorer';
+  if (session.platformRole) return '/console/platform/tenants';
   return '/console/t/';
 }
 
@@ -127,14 +181,18 @@ function drawShell(session, { slug, area }) {
   const items = [];
   const tenantSlug = slug && roleOn(slug) ? slug : chosen?.slug;
   if (tenantSlug) {
+    const tenantRole = roleOn(tenantSlug);
     for (const item of AREAS) {
-      const current = area === item.name || (item.name === 'identities' && area === 'identity');
+      if (item.hiddenFor?.includes(tenantRole)) continue;
+      const current = areaOf(area) === item;
       items.push(
         h('li', {}, h('a', { href: `/console/t/${encodeURIComponent(tenantSlug)}/${item.segment}`, 'aria-current': current && slug === tenantSlug ? 'page' : null }, item.label)),
       );
     }
   }
   if (session.platformRole) {
+    const tenantsCurrent = area === 'platform-tenants' || area === 'platform-tenant';
+    items.push(h('li', { className: 'nav-platform' }, h('a', { href: '/console/platform/tenants', 'aria-current': tenantsCurrent ? 'page' : null }, 'Platform')));
     items.push(h('li', {}, h('a', { href: '/console/platform/explorer', 'aria-current': area === 'platform-explorer' ? 'page' : null }, 'Platform explorer')));
   }
   replace(navList, items);
@@ -146,7 +204,7 @@ picker.addEventListener('change', () => {
   if (!slug) return;
   rememberTenant(slug);
   const { name } = match(location.pathname);
-  const area = AREAS.find((item) => item.name === (name === 'identity' ? 'identities' : name));
+  const area = areaOf(name);
   navigate(`/console/t/${encodeURIComponent(slug)}/${area?.segment ?? 'overview'}`);
 });
 
@@ -294,6 +352,16 @@ async function render({ keepStatus = false, focus = false } = {}) {
       }
       setTitle('Platform explorer');
       await renderExplorer(container, { ...context, slug: null, role: session.platformRole, tenant: null });
+      return;
+    }
+    if (name === 'platform-tenants' || name === 'platform-tenant') {
+      drawShell(session, { area: name });
+      if (!session.platformRole) {
+        renderNotFound(container);
+        return;
+      }
+      const screen = name === 'platform-tenants' ? renderPlatformTenants : renderPlatformTenant;
+      await screen(container, { ...context, params, role: session.platformRole });
       return;
     }
     if (name === 'not-found' || !SCREENS[name]) {

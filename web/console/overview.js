@@ -21,7 +21,7 @@ const DELIVERIES = `query DeliveryCounts {
   dead: crmSyncEvents(first: 1, filter: { status: DEAD }) { totalCount }
 }`;
 
-/** How the methods of `identity.sign_in` are named for people; others show as they come. */
+/** How sign-in methods are named for people; others show as they come. */
 const METHOD_NAMES = {
   passkey: 'Passkey',
   password: 'Password',
@@ -201,24 +201,21 @@ export async function renderOverview(container, { slug, tenant, role, setTitle, 
 
   const [activityResult, deliveryResult] = await Promise.allSettled([graphql(endpoint, ACTIVITY, { days }), graphql(endpoint, DELIVERIES)]);
 
-  const auditSource = (action) => ['From the audit log’s ', h('code', {}, action), ' entries'];
   if (activityResult.status === 'fulfilled') {
     const { days: perDay, activeSessions } = activityResult.value.tenantActivity;
     const sum = (pick) => perDay.reduce((total, day) => total + pick(day), 0);
     list.append(
-      figure('figure-sign-ins', `Sign-ins, ${days} days`, number(sum(totalOf)), [...auditSource('identity.sign_in'), ' (', h('code', {}, 'tenantActivity'), ').']),
-      figure('figure-failed', `Failed sign-ins, ${days} days`, number(sum((day) => day.failedSignIns)), ['From the audit log’s refused sign-ins (', h('code', {}, 'tenantActivity'), ').']),
+      figure('figure-sign-ins', `Sign-ins, ${days} days`, number(sum(totalOf)), ['From the sessions the sign-ins started, by their method (', h('code', {}, 'tenantActivity'), ').']),
+      figure('figure-failed', `Failed sign-ins, ${days} days`, number(sum((day) => day.failedSignIns)), ['From the audit log’s ', h('code', {}, 'passkey.sign_in_rejected'), ', ', h('code', {}, 'password.sign_in_rejected'), ' and ', h('code', {}, 'federation.refused'), ' entries (', h('code', {}, 'tenantActivity'), ').']),
       figure('figure-new-identities', `New identities, ${days} days`, number(sum((day) => day.newIdentities)), ['Identities created per day (', h('code', {}, 'tenantActivity'), ').']),
-      figure('figure-active-sessions', 'Active sessions', number(activeSessions), ['End-user sessions neither expired nor revoked (', h('code', {}, 'tenantActivity.activeSessions'), ').']),
+      figure('figure-active-sessions', 'Active sessions', number(activeSessions), ['Sessions neither expired nor revoked, browser and application sessions (', h('code', {}, 'tenantActivity.activeSessions'), ').']),
     );
     const methods = methodsOf(perDay);
     activity.fill(
       h(
         'p',
         { className: 'source' },
-        'Sign-ins by method come from the audit log’s ',
-        h('code', {}, 'identity.sign_in'),
-        ' entries (their method); failed sign-ins from its refused sign-ins; new identities from the identities created that day. Days are UTC; today is included. From ',
+        'Sign-ins by method come from the sessions they started (an application’s session hangs from its browser session and is not counted again); failed sign-ins from the audit log’s refusals (passkey, password, federated); new identities from the identities created that day. Days are UTC; today is included. From ',
         h('code', {}, `tenantActivity(days: ${days})`),
         '.',
       ),

@@ -44,7 +44,7 @@ export function renderSchemaBrowser(container, endpoint) {
   let schema = null;
   const filter = h('input', { id: 'schema-filter', type: 'search', autocomplete: 'off', spellcheck: 'false', 'aria-controls': 'schema-types' });
   const typeList = h('ul', { id: 'schema-types', className: 'type-list', 'aria-label': 'Types' });
-  const detail = h('div', { id: 'schema-type', className: 'type-detail' });
+  const detail = h('div', { id: 'schema-type', className: 'type-detail', role: 'region', 'aria-label': 'Chosen type', tabindex: '0' });
   const reloadButton = h('button', { id: 'schema-reload', type: 'button', className: 'button button-small' }, 'Reload schema');
   const body = h('div', { className: 'schema-body' }, loading('Loading the schema…'));
 

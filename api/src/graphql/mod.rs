@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod access_policies;
+pub mod activity;
 pub mod administrators;
 pub mod api_keys;
 pub mod applications;

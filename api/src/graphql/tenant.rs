@@ -7,6 +7,7 @@
 //! GraphQL and one core call each.
 
 use super::access::{AccessMutation, AccessQuery};
+use super::activity::ActivityQuery;
 use super::administrators::{AdministratorMutation, AdministratorQuery};
 use super::api_keys::{ApiKeyMutation, ApiKeyQuery};
 use super::applications::{ApplicationMutation, ApplicationQuery};
@@ -62,6 +63,7 @@ pub struct TenantQuery(
     ScimTokenQuery,
     IdentityTransferQuery,
     AdministratorQuery,
+    ActivityQuery,
 );
 
 /// The tenant API's mutations: administration and the end user's account.

@@ -20,12 +20,34 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 const INDEX: &str = include_str!("../../../web/console/index.html");
-const ASSETS: [(&str, &str); 14] = [
+const ASSETS: [(&str, &str); 28] = [
+    ("access.js", include_str!("../../../web/console/access.js")),
     (
         "administrators.js",
         include_str!("../../../web/console/administrators.js"),
     ),
     ("api.js", include_str!("../../../web/console/api.js")),
+    (
+        "apikeys.js",
+        include_str!("../../../web/console/apikeys.js"),
+    ),
+    (
+        "application.js",
+        include_str!("../../../web/console/application.js"),
+    ),
+    (
+        "applications.js",
+        include_str!("../../../web/console/applications.js"),
+    ),
+    ("audit.js", include_str!("../../../web/console/audit.js")),
+    (
+        "connector.js",
+        include_str!("../../../web/console/connector.js"),
+    ),
+    (
+        "connectors.js",
+        include_str!("../../../web/console/connectors.js"),
+    ),
     (
         "console.css",
         include_str!("../../../web/console/console.css"),
@@ -33,6 +55,10 @@ const ASSETS: [(&str, &str); 14] = [
     (
         "console.js",
         include_str!("../../../web/console/console.js"),
+    ),
+    (
+        "directory.js",
+        include_str!("../../../web/console/directory.js"),
     ),
     ("enrol.js", include_str!("../../../web/console/enrol.js")),
     (
@@ -48,16 +74,37 @@ const ASSETS: [(&str, &str); 14] = [
         include_str!("../../../web/console/identity.js"),
     ),
     (
+        "organization.js",
+        include_str!("../../../web/console/organization.js"),
+    ),
+    (
+        "organizations.js",
+        include_str!("../../../web/console/organizations.js"),
+    ),
+    (
         "overview.js",
         include_str!("../../../web/console/overview.js"),
     ),
+    (
+        "platform.js",
+        include_str!("../../../web/console/platform.js"),
+    ),
     ("roles.js", include_str!("../../../web/console/roles.js")),
     ("schema.js", include_str!("../../../web/console/schema.js")),
+    ("secret.js", include_str!("../../../web/console/secret.js")),
     (
         "session.js",
         include_str!("../../../web/console/session.js"),
     ),
+    (
+        "settings.js",
+        include_str!("../../../web/console/settings.js"),
+    ),
     ("signin.js", include_str!("../../../web/console/signin.js")),
+    (
+        "snippets.js",
+        include_str!("../../../web/console/snippets.js"),
+    ),
     ("ui.js", include_str!("../../../web/console/ui.js")),
 ];
 /// The largest body a console endpoint reads (a WebAuthn response is a few kilobytes).

@@ -115,6 +115,18 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+/// The UTC calendar day (`YYYY-MM-DD`) of the timestamp column `column`, in the SQL of
+/// `backend`, for counts per day. `column` is a name written in the code, never input.
+pub fn utc_day(backend: DbBackend, column: &'static str) -> SimpleExpr {
+    match backend {
+        DbBackend::Postgres => Expr::cust(format!(
+            "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+        )),
+        // SQLite keeps timestamps as UTC text that starts with the date.
+        _ => Expr::cust(format!("substr({column}, 1, 10)")),
+    }
+}
+
 /// A table whose rows belong to one tenant. Implemented with [`tenant_owned!`](crate::tenant_owned).
 pub trait TenantOwned: EntityTrait {
     /// What a change to its rows makes stale in the replicas' caches: a transaction that

@@ -349,7 +349,7 @@ pub(crate) async fn insert_in(tx: &TenantTx, id: Uuid, input: NewIdentity) -> Re
             id,
             &identity,
             IdentityStatus::Active,
-            Utc::now(),
+            tx.now(),
         ))
         .await
         .map_err(map_write_error)?;
@@ -439,6 +439,24 @@ pub(crate) async fn status_of(tx: &TenantTx, id: Uuid) -> Result<Option<Identity
         Err(Error::NotFound) => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// How many identities were created per UTC day since `since`: `(day, count)`.
+pub(crate) async fn created_per_day_in(
+    tx: &TenantTx,
+    since: DateTime<Utc>,
+) -> Result<Vec<(String, i64)>> {
+    let day = crate::db::utc_day(tx.backend(), "created_at");
+    Ok(tx
+        .find::<row::Entity>()
+        .select_only()
+        .column_as(day.clone(), "day")
+        .column_as(Expr::cust("COUNT(*)"), "count")
+        .filter(row::Column::CreatedAt.gte(since))
+        .group_by(day)
+        .into_tuple()
+        .all()
+        .await?)
 }
 
 /// The live (not deleted) identity with this normalised email, if any.

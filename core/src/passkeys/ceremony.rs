@@ -130,7 +130,7 @@ impl Ceremonies<'_> {
         Ok(tokens)
     }
 
-    pub(super) async fn audit_failure(
+    pub(crate) async fn audit_failure(
         &self,
         action: &str,
         reason: &str,

@@ -178,8 +178,15 @@ pub async fn sign_in_with_password(
     tx.commit().await?;
     let normalized = policy::normalize(password);
     let checked = hashing::verify(password.to_owned(), normalized.clone(), stored).await?;
+    let known = identity.as_ref().map(|identity| identity.id);
     let Some(identity) = identity.filter(|_| checked.matches) else {
         throttle.failed().await?;
+        c.audit_failure(
+            "password.sign_in_rejected",
+            "wrong address or password",
+            known,
+        )
+        .await;
         return Err(wrong_password());
     };
     throttle.succeeded().await?;
