@@ -616,3 +616,111 @@ async fn a_platform_owner_invited_from_the_command_line_runs_the_platform_api() 
     assert_eq!(listed.data()["administrators"][0]["email"], email.as_str());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn administrators_introspect_where_anonymous_callers_cannot_and_browsers_get_the_explorer() {
+    let mut settings = test_settings();
+    settings.graphql_introspection = Some(false);
+    let app = TestApp::start_with(settings).await;
+    let tenant = app.create_tenant("explorer").await;
+    let path = format!("/t/{}/graphql", tenant.slug);
+    let owner = app
+        .invited_administrator(&tenant, &address("owner"), "OWNER")
+        .await;
+    const INTROSPECT: &str = "{ __schema { queryType { name } } }";
+
+    // Refused introspection answers nothing (`__schema` is null), as async-graphql does.
+    let anonymous = app.graphql(&path, None, INTROSPECT, json!({})).await;
+    assert!(
+        anonymous.body["data"]["__schema"].is_null(),
+        "{}",
+        anonymous.body
+    );
+    let (_, _, person) = app.sign_up(&tenant, &address("person")).await;
+    let end_user = app
+        .graphql(&path, Some(&person.access_token), INTROSPECT, json!({}))
+        .await;
+    assert!(
+        end_user.body["data"]["__schema"].is_null(),
+        "{}",
+        end_user.body
+    );
+    for answer in [
+        app.as_administrator(&owner, &path, INTROSPECT, json!({}))
+            .await,
+        app.tenant(&tenant, INTROSPECT, json!({})).await,
+    ] {
+        assert!(answer.data()["__schema"]["queryType"]["name"].is_string());
+    }
+
+    // Where GraphiQL used to be, a browser is sent to the explorer; other clients are told.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for (endpoint, explorer) in [
+        (path.clone(), format!("/console/t/{}/explorer", tenant.slug)),
+        (
+            "/platform/graphql".to_owned(),
+            "/console/platform/explorer".to_owned(),
+        ),
+    ] {
+        let browser = client
+            .get(format!("{}{endpoint}", app.url))
+            .header("accept", "text/html,application/xhtml+xml")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(browser.status(), StatusCode::SEE_OTHER);
+        assert_eq!(browser.headers()["location"], explorer.as_str());
+    }
+    let tool = client
+        .get(format!("{}{path}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tool.status(), StatusCode::BAD_REQUEST);
+
+    // The console: its page under the strict CSP, its assets, nothing else.
+    let page = client
+        .get(format!("{}/console/t/x/identities", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    let script = client
+        .get(format!("{}/console/assets/console.js", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(script.status(), StatusCode::OK);
+    assert!(
+        script.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    // A browser holding the file revalidates it without downloading it again.
+    let tag = script.headers()["etag"].clone();
+    let again = client
+        .get(format!("{}/console/assets/console.js", app.url))
+        .header("if-none-match", tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    for missing in ["/console/assets/nope.js", "/console/api/nope"] {
+        let answer = client
+            .get(format!("{}{missing}", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+    app.stop().await;
+}

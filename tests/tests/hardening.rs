@@ -45,6 +45,8 @@ async fn no_served_html_loads_a_third_party_script_and_get_queries_still_work() 
         "/platform/graphql".to_owned(),
         format!("/t/{}/oauth2/authorize", tenant.slug),
         format!("/t/{}/oauth2/logout", tenant.slug),
+        "/console".to_owned(),
+        "/console/enrol".to_owned(),
     ];
     for path in &pages {
         let response = app

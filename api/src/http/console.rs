@@ -146,7 +146,7 @@ async fn app(route: Option<web::Path<String>>) -> Result<HttpResponse, HttpError
     Ok(page(INDEX))
 }
 
-async fn asset(name: web::Path<String>) -> Result<HttpResponse, HttpError> {
+async fn asset(request: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, HttpError> {
     let (_, body) = ASSETS
         .iter()
         .find(|(file, _)| *file == name.as_str())
@@ -156,7 +156,7 @@ async fn asset(name: web::Path<String>) -> Result<HttpResponse, HttpError> {
         Some("html") => "text/html; charset=utf-8",
         _ => "text/javascript; charset=utf-8",
     };
-    Ok(embedded(content_type, body))
+    Ok(embedded(&request, content_type, body))
 }
 
 fn console<'a>(

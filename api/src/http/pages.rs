@@ -123,32 +123,59 @@ async fn account_page(
     Ok(page(ACCOUNT))
 }
 
-async fn asset(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpError> {
+async fn asset(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, HttpError> {
     let (_, name) = path.into_inner();
     let (_, content_type, body) = ASSETS
         .iter()
         .find(|(file, _, _)| *file == name)
         .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, code::NOT_FOUND, "no such asset"))?;
-    Ok(embedded(content_type, body))
+    Ok(embedded(&request, content_type, body))
 }
 
-/// A file embedded in the binary; revalidated on every use, so a new release shows at once.
-pub(super) fn embedded(content_type: &'static str, body: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
+/// A file embedded in the binary, revalidated on every use so a new release shows at once: its
+/// `ETag` is a hash of its bytes, and a browser that holds them gets 304 without them.
+pub(super) fn embedded(
+    request: &HttpRequest,
+    content_type: &'static str,
+    body: &'static str,
+) -> HttpResponse {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    body.hash(&mut hasher);
+    let tag = format!("\"{:016x}\"", hasher.finish());
+    let held = request
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|held| held.trim() == tag));
+    let mut response = match held {
+        true => HttpResponse::NotModified(),
+        false => HttpResponse::Ok(),
+    };
+    response
+        .insert_header((header::ETAG, tag))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(body)
+        .insert_header((header::CACHE_CONTROL, "no-cache"));
+    match held {
+        true => response.finish(),
+        false => response.content_type(content_type).body(body),
+    }
 }
 
 /// The pages' catalog of one language, `{tag}.json`: the same for every tenant.
-async fn catalog(path: web::Path<(String, String)>) -> Result<HttpResponse, HttpError> {
+async fn catalog(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, HttpError> {
     let (_, name) = path.into_inner();
     let body = name
         .strip_suffix(".json")
         .and_then(page_catalogs::catalog)
         .ok_or_else(|| HttpError::new(StatusCode::NOT_FOUND, code::NOT_FOUND, "no such catalog"))?;
-    Ok(embedded("application/json; charset=utf-8", body))
+    Ok(embedded(&request, "application/json; charset=utf-8", body))
 }
 
 /// What the hosted pages need before anyone signs in: the tenant's name and branding, its
