@@ -31,6 +31,7 @@ pub mod federation;
 pub mod freshness;
 pub mod granted;
 pub mod identities;
+pub mod identity_search;
 pub mod invitations;
 pub mod languages;
 pub mod lenient_limits;

@@ -7,6 +7,7 @@ use common::{RecordingMailer, TestTenant, World, assert_err, page};
 use latchkey_core::identities::{
     self, Change, IdentityChanges, IdentityFilter, IdentityStatus, NewIdentity,
 };
+use latchkey_core::identity_search;
 use latchkey_core::invitations;
 use latchkey_core::organizations::{
     self, NewOrganization, ORG_ADMIN, ORG_MEMBER, Organization, OrganizationChanges,
@@ -44,7 +45,7 @@ async fn a_viewer_key_reads_but_does_not_write() {
         .await
         .expect("viewer reads an identity");
     assert_eq!(read.email, "alice@example.com");
-    let listed = identities::list_identities(
+    let listed = identity_search::list_identities(
         &world.db,
         &t.scope,
         &viewer,
@@ -184,7 +185,7 @@ async fn a_viewer_key_reads_but_does_not_write() {
     assert_eq!(after.display_name, None);
     assert_eq!(after.status, IdentityStatus::Active);
     assert_eq!(after.updated_at, alice.updated_at);
-    let all = identities::list_identities(
+    let all = identity_search::list_identities(
         &world.db,
         &t.scope,
         &owner,
@@ -254,7 +255,8 @@ async fn an_anonymous_caller_is_unauthenticated() {
         Error::Unauthenticated
     );
     assert_err!(
-        identities::list_identities(db, scope, &anonymous, IdentityFilter::default(), page()).await,
+        identity_search::list_identities(db, scope, &anonymous, IdentityFilter::default(), page())
+            .await,
         Error::Unauthenticated
     );
     assert_err!(
@@ -323,9 +325,10 @@ async fn an_anonymous_caller_is_unauthenticated() {
 
     // Nothing was written on its behalf.
     let owner = world.owner(&t).await;
-    let listed = identities::list_identities(db, scope, &owner, IdentityFilter::default(), page())
-        .await
-        .expect("list");
+    let listed =
+        identity_search::list_identities(db, scope, &owner, IdentityFilter::default(), page())
+            .await
+            .expect("list");
     assert_eq!(
         listed.items.iter().map(|i| i.id).collect::<Vec<_>>(),
         vec![alice.id]
@@ -542,7 +545,8 @@ async fn organization_members_act_by_their_roles_and_others_see_nothing() {
     );
     // And tenant-wide collections are no end user's.
     assert_err!(
-        identities::list_identities(db, scope, &as_member, IdentityFilter::default(), page()).await,
+        identity_search::list_identities(db, scope, &as_member, IdentityFilter::default(), page())
+            .await,
         Error::PermissionDenied
     );
     assert_err!(

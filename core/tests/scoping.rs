@@ -13,6 +13,7 @@ use latchkey_core::granted;
 use latchkey_core::identities::{
     self, Change, Identity, IdentityChanges, IdentityFilter, IdentityStatus, NewIdentity,
 };
+use latchkey_core::identity_search;
 use latchkey_core::organizations::{
     self, NewOrganization, ORG_MEMBER, OrganizationFilter, OrganizationKind,
 };
@@ -79,7 +80,7 @@ async fn an_identity_of_one_tenant_does_not_exist_in_another() {
     );
 
     // B's list and counts hold B's identity only, whatever the filter.
-    let listed = identities::list_identities(
+    let listed = identity_search::list_identities(
         &world.db,
         &b.scope,
         &owner_b,
@@ -107,7 +108,7 @@ async fn an_identity_of_one_tenant_does_not_exist_in_another() {
             ..IdentityFilter::default()
         },
     ] {
-        let found = identities::list_identities(&world.db, &b.scope, &owner_b, filter, page())
+        let found = identity_search::list_identities(&world.db, &b.scope, &owner_b, filter, page())
             .await
             .expect("list B filtered");
         assert!(
@@ -223,7 +224,7 @@ async fn an_update_through_another_tenant_changes_nothing() {
     assert_eq!(read_back.external_id, None);
 
     // Nor did it write anything in B.
-    let listed = identities::list_identities(
+    let listed = identity_search::list_identities(
         &world.db,
         &b.scope,
         &owner_b,

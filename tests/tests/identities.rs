@@ -402,3 +402,88 @@ async fn confusable_domains_and_bidirectional_controls_are_refused() {
     assert!(response.error_message().contains("mixes scripts"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn identities_are_found_by_external_id_attribute_and_organization_within_the_tenant() {
+    const FIND: &str = "query($filter: IdentityFilter) { identities(filter: $filter) { totalCount nodes { email } } }";
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("find").await;
+    let other = app.create_tenant("find-other").await;
+    let gold = format!("{}@example.com", unique("gold"));
+    let plain = format!("{}@example.com", unique("plain"));
+    let external = unique("crm");
+    let created = app
+        .tenant(
+            &tenant,
+            CREATE,
+            json!({ "input": { "email": gold, "externalId": external, "attributes": { "plan": "gold", "seats": 5 } } }),
+        )
+        .await;
+    let gold_id = created.data()["createIdentity"]["identity"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.tenant(
+        &tenant,
+        CREATE,
+        json!({ "input": { "email": plain, "attributes": { "plan": "free" } } }),
+    )
+    .await
+    .data();
+    let (organization, _) = app.create_organization(&tenant, "Acme", "CUSTOMER").await;
+    app.add_organization_member(&tenant, &organization, &gold_id, &["org:member"])
+        .await;
+    let (foreign_organization, _) = app
+        .create_organization(&other, "Elsewhere", "CUSTOMER")
+        .await;
+
+    let emails = |answer: &latchkey_tests::GraphqlResponse| -> Vec<String> {
+        answer.data()["identities"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["email"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for filter in [
+        json!({ "externalId": external }),
+        json!({ "attribute": { "name": "plan", "value": "gold" } }),
+        json!({ "attribute": { "name": "seats", "value": "5" } }),
+        json!({ "organizationId": organization }),
+        json!({ "organizationId": organization, "attribute": { "name": "plan", "value": "gold" } }),
+    ] {
+        let found = app.tenant(&tenant, FIND, json!({ "filter": filter })).await;
+        assert!(
+            found.body.get("errors").is_none(),
+            "{filter}: {}",
+            found.body
+        );
+        assert_eq!(emails(&found), vec![gold.clone()], "{filter}");
+        assert_eq!(found.data()["identities"]["totalCount"], 1);
+    }
+    for filter in [
+        json!({ "organizationId": organization, "attribute": { "name": "plan", "value": "free" } }),
+        json!({ "attribute": { "name": "plan", "value": "platinum" } }),
+        // Another tenant's organization has no members here, and this tenant's none there.
+        json!({ "organizationId": foreign_organization }),
+    ] {
+        let found = app.tenant(&tenant, FIND, json!({ "filter": filter })).await;
+        assert!(emails(&found).is_empty(), "{filter}");
+    }
+    let elsewhere = app
+        .tenant(
+            &other,
+            FIND,
+            json!({ "filter": { "organizationId": organization } }),
+        )
+        .await;
+    assert!(emails(&elsewhere).is_empty());
+    app.tenant(
+        &tenant,
+        FIND,
+        json!({ "filter": { "attribute": { "name": "plan'--", "value": "x" } } }),
+    )
+    .await
+    .assert_bad_input("attribute.name");
+    app.stop().await;
+}

@@ -1,4 +1,5 @@
-// The Identities area: search (text in the email or name, exact email, status: the filters
+// The Identities area: search (text in the email or name, exact email, status, external id,
+// organization, an attribute's value: the filters
 // the `identities` query has), the results page by page, and creating an identity. The
 // search is kept in the address (`?search=…&email=…&status=…`) so it survives a reload.
 
@@ -43,13 +44,30 @@ export function parseAttributes(text) {
   return value;
 }
 
+/** The search's parameters, as kept in the address. */
+const PARAMS = ['search', 'email', 'status', 'externalId', 'organizationId', 'attributeName', 'attributeValue'];
+
 function filterFrom(params) {
   const filter = {};
-  for (const name of ['search', 'email', 'status']) {
+  for (const name of ['search', 'email', 'status', 'externalId', 'organizationId']) {
     const value = params.get(name)?.trim();
     if (value) filter[name] = value;
   }
+  const attribute = params.get('attributeName')?.trim();
+  if (attribute) filter.attribute = { name: attribute, value: params.get('attributeValue') ?? '' };
   return filter;
+}
+
+/** The organizations to search within, as select options (none when they cannot be read). */
+async function organizationOptions(endpoint, select, chosen) {
+  try {
+    const data = await graphql(endpoint, 'query { organizations(first: 200) { nodes { id name } } }');
+    for (const organization of data.organizations.nodes) {
+      select.append(h('option', { value: organization.id, selected: organization.id === chosen }, organization.name));
+    }
+  } catch {
+    // The search works without this filter.
+  }
 }
 
 export async function renderIdentities(container, { slug, role, setTitle, navigate }) {
@@ -72,8 +90,20 @@ export async function renderIdentities(container, { slug, role, setTitle, naviga
       value: params.get('status') ?? '',
       options: [['', 'Any but deleted'], ['ACTIVE', 'Active'], ['SUSPENDED', 'Suspended'], ['DELETED', 'Deleted']],
     }),
+    field({ label: 'External id', name: 'externalId', id: 'identity-search-external-id', value: params.get('externalId') ?? '', spellcheck: 'false', autocapitalize: 'off' }),
+    field({
+      label: 'Member of organization',
+      name: 'organizationId',
+      id: 'identity-search-organization',
+      type: 'select',
+      value: params.get('organizationId') ?? '',
+      options: [['', 'Any']],
+    }),
+    field({ label: 'Attribute', name: 'attributeName', id: 'identity-search-attribute', value: params.get('attributeName') ?? '', spellcheck: 'false', autocapitalize: 'off', hint: 'Its name, such as plan.' }),
+    field({ label: 'Attribute value', name: 'attributeValue', id: 'identity-search-attribute-value', value: params.get('attributeValue') ?? '' }),
     h('div', { className: 'actions' }, h('button', { type: 'submit', className: 'button button-primary' }, 'Search')),
   );
+  organizationOptions(endpoint, searchForm.elements.organizationId, params.get('organizationId'));
 
   const summary = h('p', { id: 'identity-count', className: 'muted', 'aria-live': 'polite' });
   const results = h('div', { id: 'identity-results' }, loading());
@@ -109,7 +139,7 @@ export async function renderIdentities(container, { slug, role, setTitle, naviga
 
   onSubmit(searchForm, async (form) => {
     const next = new URLSearchParams();
-    for (const name of ['search', 'email', 'status']) {
+    for (const name of PARAMS) {
       const value = form.elements[name].value.trim();
       if (value) next.set(name, value);
     }

@@ -7,6 +7,7 @@ use super::objects::{Identity, IdentityStatus};
 use super::types::{Connection, IntoGraphql, page_request, parse_id};
 use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 use latchkey_core::identities::{self as core_identities, Change, IdentityStatus as CoreStatus};
+use latchkey_core::identity_search as core_identity_search;
 use serde_json::Value;
 
 #[derive(InputObject, Default)]
@@ -17,6 +18,20 @@ pub struct IdentityFilter {
     pub status: Option<IdentityStatus>,
     /// Case-insensitive text in the email or display name.
     pub search: Option<String>,
+    /// Exact external id.
+    pub external_id: Option<String>,
+    /// Members of this organization (whatever their membership windows say).
+    pub organization_id: Option<ID>,
+    /// An attribute with this value, compared as text.
+    pub attribute: Option<AttributeFilter>,
+}
+
+/// An attribute's value to look for: `{ name: "plan", value: "gold" }`. Numbers and booleans
+/// compare as their JSON text (`42`, `true`).
+#[derive(InputObject)]
+pub struct AttributeFilter {
+    pub name: String,
+    pub value: String,
 }
 
 #[derive(Default)]
@@ -36,7 +51,7 @@ impl IdentityQuery {
         let (services, req) = request(ctx);
         let page = page_request(first, after)?;
         let filter = filter.unwrap_or_default();
-        let result = core_identities::list_identities(
+        let result = core_identity_search::list_identities(
             &services.db,
             &req.scope,
             &req.actor,
@@ -44,6 +59,12 @@ impl IdentityQuery {
                 email: filter.email,
                 status: filter.status.map(Into::into),
                 search: filter.search,
+                external_id: filter.external_id,
+                organization_id: filter
+                    .organization_id
+                    .map(|id| parse_id("filter.organizationId", &id))
+                    .transpose()?,
+                attribute: filter.attribute.map(|a| (a.name, a.value)),
             },
             page,
         )

@@ -225,6 +225,14 @@ impl<E: EntityTrait> QueryFilter for Query<'_, DeleteMany<E>> {
     }
 }
 
+impl<E: EntityTrait> Query<'_, Select<E>> {
+    /// This query's statement, its tenant filter included, to narrow another scoped query of
+    /// the same transaction (`IN (…)`); it cannot be run on its own.
+    pub(crate) fn into_statement(self) -> SelectStatement {
+        self.query.into_query()
+    }
+}
+
 impl<'t, E> Query<'t, Select<E>>
 where
     E: EntityTrait,

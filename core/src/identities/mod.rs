@@ -175,6 +175,12 @@ pub struct IdentityFilter {
     pub email: Option<String>,
     pub status: Option<IdentityStatus>,
     pub search: Option<String>,
+    /// Exact external id.
+    pub external_id: Option<String>,
+    /// Members of this organization (`identity_search` narrows to them).
+    pub organization_id: Option<Uuid>,
+    /// An attribute with this value (`name`, `value`), compared as text.
+    pub attribute: Option<(String, String)>,
 }
 
 fn parse_optional<T>(
@@ -525,20 +531,21 @@ pub async fn own_identity(db: &Database, scope: &TenantScope, actor: &Actor) -> 
     Ok(identity)
 }
 
-/// A page of identities, oldest first, with the total matching `filter`.
-/// Requires `ReadIdentities`.
-#[tracing::instrument(name = "core.list_identities", skip_all, fields(tenant.id = %scope.tenant_id()))]
-pub async fn list_identities(
+/// A page of identities, oldest first, with the total matching `filter`, in `tx`; `members`
+/// narrows them to the ids it selects (an organization's members). The caller authorizes
+/// (`identity_search::list_identities`).
+pub(crate) async fn search_in(
     db: &Database,
-    scope: &TenantScope,
-    actor: &Actor,
+    tx: &TenantTx,
     filter: IdentityFilter,
+    members: Option<sea_orm::sea_query::SelectStatement>,
     page: PageRequest,
 ) -> Result<Page<Identity>> {
-    authorize(actor, Permission::ReadIdentities, Resource::Tenant)?;
-    let tx = db.begin_tenant(scope).await?;
     let unfiltered = filter.status.is_none()
         && filter.email.is_none()
+        && filter.external_id.is_none()
+        && filter.attribute.is_none()
+        && members.is_none()
         && filter.search.as_deref().is_none_or(|s| s.trim().is_empty());
     let mut condition = Condition::all();
     condition = match filter.status {
@@ -569,6 +576,15 @@ pub async fn list_identities(
                 ),
         );
     }
+    if let Some(external_id) = filter.external_id {
+        condition = condition.add(row::Column::ExternalId.eq(external_id));
+    }
+    if let Some((name, value)) = filter.attribute {
+        condition = condition.add(attribute_equals(tx, &name, value)?);
+    }
+    if let Some(members) = members {
+        condition = condition.add(row::Column::Id.in_subquery(members));
+    }
     let query = tx.find::<row::Entity>().filter(condition);
     let rows = if unfiltered {
         // Counting every identity of a large tenant is most of a page's cost: the total of
@@ -576,14 +592,39 @@ pub async fn list_identities(
         let count = async { Ok(query.clone().count().await?) };
         let total = db
             .near_cache()
-            .get_or_load(LIVE_COUNT, Some(scope.tenant_id()), "", count, |_| true)
+            .get_or_load(LIVE_COUNT, Some(tx.tenant_id()), "", count, |_| true)
             .await?;
         keyset_with_total(query, row::Column::Id, page, total).await?
     } else {
         keyset(query, row::Column::Id, page).await?
     };
-    tx.commit().await?;
     rows.try_map(Identity::try_from)
+}
+
+/// The condition "attribute `name` is `value`", compared as text. `name` is checked as the
+/// attribute schema's names are (letters, digits, `_`) and bound as a parameter.
+fn attribute_equals(tx: &TenantTx, name: &str, value: String) -> Result<Condition> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(Error::validation(
+            "attribute.name",
+            "must be an attribute name: letters, digits and _",
+        ));
+    }
+    // A custom expression's placeholders are the backend's own: `$n` or `?`.
+    let attributes = Expr::col(row::Column::Attributes);
+    let path = match tx.backend() {
+        sea_orm::DbBackend::Postgres => {
+            Expr::cust_with_exprs("($1 ->> $2)", [attributes, Expr::val(name)])
+        }
+        _ => Expr::cust_with_exprs(
+            "CAST(json_extract(?, ?) AS TEXT)",
+            [attributes, Expr::val(format!("$.{name}"))],
+        ),
+    };
+    Ok(Condition::all().add(path.eq(value)))
 }
 
 /// The near cache's kind of entry: the number of a tenant's live identities.

@@ -569,3 +569,17 @@ pub(crate) async fn erase_memberships_in(tx: &TenantTx, identity_id: Uuid) -> Re
         .await?;
     Ok(ids)
 }
+
+/// The ids of `organization_id`'s members (whatever their windows say), as a statement that
+/// narrows a query on identities in the same transaction.
+pub(crate) fn member_ids_in(
+    tx: &TenantTx,
+    organization_id: Uuid,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::QuerySelect;
+    tx.find::<member_row::Entity>()
+        .select_only()
+        .column(member_row::Column::IdentityId)
+        .filter(member_row::Column::OrganizationId.eq(organization_id))
+        .into_statement()
+}
