@@ -106,6 +106,13 @@ pub(crate) async fn record(
 pub struct AuditFilter {
     pub action: Option<String>,
     pub target_id: Option<String>,
+    /// `administrator`, `api_key`, `identity`, `platform`, …
+    pub actor_type: Option<String>,
+    pub actor_id: Option<String>,
+    /// Entries recorded at or after this time.
+    pub occurred_after: Option<DateTime<Utc>>,
+    /// Entries recorded before this time.
+    pub occurred_before: Option<DateTime<Utc>>,
 }
 
 /// The tenant's audit log, oldest first. Requires `ReadAuditEvents`.
@@ -125,6 +132,18 @@ pub async fn list_audit_events(
     }
     if let Some(target_id) = filter.target_id {
         query = query.filter(row::Column::TargetId.eq(target_id));
+    }
+    if let Some(actor_type) = filter.actor_type {
+        query = query.filter(row::Column::ActorType.eq(actor_type));
+    }
+    if let Some(actor_id) = filter.actor_id {
+        query = query.filter(row::Column::ActorId.eq(actor_id));
+    }
+    if let Some(after) = filter.occurred_after {
+        query = query.filter(row::Column::OccurredAt.gte(after));
+    }
+    if let Some(before) = filter.occurred_before {
+        query = query.filter(row::Column::OccurredAt.lt(before));
     }
     let rows = keyset(query, row::Column::Id, page).await?;
     tx.commit().await?;

@@ -115,6 +115,22 @@ async fn invited_administrators_act_with_their_role_and_the_audit_log_names_them
     assert_eq!(created_by["action"], "identity.create");
     assert_eq!(created_by["actorType"], "administrator");
     assert_eq!(created_by["actorId"], support.id.as_str());
+    // The log filters by actor and time on the server.
+    const BY: &str = "query($f: AuditEventFilter) { auditEvents(first: 50, filter: $f) { totalCount nodes { action actorId } } }";
+    let by_support = app
+        .tenant(&tenant, BY, json!({ "f": { "actorType": "administrator", "actorId": support.id } }))
+        .await;
+    let by_support = &by_support.data()["auditEvents"]["nodes"];
+    assert!(by_support.as_array().unwrap().iter().all(|e| e["actorId"] == support.id.as_str()));
+    assert!(by_support.as_array().unwrap().iter().any(|e| e["action"] == "identity.create"));
+    let long_ago = app
+        .tenant(&tenant, BY, json!({ "f": { "occurredBefore": "2000-01-01T00:00:00Z" } }))
+        .await;
+    assert_eq!(long_ago.data()["auditEvents"]["totalCount"], 0);
+    let since = app
+        .tenant(&tenant, BY, json!({ "f": { "occurredAfter": "2000-01-01T00:00:00Z", "actorType": "api_key" } }))
+        .await;
+    assert!(since.data()["auditEvents"]["totalCount"].as_u64().unwrap() > 0);
     let audit = app
         .tenant(
             &tenant,

@@ -1,6 +1,6 @@
-// The Audit log: filter by action and target (the API's filter), by actor and time range
-// (filtered in the browser over the pages read: the API has no such filter, and the screen
-// says so), page by page (oldest first, as the API answers), each administrator named by
+// The Audit log: filter by action, target, actor and time range (the API's filter; an actor
+// that is neither an administrator's address, an id nor an actor type is matched in the
+// browser over the pages read, and the screen says so), page by page (oldest first, as the API answers), each administrator named by
 // address; and "Export as JSON lines": every matching event (walking all pages) as a `.jsonl`
 // file made in the browser (a Blob URL and an `<a download>`).
 
@@ -27,29 +27,37 @@ function filtersFrom(params) {
   return Object.fromEntries(FILTER_NAMES.map((name) => [name, params.get(name)?.trim() ?? '']));
 }
 
-/** The API's part of the filter. */
-function apiFilter(filters) {
-  const filter = {};
+const ACTOR_TYPES = ['administrator', 'api_key', 'identity', 'platform', 'crm_connector', 'scim_token', 'anonymous'];
+const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The actor as the API filters it: an administrator's address, an id, or a type; else null. */
+function actorFilter(actor, administrators) {
+  if (!actor) return {};
+  const admin = [...administrators.values()].find((known) => known.email.toLowerCase() === actor.toLowerCase());
+  if (admin) return { actorType: 'administrator', actorId: admin.id };
+  if (ID.test(actor)) return { actorId: actor.toLowerCase() };
+  if (ACTOR_TYPES.includes(actor)) return { actorType: actor };
+  return null;
+}
+
+/** The API's filter. */
+function apiFilter(filters, administrators) {
+  const filter = { ...(actorFilter(filters.actor, administrators) ?? {}) };
   if (filters.action) filter.action = filters.action;
   if (filters.targetId) filter.targetId = filters.targetId;
+  if (filters.from) filter.occurredAfter = instantFrom(filters.from);
+  if (filters.until) filter.occurredBefore = instantFrom(filters.until);
   return Object.keys(filter).length ? filter : null;
 }
 
-/** The browser's part: actor (type, id or administrator address contains) and time range. */
+/** The browser's part: an actor the API cannot filter by (text in an address, name, id or type). */
 function matcher(filters, administrators) {
   const actor = filters.actor.toLowerCase();
-  const from = filters.from ? new Date(filters.from).getTime() : null;
-  const until = filters.until ? new Date(filters.until).getTime() : null;
+  if (!actor || actorFilter(filters.actor, administrators)) return () => true;
   return (event) => {
-    if (actor) {
-      const admin = administrators.get(event.actorId);
-      const haystack = [event.actorType, event.actorId, admin?.email, admin?.displayName].filter(Boolean).join(' ').toLowerCase();
-      if (!haystack.includes(actor)) return false;
-    }
-    const at = new Date(event.occurredAt).getTime();
-    if (from !== null && at < from) return false;
-    if (until !== null && at > until) return false;
-    return true;
+    const admin = administrators.get(event.actorId);
+    const haystack = [event.actorType, event.actorId, admin?.email, admin?.displayName].filter(Boolean).join(' ').toLowerCase();
+    return haystack.includes(actor);
   };
 }
 
@@ -64,15 +72,15 @@ export async function renderAudit(container, { slug, tenant, setTitle }) {
     { id: 'audit-filter', className: 'search-form', role: 'search', 'aria-label': 'Filter the audit log', novalidate: true },
     field({ label: 'Action', name: 'action', id: 'audit-action', value: filters.action, spellcheck: 'false', hint: 'Exact, such as identity.create.' }),
     field({ label: 'Target id', name: 'targetId', id: 'audit-target', value: filters.targetId, spellcheck: 'false' }),
-    field({ label: 'Actor', name: 'actor', id: 'audit-actor', value: filters.actor, spellcheck: 'false', hint: 'Address, name, id or type contains.' }),
+    field({ label: 'Actor', name: 'actor', id: 'audit-actor', value: filters.actor, spellcheck: 'false', hint: 'An administrator’s address, an id, or a type (administrator, api_key, identity…); other text is looked for in them.' }),
     field({ label: 'From', name: 'from', id: 'audit-from', type: 'datetime-local', value: filters.from }),
-    field({ label: 'Until', name: 'until', id: 'audit-until', type: 'datetime-local', value: filters.until }),
+    field({ label: 'Before', name: 'until', id: 'audit-until', type: 'datetime-local', value: filters.until }),
     h('div', { className: 'actions' }, h('button', { id: 'audit-apply', type: 'submit', className: 'button button-primary' }, 'Filter')),
   );
   const note = h(
     'p',
     { id: 'audit-filter-note', className: 'muted' },
-    'Action and target are filtered by the server; actor and time range in this browser, over the pages read (so a page may show fewer than ',
+    'The server filters by action, target, actor and time range. Actor text that is no administrator’s address, id or type is looked for in this browser, over the pages read (so a page may show fewer than ',
     String(PAGE),
     ' rows).',
   );
@@ -123,12 +131,12 @@ export async function renderAudit(container, { slug, tenant, setTitle }) {
   async function load({ append = false } = {}) {
     const current = filtersFrom(new URLSearchParams(location.search));
     const matches = matcher(current, administrators);
-    const page = (await graphql(endpoint, EVENTS, { first: PAGE, after: append ? after : null, filter: apiFilter(current) })).auditEvents;
+    const page = (await graphql(endpoint, EVENTS, { first: PAGE, after: append ? after : null, filter: apiFilter(current, administrators) })).auditEvents;
     read = (append ? read : 0) + page.nodes.length;
     const kept = page.nodes.filter(matches);
     shown = append ? shown.concat(kept) : kept;
     after = page.pageInfo.endCursor;
-    summary.textContent = `${page.totalCount} events match the action and target; ${read} read, ${shown.length} shown.`;
+    summary.textContent = `${page.totalCount} events match on the server; ${read} read, ${shown.length} shown.`;
     replace(
       results,
       table({
@@ -173,7 +181,7 @@ export async function renderAudit(container, { slug, tenant, setTitle }) {
       let total = 0;
       for (;;) {
         exportLink.textContent = `Reading events… ${total} so far.`;
-        const page = (await graphql(endpoint, EVENTS, { first: 1000, after: cursor, filter: apiFilter(current) })).auditEvents;
+        const page = (await graphql(endpoint, EVENTS, { first: 1000, after: cursor, filter: apiFilter(current, administrators) })).auditEvents;
         total += page.nodes.length;
         for (const event of page.nodes) if (matches(event)) lines.push(JSON.stringify(event));
         cursor = page.pageInfo.endCursor;

@@ -45,6 +45,14 @@ impl From<core_audit::AuditEvent> for AuditEvent {
 pub struct AuditEventFilter {
     pub action: Option<String>,
     pub target_id: Option<String>,
+    /// `administrator`, `api_key`, `identity`, `platform`, `crm_connector`, `scim_token`…
+    pub actor_type: Option<String>,
+    /// The administrator's, key's or identity's id.
+    pub actor_id: Option<String>,
+    /// Entries recorded at or after this time.
+    pub occurred_after: Option<DateTime<Utc>>,
+    /// Entries recorded before this time.
+    pub occurred_before: Option<DateTime<Utc>>,
 }
 
 #[derive(Default)]
@@ -71,6 +79,10 @@ impl AuditQuery {
             AuditFilter {
                 action: filter.action,
                 target_id: filter.target_id,
+                actor_type: filter.actor_type,
+                actor_id: filter.actor_id,
+                occurred_after: filter.occurred_after,
+                occurred_before: filter.occurred_before,
             },
             page,
         )
