@@ -99,11 +99,7 @@ pub enum Principal {
     /// A tenant API key with its roles.
     ApiKey { id: Uuid, roles: Vec<AdminRole> },
     /// An administrator signed in to the console, with their role in the request's tenant.
-    Administrator {
-        id: Uuid,
-        session_id: Uuid,
-        roles: Vec<AdminRole>,
-    },
+    Administrator { id: Uuid, roles: Vec<AdminRole> },
     /// A platform operator acting on a tenant (tenant creation, suspension).
     Platform { operator: String },
     /// An end user signed in with an access token of a session.

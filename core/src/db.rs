@@ -22,7 +22,8 @@ mod events;
 mod scoped;
 
 pub use events::{DomainEvent, EventSubscriber};
-pub use scoped::{DueClaim, PlatformTable, Query, QueueTable, TenantOwned, utc_day};
+pub(crate) use scoped::utc_day;
+pub use scoped::{DueClaim, PlatformTable, Query, QueueTable, TenantOwned};
 
 // Keep the migrations crate's items under one clear name here.
 use latchkey_migrations as sea_orm_migration_api;

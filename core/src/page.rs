@@ -79,7 +79,7 @@ where
 }
 
 /// [`keyset`] with the total already known (kept by the caller, see
-/// `identities::list_identities`).
+/// `identity_search::list_identities`).
 pub async fn keyset_with_total<E>(
     query: Query<'_, sea_orm::Select<E>>,
     id: E::Column,

@@ -67,7 +67,9 @@ pub struct ConsentPurpose {
     pub title: String,
 }
 
-fn is_key(value: &str) -> bool {
+/// A key of an attribute or a consent purpose: a letter, then letters, digits and `_`, at most
+/// 64 bytes.
+pub(crate) fn is_key(value: &str) -> bool {
     let mut chars = value.chars();
     value.len() <= 64
         && chars.next().is_some_and(|c| c.is_ascii_alphabetic())

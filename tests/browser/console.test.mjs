@@ -223,6 +223,21 @@ describe('admin console in Chromium', { timeout: 900_000 }, () => {
     await visit(page, server, '/console/t/demo/administrators', `#administrator-list tr[data-email="${ADMIN}"]`);
     assert.equal(await page.locator(`#administrator-list tr[data-email="${ADMIN}"] .administrator-role`).textContent(), 'Admin');
     assert.equal(await page.locator(`#invitation-list tr[data-email="${ADMIN}"]`).count(), 0);
+
+    // An invitation sent by mistake is cancelled, and its link no longer opens.
+    const MISTAKE = 'mistake@example.com';
+    await page.fill('#invite-email', MISTAKE);
+    await page.selectOption('#invite-role', 'VIEWER');
+    await page.click('#invite-button');
+    await page.locator(`#invitation-list tr[data-email="${MISTAKE}"]`).waitFor();
+    const mistaken = await emailedConsoleLink(server, MISTAKE);
+    await page.click(`#invitation-list tr[data-email="${MISTAKE}"] button`);
+    await page.click('#confirm-ok');
+    await statusOf(page, 'success', 'cancelled');
+    await page.locator(`#invitation-list tr[data-email="${MISTAKE}"]`).waitFor({ state: 'detached' });
+    const token = new URL(mistaken).hash.slice('#token='.length);
+    const answer = await page.evaluate(async (token) => (await fetch('/console/api/enrolment', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token }) })).status, token);
+    assert.equal(answer, 404);
   });
 
   step('the ADMIN creates an identity, finds it, and revokes its session', async () => {
@@ -459,7 +474,7 @@ describe('admin console in Chromium', { timeout: 900_000 }, () => {
     assert.equal(await page.locator('#sign-in-table tbody tr').count(), 14, 'one row a day, today included');
     assert.match(await page.locator('#figure-active-sessions .figure-value').textContent(), /^\d+$/);
     assert.match(await page.locator('#figure-crm-pending .figure-value').textContent(), /^\d+$/);
-    assert.match(await page.locator('#overview-activity').textContent(), /identity\.sign_in/, 'the figures say where they come from');
+    assert.match(await page.locator('#overview-activity').textContent(), /sessions they started/, 'the figures say where they come from');
   });
 
   step('the owner creates an organization and invites a member, who gets the email', async () => {

@@ -18,6 +18,7 @@ const ADMINISTRATORS: &str =
 const INVITE: &str = "mutation($input: InviteAdministratorInput!) { inviteAdministrator(input: $input) { invitation { id email role expiresAt } } }";
 const UPDATE: &str = "mutation($input: UpdateAdministratorInput!) { updateAdministrator(input: $input) { administrator { id role } } }";
 const REMOVE: &str = "mutation($input: RemoveAdministratorInput!) { removeAdministrator(input: $input) { removedAdministratorId } }";
+const CANCEL: &str = "mutation($input: CancelAdministratorInvitationInput!) { cancelAdministratorInvitation(input: $input) { cancelledInvitationId } }";
 const CREATE_IDENTITY: &str =
     "mutation($input: CreateIdentityInput!) { createIdentity(input: $input) { identity { id } } }";
 
@@ -118,17 +119,41 @@ async fn invited_administrators_act_with_their_role_and_the_audit_log_names_them
     // The log filters by actor and time on the server.
     const BY: &str = "query($f: AuditEventFilter) { auditEvents(first: 50, filter: $f) { totalCount nodes { action actorId } } }";
     let by_support = app
-        .tenant(&tenant, BY, json!({ "f": { "actorType": "administrator", "actorId": support.id } }))
+        .tenant(
+            &tenant,
+            BY,
+            json!({ "f": { "actorType": "administrator", "actorId": support.id } }),
+        )
         .await;
     let by_support = &by_support.data()["auditEvents"]["nodes"];
-    assert!(by_support.as_array().unwrap().iter().all(|e| e["actorId"] == support.id.as_str()));
-    assert!(by_support.as_array().unwrap().iter().any(|e| e["action"] == "identity.create"));
+    assert!(
+        by_support
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actorId"] == support.id.as_str())
+    );
+    assert!(
+        by_support
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "identity.create")
+    );
     let long_ago = app
-        .tenant(&tenant, BY, json!({ "f": { "occurredBefore": "2000-01-01T00:00:00Z" } }))
+        .tenant(
+            &tenant,
+            BY,
+            json!({ "f": { "occurredBefore": "2000-01-01T00:00:00Z" } }),
+        )
         .await;
     assert_eq!(long_ago.data()["auditEvents"]["totalCount"], 0);
     let since = app
-        .tenant(&tenant, BY, json!({ "f": { "occurredAfter": "2000-01-01T00:00:00Z", "actorType": "api_key" } }))
+        .tenant(
+            &tenant,
+            BY,
+            json!({ "f": { "occurredAfter": "2000-01-01T00:00:00Z", "actorType": "api_key" } }),
+        )
         .await;
     assert!(since.data()["auditEvents"]["totalCount"].as_u64().unwrap() > 0);
     let audit = app
@@ -465,7 +490,8 @@ async fn recovery_enrols_a_new_passkey_and_ends_the_old_sessions() {
     let (status, view) = {
         let response = app
             .client
-            .get(format!("{}/console/api/enrolment?token={token}", app.url))
+            .post(format!("{}/console/api/enrolment", app.url))
+            .json(&json!({ "token": token }))
             .send()
             .await
             .unwrap();
@@ -536,10 +562,8 @@ async fn links_serve_once_and_expire_and_idle_sessions_end() {
     clock.advance(8 * 24 * 3600);
     let response = app
         .client
-        .get(format!(
-            "{}/console/api/enrolment?token={late_token}",
-            app.url
-        ))
+        .post(format!("{}/console/api/enrolment", app.url))
+        .json(&json!({ "token": late_token }))
         .send()
         .await
         .unwrap();
@@ -594,6 +618,21 @@ async fn a_platform_owner_invited_from_the_command_line_runs_the_platform_api() 
         .unwrap();
     let operator = app.enrol(&token, None).await;
     assert_eq!(operator.session["platformRole"], "OWNER");
+    // A first-owner link (no address in it) cannot take over an existing administrator.
+    let first_owner = latchkey_core::administrators::invite_first_owner(&db, None)
+        .await
+        .unwrap();
+    let (status, _, refused) = app
+        .console_post(
+            "/console/api/enrolment/begin",
+            json!({ "token": first_owner, "email": email }),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let newcomer = app.enrol(&first_owner, Some(&address("newcomer"))).await;
+    assert_eq!(newcomer.session["platformRole"], "OWNER");
+    assert_ne!(newcomer.id, operator.id);
     assert_eq!(operator.session["tenants"][0]["role"], "OWNER");
 
     let slug = unique("by-operator");
@@ -738,5 +777,134 @@ async fn administrators_introspect_where_anonymous_callers_cannot_and_browsers_g
             .unwrap();
         assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{missing}");
     }
+    app.stop().await;
+}
+
+/// What `POST /console/api/enrolment` answers for `token`.
+async fn link_status(app: &TestApp, token: &str) -> StatusCode {
+    app.client
+        .post(format!("{}/console/api/enrolment", app.url))
+        .json(&json!({ "token": token }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Invites `email` as `role` with the tenant's owner key: the invitation's id and the mailed token.
+async fn invite(
+    app: &TestApp,
+    tenant: &latchkey_tests::TestTenant,
+    email: &str,
+    role: &str,
+) -> (String, String) {
+    let invited = app
+        .tenant(
+            tenant,
+            INVITE,
+            json!({ "input": { "email": email, "role": role } }),
+        )
+        .await;
+    let id = invited.data()["inviteAdministrator"]["invitation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (id, mailed_token(app, email))
+}
+
+#[tokio::test]
+async fn invitations_add_a_tenant_once_and_end_when_cancelled_or_their_person_is_removed() {
+    let app = TestApp::start().await;
+    let tenant = app.create_tenant("invites").await;
+    let other = app.create_tenant("invites-other").await;
+    let path = format!("/t/{}/graphql", tenant.slug);
+    let owner = app
+        .invited_administrator(&tenant, &address("owner"), "OWNER")
+        .await;
+
+    // Two links to one person: the first enrols them, the second cannot change their role.
+    let email = address("twice");
+    let (_, first) = invite(&app, &tenant, &email, "VIEWER").await;
+    let (_, second) = invite(&app, &tenant, &email, "OWNER").await;
+    let person = app.enrol(&first, None).await;
+    let (status, _, refused) = app
+        .console_post(
+            "/console/api/enrolment/begin",
+            json!({ "token": second }),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refused}");
+    let mut device = latchkey_tests::passkey::Device::new(&app);
+    let credential = device.create(&refused["options"]);
+    let (status, _, body) = app
+        .console_post(
+            "/console/api/enrolment/finish",
+            json!({ "ceremonyId": refused["ceremonyId"], "credential": credential }),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(person.session["tenants"][0]["role"], "VIEWER");
+    // Setting the role they hold changes nothing, and their session goes on.
+    app.as_administrator(
+        &owner,
+        &path,
+        UPDATE,
+        json!({ "input": { "id": person.id, "role": "VIEWER" } }),
+    )
+    .await
+    .data();
+    assert!(
+        app.as_administrator(&person, &path, ADMINISTRATORS, json!({}))
+            .await
+            .body
+            .get("errors")
+            .is_none()
+    );
+
+    // Removing them ends their pending invitations here (the second link, never spent).
+    assert_eq!(link_status(&app, &second).await, StatusCode::OK);
+    app.as_administrator(
+        &owner,
+        &path,
+        REMOVE,
+        json!({ "input": { "id": person.id } }),
+    )
+    .await
+    .data();
+    assert_eq!(link_status(&app, &second).await, StatusCode::NOT_FOUND);
+
+    // Cancelling: owners only, this tenant's only, once.
+    let (invitation, token) = invite(&app, &tenant, &address("cancelled"), "ADMIN").await;
+    let cancel = json!({ "input": { "id": invitation } });
+    let viewer = app
+        .invited_administrator(&tenant, &address("viewer"), "VIEWER")
+        .await;
+    assert_eq!(
+        app.as_administrator(&viewer, &path, CANCEL, cancel.clone())
+            .await
+            .error_code(),
+        "FORBIDDEN"
+    );
+    assert_eq!(
+        app.tenant(&other, CANCEL, cancel.clone())
+            .await
+            .error_code(),
+        "NOT_FOUND"
+    );
+    assert_eq!(link_status(&app, &token).await, StatusCode::OK);
+    let cancelled = app
+        .as_administrator(&owner, &path, CANCEL, cancel.clone())
+        .await;
+    assert_eq!(
+        cancelled.data()["cancelAdministratorInvitation"]["cancelledInvitationId"],
+        invitation.as_str()
+    );
+    assert_eq!(link_status(&app, &token).await, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.tenant(&tenant, CANCEL, cancel).await.error_code(),
+        "NOT_FOUND"
+    );
     app.stop().await;
 }

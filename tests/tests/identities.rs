@@ -416,7 +416,7 @@ async fn identities_are_found_by_external_id_attribute_and_organization_within_t
         .tenant(
             &tenant,
             CREATE,
-            json!({ "input": { "email": gold, "externalId": external, "attributes": { "plan": "gold", "seats": 5 } } }),
+            json!({ "input": { "email": gold, "externalId": external, "attributes": { "plan": "gold", "seats": 5, "vip": true } } }),
         )
         .await;
     let gold_id = created.data()["createIdentity"]["identity"]["id"]
@@ -449,6 +449,7 @@ async fn identities_are_found_by_external_id_attribute_and_organization_within_t
         json!({ "externalId": external }),
         json!({ "attribute": { "name": "plan", "value": "gold" } }),
         json!({ "attribute": { "name": "seats", "value": "5" } }),
+        json!({ "attribute": { "name": "vip", "value": "true" } }),
         json!({ "organizationId": organization }),
         json!({ "organizationId": organization, "attribute": { "name": "plan", "value": "gold" } }),
     ] {

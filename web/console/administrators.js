@@ -30,6 +30,10 @@ const REMOVE = `mutation RemoveAdministrator($id: ID!) {
   removeAdministrator(input: { id: $id }) { removedAdministratorId }
 }`;
 
+const CANCEL = `mutation CancelAdministratorInvitation($id: ID!) {
+  cancelAdministratorInvitation(input: { id: $id }) { cancelledInvitationId }
+}`;
+
 const ROLE_OPTIONS = ROLES.map((role) => [role, roleName(role)]);
 
 const ROLE_HINT = 'Owner: everything, administrators included. Admin: everything but administrators. Viewer: reads only. Support: identities only.';
@@ -100,14 +104,30 @@ export async function renderAdministrators(container, { slug, role, session, set
   }
 
   function invitationRow(invitation) {
-    return h(
-      'tr',
-      { dataset: { invitationId: invitation.id, email: invitation.email } },
+    const cells = [
       h('td', {}, invitation.email),
       h('td', {}, roleName(invitation.role)),
       h('td', {}, time(invitation.createdAt)),
       h('td', {}, time(invitation.expiresAt)),
-    );
+    ];
+    if (owner) {
+      const cancel = h('button', { type: 'button', className: 'button', dataset: { write: '' }, 'aria-label': `Cancel the invitation of ${invitation.email}` }, 'Cancel');
+      cancel.addEventListener('click', () =>
+        withButton(cancel, async () => {
+          const ok = await confirmAction({
+            title: 'Cancel this invitation?',
+            message: `The link sent to ${invitation.email} stops working.`,
+            confirm: 'Cancel the invitation',
+          });
+          if (!ok) return;
+          await graphql(endpoint, CANCEL, { id: invitation.id });
+          showStatus(`The invitation of ${invitation.email} is cancelled.`, 'success');
+          await load();
+        }),
+      );
+      cells.push(h('td', {}, cancel));
+    }
+    return h('tr', { dataset: { invitationId: invitation.id, email: invitation.email } }, cells);
   }
 
   async function load() {
@@ -134,7 +154,7 @@ export async function renderAdministrators(container, { slug, role, session, set
         { id: 'invitation-list' },
         table({
           label: 'Pending invitations',
-          columns: ['Email', 'Role', 'Sent', 'Expires'],
+          columns: ['Email', 'Role', 'Sent', 'Expires', ...(owner ? ['Actions'] : [])],
           rows: data.administratorInvitations.map(invitationRow),
           empty: 'No pending invitation.',
         }),

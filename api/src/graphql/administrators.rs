@@ -124,6 +124,16 @@ pub struct RemoveAdministratorPayload {
     pub removed_administrator_id: ID,
 }
 
+#[derive(InputObject)]
+pub struct CancelAdministratorInvitationInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct CancelAdministratorInvitationPayload {
+    pub cancelled_invitation_id: ID,
+}
+
 #[derive(Default)]
 pub struct AdministratorMutation;
 
@@ -153,6 +163,22 @@ impl AdministratorMutation {
         })
     }
 
+    /// Cancels a pending invitation: its link no longer works. Requires the owner role.
+    async fn cancel_administrator_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: CancelAdministratorInvitationInput,
+    ) -> async_graphql::Result<CancelAdministratorInvitationPayload> {
+        let (services, req) = request(ctx);
+        let id = parse_id("id", &input.id)?;
+        administrators::cancel_invitation(&services.db, &req.scope, &req.actor, id)
+            .await
+            .gql()?;
+        Ok(CancelAdministratorInvitationPayload {
+            cancelled_invitation_id: input.id,
+        })
+    }
+
     /// Gives an administrator another role here and ends their console sessions at once. The
     /// last owner stays owner. Requires the owner role.
     async fn update_administrator(
@@ -177,7 +203,7 @@ impl AdministratorMutation {
     }
 
     /// Takes an administrator's role here away (their roles in other tenants stay) and ends
-    /// their console sessions at once. The last owner cannot be removed. Requires the owner
+    /// their console sessions and their pending invitations here at once. The last owner cannot be removed. Requires the owner
     /// role.
     async fn remove_administrator(
         &self,

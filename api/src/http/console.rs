@@ -1,7 +1,7 @@
 //! The admin console at `/console` (on the deployment's host and on tenant hosts): a
 //! single-page app of plain ES modules and CSS from `web/console/`, embedded in the binary,
 //! under the hosted pages' strict CSP; and its JSON endpoints under `/console/api/`:
-//! enrolling a passkey with a one-time link, signing in with one, recovery by email, the
+//! what a one-time link grants and enrolling a passkey with it, signing in with one, recovery by email, the
 //! session and signing out. Everything else the console does goes through the GraphQL APIs
 //! with the session's cookie and CSRF header (see [`super::caller`]).
 
@@ -14,7 +14,7 @@ use crate::graphql::types::code;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use latchkey_core::administrators::{self, Console, ConsoleSession, Presented, SessionView};
+use latchkey_core::administrators::{self, Console, SessionView, SignedIn};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -113,7 +113,7 @@ const MAX_BODY: usize = 64 * 1024;
 pub fn routes(config: &mut web::ServiceConfig) {
     config
         .route("/console/api/session", web::get().to(session))
-        .route("/console/api/enrolment", web::get().to(enrolment))
+        .route("/console/api/enrolment", web::post().to(enrolment))
         .route(
             "/console/api/enrolment/begin",
             web::post().to(enrolment_begin),
@@ -240,47 +240,26 @@ fn session_cookie(public_url: &str, value: String) -> Cookie<'static> {
 }
 
 /// The answer to a finished ceremony: the session, with its cookie set.
-async fn signed_in(
-    state: &AppState,
-    request: &HttpRequest,
-    session: ConsoleSession,
-) -> Result<HttpResponse, HttpError> {
-    let user_agent = request
-        .headers()
-        .get(actix_web::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    let view = administrators::session_view(
-        &state.services.db,
-        Presented {
-            token: &session.token,
-            csrf_token: None,
-            user_agent,
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Ok()
+fn signed_in(state: &AppState, signed_in: SignedIn) -> HttpResponse {
+    HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .cookie(session_cookie(&state.services.public_url, session.token))
-        .json(session_json(&view)))
+        .cookie(session_cookie(&state.services.public_url, signed_in.token))
+        .json(session_json(&signed_in.view))
 }
 
 #[derive(Deserialize)]
-struct TokenQuery {
+struct Token {
     token: String,
 }
 
+/// What a link grants. A POST, so that the token stays out of access logs.
 async fn enrolment(
     state: web::Data<AppState>,
-    query: Result<web::Query<TokenQuery>, actix_web::Error>,
+    request: HttpRequest,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let query = query.map_err(|_| {
-        HttpError::new(
-            StatusCode::BAD_REQUEST,
-            code::BAD_USER_INPUT,
-            "give the link's token: ?token=…",
-        )
-    })?;
-    let view = administrators::view_enrolment(&state.services.db, &query.token)
+    let input: Token = json_body(&request, payload).await?;
+    let view = administrators::view_enrolment(&state.services.db, &input.token)
         .await
         .map_err(|error| match error {
             latchkey_core::Error::NotFound => HttpError::new(
@@ -351,7 +330,7 @@ async fn enrolment_finish(
     let session = console(&state, &client)
         .finish_enrolment(input.ceremony_id, input.credential)
         .await?;
-    signed_in(&state, &request, session).await
+    Ok(signed_in(&state, session))
 }
 
 async fn sign_in_begin(
@@ -372,7 +351,7 @@ async fn sign_in_finish(
     let session = console(&state, &client)
         .finish_sign_in(input.ceremony_id, input.credential)
         .await?;
-    signed_in(&state, &request, session).await
+    Ok(signed_in(&state, session))
 }
 
 #[derive(Deserialize)]
@@ -387,7 +366,9 @@ async fn recovery(
 ) -> Result<HttpResponse, HttpError> {
     let input: Recovery = json_body(&request, payload).await?;
     let client = client_info(&request, &state.config.trusted_proxies);
-    administrators::request_recovery(&console(&state, &client), &input.email).await?;
+    console(&state, &client)
+        .request_recovery(&input.email)
+        .await?;
     Ok(HttpResponse::Accepted().json(json!({ "sent": true })))
 }
 

@@ -3,10 +3,13 @@
 //! party is the deployment's public URL. Ceremony state lives in the ephemeral store until
 //! its finish call takes it.
 
-use super::links::{Purpose, console_platform, live_link_in, spend_link_in};
+use super::links::{
+    NewLink, Purpose, RECOVERY_MINUTES, console_platform, enrolment_link, insert_link_in,
+    live_link_in, mail_link, spend_link_in,
+};
 use super::rows::{administrator_row, enrolment_row, passkey_row, role_row};
-use super::sessions::{ConsoleSession, end_sessions_in, start_in};
-use crate::actor::{Actor, AdminRole, Principal};
+use super::sessions::{SignedIn, end_sessions_in, start_in};
+use crate::actor::{Actor, Principal};
 use crate::audit::{self, Target};
 use crate::catalogue;
 use crate::db::{Database, PlatformTx};
@@ -29,8 +32,10 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential,
 };
 
-/// Begins, finishes or recovery requests per minute from one address (or for one email).
-const CONSOLE_RATE_LIMIT: u64 = 30;
+/// Begins and finishes per minute from one client address.
+const CEREMONIES_PER_MINUTE: u64 = 30;
+/// Recovery emails per hour to one address.
+const RECOVERIES_PER_HOUR: u64 = 3;
 
 /// Everything a console ceremony needs from the deployment and the request.
 pub struct Console<'a> {
@@ -75,20 +80,28 @@ impl Console<'_> {
         )
     }
 
-    pub(super) fn client_ip(&self) -> &str {
-        self.client.ip_address.as_deref().unwrap_or("unknown")
-    }
-
-    /// Counts one attempt of `kind` by `subject` and refuses it past [`CONSOLE_RATE_LIMIT`]
-    /// a minute.
-    pub(super) async fn rate_limit(&self, kind: &str, subject: &str) -> Result<()> {
+    /// Counts one attempt of `kind` by `subject` and refuses it past `limit` in `window`.
+    async fn rate_limit(
+        &self,
+        kind: &str,
+        subject: &str,
+        limit: u64,
+        window: std::time::Duration,
+    ) -> Result<()> {
         let key = StoreKey::console(&format!("rate:{kind}"), &secrets::hash(subject));
-        if self.store.increment(&key, RATE_WINDOW).await? > CONSOLE_RATE_LIMIT {
+        if self.store.increment(&key, window).await? > limit {
             return Err(Error::RateLimited {
-                retry_after: RATE_WINDOW,
+                retry_after: window,
             });
         }
         Ok(())
+    }
+
+    /// Counts one ceremony step from this client.
+    async fn limit_client(&self, kind: &str) -> Result<()> {
+        let ip = self.client.ip_address.as_deref().unwrap_or("unknown");
+        self.rate_limit(kind, ip, CEREMONIES_PER_MINUTE, RATE_WINDOW)
+            .await
     }
 
     async fn keep(&self, state: State, options: &impl Serialize) -> Result<ConsoleCeremony> {
@@ -107,7 +120,7 @@ impl Console<'_> {
     }
 
     async fn take(&self, ceremony_id: Uuid) -> Result<State> {
-        self.rate_limit("finish-ip", self.client_ip()).await?;
+        self.limit_client("finish-ip").await?;
         let bytes = self
             .store
             .take(&StoreKey::console("ceremony", &ceremony_id.to_string()))
@@ -129,7 +142,7 @@ impl Console<'_> {
         email: Option<&str>,
         display_name: Option<&str>,
     ) -> Result<ConsoleCeremony> {
-        self.rate_limit("enrol-ip", self.client_ip()).await?;
+        self.limit_client("enrol-ip").await?;
         let tx = self.db.begin_platform(&console_platform()).await?;
         let link = live_link_in(&tx, token, self.db.now()).await.map_err(|_| {
             Error::validation(
@@ -170,6 +183,14 @@ impl Console<'_> {
                 )
                 .await?
                 {
+                    // Only a link mailed to the address proves it: a typed address of an
+                    // existing administrator would hand their account to whoever opened it.
+                    Some(_) if link.email.is_none() => {
+                        return Err(Error::Conflict(
+                            "an administrator has this address: sign in with their passkey, or use \"Lost your passkey?\""
+                                .into(),
+                        ));
+                    }
                     Some(known) => (known.id, known.email, known.display_name, None),
                     None => (
                         Uuid::now_v7(),
@@ -218,11 +239,7 @@ impl Console<'_> {
 
     /// Verifies the new passkey, spends the link, grants what it grants (a recovery ends the
     /// administrator's other sessions) and starts a session, in one transaction.
-    pub async fn finish_enrolment(
-        &self,
-        ceremony_id: Uuid,
-        credential: Value,
-    ) -> Result<ConsoleSession> {
+    pub async fn finish_enrolment(&self, ceremony_id: Uuid, credential: Value) -> Result<SignedIn> {
         let State::Enrolment {
             state,
             link_id,
@@ -309,6 +326,34 @@ impl Console<'_> {
             last_used_at: Set(None),
         })
         .await?;
+        let granted = match (link.tenant_id, link.role.as_deref()) {
+            (Some(tenant_id), Some(role)) => {
+                let role = super::stored_role(role)?;
+                // An invitation adds a tenant; it never changes a role held there (an owner
+                // does, with `updateAdministrator`, under the last-owner rule).
+                if tx
+                    .find::<role_row::Entity>()
+                    .filter(role_row::Column::AdministratorId.eq(administrator_id))
+                    .filter(role_row::Column::TenantId.eq(tenant_id))
+                    .one()
+                    .await?
+                    .is_some()
+                {
+                    return Err(Error::Conflict(
+                        "you already administer this tenant: an owner changes roles".into(),
+                    ));
+                }
+                tx.insert(role_row::ActiveModel {
+                    administrator_id: Set(administrator_id),
+                    tenant_id: Set(tenant_id),
+                    role: Set(role.as_str().to_owned()),
+                    granted_at: Set(now),
+                })
+                .await?;
+                Some((tenant_id, role))
+            }
+            _ => None,
+        };
         let session = start_in(
             &tx,
             administrator_id,
@@ -316,14 +361,17 @@ impl Console<'_> {
             now,
         )
         .await?;
-        match (link.tenant_id, link.role.as_deref()) {
-            (Some(tenant_id), Some(role)) => {
-                let role = super::stored_role(role)?;
-                grant_in(&tx, administrator_id, tenant_id, role, now).await?;
+        tracing::info!(
+            administrator.id = %administrator_id,
+            purpose = link.purpose,
+            tenant.id = ?granted.map(|(tenant, _)| tenant),
+            "administrator enrolled a passkey"
+        );
+        match granted {
+            Some((tenant_id, role)) => {
                 let actor = Actor::new(
                     Principal::Administrator {
                         id: administrator_id,
-                        session_id: Uuid::nil(),
                         roles: vec![role],
                     },
                     None,
@@ -343,14 +391,61 @@ impl Console<'_> {
                 .await?;
                 tenant_tx.commit().await?;
             }
-            _ => tx.commit().await?,
+            None => tx.commit().await?,
         }
         Ok(session)
     }
 
+    /// "Lost your passkey?": mails a recovery link to `email` if an administrator has that
+    /// address (at most 3 an hour). The answer is the same either way.
+    pub async fn request_recovery(&self, email: &str) -> Result<()> {
+        let email = Email::parse("email", email)?;
+        self.limit_client("recovery-ip").await?;
+        self.rate_limit(
+            "recovery-email",
+            email.normalized(),
+            RECOVERIES_PER_HOUR,
+            std::time::Duration::from_secs(3600),
+        )
+        .await?;
+        let tx = self.db.begin_platform(&console_platform()).await?;
+        let Some(administrator) = administrator_by(
+            &tx,
+            administrator_row::Column::EmailNormalized.eq(email.normalized()),
+        )
+        .await?
+        else {
+            return tx.commit().await;
+        };
+        let (token, _) = insert_link_in(
+            &tx,
+            NewLink {
+                purpose: Purpose::Recovery,
+                email: Some(administrator.email.clone()),
+                administrator_id: Some(administrator.id),
+                tenant_id: None,
+                role: None,
+                platform_role: None,
+                invited_by: None,
+            },
+            self.db.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        mail_link(
+            self.mailer,
+            &administrator.email,
+            "Recover your Latchkey console access",
+            "Someone (hopefully you) asked to recover access to the Latchkey console.",
+            &enrolment_link(self.public_url, &token),
+            &format!("in {RECOVERY_MINUTES} minutes"),
+        )
+        .await
+    }
+
     /// Starts a discoverable sign-in (no address asked).
     pub async fn begin_sign_in(&self) -> Result<ConsoleCeremony> {
-        self.rate_limit("sign-in-ip", self.client_ip()).await?;
+        self.limit_client("sign-in-ip").await?;
         let (challenge, authentication) = self
             .relying_party()
             .webauthn()?
@@ -367,11 +462,7 @@ impl Console<'_> {
 
     /// Identifies the passkey, checks its user handle is its administrator's, verifies the
     /// assertion, and only then saves the counter and starts a session.
-    pub async fn finish_sign_in(
-        &self,
-        ceremony_id: Uuid,
-        credential: Value,
-    ) -> Result<ConsoleSession> {
+    pub async fn finish_sign_in(&self, ceremony_id: Uuid, credential: Value) -> Result<SignedIn> {
         let State::SignIn { state } = self.take(ceremony_id).await? else {
             return Err(Error::validation("ceremonyId", "is not a sign-in"));
         };
@@ -448,27 +539,4 @@ async fn administrator_by(
         .filter(condition)
         .one()
         .await?)
-}
-
-/// Gives `administrator_id` the role `role` in `tenant_id` (replacing the one they held).
-pub(super) async fn grant_in(
-    tx: &PlatformTx,
-    administrator_id: Uuid,
-    tenant_id: Uuid,
-    role: AdminRole,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<()> {
-    tx.delete_many::<role_row::Entity>()
-        .filter(role_row::Column::AdministratorId.eq(administrator_id))
-        .filter(role_row::Column::TenantId.eq(tenant_id))
-        .exec()
-        .await?;
-    tx.insert(role_row::ActiveModel {
-        administrator_id: Set(administrator_id),
-        tenant_id: Set(tenant_id),
-        role: Set(role.as_str().to_owned()),
-        granted_at: Set(now),
-    })
-    .await?;
-    Ok(())
 }

@@ -3,8 +3,8 @@
 //! and the first owner's (printed at the first start). Only the SHA-256 of a token is
 //! stored; a link serves once, until it expires.
 
-use super::rows::{administrator_row, enrolment_row};
-use super::{Console, stored_role};
+use super::rows::enrolment_row;
+use super::stored_role;
 use crate::actor::AdminRole;
 use crate::catalogue::{self, TenantKey, tenant_row};
 use crate::db::{Database, PlatformTx};
@@ -22,7 +22,9 @@ pub const ENROLMENT_TOKEN_PREFIX: &str = "lke_";
 /// How long an invitation can be accepted.
 pub(super) const INVITATION_DAYS: i64 = 7;
 /// How long a recovery link works.
-const RECOVERY_MINUTES: i64 = 60;
+pub(super) const RECOVERY_MINUTES: i64 = 60;
+/// How long a link is kept after it expired (the invitations an owner sees as expired).
+const KEPT_DAYS: i64 = 30;
 /// How long the first owner's link (printed at the first start) works.
 const FIRST_OWNER_HOURS: i64 = 24;
 
@@ -82,6 +84,11 @@ pub(super) async fn insert_link_in(
     link: NewLink,
     now: DateTime<Utc>,
 ) -> Result<(String, enrolment_row::Model)> {
+    // Links that ended long ago go: they serve nobody, and their addresses are personal data.
+    tx.delete_many::<enrolment_row::Entity>()
+        .filter(enrolment_row::Column::ExpiresAt.lte(now - Duration::days(KEPT_DAYS)))
+        .exec()
+        .await?;
     let token = secrets::generate(ENROLMENT_TOKEN_PREFIX);
     let lifetime = match link.purpose {
         Purpose::Invitation => Duration::days(INVITATION_DAYS),
@@ -277,50 +284,4 @@ pub(super) async fn mail_link(
             html: None,
         })
         .await
-}
-
-/// "Lost your passkey?": mails a recovery link to `email` if an administrator has that
-/// address. The answer is the same either way, so it tells nobody who is an administrator.
-pub async fn request_recovery(console: &Console<'_>, email: &str) -> Result<()> {
-    let email = Email::parse("email", email)?;
-    console
-        .rate_limit("recovery-ip", console.client_ip())
-        .await?;
-    console
-        .rate_limit("recovery-email", email.normalized())
-        .await?;
-    let db = console.db;
-    let tx = db.begin_platform(&console_platform()).await?;
-    let Some(administrator) = tx
-        .find::<administrator_row::Entity>()
-        .filter(administrator_row::Column::EmailNormalized.eq(email.normalized()))
-        .one()
-        .await?
-    else {
-        return tx.commit().await;
-    };
-    let (token, _) = insert_link_in(
-        &tx,
-        NewLink {
-            purpose: Purpose::Recovery,
-            email: Some(administrator.email.clone()),
-            administrator_id: Some(administrator.id),
-            tenant_id: None,
-            role: None,
-            platform_role: None,
-            invited_by: None,
-        },
-        db.now(),
-    )
-    .await?;
-    tx.commit().await?;
-    mail_link(
-        console.mailer,
-        &administrator.email,
-        "Recover your Latchkey console access",
-        "Someone (hopefully you) asked to recover access to the Latchkey console.",
-        &enrolment_link(console.public_url, &token),
-        &format!("in {RECOVERY_MINUTES} minutes"),
-    )
-    .await
 }

@@ -1,11 +1,10 @@
 //! The tenant API's view of its administrators: who they are and their roles, the pending
-//! invitations, inviting someone (an email with a one-time link into the console), changing a
-//! role and removing someone. Reading needs `ReadAdministrators`; changing needs
+//! invitations, inviting someone (an email with a one-time link into the console), cancelling
+//! an invitation, changing a role and removing someone (their pending invitations end too). Reading needs `ReadAdministrators`; changing needs
 //! `ManageAdministrators` (owners). The last owner can be neither demoted nor removed. A role
 //! change or a removal ends the administrator's console sessions at once. Every query filters
 //! by the caller's tenant.
 
-use super::ceremonies::grant_in;
 use super::links::{
     INVITATION_DAYS, NewLink, Purpose, console_platform, enrolment_link, insert_link_in, mail_link,
 };
@@ -22,7 +21,8 @@ use crate::mail::Mailer;
 use crate::scope::TenantScope;
 use crate::validate::Email;
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -62,6 +62,18 @@ async fn roles_in(tx: &PlatformTx, scope: &TenantScope) -> Result<Vec<role_row::
     Ok(tx
         .find::<role_row::Entity>()
         .filter(role_row::Column::TenantId.eq(scope.tenant_id()))
+        .all()
+        .await?)
+}
+
+/// The same, locked until the transaction ends (PostgreSQL's `FOR UPDATE`; SQLite writes one
+/// transaction at a time): two owners demoting each other at once are decided one after the
+/// other, so the last owner stays.
+async fn roles_locked_in(tx: &PlatformTx, scope: &TenantScope) -> Result<Vec<role_row::Model>> {
+    Ok(tx
+        .find::<role_row::Entity>()
+        .filter(role_row::Column::TenantId.eq(scope.tenant_id()))
+        .lock_exclusive()
         .all()
         .await?)
 }
@@ -108,27 +120,19 @@ pub async fn invitations(
 ) -> Result<Vec<AdministratorInvitation>> {
     authorize(actor, Permission::ReadAdministrators, Resource::Tenant)?;
     let tx = db.begin_platform(&console_platform()).await?;
-    let rows = tx
-        .find::<enrolment_row::Entity>()
-        .filter(enrolment_row::Column::TenantId.eq(scope.tenant_id()))
-        .filter(enrolment_row::Column::Purpose.eq(Purpose::Invitation.as_str()))
-        .filter(enrolment_row::Column::UsedAt.is_null())
-        .filter(enrolment_row::Column::ExpiresAt.gt(db.now()))
-        .order_by_desc(enrolment_row::Column::CreatedAt)
-        .all()
-        .await?;
+    let rows = pending_in(&tx, scope, db.now()).await?;
     tx.commit().await?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
-/// Records `action` on administrator `target` in the tenant's audit log and commits `tx`
-/// with it.
+/// Records `action` on `target` (`administrator` or `administrator_invitation`, and its id)
+/// in the tenant's audit log and commits `tx` with it.
 async fn audited(
     tx: PlatformTx,
     scope: &TenantScope,
     actor: &Actor,
+    (kind, target): (&'static str, Uuid),
     action: &str,
-    target: Uuid,
     data: Value,
 ) -> Result<()> {
     let (tenant_tx, _) = catalogue::enter_tenant(tx, scope.tenant_id()).await?;
@@ -137,10 +141,7 @@ async fn audited(
         &tenant_tx,
         actor,
         action,
-        Some(Target {
-            kind: "administrator",
-            id: &target,
-        }),
+        Some(Target { kind, id: &target }),
         data,
     )
     .await?;
@@ -194,8 +195,8 @@ pub async fn invite(
         tx,
         scope,
         actor,
+        ("administrator_invitation", invitation.id),
         "administrator.invite",
-        invitation.id,
         json!({ "email": email.as_str(), "role": role.as_str() }),
     )
     .await?;
@@ -218,7 +219,7 @@ pub async fn invite(
 /// The role row of administrator `id` in the tenant, `NotFound` if they hold none there, and
 /// whether they are its last owner.
 async fn held_in(tx: &PlatformTx, scope: &TenantScope, id: Uuid) -> Result<(AdminRole, bool)> {
-    let roles = roles_in(tx, scope).await?;
+    let roles = roles_locked_in(tx, scope).await?;
     let held = roles
         .iter()
         .find(|role| role.administrator_id == id)
@@ -248,8 +249,16 @@ pub async fn update_administrator(
     if last_owner && role != AdminRole::Owner {
         return Err(Error::Conflict(LAST_OWNER.into()));
     }
-    grant_in(&tx, id, scope.tenant_id(), role, now).await?;
-    end_sessions_in(&tx, id).await?;
+    if held != role {
+        tx.update_many::<role_row::Entity>()
+            .col_expr(role_row::Column::Role, Expr::value(role.as_str()))
+            .col_expr(role_row::Column::GrantedAt, Expr::value(now))
+            .filter(role_row::Column::AdministratorId.eq(id))
+            .filter(role_row::Column::TenantId.eq(scope.tenant_id()))
+            .exec()
+            .await?;
+        end_sessions_in(&tx, id).await?;
+    }
     let person: Administrator = tx
         .find::<administrator_row::Entity>()
         .filter(administrator_row::Column::Id.eq(id))
@@ -257,15 +266,19 @@ pub async fn update_administrator(
         .await?
         .ok_or(Error::NotFound)?
         .try_into()?;
-    audited(
-        tx,
-        scope,
-        actor,
-        "administrator.role_change",
-        id,
-        json!({ "from": held.as_str(), "to": role.as_str() }),
-    )
-    .await?;
+    if held == role {
+        tx.commit().await?;
+    } else {
+        audited(
+            tx,
+            scope,
+            actor,
+            ("administrator", id),
+            "administrator.role_change",
+            json!({ "from": held.as_str(), "to": role.as_str() }),
+        )
+        .await?;
+    }
     Ok(TenantAdministrator {
         administrator: person,
         role,
@@ -293,13 +306,84 @@ pub async fn remove_administrator(
         .exec()
         .await?;
     end_sessions_in(&tx, id).await?;
+    // An invitation they have not used yet would bring them back: it ends too.
+    let person = tx
+        .find::<administrator_row::Entity>()
+        .filter(administrator_row::Column::Id.eq(id))
+        .one()
+        .await?
+        .ok_or(Error::NotFound)?;
+    for pending in pending_in(&tx, scope, db.now()).await? {
+        let to_them = pending
+            .email
+            .as_deref()
+            .and_then(|email| Email::parse("email", email).ok())
+            .is_some_and(|email| email.normalized() == person.email_normalized);
+        if to_them {
+            end_link_in(&tx, pending.id, db.now()).await?;
+        }
+    }
     audited(
         tx,
         scope,
         actor,
+        ("administrator", id),
         "administrator.remove",
-        id,
         json!({ "role": held.as_str() }),
     )
     .await
+}
+
+/// Cancels a pending invitation of the tenant (its link no longer works). Requires the owner
+/// role.
+pub async fn cancel_invitation(
+    db: &Database,
+    scope: &TenantScope,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<()> {
+    authorize(actor, Permission::ManageAdministrators, Resource::Tenant)?;
+    let tx = db.begin_platform(&console_platform()).await?;
+    let pending = pending_in(&tx, scope, db.now()).await?;
+    let invitation = pending
+        .iter()
+        .find(|invitation| invitation.id == id)
+        .ok_or(Error::NotFound)?;
+    end_link_in(&tx, invitation.id, db.now()).await?;
+    audited(
+        tx,
+        scope,
+        actor,
+        ("administrator_invitation", id),
+        "administrator.invitation_cancel",
+        json!({ "email": invitation.email }),
+    )
+    .await
+}
+
+/// The tenant's invitations that can still be accepted at `now`, newest first.
+async fn pending_in(
+    tx: &PlatformTx,
+    scope: &TenantScope,
+    now: DateTime<Utc>,
+) -> Result<Vec<enrolment_row::Model>> {
+    Ok(tx
+        .find::<enrolment_row::Entity>()
+        .filter(enrolment_row::Column::TenantId.eq(scope.tenant_id()))
+        .filter(enrolment_row::Column::Purpose.eq(Purpose::Invitation.as_str()))
+        .filter(enrolment_row::Column::UsedAt.is_null())
+        .filter(enrolment_row::Column::ExpiresAt.gt(now))
+        .order_by_desc(enrolment_row::Column::CreatedAt)
+        .all()
+        .await?)
+}
+
+/// Ends the link `id` (as if it had been used).
+async fn end_link_in(tx: &PlatformTx, id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    tx.update_many::<enrolment_row::Entity>()
+        .col_expr(enrolment_row::Column::UsedAt, Expr::value(now))
+        .filter(enrolment_row::Column::Id.eq(id))
+        .exec()
+        .await?;
+    Ok(())
 }

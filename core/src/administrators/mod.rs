@@ -7,8 +7,9 @@
 //! The submodules, in layers (a module uses only those listed before it): `rows` (the
 //! tables), `links` (one-time enrolment links: invitations, recoveries, the first owner),
 //! `sessions` (console sessions: a cookie, a CSRF token, the browser's user agent),
-//! `ceremonies` (passkey enrolment and sign-in) and `manage` (the tenant API: listing,
-//! inviting, changing roles, removing; the last owner stays).
+//! `ceremonies` (passkey enrolment, sign-in and recovery requests) and `manage` (the tenant
+//! API: listing, inviting, cancelling invitations, changing roles, removing; the last owner
+//! stays).
 
 mod ceremonies;
 mod links;
@@ -18,16 +19,16 @@ mod sessions;
 
 pub use ceremonies::{Console, ConsoleCeremony};
 pub use links::{
-    ENROLMENT_TOKEN_PREFIX, EnrolmentView, Purpose, enrolment_link, invite_first_owner,
-    invite_from_command_line, request_recovery, view_enrolment,
+    EnrolmentView, Purpose, enrolment_link, invite_first_owner, invite_from_command_line,
+    view_enrolment,
 };
 pub use manage::{
-    AdministratorInvitation, TenantAdministrator, administrators, invitations, invite,
-    remove_administrator, update_administrator,
+    AdministratorInvitation, TenantAdministrator, administrators, cancel_invitation, invitations,
+    invite, remove_administrator, update_administrator,
 };
 pub use sessions::{
-    CONSOLE_SESSION_PREFIX, ConsoleSession, Presented, SessionView, authenticate_platform,
-    authenticate_tenant, session_view, sign_out,
+    Presented, SessionView, SignedIn, authenticate_platform, authenticate_tenant, session_view,
+    sign_out,
 };
 
 use crate::actor::AdminRole;

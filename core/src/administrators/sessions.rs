@@ -1,9 +1,10 @@
 //! Console sessions. A session is a random token in an `HttpOnly`, `SameSite=Strict` cookie
 //! (never a bearer token: the tenant API reads it only from the cookie), with a CSRF token
-//! the console sends in a header on every request, bound to the browser's user agent. It
-//! ends after 30 idle minutes or 12 hours, at sign-out, and at once when the administrator's
-//! roles change or they are removed. Each request reads it and the role it holds in the
-//! request's tenant afresh.
+//! the console sends in a header on every request (a page of another site can neither send
+//! the header nor read the token), answering only to the user agent it began in (a check
+//! against a stolen cookie replayed by another client, not a secret). It ends after 30 idle
+//! minutes or 12 hours, at sign-out, and at once when the administrator's roles change or they
+//! are removed. Each request reads it and the role it holds in the request's tenant afresh.
 
 use super::rows::{administrator_row, role_row, session_row};
 use super::{Administrator, links::console_platform, stored_role};
@@ -14,11 +15,11 @@ use crate::error::{Error, Result};
 use crate::scope::{PlatformScope, TenantScope};
 use crate::secrets;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
 /// Every console session token starts with this.
-pub const CONSOLE_SESSION_PREFIX: &str = "lkc_";
+pub const CONSOLE_SESSION_PREFIX: &str = "lkadm_";
 /// A session unused this long ends.
 const IDLE_MINUTES: i64 = 30;
 /// A session ends this long after its sign-in, used or not.
@@ -26,42 +27,50 @@ const LIFETIME_HOURS: i64 = 12;
 /// How often a request records that the session is in use.
 const TOUCH_SECONDS: i64 = 60;
 
-/// A started session: the cookie's value and the CSRF token, each shown once.
-#[derive(Clone, Debug)]
-pub struct ConsoleSession {
-    pub token: String,
-    pub csrf_token: String,
-    pub expires_at: DateTime<Utc>,
-}
-
 fn agent_hash(user_agent: Option<&str>) -> String {
     secrets::hash(user_agent.unwrap_or_default())
 }
 
-/// Starts a session for `administrator_id` in the browser of `user_agent`.
+/// A session just started: the cookie's value (shown once) and what the console shows.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    pub token: String,
+    pub view: SessionView,
+}
+
+/// Starts a session for `administrator_id` in the browser of `user_agent`, and removes the
+/// sessions of every administrator that have ended (expired or idle).
 pub(super) async fn start_in(
     tx: &PlatformTx,
     administrator_id: Uuid,
     user_agent: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<ConsoleSession> {
-    let session = ConsoleSession {
-        token: secrets::generate(CONSOLE_SESSION_PREFIX),
-        csrf_token: secrets::generate(""),
-        expires_at: now + Duration::hours(LIFETIME_HOURS),
-    };
-    tx.insert(session_row::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        administrator_id: Set(administrator_id),
-        token_hash: Set(secrets::hash(&session.token)),
-        csrf_token: Set(session.csrf_token.clone()),
-        user_agent_hash: Set(agent_hash(user_agent)),
-        created_at: Set(now),
-        last_seen_at: Set(now),
-        expires_at: Set(session.expires_at),
+) -> Result<SignedIn> {
+    tx.delete_many::<session_row::Entity>()
+        .filter(
+            Condition::any()
+                .add(session_row::Column::ExpiresAt.lte(now))
+                .add(session_row::Column::LastSeenAt.lte(now - Duration::minutes(IDLE_MINUTES))),
+        )
+        .exec()
+        .await?;
+    let token = secrets::generate(CONSOLE_SESSION_PREFIX);
+    let row = tx
+        .insert(session_row::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            administrator_id: Set(administrator_id),
+            token_hash: Set(secrets::hash(&token)),
+            csrf_token: Set(secrets::generate("")),
+            user_agent_hash: Set(agent_hash(user_agent)),
+            created_at: Set(now),
+            last_seen_at: Set(now),
+            expires_at: Set(now + Duration::hours(LIFETIME_HOURS)),
+        })
+        .await?;
+    Ok(SignedIn {
+        token,
+        view: view_in(tx, &row).await?,
     })
-    .await?;
-    Ok(session)
 }
 
 /// Ends every session of `administrator_id` (a role change, a removal, a recovery).
@@ -96,11 +105,8 @@ async fn live_in(
         .await?
         .ok_or(Error::Unauthenticated)?;
     let idle_until = row.last_seen_at + Duration::minutes(IDLE_MINUTES);
+    // An ended session is removed when the next one starts (`start_in`).
     if row.expires_at <= now || idle_until <= now {
-        tx.delete_many::<session_row::Entity>()
-            .filter(session_row::Column::Id.eq(row.id))
-            .exec()
-            .await?;
         return Err(Error::Unauthenticated);
     }
     if row.user_agent_hash != agent_hash(presented.user_agent) {
@@ -153,7 +159,14 @@ pub struct SessionView {
 pub async fn session_view(db: &Database, presented: Presented<'_>) -> Result<SessionView> {
     let tx = db.begin_platform(&console_platform()).await?;
     let session = live_in(&tx, presented, db.now(), false).await?;
-    let administrator = administrator_in(&tx, session.administrator_id).await?;
+    let view = view_in(&tx, &session).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Who `session` is of, and the active tenants they administer.
+async fn view_in(tx: &PlatformTx, session: &session_row::Model) -> Result<SessionView> {
+    let administrator = administrator_in(tx, session.administrator_id).await?;
     let roles = tx
         .find::<role_row::Entity>()
         .filter(role_row::Column::AdministratorId.eq(administrator.id))
@@ -166,7 +179,6 @@ pub async fn session_view(db: &Database, presented: Presented<'_>) -> Result<Ses
         .order_by_asc(tenant_row::Column::Name)
         .all()
         .await?;
-    tx.commit().await?;
     let tenants = tenants
         .into_iter()
         .filter_map(|tenant| {
@@ -177,7 +189,7 @@ pub async fn session_view(db: &Database, presented: Presented<'_>) -> Result<Ses
     Ok(SessionView {
         administrator,
         tenants,
-        csrf_token: session.csrf_token,
+        csrf_token: session.csrf_token.clone(),
         expires_at: session
             .expires_at
             .min(session.last_seen_at + Duration::minutes(IDLE_MINUTES)),
@@ -206,7 +218,6 @@ pub async fn authenticate_tenant(
     Ok(Actor::new(
         Principal::Administrator {
             id: session.administrator_id,
-            session_id: session.id,
             roles: vec![stored_role(&role.role)?],
         },
         request_id,

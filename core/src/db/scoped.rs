@@ -117,7 +117,7 @@ use uuid::Uuid;
 
 /// The UTC calendar day (`YYYY-MM-DD`) of the timestamp column `column`, in the SQL of
 /// `backend`, for counts per day. `column` is a name written in the code, never input.
-pub fn utc_day(backend: DbBackend, column: &'static str) -> SimpleExpr {
+pub(crate) fn utc_day(backend: DbBackend, column: &'static str) -> SimpleExpr {
     match backend {
         DbBackend::Postgres => Expr::cust(format!(
             "to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"

@@ -169,7 +169,7 @@ pub struct IdentityChanges {
     pub consents: Option<Value>,
 }
 
-/// Filters for [`list_identities`]. Deleted identities are listed only when asked for by status.
+/// Filters for [`crate::identity_search::list_identities`]. Deleted identities are listed only when asked for by status.
 #[derive(Clone, Debug, Default)]
 pub struct IdentityFilter {
     pub email: Option<String>,
@@ -601,16 +601,13 @@ pub(crate) async fn search_in(
     rows.try_map(Identity::try_from)
 }
 
-/// The condition "attribute `name` is `value`", compared as text. `name` is checked as the
-/// attribute schema's names are (letters, digits, `_`) and bound as a parameter.
+/// The condition "attribute `name` is `value`", compared as text (`true`, `42`, as JSON writes
+/// them). `name` is checked as the attribute schema's names are, and bound as a parameter.
 fn attribute_equals(tx: &TenantTx, name: &str, value: String) -> Result<Condition> {
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
+    if !crate::profile_settings::is_key(name) {
         return Err(Error::validation(
             "attribute.name",
-            "must be an attribute name: letters, digits and _",
+            "must be an attribute name: a letter, then letters, digits and _",
         ));
     }
     // A custom expression's placeholders are the backend's own: `$n` or `?`.
@@ -619,9 +616,15 @@ fn attribute_equals(tx: &TenantTx, name: &str, value: String) -> Result<Conditio
         sea_orm::DbBackend::Postgres => {
             Expr::cust_with_exprs("($1 ->> $2)", [attributes, Expr::val(name)])
         }
+        // SQLite's json_extract answers 1 and 0 for true and false: json_type tells them.
         _ => Expr::cust_with_exprs(
-            "CAST(json_extract(?, ?) AS TEXT)",
-            [attributes, Expr::val(format!("$.{name}"))],
+            "(CASE json_type(?, ?) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(json_extract(?, ?) AS TEXT) END)",
+            [
+                attributes.clone(),
+                Expr::val(format!("$.{name}")),
+                attributes,
+                Expr::val(format!("$.{name}")),
+            ],
         ),
     };
     Ok(Condition::all().add(path.eq(value)))
